@@ -1,0 +1,2 @@
+// Public entry of @pipeline/breaker: explicit named re-exports only.
+export {};

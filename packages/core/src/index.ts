@@ -1,0 +1,29 @@
+// Public entry of @pipeline/core: explicit named re-exports only.
+export {
+  type Bar,
+  type Timeframe,
+  type SourceName,
+  TIMEFRAMES,
+  TIMEFRAME_MS,
+  SOURCE_NAMES,
+  isTimeframe,
+  isSourceName,
+  alignTs,
+  barKey,
+} from './bar';
+export { type Clock, type Scheduler, type TimerHandle, systemClock, ManualClock } from './clock';
+export { PipelineError, OptionsError, isPipelineError, resolveOptions, assertNumberOption } from './errors';
+export {
+  FetchError,
+  type FetchErrorInit,
+  type FetchErrorKind,
+  FETCH_ERROR_KINDS,
+  isFetchError,
+} from './fetch-error';
+export {
+  type Fetcher,
+  type SourceCapabilities,
+  type RateBudgetSnapshot,
+  type FetchLatestRequest,
+  type FetchHistoryRequest,
+} from './fetcher';

@@ -1,0 +1,2 @@
+// Public entry of @pipeline/features: explicit named re-exports only.
+export {};

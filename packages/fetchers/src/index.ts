@@ -1,0 +1,2 @@
+// Public entry of @pipeline/fetchers: explicit named re-exports only.
+export {};

@@ -1,0 +1,2 @@
+// Public entry of @pipeline/metrics: explicit named re-exports only.
+export {};

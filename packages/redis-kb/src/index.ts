@@ -1,0 +1,2 @@
+// Public entry of @pipeline/redis-kb: explicit named re-exports only.
+export {};

@@ -1,0 +1,2 @@
+// Public entry of @pipeline/symbol-mapper: explicit named re-exports only.
+export {};

@@ -1,0 +1,28 @@
+// Helpers shared by the workspace's tests. Private: never published.
+export {
+  repoRoot,
+  fixturesDir,
+  readFixture,
+  fixtureManifest,
+  type FixtureManifestEntry,
+  tempDir,
+  tempSqlitePath,
+  cleanupTempDirs,
+} from './paths';
+export {
+  TEST_REDIS_URL,
+  uniqueRedisPrefix,
+  deleteRedisPrefix,
+  startRedisServer,
+  type RedisServerHandle,
+} from './redis';
+export { getFreePort } from './net';
+export {
+  startFixtureServer,
+  fixtureReply,
+  type FixtureServer,
+  type FixtureReply,
+  type FixtureHandler,
+  type RecordedRequest,
+} from './fixture-server';
+export { captureLogger, type CapturedLog } from './logger';

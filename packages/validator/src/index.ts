@@ -1,0 +1,2 @@
+// Public entry of @pipeline/validator: explicit named re-exports only.
+export {};
