@@ -24,7 +24,7 @@ const pkg = {
   type: 'module',
   main: './dist/index.cjs',
   module: './dist/index.js',
-  types: './dist/index.d.ts',
+  types: './dist/index.d.cts',
   exports: {
     '.': {
       import: { types: './dist/index.d.ts', default: './dist/index.js' },
