@@ -1,0 +1,203 @@
+/**
+ * Pure Polygon REST payload parsers: response text -> bars or a FetchError. No I/O and no clock, so
+ * they are tested directly against the recorded fixtures and reused by {@link PolygonFetcher}.
+ */
+import { FetchError, TIMEFRAME_MS, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
+import { zoneOffsetMs } from '../twelvedata/timezone';
+
+/** Polygon's `{multiplier}/{timespan}` for each core timeframe. */
+export const POLYGON_TIMESPANS = Object.freeze({
+  '1s': { multiplier: 1, timespan: 'second' },
+  '1m': { multiplier: 1, timespan: 'minute' },
+  '5m': { multiplier: 5, timespan: 'minute' },
+  '15m': { multiplier: 15, timespan: 'minute' },
+  '30m': { multiplier: 30, timespan: 'minute' },
+  '1h': { multiplier: 1, timespan: 'hour' },
+  '4h': { multiplier: 4, timespan: 'hour' },
+  '1d': { multiplier: 1, timespan: 'day' },
+} as const satisfies Record<Timeframe, { multiplier: number; timespan: string }>);
+
+/** Most aggregates one /v2/aggs request may return (its `limit` upper bound). */
+export const POLYGON_MAX_AGGREGATES = 50_000;
+
+/** Widest [from, to) one aggregates request may cover so that it can never hit the cap. */
+export function polygonMaxRangeMs(timeframe: Timeframe): number {
+  return POLYGON_MAX_AGGREGATES * TIMEFRAME_MS[timeframe];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Maps a Polygon error answer to a FetchError. Polygon puts the text under "error" (401, 429) or
+ * "message" (403 NOT_AUTHORIZED); a 403 about the plan ("not entitled", "doesn't include this data
+ * timeframe") is `not_supported`: the key is valid, this data is just outside what it may read, so
+ * it must not trip the breaker.
+ */
+export function polygonBodyError(
+  httpStatus: number,
+  body: Record<string, unknown> | null,
+  ctx: { symbol?: string; now: number; retryAfterMs?: number },
+): FetchError {
+  const text =
+    (body && typeof body.error === 'string' && body.error) ||
+    (body && typeof body.message === 'string' && body.message) ||
+    `HTTP ${httpStatus}`;
+  const status = body && typeof body.status === 'string' ? body.status : undefined;
+  const lower = text.toLowerCase();
+  let kind: FetchErrorKind;
+  let retryAfterMs = ctx.retryAfterMs;
+  if (httpStatus === 429 || /exceeded the maximum requests/.test(lower)) {
+    kind = 'rate_limited';
+    // Polygon sends no Retry-After; its per-minute window is the documented limit.
+    retryAfterMs ??= 60_000 - (ctx.now % 60_000);
+  } else if (httpStatus === 403 && /plan|entitled/.test(lower)) {
+    kind = 'not_supported';
+  } else if (httpStatus === 401 || httpStatus === 403 || /api key/.test(lower)) {
+    kind = 'auth';
+  } else if (httpStatus === 404 || status === 'NOT_FOUND') {
+    kind = 'symbol_not_found';
+  } else if (httpStatus >= 500) {
+    kind = 'transient';
+  } else if (httpStatus >= 400) {
+    kind = 'bad_request';
+  } else {
+    kind = 'malformed';
+  }
+  return new FetchError({
+    kind,
+    source: 'polygon',
+    status: httpStatus,
+    message: status !== undefined ? `${status}: ${text}` : text,
+    ...(kind === 'rate_limited' && retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...(ctx.symbol !== undefined ? { symbol: ctx.symbol } : {}),
+  });
+}
+
+/** Decodes a Polygon JSON body or throws the FetchError its status/body stands for. */
+export function decodePolygonBody(
+  httpStatus: number,
+  text: string,
+  ctx: { symbol?: string; now: number; retryAfterMs?: number },
+): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    if (httpStatus >= 400) throw polygonBodyError(httpStatus, null, ctx);
+    const what = text.trim() === '' ? 'an empty body' : `a non-JSON body (${JSON.stringify(text.slice(0, 60))})`;
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'polygon',
+      status: httpStatus,
+      message: `HTTP ${httpStatus} with ${what}`,
+      cause,
+      ...(ctx.symbol !== undefined ? { symbol: ctx.symbol } : {}),
+    });
+  }
+  const body = isRecord(parsed) ? parsed : null;
+  if (httpStatus >= 400 || body === null || body.status === 'ERROR' || body.status === 'NOT_AUTHORIZED') {
+    throw polygonBodyError(httpStatus, body, ctx);
+  }
+  return body;
+}
+
+export interface PolygonParseContext {
+  /** Generic symbol the bars are labelled with. */
+  symbol: string;
+  timeframe: Timeframe;
+  /** Polygon ticker asked for (`C:EURUSD`, `I:NDX`, `AAPL`); its prefix tells the market's day boundary. */
+  ticker: string;
+}
+
+export interface ParsedPolygonAggs {
+  /** Bars oldest first (also for `sort=desc` answers), all `final: true`. */
+  bars: Bar[];
+  /** Results dropped for a missing/non-positive price or a missing `t`. */
+  skippedRows: number;
+  /** Cursor to the next page (without the apiKey, which Polygon leaves out). */
+  nextUrl: string | null;
+}
+
+/**
+ * Opens of daily bars are normalized to 00:00 UTC of the trading date (core's 1d alignment):
+ * Polygon stamps stock and index days at midnight US/Eastern (04:00/05:00Z), forex and crypto days
+ * at 00:00Z, and previous-close answers at the close (20:00Z) or the last millisecond of the day.
+ */
+function dayOpen(t: number, ticker: string): number {
+  const zone = /^(C|X):/.test(ticker) ? 'UTC' : 'America/New_York';
+  const local = t + zoneOffsetMs(t, zone);
+  return local - (((local % 86_400_000) + 86_400_000) % 86_400_000);
+}
+
+/**
+ * Aggregates (`results[]` of /v2/aggs range and prev) -> bars. Missing `results` (unknown ticker,
+ * empty range) is an empty list; a missing `v` (indices) is volume 0; volumes in scientific
+ * notation are plain JSON numbers.
+ */
+export function parsePolygonAggs(obj: Record<string, unknown>, ctx: PolygonParseContext): ParsedPolygonAggs {
+  const results = obj.results === undefined ? [] : obj.results;
+  if (!Array.isArray(results)) {
+    throw new FetchError({ kind: 'malformed', source: 'polygon', symbol: ctx.symbol, message: '"results" is not an array' });
+  }
+  const bars: Bar[] = [];
+  let skipped = 0;
+  const daily = ctx.timeframe === '1d';
+  for (const r of results) {
+    if (!isRecord(r)) {
+      skipped++;
+      continue;
+    }
+    const { o, h, l, c, t } = r;
+    const v = r.v ?? 0;
+    if (
+      typeof o !== 'number' || !(o > 0) || typeof h !== 'number' || !(h > 0) ||
+      typeof l !== 'number' || !(l > 0) || typeof c !== 'number' || !(c > 0) ||
+      typeof t !== 'number' || !Number.isFinite(t) || typeof v !== 'number' || !(v >= 0) ||
+      !Number.isFinite(o + h + l + c + v)
+    ) {
+      skipped++;
+      continue;
+    }
+    const ts = daily ? dayOpen(t, ctx.ticker) : t;
+    bars.push({ symbol: ctx.symbol, timeframe: ctx.timeframe, ts, open: o, high: h, low: l, close: c, volume: v, source: 'polygon', final: true, quality: 1 });
+  }
+  bars.sort((a, b) => a.ts - b.ts);
+  const nextUrl = typeof obj.next_url === 'string' && obj.next_url !== '' ? obj.next_url : null;
+  return { bars, skippedRows: skipped, nextUrl };
+}
+
+/** The last trade of a ticker. */
+export interface PolygonLastTrade {
+  /** Generic symbol. */
+  symbol: string;
+  price: number;
+  size: number;
+  /** SIP time of the trade, epoch ms (Polygon sends ns for stocks, ms for crypto). */
+  ts: number;
+  exchange: number | null;
+}
+
+/**
+ * Parses /v2/last/trade/{ticker} (`results` with `p`, `s`, ns `t`) and the v1 crypto shape (`last`
+ * with `price`, `size`, ms `timestamp`).
+ */
+export function parsePolygonLastTrade(obj: Record<string, unknown>, symbol: string): PolygonLastTrade {
+  const fail = (why: string): FetchError => new FetchError({ kind: 'malformed', source: 'polygon', symbol, message: `last trade: ${why}` });
+  if (isRecord(obj.results)) {
+    const { p, s, t, x } = obj.results;
+    if (typeof p !== 'number' || !(p > 0) || typeof t !== 'number') throw fail('no price or time');
+    // Nanoseconds exceed 2^53, so t is already rounded; ms precision survives the division.
+    return { symbol, price: p, size: typeof s === 'number' ? s : 0, ts: Math.floor(t / 1e6), exchange: typeof x === 'number' ? x : null };
+  }
+  if (isRecord(obj.last)) {
+    const { price, size, timestamp, exchange } = obj.last;
+    if (typeof price !== 'number' || !(price > 0) || typeof timestamp !== 'number') throw fail('no price or time');
+    return { symbol, price, size: typeof size === 'number' ? size : 0, ts: timestamp, exchange: typeof exchange === 'number' ? exchange : null };
+  }
+  if (obj.results === undefined && obj.last === undefined) {
+    throw new FetchError({ kind: 'symbol_not_found', source: 'polygon', symbol, message: 'last trade: no results' });
+  }
+  throw fail('unexpected shape');
+}

@@ -1,0 +1,255 @@
+/**
+ * Pure Twelve Data payload parsers: response text -> bars or a FetchError. No I/O, no clock, so they
+ * are tested directly against the recorded fixtures and reused by {@link TwelveDataFetcher}.
+ */
+import { FetchError, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
+import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc } from './timezone';
+
+/** Twelve Data `interval` for each core timeframe it serves (it has no 1-second bars). */
+export const TWELVEDATA_INTERVALS = Object.freeze({
+  '1m': '1min',
+  '5m': '5min',
+  '15m': '15min',
+  '30m': '30min',
+  '1h': '1h',
+  '4h': '4h',
+  '1d': '1day',
+} as const satisfies Partial<Record<Timeframe, string>>);
+
+/** Most rows one time_series request returns (`outputsize` upper bound). */
+export const TWELVEDATA_MAX_OUTPUTSIZE = 5000;
+
+/** Where the zone is missing from `meta` (forex and crypto batch answers): Twelve Data stamps those in UTC. */
+const DEFAULT_ZONE = 'UTC';
+
+export interface TwelveDataParseContext {
+  /** Generic symbol the bars are labelled with. */
+  symbol: string;
+  timeframe: Timeframe;
+}
+
+/** One parsed time_series answer (a single symbol). */
+export interface ParsedTwelveDataSeries {
+  /** Bars oldest first, all `final: true` (the fetcher marks the forming one). */
+  bars: Bar[];
+  /** Rows dropped because a price was null, not a number or not positive, or the datetime was unreadable. */
+  skippedRows: number;
+  /** The zone the datetimes were read in (`meta.exchange_timezone`, or UTC when absent). */
+  timeZone: string;
+  /** The datetime text of the oldest row as sent (the cursor for the next, older page). */
+  oldestDatetime: string | null;
+  /** Rows in the answer, skipped ones included (== outputsize means there may be older rows). */
+  rowCount: number;
+}
+
+interface TwelveDataErrorBody {
+  code?: unknown;
+  message?: unknown;
+  status?: unknown;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Next minute boundary after `now`: Twelve Data's per-minute credits refill on the minute. */
+function msToNextMinute(now: number): number {
+  return 60_000 - (now % 60_000);
+}
+
+function msToNextUtcDay(now: number): number {
+  return 86_400_000 - (now % 86_400_000);
+}
+
+/**
+ * Maps Twelve Data's in-body error (`{"code":..,"message":..,"status":"error"}`) to a FetchError. The
+ * code in the body wins over the HTTP status, because Twelve Data sends most errors with HTTP 200.
+ */
+export function twelveDataBodyError(
+  body: TwelveDataErrorBody,
+  httpStatus: number,
+  ctx: { symbol?: string; now: number },
+): FetchError {
+  const code = typeof body.code === 'number' ? body.code : httpStatus;
+  const message = typeof body.message === 'string' ? body.message : 'error without message';
+  const lower = message.toLowerCase();
+  let kind: FetchErrorKind;
+  let retryAfterMs: number | undefined;
+  if (code === 429) {
+    kind = 'rate_limited';
+    // "run out of API credits for the current minute" vs. "... for the day"
+    retryAfterMs = /\bday\b/.test(lower) ? msToNextUtcDay(ctx.now) : msToNextMinute(ctx.now);
+  } else if (code === 401 || code === 403) {
+    kind = 'auth';
+  } else if (code === 404 || (code === 400 && /symbol/.test(lower) && /not found|invalid|incorrect/.test(lower))) {
+    kind = 'symbol_not_found';
+  } else if (code >= 500) {
+    kind = 'transient';
+  } else if (code === 400) {
+    kind = 'bad_request';
+  } else {
+    kind = 'malformed';
+  }
+  return new FetchError({
+    kind,
+    source: 'twelvedata',
+    status: httpStatus,
+    message: `error ${code}: ${message}`,
+    ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    ...(ctx.symbol !== undefined ? { symbol: ctx.symbol } : {}),
+  });
+}
+
+/**
+ * Parses a Twelve Data JSON body. Returns the decoded object, or throws the FetchError the body or
+ * status stands for: an in-body error object, a non-JSON page (the plain-text 404), an empty or
+ * truncated body, or a 5xx.
+ */
+export function decodeTwelveDataBody(
+  httpStatus: number,
+  text: string,
+  ctx: { symbol?: string; now: number },
+): Record<string, unknown> {
+  const sym = ctx.symbol !== undefined ? { symbol: ctx.symbol } : {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    let kind: FetchErrorKind = 'malformed';
+    if (httpStatus >= 500) kind = 'transient';
+    else if (httpStatus === 429) kind = 'rate_limited';
+    else if (httpStatus === 401 || httpStatus === 403) kind = 'auth';
+    // A plain-text "404 page not found" means the path is wrong (a bad baseUrl), not an unknown symbol.
+    else if (httpStatus === 404) kind = 'bad_request';
+    const what = text.trim() === '' ? 'an empty body' : `a non-JSON body (${JSON.stringify(text.slice(0, 60))})`;
+    throw new FetchError({ kind, source: 'twelvedata', status: httpStatus, message: `HTTP ${httpStatus} with ${what}`, cause, ...sym });
+  }
+  if (!isRecord(parsed)) {
+    throw new FetchError({ kind: 'malformed', source: 'twelvedata', status: httpStatus, message: 'JSON body is not an object', ...sym });
+  }
+  if (parsed.status === 'error') throw twelveDataBodyError(parsed, httpStatus, ctx);
+  if (httpStatus >= 400) {
+    // Error status without Twelve Data's error shape (a proxy or gateway page in JSON).
+    throw twelveDataBodyError({ code: httpStatus, message: `HTTP ${httpStatus}` }, httpStatus, ctx);
+  }
+  return parsed;
+}
+
+function price(value: unknown): number | null {
+  if (typeof value !== 'string' && typeof value !== 'number') return null;
+  if (value === '') return null;
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+function volume(value: unknown): number | null {
+  if (value === undefined) return 0; // forex and some indices carry no volume at all
+  if (typeof value !== 'string' && typeof value !== 'number') return null;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/**
+ * Converts the `meta`+`values` object of one symbol (a single answer or one entry of a batch) into
+ * bars. Rows with a null or unreadable price or datetime are skipped and counted, never zero-filled.
+ *
+ * Timestamps: intraday datetimes are exchange-local wall times, converted with the IANA zone in
+ * `meta.exchange_timezone` (DST-correct). Daily datetimes are trading dates and become 00:00 UTC of
+ * that date, the open of core's UTC-aligned 1d bar, so that all sources key a day the same way.
+ */
+export function parseTwelveDataSeries(obj: Record<string, unknown>, ctx: TwelveDataParseContext): ParsedTwelveDataSeries {
+  const meta = isRecord(obj.meta) ? obj.meta : {};
+  const zone = typeof meta.exchange_timezone === 'string' && meta.exchange_timezone !== '' ? meta.exchange_timezone : DEFAULT_ZONE;
+  if (!isKnownTimeZone(zone)) {
+    throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol: ctx.symbol, message: `unknown exchange_timezone ${JSON.stringify(zone)}` });
+  }
+  // A valid request for a range without data answers without "values" at all.
+  const rows = obj.values === undefined ? [] : obj.values;
+  if (!Array.isArray(rows)) {
+    throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol: ctx.symbol, message: '"values" is not an array' });
+  }
+  const bars: Bar[] = [];
+  let skipped = 0;
+  let oldest: string | null = null;
+  for (const row of rows) {
+    if (!isRecord(row) || typeof row.datetime !== 'string') {
+      skipped++;
+      continue;
+    }
+    oldest = row.datetime; // rows come newest first; the last readable one is the oldest
+    const when = parseLocalDateTime(row.datetime);
+    const open = price(row.open);
+    const high = price(row.high);
+    const low = price(row.low);
+    const close = price(row.close);
+    const vol = volume(row.volume);
+    if (when === null || open === null || high === null || low === null || close === null || vol === null) {
+      skipped++;
+      continue;
+    }
+    const ts = when.dateOnly ? Date.UTC(when.year, when.month - 1, when.day) : zonedTimeToUtc(when, zone);
+    bars.push({ symbol: ctx.symbol, timeframe: ctx.timeframe, ts, open, high, low, close, volume: vol, source: 'twelvedata', final: true, quality: 1 });
+  }
+  bars.sort((a, b) => a.ts - b.ts);
+  return { bars, skippedRows: skipped, timeZone: zone, oldestDatetime: oldest, rowCount: rows.length };
+}
+
+/** A /quote answer, numbers parsed. */
+export interface TwelveDataQuote {
+  /** Generic symbol. */
+  symbol: string;
+  /** Name of the instrument as Twelve Data spells it. */
+  name: string | null;
+  /** Open of the quote's bar (epoch ms, UTC; a trading date is read as 00:00 UTC). */
+  ts: number | null;
+  open: number | null;
+  high: number | null;
+  low: number | null;
+  close: number | null;
+  volume: number | null;
+  previousClose: number | null;
+}
+
+/** Parses a /quote body already decoded by {@link decodeTwelveDataBody}. */
+export function parseTwelveDataQuote(obj: Record<string, unknown>, symbol: string, timeZone = DEFAULT_ZONE): TwelveDataQuote {
+  const when = typeof obj.datetime === 'string' ? parseLocalDateTime(obj.datetime) : null;
+  let ts: number | null = null;
+  if (typeof obj.timestamp === 'number') ts = obj.timestamp * 1000;
+  else if (when !== null) ts = when.dateOnly ? Date.UTC(when.year, when.month - 1, when.day) : zonedTimeToUtc(when, timeZone);
+  return {
+    symbol,
+    name: typeof obj.name === 'string' ? obj.name : null,
+    ts,
+    open: price(obj.open),
+    high: price(obj.high),
+    low: price(obj.low),
+    close: price(obj.close),
+    volume: obj.volume === undefined ? null : volume(obj.volume),
+    previousClose: price(obj.previous_close),
+  };
+}
+
+/** Parses a /price body (`{"price":"146.55000"}`); a missing or non-positive price is malformed. */
+export function parseTwelveDataPrice(obj: Record<string, unknown>, symbol: string): number {
+  const p = price(obj.price);
+  if (p === null) {
+    throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol, message: `no usable "price" in answer` });
+  }
+  return p;
+}
+
+/**
+ * Splits a batch time_series answer (`{"EUR/USD": {meta, values, status}, ...}`, keyed by the
+ * provider symbols asked for) into per-symbol results. An entry can itself be an error object.
+ */
+export function splitTwelveDataBatch(
+  obj: Record<string, unknown>,
+  providerSymbols: readonly string[],
+): Map<string, Record<string, unknown> | undefined> {
+  const out = new Map<string, Record<string, unknown> | undefined>();
+  for (const p of providerSymbols) {
+    const entry = obj[p];
+    out.set(p, isRecord(entry) ? entry : undefined);
+  }
+  return out;
+}
