@@ -1,2 +1,38 @@
 // Public entry of @pipeline/fetchers: explicit named re-exports only.
-export {};
+export {
+  createHttpClient,
+  parseRetryAfter,
+  kindOfStatus,
+  redactUrl,
+  redactSecrets,
+  SECRET_QUERY_PARAMS,
+  HTTP_POOL_SIZE,
+  HTTP_CLIENT_DEFAULTS,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpClientStats,
+  type HttpRequestOptions,
+  type HttpResponse,
+  type StatusErrorInit,
+} from './http';
+export { createRateBudget, DEFAULT_RATE_LIMITS, RATE_BUDGET_DEFAULTS, type RateBudget, type RateBudgetOptions, type RateLimits } from './rate';
+export {
+  splitRange,
+  finishBars,
+  clipBars,
+  lastBars,
+  resampleBars,
+  toPrice,
+  toVolume,
+  isConsistentOhlc,
+  createFetcherStats,
+  throwIfAborted,
+  unsupportedTimeframe,
+  checkRequest,
+  runChunked,
+  rowToBar,
+  countFailure,
+  type RangeChunk,
+  type FetcherStats,
+  type RawRow,
+} from './base';

@@ -1,0 +1,112 @@
+import {
+  FetchError,
+  isFetchError,
+  isTimeframe,
+  type Bar,
+  type FetchHistoryRequest,
+  type SourceName,
+  type Timeframe,
+} from '@pipeline/core';
+import { type FetcherStats } from './stats';
+import { isConsistentOhlc, splitRange, toPrice, toVolume, type RangeChunk } from './bars';
+
+/** Throws `aborted` when the caller's signal fired (checked between requests of a history run). */
+export function throwIfAborted(source: SourceName, signal: AbortSignal | undefined, symbol?: string): void {
+  if (signal?.aborted) throw new FetchError({ kind: 'aborted', source, symbol, message: 'request aborted by the caller' });
+}
+
+/** A `not_supported` error for a timeframe the source cannot serve. */
+export function unsupportedTimeframe(source: SourceName, timeframe: string, symbol?: string): FetchError {
+  return new FetchError({ kind: 'not_supported', source, symbol, message: `timeframe ${JSON.stringify(timeframe)} is not supported` });
+}
+
+/** Validates the shape of a request; a bad one is the caller's bug, reported as `bad_request`. */
+export function checkRequest(
+  source: SourceName,
+  req: { symbol: unknown; timeframe: unknown; from?: unknown; to?: unknown; limit?: unknown },
+  history: boolean,
+): asserts req is { symbol: string; timeframe: Timeframe } {
+  const bad = (what: string): never => {
+    throw new FetchError({ kind: 'bad_request', source, symbol: typeof req.symbol === 'string' ? req.symbol : undefined, message: what });
+  };
+  if (typeof req.symbol !== 'string' || req.symbol.trim() === '') bad(`symbol must be a non-empty string, got ${JSON.stringify(req.symbol)}`);
+  if (!isTimeframe(req.timeframe)) bad(`unknown timeframe ${JSON.stringify(req.timeframe)}`);
+  if (history) {
+    if (typeof req.from !== 'number' || !Number.isFinite(req.from)) bad(`from must be epoch ms, got ${JSON.stringify(req.from)}`);
+    if (typeof req.to !== 'number' || !Number.isFinite(req.to)) bad(`to must be epoch ms, got ${JSON.stringify(req.to)}`);
+  } else if (req.limit !== undefined && (typeof req.limit !== 'number' || !Number.isInteger(req.limit) || req.limit < 1)) {
+    bad(`limit must be a positive integer, got ${JSON.stringify(req.limit)}`);
+  }
+}
+
+/**
+ * Runs one request per chunk of [from, to) (sequentially: the rate budget is per source, parallel
+ * chunks would only collide in it), reporting progress and stopping at the first error or abort.
+ */
+export async function runChunked(
+  source: SourceName,
+  req: FetchHistoryRequest,
+  maxRangeMs: number | undefined,
+  fetchChunk: (chunk: RangeChunk) => Promise<Bar[]>,
+): Promise<Bar[]> {
+  const chunks = splitRange(req.from, req.to, maxRangeMs);
+  const bars: Bar[] = [];
+  let done = 0;
+  for (const chunk of chunks) {
+    throwIfAborted(source, req.signal, req.symbol);
+    bars.push(...(await fetchChunk(chunk)));
+    done++;
+    req.onProgress?.({ requestsDone: done, requestsPlanned: chunks.length, bars: bars.length });
+  }
+  return bars;
+}
+
+/** Raw OHLCV values of one provider row, before checks. */
+export interface RawRow {
+  open: unknown;
+  high: unknown;
+  low: unknown;
+  close: unknown;
+  volume?: unknown;
+}
+
+/**
+ * Turns a provider row into a bar, or counts why it cannot: all OHLC null -> `nullRowsSkipped`;
+ * some null/garbage -> `partialRowsSkipped`; contradicting OHLC -> `inconsistentRowsSkipped`.
+ * Never throws: bad market data is reported, not fatal.
+ */
+export function rowToBar(
+  row: RawRow,
+  base: Pick<Bar, 'symbol' | 'timeframe' | 'ts' | 'source'>,
+  stats: FetcherStats,
+): Bar | null {
+  const fields = [row.open, row.high, row.low, row.close];
+  if (fields.every((v) => v === null || v === undefined)) {
+    stats.nullRowsSkipped++;
+    return null;
+  }
+  const open = toPrice(row.open);
+  const high = toPrice(row.high);
+  const low = toPrice(row.low);
+  const close = toPrice(row.close);
+  const volume = toVolume(row.volume);
+  if (open === null || high === null || low === null || close === null || volume === null) {
+    stats.partialRowsSkipped++;
+    return null;
+  }
+  if (!isConsistentOhlc(open, high, low, close)) {
+    stats.inconsistentRowsSkipped++;
+    return null;
+  }
+  return { ...base, open, high, low, close, volume, final: true, quality: 1 };
+}
+
+/** Counts a failure in `stats` and rethrows it as a FetchError (unknown errors become `malformed`). */
+export function countFailure(source: SourceName, stats: FetcherStats, err: unknown, symbol?: string): never {
+  stats.failures++;
+  if (isFetchError(err)) {
+    if (err.kind === 'rate_limited' && /local rate budget/.test(err.message)) stats.rateLimitedLocally++;
+    throw err;
+  }
+  throw new FetchError({ kind: 'malformed', source, symbol, message: `could not read the response: ${String((err as Error)?.message ?? err)}`, cause: err });
+}
