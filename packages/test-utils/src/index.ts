@@ -14,6 +14,7 @@ export {
   uniqueRedisPrefix,
   deleteRedisPrefix,
   startRedisServer,
+  answersPing,
   type RedisServerHandle,
 } from './redis';
 export { getFreePort } from './net';

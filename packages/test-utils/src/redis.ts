@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { connect } from 'node:net';
+import { type Redis } from 'ioredis';
 import { getFreePort } from './net';
 import { tempDir } from './paths';
 
@@ -36,6 +37,25 @@ export interface RedisServerHandle {
   restart(): Promise<void>;
 }
 
+/** True when something on 127.0.0.1:port answers a RESP PING (a raw socket: no client state left behind). */
+export function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = connect({ port, host: '127.0.0.1' });
+    let buf = '';
+    const done = (ok: boolean): void => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(1_000, () => done(false));
+    sock.on('error', () => done(false));
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
+    });
+  });
+}
+
 /** Starts a private `redis-server` on a free port, for tests that stop or kill Redis. */
 export async function startRedisServer(): Promise<RedisServerHandle> {
   const port = await getFreePort();
@@ -48,19 +68,10 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
       { stdio: 'ignore' },
     );
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
     const deadline = Date.now() + 10_000;
-    for (;;) {
-      try {
-        await probe.connect();
-        await probe.ping();
-        probe.disconnect();
-        return;
-      } catch {
-        if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+    while (!(await answersPing(port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not start`);
+      await new Promise((r) => setTimeout(r, 50));
     }
   };
   const terminate = async (signal: NodeJS.Signals): Promise<void> => {
