@@ -1,2 +1,44 @@
 // Public entry of @pipeline/sqlite-store: explicit named re-exports only.
-export {};
+export {
+  SqliteStore,
+  createSqliteStore,
+  CSV_HEADER,
+  type FlushEvent,
+  type WriteResult,
+  type Gap,
+  type SeriesCoverage,
+  type PruneResult,
+  type SqliteStoreStats,
+  type RangeQuery,
+} from './sqlite-store';
+export {
+  SQLITE_STORE_DEFAULTS,
+  WRITE_MODES,
+  ALLOWED_PRAGMAS,
+  type SqliteStoreOptions,
+  type ResolvedSqliteStoreOptions,
+  type WriteMode,
+  type PragmaName,
+} from './options';
+export {
+  SqliteStoreError,
+  isSqliteStoreError,
+  SQLITE_STORE_ERROR_CODES,
+  type SqliteStoreErrorCode,
+  type SqliteStoreErrorData,
+} from './errors';
+export {
+  CALENDAR_NAMES,
+  alwaysOpenCalendar,
+  fxCalendar,
+  createUsEquityCalendar,
+  resolveCalendar,
+  expectedBarTimes,
+  type CalendarName,
+  type CalendarSpec,
+  type CalendarFunction,
+  type SessionWindow,
+  type UsEquityCalendarOptions,
+} from './calendar';
+export { MIGRATIONS, SCHEMA_VERSION } from './schema';
+export { type StoreSubscription } from './events';

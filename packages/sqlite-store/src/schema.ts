@@ -1,0 +1,119 @@
+import { isTimeframe, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
+
+/**
+ * Versioned schema. Entry i moves a file from user_version i to i + 1; a file is migrated in one
+ * transaction per step, so a crash mid-migration leaves it at the previous version.
+ */
+export const MIGRATIONS: readonly string[] = Object.freeze([
+  // v1: one row per (symbol, timeframe, ts). WITHOUT ROWID stores rows in primary-key order, so
+  // last-N and range reads are one B-tree seek plus a sequential walk.
+  `CREATE TABLE bars (
+     symbol    TEXT    NOT NULL,
+     timeframe TEXT    NOT NULL,
+     ts        INTEGER NOT NULL,
+     open      REAL    NOT NULL,
+     high      REAL    NOT NULL,
+     low       REAL    NOT NULL,
+     close     REAL    NOT NULL,
+     volume    REAL    NOT NULL,
+     source    TEXT    NOT NULL,
+     final     INTEGER NOT NULL,
+     quality   REAL    NOT NULL,
+     PRIMARY KEY (symbol, timeframe, ts)
+   ) WITHOUT ROWID;
+   CREATE TABLE series (
+     symbol    TEXT NOT NULL,
+     timeframe TEXT NOT NULL,
+     PRIMARY KEY (symbol, timeframe)
+   ) WITHOUT ROWID;
+   CREATE TABLE kv (
+     key        TEXT    NOT NULL PRIMARY KEY,
+     value      TEXT    NOT NULL,
+     updated_at INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
+]);
+
+/** The schema version this package writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export const BAR_COLUMNS = 'symbol, timeframe, ts, open, high, low, close, volume, source, final, quality';
+
+/** A bar as bound to / read from SQLite: column order of {@link BAR_COLUMNS}. */
+export type BarRow = [
+  symbol: string,
+  timeframe: string,
+  ts: number,
+  open: number,
+  high: number,
+  low: number,
+  close: number,
+  volume: number,
+  source: string,
+  final: number,
+  quality: number,
+];
+
+/** Multi-row upsert: a row that exists is replaced column by column (forming bar -> later update). */
+export function upsertSql(rows: number): string {
+  const one = '(?,?,?,?,?,?,?,?,?,?,?)';
+  return (
+    `INSERT INTO bars (${BAR_COLUMNS}) VALUES ${new Array<string>(rows).fill(one).join(',')} ` +
+    'ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET open = excluded.open, high = excluded.high, ' +
+    'low = excluded.low, close = excluded.close, volume = excluded.volume, source = excluded.source, ' +
+    'final = excluded.final, quality = excluded.quality'
+  );
+}
+
+export const SERIES_SQL = 'INSERT OR IGNORE INTO series (symbol, timeframe) VALUES (?, ?)';
+
+export function barToRow(bar: Bar): BarRow {
+  return [
+    bar.symbol,
+    bar.timeframe,
+    bar.ts,
+    bar.open,
+    bar.high,
+    bar.low,
+    bar.close,
+    bar.volume,
+    bar.source,
+    bar.final ? 1 : 0,
+    bar.quality,
+  ];
+}
+
+export function rowToBar(r: unknown[]): Bar {
+  return {
+    symbol: r[0] as string,
+    timeframe: r[1] as Timeframe,
+    ts: r[2] as number,
+    open: r[3] as number,
+    high: r[4] as number,
+    low: r[5] as number,
+    close: r[6] as number,
+    volume: r[7] as number,
+    source: r[8] as SourceName,
+    final: r[9] === 1,
+    quality: r[10] as number,
+  };
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * Why a bar cannot be stored, or null. Only what the schema needs is checked (shape, finite numbers,
+ * integer ts); price plausibility is the validator's job and is not repeated here.
+ */
+export function barProblem(bar: unknown): string | null {
+  if (typeof bar !== 'object' || bar === null) return 'not an object';
+  const b = bar as Record<string, unknown>;
+  if (typeof b.symbol !== 'string' || b.symbol.length === 0) return 'symbol must be a non-empty string';
+  if (!isTimeframe(b.timeframe)) return `unknown timeframe ${JSON.stringify(b.timeframe)}`;
+  if (!Number.isSafeInteger(b.ts)) return `ts must be an integer epoch ms, got ${String(b.ts)}`;
+  if (!isNum(b.open) || !isNum(b.high) || !isNum(b.low) || !isNum(b.close)) return 'prices must be finite numbers';
+  if (!isNum(b.volume) || b.volume < 0) return 'volume must be a finite number >= 0';
+  if (typeof b.source !== 'string' || b.source.length === 0) return 'source must be a non-empty string';
+  if (typeof b.final !== 'boolean') return 'final must be a boolean';
+  if (!isNum(b.quality)) return 'quality must be a finite number';
+  return null;
+}
