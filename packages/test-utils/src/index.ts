@@ -27,3 +27,4 @@ export {
   type RecordedRequest,
 } from './fixture-server';
 export { captureLogger, type CapturedLog } from './logger';
+export { malformedCorpus, type MalformedPayload } from './malformed';
