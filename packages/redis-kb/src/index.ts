@@ -1,2 +1,52 @@
 // Public entry of @pipeline/redis-kb: explicit named re-exports only.
-export {};
+export {
+  type HotCache,
+  type CacheHealth,
+  type CacheStatus,
+  type CacheStatusChange,
+  type CacheStats,
+  type WriteBarsResult,
+  type BarsWrittenEvent,
+  type BarsRejectedEvent,
+  type SignalWrittenEvent,
+  CACHE_STATUSES,
+} from './hot-cache';
+export { type Disposable } from './events';
+export {
+  createRedisHotCache,
+  type RedisHotCacheOptions,
+  type RedisClient,
+  REDIS_HOT_CACHE_DEFAULTS,
+  RECOMMENDED_CLIENT_OPTIONS,
+  recommendedClientOptions,
+} from './redis-hot-cache';
+export { createMemoryHotCache, type MemoryHotCacheOptions, MEMORY_HOT_CACHE_DEFAULTS } from './memory-hot-cache';
+export {
+  createKeyLayout,
+  type KeyLayout,
+  STREAM_KINDS,
+  type StreamKind,
+  MAX_SYMBOL_LENGTH,
+  isCacheableSymbol,
+} from './keys';
+export {
+  encodeBar,
+  decodeBar,
+  encodeValue,
+  decodeValue,
+  encodeFanoutBars,
+  decodeFanoutBars,
+  type PackedBar,
+} from './codec';
+export {
+  REDIS_KB_ERROR_CODES,
+  type RedisKbErrorCode,
+  RedisKbError,
+  CacheUnavailableError,
+  CacheCommandError,
+  CacheClosedError,
+  CacheDecodeError,
+  isRedisKbError,
+  isCacheUnavailableError,
+} from './errors';
+export { WRITE_BARS_LUA, RANGE_BARS_LUA } from './lua';

@@ -1,0 +1,58 @@
+import { isTimeframe, type Timeframe } from '@pipeline/core';
+
+/** The fan-out streams, one per kind of event. */
+export const STREAM_KINDS = { bars: 'bars', signals: 'signals' } as const;
+export type StreamKind = (typeof STREAM_KINDS)[keyof typeof STREAM_KINDS];
+
+/**
+ * Where everything lives in Redis. The symbol sits in a hash tag (`{EURUSD}`), so all keys of one
+ * symbol hash to one Redis Cluster slot; the fan-out streams span symbols and live on one shard each.
+ */
+export interface KeyLayout {
+  readonly prefix: string;
+  /** List of the last N bars, oldest first: `<prefix>bars:{EURUSD}:1m`. */
+  bars(symbol: string, timeframe: Timeframe): string;
+  /** Latest feature set (with a TTL): `<prefix>features:{EURUSD}`. */
+  features(symbol: string): string;
+  /** Latest signal (no TTL): `<prefix>signal:{EURUSD}`. */
+  signal(symbol: string): string;
+  /** Fan-out stream: `<prefix>stream:bars`, `<prefix>stream:signals`. */
+  stream(kind: StreamKind): string;
+}
+
+export function createKeyLayout(prefix: string): KeyLayout {
+  return Object.freeze({
+    prefix,
+    bars: (symbol: string, timeframe: Timeframe) => `${prefix}bars:{${symbol}}:${timeframe}`,
+    features: (symbol: string) => `${prefix}features:{${symbol}}`,
+    signal: (symbol: string) => `${prefix}signal:{${symbol}}`,
+    stream: (kind: StreamKind) => `${prefix}stream:${kind}`,
+  });
+}
+
+/** Longest symbol accepted, in characters (generic symbols are short; this bounds key sizes). */
+export const MAX_SYMBOL_LENGTH = 64;
+
+/**
+ * True when `symbol` can be used in a key: non-empty, at most {@link MAX_SYMBOL_LENGTH} characters,
+ * and without `{`, `}` (they would break the hash tag) or whitespace.
+ */
+export function isCacheableSymbol(symbol: unknown): symbol is string {
+  return (
+    typeof symbol === 'string' && symbol.length > 0 && symbol.length <= MAX_SYMBOL_LENGTH && !/[{}\s]/.test(symbol)
+  );
+}
+
+/** Why a bar cannot be cached, or null when it can. Only checks what the cache itself relies on. */
+export function cacheIssue(bar: unknown): string | null {
+  if (typeof bar !== 'object' || bar === null) return 'not an object';
+  const b = bar as Record<string, unknown>;
+  if (!isCacheableSymbol(b.symbol)) return `bad symbol ${JSON.stringify(b.symbol)}`;
+  if (!isTimeframe(b.timeframe)) return `bad timeframe ${JSON.stringify(b.timeframe)}`;
+  if (typeof b.ts !== 'number' || !Number.isSafeInteger(b.ts)) return `bad ts ${JSON.stringify(b.ts)}`;
+  for (const f of ['open', 'high', 'low', 'close', 'volume', 'quality'] as const) {
+    if (typeof b[f] !== 'number' || !Number.isFinite(b[f])) return `bad ${f} ${JSON.stringify(b[f])}`;
+  }
+  if (typeof b.source !== 'string') return `bad source ${JSON.stringify(b.source)}`;
+  return null;
+}

@@ -1,0 +1,44 @@
+import { type Bar, type Timeframe } from '@pipeline/core';
+import { cacheIssue } from './keys';
+
+export interface SeriesBatch {
+  symbol: string;
+  timeframe: Timeframe;
+  /** Sorted by ts; equal ts keep input order, so the later one wins as it would one by one. */
+  bars: Bar[];
+}
+
+export interface WritePlan {
+  series: SeriesBatch[];
+  invalid: Array<{ bar: unknown; issue: string }>;
+}
+
+/** Splits a batch into per-series, ts-sorted runs and sets aside bars the cache cannot hold. */
+export function planWrite(bars: readonly Bar[]): WritePlan {
+  const bySeries = new Map<string, SeriesBatch>();
+  const invalid: WritePlan['invalid'] = [];
+  for (const bar of bars) {
+    const issue = cacheIssue(bar);
+    if (issue !== null) {
+      invalid.push({ bar, issue });
+      continue;
+    }
+    const id = `${bar.symbol}\u0000${bar.timeframe}`;
+    let batch = bySeries.get(id);
+    if (!batch) {
+      batch = { symbol: bar.symbol, timeframe: bar.timeframe, bars: [] };
+      bySeries.set(id, batch);
+    }
+    batch.bars.push(bar);
+  }
+  const series = [...bySeries.values()];
+  for (const s of series) {
+    if (!isSorted(s.bars)) s.bars.sort((a, b) => a.ts - b.ts); // Array#sort is stable
+  }
+  return { series, invalid };
+}
+
+function isSorted(bars: readonly Bar[]): boolean {
+  for (let i = 1; i < bars.length; i++) if (bars[i]!.ts < bars[i - 1]!.ts) return false;
+  return true;
+}
