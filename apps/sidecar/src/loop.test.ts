@@ -1,0 +1,95 @@
+import { ManualClock } from '@pipeline/core';
+import { createCollectionLoop } from './loop';
+
+const flush = () => new Promise((r) => setImmediate(r));
+
+describe('createCollectionLoop', () => {
+  it('ticks on wall-clock boundaries without drift', async () => {
+    const clock = new ManualClock(Date.UTC(2024, 0, 2, 0, 0, 0, 300));
+    const starts: number[] = [];
+    const loop = createCollectionLoop({
+      scheduler: clock,
+      intervalMs: 1000,
+      tick: async ({ startedAt }) => {
+        starts.push(startedAt);
+        clock.advance(37); // work takes 37 ms of clock time
+      },
+    });
+    loop.start();
+    for (let i = 0; i < 5; i++) {
+      clock.advance(1000);
+      await flush();
+    }
+    const base = Date.UTC(2024, 0, 2, 0, 0, 1);
+    expect(starts).toEqual([0, 1, 2, 3, 4].map((i) => base + i * 1000));
+    expect(loop.overruns).toBe(0);
+    await loop.stop();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('never overlaps a slow cycle and counts the skipped boundaries', async () => {
+    const clock = new ManualClock(Date.UTC(2024, 0, 2));
+    let release: () => void = () => undefined;
+    let active = 0;
+    let maxActive = 0;
+    const overruns: number[] = [];
+    const loop = createCollectionLoop({
+      scheduler: clock,
+      intervalMs: 1000,
+      onOverrun: ({ skipped }) => overruns.push(skipped),
+      tick: () => {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        return new Promise<void>((r) => {
+          release = () => {
+            active--;
+            r();
+          };
+        });
+      },
+    });
+    loop.start();
+    clock.advance(1000); // cycle 1 starts at t=1000 and hangs
+    clock.advance(2500); // boundaries 2000 and 3000 pass while it runs
+    expect(loop.cycles).toBe(1);
+    release(); // ends at 3500: next boundary 4000; 2000 and 3000 were skipped
+    await flush();
+    expect(overruns).toEqual([2]);
+    clock.advance(500);
+    expect(loop.cycles).toBe(2);
+    expect(maxActive).toBe(1);
+    release();
+    await loop.stop();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('keeps going after a failing cycle and stop() waits for the running one', async () => {
+    const clock = new ManualClock(Date.UTC(2024, 0, 2));
+    const errors: unknown[] = [];
+    let n = 0;
+    const loop = createCollectionLoop({
+      scheduler: clock,
+      intervalMs: 100,
+      onError: (e) => errors.push(e),
+      tick: async () => {
+        n++;
+        if (n === 1) throw new Error('boom');
+      },
+    });
+    loop.start();
+    clock.advance(100);
+    await flush();
+    clock.advance(100);
+    await flush();
+    expect(n).toBe(2);
+    expect(errors).toHaveLength(1);
+    await loop.stop();
+    clock.advance(1000);
+    expect(n).toBe(2);
+  });
+
+  it('rejects a bad interval and unknown options', () => {
+    expect(() => createCollectionLoop({ intervalMs: 0 })).toThrow(/intervalMs.*got 0/);
+    expect(() => createCollectionLoop({ intervalMS: 5 } as never)).toThrow(/unknown option "intervalMS"/);
+  });
+});

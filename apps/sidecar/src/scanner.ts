@@ -1,0 +1,209 @@
+import { assertNumberOption, resolveOptions, type Bar } from '@pipeline/core';
+import { type FeatureValues } from './ports';
+
+/** Signal directions. */
+export const DIRECTIONS = { long: 'long', short: 'short', flat: 'flat' } as const;
+export type Direction = (typeof DIRECTIONS)[keyof typeof DIRECTIONS];
+
+/** What a strategy sees for one symbol after a cycle. */
+export interface StrategyInput {
+  symbol: string;
+  /** The latest bar (possibly still forming). */
+  bar: Bar;
+  /** The latest indicator values (null: not stable yet). */
+  features: FeatureValues;
+}
+
+/** What a strategy decides, before the scanner adjusts confidence for data quality and age. */
+export interface StrategyResult {
+  direction: Direction;
+  /** 0..1 before quality and staleness adjustment. */
+  confidence: number;
+  reasons: string[];
+  /** Suggested protective stop and target prices (null for flat or without ATR). */
+  stop: number | null;
+  target: number | null;
+}
+
+/** A pluggable signal strategy: pure, synchronous, and fast (it runs for every symbol every cycle). */
+export interface Strategy {
+  readonly name: string;
+  evaluate(input: StrategyInput): StrategyResult;
+}
+
+/** A signal as stored after a cycle; the API adds its age with {@link ageSignal}. */
+export interface StoredSignal extends StrategyResult {
+  symbol: string;
+  brokerSymbol: string;
+  strategy: string;
+  /** Confidence the strategy gave, before quality and age adjustment. */
+  rawConfidence: number;
+  price: number;
+  /** Open time of the bar the signal used, epoch ms. */
+  dataTs: number;
+  /** When the data was last refreshed from a source, epoch ms (the age is measured from here). */
+  dataAt: number;
+  generatedAt: number;
+  quality: number;
+  indicators: FeatureValues;
+}
+
+/** A signal as the API serves it. */
+export interface Signal extends StoredSignal {
+  ageMs: number;
+  stale: boolean;
+}
+
+/** Feature names the default strategy reads; override to match another feature engine. */
+export interface DefaultStrategyKeys {
+  emaFast: string;
+  emaSlow: string;
+  rsi: string;
+  macdHistogram: string;
+  bbUpper: string;
+  bbLower: string;
+  atr: string;
+}
+
+export interface DefaultStrategyOptions {
+  /** Feature names to read. @default DEFAULT_STRATEGY_OPTIONS.keys */
+  keys?: DefaultStrategyKeys;
+  /** |score| at or above which the signal is long/short rather than flat (score is -1..1). @default 0.35 */
+  threshold?: number;
+  /** RSI above this is bullish momentum, below 100 minus it bearish. @default 55 */
+  rsiBull?: number;
+  /** Stop distance in ATRs. @default 1.5 */
+  stopAtr?: number;
+  /** Target distance in ATRs. @default 3 */
+  targetAtr?: number;
+}
+
+export const DEFAULT_STRATEGY_OPTIONS: Readonly<Required<DefaultStrategyOptions>> = Object.freeze({
+  keys: Object.freeze({
+    emaFast: 'ema12',
+    emaSlow: 'ema26',
+    rsi: 'rsi14',
+    macdHistogram: 'macd_hist',
+    bbUpper: 'bb_upper',
+    bbLower: 'bb_lower',
+    atr: 'atr14',
+  }),
+  threshold: 0.35,
+  rsiBull: 55,
+  stopAtr: 1.5,
+  targetAtr: 3,
+});
+
+const WEIGHTS = { trend: 0.4, rsi: 0.2, macd: 0.25, bollinger: 0.15 } as const;
+
+/**
+ * The default strategy. Score in -1..1 = 0.4 trend (fast EMA vs slow EMA) + 0.2 RSI momentum +
+ * 0.25 MACD histogram sign + 0.15 Bollinger position (%B: riding the upper half is bullish, a close
+ * beyond a band counts as stretched and weighs against the move). |score| >= threshold gives long
+ * or short with that confidence; stop and target are ATR multiples from the close.
+ */
+export function createDefaultStrategy(options?: DefaultStrategyOptions): Strategy {
+  const o = resolveOptions('createDefaultStrategy', DEFAULT_STRATEGY_OPTIONS, options);
+  assertNumberOption('createDefaultStrategy', 'threshold', o.threshold, 0, 1);
+  assertNumberOption('createDefaultStrategy', 'rsiBull', o.rsiBull, 50, 100);
+  assertNumberOption('createDefaultStrategy', 'stopAtr', o.stopAtr, 0);
+  assertNumberOption('createDefaultStrategy', 'targetAtr', o.targetAtr, 0);
+  const k = o.keys;
+  return {
+    name: 'ema-rsi-macd-bb-atr',
+    evaluate({ bar, features }) {
+      const f = (name: string): number | null => {
+        const v = features[name];
+        return typeof v === 'number' && Number.isFinite(v) ? v : null;
+      };
+      const reasons: string[] = [];
+      let score = 0;
+      let weight = 0;
+      const fast = f(k.emaFast);
+      const slow = f(k.emaSlow);
+      if (fast !== null && slow !== null) {
+        weight += WEIGHTS.trend;
+        const up = fast > slow;
+        score += (up ? 1 : -1) * WEIGHTS.trend;
+        reasons.push(`trend ${up ? 'up' : 'down'}: ${k.emaFast} ${fmt(fast)} ${up ? '>' : '<='} ${k.emaSlow} ${fmt(slow)}`);
+      }
+      const rsi = f(k.rsi);
+      if (rsi !== null) {
+        weight += WEIGHTS.rsi;
+        if (rsi >= o.rsiBull) {
+          score += WEIGHTS.rsi;
+          reasons.push(`momentum up: ${k.rsi} ${fmt(rsi)} >= ${o.rsiBull}`);
+        } else if (rsi <= 100 - o.rsiBull) {
+          score -= WEIGHTS.rsi;
+          reasons.push(`momentum down: ${k.rsi} ${fmt(rsi)} <= ${100 - o.rsiBull}`);
+        } else reasons.push(`momentum neutral: ${k.rsi} ${fmt(rsi)}`);
+      }
+      const hist = f(k.macdHistogram);
+      if (hist !== null) {
+        weight += WEIGHTS.macd;
+        if (hist !== 0) score += Math.sign(hist) * WEIGHTS.macd;
+        reasons.push(`MACD histogram ${hist > 0 ? 'positive' : hist < 0 ? 'negative' : 'zero'}: ${fmt(hist)}`);
+      }
+      const upper = f(k.bbUpper);
+      const lower = f(k.bbLower);
+      if (upper !== null && lower !== null && upper > lower) {
+        weight += WEIGHTS.bollinger;
+        const pctB = (bar.close - lower) / (upper - lower);
+        // Inside the bands the position follows the trend; beyond a band the move is stretched.
+        const b = pctB > 1 ? -0.5 : pctB < 0 ? 0.5 : (pctB - 0.5) * 2;
+        score += b * WEIGHTS.bollinger;
+        reasons.push(`Bollinger %B ${fmt(pctB)}${pctB > 1 ? ' (above upper band, stretched)' : pctB < 0 ? ' (below lower band, stretched)' : ''}`);
+      }
+      if (weight === 0) {
+        return { direction: 'flat', confidence: 0, reasons: ['indicators not stable yet'], stop: null, target: null };
+      }
+      const s = Math.max(-1, Math.min(1, score));
+      const direction: Direction = s >= o.threshold ? 'long' : s <= -o.threshold ? 'short' : 'flat';
+      // A signal built on fewer indicators is less certain: scale by the share of weight present.
+      const coverage = weight / (WEIGHTS.trend + WEIGHTS.rsi + WEIGHTS.macd + WEIGHTS.bollinger);
+      const confidence = direction === 'flat' ? (1 - Math.abs(s)) * coverage : Math.abs(s) * coverage;
+      const atr = f(k.atr);
+      let stop: number | null = null;
+      let target: number | null = null;
+      if (atr !== null && atr > 0 && direction !== 'flat') {
+        const sign = direction === 'long' ? 1 : -1;
+        stop = bar.close - sign * o.stopAtr * atr;
+        target = bar.close + sign * o.targetAtr * atr;
+        reasons.push(`stop ${o.stopAtr} ATR, target ${o.targetAtr} ATR (${k.atr} ${fmt(atr)})`);
+      }
+      return { direction, confidence: round(confidence), reasons, stop, target };
+    },
+  };
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toPrecision(6);
+}
+function round(n: number): number {
+  return Math.round(n * 1e4) / 1e4;
+}
+
+/**
+ * Confidence after data quality and age: scaled by the validator's quality score, halved once the
+ * data is stale, and fading linearly to zero over ten stale periods after that.
+ */
+export function adjustedConfidence(raw: number, quality: number, ageMs: number, staleAfterMs: number): number {
+  const q = Math.max(0, Math.min(1, quality));
+  let c = raw * q;
+  if (ageMs > staleAfterMs) {
+    const fade = Math.max(0, 1 - (ageMs - staleAfterMs) / (10 * staleAfterMs));
+    c *= 0.5 * fade;
+  }
+  return round(c);
+}
+
+/** The signal as of `now`: its age, stale flag and adjusted confidence. */
+export function ageSignal(s: StoredSignal, now: number, staleAfterMs: number): Signal {
+  const ageMs = Math.max(0, now - s.dataAt);
+  return {
+    ...s,
+    ageMs,
+    stale: ageMs > staleAfterMs,
+    confidence: adjustedConfidence(s.rawConfidence, s.quality, ageMs, staleAfterMs),
+  };
+}

@@ -1,0 +1,545 @@
+import { TIMEFRAME_MS, alignTs, systemClock, type Bar, type Scheduler, type SourceName, type TimerHandle, type Timeframe } from '@pipeline/core';
+import { runBootstrap, type BootstrapProgress, type BootstrapReport } from './bootstrap';
+import { type SidecarConfig } from './config';
+import { LifecycleError, UnknownSymbolError, isSidecarError, type SourceAttempt } from './errors';
+import { fetchLatestWithFallback, forEachLimited } from './fallback';
+import { silentLogger, type Logger } from './logger';
+import { createCollectionLoop, type CollectionLoop } from './loop';
+import {
+  type BarCachePort,
+  type BarStorePort,
+  type FeatureEnginePort,
+  type FeatureValues,
+  type MetricsPort,
+  type SourceSlot,
+  type SymbolPort,
+  type ValidatorPort,
+} from './ports';
+import { ageSignal, createDefaultStrategy, type Signal, type StoredSignal, type Strategy } from './scanner';
+
+/** A push source (Polygon's WebSocket): while it delivers, polling of its symbols pauses. */
+export interface LiveStreamPort {
+  readonly source: SourceName;
+  /** Starts delivering bars; returns the unsubscribe function. */
+  subscribe(symbols: readonly string[], onBar: (bar: Bar) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Everything the sidecar is wired from; src/wiring.ts builds the real set from a config. */
+export interface SidecarDeps {
+  sources: readonly SourceSlot[];
+  cache: BarCachePort;
+  store: BarStorePort;
+  features: FeatureEnginePort;
+  validator: ValidatorPort;
+  symbols: SymbolPort;
+  metrics: MetricsPort;
+  /** @default systemClock */
+  scheduler?: Scheduler;
+  /** @default silentLogger */
+  logger?: Logger;
+  /** @default createDefaultStrategy() */
+  strategy?: Strategy;
+  /** Push source used beside polling. @default none */
+  stream?: LiveStreamPort;
+  /** Reported in /health. @default '0.0.0' */
+  version?: string;
+  /** Extra closers run at shutdown after the store flush (e.g. a Redis client). @default [] */
+  closers?: readonly (() => Promise<void>)[];
+}
+
+/** Per-symbol state after the latest cycle. */
+export interface SymbolState {
+  symbol: string;
+  brokerSymbol: string;
+  lastBar: Bar | null;
+  /** When a source last answered for it, epoch ms. */
+  lastSuccessAt: number | null;
+  lastSource: SourceName | null;
+  consecutiveFailures: number;
+  lastAttempts: readonly SourceAttempt[];
+}
+
+/** Summary of one collection cycle. */
+export interface CycleReport {
+  cycle: number;
+  startedAt: number;
+  durationMs: number;
+  ok: number;
+  failed: number;
+  /** Symbols served by the stream instead of polling. */
+  streamed: number;
+  barsWritten: number;
+  barsRejected: number;
+}
+
+/** Timing hooks for benchmarks and tests; each `on*` returns its unsubscribe function. */
+export interface SidecarEvents {
+  onCycle(fn: (report: CycleReport) => void): () => void;
+  onSignal(fn: (signal: StoredSignal) => void): () => void;
+  /** Called when a source's answer for a symbol arrived, before validation (`at` from the clock). */
+  onFetched(fn: (info: { symbol: string; source: SourceName; at: number; bars: number }) => void): () => void;
+  onBootstrapProgress(fn: (progress: BootstrapProgress) => void): () => void;
+}
+
+export const HEALTH_STATUSES = { ok: 'ok', degraded: 'degraded', down: 'down' } as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[keyof typeof HEALTH_STATUSES];
+
+export interface HealthReport {
+  status: HealthStatus;
+  version: string;
+  uptimeSec: number;
+  phase: 'starting' | 'bootstrap' | 'live' | 'stopping' | 'stopped';
+  bootstrap: BootstrapProgress | null;
+  loop: { cycles: number; overruns: number; lastCycleMs: number | null; intervalMs: number };
+  sources: {
+    name: SourceName;
+    breaker: string;
+    successRate: number | null;
+    latencyMs: number | null;
+    budget: { perMinuteLeft: number | null; perDayLeft: number | null };
+  }[];
+  symbols: {
+    symbol: string;
+    brokerSymbol: string;
+    lastBarTs: number | null;
+    ageMs: number | null;
+    stale: boolean;
+    source: SourceName | null;
+  }[];
+  storage: { cache: string; sqlite: string; pendingWrites: number };
+}
+
+/** The sidecar service: the loop, bootstrap, signal scanner and the state the HTTP API reads. */
+export interface Sidecar extends SidecarEvents {
+  readonly config: SidecarConfig;
+  /** Bootstrap (unless `skipBootstrap`), warm the indicators, then start the loop and flush timer. */
+  start(options?: { skipBootstrap?: boolean }): Promise<void>;
+  /** One collection cycle now (tests and benchmarks drive it with a manual clock). */
+  runCycle(): Promise<CycleReport>;
+  /** Bootstrap and gap repair over [now - BOOTSTRAP_DAYS, now). */
+  bootstrap(): Promise<BootstrapReport>;
+  /** Stop the loop, flush the store, close cache, sources and closers. Idempotent. */
+  stop(): Promise<void>;
+  health(): HealthReport;
+  /** Resolves any spelling to the generic symbol; throws UnknownSymbolError. */
+  resolveSymbol(input: string): string;
+  signal(symbol: string): Signal | null;
+  signals(): Signal[];
+  bars(symbol: string, timeframe: Timeframe, limit: number): Promise<{ bars: Bar[]; stale: boolean; ageMs: number | null }>;
+  features(symbol: string): { values: FeatureValues; dataTs: number | null; stale: boolean } | null;
+  symbolState(symbol: string): SymbolState | undefined;
+  readonly metrics: MetricsPort;
+  readonly ready: boolean;
+}
+
+/** How many latest bars a poll asks for: the forming bar and the one before it (closes the previous). */
+const LATEST_LIMIT = 3;
+/** Stored bars fed to the indicators before going live (enough for every default indicator to be stable). */
+const WARM_BARS = 500;
+
+type Listener<T> = (value: T) => void;
+function emitter<T>() {
+  const fns = new Set<Listener<T>>();
+  return {
+    on(fn: Listener<T>) {
+      fns.add(fn);
+      return () => void fns.delete(fn);
+    },
+    emit(value: T) {
+      for (const fn of fns) fn(value);
+    },
+    get size() {
+      return fns.size;
+    },
+  };
+}
+
+export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar {
+  const clock = deps.scheduler ?? systemClock;
+  const log = deps.logger ?? silentLogger;
+  const strategy = deps.strategy ?? createDefaultStrategy();
+  const tf = config.timeframe;
+  const tfMs = TIMEFRAME_MS[tf];
+  const startedAt = clock.now();
+  const states = new Map<string, SymbolState>();
+  const signals = new Map<string, StoredSignal>();
+  const cycleEvents = emitter<CycleReport>();
+  const signalEvents = emitter<StoredSignal>();
+  const fetchedEvents = emitter<{ symbol: string; source: SourceName; at: number; bars: number }>();
+  const progressEvents = emitter<BootstrapProgress>();
+  let phase: HealthReport['phase'] = 'starting';
+  let bootstrapProgress: BootstrapProgress | null = null;
+  let lastCycleMs: number | null = null;
+  let cycleNo = 0;
+  let flushTimer: TimerHandle | undefined;
+  let flushing: Promise<unknown> | undefined;
+  let stopping: Promise<void> | undefined;
+  let unsubscribeStream: (() => void) | undefined;
+  /** Last time the stream delivered a bar per symbol (epoch ms). */
+  const streamSeen = new Map<string, number>();
+  /** Gaps seen live (a new bar far after the previous one), repaired in the background. */
+  const pendingRepairs: { symbol: string; from: number; to: number }[] = [];
+  let repairing: Promise<void> | undefined;
+
+  for (const symbol of config.symbols) {
+    states.set(symbol, {
+      symbol,
+      brokerSymbol: deps.symbols.toBroker(symbol),
+      lastBar: null,
+      lastSuccessAt: null,
+      lastSource: null,
+      consecutiveFailures: 0,
+      lastAttempts: [],
+    });
+  }
+
+  const loop: CollectionLoop = createCollectionLoop({
+    intervalMs: config.collectionIntervalMs,
+    scheduler: clock,
+    tick: async () => {
+      await runCycle();
+    },
+    onOverrun: ({ cycle, durationMs, skipped }) => {
+      deps.metrics.overrun(skipped);
+      log.warn('collection cycle overran its interval', { cycle, durationMs, skipped });
+    },
+    onError: (err) => log.error('collection cycle failed', { err }),
+  });
+
+  /**
+   * Validates and applies fresh bars of one symbol: features and signal at once (so the signal is
+   * readable as soon as possible), cache and store writes are returned to be batched per cycle.
+   */
+  function apply(state: SymbolState, raw: readonly Bar[], source: SourceName, now: number): { accepted: Bar[]; rejected: number } {
+    const { bars, rejected } = deps.validator.validate(raw, state.lastBar ?? undefined);
+    const prev = state.lastBar;
+    // Only bars at or after the newest known one reach the indicators: same ts replaces the forming
+    // bar; older ones (already seen) are ignored so nothing is counted twice at the seam.
+    const fresh = prev ? bars.filter((b) => b.ts >= prev.ts) : bars;
+    if (prev && fresh.length > 0 && fresh[0].ts > prev.ts + tfMs && fresh[0].ts - prev.ts <= 7 * 86_400_000) {
+      pendingRepairs.push({ symbol: state.symbol, from: prev.ts + tfMs, to: fresh[0].ts });
+    }
+    let values: FeatureValues | null = null;
+    for (const bar of fresh) values = deps.features.update(bar);
+    state.lastSuccessAt = now;
+    state.lastSource = source;
+    state.consecutiveFailures = 0;
+    const last = fresh.at(-1);
+    if (last) state.lastBar = last;
+    if (values && last) {
+      const result = strategy.evaluate({ symbol: state.symbol, bar: last, features: values });
+      const stored: StoredSignal = {
+        ...result,
+        symbol: state.symbol,
+        brokerSymbol: state.brokerSymbol,
+        strategy: strategy.name,
+        rawConfidence: result.confidence,
+        price: last.close,
+        dataTs: last.ts,
+        dataAt: now,
+        generatedAt: clock.now(),
+        quality: last.quality,
+        indicators: values,
+      };
+      signals.set(state.symbol, stored);
+      deps.metrics.signal(state.symbol, stored.direction);
+      signalEvents.emit(stored);
+    } else if (last && signals.has(state.symbol)) {
+      // Same bars again (nothing new): the data is still fresh, so the signal's age restarts.
+      signals.set(state.symbol, { ...signals.get(state.symbol)!, dataAt: now });
+    }
+    return { accepted: bars, rejected };
+  }
+
+  async function runCycle(): Promise<CycleReport> {
+    const t0 = clock.now();
+    const cycle = ++cycleNo;
+    let ok = 0;
+    let failed = 0;
+    let streamed = 0;
+    let rejectedTotal = 0;
+    const toWrite: Bar[] = [];
+    const streamFreshMs = Math.max(2 * config.collectionIntervalMs, 2 * tfMs);
+    await forEachLimited(config.symbols, config.fetchConcurrency, async (symbol) => {
+      const state = states.get(symbol)!;
+      const seen = streamSeen.get(symbol);
+      if (seen !== undefined && t0 - seen <= streamFreshMs) {
+        streamed++;
+        return;
+      }
+      try {
+        const res = await fetchLatestWithFallback(deps.sources, symbol, tf, LATEST_LIMIT, () => clock.now());
+        const at = clock.now();
+        for (const a of res.attempts) {
+          deps.metrics.fetch(a.source as SourceName, a.outcome === 'ok' ? 'ok' : a.outcome === 'failed' ? 'failed' : 'skipped', a.latencyMs ?? 0);
+        }
+        if (fetchedEvents.size) fetchedEvents.emit({ symbol, source: res.source, at, bars: res.value.length });
+        state.lastAttempts = res.attempts;
+        const { accepted, rejected } = apply(state, res.value, res.source, at);
+        rejectedTotal += rejected;
+        for (const b of accepted) toWrite.push(b);
+        ok++;
+      } catch (err) {
+        failed++;
+        state.consecutiveFailures++;
+        if (isSidecarError(err)) {
+          const attempts = (err as { attempts?: readonly SourceAttempt[] }).attempts ?? [];
+          state.lastAttempts = attempts;
+          for (const a of attempts) {
+            deps.metrics.fetch(a.source as SourceName, a.outcome === 'failed' ? 'failed' : 'skipped', a.latencyMs ?? 0);
+          }
+        }
+        // Log the first failure of a streak and then every 60th, not every second.
+        if (state.consecutiveFailures === 1 || state.consecutiveFailures % 60 === 0) {
+          log.warn('every source failed; serving the last bars as stale', {
+            symbol,
+            consecutiveFailures: state.consecutiveFailures,
+            reason: err instanceof Error ? err.message : String(err),
+          });
+        }
+      }
+    });
+    if (toWrite.length > 0) {
+      deps.store.enqueue(toWrite);
+      try {
+        await deps.cache.write(toWrite);
+      } catch (err) {
+        log.error('hot cache write failed', { err, bars: toWrite.length });
+      }
+    }
+    deps.metrics.barsWritten(toWrite.length);
+    if (rejectedTotal > 0) deps.metrics.barsRejected(rejectedTotal);
+    const durationMs = clock.now() - t0;
+    lastCycleMs = durationMs;
+    deps.metrics.cycle(durationMs, config.symbols.length, failed);
+    if (pendingRepairs.length > 0 && !repairing && phase === 'live') repairing = repairGaps().finally(() => (repairing = undefined));
+    const report: CycleReport = { cycle, startedAt: t0, durationMs, ok, failed, streamed, barsWritten: toWrite.length, barsRejected: rejectedTotal };
+    cycleEvents.emit(report);
+    return report;
+  }
+
+  async function repairGaps(): Promise<void> {
+    const gaps = pendingRepairs.splice(0);
+    for (const gap of gaps) {
+      try {
+        const report = await runBootstrap({
+          symbols: [gap.symbol],
+          timeframe: tf,
+          from: gap.from,
+          to: gap.to,
+          sources: deps.sources,
+          store: deps.store,
+          validator: deps.validator,
+          now: () => clock.now(),
+        });
+        log.info('gap repaired', { ...gap, bars: report.bars });
+      } catch (err) {
+        log.warn('gap repair failed', { ...gap, err });
+      }
+    }
+  }
+
+  function onStreamBar(bar: Bar) {
+    const state = states.get(bar.symbol);
+    if (!state || bar.timeframe !== tf || stopping) return;
+    const now = clock.now();
+    streamSeen.set(bar.symbol, now);
+    const { accepted } = apply(state, [bar], deps.stream!.source, now);
+    if (accepted.length > 0) {
+      deps.store.enqueue(accepted);
+      deps.cache.write(accepted).catch((err: unknown) => log.error('hot cache write failed', { err }));
+    }
+  }
+
+  async function bootstrap(): Promise<BootstrapReport> {
+    const now = clock.now();
+    const to = alignTs(now, tf) + tfMs;
+    phase = 'bootstrap';
+    const report = await runBootstrap({
+      symbols: config.symbols,
+      timeframe: tf,
+      from: alignTs(now - config.bootstrapDays * 86_400_000, tf),
+      to,
+      sources: deps.sources,
+      store: deps.store,
+      validator: deps.validator,
+      now: () => clock.now(),
+      onProgress: (p) => {
+        bootstrapProgress = p;
+        progressEvents.emit(p);
+      },
+      isCancelled: () => stopping !== undefined,
+    });
+    return report;
+  }
+
+  /** Feeds the newest stored history to the indicators and the cache so the first live bar continues it. */
+  async function warm(): Promise<void> {
+    for (const symbol of config.symbols) {
+      const history = deps.store.latest(symbol, tf, WARM_BARS);
+      if (history.length === 0) continue;
+      deps.features.warm(history);
+      const state = states.get(symbol)!;
+      state.lastBar = history.at(-1)!;
+      await deps.cache.write(history).catch((err: unknown) => log.warn('cache warm-up failed', { symbol, err }));
+    }
+  }
+
+  function scheduleFlush() {
+    if (stopping) return;
+    flushTimer = clock.setTimeout(() => {
+      flushing = deps.store
+        .flush()
+        .catch((err: unknown) => log.error('SQLite flush failed; rows stay queued', { err }))
+        .finally(() => {
+          flushing = undefined;
+          scheduleFlush();
+        });
+    }, config.batchWriteIntervalMs);
+  }
+
+  function resolveSymbol(input: string): string {
+    const upper = input.trim();
+    if (states.has(upper)) return upper;
+    const generic = deps.symbols.resolve(upper);
+    if (generic !== null && states.has(generic)) return generic;
+    throw new UnknownSymbolError(input, deps.symbols.suggest(input).filter((s) => states.has(s)));
+  }
+
+  function ageOf(state: SymbolState, now: number): number | null {
+    return state.lastSuccessAt === null ? null : now - state.lastSuccessAt;
+  }
+
+  return {
+    config,
+    metrics: deps.metrics,
+    onCycle: cycleEvents.on,
+    onSignal: signalEvents.on,
+    onFetched: fetchedEvents.on,
+    onBootstrapProgress: progressEvents.on,
+    get ready() {
+      return phase === 'live';
+    },
+    async start(options = {}) {
+      if (phase !== 'starting') throw new LifecycleError(`start() called in phase ${phase}`);
+      if (!options.skipBootstrap && config.bootstrapDays > 0) {
+        try {
+          const r = await bootstrap();
+          log.info('bootstrap finished', { ...r });
+        } catch (err) {
+          log.error('bootstrap failed; going live with what is stored', { err });
+        }
+      }
+      if (stopping) return;
+      await warm();
+      phase = 'live';
+      scheduleFlush();
+      if (deps.stream) unsubscribeStream = deps.stream.subscribe(config.symbols, onStreamBar);
+      loop.start();
+      log.info('collection loop started', { symbols: config.symbols.length, sources: deps.sources.map((s) => s.name), intervalMs: config.collectionIntervalMs });
+    },
+    runCycle,
+    bootstrap,
+    stop() {
+      stopping ??= (async () => {
+        phase = 'stopping';
+        unsubscribeStream?.();
+        flushTimer?.cancel();
+        await loop.stop();
+        await flushing;
+        await repairing;
+        const tasks: [string, () => Promise<unknown>][] = [
+          ['store', async () => {
+            await deps.store.flush();
+            await deps.store.close();
+          }],
+          ['cache', () => deps.cache.close()],
+          ...(deps.stream ? [['stream', () => deps.stream!.close()] as [string, () => Promise<unknown>]] : []),
+          ...deps.sources.map((s) => [`source ${s.name}`, () => s.fetcher.close()] as [string, () => Promise<unknown>]),
+          ...(deps.closers ?? []).map((c, i) => [`closer ${i}`, c] as [string, () => Promise<unknown>]),
+        ];
+        for (const [name, task] of tasks) {
+          try {
+            await task();
+          } catch (err) {
+            log.error(`closing ${name} failed`, { err });
+          }
+        }
+        phase = 'stopped';
+      })();
+      return stopping;
+    },
+    health(): HealthReport {
+      const now = clock.now();
+      const symbols = [...states.values()].map((s) => {
+        const ageMs = ageOf(s, now);
+        return {
+          symbol: s.symbol,
+          brokerSymbol: s.brokerSymbol,
+          lastBarTs: s.lastBar?.ts ?? null,
+          ageMs,
+          stale: ageMs === null || ageMs > config.staleAfterMs,
+          source: s.lastSource,
+        };
+      });
+      const sources = deps.sources.map((s) => {
+        const st = s.guard.stats();
+        const b = s.fetcher.budget();
+        return { name: s.name, breaker: s.guard.state(), successRate: st.successRate, latencyMs: st.latencyMs, budget: { perMinuteLeft: b.perMinuteLeft, perDayLeft: b.perDayLeft } };
+      });
+      const staleCount = symbols.filter((s) => s.stale).length;
+      const openCount = sources.filter((s) => s.breaker === 'open').length;
+      const storeState = deps.store.state();
+      const cacheState = deps.cache.state();
+      let status: HealthStatus = 'ok';
+      if (phase === 'stopped' || storeState === 'down' || (phase === 'live' && staleCount === symbols.length && symbols.length > 0 && cycleNo > 0)) status = 'down';
+      else if (phase !== 'live' || staleCount > 0 || openCount > 0 || cacheState === 'down') status = 'degraded';
+      return {
+        status,
+        version: deps.version ?? '0.0.0',
+        uptimeSec: Math.round((now - startedAt) / 1000),
+        phase,
+        bootstrap: bootstrapProgress,
+        loop: { cycles: loop.cycles || cycleNo, overruns: loop.overruns, lastCycleMs, intervalMs: config.collectionIntervalMs },
+        sources,
+        symbols,
+        storage: { cache: cacheState, sqlite: storeState, pendingWrites: deps.store.pending() },
+      };
+    },
+    resolveSymbol,
+    signal(symbol) {
+      const s = signals.get(symbol);
+      return s ? ageSignal(s, clock.now(), config.staleAfterMs) : null;
+    },
+    signals() {
+      const now = clock.now();
+      return config.symbols.flatMap((sym) => {
+        const s = signals.get(sym);
+        return s ? [ageSignal(s, now, config.staleAfterMs)] : [];
+      });
+    },
+    async bars(symbol, timeframe, limit) {
+      const state = states.get(symbol)!;
+      let bars: Bar[] = [];
+      try {
+        bars = await deps.cache.latest(symbol, timeframe, limit);
+      } catch (err) {
+        log.warn('hot cache read failed; reading SQLite', { symbol, err });
+      }
+      if (bars.length === 0) {
+        bars = deps.store.latest(symbol, timeframe, limit);
+      }
+      const ageMs = ageOf(state, clock.now());
+      return { bars, stale: ageMs === null || ageMs > config.staleAfterMs, ageMs };
+    },
+    features(symbol) {
+      const values = deps.features.latest(symbol);
+      if (!values) return null;
+      const state = states.get(symbol)!;
+      const ageMs = ageOf(state, clock.now());
+      return { values, dataTs: state.lastBar?.ts ?? null, stale: ageMs === null || ageMs > config.staleAfterMs };
+    },
+    symbolState: (symbol) => states.get(symbol),
+  };
+}
