@@ -21,6 +21,7 @@ function setup(overrides: Partial<BreakerRegistryOptions> = {}) {
   return { clock, breakers, events };
 }
 
+// eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- tests also reject with non-Errors on purpose
 const fail = (error: unknown) => () => Promise.reject(error);
 const ok = <T>(value: T) => () => Promise.resolve(value);
 
@@ -77,7 +78,7 @@ describe('circuit transitions on a manual clock', () => {
     expect(events).toEqual([
       expect.objectContaining({ source: 'yahoo', from: 'closed', to: 'open', probeAt: clock.now() + 60_000 }),
     ]);
-    expect(events[0]!.lastError).toMatchObject({ code: 'FETCH_TRANSIENT' });
+    expect(events[0]?.lastError).toMatchObject({ code: 'FETCH_TRANSIENT' });
 
     const refused = await breakers.execute('yahoo', failing).catch((e: unknown) => e);
     expect(isBreakerError(refused, 'BREAKER_OPEN')).toBe(true);
