@@ -50,7 +50,9 @@ describe('row helpers', () => {
     expect(rowToBar({ open: null, high: null, low: null, close: null, volume: null }, base, stats)).toBeNull();
     expect(rowToBar({ open: null, high: 2, low: 1, close: 1.5 }, base, stats)).toBeNull();
     expect(rowToBar({ open: 1, high: 0.5, low: 1, close: 1 }, base, stats)).toBeNull();
+    expect(rowToBar({ open: 1, high: 1.2, low: 0.9, close: 1.3 }, base, stats)).toBeNull();
+    expect(rowToBar({ open: 1, high: 1.2, low: 0.9, close: 1.201 }, base, stats)).toMatchObject({ high: 1.201, close: 1.201 });
     expect(rowToBar({ open: 1, high: 2, low: 0.5, close: 1.5 }, base, stats)).toMatchObject({ volume: 0, final: true, quality: 1 });
-    expect(stats).toMatchObject({ nullRowsSkipped: 1, partialRowsSkipped: 1, inconsistentRowsSkipped: 1 });
+    expect(stats).toMatchObject({ nullRowsSkipped: 1, partialRowsSkipped: 1, inconsistentRowsSkipped: 2, ohlcRepaired: 1 });
   });
 });

@@ -61,6 +61,9 @@ export async function runChunked(
   return bars;
 }
 
+/** Largest relative amount by which open/close may lie outside [low, high] and still be repaired: 0.5 %. */
+export const OHLC_REPAIR_TOLERANCE = 0.005;
+
 /** Raw OHLCV values of one provider row, before checks. */
 export interface RawRow {
   open: unknown;
@@ -72,7 +75,8 @@ export interface RawRow {
 
 /**
  * Turns a provider row into a bar, or counts why it cannot: all OHLC null -> `nullRowsSkipped`;
- * some null/garbage -> `partialRowsSkipped`; contradicting OHLC -> `inconsistentRowsSkipped`.
+ * some null/garbage -> `partialRowsSkipped`; open/close slightly outside [low, high] -> widened and
+ * counted in `ohlcRepaired`; worse contradictions -> `inconsistentRowsSkipped`.
  * Never throws: bad market data is reported, not fatal.
  */
 export function rowToBar(
@@ -95,8 +99,17 @@ export function rowToBar(
     return null;
   }
   if (!isConsistentOhlc(open, high, low, close)) {
-    stats.inconsistentRowsSkipped++;
-    return null;
+    // Yahoo's FX dailies sometimes close a hair above the high (open/close and high/low come from
+    // different snapshots). Within OHLC_REPAIR_TOLERANCE we widen high/low to contain open and
+    // close (counted); anything worse is not trusted.
+    const repairedHigh = Math.max(high, open, close);
+    const repairedLow = Math.min(low, open, close);
+    if (low > high || repairedHigh / high - 1 > OHLC_REPAIR_TOLERANCE || 1 - repairedLow / low > OHLC_REPAIR_TOLERANCE) {
+      stats.inconsistentRowsSkipped++;
+      return null;
+    }
+    stats.ohlcRepaired++;
+    return { ...base, open, high: repairedHigh, low: repairedLow, close, volume, final: true, quality: 1 };
   }
   return { ...base, open, high, low, close, volume, final: true, quality: 1 };
 }

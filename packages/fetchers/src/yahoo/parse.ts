@@ -1,0 +1,184 @@
+import { FetchError, TIMEFRAME_MS, type Bar, type Timeframe } from '@pipeline/core';
+import { rowToBar } from '../base/fetcher-kit';
+import { type FetcherStats } from '../base/stats';
+import { zoneOffsetMs, isKnownTimeZone } from '../twelvedata/timezone';
+
+/** Yahoo `interval` values for the timeframes it serves natively. */
+export const YAHOO_INTERVALS: Readonly<Partial<Record<Timeframe, string>>> = Object.freeze({
+  '1m': '1m',
+  '5m': '5m',
+  '15m': '15m',
+  '30m': '30m',
+  '1h': '60m',
+  '1d': '1d',
+});
+
+export interface ChartParseContext {
+  /** Generic symbol the bars are labelled with. */
+  symbol: string;
+  timeframe: Timeframe;
+  /** Keep only bars whose (re-stamped) open lies in [from, to). */
+  from?: number;
+  to?: number;
+  /** Was includePrePost=true requested (post-market bars may then open at the session close). */
+  includePrePost: boolean;
+  stats: FetcherStats;
+}
+
+interface Period {
+  start?: number;
+  end?: number;
+}
+
+/** Ends of the regular sessions (epoch s) named in the chart meta, in either of its shapes. */
+function regularSessionEnds(meta: Record<string, unknown>): Set<number> {
+  const ends = new Set<number>();
+  const add = (p: unknown): void => {
+    const end = (p as Period | null)?.end;
+    if (typeof end === 'number') ends.add(end);
+  };
+  const tp = meta.tradingPeriods;
+  if (Array.isArray(tp)) for (const day of tp) for (const p of Array.isArray(day) ? day : [day]) add(p);
+  else if (tp && typeof tp === 'object' && Array.isArray((tp as { regular?: unknown }).regular)) {
+    for (const day of (tp as { regular: unknown[] }).regular) for (const p of Array.isArray(day) ? day : [day]) add(p);
+  }
+  add((meta.currentTradingPeriod as { regular?: unknown } | undefined)?.regular);
+  return ends;
+}
+
+/**
+ * Daily bars are re-stamped to 00:00 UTC of their exchange-local trading date: Yahoo stamps them at
+ * the session open (AAPL 13:30Z/14:30Z across DST, GC=F 05:00Z, WSU.DE 07:00Z), which would make
+ * the same trading day look like different bars depending on the instrument.
+ */
+function dailyTs(epochS: number, timeZone: string | undefined, gmtoffsetS: number): number {
+  const ms = epochS * 1000;
+  const offset = timeZone && isKnownTimeZone(timeZone) ? zoneOffsetMs(ms, timeZone) : gmtoffsetS * 1000;
+  const local = new Date(ms + offset);
+  return Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate());
+}
+
+/** Reads the `chart.error` of a body, if any: `{ code, description }`. */
+export function chartError(body: unknown): { code: string; description: string } | null {
+  const err = (body as { chart?: { error?: unknown } } | null)?.chart?.error;
+  if (!err || typeof err !== 'object') return null;
+  const e = err as { code?: unknown; description?: unknown };
+  return { code: typeof e.code === 'string' ? e.code : 'unknown', description: typeof e.description === 'string' ? e.description : '' };
+}
+
+/**
+ * Parses a v8 chart body into bars (unsorted duplicates already resolved by the caller's
+ * finishBars). Rules, all counted in `stats`:
+ * - all-null rows (no trades, e.g. AAPL 15:15Z) are skipped, never turned into zeros;
+ * - points outside [from, to) are dropped;
+ * - with includePrePost=false, an intraday point stamped exactly at a regular session's END is a
+ *   closing price snapshot (Yahoo appends one at `meta.regularMarketTime`), not a bar: dropped;
+ * - an intraday point off the bar grid (the live point, stamped at the last trade time) is folded
+ *   into the bar that contains it: high/low widened, close replaced.
+ */
+export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
+  const result = (body as { chart?: { result?: unknown } } | null)?.chart?.result;
+  if (!Array.isArray(result) || result.length === 0 || typeof result[0] !== 'object' || result[0] === null) {
+    throw new FetchError({ kind: 'malformed', source: 'yahoo', symbol: ctx.symbol, message: 'chart body has no result' });
+  }
+  const r = result[0] as { meta?: Record<string, unknown>; timestamp?: unknown; indicators?: { quote?: unknown[] } };
+  const meta = r.meta ?? {};
+  const timestamps = r.timestamp;
+  if (timestamps === undefined) return []; // empty window (weekend, period1 == period2, no data yet)
+  const quote = (r.indicators?.quote?.[0] ?? {}) as Record<string, unknown[] | undefined>;
+  if (!Array.isArray(timestamps)) {
+    throw new FetchError({ kind: 'malformed', source: 'yahoo', symbol: ctx.symbol, message: 'chart timestamp is not an array' });
+  }
+  const col = (name: string, i: number): unknown => quote[name]?.[i] ?? null;
+  const daily = ctx.timeframe === '1d';
+  const ivMs = TIMEFRAME_MS[ctx.timeframe];
+  const sessionEnds = ctx.includePrePost || daily ? new Set<number>() : regularSessionEnds(meta);
+  const tz = typeof meta.exchangeTimezoneName === 'string' ? meta.exchangeTimezoneName : undefined;
+  const gmtoffset = typeof meta.gmtoffset === 'number' ? meta.gmtoffset : 0;
+  const from = ctx.from ?? -Infinity;
+  const to = ctx.to ?? Infinity;
+
+  const out: Bar[] = [];
+  let anchor: number | undefined; // first on-grid open: intraday grids may be offset (1h bars at :30)
+  for (let i = 0; i < timestamps.length; i++) {
+    const t = timestamps[i];
+    if (typeof t !== 'number' || !Number.isFinite(t)) {
+      ctx.stats.partialRowsSkipped++;
+      continue;
+    }
+    if (sessionEnds.has(t)) {
+      ctx.stats.outOfRangePointsDropped++;
+      continue;
+    }
+    let ts = daily ? dailyTs(t, tz, gmtoffset) : t * 1000;
+    let live = false;
+    if (!daily) {
+      anchor ??= ts % 60_000 === 0 ? ts : undefined;
+      const base = anchor ?? ts - (ts % 60_000);
+      const off = (((ts - base) % ivMs) + ivMs) % ivMs;
+      if (off !== 0) {
+        ts -= off;
+        live = true;
+      }
+    }
+    if (ts < from || ts >= to) {
+      ctx.stats.outOfRangePointsDropped++;
+      continue;
+    }
+    const bar = rowToBar(
+      { open: col('open', i), high: col('high', i), low: col('low', i), close: col('close', i), volume: col('volume', i) },
+      { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'yahoo' },
+      ctx.stats,
+    );
+    if (!bar) continue;
+    const prev = out[out.length - 1];
+    if (live && prev && prev.ts === ts) {
+      out[out.length - 1] = { ...prev, high: Math.max(prev.high, bar.high), low: Math.min(prev.low, bar.low), close: bar.close };
+      ctx.stats.livePointsMerged++;
+      continue;
+    }
+    if (live) ctx.stats.livePointsMerged++;
+    out.push(bar);
+  }
+  return out;
+}
+
+/** The latest quote of one symbol from a v7 quote body. */
+export interface YahooQuote {
+  /** Generic symbol. */
+  symbol: string;
+  /** Yahoo's symbol, e.g. `EURUSD=X`. */
+  providerSymbol: string;
+  /** Regular-market price. */
+  price: number;
+  /** Time of that price, epoch ms. */
+  ts: number;
+  /** `REGULAR`, `PRE`, `POST`, `CLOSED`, ... as Yahoo sends it. */
+  marketState: string | null;
+  /** Pre/post-market price when Yahoo sends one. */
+  extendedHoursPrice: number | null;
+  currency: string | null;
+}
+
+/** Finds `providerSymbol` in a v7 quote body; null when Yahoo left it out (unknown symbols are omitted). */
+export function parseQuote(body: unknown, providerSymbol: string, symbol: string): YahooQuote | null {
+  const res = (body as { quoteResponse?: { result?: unknown } } | null)?.quoteResponse?.result;
+  if (!Array.isArray(res)) throw new FetchError({ kind: 'malformed', source: 'yahoo', symbol, message: 'quote body has no quoteResponse.result' });
+  const q = res.find((x) => (x as { symbol?: unknown } | null)?.symbol === providerSymbol) as Record<string, unknown> | undefined;
+  if (!q) return null;
+  const price = q.regularMarketPrice;
+  const time = q.regularMarketTime;
+  if (typeof price !== 'number' || !(price > 0) || typeof time !== 'number') {
+    throw new FetchError({ kind: 'malformed', source: 'yahoo', symbol, message: `quote of ${providerSymbol} lacks a price or time` });
+  }
+  const ext = q.marketState === 'PRE' ? q.preMarketPrice : q.marketState === 'POST' || q.marketState === 'POSTPOST' || q.marketState === 'CLOSED' ? q.postMarketPrice : undefined;
+  return {
+    symbol,
+    providerSymbol,
+    price,
+    ts: time * 1000,
+    marketState: typeof q.marketState === 'string' ? q.marketState : null,
+    extendedHoursPrice: typeof ext === 'number' ? ext : null,
+    currency: typeof q.currency === 'string' ? q.currency : null,
+  };
+}
