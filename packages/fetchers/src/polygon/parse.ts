@@ -3,6 +3,8 @@
  * they are tested directly against the recorded fixtures and reused by {@link PolygonFetcher}.
  */
 import { FetchError, TIMEFRAME_MS, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
+import { rowToBar } from '../base/fetcher-kit';
+import { type FetcherStats } from '../base/stats';
 import { zoneOffsetMs } from '../twelvedata/timezone';
 
 /** Polygon's `{multiplier}/{timespan}` for each core timeframe. */
@@ -112,10 +114,8 @@ export interface PolygonParseContext {
 }
 
 export interface ParsedPolygonAggs {
-  /** Bars oldest first (also for `sort=desc` answers), all `final: true`. */
+  /** Bars oldest first (also for `sort=desc` answers), all `final: true`. Skipped results are counted in the stats passed in. */
   bars: Bar[];
-  /** Results dropped for a missing/non-positive price or a missing `t`. */
-  skippedRows: number;
   /** Cursor to the next page (without the apiKey, which Polygon leaves out). */
   nextUrl: string | null;
 }
@@ -136,36 +136,30 @@ function dayOpen(t: number, ticker: string): number {
  * empty range) is an empty list; a missing `v` (indices) is volume 0; volumes in scientific
  * notation are plain JSON numbers.
  */
-export function parsePolygonAggs(obj: Record<string, unknown>, ctx: PolygonParseContext): ParsedPolygonAggs {
+export function parsePolygonAggs(obj: Record<string, unknown>, ctx: PolygonParseContext, stats: FetcherStats): ParsedPolygonAggs {
   const results = obj.results === undefined ? [] : obj.results;
   if (!Array.isArray(results)) {
     throw new FetchError({ kind: 'malformed', source: 'polygon', symbol: ctx.symbol, message: '"results" is not an array' });
   }
   const bars: Bar[] = [];
-  let skipped = 0;
   const daily = ctx.timeframe === '1d';
   for (const r of results) {
     if (!isRecord(r)) {
-      skipped++;
+      stats.nullRowsSkipped++;
       continue;
     }
-    const { o, h, l, c, t } = r;
-    const v = r.v ?? 0;
-    if (
-      typeof o !== 'number' || !(o > 0) || typeof h !== 'number' || !(h > 0) ||
-      typeof l !== 'number' || !(l > 0) || typeof c !== 'number' || !(c > 0) ||
-      typeof t !== 'number' || !Number.isFinite(t) || typeof v !== 'number' || !(v >= 0) ||
-      !Number.isFinite(o + h + l + c + v)
-    ) {
-      skipped++;
+    if (typeof r.t !== 'number' || !Number.isFinite(r.t)) {
+      stats.partialRowsSkipped++;
       continue;
     }
-    const ts = daily ? dayOpen(t, ctx.ticker) : t;
-    bars.push({ symbol: ctx.symbol, timeframe: ctx.timeframe, ts, open: o, high: h, low: l, close: c, volume: v, source: 'polygon', final: true, quality: 1 });
+    const ts = daily ? dayOpen(r.t, ctx.ticker) : r.t;
+    // Index aggregates have no `v`: toVolume reads a missing volume as 0.
+    const bar = rowToBar({ open: r.o, high: r.h, low: r.l, close: r.c, volume: r.v }, { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'polygon' }, stats);
+    if (bar !== null) bars.push(bar);
   }
   bars.sort((a, b) => a.ts - b.ts);
   const nextUrl = typeof obj.next_url === 'string' && obj.next_url !== '' ? obj.next_url : null;
-  return { bars, skippedRows: skipped, nextUrl };
+  return { bars, nextUrl };
 }
 
 /** The last trade of a ticker. */

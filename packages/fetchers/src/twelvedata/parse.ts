@@ -3,6 +3,9 @@
  * are tested directly against the recorded fixtures and reused by {@link TwelveDataFetcher}.
  */
 import { FetchError, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
+import { toPrice, toVolume } from '../base/bars';
+import { rowToBar } from '../base/fetcher-kit';
+import { type FetcherStats } from '../base/stats';
 import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc } from './timezone';
 
 /** Twelve Data `interval` for each core timeframe it serves (it has no 1-second bars). */
@@ -30,10 +33,8 @@ export interface TwelveDataParseContext {
 
 /** One parsed time_series answer (a single symbol). */
 export interface ParsedTwelveDataSeries {
-  /** Bars oldest first, all `final: true` (the fetcher marks the forming one). */
+  /** Bars oldest first, all `final: true` (the fetcher marks the forming one). Skipped rows are counted in the stats passed in. */
   bars: Bar[];
-  /** Rows dropped because a price was null, not a number or not positive, or the datetime was unreadable. */
-  skippedRows: number;
   /** The zone the datetimes were read in (`meta.exchange_timezone`, or UTC when absent). */
   timeZone: string;
   /** The datetime text of the oldest row as sent (the cursor for the next, older page). */
@@ -135,20 +136,6 @@ export function decodeTwelveDataBody(
   return parsed;
 }
 
-function price(value: unknown): number | null {
-  if (typeof value !== 'string' && typeof value !== 'number') return null;
-  if (value === '') return null;
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : null;
-}
-
-function volume(value: unknown): number | null {
-  if (value === undefined) return 0; // forex and some indices carry no volume at all
-  if (typeof value !== 'string' && typeof value !== 'number') return null;
-  const n = Number(value);
-  return Number.isFinite(n) && n >= 0 ? n : null;
-}
-
 /**
  * Converts the `meta`+`values` object of one symbol (a single answer or one entry of a batch) into
  * bars. Rows with a null or unreadable price or datetime are skipped and counted, never zero-filled.
@@ -157,7 +144,11 @@ function volume(value: unknown): number | null {
  * `meta.exchange_timezone` (DST-correct). Daily datetimes are trading dates and become 00:00 UTC of
  * that date, the open of core's UTC-aligned 1d bar, so that all sources key a day the same way.
  */
-export function parseTwelveDataSeries(obj: Record<string, unknown>, ctx: TwelveDataParseContext): ParsedTwelveDataSeries {
+export function parseTwelveDataSeries(
+  obj: Record<string, unknown>,
+  ctx: TwelveDataParseContext,
+  stats: FetcherStats,
+): ParsedTwelveDataSeries {
   const meta = isRecord(obj.meta) ? obj.meta : {};
   const zone = typeof meta.exchange_timezone === 'string' && meta.exchange_timezone !== '' ? meta.exchange_timezone : DEFAULT_ZONE;
   if (!isKnownTimeZone(zone)) {
@@ -169,29 +160,25 @@ export function parseTwelveDataSeries(obj: Record<string, unknown>, ctx: TwelveD
     throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol: ctx.symbol, message: '"values" is not an array' });
   }
   const bars: Bar[] = [];
-  let skipped = 0;
   let oldest: string | null = null;
   for (const row of rows) {
-    if (!isRecord(row) || typeof row.datetime !== 'string') {
-      skipped++;
+    if (!isRecord(row)) {
+      stats.nullRowsSkipped++;
       continue;
     }
-    oldest = row.datetime; // rows come newest first; the last readable one is the oldest
-    const when = parseLocalDateTime(row.datetime);
-    const open = price(row.open);
-    const high = price(row.high);
-    const low = price(row.low);
-    const close = price(row.close);
-    const vol = volume(row.volume);
-    if (when === null || open === null || high === null || low === null || close === null || vol === null) {
-      skipped++;
+    const when = typeof row.datetime === 'string' ? parseLocalDateTime(row.datetime) : null;
+    if (when === null) {
+      stats.partialRowsSkipped++;
       continue;
     }
+    oldest = row.datetime as string; // rows come newest first; the last readable one is the oldest
     const ts = when.dateOnly ? Date.UTC(when.year, when.month - 1, when.day) : zonedTimeToUtc(when, zone);
-    bars.push({ symbol: ctx.symbol, timeframe: ctx.timeframe, ts, open, high, low, close, volume: vol, source: 'twelvedata', final: true, quality: 1 });
+    const raw = { open: row.open, high: row.high, low: row.low, close: row.close, volume: row.volume };
+    const bar = rowToBar(raw, { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'twelvedata' }, stats);
+    if (bar !== null) bars.push(bar);
   }
   bars.sort((a, b) => a.ts - b.ts);
-  return { bars, skippedRows: skipped, timeZone: zone, oldestDatetime: oldest, rowCount: rows.length };
+  return { bars, timeZone: zone, oldestDatetime: oldest, rowCount: rows.length };
 }
 
 /** A /quote answer, numbers parsed. */
@@ -220,18 +207,18 @@ export function parseTwelveDataQuote(obj: Record<string, unknown>, symbol: strin
     symbol,
     name: typeof obj.name === 'string' ? obj.name : null,
     ts,
-    open: price(obj.open),
-    high: price(obj.high),
-    low: price(obj.low),
-    close: price(obj.close),
-    volume: obj.volume === undefined ? null : volume(obj.volume),
-    previousClose: price(obj.previous_close),
+    open: toPrice(obj.open),
+    high: toPrice(obj.high),
+    low: toPrice(obj.low),
+    close: toPrice(obj.close),
+    volume: obj.volume === undefined || obj.volume === null ? null : toVolume(obj.volume),
+    previousClose: toPrice(obj.previous_close),
   };
 }
 
 /** Parses a /price body (`{"price":"146.55000"}`); a missing or non-positive price is malformed. */
 export function parseTwelveDataPrice(obj: Record<string, unknown>, symbol: string): number {
-  const p = price(obj.price);
+  const p = toPrice(obj.price);
   if (p === null) {
     throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol, message: `no usable "price" in answer` });
   }

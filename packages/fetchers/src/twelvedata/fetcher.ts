@@ -1,0 +1,331 @@
+import {
+  FetchError,
+  OptionsError,
+  TIMEFRAME_MS,
+  assertNumberOption,
+  isFetchError,
+  resolveOptions,
+  systemClock,
+  type Bar,
+  type Clock,
+  type FetchHistoryRequest,
+  type FetchLatestRequest,
+  type Fetcher,
+  type RateBudgetSnapshot,
+  type SourceCapabilities,
+  type Timeframe,
+} from '@pipeline/core';
+import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
+import { clipBars, finishBars, lastBars } from '../base/bars';
+import { checkRequest, countFailure, throwIfAborted, unsupportedTimeframe } from '../base/fetcher-kit';
+import { createFetcherStats, type FetcherStats } from '../base/stats';
+import { toProviderSymbol } from '../base/symbols';
+import { createHttpClient, HTTP_POOL_SIZE, type HttpClient } from '../http/client';
+import { redactSecrets } from '../http/redact';
+import { createRateBudget, type RateBudget } from '../rate/rate-budget';
+import {
+  TWELVEDATA_INTERVALS,
+  TWELVEDATA_MAX_OUTPUTSIZE,
+  decodeTwelveDataBody,
+  parseTwelveDataPrice,
+  parseTwelveDataQuote,
+  parseTwelveDataSeries,
+  twelveDataBodyError,
+  type TwelveDataQuote,
+} from './parse';
+
+export interface TwelveDataFetcherOptions {
+  /** Twelve Data API key, sent as the `apikey` query parameter (masked in every error). Required. */
+  apiKey: string;
+  /** API root; tests pass a local fixture server. @default 'https://api.twelvedata.com' */
+  baseUrl: string;
+  /** HTTP client to share; when absent one is created with `poolSize` and `timeoutMs` and closed by `close()`. @default undefined */
+  http: HttpClient | undefined;
+  /** Keep-alive sockets of the client created here. Unit: sockets. @default 10 (HTTP_POOL_SIZE) */
+  poolSize: number;
+  /** Whole-request timeout of the client created here. Unit: ms. @default 10000 */
+  timeoutMs: number;
+  /** Requests (credits) per rolling minute; null: no local limit. Unit: requests. @default 8 (free plan) */
+  perMinute: number | null | undefined;
+  /** Requests (credits) per UTC day; null: no local limit. Unit: requests. @default 800 (free plan) */
+  perDay: number | null | undefined;
+  /** Time source: forming-bar detection, rate windows, retry-after. @default systemClock */
+  clock: Clock;
+  /** Generic <-> Twelve Data symbols. @default createSymbolMapper() */
+  symbolMapper: SymbolMapper | undefined;
+  /** Bars `fetchLatest` asks for when the request has no `limit`. Unit: bars. @default 10 */
+  defaultLatestLimit: number;
+  /** Rows per history page (`outputsize`, at most 5000). Unit: rows. @default 5000 */
+  pageSize: number;
+  /** Safety stop for one `fetchHistory` call. Unit: requests. @default 200 */
+  maxPagesPerHistory: number;
+}
+
+export const TWELVEDATA_FETCHER_DEFAULTS: Readonly<TwelveDataFetcherOptions> = Object.freeze({
+  apiKey: '',
+  baseUrl: 'https://api.twelvedata.com',
+  http: undefined,
+  poolSize: HTTP_POOL_SIZE,
+  timeoutMs: 10_000,
+  perMinute: undefined,
+  perDay: undefined,
+  clock: systemClock,
+  symbolMapper: undefined,
+  defaultLatestLimit: 10,
+  pageSize: TWELVEDATA_MAX_OUTPUTSIZE,
+  maxPagesPerHistory: 200,
+});
+
+const DAY_MS = 86_400_000;
+
+/** `YYYY-MM-DD HH:MM:SS` of an epoch-ms instant in UTC. */
+function utcText(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/**
+ * Twelve Data REST (`/time_series`, `/quote`, `/price`) behind core's Fetcher.
+ *
+ * History pages by cursor rather than by fixed windows: Twelve Data answers the NEWEST `outputsize`
+ * rows of [start_date, end_date] in the exchange's zone, so each next page ends at the oldest
+ * datetime already received (sent back verbatim, no zone arithmetic) until a short page or `from`
+ * is reached. The first page's bounds are widened by a day on each side because the exchange's zone
+ * is only known from the answer; bars are clipped to [from, to) afterwards.
+ */
+export class TwelveDataFetcher implements Fetcher {
+  readonly source = 'twelvedata' as const;
+  readonly capabilities: SourceCapabilities;
+  readonly options: Readonly<TwelveDataFetcherOptions>;
+  private readonly http: HttpClient;
+  private readonly ownsHttp: boolean;
+  private readonly rate: RateBudget;
+  private readonly mapper: SymbolMapper;
+  private readonly clock: Clock;
+  private readonly counters: FetcherStats = createFetcherStats();
+
+  constructor(options: Partial<TwelveDataFetcherOptions> & { apiKey: string }) {
+    const o = resolveOptions('TwelveDataFetcher', TWELVEDATA_FETCHER_DEFAULTS, options);
+    if (typeof o.apiKey !== 'string' || o.apiKey.trim() === '') {
+      throw new OptionsError('TwelveDataFetcher: option "apiKey" must be a non-empty string');
+    }
+    if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
+      throw new OptionsError(`TwelveDataFetcher: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(o.baseUrl)}`);
+    }
+    assertNumberOption('TwelveDataFetcher', 'defaultLatestLimit', o.defaultLatestLimit, 1, TWELVEDATA_MAX_OUTPUTSIZE);
+    assertNumberOption('TwelveDataFetcher', 'pageSize', o.pageSize, 1, TWELVEDATA_MAX_OUTPUTSIZE);
+    assertNumberOption('TwelveDataFetcher', 'maxPagesPerHistory', o.maxPagesPerHistory, 1);
+    this.options = o;
+    this.clock = o.clock;
+    this.ownsHttp = o.http === undefined;
+    this.http = o.http ?? createHttpClient({ source: 'twelvedata', poolSize: o.poolSize, timeoutMs: o.timeoutMs, secrets: [o.apiKey], clock: o.clock });
+    this.rate = createRateBudget({ source: 'twelvedata', perMinute: o.perMinute, perDay: o.perDay, clock: o.clock });
+    this.mapper = o.symbolMapper ?? createSymbolMapper();
+    const maxRange: Partial<Record<Timeframe, number>> = {};
+    for (const tf of Object.keys(TWELVEDATA_INTERVALS) as Timeframe[]) maxRange[tf] = TIMEFRAME_MS[tf] * o.pageSize;
+    this.capabilities = Object.freeze({
+      source: 'twelvedata',
+      timeframes: Object.freeze(Object.keys(TWELVEDATA_INTERVALS) as Timeframe[]),
+      historyDepthMs: {},
+      maxRangeMsPerRequest: maxRange,
+      maxBarsPerRequest: TWELVEDATA_MAX_OUTPUTSIZE,
+      needsApiKey: true,
+      rateLimits: { perMinute: this.rate.limits.perMinute, perDay: this.rate.limits.perDay },
+      streaming: false,
+    });
+  }
+
+  /** A copy of the counters (requests, failures, bars, skipped rows, ...). */
+  stats(): FetcherStats {
+    return { ...this.counters };
+  }
+
+  budget(): RateBudgetSnapshot {
+    return this.rate.snapshot();
+  }
+
+  async fetchLatest(request: FetchLatestRequest): Promise<Bar[]> {
+    const { symbol } = request;
+    try {
+      checkRequest('twelvedata', request, false);
+      const interval = this.interval(request.timeframe, symbol);
+      const limit = request.limit ?? this.options.defaultLatestLimit;
+      const provider = toProviderSymbol(this.mapper, symbol, 'twelvedata');
+      const obj = await this.get('/time_series', { symbol: provider, interval, outputsize: Math.min(limit, TWELVEDATA_MAX_OUTPUTSIZE) }, symbol, request.signal);
+      const { bars } = parseTwelveDataSeries(obj, { symbol, timeframe: request.timeframe }, this.counters);
+      const out = lastBars(finishBars(bars, this.clock), limit);
+      this.counters.bars += out.length;
+      return out;
+    } catch (err) {
+      return countFailure('twelvedata', this.counters, err, symbol);
+    }
+  }
+
+  async fetchHistory(request: FetchHistoryRequest): Promise<Bar[]> {
+    const { symbol } = request;
+    try {
+      checkRequest('twelvedata', request, true);
+      const { timeframe, from, to } = request;
+      const interval = this.interval(timeframe, symbol);
+      if (!(to > from)) return [];
+      const provider = toProviderSymbol(this.mapper, symbol, 'twelvedata');
+      const pageSize = this.options.pageSize;
+      const planned = Math.max(1, Math.ceil((to - from) / TIMEFRAME_MS[timeframe] / pageSize));
+      const startText = utcText(from - DAY_MS);
+      let endText = utcText(to + DAY_MS);
+      const all: Bar[] = [];
+      let oldestSeen = Infinity;
+      for (let page = 1; ; page++) {
+        throwIfAborted('twelvedata', request.signal, symbol);
+        const obj = await this.get(
+          '/time_series',
+          { symbol: provider, interval, outputsize: pageSize, start_date: startText, end_date: endText },
+          symbol,
+          request.signal,
+        );
+        const parsed = parseTwelveDataSeries(obj, { symbol, timeframe }, this.counters);
+        all.push(...parsed.bars);
+        request.onProgress?.({ requestsDone: page, requestsPlanned: Math.max(planned, page), bars: all.length });
+        const oldest = parsed.bars.length > 0 ? parsed.bars[0].ts : Infinity;
+        const full = parsed.rowCount >= pageSize;
+        // Stop on a short page, once `from` is covered, or when a page brought nothing older.
+        if (!full || oldest <= from || parsed.oldestDatetime === null || !(oldest < oldestSeen)) break;
+        if (page >= this.options.maxPagesPerHistory) {
+          throw new FetchError({ kind: 'bad_request', source: 'twelvedata', symbol, message: `history needs more than maxPagesPerHistory (${this.options.maxPagesPerHistory}) pages` });
+        }
+        oldestSeen = oldest;
+        endText = parsed.oldestDatetime;
+      }
+      const finished = finishBars(all, this.clock);
+      const clipped = clipBars(finished, from, to);
+      this.counters.outOfRangePointsDropped += finished.length - clipped.length;
+      this.counters.bars += clipped.length;
+      return clipped;
+    } catch (err) {
+      return countFailure('twelvedata', this.counters, err, symbol);
+    }
+  }
+
+  /**
+   * The latest bars of several symbols in ONE request (Twelve Data's batch: comma-separated symbols).
+   * Costs one credit per symbol, taken from the local budget up front. Per-symbol failures (an unknown
+   * symbol inside the batch) come back as FetchErrors in the map instead of failing the whole batch.
+   */
+  async fetchLatestBatch(
+    symbols: readonly string[],
+    timeframe: Timeframe,
+    options: { limit?: number; signal?: AbortSignal } = {},
+  ): Promise<Map<string, Bar[] | FetchError>> {
+    const out = new Map<string, Bar[] | FetchError>();
+    const providers = new Map<string, string>();
+    for (const s of symbols) {
+      try {
+        providers.set(toProviderSymbol(this.mapper, s, 'twelvedata'), s);
+      } catch (err) {
+        out.set(s, isFetchError(err) ? err : new FetchError({ kind: 'symbol_not_found', source: 'twelvedata', symbol: s, message: String(err), cause: err }));
+      }
+    }
+    if (providers.size === 0) return out;
+    try {
+      const interval = this.interval(timeframe);
+      const limit = options.limit ?? this.options.defaultLatestLimit;
+      const snap = this.rate.snapshot();
+      const need = providers.size;
+      if ((snap.perMinuteLeft !== null && snap.perMinuteLeft < need) || (snap.perDayLeft !== null && snap.perDayLeft < need)) {
+        const wait = Math.max(this.rate.waitMs(), 1);
+        throw new FetchError({ kind: 'rate_limited', source: 'twelvedata', retryAfterMs: wait, message: `local rate budget: a batch of ${need} symbols needs ${need} credits` });
+      }
+      for (let i = 1; i < need; i++) this.rate.take(); // the last one is taken by get()
+      const obj = await this.get('/time_series', { symbol: [...providers.keys()].join(','), interval, outputsize: limit }, undefined, options.signal);
+      // A batch of one answers in the single-symbol shape, not keyed by symbol.
+      const entries: [string, unknown][] = need === 1 ? [[[...providers.keys()][0], obj]] : [...providers.keys()].map((p) => [p, obj[p]]);
+      for (const [provider, entry] of entries) {
+        const symbol = providers.get(provider)!;
+        try {
+          if (typeof entry !== 'object' || entry === null) {
+            throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol, message: `batch answer has no entry for ${provider}` });
+          }
+          const e = entry as Record<string, unknown>;
+          if (e.status === 'error') throw twelveDataBodyError(e, 200, { symbol, now: this.clock.now() });
+          const { bars } = parseTwelveDataSeries(e, { symbol, timeframe }, this.counters);
+          const res = lastBars(finishBars(bars, this.clock), limit);
+          this.counters.bars += res.length;
+          out.set(symbol, res);
+        } catch (err) {
+          this.counters.failures++;
+          out.set(symbol, isFetchError(err) ? err : new FetchError({ kind: 'malformed', source: 'twelvedata', symbol, message: String(err), cause: err }));
+        }
+      }
+      return out;
+    } catch (err) {
+      return countFailure('twelvedata', this.counters, err);
+    }
+  }
+
+  /** The /quote of a symbol (last daily bar, previous close). */
+  async quote(symbol: string, options: { signal?: AbortSignal } = {}): Promise<TwelveDataQuote> {
+    try {
+      const provider = toProviderSymbol(this.mapper, symbol, 'twelvedata');
+      const obj = await this.get('/quote', { symbol: provider }, symbol, options.signal);
+      return parseTwelveDataQuote(obj, symbol);
+    } catch (err) {
+      return countFailure('twelvedata', this.counters, err, symbol);
+    }
+  }
+
+  /** The /price of a symbol (real-time or latest price, one credit). */
+  async price(symbol: string, options: { signal?: AbortSignal } = {}): Promise<number> {
+    try {
+      const provider = toProviderSymbol(this.mapper, symbol, 'twelvedata');
+      const obj = await this.get('/price', { symbol: provider }, symbol, options.signal);
+      return parseTwelveDataPrice(obj, symbol);
+    } catch (err) {
+      return countFailure('twelvedata', this.counters, err, symbol);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsHttp) await this.http.close();
+  }
+
+  private interval(timeframe: Timeframe, symbol?: string): string {
+    const interval = (TWELVEDATA_INTERVALS as Partial<Record<Timeframe, string>>)[timeframe];
+    if (interval === undefined) throw unsupportedTimeframe('twelvedata', timeframe, symbol);
+    return interval;
+  }
+
+  /** One budgeted GET; decodes the body or throws the matching FetchError (and honours 429s). */
+  private async get(
+    path: string,
+    params: Record<string, string | number>,
+    symbol: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<Record<string, unknown>> {
+    this.rate.take(symbol);
+    this.counters.requests++;
+    const res = await this.http.getText(`${this.options.baseUrl.replace(/\/$/, '')}${path}`, {
+      searchParams: { ...params, apikey: this.options.apiKey },
+      ...(signal !== undefined ? { signal } : {}),
+    });
+    try {
+      return decodeTwelveDataBody(res.status, res.body, { ...(symbol !== undefined ? { symbol } : {}), now: this.clock.now() });
+    } catch (err) {
+      if (isFetchError(err)) {
+        if (err.kind === 'rate_limited') {
+          // The provider's own count wins: stop sending until its window frees.
+          if (/daily|for the day|per day/i.test(err.message)) this.rate.exhaustDay();
+          else if (err.retryAfterMs !== undefined) this.rate.block(err.retryAfterMs);
+        }
+        const safe = redactSecrets(err.message.replace(/^\[twelvedata\] /, ''), [this.options.apiKey]);
+        if (safe !== err.message.replace(/^\[twelvedata\] /, '')) {
+          throw new FetchError({ kind: err.kind, source: 'twelvedata', status: err.status, retryAfterMs: err.retryAfterMs, symbol: err.symbol, message: safe });
+        }
+      }
+      throw err;
+    }
+  }
+}
+
+/** Creates a {@link TwelveDataFetcher}. */
+export function createTwelveDataFetcher(options: Partial<TwelveDataFetcherOptions> & { apiKey: string }): TwelveDataFetcher {
+  return new TwelveDataFetcher(options);
+}
