@@ -840,6 +840,8 @@ export class SqliteStore {
     if (!worker) return;
     if (!this.workerFailed) {
       const exited = once(worker, 'exit');
+      // Hold the process open until the thread has closed its connection (it is unref'd when idle).
+      worker.ref();
       worker.postMessage({ kind: 'close' });
       await exited;
     }
