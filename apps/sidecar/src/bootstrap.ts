@@ -1,9 +1,9 @@
-import { FetchError, TIMEFRAMES, TIMEFRAME_MS, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
+import { FetchError, TIMEFRAMES, TIMEFRAME_MS, alignTs, type SourceName, type Timeframe } from '@pipeline/core';
 import { withFallback } from './fallback';
-import { type BarStorePort, type SourceSlot, type ValidatorPort } from './ports';
+import { type BarStorePort, type BreakerPort, type SourceSlot, type ValidatorPort } from './ports';
 
 export interface BootstrapProgress {
-  /** Chunks planned and done over all symbols. */
+  /** Chunks (about one day of one symbol each) planned and done over all symbols. */
   chunksPlanned: number;
   chunksDone: number;
   /** 0..1 */
@@ -20,7 +20,7 @@ export interface BootstrapReport {
   chunksDone: number;
   failedChunks: number;
   bars: number;
-  /** Bars stored per timeframe (coarser ones where a source keeps no fine history that far back). */
+  /** Bars stored per timeframe (coarser ones where no source keeps fine history that far back). */
   barsByTimeframe: Partial<Record<Timeframe, number>>;
   bySource: Partial<Record<SourceName, number>>;
 }
@@ -33,6 +33,7 @@ export interface BootstrapInput {
   /** Exclusive end, epoch ms. */
   to: number;
   sources: readonly SourceSlot[];
+  breaker: BreakerPort;
   store: BarStorePort;
   validator: ValidatorPort;
   now: () => number;
@@ -40,38 +41,43 @@ export interface BootstrapInput {
   isCancelled?: () => boolean;
 }
 
+/** A piece of a gap inside one aligned chunk window; `key` (the window start) is stable across restarts. */
 interface Chunk {
   symbol: string;
+  key: number;
   from: number;
   to: number;
 }
 
-/**
- * The ranges of [from, to) that the store lacks at `timeframe`: before the first stored bar,
- * after the last one, and the gaps inside. This is what makes bootstrap resumable: whatever an
- * interrupted run already flushed is not fetched again.
- */
-export function missingRanges(store: BarStorePort, symbol: string, timeframe: Timeframe, from: number, to: number): { from: number; to: number; newestFirst: boolean }[] {
-  const tfMs = TIMEFRAME_MS[timeframe];
-  const extent = store.extent(symbol, timeframe);
-  if (!extent) return from < to ? [{ from, to, newestFirst: true }] : [];
-  const out: { from: number; to: number; newestFirst: boolean }[] = [];
-  if (extent.last + tfMs < to) out.push({ from: extent.last + tfMs, to, newestFirst: false });
-  for (const g of store.gaps(symbol, timeframe, Math.max(from, extent.first), Math.min(to, extent.last + tfMs))) {
-    out.push({ from: g.from, to: g.to, newestFirst: false });
-  }
-  if (extent.first - from >= tfMs) out.push({ from, to: extent.first, newestFirst: true });
-  return out;
+/** Store key remembering the chunk windows no source could fill at the base timeframe. */
+export const bootstrapStateKey = (symbol: string, timeframe: Timeframe) => `sidecar:bootstrap:${symbol}:${timeframe}`;
+interface BootstrapState {
+  /** Window starts already tried that gave no bars at the base timeframe (coarser ones may be stored). */
+  exhausted: number[];
+}
+const MAX_EXHAUSTED = 20_000;
+
+/** Window size: about 1,000 bars or one day, whichever is longer. */
+export function chunkWindowMs(timeframe: Timeframe): number {
+  return Math.max(86_400_000, 1000 * TIMEFRAME_MS[timeframe]);
 }
 
-/** Splits a range into request-sized chunks: about 1,000 bars or one day, whichever is longer. */
-function chunksOf(symbol: string, r: { from: number; to: number; newestFirst: boolean }, timeframe: Timeframe): Chunk[] {
-  const size = Math.max(86_400_000, 1000 * TIMEFRAME_MS[timeframe]);
+/**
+ * What to fetch for one symbol: the store's calendar-aware gaps in [from, to) cut on fixed windows,
+ * newest first, minus windows an earlier run found no source could fill. Whatever an interrupted
+ * run flushed is no longer a gap, so a restart resumes where it stopped.
+ */
+export function planChunks(store: BarStorePort, symbol: string, timeframe: Timeframe, from: number, to: number): Chunk[] {
+  const size = chunkWindowMs(timeframe);
+  const exhausted = new Set(store.getState<BootstrapState>(bootstrapStateKey(symbol, timeframe))?.exhausted ?? []);
   const out: Chunk[] = [];
-  for (let a = r.from; a < r.to; a += size) out.push({ symbol, from: a, to: Math.min(r.to, a + size) });
-  // Extending history backwards from the oldest stored bar keeps it contiguous, so a restart
-  // resumes exactly where it stopped.
-  return r.newestFirst ? out.reverse() : out;
+  for (const gap of store.gaps({ symbol, timeframe, from, to })) {
+    for (let key = Math.floor(gap.from / size) * size; key < gap.to; key += size) {
+      if (exhausted.has(key)) continue;
+      out.push({ symbol, key, from: Math.max(key, gap.from), to: Math.min(key + size, gap.to) });
+    }
+  }
+  return out.sort((a, b) => b.from - a.from);
 }
 
 /** The finest timeframe at or above `base` that `slot` serves with history reaching back to `from`. */
@@ -86,17 +92,14 @@ export function finestTimeframeFor(slot: SourceSlot, base: Timeframe, from: numb
 }
 
 /**
- * Fetches what the store lacks over [from, to) for every symbol, chunk by chunk, each chunk from
- * the first source that has it (breakers, budgets and fallback as in the live loop), at the finest
- * timeframe that source keeps that far back. Each chunk is flushed before the next, so progress
- * survives a restart.
+ * Fetches what the store lacks over [from, to) for every symbol, chunk by chunk, each from the
+ * first source that has it (breakers, budgets and fallback as in the live loop) at the finest
+ * timeframe that source keeps that far back. Each chunk is written in its own transaction before
+ * the next is asked for, so progress survives a crash. Also used for live gap repair.
  */
 export async function runBootstrap(input: BootstrapInput): Promise<BootstrapReport> {
   const { store, validator, timeframe } = input;
-  const chunks: Chunk[] = [];
-  for (const symbol of input.symbols) {
-    for (const r of missingRanges(store, symbol, timeframe, input.from, input.to)) chunks.push(...chunksOf(symbol, r, timeframe));
-  }
+  const chunks = input.symbols.flatMap((symbol) => planChunks(store, symbol, timeframe, input.from, input.to));
   const report: BootstrapReport = { chunksPlanned: chunks.length, chunksDone: 0, failedChunks: 0, bars: 0, barsByTimeframe: {}, bySource: {} };
   const progress = (current: string | null, done = false) =>
     input.onProgress?.({
@@ -114,6 +117,7 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     try {
       const res = await withFallback(
         input.sources,
+        input.breaker,
         chunk.symbol,
         // History may come at a coarser timeframe than the live one: each source picks its own.
         null,
@@ -122,19 +126,23 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
           if (!tf) {
             throw new FetchError({ kind: 'not_supported', source: slot.name, symbol: chunk.symbol, message: `no history back to ${new Date(chunk.from).toISOString()}` });
           }
-          return { tf, bars: await slot.fetcher.fetchHistory({ symbol: chunk.symbol, timeframe: tf, from: chunk.from, to: chunk.to, signal }) };
+          const from = alignTs(chunk.from, tf);
+          return { tf, bars: await slot.fetcher.fetchHistory({ symbol: chunk.symbol, timeframe: tf, from, to: Math.max(chunk.to, from + TIMEFRAME_MS[tf]), signal }) };
         },
         input.now,
       );
       const { bars } = validator.validate(res.value.bars, undefined);
-      const stored: Bar[] = bars.filter((b) => b.ts >= chunk.from && b.ts < chunk.to);
-      if (stored.length > 0) {
-        store.enqueue(stored);
-        await store.flush();
+      if (bars.length > 0) await store.backfill(bars);
+      const base = res.value.tf === timeframe ? bars.length : 0;
+      // A recent window may still fill (a market reopening, a provider catching up): only older ones are given up on.
+      if (base === 0 && chunk.key + 2 * chunkWindowMs(timeframe) < input.now()) {
+        const key = bootstrapStateKey(chunk.symbol, timeframe);
+        const state = store.getState<BootstrapState>(key) ?? { exhausted: [] };
+        store.setState(key, { exhausted: [...state.exhausted, chunk.key].slice(-MAX_EXHAUSTED) });
       }
-      report.bars += stored.length;
-      report.barsByTimeframe[res.value.tf] = (report.barsByTimeframe[res.value.tf] ?? 0) + stored.length;
-      report.bySource[res.source] = (report.bySource[res.source] ?? 0) + stored.length;
+      report.bars += bars.length;
+      report.barsByTimeframe[res.value.tf] = (report.barsByTimeframe[res.value.tf] ?? 0) + bars.length;
+      report.bySource[res.source] = (report.bySource[res.source] ?? 0) + bars.length;
     } catch {
       report.failedChunks++;
     }

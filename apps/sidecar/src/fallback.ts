@@ -1,11 +1,11 @@
 import { isFetchError, type Bar, type Timeframe } from '@pipeline/core';
 import { AllSourcesFailedError, type SourceAttempt } from './errors';
-import { type SourceSlot } from './ports';
+import { type BreakerPort, type SourceSlot } from './ports';
 
 /** Why a source is not asked right now, or null when it may be asked. */
-export function skipReason(slot: SourceSlot, timeframe: Timeframe | null): SourceAttempt['outcome'] | null {
+export function skipReason(slot: SourceSlot, breaker: BreakerPort, timeframe: Timeframe | null): SourceAttempt['outcome'] | null {
   if (timeframe !== null && !slot.fetcher.capabilities.timeframes.includes(timeframe)) return 'skipped_unsupported';
-  if (slot.guard.state() === 'open') return 'skipped_open';
+  if (!breaker.isCallable(slot.name)) return 'skipped_open';
   const b = slot.fetcher.budget();
   if (b.perMinuteLeft === 0 || b.perDayLeft === 0) return 'skipped_budget';
   return null;
@@ -25,6 +25,7 @@ export interface FallbackResult<T> {
  */
 export async function withFallback<T>(
   slots: readonly SourceSlot[],
+  breaker: BreakerPort,
   symbol: string,
   /** Skip sources that lack this timeframe; null: the call picks its own. */
   timeframe: Timeframe | null,
@@ -33,14 +34,14 @@ export async function withFallback<T>(
 ): Promise<FallbackResult<T>> {
   const attempts: SourceAttempt[] = [];
   for (const slot of slots) {
-    const skip = skipReason(slot, timeframe);
+    const skip = skipReason(slot, breaker, timeframe);
     if (skip) {
       attempts.push({ source: slot.name, outcome: skip });
       continue;
     }
     const t0 = now();
     try {
-      const value = await slot.guard.execute((signal) => call(slot, signal));
+      const value = await breaker.execute(slot.name, (signal) => call(slot, signal));
       attempts.push({ source: slot.name, outcome: 'ok', latencyMs: now() - t0 });
       return { value, source: slot.name, attempts };
     } catch (error) {
@@ -59,12 +60,13 @@ function isCoded(e: unknown): e is { code: string } {
 /** Fetches the latest bars of one symbol from the first source that answers. */
 export function fetchLatestWithFallback(
   slots: readonly SourceSlot[],
+  breaker: BreakerPort,
   symbol: string,
   timeframe: Timeframe,
   limit: number,
   now: () => number,
 ): Promise<FallbackResult<Bar[]>> {
-  return withFallback(slots, symbol, timeframe, (slot, signal) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal }), now);
+  return withFallback(slots, breaker, symbol, timeframe, (slot, signal) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal }), now);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; resolves when all settled. */

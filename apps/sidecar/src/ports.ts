@@ -1,80 +1,90 @@
-// The narrow interfaces (ports) through which the sidecar uses the workspace libraries. The service
-// logic depends only on these; src/wiring.ts adapts the real libraries to them, and tests can
-// drive the service with the real libraries through the same seams.
+// The narrow interfaces (ports) through which the sidecar uses the workspace libraries. Each is a
+// structural subset of the library's own type (redis-kb's HotCache, sqlite-store's SqliteStore,
+// breaker's BreakerRegistry, ...), so the real objects are passed in as they are; src/wiring.ts
+// builds them from a config. The service logic depends only on these.
 import { type Bar, type Fetcher, type SourceName, type Timeframe } from '@pipeline/core';
 
-/** The hot cache of recent bars (redis-kb: Redis or in-process). */
+/** The hot cache of recent bars, features and signals (redis-kb `HotCache`: Redis or in-process). */
 export interface BarCachePort {
-  /** Writes bars (a forming bar with an existing ts replaces it). */
-  write(bars: readonly Bar[]): Promise<void>;
+  readonly kind: 'redis' | 'memory';
+  /** Writes bars of many series in one batch (a same-ts bar replaces the forming one). */
+  writeBars(bars: readonly Bar[]): Promise<unknown>;
   /** The latest `limit` bars, oldest first. */
-  latest(symbol: string, timeframe: Timeframe, limit: number): Promise<Bar[]>;
-  /** `up`, `down` or `memory` for /health. */
-  state(): 'up' | 'down' | 'memory';
+  latestBars(symbol: string, timeframe: Timeframe, limit: number): Promise<Bar[]>;
+  setFeatures(symbol: string, features: Record<string, unknown>): Promise<void>;
+  setSignal(symbol: string, signal: Record<string, unknown>): Promise<void>;
+  health(): { status: 'ready' | 'connecting' | 'down' };
   close(): Promise<void>;
 }
 
-/** One gap in stored history: [from, to) has no bars where bars were expected. */
+/** A stretch of expected bars missing from the store; `to` exclusive. */
 export interface HistoryGap {
+  from: number;
+  to: number;
+  missing: number;
+}
+
+export interface SeriesQuery {
   symbol: string;
   timeframe: Timeframe;
   from: number;
   to: number;
 }
 
-/** The history store (sqlite-store). Writes are buffered; `flush` writes them in one transaction. */
+/** The history store (sqlite-store `SqliteStore`): buffered writes flushed on its own timer. */
 export interface BarStorePort {
-  /** Queues bars for the next flush (same key replaces). */
-  enqueue(bars: readonly Bar[]): void;
-  flush(): Promise<number>;
-  /** Bars queued but not flushed yet. */
-  pending(): number;
-  /** Open time of the newest and oldest stored bar, or null. */
-  extent(symbol: string, timeframe: Timeframe): { first: number; last: number } | null;
-  /** Stored bars in [from, to), oldest first. */
-  range(symbol: string, timeframe: Timeframe, from: number, to: number): Bar[];
-  /** The newest `limit` stored bars, oldest first. */
-  latest(symbol: string, timeframe: Timeframe, limit: number): Bar[];
-  /** Gaps inside [from, to) longer than the market's expected closures. */
-  gaps(symbol: string, timeframe: Timeframe, from: number, to: number): HistoryGap[];
-  /** `up` or `down` for /health. */
-  state(): 'up' | 'down';
+  /** Buffers bars for the next flush (same key replaces). */
+  write(bars: readonly Bar[]): unknown;
+  /** Writes what is buffered now, in one transaction. */
+  flush(): Promise<unknown>;
+  /** Writes bars straight to the file in one transaction (bootstrap path). */
+  backfill(bars: readonly Bar[]): Promise<unknown>;
+  latest(symbol: string, timeframe: Timeframe, limit?: number): Bar[];
+  range(query: SeriesQuery, limit?: number): Bar[];
+  /** Calendar-aware runs of missing bars in [from, to). */
+  gaps(query: SeriesQuery): HistoryGap[];
+  getState<T = unknown>(key: string): T | undefined;
+  setState(key: string, value: unknown): void;
+  stats(): { pending: number; failedFlushes: number; workerFallback: boolean };
+  readonly isClosed: boolean;
+  /** Flushes what is pending and closes the file. */
   close(): Promise<void>;
 }
 
 /** Latest indicator values of one symbol; null while an indicator is not yet stable. */
 export type FeatureValues = Readonly<Record<string, number | null>>;
 
-/** Incremental indicators (features): `update` replaces a forming bar with the same ts. */
+/** Incremental indicators per symbol (features): `update` replaces a forming bar with the same ts. */
 export interface FeatureEnginePort {
   update(bar: Bar): FeatureValues;
-  /** Feeds history oldest first (bootstrap warm-up). */
-  warm(bars: readonly Bar[]): void;
   latest(symbol: string): FeatureValues | null;
 }
 
 /** The validator: scores bars 0..1 and drops the unusable; never throws on bad data. */
 export interface ValidatorPort {
-  validate(bars: readonly Bar[], previous: Bar | undefined): { bars: Bar[]; rejected: number; issues: readonly string[] };
+  validate(bars: readonly Bar[], previous: Bar | undefined): { bars: Bar[]; rejected: number };
 }
 
-/** Breaker state names as /health reports them. */
-export const BREAKER_STATES = { closed: 'closed', open: 'open', halfOpen: 'half_open' } as const;
-export type BreakerState = (typeof BREAKER_STATES)[keyof typeof BREAKER_STATES];
+/** Breaker state names as /health reports them (breaker's BREAKER_STATES). */
+export type BreakerState = 'closed' | 'open' | 'half_open';
 
-/** The per-source circuit breaker (breaker). `execute` rejects at once while the breaker is open. */
-export interface SourceGuardPort {
-  state(): BreakerState;
-  execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
-  /** Recent success rate 0..1 and mean latency in ms, for /health. */
-  stats(): { successRate: number | null; latencyMs: number | null };
+/** The per-source circuit breakers (breaker `BreakerRegistry`). */
+export interface BreakerPort {
+  execute<T>(source: SourceName, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** False while the circuit is open or the source cools down after a 429. */
+  isCallable(source: SourceName): boolean;
+  snapshot(source: SourceName): {
+    state: BreakerState;
+    successRate: number | null;
+    latencyMs: { p50: number | null; p99: number | null };
+  };
+  close(): void;
 }
 
 /** One source in the fallback order. */
 export interface SourceSlot {
   name: SourceName;
   fetcher: Fetcher;
-  guard: SourceGuardPort;
 }
 
 /** Symbol translation (symbol-mapper). */
@@ -97,6 +107,6 @@ export interface MetricsPort {
   signal(symbol: string, direction: string): void;
   /** Prometheus text exposition. */
   text(): Promise<string>;
-  contentType: string;
+  readonly contentType: string;
   json(): Promise<unknown>;
 }

@@ -1,4 +1,4 @@
-import { TIMEFRAME_MS, alignTs, systemClock, type Bar, type Scheduler, type SourceName, type TimerHandle, type Timeframe } from '@pipeline/core';
+import { TIMEFRAME_MS, alignTs, systemClock, type Bar, type Scheduler, type SourceName, type Timeframe } from '@pipeline/core';
 import { runBootstrap, type BootstrapProgress, type BootstrapReport } from './bootstrap';
 import { type SidecarConfig } from './config';
 import { LifecycleError, UnknownSymbolError, isSidecarError, type SourceAttempt } from './errors';
@@ -8,6 +8,7 @@ import { createCollectionLoop, type CollectionLoop } from './loop';
 import {
   type BarCachePort,
   type BarStorePort,
+  type BreakerPort,
   type FeatureEnginePort,
   type FeatureValues,
   type MetricsPort,
@@ -28,6 +29,7 @@ export interface LiveStreamPort {
 /** Everything the sidecar is wired from; src/wiring.ts builds the real set from a config. */
 export interface SidecarDeps {
   sources: readonly SourceSlot[];
+  breaker: BreakerPort;
   cache: BarCachePort;
   store: BarStorePort;
   features: FeatureEnginePort;
@@ -44,7 +46,7 @@ export interface SidecarDeps {
   stream?: LiveStreamPort;
   /** Reported in /health. @default '0.0.0' */
   version?: string;
-  /** Extra closers run at shutdown after the store flush (e.g. a Redis client). @default [] */
+  /** Extra closers run at shutdown after the store is closed (e.g. a Redis client). @default [] */
   closers?: readonly (() => Promise<void>)[];
 }
 
@@ -172,8 +174,6 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   let bootstrapProgress: BootstrapProgress | null = null;
   let lastCycleMs: number | null = null;
   let cycleNo = 0;
-  let flushTimer: TimerHandle | undefined;
-  let flushing: Promise<unknown> | undefined;
   let stopping: Promise<void> | undefined;
   let unsubscribeStream: (() => void) | undefined;
   /** Last time the stream delivered a bar per symbol (epoch ms). */
@@ -181,6 +181,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   /** Gaps seen live (a new bar far after the previous one), repaired in the background. */
   const pendingRepairs: { symbol: string; from: number; to: number }[] = [];
   let repairing: Promise<void> | undefined;
+  let cacheFailures = 0;
+  /** Signals (with their features) made since the last publish to the hot cache, for other readers of Redis. */
+  let toPublish: StoredSignal[] = [];
 
   for (const symbol of config.symbols) {
     states.set(symbol, {
@@ -243,6 +246,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         indicators: values,
       };
       signals.set(state.symbol, stored);
+      toPublish.push(stored);
       deps.metrics.signal(state.symbol, stored.direction);
       signalEvents.emit(stored);
     } else if (last && signals.has(state.symbol)) {
@@ -269,7 +273,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         return;
       }
       try {
-        const res = await fetchLatestWithFallback(deps.sources, symbol, tf, LATEST_LIMIT, () => clock.now());
+        const res = await fetchLatestWithFallback(deps.sources, deps.breaker, symbol, tf, LATEST_LIMIT, () => clock.now());
         const at = clock.now();
         for (const a of res.attempts) {
           deps.metrics.fetch(a.source as SourceName, a.outcome === 'ok' ? 'ok' : a.outcome === 'failed' ? 'failed' : 'skipped', a.latencyMs ?? 0);
@@ -301,13 +305,10 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       }
     });
     if (toWrite.length > 0) {
-      deps.store.enqueue(toWrite);
-      try {
-        await deps.cache.write(toWrite);
-      } catch (err) {
-        log.error('hot cache write failed', { err, bars: toWrite.length });
-      }
+      deps.store.write(toWrite);
+      await writeCache(toWrite);
     }
+    await publish();
     deps.metrics.barsWritten(toWrite.length);
     if (rejectedTotal > 0) deps.metrics.barsRejected(rejectedTotal);
     const durationMs = clock.now() - t0;
@@ -329,6 +330,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
           from: gap.from,
           to: gap.to,
           sources: deps.sources,
+          breaker: deps.breaker,
           store: deps.store,
           validator: deps.validator,
           now: () => clock.now(),
@@ -347,8 +349,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     streamSeen.set(bar.symbol, now);
     const { accepted } = apply(state, [bar], deps.stream!.source, now);
     if (accepted.length > 0) {
-      deps.store.enqueue(accepted);
-      deps.cache.write(accepted).catch((err: unknown) => log.error('hot cache write failed', { err }));
+      deps.store.write(accepted);
+      void writeCache(accepted).then(publish);
     }
   }
 
@@ -362,6 +364,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       from: alignTs(now - config.bootstrapDays * 86_400_000, tf),
       to,
       sources: deps.sources,
+      breaker: deps.breaker,
       store: deps.store,
       validator: deps.validator,
       now: () => clock.now(),
@@ -379,24 +382,38 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     for (const symbol of config.symbols) {
       const history = deps.store.latest(symbol, tf, WARM_BARS);
       if (history.length === 0) continue;
-      deps.features.warm(history);
+      for (const bar of history) deps.features.update(bar);
       const state = states.get(symbol)!;
       state.lastBar = history.at(-1)!;
-      await deps.cache.write(history).catch((err: unknown) => log.warn('cache warm-up failed', { symbol, err }));
+      await writeCache(history);
     }
   }
 
-  function scheduleFlush() {
-    if (stopping) return;
-    flushTimer = clock.setTimeout(() => {
-      flushing = deps.store
-        .flush()
-        .catch((err: unknown) => log.error('SQLite flush failed; rows stay queued', { err }))
-        .finally(() => {
-          flushing = undefined;
-          scheduleFlush();
-        });
-    }, config.batchWriteIntervalMs);
+  async function publish(): Promise<void> {
+    if (toPublish.length === 0) return;
+    const batch = toPublish;
+    toPublish = [];
+    try {
+      await Promise.all(
+        batch.flatMap((s) => [
+          deps.cache.setFeatures(s.symbol, { ...s.indicators, dataTs: s.dataTs }),
+          deps.cache.setSignal(s.symbol, { ...s }),
+        ]),
+      );
+    } catch (err) {
+      cacheFailures++;
+      if (cacheFailures === 1 || cacheFailures % 60 === 0) log.error('hot cache signal publish failed', { err, failures: cacheFailures });
+    }
+  }
+
+  /** Cache trouble never stops collection: the store still gets the bars and /bars falls back to it. */
+  async function writeCache(bars: readonly Bar[]): Promise<void> {
+    try {
+      await deps.cache.writeBars(bars);
+    } catch (err) {
+      cacheFailures++;
+      if (cacheFailures === 1 || cacheFailures % 60 === 0) log.error('hot cache write failed', { err, bars: bars.length, failures: cacheFailures });
+    }
   }
 
   function resolveSymbol(input: string): string {
@@ -434,7 +451,6 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       if (stopping) return;
       await warm();
       phase = 'live';
-      scheduleFlush();
       if (deps.stream) unsubscribeStream = deps.stream.subscribe(config.symbols, onStreamBar);
       loop.start();
       log.info('collection loop started', { symbols: config.symbols.length, sources: deps.sources.map((s) => s.name), intervalMs: config.collectionIntervalMs });
@@ -445,18 +461,14 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       stopping ??= (async () => {
         phase = 'stopping';
         unsubscribeStream?.();
-        flushTimer?.cancel();
         await loop.stop();
-        await flushing;
         await repairing;
         const tasks: [string, () => Promise<unknown>][] = [
-          ['store', async () => {
-            await deps.store.flush();
-            await deps.store.close();
-          }],
+          ['store', () => deps.store.close()],
           ['cache', () => deps.cache.close()],
           ...(deps.stream ? [['stream', () => deps.stream!.close()] as [string, () => Promise<unknown>]] : []),
           ...deps.sources.map((s) => [`source ${s.name}`, () => s.fetcher.close()] as [string, () => Promise<unknown>]),
+          ['breaker', async () => deps.breaker.close()],
           ...(deps.closers ?? []).map((c, i) => [`closer ${i}`, c] as [string, () => Promise<unknown>]),
         ];
         for (const [name, task] of tasks) {
@@ -484,17 +496,18 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         };
       });
       const sources = deps.sources.map((s) => {
-        const st = s.guard.stats();
+        const st = deps.breaker.snapshot(s.name);
         const b = s.fetcher.budget();
-        return { name: s.name, breaker: s.guard.state(), successRate: st.successRate, latencyMs: st.latencyMs, budget: { perMinuteLeft: b.perMinuteLeft, perDayLeft: b.perDayLeft } };
+        return { name: s.name, breaker: st.state, successRate: st.successRate, latencyMs: st.latencyMs.p50, budget: { perMinuteLeft: b.perMinuteLeft, perDayLeft: b.perDayLeft } };
       });
       const staleCount = symbols.filter((s) => s.stale).length;
       const openCount = sources.filter((s) => s.breaker === 'open').length;
-      const storeState = deps.store.state();
-      const cacheState = deps.cache.state();
+      const storeStats = deps.store.stats();
+      const storeState = deps.store.isClosed ? 'closed' : storeStats.failedFlushes > 0 && storeStats.pending > 0 ? 'failing' : 'up';
+      const cacheState = deps.cache.health().status;
       let status: HealthStatus = 'ok';
-      if (phase === 'stopped' || storeState === 'down' || (phase === 'live' && staleCount === symbols.length && symbols.length > 0 && cycleNo > 0)) status = 'down';
-      else if (phase !== 'live' || staleCount > 0 || openCount > 0 || cacheState === 'down') status = 'degraded';
+      if (phase === 'stopped' || (phase === 'live' && staleCount === symbols.length && symbols.length > 0 && cycleNo > 0)) status = 'down';
+      else if (phase !== 'live' || staleCount > 0 || openCount > 0 || cacheState !== 'ready' || storeState !== 'up') status = 'degraded';
       return {
         status,
         version: deps.version ?? '0.0.0',
@@ -504,7 +517,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         loop: { cycles: loop.cycles || cycleNo, overruns: loop.overruns, lastCycleMs, intervalMs: config.collectionIntervalMs },
         sources,
         symbols,
-        storage: { cache: cacheState, sqlite: storeState, pendingWrites: deps.store.pending() },
+        storage: { cache: `${deps.cache.kind}:${cacheState}`, sqlite: storeState, pendingWrites: storeStats.pending },
       };
     },
     resolveSymbol,
@@ -523,7 +536,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       const state = states.get(symbol)!;
       let bars: Bar[] = [];
       try {
-        bars = await deps.cache.latest(symbol, timeframe, limit);
+        bars = await deps.cache.latestBars(symbol, timeframe, limit);
       } catch (err) {
         log.warn('hot cache read failed; reading SQLite', { symbol, err });
       }
