@@ -28,7 +28,7 @@ function single(ind: SMA | EMA | RSI | StdDev, values: Series): Float64Array {
   const res = out(n);
   const lb = ind.lookback;
   for (let i = 0; i < n; i++) {
-    ind.add(values[i]!);
+    ind.add(values[i]);
     if (i >= lb) res[i] = ind.getResult() ?? NaN;
   }
   return res;
@@ -64,7 +64,7 @@ export function macdBatch(values: Series, options?: Partial<MACDOptions>): MACDB
   const histogram = out(n);
   const lb = ind.lookback;
   for (let i = 0; i < n; i++) {
-    ind.add(values[i]!);
+    ind.add(values[i]);
     if (i >= lb) {
       const r = ind.getResult();
       if (r !== null) {
@@ -91,7 +91,7 @@ export function bollingerBatch(values: Series, options?: Partial<BollingerBandsO
   const lower = out(n);
   const lb = ind.lookback;
   for (let i = 0; i < n; i++) {
-    ind.add(values[i]!);
+    ind.add(values[i]);
     if (i >= lb) {
       const r = ind.getResult();
       if (r !== null) {
@@ -110,7 +110,7 @@ export function atrBatch(high: Series, low: Series, close: Series, options?: Par
   const res = out(n);
   const lb = ind.lookback;
   for (let i = 0; i < n; i++) {
-    ind.addValues(high[i]!, low[i]!, close[i]!);
+    ind.addValues(high[i], low[i], close[i]);
     if (i >= lb) res[i] = ind.getResult() ?? NaN;
   }
   return res;
@@ -133,7 +133,7 @@ export function adxBatch(high: Series, low: Series, close: Series, options?: Par
   const minusDI = out(n);
   const p = ind.period;
   for (let i = 0; i < n; i++) {
-    ind.addValues(high[i]!, low[i]!, close[i]!);
+    ind.addValues(high[i], low[i], close[i]);
     if (i >= p) {
       const r = ind.getDI();
       if (r !== null) {
@@ -163,7 +163,7 @@ export function stochasticBatch(
   const d = out(n);
   const lb = ind.lookback;
   for (let i = 0; i < n; i++) {
-    ind.addValues(high[i]!, low[i]!, close[i]!);
+    ind.addValues(high[i], low[i], close[i]);
     if (i >= lb) {
       const r = ind.getResult();
       if (r !== null) {
@@ -180,7 +180,7 @@ export function obvBatch(close: Series, volume: Series): Float64Array {
   const n = close.length;
   const res = out(n);
   for (let i = 0; i < n; i++) {
-    ind.addValues(close[i]!, volume[i]!);
+    ind.addValues(close[i], volume[i]);
     res[i] = ind.getResult() ?? NaN;
   }
   return res;
@@ -198,7 +198,7 @@ export function vwapBatch(
   const n = close.length;
   const res = out(n);
   for (let i = 0; i < n; i++) {
-    ind.addValues(ts[i]!, high[i]!, low[i]!, close[i]!, volume[i]!);
+    ind.addValues(ts[i], high[i], low[i], close[i], volume[i]);
     res[i] = ind.getResult() ?? NaN;
   }
   return res;

@@ -17,34 +17,34 @@ import { type Columns } from './series';
 export function computeCase(fn: string, p: Record<string, number>, s: Columns): Record<string, Float64Array> {
   switch (fn) {
     case 'SMA':
-      return { value: smaBatch(s.close, { period: p.optInTimePeriod! }) };
+      return { value: smaBatch(s.close, { period: p.optInTimePeriod }) };
     case 'EMA':
-      return { value: emaBatch(s.close, { period: p.optInTimePeriod! }) };
+      return { value: emaBatch(s.close, { period: p.optInTimePeriod }) };
     case 'RSI':
-      return { value: rsiBatch(s.close, { period: p.optInTimePeriod! }) };
+      return { value: rsiBatch(s.close, { period: p.optInTimePeriod }) };
     case 'MACD': {
-      const r = macdBatch(s.close, { fast: p.optInFastPeriod!, slow: p.optInSlowPeriod!, signal: p.optInSignalPeriod! });
+      const r = macdBatch(s.close, { fast: p.optInFastPeriod, slow: p.optInSlowPeriod, signal: p.optInSignalPeriod });
       return { macd: r.macd, signal: r.signal, histogram: r.histogram };
     }
     case 'BBANDS': {
-      const r = bollingerBatch(s.close, { period: p.optInTimePeriod!, stdDev: p.optInNbDevUp! });
+      const r = bollingerBatch(s.close, { period: p.optInTimePeriod, stdDev: p.optInNbDevUp });
       return { upper: r.upper, middle: r.middle, lower: r.lower };
     }
     case 'STDDEV':
-      return { value: stdDevBatch(s.close, { period: p.optInTimePeriod!, multiplier: p.optInNbDev! }) };
+      return { value: stdDevBatch(s.close, { period: p.optInTimePeriod, multiplier: p.optInNbDev }) };
     case 'ATR':
-      return { value: atrBatch(s.high, s.low, s.close, { period: p.optInTimePeriod! }) };
+      return { value: atrBatch(s.high, s.low, s.close, { period: p.optInTimePeriod }) };
     case 'ADX':
-      return { value: adxBatch(s.high, s.low, s.close, { period: p.optInTimePeriod! }).adx };
+      return { value: adxBatch(s.high, s.low, s.close, { period: p.optInTimePeriod }).adx };
     case 'PLUS_DI':
-      return { value: adxBatch(s.high, s.low, s.close, { period: p.optInTimePeriod! }).plusDI };
+      return { value: adxBatch(s.high, s.low, s.close, { period: p.optInTimePeriod }).plusDI };
     case 'MINUS_DI':
-      return { value: adxBatch(s.high, s.low, s.close, { period: p.optInTimePeriod! }).minusDI };
+      return { value: adxBatch(s.high, s.low, s.close, { period: p.optInTimePeriod }).minusDI };
     case 'STOCH': {
       const r = stochasticBatch(s.high, s.low, s.close, {
-        kPeriod: p.optInFastK_Period!,
-        kSlowing: p.optInSlowK_Period!,
-        dPeriod: p.optInSlowD_Period!,
+        kPeriod: p.optInFastK_Period,
+        kSlowing: p.optInSlowK_Period,
+        dPeriod: p.optInSlowD_Period,
       });
       return { k: r.k, d: r.d };
     }
@@ -65,9 +65,9 @@ export function firstValid(a: Float64Array): number {
 export function maxAbsDiff(ours: Float64Array, theirs: Float64Array, from = 0): number {
   let worst = 0;
   for (let i = from; i < theirs.length; i++) {
-    const t = theirs[i]!;
+    const t = theirs[i];
     if (Number.isNaN(t)) continue;
-    const d = Math.abs(ours[i]! - t);
+    const d = Math.abs(ours[i] - t);
     if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
   }
   return worst;

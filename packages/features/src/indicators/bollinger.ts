@@ -106,7 +106,7 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
         const s2 = this.t2 + x * x;
         const mid = s1 / this.period;
         const v = s2 / this.period - mid * mid;
-        const old = buf[p]!;
+        const old = buf[p];
         this.t1 = s1 - old;
         this.t2 = s2 - old * old;
         this.mid = mid;
@@ -123,11 +123,11 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
     const buf = this.buf;
     const n = buf.length;
     let s = 0;
-    for (let i = 0; i < n; i++) s += buf[i]!;
+    for (let i = 0; i < n; i++) s += buf[i];
     const mean = s / n;
     let q = 0;
     for (let i = 0; i < n; i++) {
-      const d = buf[i]! - mean;
+      const d = buf[i] - mean;
       q += d * d;
     }
     this.mid = mean;

@@ -56,7 +56,7 @@ export class SMA extends IndicatorBase<number, number> {
       const s = this.total + x;
       this.value = s / this.period;
       // After the write, slot p holds the oldest input of the current window.
-      this.total = s - buf[p]!;
+      this.total = s - buf[p];
     } else {
       this.total += x;
     }

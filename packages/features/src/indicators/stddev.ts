@@ -66,7 +66,7 @@ export class StdDev extends IndicatorBase<number, number> {
       const s2 = this.t2 + x * x;
       const m1 = s1 / this.period;
       const m2 = s2 / this.period;
-      const old = buf[p]!;
+      const old = buf[p];
       this.t1 = s1 - old;
       this.t2 = s2 - old * old;
       const v = m2 - m1 * m1;

@@ -146,7 +146,7 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
     }
     const ks = this.kTotal + fastK;
     const slowK = ks / K;
-    this.kTotal = ks - kb[kp]!;
+    this.kTotal = ks - kb[kp];
     this.slowK = slowK;
 
     const m = j - (K - 1);
@@ -162,15 +162,15 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
     }
     const ds = this.dTotal + slowK;
     this.slowD = ds / D;
-    this.dTotal = ds - db[dp]!;
+    this.dTotal = ds - db[dp];
   }
 
   private rescanLow(from: number, to: number): void {
     const P = this.kPeriod;
     let idx = from;
-    let v = this.lows[from % P]!;
+    let v = this.lows[from % P];
     for (let i = from + 1; i <= to; i++) {
-      const x = this.lows[i % P]!;
+      const x = this.lows[i % P];
       if (x < v) {
         v = x;
         idx = i;
@@ -183,9 +183,9 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
   private rescanHigh(from: number, to: number): void {
     const P = this.kPeriod;
     let idx = from;
-    let v = this.highs[from % P]!;
+    let v = this.highs[from % P];
     for (let i = from + 1; i <= to; i++) {
-      const x = this.highs[i % P]!;
+      const x = this.highs[i % P];
       if (x > v) {
         v = x;
         idx = i;
