@@ -2,7 +2,7 @@
  * Pure Polygon REST payload parsers: response text -> bars or a FetchError. No I/O and no clock, so
  * they are tested directly against the recorded fixtures and reused by {@link PolygonFetcher}.
  */
-import { FetchError, TIMEFRAME_MS, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
+import { FetchError, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
 import { zoneOffsetMs } from '../twelvedata/timezone';
@@ -22,9 +22,15 @@ export const POLYGON_TIMESPANS = Object.freeze({
 /** Most aggregates one /v2/aggs request may return (its `limit` upper bound). */
 export const POLYGON_MAX_AGGREGATES = 50_000;
 
-/** Widest [from, to) one aggregates request may cover so that it can never hit the cap. */
+const TIMESPAN_UNIT_MS = { second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 } as const;
+
+/**
+ * Widest [from, to) one aggregates request may cover so that it can never hit the cap. Polygon's
+ * `limit` counts BASE aggregates (one per timespan unit: 5-minute bars are built from 1-minute
+ * ones), so the window is 50,000 units of the timespan, not 50,000 bars.
+ */
 export function polygonMaxRangeMs(timeframe: Timeframe): number {
-  return POLYGON_MAX_AGGREGATES * TIMEFRAME_MS[timeframe];
+  return POLYGON_MAX_AGGREGATES * TIMESPAN_UNIT_MS[POLYGON_TIMESPANS[timeframe].timespan];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
