@@ -1,0 +1,256 @@
+import {
+  FetchError,
+  OptionsError,
+  TIMEFRAME_MS,
+  assertNumberOption,
+  resolveOptions,
+  systemClock,
+  type Bar,
+  type Clock,
+  type FetchHistoryRequest,
+  type FetchLatestRequest,
+  type Fetcher,
+  type RateBudgetSnapshot,
+  type SourceCapabilities,
+  type Timeframe,
+} from '@pipeline/core';
+import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
+import { clipBars, finishBars, lastBars, resampleBars } from '../base/bars';
+import { checkRequest, countFailure, throwIfAborted, unsupportedTimeframe } from '../base/fetcher-kit';
+import { createFetcherStats, type FetcherStats } from '../base/stats';
+import { toProviderSymbol } from '../base/symbols';
+import { HTTP_POOL_SIZE, createHttpClient, type HttpClient } from '../http/client';
+import { createRateBudget, type RateBudget, type RateLimits } from '../rate/rate-budget';
+import { AV_INTERVALS, AV_INTRADAY_STAMPS, classifyAvBody, parseAvQuote, parseAvSeries, type AlphaVantageQuote, type AvIntradayStamp } from './parse';
+
+const DAY = TIMEFRAME_MS['1d'];
+
+export interface AlphaVantageFetcherOptions {
+  /** Your Alpha Vantage key (required). Sent as `apikey`, masked in every message. */
+  apiKey: string;
+  /** Origin of `/query` (a mirror or a test server). @default 'https://www.alphavantage.co' */
+  baseUrl: string;
+  /** HTTP client to share; when absent one is created (and closed by `close()`). @default undefined */
+  http: HttpClient | undefined;
+  /** Keep-alive sockets of the client this fetcher creates. @default 10 (`HTTP_POOL_SIZE`) */
+  poolSize: number;
+  /** Whole-request timeout of the client this fetcher creates, in ms. @default 10000 */
+  timeoutMs: number;
+  /** Overrides of the free-tier budget. @default { perMinute: 5, perDay: 25 } */
+  rateLimits: Partial<RateLimits> | undefined;
+  /** Time source for forming bars, budgets and quota resets. @default systemClock */
+  clock: Clock;
+  /** Generic <-> AV symbols (`EUR/USD` for pairs, tickers for stocks). @default createSymbolMapper() */
+  symbolMapper: SymbolMapper | undefined;
+  /** What an intraday timestamp names: the bar's `end` (AV's convention) or `start`. @default 'end' */
+  intradayStamp: AvIntradayStamp;
+  /** Ask for pre/post-market bars of stocks (`extended_hours`). @default false */
+  extendedHours: boolean;
+  /** Bars `fetchLatest` returns when the request gives no `limit` (AV compact = 100). @default 100 */
+  latestLimit: number;
+}
+
+export const ALPHAVANTAGE_FETCHER_DEFAULTS: Readonly<AlphaVantageFetcherOptions> = Object.freeze({
+  apiKey: '',
+  baseUrl: 'https://www.alphavantage.co',
+  http: undefined,
+  poolSize: HTTP_POOL_SIZE,
+  timeoutMs: 10_000,
+  rateLimits: undefined,
+  clock: systemClock,
+  symbolMapper: undefined,
+  intradayStamp: 'end',
+  extendedHours: false,
+  latestLimit: 100,
+});
+
+/** Intraday history comes one calendar month per request (`month=YYYY-MM`, stocks only). */
+export const ALPHAVANTAGE_CAPABILITIES: SourceCapabilities = Object.freeze({
+  source: 'alphavantage',
+  timeframes: Object.freeze(['1m', '5m', '15m', '30m', '1h', '4h', '1d'] as const),
+  historyDepthMs: Object.freeze({}),
+  maxRangeMsPerRequest: Object.freeze({ '1m': 31 * DAY, '5m': 31 * DAY, '15m': 31 * DAY, '30m': 31 * DAY, '1h': 31 * DAY, '4h': 31 * DAY }),
+  maxBarsPerRequest: undefined,
+  needsApiKey: true,
+  rateLimits: Object.freeze({ perMinute: 5, perDay: 25 }),
+  streaming: false,
+});
+
+export interface AlphaVantageFetcher extends Fetcher {
+  readonly source: 'alphavantage';
+  /** GLOBAL_QUOTE for stocks, CURRENCY_EXCHANGE_RATE for pairs (fx, metals, crypto). */
+  fetchQuote(symbol: string, signal?: AbortSignal): Promise<AlphaVantageQuote>;
+  stats(): FetcherStats;
+}
+
+type Kind = 'pair' | 'stock' | 'crypto';
+
+class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
+  readonly source = 'alphavantage' as const;
+  readonly capabilities = ALPHAVANTAGE_CAPABILITIES;
+  private readonly http: HttpClient;
+  private readonly ownsHttp: boolean;
+  private readonly budgetState: RateBudget;
+  private readonly mapper: SymbolMapper;
+  private readonly counters = createFetcherStats();
+  private readonly url: string;
+
+  constructor(private readonly opts: Readonly<AlphaVantageFetcherOptions>) {
+    this.ownsHttp = opts.http === undefined;
+    this.http =
+      opts.http ??
+      createHttpClient({ source: 'alphavantage', poolSize: opts.poolSize, timeoutMs: opts.timeoutMs, clock: opts.clock, secrets: [opts.apiKey] });
+    this.budgetState = createRateBudget({ source: 'alphavantage', clock: opts.clock, ...opts.rateLimits });
+    this.mapper = opts.symbolMapper ?? createSymbolMapper();
+    this.url = `${opts.baseUrl.replace(/\/+$/, '')}/query`;
+  }
+
+  async fetchLatest(req: FetchLatestRequest): Promise<Bar[]> {
+    checkRequest('alphavantage', req, false);
+    try {
+      const limit = req.limit ?? this.opts.latestLimit;
+      const native = this.native(req.timeframe, req.symbol);
+      // compact = the latest 100 points; more (or 4h from 1h) needs the full series.
+      const need = req.timeframe === '4h' ? limit * 4 + 4 : limit;
+      let bars = await this.series(req.symbol, native, { outputsize: need <= 100 ? 'compact' : 'full' }, req.signal);
+      if (req.timeframe === '4h') bars = resampleBars(bars, '4h');
+      const out = lastBars(finishBars(bars, this.opts.clock), limit);
+      this.counters.bars += out.length;
+      return out;
+    } catch (err) {
+      return countFailure('alphavantage', this.counters, err, req.symbol);
+    }
+  }
+
+  async fetchHistory(req: FetchHistoryRequest): Promise<Bar[]> {
+    checkRequest('alphavantage', req, true);
+    try {
+      const native = this.native(req.timeframe, req.symbol);
+      const kind = this.kindOf(req.symbol);
+      const windows: Record<string, string>[] = [];
+      if (native !== '1d' && kind === 'stock') {
+        // One request per calendar month. AV's months are US/Eastern (UTC-4/-5): start from the
+        // month that holds `from - 5 h` so the first hours of a UTC month are not lost.
+        const first = new Date(req.from - 5 * 3_600_000);
+        for (let y = first.getUTCFullYear(), m = first.getUTCMonth(); Date.UTC(y, m) < req.to; m === 11 ? (y++, (m = 0)) : m++) {
+          windows.push({ outputsize: 'full', month: `${y}-${String(m + 1).padStart(2, '0')}` });
+        }
+      } else {
+        windows.push({ outputsize: 'full' });
+      }
+      const bars: Bar[] = [];
+      let done = 0;
+      for (const w of windows) {
+        throwIfAborted('alphavantage', req.signal, req.symbol);
+        bars.push(...(await this.series(req.symbol, native, w, req.signal)));
+        req.onProgress?.({ requestsDone: ++done, requestsPlanned: windows.length, bars: bars.length });
+      }
+      const fine = req.timeframe === '4h' ? resampleBars(bars, '4h') : bars;
+      const out = finishBars(clipBars(fine, req.from, req.to), this.opts.clock);
+      this.counters.bars += out.length;
+      return out;
+    } catch (err) {
+      return countFailure('alphavantage', this.counters, err, req.symbol);
+    }
+  }
+
+  async fetchQuote(symbol: string, signal?: AbortSignal): Promise<AlphaVantageQuote> {
+    checkRequest('alphavantage', { symbol, timeframe: '1m' }, false);
+    try {
+      const provider = toProviderSymbol(this.mapper, symbol, 'alphavantage');
+      const params: Record<string, string> = provider.includes('/')
+        ? { function: 'CURRENCY_EXCHANGE_RATE', from_currency: provider.split('/')[0], to_currency: provider.split('/')[1] }
+        : { function: 'GLOBAL_QUOTE', symbol: provider };
+      return parseAvQuote(await this.query(params, symbol, signal), symbol);
+    } catch (err) {
+      return countFailure('alphavantage', this.counters, err, symbol);
+    }
+  }
+
+  budget(): RateBudgetSnapshot {
+    return this.budgetState.snapshot();
+  }
+
+  stats(): FetcherStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsHttp) await this.http.close();
+  }
+
+  private native(tf: Timeframe, symbol: string): Timeframe {
+    if (!this.capabilities.timeframes.includes(tf)) throw unsupportedTimeframe('alphavantage', tf, symbol);
+    return tf === '4h' ? '1h' : tf;
+  }
+
+  private kindOf(symbol: string): Kind {
+    const provider = toProviderSymbol(this.mapper, symbol, 'alphavantage');
+    let assetClass: string | undefined;
+    try {
+      assetClass = this.mapper.instrument(symbol).assetClass;
+    } catch {
+      assetClass = undefined;
+    }
+    if (assetClass === 'crypto') return 'crypto';
+    return provider.includes('/') ? 'pair' : 'stock';
+  }
+
+  private async series(symbol: string, timeframe: Timeframe, extra: Record<string, string>, signal?: AbortSignal): Promise<Bar[]> {
+    const kind = this.kindOf(symbol);
+    if (kind === 'crypto') {
+      // DIGITAL_CURRENCY_* series are daily-only or premium: crypto bars come from other sources.
+      throw new FetchError({ kind: 'not_supported', source: 'alphavantage', symbol, message: 'crypto bars are not served by this fetcher (quotes are)' });
+    }
+    const provider = toProviderSymbol(this.mapper, symbol, 'alphavantage');
+    const intraday = timeframe !== '1d';
+    const params: Record<string, string> =
+      kind === 'pair'
+        ? { function: intraday ? 'FX_INTRADAY' : 'FX_DAILY', from_symbol: provider.split('/')[0], to_symbol: provider.split('/')[1] }
+        : { function: intraday ? 'TIME_SERIES_INTRADAY' : 'TIME_SERIES_DAILY', symbol: provider };
+    if (intraday) params.interval = AV_INTERVALS[timeframe]!;
+    if (intraday && kind === 'stock') params.extended_hours = String(this.opts.extendedHours);
+    const body = await this.query({ ...params, ...extra }, symbol, signal);
+    return parseAvSeries(body, { symbol, timeframe, stamp: this.opts.intradayStamp, stats: this.counters });
+  }
+
+  /** One `/query` call: budget, request, and AV's HTTP-200 error bodies turned into FetchErrors. */
+  private async query(params: Record<string, string>, symbol: string, signal?: AbortSignal): Promise<unknown> {
+    this.budgetState.take(symbol);
+    this.counters.requests++;
+    const res = await this.http.getJson(this.url, { searchParams: { ...params, apikey: this.opts.apiKey }, signal });
+    if (res.status !== 200) throw this.http.statusError(res, { symbol });
+    const err = classifyAvBody(res.body, symbol, this.opts.clock.now());
+    if (err) {
+      if (err.kind === 'rate_limited') {
+        // AV counts the refused call too: stop sending until it has forgiven us.
+        if (/daily/.test(err.message)) this.budgetState.exhaustDay();
+        else this.budgetState.block(err.retryAfterMs ?? 60_000);
+      }
+      throw err;
+    }
+    return res.body;
+  }
+}
+
+/** Creates an Alpha Vantage fetcher (TIME_SERIES_* for stocks, FX_* for pairs). Needs an API key. */
+export function createAlphaVantageFetcher(options: Partial<AlphaVantageFetcherOptions> & Pick<AlphaVantageFetcherOptions, 'apiKey'>): AlphaVantageFetcher {
+  const C = 'createAlphaVantageFetcher';
+  const opts = resolveOptions(C, ALPHAVANTAGE_FETCHER_DEFAULTS, options);
+  if (typeof opts.apiKey !== 'string' || opts.apiKey.trim() === '') {
+    throw new OptionsError(`${C}: option "apiKey" must be a non-empty string (get a free key at alphavantage.co)`);
+  }
+  if (typeof opts.baseUrl !== 'string' || !/^https?:\/\//.test(opts.baseUrl)) {
+    throw new OptionsError(`${C}: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(opts.baseUrl)}`);
+  }
+  if (!Object.prototype.hasOwnProperty.call(AV_INTRADAY_STAMPS, opts.intradayStamp)) {
+    throw new OptionsError(`${C}: option "intradayStamp" must be one of end, start, got ${JSON.stringify(opts.intradayStamp)}`);
+  }
+  if (typeof opts.extendedHours !== 'boolean') {
+    throw new OptionsError(`${C}: option "extendedHours" must be a boolean, got ${JSON.stringify(opts.extendedHours)}`);
+  }
+  assertNumberOption(C, 'poolSize', opts.poolSize, 1, 1024);
+  assertNumberOption(C, 'timeoutMs', opts.timeoutMs, 1, 600_000);
+  assertNumberOption(C, 'latestLimit', opts.latestLimit, 1, 100_000);
+  return new AlphaVantageFetcherImpl(opts);
+}
