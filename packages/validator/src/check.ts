@@ -206,7 +206,7 @@ export function checkBar(
           vol === st.lastVolume
         ) {
           out.dupKind = 'repeat';
-          if (en & B.duplicate) return reject(RULES.duplicate);
+          if (en & B.duplicate) return (out.field = undefined), reject(RULES.duplicate);
         } else if (en & B.duplicate) {
           out.dupKind = 'revision';
           mask |= B.duplicate;

@@ -60,7 +60,7 @@ describe('schema', () => {
 
   it('rejects a non-object without throwing', () => {
     const { v } = setup();
-    expect(v.validate(null as never).issues[0]!.message).toBe('bar must be an object, got null');
+    expect(v.validate(null as never).issues[0].message).toBe('bar must be an object, got null');
   });
 });
 
@@ -95,7 +95,7 @@ describe('ohlc', () => {
     expect(r.bar.low).toBe(1.09897);
     expect(r.quality).toBeCloseTo(1 - RULE_DEFAULTS.ohlc.penalty, 12);
     expect(r.issues).toEqual([expect.objectContaining({ rule: 'ohlc', severity: 'warning', field: 'high' })]);
-    expect(r.issues[0]!.message).toMatch(/^high\/low widened by 0.00005 \(0.4545\d* bp of the close\)/);
+    expect(r.issues[0].message).toMatch(/^high\/low widened by 0.00005 \(0.4545\d* bp of the close\)/);
   });
 
   it('rejects a violation above the tolerance and does not repair it', () => {
@@ -110,7 +110,7 @@ describe('ohlc', () => {
     const { v } = setup();
     const r = v.validate(bar({ open: 1.1, close: 1.1, high: 1.1, low: 1.10001 }));
     expect(r.status).toBe('rejected');
-    expect(r.issues[0]!.message).toBe('low 1.10001 is above high 1.1');
+    expect(r.issues[0].message).toBe('low 1.10001 is above high 1.1');
   });
 
   it('rejects even tiny violations when repair is off', () => {
@@ -154,7 +154,7 @@ describe('time rules', () => {
     expect(v.validate(bar({ ts: nextMinute })).status).toBe('accepted');
     const r = v.validate(bar({ ts: nextMinute + MIN }));
     expect(r.status).toBe('rejected');
-    expect(r.issues[0]!.message).toBe('ts lies 90000 ms in the future (tolerance 30000 ms)');
+    expect(r.issues[0].message).toBe('ts lies 90000 ms in the future (tolerance 30000 ms)');
   });
 });
 
@@ -169,11 +169,18 @@ describe('order, replacement and duplicates', () => {
   });
 
   it('rejects an exact repeat of a final bar as a duplicate (severity info)', () => {
-    const { v } = setup();
+    const { v } = setup({}, T0 + 10 * MIN);
     v.validate(bar());
     const r = v.validate(bar());
     expect(r.status).toBe('rejected');
     expect(r.issues).toEqual([{ rule: 'duplicate', severity: 'info', message: 'exact repeat of a final bar' }]);
+    // an ohlc repair before the duplicate rule does not leak its field into the duplicate issue
+    v.validate(bar({ ts: T0 + MIN, high: 1.1, close: 1.1001 }));
+    const again = v.validate(bar({ ts: T0 + MIN, high: 1.1, close: 1.1001 }));
+    expect(again.issues.map((i) => [i.rule, i.severity, i.field])).toEqual([
+      ['ohlc', 'warning', 'high'],
+      ['duplicate', 'info', undefined],
+    ]);
   });
 
   it('keeps a changed final bar as a revision with a warning', () => {
@@ -268,7 +275,7 @@ describe('spike', () => {
     expect(r.status).toBe('accepted');
     expect(r.quality).toBeCloseTo(0.5, 12);
     expect(r.issues).toEqual([expect.objectContaining({ rule: 'spike', severity: 'warning', field: 'close' })]);
-    expect(r.issues[0]!.message).toMatch(/^close moved \d+(\.\d+)? sigma/);
+    expect(r.issues[0].message).toMatch(/^close moved \d+(\.\d+)? sigma/);
     const back = last.close;
     expect(v.validate(bar({ ts: last.ts + 2 * MIN, open: back, high: back, low: back, close: back })).issues).toEqual([]);
   });
@@ -337,8 +344,8 @@ describe('stale and flatline', () => {
     const v = createValidator({ clock, rules: { flatline: { maxUnchangedUpdates: 3 } } });
     const results = [0, 1, 2, 3, 4].map(() => v.validate(bar({ final: false })));
     expect(results.map(rulesOf)).toEqual([[], [], [], ['flatline'], ['flatline']]);
-    expect(results[3]!.issues[0]!.message).toBe('close unchanged for 3 consecutive updates');
-    expect(results[3]!.quality).toBeCloseTo(0.7, 12);
+    expect(results[3].issues[0].message).toBe('close unchanged for 3 consecutive updates');
+    expect(results[3].quality).toBeCloseTo(0.7, 12);
     expect(rulesOf(v.validate(bar({ final: false, close: 1.1011 })))).toEqual([]);
   });
 });
@@ -415,7 +422,7 @@ describe('counters and onIssue', () => {
     sub.dispose();
     sub.dispose();
     v.validate(bar({ ts: T0 + 3 * MIN, volume: NaN }));
-    expect(events).toHaveLength(4);
+    expect(events).toHaveLength(5);
     v.resetCounters();
     expect(v.counters().bars).toBe(0);
   });
