@@ -22,6 +22,7 @@ export class Scratch {
   // message details
   field: Issue['field'] = undefined;
   value: unknown = undefined;
+  ohlcField: 'high' | 'low' = 'high';
   ohlcNeed = 0;
   ohlcRel = 0;
   lastTs = NaN;
@@ -122,7 +123,9 @@ export function checkBar(
   out.low = low;
   out.field = undefined;
 
+  // `out.field` names the field of the rejecting rule only; a repair before it keeps its own field.
   const reject = (rule: RuleName): void => {
+    if (rule === RULES.duplicate) out.field = undefined;
     out.mask = mask | B[rule];
     out.status = STATUS_CODES.rejected;
     out.rejectedBy = rule;
@@ -148,14 +151,14 @@ export function checkBar(
     if (low > high) {
       out.ohlcNeed = low - high;
       out.ohlcRel = (low - high) / close;
-      out.field = 'low';
+      out.field = out.ohlcField = 'low';
       return reject(RULES.ohlc);
     }
     if (top > high || bottom < low) {
       const need = Math.max(top - high, low - bottom);
       out.ohlcNeed = need;
       out.ohlcRel = need / close;
-      out.field = top > high ? 'high' : 'low';
+      out.field = out.ohlcField = top > high ? 'high' : 'low';
       if (!cfg.ohlcRepair || !(out.ohlcRel <= cfg.ohlcTol)) return reject(RULES.ohlc);
       // Conservative repair: only widen the range to the prices the bar itself reports.
       if (top > high) out.high = top;
@@ -206,7 +209,7 @@ export function checkBar(
           vol === st.lastVolume
         ) {
           out.dupKind = 'repeat';
-          if (en & B.duplicate) return (out.field = undefined), reject(RULES.duplicate);
+          if (en & B.duplicate) return reject(RULES.duplicate);
         } else if (en & B.duplicate) {
           out.dupKind = 'revision';
           mask |= B.duplicate;
@@ -347,7 +350,7 @@ export function renderIssues(out: Scratch, cfg: CheckConfig, timeframe: string):
           message = error
             ? `open/close outside high/low by ${fmt(out.ohlcNeed)} (${fmt(out.ohlcRel * 1e4)} bp of the close), above the repair tolerance ${fmt(cfg.ohlcTol * 1e4)} bp`
             : `high/low widened by ${fmt(out.ohlcNeed)} (${fmt(out.ohlcRel * 1e4)} bp of the close) to contain open/close`;
-          field = out.field;
+          field = out.ohlcField;
         }
         break;
       case RULES.volume:
