@@ -182,6 +182,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   const pendingRepairs: { symbol: string; from: number; to: number }[] = [];
   let repairing: Promise<void> | undefined;
   let cacheFailures = 0;
+  let started = false;
   /** Signals (with their features) made since the last publish to the hot cache, for other readers of Redis. */
   let toPublish: StoredSignal[] = [];
 
@@ -356,7 +357,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
 
   async function bootstrap(): Promise<BootstrapReport> {
     const now = clock.now();
-    const to = alignTs(now, tf) + tfMs;
+    // The forming bar is the live loop's: history stops at the last closed bar.
+    const to = alignTs(now, tf);
     phase = 'bootstrap';
     const report = await runBootstrap({
       symbols: config.symbols,
@@ -374,6 +376,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       },
       isCancelled: () => stopping !== undefined,
     });
+    if (phase === 'bootstrap') phase = 'starting';
     return report;
   }
 
@@ -439,7 +442,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       return phase === 'live';
     },
     async start(options = {}) {
-      if (phase !== 'starting') throw new LifecycleError(`start() called in phase ${phase}`);
+      if (started) throw new LifecycleError(`start() called twice (phase ${phase})`);
+      started = true;
       if (!options.skipBootstrap && config.bootstrapDays > 0) {
         try {
           const r = await bootstrap();
@@ -506,7 +510,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       const storeState = deps.store.isClosed ? 'closed' : storeStats.failedFlushes > 0 && storeStats.pending > 0 ? 'failing' : 'up';
       const cacheState = deps.cache.health().status;
       let status: HealthStatus = 'ok';
-      if (phase === 'stopped' || (phase === 'live' && staleCount === symbols.length && symbols.length > 0 && cycleNo > 0)) status = 'down';
+      if (phase === 'stopped' || (cycleNo > 0 && staleCount === symbols.length && symbols.length > 0)) status = 'down';
       else if (phase !== 'live' || staleCount > 0 || openCount > 0 || cacheState !== 'ready' || storeState !== 'up') status = 'degraded';
       return {
         status,

@@ -1,0 +1,133 @@
+import { TIMEFRAME_MS, alignTs } from '@pipeline/core';
+import { cleanupTempDirs } from '@pipeline/test-utils';
+import { createSqliteStore } from '@pipeline/sqlite-store';
+import { createHarness, settle, type Harness } from '../test/harness';
+
+afterAll(() => cleanupTempDirs());
+
+describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.sidecar.stop();
+  });
+
+  it('collects every symbol, writes cache and store, and produces signals once indicators are stable', async () => {
+    h = createHarness();
+    for (let i = 0; i < 40; i++) {
+      await h.sidecar.runCycle();
+      h.clock.advance(60_000);
+    }
+    const bars = await h.sidecar.bars('EURUSD', '1m', 500);
+    // Every minute: the previous bar (final) and the forming one; the forming bar is replaced in place.
+    expect(bars.bars).toHaveLength(41);
+    const served = h.fetchers[0].served.get('EURUSD')!;
+    const lastServed = served.at(-1)!;
+    expect(bars.bars.at(-1)).toMatchObject({ ts: lastServed.ts, close: lastServed.close, final: false });
+    const signal = h.sidecar.signal('EURUSD');
+    expect(signal).not.toBeNull();
+    expect(signal!.indicators.ema26).not.toBeNull();
+    expect(['long', 'short', 'flat']).toContain(signal!.direction);
+    expect(h.sidecar.signals().map((s) => s.symbol)).toEqual(['EURUSD', 'XAUUSD']);
+    expect(h.fetchers[1].calls).toBe(0);
+  });
+
+  it('falls back to the next source within the same cycle and skips an open breaker or spent budget', async () => {
+    h = createHarness();
+    const [yahoo, synthetic] = h.fetchers;
+    yahoo.mode = 'transient';
+    const r = await h.sidecar.runCycle();
+    expect(r).toMatchObject({ ok: 2, failed: 0 });
+    expect(h.sidecar.symbolState('EURUSD')!.lastSource).toBe('synthetic');
+    expect(h.sidecar.symbolState('EURUSD')!.lastAttempts.map((a) => a.outcome)).toEqual(['failed', 'ok']);
+    // Breaker threshold is 5 consecutive failures: after that yahoo is skipped without a call.
+    for (let i = 0; i < 3; i++) await h.sidecar.runCycle();
+    const callsBefore = yahoo.calls;
+    await h.sidecar.runCycle();
+    expect(yahoo.calls).toBe(callsBefore);
+    expect(h.sidecar.symbolState('EURUSD')!.lastAttempts.map((a) => a.outcome)).toEqual(['skipped_open', 'ok']);
+    expect(h.sidecar.health().sources[0]).toMatchObject({ name: 'yahoo', breaker: 'open' });
+    // A spent rate budget is skipped the same way.
+    synthetic.budgetLeft = 0;
+    const r2 = await h.sidecar.runCycle();
+    expect(r2.failed).toBe(2);
+  });
+
+  it('keeps the last bars readable and marks them stale when every source fails', async () => {
+    h = createHarness({ STALE_AFTER: '10' });
+    await h.sidecar.runCycle();
+    for (const f of h.fetchers) f.mode = 'auth';
+    h.clock.advance(5_000);
+    await h.sidecar.runCycle();
+    expect((await h.sidecar.bars('EURUSD', '1m', 10)).stale).toBe(false);
+    // One bar: the indicators are not stable yet, so the signal is flat with no confidence.
+    expect(h.sidecar.signal('EURUSD')).toMatchObject({ direction: 'flat', confidence: 0, reasons: ['indicators not stable yet'] });
+    h.clock.advance(6_000);
+    await h.sidecar.runCycle();
+    const b = await h.sidecar.bars('EURUSD', '1m', 10);
+    expect(b.bars).toHaveLength(2);
+    expect(b.stale).toBe(true);
+    expect(b.ageMs).toBe(11_000);
+    const health = h.sidecar.health();
+    expect(health.symbols.every((s) => s.stale)).toBe(true);
+    expect(health.status).toBe('down');
+  });
+
+  it('ages signals and lowers confidence when the data goes stale', async () => {
+    h = createHarness();
+    for (let i = 0; i < 40; i++) {
+      await h.sidecar.runCycle();
+      h.clock.advance(60_000);
+    }
+    const fresh = h.sidecar.signal('XAUUSD')!;
+    for (const f of h.fetchers) f.mode = 'transient';
+    h.clock.advance(30_000);
+    await h.sidecar.runCycle();
+    const aged = h.sidecar.signal('XAUUSD')!;
+    expect(aged.ageMs).toBe(fresh.ageMs + 30_000);
+    expect(aged.stale).toBe(true);
+    if (fresh.rawConfidence > 0) expect(aged.confidence).toBeLessThan(fresh.confidence);
+  });
+
+  it('runs on its clock-driven loop and flushes everything to SQLite on stop', async () => {
+    h = createHarness({ COLLECTION_INTERVAL: '1', BATCH_WRITE_INTERVAL: '3600' });
+    await h.sidecar.start();
+    for (let i = 0; i < 5; i++) {
+      h.clock.advance(1000);
+      await settle();
+      await settle();
+    }
+    expect(h.sidecar.health().loop.cycles).toBeGreaterThanOrEqual(4);
+    const pending = h.sidecar.health().storage.pendingWrites;
+    expect(pending).toBeGreaterThan(0);
+    await h.sidecar.stop();
+    const store = createSqliteStore({ path: h.config.sqlitePath });
+    try {
+      const rows = store.latest('EURUSD', '1m', 10);
+      const served = h.fetchers[0].served.get('EURUSD')!;
+      expect(rows.at(-1)).toMatchObject({ ts: served.at(-1)!.ts, close: served.at(-1)!.close });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('bootstraps missing history, resumes after a restart and goes live without a gap or duplicate', async () => {
+    const start = Date.UTC(2024, 0, 3, 12, 0, 0);
+    h = createHarness({ BOOTSTRAP_DAYS: '2', SYMBOLS: 'EURUSD' });
+    const report = await h.sidecar.bootstrap();
+    expect(report.failedChunks).toBe(0);
+    expect(report.chunksPlanned).toBe(3); // two days plus the current partial day window
+    const tf = TIMEFRAME_MS['1m'];
+    const store = h.deps.store;
+    expect(store.gaps({ symbol: 'EURUSD', timeframe: '1m', from: alignTs(start - 2 * 86_400_000, '1m'), to: alignTs(start, '1m') })).toEqual([]);
+    // A second run finds nothing to do: resumable and idempotent.
+    const again = await h.sidecar.bootstrap();
+    expect(again.chunksPlanned).toBe(0);
+    await h.sidecar.start({ skipBootstrap: true });
+    h.clock.advance(1000);
+    await settle();
+    await settle();
+    const bars = await h.sidecar.bars('EURUSD', '1m', 600);
+    const ts = bars.bars.map((b) => b.ts);
+    for (let i = 1; i < ts.length; i++) expect(ts[i] - ts[i - 1]).toBe(tf);
+  });
+});

@@ -1,0 +1,74 @@
+// Builds the real dependency set of a sidecar from its configuration: the only place that knows
+// which library implements which port.
+import { type Scheduler, systemClock } from '@pipeline/core';
+import { createBreakerRegistry, type BreakerRegistry } from '@pipeline/breaker';
+import { createMemoryHotCache, createRedisHotCache, type HotCache } from '@pipeline/redis-kb';
+import { createSqliteStore, type SqliteStore } from '@pipeline/sqlite-store';
+import { createSymbolMapper, isUnknownSymbolError, loadSymbolMapFile, type SymbolMapper } from '@pipeline/symbol-mapper';
+import { type SidecarConfig } from './config';
+import { type BarCachePort, type BarStorePort, type BreakerPort, type SymbolPort } from './ports';
+
+/** The symbol-mapper seen through the sidecar's port: unknown spellings are null, not exceptions. */
+export function createSymbolPort(mapper: SymbolMapper, broker: string | undefined): SymbolPort {
+  return {
+    resolve(input) {
+      try {
+        return mapper.resolve(input);
+      } catch (err) {
+        if (isUnknownSymbolError(err)) return null;
+        throw err;
+      }
+    },
+    toBroker(symbol) {
+      if (!broker) return symbol;
+      try {
+        return mapper.toBroker(symbol, broker);
+      } catch {
+        return symbol;
+      }
+    },
+    suggest: (input) => mapper.suggest(input),
+  };
+}
+
+export function createMapperFromConfig(config: SidecarConfig): SymbolMapper {
+  return createSymbolMapper({
+    entries: config.symbolMapFile ? loadSymbolMapFile(config.symbolMapFile) : [],
+    ...(config.broker ? { broker: config.broker } : {}),
+  });
+}
+
+/**
+ * Per-source breakers for a 1-second loop: no retries inside a call (the next source in the
+ * fallback order is the retry) and a timeout shorter than the interval so a hung source cannot
+ * hold a cycle much past its slot.
+ */
+export function createBreakerFromConfig(config: SidecarConfig, clock: Scheduler = systemClock): BreakerRegistry & BreakerPort {
+  return createBreakerRegistry({
+    clock,
+    retry: { maxAttempts: 1 },
+    timeoutMs: Math.max(800, Math.min(5000, Math.round(config.collectionIntervalMs * 0.8))),
+  });
+}
+
+/** The in-process cache when REDIS_URL and REDIS_CLUSTER_NODES are unset, else Redis. */
+export function createCacheFromConfig(config: SidecarConfig, clock: Scheduler = systemClock): HotCache & BarCachePort {
+  const common = { maxBars: config.maxBarsCache, featureTtlMs: config.featureCacheTtlMs, clock };
+  if (!config.redisUrl && !config.redisClusterNodes) return createMemoryHotCache(common);
+  return createRedisHotCache({
+    ...common,
+    keyPrefix: config.redisKeyPrefix,
+    ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : { redis: config.redisUrl! }),
+  });
+}
+
+/** The SQLite history file, flushed every BATCH_WRITE_INTERVAL on a worker thread (inline for `:memory:`). */
+export function createStoreFromConfig(config: SidecarConfig, clock: Scheduler = systemClock): SqliteStore & BarStorePort {
+  const memory = config.sqlitePath === ':memory:';
+  return createSqliteStore({
+    path: config.sqlitePath,
+    mode: memory ? 'inline' : 'worker',
+    flushIntervalMs: config.batchWriteIntervalMs,
+    scheduler: clock,
+  });
+}
