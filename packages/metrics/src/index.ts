@@ -1,2 +1,29 @@
 // Public entry of @pipeline/metrics: explicit named re-exports only.
-export {};
+export {
+  createPipelineMetrics,
+  METRIC_NAMES,
+  BREAKER_STATE_LABELS,
+  RATE_WINDOWS,
+  type PipelineMetrics,
+  type MetricKey,
+  type BreakerStateLabel,
+  type ScrapeSnapshot,
+  type ScrapeProvider,
+  type Disposable,
+  type LabelValues,
+  type CounterHandle,
+  type PlainCounterHandle,
+  type HistogramHandle,
+  type PlainHistogramHandle,
+} from './metrics';
+export {
+  DEFAULT_PIPELINE_METRICS_OPTIONS,
+  DEFAULT_METRIC_BUCKETS,
+  RESERVED_LABEL_NAMES,
+  type PipelineMetricsOptions,
+  type ResolvedPipelineMetricsOptions,
+  type MetricBuckets,
+} from './options';
+export { METRICS_ERROR_CODES, MetricsError, isMetricsError, type MetricsErrorCode } from './errors';
+export { sanitizeLabelValue, closedLabelValue, MAX_LABEL_VALUE_LENGTH, REDACTED_LABEL_VALUE } from './sanitize';
+export { lintMetricsText, METRICS_LINT_RULES, type MetricsLintIssue, type MetricsLintRule } from './lint';
