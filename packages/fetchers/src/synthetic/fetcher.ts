@@ -1,0 +1,196 @@
+import {
+  FetchError,
+  OptionsError,
+  TIMEFRAMES,
+  TIMEFRAME_MS,
+  alignTs,
+  assertNumberOption,
+  resolveOptions,
+  systemClock,
+  type Bar,
+  type Clock,
+  type FetchHistoryRequest,
+  type FetchLatestRequest,
+  type Fetcher,
+  type RateBudgetSnapshot,
+  type SourceCapabilities,
+  type Timeframe,
+} from '@pipeline/core';
+import { checkRequest, throwIfAborted } from '../base/fetcher-kit';
+import { createFetcherStats, type FetcherStats } from '../base/stats';
+import { PricePath } from './walk';
+
+export interface SyntheticFetcherOptions {
+  /** Seed of every path: same seed, same bars. @default 1 */
+  seed: number;
+  /** Start price per symbol (its price at `epoch`). Symbols not listed start at `defaultStartPrice`. @default { EURUSD: 1.1, XAUUSD: 2000, NAS100: 18000, BTCUSD: 60000, AAPL: 190 } */
+  symbols: Readonly<Record<string, number>>;
+  /** Start price of symbols missing from `symbols`; null refuses them (`symbol_not_found`). @default 100 */
+  defaultStartPrice: number | null;
+  /** Standard deviation of one minute's log return (0.0005 = 0.05 % per minute, ~1.9 % per day). @default 0.0005 */
+  volatility: number;
+  /** Epoch ms where every path starts at its start price. @default Date.UTC(2024, 0, 1) */
+  epoch: number;
+  /** Time source: bars after `now` do not exist yet; the bar containing `now` is forming. @default systemClock */
+  clock: Clock;
+  /** Bars `fetchLatest` returns without a `limit`. @default 100 */
+  latestLimit: number;
+  /** Most bars one call may produce (a guard against 1s bars over years). @default 200000 */
+  maxBarsPerRequest: number;
+}
+
+export const SYNTHETIC_FETCHER_DEFAULTS: Readonly<SyntheticFetcherOptions> = Object.freeze({
+  seed: 1,
+  symbols: Object.freeze({ EURUSD: 1.1, XAUUSD: 2000, NAS100: 18000, BTCUSD: 60000, AAPL: 190 }),
+  defaultStartPrice: 100,
+  volatility: 0.0005,
+  epoch: Date.UTC(2024, 0, 1),
+  clock: systemClock,
+  latestLimit: 100,
+  maxBarsPerRequest: 200_000,
+});
+
+export interface SyntheticFetcher extends Fetcher {
+  readonly source: 'synthetic';
+  stats(): FetcherStats;
+}
+
+const MIN = 60_000;
+
+class SyntheticFetcherImpl implements SyntheticFetcher {
+  readonly source = 'synthetic' as const;
+  readonly capabilities: SourceCapabilities;
+  private readonly paths = new Map<string, PricePath>();
+  private readonly counters = createFetcherStats();
+
+  constructor(private readonly opts: Readonly<SyntheticFetcherOptions>) {
+    this.capabilities = Object.freeze({
+      source: 'synthetic',
+      timeframes: TIMEFRAMES,
+      historyDepthMs: {},
+      maxRangeMsPerRequest: {},
+      maxBarsPerRequest: opts.maxBarsPerRequest,
+      needsApiKey: false,
+      rateLimits: { perMinute: null, perDay: null },
+      streaming: false,
+    });
+  }
+
+  async fetchLatest(req: FetchLatestRequest): Promise<Bar[]> {
+    checkRequest('synthetic', req, false);
+    throwIfAborted('synthetic', req.signal, req.symbol);
+    const limit = req.limit ?? this.opts.latestLimit;
+    const tf = TIMEFRAME_MS[req.timeframe];
+    const now = this.opts.clock.now();
+    const last = alignTs(now, req.timeframe);
+    return this.build(req.symbol, req.timeframe, last - (limit - 1) * tf, last + tf);
+  }
+
+  async fetchHistory(req: FetchHistoryRequest): Promise<Bar[]> {
+    checkRequest('synthetic', req, true);
+    throwIfAborted('synthetic', req.signal, req.symbol);
+    const tf = TIMEFRAME_MS[req.timeframe];
+    const first = alignTs(req.from, req.timeframe);
+    const bars = this.build(req.symbol, req.timeframe, first < req.from ? first + tf : first, req.to);
+    req.onProgress?.({ requestsDone: 1, requestsPlanned: 1, bars: bars.length });
+    return bars;
+  }
+
+  budget(): RateBudgetSnapshot {
+    return { perMinuteLeft: null, perDayLeft: null, dayResetsAt: null };
+  }
+
+  stats(): FetcherStats {
+    return { ...this.counters };
+  }
+
+  async close(): Promise<void> {
+    this.paths.clear();
+  }
+
+  private path(symbol: string): PricePath {
+    let p = this.paths.get(symbol);
+    if (p) return p;
+    const start = this.opts.symbols[symbol] ?? this.opts.defaultStartPrice;
+    if (start === null) throw new FetchError({ kind: 'symbol_not_found', source: 'synthetic', symbol, message: `no start price for ${symbol}` });
+    p = new PricePath({ seed: this.opts.seed, symbol, startPrice: start, minuteVol: this.opts.volatility, epoch: this.opts.epoch });
+    this.paths.set(symbol, p);
+    return p;
+  }
+
+  /** Bars with opens in [from, to) (from aligned), none after now; the one holding now is forming. */
+  private build(symbol: string, timeframe: Timeframe, from: number, to: number): Bar[] {
+    const path = this.path(symbol);
+    const tf = TIMEFRAME_MS[timeframe];
+    const now = this.opts.clock.now();
+    const end = Math.min(to, alignTs(now, timeframe) + tf);
+    const count = Math.max(0, Math.ceil((end - from) / tf));
+    if (count > this.opts.maxBarsPerRequest) {
+      throw new FetchError({ kind: 'bad_request', source: 'synthetic', symbol, message: `${count} bars requested, more than maxBarsPerRequest ${this.opts.maxBarsPerRequest}` });
+    }
+    this.counters.requests++;
+    const out: Bar[] = [];
+    for (let ts = from; ts < end; ts += tf) out.push(this.bar(path, symbol, timeframe, ts, now));
+    this.counters.bars += out.length;
+    return out;
+  }
+
+  private bar(path: PricePath, symbol: string, timeframe: Timeframe, ts: number, now: number): Bar {
+    const tf = TIMEFRAME_MS[timeframe];
+    const forming = now < ts + tf;
+    const endT = forming ? now : ts + tf;
+    const open = path.priceAt(ts);
+    const close = path.priceAt(endT);
+    let high = Math.max(open, close);
+    let low = Math.min(open, close);
+    let volume = 0;
+    if (tf >= MIN) {
+      const start = path.minuteOf(ts);
+      const stop = path.minuteOf(endT);
+      const base = open / Math.exp(path.logAtMinute(start));
+      for (let m = start; m < stop; m++) {
+        // A completed minute inside the bar: its endpoints plus its wick.
+        const a = base * Math.exp(path.logAtMinute(m));
+        const b = base * Math.exp(path.logAtMinute(m + 1));
+        const w = path.wick(m);
+        high = Math.max(high, Math.max(a, b) * Math.exp(w.up));
+        low = Math.min(low, Math.min(a, b) * Math.exp(-w.down));
+        volume += path.volume(m);
+      }
+      const minuteStart = stop * MIN + this.opts.epoch;
+      if (forming && minuteStart < endT) {
+        // The minute in progress: every second quoted so far (at most 60), so the high/low only grow.
+        for (let t = Math.max(minuteStart, ts); t < endT; t += 1000) {
+          const p = path.priceAt(t);
+          high = Math.max(high, p);
+          low = Math.min(low, p);
+        }
+        volume += Math.round((path.volume(stop) * (endT - minuteStart)) / MIN);
+      }
+    } else {
+      volume = Math.round(path.volume(path.minuteOf(ts)) / 60);
+    }
+    return { symbol, timeframe, ts, open, high, low, close, volume, source: 'synthetic', final: !forming, quality: 1 };
+  }
+}
+
+/** Creates the offline `synthetic` source: seeded, deterministic, instant. For demos and load tests. */
+export function createSyntheticFetcher(options?: Partial<SyntheticFetcherOptions>): SyntheticFetcher {
+  const C = 'createSyntheticFetcher';
+  const opts = resolveOptions(C, SYNTHETIC_FETCHER_DEFAULTS, options);
+  assertNumberOption(C, 'seed', opts.seed, -(2 ** 53), 2 ** 53);
+  assertNumberOption(C, 'volatility', opts.volatility, 1e-9, 0.1);
+  assertNumberOption(C, 'epoch', opts.epoch, -8.64e15, 8.64e15);
+  assertNumberOption(C, 'latestLimit', opts.latestLimit, 1, 1_000_000);
+  assertNumberOption(C, 'maxBarsPerRequest', opts.maxBarsPerRequest, 1);
+  if (opts.defaultStartPrice !== null) assertNumberOption(C, 'defaultStartPrice', opts.defaultStartPrice, Number.MIN_VALUE);
+  if (typeof opts.symbols !== 'object' || opts.symbols === null) {
+    throw new OptionsError(`${C}: option "symbols" must be an object of start prices, got ${JSON.stringify(opts.symbols)}`);
+  }
+  for (const [sym, price] of Object.entries(opts.symbols)) {
+    if (typeof price !== 'number' || !Number.isFinite(price) || price <= 0) {
+      throw new OptionsError(`${C}: option "symbols" start price of ${sym} must be a positive number, got ${JSON.stringify(price)}`);
+    }
+  }
+  return new SyntheticFetcherImpl(opts);
+}

@@ -1,0 +1,113 @@
+import { ManualClock, TIMEFRAMES, isFetchError, type Bar } from '@pipeline/core';
+import { createSyntheticFetcher } from './fetcher';
+
+const T0 = Date.UTC(2024, 2, 5, 10, 0, 0);
+
+function assertPlausible(bars: Bar[]): void {
+  for (const b of bars) {
+    expect(b.low).toBeLessThanOrEqual(Math.min(b.open, b.close));
+    expect(b.high).toBeGreaterThanOrEqual(Math.max(b.open, b.close));
+    expect(b.low).toBeGreaterThan(0);
+    expect(b.volume).toBeGreaterThanOrEqual(0);
+  }
+}
+
+describe('synthetic fetcher', () => {
+  it('is deterministic per seed and differs across seeds', async () => {
+    const clock = new ManualClock(T0);
+    const a = createSyntheticFetcher({ clock, seed: 7 });
+    const b = createSyntheticFetcher({ clock, seed: 7 });
+    const c = createSyntheticFetcher({ clock, seed: 8 });
+    const req = { symbol: 'EURUSD', timeframe: '1m' as const, from: T0 - 3_600_000, to: T0 };
+    const [x, y, z] = await Promise.all([a.fetchHistory(req), b.fetchHistory(req), c.fetchHistory(req)]);
+    expect(x).toHaveLength(60);
+    expect(y).toEqual(x);
+    expect(z.map((bar) => bar.close)).not.toEqual(x.map((bar) => bar.close));
+  });
+
+  it('produces consistent OHLC on every timeframe, each bar opening at the previous close', async () => {
+    const clock = new ManualClock(T0);
+    const f = createSyntheticFetcher({ clock, symbols: { XAUUSD: 2000 } });
+    for (const timeframe of TIMEFRAMES) {
+      const bars = await f.fetchLatest({ symbol: 'XAUUSD', timeframe, limit: 50 });
+      expect(bars).toHaveLength(50);
+      assertPlausible(bars);
+      for (let i = 1; i < bars.length; i++) {
+        expect(bars[i].ts - bars[i - 1].ts).toBe(bars[1].ts - bars[0].ts);
+        expect(bars[i].open).toBeCloseTo(bars[i - 1].close, 10);
+      }
+      expect(bars.at(-1)!.final).toBe(false);
+      expect(bars.slice(0, -1).every((bar) => bar.final)).toBe(true);
+    }
+  });
+
+  it('agrees across timeframes: a 5m bar aggregates its five 1m bars', async () => {
+    const clock = new ManualClock(T0);
+    const f = createSyntheticFetcher({ clock });
+    const ones = await f.fetchHistory({ symbol: 'NAS100', timeframe: '1m', from: T0 - 300_000, to: T0 });
+    const [five] = await f.fetchHistory({ symbol: 'NAS100', timeframe: '5m', from: T0 - 300_000, to: T0 });
+    expect(five.open).toBeCloseTo(ones[0].open, 9);
+    expect(five.close).toBeCloseTo(ones[4].close, 9);
+    expect(five.high).toBeCloseTo(Math.max(...ones.map((b) => b.high)), 9);
+    expect(five.low).toBeCloseTo(Math.min(...ones.map((b) => b.low)), 9);
+    expect(five.volume).toBe(ones.reduce((s, b) => s + b.volume, 0));
+  });
+
+  it('updates the forming bar within its period and closes it on the same path', async () => {
+    const clock = new ManualClock(T0 + 10_000);
+    const f = createSyntheticFetcher({ clock });
+    const seen: Bar[] = [];
+    for (let i = 0; i < 5; i++) {
+      const [bar] = await f.fetchLatest({ symbol: 'EURUSD', timeframe: '1m', limit: 1 });
+      seen.push(bar);
+      clock.advance(10_000);
+    }
+    expect(new Set(seen.map((b) => b.ts))).toEqual(new Set([T0]));
+    expect(seen.every((b) => !b.final)).toBe(true);
+    expect(new Set(seen.map((b) => b.close)).size).toBeGreaterThan(1);
+    for (let i = 1; i < seen.length; i++) {
+      expect(seen[i].high).toBeGreaterThanOrEqual(seen[i - 1].high);
+      expect(seen[i].open).toBe(seen[0].open);
+    }
+    clock.set(T0 + 120_000);
+    const [done] = await f.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from: T0, to: T0 + 60_000 });
+    expect(done).toMatchObject({ ts: T0, final: true, open: seen[0].open });
+    expect(done.high).toBeGreaterThanOrEqual(seen.at(-1)!.high);
+  });
+
+  it('never returns bars after now', async () => {
+    const clock = new ManualClock(T0 + 30_000);
+    const f = createSyntheticFetcher({ clock });
+    const bars = await f.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from: T0 - 120_000, to: T0 + 3_600_000 });
+    expect(bars.map((b) => b.ts)).toEqual([T0 - 120_000, T0 - 60_000, T0]);
+  });
+
+  it('has the configured volatility (std of 1m log returns) and honours start prices', async () => {
+    const clock = new ManualClock(Date.UTC(2024, 0, 20));
+    const f = createSyntheticFetcher({ clock, volatility: 0.001, symbols: { ABC: 50 }, epoch: Date.UTC(2024, 0, 1) });
+    const [first] = await f.fetchHistory({ symbol: 'ABC', timeframe: '1m', from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 0, 1, 0, 1) });
+    expect(first.open).toBeCloseTo(50, 10);
+    const bars = await f.fetchHistory({ symbol: 'ABC', timeframe: '1m', from: Date.UTC(2024, 0, 10), to: Date.UTC(2024, 0, 15) });
+    const r = bars.map((b) => Math.log(b.close / b.open));
+    const mean = r.reduce((s, x) => s + x, 0) / r.length;
+    const sd = Math.sqrt(r.reduce((s, x) => s + (x - mean) ** 2, 0) / r.length);
+    expect(sd).toBeGreaterThan(0.0008);
+    expect(sd).toBeLessThan(0.0012);
+  });
+
+  it('serves any symbol by default, refuses unknown ones when defaultStartPrice is null, guards huge requests', async () => {
+    const clock = new ManualClock(T0);
+    expect(await createSyntheticFetcher({ clock }).fetchLatest({ symbol: 'ANY1', timeframe: '1h', limit: 3 })).toHaveLength(3);
+    const strict = createSyntheticFetcher({ clock, defaultStartPrice: null, maxBarsPerRequest: 1000 });
+    await expect(strict.fetchLatest({ symbol: 'ANY1', timeframe: '1h' })).rejects.toMatchObject({ kind: 'symbol_not_found' });
+    const err = await strict.fetchHistory({ symbol: 'EURUSD', timeframe: '1s', from: T0 - 86_400_000, to: T0 }).catch((e: unknown) => e);
+    expect(isFetchError(err) && err.kind).toBe('bad_request');
+    expect(strict.budget()).toEqual({ perMinuteLeft: null, perDayLeft: null, dayResetsAt: null });
+  });
+
+  it('rejects bad options quoting the value', () => {
+    expect(() => createSyntheticFetcher({ volatility: 0 })).toThrow(/volatility.*got 0/);
+    expect(() => createSyntheticFetcher({ symbols: { EURUSD: -1 } })).toThrow(/EURUSD.*got -1/);
+    expect(() => createSyntheticFetcher({ sed: 1 } as never)).toThrow(/unknown option "sed"/);
+  });
+});
