@@ -460,7 +460,10 @@ export class PolygonStream {
   private onStatusEvent(ev: Record<string, unknown>): void {
     const status = typeof ev.status === 'string' ? ev.status : '';
     const message = typeof ev.message === 'string' ? ev.message : '';
-    switch (status) {
+    // The recorded sessions greet with status "connected"; Polygon's spec documents the greeting as
+    // status "success" with message "Connected Successfully". Both start the auth step.
+    const greeting = status === 'connected' || (status === 'success' && /^connected/i.test(message));
+    switch (greeting ? 'connected' : status) {
       case 'connected':
         this.setState('authenticating', { message });
         this.sendRaw({ action: 'auth', params: this.options.apiKey });
