@@ -1,6 +1,6 @@
 import { FetchError, TIMEFRAMES, TIMEFRAME_MS, alignTs, type SourceName, type Timeframe } from '@pipeline/core';
 import { withFallback } from './fallback';
-import { type BarStorePort, type BreakerPort, type SourceSlot, type ValidatorPort } from './ports';
+import { validateHistory, type BarStorePort, type BreakerPort, type SourceSlot, type ValidatorPort } from './ports';
 
 export interface BootstrapProgress {
   /** Chunks (about one day of one symbol each) planned and done over all symbols. */
@@ -131,7 +131,7 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
         },
         input.now,
       );
-      const { bars } = validator.validate(res.value.bars, undefined);
+      const bars = validateHistory(validator, res.value.bars);
       if (bars.length > 0) await store.backfill(bars);
       const base = res.value.tf === timeframe ? bars.length : 0;
       // A recent window may still fill (a market reopening, a provider catching up): only older ones are given up on.

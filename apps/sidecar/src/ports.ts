@@ -60,9 +60,31 @@ export interface FeatureEnginePort {
   latest(symbol: string): FeatureValues | null;
 }
 
-/** The validator: scores bars 0..1 and drops the unusable; never throws on bad data. */
+/** The validator (validator `Validator`): scores bars 0..1, repairs or rejects; never throws on bad data. */
 export interface ValidatorPort {
-  validate(bars: readonly Bar[], previous: Bar | undefined): { bars: Bar[]; rejected: number };
+  /** One live bar against its series' state; `bar` is the scored (possibly repaired) copy. */
+  validate(bar: Bar): { status: 'accepted' | 'repaired' | 'rejected'; bar: Bar };
+  /** A history batch judged from a blank state, as columns (status 2 = rejected). */
+  validateSeries(series: readonly Bar[]): {
+    status: ArrayLike<number>;
+    quality: ArrayLike<number>;
+    high: ArrayLike<number>;
+    low: ArrayLike<number>;
+    volume: ArrayLike<number>;
+    rejected: number;
+  };
+}
+
+/** Scores a history batch and keeps the usable bars, with repairs applied. */
+export function validateHistory(validator: ValidatorPort, bars: readonly Bar[]): Bar[] {
+  if (bars.length === 0) return [];
+  const r = validator.validateSeries(bars);
+  const out: Bar[] = [];
+  for (let i = 0; i < bars.length; i++) {
+    if (r.status[i] === 2) continue;
+    out.push({ ...bars[i]!, high: r.high[i]!, low: r.low[i]!, volume: r.volume[i]!, quality: r.quality[i]! });
+  }
+  return out;
 }
 
 /** Breaker state names as /health reports them (breaker's BREAKER_STATES). */

@@ -216,11 +216,19 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
    * readable as soon as possible), cache and store writes are returned to be batched per cycle.
    */
   function apply(state: SymbolState, raw: readonly Bar[], source: SourceName, now: number): { accepted: Bar[]; rejected: number } {
-    const { bars, rejected } = deps.validator.validate(raw, state.lastBar ?? undefined);
     const prev = state.lastBar;
-    // Only bars at or after the newest known one reach the indicators: same ts replaces the forming
-    // bar; older ones (already seen) are ignored so nothing is counted twice at the seam.
-    const fresh = prev ? bars.filter((b) => b.ts >= prev.ts) : bars;
+    // Only bars at or after the newest known one go on: same ts replaces the forming bar (or
+    // finalises it); older ones were seen in an earlier poll, and passing them again would count
+    // them twice in the indicators and as duplicates in the validator.
+    const fresh: Bar[] = [];
+    let rejected = 0;
+    for (const b of raw) {
+      if (prev && b.ts < prev.ts) continue;
+      const v = deps.validator.validate(b);
+      if (v.status === 'rejected') rejected++;
+      else fresh.push(v.bar);
+    }
+    const bars = fresh;
     if (prev && fresh.length > 0 && fresh[0].ts > prev.ts + tfMs && fresh[0].ts - prev.ts <= 7 * 86_400_000) {
       pendingRepairs.push({ symbol: state.symbol, from: prev.ts + tfMs, to: fresh[0].ts });
     }

@@ -1,12 +1,5 @@
-// TEMPORARY stand-ins for @pipeline/validator and @pipeline/metrics while those packages are being
-// written; replaced by the real libraries in src/wiring.ts as soon as they land.
-import { type Scheduler } from '@pipeline/core';
-import { type SidecarConfig } from './config';
-import { type MetricsPort, type ValidatorPort } from './ports';
-
-export function createValidatorPort(_config: SidecarConfig, _clock: Scheduler): ValidatorPort {
-  return { validate: (bars) => ({ bars: [...bars], rejected: 0 }) };
-}
+// TEMPORARY stand-in for @pipeline/metrics while that package is being written; replaced by the real libraries in src/wiring.ts as soon as they land.
+import { type MetricsPort } from './ports';
 
 export function createMetricsPort(): MetricsPort {
   const counts = { cycles: 0, overruns: 0, bars: 0, rejected: 0 };

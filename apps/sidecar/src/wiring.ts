@@ -4,9 +4,10 @@ import { type Scheduler, systemClock } from '@pipeline/core';
 import { createBreakerRegistry, type BreakerRegistry } from '@pipeline/breaker';
 import { createMemoryHotCache, createRedisHotCache, type HotCache } from '@pipeline/redis-kb';
 import { createSqliteStore, type SqliteStore } from '@pipeline/sqlite-store';
+import { createValidator, type Validator } from '@pipeline/validator';
 import { createSymbolMapper, isUnknownSymbolError, loadSymbolMapFile, type SymbolMapper } from '@pipeline/symbol-mapper';
 import { type SidecarConfig } from './config';
-import { type BarCachePort, type BarStorePort, type BreakerPort, type SymbolPort } from './ports';
+import { type BarCachePort, type BarStorePort, type BreakerPort, type SymbolPort, type ValidatorPort } from './ports';
 
 /** The symbol-mapper seen through the sidecar's port: unknown spellings are null, not exceptions. */
 export function createSymbolPort(mapper: SymbolMapper, broker: string | undefined): SymbolPort {
@@ -71,4 +72,9 @@ export function createStoreFromConfig(config: SidecarConfig, clock: Scheduler = 
     flushIntervalMs: config.batchWriteIntervalMs,
     scheduler: clock,
   });
+}
+
+/** The validator with the sidecar's staleness threshold and clock. */
+export function createValidatorFromConfig(config: SidecarConfig, clock: Scheduler = systemClock): Validator & ValidatorPort {
+  return createValidator({ clock, rules: { stale: { staleAfterMs: config.staleAfterMs } } });
 }

@@ -6,8 +6,8 @@ import { loadConfig, type SidecarConfig } from '../src/config';
 import { createIndicatorFeatures } from '../src/feature-set';
 import { type SourceSlot } from '../src/ports';
 import { createSidecar, type Sidecar, type SidecarDeps } from '../src/sidecar';
-import { createBreakerFromConfig, createCacheFromConfig, createMapperFromConfig, createStoreFromConfig, createSymbolPort } from '../src/wiring';
-import { createValidatorPort, createMetricsPort } from '../src/wiring-pending';
+import { createBreakerFromConfig, createCacheFromConfig, createMapperFromConfig, createStoreFromConfig, createSymbolPort, createValidatorFromConfig } from '../src/wiring';
+import { createMetricsPort } from '../src/wiring-pending';
 import { createScriptedFetcher, type ScriptedFetcher } from './scripted-fetcher';
 
 export interface Harness {
@@ -33,7 +33,7 @@ export function createHarness(env: Record<string, string> = {}, overrides: Parti
     cache: createCacheFromConfig(config, scheduler),
     store: createStoreFromConfig(config, scheduler),
     features: createIndicatorFeatures(),
-    validator: createValidatorPort(config, scheduler),
+    validator: createValidatorFromConfig(config, scheduler),
     symbols: createSymbolPort(createMapperFromConfig(config), config.broker),
     metrics: createMetricsPort(),
     scheduler,
