@@ -51,3 +51,34 @@ export {
   obvBatch,
   vwapBatch,
 } from './batch';
+export {
+  INDICATOR_KINDS,
+  type IndicatorKind,
+  PRICE_SOURCES,
+  type PriceSource,
+  type IndicatorSpec,
+  type FeatureSetSpec,
+  DEFAULT_FEATURE_SET,
+  type FeatureBar,
+  type FeatureValue,
+  type FeatureValues,
+  type IndicatorSetSnapshot,
+  IndicatorSet,
+  createIndicatorSet,
+} from './feature-set';
+export { Resampler, type ResamplerState } from './resampler';
+export {
+  FeatureEngine,
+  type FeatureEngineOptions,
+  FEATURE_ENGINE_DEFAULTS,
+  UPDATE_OUTCOMES,
+  type UpdateOutcome,
+  REJECT_REASONS,
+  type RejectReason,
+  type RejectedBar,
+  type TimeframeFeatures,
+  type FeatureSet,
+  type SymbolSnapshot,
+  type FeatureEngineStats,
+  createFeatureEngine,
+} from './engine';

@@ -1,0 +1,172 @@
+import { type Bar, ManualClock, type Timeframe, alignTs, isPipelineError } from '@pipeline/core';
+import { DEFAULT_FEATURE_SET, type FeatureEngineOptions, IndicatorSet, type RejectedBar, createFeatureEngine } from './index';
+import { randomSeries } from '../test/series';
+
+const T0 = Date.UTC(2024, 0, 2, 10, 37); // deliberately not on an hour boundary
+
+function baseBars(n: number, symbol = 'EURUSD'): Bar[] {
+  const s = randomSeries(11, n);
+  return Array.from({ length: n }, (_, i) => ({
+    symbol,
+    timeframe: '1m' as const,
+    ts: T0 + i * 60_000,
+    open: s.open[i],
+    high: s.high[i],
+    low: s.low[i],
+    close: s.close[i],
+    volume: s.volume[i],
+    source: 'synthetic' as const,
+    final: true,
+    quality: 1,
+  }));
+}
+
+/** Feeds each bar as two forming versions then the final one, as a live feed does. */
+function feedLive(engine: ReturnType<typeof createFeatureEngine>, bars: Bar[]): void {
+  for (const b of bars) {
+    engine.update({ ...b, close: b.open, high: Math.max(b.open, b.low), low: b.low, volume: 1, final: false });
+    engine.update({ ...b, close: b.high, volume: Math.floor(b.volume / 2), final: false });
+    engine.update(b);
+  }
+}
+
+/** Independent resampling: group final base bars by UTC-aligned period. */
+function aggregate(bars: Bar[], tf: Timeframe): Bar[] {
+  const out: Bar[] = [];
+  for (const b of bars) {
+    const ts = alignTs(b.ts, tf);
+    const last = out[out.length - 1];
+    if (last && last.ts === ts) {
+      last.high = Math.max(last.high, b.high);
+      last.low = Math.min(last.low, b.low);
+      last.close = b.close;
+      last.volume += b.volume;
+    } else {
+      out.push({ ...b, timeframe: tf, ts });
+    }
+  }
+  return out;
+}
+
+function direct(bars: Bar[]): IndicatorSet {
+  const set = new IndicatorSet(DEFAULT_FEATURE_SET);
+  for (const b of bars) set.update(b, false);
+  return set;
+}
+
+function engine(options?: Partial<FeatureEngineOptions>) {
+  return createFeatureEngine({ clock: new ManualClock(), ...options });
+}
+
+describe('FeatureEngine', () => {
+  it('resamples 1m into UTC-aligned 5m/15m/1h bars whose indicators equal a direct computation', () => {
+    const bars = baseBars(600);
+    const e = engine({ cacheTtlMs: 0 });
+    for (const cut of [37, 300, 600]) {
+      const part = bars.slice(0, cut);
+      const e2 = engine({ cacheTtlMs: 0 });
+      feedLive(e2, part);
+      const fs = e2.getFeatures('EURUSD')!;
+      expect(fs.timeframes['1m']!.values).toEqual(direct(part).values());
+      for (const tf of ['5m', '15m', '1h'] as const) {
+        const agg = aggregate(part, tf);
+        expect(fs.timeframes[tf]!.ts).toBe(agg[agg.length - 1].ts);
+        expect(fs.timeframes[tf]!.ts % (tf === '1h' ? 3_600_000 : tf === '15m' ? 900_000 : 300_000)).toBe(0);
+        expect(fs.timeframes[tf]!.bars).toBe(agg.length);
+        expect(fs.timeframes[tf]!.values).toEqual(direct(agg).values());
+      }
+    }
+    feedLive(e, bars);
+    expect(e.stats()).toMatchObject({ added: 600, replaced: 1200 });
+    expect(JSON.parse(JSON.stringify(e.getFeatures('EURUSD')))).toEqual(e.getFeatures('EURUSD'));
+  });
+
+  it('rejects, counts and reports out-of-order, foreign-timeframe and non-finite bars', () => {
+    const e = engine();
+    const seen: RejectedBar[] = [];
+    const off = e.onRejected((r) => seen.push(r));
+    const [a, b] = baseBars(2);
+    expect(e.update(b)).toBe('added');
+    expect(e.update(a)).toBe('rejected');
+    expect(e.update({ ...b, timeframe: '5m' })).toBe('rejected');
+    expect(e.update({ ...b, close: Number.NaN })).toBe('rejected');
+    expect(seen.map((r) => r.reason)).toEqual(['out_of_order', 'timeframe', 'non_finite']);
+    expect(seen[0].latestTs).toBe(b.ts);
+    off();
+    e.update(a);
+    expect(seen).toHaveLength(3);
+    expect(e.stats().rejected).toEqual({ out_of_order: 2, timeframe: 1, non_finite: 1 });
+    expect(e.update({ ...b, close: b.close + 1 })).toBe('replaced');
+  });
+
+  it('serves one cached object per symbol for cacheTtlMs, then recomputes', () => {
+    const clock = new ManualClock();
+    const e = createFeatureEngine({ clock, cacheTtlMs: 2000 });
+    const bars = baseBars(50);
+    for (const b of bars.slice(0, 40)) e.update(b);
+    const first = e.getFeatures('EURUSD')!;
+    expect(Object.isFrozen(first)).toBe(true);
+    e.update(bars[40]);
+    clock.advance(1999);
+    expect(e.getFeatures('EURUSD')).toBe(first);
+    clock.advance(1);
+    const second = e.getFeatures('EURUSD')!;
+    expect(second).not.toBe(first);
+    expect(second.ts).toBe(bars[40].ts);
+    expect(e.stats()).toMatchObject({ cacheHits: 1, cacheMisses: 2 });
+    expect(e.getFeatures('XAUUSD')).toBeNull();
+  });
+
+  it('snapshot and restore (through JSON) continue exactly where the old engine was', () => {
+    const bars = baseBars(400);
+    const a = engine({ cacheTtlMs: 0 });
+    feedLive(a, bars.slice(0, 217));
+    // Leave a forming bar pending so the restored engine must replace it correctly.
+    a.update({ ...bars[217], close: bars[217].open, final: false });
+    const b = engine({ cacheTtlMs: 0 });
+    b.restore(JSON.parse(JSON.stringify(a.snapshot('EURUSD'))));
+    feedLive(a, bars.slice(217));
+    feedLive(b, bars.slice(217));
+    expect(b.getFeatures('EURUSD')!.timeframes).toEqual(a.getFeatures('EURUSD')!.timeframes);
+  });
+
+  it('warmStart from stored bars equals feeding them one by one', () => {
+    const bars = baseBars(120);
+    const a = engine({ cacheTtlMs: 0 });
+    feedLive(a, bars.slice(0, 10)); // state that warmStart must forget
+    expect(a.warmStart('EURUSD', bars)).toBe(120);
+    const b = engine({ cacheTtlMs: 0 });
+    for (const bar of bars) b.update(bar);
+    expect(a.getFeatures('EURUSD')!.timeframes).toEqual(b.getFeatures('EURUSD')!.timeframes);
+  });
+
+  it('supports a feature set per timeframe', () => {
+    const e = engine({
+      timeframes: ['5m'],
+      featuresByTimeframe: { '5m': { fast: { kind: 'ema', options: { period: 3 } } } },
+    });
+    for (const b of baseBars(30)) e.update(b);
+    const fs = e.getFeatures('EURUSD')!;
+    expect(Object.keys(fs.timeframes['5m']!.values)).toEqual(['fast']);
+    expect(Object.keys(fs.timeframes['1m']!.values)).toEqual(Object.keys(DEFAULT_FEATURE_SET));
+  });
+
+  it.each([
+    [{ timeframes: ['7m'] as never }, /"7m"/],
+    [{ baseTimeframe: '5m' as const, timeframes: ['1m'] as never }, /"1m"/],
+    [{ cacheTtl: 2 } as never, /unknown option "cacheTtl"/],
+    [{ cacheTtlMs: -1 }, /got -1/],
+    [{ features: { x: { kind: 'ema', options: { period: 0 } } } }, /"period"/],
+    [{ features: { x: { kind: 'wma' } } as never }, /"wma"/],
+    [{ featuresByTimeframe: { '4h': {} } }, /"4h"/],
+  ])('rejects bad options %j', (options, message) => {
+    let caught: unknown;
+    try {
+      engine(options as Partial<FeatureEngineOptions>);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isPipelineError(caught, 'INVALID_OPTIONS')).toBe(true);
+    expect((caught as Error).message).toMatch(message);
+  });
+});

@@ -1,0 +1,350 @@
+import {
+  type Bar,
+  type Clock,
+  OptionsError,
+  TIMEFRAME_MS,
+  type Timeframe,
+  assertNumberOption,
+  isTimeframe,
+  resolveOptions,
+  systemClock,
+} from '@pipeline/core';
+import { SnapshotError } from './errors';
+import {
+  DEFAULT_FEATURE_SET,
+  type FeatureSetSpec,
+  type FeatureValues,
+  IndicatorSet,
+  type IndicatorSetSnapshot,
+} from './feature-set';
+import { Resampler, type ResamplerState } from './resampler';
+
+export interface FeatureEngineOptions {
+  /** Indicators computed on every timeframe (unless overridden per timeframe). @default DEFAULT_FEATURE_SET */
+  features: FeatureSetSpec;
+  /** Per-timeframe replacements of `features`. @default {} */
+  featuresByTimeframe: Readonly<Partial<Record<Timeframe, FeatureSetSpec>>>;
+  /** Timeframe of the bars given to `update()`. @default '1m' */
+  baseTimeframe: Timeframe;
+  /** Higher timeframes resampled from the base one; each a whole multiple of it. @default ['5m', '15m', '1h'] */
+  timeframes: readonly Timeframe[];
+  /** How long a computed feature set is served to readers before it is recomputed, ms (FEATURE_CACHE_TTL x 1000). @default 2000 */
+  cacheTtlMs: number;
+  /** Time source for the cache. @default systemClock */
+  clock: Clock;
+}
+
+export const FEATURE_ENGINE_DEFAULTS: Readonly<FeatureEngineOptions> = Object.freeze({
+  features: DEFAULT_FEATURE_SET,
+  featuresByTimeframe: Object.freeze({}),
+  baseTimeframe: '1m',
+  timeframes: Object.freeze(['5m', '15m', '1h'] as const),
+  cacheTtlMs: 2000,
+  clock: systemClock,
+});
+
+/** What `update()` did with a bar. */
+export const UPDATE_OUTCOMES = {
+  /** A new base bar: every indicator advanced. */
+  added: 'added',
+  /** Same ts as the latest bar: the forming bar was replaced everywhere. */
+  replaced: 'replaced',
+  /** Not used; see the `onRejected` event for why. */
+  rejected: 'rejected',
+} as const;
+export type UpdateOutcome = (typeof UPDATE_OUTCOMES)[keyof typeof UPDATE_OUTCOMES];
+
+/** Why a bar was not used. */
+export const REJECT_REASONS = {
+  /** Older than the latest bar of its symbol (bars must come oldest first; the forming bar may repeat). */
+  outOfOrder: 'out_of_order',
+  /** Not the engine's base timeframe. */
+  timeframe: 'timeframe',
+  /** A price, volume or ts that is not a finite number. */
+  nonFinite: 'non_finite',
+} as const;
+export type RejectReason = (typeof REJECT_REASONS)[keyof typeof REJECT_REASONS];
+
+/** Payload of the `onRejected` event. */
+export interface RejectedBar {
+  reason: RejectReason;
+  symbol: string;
+  timeframe: string;
+  ts: number;
+  /** For `out_of_order`: the latest ts seen for the symbol. */
+  latestTs?: number;
+}
+
+/** Features of one timeframe of one symbol. */
+export interface TimeframeFeatures {
+  timeframe: Timeframe;
+  /** Open time of the latest (possibly still forming) bar of this timeframe, epoch ms UTC. */
+  ts: number;
+  /** Bars seen on this timeframe (resampled bars for higher timeframes). */
+  bars: number;
+  values: FeatureValues;
+}
+
+/** The whole feature set of one symbol: plain JSON, what the sidecar serves at `/features/:symbol`. */
+export interface FeatureSet {
+  symbol: string;
+  baseTimeframe: Timeframe;
+  /** Open time of the latest base bar, epoch ms UTC. */
+  ts: number;
+  /** Whether the latest base bar was final. */
+  final: boolean;
+  /** When this object was computed, epoch ms (readers may get it for up to `cacheTtlMs`). */
+  computedAt: number;
+  timeframes: Partial<Record<Timeframe, TimeframeFeatures>>;
+}
+
+/** Engine state of one symbol, plain JSON, for restarts without a full recompute. */
+export interface SymbolSnapshot {
+  version: number;
+  symbol: string;
+  latestTs: number;
+  final: boolean;
+  timeframes: Partial<Record<Timeframe, { bars: number; resampler: ResamplerState | null; indicators: IndicatorSetSnapshot }>>;
+}
+
+/** Counters for health and metrics. */
+export interface FeatureEngineStats {
+  symbols: number;
+  added: number;
+  replaced: number;
+  rejected: Record<RejectReason, number>;
+  cacheHits: number;
+  cacheMisses: number;
+}
+
+interface TfState {
+  timeframe: Timeframe;
+  set: IndicatorSet;
+  resampler: Resampler | null;
+  bars: number;
+}
+
+interface SymbolState {
+  latestTs: number;
+  final: boolean;
+  tfs: TfState[];
+  cached: FeatureSet | null;
+}
+
+const SNAPSHOT_VERSION = 1;
+
+/**
+ * Keeps a declarative set of indicators per (symbol, timeframe) up to date from base bars, resamples
+ * the base timeframe into higher ones (UTC-aligned, the forming higher bar updated by replace), and
+ * serves each symbol's features as one object cached for `cacheTtlMs`.
+ */
+export class FeatureEngine {
+  readonly options: Readonly<FeatureEngineOptions>;
+  private readonly symbols = new Map<string, SymbolState>();
+  private readonly listeners = new Set<(e: RejectedBar) => void>();
+  private readonly counters: FeatureEngineStats = {
+    symbols: 0,
+    added: 0,
+    replaced: 0,
+    rejected: { out_of_order: 0, timeframe: 0, non_finite: 0 },
+    cacheHits: 0,
+    cacheMisses: 0,
+  };
+
+  constructor(options?: Partial<FeatureEngineOptions>) {
+    const o = resolveOptions('FeatureEngine', FEATURE_ENGINE_DEFAULTS, options);
+    if (!isTimeframe(o.baseTimeframe)) {
+      throw new OptionsError(`FeatureEngine: option "baseTimeframe" must be a timeframe, got ${JSON.stringify(o.baseTimeframe)}`);
+    }
+    if (!Array.isArray(o.timeframes)) {
+      throw new OptionsError(`FeatureEngine: option "timeframes" must be an array, got ${JSON.stringify(o.timeframes)}`);
+    }
+    const base = TIMEFRAME_MS[o.baseTimeframe];
+    for (const tf of o.timeframes as unknown[]) {
+      if (!isTimeframe(tf) || TIMEFRAME_MS[tf] <= base || TIMEFRAME_MS[tf] % base !== 0) {
+        throw new OptionsError(
+          `FeatureEngine: option "timeframes" must hold timeframes that are whole multiples of "${o.baseTimeframe}", got ${JSON.stringify(tf)}`,
+        );
+      }
+    }
+    for (const key of Object.keys(o.featuresByTimeframe)) {
+      if (key !== o.baseTimeframe && !o.timeframes.includes(key)) {
+        throw new OptionsError(`FeatureEngine: option "featuresByTimeframe" names ${JSON.stringify(key)}, which is not computed`);
+      }
+    }
+    assertNumberOption('FeatureEngine', 'cacheTtlMs', o.cacheTtlMs, 0);
+    if (typeof o.clock?.now !== 'function') {
+      throw new OptionsError(`FeatureEngine: option "clock" must have a now() method, got ${typeof o.clock}`);
+    }
+    this.options = o;
+    // Compile once so a bad spec fails here, not on the first bar.
+    this.newSymbol();
+  }
+
+  private newSymbol(): SymbolState {
+    const o = this.options;
+    const tfs: TfState[] = [o.baseTimeframe, ...o.timeframes].map((tf, i) => ({
+      timeframe: tf,
+      set: new IndicatorSet(o.featuresByTimeframe[tf] ?? o.features),
+      resampler: i === 0 ? null : new Resampler(tf),
+      bars: 0,
+    }));
+    return { latestTs: -Infinity, final: false, tfs, cached: null };
+  }
+
+  private state(symbol: string): SymbolState {
+    let s = this.symbols.get(symbol);
+    if (s === undefined) {
+      s = this.newSymbol();
+      this.symbols.set(symbol, s);
+      this.counters.symbols = this.symbols.size;
+    }
+    return s;
+  }
+
+  private reject(e: RejectedBar): UpdateOutcome {
+    this.counters.rejected[e.reason]++;
+    for (const l of this.listeners) l(e);
+    return 'rejected';
+  }
+
+  /**
+   * Feeds one base-timeframe bar. A bar with the latest ts of its symbol replaces the forming bar;
+   * a newer one is added; an older one, a bar of another timeframe or a non-finite one is rejected
+   * (counted and reported to `onRejected`, never thrown).
+   */
+  update(bar: Bar): UpdateOutcome {
+    if (bar.timeframe !== this.options.baseTimeframe) {
+      return this.reject({ reason: 'timeframe', symbol: bar.symbol, timeframe: bar.timeframe, ts: bar.ts });
+    }
+    const { ts, open, high, low, close, volume } = bar;
+    if (!(ts - ts === 0 && open - open === 0 && high - high === 0 && low - low === 0 && close - close === 0 && volume - volume === 0)) {
+      return this.reject({ reason: 'non_finite', symbol: bar.symbol, timeframe: bar.timeframe, ts });
+    }
+    const s = this.state(bar.symbol);
+    if (ts < s.latestTs) {
+      return this.reject({ reason: 'out_of_order', symbol: bar.symbol, timeframe: bar.timeframe, ts, latestTs: s.latestTs });
+    }
+    const replace = ts === s.latestTs;
+    s.latestTs = ts;
+    s.final = bar.final;
+    const tfs = s.tfs;
+    const base = tfs[0];
+    base.set.update(bar, replace);
+    if (!replace) base.bars++;
+    for (let i = 1; i < tfs.length; i++) {
+      const t = tfs[i];
+      const isNew = t.resampler!.push(bar, replace);
+      t.set.update(t.resampler!.bar, !isNew);
+      if (isNew) t.bars++;
+    }
+    if (replace) this.counters.replaced++;
+    else this.counters.added++;
+    return replace ? 'replaced' : 'added';
+  }
+
+  /**
+   * Warm start from stored bars (oldest first, base timeframe): forgets the symbol's state and replays
+   * them. Values then equal a full recompute over those bars; for values identical to a computation
+   * over the whole history, restore a {@link SymbolSnapshot} instead. Returns the bars used.
+   */
+  warmStart(symbol: string, bars: readonly Bar[]): number {
+    this.symbols.delete(symbol);
+    this.state(symbol);
+    let used = 0;
+    for (const b of bars) {
+      if (b.symbol !== symbol) {
+        this.reject({ reason: 'timeframe', symbol: b.symbol, timeframe: b.timeframe, ts: b.ts });
+        continue;
+      }
+      if (this.update(b) !== 'rejected') used++;
+    }
+    return used;
+  }
+
+  /**
+   * The symbol's features, or null for a symbol never seen. Within `cacheTtlMs` of the last
+   * computation readers get the same (frozen) object; then it is recomputed.
+   */
+  getFeatures(symbol: string): FeatureSet | null {
+    const s = this.symbols.get(symbol);
+    if (s === undefined || s.latestTs === -Infinity) return null;
+    const now = this.options.clock.now();
+    if (s.cached !== null && now - s.cached.computedAt < this.options.cacheTtlMs) {
+      this.counters.cacheHits++;
+      return s.cached;
+    }
+    this.counters.cacheMisses++;
+    const timeframes: Partial<Record<Timeframe, TimeframeFeatures>> = {};
+    for (const t of s.tfs) {
+      timeframes[t.timeframe] = Object.freeze({
+        timeframe: t.timeframe,
+        ts: t.resampler === null ? s.latestTs : t.resampler.bar.ts,
+        bars: t.bars,
+        values: Object.freeze(t.set.values()),
+      });
+    }
+    s.cached = Object.freeze({
+      symbol,
+      baseTimeframe: this.options.baseTimeframe,
+      ts: s.latestTs,
+      final: s.final,
+      computedAt: now,
+      timeframes: Object.freeze(timeframes),
+    });
+    return s.cached;
+  }
+
+  /** Symbols seen so far. */
+  listSymbols(): string[] {
+    return [...this.symbols.keys()];
+  }
+
+  /** Subscribes to rejected bars; returns the unsubscribe function. Listeners must not throw. */
+  onRejected(listener: (event: RejectedBar) => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  stats(): FeatureEngineStats {
+    return { ...this.counters, rejected: { ...this.counters.rejected } };
+  }
+
+  /** The symbol's whole state (plain JSON), or null for a symbol never seen. */
+  snapshot(symbol: string): SymbolSnapshot | null {
+    const s = this.symbols.get(symbol);
+    if (s === undefined) return null;
+    const timeframes: SymbolSnapshot['timeframes'] = {};
+    for (const t of s.tfs) {
+      timeframes[t.timeframe] = { bars: t.bars, resampler: t.resampler?.state() ?? null, indicators: t.set.snapshot() };
+    }
+    return { version: SNAPSHOT_VERSION, symbol, latestTs: s.latestTs, final: s.final, timeframes };
+  }
+
+  /** Loads a snapshot taken by an engine with the same timeframes and features (`FEATURES_BAD_SNAPSHOT` otherwise). */
+  restore(snapshot: SymbolSnapshot): void {
+    if (typeof snapshot !== 'object' || snapshot === null || snapshot.version !== SNAPSHOT_VERSION) {
+      throw new SnapshotError('FeatureEngine', `unsupported snapshot ${JSON.stringify(snapshot?.version)}`);
+    }
+    const s = this.newSymbol();
+    for (const t of s.tfs) {
+      const part = snapshot.timeframes?.[t.timeframe];
+      if (part === undefined) throw new SnapshotError('FeatureEngine', `snapshot has no timeframe "${t.timeframe}"`);
+      t.set.restore(part.indicators);
+      if (t.resampler !== null) {
+        if (part.resampler === null) throw new SnapshotError('FeatureEngine', `snapshot has no resampler for "${t.timeframe}"`);
+        t.resampler.load(part.resampler);
+      }
+      t.bars = part.bars;
+    }
+    s.latestTs = snapshot.latestTs ?? -Infinity;
+    s.final = snapshot.final;
+    this.symbols.set(snapshot.symbol, s);
+    this.counters.symbols = this.symbols.size;
+  }
+}
+
+/** Creates a {@link FeatureEngine}; options are validated now (`INVALID_OPTIONS`). */
+export function createFeatureEngine(options?: Partial<FeatureEngineOptions>): FeatureEngine {
+  return new FeatureEngine(options);
+}

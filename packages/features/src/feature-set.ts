@@ -1,0 +1,238 @@
+import { OptionsError } from '@pipeline/core';
+import { ADX, type ADXOptions } from './indicators/adx';
+import { ATR, type ATROptions } from './indicators/atr';
+import { type IndicatorSnapshot } from './indicators/base';
+import { BollingerBands, type BollingerBandsOptions } from './indicators/bollinger';
+import { EMA, type EMAOptions } from './indicators/ema';
+import { MACD, type MACDOptions } from './indicators/macd';
+import { OBV } from './indicators/obv';
+import { RSI, type RSIOptions } from './indicators/rsi';
+import { SMA, type SMAOptions } from './indicators/sma';
+import { StdDev, type StdDevOptions } from './indicators/stddev';
+import { Stochastic, type StochasticOptions } from './indicators/stochastic';
+import { VWAP, type VWAPOptions } from './indicators/vwap';
+
+/** Indicator kinds a feature set can declare. */
+export const INDICATOR_KINDS = {
+  sma: 'sma',
+  ema: 'ema',
+  rsi: 'rsi',
+  macd: 'macd',
+  bollinger: 'bollinger',
+  stddev: 'stddev',
+  atr: 'atr',
+  adx: 'adx',
+  stochastic: 'stochastic',
+  obv: 'obv',
+  vwap: 'vwap',
+} as const;
+export type IndicatorKind = (typeof INDICATOR_KINDS)[keyof typeof INDICATOR_KINDS];
+
+/** Which price a single-input indicator reads from the bar. */
+export const PRICE_SOURCES = {
+  close: 'close',
+  open: 'open',
+  high: 'high',
+  low: 'low',
+  /** (high + low) / 2 */
+  hl2: 'hl2',
+  /** (high + low + close) / 3 */
+  hlc3: 'hlc3',
+} as const;
+export type PriceSource = (typeof PRICE_SOURCES)[keyof typeof PRICE_SOURCES];
+
+/** One declared indicator; `source` applies to single-input kinds (default `close`). */
+export type IndicatorSpec =
+  | { kind: 'sma'; options?: Partial<SMAOptions>; source?: PriceSource }
+  | { kind: 'ema'; options?: Partial<EMAOptions>; source?: PriceSource }
+  | { kind: 'rsi'; options?: Partial<RSIOptions>; source?: PriceSource }
+  | { kind: 'macd'; options?: Partial<MACDOptions>; source?: PriceSource }
+  | { kind: 'bollinger'; options?: Partial<BollingerBandsOptions>; source?: PriceSource }
+  | { kind: 'stddev'; options?: Partial<StdDevOptions>; source?: PriceSource }
+  | { kind: 'atr'; options?: Partial<ATROptions> }
+  | { kind: 'adx'; options?: Partial<ADXOptions> }
+  | { kind: 'stochastic'; options?: Partial<StochasticOptions> }
+  | { kind: 'obv'; options?: Record<string, never> }
+  | { kind: 'vwap'; options?: Partial<VWAPOptions> };
+
+/** A declarative feature set: output name -> indicator. */
+export type FeatureSetSpec = Readonly<Record<string, IndicatorSpec>>;
+
+/**
+ * The default set the signal scanner uses. EMA fast/slow are 12/26, the MACD's own periods, so a
+ * crossover of `emaFast` and `emaSlow` is the MACD line's zero crossing.
+ */
+export const DEFAULT_FEATURE_SET: FeatureSetSpec = Object.freeze({
+  emaFast: { kind: 'ema', options: { period: 12 } },
+  emaSlow: { kind: 'ema', options: { period: 26 } },
+  sma20: { kind: 'sma', options: { period: 20 } },
+  rsi: { kind: 'rsi', options: { period: 14 } },
+  macd: { kind: 'macd', options: { fast: 12, slow: 26, signal: 9 } },
+  bollinger: { kind: 'bollinger', options: { period: 20, stdDev: 2 } },
+  stdDev: { kind: 'stddev', options: { period: 20 } },
+  atr: { kind: 'atr', options: { period: 14 } },
+  stochastic: { kind: 'stochastic', options: { kPeriod: 14, kSlowing: 3, dPeriod: 3 } },
+  adx: { kind: 'adx', options: { period: 14 } },
+  obv: { kind: 'obv' },
+  vwap: { kind: 'vwap', options: { sessionStart: '00:00', timeZone: 'UTC' } },
+} satisfies Record<string, IndicatorSpec>);
+
+/** What a feature set reads from a bar; a core `Bar` satisfies it. */
+export interface FeatureBar {
+  ts: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+/** A value in a {@link FeatureValues} object: a number, a flat object of numbers, or null during warm-up. */
+export type FeatureValue = number | Readonly<Record<string, number>> | null;
+/** Feature name -> value; plain JSON. */
+export type FeatureValues = Record<string, FeatureValue>;
+
+interface Entry {
+  name: string;
+  ind: {
+    getResult(): unknown;
+    snapshot(): IndicatorSnapshot;
+    restore(s: IndicatorSnapshot): void;
+    readonly lookback: number;
+  };
+  update: (bar: FeatureBar, replace: boolean) => void;
+}
+
+function priceReader(source: PriceSource | undefined, name: string): (b: FeatureBar) => number {
+  switch (source ?? 'close') {
+    case 'close':
+      return (b) => b.close;
+    case 'open':
+      return (b) => b.open;
+    case 'high':
+      return (b) => b.high;
+    case 'low':
+      return (b) => b.low;
+    case 'hl2':
+      return (b) => (b.high + b.low) / 2;
+    case 'hlc3':
+      return (b) => (b.high + b.low + b.close) / 3;
+    default:
+      throw new OptionsError(`feature "${name}": source must be one of ${Object.keys(PRICE_SOURCES).join(', ')}, got ${JSON.stringify(source)}`);
+  }
+}
+
+function compile(name: string, spec: IndicatorSpec): Entry {
+  if (typeof spec !== 'object' || spec === null) {
+    throw new OptionsError(`feature "${name}": spec must be an object, got ${JSON.stringify(spec)}`);
+  }
+  switch (spec.kind) {
+    case 'sma':
+    case 'ema':
+    case 'rsi':
+    case 'macd':
+    case 'bollinger':
+    case 'stddev': {
+      const read = priceReader(spec.source, name);
+      const ind =
+        spec.kind === 'sma'
+          ? new SMA(spec.options)
+          : spec.kind === 'ema'
+            ? new EMA(spec.options)
+            : spec.kind === 'rsi'
+              ? new RSI(spec.options)
+              : spec.kind === 'macd'
+                ? new MACD(spec.options)
+                : spec.kind === 'bollinger'
+                  ? new BollingerBands(spec.options)
+                  : new StdDev(spec.options);
+      return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
+    }
+    case 'atr': {
+      const ind = new ATR(spec.options);
+      return { name, ind, update: (b, r) => (r ? ind.replaceValues(b.high, b.low, b.close) : ind.addValues(b.high, b.low, b.close)) };
+    }
+    case 'adx': {
+      const ind = new ADX(spec.options);
+      return { name, ind, update: (b, r) => (r ? ind.replaceValues(b.high, b.low, b.close) : ind.addValues(b.high, b.low, b.close)) };
+    }
+    case 'stochastic': {
+      const ind = new Stochastic(spec.options);
+      return { name, ind, update: (b, r) => (r ? ind.replaceValues(b.high, b.low, b.close) : ind.addValues(b.high, b.low, b.close)) };
+    }
+    case 'obv': {
+      const ind = new OBV(spec.options);
+      return { name, ind, update: (b, r) => (r ? ind.replaceValues(b.close, b.volume) : ind.addValues(b.close, b.volume)) };
+    }
+    case 'vwap': {
+      const ind = new VWAP(spec.options);
+      return {
+        name,
+        ind,
+        update: (b, r) =>
+          r ? ind.replaceValues(b.ts, b.high, b.low, b.close, b.volume) : ind.addValues(b.ts, b.high, b.low, b.close, b.volume),
+      };
+    }
+    default:
+      throw new OptionsError(
+        `feature "${name}": kind must be one of ${Object.keys(INDICATOR_KINDS).join(', ')}, got ${JSON.stringify((spec as { kind: unknown }).kind)}`,
+      );
+  }
+}
+
+/** Indicator snapshots of a whole set, by feature name. */
+export type IndicatorSetSnapshot = Record<string, IndicatorSnapshot>;
+
+/**
+ * A compiled feature set: every indicator of a {@link FeatureSetSpec}, updated together from one bar.
+ * `update(bar, true)` replaces the forming bar in every indicator.
+ */
+export class IndicatorSet {
+  private readonly entries: Entry[];
+  /** Largest lookback of the set: the bars needed before every value is non-null. */
+  readonly lookback: number;
+  readonly names: readonly string[];
+
+  constructor(spec: FeatureSetSpec = DEFAULT_FEATURE_SET) {
+    if (typeof spec !== 'object' || spec === null) throw new OptionsError(`IndicatorSet: spec must be an object, got ${String(spec)}`);
+    this.entries = Object.entries(spec).map(([name, s]) => compile(name, s));
+    this.names = this.entries.map((e) => e.name);
+    this.lookback = this.entries.reduce((m, e) => Math.max(m, e.ind.lookback), 0);
+  }
+
+  update(bar: FeatureBar, replace: boolean): void {
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) entries[i].update(bar, replace);
+  }
+
+  /** Current values as a fresh plain object (safe to keep and to serialise). */
+  values(): FeatureValues {
+    const out: FeatureValues = {};
+    for (const e of this.entries) {
+      const r = e.ind.getResult();
+      out[e.name] = r === null || typeof r === 'number' ? (r) : { ...(r as Record<string, number>) };
+    }
+    return out;
+  }
+
+  snapshot(): IndicatorSetSnapshot {
+    return Object.fromEntries(this.entries.map((e) => [e.name, e.ind.snapshot()]));
+  }
+
+  /** Restores every indicator; throws `FEATURES_BAD_SNAPSHOT` if one does not match. */
+  restore(snapshot: IndicatorSetSnapshot): void {
+    for (const e of this.entries) {
+      const s = snapshot[e.name];
+      if (s === undefined) {
+        e.ind.restore(undefined as unknown as IndicatorSnapshot);
+      } else {
+        e.ind.restore(s);
+      }
+    }
+  }
+}
+
+/** Compiles a feature set spec (throws `INVALID_OPTIONS` for an unknown kind or bad parameters). */
+export function createIndicatorSet(spec: FeatureSetSpec = DEFAULT_FEATURE_SET): IndicatorSet {
+  return new IndicatorSet(spec);
+}
