@@ -1,0 +1,52 @@
+import { isTimeframe, type Bar, type Timeframe } from '@pipeline/core';
+import { rowToBar } from '../base/fetcher-kit';
+import { type FetcherStats } from '../base/stats';
+
+/** Columns of a replay CSV; `symbol` and `timeframe` are optional (then the options name them). */
+export const REPLAY_CSV_COLUMNS = Object.freeze(['ts', 'open', 'high', 'low', 'close', 'volume', 'symbol', 'timeframe'] as const);
+
+export interface ReplayCsvDefaults {
+  symbol: string | undefined;
+  timeframe: Timeframe | undefined;
+}
+
+/** Parse problems of a whole file (as opposed to bad rows, which are counted). */
+export class ReplayCsvFormatError extends Error {}
+
+/**
+ * Reads `ts,open,high,low,close,volume[,symbol,timeframe]` (header required, any column order).
+ * `ts` is the bar open: epoch milliseconds, or an ISO 8601 time with a zone (`2024-01-02T10:00:00Z`).
+ * Rows that cannot be read are skipped and counted, never thrown.
+ */
+export function parseReplayCsv(text: string, defaults: ReplayCsvDefaults, stats: FetcherStats): Bar[] {
+  const lines = text.split(/\r?\n/);
+  const header = (lines.shift() ?? '').split(',').map((h) => h.trim().toLowerCase());
+  const col = (name: string): number => header.indexOf(name);
+  for (const need of ['ts', 'open', 'high', 'low', 'close']) {
+    if (col(need) < 0) throw new ReplayCsvFormatError(`CSV header lacks "${need}": got ${JSON.stringify(header.join(','))}`);
+  }
+  if (col('symbol') < 0 && !defaults.symbol) throw new ReplayCsvFormatError('CSV has no symbol column and no "symbol" option');
+  if (col('timeframe') < 0 && !defaults.timeframe) throw new ReplayCsvFormatError('CSV has no timeframe column and no "timeframe" option');
+  const out: Bar[] = [];
+  for (const line of lines) {
+    if (line.trim() === '') continue;
+    const cells = line.split(',').map((c) => c.trim());
+    const cell = (name: string): string | undefined => (col(name) >= 0 ? cells[col(name)] : undefined);
+    const rawTs = cell('ts') ?? '';
+    const ts = /^-?\d+$/.test(rawTs) ? Number(rawTs) : Date.parse(rawTs);
+    const symbol = cell('symbol') || defaults.symbol;
+    const timeframe = cell('timeframe') || defaults.timeframe;
+    if (!Number.isFinite(ts) || !symbol || !isTimeframe(timeframe)) {
+      stats.partialRowsSkipped++;
+      continue;
+    }
+    const empty = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
+    const bar = rowToBar(
+      { open: empty(cell('open')), high: empty(cell('high')), low: empty(cell('low')), close: empty(cell('close')), volume: empty(cell('volume')) },
+      { symbol, timeframe, ts, source: 'replay' },
+      stats,
+    );
+    if (bar) out.push(bar);
+  }
+  return out;
+}
