@@ -133,7 +133,8 @@ export function lintMetricsText(text: string): MetricsLintIssue[] {
     for (const label of Object.keys(labels)) {
       if (!LABEL.test(label) || label.startsWith('__')) add(name, 'invalid_label', `${where}: invalid label name ${label}`);
     }
-    if (!/^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?Inf|NaN)$/.test(value)) {
+    // Values are Go ParseFloat input: NaN and Inf in any case (prom-client writes `Nan`).
+    if (!/^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity)|nan)$/i.test(value)) {
       add(name, 'bad_value', `${where}: value ${JSON.stringify(value)} is not a float`);
     }
     family(name).samples.push({ name: sampleName, labels });

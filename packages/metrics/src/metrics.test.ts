@@ -157,6 +157,20 @@ describe('label values', () => {
   });
 });
 
+describe('process metrics', () => {
+  it('are prefixed, and prom-client\'s _total gauges are dropped in favour of their by-type twins', async () => {
+    const m = make({ defaultMetrics: true });
+    const text = await m.text();
+    expect(text).toContain('# TYPE pipeline_process_cpu_user_seconds_total counter');
+    expect(text).toContain('# TYPE pipeline_nodejs_active_handles gauge');
+    expect(text).not.toMatch(/nodejs_active_(handles|requests|resources)_total/);
+    expect(text).not.toMatch(/^process_/m);
+    // close() unregisters the process metrics too.
+    m.close();
+    expect(m.registry.getMetricsAsArray()).toHaveLength(0);
+  });
+});
+
 describe('scrape-time gauges', () => {
   it('compute data age, pending writes, breaker state and budgets when scraped', async () => {
     const clock = new ManualClock();

@@ -373,6 +373,7 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
       );
     }
     for (const m of registry.getMetricsAsArray()) if (!before.has(m.name)) owned.push(m.name);
+    renameTotalGauges(registry, owned);
   }
 
   return {
@@ -399,4 +400,34 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
       errorListeners.clear();
     },
   };
+}
+
+/**
+ * prom-client's process metrics include gauges named `nodejs_active_{handles,requests,resources}_total`
+ * (sums of the by-type gauges of the same name without `_total`); `promtool check metrics`
+ * rejects `_total` on anything but a counter. Each is dropped when its by-type twin exists (the
+ * sum is `sum(<name>)` in PromQL) and otherwise re-exposed without `_total`.
+ */
+function renameTotalGauges(registry: Registry, owned: string[]): void {
+  type Readable = { type?: string; labelNames?: string[]; help?: string; get(): Promise<MetricObjectWithValues<MetricValue<string>>> };
+  for (const name of [...owned]) {
+    const original = registry.getSingleMetric(name) as unknown as Readable | undefined;
+    if (!original || !name.endsWith('_total') || original.type === 'counter') continue;
+    registry.removeSingleMetric(name);
+    owned.splice(owned.indexOf(name), 1);
+    const renamed = name.slice(0, -'_total'.length);
+    if (registry.getSingleMetric(renamed) !== undefined) continue;
+    new Gauge({
+      name: renamed,
+      help: original.help ?? renamed,
+      labelNames: original.labelNames ?? [],
+      registers: [registry],
+      async collect() {
+        const current = await original.get();
+        this.reset();
+        for (const v of current.values) this.set(v.labels, v.value);
+      },
+    });
+    owned.push(renamed);
+  }
 }
