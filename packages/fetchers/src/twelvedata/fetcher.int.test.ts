@@ -287,3 +287,43 @@ describe('TwelveDataFetcher history paging (outputsize cursor) across a DST chan
     expect(await f.fetchHistory({ symbol: 'AAPL', timeframe: '1h', from: 5, to: 5 })).toEqual([]);
   });
 });
+
+describe('TwelveDataFetcher edge cases', () => {
+  it('tells the two occurrences of the repeated fall-back hour apart by their order (New York, 2023-11-05)', async () => {
+    const times = ['02:00', '01:30', '01:00', '01:30', '01:00', '00:30', '00:00']; // newest first, as sent
+    const values = times.map((t, i) => ({ datetime: `2023-11-05 ${t}:00`, open: `${100 + i}`, high: `${101 + i}`, low: `${99 + i}`, close: `${100 + i}`, volume: '10' }));
+    srv.setHandler(() => ({ body: JSON.stringify({ meta: { symbol: 'AAPL', interval: '30min', exchange_timezone: 'America/New_York' }, values, status: 'ok' }) }));
+    const bars = await make().fetchLatest({ symbol: 'AAPL', timeframe: '30m', limit: 7 });
+    expect(bars.map((b) => new Date(b.ts).toISOString().slice(11, 16))).toEqual(['04:00', '04:30', '05:00', '05:30', '06:00', '06:30', '07:00']);
+    expect(bars.map((b) => b.open)).toEqual([106, 105, 104, 103, 102, 101, 100]);
+  });
+
+  it('a batch entry that is an error object fails only that symbol', async () => {
+    const body = JSON.parse(readFixture('twelvedata/batch-time_series-USD-CZK-EUR-GBP-CHF-1day-2023-08-04.json'));
+    const good = body['USD/CHF'];
+    srv.setHandler(() => ({ body: JSON.stringify({ 'EUR/USD': { code: 404, message: 'symbol not found in this batch', status: 'error' }, 'USD/CHF': good }) }));
+    const res = await make().fetchLatestBatch(['EURUSD', 'USDCHF', 'NOT-A-SYMBOL!'], '1d', { limit: 4 });
+    expect(srv.requests.at(-1)!.query.get('symbol')).toBe('EUR/USD,USD/CHF');
+    expect(res.get('EURUSD')).toMatchObject({ kind: 'symbol_not_found', symbol: 'EURUSD' });
+    expect(res.get('NOT-A-SYMBOL!')).toMatchObject({ kind: 'symbol_not_found' });
+    expect(res.get('USDCHF')).toHaveLength(4);
+  });
+
+  it('an unknown generic symbol is symbol_not_found without a request', async () => {
+    const f = make();
+    const before = srv.requests.length;
+    const err = await failure(f.fetchLatest({ symbol: 'NOT-A-SYMBOL!', timeframe: '1d' }));
+    expect([err.kind, srv.requests.length]).toEqual(['symbol_not_found', before]);
+  });
+
+  it('a daily-credits 429 blocks until 00:00 UTC', async () => {
+    const clock = new ManualClock(iso('2024-01-02T18:00:00Z'));
+    srv.setHandler(() => ({ body: '{"code":429,"message":"You have run out of API credits for the day. 800 API credits were used","status":"error"}' }));
+    const f = make({ clock });
+    const err = await failure(f.fetchLatest({ symbol: 'IBM', timeframe: '1d' }));
+    expect([err.kind, err.retryAfterMs]).toEqual(['rate_limited', 6 * 3_600_000]);
+    expect(f.budget().perDayLeft).toBe(0);
+    const local = await failure(f.fetchLatest({ symbol: 'IBM', timeframe: '1d' }));
+    expect(local.retryAfterMs).toBe(6 * 3_600_000);
+  });
+});

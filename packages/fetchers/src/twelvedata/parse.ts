@@ -6,7 +6,7 @@ import { FetchError, type Bar, type FetchErrorKind, type Timeframe } from '@pipe
 import { toPrice, toVolume } from '../base/bars';
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
-import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc } from './timezone';
+import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc, zonedTimeToUtcCandidates } from './timezone';
 
 /** Twelve Data `interval` for each core timeframe it serves (it has no 1-second bars). */
 export const TWELVEDATA_INTERVALS = Object.freeze({
@@ -161,7 +161,11 @@ export function parseTwelveDataSeries(
   }
   const bars: Bar[] = [];
   let oldest: string | null = null;
-  for (const row of rows) {
+  let previousTs = -Infinity;
+  // Oldest row first: in a repeated fall-back hour the same wall time appears twice, and only the
+  // order tells the first occurrence (summer time) from the second.
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const row: unknown = rows[i];
     if (!isRecord(row)) {
       stats.nullRowsSkipped++;
       continue;
@@ -171,8 +175,15 @@ export function parseTwelveDataSeries(
       stats.partialRowsSkipped++;
       continue;
     }
-    oldest = row.datetime as string; // rows come newest first; the last readable one is the oldest
-    const ts = when.dateOnly ? Date.UTC(when.year, when.month - 1, when.day) : zonedTimeToUtc(when, zone);
+    oldest ??= row.datetime as string;
+    let ts: number;
+    if (when.dateOnly) {
+      ts = Date.UTC(when.year, when.month - 1, when.day);
+    } else {
+      const candidates = zonedTimeToUtcCandidates(when, zone);
+      ts = candidates.find((c) => c > previousTs) ?? candidates[0];
+    }
+    previousTs = ts;
     const raw = { open: row.open, high: row.high, low: row.low, close: row.close, volume: row.volume };
     const bar = rowToBar(raw, { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'twelvedata' }, stats);
     if (bar !== null) bars.push(bar);

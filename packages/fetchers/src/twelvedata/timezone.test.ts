@@ -1,4 +1,4 @@
-import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc, zoneOffsetMs } from './timezone';
+import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc, zonedTimeToUtcCandidates, zoneOffsetMs } from './timezone';
 
 const at = (s: string) => Date.parse(s);
 
@@ -42,5 +42,15 @@ describe('parseLocalDateTime', () => {
     expect(parseLocalDateTime('2023-08-24 11:09:00')).toMatchObject({ hour: 11, minute: 9, second: 0, dateOnly: false });
     expect(parseLocalDateTime('2023-08-24 25:00:00')).toBeNull();
     expect(parseLocalDateTime('yesterday')).toBeNull();
+  });
+});
+
+describe('zonedTimeToUtcCandidates', () => {
+  it('returns both instants of a repeated wall time, earliest first, and one elsewhere', () => {
+    expect(zonedTimeToUtcCandidates({ year: 2023, month: 11, day: 5, hour: 1, minute: 30 }, 'America/New_York')).toEqual([
+      at('2023-11-05T05:30:00Z'),
+      at('2023-11-05T06:30:00Z'),
+    ]);
+    expect(zonedTimeToUtcCandidates({ year: 2023, month: 11, day: 5, hour: 3 }, 'America/New_York')).toEqual([at('2023-11-05T08:00:00Z')]);
   });
 });

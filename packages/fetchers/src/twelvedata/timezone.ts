@@ -44,32 +44,34 @@ export function isKnownTimeZone(timeZone: string): boolean {
   }
 }
 
+type WallFields = { year: number; month: number; day: number; hour?: number; minute?: number; second?: number };
+
 /**
- * The UTC instant of a wall-clock time in `timeZone`.
- *
- * DST edges: a wall time that does not exist (skipped by a spring-forward) maps to the instant one
- * gap later, as if the clock had not been set forward; a wall time that occurs twice (fall-back)
- * maps to its first occurrence (still in summer time).
+ * Every UTC instant that shows the wall-clock time `fields` in `timeZone`, earliest first: one
+ * normally, two in a repeated fall-back hour. A wall time skipped by a spring-forward gets the one
+ * instant it would have had without the jump (02:30 New York on a spring-forward night -> 03:30 EDT).
  */
-export function zonedTimeToUtc(
-  fields: { year: number; month: number; day: number; hour?: number; minute?: number; second?: number },
-  timeZone: string,
-): number {
+export function zonedTimeToUtcCandidates(fields: WallFields, timeZone: string): number[] {
   const wall = Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour ?? 0, fields.minute ?? 0, fields.second ?? 0);
-  // Two passes settle every case: the offset an instant near the answer has is the answer's offset,
-  // except across a transition, which the second pass (and the earlier-offset rule) resolves.
+  // Offsets a day either side bracket any single transition near `wall`.
   const offsetBefore = zoneOffsetMs(wall - 86_400_000, timeZone);
   const offsetAfter = zoneOffsetMs(wall + 86_400_000, timeZone);
-  if (offsetBefore === offsetAfter) return wall - offsetBefore;
-  const candidateBefore = wall - offsetBefore; // interpretation in the earlier (pre-transition) offset
+  if (offsetBefore === offsetAfter) return [wall - offsetBefore];
+  const candidateBefore = wall - offsetBefore; // read with the pre-transition offset
   const candidateAfter = wall - offsetAfter;
-  const validBefore = zoneOffsetMs(candidateBefore, timeZone) === offsetBefore;
-  const validAfter = zoneOffsetMs(candidateAfter, timeZone) === offsetAfter;
-  if (validBefore && validAfter) return Math.min(candidateBefore, candidateAfter); // repeated hour: first one
-  if (validBefore) return candidateBefore;
-  if (validAfter) return candidateAfter;
-  // Skipped wall time: read it with the offset in force before the jump.
-  return candidateBefore;
+  const out: number[] = [];
+  if (zoneOffsetMs(candidateBefore, timeZone) === offsetBefore) out.push(candidateBefore);
+  if (zoneOffsetMs(candidateAfter, timeZone) === offsetAfter) out.push(candidateAfter);
+  if (out.length === 0) return [candidateBefore]; // skipped wall time
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The UTC instant of a wall-clock time in `timeZone`. A repeated (fall-back) wall time maps to its
+ * FIRST occurrence; use {@link zonedTimeToUtcCandidates} where the sequence tells which one is meant.
+ */
+export function zonedTimeToUtc(fields: WallFields, timeZone: string): number {
+  return zonedTimeToUtcCandidates(fields, timeZone)[0];
 }
 
 const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/;
