@@ -3,7 +3,7 @@
  * and from both builds (dist/index.js, dist/index.cjs) through `new Worker(code, { eval: true })`:
  * worker threads bypass jest's transform and tsup does not bundle a second entry for them.
  *
- * Protocol (parent -> worker on parentPort): { seq, kind: 'write', flat } | { kind: 'close' }.
+ * Protocol (parent -> worker on parentPort): { seq, kind: 'write', data, strings } | { kind: 'close' }.
  * Replies go to workerData.port: { seq, ok, rows, ms, error? }; after each reply the worker adds 1 to
  * Int32Array(workerData.ctrl)[0] and notifies, so the parent can block on it with Atomics.wait when
  * its buffer is full (back-pressure without an event-loop turn).
@@ -22,21 +22,32 @@ const n = workerData.rowsPerStatement;
 const chunkStmt = db.prepare(workerData.chunkSql);
 const oneStmt = db.prepare(workerData.oneSql);
 const seriesStmt = db.prepare(workerData.seriesSql);
-const tx = db.transaction((flat) => {
-  const rows = flat.length / W;
+// Rows arrive as one Float64Array with W values per row; the string columns (0 symbol,
+// 1 timeframe, 8 source) hold indexes into msg.strings.
+function decode(data, strings, from, count) {
+  const out = new Array(count * W);
+  for (let k = 0, o = from * W; k < out.length; k++, o++) {
+    const c = k % W;
+    out[k] = c === 0 || c === 1 || c === 8 ? strings[data[o]] : data[o];
+  }
+  return out;
+}
+const tx = db.transaction((data, strings) => {
+  const rows = data.length / W;
   let i = 0;
-  for (; i + n <= rows; i += n) chunkStmt.run(flat.slice(i * W, (i + n) * W));
-  for (; i < rows; i++) oneStmt.run(flat.slice(i * W, (i + 1) * W));
-  let lastSymbol, lastTf;
+  for (; i + n <= rows; i += n) chunkStmt.run(decode(data, strings, i, n));
+  for (; i < rows; i++) oneStmt.run(decode(data, strings, i, 1));
+  // Series seen in this batch, by (symbol index, timeframe index).
+  let lastSymbol = -1, lastTf = -1;
   const seen = new Set();
-  for (let r = 0; r < flat.length; r += W) {
-    const symbol = flat[r], tf = flat[r + 1];
+  for (let r = 0; r < data.length; r += W) {
+    const symbol = data[r], tf = data[r + 1];
     if (symbol === lastSymbol && tf === lastTf) continue;
     lastSymbol = symbol; lastTf = tf;
-    const key = symbol + '|' + tf;
+    const key = symbol + ':' + tf;
     if (seen.has(key)) continue;
     seen.add(key);
-    seriesStmt.run(symbol, tf);
+    seriesStmt.run(strings[symbol], strings[tf]);
   }
 });
 function reply(msg) {
@@ -53,10 +64,10 @@ parentPort.on('message', (msg) => {
   }
   const t0 = performance.now();
   try {
-    tx(msg.flat);
-    reply({ seq: msg.seq, ok: true, rows: msg.flat.length / W, ms: performance.now() - t0 });
+    tx(msg.data, msg.strings);
+    reply({ seq: msg.seq, ok: true, rows: msg.data.length / W, ms: performance.now() - t0 });
   } catch (e) {
-    reply({ seq: msg.seq, ok: false, rows: msg.flat.length / W, ms: performance.now() - t0,
+    reply({ seq: msg.seq, ok: false, rows: msg.data.length / W, ms: performance.now() - t0,
       error: { message: String(e && e.message), code: e && e.code } });
   }
 });
