@@ -1,3 +1,4 @@
+import { lintMetricsText } from '@pipeline/metrics';
 import { cleanupTempDirs } from '@pipeline/test-utils';
 import { type FastifyInstance } from 'fastify';
 import { buildApp } from './api';
@@ -110,9 +111,16 @@ describe('HTTP API (inject, real sidecar state)', () => {
     const text = await get('/metrics');
     expect(text.statusCode).toBe(200);
     expect(text.headers['content-type']).toMatch(/^text\/plain/);
-    for (const line of text.body.trim().split('\n')) {
-      expect(line).toMatch(/^(# (HELP|TYPE) \S+ .+|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? [-+0-9.eE]+|NaN|\+Inf)$/);
-    }
-    expect((await get('/metrics/json')).statusCode).toBe(200);
+    expect(lintMetricsText(text.body)).toEqual([]);
+    // 41 cycles ran; every one fetched both symbols from yahoo, two bars each the first time.
+    expect(text.body).toMatch(/^pipeline_cycle_duration_seconds_count 41$/m);
+    expect(text.body).toMatch(/^pipeline_bars_ingested_total\{source="yahoo"\} \d+$/m);
+    expect(text.body).toMatch(/^pipeline_data_age_seconds\{symbol="EURUSD"\} [0-9.]+$/m);
+    expect(text.body).toMatch(/^pipeline_breaker_state\{source="yahoo",state="closed"\} 1$/m);
+    expect(text.body).toMatch(/^pipeline_http_requests_total\{method="GET",route="\/signals\/:symbol",status="200"\} \d+$/m);
+    const json = await get('/metrics/json');
+    expect(json.statusCode).toBe(200);
+    const names = (json.json() as { name: string }[]).map((m) => m.name);
+    expect(names).toEqual(expect.arrayContaining(['pipeline_cycle_duration_seconds', 'pipeline_bars_ingested_total']));
   });
 });

@@ -105,6 +105,13 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     });
   }
 
+  // Request metrics by route pattern (never the raw URL, so label cardinality stays bounded).
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    view.metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
+    view.metrics.httpRequestDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+
   app.setErrorHandler((err, _req, reply) => {
     if (isSidecarError(err, SIDECAR_ERROR_CODES.UNKNOWN_SYMBOL)) {
       const e = err as UnknownSymbolError;

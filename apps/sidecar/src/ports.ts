@@ -3,6 +3,7 @@
 // breaker's BreakerRegistry, ...), so the real objects are passed in as they are; src/wiring.ts
 // builds them from a config. The service logic depends only on these.
 import { type Bar, type Fetcher, type SourceName, type Timeframe } from '@pipeline/core';
+import { type PipelineMetrics } from '@pipeline/metrics';
 
 /** The hot cache of recent bars, features and signals (redis-kb `HotCache`: Redis or in-process). */
 export interface BarCachePort {
@@ -82,7 +83,7 @@ export function validateHistory(validator: ValidatorPort, bars: readonly Bar[]):
   const out: Bar[] = [];
   for (let i = 0; i < bars.length; i++) {
     if (r.status[i] === 2) continue;
-    out.push({ ...bars[i]!, high: r.high[i]!, low: r.low[i]!, volume: r.volume[i]!, quality: r.quality[i]! });
+    out.push({ ...bars[i], high: r.high[i], low: r.low[i], volume: r.volume[i], quality: r.quality[i] });
   }
   return out;
 }
@@ -119,16 +120,22 @@ export interface SymbolPort {
   suggest(input: string): string[];
 }
 
-/** The metrics the sidecar records (metrics). */
-export interface MetricsPort {
-  cycle(durationMs: number, symbols: number, failed: number): void;
-  overrun(skippedTicks: number): void;
-  fetch(source: SourceName, outcome: 'ok' | 'failed' | 'skipped', durationMs: number): void;
-  barsWritten(count: number): void;
-  barsRejected(count: number): void;
-  signal(symbol: string, direction: string): void;
-  /** Prometheus text exposition. */
-  text(): Promise<string>;
-  readonly contentType: string;
-  json(): Promise<unknown>;
-}
+/**
+ * The metrics the sidecar records and serves (metrics `PipelineMetrics`, a private prom-client
+ * registry): typed handles, scrape-time gauges fed by `onScrape`, text and JSON exposition.
+ */
+export type MetricsPort = Pick<
+  PipelineMetrics,
+  | 'cycleDuration'
+  | 'cycleOverruns'
+  | 'fetchDuration'
+  | 'fetchErrors'
+  | 'barsIngested'
+  | 'signalLatency'
+  | 'httpRequests'
+  | 'httpRequestDuration'
+  | 'onScrape'
+  | 'text'
+  | 'json'
+  | 'contentType'
+>;

@@ -1,4 +1,4 @@
-import { TIMEFRAME_MS, alignTs, systemClock, type Bar, type Scheduler, type SourceName, type Timeframe } from '@pipeline/core';
+import { TIMEFRAME_MS, alignTs, isFetchError, systemClock, type RateBudgetSnapshot, type Bar, type Scheduler, type SourceName, type Timeframe } from '@pipeline/core';
 import { runBootstrap, type BootstrapProgress, type BootstrapReport } from './bootstrap';
 import { type SidecarConfig } from './config';
 import { LifecycleError, UnknownSymbolError, isSidecarError, type SourceAttempt } from './errors';
@@ -9,6 +9,7 @@ import {
   type BarCachePort,
   type BarStorePort,
   type BreakerPort,
+  type BreakerState,
   type FeatureEnginePort,
   type FeatureValues,
   type MetricsPort,
@@ -186,6 +187,18 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   /** Signals (with their features) made since the last publish to the hot cache, for other readers of Redis. */
   let toPublish: StoredSignal[] = [];
 
+  const scrape = deps.metrics.onScrape(() => {
+    const lastBarTs: Record<string, number | null> = {};
+    for (const s of states.values()) lastBarTs[s.symbol] = s.lastBar?.ts ?? null;
+    const breakers: Record<string, BreakerState> = {};
+    const rateBudgets: Record<string, RateBudgetSnapshot> = {};
+    for (const slot of deps.sources) {
+      breakers[slot.name] = deps.breaker.snapshot(slot.name).state;
+      rateBudgets[slot.name] = slot.fetcher.budget();
+    }
+    return { lastBarTs, breakers, rateBudgets, pendingWrites: deps.store.isClosed ? 0 : deps.store.stats().pending };
+  });
+
   for (const symbol of config.symbols) {
     states.set(symbol, {
       symbol,
@@ -205,7 +218,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       await runCycle();
     },
     onOverrun: ({ cycle, durationMs, skipped }) => {
-      deps.metrics.overrun(skipped);
+      deps.metrics.cycleOverruns.inc(skipped);
       log.warn('collection cycle overran its interval', { cycle, durationMs, skipped });
     },
     onError: (err) => log.error('collection cycle failed', { err }),
@@ -256,13 +269,22 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       };
       signals.set(state.symbol, stored);
       toPublish.push(stored);
-      deps.metrics.signal(state.symbol, stored.direction);
+      deps.metrics.signalLatency.observe((stored.generatedAt - now) / 1000);
       signalEvents.emit(stored);
     } else if (last && signals.has(state.symbol)) {
       // Same bars again (nothing new): the data is still fresh, so the signal's age restarts.
       signals.set(state.symbol, { ...signals.get(state.symbol)!, dataAt: now });
     }
     return { accepted: bars, rejected };
+  }
+
+  function recordAttempts(attempts: readonly SourceAttempt[]): void {
+    for (const a of attempts) {
+      if (a.outcome !== 'ok' && a.outcome !== 'failed') continue;
+      const source = a.source as SourceName;
+      deps.metrics.fetchDuration.observe({ source }, (a.latencyMs ?? 0) / 1000);
+      if (a.outcome === 'failed') deps.metrics.fetchErrors.inc({ source, kind: isFetchError(a.error) ? a.error.kind : 'other' });
+    }
   }
 
   async function runCycle(): Promise<CycleReport> {
@@ -284,14 +306,13 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       try {
         const res = await fetchLatestWithFallback(deps.sources, deps.breaker, symbol, tf, LATEST_LIMIT, () => clock.now());
         const at = clock.now();
-        for (const a of res.attempts) {
-          deps.metrics.fetch(a.source as SourceName, a.outcome === 'ok' ? 'ok' : a.outcome === 'failed' ? 'failed' : 'skipped', a.latencyMs ?? 0);
-        }
+        recordAttempts(res.attempts);
         if (fetchedEvents.size) fetchedEvents.emit({ symbol, source: res.source, at, bars: res.value.length });
         state.lastAttempts = res.attempts;
         const { accepted, rejected } = apply(state, res.value, res.source, at);
         rejectedTotal += rejected;
         for (const b of accepted) toWrite.push(b);
+        if (accepted.length > 0) deps.metrics.barsIngested.inc({ source: res.source }, accepted.length);
         ok++;
       } catch (err) {
         failed++;
@@ -299,9 +320,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         if (isSidecarError(err)) {
           const attempts = (err as { attempts?: readonly SourceAttempt[] }).attempts ?? [];
           state.lastAttempts = attempts;
-          for (const a of attempts) {
-            deps.metrics.fetch(a.source as SourceName, a.outcome === 'failed' ? 'failed' : 'skipped', a.latencyMs ?? 0);
-          }
+          recordAttempts(attempts);
         }
         // Log the first failure of a streak and then every 60th, not every second.
         if (state.consecutiveFailures === 1 || state.consecutiveFailures % 60 === 0) {
@@ -318,11 +337,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       await writeCache(toWrite);
     }
     await publish();
-    deps.metrics.barsWritten(toWrite.length);
-    if (rejectedTotal > 0) deps.metrics.barsRejected(rejectedTotal);
     const durationMs = clock.now() - t0;
     lastCycleMs = durationMs;
-    deps.metrics.cycle(durationMs, config.symbols.length, failed);
+    deps.metrics.cycleDuration.observe(durationMs / 1000);
     if (pendingRepairs.length > 0 && !repairing && phase === 'live') repairing = repairGaps().finally(() => (repairing = undefined));
     const report: CycleReport = { cycle, startedAt: t0, durationMs, ok, failed, streamed, barsWritten: toWrite.length, barsRejected: rejectedTotal };
     cycleEvents.emit(report);
@@ -473,6 +490,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       stopping ??= (async () => {
         phase = 'stopping';
         unsubscribeStream?.();
+        scrape.dispose();
         await loop.stop();
         await repairing;
         const tasks: [string, () => Promise<unknown>][] = [

@@ -4,6 +4,7 @@ import { type Scheduler, systemClock } from '@pipeline/core';
 import { createBreakerRegistry, type BreakerRegistry } from '@pipeline/breaker';
 import { createMemoryHotCache, createRedisHotCache, type HotCache } from '@pipeline/redis-kb';
 import { createSqliteStore, type SqliteStore } from '@pipeline/sqlite-store';
+import { createPipelineMetrics, type PipelineMetrics } from '@pipeline/metrics';
 import { createValidator, type Validator } from '@pipeline/validator';
 import { createSymbolMapper, isUnknownSymbolError, loadSymbolMapFile, type SymbolMapper } from '@pipeline/symbol-mapper';
 import { type SidecarConfig } from './config';
@@ -77,4 +78,17 @@ export function createStoreFromConfig(config: SidecarConfig, clock: Scheduler = 
 /** The validator with the sidecar's staleness threshold and clock. */
 export function createValidatorFromConfig(config: SidecarConfig, clock: Scheduler = systemClock): Validator & ValidatorPort {
   return createValidator({ clock, rules: { stale: { staleAfterMs: config.staleAfterMs } } });
+}
+
+/**
+ * The pipeline metrics on a private registry (never prom-client's global one), with Node process
+ * metrics, plus the validator's repairs and rejections counted by rule.
+ */
+export function createMetricsFromConfig(clock: Scheduler = systemClock, validator?: Validator, defaultMetrics = true): PipelineMetrics {
+  const metrics = createPipelineMetrics({ clock, defaultMetrics });
+  validator?.onIssue((e) => {
+    if (e.status === 'rejected') metrics.barsRejected.inc({ rule: e.issue.rule });
+    else if (e.status === 'repaired') metrics.barsRepaired.inc({ rule: e.issue.rule });
+  });
+  return metrics;
 }

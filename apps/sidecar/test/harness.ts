@@ -6,8 +6,15 @@ import { loadConfig, type SidecarConfig } from '../src/config';
 import { createIndicatorFeatures } from '../src/feature-set';
 import { type SourceSlot } from '../src/ports';
 import { createSidecar, type Sidecar, type SidecarDeps } from '../src/sidecar';
-import { createBreakerFromConfig, createCacheFromConfig, createMapperFromConfig, createStoreFromConfig, createSymbolPort, createValidatorFromConfig } from '../src/wiring';
-import { createMetricsPort } from '../src/wiring-pending';
+import {
+  createBreakerFromConfig,
+  createCacheFromConfig,
+  createMapperFromConfig,
+  createMetricsFromConfig,
+  createStoreFromConfig,
+  createSymbolPort,
+  createValidatorFromConfig,
+} from '../src/wiring';
 import { createScriptedFetcher, type ScriptedFetcher } from './scripted-fetcher';
 
 export interface Harness {
@@ -27,15 +34,16 @@ export function createHarness(env: Record<string, string> = {}, overrides: Parti
   const scheduler: Scheduler = clock;
   const fetchers = config.activeSources.map((s, i) => createScriptedFetcher(s, clock, { seed: i + 3 }));
   const sources: SourceSlot[] = fetchers.map((f) => ({ name: f.source, fetcher: f }));
+  const validator = createValidatorFromConfig(config, scheduler);
   const deps: SidecarDeps = {
     sources,
     breaker: createBreakerFromConfig(config, scheduler),
     cache: createCacheFromConfig(config, scheduler),
     store: createStoreFromConfig(config, scheduler),
     features: createIndicatorFeatures(),
-    validator: createValidatorFromConfig(config, scheduler),
+    validator,
     symbols: createSymbolPort(createMapperFromConfig(config), config.broker),
-    metrics: createMetricsPort(),
+    metrics: createMetricsFromConfig(scheduler, validator, false),
     scheduler,
     ...overrides,
   };
