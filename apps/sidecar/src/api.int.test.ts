@@ -120,7 +120,7 @@ describe('HTTP API (inject, real sidecar state)', () => {
     expect(text.body).toMatch(/^pipeline_http_requests_total\{method="GET",route="\/signals\/:symbol",status="200"\} \d+$/m);
     const json = await get('/metrics/json');
     expect(json.statusCode).toBe(200);
-    const names = (json.json() as { name: string }[]).map((m) => m.name);
+    const names = json.json<{ name: string }[]>().map((m) => m.name);
     expect(names).toEqual(expect.arrayContaining(['pipeline_cycle_duration_seconds', 'pipeline_bars_ingested_total']));
   });
 });
