@@ -4,11 +4,11 @@
 // them into a scratch project outside the workspace and loads each one with both `import` and
 // `require`. Run after `pnpm build`. Set VERDACCIO_VERSION to try another registry version.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capture, publishablePackages, run } from './lib.mjs';
+import { capture, publishablePackages, root, run } from './lib.mjs';
 
 const VERDACCIO = `verdaccio@${process.env.VERDACCIO_VERSION ?? '6.8.0'}`; // last line that runs on Node 20
 const work = mkdtempSync(join(tmpdir(), 'pipeline-release-'));
@@ -65,6 +65,24 @@ const stop = () => {
 };
 process.on('exit', stop);
 
+/**
+ * Gives the consumer's better-sqlite3 its compiled addon: copied from the workspace's build when the
+ * versions match (the same source compiled on the same machine), otherwise built with `npm rebuild`.
+ */
+function provideNativeAddon(consumer, env) {
+  const target = join(consumer, 'node_modules', 'better-sqlite3');
+  if (!existsSync(target)) return;
+  const version = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')).version;
+  const built = join(root, 'node_modules', '.pnpm', `better-sqlite3@${version}`, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+  if (existsSync(built)) {
+    mkdirSync(join(target, 'build', 'Release'), { recursive: true });
+    copyFileSync(built, join(target, 'build', 'Release', 'better_sqlite3.node'));
+    console.log(`better-sqlite3 ${version}: reusing the workspace's compiled addon`);
+  } else {
+    run('npm', ['rebuild', 'better-sqlite3'], { cwd: consumer, env });
+  }
+}
+
 try {
   const deadline = Date.now() + 180_000;
   for (;;) {
@@ -101,7 +119,11 @@ try {
   run('mkdir', ['-p', consumer]);
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
   console.log('installing every package from the registry into a scratch project');
-  run('npm', ['install', '--no-audit', '--no-fund', ...packages.map((p) => p.name)], { cwd: consumer, env });
+  // Install scripts are skipped and native addons handled below: better-sqlite3 would otherwise
+  // compile from source for minutes on a machine without internet (with internet it downloads a
+  // prebuilt binary, which is what a user gets).
+  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...packages.map((p) => p.name)], { cwd: consumer, env });
+  provideNativeAddon(consumer, env);
 
   const names = JSON.stringify(packages.map((p) => p.name));
   writeFileSync(
@@ -139,6 +161,9 @@ process.stdout.write(JSON.stringify(out));
   // One real use through each module system, not just a load.
   capture('node', ['-e', "const c=require('@pipeline/core'); if (c.alignTs(90061000,'1m')!==90060000) throw new Error('cjs')"], { cwd: consumer });
   capture('node', ['--input-type=module', '-e', "import {alignTs} from '@pipeline/core'; if (alignTs(90061000,'1h')!==90000000) throw new Error('esm')"], { cwd: consumer });
+  if (existsSync(join(consumer, 'node_modules', 'better-sqlite3'))) {
+    capture('node', ['-e', "const D=require('better-sqlite3'); const db=new D(':memory:'); if (db.prepare('select 1 as x').get().x!==1) throw new Error('sqlite')"], { cwd: consumer });
+  }
   if (bad) throw new Error(`${bad} package(s) export different names via import and require`);
   console.log(`release verified: ${packages.length} packages published to ${registry} and used from import and require`);
 } finally {
