@@ -32,6 +32,8 @@ export {
   runChunked,
   rowToBar,
   countFailure,
+  toProviderSymbol,
+  OHLC_REPAIR_TOLERANCE,
   type RangeChunk,
   type FetcherStats,
   type RawRow,
@@ -72,3 +74,36 @@ export {
   type PolygonStreamTimeframe,
   type PolygonStreamErrorCode,
 } from './polygon';
+export {
+  createYahooFetcher,
+  YAHOO_FETCHER_DEFAULTS,
+  YAHOO_CAPABILITIES,
+  YAHOO_INTERVALS,
+  type YahooFetcher,
+  type YahooFetcherOptions,
+  type YahooQuote,
+} from './yahoo';
+export {
+  createAlphaVantageFetcher,
+  ALPHAVANTAGE_FETCHER_DEFAULTS,
+  ALPHAVANTAGE_CAPABILITIES,
+  AV_INTERVALS,
+  AV_INTRADAY_STAMPS,
+  parseAvCsv,
+  type AlphaVantageFetcher,
+  type AlphaVantageFetcherOptions,
+  type AlphaVantageQuote,
+  type AvIntradayStamp,
+} from './alphavantage';
+export { createSyntheticFetcher, SYNTHETIC_FETCHER_DEFAULTS, type SyntheticFetcher, type SyntheticFetcherOptions } from './synthetic';
+export {
+  createReplayFetcher,
+  parseReplayCsv,
+  REPLAY_FETCHER_DEFAULTS,
+  REPLAY_CSV_COLUMNS,
+  type ReplayFetcher,
+  type ReplayFetcherOptions,
+  type ReplayBarSource,
+  type ReplayQuery,
+} from './replay';
+export { createFetcher, createFetchers, type FetcherOptionsBySource, type FetchersConfig, type BuiltFetchers } from './registry';

@@ -1,0 +1,1 @@
+export { createSyntheticFetcher, SYNTHETIC_FETCHER_DEFAULTS, type SyntheticFetcher, type SyntheticFetcherOptions } from './fetcher';
