@@ -173,6 +173,19 @@ describe('circuit transitions on a manual clock', () => {
     expect(breakers.snapshot('polygon').state).toBe('closed');
   });
 
+  it('a probe cancelled by the caller re-opens the circuit: it proved nothing', async () => {
+    const { clock, breakers } = setup({ breaker: { failureThreshold: 1 } });
+    await breakers.execute('polygon', fail(fetchError('transient', 'polygon'))).catch(() => undefined);
+    clock.advance(60_000);
+    const caller = new AbortController();
+    const probe = breakers.execute('polygon', () => new Promise<never>(() => undefined), { signal: caller.signal });
+    await flush();
+    expect(breakers.snapshot('polygon').state).toBe('half_open');
+    caller.abort();
+    await expect(probe).rejects.toMatchObject({ code: 'BREAKER_CANCELLED' });
+    expect(breakers.snapshot('polygon')).toMatchObject({ state: 'open', probeAt: clock.now() + 60_000 });
+  });
+
   it('listeners can unsubscribe and a throwing listener does not break the breaker', async () => {
     const { breakers } = setup({ breaker: { failureThreshold: 1 } });
     const seen: string[] = [];

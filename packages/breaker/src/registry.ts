@@ -240,7 +240,6 @@ export function createBreakerRegistry(options?: Partial<BreakerRegistryOptions>)
   const stateListeners = new Set<(event: StateChangeEvent) => void>();
   const retryListeners = new Set<(event: RetryEvent) => void>();
   const closing = new AbortController();
-  const counting = handleWhen(countsAgainstBreaker);
 
   function makeEntry(source: SourceName, restore?: SavedSourceState): SourceEntry {
     const counter = new ConsecutiveBreaker(opts.breaker.failureThreshold);
@@ -265,7 +264,12 @@ export function createBreakerRegistry(options?: Partial<BreakerRegistryOptions>)
         initialState = { ownState: { value: CircuitState.Closed }, breakerState: restore.consecutiveFailures };
       }
     }
-    const policy = circuitBreaker(counting, { breaker: counter, halfOpenAfter: probe, initialState });
+    // cockatiel closes a half-open circuit on any error its policy does not handle ("the source
+    // answered"). A probe the caller cancelled proved nothing, so there it is handled (re-opens).
+    const handles = handleWhen(
+      (error) => countsAgainstBreaker(error) || (entry?.state === 'half_open' && isBreakerError(error, 'BREAKER_CANCELLED')),
+    );
+    const policy = circuitBreaker(handles, { breaker: counter, halfOpenAfter: probe, initialState });
     const subscription = policy.onStateChange((cockatielState) => {
       const e = entry!;
       const from = e.state;
