@@ -89,6 +89,16 @@ export function qualityOf(mask: number, status: StatusCode, penalties: ArrayLike
   return q;
 }
 
+// Module-level rather than a closure inside checkBar: a closure would be allocated on every bar.
+function rejectWith(out: Scratch, mask: number, rule: RuleName): void {
+  // `out.field` names the field of the rejecting rule only; a duplicate has none of its own.
+  if (rule === RULES.duplicate) out.field = undefined;
+  out.mask = mask | B[rule];
+  out.status = STATUS_CODES.rejected;
+  out.rejectedBy = rule;
+  out.quality = 0;
+}
+
 function relDiff(a: number, ref: number): number {
   return Math.abs(a - ref) / Math.abs(ref);
 }
@@ -123,27 +133,18 @@ export function checkBar(
   out.low = low;
   out.field = undefined;
 
-  // `out.field` names the field of the rejecting rule only; a repair before it keeps its own field.
-  const reject = (rule: RuleName): void => {
-    if (rule === RULES.duplicate) out.field = undefined;
-    out.mask = mask | B[rule];
-    out.status = STATUS_CODES.rejected;
-    out.rejectedBy = rule;
-    out.quality = 0;
-  };
-
   if (en & B.nonFinite) {
-    if (!Number.isFinite(ts)) return (out.field = 'ts'), (out.value = ts), reject(RULES.nonFinite);
-    if (!Number.isFinite(open)) return (out.field = 'open'), (out.value = open), reject(RULES.nonFinite);
-    if (!Number.isFinite(high)) return (out.field = 'high'), (out.value = high), reject(RULES.nonFinite);
-    if (!Number.isFinite(low)) return (out.field = 'low'), (out.value = low), reject(RULES.nonFinite);
-    if (!Number.isFinite(close)) return (out.field = 'close'), (out.value = close), reject(RULES.nonFinite);
+    if (!Number.isFinite(ts)) return (out.field = 'ts'), (out.value = ts), rejectWith(out, mask, RULES.nonFinite);
+    if (!Number.isFinite(open)) return (out.field = 'open'), (out.value = open), rejectWith(out, mask, RULES.nonFinite);
+    if (!Number.isFinite(high)) return (out.field = 'high'), (out.value = high), rejectWith(out, mask, RULES.nonFinite);
+    if (!Number.isFinite(low)) return (out.field = 'low'), (out.value = low), rejectWith(out, mask, RULES.nonFinite);
+    if (!Number.isFinite(close)) return (out.field = 'close'), (out.value = close), rejectWith(out, mask, RULES.nonFinite);
   }
   if (en & B.nonPositive) {
-    if (!(open > 0)) return (out.field = 'open'), (out.value = open), reject(RULES.nonPositive);
-    if (!(high > 0)) return (out.field = 'high'), (out.value = high), reject(RULES.nonPositive);
-    if (!(low > 0)) return (out.field = 'low'), (out.value = low), reject(RULES.nonPositive);
-    if (!(close > 0)) return (out.field = 'close'), (out.value = close), reject(RULES.nonPositive);
+    if (!(open > 0)) return (out.field = 'open'), (out.value = open), rejectWith(out, mask, RULES.nonPositive);
+    if (!(high > 0)) return (out.field = 'high'), (out.value = high), rejectWith(out, mask, RULES.nonPositive);
+    if (!(low > 0)) return (out.field = 'low'), (out.value = low), rejectWith(out, mask, RULES.nonPositive);
+    if (!(close > 0)) return (out.field = 'close'), (out.value = close), rejectWith(out, mask, RULES.nonPositive);
   }
   if (en & B.ohlc) {
     const top = open > close ? open : close;
@@ -152,14 +153,14 @@ export function checkBar(
       out.ohlcNeed = low - high;
       out.ohlcRel = (low - high) / close;
       out.field = out.ohlcField = 'low';
-      return reject(RULES.ohlc);
+      return rejectWith(out, mask, RULES.ohlc);
     }
     if (top > high || bottom < low) {
       const need = Math.max(top - high, low - bottom);
       out.ohlcNeed = need;
       out.ohlcRel = need / close;
       out.field = out.ohlcField = top > high ? 'high' : 'low';
-      if (!cfg.ohlcRepair || !(out.ohlcRel <= cfg.ohlcTol)) return reject(RULES.ohlc);
+      if (!cfg.ohlcRepair || !(out.ohlcRel <= cfg.ohlcTol)) return rejectWith(out, mask, RULES.ohlc);
       // Conservative repair: only widen the range to the prices the bar itself reports.
       if (top > high) out.high = top;
       if (bottom < low) out.low = bottom;
@@ -171,18 +172,18 @@ export function checkBar(
   if (en & B.volume) {
     if (volume === null || volume === undefined || (typeof volume === 'number' && Number.isNaN(volume))) {
       out.value = volume;
-      if (!cfg.volumeRepair) return (out.field = 'volume'), reject(RULES.volume);
+      if (!cfg.volumeRepair) return (out.field = 'volume'), rejectWith(out, mask, RULES.volume);
       vol = 0;
       mask |= B.volume;
       repaired = true;
     } else if (typeof volume !== 'number' || !Number.isFinite(volume) || volume < 0) {
       out.value = volume;
-      return (out.field = 'volume'), reject(RULES.volume);
+      return (out.field = 'volume'), rejectWith(out, mask, RULES.volume);
     }
   }
   out.volume = vol;
-  if (en & B.misaligned && ts % tfMs !== 0) return (out.field = 'ts'), reject(RULES.misaligned);
-  if (en & B.future && ts > now + cfg.futureTol) return (out.field = 'ts'), (out.future = ts - now), reject(RULES.future);
+  if (en & B.misaligned && ts % tfMs !== 0) return (out.field = 'ts'), rejectWith(out, mask, RULES.misaligned);
+  if (en & B.future && ts > now + cfg.futureTol) return (out.field = 'ts'), (out.future = ts - now), rejectWith(out, mask, RULES.future);
 
   // Series rules.
   let isNew = true;
@@ -193,14 +194,14 @@ export function checkBar(
   if (st !== null && st.lastTs === st.lastTs) {
     out.lastTs = st.lastTs;
     if (ts < st.lastTs) {
-      if (en & B.order) return (out.field = 'ts'), reject(RULES.order);
+      if (en & B.order) return (out.field = 'ts'), rejectWith(out, mask, RULES.order);
       older = true;
     } else if (ts === st.lastTs) {
       isNew = false;
       if (st.lastFinal) {
         if (!final) {
           out.dupKind = 'lateForming';
-          if (en & B.order) return (out.field = 'final'), reject(RULES.order);
+          if (en & B.order) return (out.field = 'final'), rejectWith(out, mask, RULES.order);
         } else if (
           open === st.lastOpen &&
           out.high === st.lastHigh &&
@@ -209,7 +210,7 @@ export function checkBar(
           vol === st.lastVolume
         ) {
           out.dupKind = 'repeat';
-          if (en & B.duplicate) return reject(RULES.duplicate);
+          if (en & B.duplicate) return rejectWith(out, mask, RULES.duplicate);
         } else if (en & B.duplicate) {
           out.dupKind = 'revision';
           mask |= B.duplicate;
@@ -255,7 +256,7 @@ export function checkBar(
           out.spikeR = r;
           out.spikeSigma = sigma;
           out.field = 'close';
-          if (cfg.spikeReject) return reject(RULES.spike);
+          if (cfg.spikeReject) return rejectWith(out, mask, RULES.spike);
           mask |= B.spike;
           isSpike = true;
         }

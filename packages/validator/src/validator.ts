@@ -158,6 +158,10 @@ function schemaProblem(bar: Partial<Bar> | null | undefined): { field: Issue['fi
   return null;
 }
 
+function refTs(cols: BarColumns | null, rows: readonly Bar[] | null, j: number): number {
+  return cols ? cols.ts[j] : rows![j].ts;
+}
+
 /** Creates a validator. Bad options throw an `OptionsError` quoting the value. */
 export function createValidator(options?: Partial<ValidatorOptions>): Validator {
   const opts = resolveValidatorOptions(options);
@@ -376,9 +380,8 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
       }
       let ro = NO_REF, rh = NO_REF, rl = NO_REF, rc = NO_REF;
       if (refLen > 0) {
-        const tsAt = (j: number): number => (refCols ? refCols.ts[j] : refRows![j].ts);
-        while (refPos < refLen && tsAt(refPos) < ts) refPos++;
-        if (refPos < refLen && tsAt(refPos) === ts) {
+        while (refPos < refLen && refTs(refCols, refRows, refPos) < ts) refPos++;
+        if (refPos < refLen && refTs(refCols, refRows, refPos) === ts) {
           if (refCols) {
             ro = refCols.open[refPos]!; rh = refCols.high[refPos]!; rl = refCols.low[refPos]!; rc = refCols.close[refPos]!;
           } else {
