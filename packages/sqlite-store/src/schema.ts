@@ -66,22 +66,6 @@ export function upsertSql(rows: number): string {
 
 export const SERIES_SQL = 'INSERT OR IGNORE INTO series (symbol, timeframe) VALUES (?, ?)';
 
-export function barToRow(bar: Bar): BarRow {
-  return [
-    bar.symbol,
-    bar.timeframe,
-    bar.ts,
-    bar.open,
-    bar.high,
-    bar.low,
-    bar.close,
-    bar.volume,
-    bar.source,
-    bar.final ? 1 : 0,
-    bar.quality,
-  ];
-}
-
 export function rowToBar(r: unknown[]): Bar {
   return {
     symbol: r[0] as string,

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { TIMEFRAME_MS, alignTs, isTimeframe, type Bar, type TimerHandle, type Timeframe } from '@pipeline/core';
 import { expectedBarTimes, resolveCalendar, type CalendarSpec } from './calendar';
 import { SQLITE_STORE_ERROR_CODES as CODES, SqliteStoreError } from './errors';
+import { BarBuffer } from './bar-buffer';
 import { Emitter, type StoreSubscription } from './events';
 import { resolveSqliteStoreOptions, type ResolvedSqliteStoreOptions, type SqliteStoreOptions, type WriteMode } from './options';
 import { BAR_COLUMNS, MIGRATIONS, SCHEMA_VERSION, SERIES_SQL, barProblem, rowToBar, upsertSql } from './schema';
@@ -91,7 +92,7 @@ export interface RangeQuery {
 interface WorkerJob {
   rows: number;
   /** Buffered rows of a flush job, given back to the buffer when the job fails. */
-  requeue: Map<string, Bar> | null;
+  requeue: BarBuffer | null;
   resolve: (r: { rows: number; ms: number }) => void;
   reject: (e: SqliteStoreError) => void;
 }
@@ -128,7 +129,7 @@ export class SqliteStore {
   readonly options: ResolvedSqliteStoreOptions;
   private readonly db: Database.Database;
   private readonly writer: RowWriter;
-  private buffer = new Map<string, Bar>();
+  private buffer = new BarBuffer();
   private readonly flushEvents = new Emitter<FlushEvent>();
   private readonly errorEvents = new Emitter<SqliteStoreError>();
   private timer: TimerHandle | null = null;
@@ -253,9 +254,9 @@ export class SqliteStore {
         this.reportBadBar(bar, problem);
         continue;
       }
-      // Same key: the later bar replaces the buffered one in place (flush order does not matter,
-      // every row is an upsert by key). The bar object is kept, not copied: callers hand over bars.
-      this.buffer.set(`${bar.symbol}|${bar.timeframe}|${bar.ts}`, { ...bar });
+      // Same key: the later bar replaces the buffered one (flush order does not matter, every row
+      // is an upsert by key).
+      this.buffer.set(bar);
       accepted++;
       if (this.buffer.size >= this.earlyFlushAt) this.flushEarly();
     }
@@ -569,7 +570,7 @@ export class SqliteStore {
     this.closed = true;
     await this.stopWorker();
     const lost = this.buffer.size;
-    this.buffer.clear();
+    this.buffer = new BarBuffer();
     this.db.close();
     this.flushEvents.clear();
     this.errorEvents.clear();
@@ -677,14 +678,14 @@ export class SqliteStore {
     } catch (cause) {
       throw this.flushFailed(batch.size, cause);
     }
-    this.buffer = new Map();
+    this.buffer = new BarBuffer();
     return this.flushed(batch.size, performance.now() - t0, 'inline');
   }
 
   private async flushToWorker(): Promise<FlushEvent> {
     const batch = this.buffer;
     if (batch.size === 0) return { rows: 0, ms: 0, mode: 'worker' };
-    this.buffer = new Map();
+    this.buffer = new BarBuffer();
     try {
       const { rows, ms } = await this.postJob(flatten(batch), batch);
       return this.flushed(rows, ms, 'worker');
@@ -760,7 +761,7 @@ export class SqliteStore {
     }
   }
 
-  private postJob(flat: unknown[], requeue: Map<string, Bar> | null): Promise<{ rows: number; ms: number }> {
+  private postJob(flat: unknown[], requeue: BarBuffer | null): Promise<{ rows: number; ms: number }> {
     const seq = ++this.seq;
     const rows = flat.length / ROW_WIDTH;
     return new Promise((resolve, reject) => {
@@ -806,11 +807,11 @@ export class SqliteStore {
     // Give the rows back. A newer version of a key wins: one buffered since, or one in a later job
     // (the worker runs jobs in order, so later jobs have not been answered yet).
     const later = [...this.jobs.values()].filter((j) => j.requeue !== null);
-    const merged = new Map<string, Bar>();
-    for (const [k, v] of job.requeue) {
-      if (!this.buffer.has(k) && !later.some((j) => j.requeue!.has(k))) merged.set(k, v);
+    const merged = new BarBuffer();
+    for (const bar of job.requeue.values()) {
+      if (!this.buffer.has(bar) && !later.some((j) => j.requeue!.has(bar))) merged.set(bar);
     }
-    for (const [k, v] of this.buffer) merged.set(k, v);
+    for (const bar of this.buffer.values()) merged.set(bar);
     this.buffer = merged;
     job.reject(this.flushFailed(job.rows, failure));
   }
@@ -897,7 +898,7 @@ function encodeRows(flat: readonly unknown[]): { data: Float64Array<ArrayBuffer>
   return { data, strings };
 }
 
-function flatten(batch: Map<string, Bar>): unknown[] {
+function flatten(batch: BarBuffer): unknown[] {
   const flat = new Array<unknown>(batch.size * ROW_WIDTH);
   let o = 0;
   for (const bar of batch.values()) {
