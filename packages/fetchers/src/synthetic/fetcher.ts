@@ -27,7 +27,7 @@ export interface SyntheticFetcherOptions {
   symbols: Readonly<Record<string, number>>;
   /** Start price of symbols missing from `symbols`; null refuses them (`symbol_not_found`). @default 100 */
   defaultStartPrice: number | null;
-  /** Standard deviation of one minute's log return (0.0005 = 0.05 % per minute, ~1.9 % per day). @default 0.0005 */
+  /** Standard deviation of one minute's log return (0.0002 = 0.02 % per minute, ~0.76 % per day, ~12 % a year: FX-like). @default 0.0002 */
   volatility: number;
   /** Epoch ms where every path starts at its start price. @default Date.UTC(2024, 0, 1) */
   epoch: number;
@@ -43,7 +43,7 @@ export const SYNTHETIC_FETCHER_DEFAULTS: Readonly<SyntheticFetcherOptions> = Obj
   seed: 1,
   symbols: Object.freeze({ EURUSD: 1.1, XAUUSD: 2000, NAS100: 18000, BTCUSD: 60000, AAPL: 190 }),
   defaultStartPrice: 100,
-  volatility: 0.0005,
+  volatility: 0.0002,
   epoch: Date.UTC(2024, 0, 1),
   clock: systemClock,
   latestLimit: 100,
