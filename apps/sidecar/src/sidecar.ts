@@ -116,8 +116,11 @@ export interface HealthReport {
 /** The sidecar service: the loop, bootstrap, signal scanner and the state the HTTP API reads. */
 export interface Sidecar extends SidecarEvents {
   readonly config: SidecarConfig;
-  /** Bootstrap (unless `skipBootstrap`), warm the indicators, then start the loop and flush timer. */
-  start(options?: { skipBootstrap?: boolean }): Promise<void>;
+  /**
+   * Bootstrap (unless `skipBootstrap`), warm the indicators from the store, go live and start the
+   * loop (unless `loop: false`, for callers that drive {@link Sidecar.runCycle} themselves).
+   */
+  start(options?: { skipBootstrap?: boolean; loop?: boolean }): Promise<void>;
   /** One collection cycle now (tests and benchmarks drive it with a manual clock). */
   runCycle(): Promise<CycleReport>;
   /** Bootstrap and gap repair over [now - BOOTSTRAP_DAYS, now). */
@@ -481,6 +484,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       await warm();
       phase = 'live';
       if (deps.stream) unsubscribeStream = deps.stream.subscribe(config.symbols, onStreamBar);
+      if (options.loop === false) return;
       loop.start();
       log.info('collection loop started', { symbols: config.symbols.length, sources: deps.sources.map((s) => s.name), intervalMs: config.collectionIntervalMs });
     },
@@ -570,8 +574,15 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       } catch (err) {
         log.warn('hot cache read failed; reading SQLite', { symbol, err });
       }
-      if (bars.length === 0) {
-        bars = deps.store.latest(symbol, timeframe, limit);
+      if (bars.length < limit) {
+        // The cache holds the newest bars only (or nothing after a Redis loss): complete from SQLite,
+        // the cache's copy winning where both have a bar.
+        const stored = deps.store.latest(symbol, timeframe, limit);
+        if (stored.length > bars.length) {
+          const byTs = new Map(stored.map((b) => [b.ts, b]));
+          for (const b of bars) byTs.set(b.ts, b);
+          bars = [...byTs.values()].sort((a, b) => a.ts - b.ts).slice(-limit);
+        }
       }
       const ageMs = ageOf(state, clock.now());
       return { bars, stale: ageMs === null || ageMs > config.staleAfterMs, ageMs };

@@ -1,0 +1,133 @@
+// End to end: the real fetchers over HTTP against local servers answering in Yahoo's and Alpha
+// Vantage's formats, a real Redis (own key prefix), a real SQLite file, the HTTP API by inject().
+import { TIMEFRAME_MS, alignTs, systemClock } from '@pipeline/core';
+import { createSyntheticFetcher } from '@pipeline/fetchers';
+import { startProviderServer, type ProviderServer } from '@pipeline/fetchers/testing';
+import { lintMetricsText } from '@pipeline/metrics';
+import { createSqliteStore } from '@pipeline/sqlite-store';
+import { TEST_REDIS_URL, cleanupTempDirs, deleteRedisPrefix, tempSqlitePath, uniqueRedisPrefix } from '@pipeline/test-utils';
+import { Redis } from 'ioredis';
+import { loadConfig } from './config';
+import { createService, type Service } from './service';
+
+const TOKEN = 'e2e-token-0123456789abcdef';
+
+describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
+  // The servers serve a deterministic synthetic walk; a second copy of the same walk tells the
+  // test exactly what the servers served.
+  const truth = createSyntheticFetcher({ clock: systemClock });
+  let yahoo: ProviderServer;
+  let av: ProviderServer;
+  let service: Service;
+  let redis: Redis;
+  const prefix = uniqueRedisPrefix('sidecar-e2e');
+  const sqlitePath = tempSqlitePath('e2e');
+
+  beforeAll(async () => {
+    yahoo = await startProviderServer({ fetcher: createSyntheticFetcher({ clock: systemClock }) });
+    av = await startProviderServer({ fetcher: createSyntheticFetcher({ clock: systemClock }) });
+    redis = new Redis(TEST_REDIS_URL);
+    const config = loadConfig({
+      SYMBOLS: 'EURUSD,XAUUSD',
+      SOURCES: 'yahoo,alphavantage',
+      ALPHAVANTAGE_API_KEY: 'test-av-key-123',
+      YAHOO_BASE_URL: yahoo.url,
+      ALPHAVANTAGE_BASE_URL: av.url,
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      SQLITE_PATH: sqlitePath,
+      BOOTSTRAP_DAYS: '1',
+      STALE_AFTER: '1',
+      BATCH_WRITE_INTERVAL: '3600',
+      API_TOKEN: TOKEN,
+      BROKER: 'oanda',
+    });
+    service = createService(config);
+    await service.sidecar.start({ loop: false });
+  });
+
+  afterAll(async () => {
+    await service.close();
+    await Promise.all([yahoo.close(), av.close()]);
+    await deleteRedisPrefix(redis, prefix);
+    redis.disconnect();
+    cleanupTempDirs();
+  });
+
+  const get = (url: string) => service.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
+
+  it('bootstraps a day of history and serves bars equal to what the provider served', async () => {
+    const report = await service.sidecar.runCycle();
+    expect(report).toMatchObject({ ok: 2, failed: 0 });
+    const body = (await get('/bars/EUR_USD?limit=50')).json();
+    expect(body.count).toBe(50);
+    const from = body.bars[0].ts as number;
+    const expected = await truth.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from, to: body.bars[49].ts + TIMEFRAME_MS['1m'] });
+    for (let i = 0; i < 49; i++) {
+      const got = body.bars[i];
+      const want = expected.find((b) => b.ts === got.ts)!;
+      expect(want).toBeDefined();
+      expect(got.close).toBeCloseTo(want.close, 10);
+      expect(got.high).toBeCloseTo(want.high, 10);
+    }
+    // The newest bar is the forming one of this minute.
+    expect(body.bars[49].ts).toBe(alignTs(Date.now(), '1m'));
+    // In Redis under the configured prefix, with the symbol in a hash tag.
+    const keys = await redis.keys(`${prefix}*`);
+    expect(keys.some((k) => k.includes('{EURUSD}'))).toBe(true);
+  });
+
+  it('has a signal per symbol with both symbol spellings, from warmed indicators', async () => {
+    const s = (await get('/signals/EUR_USD')).json();
+    expect(s).toMatchObject({ symbol: 'EURUSD', brokerSymbol: 'EUR_USD', stale: false });
+    expect(s.indicators.ema26).toEqual(expect.any(Number));
+    expect(s.reasons.length).toBeGreaterThan(1);
+    expect((await get('/signals')).json().count).toBe(2);
+  });
+
+  it('falls back to the next source within the same cycle when the first fails', async () => {
+    yahoo.setFault({ status: 503, body: 'unavailable' });
+    const before = av.requests.length;
+    const report = await service.sidecar.runCycle();
+    expect(report).toMatchObject({ ok: 2, failed: 0 });
+    expect(service.sidecar.symbolState('EURUSD')!.lastSource).toBe('alphavantage');
+    expect(av.requests.length).toBeGreaterThan(before);
+    yahoo.setFault(null);
+  });
+
+  it('marks data and signals stale when every source fails, and keeps the last bars readable', async () => {
+    yahoo.setFault({ status: 500 });
+    av.setFault({ status: 500 });
+    await new Promise((r) => setTimeout(r, 1100));
+    const report = await service.sidecar.runCycle();
+    expect(report.failed).toBe(2);
+    const bars = (await get('/bars/EURUSD?limit=5')).json();
+    expect(bars).toMatchObject({ count: 5, stale: true });
+    const s = (await get('/signals/EURUSD')).json();
+    expect(s.stale).toBe(true);
+    expect(s.ageMs).toBeGreaterThan(1000);
+    expect(s.confidence).toBeLessThanOrEqual(s.rawConfidence * 0.5 + 1e-9);
+    yahoo.setFault(null);
+    av.setFault(null);
+  });
+
+  it('serves /metrics as valid Prometheus text', async () => {
+    const m = await get('/metrics');
+    expect(lintMetricsText(m.body)).toEqual([]);
+    expect(m.body).toMatch(/^pipeline_fetch_errors_total\{source="yahoo",kind="transient"\} [1-9]\d*$/m);
+  });
+
+  it('loses nothing at shutdown: every bar served live is in the SQLite file', async () => {
+    await service.sidecar.runCycle();
+    const last = (await get('/bars/XAUUSD?limit=1')).json().bars[0];
+    expect(service.sidecar.health().storage.pendingWrites).toBeGreaterThan(0);
+    await service.close();
+    const store = createSqliteStore({ path: sqlitePath });
+    try {
+      const stored = store.latest('XAUUSD', '1m', 1)[0];
+      expect(stored).toMatchObject({ ts: last.ts, close: last.close, source: last.source });
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,92 @@
+// The whole service from a configuration: wiring, sidecar and HTTP app, with one shutdown.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type Scheduler, systemClock } from '@pipeline/core';
+import { type FastifyInstance } from 'fastify';
+import { buildApp } from './api';
+import { type SidecarConfig } from './config';
+import { createIndicatorFeatures } from './feature-set';
+import { silentLogger, type Logger } from './logger';
+import { type Strategy } from './scanner';
+import { createSidecar, type Sidecar, type SidecarDeps } from './sidecar';
+import { createPolygonLiveStream, createSources } from './sources';
+import {
+  createBreakerFromConfig,
+  createCacheFromConfig,
+  createMapperFromConfig,
+  createMetricsFromConfig,
+  createStoreFromConfig,
+  createSymbolPort,
+  createValidatorFromConfig,
+} from './wiring';
+
+export interface ServiceOptions {
+  /** @default systemClock */
+  scheduler?: Scheduler;
+  /** @default silentLogger */
+  logger?: Logger;
+  /** @default createDefaultStrategy() */
+  strategy?: Strategy;
+  /** Reported in /health. @default '0.0.0' */
+  version?: string;
+  /** Replace any wired dependency (tests, benchmarks). @default {} */
+  overrides?: Partial<SidecarDeps>;
+}
+
+export interface Service {
+  sidecar: Sidecar;
+  app: FastifyInstance;
+  deps: SidecarDeps;
+  /** Listens on config.host:config.port; resolves with the address. */
+  listen(): Promise<string>;
+  /** Stops accepting requests, stops the loop, flushes and closes everything. */
+  close(): Promise<void>;
+}
+
+/** Builds every dependency from the configuration and returns the service, not yet started. */
+export function createService(config: SidecarConfig, options: ServiceOptions = {}): Service {
+  const clock = options.scheduler ?? systemClock;
+  const log = options.logger ?? silentLogger;
+  if (config.sqlitePath !== ':memory:') mkdirSync(dirname(config.sqlitePath), { recursive: true });
+  const mapper = createMapperFromConfig(config);
+  const validator = createValidatorFromConfig(config, clock);
+  const o = options.overrides ?? {};
+  const deps: SidecarDeps = {
+    sources: o.sources ?? createSources(config, mapper, clock, log),
+    breaker: o.breaker ?? createBreakerFromConfig(config, clock),
+    cache: o.cache ?? createCacheFromConfig(config, clock),
+    store: o.store ?? createStoreFromConfig(config, clock),
+    features: o.features ?? createIndicatorFeatures(),
+    validator: o.validator ?? validator,
+    symbols: o.symbols ?? createSymbolPort(mapper, config.broker),
+    metrics: o.metrics ?? createMetricsFromConfig(clock, validator),
+    scheduler: clock,
+    logger: log,
+    ...(options.strategy ? { strategy: options.strategy } : {}),
+    ...(o.stream !== undefined ? { stream: o.stream } : (() => {
+      const stream = createPolygonLiveStream(config, mapper, clock, log);
+      return stream ? { stream } : {};
+    })()),
+    version: options.version ?? '0.0.0',
+    closers: o.closers ?? [],
+  };
+  const sidecar = createSidecar(config, deps);
+  const app = buildApp(sidecar, config.apiToken ? { apiToken: config.apiToken } : {});
+  let closing: Promise<void> | undefined;
+  return {
+    sidecar,
+    app,
+    deps,
+    listen: () => app.listen({ port: config.port, host: config.host }),
+    close() {
+      closing ??= (async () => {
+        try {
+          await app.close();
+        } finally {
+          await sidecar.stop();
+        }
+      })();
+      return closing;
+    },
+  };
+}
