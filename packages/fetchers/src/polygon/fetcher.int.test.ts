@@ -183,6 +183,39 @@ describe('PolygonFetcher prev close and last trade', () => {
   });
 });
 
+describe('PolygonFetcher last quote and snapshot', () => {
+  it('reads the stock NBBO (p/P = bid/ask, ns time) and the forex last quote (v1, ms time)', async () => {
+    srv.setHandler((req) => fixtureReply(req.path.startsWith('/v1/') ? 'polygon/last-quote-forex-AUD-USD-2022-05-10.json' : 'polygon/last-nbbo-AAPL-2022-05-10.json'));
+    const f = make();
+    expect(await f.lastQuote('AAPL')).toEqual({ symbol: 'AAPL', bid: 155.65, ask: 155.66, bidSize: 1, askSize: 14, ts: 1652192754171 });
+    expect(srv.requests.at(-1)!.path).toBe('/v2/last/nbbo/AAPL');
+    expect(await f.lastQuote('AUDUSD')).toEqual({ symbol: 'AUDUSD', bid: 0.6952, ask: 0.69527, bidSize: null, askSize: null, ts: 1652193694000 });
+    expect(srv.requests.at(-1)!.path).toBe('/v1/last_quote/currencies/AUD/USD');
+    expect((await failure(f.lastQuote('NAS100'))).kind).toBe('not_supported');
+  });
+
+  it('reads a stock snapshot (ns times, null trade conditions) and a forex snapshot (a/b quote, ms times)', async () => {
+    srv.setHandler((req) => fixtureReply(req.path.includes('/forex/') ? 'polygon/docs-example-snapshot-forex-C-EURUSD.json' : 'polygon/snapshot-ticker-AAPL-2022-04-29.json'));
+    const f = make();
+    expect(await f.snapshot('AAPL')).toEqual({
+      symbol: 'AAPL',
+      day: { open: 161.84, high: 166.2, low: 159.8, close: 160.315, volume: 68840127, ts: null },
+      minute: { open: 160.71, high: 160.71, low: 160.3, close: 160.3, volume: 197226, ts: null },
+      prevDay: { open: 159.25, high: 164.515, low: 158.93, close: 163.64, volume: 130149192, ts: null },
+      lastTrade: { price: 159.99, size: 200, ts: 1651251948294 },
+      lastQuote: { bid: 159.98, ask: 159.99, ts: 1651251948407 },
+      todaysChange: -3.65,
+      updated: 1651251948294,
+    });
+    expect(srv.requests.at(-1)!.path).toBe('/v2/snapshot/locale/us/markets/stocks/tickers/AAPL');
+    const fx = await f.snapshot('EURUSD');
+    expect(srv.requests.at(-1)!.path).toBe('/v2/snapshot/locale/global/markets/forex/tickers/C%3AEURUSD');
+    expect(fx.lastQuote).toEqual({ bid: 1.18398, ask: 1.18403, ts: 1606163759000 });
+    expect(fx.minute).toEqual({ open: 1.18404, high: 1.18423, low: 1.1838, close: 1.18396, volume: 41, ts: 1684422000000 });
+    expect([fx.day!.close, fx.prevDay!.volume, fx.lastTrade, fx.updated]).toEqual([1.18403, 5, null, 1606163759000]);
+  });
+});
+
 describe('PolygonFetcher errors', () => {
   const cases: [string, number, string, string][] = [
     ['polygon/error-401-ERROR-api-key-not-provided.json', 401, 'auth', 'API Key was not provided'],

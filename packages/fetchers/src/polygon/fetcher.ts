@@ -28,9 +28,13 @@ import {
   POLYGON_TIMESPANS,
   decodePolygonBody,
   parsePolygonAggs,
+  parsePolygonLastQuote,
   parsePolygonLastTrade,
+  parsePolygonSnapshot,
   polygonMaxRangeMs,
+  type PolygonLastQuote,
   type PolygonLastTrade,
+  type PolygonSnapshot,
 } from './parse';
 
 /** Polygon's public REST root; `next_url`s pointing here are re-based onto `baseUrl`. */
@@ -233,6 +237,44 @@ export class PolygonFetcher implements Fetcher {
       }
       const obj = await this.get(path, {}, symbol, options.signal);
       return parsePolygonLastTrade(obj, symbol);
+    } catch (err) {
+      return countFailure('polygon', this.counters, err, symbol);
+    }
+  }
+
+  /**
+   * The last quote: `/v2/last/nbbo/{ticker}` for stocks, `/v1/last_quote/currencies/{from}/{to}` for
+   * forex and metals. Crypto and indices: `not_supported`.
+   */
+  async lastQuote(symbol: string, options: { signal?: AbortSignal } = {}): Promise<PolygonLastQuote> {
+    try {
+      const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
+      let path: string;
+      if (ticker.startsWith('C:')) {
+        const inst = this.mapper.instrument(symbol);
+        path = `/v1/last_quote/currencies/${encodeURIComponent(inst.base)}/${encodeURIComponent(inst.quote)}`;
+      } else if (/^[XI]:/.test(ticker)) {
+        throw new FetchError({ kind: 'not_supported', source: 'polygon', symbol, message: `no last-quote endpoint for ${ticker}` });
+      } else {
+        path = `/v2/last/nbbo/${encodeURIComponent(ticker)}`;
+      }
+      const obj = await this.get(path, {}, symbol, options.signal);
+      return parsePolygonLastQuote(obj, symbol);
+    } catch (err) {
+      return countFailure('polygon', this.counters, err, symbol);
+    }
+  }
+
+  /** The ticker snapshot (today so far, latest minute, previous day, last trade and quote). Indices: `not_supported`. */
+  async snapshot(symbol: string, options: { signal?: AbortSignal } = {}): Promise<PolygonSnapshot> {
+    try {
+      const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
+      const market = ticker.startsWith('C:') ? 'global/markets/forex' : ticker.startsWith('X:') ? 'global/markets/crypto' : 'us/markets/stocks';
+      if (ticker.startsWith('I:')) {
+        throw new FetchError({ kind: 'not_supported', source: 'polygon', symbol, message: `no ticker snapshot for index ${ticker}` });
+      }
+      const obj = await this.get(`/v2/snapshot/locale/${market}/tickers/${encodeURIComponent(ticker)}`, {}, symbol, options.signal);
+      return parsePolygonSnapshot(obj, symbol);
     } catch (err) {
       return countFailure('polygon', this.counters, err, symbol);
     }

@@ -1,5 +1,13 @@
 export { PolygonFetcher, createPolygonFetcher, POLYGON_FETCHER_DEFAULTS, POLYGON_PUBLIC_URL, type PolygonFetcherOptions } from './fetcher';
-export { POLYGON_TIMESPANS, POLYGON_MAX_AGGREGATES, polygonMaxRangeMs, type PolygonLastTrade } from './parse';
+export {
+  POLYGON_TIMESPANS,
+  POLYGON_MAX_AGGREGATES,
+  polygonMaxRangeMs,
+  type PolygonLastTrade,
+  type PolygonLastQuote,
+  type PolygonSnapshot,
+  type PolygonSnapshotBar,
+} from './parse';
 export {
   PolygonStream,
   createPolygonStream,

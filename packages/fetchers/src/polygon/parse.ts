@@ -201,3 +201,116 @@ export function parsePolygonLastTrade(obj: Record<string, unknown>, symbol: stri
   }
   throw fail('unexpected shape');
 }
+
+/**
+ * Polygon mixes nanosecond (stock trades, quotes, snapshots) and millisecond (forex, crypto)
+ * epochs. Anything above 10^15 cannot be a millisecond time before the year 33,000: read it as ns.
+ */
+export function polygonTimeToMs(t: number): number {
+  return t > 1e15 ? Math.floor(t / 1e6) : t;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** The last NBBO (stocks) or last quote (forex). */
+export interface PolygonLastQuote {
+  /** Generic symbol. */
+  symbol: string;
+  bid: number;
+  ask: number;
+  /** Shares (stocks); null where Polygon sends none (forex). */
+  bidSize: number | null;
+  askSize: number | null;
+  /** Quote time, epoch ms. */
+  ts: number;
+}
+
+/** Parses /v2/last/nbbo/{ticker} (`results` with p/P bid/ask, ns `t`) and /v1/last_quote/currencies (`last` with bid/ask). */
+export function parsePolygonLastQuote(obj: Record<string, unknown>, symbol: string): PolygonLastQuote {
+  const fail = (why: string): FetchError => new FetchError({ kind: 'malformed', source: 'polygon', symbol, message: `last quote: ${why}` });
+  if (isRecord(obj.results)) {
+    const r = obj.results;
+    const bid = num(r.p);
+    const ask = num(r.P);
+    const t = num(r.t);
+    if (bid === null || ask === null || t === null || !(bid > 0) || !(ask > 0)) throw fail('no bid/ask or time');
+    return { symbol, bid, ask, bidSize: num(r.s), askSize: num(r.S), ts: polygonTimeToMs(t) };
+  }
+  if (isRecord(obj.last)) {
+    const r = obj.last;
+    const bid = num(r.bid);
+    const ask = num(r.ask);
+    const t = num(r.timestamp);
+    if (bid === null || ask === null || t === null || !(bid > 0) || !(ask > 0)) throw fail('no bid/ask or time');
+    return { symbol, bid, ask, bidSize: null, askSize: null, ts: polygonTimeToMs(t) };
+  }
+  throw new FetchError({ kind: 'symbol_not_found', source: 'polygon', symbol, message: 'last quote: no results' });
+}
+
+/** OHLCV of a snapshot section; `ts` only where Polygon stamps it (forex `min.t`). */
+export interface PolygonSnapshotBar {
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  ts: number | null;
+}
+
+/** A ticker snapshot: today's bar so far, the latest minute, the previous day, last trade and quote. */
+export interface PolygonSnapshot {
+  /** Generic symbol. */
+  symbol: string;
+  day: PolygonSnapshotBar | null;
+  minute: PolygonSnapshotBar | null;
+  prevDay: PolygonSnapshotBar | null;
+  lastTrade: { price: number; size: number | null; ts: number } | null;
+  lastQuote: { bid: number; ask: number; ts: number } | null;
+  todaysChange: number | null;
+  /** Last update, epoch ms. */
+  updated: number | null;
+}
+
+function snapshotBar(v: unknown): PolygonSnapshotBar | null {
+  if (!isRecord(v)) return null;
+  const o = num(v.o);
+  const h = num(v.h);
+  const l = num(v.l);
+  const c = num(v.c);
+  // Polygon fills untraded sections with zeros: that is "no bar", not a price of 0.
+  if (o === null || h === null || l === null || c === null || !(o > 0 && h > 0 && l > 0 && c > 0)) return null;
+  const t = num(v.t);
+  return { open: o, high: h, low: l, close: c, volume: num(v.v) ?? 0, ts: t === null ? null : polygonTimeToMs(t) };
+}
+
+/** Parses /v2/snapshot/locale/{us|global}/markets/{market}/tickers/{ticker}. */
+export function parsePolygonSnapshot(obj: Record<string, unknown>, symbol: string): PolygonSnapshot {
+  const t = obj.ticker;
+  if (!isRecord(t)) throw new FetchError({ kind: 'symbol_not_found', source: 'polygon', symbol, message: 'snapshot: no "ticker" object' });
+  let lastTrade: PolygonSnapshot['lastTrade'] = null;
+  if (isRecord(t.lastTrade) && num(t.lastTrade.p) !== null && num(t.lastTrade.t) !== null) {
+    lastTrade = { price: num(t.lastTrade.p)!, size: num(t.lastTrade.s), ts: polygonTimeToMs(num(t.lastTrade.t)!) };
+  }
+  let lastQuote: PolygonSnapshot['lastQuote'] = null;
+  if (isRecord(t.lastQuote)) {
+    const q = t.lastQuote;
+    // stocks: p = bid, P = ask; forex: b = bid, a = ask
+    const bid = num(q.p) ?? num(q.b);
+    const ask = num(q.P) ?? num(q.a);
+    const ts = num(q.t);
+    if (bid !== null && ask !== null && ts !== null) lastQuote = { bid, ask, ts: polygonTimeToMs(ts) };
+  }
+  const updated = num(t.updated);
+  return {
+    symbol,
+    day: snapshotBar(t.day),
+    minute: snapshotBar(t.min),
+    prevDay: snapshotBar(t.prevDay),
+    lastTrade,
+    lastQuote,
+    todaysChange: num(t.todaysChange),
+    updated: updated === null ? null : polygonTimeToMs(updated),
+  };
+}
