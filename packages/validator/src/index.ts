@@ -42,6 +42,7 @@ export {
   type BarColumns,
   type SeriesOptions,
   type SeriesResult,
+  type SeriesRepair,
   type RuleCounter,
   type ValidatorCounters,
   type IssueEvent,

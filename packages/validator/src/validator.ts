@@ -62,6 +62,14 @@ export interface SeriesOptions {
   state?: 'fresh' | 'shared';
 }
 
+/** High, low and volume of one repaired bar of a series, after the repair. */
+export interface SeriesRepair {
+  index: number;
+  high: number;
+  low: number;
+  volume: number;
+}
+
 /** Verdicts on a series, as columns. */
 export interface SeriesResult {
   length: number;
@@ -70,10 +78,11 @@ export interface SeriesResult {
   quality: Float64Array;
   /** Per bar: bit mask of the rules that raised an issue ({@link RULE_BITS}). */
   rules: Uint32Array;
-  /** High, low and volume after repairs (equal to the input where nothing was repaired). */
-  high: Float64Array;
-  low: Float64Array;
-  volume: Float64Array;
+  /**
+   * The repaired values of the bars with status repaired (sparse: repairs are rare, and three full columns
+   * would cost 24 bytes per bar of allocation on every call).
+   */
+  repairs: SeriesRepair[];
   /** The issues of the bars that have any, with their index. */
   issues: Array<{ index: number; issues: Issue[] }>;
   accepted: number;
@@ -316,9 +325,7 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
     const status = new Uint8Array(n);
     const quality = new Float64Array(n);
     const rules = new Uint32Array(n);
-    const high = new Float64Array(n);
-    const low = new Float64Array(n);
-    const volume = new Float64Array(n);
+    const repairs: SeriesRepair[] = [];
     const issuesOut: Array<{ index: number; issues: Issue[] }> = [];
 
     let st: SeriesState | null = null;
@@ -354,9 +361,6 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
           count(scratch);
           status[i] = STATUS_CODES.rejected;
           rules[i] = SCHEMA_BIT;
-          high[i] = NaN;
-          low[i] = NaN;
-          volume[i] = NaN;
           issuesOut.push({ index: i, issues });
           const b = (bar ?? {}) as Partial<Bar>;
           emit(issues, STATUS_CODES.rejected, String(b.symbol), String(b.timeframe), Number(b.ts), String(b.source));
@@ -395,9 +399,9 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
       status[i] = scratch.status;
       quality[i] = scratch.quality;
       rules[i] = scratch.mask;
-      high[i] = scratch.high;
-      low[i] = scratch.low;
-      volume[i] = scratch.status === STATUS_CODES.rejected ? Number(v) : scratch.volume;
+      if (scratch.status === STATUS_CODES.repaired) {
+        repairs.push({ index: i, high: scratch.high, low: scratch.low, volume: scratch.volume });
+      }
       if (scratch.mask !== 0) {
         const issues = renderIssues(scratch, cfg, timeframe);
         issuesOut.push({ index: i, issues });
@@ -411,7 +415,7 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
       else if (s === 1) rep++;
       else rej++;
     }
-    return { length: n, status, quality, rules, high, low, volume, issues: issuesOut, accepted: acc, repaired: rep, rejected: rej };
+    return { length: n, status, quality, rules, repairs, issues: issuesOut, accepted: acc, repaired: rep, rejected: rej };
   };
 
   return {
