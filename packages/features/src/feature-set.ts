@@ -103,10 +103,12 @@ interface Entry {
   update: (bar: FeatureBar, replace: boolean) => void;
 }
 
+const readClose = (b: FeatureBar): number => b.close;
+
 function priceReader(source: PriceSource | undefined, name: string): (b: FeatureBar) => number {
   switch (source ?? 'close') {
     case 'close':
-      return (b) => b.close;
+      return readClose;
     case 'open':
       return (b) => b.open;
     case 'high':
@@ -127,25 +129,41 @@ function compile(name: string, spec: IndicatorSpec): Entry {
     throw new OptionsError(`feature "${name}": spec must be an object, got ${JSON.stringify(spec)}`);
   }
   switch (spec.kind) {
-    case 'sma':
-    case 'ema':
-    case 'rsi':
-    case 'macd':
-    case 'bollinger':
-    case 'stddev': {
+    // One arrow literal per kind (and a close-price fast path) keeps every call site monomorphic.
+    case 'sma': {
+      const ind = new SMA(spec.options);
       const read = priceReader(spec.source, name);
-      const ind =
-        spec.kind === 'sma'
-          ? new SMA(spec.options)
-          : spec.kind === 'ema'
-            ? new EMA(spec.options)
-            : spec.kind === 'rsi'
-              ? new RSI(spec.options)
-              : spec.kind === 'macd'
-                ? new MACD(spec.options)
-                : spec.kind === 'bollinger'
-                  ? new BollingerBands(spec.options)
-                  : new StdDev(spec.options);
+      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
+    }
+    case 'ema': {
+      const ind = new EMA(spec.options);
+      const read = priceReader(spec.source, name);
+      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
+    }
+    case 'rsi': {
+      const ind = new RSI(spec.options);
+      const read = priceReader(spec.source, name);
+      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
+    }
+    case 'macd': {
+      const ind = new MACD(spec.options);
+      const read = priceReader(spec.source, name);
+      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
+    }
+    case 'bollinger': {
+      const ind = new BollingerBands(spec.options);
+      const read = priceReader(spec.source, name);
+      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
+    }
+    case 'stddev': {
+      const ind = new StdDev(spec.options);
+      const read = priceReader(spec.source, name);
+      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
       return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
     }
     case 'atr': {

@@ -94,6 +94,11 @@ export class ATR extends IndicatorBase<HLC, number> {
     return this.count > this.lookback ? this.value : null;
   }
 
+  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
+  valueOrNaN(): number {
+    return this.count > this.lookback ? this.value : NaN;
+  }
+
   protected clear(): void {
     this.prevClose = 0;
     this.sum = 0;

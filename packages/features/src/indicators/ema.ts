@@ -72,6 +72,11 @@ export class EMA extends IndicatorBase<number, number> {
     return this.count > this.lookback ? this.value : null;
   }
 
+  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
+  valueOrNaN(): number {
+    return this.count > this.lookback ? this.value : NaN;
+  }
+
   protected clear(): void {
     this.sum = 0;
     this.value = NaN;

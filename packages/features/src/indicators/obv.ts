@@ -68,6 +68,11 @@ export class OBV extends IndicatorBase<CloseVolume, number> {
     return this.count > 0 ? this.value : null;
   }
 
+  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
+  valueOrNaN(): number {
+    return this.count > 0 ? this.value : NaN;
+  }
+
   protected clear(): void {
     this.prevClose = 0;
     this.value = NaN;

@@ -98,6 +98,11 @@ export class RSI extends IndicatorBase<number, number> {
     return this.count > this.lookback ? this.value : null;
   }
 
+  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
+  valueOrNaN(): number {
+    return this.count > this.lookback ? this.value : NaN;
+  }
+
   protected clear(): void {
     this.prev = 0;
     this.gain = 0;

@@ -86,6 +86,11 @@ export class SMA extends IndicatorBase<number, number> {
     return this.count > this.lookback ? this.value : null;
   }
 
+  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
+  valueOrNaN(): number {
+    return this.count > this.lookback ? this.value : NaN;
+  }
+
   protected clear(): void {
     this.buf.fill(0);
     this.total = 0;

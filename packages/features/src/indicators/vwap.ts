@@ -119,6 +119,12 @@ export class VWAP extends IndicatorBase<VWAPInput, number> {
     return this.count > 0 && v > 0 ? (this.pv + this.pvc) / v : null;
   }
 
+  /** The latest value or NaN while the session has no volume, without the null check. */
+  valueOrNaN(): number {
+    const v = this.v + this.vc;
+    return this.count > 0 && v > 0 ? (this.pv + this.pvc) / v : NaN;
+  }
+
   protected clear(): void {
     this.start = this.end = 0;
     this.pv = this.pvc = this.v = this.vc = 0;
