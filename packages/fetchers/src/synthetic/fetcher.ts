@@ -23,11 +23,17 @@ import { PricePath } from './walk';
 export interface SyntheticFetcherOptions {
   /** Seed of every path: same seed, same bars. @default 1 */
   seed: number;
-  /** Start price per symbol (its price at `epoch`). Symbols not listed start at `defaultStartPrice`. @default { EURUSD: 1.1, XAUUSD: 2000, NAS100: 18000, BTCUSD: 60000, AAPL: 190 } */
+  /**
+   * Start price per symbol (its price at `epoch`). Symbols not listed start at `defaultStartPrice`.
+   * @default { EURUSD: 1.1, XAUUSD: 2000, NAS100: 18000, BTCUSD: 60000, AAPL: 190 }
+   */
   symbols: Readonly<Record<string, number>>;
   /** Start price of symbols missing from `symbols`; null refuses them (`symbol_not_found`). @default 100 */
   defaultStartPrice: number | null;
-  /** Standard deviation of one minute's log return (0.0002 = 0.02 % per minute, ~0.76 % per day, ~12 % a year: FX-like). @default 0.0002 */
+  /**
+   * Standard deviation of one minute's log return (0.0002 = 0.02 % per minute, about 0.76 % per day
+   * and 12 % a year: FX-like). @default 0.0002
+   */
   volatility: number;
   /** Epoch ms where every path starts at its start price. @default Date.UTC(2024, 0, 1) */
   epoch: number;
