@@ -1,4 +1,4 @@
-import { isTimeframe, type Bar, type Timeframe } from '@pipeline/core';
+import { FetchError, isTimeframe, type Bar, type Timeframe } from '@pipeline/core';
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
 
@@ -10,23 +10,24 @@ export interface ReplayCsvDefaults {
   timeframe: Timeframe | undefined;
 }
 
-/** Parse problems of a whole file (as opposed to bad rows, which are counted). */
-export class ReplayCsvFormatError extends Error {}
-
 /**
  * Reads `ts,open,high,low,close,volume[,symbol,timeframe]` (header required, any column order).
  * `ts` is the bar open: epoch milliseconds, or an ISO 8601 time with a zone (`2024-01-02T10:00:00Z`).
- * Rows that cannot be read are skipped and counted, never thrown.
+ * Rows that cannot be read are skipped and counted, never thrown; a file without the needed columns
+ * throws a `malformed` FetchError.
  */
 export function parseReplayCsv(text: string, defaults: ReplayCsvDefaults, stats: FetcherStats): Bar[] {
   const lines = text.split(/\r?\n/);
   const header = (lines.shift() ?? '').split(',').map((h) => h.trim().toLowerCase());
   const col = (name: string): number => header.indexOf(name);
+  const malformed = (message: string): never => {
+    throw new FetchError({ kind: 'malformed', source: 'replay', message });
+  };
   for (const need of ['ts', 'open', 'high', 'low', 'close']) {
-    if (col(need) < 0) throw new ReplayCsvFormatError(`CSV header lacks "${need}": got ${JSON.stringify(header.join(','))}`);
+    if (col(need) < 0) malformed(`CSV header lacks "${need}": got ${JSON.stringify(header.join(','))}`);
   }
-  if (col('symbol') < 0 && !defaults.symbol) throw new ReplayCsvFormatError('CSV has no symbol column and no "symbol" option');
-  if (col('timeframe') < 0 && !defaults.timeframe) throw new ReplayCsvFormatError('CSV has no timeframe column and no "timeframe" option');
+  if (col('symbol') < 0 && !defaults.symbol) malformed('CSV has no symbol column and no "symbol" option');
+  if (col('timeframe') < 0 && !defaults.timeframe) malformed('CSV has no timeframe column and no "timeframe" option');
   const out: Bar[] = [];
   for (const line of lines) {
     if (line.trim() === '') continue;

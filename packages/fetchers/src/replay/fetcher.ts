@@ -21,7 +21,7 @@ import {
 import { finishBars, lastBars } from '../base/bars';
 import { checkRequest, countFailure, throwIfAborted } from '../base/fetcher-kit';
 import { createFetcherStats, type FetcherStats } from '../base/stats';
-import { ReplayCsvFormatError, parseReplayCsv } from './csv';
+import { parseReplayCsv } from './csv';
 
 /** What the replay asks a caller-supplied bar source for. */
 export interface ReplayQuery {
@@ -181,13 +181,7 @@ class ReplayFetcherImpl implements ReplayFetcher {
       } catch (err) {
         throw new FetchError({ kind: 'transient', source: 'replay', message: `cannot read ${this.opts.csvPath}: ${(err as Error).message}`, cause: err });
       }
-      let bars: Bar[];
-      try {
-        bars = parseReplayCsv(text, { symbol: this.opts.symbol, timeframe: this.opts.timeframe }, this.counters);
-      } catch (err) {
-        if (err instanceof ReplayCsvFormatError) throw new FetchError({ kind: 'malformed', source: 'replay', message: err.message });
-        throw err;
-      }
+      const bars = parseReplayCsv(text, { symbol: this.opts.symbol, timeframe: this.opts.timeframe }, this.counters);
       const groups = new Map<string, Bar[]>();
       for (const bar of bars) {
         const key = `${bar.symbol}|${bar.timeframe}`;

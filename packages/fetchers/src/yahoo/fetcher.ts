@@ -144,7 +144,8 @@ class YahooFetcherImpl implements YahooFetcher {
       // Markets close: ask for the smallest range that still covers `limit` bars of wall time.
       const range = RANGES.find(([, ms]) => ms >= needMs && ms <= cap) ?? RANGES.filter(([, ms]) => ms <= cap).at(-1)!;
       const now = this.opts.clock.now();
-      let bars = await this.chart(req.symbol, native, { range: range[0] }, { to: now + TIMEFRAME_MS[native] }, req.signal);
+      // No bar can open after now (a recording or a skewed server may hold later ones).
+      let bars = await this.chart(req.symbol, native, { range: range[0] }, { to: now + 1 }, req.signal);
       if (req.timeframe === '4h') bars = resampleBars(bars, '4h');
       const out = lastBars(finishBars(bars, this.opts.clock), limit);
       this.counters.bars += out.length;

@@ -99,6 +99,7 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
   const to = ctx.to ?? Infinity;
 
   const out: Bar[] = [];
+  const index = new Map<number, number>(); // ts -> position in out, for folding the live point
   let anchor: number | undefined; // first on-grid open: intraday grids may be offset (1h bars at :30)
   for (let i = 0; i < timestamps.length; i++) {
     const t = timestamps[i];
@@ -131,13 +132,15 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
       ctx.stats,
     );
     if (!bar) continue;
-    const prev = out[out.length - 1];
-    if (live && prev && prev.ts === ts) {
-      out[out.length - 1] = { ...prev, high: Math.max(prev.high, bar.high), low: Math.min(prev.low, bar.low), close: bar.close };
+    const at = index.get(ts);
+    if (live && at !== undefined) {
+      const prev = out[at]!;
+      out[at] = { ...prev, high: Math.max(prev.high, bar.high), low: Math.min(prev.low, bar.low), close: bar.close };
       ctx.stats.livePointsMerged++;
       continue;
     }
     if (live) ctx.stats.livePointsMerged++;
+    index.set(ts, out.length);
     out.push(bar);
   }
   return out;

@@ -1,6 +1,6 @@
 import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
-import { fixtureReply, startFixtureServer, type FixtureReply, type FixtureServer, type RecordedRequest } from '@pipeline/test-utils';
+import { fixtureReply, readFixture, startFixtureServer, type FixtureReply, type FixtureServer, type RecordedRequest } from '@pipeline/test-utils';
 import { createYahooFetcher, type YahooFetcher } from './fetcher';
 
 const CHART: Record<string, string> = {
@@ -101,6 +101,27 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     try {
       const bars = await y.fetchLatest({ symbol: 'AAPL', timeframe: '1m', limit: 2 });
       expect(bars.map((b) => b.final)).toEqual([true, false]);
+    } finally {
+      await y.close();
+    }
+  });
+
+  it('folds the live point (stamped at the last trade, off the grid) into the bar that holds it', async () => {
+    const body = JSON.parse(readFixture('yahoo/chart-AAPL-1m-2024-10-02-regular-hours-with-nulls.json'));
+    const r = body.chart.result[0];
+    const q = r.indicators.quote[0];
+    // Replace the session-close snapshot by a live point at 19:58:17Z (inside the 19:58 bar).
+    r.timestamp[r.timestamp.length - 1] = Date.UTC(2024, 9, 2, 19, 58, 17) / 1000;
+    for (const [k, v] of Object.entries({ open: 227.5, high: 227.5, low: 227.5, close: 227.5, volume: 0 })) q[k][q[k].length - 1] = v;
+    srv.setHandler(() => ({ body: JSON.stringify(body) }));
+    const c = new ManualClock(Date.UTC(2024, 9, 2, 19, 58, 20));
+    const y = createYahooFetcher({ baseUrl: srv.url, clock: c, symbolMapper: mapper });
+    try {
+      const bars = await y.fetchLatest({ symbol: 'AAPL', timeframe: '1m', limit: 3 });
+      expect(bars.map((b) => b.ts)).toEqual([Date.UTC(2024, 9, 2, 19, 56), Date.UTC(2024, 9, 2, 19, 57), Date.UTC(2024, 9, 2, 19, 58)]);
+      const i = r.timestamp.indexOf(Date.UTC(2024, 9, 2, 19, 58) / 1000);
+      expect(bars[2]).toMatchObject({ open: q.open[i], low: q.low[i], high: 227.5, close: 227.5, volume: q.volume[i], final: false });
+      expect(y.stats().livePointsMerged).toBe(1);
     } finally {
       await y.close();
     }
