@@ -145,6 +145,19 @@ describe('label values', () => {
     expect(text).not.toContain('DEMO1234ABCD5678');
   });
 
+  it('unknown or missing label keys from untyped callers never throw', async () => {
+    const m = make();
+    expect(() => {
+      m.fetchErrors.inc({ source: 'yahoo', kind: 'auth', extra: 'x' } as never);
+      m.fetchErrors.inc({ source: 'yahoo' } as never);
+      m.cacheOperationDuration.observe({} as never, 0.001);
+    }).not.toThrow();
+    const text = await m.text();
+    expect(sample(text, 'pipeline_fetch_errors_total', { source: 'yahoo', kind: 'auth' })).toBe(1);
+    expect(sample(text, 'pipeline_fetch_errors_total', { source: 'yahoo', kind: 'other' })).toBe(1);
+    expect(sample(text, 'pipeline_cache_operation_duration_seconds_count', { op: 'none' })).toBe(1);
+  });
+
   it('constant labels go on every sample, process metrics included', async () => {
     const m = make({ labels: { instance: 'eu-1' }, defaultMetrics: true });
     m.cycleOverruns.inc();

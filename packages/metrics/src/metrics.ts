@@ -176,25 +176,32 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
   const owned: string[] = [];
   const registers = [registry];
   const memo = new Map<string, string>();
-  const labelsOf = (raw: Record<string, unknown>): Record<string, string> => {
-    const out: Record<string, string> = { ...constantLabels };
-    for (const [name, value] of Object.entries(raw)) {
-      const rule = LABEL_RULES[name];
-      if (rule) {
-        out[name] = rule(value);
-        continue;
-      }
-      const key = typeof value === 'string' ? value : String(value);
-      let clean = memo.get(key);
-      if (clean === undefined) {
-        clean = sanitizeLabelValue(key);
-        if (memo.size >= MEMO_LIMIT) memo.clear();
-        memo.set(key, clean);
-      }
-      out[name] = clean;
+  const sanitizeMemo = (value: unknown): string => {
+    if (value === undefined || value === null) return 'none';
+    const key = typeof value === 'string' ? value : String(value);
+    let clean = memo.get(key);
+    if (clean === undefined) {
+      clean = sanitizeLabelValue(key);
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      memo.set(key, clean);
     }
-    return out;
+    return clean;
   };
+  /**
+   * Builds the label object for one metric's label names, resolving each name's rule once. Keys
+   * that are not label names of the metric are ignored (prom-client would throw on them) and
+   * missing ones normalise like any bad value, so the hot path never throws.
+   */
+  const labeller = (labelNames: readonly string[]): ((raw: Record<string, unknown>) => Record<string, string>) => {
+    const rules = labelNames.map((name) => [name, LABEL_RULES[name] ?? sanitizeMemo] as const);
+    const hasConstants = constantNames.length > 0;
+    return (raw) => {
+      const out: Record<string, string> = hasConstants ? { ...constantLabels } : {};
+      for (const [name, rule] of rules) out[name] = rule(raw[name]);
+      return out;
+    };
+  };
+  const labelsOf = (raw: Record<string, unknown>): Record<string, string> => labeller(Object.keys(raw))(raw);
 
   const dropped = new Counter({
     name: names.droppedObservations,
@@ -210,15 +217,17 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
   };
 
   function histogram<L extends string>(key: MetricKey, help: string, labelNames: L[], buckets: number[]): HistogramHandle<L> {
-    const h = new Histogram({ name: names[key], help, labelNames: [...labelNames, ...constantNames], buckets, registers });
-    owned.push(names[key]);
+    const name = names[key];
+    const h = new Histogram({ name, help, labelNames: [...labelNames, ...constantNames], buckets, registers });
+    owned.push(name);
+    const labelsFor = labeller(labelNames);
     return {
       observe(labels, seconds) {
-        if (valid(names[key], seconds)) h.observe(labelsOf(labels), seconds);
+        if (valid(name, seconds)) h.observe(labelsFor(labels), seconds);
       },
       startTimer(labels) {
         const start = process.hrtime.bigint();
-        const resolved = labelsOf(labels);
+        const resolved = labelsFor(labels);
         return () => {
           const seconds = Number(process.hrtime.bigint() - start) / 1e9;
           h.observe(resolved, seconds);
@@ -235,11 +244,13 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
     };
   }
   function counter<L extends string>(key: MetricKey, help: string, labelNames: L[]): CounterHandle<L> {
-    const c = new Counter({ name: names[key], help, labelNames: [...labelNames, ...constantNames], registers });
-    owned.push(names[key]);
+    const name = names[key];
+    const c = new Counter({ name, help, labelNames: [...labelNames, ...constantNames], registers });
+    owned.push(name);
+    const labelsFor = labeller(labelNames);
     return {
       inc(labels, by = 1) {
-        if (valid(names[key], by)) c.inc(labelsOf(labels), by);
+        if (valid(name, by)) c.inc(labelsFor(labels), by);
       },
     };
   }

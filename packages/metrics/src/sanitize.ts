@@ -34,6 +34,7 @@ function looksLikeKey(text: string): boolean {
  * characters are removed and the value is cut at {@link MAX_LABEL_VALUE_LENGTH}.
  */
 export function sanitizeLabelValue(value: unknown): string {
+  if (value === undefined || value === null) return 'none';
   let text = typeof value === 'string' ? value : String(value);
   const cut = text.search(/[?#]/);
   if (cut >= 0) text = text.slice(0, cut);
