@@ -65,7 +65,7 @@ describe('createMemoryHotCache', () => {
     await cache.writeBars([b]);
     b.close = 99;
     const [got] = await cache.latestBars('EURUSD', '1m', 1);
-    got!.close = 98;
+    got.close = 98;
     expect((await cache.lastBar('EURUSD', '1m'))!.close).toBe(bar(0).close);
     await cache.close();
   });

@@ -92,7 +92,7 @@ class Series {
     let hi = this.bars.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.bars[mid]!.ts < t) lo = mid + 1;
+      if (this.bars[mid].ts < t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -113,7 +113,7 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
   assertNumberOption(NAME, 'replaceWindow', opts.replaceWindow, 0, 10_000);
   assertNumberOption(NAME, 'featureTtlMs', opts.featureTtlMs, 1);
   if (typeof opts.clock?.now !== 'function') {
-    throw new OptionsError(`${NAME}: option "clock" must have now(), got ${String(opts.clock)}`);
+    throw new OptionsError(`${NAME}: option "clock" must have now(), got ${typeof opts.clock}`);
   }
   const { clock } = opts;
   const maxBars = Math.floor(opts.maxBars);
@@ -171,7 +171,7 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
         for (const input of batch.bars) {
           const bar = { ...input };
           const arr = s.bars;
-          const tail = s.length > 0 ? arr[arr.length - 1]! : undefined;
+          const tail = s.length > 0 ? arr[arr.length - 1] : undefined;
           if (tail === undefined || bar.ts > tail.ts) {
             s.push(bar);
             result.appended++;
@@ -181,7 +181,7 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
           } else {
             const lowest = Math.max(s.start, arr.length - replaceWindow);
             const i = s.lowerBound(bar.ts);
-            if (i >= lowest && i < arr.length && arr[i]!.ts === bar.ts) {
+            if (i >= lowest && i < arr.length && arr[i].ts === bar.ts) {
               arr[i] = bar;
               result.replaced++;
             } else {
@@ -220,7 +220,7 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
     async lastBar(symbol, timeframe) {
       check('lastBar');
       const s = series.get(sid(symbol, timeframe));
-      return s && s.length > 0 ? { ...s.bars[s.bars.length - 1]! } : null;
+      return s && s.length > 0 ? { ...s.bars[s.bars.length - 1] } : null;
     },
 
     async seriesLength(symbol, timeframe) {
@@ -294,6 +294,6 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
 
 function copy(bars: readonly Bar[], from: number, to: number): Bar[] {
   const out = new Array<Bar>(Math.max(0, to - from));
-  for (let i = from; i < to; i++) out[i - from] = { ...bars[i]! };
+  for (let i = from; i < to; i++) out[i - from] = { ...bars[i] };
   return out;
 }

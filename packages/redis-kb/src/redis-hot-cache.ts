@@ -107,7 +107,7 @@ export interface RedisHotCacheOptions {
 
 export const REDIS_HOT_CACHE_DEFAULTS: Readonly<RedisHotCacheOptions> = Object.freeze({
   redis: 'redis://127.0.0.1:6379',
-  clusterNodes: Object.freeze([]) as readonly string[],
+  clusterNodes: Object.freeze([]),
   keyPrefix: 'pipeline:',
   maxBars: 5000,
   replaceWindow: 64,
@@ -153,7 +153,7 @@ function isClient(value: unknown): value is RedisClient {
 function parseNode(node: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(node);
   if (!m) throw new OptionsError(`${NAME}: cluster node must be "host:port", got ${JSON.stringify(node)}`);
-  return { host: m[1]!, port: Number(m[2]) };
+  return { host: m[1], port: Number(m[2]) };
 }
 
 function validate(opts: Readonly<RedisHotCacheOptions>): void {
@@ -186,7 +186,7 @@ function validate(opts: Readonly<RedisHotCacheOptions>): void {
     );
   }
   if (typeof opts.clock?.now !== 'function' || typeof opts.clock.setTimeout !== 'function') {
-    throw new OptionsError(`${NAME}: option "clock" must be a Scheduler (now, setTimeout), got ${String(opts.clock)}`);
+    throw new OptionsError(`${NAME}: option "clock" must be a Scheduler (now, setTimeout), got ${typeof opts.clock}`);
   }
 }
 
@@ -195,7 +195,7 @@ function createClient(opts: Readonly<RedisHotCacheOptions>): RedisClient {
   if (opts.clusterNodes.length > 0) {
     const clusterOptions: ClusterOptions = {
       enableOfflineQueue: false,
-      clusterRetryStrategy: failFast.retryStrategy as (times: number) => number,
+      clusterRetryStrategy: failFast.retryStrategy,
       redisOptions: { ...failFast, ...(typeof opts.redis === 'object' ? (opts.redis as RedisOptions) : {}) },
     };
     return new Cluster(opts.clusterNodes.map(parseNode), clusterOptions);
@@ -256,6 +256,25 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     health = { status, lastError: health.lastError, since: clock.now() };
     statusEvents.emit({ ...health, previous });
   };
+  /**
+   * Derives `down` from the client's state. ioredis changes `status` at once but emits the event on
+   * a later tick, and a killed server can leave the socket unwritable while `status` still says
+   * `ready`; so a failed command also marks us `down`. Only the client's `ready` event or a command
+   * that succeeds brings `ready` back: no flapping between a failed call and the next one.
+   */
+  const sync = () => {
+    const s = client.status;
+    if (s === 'ready') {
+      if (health.status === 'connecting') setStatus('ready');
+    } else if (s === 'wait' || s === 'connecting' || s === 'connect') {
+      if (health.status === 'ready') setStatus('down');
+    } else {
+      setStatus('down');
+    }
+  };
+  const succeeded = () => {
+    if (health.status !== 'ready' && client.status === 'ready') setStatus('ready');
+  };
   const clientListeners: Array<[string, (err: Error) => void]> = [
     ['ready', () => setStatus('ready')],
     [
@@ -266,16 +285,18 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
         if (health.status === 'connecting') setStatus('down');
       },
     ],
-    ['close', () => setStatus('down')],
-    ['end', () => setStatus('down')],
+    ['close', sync],
+    ['reconnecting', sync],
+    ['end', sync],
   ];
   for (const [event, fn] of clientListeners) client.on(event, fn);
 
   const check = (op: string) => {
     if (closed) throw new CacheClosedError(op);
+    sync();
     if (client.status !== 'ready') {
       stats.failedCalls++;
-      throw new CacheUnavailableError(op, health.status === 'ready' ? 'connecting' : health.status, new Error(`client status is ${client.status}`));
+      throw new CacheUnavailableError(op, health.status, new Error(`client status is ${client.status}`));
     }
   };
   const fail = (op: string, err: unknown): never => {
@@ -283,7 +304,20 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     if (isRedisKbError(err)) throw err;
     if (err instanceof Error) health = { ...health, lastError: err };
     if (isReplyError(err)) throw new CacheCommandError(op, err);
-    throw new CacheUnavailableError(op, client.status === 'ready' ? 'ready' : health.status, err);
+    setStatus('down');
+    throw new CacheUnavailableError(op, health.status, err);
+  };
+  /** Runs one command: fails fast when not connected, maps errors to this package's family. */
+  const guard = async <T>(op: string, command: () => Promise<T>): Promise<T> => {
+    check(op);
+    let out: T;
+    try {
+      out = await command();
+    } catch (err) {
+      return fail(op, err);
+    }
+    succeeded();
+    return out;
   };
 
   // --- batching ---------------------------------------------------------------------------------
@@ -311,14 +345,15 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       await Promise.all(
         [...groups.values()].map(async (indexes) => {
           const p = client.pipeline();
-          for (const i of indexes) commands[i]!.add(p);
+          for (const i of indexes) commands[i].add(p);
           const res = (await p.exec()) ?? [];
-          indexes.forEach((i, j) => (replies[i] = (res[j] as Reply | undefined) ?? [new Error('no reply'), null]));
+          indexes.forEach((i, j) => (replies[i] = (res[j]) ?? [new Error('no reply'), null]));
         }),
       );
     } catch (err) {
       fail(op, err);
     }
+    if (replies.every((r) => r[0] === null || isReplyError(r[0]) || isNoScript(r[0]))) succeeded();
     return replies;
   };
 
@@ -336,7 +371,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     if (missing.length > 0) {
       const retried = await runBatched(
         op,
-        missing.map((i) => ({ key: calls[i]!.key, add: (p) => void p.eval(script.source, 1, calls[i]!.key, ...calls[i]!.args) })),
+        missing.map((i) => ({ key: calls[i].key, add: (p) => void p.eval(script.source, 1, calls[i].key, ...calls[i].args) })),
       );
       missing.forEach((i, j) => (replies[i] = retried[j]!));
     }
@@ -351,7 +386,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
   const decodeAll = (op: string, key: string, bufs: Buffer[], symbol: string, timeframe: Timeframe): Bar[] => {
     const out = new Array<Bar>(bufs.length);
     try {
-      for (let i = 0; i < bufs.length; i++) out[i] = decodeBar(bufs[i]!, symbol, timeframe);
+      for (let i = 0; i < bufs.length; i++) out[i] = decodeBar(bufs[i], symbol, timeframe);
     } catch (err) {
       throw new CacheDecodeError(op, key, err);
     }
@@ -417,10 +452,10 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
           result.appended += a;
           result.replaced += r;
           result.refused += x;
-          const chunk = calls[i]!.bars;
+          const chunk = calls[i].bars;
           for (let j = 0; j < chunk.length; j++) {
-            if (status.charCodeAt(j) === 120 /* x */) refused.push(chunk[j]!);
-            else accepted.push(chunk[j]!);
+            if (status.charCodeAt(j) === 120 /* x */) refused.push(chunk[j]);
+            else accepted.push(chunk[j]);
           }
         });
         stats.barsAppended += result.appended;
@@ -449,78 +484,46 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
 
     async latestBars(symbol, timeframe, limit) {
       const op = 'latestBars';
-      check(op);
       const n = Math.floor(limit);
-      if (!(n > 0)) return [];
       const key = keys.bars(symbol, timeframe);
-      let bufs: Buffer[];
-      try {
-        bufs = await client.lrangeBuffer(key, -n, -1);
-      } catch (err) {
-        return fail(op, err);
-      }
+      const bufs = await guard(op, async () => (n > 0 ? client.lrangeBuffer(key, -n, -1) : []));
       return decodeAll(op, key, bufs, symbol, timeframe);
     },
 
     async barsInRange(symbol, timeframe, from, to) {
       const op = 'barsInRange';
-      check(op);
-      if (!(from < to)) return [];
       const key = keys.bars(symbol, timeframe);
-      let bufs: Buffer[];
-      try {
+      const bufs = await guard(op, async () => {
+        if (!(from < to)) return [];
         try {
-          bufs = (await client.callBuffer('EVALSHA', RANGE_BARS_SCRIPT.sha, 1, key, from, to)) as Buffer[];
+          return (await client.callBuffer('EVALSHA', RANGE_BARS_SCRIPT.sha, 1, key, from, to)) as Buffer[];
         } catch (err) {
           if (!isNoScript(err)) throw err;
-          bufs = (await client.callBuffer('EVAL', RANGE_BARS_SCRIPT.source, 1, key, from, to)) as Buffer[];
+          return (await client.callBuffer('EVAL', RANGE_BARS_SCRIPT.source, 1, key, from, to)) as Buffer[];
         }
-      } catch (err) {
-        return fail(op, err);
-      }
+      });
       return decodeAll(op, key, bufs, symbol, timeframe);
     },
 
     async lastBar(symbol, timeframe) {
       const op = 'lastBar';
-      check(op);
       const key = keys.bars(symbol, timeframe);
-      let buf: Buffer | null;
-      try {
-        buf = await client.lindexBuffer(key, -1);
-      } catch (err) {
-        return fail(op, err);
-      }
-      return buf ? decodeAll(op, key, [buf], symbol, timeframe)[0]! : null;
+      const buf = await guard(op, () => client.lindexBuffer(key, -1));
+      return buf ? decodeAll(op, key, [buf], symbol, timeframe)[0] : null;
     },
 
-    async seriesLength(symbol, timeframe) {
-      check('seriesLength');
-      try {
-        return await client.llen(keys.bars(symbol, timeframe));
-      } catch (err) {
-        return fail('seriesLength', err);
-      }
+    seriesLength(symbol, timeframe) {
+      return guard('seriesLength', () => client.llen(keys.bars(symbol, timeframe)));
     },
 
     async setFeatures(symbol, value) {
-      check('setFeatures');
-      try {
-        await client.set(keys.features(symbol), encodeValue(value), 'PX', opts.featureTtlMs);
-      } catch (err) {
-        fail('setFeatures', err);
-      }
+      const packed = encodeValue(value);
+      await guard('setFeatures', () => client.set(keys.features(symbol), packed, 'PX', opts.featureTtlMs));
     },
 
     async getFeatures(symbol) {
-      check('getFeatures');
       const key = keys.features(symbol);
-      let buf: Buffer | null;
-      try {
-        buf = await client.getBuffer(key);
-      } catch (err) {
-        return fail('getFeatures', err);
-      }
+      const buf = await guard('getFeatures', () => client.getBuffer(key));
       return buf ? decodeOrThrow<TFeatures>('getFeatures', key, buf) : null;
     },
 
@@ -537,20 +540,14 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
         });
       }
       const replies = await runBatched(op, commands);
-      replyOrThrow(op, replies[0]!);
+      replyOrThrow(op, replies[0]);
       if (replies[1]?.[0]) reportError(new CacheUnavailableError('setSignal/fanout', health.status, replies[1][0]));
       signalEvents.emit({ symbol, signal: decodeValue<TSignal>(packed) });
     },
 
     async getSignal(symbol) {
-      check('getSignal');
       const key = keys.signal(symbol);
-      let buf: Buffer | null;
-      try {
-        buf = await client.getBuffer(key);
-      } catch (err) {
-        return fail('getSignal', err);
-      }
+      const buf = await guard('getSignal', () => client.getBuffer(key));
       return buf ? decodeOrThrow<TSignal>('getSignal', key, buf) : null;
     },
 
@@ -565,7 +562,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       );
       replies.forEach((reply, i) => {
         const buf = replyOrThrow(op, reply) as Buffer | null;
-        if (buf) out.set(symbols[i]!, decodeOrThrow<TSignal>(op, keys.signal(symbols[i]!), buf));
+        if (buf) out.set(symbols[i], decodeOrThrow<TSignal>(op, keys.signal(symbols[i]), buf));
       });
       return out;
     },
@@ -577,6 +574,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     onError: errors.subscribe,
 
     health() {
+      if (!closed) sync();
       return { ...health };
     },
     stats() {

@@ -39,6 +39,6 @@ export function planWrite(bars: readonly Bar[]): WritePlan {
 }
 
 function isSorted(bars: readonly Bar[]): boolean {
-  for (let i = 1; i < bars.length; i++) if (bars[i]!.ts < bars[i - 1]!.ts) return false;
+  for (let i = 1; i < bars.length; i++) if (bars[i].ts < bars[i - 1].ts) return false;
   return true;
 }
