@@ -134,7 +134,7 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
     if (!bar) continue;
     const at = index.get(ts);
     if (live && at !== undefined) {
-      const prev = out[at]!;
+      const prev = out[at];
       out[at] = { ...prev, high: Math.max(prev.high, bar.high), low: Math.min(prev.low, bar.low), close: bar.close };
       ctx.stats.livePointsMerged++;
       continue;
