@@ -141,6 +141,39 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     expect(store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 3 * MIN, to: T0 + 4 * MIN })[0].close).toBe(9.9);
   });
 
+  it('reports a failed timer flush and retries it on the next tick', async () => {
+    const { store, path, clock } = make({ busyTimeoutMs: 20, flushIntervalMs: 1_000 });
+    store.write(makeBars(25));
+    const locker = new Database(path);
+    locker.exec('BEGIN IMMEDIATE');
+    const failed = nextFlushOrError(store);
+    clock.advance(1_000);
+    expect(await failed).toMatchObject({ code: 'SQLITE_FLUSH_FAILED', data: { rows: 25 } });
+    expect(store.pendingCount).toBe(25);
+    locker.exec('ROLLBACK');
+    locker.close();
+    await new Promise((r) => setImmediate(r)); // the next tick is armed once the failure settled
+    const flushed = nextFlushOrError(store);
+    clock.advance(1_000);
+    expect(await flushed).toMatchObject({ rows: 25 });
+    expect(countRows(path)).toBe(25);
+  });
+
+  it('closes the file even when the final flush fails, and says how many rows were lost', async () => {
+    const { store, path } = make({ busyTimeoutMs: 20 });
+    store.write(makeBars(40));
+    const locker = new Database(path);
+    locker.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(store.close()).rejects.toMatchObject({ code: 'SQLITE_FLUSH_FAILED', data: { rows: 40 } });
+      expect(store.isClosed).toBe(true);
+    } finally {
+      locker.exec('ROLLBACK');
+      locker.close();
+    }
+    expect(countRows(path)).toBe(0);
+  });
+
   it('counts and reports bad bars without throwing', async () => {
     const { store, path } = make();
     const errors: SqliteStoreError[] = [];
@@ -319,11 +352,15 @@ describe('SqliteStore worker mode specifics', () => {
   it('blocks write() only when the worker is a full buffer behind (back-pressure)', async () => {
     const path = tempSqlitePath('worker-bp');
     const store = createSqliteStore({ path, mode: 'worker', maxPending: 200, scheduler: new ManualClock(T0) });
+    // Spy only (calls through): shows write() really waited on the writer thread.
+    const wait = jest.spyOn(Atomics, 'wait');
     for (let i = 0; i < 20_000; i += 100) {
       store.write(makeBars(100, {}, '1m', T0 + i * MIN));
       // Buffered plus in flight never exceeds two buffers.
       expect(store.pendingCount).toBeLessThan(2 * 200 + 100);
     }
+    expect(wait).toHaveBeenCalled();
+    wait.mockRestore();
     await store.close();
     expect(countRows(path)).toBe(20_000);
   });
