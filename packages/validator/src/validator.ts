@@ -28,7 +28,11 @@ export interface ValidationResult {
 
 /** Extra input for {@link Validator.validate}. */
 export interface ValidateContext {
-  /** The same bar (symbol, timeframe, ts) from another source, for the disagreement rule. */
+  /**
+   * The same bar (symbol, timeframe, ts) from another source, for the disagreement rule; ignored when its
+   * `ts` differs.
+   * @default undefined
+   */
   reference?: Pick<Bar, 'ts' | 'open' | 'high' | 'low' | 'close'> | null;
 }
 
@@ -36,7 +40,10 @@ export interface ValidateContext {
 export interface BarColumns {
   symbol: string;
   timeframe: Timeframe;
-  /** Used only in the bars handed to listeners. @default 'replay' */
+  /**
+   * Source named in the events handed to listeners.
+   * @default 'replay'
+   */
   source?: SourceName;
   ts: ArrayLike<number>;
   open: ArrayLike<number>;
@@ -44,7 +51,10 @@ export interface BarColumns {
   low: ArrayLike<number>;
   close: ArrayLike<number>;
   volume: ArrayLike<number>;
-  /** Absent: every bar is final. */
+  /**
+   * Per bar: true/1 final, false/0 forming.
+   * @default every bar final
+   */
   final?: ArrayLike<boolean | number>;
 }
 
