@@ -14,7 +14,7 @@ import {
   type PipelineMetricsOptions,
   type ResolvedPipelineMetricsOptions,
 } from './options';
-import { closedLabelValue, sanitizeLabelValue } from './sanitize';
+import { closedLabelValue, sanitizeLabelValue, toText } from './sanitize';
 
 /** Metric names without the prefix. Units are in the names (`_seconds`); counters end in `_total`. */
 export const METRIC_NAMES = {
@@ -178,7 +178,7 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
   const memo = new Map<string, string>();
   const sanitizeMemo = (value: unknown): string => {
     if (value === undefined || value === null) return 'none';
-    const key = typeof value === 'string' ? value : String(value);
+    const key = toText(value);
     let clean = memo.get(key);
     if (clean === undefined) {
       clean = sanitizeLabelValue(key);

@@ -35,7 +35,7 @@ function looksLikeKey(text: string): boolean {
  */
 export function sanitizeLabelValue(value: unknown): string {
   if (value === undefined || value === null) return 'none';
-  let text = typeof value === 'string' ? value : String(value);
+  let text = toText(value);
   const cut = text.search(/[?#]/);
   if (cut >= 0) text = text.slice(0, cut);
   if (SECRET_PAIR.test(text) || CREDENTIAL_SCHEME.test(text) || URL_USERINFO.test(text) || looksLikeKey(text)) {
@@ -50,4 +50,18 @@ export function sanitizeLabelValue(value: unknown): string {
 /** Maps a value onto a closed set, or `other`, so a bug upstream cannot explode cardinality. */
 export function closedLabelValue(value: unknown, allowed: ReadonlySet<string>): string {
   return typeof value === 'string' && allowed.has(value) ? value : 'other';
+}
+
+/** Primitive values as text; objects as their type name (never `[object Object]` or JSON of a secret-bearing object). */
+export function toText(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return value;
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    default:
+      return typeof value;
+  }
 }
