@@ -38,6 +38,8 @@ export interface BootstrapInput {
   validator: ValidatorPort;
   now: () => number;
   onProgress?: (p: BootstrapProgress) => void;
+  /** A chunk that no source could deliver (the run goes on with the next). */
+  onChunkError?: (info: { symbol: string; from: number; to: number; error: unknown }) => void;
   isCancelled?: () => boolean;
 }
 
@@ -143,8 +145,9 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       report.bars += bars.length;
       report.barsByTimeframe[res.value.tf] = (report.barsByTimeframe[res.value.tf] ?? 0) + bars.length;
       report.bySource[res.source] = (report.bySource[res.source] ?? 0) + bars.length;
-    } catch {
+    } catch (error) {
       report.failedChunks++;
+      input.onChunkError?.({ symbol: chunk.symbol, from: chunk.from, to: chunk.to, error });
     }
     report.chunksDone++;
     progress(chunk.symbol);

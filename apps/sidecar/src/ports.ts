@@ -69,9 +69,8 @@ export interface ValidatorPort {
   validateSeries(series: readonly Bar[]): {
     status: ArrayLike<number>;
     quality: ArrayLike<number>;
-    high: ArrayLike<number>;
-    low: ArrayLike<number>;
-    volume: ArrayLike<number>;
+    /** Repaired values of the (rare) repaired bars. */
+    repairs: readonly { index: number; high: number; low: number; volume: number }[];
     rejected: number;
   };
 }
@@ -80,10 +79,13 @@ export interface ValidatorPort {
 export function validateHistory(validator: ValidatorPort, bars: readonly Bar[]): Bar[] {
   if (bars.length === 0) return [];
   const r = validator.validateSeries(bars);
+  const repairs = new Map(r.repairs.map((x) => [x.index, x]));
   const out: Bar[] = [];
   for (let i = 0; i < bars.length; i++) {
     if (r.status[i] === 2) continue;
-    out.push({ ...bars[i], high: r.high[i], low: r.low[i], volume: r.volume[i], quality: r.quality[i] });
+    const fix = repairs.get(i);
+    const bar = bars[i];
+    out.push(fix ? { ...bar, high: fix.high, low: fix.low, volume: fix.volume, quality: r.quality[i] } : { ...bar, quality: r.quality[i] });
   }
   return out;
 }

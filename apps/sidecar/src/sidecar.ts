@@ -388,6 +388,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     // The forming bar is the live loop's: history stops at the last closed bar.
     const to = alignTs(now, tf);
     phase = 'bootstrap';
+    let chunkErrors = 0;
     const report = await runBootstrap({
       symbols: config.symbols,
       timeframe: tf,
@@ -403,6 +404,11 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         progressEvents.emit(p);
       },
       isCancelled: () => stopping !== undefined,
+      onChunkError: ({ symbol, from, to, error }) => {
+        if (++chunkErrors <= 5 || chunkErrors % 100 === 0) {
+          log.warn('bootstrap chunk failed; it is retried on the next start', { symbol, from: new Date(from).toISOString(), to: new Date(to).toISOString(), err: error, chunkErrors });
+        }
+      },
     });
     if (phase === 'bootstrap') phase = 'starting';
     return report;
