@@ -2,12 +2,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
-/** The workspace root (the folder holding pnpm-workspace.yaml). */
+/**
+ * The workspace root (the folder holding pnpm-workspace.yaml), searched upwards from this file when
+ * it runs as CommonJS (jest) and from the working directory otherwise (ESM scripts under tsx).
+ */
 export function repoRoot(): string {
-  let dir = __dirname;
+  const start = typeof __dirname === 'string' ? __dirname : process.cwd();
+  let dir = start;
   while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error('pnpm-workspace.yaml not found above ' + __dirname);
+    if (up === dir) throw new Error(`pnpm-workspace.yaml not found above ${start}`);
     dir = up;
   }
   return dir;
