@@ -1,5 +1,5 @@
 import { isPipelineError } from '@pipeline/core';
-import { TEST_REDIS_URL, deleteRedisPrefix, startRedisServer, uniqueRedisPrefix } from '@pipeline/test-utils';
+import { TEST_REDIS_URL, cleanupTempDirs, deleteRedisPrefix, startRedisServer, uniqueRedisPrefix } from '@pipeline/test-utils';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { decodeFanoutBars, decodeValue } from './codec';
@@ -8,7 +8,10 @@ import { type CacheStatusChange } from './hot-cache';
 import { REDIS_HOT_CACHE_DEFAULTS, createRedisHotCache } from './redis-hot-cache';
 
 const admin = new Redis(TEST_REDIS_URL);
-afterAll(() => admin.quit());
+afterAll(async () => {
+  await admin.quit();
+  cleanupTempDirs();
+});
 
 runHotCacheContract('Redis', async (settings) => {
   const keyPrefix = uniqueRedisPrefix('rediskb');
