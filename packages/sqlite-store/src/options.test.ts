@@ -31,6 +31,7 @@ describe('SqliteStore options', () => {
     expectOptionsError({ path: tempSqlitePath(), pragmas: { synchronus: 'NORMAL' } }, /unknown pragma "synchronus"/);
     expectOptionsError({ path: tempSqlitePath(), pragmas: { synchronous: 'SOMETIMES' } }, /"SOMETIMES"/);
     expectOptionsError({ path: tempSqlitePath(), pragmas: { cache_size: 1.5 } }, /cache_size" must be an integer, got 1.5/);
+    expectOptionsError({ path: tempSqlitePath(), mode: 'worker', pragmas: { locking_mode: 'exclusive' } }, /locking_mode "exclusive" cannot be used with mode 'worker'/);
   });
 
   it('quotes bad values', () => {

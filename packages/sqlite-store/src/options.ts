@@ -129,6 +129,12 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
     assertNumberOption(COMPONENT, `retentionMs.${tf}`, ms, 1);
   }
   validatePragmas(o.pragmas);
+  const locking = o.pragmas.locking_mode;
+  if (o.mode === 'worker' && typeof locking === 'string' && locking.toUpperCase() === 'EXCLUSIVE') {
+    throw new OptionsError(
+      `${COMPONENT}: pragma locking_mode "${locking}" cannot be used with mode 'worker' (the writer thread has its own connection)`,
+    );
+  }
   return Object.freeze({ ...o, path });
 }
 
