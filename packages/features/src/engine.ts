@@ -122,6 +122,8 @@ interface TfState {
   set: IndicatorSet;
   resampler: Resampler | null;
   bars: number;
+  /** The forming higher bar changed since it was last given to the indicators (applied lazily). */
+  pending: boolean;
 }
 
 interface SymbolState {
@@ -188,6 +190,7 @@ export class FeatureEngine {
       set: new IndicatorSet(o.featuresByTimeframe[tf] ?? o.features),
       resampler: i === 0 ? null : new Resampler(tf),
       bars: 0,
+      pending: false,
     }));
     return { latestTs: -Infinity, final: false, tfs, cached: null };
   }
@@ -275,6 +278,7 @@ export class FeatureEngine {
       return s.cached;
     }
     this.counters.cacheMisses++;
+    this.flush(s);
     const timeframes: Partial<Record<Timeframe, TimeframeFeatures>> = {};
     for (const t of s.tfs) {
       timeframes[t.timeframe] = Object.freeze({
@@ -293,6 +297,15 @@ export class FeatureEngine {
       timeframes: Object.freeze(timeframes),
     });
     return s.cached;
+  }
+
+  private flush(s: SymbolState): void {
+    for (const t of s.tfs) {
+      if (t.pending) {
+        t.set.update(t.resampler!.bar, true);
+        t.pending = false;
+      }
+    }
   }
 
   /** Symbols seen so far. */
@@ -314,6 +327,7 @@ export class FeatureEngine {
   snapshot(symbol: string): SymbolSnapshot | null {
     const s = this.symbols.get(symbol);
     if (s === undefined) return null;
+    this.flush(s);
     const timeframes: SymbolSnapshot['timeframes'] = {};
     for (const t of s.tfs) {
       timeframes[t.timeframe] = { bars: t.bars, resampler: t.resampler?.state() ?? null, indicators: t.set.snapshot() };

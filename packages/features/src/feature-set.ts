@@ -210,20 +210,77 @@ export class IndicatorSet {
   /** Largest lookback of the set: the bars needed before every value is non-null. */
   readonly lookback: number;
   readonly names: readonly string[];
+  // Indicators grouped by class so that each update loop below calls one class only (monomorphic,
+  // inlinable); dispatching through one closure per entry costs about twice as much.
+  private readonly sma: SMA[] = [];
+  private readonly ema: EMA[] = [];
+  private readonly rsi: RSI[] = [];
+  private readonly macd: MACD[] = [];
+  private readonly bb: BollingerBands[] = [];
+  private readonly sd: StdDev[] = [];
+  private readonly atr: ATR[] = [];
+  private readonly adx: ADX[] = [];
+  private readonly stoch: Stochastic[] = [];
+  private readonly obv: OBV[] = [];
+  private readonly vwap: VWAP[] = [];
+  /** Entries that read another price than the close. */
+  private readonly other: Entry[] = [];
 
   constructor(spec: FeatureSetSpec = DEFAULT_FEATURE_SET) {
     if (typeof spec !== 'object' || spec === null) throw new OptionsError(`IndicatorSet: spec must be an object, got ${String(spec)}`);
     this.entries = Object.entries(spec).map(([name, s]) => compile(name, s));
     this.names = this.entries.map((e) => e.name);
     this.lookback = this.entries.reduce((m, e) => Math.max(m, e.ind.lookback), 0);
+    for (const [i, e] of this.entries.entries()) {
+      const spec_ = Object.values(spec)[i];
+      const closeOnly = !('source' in spec_) || spec_.source === undefined || spec_.source === 'close';
+      const ind = e.ind;
+      if (ind instanceof SMA && closeOnly) this.sma.push(ind);
+      else if (ind instanceof EMA && closeOnly) this.ema.push(ind);
+      else if (ind instanceof RSI && closeOnly) this.rsi.push(ind);
+      else if (ind instanceof MACD && closeOnly) this.macd.push(ind);
+      else if (ind instanceof BollingerBands && closeOnly) this.bb.push(ind);
+      else if (ind instanceof StdDev && closeOnly) this.sd.push(ind);
+      else if (ind instanceof ATR) this.atr.push(ind);
+      else if (ind instanceof ADX) this.adx.push(ind);
+      else if (ind instanceof Stochastic) this.stoch.push(ind);
+      else if (ind instanceof OBV) this.obv.push(ind);
+      else if (ind instanceof VWAP) this.vwap.push(ind);
+      else this.other.push(e);
+    }
   }
 
   update(bar: FeatureBar, replace: boolean): void {
-    const entries = this.entries;
-    for (let i = 0; i < entries.length; i++) entries[i].update(bar, replace);
+    const { ts, high, low, close, volume } = bar;
+    if (replace) {
+      for (const x of this.sma) x.replace(close);
+      for (const x of this.ema) x.replace(close);
+      for (const x of this.rsi) x.replace(close);
+      for (const x of this.macd) x.replace(close);
+      for (const x of this.bb) x.replace(close);
+      for (const x of this.sd) x.replace(close);
+      for (const x of this.atr) x.replaceValues(high, low, close);
+      for (const x of this.adx) x.replaceValues(high, low, close);
+      for (const x of this.stoch) x.replaceValues(high, low, close);
+      for (const x of this.obv) x.replaceValues(close, volume);
+      for (const x of this.vwap) x.replaceValues(ts, high, low, close, volume);
+    } else {
+      for (const x of this.sma) x.add(close);
+      for (const x of this.ema) x.add(close);
+      for (const x of this.rsi) x.add(close);
+      for (const x of this.macd) x.add(close);
+      for (const x of this.bb) x.add(close);
+      for (const x of this.sd) x.add(close);
+      for (const x of this.atr) x.addValues(high, low, close);
+      for (const x of this.adx) x.addValues(high, low, close);
+      for (const x of this.stoch) x.addValues(high, low, close);
+      for (const x of this.obv) x.addValues(close, volume);
+      for (const x of this.vwap) x.addValues(ts, high, low, close, volume);
+    }
+    const other = this.other;
+    for (let i = 0; i < other.length; i++) other[i].update(bar, replace);
   }
 
-  /** Current values as a fresh plain object (safe to keep and to serialise). */
   values(): FeatureValues {
     const out: FeatureValues = {};
     for (const e of this.entries) {

@@ -1,4 +1,4 @@
-import { type Timeframe, alignTs } from '@pipeline/core';
+import { TIMEFRAME_MS, type Timeframe, alignTs } from '@pipeline/core';
 import { type FeatureBar } from './feature-set';
 
 /** State of one resampler, plain JSON (part of the engine snapshot; null stands for ±Infinity/NaN). */
@@ -38,8 +38,16 @@ export class Resampler {
   private baseClose = 0;
   private baseVolume = 0;
 
+  private readonly ms: number;
+
   constructor(timeframe: Timeframe) {
     this.timeframe = timeframe;
+    this.ms = TIMEFRAME_MS[timeframe];
+  }
+
+  /** True when a base bar at `ts` would start a new higher bar. */
+  startsNew(ts: number): boolean {
+    return !(ts >= this.ts && ts < this.ts + this.ms);
   }
 
   /**
@@ -47,7 +55,9 @@ export class Resampler {
    * Returns true when the higher bar is new (indicators must `add`), false when it changed (`replace`).
    */
   push(b: FeatureBar, replace: boolean): boolean {
-    const ts = alignTs(b.ts, this.timeframe);
+    // Most base bars fall in the current higher bar: skip alignTs (two float modulos) for them.
+    const t = b.ts;
+    const ts = t >= this.ts && t < this.ts + this.ms ? this.ts : alignTs(t, this.timeframe);
     let isNew = false;
     if (ts !== this.ts) {
       this.ts = ts;
