@@ -8,6 +8,7 @@
 //   BENCH_BARS           bars per symbol in the big file                      (default 10000)
 //   BENCH_BIG_FILE       where the big file is kept between runs              (default <tmpdir>/sqlite-store-bench-<S>x<B>.db)
 //   BENCH_QUERIES        last-500 queries timed                               (default 2000)
+//   BENCH_LAYOUT_ROWS    rows per layout in the text-vs-dictionary comparison (default 1000000)
 //
 // The big file is built once with the store's backfill path and reused by later runs.
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ const BACKFILL_ROWS = env('BENCH_BACKFILL_ROWS', 200_000);
 const SYMBOLS = env('BENCH_SYMBOLS', 1_000);
 const BARS = env('BENCH_BARS', 10_000);
 const QUERIES = env('BENCH_QUERIES', 2_000);
+const LAYOUT_ROWS = env('BENCH_LAYOUT_ROWS', 1_000_000);
 const BIG_FILE = process.env.BENCH_BIG_FILE ?? join(tmpdir(), `sqlite-store-bench-${SYMBOLS}x${BARS}.db`);
 const T0 = Date.UTC(2020, 0, 1);
 const MIN = 60_000;
@@ -283,6 +285,89 @@ async function benchLiveFlush(): Promise<void> {
   }
 }
 
+/**
+ * The chosen layout (symbol and timeframe as TEXT in the primary key) against a dictionary layout
+ * (an integer series id in the key, names in a side table), same rows, same raw upsert loop.
+ */
+function benchLayout(): void {
+  const symbols = 200;
+  const per = Math.ceil(LAYOUT_ROWS / symbols);
+  const result: Record<'text' | 'dict', { bytesPerRow: number; insertPerS: number; p50: number }> = {} as never;
+  for (const layout of ['text', 'dict'] as const) {
+    const path = join(work, `layout-${layout}.db`);
+    const db = new Database(path);
+    for (const p of PRAGMAS) db.pragma(p);
+    if (layout === 'text') db.exec(MIGRATIONS[0]);
+    else {
+      db.exec(`CREATE TABLE series_d (id INTEGER PRIMARY KEY, symbol TEXT NOT NULL, timeframe TEXT NOT NULL, UNIQUE (symbol, timeframe));
+        CREATE TABLE bars_d (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, open REAL NOT NULL, high REAL NOT NULL,
+          low REAL NOT NULL, close REAL NOT NULL, volume REAL NOT NULL, source TEXT NOT NULL, final INTEGER NOT NULL,
+          quality REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID;`);
+    }
+    const ids = new Map<string, number>();
+    const insSeries = layout === 'dict' ? db.prepare('INSERT INTO series_d (symbol, timeframe) VALUES (?, ?)') : null;
+    const ins =
+      layout === 'text'
+        ? db.prepare('INSERT INTO bars VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET close = excluded.close')
+        : db.prepare('INSERT INTO bars_d VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET close = excluded.close');
+    const t0 = performance.now();
+    db.transaction(() => {
+      for (let s = 0; s < symbols; s++) {
+        for (let i = 0; i < per; i++) {
+          const b = bar(s, i);
+          if (layout === 'text') {
+            ins.run(b.symbol, b.timeframe, b.ts, b.open, b.high, b.low, b.close, b.volume, b.source, 1, b.quality);
+          } else {
+            const key = `${b.symbol}|${b.timeframe}`;
+            let id = ids.get(key);
+            if (id === undefined) {
+              id = Number(insSeries!.run(b.symbol, b.timeframe).lastInsertRowid);
+              ids.set(key, id);
+            }
+            ins.run(id, b.ts, b.open, b.high, b.low, b.close, b.volume, b.source, 1, b.quality);
+          }
+        }
+      }
+    })();
+    const insertMs = performance.now() - t0;
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const pageCount = db.pragma('page_count', { simple: true }) as number;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const read =
+      layout === 'text'
+        ? db.prepare('SELECT symbol, timeframe, ts, open, high, low, close, volume, source, final, quality FROM bars WHERE symbol = ? AND timeframe = ? ORDER BY ts DESC LIMIT 500').raw()
+        : db.prepare('SELECT ts, open, high, low, close, volume, source, final, quality FROM bars_d WHERE series_id = ? ORDER BY ts DESC LIMIT 500').raw();
+    const times: number[] = [];
+    for (let q = 0; q < 1000; q++) {
+      const sym = `SYM${String((q * 7919) % symbols).padStart(4, '0')}`;
+      const t = performance.now();
+      const r = layout === 'text' ? read.all(sym, '1m') : read.all(ids.get(`${sym}|1m`));
+      times.push(performance.now() - t);
+      if (r.length !== 500) throw new Error('layout read returned too few rows');
+    }
+    db.close();
+    times.sort((a, b) => a - b);
+    result[layout] = { bytesPerRow: (pageCount * pageSize) / (symbols * per), insertPerS: (symbols * per) / (insertMs / 1000), p50: percentile(times.slice(100), 0.5) };
+  }
+  const cases = [
+    ['file size', 'bytes/row', 'bytesPerRow', 1],
+    ['single-row upsert loop', 'rows/s', 'insertPerS', 0],
+    ['last 500 rows (.raw()) p50', 'ms', 'p50', 3],
+  ] as const;
+  for (const [name, unit, field, digits] of cases) {
+    rows.push({
+      case: `layout: text symbol/timeframe key (chosen) vs integer series dictionary, ${symbols * per} rows: ${name}`,
+      unit,
+      ours: round(result.text[field], digits),
+      baseline: 'dictionary layout (series_id INTEGER in the key)',
+      baselineValue: round(result.dict[field], digits),
+      ratio: round(result.text[field] / result.dict[field], 2),
+      goal: null,
+      pass: null,
+    });
+  }
+}
+
 function round(n: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
@@ -291,6 +376,7 @@ function round(n: number, digits: number): number {
 async function main(): Promise<void> {
   const started = performance.now();
   await benchBackfill();
+  benchLayout();
   await ensureBigFile();
   benchLatest();
   await benchLiveFlush();
