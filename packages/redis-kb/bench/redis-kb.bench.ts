@@ -1,0 +1,263 @@
+// Benchmark of @pipeline/redis-kb against raw ioredis + msgpackr doing the same work, plus the
+// in-process cache. Run: pnpm --filter @pipeline/redis-kb bench  (REDIS_URL, BENCH_SCALE=4 for longer).
+// Writes bench-results/redis-kb.json at the repo root.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { type Bar, TIMEFRAME_MS } from '@pipeline/core';
+import { Redis } from 'ioredis';
+import { Packr } from 'msgpackr';
+import { createMemoryHotCache, createRedisHotCache, type HotCache, WRITE_BARS_LUA } from '../src/index';
+import { decodeBar, encodeFanoutBars } from '../src/codec';
+import { WRITE_BARS_SCRIPT } from '../src/lua';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SCALE = Number(process.env.BENCH_SCALE ?? '1');
+const SYMBOLS = 100;
+const T0 = Date.UTC(2024, 0, 2);
+const M = TIMEFRAME_MS['1m'];
+const RUN = `bench:rediskb:${process.pid}:`;
+
+interface Row {
+  case: string;
+  unit: string;
+  ours: number;
+  baseline: string | null;
+  baselineValue: number | null;
+  ratio: number | null;
+  goal: string | null;
+  pass: boolean | null;
+}
+const rows: Row[] = [];
+
+function mkBar(symbol: string, i: number): Bar {
+  const c = 1.1 + (i % 100) / 1000;
+  return { symbol, timeframe: '1m', ts: T0 + i * M, open: c, high: c + 0.001, low: c - 0.001, close: c, volume: i, source: 'yahoo', final: true, quality: 1 };
+}
+const symbols = Array.from({ length: SYMBOLS }, (_, i) => `S${i}`);
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const median = (xs: number[]) => pct(xs, 50);
+const round = (x: number, d = 3) => Number(x.toFixed(d));
+
+/** Raw ioredis + msgpackr doing what writeBars does: one EVALSHA per series in one pipeline, then one XADD of the accepted bars. */
+function rawWriter(redis: Redis, prefix: string, fanout: boolean) {
+  const packr = new Packr({ useRecords: false });
+  return async (bars: Bar[]) => {
+    const bySeries = new Map<string, Bar[]>();
+    for (const b of bars) {
+      const k = `${prefix}bars:{${b.symbol}}:${b.timeframe}`;
+      const list = bySeries.get(k);
+      if (list) list.push(b);
+      else bySeries.set(k, [b]);
+    }
+    const p = redis.pipeline();
+    const groups = [...bySeries.entries()];
+    for (const [key, list] of groups) {
+      p.evalsha(WRITE_BARS_SCRIPT.sha, 1, key, 5000, 64, ...list.map((b) => packr.pack([b.ts, b.open, b.high, b.low, b.close, b.volume, b.source, b.final, b.quality])));
+    }
+    const res = (await p.exec())!;
+    if (!fanout) return;
+    const accepted: Bar[] = [];
+    res.forEach(([err, reply], i) => {
+      if (err) throw err;
+      const status = (reply as unknown[])[4] as string;
+      groups[i]![1].forEach((b, j) => status[j] !== 'x' && accepted.push(b));
+    });
+    await redis.xadd(`${prefix}stream:bars`, 'MAXLEN', '~', 10000, '*', 'bars', encodeFanoutBars(accepted));
+  };
+}
+
+async function timeCycles(cycles: number, run: (cycle: number) => Promise<void>): Promise<{ wallMs: number[]; cpuUs: number[] }> {
+  const wallMs: number[] = [];
+  const cpuUs: number[] = [];
+  for (let c = 0; c < cycles; c++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    await run(c);
+    wallMs.push(performance.now() - t0);
+    const cpu = process.cpuUsage(cpu0);
+    cpuUs.push(cpu.user + cpu.system);
+  }
+  return { wallMs, cpuUs };
+}
+
+async function benchWrites(admin: Redis, barsPerSeries: number, fanout: boolean): Promise<void> {
+  const prefixOurs = `${RUN}w${barsPerSeries}${fanout ? 'f' : ''}:ours:`;
+  const prefixRaw = `${RUN}w${barsPerSeries}${fanout ? 'f' : ''}:raw:`;
+  const cache = createRedisHotCache({ redis: REDIS_URL, keyPrefix: prefixOurs, fanout });
+  const raw = new Redis(REDIS_URL);
+  await cache.ready();
+  await raw.script('LOAD', WRITE_BARS_LUA);
+  const writeRaw = rawWriter(raw, prefixRaw, fanout);
+  const cycles = Math.round((barsPerSeries === 1 ? 150 : 25) * SCALE);
+  const batch = (c: number) => symbols.flatMap((s) => Array.from({ length: barsPerSeries }, (_, j) => mkBar(s, c * barsPerSeries + j)));
+  // Alternate rounds so both see the same machine state; the first round of each is warm-up.
+  const ours = { wallMs: [] as number[], cpuUs: [] as number[] };
+  const base = { wallMs: [] as number[], cpuUs: [] as number[] };
+  const rounds = 5;
+  for (let r = 0; r < rounds; r++) {
+    const off = r * cycles;
+    const o = await timeCycles(cycles, (c) => cache.writeBars(batch(off + c)).then(() => undefined));
+    const b = await timeCycles(cycles, (c) => writeRaw(batch(off + c)));
+    if (r === 0) continue;
+    ours.wallMs.push(...o.wallMs);
+    ours.cpuUs.push(...o.cpuUs);
+    base.wallMs.push(...b.wallMs);
+    base.cpuUs.push(...b.cpuUs);
+  }
+  const barsPerCall = SYMBOLS * barsPerSeries;
+  const name = `writeBars ${SYMBOLS} symbols x ${barsPerSeries} bar${barsPerSeries > 1 ? 's' : ''}/call${fanout ? ', fan-out on' : ', fan-out off'}`;
+  const oursRate = barsPerCall / (median(ours.wallMs) / 1000);
+  const rawRate = barsPerCall / (median(base.wallMs) / 1000);
+  const ratio = median(ours.wallMs) / median(base.wallMs);
+  rows.push({
+    case: `${name}: throughput (median call)`,
+    unit: 'bars/s',
+    ours: Math.round(oursRate),
+    baseline: 'raw ioredis pipeline (EVALSHA per series' + (fanout ? ' + XADD' : '') + ') + msgpackr',
+    baselineValue: Math.round(rawRate),
+    ratio: round(ratio, 2),
+    goal: 'time per call <= 1.5x raw',
+    pass: ratio <= 1.5,
+  });
+  const cpuRatio = median(ours.cpuUs) / median(base.cpuUs);
+  rows.push({
+    case: `${name}: Node CPU per bar`,
+    unit: 'us',
+    ours: round(median(ours.cpuUs) / barsPerCall, 2),
+    baseline: 'raw ioredis pipeline + msgpackr',
+    baselineValue: round(median(base.cpuUs) / barsPerCall, 2),
+    ratio: round(cpuRatio, 2),
+    goal: null,
+    pass: null,
+  });
+  await cache.close();
+  await raw.quit();
+}
+
+async function benchReads(admin: Redis): Promise<void> {
+  const prefix = `${RUN}r:`;
+  const cache = createRedisHotCache({ redis: REDIS_URL, keyPrefix: prefix, fanout: false });
+  const raw = new Redis(REDIS_URL);
+  const packr = new Packr({ useRecords: false });
+  await cache.ready();
+  await cache.writeBars(Array.from({ length: 5000 }, (_, i) => mkBar('EURUSD', i)));
+  const key = cache.keys.bars('EURUSD', '1m');
+  const n = Math.round(2000 * SCALE);
+  const ours: number[] = [];
+  const base: number[] = [];
+  for (let i = 0; i < n + 300; i++) {
+    let t0 = performance.now();
+    const a = await cache.latestBars('EURUSD', '1m', 500);
+    const t1 = performance.now();
+    const bufs = await raw.lrangeBuffer(key, -500, -1);
+    const b = bufs.map((buf) => {
+      const x = packr.unpack(buf) as unknown[];
+      return { symbol: 'EURUSD', timeframe: '1m', ts: x[0], open: x[1], high: x[2], low: x[3], close: x[4], volume: x[5], source: x[6], final: x[7], quality: x[8] };
+    });
+    const t2 = performance.now();
+    if (a.length !== 500 || b.length !== 500) throw new Error('short read');
+    if (i >= 300) {
+      ours.push(t1 - t0);
+      base.push(t2 - t1);
+    }
+    t0 = 0;
+  }
+  for (const p of [50, 99] as const) {
+    const goal = p === 50 ? 1 : 3;
+    rows.push({
+      case: `latestBars(500) from Redis + decode: p${p}`,
+      unit: 'ms',
+      ours: round(pct(ours, p)),
+      baseline: 'raw LRANGE + msgpackr unpack',
+      baselineValue: round(pct(base, p)),
+      ratio: round(pct(ours, p) / pct(base, p), 2),
+      goal: `< ${goal} ms (the replaced Python service: 1-3 ms)`,
+      pass: pct(ours, p) < goal,
+    });
+  }
+  // Range read of 500 bars out of 5000 via the binary-search script.
+  const range: number[] = [];
+  for (let i = 0; i < Math.round(1000 * SCALE) + 100; i++) {
+    const t0 = performance.now();
+    const got = await cache.barsInRange('EURUSD', '1m', T0 + 2000 * M, T0 + 2500 * M);
+    if (got.length !== 500) throw new Error('bad range');
+    if (i >= 100) range.push(performance.now() - t0);
+  }
+  rows.push({ case: 'barsInRange(500 of 5000) from Redis + decode: p50', unit: 'ms', ours: round(median(range)), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  // Memory per bar: a full 5000-bar list.
+  const bytes = Number(await admin.memory('USAGE', key, 'SAMPLES', 0));
+  rows.push({ case: 'Redis memory per cached bar (5000-bar list, MEMORY USAGE)', unit: 'bytes', ours: round(bytes / 5000, 1), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  // Decode cost alone.
+  const bufs = await raw.lrangeBuffer(key, -500, -1);
+  const t0 = performance.now();
+  const reps = Math.round(200 * SCALE);
+  for (let r = 0; r < reps; r++) for (const b of bufs) decodeBar(b, 'EURUSD', '1m');
+  rows.push({ case: 'decodeBar (msgpack array -> Bar)', unit: 'us', ours: round(((performance.now() - t0) * 1000) / (reps * 500), 3), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  rows.push({ case: 'packed bar size', unit: 'bytes', ours: bufs[0]!.length, baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  await cache.close();
+  await raw.quit();
+}
+
+async function benchMemory(): Promise<void> {
+  const cache: HotCache = createMemoryHotCache();
+  const cycles = Math.round(2000 * SCALE);
+  const t0 = performance.now();
+  for (let c = 0; c < cycles; c++) await cache.writeBars(symbols.map((s) => mkBar(s, c)));
+  const perCall = (performance.now() - t0) / cycles;
+  rows.push({ case: `in-process writeBars ${SYMBOLS} symbols x 1 bar/call: throughput`, unit: 'bars/s', ours: Math.round(SYMBOLS / (perCall / 1000)), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  await cache.writeBars(Array.from({ length: 5000 }, (_, i) => mkBar('EURUSD', i)));
+  const lat: number[] = [];
+  for (let i = 0; i < Math.round(3000 * SCALE) + 300; i++) {
+    const t = performance.now();
+    await cache.latestBars('EURUSD', '1m', 500);
+    if (i >= 300) lat.push(performance.now() - t);
+  }
+  for (const p of [50, 99] as const) {
+    rows.push({ case: `in-process latestBars(500): p${p}`, unit: 'ms', ours: round(pct(lat, p), 4), baseline: null, baselineValue: null, ratio: null, goal: '< 1 ms', pass: pct(lat, p) < 1 });
+  }
+  await cache.close();
+}
+
+function repoRoot(): string {
+  let dir = resolve(dirname(fileURLToPath(import.meta.url)));
+  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) dir = dirname(dir);
+  return dir;
+}
+
+async function main(): Promise<void> {
+  const admin = new Redis(REDIS_URL);
+  const loadAtStart = loadavg()[0]!;
+  try {
+    await benchWrites(admin, 1, true);
+    await benchWrites(admin, 1, false);
+    await benchWrites(admin, 50, true);
+    await benchReads(admin);
+    await benchMemory();
+  } finally {
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `${RUN}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await admin.unlink(...keys);
+    } while (cursor !== '0');
+    await admin.quit();
+  }
+  console.log(`1-min load average at start: ${loadAtStart.toFixed(2)} on ${cpus().length} CPUs`);
+  console.table(rows.map((r) => ({ case: r.case, unit: r.unit, ours: r.ours, baseline: r.baselineValue, ratio: r.ratio, pass: r.pass })));
+  const out = join(repoRoot(), 'bench-results', 'redis-kb.json');
+  mkdirSync(dirname(out), { recursive: true });
+  const result = { package: '@pipeline/redis-kb', date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version, loadavg1mAtStart: round(loadAtStart, 2) }, rows };
+  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`wrote ${out}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
