@@ -73,6 +73,11 @@ export interface RawRow {
   volume?: unknown;
 }
 
+/** An explicit literal: object spread was the row loop's main cost when profiled, and this runs once per row. */
+function makeBar(base: Pick<Bar, 'symbol' | 'timeframe' | 'ts' | 'source'>, open: number, high: number, low: number, close: number, volume: number): Bar {
+  return { symbol: base.symbol, timeframe: base.timeframe, ts: base.ts, open, high, low, close, volume, source: base.source, final: true, quality: 1 };
+}
+
 /**
  * Turns a provider row into a bar, or counts why it cannot: all OHLC null -> `nullRowsSkipped`;
  * some null/garbage -> `partialRowsSkipped`; open/close slightly outside [low, high] -> widened and
@@ -109,9 +114,9 @@ export function rowToBar(
       return null;
     }
     stats.ohlcRepaired++;
-    return { ...base, open, high: repairedHigh, low: repairedLow, close, volume, final: true, quality: 1 };
+    return makeBar(base, open, repairedHigh, repairedLow, close, volume);
   }
-  return { ...base, open, high, low, close, volume, final: true, quality: 1 };
+  return makeBar(base, open, high, low, close, volume);
 }
 
 /** Counts a failure in `stats` and rethrows it as a FetchError (unknown errors become `malformed`). */

@@ -51,11 +51,34 @@ function regularSessionEnds(meta: Record<string, unknown>): Set<number> {
  * the session open (AAPL 13:30Z/14:30Z across DST, GC=F 05:00Z, WSU.DE 07:00Z), which would make
  * the same trading day look like different bars depending on the instrument.
  */
-function dailyTs(epochS: number, timeZone: string | undefined, gmtoffsetS: number): number {
+function dailyTs(epochS: number, offsetOf: (ms: number) => number): number {
   const ms = epochS * 1000;
-  const offset = timeZone && isKnownTimeZone(timeZone) ? zoneOffsetMs(ms, timeZone) : gmtoffsetS * 1000;
-  const local = new Date(ms + offset);
+  const local = new Date(ms + offsetOf(ms));
   return Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate());
+}
+
+const OFFSET_WINDOW_MS = 14 * 86_400_000;
+
+/**
+ * UTC offset lookups for one body. Intl's formatToParts costs tens of microseconds, so offsets are
+ * probed at both ends of 14-day windows: equal ends mean no transition inside (no time zone changes
+ * its offset twice within 14 days), and every bar in the window reuses the value.
+ */
+function offsetLookup(timeZone: string | undefined, gmtoffsetS: number): (ms: number) => number {
+  if (!timeZone || !isKnownTimeZone(timeZone)) return () => gmtoffsetS * 1000;
+  let from = NaN;
+  let to = NaN;
+  let offset = 0;
+  return (ms) => {
+    if (ms >= from && ms <= to) return offset;
+    const here = zoneOffsetMs(ms, timeZone);
+    if (zoneOffsetMs(ms + OFFSET_WINDOW_MS, timeZone) === here) {
+      from = ms;
+      to = ms + OFFSET_WINDOW_MS;
+      offset = here;
+    }
+    return here;
+  };
 }
 
 /** Reads the `chart.error` of a body, if any: `{ code, description }`. */
@@ -94,7 +117,7 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
   const ivMs = TIMEFRAME_MS[ctx.timeframe];
   const sessionEnds = ctx.includePrePost || daily ? new Set<number>() : regularSessionEnds(meta);
   const tz = typeof meta.exchangeTimezoneName === 'string' ? meta.exchangeTimezoneName : undefined;
-  const gmtoffset = typeof meta.gmtoffset === 'number' ? meta.gmtoffset : 0;
+  const offsetOf = offsetLookup(tz, typeof meta.gmtoffset === 'number' ? meta.gmtoffset : 0);
   const from = ctx.from ?? -Infinity;
   const to = ctx.to ?? Infinity;
 
@@ -111,7 +134,7 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
       ctx.stats.outOfRangePointsDropped++;
       continue;
     }
-    let ts = daily ? dailyTs(t, tz, gmtoffset) : t * 1000;
+    let ts = daily ? dailyTs(t, offsetOf) : t * 1000;
     let live = false;
     if (!daily) {
       anchor ??= ts % 60_000 === 0 ? ts : undefined;
