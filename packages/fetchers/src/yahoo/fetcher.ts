@@ -251,7 +251,7 @@ class YahooFetcherImpl implements YahooFetcher {
     const providerSymbol = toProviderSymbol(this.mapper, symbol, 'yahoo');
     const res = await this.send(
       `${this.base}/v8/finance/chart/${encodeURIComponent(providerSymbol)}`,
-      { interval: YAHOO_INTERVALS[timeframe]!, includePrePost: this.opts.includePrePost, events: 'div|split', ...window },
+      { interval: YAHOO_INTERVALS[timeframe]!, includePrePost: this.opts.includePrePost, ...window },
       symbol,
       signal,
     );
