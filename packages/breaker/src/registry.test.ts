@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { ManualClock, isPipelineError } from '@pipeline/core';
 import { fetchError, flush, settle } from '../test/helpers';
 import {
@@ -410,6 +411,17 @@ describe('timeouts and cancellation', () => {
     expect(clock.pendingTimers).toBe(1);
     caller.abort();
     await expect(pending).rejects.toMatchObject({ code: 'BREAKER_CANCELLED' });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('leaves no listeners on a long-lived caller signal, whatever the outcome', async () => {
+    const { clock, breakers } = setup({ timeoutMs: 100, retry: { maxAttempts: 2, jitter: 'none' }, breaker: { failureThreshold: 1_000 } });
+    const shutdown = new AbortController();
+    const outcomes = [ok(1), fail(fetchError('transient')), fail(fetchError('symbol_not_found')), () => new Promise<never>(() => undefined)];
+    for (let i = 0; i < 40; i++) {
+      await settle(breakers.execute('yahoo', outcomes[i % 4], { signal: shutdown.signal }), clock);
+    }
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
     expect(clock.pendingTimers).toBe(0);
   });
 

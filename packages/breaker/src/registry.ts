@@ -418,9 +418,27 @@ export function createBreakerRegistry(options?: Partial<BreakerRegistryOptions>)
   ): Promise<T> {
     const entry = entryOf(source);
     entry.counts.calls++;
-    const signals = [closing.signal];
-    if (executeOptions?.signal) signals.push(executeOptions.signal);
-    const outer = signals.length === 1 ? closing.signal : AbortSignal.any(signals);
+    const caller = executeOptions?.signal;
+    if (!caller) return run(entry, fn, closing.signal);
+    // One signal for "the caller or the registry gave up", linked by hand and unlinked when the
+    // call ends: listeners on the long-lived registry signal must not pile up.
+    const link = new AbortController();
+    const fromCaller = () => link.abort(caller.reason);
+    const fromRegistry = () => link.abort(closing.signal.reason);
+    if (caller.aborted) fromCaller();
+    else if (closing.signal.aborted) fromRegistry();
+    caller.addEventListener('abort', fromCaller, { once: true });
+    closing.signal.addEventListener('abort', fromRegistry, { once: true });
+    try {
+      return await run(entry, fn, link.signal);
+    } finally {
+      caller.removeEventListener('abort', fromCaller);
+      closing.signal.removeEventListener('abort', fromRegistry);
+    }
+  }
+
+  async function run<T>(entry: SourceEntry, fn: (signal: AbortSignal) => Promise<T>, outer: AbortSignal): Promise<T> {
+    const { source } = entry;
     let backoff: IBackoff<unknown> | undefined;
     for (let attemptNo = 1; ; attemptNo++) {
       if (outer.aborted) throw new BreakerCancelledError(source, outer.reason);
