@@ -3,7 +3,7 @@
 // process (bench/worker.ts); this script collects, prints the comparison table and writes
 // <repo>/bench-results/features.json. tulind and the talib binding are native: not measured here.
 //
-//   pnpm --filter @pipeline/features bench              # 100,000 updates per run, best of 20 runs
+//   pnpm --filter @pipeline/features bench              # 100,000 updates per run, best of 15 runs
 //   BENCH_BARS=1000000 BENCH_ROUNDS=30 pnpm --filter @pipeline/features bench
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -14,8 +14,8 @@ import { loadSampledReference, sha256 } from '../test/reference';
 import { randomSeries } from '../test/series';
 
 const BARS = Number(process.env.BENCH_BARS ?? 100_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
-const here = __dirname;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const here = import.meta.dirname;
 const repo = join(here, '..', '..', '..');
 
 interface WorkerOutput {

@@ -37,7 +37,8 @@ export interface SampledReferenceFile {
   cases: SampledCase[];
 }
 
-const dir = join(__dirname, 'reference');
+// Jest runs this file as CommonJS (__dirname); tsx runs the benchmark as ESM, from the package directory.
+const dir = typeof __dirname === 'string' ? join(__dirname, 'reference') : join(process.cwd(), 'test', 'reference');
 
 export function fromBase64(s: string): Float64Array {
   const buf = Buffer.from(s, 'base64');
