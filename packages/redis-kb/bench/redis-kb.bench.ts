@@ -39,7 +39,7 @@ function mkBar(symbol: string, i: number): Bar {
 const symbols = Array.from({ length: SYMBOLS }, (_, i) => `S${i}`);
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const median = (xs: number[]) => pct(xs, 50);
 const round = (x: number, d = 3) => Number(x.toFixed(d));
@@ -66,7 +66,7 @@ function rawWriter(redis: Redis, prefix: string, fanout: boolean) {
     res.forEach(([err, reply], i) => {
       if (err) throw err;
       const status = (reply as unknown[])[4] as string;
-      groups[i]![1].forEach((b, j) => status[j] !== 'x' && accepted.push(b));
+      groups[i][1].forEach((b, j) => status[j] !== 'x' && accepted.push(b));
     });
     await redis.xadd(`${prefix}stream:bars`, 'MAXLEN', '~', 10000, '*', 'bars', encodeFanoutBars(accepted));
   };
@@ -199,7 +199,7 @@ async function benchReads(admin: Redis): Promise<void> {
   const reps = Math.round(200 * SCALE);
   for (let r = 0; r < reps; r++) for (const b of bufs) decodeBar(b, 'EURUSD', '1m');
   rows.push({ case: 'decodeBar (msgpack array -> Bar)', unit: 'us', ours: round(((performance.now() - t0) * 1000) / (reps * 500), 3), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
-  rows.push({ case: 'packed bar size', unit: 'bytes', ours: bufs[0]!.length, baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  rows.push({ case: 'packed bar size', unit: 'bytes', ours: bufs[0].length, baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
   await cache.close();
   await raw.quit();
 }
@@ -232,7 +232,7 @@ function repoRoot(): string {
 
 async function main(): Promise<void> {
   const admin = new Redis(REDIS_URL);
-  const loadAtStart = loadavg()[0]!;
+  const loadAtStart = loadavg()[0];
   try {
     await benchWrites(admin, 1, true);
     await benchWrites(admin, 1, false);
