@@ -59,12 +59,25 @@ describe('malformed provider payloads', () => {
     expect(new Set(corpus.map((p) => p.provider))).toEqual(new Set(['yahoo', 'alphavantage', 'twelvedata', 'polygon']));
   });
 
-  it.each(corpus.map((p) => [p.id, p] as const))('%s: no crash, nothing invalid stored or cached, the fallback still delivers', async (_id, payload) => {
+  interface Outcome {
+    /** Thrown by start/runCycle/health/close: the service "crashed" for this payload. */
+    error: unknown;
+    attempts: string;
+    health: HealthReport | null;
+    cached: Bar[];
+    stored: Bar[];
+    /** Wall time after the last cycle, for the "not in the future" invariant. */
+    now: number;
+  }
+
+  /** Serves `payload` as the primary's answer for CYCLES cycles of a fresh service. */
+  async function runPayload(payload: MalformedPayload): Promise<Outcome> {
     current = payload;
     const primary: SourceName = payload.provider;
     const fallback: SourceName = primary === 'yahoo' ? 'alphavantage' : 'yahoo';
     const sqlitePath = tempSqlitePath('malformed');
     const served = bad.requests.length;
+    const out: Outcome = { error: undefined, attempts: '', health: null, cached: [], stored: [], now: 0 };
     const service = createService(
       loadConfig({
         SYMBOLS: SYMBOL,
@@ -78,34 +91,67 @@ describe('malformed provider payloads', () => {
         STALE_AFTER: '10',
       }),
     );
-    let cached: Bar[] = [];
     try {
       await service.sidecar.start({ loop: false });
       for (let i = 0; i < CYCLES; i++) {
         const report = await service.sidecar.runCycle();
-        expect(report.ok + report.failed).toBe(1);
+        if (report.ok + report.failed !== 1) throw new Error(`cycle ${i} counted ${report.ok + report.failed} symbols`);
         const h = await service.app.inject({ method: 'GET', url: '/health' });
-        expect(h.statusCode).toBe(200);
+        if (h.statusCode !== 200) throw new Error(`/health answered ${h.statusCode}`);
       }
       // The damaged answer really was asked for (the primary was not skipped by mistake).
-      expect(bad.requests.length).toBeGreaterThan(served);
-      const state = service.sidecar.symbolState(SYMBOL)!;
-      const h = (await service.app.inject({ method: 'GET', url: '/health' })).json() as HealthReport;
-      summary.push({ id: payload.id, outcome: state.lastAttempts.map((a) => `${a.source}=${a.outcome}${a.code ? `(${a.code})` : ''}`).join(' '), primaryBarsStored: 0 });
-      // The fallback's good bars arrive: the newest bar is this minute's, from the fallback source.
-      expect(h.symbols[0]).toMatchObject({ symbol: SYMBOL, stale: false, source: fallback });
-      const now = Date.now();
-      cached = await service.deps.cache.latestBars(SYMBOL, '1m', 5000);
-      expect(cached.at(-1)).toMatchObject({ source: fallback });
-      expect(cached.at(-1)!.ts).toBeGreaterThanOrEqual(alignTs(now, '1m') - 60_000);
-      for (const b of cached) expect({ bar: b, violations: barViolations(b, now) }).toEqual({ bar: b, violations: [] });
+      if (bad.requests.length === served) throw new Error('the primary was never asked');
+      out.attempts = service.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => `${a.source}=${a.outcome}${a.code ? `(${a.code})` : ''}`).join(' ');
+      out.health = (await service.app.inject({ method: 'GET', url: '/health' })).json();
+      out.cached = await service.deps.cache.latestBars(SYMBOL, '1m', 5000);
+      out.now = Date.now();
+    } catch (err) {
+      out.error = err;
     } finally {
-      await service.close();
+      await service.close().catch((err: unknown) => (out.error ??= err));
     }
-    const stored = await readStoredBars(sqlitePath, SYMBOL, '1m');
-    expect(stored.length).toBeGreaterThan(0);
-    const now = Date.now();
-    for (const b of stored) expect({ bar: b, violations: barViolations(b, now) }).toEqual({ bar: b, violations: [] });
-    summary.at(-1)!.primaryBarsStored = stored.filter((b) => b.source === primary).length;
+    out.stored = await readStoredBars(sqlitePath, SYMBOL, '1m');
+    summary.push({ id: payload.id, outcome: out.attempts, primaryBarsStored: out.stored.filter((b) => b.source === primary).length });
+    return out;
+  }
+
+  /**
+   * Payloads a fetcher answers without throwing but with no usable bar (rows skipped as bad data,
+   * or only years-old recorded bars): the sidecar takes that empty answer as a success, does not ask
+   * the fallback, and /health calls the symbol fresh from the primary although no bar arrived.
+   * BUG reported to the sidecar's owner (src/fallback.ts withFallback, src/sidecar.ts apply); these
+   * cases run as `it.failing` until it is fixed. When it is, jest reports them as passing
+   * "failing" tests: remove them from this list.
+   */
+  const KNOWN_NO_FALLBACK = new Set([
+    'yahoo/no-indicators', 'yahoo/length-mismatch', 'yahoo/string-prices', 'yahoo/negative-prices', 'yahoo/high-below-low',
+    'yahoo/ms-timestamps', 'yahoo/all-null-quote', 'alphavantage/missing-close', 'alphavantage/bad-date-key',
+    'alphavantage/text-prices', 'alphavantage/no-timezone', 'alphavantage/series-array', 'twelvedata/bad-datetime',
+    'twelvedata/negative-close', 'twelvedata/missing-meta', 'polygon/missing-t', 'polygon/string-open',
+    'polygon/high-below-low', 'polygon/infinite', 'polygon/negative-volume',
+  ]);
+
+  describe.each(corpus.map((p) => [p.id, p] as const))('%s', (id, payload) => {
+    let out: Outcome;
+    beforeAll(async () => {
+      out = await runPayload(payload);
+    });
+
+    it('does not crash and stores or caches no bar that breaks the bar invariants', () => {
+      expect(out.error).toBeUndefined();
+      for (const b of [...out.cached, ...out.stored]) expect({ bar: b, violations: barViolations(b, out.now) }).toEqual({ bar: b, violations: [] });
+    });
+
+    const fallbackCase = KNOWN_NO_FALLBACK.has(id) ? it.failing : it;
+    fallbackCase("keeps delivering the fallback's good bars, and /health names the source that delivered them", () => {
+      const fallback = payload.provider === 'yahoo' ? 'alphavantage' : 'yahoo';
+      expect(out.error).toBeUndefined();
+      // /health must not call a symbol fresh when no bar arrived.
+      expect(out.health!.symbols[0]).toMatchObject({ symbol: SYMBOL, stale: false, source: fallback, lastBarTs: expect.any(Number) });
+      // The newest cached bar is this minute's (or the previous one's, across a minute boundary), from the fallback.
+      expect(out.cached.at(-1)).toMatchObject({ source: fallback });
+      expect(out.cached.at(-1)!.ts).toBeGreaterThanOrEqual(alignTs(out.now, '1m') - 60_000);
+      expect(out.stored.some((b) => b.source === fallback)).toBe(true);
+    });
   });
 });
