@@ -29,8 +29,8 @@ export default tseslint.config(
     },
   },
   {
-    // Tests, benchmarks and the app may print and use loose fixtures.
-    files: ['**/*.test.ts', '**/test/**', '**/bench/**', 'apps/**'],
+    // Tests, benchmarks, examples, scripts and the app may print and use loose fixtures.
+    files: ['**/*.test.ts', '**/test/**', '**/bench/**', '**/examples/**', '**/scripts/**', 'apps/**'],
     rules: {
       'no-console': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
