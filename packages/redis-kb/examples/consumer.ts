@@ -40,12 +40,13 @@ export async function follow(options: FollowOptions): Promise<void> {
     const ids = { [barsKey]: options.lastId ?? (await lastOf(barsKey)), [signalsKey]: await lastOf(signalsKey) };
     options.onReady?.();
     while (!options.signal.aborted) {
-      const res = (await redis
-        .xreadBuffer('COUNT', 100, 'BLOCK', 5000, 'STREAMS', barsKey, signalsKey, ids[barsKey], ids[signalsKey])
-        .catch((err: unknown) => {
-          if (options.signal.aborted) return null;
-          throw err;
-        })) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+      let res: Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+      try {
+        res = await redis.xreadBuffer('COUNT', 100, 'BLOCK', 5000, 'STREAMS', barsKey, signalsKey, ids[barsKey], ids[signalsKey]);
+      } catch (err) {
+        if (options.signal.aborted) break;
+        throw err;
+      }
       if (!res) continue; // timed out: block again
       for (const [streamKey, entries] of res) {
         const key = streamKey.toString();
