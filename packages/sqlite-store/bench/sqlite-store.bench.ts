@@ -259,6 +259,21 @@ async function benchLiveFlush(): Promise<void> {
       results[mode][size] = best;
     }
   }
+  // Noise floor: the same probe while the loop only sleeps (other processes share the 2 CPUs).
+  let idle = Infinity;
+  for (let run = 0; run < 3; run++) {
+    idle = Math.min(idle, (await loopBlocking(() => new Promise((r) => setTimeout(r, 100)))).maxLagMs);
+  }
+  rows.push({
+    case: 'event-loop delay probe with no flush running (noise floor for the rows below)',
+    unit: 'ms max loop delay',
+    ours: round(idle, 1),
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: null,
+    pass: null,
+  });
   for (const size of sizes) {
     const inline = results.inline[size];
     const worker = results.worker[size];

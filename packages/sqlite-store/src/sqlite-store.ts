@@ -320,7 +320,7 @@ export class SqliteStore {
     if (accepted === 0) return { accepted, rejected };
     if (this.useWorker()) {
       try {
-        await this.postJob(flat, null);
+        await this.postJob(encodeRows(flat), null);
       } catch (cause) {
         throw isSqliteStoreErrorLike(cause) && cause.code === CODES.BACKFILL_FAILED ? cause : this.backfillError(accepted, cause);
       }
@@ -699,7 +699,7 @@ export class SqliteStore {
     if (batch.size === 0) return { rows: 0, ms: 0, mode: 'worker' };
     this.buffer = new BarBuffer();
     try {
-      const { rows, ms } = await this.postJob(flatten(batch), batch);
+      const { rows, ms } = await this.postJob(encodeBars(batch), batch);
       return this.flushed(rows, ms, 'worker');
     } catch (cause) {
       // The rows were given back to the buffer by the job's failure path.
@@ -773,9 +773,10 @@ export class SqliteStore {
     }
   }
 
-  private postJob(flat: unknown[], requeue: BarBuffer | null): Promise<{ rows: number; ms: number }> {
+  private postJob(encoded: EncodedRows, requeue: BarBuffer | null): Promise<{ rows: number; ms: number }> {
     const seq = ++this.seq;
-    const rows = flat.length / ROW_WIDTH;
+    const { data, strings } = encoded;
+    const rows = data.length / ROW_WIDTH;
     return new Promise((resolve, reject) => {
       this.jobs.set(seq, { rows, requeue, resolve, reject });
       this.inflightRows += requeue ? rows : 0;
@@ -783,7 +784,6 @@ export class SqliteStore {
       try {
         // Transferred, not cloned: structured-cloning 11 values per row was the main cost left on
         // the event loop in worker mode.
-        const { data, strings } = encodeRows(flat);
         this.worker!.postMessage({ seq, kind: 'write', data, strings }, [data.buffer]);
       } catch (cause) {
         this.settleJob(seq, this.jobs.get(seq)!, cause as Error);
@@ -884,28 +884,58 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(options);
 }
 
+/** Rows packed for the writer thread: see {@link encodeRows}. */
+interface EncodedRows {
+  data: Float64Array<ArrayBuffer>;
+  strings: string[];
+}
+
+/** Interns a string column value into the batch's string table. */
+function intern(value: string, strings: string[], index: Map<string, number>): number {
+  let i = index.get(value);
+  if (i === undefined) {
+    i = strings.push(value) - 1;
+    index.set(value, i);
+  }
+  return i;
+}
+
 /**
  * Packs flat rows into one transferable Float64Array; the string columns (0 symbol, 1 timeframe,
  * 8 source) become indexes into a per-batch string table. Epoch-ms ts and 0/1 are exact in doubles.
  */
-function encodeRows(flat: readonly unknown[]): { data: Float64Array<ArrayBuffer>; strings: string[] } {
+function encodeRows(flat: readonly unknown[]): EncodedRows {
   const data = new Float64Array(flat.length);
   const strings: string[] = [];
   const index = new Map<string, number>();
   for (let r = 0; r < flat.length; r += ROW_WIDTH) {
     for (let c = 0; c < ROW_WIDTH; c++) {
       const v = flat[r + c];
-      if (c === 0 || c === 1 || c === 8) {
-        let i = index.get(v as string);
-        if (i === undefined) {
-          i = strings.push(v as string) - 1;
-          index.set(v as string, i);
-        }
-        data[r + c] = i;
-      } else {
-        data[r + c] = v as number;
-      }
+      data[r + c] = c === 0 || c === 1 || c === 8 ? intern(v as string, strings, index) : (v as number);
     }
+  }
+  return { data, strings };
+}
+
+/** Same packing as {@link encodeRows}, straight from the buffer (no intermediate array on the loop). */
+function encodeBars(batch: BarBuffer): EncodedRows {
+  const data = new Float64Array(batch.size * ROW_WIDTH);
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  let o = 0;
+  for (const bar of batch.values()) {
+    data[o] = intern(bar.symbol, strings, index);
+    data[o + 1] = intern(bar.timeframe, strings, index);
+    data[o + 2] = bar.ts;
+    data[o + 3] = bar.open;
+    data[o + 4] = bar.high;
+    data[o + 5] = bar.low;
+    data[o + 6] = bar.close;
+    data[o + 7] = bar.volume;
+    data[o + 8] = intern(bar.source, strings, index);
+    data[o + 9] = bar.final ? 1 : 0;
+    data[o + 10] = bar.quality;
+    o += ROW_WIDTH;
   }
   return { data, strings };
 }
