@@ -338,20 +338,71 @@ export function stochasticBatch(
   close: Series,
   options?: Partial<StochasticOptions>,
 ): StochasticBatchResult {
-  const ind = new Stochastic(options);
+  const ind = new Stochastic(options); // validation only
+  const P = ind.kPeriod;
+  const K = ind.kSlowing;
+  const D = ind.dPeriod;
   const n = close.length;
   const k = out(n);
   const d = out(n);
-  const lb = ind.lookback;
+  // Window extremes with monotonic deques of indices (amortised O(1)); the extreme values, hence every
+  // output, are the same as with the class's rescan method. Capacity P + 1: the window plus the new bar.
+  const cap = P + 1;
+  const maxQ = new Int32Array(cap);
+  const minQ = new Int32Array(cap);
+  let maxH = 0;
+  let maxN = 0;
+  let minH = 0;
+  let minN = 0;
+  const kb = new Float64Array(K);
+  const db = new Float64Array(D);
+  let kp = 0;
+  let dp = 0;
+  let kTotal = 0;
+  let dTotal = 0;
   for (let i = 0; i < n; i++) {
-    ind.addValues(high[i], low[i], close[i]);
-    if (i >= lb) {
-      const r = ind.getResult();
-      if (r !== null) {
-        k[i] = r.k;
-        d[i] = r.d;
-      }
+    const h = high[i];
+    const l = low[i];
+    while (maxN > 0 && high[maxQ[(maxH + maxN - 1) % cap]] <= h) maxN--;
+    maxQ[(maxH + maxN++) % cap] = i;
+    while (minN > 0 && low[minQ[(minH + minN - 1) % cap]] >= l) minN--;
+    minQ[(minH + minN++) % cap] = i;
+    if (i < P - 1) continue;
+    const trailing = i - P + 1;
+    while (maxQ[maxH] < trailing) {
+      maxH = maxH + 1 === cap ? 0 : maxH + 1;
+      maxN--;
     }
+    while (minQ[minH] < trailing) {
+      minH = minH + 1 === cap ? 0 : minH + 1;
+      minN--;
+    }
+    const hh = high[maxQ[maxH]];
+    const ll = low[minQ[minH]];
+    const diff = (hh - ll) / 100;
+    const fastK = diff !== 0 ? (close[i] - ll) / diff : 0;
+    // Slow %K and %D: TA-Lib running-sum SMAs, the same operations as Stochastic.addValues.
+    const j = i - (P - 1);
+    kb[kp] = fastK;
+    if (++kp === K) kp = 0;
+    if (j < K - 1) {
+      kTotal += fastK;
+      continue;
+    }
+    const ks = kTotal + fastK;
+    const slowK = ks / K;
+    kTotal = ks - kb[kp];
+    const m = j - (K - 1);
+    db[dp] = slowK;
+    if (++dp === D) dp = 0;
+    if (m < D - 1) {
+      dTotal += slowK;
+      continue;
+    }
+    const ds = dTotal + slowK;
+    k[i] = slowK;
+    d[i] = ds / D;
+    dTotal = ds - db[dp];
   }
   return { k, d };
 }

@@ -121,32 +121,23 @@ export class ADX extends IndicatorBase<HLC, ADXResult> {
     this.pDM = pdm;
     const t = this.tr - this.tr / N + tr;
     this.tr = t;
-    if (n < this.lookback) {
-      if (!(-TA_EPSILON < t && t < TA_EPSILON)) {
-        const mdi = 100 * (mdm / t);
-        const pdi = 100 * (pdm / t);
-        const s = mdi + pdi;
-        if (!(-TA_EPSILON < s && s < TA_EPSILON)) this.sumDX += 100 * (Math.abs(mdi - pdi) / s);
-      }
-      return;
-    }
-    if (n === this.lookback) {
-      if (!(-TA_EPSILON < t && t < TA_EPSILON)) {
-        const mdi = 100 * (mdm / t);
-        const pdi = 100 * (pdm / t);
-        const s = mdi + pdi;
-        if (!(-TA_EPSILON < s && s < TA_EPSILON)) this.sumDX += 100 * (Math.abs(mdi - pdi) / s);
-      }
-      this.adx = this.sumDX / N;
-      return;
-    }
+    // One DX computation for all three phases keeps this method small enough for V8 to inline.
+    let dx = 0;
+    let has = false;
     if (!(-TA_EPSILON < t && t < TA_EPSILON)) {
       const mdi = 100 * (mdm / t);
       const pdi = 100 * (pdm / t);
       const s = mdi + pdi;
       if (!(-TA_EPSILON < s && s < TA_EPSILON)) {
-        this.adx = (this.adx * this.n1 + 100 * (Math.abs(mdi - pdi) / s)) / N;
+        dx = 100 * (Math.abs(mdi - pdi) / s);
+        has = true;
       }
+    }
+    if (n > this.lookback) {
+      if (has) this.adx = (this.adx * this.n1 + dx) / N;
+    } else {
+      if (has) this.sumDX += dx;
+      if (n === this.lookback) this.adx = this.sumDX / N;
     }
   }
 
