@@ -1,4 +1,4 @@
-import { isPipelineError } from '@pipeline/core';
+import { ManualClock, isPipelineError } from '@pipeline/core';
 import { TEST_REDIS_URL, cleanupTempDirs, deleteRedisPrefix, startRedisServer, uniqueRedisPrefix } from '@pipeline/test-utils';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
@@ -216,10 +216,16 @@ describe('Redis down and back (private redis-server)', () => {
   it('reports connecting, then down, when Redis is not there at start; ready() times out with CACHE_UNAVAILABLE', async () => {
     const srv = await startRedisServer();
     await srv.stop();
-    const cache = createRedisHotCache({ redis: srv.url, reconnectMaxDelayMs: 50, connectTimeoutMs: 200 });
+    const clock = new ManualClock();
+    const cache = createRedisHotCache({ redis: srv.url, reconnectMaxDelayMs: 50, connectTimeoutMs: 200, clock });
     try {
-      expect(cache.health().status).toBe('connecting');
-      await expect(cache.ready(300)).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE' });
+      expect(cache.health()).toMatchObject({ status: 'connecting', since: clock.now() });
+      const down = new Promise<void>((resolve) => cache.onStatusChange((c) => c.status === 'down' && resolve()));
+      const ready = cache.ready(300);
+      await down;
+      clock.advance(300); // ready()'s timeout runs on the injected scheduler
+      await expect(ready).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE' });
+      expect(clock.pendingTimers).toBe(0);
       expect(cache.health().status).toBe('down');
       expect(cache.health().lastError?.message).toMatch(/ECONNREFUSED/);
       await expect(cache.setSignal('EURUSD', {})).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE', status: 'down' });
