@@ -10,8 +10,6 @@ export const SIDECAR_ERROR_CODES = {
   ALL_SOURCES_FAILED: 'SIDECAR_ALL_SOURCES_FAILED',
   /** A lifecycle call came in the wrong state (e.g. start after stop). */
   LIFECYCLE: 'SIDECAR_LIFECYCLE',
-  /** Shutdown did not finish in time; `pending` names what was still open. */
-  SHUTDOWN_TIMEOUT: 'SIDECAR_SHUTDOWN_TIMEOUT',
 } as const;
 export type SidecarErrorCode = (typeof SIDECAR_ERROR_CODES)[keyof typeof SIDECAR_ERROR_CODES];
 

@@ -1,0 +1,86 @@
+// Programmatic entry of the sidecar (tests, benchmarks, embedding): explicit named re-exports only.
+// The command-line entry is src/main.ts.
+export {
+  loadConfig,
+  configSecrets,
+  CONFIG_VARIABLES,
+  SECRET_VARIABLES,
+  SOURCES_NEEDING_KEY,
+  LOG_LEVELS,
+  LOG_FORMATS,
+  type SidecarConfig,
+  type ConfigVariable,
+  type LogLevel,
+  type LogFormat,
+} from './config';
+export {
+  SIDECAR_ERROR_CODES,
+  SidecarError,
+  ConfigError,
+  UnknownSymbolError,
+  AllSourcesFailedError,
+  LifecycleError,
+  isSidecarError,
+  type SidecarErrorCode,
+  type ConfigIssue,
+  type SourceAttempt,
+} from './errors';
+export { createLogger, createRedactor, silentLogger, type Logger, type CreateLoggerOptions } from './logger';
+export { createCollectionLoop, COLLECTION_LOOP_DEFAULTS, type CollectionLoop, type CollectionLoopOptions, type CycleInfo } from './loop';
+export {
+  createDefaultStrategy,
+  DEFAULT_STRATEGY_OPTIONS,
+  DIRECTIONS,
+  adjustedConfidence,
+  ageSignal,
+  type Strategy,
+  type StrategyInput,
+  type StrategyResult,
+  type StoredSignal,
+  type Signal,
+  type Direction,
+  type DefaultStrategyOptions,
+  type DefaultStrategyKeys,
+} from './scanner';
+export {
+  createSidecar,
+  HEALTH_STATUSES,
+  type Sidecar,
+  type SidecarDeps,
+  type SidecarEvents,
+  type SymbolState,
+  type CycleReport,
+  type HealthReport,
+  type HealthStatus,
+  type LiveStreamPort,
+} from './sidecar';
+export { runBootstrap, planChunks, finestTimeframeFor, chunkWindowMs, type BootstrapInput, type BootstrapProgress, type BootstrapReport } from './bootstrap';
+export { withFallback, fetchLatestWithFallback, skipReason, forEachLimited, type FallbackResult } from './fallback';
+export { buildApp, API_ERROR_CODES, type ApiView, type BuildAppOptions } from './api';
+export { createService, type Service, type ServiceOptions } from './service';
+export { createIndicatorFeatures, DEFAULT_FEATURE_NAMES } from './feature-set';
+export { createSources, createPolygonLiveStream } from './sources';
+export {
+  createSymbolPort,
+  createMapperFromConfig,
+  createBreakerFromConfig,
+  createCacheFromConfig,
+  createStoreFromConfig,
+  createValidatorFromConfig,
+  createMetricsFromConfig,
+} from './wiring';
+export {
+  validateHistory,
+  type BarCachePort,
+  type BarStorePort,
+  type BreakerPort,
+  type BreakerState,
+  type FeatureEnginePort,
+  type FeatureValues,
+  type MetricsPort,
+  type SourceSlot,
+  type SymbolPort,
+  type ValidatorPort,
+  type HistoryGap,
+  type SeriesQuery,
+} from './ports';
