@@ -108,5 +108,7 @@ export {
   type ReplayFetcherOptions,
   type ReplayBarSource,
   type ReplayQuery,
+  type ReplaySubscription,
+  type ReplayBarEvent,
 } from './replay';
 export { createFetcher, createFetchers, type FetcherOptionsBySource, type FetchersConfig, type BuiltFetchers } from './registry';

@@ -1,4 +1,4 @@
-import { OptionsError, isSourceName, type Clock, type Fetcher, type SourceName } from '@pipeline/core';
+import { OptionsError, isSourceName, type Fetcher, type Scheduler, type SourceName } from '@pipeline/core';
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
 import { createAlphaVantageFetcher, type AlphaVantageFetcherOptions } from './alphavantage/fetcher';
 import { type HttpClient } from './http/client';
@@ -32,7 +32,7 @@ export function createFetcher<S extends SourceName>(source: S, options: FetcherO
     case 'synthetic':
       return createSyntheticFetcher(options);
     case 'replay':
-      return createReplayFetcher(options);
+      return createReplayFetcher(options as FetcherOptionsBySource['replay']);
     default:
       throw new OptionsError(`createFetcher: unknown source ${JSON.stringify(source)}`);
   }
@@ -51,7 +51,7 @@ export interface FetchersConfig {
   /** Extra options per source, merged over the shared ones. */
   options?: { [S in SourceName]?: Partial<FetcherOptionsBySource[S]> };
   /** Shared by every fetcher built here. */
-  clock?: Clock;
+  clock?: Scheduler;
   symbolMapper?: SymbolMapper;
   /** Keep-alive sockets per provider (`HTTP_POOL_SIZE`). */
   poolSize?: number;

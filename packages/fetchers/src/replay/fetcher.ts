@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import {
   FetchError,
   OptionsError,
+  isFetchError,
   TIMEFRAMES,
   TIMEFRAME_MS,
   assertNumberOption,
@@ -10,8 +11,9 @@ import {
   resolveOptions,
   systemClock,
   type Bar,
-  type Clock,
   type FetchHistoryRequest,
+  type Scheduler,
+  type TimerHandle,
   type FetchLatestRequest,
   type Fetcher,
   type RateBudgetSnapshot,
@@ -54,8 +56,11 @@ export interface ReplayFetcherOptions {
   speed: number;
   /** Data time (epoch ms) the replay starts from; required with `source`. @default the first CSV bar's open */
   startAt: number | undefined;
-  /** Drives the replay: data time = startAt + (now - creation time) x speed. @default systemClock */
-  clock: Clock;
+  /**
+   * Drives the replay: data time = startAt + (now - creation time) x speed. A Scheduler, because
+   * `onBar` sets timers (unref'd with systemClock). @default systemClock
+   */
+  clock: Scheduler;
   /** Bars `fetchLatest` returns without a `limit`. @default 100 */
   latestLimit: number;
 }
@@ -71,8 +76,22 @@ export const REPLAY_FETCHER_DEFAULTS: Readonly<ReplayFetcherOptions> = Object.fr
   latestLimit: 100,
 });
 
+/** What `onBar` listens to. */
+export interface ReplaySubscription {
+  symbol: string;
+  timeframe: Timeframe;
+}
+
+/** Payload of `onBar`: a bar that just completed in data time, or a failure to read the next bars. */
+export type ReplayBarEvent = { bar: Bar; error?: undefined } | { bar?: undefined; error: FetchError };
+
 export interface ReplayFetcher extends Fetcher {
   readonly source: 'replay';
+  /**
+   * Pushes each bar of `subscription` when it completes in data time (timers on the injected
+   * scheduler). Returns the unsubscribe function; `close()` ends every subscription.
+   */
+  onBar(subscription: ReplaySubscription, listener: (event: ReplayBarEvent) => void): () => void;
   /** Where the replay stands: the data time now, and bars are visible once `ts + timeframe <= dataNow`. */
   position(): Promise<{ dataNow: number; startAt: number; speed: number }>;
   stats(): FetcherStats;
@@ -92,6 +111,7 @@ class ReplayFetcherImpl implements ReplayFetcher {
   private readonly counters = createFetcherStats();
   private readonly startedAt: number;
   private csv: Promise<Map<string, Bar[]>> | undefined;
+  private readonly subscriptions = new Set<{ cancel(): void }>();
 
   constructor(private readonly opts: Readonly<ReplayFetcherOptions>) {
     this.startedAt = opts.clock.now();
@@ -141,7 +161,46 @@ class ReplayFetcherImpl implements ReplayFetcher {
     return { ...this.counters };
   }
 
+  onBar(subscription: ReplaySubscription, listener: (event: ReplayBarEvent) => void): () => void {
+    checkRequest('replay', { symbol: subscription.symbol, timeframe: subscription.timeframe }, false);
+    const tf = TIMEFRAME_MS[subscription.timeframe];
+    let timer: TimerHandle | undefined;
+    let active = true;
+    let lastTs = -Infinity;
+    const sub = {
+      cancel: () => {
+        active = false;
+        timer?.cancel();
+        this.subscriptions.delete(sub);
+      },
+    };
+    this.subscriptions.add(sub);
+    const tick = async (): Promise<void> => {
+      if (!active) return;
+      try {
+        const bars = await this.fetchLatest({ symbol: subscription.symbol, timeframe: subscription.timeframe, limit: 1_000 });
+        for (const bar of bars) {
+          if (bar.ts > lastTs && active) {
+            if (lastTs !== -Infinity) listener({ bar });
+            lastTs = bar.ts;
+          }
+        }
+        if (lastTs === -Infinity) lastTs = (await this.visibleEnd(subscription.timeframe)) - 1;
+      } catch (err) {
+        if (active) listener({ error: isFetchError(err) ? err : new FetchError({ kind: 'malformed', source: 'replay', message: String(err) }) });
+      }
+      if (!active) return;
+      // Wake when the next bar after lastTs completes in data time.
+      const { dataNow } = await this.position();
+      const nextEnd = Math.max(lastTs + tf, dataNow - (dataNow % tf)) + tf;
+      timer = this.opts.clock.setTimeout(() => void tick(), Math.max(1, (nextEnd - dataNow) / this.opts.speed));
+    };
+    void tick();
+    return sub.cancel;
+  }
+
   async close(): Promise<void> {
+    for (const sub of [...this.subscriptions]) sub.cancel();
     this.csv = undefined;
   }
 

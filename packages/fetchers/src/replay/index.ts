@@ -5,5 +5,7 @@ export {
   type ReplayFetcherOptions,
   type ReplayBarSource,
   type ReplayQuery,
+  type ReplaySubscription,
+  type ReplayBarEvent,
 } from './fetcher';
 export { parseReplayCsv, REPLAY_CSV_COLUMNS } from './csv';

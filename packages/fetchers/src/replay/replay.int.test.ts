@@ -87,6 +87,44 @@ describe('replay fetcher', () => {
     expect(asked[0]).toEqual({ symbol: 'NAS100', timeframe: '5m', to: T0 + 300_001, limit: 5 });
   });
 
+  it('onBar pushes each bar as it completes in data time, stops on unsubscribe, leaves no timer after close', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const replay = createReplayFetcher({ csvPath: writeCsv(CSV), speed: 60, clock, startAt: T0 + M });
+    const flush = () => new Promise((r) => setImmediate(r));
+    await replay.fetchLatest({ symbol: 'EURUSD', timeframe: '1m' }); // the file is read (real I/O) before the clock moves
+    const seen: number[] = [];
+    const off = replay.onBar({ symbol: 'EURUSD', timeframe: '1m' }, (e) => {
+      if (e.bar) seen.push((e.bar.ts - T0) / M);
+    });
+    await flush();
+    expect(seen).toEqual([]); // bars already visible at subscription time are not replayed as events
+    for (let i = 0; i < 6; i++) {
+      clock.advance(1_000); // one data minute each
+      await flush();
+      await flush();
+    }
+    expect(seen).toEqual([1, 2, 5]); // 3 and 4 were null/inconsistent rows: no bars, no events
+    off();
+    expect(clock.pendingTimers).toBe(0);
+    const again = replay.onBar({ symbol: 'XAUUSD', timeframe: '1m' }, () => undefined);
+    await flush();
+    expect(clock.pendingTimers).toBe(1);
+    await replay.close();
+    expect(clock.pendingTimers).toBe(0);
+    again();
+  });
+
+  it('onBar reports read failures as error events instead of throwing', async () => {
+    const clock = new ManualClock();
+    const replay = createReplayFetcher({ csvPath: writeCsv(CSV), clock, startAt: T0 });
+    const errors: string[] = [];
+    const off = replay.onBar({ symbol: 'GBPUSD', timeframe: '1m' }, (e) => e.error && errors.push(e.error.kind));
+    for (let i = 0; i < 200 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10)); // real file I/O
+    expect(errors).toEqual(['symbol_not_found']);
+    off();
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it('rejects bad options quoting the value', () => {
     expect(() => createReplayFetcher({})).toThrow(/exactly one of "csvPath" and "source"/);
     expect(() => createReplayFetcher({ csvPath: '/nonexistent/file.csv' })).toThrow(/"\/nonexistent\/file.csv"/);
