@@ -40,7 +40,7 @@ describe('errors', () => {
 });
 
 describe('resolveOptions', () => {
-  const defaults = Object.freeze({ size: 10, name: 'a' });
+  const defaults: Readonly<{ size: number; name: string }> = Object.freeze({ size: 10, name: 'a' });
 
   it('merges defaults, ignores undefined and freezes', () => {
     const o = resolveOptions('Thing', defaults, { size: 3, name: undefined });
