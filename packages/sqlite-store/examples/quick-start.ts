@@ -1,4 +1,3 @@
-/* eslint-disable no-console -- an example prints what it does */
 // Quick start of @pipeline/sqlite-store (also run by src/quick-start.int.test.ts).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
