@@ -26,7 +26,9 @@ async function expectEqualToSource(symbol: string, rows: readonly Bar[]): Promis
     const got = byTs.get(t.ts);
     return !got || got.close !== t.close || got.high !== t.high || got.low !== t.low || got.open !== t.open || !got.final;
   });
-  expect({ symbol, wrong: wrong.length, firstWrong: wrong[0]?.ts ?? null }).toEqual({ symbol, wrong: 0, firstWrong: null });
+  const show = (b: Bar | undefined) => b && { ts: new Date(b.ts).toISOString(), o: b.open, h: b.high, l: b.low, c: b.close, final: b.final, source: b.source };
+  const firstWrong = wrong[0] && { want: show(wrong[0]), got: show(byTs.get(wrong[0].ts)) };
+  expect({ symbol, wrong: wrong.length, firstWrong }).toEqual({ symbol, wrong: 0, firstWrong: undefined });
   expect(truth.length).toBe(rows.length - 1);
 }
 

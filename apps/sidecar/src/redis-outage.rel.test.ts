@@ -1,0 +1,53 @@
+// A Redis crash must not stop collection: bars keep flowing into SQLite, /health says degraded,
+// and once Redis is back the cache is written again.
+import { systemClock } from '@pipeline/core';
+import { createSyntheticFetcher } from '@pipeline/fetchers';
+import { cleanupTempDirs, startRedisServer, tempSqlitePath, type RedisServerHandle } from '@pipeline/test-utils';
+import { Redis } from 'ioredis';
+import { loadConfig } from './config';
+import { createService, type Service } from './service';
+
+describe('Redis outage', () => {
+  let redis: RedisServerHandle;
+  let service: Service;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    const config = loadConfig({ SYMBOLS: 'EURUSD,XAUUSD', SOURCES: 'synthetic', REDIS_URL: redis.url, SQLITE_PATH: tempSqlitePath('rel'), BOOTSTRAP_DAYS: '0' });
+    service = createService(config, { overrides: { sources: [{ name: 'synthetic', fetcher: createSyntheticFetcher({ clock: systemClock }) }] } });
+    await service.sidecar.start({ loop: false });
+  });
+  afterAll(async () => {
+    await service.close();
+    await redis.stop();
+    cleanupTempDirs();
+  });
+
+  it('keeps collecting into SQLite while Redis is down and writes the cache again after', async () => {
+    expect((await service.sidecar.runCycle()).ok).toBe(2);
+    await redis.kill();
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 3; i++) expect((await service.sidecar.runCycle()).ok).toBe(2);
+    const h = service.sidecar.health();
+    expect(h.storage.cache).not.toBe('redis:ready');
+    expect(h.status).toBe('degraded');
+    await service.deps.store.flush();
+    const bars = await service.sidecar.bars('EURUSD', '1m', 5);
+    expect(bars.bars.length).toBeGreaterThan(0);
+    expect(bars.stale).toBe(false);
+
+    await redis.restart();
+    const probe = new Redis(redis.url);
+    try {
+      const deadline = Date.now() + 15_000;
+      while (service.sidecar.health().storage.cache !== 'redis:ready' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(service.sidecar.health().storage.cache).toBe('redis:ready');
+      await service.sidecar.runCycle();
+      const keys = await probe.keys('pipeline:*{EURUSD}*');
+      expect(keys.length).toBeGreaterThan(0);
+    } finally {
+      probe.disconnect();
+    }
+  });
+});
