@@ -1,7 +1,6 @@
 import { OptionsError, isSourceName, type Fetcher, type Scheduler, type SourceName } from '@pipeline/core';
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
 import { createAlphaVantageFetcher, type AlphaVantageFetcherOptions } from './alphavantage/fetcher';
-import { type HttpClient } from './http/client';
 import { createPolygonFetcher, type PolygonFetcherOptions } from './polygon/fetcher';
 import { createReplayFetcher, type ReplayFetcherOptions } from './replay/fetcher';
 import { createSyntheticFetcher, type SyntheticFetcherOptions } from './synthetic/fetcher';
@@ -56,8 +55,6 @@ export interface FetchersConfig {
   /** Keep-alive sockets per provider (`HTTP_POOL_SIZE`). */
   poolSize?: number;
   timeoutMs?: number;
-  /** One HTTP client for every provider instead of one each. */
-  http?: HttpClient;
 }
 
 export interface BuiltFetchers {
@@ -91,11 +88,9 @@ export function createFetchers(config: FetchersConfig): BuiltFetchers {
     if (config.clock) shared.clock = config.clock;
     if (source !== 'synthetic' && source !== 'replay') {
       if (config.symbolMapper) shared.symbolMapper = config.symbolMapper;
-      if (config.http) shared.http = config.http;
-      else {
-        if (config.poolSize !== undefined) shared.poolSize = config.poolSize;
-        if (config.timeoutMs !== undefined) shared.timeoutMs = config.timeoutMs;
-      }
+      // One client (and pool) per provider: a client names its source in every error it throws.
+      if (config.poolSize !== undefined) shared.poolSize = config.poolSize;
+      if (config.timeoutMs !== undefined) shared.timeoutMs = config.timeoutMs;
       if (config.baseUrls?.[source]) shared.baseUrl = config.baseUrls[source];
       if (apiKey) shared.apiKey = apiKey;
     }

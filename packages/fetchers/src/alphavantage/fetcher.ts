@@ -30,7 +30,10 @@ export interface AlphaVantageFetcherOptions {
   apiKey: string;
   /** Origin of `/query` (a mirror or a test server). @default 'https://www.alphavantage.co' */
   baseUrl: string;
-  /** HTTP client to share; when absent one is created (and closed by `close()`). @default undefined */
+  /**
+   * HTTP client to share between fetchers of this source (created with the same `source`, which
+   * names it in errors); when absent one is created and closed by `close()`. @default undefined
+   */
   http: HttpClient | undefined;
   /** Keep-alive sockets of the client this fetcher creates. @default 10 (`HTTP_POOL_SIZE`) */
   poolSize: number;
@@ -245,6 +248,9 @@ export function createAlphaVantageFetcher(options: Partial<AlphaVantageFetcherOp
   }
   if (!Object.prototype.hasOwnProperty.call(AV_INTRADAY_STAMPS, opts.intradayStamp)) {
     throw new OptionsError(`${C}: option "intradayStamp" must be one of end, start, got ${JSON.stringify(opts.intradayStamp)}`);
+  }
+  if (opts.http !== undefined && opts.http.source !== 'alphavantage') {
+    throw new OptionsError(`${C}: option "http" must be a client created with source "alphavantage", got one for ${JSON.stringify(opts.http.source)}`);
   }
   if (typeof opts.extendedHours !== 'boolean') {
     throw new OptionsError(`${C}: option "extendedHours" must be a boolean, got ${JSON.stringify(opts.extendedHours)}`);

@@ -29,7 +29,10 @@ const DAY = TIMEFRAME_MS['1d'];
 export interface YahooFetcherOptions {
   /** Origin of the chart and quote endpoints (a mirror or a test server). @default 'https://query2.finance.yahoo.com' */
   baseUrl: string;
-  /** HTTP client to share; when absent one is created (and closed by `close()`). @default undefined */
+  /**
+   * HTTP client to share between fetchers of this source (created with the same `source`, which
+   * names it in errors); when absent one is created and closed by `close()`. @default undefined
+   */
   http: HttpClient | undefined;
   /** Keep-alive sockets of the client this fetcher creates. @default 10 (`HTTP_POOL_SIZE`) */
   poolSize: number;
@@ -96,6 +99,9 @@ function validate(opts: Readonly<YahooFetcherOptions>): void {
   assertNumberOption(C, 'timeoutMs', opts.timeoutMs, 1, 600_000);
   assertNumberOption(C, 'latestLimit', opts.latestLimit, 1, 100_000);
   assertNumberOption(C, 'rateLimitPauseMs', opts.rateLimitPauseMs, 0);
+  if (opts.http !== undefined && opts.http.source !== 'yahoo') {
+    throw new OptionsError(`${C}: option "http" must be a client created with source "yahoo", got one for ${JSON.stringify(opts.http.source)}`);
+  }
   if (typeof opts.includePrePost !== 'boolean') {
     throw new OptionsError(`${C}: option "includePrePost" must be a boolean, got ${JSON.stringify(opts.includePrePost)}`);
   }

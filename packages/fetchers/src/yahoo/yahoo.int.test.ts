@@ -1,6 +1,7 @@
 import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { fixtureReply, readFixture, startFixtureServer, type FixtureReply, type FixtureServer, type RecordedRequest } from '@pipeline/test-utils';
+import { createHttpClient } from '../http/client';
 import { createYahooFetcher, type YahooFetcher } from './fetcher';
 
 const CHART: Record<string, string> = {
@@ -285,9 +286,26 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     expect((await failure(yahoo.fetchQuote('NONEXIST'))).kind).toBe('symbol_not_found');
   });
 
+  it('shares one keep-alive client between fetchers and leaves it open when a borrower closes', async () => {
+    const http = createHttpClient({ source: 'yahoo', poolSize: 1 });
+    const a = createYahooFetcher({ baseUrl: srv.url, clock, symbolMapper: mapper, http });
+    const b = createYahooFetcher({ baseUrl: srv.url, clock, symbolMapper: mapper, http });
+    const range = { timeframe: '1d' as const, from: Date.UTC(2020, 0, 1), to: Date.UTC(2020, 0, 3) };
+    const before = srv.connections;
+    await a.fetchHistory({ symbol: 'XAUUSD', ...range });
+    await a.close();
+    expect(await b.fetchHistory({ symbol: 'XAUUSD', ...range })).toHaveLength(1);
+    expect(srv.connections - before).toBe(1);
+    expect(http.stats().requests).toBe(2);
+    await http.close();
+  });
+
   it('rejects bad options quoting the value', () => {
     expect(() => createYahooFetcher({ baseUrl: 'ftp://x' })).toThrow(/baseUrl.*"ftp:\/\/x"/);
     expect(() => createYahooFetcher({ latestLimit: 0 })).toThrow(/latestLimit.*got 0/);
     expect(() => createYahooFetcher({ poolsize: 3 } as never)).toThrow(/unknown option "poolsize"/);
+    const avClient = createHttpClient({ source: 'alphavantage' });
+    expect(() => createYahooFetcher({ http: avClient })).toThrow(/source "yahoo".*"alphavantage"/);
+    void avClient.close();
   });
 });
