@@ -252,6 +252,7 @@ export function runHotCacheContract(
           async (batches) => {
             const symbol = `P${run++}`;
             let model: Array<{ i: number; v: number }> = [];
+            let modelRefused = 0;
             let refused = 0;
             for (const batch of batches) {
               const sorted = [...batch].sort((a, b) => a.i - b.i);
@@ -261,15 +262,17 @@ export function runHotCacheContract(
                 else {
                   const pos = model.findIndex((m) => m.i === x.i);
                   if (pos >= 0 && pos >= model.length - replaceWindow) model[pos] = x;
-                  else refused++;
+                  else modelRefused++;
                 }
                 if (model.length > maxBars) model = model.slice(-maxBars);
               }
-              await cache.writeBars(batch.map((x) => bar(x.i, { symbol, close: x.v })));
+              const res = await cache.writeBars(batch.map((x) => bar(x.i, { symbol, close: x.v })));
+              expect(res.appended + res.replaced + res.refused).toBe(batch.length);
+              refused += res.refused;
             }
             const got = await cache.latestBars(symbol, '1m', maxBars);
             expect(got.map((b) => [(b.ts - T0) / M, b.close])).toEqual(model.map((m) => [m.i, m.v]));
-            return refused >= 0;
+            expect(refused).toBe(modelRefused);
           },
         ),
         { numRuns: 40 },

@@ -266,11 +266,13 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     const s = client.status;
     if (s === 'ready') {
       if (health.status === 'connecting') setStatus('ready');
-    } else if (s === 'wait' || s === 'connecting' || s === 'connect') {
-      if (health.status === 'ready') setStatus('down');
-    } else {
-      setStatus('down');
+      return;
     }
+    const lost = s !== 'wait' && s !== 'connecting' && s !== 'connect';
+    if (!lost && health.status !== 'ready') return;
+    // A killed server often closes the socket without an 'error' event: record why we are down.
+    if (health.status === 'ready') health = { ...health, lastError: new Error(`connection to Redis lost (client ${s})`) };
+    setStatus('down');
   };
   const succeeded = () => {
     if (health.status !== 'ready' && client.status === 'ready') setStatus('ready');
