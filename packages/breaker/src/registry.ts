@@ -14,7 +14,7 @@ import {
   type IBackoff,
   type IDisposable,
 } from 'cockatiel';
-import { isFetchError, isPipelineError, isSourceName, type SourceName, type TimerHandle } from '@pipeline/core';
+import { isFetchError, isPipelineError, isSourceName, type SourceName, type TimerHandle, type Disposable } from '@pipeline/core';
 import {
   BreakerCancelledError,
   BreakerCoolingDownError,
@@ -33,10 +33,7 @@ import { redactMessage } from './redact';
 import { isBreakerState, type BreakerState, type JitterMode } from './states';
 import { AttemptWindow } from './window';
 
-/** Unsubscribes a listener; calling it twice is harmless. */
-export interface Disposable {
-  dispose(): void;
-}
+export type { Disposable } from '@pipeline/core';
 
 /** The last error seen from a source, safe to show: code and redacted, truncated message. */
 export interface ErrorSummary {

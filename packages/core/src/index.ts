@@ -27,3 +27,4 @@ export {
   type FetchLatestRequest,
   type FetchHistoryRequest,
 } from './fetcher';
+export { type Disposable } from './disposable';

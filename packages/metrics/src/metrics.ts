@@ -7,7 +7,7 @@ import {
   type MetricObjectWithValues,
   type MetricValue,
 } from 'prom-client';
-import { FETCH_ERROR_KINDS, SOURCE_NAMES, type RateBudgetSnapshot } from '@pipeline/core';
+import { FETCH_ERROR_KINDS, SOURCE_NAMES, type RateBudgetSnapshot, type Disposable } from '@pipeline/core';
 import { MetricsError } from './errors';
 import {
   resolvePipelineMetricsOptions,
@@ -60,10 +60,7 @@ export interface ScrapeSnapshot {
 
 export type ScrapeProvider = () => ScrapeSnapshot | Promise<ScrapeSnapshot>;
 
-/** Unsubscribes; calling it twice is harmless. */
-export interface Disposable {
-  dispose(): void;
-}
+export type { Disposable } from '@pipeline/core';
 
 /** Label values may be strings or numbers; every value is sanitised before use. */
 export type LabelValues<L extends string> = { readonly [K in L]: string | number };

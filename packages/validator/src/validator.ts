@@ -1,4 +1,4 @@
-import { TIMEFRAME_MS, isTimeframe, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
+import { TIMEFRAME_MS, isTimeframe, type Bar, type SourceName, type Timeframe, type Disposable } from '@pipeline/core';
 import { CheckConfig, Scratch, checkBar, renderIssues } from './check';
 import { SeriesShapeError } from './errors';
 import { resolveValidatorOptions, type ResolvedValidatorOptions, type ValidatorOptions } from './options';
@@ -128,10 +128,7 @@ export interface IssueEvent {
   source: string;
 }
 
-/** A subscription; `dispose()` twice is harmless. */
-export interface Disposable {
-  dispose(): void;
-}
+export type { Disposable } from '@pipeline/core';
 
 /** Age of one series' data, for health endpoints. */
 export interface Staleness {
