@@ -91,55 +91,88 @@ describe('the service process under signals', () => {
     // Values against the source for a sample (all 300 would only repeat the same check).
     for (const symbol of [symbols[0], symbols[150], symbols[299]]) await expectEqualToSource(symbol, await readStoredBars(sqlitePath, symbol, '1s'));
   }, 60_000);
+});
 
-  it('SIGKILL then restart: the restart finds the gap (unflushed bars and downtime), backfills only it, and no bar is missing', async () => {
-    const symbols = ['EURUSD', 'XAUUSD'];
-    const sqlitePath = tempSqlitePath('sigkill');
-    const env = {
-      SYMBOLS: symbols.join(','),
-      SOURCES: 'synthetic',
-      TIMEFRAME: '1s',
-      COLLECTION_INTERVAL: '0.25',
-      // Two seconds of live bars sit in the buffer at any time: SIGKILL loses them.
-      BATCH_WRITE_INTERVAL: '2',
-      BOOTSTRAP_DAYS: '1',
-      SQLITE_PATH: sqlitePath,
-    };
+describe('SIGKILL then restart', () => {
+  const symbols = ['EURUSD', 'XAUUSD'];
+  let env: Record<string, string>;
+  const environment = (sqlitePath: string) => ({
+    SYMBOLS: symbols.join(','),
+    SOURCES: 'synthetic',
+    TIMEFRAME: '1s',
+    COLLECTION_INTERVAL: '0.25',
+    // Two seconds of live bars sit in the buffer at any time: SIGKILL loses them.
+    BATCH_WRITE_INTERVAL: '2',
+    BOOTSTRAP_DAYS: '1',
+    SQLITE_PATH: sqlitePath,
+  });
+  const children: ChildService[] = [];
+  let lastSeen: Record<string, number>;
+  let killedAt: number;
+  let restartedAt: number;
+  let second: ChildService;
+  const stored = new Map<string, Bar[]>();
+
+  beforeAll(async () => {
+    env = environment(tempSqlitePath('sigkill'));
     const first = spawnService(env, await getFreePort());
     children.push(first);
     await waitReady(first, 60_000);
-    await sleep(3_000);
+    // Kill at a known point of the flush cycle: 1.5 s after a flush (seen as pendingWrites
+    // dropping). That flush wrote the bar forming at that moment; its final version is buffered
+    // by the time of the kill and lost with the buffer, so the file ends with a forming bar.
+    let prev = -1;
+    await waitFor(async () => {
+      const pending = (await first.health()).storage.pendingWrites;
+      const dropped = prev > 0 && pending < prev;
+      prev = pending;
+      return dropped ? true : undefined;
+    }, 15_000, 'a flush');
+    await sleep(1_500);
     const seen = await first.health();
     expect(seen.storage.pendingWrites).toBeGreaterThan(0);
+    lastSeen = Object.fromEntries(seen.symbols.map((s) => [s.symbol, s.lastBarTs!]));
     first.child.kill('SIGKILL');
     expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    const killedAt = Date.now();
+    killedAt = Date.now();
     await sleep(3_000);
 
-    const second = spawnService(env, await getFreePort());
+    second = spawnService(env, await getFreePort());
     children.push(second);
     await waitReady(second, 60_000);
-    const restartedAt = Date.now();
+    restartedAt = Date.now();
     await sleep(2_000);
     second.child.kill('SIGTERM');
     expect(await second.exited).toEqual({ code: 0, signal: null });
+    for (const symbol of symbols) stored.set(symbol, await readStoredBars(env.SQLITE_PATH, symbol, '1s'));
+  }, 120_000);
+  afterAll(() => {
+    for (const c of children) c.dispose();
+    cleanupTempDirs();
+  });
 
+  it('the restart finds the gap (lost buffer and downtime) and backfills only it: no second is missing', () => {
     // "Found": the second bootstrap fetched the downtime and the lost buffer, not a whole day again.
     const boot = logLines(second).find((l) => l.message === 'bootstrap finished') as { bars?: number } | undefined;
     expect(boot).toBeDefined();
     const gapSeconds = Math.round((restartedAt - killedAt) / 1000);
     expect(boot!.bars).toBeGreaterThanOrEqual(symbols.length * 3);
     expect(boot!.bars).toBeLessThan(symbols.length * (gapSeconds + 60));
-
     for (const symbol of symbols) {
-      const rows = await readStoredBars(sqlitePath, symbol, '1s');
+      const rows = stored.get(symbol)!;
       // A day of history plus the live run, with no hole: the bars the kill lost are back.
       expect(rows.length).toBeGreaterThan(86_000);
-      const last = seen.symbols.find((s) => s.symbol === symbol)!.lastBarTs!;
-      expect(rows.some((b) => b.ts === last)).toBe(true);
+      expect(rows.some((b) => b.ts === lastSeen[symbol])).toBe(true);
       expect(holes(rows)).toEqual([]);
       expect(rows.at(-1)!.ts).toBeGreaterThan(killedAt);
-      await expectEqualToSource(symbol, rows);
+      for (const b of rows.slice(-600)) expect(barViolations(b, Date.now())).toEqual([]);
     }
-  }, 120_000);
+  });
+
+  // BUG (reported): the bar that was forming at the last flush before the kill stays in the file
+  // as that forming snapshot (final: false, wrong close/low) forever: its final version died with
+  // the buffer, and the restart's gap search (store.gaps) counts any row, forming or not, as present.
+  it.failing("every stored bar equals the provider's final bar, including the one forming at the last flush before the kill", async () => {
+    for (const symbol of symbols) await expectEqualToSource(symbol, stored.get(symbol)!);
+  });
 });
