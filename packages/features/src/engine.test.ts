@@ -95,7 +95,7 @@ describe('FeatureEngine', () => {
     off();
     e.update(a);
     expect(seen).toHaveLength(3);
-    expect(e.stats().rejected).toEqual({ out_of_order: 2, timeframe: 1, non_finite: 1 });
+    expect(e.stats().rejected).toEqual({ out_of_order: 2, timeframe: 1, non_finite: 1, symbol: 0 });
     expect(e.update({ ...b, close: b.close + 1 })).toBe('replaced');
   });
 
@@ -134,7 +134,8 @@ describe('FeatureEngine', () => {
     const bars = baseBars(120);
     const a = engine({ cacheTtlMs: 0 });
     feedLive(a, bars.slice(0, 10)); // state that warmStart must forget
-    expect(a.warmStart('EURUSD', bars)).toBe(120);
+    expect(a.warmStart('EURUSD', [...bars, { ...bars[0], symbol: 'XAUUSD' }])).toBe(120);
+    expect(a.stats().rejected.symbol).toBe(1);
     const b = engine({ cacheTtlMs: 0 });
     for (const bar of bars) b.update(bar);
     expect(a.getFeatures('EURUSD')!.timeframes).toEqual(b.getFeatures('EURUSD')!.timeframes);

@@ -62,6 +62,8 @@ export const REJECT_REASONS = {
   timeframe: 'timeframe',
   /** A price, volume or ts that is not a finite number. */
   nonFinite: 'non_finite',
+  /** `warmStart(symbol, bars)` got a bar of another symbol. */
+  symbol: 'symbol',
 } as const;
 export type RejectReason = (typeof REJECT_REASONS)[keyof typeof REJECT_REASONS];
 
@@ -148,7 +150,7 @@ export class FeatureEngine {
     symbols: 0,
     added: 0,
     replaced: 0,
-    rejected: { out_of_order: 0, timeframe: 0, non_finite: 0 },
+    rejected: { out_of_order: 0, timeframe: 0, non_finite: 0, symbol: 0 },
     cacheHits: 0,
     cacheMisses: 0,
   };
@@ -235,11 +237,23 @@ export class FeatureEngine {
     const base = tfs[0];
     base.set.update(bar, replace);
     if (!replace) base.bars++;
+    // Higher timeframes: a new higher bar is added at once; changes to the forming one are applied
+    // lazily (before the next higher bar, a read or a snapshot). Replace is idempotent (replace(x)
+    // then replace(y) equals replace(y)), so the result equals replacing on every base bar, at a
+    // fraction of the cost.
     for (let i = 1; i < tfs.length; i++) {
       const t = tfs[i];
-      const isNew = t.resampler!.push(bar, replace);
-      t.set.update(t.resampler!.bar, !isNew);
-      if (isNew) t.bars++;
+      const r = t.resampler!;
+      if (t.pending && r.startsNew(ts)) {
+        t.set.update(r.bar, true);
+        t.pending = false;
+      }
+      if (r.push(bar, replace)) {
+        t.set.update(r.bar, false);
+        t.bars++;
+      } else {
+        t.pending = true;
+      }
     }
     if (replace) this.counters.replaced++;
     else this.counters.added++;
@@ -257,7 +271,7 @@ export class FeatureEngine {
     let used = 0;
     for (const b of bars) {
       if (b.symbol !== symbol) {
-        this.reject({ reason: 'timeframe', symbol: b.symbol, timeframe: b.timeframe, ts: b.ts });
+        this.reject({ reason: 'symbol', symbol: b.symbol, timeframe: b.timeframe, ts: b.ts });
         continue;
       }
       if (this.update(b) !== 'rejected') used++;
