@@ -1,4 +1,3 @@
-/* eslint-disable no-console -- an example program: printing is what it is for */
 // A bot that follows every bar the pipeline accepts, without polling: copy this file.
 // Run: REDIS_URL=redis://127.0.0.1:6379 npx tsx examples/consumer.ts
 import { type Bar, type Timeframe } from '@pipeline/core';

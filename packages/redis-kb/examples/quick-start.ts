@@ -1,4 +1,3 @@
-/* eslint-disable no-console -- an example program: printing is what it is for */
 // Quick start (the README shows this file). Run: npx tsx examples/quick-start.ts
 // With REDIS_URL set it uses Redis, otherwise the in-process cache: the host decides, the API is the same.
 import { type Bar } from '@pipeline/core';
