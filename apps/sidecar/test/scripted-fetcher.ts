@@ -85,3 +85,23 @@ export function createScriptedFetcher(source: SourceName, clock: Clock, opts: { 
   };
   return f;
 }
+
+/** A push source the test feeds by hand (the sidecar's switching logic is under test, not Polygon). */
+export function createScriptedStream(source: SourceName = 'polygon') {
+  let listener: ((bar: Bar) => void) | undefined;
+  return {
+    source,
+    subscribed: [] as string[],
+    subscribe(symbols: readonly string[], onBar: (bar: Bar) => void) {
+      this.subscribed = [...symbols];
+      listener = onBar;
+      return () => (listener = undefined);
+    },
+    push(bar: Bar) {
+      listener?.(bar);
+    },
+    async close() {
+      listener = undefined;
+    },
+  };
+}

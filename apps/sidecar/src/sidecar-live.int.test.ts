@@ -1,0 +1,90 @@
+import { TIMEFRAME_MS, alignTs, type Bar } from '@pipeline/core';
+import { cleanupTempDirs } from '@pipeline/test-utils';
+import { createHarness, settle, type Harness } from '../test/harness';
+import { createScriptedStream } from '../test/scripted-fetcher';
+
+afterAll(() => cleanupTempDirs());
+const MIN = TIMEFRAME_MS['1m'];
+
+describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.sidecar.stop();
+  });
+
+  it('repairs a gap left by an outage in the background once a source answers again', async () => {
+    h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo' });
+    await h.sidecar.start({ skipBootstrap: true, loop: false });
+    await h.sidecar.runCycle();
+    const before = h.sidecar.symbolState('EURUSD')!.lastBar!.ts;
+    h.fetchers[0].mode = 'transient';
+    for (let i = 0; i < 5; i++) {
+      h.clock.advance(MIN);
+      await h.sidecar.runCycle();
+    }
+    h.fetchers[0].mode = 'ok';
+    // Past the breaker's open window (60 s after the 5th failure it lets a probe through).
+    h.clock.advance(MIN);
+    await h.sidecar.runCycle();
+    for (let i = 0; i < 10; i++) await settle();
+    await h.deps.store.flush();
+    const now = alignTs(h.clock.now(), '1m');
+    expect(h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from: before, to: now - MIN })).toEqual([]);
+    expect(h.fetchers[0].historyCalls.length).toBeGreaterThan(0);
+  });
+
+  it('uses a push stream while it delivers and polls again when it goes quiet', async () => {
+    const stream = createScriptedStream();
+    h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD', SOURCES: 'yahoo' }, { stream });
+    await h.sidecar.start({ skipBootstrap: true, loop: false });
+    expect(stream.subscribed).toEqual(['EURUSD', 'XAUUSD']);
+    const ts = alignTs(h.clock.now(), '1m');
+    const bar: Bar = { symbol: 'EURUSD', timeframe: '1m', ts, open: 1.1, high: 1.11, low: 1.09, close: 1.105, volume: 0, source: 'polygon', final: true, quality: 1 };
+    stream.push(bar);
+    expect(h.sidecar.symbolState('EURUSD')!.lastSource).toBe('polygon');
+    const r = await h.sidecar.runCycle();
+    expect(r).toMatchObject({ streamed: 1, ok: 1 });
+    expect(h.fetchers[0].served.has('EURUSD')).toBe(false);
+    // Quiet for more than two bars: polling takes over.
+    h.clock.advance(2 * MIN + 1000);
+    const r2 = await h.sidecar.runCycle();
+    expect(r2).toMatchObject({ streamed: 0, ok: 2 });
+    expect(h.sidecar.symbolState('EURUSD')!.lastSource).toBe('yahoo');
+  });
+
+  it('rejects and counts bad market data without stopping the loop', async () => {
+    h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo' });
+    await h.sidecar.runCycle();
+    const f = h.fetchers[0];
+    const good = f.fetchLatest.bind(f);
+    f.fetchLatest = async (req) => {
+      const bars = await good(req);
+      return bars.map((b) => ({ ...b, close: Number.NaN }));
+    };
+    h.clock.advance(MIN);
+    const r = await h.sidecar.runCycle();
+    expect(r.ok).toBe(1);
+    expect(r.barsRejected).toBeGreaterThan(0);
+    expect(await h.sidecar.metrics.text()).toMatch(/^pipeline_bars_rejected_total\{rule="nonFinite"\} [1-9]/m);
+  });
+
+  it('resumes an interrupted bootstrap without fetching again what is stored', async () => {
+    h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '3' });
+    const sqlite = h.config.sqlitePath;
+    let chunks = 0;
+    const stopAfterTwo = h.sidecar.onBootstrapProgress((p) => {
+      chunks = p.chunksDone;
+      if (p.chunksDone === 2) void h.sidecar.stop(); // a crash/stop after two chunks
+    });
+    await h.sidecar.start();
+    stopAfterTwo();
+    expect(chunks).toBe(2);
+    const clock = h.clock;
+    h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '3', SQLITE_PATH: sqlite }, {}, clock);
+    const report = await h.sidecar.bootstrap();
+    expect(report.chunksPlanned).toBe(2); // 3 days + the current partial day = 4 windows, 2 already stored
+    expect(report.failedChunks).toBe(0);
+    const from = alignTs(clock.now() - 3 * 86_400_000, '1m');
+    expect(h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from, to: alignTs(clock.now(), '1m') })).toEqual([]);
+  });
+});
