@@ -155,7 +155,8 @@ export function parsePolygonAggs(obj: Record<string, unknown>, ctx: PolygonParse
       continue;
     }
     if (typeof r.t !== 'number' || !Number.isFinite(r.t)) {
-      stats.partialRowsSkipped++;
+      if ([r.o, r.h, r.l, r.c].every((v) => v === null || v === undefined)) stats.nullRowsSkipped++;
+      else stats.partialRowsSkipped++;
       continue;
     }
     const ts = daily ? dayOpen(r.t, ctx.ticker) : r.t;

@@ -48,6 +48,12 @@ function open(opts: Partial<PolygonStreamOptions> = {}): Harness {
   return h;
 }
 
+/** connect() resolves on auth_success; the subscription confirmations follow on the wire. */
+async function subscribed(h: Harness): Promise<void> {
+  await h.stream.connect();
+  await until(() => h.stream.state === 'subscribed', 'subscription confirmation');
+}
+
 const noKeyLeaks = (h: Harness) => {
   for (const e of h.errors) expect(`${e.message} ${String(e.serverMessage)}`).not.toContain(KEY);
   for (const s of h.states) expect(JSON.stringify(s)).not.toContain(KEY);
@@ -116,7 +122,7 @@ describe('PolygonStream handshake, subscription and bars', () => {
 
   it('counts unknown tickers and unreadable frames without stopping', async () => {
     const h = open({ symbols: ['AAPL'] });
-    await h.stream.connect();
+    await subscribed(h);
     srv.broadcast('not json');
     srv.broadcast('{"ev":"AM"}');
     srv.broadcast(JSON.stringify([{ ev: 'AM', sym: 'AAPL', o: null, h: 1, l: 1, c: 1, s: 1 }]));
@@ -130,7 +136,7 @@ describe('PolygonStream handshake, subscription and bars', () => {
 
   it('subscribe/unsubscribe at runtime', async () => {
     const h = open({ symbols: ['AAPL'] });
-    await h.stream.connect();
+    await subscribed(h);
     h.stream.subscribe(['MSFT', 'AAPL']);
     h.stream.unsubscribe(['AAPL']);
     await until(() => srv.received[0].length === 4, 'runtime messages');
@@ -184,7 +190,7 @@ describe('PolygonStream error status frames', () => {
 describe('PolygonStream reconnects', () => {
   it('after a server-side drop: backs off, reconnects, re-authenticates and RE-SUBSCRIBES, then delivers bars', async () => {
     const h = open({ symbols: ['AAPL', 'TSLA'], reconnectInitialDelayMs: 500 });
-    await h.stream.connect();
+    await subscribed(h);
     srv.dropAll();
     await until(() => h.stream.state === 'reconnecting', 'reconnecting');
     expect(h.errors.at(-1)!.code).toBe('POLYGON_WS_DISCONNECTED');
@@ -203,7 +209,7 @@ describe('PolygonStream reconnects', () => {
 
   it('doubles the delay per failed attempt up to the cap and gives up after maxReconnectAttempts', async () => {
     const h = open({ symbols: ['AAPL'], reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 300, maxReconnectAttempts: 3 });
-    await h.stream.connect();
+    await subscribed(h);
     await srv.close(); // nobody listens any more: every attempt fails
     await until(() => h.stream.state === 'reconnecting', 'first retry scheduled');
     const delays: number[] = [];
@@ -222,7 +228,7 @@ describe('PolygonStream reconnects', () => {
 
   it('idle detection: no frame for idleTimeoutMs -> idle status + error, socket dropped, reconnect', async () => {
     const h = open({ symbols: ['AAPL'], idleTimeoutMs: 30_000 });
-    await h.stream.connect();
+    await subscribed(h);
     h.clock.advance(20_000);
     srv.broadcast(JSON.stringify([{ ...docs.events['/stocks/AM'], sym: 'AAPL' }])); // a frame resets the idle window
     await until(() => h.bars.length === 1, 'bar');
@@ -241,7 +247,7 @@ describe('PolygonStream reconnects', () => {
 describe('PolygonStream slow consumer and close', () => {
   it('bounds each bars() queue: drops the OLDEST bars, counts them and reports once', async () => {
     const h = open({ symbols: ['AAPL'], maxQueuedBars: 5 });
-    await h.stream.connect();
+    await subscribed(h);
     const it = h.stream.bars();
     const am = docs.events['/stocks/AM'];
     const burst = Array.from({ length: 20 }, (_, i) => ({ ...am, sym: 'AAPL', s: 1610144640000 + i * 60_000, e: 1610144700000 + i * 60_000 }));

@@ -222,8 +222,11 @@ describe('TwelveDataFetcher network failures', () => {
     srv.setHandler(() => ({ hang: true }));
     const f = make();
     const ac = new AbortController();
+    const before = srv.requests.length;
     const p = f.fetchLatest({ symbol: 'IBM', timeframe: '1d', signal: ac.signal });
-    setTimeout(() => ac.abort(), 20);
+    // abort once the request is on the server, so that it cannot arrive late in another test
+    while (srv.requests.length === before) await new Promise((r) => setTimeout(r, 5));
+    ac.abort();
     expect((await failure(p)).kind).toBe('aborted');
   });
 });
@@ -260,7 +263,7 @@ describe('TwelveDataFetcher history paging (outputsize cursor) across a DST chan
     const before = srv.requests.length;
     const progress: number[] = [];
     const bars = await f.fetchHistory({ symbol: 'AAPL', timeframe: '1h', from, to, onProgress: (p) => progress.push(p.requestsDone) });
-    const reqs = srv.requests.slice(before);
+    const reqs = srv.requests.slice(before).filter((r) => r.query.get('interval') === '1h');
     expect(bars.map((b) => b.ts)).toEqual(series.filter((s) => s.ts >= from && s.ts < to).map((s) => s.ts));
     expect(bars).toHaveLength(24);
     // 02:00-03:00 New York does not exist on 2023-03-12: 01:00 EST and 03:00 EDT are one hour apart.
