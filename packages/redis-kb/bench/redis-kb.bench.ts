@@ -96,15 +96,15 @@ async function benchWrites(admin: Redis, barsPerSeries: number, fanout: boolean)
   const writeRaw = rawWriter(raw, prefixRaw, fanout);
   const cycles = Math.round((barsPerSeries === 1 ? 150 : 25) * SCALE);
   const batch = (c: number) => symbols.flatMap((s) => Array.from({ length: barsPerSeries }, (_, j) => mkBar(s, c * barsPerSeries + j)));
-  // Alternate rounds so both see the same machine state; the first round of each is warm-up.
+  // Alternate call by call so both see the same machine state (the machine may be shared); the
+  // first tenth of the calls is warm-up.
   const ours = { wallMs: [] as number[], cpuUs: [] as number[] };
   const base = { wallMs: [] as number[], cpuUs: [] as number[] };
-  const rounds = 5;
-  for (let r = 0; r < rounds; r++) {
-    const off = r * cycles;
-    const o = await timeCycles(cycles, (c) => cache.writeBars(batch(off + c)).then(() => undefined));
-    const b = await timeCycles(cycles, (c) => writeRaw(batch(off + c)));
-    if (r === 0) continue;
+  const total = cycles * 5;
+  for (let c = 0; c < total; c++) {
+    const o = await timeCycles(1, () => cache.writeBars(batch(c)).then(() => undefined));
+    const b = await timeCycles(1, () => writeRaw(batch(c)));
+    if (c < total / 10) continue;
     ours.wallMs.push(...o.wallMs);
     ours.cpuUs.push(...o.cpuUs);
     base.wallMs.push(...b.wallMs);
