@@ -14,6 +14,7 @@ export {
 export { type Disposable } from './events';
 export {
   createRedisHotCache,
+  type RedisHotCache,
   type RedisHotCacheOptions,
   type RedisClient,
   REDIS_HOT_CACHE_DEFAULTS,

@@ -216,6 +216,15 @@ function isNoScript(err: unknown): boolean {
 
 type Reply = [Error | null, unknown];
 
+/** The Redis cache: a {@link HotCache} that also exposes its client and key names (for followers and ops). */
+export interface RedisHotCache<TFeatures = Record<string, unknown>, TSignal = Record<string, unknown>>
+  extends HotCache<TFeatures, TSignal> {
+  readonly kind: 'redis';
+  /** The client in use (yours if you passed one). Do not set ioredis' keyPrefix on it. */
+  readonly client: RedisClient;
+  readonly keys: KeyLayout;
+}
+
 /**
  * The hot cache over Redis (standalone or Cluster). One list per series updated by a Lua script
  * taking many bars per call, pipelined across series; features with `SET PX`; signals with `SET`;
@@ -223,7 +232,7 @@ type Reply = [Error | null, unknown];
  */
 export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal = Record<string, unknown>>(
   options?: Partial<RedisHotCacheOptions>,
-): HotCache<TFeatures, TSignal> & { readonly client: RedisClient; readonly keys: KeyLayout } {
+): RedisHotCache<TFeatures, TSignal> {
   const opts = resolveOptions(NAME, REDIS_HOT_CACHE_DEFAULTS, options);
   validate(opts);
   const { clock } = opts;
@@ -395,7 +404,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     return out;
   };
 
-  const cache: HotCache<TFeatures, TSignal> & { client: RedisClient; keys: KeyLayout } = {
+  const cache: RedisHotCache<TFeatures, TSignal> = {
     kind: 'redis',
     maxBars,
     client,
