@@ -137,6 +137,7 @@ describe('PolygonStream handshake, subscription and bars', () => {
   it('subscribe/unsubscribe at runtime', async () => {
     const h = open({ symbols: ['AAPL'] });
     await subscribed(h);
+    await h.stream.connect(); // already connected: resolves at once
     h.stream.subscribe(['MSFT', 'AAPL']);
     h.stream.unsubscribe(['AAPL']);
     await until(() => srv.received[0].length === 4, 'runtime messages');
@@ -223,6 +224,11 @@ describe('PolygonStream reconnects', () => {
     expect(delays).toEqual([100, 200, 300]);
     expect(h.stream.state).toBe('failed');
     expect(h.errors.at(-1)).toMatchObject({ code: 'POLYGON_WS_RECONNECT_EXHAUSTED', fatal: true });
+    // one report per lost connection: the drop, then three refused attempts (error + close reported once)
+    const lost = h.errors.filter((e) => e.code === 'POLYGON_WS_DISCONNECTED');
+    expect(lost).toHaveLength(4);
+    expect(lost.slice(1).every((e) => /ECONNREFUSED/.test(e.message))).toBe(true);
+    await expect(h.stream.connect()).rejects.toMatchObject({ code: 'POLYGON_WS_DISCONNECTED' });
     expect(h.clock.pendingTimers).toBe(0);
   });
 

@@ -307,6 +307,8 @@ export class PolygonStream {
   /** Opens the socket. Resolves once it is authenticated; rejects on a fatal error (bad key) or close(). */
   connect(): Promise<void> {
     if (this.currentState === 'closed') return Promise.reject(new PolygonStreamError(CODES.disconnected, 'stream is closed'));
+    if (this.currentState === 'failed') return Promise.reject(new PolygonStreamError(CODES.disconnected, 'stream has failed; create a new one'));
+    if (this.isAuthenticated()) return Promise.resolve();
     const ready = new Promise<void>((resolve, reject) => {
       const offStatus = this.onStatus((s) => {
         if (s.state === 'authenticated') done(() => resolve());
@@ -413,15 +415,16 @@ export class PolygonStream {
       if (this.ws !== ws) return;
       this.onFrame(data);
     });
+    // ws always follows 'error' with 'close': report once, on close, with the error as cause.
+    let socketError: Error | undefined;
     ws.on('error', (err: Error) => {
-      if (this.ws !== ws) return;
-      this.emitError(new PolygonStreamError(CODES.disconnected, `socket error: ${err.message}`, { cause: err }));
+      socketError ??= err;
     });
     ws.on('close', (code: number, reason: Buffer) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      const why = reason.toString() || `code ${code}`;
-      this.emitError(new PolygonStreamError(CODES.disconnected, `socket closed by the server (${why})`, { serverMessage: why }));
+      const why = socketError !== undefined ? `socket error: ${socketError.message}` : `closed by the server: ${reason.toString() || `code ${code}`}`;
+      this.emitError(new PolygonStreamError(CODES.disconnected, why, { serverMessage: reason.toString() || undefined, cause: socketError }));
       this.scheduleReconnect();
     });
   }
