@@ -31,6 +31,7 @@ export async function withFallback<T>(
   timeframe: Timeframe | null,
   call: (slot: SourceSlot, signal: AbortSignal) => Promise<T>,
   now: () => number,
+  signal?: AbortSignal,
 ): Promise<FallbackResult<T>> {
   const attempts: SourceAttempt[] = [];
   for (const slot of slots) {
@@ -41,7 +42,7 @@ export async function withFallback<T>(
     }
     const t0 = now();
     try {
-      const value = await breaker.execute(slot.name, (signal) => call(slot, signal));
+      const value = await breaker.execute(slot.name, (inner) => call(slot, inner), signal ? { signal } : undefined);
       attempts.push({ source: slot.name, outcome: 'ok', latencyMs: now() - t0 });
       return { value, source: slot.name, attempts };
     } catch (error) {
@@ -65,8 +66,9 @@ export function fetchLatestWithFallback(
   timeframe: Timeframe,
   limit: number,
   now: () => number,
+  signal?: AbortSignal,
 ): Promise<FallbackResult<Bar[]>> {
-  return withFallback(slots, breaker, symbol, timeframe, (slot, signal) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal }), now);
+  return withFallback(slots, breaker, symbol, timeframe, (slot, inner) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal: inner }), now, signal);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; resolves when all settled. */

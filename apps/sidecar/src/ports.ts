@@ -95,7 +95,8 @@ export type BreakerState = 'closed' | 'open' | 'half_open';
 
 /** The per-source circuit breakers (breaker `BreakerRegistry`). */
 export interface BreakerPort {
-  execute<T>(source: SourceName, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** Runs `fn` through the source's breaker; `options.signal` cancels it (shutdown). */
+  execute<T>(source: SourceName, fn: (signal: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
   /** False while the circuit is open or the source cools down after a 429. */
   isCallable(source: SourceName): boolean;
   snapshot(source: SourceName): {

@@ -1,4 +1,5 @@
 import { TIMEFRAME_MS, alignTs, isFetchError, systemClock, type RateBudgetSnapshot, type Bar, type Scheduler, type SourceName, type Timeframe } from '@pipeline/core';
+import { setMaxListeners } from 'node:events';
 import { runBootstrap, type BootstrapProgress, type BootstrapReport } from './bootstrap';
 import { type SidecarConfig } from './config';
 import { LifecycleError, UnknownSymbolError, isSidecarError, type SourceAttempt } from './errors';
@@ -188,6 +189,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   const pendingRepairs: { symbol: string; from: number; to: number }[] = [];
   let repairing: Promise<void> | undefined;
   let cacheFailures = 0;
+  let cycleAbort = new AbortController();
   let started = false;
   /** Signals (with their features) made since the last publish to the hot cache, for other readers of Redis. */
   let toPublish: StoredSignal[] = [];
@@ -302,6 +304,11 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     const toWrite: Bar[] = [];
     const streamFreshMs = Math.max(2 * config.collectionIntervalMs, 2 * tfMs);
     let sinceYield = 0;
+    // One signal per cycle, shared by every fetch (hence no listener limit): stop() aborts it so
+    // in-flight requests end at once instead of running into their timeouts.
+    cycleAbort = new AbortController();
+    setMaxListeners(0, cycleAbort.signal);
+    let gate: Promise<void> | undefined;
     await forEachLimited(config.symbols, config.fetchConcurrency, async (symbol) => {
       const state = states.get(symbol)!;
       const seen = streamSeen.get(symbol);
@@ -310,7 +317,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         return;
       }
       try {
-        const res = await fetchLatestWithFallback(deps.sources, deps.breaker, symbol, tf, LATEST_LIMIT, () => clock.now());
+        const res = await fetchLatestWithFallback(deps.sources, deps.breaker, symbol, tf, LATEST_LIMIT, () => clock.now(), cycleAbort.signal);
+        while (gate) await gate;
         const at = clock.now();
         recordAttempts(res.attempts);
         if (fetchedEvents.size) fetchedEvents.emit({ symbol, source: res.source, at, bars: res.value.length });
@@ -320,15 +328,19 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         for (const b of accepted) toWrite.push(b);
         if (accepted.length > 0) deps.metrics.barsIngested.inc({ source: res.source }, accepted.length);
         ok++;
-        // When many answers arrive together their processing runs back to back as microtasks;
-        // yielding to the event loop every few symbols lets HTTP readers in between, so a fresh
-        // signal is readable within about a millisecond instead of after the whole batch.
-        if (++sinceYield >= YIELD_EVERY) {
+        // When many answers arrive together their processing runs back to back as microtasks, and
+        // HTTP readers wait for the whole batch. Every few symbols all workers pause on one shared
+        // setImmediate gate, so pending requests (I/O) are served in between.
+        if (++sinceYield >= YIELD_EVERY && !gate) {
           sinceYield = 0;
-          await new Promise<void>((r) => setImmediate(r));
+          gate = new Promise<void>((r) => setImmediate(() => {
+            gate = undefined;
+            r();
+          }));
         }
       } catch (err) {
         failed++;
+        if (stopping) return; // fetches cancelled by stop(): not a source failure
         state.consecutiveFailures++;
         if (isSidecarError(err)) {
           const attempts = (err as { attempts?: readonly SourceAttempt[] }).attempts ?? [];
@@ -511,7 +523,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         phase = 'stopping';
         unsubscribeStream?.();
         scrape.dispose();
-        await loop.stop();
+        const running = loop.stop();
+        cycleAbort.abort(new LifecycleError('sidecar stopping'));
+        await running;
         await repairing;
         const tasks: [string, () => Promise<unknown>][] = [
           ['store', () => deps.store.close()],
