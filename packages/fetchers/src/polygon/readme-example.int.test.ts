@@ -10,10 +10,10 @@ it('README quick start: Polygon REST and WebSocket', async () => {
   const ws = await startPolygonWsFixtureServer(POLYGON_API_KEY);
   const POLYGON_BASE_URL = http.url; // README: 'https://api.polygon.io' (the default)
   const POLYGON_WS_URL = ws.url; // README: '' -> wss://socket.polygon.io/{market}
-  const seen: string[] = [];
-  const live: Bar[] = [];
   try {
     // --- README code ---
+    const live: Bar[] = [];
+    const seen: string[] = [];
     const polygon = createPolygonFetcher({ apiKey: POLYGON_API_KEY, baseUrl: POLYGON_BASE_URL });
     const history = await polygon.fetchHistory({ symbol: 'EURUSD', timeframe: '1d', from: Date.UTC(2023, 0, 1), to: Date.UTC(2023, 0, 11) });
     await polygon.close();
