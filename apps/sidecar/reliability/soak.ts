@@ -1,5 +1,7 @@
 // Long soak by hand: `SOAK_SECONDS=3600 pnpm --filter @pipeline/sidecar exec tsx reliability/soak.ts`
-// (default 600 s, the issue's 10 minutes). Prints the numbers and writes <repo>/bench-results/soak.json.
+// (default 600 s, the issue's 10 minutes; SOAK_SYMBOLS, default 500). Prints the numbers and writes
+// <repo>/bench-results/soak.json. soak.rel.test.ts runs it as a child process with SOAK_RESULT_FILE:
+// then the raw result goes to that file instead and bench-results/ is left alone.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +31,11 @@ const rows = [
 
 console.table(rows.map(({ case: c, unit, ours, goal, pass }) => ({ case: c, unit, ours, goal, pass })));
 console.log(`heap trend (MB, every 5 s, no forced GC): ${r.heapTrendMb.join(' ')}`);
+const resultFile = process.env.SOAK_RESULT_FILE;
+if (resultFile) {
+  writeFileSync(resultFile, JSON.stringify(r, null, 2) + '\n');
+  process.exit(0);
+}
 const dir = join(repoRoot(), 'bench-results');
 mkdirSync(dir, { recursive: true });
 const file = join(dir, 'soak.json');
