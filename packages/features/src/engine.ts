@@ -12,6 +12,7 @@ import {
 import { SnapshotError } from './errors';
 import {
   DEFAULT_FEATURE_SET,
+  type FeatureBar,
   type FeatureSetSpec,
   type FeatureValues,
   IndicatorSet,
@@ -145,6 +146,12 @@ const SNAPSHOT_VERSION = 1;
 export class FeatureEngine {
   readonly options: Readonly<FeatureEngineOptions>;
   private readonly symbols = new Map<string, SymbolState>();
+  /**
+   * Incoming bars are copied into this one object (same shape as the resampler's bars) before the
+   * indicators see them: bars from JSON, msgpack or spreads have many hidden classes, and feeding them
+   * directly would let every indicator call site see them all.
+   */
+  private readonly scratch: FeatureBar = { ts: NaN, open: NaN, high: NaN, low: NaN, close: NaN, volume: NaN };
   private readonly listeners = new Set<(e: RejectedBar) => void>();
   private readonly counters: FeatureEngineStats = {
     symbols: 0,
@@ -233,9 +240,16 @@ export class FeatureEngine {
     const replace = ts === s.latestTs;
     s.latestTs = ts;
     s.final = bar.final;
+    const x = this.scratch;
+    x.ts = ts;
+    x.open = open;
+    x.high = high;
+    x.low = low;
+    x.close = close;
+    x.volume = volume;
     const tfs = s.tfs;
     const base = tfs[0];
-    base.set.update(bar, replace);
+    base.set.update(x, replace);
     if (!replace) base.bars++;
     // Higher timeframes: a new higher bar is added at once; changes to the forming one are applied
     // lazily (before the next higher bar, a read or a snapshot). Replace is idempotent (replace(x)
@@ -248,7 +262,7 @@ export class FeatureEngine {
         t.set.update(r.bar, true);
         t.pending = false;
       }
-      if (r.push(bar, replace)) {
+      if (r.push(x, replace)) {
         t.set.update(r.bar, false);
         t.bars++;
       } else {

@@ -26,7 +26,7 @@ export interface ResamplerState {
 export class Resampler {
   readonly timeframe: Timeframe;
   /** The current higher bar (reused object). */
-  readonly bar: FeatureBar = { ts: NaN, open: NaN, high: NaN, low: NaN, close: NaN, volume: 0 };
+  readonly bar: FeatureBar = { ts: NaN, open: NaN, high: NaN, low: NaN, close: NaN, volume: NaN };
   private ts = NaN;
   private open = NaN;
   private closedHigh = -Infinity;
