@@ -20,6 +20,8 @@ export const POLYGON_STREAM_ERROR_CODES = {
   barsDropped: 'POLYGON_WS_BARS_DROPPED',
   /** A status frame this client does not know, e.g. a server-side error message. */
   serverStatus: 'POLYGON_WS_SERVER_STATUS',
+  /** An `onBar`/`onStatus` listener threw; the error is the cause, the stream carries on. */
+  listenerFailed: 'POLYGON_WS_LISTENER_FAILED',
 } as const;
 export type PolygonStreamErrorCode = (typeof POLYGON_STREAM_ERROR_CODES)[keyof typeof POLYGON_STREAM_ERROR_CODES];
 

@@ -134,6 +134,22 @@ describe('PolygonStream handshake, subscription and bars', () => {
     expect(h.stream.state).toBe('subscribed');
   });
 
+  it('a throwing onBar listener is reported and does not stop the stream or other listeners', async () => {
+    const h = open({ symbols: ['AAPL'] });
+    h.stream.onBar(() => {
+      throw new Error('consumer bug');
+    });
+    await subscribed(h);
+    srv.broadcast(JSON.stringify([{ ...docs.events['/stocks/AM'], sym: 'AAPL' }]));
+    srv.broadcast(JSON.stringify([{ ...docs.events['/stocks/AM'], sym: 'AAPL', s: 1610144700000 }]));
+    await until(() => h.bars.length === 2, 'both bars');
+    expect(h.errors.filter((e) => e.code === 'POLYGON_WS_LISTENER_FAILED').map((e) => e.message)).toEqual([
+      '[polygon-ws] a listener threw: consumer bug',
+      '[polygon-ws] a listener threw: consumer bug',
+    ]);
+    expect(h.stream.state).toBe('subscribed');
+  });
+
   it('subscribe/unsubscribe at runtime', async () => {
     const h = open({ symbols: ['AAPL'] });
     await subscribed(h);

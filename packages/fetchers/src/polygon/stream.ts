@@ -398,11 +398,26 @@ export class PolygonStream {
   private setState(state: PolygonStreamState, extra: { delayMs?: number; message?: string } = {}): void {
     this.currentState = state;
     const status: PolygonStreamStatus = { state, attempt: this.attempt, ...extra };
-    for (const l of [...this.statusListeners]) l(status);
+    for (const l of [...this.statusListeners]) this.call(l, status);
   }
 
   private emitError(err: PolygonStreamError): void {
-    for (const l of [...this.errorListeners]) l(err);
+    for (const l of [...this.errorListeners]) {
+      try {
+        l(err);
+      } catch {
+        // An error listener that throws has nowhere left to report to; the socket must survive it.
+      }
+    }
+  }
+
+  /** Runs a listener so that its exception cannot escape into the socket's event loop. */
+  private call<T>(listener: Listener<T>, value: T): void {
+    try {
+      listener(value);
+    } catch (cause) {
+      this.emitError(new PolygonStreamError(CODES.listenerFailed, `a listener threw: ${String((cause as Error)?.message ?? cause)}`, { cause }));
+    }
   }
 
   private open(): void {
@@ -535,7 +550,7 @@ export class PolygonStream {
       quality: 1,
     };
     this.counters.barsEmitted++;
-    for (const listener of [...this.barListeners]) listener(bar);
+    for (const listener of [...this.barListeners]) this.call(listener, bar);
     for (const q of this.queues) q.push(bar);
   }
 
