@@ -319,6 +319,16 @@ describe('TwelveDataFetcher edge cases', () => {
     expect([err.kind, srv.requests.length]).toEqual(['symbol_not_found', before]);
   });
 
+  it('history over a range without bars ("No data is available", error 400) is empty, not a failure', async () => {
+    // Twelve Data's wording for an empty date range (not a recording).
+    srv.setHandler(() => ({ body: '{"code":400,"message":"No data is available on the specified dates. Try setting different start/end dates.","status":"error"}' }));
+    const f = make();
+    await expect(f.fetchHistory({ symbol: 'AAPL', timeframe: '1h', from: iso('2023-03-11T00:00:00Z'), to: iso('2023-03-12T00:00:00Z') })).resolves.toEqual([]);
+    expect(f.stats().failures).toBe(0);
+    // fetchLatest does not send dates, so there the same answer stays an error
+    expect((await failure(f.fetchLatest({ symbol: 'AAPL', timeframe: '1h' }))).kind).toBe('bad_request');
+  });
+
   it('a daily-credits 429 blocks until 00:00 UTC', async () => {
     const clock = new ManualClock(iso('2024-01-02T18:00:00Z'));
     srv.setHandler(() => ({ body: '{"code":429,"message":"You have run out of API credits for the day. 800 API credits were used","status":"error"}' }));

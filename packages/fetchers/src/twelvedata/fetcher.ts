@@ -176,12 +176,20 @@ export class TwelveDataFetcher implements Fetcher {
       let oldestSeen = Infinity;
       for (let page = 1; ; page++) {
         throwIfAborted('twelvedata', request.signal, symbol);
-        const obj = await this.get(
-          '/time_series',
-          { symbol: provider, interval, outputsize: pageSize, start_date: startText, end_date: endText },
-          symbol,
-          request.signal,
-        );
+        let obj: Record<string, unknown>;
+        try {
+          obj = await this.get(
+            '/time_series',
+            { symbol: provider, interval, outputsize: pageSize, start_date: startText, end_date: endText },
+            symbol,
+            request.signal,
+          );
+        } catch (err) {
+          // A range without bars (a weekend, a holiday, before listing) is answered as error 400
+          // "No data is available on the specified dates": for history that is an empty page.
+          if (isFetchError(err) && err.kind === 'bad_request' && /no data is available/i.test(err.message)) break;
+          throw err;
+        }
         const parsed = parseTwelveDataSeries(obj, { symbol, timeframe }, this.counters);
         all.push(...parsed.bars);
         request.onProgress?.({ requestsDone: page, requestsPlanned: Math.max(planned, page), bars: all.length });
