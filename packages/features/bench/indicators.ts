@@ -3,7 +3,7 @@
 // process (bench/worker.ts); this script collects, prints the comparison table and writes
 // <repo>/bench-results/features.json. tulind and the talib binding are native: not measured here.
 //
-//   pnpm --filter @pipeline/features bench              # 100,000 updates per run, best of 15 runs
+//   pnpm --filter @pipeline/features bench              # 100,000 updates per run, 15 runs (+3 warm-up)
 //   BENCH_BARS=1000000 BENCH_ROUNDS=30 pnpm --filter @pipeline/features bench
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -216,7 +216,12 @@ writeFileSync(
       package: '@pipeline/features',
       date: new Date().toISOString(),
       machine: { cpus: cpus().length, node: process.version },
-      settings: { bars: BARS, rounds: ROUNDS, statistic: 'best of rounds', incrementalInputPool: 1024 },
+      settings: {
+        bars: BARS,
+        rounds: ROUNDS,
+        statistic: 'incremental: 20th percentile of 2,048-update chunk times; batch: 20th percentile of whole-history calls; 3 warm-up runs discarded',
+        incrementalInputPool: 1024,
+      },
       rows,
       raw: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.results])),
       errors,

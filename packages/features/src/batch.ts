@@ -24,6 +24,11 @@ function out(n: number): Float64Array {
   return new Float64Array(n).fill(NaN);
 }
 
+/** An output whose first `lookback` entries are NaN; the kernel writes every later entry itself. */
+function outFrom(n: number, lookback: number): Float64Array {
+  return new Float64Array(n).fill(NaN, 0, Math.min(lookback, n));
+}
+
 import { TA_EPSILON } from './indicators/talib';
 import { resolvePeriods } from './options';
 
@@ -35,7 +40,7 @@ function periodOf(component: string, defaults: { period: number }, options: Part
 export function smaBatch(values: Series, options?: Partial<SMAOptions>): Float64Array {
   const N = periodOf('SMA', SMA_DEFAULTS, options, 1);
   const n = values.length;
-  const res = out(n);
+  const res = outFrom(n, N - 1);
   const lb = N - 1;
   let total = 0;
   for (let i = 0; i < lb && i < n; i++) total += values[i];
@@ -50,7 +55,7 @@ export function smaBatch(values: Series, options?: Partial<SMAOptions>): Float64
 export function emaBatch(values: Series, options?: Partial<EMAOptions>): Float64Array {
   const N = periodOf('EMA', EMA_DEFAULTS, options, 1);
   const n = values.length;
-  const res = out(n);
+  const res = outFrom(n, N - 1);
   if (n < N) return res;
   const k = 2 / (N + 1);
   let sum = 0;
@@ -67,7 +72,7 @@ export function emaBatch(values: Series, options?: Partial<EMAOptions>): Float64
 export function rsiBatch(values: Series, options?: Partial<RSIOptions>): Float64Array {
   const N = periodOf('RSI', RSI_DEFAULTS, options, 2);
   const n = values.length;
-  const res = out(n);
+  const res = outFrom(n, N);
   if (n <= N) return res;
   const n1 = N - 1;
   let gain = 0;
@@ -106,7 +111,7 @@ export function stdDevBatch(values: Series, options?: Partial<StdDevOptions>): F
   const N = ind.period;
   const mult = ind.multiplier;
   const n = values.length;
-  const res = out(n);
+  const res = outFrom(n, N - 1);
   const lb = N - 1;
   let t1 = 0;
   let t2 = 0;
@@ -190,9 +195,10 @@ export interface BollingerBatchResult {
 export function bollingerBatch(values: Series, options?: Partial<BollingerBandsOptions>): BollingerBatchResult {
   const ind = new BollingerBands(options);
   const n = values.length;
-  const upper = out(n);
-  const middle = out(n);
-  const lower = out(n);
+  const lb0 = ind.mode === 'exact' ? n : ind.lookback;
+  const upper = outFrom(n, lb0);
+  const middle = outFrom(n, lb0);
+  const lower = outFrom(n, lb0);
   if (ind.mode === 'exact') {
     const lb = ind.lookback;
     for (let i = 0; i < n; i++) {
@@ -239,7 +245,7 @@ export function bollingerBatch(values: Series, options?: Partial<BollingerBandsO
 export function atrBatch(high: Series, low: Series, close: Series, options?: Partial<ATROptions>): Float64Array {
   const N = periodOf('ATR', ATR_DEFAULTS, options, 1);
   const n = close.length;
-  const res = out(n);
+  const res = outFrom(n, N);
   if (n <= N) return res;
   const n1 = N - 1;
   let sum = 0;
@@ -409,7 +415,7 @@ export function stochasticBatch(
 
 export function obvBatch(close: Series, volume: Series): Float64Array {
   const n = close.length;
-  const res = out(n);
+  const res = outFrom(n, 0);
   if (n === 0) return res;
   let obv = volume[0];
   let prev = close[0];
