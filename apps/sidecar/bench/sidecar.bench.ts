@@ -47,9 +47,12 @@ function makeService(n: number, extra: Record<string, string> = {}, fetcher?: Fe
   return createService(config, { overrides: { sources: [{ name: 'synthetic', fetcher: f }] } });
 }
 
-/** Warms each symbol's indicators with history so every cycle yields a real signal. */
+/**
+ * Warms each symbol's indicators with history so every cycle yields a real signal, through the
+ * service's own source so its per-symbol price paths are built before anything is timed.
+ */
 async function warm(service: Service, n: number, bars = 60): Promise<void> {
-  const f = createSyntheticFetcher({ clock: systemClock });
+  const f = service.deps.sources[0]!.fetcher;
   const now = Date.now();
   const syms = symbolsOf(n);
   for (const symbol of syms) {
@@ -127,6 +130,7 @@ async function cycleCost(n: number, cycles: number): Promise<{ p95: number; cpuP
 async function liveLoop(n: number, seconds: number): Promise<{ overruns: number; cycles: number; cpuPct: number; rssMb: number }> {
   const service = makeService(n);
   await warm(service, n, 40);
+  await service.sidecar.runCycle();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await service.sidecar.start({ skipBootstrap: true });

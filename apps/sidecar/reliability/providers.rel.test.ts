@@ -231,7 +231,7 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
         ['yahoo', 'failed', 'FETCH_TRANSIENT'],
         ['alphavantage', 'failed', 'FETCH_TRANSIENT'],
       ]);
-      const h = (await svc.app.inject({ method: 'GET', url: '/health' })).json() as HealthReport;
+      const h = (await svc.app.inject({ method: 'GET', url: '/health' })).json<HealthReport>();
       expect(h.status).toBe('down');
       expect(h.symbols[0]).toMatchObject({ symbol: SYMBOL, stale: true, source: 'yahoo' });
       expect((await svc.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBeGreaterThanOrEqual(200);
