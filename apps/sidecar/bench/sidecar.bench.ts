@@ -52,7 +52,7 @@ function makeService(n: number, extra: Record<string, string> = {}, fetcher?: Fe
  * service's own source so its per-symbol price paths are built before anything is timed.
  */
 async function warm(service: Service, n: number, bars = 60): Promise<void> {
-  const f = service.deps.sources[0]!.fetcher;
+  const f = service.deps.sources[0].fetcher;
   const now = Date.now();
   const syms = symbolsOf(n);
   for (const symbol of syms) {
