@@ -5,7 +5,7 @@ import { isSidecarError, SIDECAR_ERROR_CODES, type UnknownSymbolError } from './
 import { type Sidecar } from './sidecar';
 
 /** What the HTTP API reads from the service. */
-export type ApiView = Pick<Sidecar, 'health' | 'resolveSymbol' | 'signal' | 'signals' | 'bars' | 'features' | 'metrics' | 'ready'> & {
+export type ApiView = Pick<Sidecar, 'health' | 'resolveSymbol' | 'signal' | 'signals' | 'bars' | 'features' | 'metrics' | 'ready' | 'symbolState'> & {
   config: Pick<Sidecar['config'], 'timeframe' | 'maxBarsCache'>;
 };
 
@@ -208,7 +208,7 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
       const timeframe = req.query.timeframe && isTimeframe(req.query.timeframe) ? req.query.timeframe : view.config.timeframe;
       const limit = Math.min(req.query.limit ?? 500, view.config.maxBarsCache);
       const r = await view.bars(symbol, timeframe, limit);
-      const brokerSymbol = view.health().symbols.find((s) => s.symbol === symbol)?.brokerSymbol ?? symbol;
+      const brokerSymbol = view.symbolState(symbol)?.brokerSymbol ?? symbol;
       return { symbol, brokerSymbol, timeframe, stale: r.stale, ageMs: r.ageMs, count: r.bars.length, bars: r.bars };
     },
   });
