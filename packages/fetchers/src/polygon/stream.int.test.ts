@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { ManualClock, type Bar } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { readFixture } from '@pipeline/test-utils';
@@ -246,6 +247,23 @@ describe('PolygonStream reconnects', () => {
     expect(lost.slice(1).every((e) => /ECONNREFUSED/.test(e.message))).toBe(true);
     await expect(h.stream.connect()).rejects.toMatchObject({ code: 'POLYGON_WS_DISCONNECTED' });
     expect(h.clock.pendingTimers).toBe(0);
+  });
+
+  it('a server that accepts TCP but never upgrades hits connectTimeoutMs and is retried', async () => {
+    const hung = createServer(() => undefined); // accepts, never answers the upgrade
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const port = (hung.address() as { port: number }).port;
+    try {
+      const h = open({ url: `ws://127.0.0.1:${port}`, symbols: ['AAPL'], connectTimeoutMs: 100 });
+      void h.stream.connect().catch(() => undefined);
+      await until(() => h.stream.state === 'reconnecting', 'handshake timeout');
+      expect(h.errors.at(-1)).toMatchObject({ code: 'POLYGON_WS_DISCONNECTED' });
+      expect(h.errors.at(-1)!.message).toMatch(/handshake has timed out/i);
+      await h.stream.close();
+    } finally {
+      hung.closeAllConnections?.();
+      await new Promise((r) => hung.close(r));
+    }
   });
 
   it('idle detection: no frame for idleTimeoutMs -> idle status + error, socket dropped, reconnect', async () => {
