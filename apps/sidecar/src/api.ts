@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { TIMEFRAMES, isTimeframe, type Timeframe } from '@pipeline/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { isSidecarError, SIDECAR_ERROR_CODES, type UnknownSymbolError } from './errors';
+import { silentLogger, type Logger } from './logger';
 import { type Sidecar } from './sidecar';
 
 /** What the HTTP API reads from the service. */
@@ -14,6 +15,8 @@ export interface BuildAppOptions {
   apiToken?: string;
   /** Passed to fastify (its own logger stays off unless given). @default { logger: false } */
   fastify?: FastifyServerOptions;
+  /** Where unexpected errors (HTTP 500) are logged. @default silentLogger */
+  logger?: Logger;
 }
 
 /** HTTP error codes of the API, as sent in `{ error: { code, message } }`. */
@@ -112,7 +115,7 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     view.metrics.httpRequestDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     if (isSidecarError(err, SIDECAR_ERROR_CODES.UNKNOWN_SYMBOL)) {
       const e = err as UnknownSymbolError;
       return reply.code(404).send({ error: { code: e.code, message: e.message, suggestions: [...e.suggestions] } });
@@ -121,6 +124,7 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     if (e.validation || e.statusCode === 400) {
       return reply.code(400).send({ error: { code: API_ERROR_CODES.badRequest, message: e.message ?? 'bad request' } });
     }
+    (options.logger ?? silentLogger).error('HTTP request failed', { method: req.method, route: req.routeOptions.url, err });
     return reply.code(500).send({ error: { code: API_ERROR_CODES.internal, message: 'internal error' } });
   });
   app.setNotFoundHandler((req, reply) =>

@@ -71,7 +71,7 @@ export function createService(config: SidecarConfig, options: ServiceOptions = {
     closers: o.closers ?? [],
   };
   const sidecar = createSidecar(config, deps);
-  const app = buildApp(sidecar, config.apiToken ? { apiToken: config.apiToken } : {});
+  const app = buildApp(sidecar, { logger: log, ...(config.apiToken ? { apiToken: config.apiToken } : {}) });
   let closing: Promise<void> | undefined;
   return {
     sidecar,
