@@ -115,6 +115,10 @@ describe('FeatureEngine', () => {
     expect(second.ts).toBe(bars[40].ts);
     expect(e.stats()).toMatchObject({ cacheHits: 1, cacheMisses: 2 });
     expect(e.getFeatures('XAUUSD')).toBeNull();
+    expect(e.listSymbols()).toEqual(['EURUSD']);
+    expect(e.forget('EURUSD')).toBe(true);
+    expect(e.getFeatures('EURUSD')).toBeNull();
+    expect(e.stats().symbols).toBe(0);
   });
 
   it('snapshot and restore (through JSON) continue exactly where the old engine was', () => {

@@ -336,6 +336,13 @@ export class FeatureEngine {
     }
   }
 
+  /** Drops a symbol's state (e.g. when it is no longer collected); returns whether it existed. */
+  forget(symbol: string): boolean {
+    const existed = this.symbols.delete(symbol);
+    this.counters.symbols = this.symbols.size;
+    return existed;
+  }
+
   /** Symbols seen so far. */
   listSymbols(): string[] {
     return [...this.symbols.keys()];
