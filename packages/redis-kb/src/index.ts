@@ -17,7 +17,10 @@ export {
   type RedisHotCache,
   type RedisHotCacheOptions,
   type RedisClient,
+  type RedisCacheHealth,
   REDIS_HOT_CACHE_DEFAULTS,
+  MAX_POOL_SIZE,
+  poolIndexOf,
   RECOMMENDED_CLIENT_OPTIONS,
   recommendedClientOptions,
 } from './redis-hot-cache';

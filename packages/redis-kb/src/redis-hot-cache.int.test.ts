@@ -5,9 +5,16 @@ import { Redis } from 'ioredis';
 import { decodeFanoutBars, decodeValue } from './codec';
 import { bar, runHotCacheContract } from './hot-cache.contract';
 import { type CacheStatusChange } from './hot-cache';
-import { REDIS_HOT_CACHE_DEFAULTS, createRedisHotCache } from './redis-hot-cache';
+import { REDIS_HOT_CACHE_DEFAULTS, createRedisHotCache, poolIndexOf } from './redis-hot-cache';
 
 const admin = new Redis(TEST_REDIS_URL);
+
+/** One symbol pinned to each connection of a pool of `poolSize` (EURUSD first). */
+function symbolsPerConnection(poolSize: number): string[] {
+  const out = new Map<number, string>([[poolIndexOf('EURUSD', poolSize), 'EURUSD']]);
+  for (let i = 0; out.size < poolSize; i++) if (!out.has(poolIndexOf(`SYM${i}`, poolSize))) out.set(poolIndexOf(`SYM${i}`, poolSize), `SYM${i}`);
+  return [...out.values()];
+}
 afterAll(async () => {
   await admin.quit();
   cleanupTempDirs();
@@ -175,36 +182,44 @@ describe('Redis down and back (private redis-server)', () => {
     }
   });
 
-  it('fails fast with CACHE_UNAVAILABLE while Redis is down, reports it, and works again after restart', async () => {
+  it.each([1, 4])('fails fast with CACHE_UNAVAILABLE while Redis is down, reports it, and works again after restart (poolSize %i)', async (poolSize) => {
     const srv = await startRedisServer();
-    const cache = createRedisHotCache({ redis: srv.url, reconnectMaxDelayMs: 100 });
+    const cache = createRedisHotCache({ redis: srv.url, reconnectMaxDelayMs: 100, poolSize });
+    // Symbols pinned to every connection of the pool, so each one's outage and return is exercised.
+    const symbols = symbolsPerConnection(poolSize);
     const changes: CacheStatusChange[] = [];
     cache.onStatusChange((c) => changes.push(c));
     try {
       await cache.ready();
-      expect(cache.health().status).toBe('ready');
-      await cache.writeBars([bar(0)]);
+      expect(cache.health()).toMatchObject({ status: 'ready', connections: { total: poolSize, ready: poolSize } });
+      await cache.writeBars(symbols.map((symbol) => bar(0, { symbol })));
 
       await srv.kill();
       // A command racing the kill may fail as it lands; every later one fails before reaching a socket.
-      await cache.writeBars([bar(1)]).catch(() => undefined);
-      const started = performance.now();
-      const err = await cache.writeBars([bar(2)]).catch((e: unknown) => e);
-      const tookMs = performance.now() - started;
-      expect(isPipelineError(err, 'CACHE_UNAVAILABLE')).toBe(true);
-      expect(tookMs).toBeLessThan(50);
-      await expect(cache.latestBars('EURUSD', '1m', 5)).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE' });
-      expect(cache.health().status).toBe('down');
+      await cache.writeBars(symbols.map((symbol) => bar(1, { symbol }))).catch(() => undefined);
+      for (const symbol of symbols) {
+        await cache.lastBar(symbol, '1m').catch(() => undefined);
+        const started = performance.now();
+        const err = await cache.writeBars([bar(2, { symbol })]).catch((e: unknown) => e);
+        const tookMs = performance.now() - started;
+        expect(isPipelineError(err, 'CACHE_UNAVAILABLE')).toBe(true);
+        expect(tookMs).toBeLessThan(50);
+        await expect(cache.latestBars(symbol, '1m', 5)).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE' });
+      }
+      expect(cache.health()).toMatchObject({ status: 'down', connections: { total: poolSize, ready: 0 } });
       expect(cache.health().lastError).toBeInstanceOf(Error);
       expect(changes.map((c) => c.status)).toContain('down');
 
       await srv.restart();
       await cache.ready(5000);
-      expect(cache.health()).toMatchObject({ status: 'ready' });
+      expect(cache.health()).toMatchObject({ status: 'ready', connections: { total: poolSize, ready: poolSize } });
       expect(changes.at(-1)).toMatchObject({ status: 'ready', previous: 'down' });
-      // The private server keeps nothing on restart: the host refills from its store, and writes work.
-      expect(await cache.writeBars([bar(2), bar(3)])).toMatchObject({ appended: 2 });
-      expect(await cache.seriesLength('EURUSD', '1m')).toBe(2);
+      // The private server keeps nothing on restart: the host refills from its store, and writes work
+      // on every connection.
+      expect(await cache.writeBars(symbols.flatMap((symbol) => [bar(2, { symbol }), bar(3, { symbol })]))).toMatchObject({
+        appended: 2 * symbols.length,
+      });
+      for (const symbol of symbols) expect(await cache.seriesLength(symbol, '1m')).toBe(2);
     } finally {
       await cache.close();
       await srv.stop();

@@ -99,6 +99,16 @@ export interface RedisHotCacheOptions {
    */
   reconnectMaxDelayMs: number;
   /**
+   * Command connections to a standalone Redis (REDIS_POOL_SIZE), 1 to {@link MAX_POOL_SIZE}, an integer.
+   * Each symbol is pinned to one connection (CRC16 of the symbol, as Redis Cluster hashes it, modulo
+   * the pool size), so writes of one series are never reordered and a multi-symbol call becomes one
+   * pipeline per connection, sent concurrently. Values above 1 need the cache to create its clients
+   * (`redis` a URL or `RedisOptions`, not a client) and a standalone Redis (a Cluster client already
+   * holds one connection per master): otherwise `INVALID_OPTIONS`.
+   * @default 1
+   */
+  poolSize: number;
+  /**
    * Time source for health timestamps and the `ready()` timeout.
    * @default systemClock
    */
@@ -117,8 +127,20 @@ export const REDIS_HOT_CACHE_DEFAULTS: Readonly<RedisHotCacheOptions> = Object.f
   commandTimeoutMs: 1000,
   connectTimeoutMs: 2000,
   reconnectMaxDelayMs: 2000,
+  poolSize: 1,
   clock: systemClock,
 });
+
+/** Largest `poolSize` accepted (the sidecar's REDIS_POOL_SIZE allows up to this many connections). */
+export const MAX_POOL_SIZE = 64;
+
+/**
+ * Index of the pool connection a symbol is pinned to: CRC16 of the symbol (the Redis Cluster slot of
+ * its keys, thanks to the hash tag) modulo `poolSize`. Stable across processes and restarts.
+ */
+export function poolIndexOf(symbol: string, poolSize: number): number {
+  return poolSize <= 1 ? 0 : calculateSlot(symbol) % poolSize;
+}
 
 /**
  * The ioredis options that make a dead Redis fail fast instead of queueing: no offline queue, no
@@ -185,6 +207,20 @@ function validate(opts: Readonly<RedisHotCacheOptions>): void {
       `${NAME}: the client has ioredis keyPrefix ${JSON.stringify((r.options as RedisOptions).keyPrefix)}; use the "keyPrefix" option instead`,
     );
   }
+  assertNumberOption(NAME, 'poolSize', opts.poolSize, 1, MAX_POOL_SIZE);
+  if (!Number.isInteger(opts.poolSize)) {
+    throw new OptionsError(`${NAME}: option "poolSize" must be an integer in [1, ${MAX_POOL_SIZE}], got ${JSON.stringify(opts.poolSize)}`);
+  }
+  if (opts.poolSize > 1 && (opts.clusterNodes.length > 0 || (isClient(r) && r.isCluster))) {
+    throw new OptionsError(
+      `${NAME}: option "poolSize" must be 1 for a Redis Cluster (its client keeps one connection per master), got ${opts.poolSize}`,
+    );
+  }
+  if (opts.poolSize > 1 && isClient(r)) {
+    throw new OptionsError(
+      `${NAME}: option "poolSize" ${opts.poolSize} needs the cache to open its own connections: pass a URL or RedisOptions in "redis", not a client`,
+    );
+  }
   if (typeof opts.clock?.now !== 'function' || typeof opts.clock.setTimeout !== 'function') {
     throw new OptionsError(`${NAME}: option "clock" must be a Scheduler (now, setTimeout), got ${typeof opts.clock}`);
   }
@@ -216,19 +252,53 @@ function isNoScript(err: unknown): boolean {
 
 type Reply = [Error | null, unknown];
 
-/** The Redis cache: a {@link HotCache} that also exposes its client and key names (for followers and ops). */
+/** Connection state plus how many of the pool's connections are ready. */
+export interface RedisCacheHealth extends CacheHealth {
+  /**
+   * `total` = `poolSize`; `ready` = connections serving commands. The cache's `status` is the worst
+   * of them: `down` as soon as one is down (the symbols pinned to it fail), `ready` only when all are.
+   */
+  connections: { total: number; ready: number };
+}
+
+/** The Redis cache: a {@link HotCache} that also exposes its clients and key names (for followers and ops). */
 export interface RedisHotCache<TFeatures = Record<string, unknown>, TSignal = Record<string, unknown>>
   extends HotCache<TFeatures, TSignal> {
   readonly kind: 'redis';
-  /** The client in use (yours if you passed one). Do not set ioredis' keyPrefix on it. */
+  /** The first (with `poolSize` 1 the only) client in use: yours if you passed one. Do not set ioredis' keyPrefix on it. */
   readonly client: RedisClient;
+  /** Every connection of the pool, in pool order (`poolSize` entries). */
+  readonly clients: readonly RedisClient[];
   readonly keys: KeyLayout;
+  /** The connection a symbol is pinned to (all its reads, writes and fan-out entries go there). */
+  clientFor(symbol: string): RedisClient;
+  health(): RedisCacheHealth;
+}
+
+/** One connection of the pool and the cache's view of it. */
+interface Conn {
+  readonly index: number;
+  readonly client: RedisClient;
+  state: CacheStatus;
+  /**
+   * Resolves when the previous `writeBars` on this connection has sent its fan-out XADD: stream
+   * entries of one connection go out in the order their scripts were sent, even when one call needs a
+   * NOSCRIPT retry or (on a Cluster) waits on a slower node.
+   */
+  fanoutTail: Promise<void>;
+  readonly listeners: Array<[string, (err: Error) => void]>;
+}
+
+interface ScriptCall {
+  key: string;
+  args: Array<string | number | Buffer>;
 }
 
 /**
  * The hot cache over Redis (standalone or Cluster). One list per series updated by a Lua script
  * taking many bars per call, pipelined across series; features with `SET PX`; signals with `SET`;
- * accepted bars and signals fanned out on capped streams.
+ * accepted bars and signals fanned out on capped streams. With `poolSize` > 1 every symbol is pinned
+ * to one of several connections.
  */
 export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal = Record<string, unknown>>(
   options?: Partial<RedisHotCacheOptions>,
@@ -238,10 +308,13 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
   const { clock } = opts;
   const maxBars = Math.floor(opts.maxBars);
   const replaceWindow = Math.floor(opts.replaceWindow);
+  const poolSize = opts.poolSize;
   const keys = createKeyLayout(opts.keyPrefix);
   const owned = !isClient(opts.redis);
-  const client: RedisClient = isClient(opts.redis) ? opts.redis : createClient(opts);
-  const cluster = client.isCluster ? (client as Cluster) : null;
+  const clients: RedisClient[] = isClient(opts.redis)
+    ? [opts.redis]
+    : Array.from({ length: poolSize }, () => createClient(opts));
+  const cluster = clients[0].isCluster ? (clients[0] as Cluster) : null;
 
   const stats: CacheStats = { barsAppended: 0, barsReplaced: 0, barsRefused: 0, barsInvalid: 0, failedCalls: 0 };
   let closed = false;
@@ -254,97 +327,140 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
   const statusEvents = new EventSource<CacheStatusChange>(reportError);
 
   // --- connection state -------------------------------------------------------------------------
-  let health: CacheHealth = {
-    status: client.status === 'ready' ? 'ready' : 'connecting',
-    lastError: null,
-    since: clock.now(),
+  const conns: Conn[] = clients.map((client, index) => ({
+    index,
+    client,
+    state: client.status === 'ready' ? 'ready' : 'connecting',
+    fanoutTail: Promise.resolve(),
+    listeners: [],
+  }));
+  const connFor = (symbol: string): Conn => conns[poolIndexOf(symbol, conns.length)];
+  /** Names the connection in messages only when there is more than one. */
+  const which = (c: Conn) => (conns.length > 1 ? ` (pool connection ${c.index})` : '');
+
+  let health: CacheHealth = { status: 'connecting', lastError: null, since: clock.now() };
+  const worst = (): CacheStatus => {
+    let connecting = false;
+    for (const c of conns) {
+      if (c.state === 'down') return 'down';
+      if (c.state === 'connecting') connecting = true;
+    }
+    return connecting ? 'connecting' : 'ready';
   };
-  const setStatus = (status: CacheStatus) => {
+  health = { ...health, status: worst() };
+  /** Publishes the pool's status: the worst connection's (see {@link RedisCacheHealth}). */
+  const update = () => {
+    const status = worst();
     if (status === health.status) return;
     const previous = health.status;
     health = { status, lastError: health.lastError, since: clock.now() };
     statusEvents.emit({ ...health, previous });
   };
+  const setConn = (c: Conn, state: CacheStatus) => {
+    c.state = state;
+    update();
+  };
   /**
-   * Derives `down` from the client's state. ioredis changes `status` at once but emits the event on
-   * a later tick, and a killed server can leave the socket unwritable while `status` still says
-   * `ready`; so a failed command also marks us `down`. Only the client's `ready` event or a command
-   * that succeeds brings `ready` back: no flapping between a failed call and the next one.
+   * Derives a connection's `down` from its client's state. ioredis changes `status` at once but emits
+   * the event on a later tick, and a killed server can leave the socket unwritable while `status`
+   * still says `ready`; so a failed command also marks the connection `down`. Only the client's
+   * `ready` event or a command that succeeds brings `ready` back: no flapping between calls.
    */
-  const sync = () => {
-    const s = client.status;
+  const sync = (c: Conn) => {
+    const s = c.client.status;
     if (s === 'ready') {
-      if (health.status === 'connecting') setStatus('ready');
+      if (c.state === 'connecting') setConn(c, 'ready');
       return;
     }
     const lost = s !== 'wait' && s !== 'connecting' && s !== 'connect';
-    if (!lost && health.status !== 'ready') return;
+    if (!lost && c.state !== 'ready') return;
     // A killed server often closes the socket without an 'error' event: record why we are down.
-    if (health.status === 'ready') health = { ...health, lastError: new Error(`connection to Redis lost (client ${s})`) };
-    setStatus('down');
+    if (c.state === 'ready') health = { ...health, lastError: new Error(`connection to Redis lost (client ${s})${which(c)}`) };
+    setConn(c, 'down');
   };
-  const succeeded = () => {
-    if (health.status !== 'ready' && client.status === 'ready') setStatus('ready');
+  const succeeded = (c: Conn) => {
+    if (c.state !== 'ready' && c.client.status === 'ready') setConn(c, 'ready');
   };
-  const clientListeners: Array<[string, (err: Error) => void]> = [
-    ['ready', () => setStatus('ready')],
-    [
-      'error',
-      (err: Error) => {
-        health = { ...health, lastError: err };
-        reportError(err);
-        if (health.status === 'connecting') setStatus('down');
-      },
-    ],
-    ['close', sync],
-    ['reconnecting', sync],
-    ['end', sync],
-  ];
-  for (const [event, fn] of clientListeners) client.on(event, fn);
+  for (const c of conns) {
+    c.listeners.push(
+      ['ready', () => setConn(c, 'ready')],
+      [
+        'error',
+        (err: Error) => {
+          health = { ...health, lastError: err };
+          reportError(err);
+          if (c.state === 'connecting') setConn(c, 'down');
+        },
+      ],
+      ['close', () => sync(c)],
+      ['reconnecting', () => sync(c)],
+      ['end', () => sync(c)],
+    );
+    for (const [event, fn] of c.listeners) c.client.on(event, fn);
+  }
 
-  const check = (op: string) => {
+  /** Fails fast, before touching any socket, when the cache is closed or a needed connection is not ready. */
+  const check = (op: string, needed: Iterable<Conn>) => {
     if (closed) throw new CacheClosedError(op);
-    sync();
-    if (client.status !== 'ready') {
-      stats.failedCalls++;
-      throw new CacheUnavailableError(op, health.status, new Error(`client status is ${client.status}`));
+    for (const c of needed) {
+      sync(c);
+      if (c.client.status !== 'ready') {
+        stats.failedCalls++;
+        throw new CacheUnavailableError(op, c.state, new Error(`client status is ${c.client.status}${which(c)}`));
+      }
     }
   };
-  const fail = (op: string, err: unknown): never => {
+  const fail = (op: string, c: Conn, err: unknown): never => {
     stats.failedCalls++;
     if (isRedisKbError(err)) throw err;
     if (err instanceof Error) health = { ...health, lastError: err };
     if (isReplyError(err)) throw new CacheCommandError(op, err);
-    setStatus('down');
-    throw new CacheUnavailableError(op, health.status, err);
+    setConn(c, 'down');
+    throw new CacheUnavailableError(op, c.state, err);
   };
-  /** Runs one command: fails fast when not connected, maps errors to this package's family. */
-  const guard = async <T>(op: string, command: () => Promise<T>): Promise<T> => {
-    check(op);
+  /** Runs one command on the symbol's connection: fails fast when not connected, maps errors to this package's family. */
+  const guard = async <T>(op: string, symbol: string, command: (client: RedisClient) => Promise<T>): Promise<T> => {
+    const c = connFor(symbol);
+    check(op, [c]);
     let out: T;
     try {
-      out = await command();
+      out = await command(c.client);
     } catch (err) {
-      return fail(op, err);
+      return fail(op, c, err);
     }
-    succeeded();
+    succeeded(c);
     return out;
   };
 
   // --- batching ---------------------------------------------------------------------------------
+  /** Indexes of `items` grouped by the connection their symbol is pinned to, in first-seen order. */
+  const byConn = <T>(items: readonly T[], symbolOf: (item: T) => string): Map<Conn, number[]> => {
+    const groups = new Map<Conn, number[]>();
+    items.forEach((item, i) => {
+      const c = connFor(symbolOf(item));
+      const list = groups.get(c);
+      if (list) list.push(i);
+      else groups.set(c, [i]);
+    });
+    return groups;
+  };
+
   /**
-   * Runs commands as few pipelines as possible: one on a standalone Redis; on a cluster one per
-   * node (ioredis sends a whole pipeline to one node, so keys of other nodes must not share it).
+   * Runs commands on one connection as few pipelines as possible: one on a standalone Redis; on a
+   * cluster one per node (ioredis sends a whole pipeline to one node, so keys of other nodes must not
+   * share it). Every pipeline is handed to ioredis before the first `await`, so commands of one
+   * connection reach Redis in call order.
    */
   const runBatched = async (
     op: string,
+    c: Conn,
     commands: ReadonlyArray<{ key: string; add: (p: ChainableCommander) => void }>,
   ): Promise<Reply[]> => {
     const groups = new Map<string, number[]>();
-    commands.forEach((c, i) => {
+    commands.forEach((cmd, i) => {
       let g = '';
       if (cluster) {
-        const slot = calculateSlot(c.key);
+        const slot = calculateSlot(cmd.key);
         g = cluster.slots[slot]?.join(';') ?? `slot:${slot}`;
       }
       const list = groups.get(g);
@@ -352,36 +468,32 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       else groups.set(g, [i]);
     });
     const replies = new Array<Reply>(commands.length);
-    try {
-      await Promise.all(
-        [...groups.values()].map(async (indexes) => {
-          const p = client.pipeline();
-          for (const i of indexes) commands[i].add(p);
-          const res = (await p.exec()) ?? [];
-          indexes.forEach((i, j) => (replies[i] = (res[j]) ?? [new Error('no reply'), null]));
-        }),
-      );
-    } catch (err) {
-      fail(op, err);
-    }
-    if (replies.every((r) => r[0] === null || isReplyError(r[0]) || isNoScript(r[0]))) succeeded();
+    const settled = await Promise.allSettled(
+      [...groups.values()].map(async (indexes) => {
+        const p = c.client.pipeline();
+        for (const i of indexes) commands[i].add(p);
+        const res = (await p.exec()) ?? [];
+        indexes.forEach((i, j) => (replies[i] = res[j] ?? [new Error('no reply'), null]));
+      }),
+    );
+    const lost = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (lost) fail(op, c, lost.reason);
+    if (replies.every((r) => r[0] === null || isReplyError(r[0]) || isNoScript(r[0]))) succeeded(c);
     return replies;
   };
 
-  /** Runs one script call per command; any NOSCRIPT (fresh server, failover) is retried with EVAL. */
-  const runScripts = async (
-    op: string,
-    script: LuaScript,
-    calls: ReadonlyArray<{ key: string; args: Array<string | number | Buffer> }>,
-  ): Promise<Reply[]> => {
+  /** Runs one script call per entry on one connection; any NOSCRIPT (fresh server, failover) is retried with EVAL. */
+  const runScripts = async (op: string, c: Conn, script: LuaScript, calls: readonly ScriptCall[]): Promise<Reply[]> => {
     const replies = await runBatched(
       op,
-      calls.map((c) => ({ key: c.key, add: (p) => void p.evalsha(script.sha, 1, c.key, ...c.args) })),
+      c,
+      calls.map((s) => ({ key: s.key, add: (p) => void p.evalsha(script.sha, 1, s.key, ...s.args) })),
     );
     const missing = replies.flatMap((r, i) => (isNoScript(r[0]) ? [i] : []));
     if (missing.length > 0) {
       const retried = await runBatched(
         op,
+        c,
         missing.map((i) => ({ key: calls[i].key, add: (p) => void p.eval(script.source, 1, calls[i].key, ...calls[i].args) })),
       );
       missing.forEach((i, j) => (replies[i] = retried[j]!));
@@ -389,8 +501,8 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     return replies;
   };
 
-  const replyOrThrow = (op: string, reply: Reply): unknown => {
-    if (reply[0]) fail(op, reply[0]);
+  const replyOrThrow = (op: string, c: Conn, reply: Reply): unknown => {
+    if (reply[0]) fail(op, c, reply[0]);
     return reply[1];
   };
 
@@ -404,18 +516,65 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     return out;
   };
 
+  /**
+   * The share of one `writeBars` call that goes to one connection: its scripts in one pipeline (one
+   * per node on a cluster), then, in this connection's turn, one XADD of the bars it accepted.
+   */
+  const writeOnConn = async (
+    op: string,
+    c: Conn,
+    calls: ReadonlyArray<ScriptCall & { bars: Bar[] }>,
+  ): Promise<{ replies: Reply[] }> => {
+    // Take the fan-out turn now, synchronously, in the order the scripts are handed to ioredis.
+    const previous = c.fanoutTail;
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    // The next call's turn comes after ours and every earlier one, even if ours sends nothing.
+    c.fanoutTail = previous.then(() => mine);
+    try {
+      const replies = await runScripts(op, c, WRITE_BARS_SCRIPT, calls);
+      if (!opts.fanout) return { replies };
+      const accepted: Bar[] = [];
+      replies.forEach((reply, i) => {
+        if (reply[0]) return;
+        const status = (reply[1] as [number, number, number, number, string])[4];
+        const chunk = calls[i].bars;
+        for (let j = 0; j < chunk.length; j++) if (status.charCodeAt(j) !== 120 /* x */) accepted.push(chunk[j]);
+      });
+      if (accepted.length === 0) return { replies };
+      await previous;
+      // ioredis writes the XADD to the socket synchronously, so releasing the turn right after keeps the order.
+      const sent = c.client.xadd(keys.stream('bars'), 'MAXLEN', '~', opts.streamMaxLen, '*', 'bars', encodeFanoutBars(accepted));
+      release();
+      try {
+        await sent;
+      } catch (err) {
+        // The bars are stored; a lost fan-out entry must not fail the write. Followers resync from the lists.
+        reportError(new CacheUnavailableError('writeBars/fanout', c.state, err));
+      }
+      return { replies };
+    } finally {
+      release();
+    }
+  };
+
   const cache: RedisHotCache<TFeatures, TSignal> = {
     kind: 'redis',
     maxBars,
-    client,
+    client: clients[0],
+    clients: Object.freeze([...clients]),
     keys,
+
+    clientFor(symbol) {
+      return connFor(symbol).client;
+    },
 
     ready(timeoutMs = opts.connectTimeoutMs) {
       if (closed) return Promise.reject(new CacheClosedError('ready'));
-      if (client.status === 'ready') return Promise.resolve();
+      if (conns.every((c) => c.client.status === 'ready')) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
-        const sub = statusEvents.subscribe((c) => {
-          if (c.status !== 'ready') return;
+        const sub = statusEvents.subscribe((ch) => {
+          if (ch.status !== 'ready') return;
           timer.cancel();
           sub.dispose();
           resolve();
@@ -429,18 +588,21 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
 
     async writeBars(bars) {
       const op = 'writeBars';
-      check(op);
+      if (closed) throw new CacheClosedError(op);
       const plan = planWrite(bars);
-      const calls: Array<{ key: string; args: Array<string | number | Buffer>; bars: Bar[] }> = [];
+      const calls: Array<ScriptCall & { symbol: string; bars: Bar[] }> = [];
       for (const s of plan.series) {
         const key = keys.bars(s.symbol, s.timeframe);
         for (let i = 0; i < s.bars.length; i += MAX_BARS_PER_SCRIPT_CALL) {
           const chunk = s.bars.slice(i, i + MAX_BARS_PER_SCRIPT_CALL);
           const args: Array<string | number | Buffer> = [maxBars, replaceWindow];
           for (const b of chunk) args.push(encodeBar(b));
-          calls.push({ key, args, bars: chunk });
+          calls.push({ key, args, symbol: s.symbol, bars: chunk });
         }
       }
+      const groups = byConn(calls, (call) => call.symbol);
+      // All or nothing up front: one connection down fails the whole call before anything is sent.
+      check(op, groups.size > 0 ? groups.keys() : conns);
       const result: WriteBarsResult = {
         appended: 0,
         replaced: 0,
@@ -451,12 +613,26 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       const accepted: Bar[] = [];
       const refused: Bar[] = [];
       if (calls.length > 0) {
-        const replies = await runScripts(op, WRITE_BARS_SCRIPT, calls);
-        // Count what did land before throwing on a failed call: the others are committed.
-        let firstError: unknown = null;
+        const failedBefore = stats.failedCalls;
+        const entries = [...groups.entries()];
+        const settled = await Promise.allSettled(
+          entries.map(([c, indexes]) => writeOnConn(op, c, indexes.map((i) => calls[i]))),
+        );
+        // Count what did land before throwing: the other series (and connections) are committed.
+        const replies = new Array<Reply | undefined>(calls.length);
+        let firstError: { c: Conn; err: unknown } | null = null;
+        settled.forEach((s, g) => {
+          const [c, indexes] = entries[g];
+          if (s.status === 'rejected') {
+            firstError ??= { c, err: s.reason };
+            return;
+          }
+          indexes.forEach((i, j) => (replies[i] = s.value.replies[j]));
+        });
         replies.forEach((reply, i) => {
+          if (!reply) return;
           if (reply[0]) {
-            firstError ??= reply[0];
+            firstError ??= { c: connFor(calls[i].symbol), err: reply[0] };
             return;
           }
           const [a, r, x, , status] = reply[1] as [number, number, number, number, string];
@@ -474,21 +650,14 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
         stats.barsRefused += result.refused;
         if (firstError) {
           stats.barsInvalid += result.invalid;
-          fail(op, firstError);
+          const { c, err } = firstError as { c: Conn; err: unknown };
+          // One call that threw counts once, however many connections failed under it.
+          stats.failedCalls = failedBefore;
+          fail(op, c, err);
         }
       }
       stats.barsInvalid += result.invalid;
-      if (accepted.length > 0) {
-        if (opts.fanout) {
-          try {
-            await client.xadd(keys.stream('bars'), 'MAXLEN', '~', opts.streamMaxLen, '*', 'bars', encodeFanoutBars(accepted));
-          } catch (err) {
-            // The bars are stored; a lost fan-out entry must not fail the write. Followers resync from the lists.
-            reportError(new CacheUnavailableError('writeBars/fanout', health.status, err));
-          }
-        }
-        barsEvents.emit({ bars: accepted });
-      }
+      if (accepted.length > 0) barsEvents.emit({ bars: accepted });
       if (refused.length > 0 || plan.invalid.length > 0) rejectedEvents.emit({ refused, invalid: plan.invalid });
       return result;
     },
@@ -497,14 +666,14 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       const op = 'latestBars';
       const n = Math.floor(limit);
       const key = keys.bars(symbol, timeframe);
-      const bufs = await guard(op, async () => (n > 0 ? client.lrangeBuffer(key, -n, -1) : []));
+      const bufs = await guard(op, symbol, async (client) => (n > 0 ? client.lrangeBuffer(key, -n, -1) : []));
       return decodeAll(op, key, bufs, symbol, timeframe);
     },
 
     async barsInRange(symbol, timeframe, from, to) {
       const op = 'barsInRange';
       const key = keys.bars(symbol, timeframe);
-      const bufs = await guard(op, async () => {
+      const bufs = await guard(op, symbol, async (client) => {
         if (!(from < to)) return [];
         try {
           return (await client.callBuffer('EVALSHA', RANGE_BARS_SCRIPT.sha, 1, key, from, to)) as Buffer[];
@@ -519,60 +688,76 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     async lastBar(symbol, timeframe) {
       const op = 'lastBar';
       const key = keys.bars(symbol, timeframe);
-      const buf = await guard(op, () => client.lindexBuffer(key, -1));
+      const buf = await guard(op, symbol, (client) => client.lindexBuffer(key, -1));
       return buf ? decodeAll(op, key, [buf], symbol, timeframe)[0] : null;
     },
 
     seriesLength(symbol, timeframe) {
-      return guard('seriesLength', () => client.llen(keys.bars(symbol, timeframe)));
+      return guard('seriesLength', symbol, (client) => client.llen(keys.bars(symbol, timeframe)));
     },
 
     async setFeatures(symbol, value) {
       const packed = encodeValue(value);
-      await guard('setFeatures', () => client.set(keys.features(symbol), packed, 'PX', opts.featureTtlMs));
+      await guard('setFeatures', symbol, (client) => client.set(keys.features(symbol), packed, 'PX', opts.featureTtlMs));
     },
 
     async getFeatures(symbol) {
       const key = keys.features(symbol);
-      const buf = await guard('getFeatures', () => client.getBuffer(key));
+      const buf = await guard('getFeatures', symbol, (client) => client.getBuffer(key));
       return buf ? decodeOrThrow<TFeatures>('getFeatures', key, buf) : null;
     },
 
     async setSignal(symbol, signal) {
       const op = 'setSignal';
-      check(op);
+      const c = connFor(symbol);
+      check(op, [c]);
       const packed = encodeValue(signal);
       const commands = [{ key: keys.signal(symbol), add: (p: ChainableCommander) => void p.set(keys.signal(symbol), packed) }];
       if (opts.fanout) {
+        // Same pipeline, same connection: a symbol's signal entries follow the order of its SETs.
         const stream = keys.stream('signals');
         commands.push({
           key: stream,
           add: (p) => void p.xadd(stream, 'MAXLEN', '~', opts.streamMaxLen, '*', 'symbol', symbol, 'signal', packed),
         });
       }
-      const replies = await runBatched(op, commands);
-      replyOrThrow(op, replies[0]);
-      if (replies[1]?.[0]) reportError(new CacheUnavailableError('setSignal/fanout', health.status, replies[1][0]));
+      const replies = await runBatched(op, c, commands);
+      replyOrThrow(op, c, replies[0]);
+      if (replies[1]?.[0]) reportError(new CacheUnavailableError('setSignal/fanout', c.state, replies[1][0]));
       signalEvents.emit({ symbol, signal: decodeValue<TSignal>(packed) });
     },
 
     async getSignal(symbol) {
       const key = keys.signal(symbol);
-      const buf = await guard('getSignal', () => client.getBuffer(key));
+      const buf = await guard('getSignal', symbol, (client) => client.getBuffer(key));
       return buf ? decodeOrThrow<TSignal>('getSignal', key, buf) : null;
     },
 
     async getSignals(symbols) {
       const op = 'getSignals';
-      check(op);
+      const groups = byConn(symbols, (s) => s);
+      check(op, groups.keys());
       const out = new Map<string, TSignal>();
       if (symbols.length === 0) return out;
-      const replies = await runBatched(
-        op,
-        symbols.map((s) => ({ key: keys.signal(s), add: (p: ChainableCommander) => void p.getBuffer(keys.signal(s)) })),
+      const found = new Array<Buffer | null>(symbols.length);
+      const failedBefore = stats.failedCalls;
+      const settled = await Promise.allSettled(
+        [...groups.entries()].map(async ([c, indexes]) => {
+          const replies = await runBatched(
+            op,
+            c,
+            indexes.map((i) => ({ key: keys.signal(symbols[i]), add: (p: ChainableCommander) => void p.getBuffer(keys.signal(symbols[i])) })),
+          );
+          indexes.forEach((i, j) => (found[i] = replyOrThrow(op, c, replies[j]) as Buffer | null));
+        }),
       );
-      replies.forEach((reply, i) => {
-        const buf = replyOrThrow(op, reply) as Buffer | null;
+      const lost = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (lost) {
+        // One call that threw counts once, however many connections failed under it.
+        stats.failedCalls = failedBefore + 1;
+        throw lost.reason;
+      }
+      found.forEach((buf, i) => {
         if (buf) out.set(symbols[i], decodeOrThrow<TSignal>(op, keys.signal(symbols[i]), buf));
       });
       return out;
@@ -585,8 +770,9 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     onError: errors.subscribe,
 
     health() {
-      if (!closed) sync();
-      return { ...health };
+      if (!closed) for (const c of conns) sync(c);
+      const ready = conns.filter((c) => c.state === 'ready').length;
+      return { ...health, connections: { total: conns.length, ready } };
     },
     stats() {
       return { ...stats };
@@ -595,20 +781,24 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     async close() {
       if (closed) return;
       closed = true;
-      for (const [event, fn] of clientListeners) client.off(event, fn);
+      for (const c of conns) for (const [event, fn] of c.listeners) c.client.off(event, fn);
       for (const e of [barsEvents, signalEvents, rejectedEvents, statusEvents, errors]) e.clear();
       if (!owned) return;
-      // Swallow late connection errors of the client being torn down.
-      client.on('error', () => undefined);
-      if (client.status === 'ready') {
-        try {
-          await client.quit();
-          return;
-        } catch {
-          // fall through to a hard disconnect
-        }
-      }
-      client.disconnect();
+      await Promise.all(
+        conns.map(async ({ client }) => {
+          // Swallow late connection errors of the client being torn down.
+          client.on('error', () => undefined);
+          if (client.status === 'ready') {
+            try {
+              await client.quit();
+              return;
+            } catch {
+              // fall through to a hard disconnect
+            }
+          }
+          client.disconnect();
+        }),
+      );
     },
   };
   return cache;
