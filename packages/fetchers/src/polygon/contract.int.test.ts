@@ -1,7 +1,14 @@
 // The Fetcher contract (same checks as src/fetcher-contract.int.test.ts) for the Twelve Data and
 // Polygon fetchers: a real local server answers in each provider's own format with bars from the
 // synthetic source, so the whole path (URL, paging, parsing, time zones, forming bar) is exercised.
-import { ManualClock, TIMEFRAME_MS, isFetchError, type Bar, type Fetcher, type Timeframe } from '@pipeline/core';
+import {
+  ManualClock,
+  TIMEFRAME_MS,
+  isFetchError,
+  type Bar,
+  type Fetcher,
+  type Timeframe,
+} from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { startFixtureServer, type FixtureServer, type RecordedRequest } from '@pipeline/test-utils';
 import { createSyntheticFetcher } from '../synthetic/fetcher';
@@ -22,7 +29,14 @@ interface Subject {
 
 /** New York wall time of an instant, in Twelve Data's `datetime` format. */
 const nyFormat = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'America/New_York', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  timeZone: 'America/New_York',
+  hourCycle: 'h23',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
 });
 function nyText(ms: number): string {
   const p = Object.fromEntries(nyFormat.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
@@ -30,7 +44,13 @@ function nyText(ms: number): string {
 }
 
 /** Synthetic bars that exist at `clock` time (the forming one included). */
-async function barsAt(clock: ManualClock, symbol: string, timeframe: Timeframe, from: number, to: number): Promise<Bar[]> {
+async function barsAt(
+  clock: ManualClock,
+  symbol: string,
+  timeframe: Timeframe,
+  from: number,
+  to: number,
+): Promise<Bar[]> {
   const synthetic = createSyntheticFetcher({ clock });
   const bars = await synthetic.fetchHistory({ symbol, timeframe, from, to: Math.min(to, clock.now() + 1) });
   await synthetic.close();
@@ -41,18 +61,37 @@ async function barsAt(clock: ManualClock, symbol: string, timeframe: Timeframe, 
 function twelveDataHandler(clock: ManualClock) {
   return async (req: RecordedRequest) => {
     const generic = mapper.fromProvider(req.query.get('symbol') ?? '', 'twelvedata');
-    const timeframe = ({ '1min': '1m', '5min': '5m' } as Record<string, Timeframe>)[req.query.get('interval') ?? ''];
-    if (generic === null || timeframe === undefined) return { body: '{"code":400,"message":"bad request","status":"error"}' };
+    const timeframe = ({ '1min': '1m', '5min': '5m' } as Record<string, Timeframe>)[
+      req.query.get('interval') ?? ''
+    ];
+    if (generic === null || timeframe === undefined)
+      return { body: '{"code":400,"message":"bad request","status":"error"}' };
     const size = Number(req.query.get('outputsize') ?? 30);
     const start = req.query.get('start_date') ?? '0000';
     const end = req.query.get('end_date') ?? '9999';
     const bars = await barsAt(clock, generic, timeframe, clock.now() - 4 * 86_400_000, clock.now() + 1);
     const values = bars
-      .map((b) => ({ datetime: nyText(b.ts), open: b.open.toFixed(5), high: b.high.toFixed(5), low: b.low.toFixed(5), close: b.close.toFixed(5) }))
+      .map((b) => ({
+        datetime: nyText(b.ts),
+        open: b.open.toFixed(5),
+        high: b.high.toFixed(5),
+        low: b.low.toFixed(5),
+        close: b.close.toFixed(5),
+      }))
       .filter((r) => r.datetime >= start && r.datetime <= end)
       .reverse()
       .slice(0, size);
-    return { body: JSON.stringify({ meta: { symbol: req.query.get('symbol'), interval: req.query.get('interval'), exchange_timezone: 'America/New_York' }, values, status: 'ok' }) };
+    return {
+      body: JSON.stringify({
+        meta: {
+          symbol: req.query.get('symbol'),
+          interval: req.query.get('interval'),
+          exchange_timezone: 'America/New_York',
+        },
+        values,
+        status: 'ok',
+      }),
+    };
   };
 }
 
@@ -61,13 +100,31 @@ function polygonHandler(clock: ManualClock) {
   return async (req: RecordedRequest) => {
     const m = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/(\d+)\/(\w+)\/(\d+)\/(\d+)$/.exec(req.path);
     const generic = m ? mapper.fromProvider(decodeURIComponent(m[1]), 'polygon') : null;
-    const timeframe = m ? ({ '1minute': '1m', '5minute': '5m' } as Record<string, Timeframe>)[`${m[2]}${m[3]}`] : undefined;
-    if (!m || generic === null || timeframe === undefined) return { status: 400, body: '{"status":"ERROR","error":"bad request"}' };
+    const timeframe = m
+      ? ({ '1minute': '1m', '5minute': '5m' } as Record<string, Timeframe>)[`${m[2]}${m[3]}`]
+      : undefined;
+    if (!m || generic === null || timeframe === undefined)
+      return { status: 400, body: '{"status":"ERROR","error":"bad request"}' };
     let bars = await barsAt(clock, generic, timeframe, Number(m[4]), Number(m[5]) + 1);
     if (req.query.get('sort') === 'desc') bars = bars.reverse();
     bars = bars.slice(0, Number(req.query.get('limit') ?? 5000));
-    const results = bars.map((b) => ({ o: b.open, h: b.high, l: b.low, c: b.close, v: b.volume, t: b.ts, n: 1 }));
-    return { body: JSON.stringify({ ticker: decodeURIComponent(m[1]), status: 'OK', resultsCount: results.length, results }) };
+    const results = bars.map((b) => ({
+      o: b.open,
+      h: b.high,
+      l: b.low,
+      c: b.close,
+      v: b.volume,
+      t: b.ts,
+      n: 1,
+    }));
+    return {
+      body: JSON.stringify({
+        ticker: decodeURIComponent(m[1]),
+        status: 'OK',
+        resultsCount: results.length,
+        results,
+      }),
+    };
   };
 }
 
@@ -75,13 +132,24 @@ const subjects: Record<string, () => Promise<Subject>> = {
   'twelvedata (format server)': async () => {
     const clock = new ManualClock(NOW);
     const server = await startFixtureServer(twelveDataHandler(clock));
-    const fetcher = createTwelveDataFetcher({ apiKey: 'contract-key', baseUrl: server.url, clock, perMinute: null, perDay: null });
+    const fetcher = createTwelveDataFetcher({
+      apiKey: 'contract-key',
+      baseUrl: server.url,
+      clock,
+      perMinute: null,
+      perDay: null,
+    });
     return { fetcher, clock, symbol: 'EURUSD', timeframe: '1m', server };
   },
   'polygon (format server)': async () => {
     const clock = new ManualClock(NOW);
     const server = await startFixtureServer(polygonHandler(clock));
-    const fetcher = createPolygonFetcher({ apiKey: 'contract-key', baseUrl: server.url, clock, perMinute: null });
+    const fetcher = createPolygonFetcher({
+      apiKey: 'contract-key',
+      baseUrl: server.url,
+      clock,
+      perMinute: null,
+    });
     return { fetcher, clock, symbol: 'XAUUSD', timeframe: '5m', server };
   },
 };
@@ -90,7 +158,12 @@ function assertBars(bars: Bar[], s: Subject): void {
   const tf = TIMEFRAME_MS[s.timeframe];
   for (let i = 0; i < bars.length; i++) {
     const b = bars[i];
-    expect(b).toMatchObject({ symbol: s.symbol, timeframe: s.timeframe, source: s.fetcher.source, quality: 1 });
+    expect(b).toMatchObject({
+      symbol: s.symbol,
+      timeframe: s.timeframe,
+      source: s.fetcher.source,
+      quality: 1,
+    });
     expect(b.ts % tf).toBe(0);
     expect(b.low).toBeLessThanOrEqual(Math.min(b.open, b.close));
     expect(b.high).toBeGreaterThanOrEqual(Math.max(b.open, b.close));
@@ -140,11 +213,15 @@ describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
   });
 
   it('rejects an unknown timeframe as bad_request, and an aborted signal as aborted', async () => {
-    const bad = await s.fetcher.fetchLatest({ symbol: s.symbol, timeframe: '2h' as never }).catch((e: unknown) => e);
+    const bad = await s.fetcher
+      .fetchLatest({ symbol: s.symbol, timeframe: '2h' as never })
+      .catch((e: unknown) => e);
     expect(isFetchError(bad) && bad.kind).toBe('bad_request');
     const ac = new AbortController();
     ac.abort();
-    const aborted = await s.fetcher.fetchHistory({ symbol: s.symbol, timeframe: s.timeframe, from: NOW - H, to: NOW, signal: ac.signal }).catch((e: unknown) => e);
+    const aborted = await s.fetcher
+      .fetchHistory({ symbol: s.symbol, timeframe: s.timeframe, from: NOW - H, to: NOW, signal: ac.signal })
+      .catch((e: unknown) => e);
     expect(isFetchError(aborted) && aborted.kind).toBe('aborted');
   });
 });

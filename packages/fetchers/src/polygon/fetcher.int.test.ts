@@ -1,5 +1,11 @@
 import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
-import { fixtureReply, readFixture, startFixtureServer, type FixtureHandler, type FixtureServer } from '@pipeline/test-utils';
+import {
+  fixtureReply,
+  readFixture,
+  startFixtureServer,
+  type FixtureHandler,
+  type FixtureServer,
+} from '@pipeline/test-utils';
 import { createPolygonFetcher, type PolygonFetcher, type PolygonFetcherOptions } from './fetcher';
 
 const KEY = 'pg-secret-key-987654';
@@ -19,7 +25,13 @@ afterAll(async () => {
 });
 
 function make(opts: Partial<PolygonFetcherOptions> = {}): PolygonFetcher {
-  const f = createPolygonFetcher({ apiKey: KEY, baseUrl: srv.url, perMinute: null, clock: new ManualClock(iso('2030-01-01T00:00:00Z')), ...opts });
+  const f = createPolygonFetcher({
+    apiKey: KEY,
+    baseUrl: srv.url,
+    perMinute: null,
+    clock: new ManualClock(iso('2030-01-01T00:00:00Z')),
+    ...opts,
+  });
   fetchers.push(f);
   return f;
 }
@@ -36,44 +48,114 @@ async function failure(p: Promise<unknown>): Promise<FetchError> {
   throw new Error('expected a FetchError');
 }
 
-const serve = (file: string): FixtureHandler => () => fixtureReply(file);
+const serve =
+  (file: string): FixtureHandler =>
+  () =>
+    fixtureReply(file);
 
 describe('PolygonFetcher aggregates from recorded responses', () => {
   it('AAPL daily 2005: midnight-Eastern stamps become trading dates at 00:00 UTC across the DST change', async () => {
     srv.setHandler(serve('polygon/aggs-AAPL-1-day-2005-04-01-to-2005-04-04.json'));
     const f = make();
-    const bars = await f.fetchHistory({ symbol: 'AAPL', timeframe: '1d', from: iso('2005-04-01T00:00:00Z'), to: iso('2005-04-05T00:00:00Z') });
+    const bars = await f.fetchHistory({
+      symbol: 'AAPL',
+      timeframe: '1d',
+      from: iso('2005-04-01T00:00:00Z'),
+      to: iso('2005-04-05T00:00:00Z'),
+    });
     // t=1112331600000 is 05:00Z (EST), t=1112587200000 is 04:00Z (EDT, after 2005-04-03).
     expect(bars).toEqual([
-      { symbol: 'AAPL', timeframe: '1d', ts: iso('2005-04-01T00:00:00Z'), open: 1.5032, high: 1.5064, low: 1.4489, close: 1.4604, volume: 642646396, source: 'polygon', final: true, quality: 1 },
-      { symbol: 'AAPL', timeframe: '1d', ts: iso('2005-04-04T00:00:00Z'), open: 1.4639, high: 1.4754, low: 1.4343, close: 1.4675, volume: 578172308, source: 'polygon', final: true, quality: 1 },
+      {
+        symbol: 'AAPL',
+        timeframe: '1d',
+        ts: iso('2005-04-01T00:00:00Z'),
+        open: 1.5032,
+        high: 1.5064,
+        low: 1.4489,
+        close: 1.4604,
+        volume: 642646396,
+        source: 'polygon',
+        final: true,
+        quality: 1,
+      },
+      {
+        symbol: 'AAPL',
+        timeframe: '1d',
+        ts: iso('2005-04-04T00:00:00Z'),
+        open: 1.4639,
+        high: 1.4754,
+        low: 1.4343,
+        close: 1.4675,
+        volume: 578172308,
+        source: 'polygon',
+        final: true,
+        quality: 1,
+      },
     ]);
     const req = srv.requests.at(-1)!;
-    expect(req.path).toBe(`/v2/aggs/ticker/AAPL/range/1/day/${iso('2005-04-01T00:00:00Z')}/${iso('2005-04-05T00:00:00Z') - 1}`);
-    expect(Object.fromEntries(req.query)).toEqual({ adjusted: 'true', sort: 'asc', limit: '50000', apiKey: KEY });
+    expect(req.path).toBe(
+      `/v2/aggs/ticker/AAPL/range/1/day/${iso('2005-04-01T00:00:00Z')}/${iso('2005-04-05T00:00:00Z') - 1}`,
+    );
+    expect(Object.fromEntries(req.query)).toEqual({
+      adjusted: 'true',
+      sort: 'asc',
+      limit: '50000',
+      apiKey: KEY,
+    });
   });
 
   it('reads scientific-notation volumes as plain numbers', async () => {
     srv.setHandler(serve('polygon/aggs-AAPL-1-day-2023-01-01-to-2023-01-10-sci-notation-volume.json'));
-    const bars = await make().fetchHistory({ symbol: 'AAPL', timeframe: '1d', from: iso('2023-01-01T00:00:00Z'), to: iso('2023-01-11T00:00:00Z') });
+    const bars = await make().fetchHistory({
+      symbol: 'AAPL',
+      timeframe: '1d',
+      from: iso('2023-01-01T00:00:00Z'),
+      to: iso('2023-01-11T00:00:00Z'),
+    });
     expect(bars).toHaveLength(6);
-    expect(bars[0]).toMatchObject({ ts: iso('2023-01-03T00:00:00Z'), open: 130.28, close: 125.07, volume: 112117471 });
-    expect(bars[5]).toMatchObject({ ts: iso('2023-01-10T00:00:00Z'), open: 130.26, close: 130.73, volume: 63896155 });
+    expect(bars[0]).toMatchObject({
+      ts: iso('2023-01-03T00:00:00Z'),
+      open: 130.28,
+      close: 125.07,
+      volume: 112117471,
+    });
+    expect(bars[5]).toMatchObject({
+      ts: iso('2023-01-10T00:00:00Z'),
+      open: 130.26,
+      close: 130.73,
+      volume: 63896155,
+    });
   });
 
   it('forex C:EURUSD: 00:00Z stamps kept, weekend bars with tiny tick volume kept', async () => {
     srv.setHandler(serve('polygon/aggs-C-EURUSD-1-day-2023-01-01-to-2023-01-10-forex.json'));
-    const bars = await make().fetchHistory({ symbol: 'EURUSD', timeframe: '1d', from: iso('2023-01-01T00:00:00Z'), to: iso('2023-01-11T00:00:00Z') });
+    const bars = await make().fetchHistory({
+      symbol: 'EURUSD',
+      timeframe: '1d',
+      from: iso('2023-01-01T00:00:00Z'),
+      to: iso('2023-01-11T00:00:00Z'),
+    });
     expect(srv.requests.at(-1)!.path).toContain('/v2/aggs/ticker/C%3AEURUSD/range/1/day/');
     expect(bars).toHaveLength(10);
-    expect(bars[0]).toMatchObject({ symbol: 'EURUSD', ts: iso('2023-01-01T00:00:00Z'), open: 1.06849, close: 1.0793, volume: 12 });
+    expect(bars[0]).toMatchObject({
+      symbol: 'EURUSD',
+      ts: iso('2023-01-01T00:00:00Z'),
+      open: 1.06849,
+      close: 1.0793,
+      volume: 12,
+    });
     expect(bars[6]).toMatchObject({ ts: iso('2023-01-07T00:00:00Z'), volume: 2 });
     expect(bars[9]).toMatchObject({ ts: iso('2023-01-10T00:00:00Z'), open: 1.07325, close: 1.07383 });
   });
 
   it('sorts a sort=desc hourly answer ascending and keeps its scientific-notation volumes', async () => {
     srv.setHandler(serve('polygon/aggs-GME-60-minute-2021-12-01-to-2021-12-02-desc-extended-hours.json'));
-    const bars = await make().fetchHistory({ symbol: 'GME', timeframe: '1h', from: iso('2021-12-01T00:00:00Z'), to: iso('2021-12-03T00:00:00Z') });
+    const bars = await make().fetchHistory({
+      symbol: 'GME',
+      timeframe: '1h',
+      from: iso('2021-12-01T00:00:00Z'),
+      to: iso('2021-12-03T00:00:00Z'),
+    });
     expect(bars).toHaveLength(29);
     expect(bars[0]).toMatchObject({ ts: 1638349200000, open: 49.6325, close: 49.65, volume: 2184 });
     expect(bars[28]).toMatchObject({ ts: 1638486000000, open: 45.375, close: 45.375, volume: 1200 });
@@ -83,17 +165,34 @@ describe('PolygonFetcher aggregates from recorded responses', () => {
 
   it('index I:NDX: no volume field -> volume 0, history starting later than asked (plan limit) is not an error', async () => {
     srv.setHandler(serve('polygon/aggs-I-NDX-1-day-2023-01-01-to-2023-05-10-index.json'));
-    const bars = await make().fetchHistory({ symbol: 'NAS100', timeframe: '1d', from: iso('2023-01-01T00:00:00Z'), to: iso('2023-05-11T00:00:00Z') });
+    const bars = await make().fetchHistory({
+      symbol: 'NAS100',
+      timeframe: '1d',
+      from: iso('2023-01-01T00:00:00Z'),
+      to: iso('2023-05-11T00:00:00Z'),
+    });
     expect(srv.requests.at(-1)!.path).toContain('/v2/aggs/ticker/I%3ANDX/');
     expect(bars).toHaveLength(54);
-    expect(bars[0]).toMatchObject({ symbol: 'NAS100', ts: iso('2023-02-22T00:00:00Z'), open: 12085.67432708806, volume: 0 });
+    expect(bars[0]).toMatchObject({
+      symbol: 'NAS100',
+      ts: iso('2023-02-22T00:00:00Z'),
+      open: 12085.67432708806,
+      volume: 0,
+    });
     expect(bars[53]).toMatchObject({ ts: iso('2023-05-10T00:00:00Z'), close: 13347.82747307838, volume: 0 });
   });
 
   it('an unknown ticker (200, no "results" key) is an empty list', async () => {
     srv.setHandler(serve('polygon/aggs-unknown-ticker-empty-no-results-key.json'));
     const f = make();
-    await expect(f.fetchHistory({ symbol: 'ZZZZ', timeframe: '1d', from: iso('2022-01-01T00:00:00Z'), to: iso('2022-02-01T00:00:00Z') })).resolves.toEqual([]);
+    await expect(
+      f.fetchHistory({
+        symbol: 'ZZZZ',
+        timeframe: '1d',
+        from: iso('2022-01-01T00:00:00Z'),
+        to: iso('2022-02-01T00:00:00Z'),
+      }),
+    ).resolves.toEqual([]);
     expect(f.stats().failures).toBe(0);
   });
 
@@ -101,7 +200,9 @@ describe('PolygonFetcher aggregates from recorded responses', () => {
     srv.setHandler(serve('polygon/aggs-GME-60-minute-2021-12-01-to-2021-12-02-desc-extended-hours.json'));
     const f = make({ clock: new ManualClock(iso('2021-12-02T23:30:00Z')) });
     const bars = await f.fetchLatest({ symbol: 'GME', timeframe: '1h', limit: 5 });
-    expect(bars.map((b) => b.ts)).toEqual([1638471600000, 1638475200000, 1638478800000, 1638482400000, 1638486000000]);
+    expect(bars.map((b) => b.ts)).toEqual([
+      1638471600000, 1638475200000, 1638478800000, 1638482400000, 1638486000000,
+    ]);
     expect(bars.map((b) => b.final)).toEqual([true, true, true, true, false]);
     const q = srv.requests.at(-1)!.query;
     expect([q.get('sort'), q.get('limit')]).toEqual(['desc', '5']);
@@ -113,9 +214,21 @@ describe('PolygonFetcher paging and range splitting', () => {
     const page1 = readFixture('polygon/docs-example-aggs-AAPL-with-next_url.json');
     const page = (days: string[], next: string | null) =>
       JSON.stringify({
-        ticker: 'AAPL', status: 'OK', adjusted: true, resultsCount: days.length,
-        results: days.map((d, i) => ({ o: 75 + i, h: 76 + i, l: 74 + i, c: 75.5 + i, v: 1e6, t: iso(`${d}T05:00:00Z`) })),
-        ...(next ? { next_url: `https://api.polygon.io/v2/aggs/ticker/AAPL/range/1/day/x/2020-01-10?cursor=${next}` } : {}),
+        ticker: 'AAPL',
+        status: 'OK',
+        adjusted: true,
+        resultsCount: days.length,
+        results: days.map((d, i) => ({
+          o: 75 + i,
+          h: 76 + i,
+          l: 74 + i,
+          c: 75.5 + i,
+          v: 1e6,
+          t: iso(`${d}T05:00:00Z`),
+        })),
+        ...(next
+          ? { next_url: `https://api.polygon.io/v2/aggs/ticker/AAPL/range/1/day/x/2020-01-10?cursor=${next}` }
+          : {}),
       });
     srv.setHandler((req) => {
       const cursor = req.query.get('cursor');
@@ -126,13 +239,25 @@ describe('PolygonFetcher paging and range splitting', () => {
     });
     const f = make();
     const before = srv.requests.length;
-    const bars = await f.fetchHistory({ symbol: 'AAPL', timeframe: '1d', from: iso('2020-01-01T00:00:00Z'), to: iso('2020-01-11T00:00:00Z') });
+    const bars = await f.fetchHistory({
+      symbol: 'AAPL',
+      timeframe: '1d',
+      from: iso('2020-01-01T00:00:00Z'),
+      to: iso('2020-01-11T00:00:00Z'),
+    });
     const reqs = srv.requests.slice(before);
     expect(reqs).toHaveLength(3);
     expect(reqs.map((r) => r.query.get('apiKey'))).toEqual([KEY, KEY, KEY]);
     expect(reqs[1].path).toBe('/v2/aggs/ticker/AAPL/range/1/day/1578114000000/2020-01-10');
     expect(reqs[2].query.get('cursor')).toBe('page3');
-    expect(bars.map((b) => new Date(b.ts).toISOString().slice(0, 10))).toEqual(['2020-01-02', '2020-01-03', '2020-01-06', '2020-01-07', '2020-01-08', '2020-01-09']);
+    expect(bars.map((b) => new Date(b.ts).toISOString().slice(0, 10))).toEqual([
+      '2020-01-02',
+      '2020-01-03',
+      '2020-01-06',
+      '2020-01-07',
+      '2020-01-08',
+      '2020-01-09',
+    ]);
     expect(bars[0]).toMatchObject({ open: 74.06, close: 75.0875, volume: 135647456 });
   });
 
@@ -144,8 +269,16 @@ describe('PolygonFetcher paging and range splitting', () => {
     const progress: number[] = [];
     const check = async (timeframe: '1m' | '5m', unitMs: number) => {
       const before = srv.requests.length;
-      await f.fetchHistory({ symbol: 'AAPL', timeframe, from, to, onProgress: (p) => progress.push(p.requestsPlanned) });
-      const spans = srv.requests.slice(before).map((r) => r.path.split('/').slice(-2).map(Number) as [number, number]);
+      await f.fetchHistory({
+        symbol: 'AAPL',
+        timeframe,
+        from,
+        to,
+        onProgress: (p) => progress.push(p.requestsPlanned),
+      });
+      const spans = srv.requests
+        .slice(before)
+        .map((r) => r.path.split('/').slice(-2).map(Number) as [number, number]);
       expect(spans.length).toBe(Math.ceil((to - from) / (50_000 * unitMs)));
       expect(spans[0][0]).toBe(from);
       expect(spans.at(-1)![1]).toBe(to - 1);
@@ -162,22 +295,59 @@ describe('PolygonFetcher paging and range splitting', () => {
 
 describe('PolygonFetcher prev close and last trade', () => {
   it('reads prev close for a stock (close-time stamp) and forex (end-of-day stamp) as the trading day', async () => {
-    srv.setHandler((req) => fixtureReply(req.path.includes('C%3AEURUSD') ? 'polygon/docs-example-prev-C-EURUSD.json' : 'polygon/prev-AAPL-2022-04-26.json'));
+    srv.setHandler((req) =>
+      fixtureReply(
+        req.path.includes('C%3AEURUSD')
+          ? 'polygon/docs-example-prev-C-EURUSD.json'
+          : 'polygon/prev-AAPL-2022-04-26.json',
+      ),
+    );
     const f = make();
     expect(await f.prevClose('AAPL')).toEqual({
-      symbol: 'AAPL', timeframe: '1d', ts: iso('2022-04-26T00:00:00Z'), open: 162.25, high: 162.34, low: 156.72, close: 156.8,
-      volume: 95595226, source: 'polygon', final: true, quality: 1,
+      symbol: 'AAPL',
+      timeframe: '1d',
+      ts: iso('2022-04-26T00:00:00Z'),
+      open: 162.25,
+      high: 162.34,
+      low: 156.72,
+      close: 156.8,
+      volume: 95595226,
+      source: 'polygon',
+      final: true,
+      quality: 1,
     });
     expect(srv.requests.at(-1)!.path).toBe('/v2/aggs/ticker/AAPL/prev');
-    expect(await f.prevClose('EURUSD')).toMatchObject({ ts: iso('2022-05-04T00:00:00Z'), open: 1.05252, close: 1.06206 });
+    expect(await f.prevClose('EURUSD')).toMatchObject({
+      ts: iso('2022-05-04T00:00:00Z'),
+      open: 1.05252,
+      close: 1.06206,
+    });
   });
 
   it('reads the last trade of a stock (ns time) and of a crypto pair (v1, ms time); forex has none', async () => {
-    srv.setHandler((req) => fixtureReply(req.path.startsWith('/v1/last/crypto') ? 'polygon/last-trade-crypto-BTC-USD-2022-04-28.json' : 'polygon/last-trade-AAPL-2022-04-28.json'));
+    srv.setHandler((req) =>
+      fixtureReply(
+        req.path.startsWith('/v1/last/crypto')
+          ? 'polygon/last-trade-crypto-BTC-USD-2022-04-28.json'
+          : 'polygon/last-trade-AAPL-2022-04-28.json',
+      ),
+    );
     const f = make();
-    expect(await f.lastTrade('AAPL')).toEqual({ symbol: 'AAPL', price: 166.25, size: 2, ts: 1651179319310, exchange: 4 });
+    expect(await f.lastTrade('AAPL')).toEqual({
+      symbol: 'AAPL',
+      price: 166.25,
+      size: 2,
+      ts: 1651179319310,
+      exchange: 4,
+    });
     expect(srv.requests.at(-1)!.path).toBe('/v2/last/trade/AAPL');
-    expect(await f.lastTrade('BTCUSD')).toEqual({ symbol: 'BTCUSD', price: 39976.89682331, size: 0.005, ts: 1651180409688, exchange: 2 });
+    expect(await f.lastTrade('BTCUSD')).toEqual({
+      symbol: 'BTCUSD',
+      price: 39976.89682331,
+      size: 0.005,
+      ts: 1651180409688,
+      exchange: 2,
+    });
     expect(srv.requests.at(-1)!.path).toBe('/v1/last/crypto/BTC/USD');
     expect((await failure(f.lastTrade('EURUSD'))).kind).toBe('not_supported');
   });
@@ -185,17 +355,43 @@ describe('PolygonFetcher prev close and last trade', () => {
 
 describe('PolygonFetcher last quote and snapshot', () => {
   it('reads the stock NBBO (p/P = bid/ask, ns time) and the forex last quote (v1, ms time)', async () => {
-    srv.setHandler((req) => fixtureReply(req.path.startsWith('/v1/') ? 'polygon/last-quote-forex-AUD-USD-2022-05-10.json' : 'polygon/last-nbbo-AAPL-2022-05-10.json'));
+    srv.setHandler((req) =>
+      fixtureReply(
+        req.path.startsWith('/v1/')
+          ? 'polygon/last-quote-forex-AUD-USD-2022-05-10.json'
+          : 'polygon/last-nbbo-AAPL-2022-05-10.json',
+      ),
+    );
     const f = make();
-    expect(await f.lastQuote('AAPL')).toEqual({ symbol: 'AAPL', bid: 155.65, ask: 155.66, bidSize: 1, askSize: 14, ts: 1652192754171 });
+    expect(await f.lastQuote('AAPL')).toEqual({
+      symbol: 'AAPL',
+      bid: 155.65,
+      ask: 155.66,
+      bidSize: 1,
+      askSize: 14,
+      ts: 1652192754171,
+    });
     expect(srv.requests.at(-1)!.path).toBe('/v2/last/nbbo/AAPL');
-    expect(await f.lastQuote('AUDUSD')).toEqual({ symbol: 'AUDUSD', bid: 0.6952, ask: 0.69527, bidSize: null, askSize: null, ts: 1652193694000 });
+    expect(await f.lastQuote('AUDUSD')).toEqual({
+      symbol: 'AUDUSD',
+      bid: 0.6952,
+      ask: 0.69527,
+      bidSize: null,
+      askSize: null,
+      ts: 1652193694000,
+    });
     expect(srv.requests.at(-1)!.path).toBe('/v1/last_quote/currencies/AUD/USD');
     expect((await failure(f.lastQuote('NAS100'))).kind).toBe('not_supported');
   });
 
   it('reads a stock snapshot (ns times, null trade conditions) and a forex snapshot (a/b quote, ms times)', async () => {
-    srv.setHandler((req) => fixtureReply(req.path.includes('/forex/') ? 'polygon/docs-example-snapshot-forex-C-EURUSD.json' : 'polygon/snapshot-ticker-AAPL-2022-04-29.json'));
+    srv.setHandler((req) =>
+      fixtureReply(
+        req.path.includes('/forex/')
+          ? 'polygon/docs-example-snapshot-forex-C-EURUSD.json'
+          : 'polygon/snapshot-ticker-AAPL-2022-04-29.json',
+      ),
+    );
     const f = make();
     expect(await f.snapshot('AAPL')).toEqual({
       symbol: 'AAPL',
@@ -211,8 +407,20 @@ describe('PolygonFetcher last quote and snapshot', () => {
     const fx = await f.snapshot('EURUSD');
     expect(srv.requests.at(-1)!.path).toBe('/v2/snapshot/locale/global/markets/forex/tickers/C%3AEURUSD');
     expect(fx.lastQuote).toEqual({ bid: 1.18398, ask: 1.18403, ts: 1606163759000 });
-    expect(fx.minute).toEqual({ open: 1.18404, high: 1.18423, low: 1.1838, close: 1.18396, volume: 41, ts: 1684422000000 });
-    expect([fx.day!.close, fx.prevDay!.volume, fx.lastTrade, fx.updated]).toEqual([1.18403, 5, null, 1606163759000]);
+    expect(fx.minute).toEqual({
+      open: 1.18404,
+      high: 1.18423,
+      low: 1.1838,
+      close: 1.18396,
+      volume: 41,
+      ts: 1684422000000,
+    });
+    expect([fx.day!.close, fx.prevDay!.volume, fx.lastTrade, fx.updated]).toEqual([
+      1.18403,
+      5,
+      null,
+      1606163759000,
+    ]);
   });
 });
 
@@ -221,7 +429,12 @@ describe('PolygonFetcher errors', () => {
     ['polygon/error-401-ERROR-api-key-not-provided.json', 401, 'auth', 'API Key was not provided'],
     ['polygon/error-401-ERROR-api-key-not-provided.json', 400, 'auth', 'API Key was not provided'],
     ['polygon/error-403-NOT_AUTHORIZED-not-entitled.json', 403, 'not_supported', 'not entitled'],
-    ['polygon/error-403-NOT_AUTHORIZED-plan-timeframe.json', 403, 'not_supported', "doesn't include this data timeframe"],
+    [
+      'polygon/error-403-NOT_AUTHORIZED-plan-timeframe.json',
+      403,
+      'not_supported',
+      "doesn't include this data timeframe",
+    ],
     ['polygon/error-429-too-many-requests.json', 429, 'rate_limited', 'maximum requests per minute'],
   ];
   for (const [file, status, kind, text] of cases) {
@@ -237,7 +450,11 @@ describe('PolygonFetcher errors', () => {
 
   it('honours Retry-After on a 429 and refuses locally until then', async () => {
     const clock = new ManualClock(iso('2024-01-02T10:00:20Z'));
-    srv.setHandler(() => fixtureReply('polygon/error-429-too-many-requests.json', { headers: { 'content-type': 'application/json', 'retry-after': '7' } }));
+    srv.setHandler(() =>
+      fixtureReply('polygon/error-429-too-many-requests.json', {
+        headers: { 'content-type': 'application/json', 'retry-after': '7' },
+      }),
+    );
     const f = make({ clock });
     expect((await failure(f.fetchLatest({ symbol: 'AAPL', timeframe: '1d' }))).retryAfterMs).toBe(7_000);
     const sent = srv.requests.length;
@@ -267,9 +484,15 @@ describe('PolygonFetcher errors', () => {
     await expectKind(() => ({ hang: true }), 'transient');
     await expectKind(() => ({ reset: true }), 'transient');
     await expectKind(() => ({ ...ok, truncateAt: 100 }), 'malformed');
-    await expectKind(() => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html>502 Bad Gateway</html>' }), 'transient');
+    await expectKind(
+      () => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html>502 Bad Gateway</html>' }),
+      'transient',
+    );
     await expectKind(() => ({ status: 200, body: '' }), 'malformed');
-    await expectKind(() => ({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>captive portal</html>' }), 'malformed');
+    await expectKind(
+      () => ({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>captive portal</html>' }),
+      'malformed',
+    );
     await expectKind(() => ({ status: 500, body: '{"status":"ERROR","error":"internal"}' }), 'transient');
     srv.setHandler(() => ({ ...ok, delayMs: 100 }));
     await expect(f.fetchLatest({ symbol: 'AAPL', timeframe: '1d' })).resolves.toHaveLength(6);
@@ -277,8 +500,12 @@ describe('PolygonFetcher errors', () => {
   });
 
   it('rejects bad options at construction, quoting the value', () => {
-    expect(() => createPolygonFetcher({ apiKey: KEY, adjustd: false } as never)).toThrow(/unknown option "adjustd"/);
+    expect(() => createPolygonFetcher({ apiKey: KEY, adjustd: false } as never)).toThrow(
+      /unknown option "adjustd"/,
+    );
     expect(() => createPolygonFetcher({ apiKey: ' ' })).toThrow(/apiKey/);
-    expect(() => createPolygonFetcher({ apiKey: KEY, defaultLatestLimit: 0 })).toThrow(/defaultLatestLimit.*0/);
+    expect(() => createPolygonFetcher({ apiKey: KEY, defaultLatestLimit: 0 })).toThrow(
+      /defaultLatestLimit.*0/,
+    );
   });
 });

@@ -67,20 +67,22 @@ export interface PolygonFetcherOptions {
   maxPagesPerHistory: number;
 }
 
-export const POLYGON_FETCHER_DEFAULTS: Readonly<PolygonFetcherOptions> = Object.freeze<PolygonFetcherOptions>({
-  apiKey: '',
-  baseUrl: POLYGON_PUBLIC_URL,
-  http: undefined,
-  poolSize: HTTP_POOL_SIZE,
-  timeoutMs: 10_000,
-  perMinute: undefined,
-  perDay: undefined,
-  clock: systemClock,
-  symbolMapper: undefined,
-  adjusted: true,
-  defaultLatestLimit: 10,
-  maxPagesPerHistory: 500,
-});
+export const POLYGON_FETCHER_DEFAULTS: Readonly<PolygonFetcherOptions> = Object.freeze<PolygonFetcherOptions>(
+  {
+    apiKey: '',
+    baseUrl: POLYGON_PUBLIC_URL,
+    http: undefined,
+    poolSize: HTTP_POOL_SIZE,
+    timeoutMs: 10_000,
+    perMinute: undefined,
+    perDay: undefined,
+    clock: systemClock,
+    symbolMapper: undefined,
+    adjusted: true,
+    defaultLatestLimit: 10,
+    maxPagesPerHistory: 500,
+  },
+);
 
 const DAY_MS = 86_400_000;
 const TIMEFRAMES = Object.keys(POLYGON_TIMESPANS) as Timeframe[];
@@ -109,19 +111,42 @@ export class PolygonFetcher implements Fetcher {
       throw new OptionsError('PolygonFetcher: option "apiKey" must be a non-empty string');
     }
     if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
-      throw new OptionsError(`PolygonFetcher: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(o.baseUrl)}`);
+      throw new OptionsError(
+        `PolygonFetcher: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(o.baseUrl)}`,
+      );
     }
     if (typeof o.adjusted !== 'boolean') {
-      throw new OptionsError(`PolygonFetcher: option "adjusted" must be a boolean, got ${JSON.stringify(o.adjusted)}`);
+      throw new OptionsError(
+        `PolygonFetcher: option "adjusted" must be a boolean, got ${JSON.stringify(o.adjusted)}`,
+      );
     }
-    assertNumberOption('PolygonFetcher', 'defaultLatestLimit', o.defaultLatestLimit, 1, POLYGON_MAX_AGGREGATES);
+    assertNumberOption(
+      'PolygonFetcher',
+      'defaultLatestLimit',
+      o.defaultLatestLimit,
+      1,
+      POLYGON_MAX_AGGREGATES,
+    );
     assertNumberOption('PolygonFetcher', 'maxPagesPerHistory', o.maxPagesPerHistory, 1);
     this.options = o;
     this.clock = o.clock;
     this.base = o.baseUrl.replace(/\/$/, '');
     this.ownsHttp = o.http === undefined;
-    this.http = o.http ?? createHttpClient({ source: 'polygon', poolSize: o.poolSize, timeoutMs: o.timeoutMs, secrets: [o.apiKey], clock: o.clock });
-    this.rate = createRateBudget({ source: 'polygon', perMinute: o.perMinute, perDay: o.perDay, clock: o.clock });
+    this.http =
+      o.http ??
+      createHttpClient({
+        source: 'polygon',
+        poolSize: o.poolSize,
+        timeoutMs: o.timeoutMs,
+        secrets: [o.apiKey],
+        clock: o.clock,
+      });
+    this.rate = createRateBudget({
+      source: 'polygon',
+      perMinute: o.perMinute,
+      perDay: o.perDay,
+      clock: o.clock,
+    });
     this.mapper = o.symbolMapper ?? createSymbolMapper();
     const maxRange: Partial<Record<Timeframe, number>> = {};
     for (const tf of TIMEFRAMES) maxRange[tf] = polygonMaxRangeMs(tf);
@@ -159,7 +184,12 @@ export class PolygonFetcher implements Fetcher {
       const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
       const now = this.clock.now();
       const from = now - Math.max(limit * TIMEFRAME_MS[timeframe] * 3, 5 * DAY_MS);
-      const obj = await this.get(this.aggsPath(ticker, timeframe, from, now), { adjusted: this.options.adjusted, sort: 'desc', limit }, symbol, request.signal);
+      const obj = await this.get(
+        this.aggsPath(ticker, timeframe, from, now),
+        { adjusted: this.options.adjusted, sort: 'desc', limit },
+        symbol,
+        request.signal,
+      );
       const { bars } = parsePolygonAggs(obj, { symbol, timeframe, ticker }, this.counters);
       const out = lastBars(finishBars(bars, this.clock), limit);
       this.counters.bars += out.length;
@@ -191,7 +221,12 @@ export class PolygonFetcher implements Fetcher {
           got.push(...parsed.bars);
           if (parsed.nextUrl === null) return got;
           if (pages >= this.options.maxPagesPerHistory) {
-            throw new FetchError({ kind: 'bad_request', source: 'polygon', symbol, message: `history needs more than maxPagesPerHistory (${this.options.maxPagesPerHistory}) requests` });
+            throw new FetchError({
+              kind: 'bad_request',
+              source: 'polygon',
+              symbol,
+              message: `history needs more than maxPagesPerHistory (${this.options.maxPagesPerHistory}) requests`,
+            });
           }
           throwIfAborted('polygon', request.signal, symbol);
           obj = await this.get(this.rebase(parsed.nextUrl), {}, symbol, request.signal);
@@ -211,7 +246,12 @@ export class PolygonFetcher implements Fetcher {
   async prevClose(symbol: string, options: { signal?: AbortSignal } = {}): Promise<Bar | null> {
     try {
       const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
-      const obj = await this.get(`/v2/aggs/ticker/${encodeURIComponent(ticker)}/prev`, { adjusted: this.options.adjusted }, symbol, options.signal);
+      const obj = await this.get(
+        `/v2/aggs/ticker/${encodeURIComponent(ticker)}/prev`,
+        { adjusted: this.options.adjusted },
+        symbol,
+        options.signal,
+      );
       const { bars } = parsePolygonAggs(obj, { symbol, timeframe: '1d', ticker }, this.counters);
       return bars.at(-1) ?? null;
     } catch (err) {
@@ -231,7 +271,12 @@ export class PolygonFetcher implements Fetcher {
         const inst = this.mapper.instrument(symbol);
         path = `/v1/last/crypto/${encodeURIComponent(inst.base)}/${encodeURIComponent(inst.quote)}`;
       } else if (/^[CI]:/.test(ticker)) {
-        throw new FetchError({ kind: 'not_supported', source: 'polygon', symbol, message: `${ticker} has no trades (forex and indices)` });
+        throw new FetchError({
+          kind: 'not_supported',
+          source: 'polygon',
+          symbol,
+          message: `${ticker} has no trades (forex and indices)`,
+        });
       } else {
         path = `/v2/last/trade/${encodeURIComponent(ticker)}`;
       }
@@ -254,7 +299,12 @@ export class PolygonFetcher implements Fetcher {
         const inst = this.mapper.instrument(symbol);
         path = `/v1/last_quote/currencies/${encodeURIComponent(inst.base)}/${encodeURIComponent(inst.quote)}`;
       } else if (/^[XI]:/.test(ticker)) {
-        throw new FetchError({ kind: 'not_supported', source: 'polygon', symbol, message: `no last-quote endpoint for ${ticker}` });
+        throw new FetchError({
+          kind: 'not_supported',
+          source: 'polygon',
+          symbol,
+          message: `no last-quote endpoint for ${ticker}`,
+        });
       } else {
         path = `/v2/last/nbbo/${encodeURIComponent(ticker)}`;
       }
@@ -269,11 +319,25 @@ export class PolygonFetcher implements Fetcher {
   async snapshot(symbol: string, options: { signal?: AbortSignal } = {}): Promise<PolygonSnapshot> {
     try {
       const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
-      const market = ticker.startsWith('C:') ? 'global/markets/forex' : ticker.startsWith('X:') ? 'global/markets/crypto' : 'us/markets/stocks';
+      const market = ticker.startsWith('C:')
+        ? 'global/markets/forex'
+        : ticker.startsWith('X:')
+          ? 'global/markets/crypto'
+          : 'us/markets/stocks';
       if (ticker.startsWith('I:')) {
-        throw new FetchError({ kind: 'not_supported', source: 'polygon', symbol, message: `no ticker snapshot for index ${ticker}` });
+        throw new FetchError({
+          kind: 'not_supported',
+          source: 'polygon',
+          symbol,
+          message: `no ticker snapshot for index ${ticker}`,
+        });
       }
-      const obj = await this.get(`/v2/snapshot/locale/${market}/tickers/${encodeURIComponent(ticker)}`, {}, symbol, options.signal);
+      const obj = await this.get(
+        `/v2/snapshot/locale/${market}/tickers/${encodeURIComponent(ticker)}`,
+        {},
+        symbol,
+        options.signal,
+      );
       return parsePolygonSnapshot(obj, symbol);
     } catch (err) {
       return countFailure('polygon', this.counters, err, symbol);
@@ -327,12 +391,21 @@ export class PolygonFetcher implements Fetcher {
       const text = err.message.replace(/^\[polygon\] /, '');
       const safe = redactSecrets(text, [this.options.apiKey]);
       if (safe === text) throw err;
-      throw new FetchError({ kind: err.kind, source: 'polygon', status: err.status, retryAfterMs: err.retryAfterMs, symbol: err.symbol, message: safe });
+      throw new FetchError({
+        kind: err.kind,
+        source: 'polygon',
+        status: err.status,
+        retryAfterMs: err.retryAfterMs,
+        symbol: err.symbol,
+        message: safe,
+      });
     }
   }
 }
 
 /** Creates a {@link PolygonFetcher}. */
-export function createPolygonFetcher(options: Partial<PolygonFetcherOptions> & { apiKey: string }): PolygonFetcher {
+export function createPolygonFetcher(
+  options: Partial<PolygonFetcherOptions> & { apiKey: string },
+): PolygonFetcher {
   return new PolygonFetcher(options);
 }

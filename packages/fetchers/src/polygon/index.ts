@@ -1,4 +1,10 @@
-export { PolygonFetcher, createPolygonFetcher, POLYGON_FETCHER_DEFAULTS, POLYGON_PUBLIC_URL, type PolygonFetcherOptions } from './fetcher';
+export {
+  PolygonFetcher,
+  createPolygonFetcher,
+  POLYGON_FETCHER_DEFAULTS,
+  POLYGON_PUBLIC_URL,
+  type PolygonFetcherOptions,
+} from './fetcher';
 export {
   POLYGON_TIMESPANS,
   POLYGON_MAX_AGGREGATES,
@@ -22,4 +28,9 @@ export {
   type PolygonStreamStats,
   type PolygonStreamTimeframe,
 } from './stream';
-export { PolygonStreamError, isPolygonStreamError, POLYGON_STREAM_ERROR_CODES, type PolygonStreamErrorCode } from './stream-errors';
+export {
+  PolygonStreamError,
+  isPolygonStreamError,
+  POLYGON_STREAM_ERROR_CODES,
+  type PolygonStreamErrorCode,
+} from './stream-errors';

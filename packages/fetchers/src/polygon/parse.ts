@@ -94,7 +94,8 @@ export function decodePolygonBody(
     parsed = JSON.parse(text);
   } catch (cause) {
     if (httpStatus >= 400) throw polygonBodyError(httpStatus, null, ctx);
-    const what = text.trim() === '' ? 'an empty body' : `a non-JSON body (${JSON.stringify(text.slice(0, 60))})`;
+    const what =
+      text.trim() === '' ? 'an empty body' : `a non-JSON body (${JSON.stringify(text.slice(0, 60))})`;
     throw new FetchError({
       kind: 'malformed',
       source: 'polygon',
@@ -142,10 +143,19 @@ function dayOpen(t: number, ticker: string): number {
  * empty range) is an empty list; a missing `v` (indices) is volume 0; volumes in scientific
  * notation are plain JSON numbers.
  */
-export function parsePolygonAggs(obj: Record<string, unknown>, ctx: PolygonParseContext, stats: FetcherStats): ParsedPolygonAggs {
+export function parsePolygonAggs(
+  obj: Record<string, unknown>,
+  ctx: PolygonParseContext,
+  stats: FetcherStats,
+): ParsedPolygonAggs {
   const results = obj.results === undefined ? [] : obj.results;
   if (!Array.isArray(results)) {
-    throw new FetchError({ kind: 'malformed', source: 'polygon', symbol: ctx.symbol, message: '"results" is not an array' });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'polygon',
+      symbol: ctx.symbol,
+      message: '"results" is not an array',
+    });
   }
   const bars: Bar[] = [];
   const daily = ctx.timeframe === '1d';
@@ -161,7 +171,11 @@ export function parsePolygonAggs(obj: Record<string, unknown>, ctx: PolygonParse
     }
     const ts = daily ? dayOpen(r.t, ctx.ticker) : r.t;
     // Index aggregates have no `v`: toVolume reads a missing volume as 0.
-    const bar = rowToBar({ open: r.o, high: r.h, low: r.l, close: r.c, volume: r.v }, { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'polygon' }, stats);
+    const bar = rowToBar(
+      { open: r.o, high: r.h, low: r.l, close: r.c, volume: r.v },
+      { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'polygon' },
+      stats,
+    );
     if (bar !== null) bars.push(bar);
   }
   bars.sort((a, b) => a.ts - b.ts);
@@ -185,20 +199,39 @@ export interface PolygonLastTrade {
  * with `price`, `size`, ms `timestamp`).
  */
 export function parsePolygonLastTrade(obj: Record<string, unknown>, symbol: string): PolygonLastTrade {
-  const fail = (why: string): FetchError => new FetchError({ kind: 'malformed', source: 'polygon', symbol, message: `last trade: ${why}` });
+  const fail = (why: string): FetchError =>
+    new FetchError({ kind: 'malformed', source: 'polygon', symbol, message: `last trade: ${why}` });
   if (isRecord(obj.results)) {
     const { p, s, t, x } = obj.results;
     if (typeof p !== 'number' || !(p > 0) || typeof t !== 'number') throw fail('no price or time');
     // Nanoseconds exceed 2^53, so t is already rounded; ms precision survives the division.
-    return { symbol, price: p, size: typeof s === 'number' ? s : 0, ts: Math.floor(t / 1e6), exchange: typeof x === 'number' ? x : null };
+    return {
+      symbol,
+      price: p,
+      size: typeof s === 'number' ? s : 0,
+      ts: Math.floor(t / 1e6),
+      exchange: typeof x === 'number' ? x : null,
+    };
   }
   if (isRecord(obj.last)) {
     const { price, size, timestamp, exchange } = obj.last;
-    if (typeof price !== 'number' || !(price > 0) || typeof timestamp !== 'number') throw fail('no price or time');
-    return { symbol, price, size: typeof size === 'number' ? size : 0, ts: timestamp, exchange: typeof exchange === 'number' ? exchange : null };
+    if (typeof price !== 'number' || !(price > 0) || typeof timestamp !== 'number')
+      throw fail('no price or time');
+    return {
+      symbol,
+      price,
+      size: typeof size === 'number' ? size : 0,
+      ts: timestamp,
+      exchange: typeof exchange === 'number' ? exchange : null,
+    };
   }
   if (obj.results === undefined && obj.last === undefined) {
-    throw new FetchError({ kind: 'symbol_not_found', source: 'polygon', symbol, message: 'last trade: no results' });
+    throw new FetchError({
+      kind: 'symbol_not_found',
+      source: 'polygon',
+      symbol,
+      message: 'last trade: no results',
+    });
   }
   throw fail('unexpected shape');
 }
@@ -230,13 +263,15 @@ export interface PolygonLastQuote {
 
 /** Parses /v2/last/nbbo/{ticker} (`results` with p/P bid/ask, ns `t`) and /v1/last_quote/currencies (`last` with bid/ask). */
 export function parsePolygonLastQuote(obj: Record<string, unknown>, symbol: string): PolygonLastQuote {
-  const fail = (why: string): FetchError => new FetchError({ kind: 'malformed', source: 'polygon', symbol, message: `last quote: ${why}` });
+  const fail = (why: string): FetchError =>
+    new FetchError({ kind: 'malformed', source: 'polygon', symbol, message: `last quote: ${why}` });
   if (isRecord(obj.results)) {
     const r = obj.results;
     const bid = num(r.p);
     const ask = num(r.P);
     const t = num(r.t);
-    if (bid === null || ask === null || t === null || !(bid > 0) || !(ask > 0)) throw fail('no bid/ask or time');
+    if (bid === null || ask === null || t === null || !(bid > 0) || !(ask > 0))
+      throw fail('no bid/ask or time');
     return { symbol, bid, ask, bidSize: num(r.s), askSize: num(r.S), ts: polygonTimeToMs(t) };
   }
   if (isRecord(obj.last)) {
@@ -244,10 +279,16 @@ export function parsePolygonLastQuote(obj: Record<string, unknown>, symbol: stri
     const bid = num(r.bid);
     const ask = num(r.ask);
     const t = num(r.timestamp);
-    if (bid === null || ask === null || t === null || !(bid > 0) || !(ask > 0)) throw fail('no bid/ask or time');
+    if (bid === null || ask === null || t === null || !(bid > 0) || !(ask > 0))
+      throw fail('no bid/ask or time');
     return { symbol, bid, ask, bidSize: null, askSize: null, ts: polygonTimeToMs(t) };
   }
-  throw new FetchError({ kind: 'symbol_not_found', source: 'polygon', symbol, message: 'last quote: no results' });
+  throw new FetchError({
+    kind: 'symbol_not_found',
+    source: 'polygon',
+    symbol,
+    message: 'last quote: no results',
+  });
 }
 
 /** OHLCV of a snapshot section; `ts` only where Polygon stamps it (forex `min.t`). */
@@ -281,18 +322,36 @@ function snapshotBar(v: unknown): PolygonSnapshotBar | null {
   const l = num(v.l);
   const c = num(v.c);
   // Polygon fills untraded sections with zeros: that is "no bar", not a price of 0.
-  if (o === null || h === null || l === null || c === null || !(o > 0 && h > 0 && l > 0 && c > 0)) return null;
+  if (o === null || h === null || l === null || c === null || !(o > 0 && h > 0 && l > 0 && c > 0))
+    return null;
   const t = num(v.t);
-  return { open: o, high: h, low: l, close: c, volume: num(v.v) ?? 0, ts: t === null ? null : polygonTimeToMs(t) };
+  return {
+    open: o,
+    high: h,
+    low: l,
+    close: c,
+    volume: num(v.v) ?? 0,
+    ts: t === null ? null : polygonTimeToMs(t),
+  };
 }
 
 /** Parses /v2/snapshot/locale/{us|global}/markets/{market}/tickers/{ticker}. */
 export function parsePolygonSnapshot(obj: Record<string, unknown>, symbol: string): PolygonSnapshot {
   const t = obj.ticker;
-  if (!isRecord(t)) throw new FetchError({ kind: 'symbol_not_found', source: 'polygon', symbol, message: 'snapshot: no "ticker" object' });
+  if (!isRecord(t))
+    throw new FetchError({
+      kind: 'symbol_not_found',
+      source: 'polygon',
+      symbol,
+      message: 'snapshot: no "ticker" object',
+    });
   let lastTrade: PolygonSnapshot['lastTrade'] = null;
   if (isRecord(t.lastTrade) && num(t.lastTrade.p) !== null && num(t.lastTrade.t) !== null) {
-    lastTrade = { price: num(t.lastTrade.p)!, size: num(t.lastTrade.s), ts: polygonTimeToMs(num(t.lastTrade.t)!) };
+    lastTrade = {
+      price: num(t.lastTrade.p)!,
+      size: num(t.lastTrade.s),
+      ts: polygonTimeToMs(num(t.lastTrade.t)!),
+    };
   }
   let lastQuote: PolygonSnapshot['lastQuote'] = null;
   if (isRecord(t.lastQuote)) {

@@ -5,7 +5,9 @@ import { createPolygonFetcher, createPolygonStream } from '@pipeline/fetchers';
 import { startPolygonWsFixtureServer } from './ws-fixture-server';
 
 it('README quick start: Polygon REST and WebSocket', async () => {
-  const http = await startFixtureServer(() => fixtureReply('polygon/aggs-C-EURUSD-1-day-2023-01-01-to-2023-01-10-forex.json'));
+  const http = await startFixtureServer(() =>
+    fixtureReply('polygon/aggs-C-EURUSD-1-day-2023-01-01-to-2023-01-10-forex.json'),
+  );
   const POLYGON_API_KEY = 'demo-key';
   const ws = await startPolygonWsFixtureServer(POLYGON_API_KEY);
   const POLYGON_BASE_URL = http.url; // README: 'https://api.polygon.io' (the default)
@@ -15,10 +17,20 @@ it('README quick start: Polygon REST and WebSocket', async () => {
     const live: Bar[] = [];
     const seen: string[] = [];
     const polygon = createPolygonFetcher({ apiKey: POLYGON_API_KEY, baseUrl: POLYGON_BASE_URL });
-    const history = await polygon.fetchHistory({ symbol: 'EURUSD', timeframe: '1d', from: Date.UTC(2023, 0, 1), to: Date.UTC(2023, 0, 11) });
+    const history = await polygon.fetchHistory({
+      symbol: 'EURUSD',
+      timeframe: '1d',
+      from: Date.UTC(2023, 0, 1),
+      to: Date.UTC(2023, 0, 11),
+    });
     await polygon.close();
 
-    const stream = createPolygonStream({ apiKey: POLYGON_API_KEY, url: POLYGON_WS_URL, market: 'stocks', symbols: ['AAPL', 'TSLA'] });
+    const stream = createPolygonStream({
+      apiKey: POLYGON_API_KEY,
+      url: POLYGON_WS_URL,
+      market: 'stocks',
+      symbols: ['AAPL', 'TSLA'],
+    });
     const offBar = stream.onBar((bar) => live.push(bar));
     const offStatus = stream.onStatus((s) => seen.push(s.state)); // 'idle' / 'reconnecting': poll REST meanwhile
     const offError = stream.onError((err) => {

@@ -23,7 +23,8 @@ export const POLYGON_STREAM_ERROR_CODES = {
   /** An `onBar`/`onStatus` listener threw; the error is the cause, the stream carries on. */
   listenerFailed: 'POLYGON_WS_LISTENER_FAILED',
 } as const;
-export type PolygonStreamErrorCode = (typeof POLYGON_STREAM_ERROR_CODES)[keyof typeof POLYGON_STREAM_ERROR_CODES];
+export type PolygonStreamErrorCode =
+  (typeof POLYGON_STREAM_ERROR_CODES)[keyof typeof POLYGON_STREAM_ERROR_CODES];
 
 const STREAM_CODES = new Set<string>(Object.values(POLYGON_STREAM_ERROR_CODES));
 

@@ -2,13 +2,23 @@ import { createServer } from 'node:http';
 import { ManualClock, type Bar } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { readFixture } from '@pipeline/test-utils';
-import { createPolygonStream, type PolygonStream, type PolygonStreamOptions, type PolygonStreamStatus } from './stream';
+import {
+  createPolygonStream,
+  type PolygonStream,
+  type PolygonStreamOptions,
+  type PolygonStreamStatus,
+} from './stream';
 import { isPolygonStreamError, POLYGON_STREAM_ERROR_CODES, type PolygonStreamError } from './stream-errors';
 import { startPolygonWsFixtureServer, type PolygonWsFixtureServer } from './ws-fixture-server';
 
 const KEY = 'ws-secret-key-555777';
-const frames = (file: string) => readFixture(file).split('\n').filter((l) => l.trim() !== '');
-const docs = JSON.parse(readFixture('polygon/ws-docs-examples.json')) as { events: Record<string, Record<string, unknown>> };
+const frames = (file: string) =>
+  readFixture(file)
+    .split('\n')
+    .filter((l) => l.trim() !== '');
+const docs = JSON.parse(readFixture('polygon/ws-docs-examples.json')) as {
+  events: Record<string, Record<string, unknown>>;
+};
 
 /** Waits for real socket I/O (not for timers: those run on the ManualClock). */
 async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
@@ -40,7 +50,14 @@ interface Harness {
 
 function open(opts: Partial<PolygonStreamOptions> = {}): Harness {
   const clock = new ManualClock(Date.UTC(2024, 0, 2, 15, 0, 0));
-  const stream = createPolygonStream({ apiKey: KEY, url: srv.url, clock, reconnectJitter: 0, reconnectInitialDelayMs: 1000, ...opts });
+  const stream = createPolygonStream({
+    apiKey: KEY,
+    url: srv.url,
+    clock,
+    reconnectJitter: 0,
+    reconnectInitialDelayMs: 1000,
+    ...opts,
+  });
   streams.push(stream);
   const h: Harness = { stream, clock, bars: [], states: [], errors: [] };
   stream.onBar((b) => h.bars.push(b));
@@ -69,13 +86,30 @@ describe('PolygonStream handshake, subscription and bars', () => {
       { connection: 1, action: 'auth', params: KEY },
       { connection: 1, action: 'subscribe', params: 'AM.AAPL,AM.TSLA' },
     ]);
-    expect(h.states.map((s) => s.state).slice(0, 4)).toEqual(['connecting', 'authenticating', 'authenticated', 'subscribed']);
+    expect(h.states.map((s) => s.state).slice(0, 4)).toEqual([
+      'connecting',
+      'authenticating',
+      'authenticated',
+      'subscribed',
+    ]);
     // The recorded 2020 session: status, trade, quote, minute aggregate. Only the aggregate is a bar.
     for (const f of frames('polygon/ws-stocks-captured-frames-2020-T-Q-AM.jsonl').slice(1)) srv.broadcast(f);
     // 4 handshake frames (connected, auth_success, two subscription confirmations) + 3 data frames
     await until(() => h.stream.stats().framesReceived >= 7, 'frames');
     expect(h.bars).toEqual([
-      { symbol: 'TSLA', timeframe: '1m', ts: 1587512880000, open: 694.8, high: 694.99, low: 694.8, close: 694.99, volume: 2268, source: 'polygon', final: true, quality: 1 },
+      {
+        symbol: 'TSLA',
+        timeframe: '1m',
+        ts: 1587512880000,
+        open: 694.8,
+        high: 694.99,
+        low: 694.8,
+        close: 694.99,
+        volume: 2268,
+        source: 'polygon',
+        final: true,
+        quality: 1,
+      },
     ]);
     expect(h.stream.stats()).toMatchObject({ barsEmitted: 1, badFrames: 0, unknownSymbols: 0 });
     noKeyLeaks(h);
@@ -88,13 +122,35 @@ describe('PolygonStream handshake, subscription and bars', () => {
     expect(srv.received[0][1]).toEqual({ connection: 1, action: 'subscribe', params: 'A.SPCE,AM.SPCE' });
     srv.broadcast(JSON.stringify([docs.events['/stocks/A'], { ...docs.events['/stocks/AM'], sym: 'SPCE' }]));
     await until(() => h.bars.length === 2, 'two bars');
-    expect(h.bars[0]).toMatchObject({ symbol: 'SPCE', timeframe: '1s', ts: 1610144868000, open: 25.39, volume: 200 });
-    expect(h.bars[1]).toMatchObject({ symbol: 'SPCE', timeframe: '1m', ts: 1610144640000, open: 0.4488, close: 0.4486, volume: 4110 });
+    expect(h.bars[0]).toMatchObject({
+      symbol: 'SPCE',
+      timeframe: '1s',
+      ts: 1610144868000,
+      open: 25.39,
+      volume: 200,
+    });
+    expect(h.bars[1]).toMatchObject({
+      symbol: 'SPCE',
+      timeframe: '1m',
+      ts: 1610144640000,
+      open: 0.4488,
+      close: 0.4486,
+      volume: 4110,
+    });
   });
 
   it('forex: subscribes CA.{base}-{quote} and maps the "pair" with a slash back to the generic symbol', async () => {
     const mapper = createSymbolMapper({
-      entries: [{ symbol: 'USDSGD', assetClass: 'fx', base: 'USD', quote: 'SGD', priceMultiplier: 0.0001, providers: { polygon: 'C:USDSGD' } }],
+      entries: [
+        {
+          symbol: 'USDSGD',
+          assetClass: 'fx',
+          base: 'USD',
+          quote: 'SGD',
+          priceMultiplier: 0.0001,
+          providers: { polygon: 'C:USDSGD' },
+        },
+      ],
     });
     const h = open({ market: 'forex', symbols: ['USDSGD', 'EURUSD'], symbolMapper: mapper });
     await h.stream.connect();
@@ -104,7 +160,17 @@ describe('PolygonStream handshake, subscription and bars', () => {
     srv.broadcast(JSON.stringify([{ ...docs.events['/forex/CA'], pair: 'EUR/USD' }]));
     await until(() => h.bars.length === 2, 'forex bars');
     expect(h.bars[0]).toEqual({
-      symbol: 'USDSGD', timeframe: '1m', ts: 1698116400000, open: 1.36503, high: 1.36505, low: 1.3645, close: 1.365, volume: 72, source: 'polygon', final: true, quality: 1,
+      symbol: 'USDSGD',
+      timeframe: '1m',
+      ts: 1698116400000,
+      open: 1.36503,
+      high: 1.36505,
+      low: 1.3645,
+      close: 1.365,
+      volume: 72,
+      source: 'polygon',
+      final: true,
+      quality: 1,
     });
     expect(h.bars[1]).toMatchObject({ symbol: 'EURUSD', ts: 1539145740000, open: 0.8687 });
   });
@@ -117,7 +183,19 @@ describe('PolygonStream handshake, subscription and bars', () => {
     srv.broadcast(JSON.stringify([docs.events['/indices/AM'], docs.events['/indices/V']]));
     await until(() => h.stream.stats().framesReceived >= 4, 'index frame'); // connected, auth_success, success, data
     expect(h.bars).toEqual([
-      { symbol: 'SPX500', timeframe: '1m', ts: 1678220640000, open: 3985.67, high: 3985.67, low: 3985.67, close: 3985.67, volume: 0, source: 'polygon', final: true, quality: 1 },
+      {
+        symbol: 'SPX500',
+        timeframe: '1m',
+        ts: 1678220640000,
+        open: 3985.67,
+        high: 3985.67,
+        low: 3985.67,
+        close: 3985.67,
+        volume: 0,
+        source: 'polygon',
+        final: true,
+        quality: 1,
+      },
     ]);
   });
 
@@ -158,7 +236,10 @@ describe('PolygonStream handshake, subscription and bars', () => {
     h.stream.subscribe(['MSFT', 'AAPL']);
     h.stream.unsubscribe(['AAPL']);
     await until(() => srv.received[0].length === 4, 'runtime messages');
-    expect(srv.received[0].slice(2).map((m) => `${m.action} ${m.params}`)).toEqual(['subscribe AM.MSFT', 'unsubscribe AM.AAPL']);
+    expect(srv.received[0].slice(2).map((m) => `${m.action} ${m.params}`)).toEqual([
+      'subscribe AM.MSFT',
+      'unsubscribe AM.AAPL',
+    ]);
     expect(h.stream.symbols).toEqual(['MSFT']);
   });
 });
@@ -168,7 +249,11 @@ describe('PolygonStream error status frames', () => {
     const h = open({ symbols: ['AAPL'], apiKey: 'wrong-key-000' });
     const err = await h.stream.connect().catch((e: unknown) => e);
     expect(isPolygonStreamError(err)).toBe(true);
-    expect(err).toMatchObject({ code: 'POLYGON_WS_AUTH_FAILED', fatal: true, serverMessage: 'authentication failed' });
+    expect(err).toMatchObject({
+      code: 'POLYGON_WS_AUTH_FAILED',
+      fatal: true,
+      serverMessage: 'authentication failed',
+    });
     expect(h.stream.state).toBe('failed');
     h.clock.advance(10 * 60_000);
     await new Promise((r) => setTimeout(r, 50));
@@ -180,7 +265,10 @@ describe('PolygonStream error status frames', () => {
   it('max_connections is fatal too (reconnecting would fight the other connection)', async () => {
     srv.authMode = 'max_connections';
     const h = open({ symbols: ['AAPL'] });
-    await expect(h.stream.connect()).rejects.toMatchObject({ code: 'POLYGON_WS_MAX_CONNECTIONS', fatal: true });
+    await expect(h.stream.connect()).rejects.toMatchObject({
+      code: 'POLYGON_WS_MAX_CONNECTIONS',
+      fatal: true,
+    });
     h.clock.advance(60_000);
     await new Promise((r) => setTimeout(r, 30));
     expect(srv.connections).toBe(1);
@@ -226,7 +314,12 @@ describe('PolygonStream reconnects', () => {
   });
 
   it('doubles the delay per failed attempt up to the cap and gives up after maxReconnectAttempts', async () => {
-    const h = open({ symbols: ['AAPL'], reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 300, maxReconnectAttempts: 3 });
+    const h = open({
+      symbols: ['AAPL'],
+      reconnectInitialDelayMs: 100,
+      reconnectMaxDelayMs: 300,
+      maxReconnectAttempts: 3,
+    });
     await subscribed(h);
     await srv.close(); // nobody listens any more: every attempt fails
     await until(() => h.stream.state === 'reconnecting', 'first retry scheduled');
@@ -236,7 +329,13 @@ describe('PolygonStream reconnects', () => {
       delays.push(s.delayMs!);
       h.clock.advance(s.delayMs!);
       const n = h.states.length;
-      await until(() => h.states.length > n && ['reconnecting', 'failed'].includes(h.stream.state) && h.states.at(-1)!.state !== 'connecting', 'attempt result');
+      await until(
+        () =>
+          h.states.length > n &&
+          ['reconnecting', 'failed'].includes(h.stream.state) &&
+          h.states.at(-1)!.state !== 'connecting',
+        'attempt result',
+      );
     }
     expect(delays).toEqual([100, 200, 300]);
     expect(h.stream.state).toBe('failed');
@@ -290,7 +389,12 @@ describe('PolygonStream slow consumer and close', () => {
     await subscribed(h);
     const it = h.stream.bars();
     const am = docs.events['/stocks/AM'];
-    const burst = Array.from({ length: 20 }, (_, i) => ({ ...am, sym: 'AAPL', s: 1610144640000 + i * 60_000, e: 1610144700000 + i * 60_000 }));
+    const burst = Array.from({ length: 20 }, (_, i) => ({
+      ...am,
+      sym: 'AAPL',
+      s: 1610144640000 + i * 60_000,
+      e: 1610144700000 + i * 60_000,
+    }));
     srv.broadcast(JSON.stringify(burst));
     await until(() => h.bars.length === 20, 'burst');
     const got: number[] = [];
@@ -324,10 +428,14 @@ describe('PolygonStream slow consumer and close', () => {
   });
 
   it('rejects bad options at construction, quoting the value', () => {
-    expect(() => createPolygonStream({ apiKey: KEY, idleTimout: 5 } as never)).toThrow(/unknown option "idleTimout"/);
+    expect(() => createPolygonStream({ apiKey: KEY, idleTimout: 5 } as never)).toThrow(
+      /unknown option "idleTimout"/,
+    );
     expect(() => createPolygonStream({ apiKey: KEY, market: 'options' as never })).toThrow(/"options"/);
     expect(() => createPolygonStream({ apiKey: KEY, timeframes: ['5m' as never] })).toThrow(/\["5m"\]/);
-    expect(() => createPolygonStream({ apiKey: KEY, symbols: ['EURUSD'] })).toThrow(/C:EURUSD.*not on the stocks socket/);
+    expect(() => createPolygonStream({ apiKey: KEY, symbols: ['EURUSD'] })).toThrow(
+      /C:EURUSD.*not on the stocks socket/,
+    );
     expect(() => createPolygonStream({ apiKey: KEY, url: 'http://x' })).toThrow(/"http:\/\/x"/);
     expect(() => createPolygonStream({ apiKey: '' })).toThrow(/apiKey/);
   });

@@ -4,7 +4,16 @@
  * sends `auth`, waits for `auth_success`, then subscribes. Every frame is a JSON array of events.
  */
 import { WebSocket, type RawData } from 'ws';
-import { OptionsError, alignTs, assertNumberOption, resolveOptions, systemClock, type Bar, type Scheduler, type TimerHandle } from '@pipeline/core';
+import {
+  OptionsError,
+  alignTs,
+  assertNumberOption,
+  resolveOptions,
+  systemClock,
+  type Bar,
+  type Scheduler,
+  type TimerHandle,
+} from '@pipeline/core';
 import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
 import { POLYGON_STREAM_ERROR_CODES as CODES, PolygonStreamError } from './stream-errors';
 
@@ -197,7 +206,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Pair spellings on the wire (`USD/SGD`, `EUR-USD`) and in REST tickers (`C:EURUSD`) reduced to `EURUSD`. */
 function pairKey(text: string): string {
-  return text.replace(/^[CX]:/, '').replace(/[/-]/g, '').toUpperCase();
+  return text
+    .replace(/^[CX]:/, '')
+    .replace(/[/-]/g, '')
+    .toUpperCase();
 }
 
 /**
@@ -222,7 +234,14 @@ export class PolygonStream {
   private lastFrameAt = 0;
   private idleTimer: TimerHandle | null = null;
   private reconnectTimer: TimerHandle | null = null;
-  private readonly counters: PolygonStreamStats = { framesReceived: 0, barsEmitted: 0, badFrames: 0, unknownSymbols: 0, droppedBars: 0, reconnects: 0 };
+  private readonly counters: PolygonStreamStats = {
+    framesReceived: 0,
+    barsEmitted: 0,
+    badFrames: 0,
+    unknownSymbols: 0,
+    droppedBars: 0,
+    reconnects: 0,
+  };
 
   constructor(options: Partial<PolygonStreamOptions> & { apiKey: string }) {
     const o = resolveOptions('PolygonStream', POLYGON_STREAM_DEFAULTS, options);
@@ -230,18 +249,33 @@ export class PolygonStream {
       throw new OptionsError('PolygonStream: option "apiKey" must be a non-empty string');
     }
     if (!Object.values(POLYGON_STREAM_MARKETS).includes(o.market)) {
-      throw new OptionsError(`PolygonStream: option "market" must be one of ${Object.values(POLYGON_STREAM_MARKETS).join(', ')}, got ${JSON.stringify(o.market)}`);
+      throw new OptionsError(
+        `PolygonStream: option "market" must be one of ${Object.values(POLYGON_STREAM_MARKETS).join(', ')}, got ${JSON.stringify(o.market)}`,
+      );
     }
-    if (!Array.isArray(o.timeframes) || o.timeframes.length === 0 || o.timeframes.some((t) => t !== '1s' && t !== '1m')) {
-      throw new OptionsError(`PolygonStream: option "timeframes" must be a non-empty list of '1s' and '1m', got ${JSON.stringify(o.timeframes)}`);
+    if (
+      !Array.isArray(o.timeframes) ||
+      o.timeframes.length === 0 ||
+      o.timeframes.some((t) => t !== '1s' && t !== '1m')
+    ) {
+      throw new OptionsError(
+        `PolygonStream: option "timeframes" must be a non-empty list of '1s' and '1m', got ${JSON.stringify(o.timeframes)}`,
+      );
     }
     if (typeof o.url !== 'string' || (o.url !== '' && !/^wss?:\/\//.test(o.url))) {
-      throw new OptionsError(`PolygonStream: option "url" must be a ws:// or wss:// URL, got ${JSON.stringify(o.url)}`);
+      throw new OptionsError(
+        `PolygonStream: option "url" must be a ws:// or wss:// URL, got ${JSON.stringify(o.url)}`,
+      );
     }
     assertNumberOption('PolygonStream', 'idleTimeoutMs', o.idleTimeoutMs, 100);
     assertNumberOption('PolygonStream', 'connectTimeoutMs', o.connectTimeoutMs, 100);
     assertNumberOption('PolygonStream', 'reconnectInitialDelayMs', o.reconnectInitialDelayMs, 0);
-    assertNumberOption('PolygonStream', 'reconnectMaxDelayMs', o.reconnectMaxDelayMs, o.reconnectInitialDelayMs);
+    assertNumberOption(
+      'PolygonStream',
+      'reconnectMaxDelayMs',
+      o.reconnectMaxDelayMs,
+      o.reconnectInitialDelayMs,
+    );
     assertNumberOption('PolygonStream', 'reconnectJitter', o.reconnectJitter, 0, 1);
     assertNumberOption('PolygonStream', 'maxReconnectAttempts', o.maxReconnectAttempts, 0);
     assertNumberOption('PolygonStream', 'maxQueuedBars', o.maxQueuedBars, 1);
@@ -295,7 +329,13 @@ export class PolygonStream {
       this.options.maxQueuedBars,
       (first) => {
         this.counters.droppedBars++;
-        if (first) this.emitError(new PolygonStreamError(CODES.barsDropped, `a bars() consumer is too slow: its queue is full (${this.options.maxQueuedBars}); dropping the oldest bars`));
+        if (first)
+          this.emitError(
+            new PolygonStreamError(
+              CODES.barsDropped,
+              `a bars() consumer is too slow: its queue is full (${this.options.maxQueuedBars}); dropping the oldest bars`,
+            ),
+          );
       },
       (queue) => void this.queues.delete(queue),
     );
@@ -306,13 +346,18 @@ export class PolygonStream {
 
   /** Opens the socket. Resolves once it is authenticated; rejects on a fatal error (bad key) or close(). */
   connect(): Promise<void> {
-    if (this.currentState === 'closed') return Promise.reject(new PolygonStreamError(CODES.disconnected, 'stream is closed'));
-    if (this.currentState === 'failed') return Promise.reject(new PolygonStreamError(CODES.disconnected, 'stream has failed; create a new one'));
+    if (this.currentState === 'closed')
+      return Promise.reject(new PolygonStreamError(CODES.disconnected, 'stream is closed'));
+    if (this.currentState === 'failed')
+      return Promise.reject(
+        new PolygonStreamError(CODES.disconnected, 'stream has failed; create a new one'),
+      );
     if (this.isAuthenticated()) return Promise.resolve();
     const ready = new Promise<void>((resolve, reject) => {
       const offStatus = this.onStatus((s) => {
         if (s.state === 'authenticated') done(() => resolve());
-        else if (s.state === 'closed') done(() => reject(new PolygonStreamError(CODES.disconnected, 'closed before authentication')));
+        else if (s.state === 'closed')
+          done(() => reject(new PolygonStreamError(CODES.disconnected, 'closed before authentication')));
       });
       const offError = this.onError((e) => {
         if (e.fatal) done(() => reject(e));
@@ -365,9 +410,12 @@ export class PolygonStream {
       throw new OptionsError(`PolygonStream: symbol ${JSON.stringify(symbol)} has no Polygon ticker`);
     }
     const market = this.options.market;
-    const wantsPrefix = market === 'forex' ? 'C:' : market === 'crypto' ? 'X:' : market === 'indices' ? 'I:' : '';
+    const wantsPrefix =
+      market === 'forex' ? 'C:' : market === 'crypto' ? 'X:' : market === 'indices' ? 'I:' : '';
     if (wantsPrefix !== '' ? !ticker.startsWith(wantsPrefix) : /^[CXI]:/.test(ticker)) {
-      throw new OptionsError(`PolygonStream: symbol ${JSON.stringify(symbol)} (Polygon ${ticker}) is not on the ${market} socket`);
+      throw new OptionsError(
+        `PolygonStream: symbol ${JSON.stringify(symbol)} (Polygon ${ticker}) is not on the ${market} socket`,
+      );
     }
     const key = market === 'forex' || market === 'crypto' ? pairKey(ticker) : ticker;
     this.subscribed.set(symbol, key);
@@ -416,7 +464,13 @@ export class PolygonStream {
     try {
       listener(value);
     } catch (cause) {
-      this.emitError(new PolygonStreamError(CODES.listenerFailed, `a listener threw: ${String((cause as Error)?.message ?? cause)}`, { cause }));
+      this.emitError(
+        new PolygonStreamError(
+          CODES.listenerFailed,
+          `a listener threw: ${String((cause as Error)?.message ?? cause)}`,
+          { cause },
+        ),
+      );
     }
   }
 
@@ -438,8 +492,16 @@ export class PolygonStream {
     ws.on('close', (code: number, reason: Buffer) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      const why = socketError !== undefined ? `socket error: ${socketError.message}` : `closed by the server: ${reason.toString() || `code ${code}`}`;
-      this.emitError(new PolygonStreamError(CODES.disconnected, why, { serverMessage: reason.toString() || undefined, cause: socketError }));
+      const why =
+        socketError !== undefined
+          ? `socket error: ${socketError.message}`
+          : `closed by the server: ${reason.toString() || `code ${code}`}`;
+      this.emitError(
+        new PolygonStreamError(CODES.disconnected, why, {
+          serverMessage: reason.toString() || undefined,
+          cause: socketError,
+        }),
+      );
       this.scheduleReconnect();
     });
   }
@@ -449,7 +511,11 @@ export class PolygonStream {
     this.counters.framesReceived++;
     let events: unknown;
     try {
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+      const text = Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.isBuffer(data)
+          ? data.toString('utf8')
+          : Buffer.from(data).toString('utf8');
       events = JSON.parse(text);
     } catch (cause) {
       this.badFrame('frame is not JSON', cause);
@@ -497,17 +563,35 @@ export class PolygonStream {
         if (message.startsWith('subscribed to')) this.setState('subscribed', { message });
         return;
       case 'auth_failed':
-        this.fail(new PolygonStreamError(CODES.authFailed, `authentication failed: ${message}`, { fatal: true, serverMessage: message }));
+        this.fail(
+          new PolygonStreamError(CODES.authFailed, `authentication failed: ${message}`, {
+            fatal: true,
+            serverMessage: message,
+          }),
+        );
         return;
       case 'max_connections':
-        this.fail(new PolygonStreamError(CODES.maxConnections, `server refused the connection: ${message}`, { fatal: true, serverMessage: message }));
+        this.fail(
+          new PolygonStreamError(CODES.maxConnections, `server refused the connection: ${message}`, {
+            fatal: true,
+            serverMessage: message,
+          }),
+        );
         return;
       case 'auth_timeout':
-        this.emitError(new PolygonStreamError(CODES.authTimeout, `server timed out waiting for auth: ${message}`, { serverMessage: message }));
+        this.emitError(
+          new PolygonStreamError(CODES.authTimeout, `server timed out waiting for auth: ${message}`, {
+            serverMessage: message,
+          }),
+        );
         this.dropAndReconnect();
         return;
       default:
-        this.emitError(new PolygonStreamError(CODES.serverStatus, `status ${JSON.stringify(status)}: ${message}`, { serverMessage: message }));
+        this.emitError(
+          new PolygonStreamError(CODES.serverStatus, `status ${JSON.stringify(status)}: ${message}`, {
+            serverMessage: message,
+          }),
+        );
     }
   }
 
@@ -521,9 +605,19 @@ export class PolygonStream {
     const { o, h, l, c, s } = ev;
     const v = ev.v ?? 0; // index aggregates carry no volume
     if (
-      wire === null || typeof o !== 'number' || !(o > 0) || typeof h !== 'number' || !(h > 0) ||
-      typeof l !== 'number' || !(l > 0) || typeof c !== 'number' || !(c > 0) ||
-      typeof s !== 'number' || !Number.isFinite(s) || typeof v !== 'number' || !(v >= 0)
+      wire === null ||
+      typeof o !== 'number' ||
+      !(o > 0) ||
+      typeof h !== 'number' ||
+      !(h > 0) ||
+      typeof l !== 'number' ||
+      !(l > 0) ||
+      typeof c !== 'number' ||
+      !(c > 0) ||
+      typeof s !== 'number' ||
+      !Number.isFinite(s) ||
+      typeof v !== 'number' ||
+      !(v >= 0)
     ) {
       this.badFrame(`unusable ${kind} aggregate`);
       return;
@@ -588,7 +682,12 @@ export class PolygonStream {
       return;
     }
     this.setState('idle', { message: `no frame for ${quietFor} ms` });
-    this.emitError(new PolygonStreamError(CODES.idle, `no frame for ${quietFor} ms (idleTimeoutMs ${this.options.idleTimeoutMs})`));
+    this.emitError(
+      new PolygonStreamError(
+        CODES.idle,
+        `no frame for ${quietFor} ms (idleTimeoutMs ${this.options.idleTimeoutMs})`,
+      ),
+    );
     this.dropAndReconnect();
   }
 
@@ -604,10 +703,19 @@ export class PolygonStream {
     this.cancelTimers();
     this.attempt++;
     if (this.attempt > this.options.maxReconnectAttempts) {
-      this.fail(new PolygonStreamError(CODES.reconnectExhausted, `gave up after ${this.options.maxReconnectAttempts} reconnect attempts`, { fatal: true }));
+      this.fail(
+        new PolygonStreamError(
+          CODES.reconnectExhausted,
+          `gave up after ${this.options.maxReconnectAttempts} reconnect attempts`,
+          { fatal: true },
+        ),
+      );
       return;
     }
-    const base = Math.min(this.options.reconnectMaxDelayMs, this.options.reconnectInitialDelayMs * 2 ** (this.attempt - 1));
+    const base = Math.min(
+      this.options.reconnectMaxDelayMs,
+      this.options.reconnectInitialDelayMs * 2 ** (this.attempt - 1),
+    );
     const delayMs = Math.round(base * (1 - this.options.reconnectJitter * Math.random()));
     this.setState('reconnecting', { delayMs });
     this.reconnectTimer = this.clock.setTimeout(() => {
@@ -653,6 +761,8 @@ export class PolygonStream {
 }
 
 /** Creates a {@link PolygonStream}; call `connect()` to start it. */
-export function createPolygonStream(options: Partial<PolygonStreamOptions> & { apiKey: string }): PolygonStream {
+export function createPolygonStream(
+  options: Partial<PolygonStreamOptions> & { apiKey: string },
+): PolygonStream {
   return new PolygonStream(options);
 }

@@ -8,7 +8,9 @@ import { readFixture } from '@pipeline/test-utils';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 function lines(file: string): string[] {
-  return readFixture(file).split('\n').filter((l) => l.trim() !== '');
+  return readFixture(file)
+    .split('\n')
+    .filter((l) => l.trim() !== '');
 }
 
 export interface PolygonWsFixtureServer {

@@ -20,7 +20,12 @@ afterAll(async () => {
 });
 
 function make(opts: Partial<TwelveDataFetcherOptions> = {}): TwelveDataFetcher {
-  const f = createTwelveDataFetcher({ apiKey: KEY, baseUrl: srv.url, clock: new ManualClock(iso('2030-01-01T00:00:00Z')), ...opts });
+  const f = createTwelveDataFetcher({
+    apiKey: KEY,
+    baseUrl: srv.url,
+    clock: new ManualClock(iso('2030-01-01T00:00:00Z')),
+    ...opts,
+  });
   fetchers.push(f);
   return f;
 }
@@ -45,8 +50,17 @@ describe('TwelveDataFetcher against recorded responses', () => {
     const bars = await f.fetchLatest({ symbol: 'AAPL', timeframe: '1m', limit: 30 });
     expect(bars).toHaveLength(30);
     expect(bars[0]).toEqual({
-      symbol: 'AAPL', timeframe: '1m', ts: iso('2023-08-24T14:40:00Z'), open: 178.16, high: 178.2206, low: 178.03999,
-      close: 178.07001, volume: 175143, source: 'twelvedata', final: true, quality: 1,
+      symbol: 'AAPL',
+      timeframe: '1m',
+      ts: iso('2023-08-24T14:40:00Z'),
+      open: 178.16,
+      high: 178.2206,
+      low: 178.03999,
+      close: 178.07001,
+      volume: 175143,
+      source: 'twelvedata',
+      final: true,
+      quality: 1,
     });
     const last = bars[29];
     expect(last.ts).toBe(iso('2023-08-24T15:09:00Z'));
@@ -54,7 +68,12 @@ describe('TwelveDataFetcher against recorded responses', () => {
     for (let i = 1; i < bars.length; i++) expect(bars[i].ts - bars[i - 1].ts).toBe(60_000);
     const q = srv.requests.at(-1)!;
     expect(q.path).toBe('/time_series');
-    expect(Object.fromEntries(q.query)).toEqual({ symbol: 'AAPL', interval: '1min', outputsize: '30', apikey: KEY });
+    expect(Object.fromEntries(q.query)).toEqual({
+      symbol: 'AAPL',
+      interval: '1min',
+      outputsize: '30',
+      apikey: KEY,
+    });
     expect(f.stats()).toMatchObject({ requests: 1, bars: 30, failures: 0 });
   });
 
@@ -63,15 +82,36 @@ describe('TwelveDataFetcher against recorded responses', () => {
     const f = make();
     const all = await f.fetchLatest({ symbol: 'IBM', timeframe: '1d', limit: 30 });
     expect(all).toHaveLength(30);
-    expect(all[0]).toMatchObject({ ts: iso('2021-05-20T00:00:00Z'), open: 143.17, high: 144.89999, low: 142.16, close: 143.87, volume: 3666726, final: true });
-    expect(all[29]).toMatchObject({ ts: iso('2021-07-01T00:00:00Z'), open: 146.96001, close: 146.84, volume: 2665427, final: true });
+    expect(all[0]).toMatchObject({
+      ts: iso('2021-05-20T00:00:00Z'),
+      open: 143.17,
+      high: 144.89999,
+      low: 142.16,
+      close: 143.87,
+      volume: 3666726,
+      final: true,
+    });
+    expect(all[29]).toMatchObject({
+      ts: iso('2021-07-01T00:00:00Z'),
+      open: 146.96001,
+      close: 146.84,
+      volume: 2665427,
+      final: true,
+    });
     const five = await f.fetchLatest({ symbol: 'IBM', timeframe: '1d', limit: 5 });
     expect(five.map((b) => b.ts)).toEqual(all.slice(25).map((b) => b.ts));
   });
 
   it('skips and counts null rows instead of turning them into zeros', async () => {
     const body = JSON.parse(readFixture('twelvedata/time_series-IBM-1day-2021-07-01.json'));
-    body.values[3] = { datetime: body.values[3].datetime, open: null, high: null, low: null, close: null, volume: null };
+    body.values[3] = {
+      datetime: body.values[3].datetime,
+      open: null,
+      high: null,
+      low: null,
+      close: null,
+      volume: null,
+    };
     body.values[5].open = null;
     body.values[7].high = '0.5'; // high below low: contradicting OHLC
     srv.setHandler(() => ({ body: JSON.stringify(body) }));
@@ -80,25 +120,61 @@ describe('TwelveDataFetcher against recorded responses', () => {
     expect(bars).toHaveLength(27);
     expect(bars.some((b) => b.open === 0 || b.close === 0)).toBe(false);
     expect(bars.map((b) => b.ts)).not.toContain(iso('2021-06-28T00:00:00Z'));
-    expect(f.stats()).toMatchObject({ nullRowsSkipped: 1, partialRowsSkipped: 1, inconsistentRowsSkipped: 1 });
+    expect(f.stats()).toMatchObject({
+      nullRowsSkipped: 1,
+      partialRowsSkipped: 1,
+      inconsistentRowsSkipped: 1,
+    });
   });
 
   it('splits a batch answer per symbol (forex: no volume, no exchange_timezone)', async () => {
-    srv.setHandler(() => fixtureReply('twelvedata/batch-time_series-USD-CZK-EUR-GBP-CHF-1day-2023-08-04.json'));
+    srv.setHandler(() =>
+      fixtureReply('twelvedata/batch-time_series-USD-CZK-EUR-GBP-CHF-1day-2023-08-04.json'),
+    );
     const mapper = createSymbolMapper({
       entries: [
-        { symbol: 'USDCZK', assetClass: 'fx', base: 'USD', quote: 'CZK', priceMultiplier: 0.0001, providers: { twelvedata: 'USD/CZK' } },
-        { symbol: 'USDEUR', assetClass: 'fx', base: 'USD', quote: 'EUR', priceMultiplier: 0.0001, providers: { twelvedata: 'USD/EUR' } },
-        { symbol: 'USDGBP', assetClass: 'fx', base: 'USD', quote: 'GBP', priceMultiplier: 0.0001, providers: { twelvedata: 'USD/GBP' } },
+        {
+          symbol: 'USDCZK',
+          assetClass: 'fx',
+          base: 'USD',
+          quote: 'CZK',
+          priceMultiplier: 0.0001,
+          providers: { twelvedata: 'USD/CZK' },
+        },
+        {
+          symbol: 'USDEUR',
+          assetClass: 'fx',
+          base: 'USD',
+          quote: 'EUR',
+          priceMultiplier: 0.0001,
+          providers: { twelvedata: 'USD/EUR' },
+        },
+        {
+          symbol: 'USDGBP',
+          assetClass: 'fx',
+          base: 'USD',
+          quote: 'GBP',
+          priceMultiplier: 0.0001,
+          providers: { twelvedata: 'USD/GBP' },
+        },
       ],
     });
     const f = make({ symbolMapper: mapper });
     const res = await f.fetchLatestBatch(['USDCZK', 'USDEUR', 'USDGBP', 'USDCHF'], '1d', { limit: 4 });
-    expect(Object.fromEntries(srv.requests.at(-1)!.query)).toMatchObject({ symbol: 'USD/CZK,USD/EUR,USD/GBP,USD/CHF', interval: '1day', outputsize: '4' });
+    expect(Object.fromEntries(srv.requests.at(-1)!.query)).toMatchObject({
+      symbol: 'USD/CZK,USD/EUR,USD/GBP,USD/CHF',
+      interval: '1day',
+      outputsize: '4',
+    });
     expect([...res.keys()]).toEqual(['USDCZK', 'USDEUR', 'USDGBP', 'USDCHF']);
     const czk = res.get('USDCZK') as unknown as { ts: number; open: number; close: number; volume: number }[];
     expect(czk).toHaveLength(4);
-    expect(czk[0]).toMatchObject({ ts: iso('2023-08-01T00:00:00Z'), open: 21.7225, close: 21.8184, volume: 0 });
+    expect(czk[0]).toMatchObject({
+      ts: iso('2023-08-01T00:00:00Z'),
+      open: 21.7225,
+      close: 21.8184,
+      volume: 0,
+    });
     expect(czk[3]).toMatchObject({ ts: iso('2023-08-04T00:00:00Z'), open: 22.11, close: 22.0353 });
     expect((res.get('USDCHF') as unknown as { close: number }[])[3].close).toBe(0.8729);
     // four credits for one request
@@ -107,11 +183,24 @@ describe('TwelveDataFetcher against recorded responses', () => {
   });
 
   it('reads /quote and /price', async () => {
-    srv.setHandler((req) => fixtureReply(req.path === '/quote' ? 'twelvedata/quote-IBM-2021-07-01.json' : 'twelvedata/price-IBM-2021-07-01.json'));
+    srv.setHandler((req) =>
+      fixtureReply(
+        req.path === '/quote'
+          ? 'twelvedata/quote-IBM-2021-07-01.json'
+          : 'twelvedata/price-IBM-2021-07-01.json',
+      ),
+    );
     const f = make();
     expect(await f.quote('IBM')).toEqual({
-      symbol: 'IBM', name: 'International Business Machines Corp', ts: iso('2021-07-01T00:00:00Z'), open: 146.96001, high: 147.5,
-      low: 146.55, close: 146.84, volume: 2665427, previousClose: 146.59,
+      symbol: 'IBM',
+      name: 'International Business Machines Corp',
+      ts: iso('2021-07-01T00:00:00Z'),
+      open: 146.96001,
+      high: 147.5,
+      low: 146.55,
+      close: 146.84,
+      volume: 2665427,
+      previousClose: 146.59,
     });
     expect(await f.price('IBM')).toBe(146.55);
     expect(srv.requests.at(-1)!.path).toBe('/price');
@@ -173,7 +262,11 @@ describe('TwelveDataFetcher rate budget, timeframes and options', () => {
     expect(err.kind).toBe('rate_limited');
     expect(err.retryAfterMs).toBe(60_000);
     expect(srv.requests.length - before).toBe(8);
-    expect(f.budget()).toEqual({ perMinuteLeft: 0, perDayLeft: 792, dayResetsAt: iso('2024-01-03T00:00:00Z') });
+    expect(f.budget()).toEqual({
+      perMinuteLeft: 0,
+      perDayLeft: 792,
+      dayResetsAt: iso('2024-01-03T00:00:00Z'),
+    });
     expect(f.stats().rateLimitedLocally).toBe(1);
     clock.advance(60_000);
     await expect(f.price('IBM')).resolves.toBe(146.55);
@@ -189,7 +282,9 @@ describe('TwelveDataFetcher rate budget, timeframes and options', () => {
   });
 
   it('rejects bad options at construction, quoting the value', () => {
-    expect(() => createTwelveDataFetcher({ apiKey: KEY, baseUrl: srv.url, pageSiz: 10 } as never)).toThrow(/unknown option "pageSiz"/);
+    expect(() => createTwelveDataFetcher({ apiKey: KEY, baseUrl: srv.url, pageSiz: 10 } as never)).toThrow(
+      /unknown option "pageSiz"/,
+    );
     expect(() => createTwelveDataFetcher({ apiKey: '' })).toThrow(/apiKey/);
     expect(() => createTwelveDataFetcher({ apiKey: KEY, pageSize: 9000 })).toThrow(/pageSize.*9000/);
     expect(() => createTwelveDataFetcher({ apiKey: KEY, baseUrl: 'ftp://x' })).toThrow(/"ftp:\/\/x"/);
@@ -209,10 +304,27 @@ describe('TwelveDataFetcher network failures', () => {
     expect((await expectKind(() => ({ hang: true }), 'transient')).message).toMatch(/timed out/);
     await expectKind(() => ({ reset: true }), 'transient');
     await expectKind(() => ({ ...ibm, truncateAt: 200 }), 'malformed');
-    await expectKind(() => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html><body>Bad Gateway</body></html>' }), 'transient');
+    await expectKind(
+      () => ({
+        status: 502,
+        headers: { 'content-type': 'text/html' },
+        body: '<html><body>Bad Gateway</body></html>',
+      }),
+      'transient',
+    );
     await expectKind(() => ({ status: 200, body: '' }), 'malformed');
-    await expectKind(() => ({ status: 200, headers: { 'content-type': 'text/html' }, body: '<!doctype html><p>maintenance</p>' }), 'malformed');
-    await expectKind(() => ({ status: 503, body: '{"code":503,"message":"service unavailable","status":"error"}' }), 'transient');
+    await expectKind(
+      () => ({
+        status: 200,
+        headers: { 'content-type': 'text/html' },
+        body: '<!doctype html><p>maintenance</p>',
+      }),
+      'malformed',
+    );
+    await expectKind(
+      () => ({ status: 503, body: '{"code":503,"message":"service unavailable","status":"error"}' }),
+      'transient',
+    );
     srv.setHandler(() => ({ ...ibm, delayMs: 100 }));
     await expect(f.fetchLatest({ symbol: 'IBM', timeframe: '1d' })).resolves.toHaveLength(10);
     expect(f.stats().failures).toBe(7);
@@ -235,7 +347,14 @@ describe('TwelveDataFetcher history paging (outputsize cursor) across a DST chan
   // A server that behaves like /time_series: rows stamped in New York wall time, newest first, the
   // newest `outputsize` rows with start_date <= datetime <= end_date.
   const fmt = new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'America/New_York', hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    timeZone: 'America/New_York',
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
   });
   const local = (ms: number) => {
     const p = Object.fromEntries(fmt.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
@@ -245,14 +364,34 @@ describe('TwelveDataFetcher history paging (outputsize cursor) across a DST chan
   const series: { ts: number; row: Record<string, string> }[] = [];
   for (let ts = iso('2023-03-09T00:00:00Z'); ts < iso('2023-03-15T00:00:00Z'); ts += HOUR) {
     const px = 100 + (ts - iso('2023-03-09T00:00:00Z')) / HOUR / 100;
-    series.push({ ts, row: { datetime: local(ts), open: px.toFixed(5), high: (px + 0.5).toFixed(5), low: (px - 0.5).toFixed(5), close: (px + 0.1).toFixed(5), volume: '1000' } });
+    series.push({
+      ts,
+      row: {
+        datetime: local(ts),
+        open: px.toFixed(5),
+        high: (px + 0.5).toFixed(5),
+        low: (px - 0.5).toFixed(5),
+        close: (px + 0.1).toFixed(5),
+        volume: '1000',
+      },
+    });
   }
   const handler = (req: { query: URLSearchParams }) => {
     const start = req.query.get('start_date')!;
     const end = req.query.get('end_date')!;
     const size = Number(req.query.get('outputsize'));
-    const rows = series.filter((s) => s.row.datetime >= start && s.row.datetime <= end).reverse().slice(0, size).map((s) => s.row);
-    return { body: JSON.stringify({ meta: { symbol: 'AAPL', interval: '1h', exchange_timezone: 'America/New_York' }, values: rows, status: 'ok' }) };
+    const rows = series
+      .filter((s) => s.row.datetime >= start && s.row.datetime <= end)
+      .reverse()
+      .slice(0, size)
+      .map((s) => s.row);
+    return {
+      body: JSON.stringify({
+        meta: { symbol: 'AAPL', interval: '1h', exchange_timezone: 'America/New_York' },
+        values: rows,
+        status: 'ok',
+      }),
+    };
   };
 
   it('pages back with end_date = oldest datetime received until from is covered; hours stay 1 h apart over the jump', async () => {
@@ -262,7 +401,13 @@ describe('TwelveDataFetcher history paging (outputsize cursor) across a DST chan
     const to = iso('2023-03-12T20:00:00Z');
     const before = srv.requests.length;
     const progress: number[] = [];
-    const bars = await f.fetchHistory({ symbol: 'AAPL', timeframe: '1h', from, to, onProgress: (p) => progress.push(p.requestsDone) });
+    const bars = await f.fetchHistory({
+      symbol: 'AAPL',
+      timeframe: '1h',
+      from,
+      to,
+      onProgress: (p) => progress.push(p.requestsDone),
+    });
     const reqs = srv.requests.slice(before).filter((r) => r.query.get('interval') === '1h');
     expect(bars.map((b) => b.ts)).toEqual(series.filter((s) => s.ts >= from && s.ts < to).map((s) => s.ts));
     expect(bars).toHaveLength(24);
@@ -284,7 +429,12 @@ describe('TwelveDataFetcher history paging (outputsize cursor) across a DST chan
     srv.setHandler(handler);
     const f = make({ pageSize: 5000 });
     const before = srv.requests.length;
-    const bars = await f.fetchHistory({ symbol: 'AAPL', timeframe: '1h', from: iso('2023-03-10T00:00:00Z'), to: iso('2023-03-14T00:00:00Z') });
+    const bars = await f.fetchHistory({
+      symbol: 'AAPL',
+      timeframe: '1h',
+      from: iso('2023-03-10T00:00:00Z'),
+      to: iso('2023-03-14T00:00:00Z'),
+    });
     expect(bars).toHaveLength(96);
     expect(srv.requests.length - before).toBe(1);
     expect(await f.fetchHistory({ symbol: 'AAPL', timeframe: '1h', from: 5, to: 5 })).toEqual([]);
@@ -294,17 +444,45 @@ describe('TwelveDataFetcher history paging (outputsize cursor) across a DST chan
 describe('TwelveDataFetcher edge cases', () => {
   it('tells the two occurrences of the repeated fall-back hour apart by their order (New York, 2023-11-05)', async () => {
     const times = ['02:00', '01:30', '01:00', '01:30', '01:00', '00:30', '00:00']; // newest first, as sent
-    const values = times.map((t, i) => ({ datetime: `2023-11-05 ${t}:00`, open: `${100 + i}`, high: `${101 + i}`, low: `${99 + i}`, close: `${100 + i}`, volume: '10' }));
-    srv.setHandler(() => ({ body: JSON.stringify({ meta: { symbol: 'AAPL', interval: '30min', exchange_timezone: 'America/New_York' }, values, status: 'ok' }) }));
+    const values = times.map((t, i) => ({
+      datetime: `2023-11-05 ${t}:00`,
+      open: `${100 + i}`,
+      high: `${101 + i}`,
+      low: `${99 + i}`,
+      close: `${100 + i}`,
+      volume: '10',
+    }));
+    srv.setHandler(() => ({
+      body: JSON.stringify({
+        meta: { symbol: 'AAPL', interval: '30min', exchange_timezone: 'America/New_York' },
+        values,
+        status: 'ok',
+      }),
+    }));
     const bars = await make().fetchLatest({ symbol: 'AAPL', timeframe: '30m', limit: 7 });
-    expect(bars.map((b) => new Date(b.ts).toISOString().slice(11, 16))).toEqual(['04:00', '04:30', '05:00', '05:30', '06:00', '06:30', '07:00']);
+    expect(bars.map((b) => new Date(b.ts).toISOString().slice(11, 16))).toEqual([
+      '04:00',
+      '04:30',
+      '05:00',
+      '05:30',
+      '06:00',
+      '06:30',
+      '07:00',
+    ]);
     expect(bars.map((b) => b.open)).toEqual([106, 105, 104, 103, 102, 101, 100]);
   });
 
   it('a batch entry that is an error object fails only that symbol', async () => {
-    const body = JSON.parse(readFixture('twelvedata/batch-time_series-USD-CZK-EUR-GBP-CHF-1day-2023-08-04.json'));
+    const body = JSON.parse(
+      readFixture('twelvedata/batch-time_series-USD-CZK-EUR-GBP-CHF-1day-2023-08-04.json'),
+    );
     const good = body['USD/CHF'];
-    srv.setHandler(() => ({ body: JSON.stringify({ 'EUR/USD': { code: 404, message: 'symbol not found in this batch', status: 'error' }, 'USD/CHF': good }) }));
+    srv.setHandler(() => ({
+      body: JSON.stringify({
+        'EUR/USD': { code: 404, message: 'symbol not found in this batch', status: 'error' },
+        'USD/CHF': good,
+      }),
+    }));
     const res = await make().fetchLatestBatch(['EURUSD', 'USDCHF', 'NOT-A-SYMBOL!'], '1d', { limit: 4 });
     expect(srv.requests.at(-1)!.query.get('symbol')).toBe('EUR/USD,USD/CHF');
     expect(res.get('EURUSD')).toMatchObject({ kind: 'symbol_not_found', symbol: 'EURUSD' });
@@ -321,9 +499,18 @@ describe('TwelveDataFetcher edge cases', () => {
 
   it('history over a range without bars ("No data is available", error 400) is empty, not a failure', async () => {
     // Twelve Data's wording for an empty date range (not a recording).
-    srv.setHandler(() => ({ body: '{"code":400,"message":"No data is available on the specified dates. Try setting different start/end dates.","status":"error"}' }));
+    srv.setHandler(() => ({
+      body: '{"code":400,"message":"No data is available on the specified dates. Try setting different start/end dates.","status":"error"}',
+    }));
     const f = make();
-    await expect(f.fetchHistory({ symbol: 'AAPL', timeframe: '1h', from: iso('2023-03-11T00:00:00Z'), to: iso('2023-03-12T00:00:00Z') })).resolves.toEqual([]);
+    await expect(
+      f.fetchHistory({
+        symbol: 'AAPL',
+        timeframe: '1h',
+        from: iso('2023-03-11T00:00:00Z'),
+        to: iso('2023-03-12T00:00:00Z'),
+      }),
+    ).resolves.toEqual([]);
     expect(f.stats().failures).toBe(0);
     // fetchLatest does not send dates, so there the same answer stays an error
     expect((await failure(f.fetchLatest({ symbol: 'AAPL', timeframe: '1h' }))).kind).toBe('bad_request');
@@ -331,7 +518,9 @@ describe('TwelveDataFetcher edge cases', () => {
 
   it('a daily-credits 429 blocks until 00:00 UTC', async () => {
     const clock = new ManualClock(iso('2024-01-02T18:00:00Z'));
-    srv.setHandler(() => ({ body: '{"code":429,"message":"You have run out of API credits for the day. 800 API credits were used","status":"error"}' }));
+    srv.setHandler(() => ({
+      body: '{"code":429,"message":"You have run out of API credits for the day. 800 API credits were used","status":"error"}',
+    }));
     const f = make({ clock });
     const err = await failure(f.fetchLatest({ symbol: 'IBM', timeframe: '1d' }));
     expect([err.kind, err.retryAfterMs]).toEqual(['rate_limited', 6 * 3_600_000]);

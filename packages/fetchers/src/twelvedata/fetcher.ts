@@ -109,19 +109,41 @@ export class TwelveDataFetcher implements Fetcher {
       throw new OptionsError('TwelveDataFetcher: option "apiKey" must be a non-empty string');
     }
     if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
-      throw new OptionsError(`TwelveDataFetcher: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(o.baseUrl)}`);
+      throw new OptionsError(
+        `TwelveDataFetcher: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(o.baseUrl)}`,
+      );
     }
-    assertNumberOption('TwelveDataFetcher', 'defaultLatestLimit', o.defaultLatestLimit, 1, TWELVEDATA_MAX_OUTPUTSIZE);
+    assertNumberOption(
+      'TwelveDataFetcher',
+      'defaultLatestLimit',
+      o.defaultLatestLimit,
+      1,
+      TWELVEDATA_MAX_OUTPUTSIZE,
+    );
     assertNumberOption('TwelveDataFetcher', 'pageSize', o.pageSize, 1, TWELVEDATA_MAX_OUTPUTSIZE);
     assertNumberOption('TwelveDataFetcher', 'maxPagesPerHistory', o.maxPagesPerHistory, 1);
     this.options = o;
     this.clock = o.clock;
     this.ownsHttp = o.http === undefined;
-    this.http = o.http ?? createHttpClient({ source: 'twelvedata', poolSize: o.poolSize, timeoutMs: o.timeoutMs, secrets: [o.apiKey], clock: o.clock });
-    this.rate = createRateBudget({ source: 'twelvedata', perMinute: o.perMinute, perDay: o.perDay, clock: o.clock });
+    this.http =
+      o.http ??
+      createHttpClient({
+        source: 'twelvedata',
+        poolSize: o.poolSize,
+        timeoutMs: o.timeoutMs,
+        secrets: [o.apiKey],
+        clock: o.clock,
+      });
+    this.rate = createRateBudget({
+      source: 'twelvedata',
+      perMinute: o.perMinute,
+      perDay: o.perDay,
+      clock: o.clock,
+    });
     this.mapper = o.symbolMapper ?? createSymbolMapper();
     const maxRange: Partial<Record<Timeframe, number>> = {};
-    for (const tf of Object.keys(TWELVEDATA_INTERVALS) as Timeframe[]) maxRange[tf] = TIMEFRAME_MS[tf] * o.pageSize;
+    for (const tf of Object.keys(TWELVEDATA_INTERVALS) as Timeframe[])
+      maxRange[tf] = TIMEFRAME_MS[tf] * o.pageSize;
     this.capabilities = Object.freeze({
       source: 'twelvedata',
       timeframes: Object.freeze(Object.keys(TWELVEDATA_INTERVALS) as Timeframe[]),
@@ -150,7 +172,12 @@ export class TwelveDataFetcher implements Fetcher {
       const interval = this.interval(request.timeframe, symbol);
       const limit = request.limit ?? this.options.defaultLatestLimit;
       const provider = toProviderSymbol(this.mapper, symbol, 'twelvedata');
-      const obj = await this.get('/time_series', { symbol: provider, interval, outputsize: Math.min(limit, TWELVEDATA_MAX_OUTPUTSIZE) }, symbol, request.signal);
+      const obj = await this.get(
+        '/time_series',
+        { symbol: provider, interval, outputsize: Math.min(limit, TWELVEDATA_MAX_OUTPUTSIZE) },
+        symbol,
+        request.signal,
+      );
       const { bars } = parseTwelveDataSeries(obj, { symbol, timeframe: request.timeframe }, this.counters);
       const out = lastBars(finishBars(bars, this.clock), limit);
       this.counters.bars += out.length;
@@ -187,18 +214,28 @@ export class TwelveDataFetcher implements Fetcher {
         } catch (err) {
           // A range without bars (a weekend, a holiday, before listing) is answered as error 400
           // "No data is available on the specified dates": for history that is an empty page.
-          if (isFetchError(err) && err.kind === 'bad_request' && /no data is available/i.test(err.message)) break;
+          if (isFetchError(err) && err.kind === 'bad_request' && /no data is available/i.test(err.message))
+            break;
           throw err;
         }
         const parsed = parseTwelveDataSeries(obj, { symbol, timeframe }, this.counters);
         all.push(...parsed.bars);
-        request.onProgress?.({ requestsDone: page, requestsPlanned: Math.max(planned, page), bars: all.length });
+        request.onProgress?.({
+          requestsDone: page,
+          requestsPlanned: Math.max(planned, page),
+          bars: all.length,
+        });
         const oldest = parsed.bars.length > 0 ? parsed.bars[0].ts : Infinity;
         const full = parsed.rowCount >= pageSize;
         // Stop on a short page, once `from` is covered, or when a page brought nothing older.
         if (!full || oldest <= from || parsed.oldestDatetime === null || !(oldest < oldestSeen)) break;
         if (page >= this.options.maxPagesPerHistory) {
-          throw new FetchError({ kind: 'bad_request', source: 'twelvedata', symbol, message: `history needs more than maxPagesPerHistory (${this.options.maxPagesPerHistory}) pages` });
+          throw new FetchError({
+            kind: 'bad_request',
+            source: 'twelvedata',
+            symbol,
+            message: `history needs more than maxPagesPerHistory (${this.options.maxPagesPerHistory}) pages`,
+          });
         }
         oldestSeen = oldest;
         endText = parsed.oldestDatetime;
@@ -229,7 +266,18 @@ export class TwelveDataFetcher implements Fetcher {
       try {
         providers.set(toProviderSymbol(this.mapper, s, 'twelvedata'), s);
       } catch (err) {
-        out.set(s, isFetchError(err) ? err : new FetchError({ kind: 'symbol_not_found', source: 'twelvedata', symbol: s, message: String(err), cause: err }));
+        out.set(
+          s,
+          isFetchError(err)
+            ? err
+            : new FetchError({
+                kind: 'symbol_not_found',
+                source: 'twelvedata',
+                symbol: s,
+                message: String(err),
+                cause: err,
+              }),
+        );
       }
     }
     if (providers.size === 0) return out;
@@ -238,19 +286,38 @@ export class TwelveDataFetcher implements Fetcher {
       const limit = options.limit ?? this.options.defaultLatestLimit;
       const snap = this.rate.snapshot();
       const need = providers.size;
-      if ((snap.perMinuteLeft !== null && snap.perMinuteLeft < need) || (snap.perDayLeft !== null && snap.perDayLeft < need)) {
+      if (
+        (snap.perMinuteLeft !== null && snap.perMinuteLeft < need) ||
+        (snap.perDayLeft !== null && snap.perDayLeft < need)
+      ) {
         const wait = Math.max(this.rate.waitMs(), 1);
-        throw new FetchError({ kind: 'rate_limited', source: 'twelvedata', retryAfterMs: wait, message: `local rate budget: a batch of ${need} symbols needs ${need} credits` });
+        throw new FetchError({
+          kind: 'rate_limited',
+          source: 'twelvedata',
+          retryAfterMs: wait,
+          message: `local rate budget: a batch of ${need} symbols needs ${need} credits`,
+        });
       }
       for (let i = 1; i < need; i++) this.rate.take(); // the last one is taken by get()
-      const obj = await this.get('/time_series', { symbol: [...providers.keys()].join(','), interval, outputsize: limit }, undefined, options.signal);
+      const obj = await this.get(
+        '/time_series',
+        { symbol: [...providers.keys()].join(','), interval, outputsize: limit },
+        undefined,
+        options.signal,
+      );
       // A batch of one answers in the single-symbol shape, not keyed by symbol.
-      const entries: [string, unknown][] = need === 1 ? [[[...providers.keys()][0], obj]] : [...providers.keys()].map((p) => [p, obj[p]]);
+      const entries: [string, unknown][] =
+        need === 1 ? [[[...providers.keys()][0], obj]] : [...providers.keys()].map((p) => [p, obj[p]]);
       for (const [provider, entry] of entries) {
         const symbol = providers.get(provider)!;
         try {
           if (typeof entry !== 'object' || entry === null) {
-            throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol, message: `batch answer has no entry for ${provider}` });
+            throw new FetchError({
+              kind: 'malformed',
+              source: 'twelvedata',
+              symbol,
+              message: `batch answer has no entry for ${provider}`,
+            });
           }
           const e = entry as Record<string, unknown>;
           if (e.status === 'error') throw twelveDataBodyError(e, 200, { symbol, now: this.clock.now() });
@@ -260,7 +327,18 @@ export class TwelveDataFetcher implements Fetcher {
           out.set(symbol, res);
         } catch (err) {
           this.counters.failures++;
-          out.set(symbol, isFetchError(err) ? err : new FetchError({ kind: 'malformed', source: 'twelvedata', symbol, message: String(err), cause: err }));
+          out.set(
+            symbol,
+            isFetchError(err)
+              ? err
+              : new FetchError({
+                  kind: 'malformed',
+                  source: 'twelvedata',
+                  symbol,
+                  message: String(err),
+                  cause: err,
+                }),
+          );
         }
       }
       return out;
@@ -315,7 +393,10 @@ export class TwelveDataFetcher implements Fetcher {
       ...(signal !== undefined ? { signal } : {}),
     });
     try {
-      return decodeTwelveDataBody(res.status, res.body, { ...(symbol !== undefined ? { symbol } : {}), now: this.clock.now() });
+      return decodeTwelveDataBody(res.status, res.body, {
+        ...(symbol !== undefined ? { symbol } : {}),
+        now: this.clock.now(),
+      });
     } catch (err) {
       if (isFetchError(err)) {
         if (err.kind === 'rate_limited') {
@@ -325,7 +406,14 @@ export class TwelveDataFetcher implements Fetcher {
         }
         const safe = redactSecrets(err.message.replace(/^\[twelvedata\] /, ''), [this.options.apiKey]);
         if (safe !== err.message.replace(/^\[twelvedata\] /, '')) {
-          throw new FetchError({ kind: err.kind, source: 'twelvedata', status: err.status, retryAfterMs: err.retryAfterMs, symbol: err.symbol, message: safe });
+          throw new FetchError({
+            kind: err.kind,
+            source: 'twelvedata',
+            status: err.status,
+            retryAfterMs: err.retryAfterMs,
+            symbol: err.symbol,
+            message: safe,
+          });
         }
       }
       throw err;
@@ -334,6 +422,8 @@ export class TwelveDataFetcher implements Fetcher {
 }
 
 /** Creates a {@link TwelveDataFetcher}. */
-export function createTwelveDataFetcher(options: Partial<TwelveDataFetcherOptions> & { apiKey: string }): TwelveDataFetcher {
+export function createTwelveDataFetcher(
+  options: Partial<TwelveDataFetcherOptions> & { apiKey: string },
+): TwelveDataFetcher {
   return new TwelveDataFetcher(options);
 }

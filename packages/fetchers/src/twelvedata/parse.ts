@@ -82,7 +82,10 @@ export function twelveDataBodyError(
     retryAfterMs = /\bday\b/.test(lower) ? msToNextUtcDay(ctx.now) : msToNextMinute(ctx.now);
   } else if (code === 401 || code === 403) {
     kind = 'auth';
-  } else if (code === 404 || (code === 400 && /symbol/.test(lower) && /not found|invalid|incorrect/.test(lower))) {
+  } else if (
+    code === 404 ||
+    (code === 400 && /symbol/.test(lower) && /not found|invalid|incorrect/.test(lower))
+  ) {
     kind = 'symbol_not_found';
   } else if (code >= 500) {
     kind = 'transient';
@@ -122,11 +125,25 @@ export function decodeTwelveDataBody(
     else if (httpStatus === 401 || httpStatus === 403) kind = 'auth';
     // A plain-text "404 page not found" means the path is wrong (a bad baseUrl), not an unknown symbol.
     else if (httpStatus === 404) kind = 'bad_request';
-    const what = text.trim() === '' ? 'an empty body' : `a non-JSON body (${JSON.stringify(text.slice(0, 60))})`;
-    throw new FetchError({ kind, source: 'twelvedata', status: httpStatus, message: `HTTP ${httpStatus} with ${what}`, cause, ...sym });
+    const what =
+      text.trim() === '' ? 'an empty body' : `a non-JSON body (${JSON.stringify(text.slice(0, 60))})`;
+    throw new FetchError({
+      kind,
+      source: 'twelvedata',
+      status: httpStatus,
+      message: `HTTP ${httpStatus} with ${what}`,
+      cause,
+      ...sym,
+    });
   }
   if (!isRecord(parsed)) {
-    throw new FetchError({ kind: 'malformed', source: 'twelvedata', status: httpStatus, message: 'JSON body is not an object', ...sym });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'twelvedata',
+      status: httpStatus,
+      message: 'JSON body is not an object',
+      ...sym,
+    });
   }
   if (parsed.status === 'error') throw twelveDataBodyError(parsed, httpStatus, ctx);
   if (httpStatus >= 400) {
@@ -150,14 +167,27 @@ export function parseTwelveDataSeries(
   stats: FetcherStats,
 ): ParsedTwelveDataSeries {
   const meta = isRecord(obj.meta) ? obj.meta : {};
-  const zone = typeof meta.exchange_timezone === 'string' && meta.exchange_timezone !== '' ? meta.exchange_timezone : DEFAULT_ZONE;
+  const zone =
+    typeof meta.exchange_timezone === 'string' && meta.exchange_timezone !== ''
+      ? meta.exchange_timezone
+      : DEFAULT_ZONE;
   if (!isKnownTimeZone(zone)) {
-    throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol: ctx.symbol, message: `unknown exchange_timezone ${JSON.stringify(zone)}` });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'twelvedata',
+      symbol: ctx.symbol,
+      message: `unknown exchange_timezone ${JSON.stringify(zone)}`,
+    });
   }
   // A valid request for a range without data answers without "values" at all.
   const rows = obj.values === undefined ? [] : obj.values;
   if (!Array.isArray(rows)) {
-    throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol: ctx.symbol, message: '"values" is not an array' });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'twelvedata',
+      symbol: ctx.symbol,
+      message: '"values" is not an array',
+    });
   }
   const bars: Bar[] = [];
   let oldest: string | null = null;
@@ -185,7 +215,11 @@ export function parseTwelveDataSeries(
     }
     previousTs = ts;
     const raw = { open: row.open, high: row.high, low: row.low, close: row.close, volume: row.volume };
-    const bar = rowToBar(raw, { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'twelvedata' }, stats);
+    const bar = rowToBar(
+      raw,
+      { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'twelvedata' },
+      stats,
+    );
     if (bar !== null) bars.push(bar);
   }
   bars.sort((a, b) => a.ts - b.ts);
@@ -209,11 +243,16 @@ export interface TwelveDataQuote {
 }
 
 /** Parses a /quote body already decoded by {@link decodeTwelveDataBody}. */
-export function parseTwelveDataQuote(obj: Record<string, unknown>, symbol: string, timeZone = DEFAULT_ZONE): TwelveDataQuote {
+export function parseTwelveDataQuote(
+  obj: Record<string, unknown>,
+  symbol: string,
+  timeZone = DEFAULT_ZONE,
+): TwelveDataQuote {
   const when = typeof obj.datetime === 'string' ? parseLocalDateTime(obj.datetime) : null;
   let ts: number | null = null;
   if (typeof obj.timestamp === 'number') ts = obj.timestamp * 1000;
-  else if (when !== null) ts = when.dateOnly ? Date.UTC(when.year, when.month - 1, when.day) : zonedTimeToUtc(when, timeZone);
+  else if (when !== null)
+    ts = when.dateOnly ? Date.UTC(when.year, when.month - 1, when.day) : zonedTimeToUtc(when, timeZone);
   return {
     symbol,
     name: typeof obj.name === 'string' ? obj.name : null,
@@ -231,7 +270,12 @@ export function parseTwelveDataQuote(obj: Record<string, unknown>, symbol: strin
 export function parseTwelveDataPrice(obj: Record<string, unknown>, symbol: string): number {
   const p = toPrice(obj.price);
   if (p === null) {
-    throw new FetchError({ kind: 'malformed', source: 'twelvedata', symbol, message: `no usable "price" in answer` });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'twelvedata',
+      symbol,
+      message: `no usable "price" in answer`,
+    });
   }
   return p;
 }

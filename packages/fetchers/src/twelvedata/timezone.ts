@@ -28,8 +28,16 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 /** Offset of `timeZone` from UTC at the instant `utcMs`, in ms (New York in winter: -5 h). */
 export function zoneOffsetMs(utcMs: number, timeZone: string): number {
   const parts = formatterFor(timeZone).formatToParts(new Date(utcMs));
-  const get = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  const get = (type: Intl.DateTimeFormatPartTypes): number =>
+    Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(
+    get('year'),
+    get('month') - 1,
+    get('day'),
+    get('hour'),
+    get('minute'),
+    get('second'),
+  );
   // formatToParts drops milliseconds; compare whole seconds.
   return asUtc - (utcMs - (((utcMs % 1000) + 1000) % 1000));
 }
@@ -44,7 +52,14 @@ export function isKnownTimeZone(timeZone: string): boolean {
   }
 }
 
-type WallFields = { year: number; month: number; day: number; hour?: number; minute?: number; second?: number };
+type WallFields = {
+  year: number;
+  month: number;
+  day: number;
+  hour?: number;
+  minute?: number;
+  second?: number;
+};
 
 /**
  * Every UTC instant that shows the wall-clock time `fields` in `timeZone`, earliest first: one
@@ -52,7 +67,14 @@ type WallFields = { year: number; month: number; day: number; hour?: number; min
  * instant it would have had without the jump (02:30 New York on a spring-forward night -> 03:30 EDT).
  */
 export function zonedTimeToUtcCandidates(fields: WallFields, timeZone: string): number[] {
-  const wall = Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour ?? 0, fields.minute ?? 0, fields.second ?? 0);
+  const wall = Date.UTC(
+    fields.year,
+    fields.month - 1,
+    fields.day,
+    fields.hour ?? 0,
+    fields.minute ?? 0,
+    fields.second ?? 0,
+  );
   // Offsets a day either side bracket any single transition near `wall`.
   const offsetBefore = zoneOffsetMs(wall - 86_400_000, timeZone);
   const offsetAfter = zoneOffsetMs(wall + 86_400_000, timeZone);
@@ -79,7 +101,15 @@ const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?
 /** Parsed `YYYY-MM-DD` or `YYYY-MM-DD HH:MM[:SS]`; null when the text has another shape. */
 export function parseLocalDateTime(
   text: string,
-): { year: number; month: number; day: number; hour: number; minute: number; second: number; dateOnly: boolean } | null {
+): {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  dateOnly: boolean;
+} | null {
   const m = DATETIME_RE.exec(text);
   if (m === null) return null;
   const [, y, mo, d, h, mi, s] = m;
@@ -92,7 +122,15 @@ export function parseLocalDateTime(
     second: s === undefined ? 0 : Number(s),
     dateOnly: h === undefined,
   };
-  if (fields.month < 1 || fields.month > 12 || fields.day < 1 || fields.day > 31 || fields.hour > 23 || fields.minute > 59 || fields.second > 59) {
+  if (
+    fields.month < 1 ||
+    fields.month > 12 ||
+    fields.day < 1 ||
+    fields.day > 31 ||
+    fields.hour > 23 ||
+    fields.minute > 59 ||
+    fields.second > 59
+  ) {
     return null;
   }
   return fields;
