@@ -32,7 +32,14 @@ for (const dir of dirs) {
   }
 }
 
-const fmt = (v) => (v === null || v === undefined ? '' : typeof v === 'number' ? (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3)) : String(v));
+const fmt = (v) =>
+  v === null || v === undefined
+    ? ''
+    : typeof v === 'number'
+      ? Math.abs(v) >= 100
+        ? v.toFixed(0)
+        : v.toPrecision(3)
+      : String(v);
 const rows = [];
 for (const short of ran) {
   const file = join(outDir, `${short}.json`);
@@ -44,11 +51,22 @@ const header = ['package', 'case', 'ratio', 'ours', 'unit', 'baseline', 'baselin
 const lines = [
   `| ${header.join(' | ')} |`,
   `| ${header.map(() => '---').join(' | ')} |`,
-  ...rows.map((r) => `| ${header.map((h) => fmt(h === 'pass' ? (r.pass === null || r.pass === undefined ? '' : r.pass ? 'yes' : 'NO') : r[h])).join(' | ')} |`),
+  ...rows.map(
+    (r) =>
+      `| ${header.map((h) => fmt(h === 'pass' ? (r.pass === null || r.pass === undefined ? '' : r.pass ? 'yes' : 'NO') : r[h])).join(' | ')} |`,
+  ),
 ];
-const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString() };
+const machine = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model,
+  node: process.version,
+  date: new Date().toISOString(),
+};
 writeFileSync(join(outDir, 'summary.json'), JSON.stringify({ machine, rows, failed }, null, 2));
-writeFileSync(join(outDir, 'summary.md'), `Measured ${machine.date} on ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}.\n\n${lines.join('\n')}\n`);
+writeFileSync(
+  join(outDir, 'summary.md'),
+  `Measured ${machine.date} on ${machine.cpus} x ${machine.cpuModel}, Node ${machine.node}.\n\n${lines.join('\n')}\n`,
+);
 console.log(`\n${lines.join('\n')}\n`);
 console.log(`wrote bench-results/summary.json and bench-results/summary.md`);
 if (failed.length) {

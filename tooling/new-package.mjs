@@ -47,9 +47,23 @@ const pkg = {
 writeFileSync(join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
 writeFileSync(
   join(dir, 'tsconfig.json'),
-  JSON.stringify({ extends: '../../tsconfig.base.json', compilerOptions: { baseUrl: '../..', noEmit: true }, include: ['src', 'test', 'bench'] }, null, 2) + '\n',
+  JSON.stringify(
+    {
+      extends: '../../tsconfig.base.json',
+      compilerOptions: { baseUrl: '../..', noEmit: true },
+      include: ['src', 'test', 'bench'],
+    },
+    null,
+    2,
+  ) + '\n',
 );
-writeFileSync(join(dir, 'jest.config.cjs'), "module.exports = require('../../jest.preset.cjs')(__dirname);\n");
-writeFileSync(join(dir, 'src', 'index.ts'), `// Public entry of @pipeline/${name}: explicit named re-exports only.\nexport {};\n`);
+writeFileSync(
+  join(dir, 'jest.config.cjs'),
+  "module.exports = require('../../jest.preset.cjs')(__dirname);\n",
+);
+writeFileSync(
+  join(dir, 'src', 'index.ts'),
+  `// Public entry of @pipeline/${name}: explicit named re-exports only.\nexport {};\n`,
+);
 writeFileSync(join(dir, 'README.md'), `# @pipeline/${name}\n\n${description}\n`);
 console.log(`created packages/${name}`);

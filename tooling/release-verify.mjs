@@ -4,7 +4,15 @@
 // them into a scratch project outside the workspace and loads each one with both `import` and
 // `require`. Run after `pnpm build`. Set VERDACCIO_VERSION to try another registry version.
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,15 +55,24 @@ const toolDir = join(work, 'verdaccio');
 mkdirSync(toolDir);
 writeFileSync(
   join(toolDir, 'package.json'),
-  JSON.stringify({ name: 'registry-tool', private: true, dependencies: { verdaccio: VERDACCIO.split('@')[1] }, overrides: { 'node-fetch': '2.7.0' } }),
+  JSON.stringify({
+    name: 'registry-tool',
+    private: true,
+    dependencies: { verdaccio: VERDACCIO.split('@')[1] },
+    overrides: { 'node-fetch': '2.7.0' },
+  }),
 );
 console.log(`installing ${VERDACCIO}`);
 run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: toolDir });
 console.log(`starting ${VERDACCIO} on ${registry}`);
-const server = spawn(join(toolDir, 'node_modules', '.bin', 'verdaccio'), ['--config', join(work, 'config.yaml'), '--listen', `127.0.0.1:${port}`], {
-  stdio: ['ignore', 'inherit', 'inherit'],
-  detached: true,
-});
+const server = spawn(
+  join(toolDir, 'node_modules', '.bin', 'verdaccio'),
+  ['--config', join(work, 'config.yaml'), '--listen', `127.0.0.1:${port}`],
+  {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  },
+);
 const stop = () => {
   try {
     process.kill(-server.pid, 'SIGTERM');
@@ -73,7 +90,17 @@ function provideNativeAddon(consumer, env) {
   const target = join(consumer, 'node_modules', 'better-sqlite3');
   if (!existsSync(target)) return;
   const version = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')).version;
-  const built = join(root, 'node_modules', '.pnpm', `better-sqlite3@${version}`, 'node_modules', 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+  const built = join(
+    root,
+    'node_modules',
+    '.pnpm',
+    `better-sqlite3@${version}`,
+    'node_modules',
+    'better-sqlite3',
+    'build',
+    'Release',
+    'better_sqlite3.node',
+  );
   if (existsSync(built)) {
     mkdirSync(join(target, 'build', 'Release'), { recursive: true });
     copyFileSync(built, join(target, 'build', 'Release', 'better_sqlite3.node'));
@@ -112,17 +139,26 @@ try {
   const packages = publishablePackages().filter((p) => !only || only.includes(p.name));
   for (const { name, dir } of packages) {
     console.log(`publishing ${name}`);
-    run('pnpm', ['publish', '--registry', registry, '--no-git-checks', '--access', 'public'], { cwd: dir, env });
+    run('pnpm', ['publish', '--registry', registry, '--no-git-checks', '--access', 'public'], {
+      cwd: dir,
+      env,
+    });
   }
 
   const consumer = join(work, 'consumer');
   run('mkdir', ['-p', consumer]);
-  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }));
+  writeFileSync(
+    join(consumer, 'package.json'),
+    JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }),
+  );
   console.log('installing every package from the registry into a scratch project');
   // Install scripts are skipped and native addons handled below: better-sqlite3 would otherwise
   // compile from source for minutes on a machine without internet (with internet it downloads a
   // prebuilt binary, which is what a user gets).
-  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...packages.map((p) => p.name)], { cwd: consumer, env });
+  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...packages.map((p) => p.name)], {
+    cwd: consumer,
+    env,
+  });
   provideNativeAddon(consumer, env);
 
   const names = JSON.stringify(packages.map((p) => p.name));
@@ -155,17 +191,43 @@ process.stdout.write(JSON.stringify(out));
   let bad = 0;
   for (const { name, pkg } of packages) {
     const same = JSON.stringify(viaRequire[name]) === JSON.stringify(viaImport[name]);
-    console.log(`${same ? 'ok  ' : 'FAIL'} ${name}@${pkg.version}: ${viaImport[name].length} exports via import and require`);
+    console.log(
+      `${same ? 'ok  ' : 'FAIL'} ${name}@${pkg.version}: ${viaImport[name].length} exports via import and require`,
+    );
     if (!same) bad++;
   }
   // One real use through each module system, not just a load.
-  capture('node', ['-e', "const c=require('@pipeline/core'); if (c.alignTs(90061000,'1m')!==90060000) throw new Error('cjs')"], { cwd: consumer });
-  capture('node', ['--input-type=module', '-e', "import {alignTs} from '@pipeline/core'; if (alignTs(90061000,'1h')!==90000000) throw new Error('esm')"], { cwd: consumer });
+  capture(
+    'node',
+    [
+      '-e',
+      "const c=require('@pipeline/core'); if (c.alignTs(90061000,'1m')!==90060000) throw new Error('cjs')",
+    ],
+    { cwd: consumer },
+  );
+  capture(
+    'node',
+    [
+      '--input-type=module',
+      '-e',
+      "import {alignTs} from '@pipeline/core'; if (alignTs(90061000,'1h')!==90000000) throw new Error('esm')",
+    ],
+    { cwd: consumer },
+  );
   if (existsSync(join(consumer, 'node_modules', 'better-sqlite3'))) {
-    capture('node', ['-e', "const D=require('better-sqlite3'); const db=new D(':memory:'); if (db.prepare('select 1 as x').get().x!==1) throw new Error('sqlite')"], { cwd: consumer });
+    capture(
+      'node',
+      [
+        '-e',
+        "const D=require('better-sqlite3'); const db=new D(':memory:'); if (db.prepare('select 1 as x').get().x!==1) throw new Error('sqlite')",
+      ],
+      { cwd: consumer },
+    );
   }
   if (bad) throw new Error(`${bad} package(s) export different names via import and require`);
-  console.log(`release verified: ${packages.length} packages published to ${registry} and used from import and require`);
+  console.log(
+    `release verified: ${packages.length} packages published to ${registry} and used from import and require`,
+  );
 } finally {
   stop();
   rmSync(work, { recursive: true, force: true });

@@ -54,7 +54,16 @@ const [direct, oursUs, oursNoTimeoutUs, theirsUs, snapshotUs] = (await timeAll([
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const rows = [
-  { case: 'direct call (no policy)', unit: 'us/call', ours: round(direct), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null },
+  {
+    case: 'direct call (no policy)',
+    unit: 'us/call',
+    ours: round(direct),
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: null,
+    pass: null,
+  },
   {
     case: 'execute(): breaker + retry + 5 s timeout',
     unit: 'us/call',
@@ -65,10 +74,37 @@ const rows = [
     goal: '<= 2x cockatiel composed, and < 20 us/call',
     pass: oursUs <= 2 * theirsUs && oursUs < 20,
   },
-  { case: 'execute(): breaker + retry, timeout off', unit: 'us/call', ours: round(oursNoTimeoutUs), baseline: null, baselineValue: null, ratio: null, goal: '< 20 us/call', pass: oursNoTimeoutUs < 20 },
-  { case: 'snapshot(source), 200-attempt window', unit: 'us/call', ours: round(snapshotUs), baseline: null, baselineValue: null, ratio: null, goal: '< 100 us/call', pass: snapshotUs < 100 },
+  {
+    case: 'execute(): breaker + retry, timeout off',
+    unit: 'us/call',
+    ours: round(oursNoTimeoutUs),
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: '< 20 us/call',
+    pass: oursNoTimeoutUs < 20,
+  },
+  {
+    case: 'snapshot(source), 200-attempt window',
+    unit: 'us/call',
+    ours: round(snapshotUs),
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: '< 100 us/call',
+    pass: snapshotUs < 100,
+  },
 ];
-console.table(rows.map(({ case: c, unit, ours: o, baselineValue, ratio, pass }) => ({ case: c, unit, ours: o, cockatiel: baselineValue, ratio, pass })));
+console.table(
+  rows.map(({ case: c, unit, ours: o, baselineValue, ratio, pass }) => ({
+    case: c,
+    unit,
+    ours: o,
+    cockatiel: baselineValue,
+    ratio,
+    pass,
+  })),
+);
 
 const root = join(import.meta.dirname, '../../..');
 mkdirSync(join(root, 'bench-results'), { recursive: true });

@@ -7,10 +7,22 @@ import { createBreakerRegistry, isBreakerError } from '@pipeline/breaker';
 let calls = 0;
 async function fetchLatest(signal: AbortSignal): Promise<Bar[]> {
   signal.throwIfAborted();
-  if (++calls <= 2) throw new FetchError({ kind: 'transient', source: 'yahoo', status: 503, message: 'HTTP 503' });
+  if (++calls <= 2)
+    throw new FetchError({ kind: 'transient', source: 'yahoo', status: 503, message: 'HTTP 503' });
   return [
-    { symbol: 'EURUSD', timeframe: '1m', ts: Date.UTC(2024, 0, 2, 9, 30), open: 1.1, high: 1.2, low: 1.0, close: 1.15,
-      volume: 0, source: 'yahoo', final: false, quality: 1 },
+    {
+      symbol: 'EURUSD',
+      timeframe: '1m',
+      ts: Date.UTC(2024, 0, 2, 9, 30),
+      open: 1.1,
+      high: 1.2,
+      low: 1.0,
+      close: 1.15,
+      volume: 0,
+      source: 'yahoo',
+      final: false,
+      quality: 1,
+    },
   ];
 }
 

@@ -62,11 +62,15 @@ export class BreakerCoolingDownError extends BreakerError {
   readonly retryAt: number;
 
   constructor(source: SourceName, retryAt: number, cause: unknown) {
-    super(BREAKER_ERROR_CODES.coolingDown, `[${source}] rate limited until ${new Date(retryAt).toISOString()}`, {
-      source,
-      tryNextSource: true,
-      cause,
-    });
+    super(
+      BREAKER_ERROR_CODES.coolingDown,
+      `[${source}] rate limited until ${new Date(retryAt).toISOString()}`,
+      {
+        source,
+        tryNextSource: true,
+        cause,
+      },
+    );
     this.retryAt = retryAt;
   }
 }

@@ -1,4 +1,10 @@
-import { assertNumberOption, OptionsError, resolveOptions, systemClock, type Scheduler } from '@pipeline/core';
+import {
+  assertNumberOption,
+  OptionsError,
+  resolveOptions,
+  systemClock,
+  type Scheduler,
+} from '@pipeline/core';
 import { JITTER_MODES, type JitterMode } from './states';
 
 /** When a source's circuit opens and when it is probed again. */
@@ -132,5 +138,11 @@ export function resolveBreakerRegistryOptions(
   assertNumberOption(C, 'timeoutMs', top.timeoutMs, 0, 3_600_000);
   assertInteger('windowSize', top.windowSize, 1, 100_000);
 
-  return Object.freeze({ clock: top.clock, breaker, retry, timeoutMs: top.timeoutMs, windowSize: top.windowSize });
+  return Object.freeze({
+    clock: top.clock,
+    breaker,
+    retry,
+    timeoutMs: top.timeoutMs,
+    windowSize: top.windowSize,
+  });
 }

@@ -10,6 +10,9 @@ const tsx = join(pkgDir, '../../node_modules/.bin/tsx');
 it('examples/quick-start.ts runs and falls back through retries to an answer', async () => {
   const { stdout } = await run(tsx, ['examples/quick-start.ts'], { cwd: pkgDir, timeout: 30_000 });
   expect(stdout).toContain('yahoo answered 1 bar(s) after 3 attempts');
-  const snapshot = JSON.parse(stdout.slice(stdout.indexOf('{'))) as { state: string; counts: { retries: number } };
+  const snapshot = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
+    state: string;
+    counts: { retries: number };
+  };
   expect(snapshot).toMatchObject({ state: 'closed', counts: { retries: 2 } });
 });

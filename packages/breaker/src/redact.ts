@@ -2,7 +2,8 @@
  * Error messages of unknown errors may carry URLs with API keys or auth headers. Snapshots and
  * exported state only ever hold messages passed through here.
  */
-const SECRET_PARAM = /([?&;,\s]|^)((?:api[_-]?key|apikey|access[_-]?token|token|secret|password|passwd|sig|signature|key|auth)=)[^&\s"'#]*/gi;
+const SECRET_PARAM =
+  /([?&;,\s]|^)((?:api[_-]?key|apikey|access[_-]?token|token|secret|password|passwd|sig|signature|key|auth)=)[^&\s"'#]*/gi;
 const BEARER = /\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+/gi;
 const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi;
 

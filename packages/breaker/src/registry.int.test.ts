@@ -10,7 +10,12 @@ async function getJson(source: SourceName, url: string, signal: AbortSignal): Pr
   try {
     res = await fetch(url, { signal });
   } catch (cause) {
-    throw new FetchError({ kind: signal.aborted ? 'aborted' : 'transient', source, message: 'request failed', cause });
+    throw new FetchError({
+      kind: signal.aborted ? 'aborted' : 'transient',
+      source,
+      message: 'request failed',
+      cause,
+    });
   }
   if (res.status === 429) {
     const after = Number(res.headers.get('retry-after'));
@@ -37,7 +42,9 @@ async function getJson(source: SourceName, url: string, signal: AbortSignal): Pr
 describe('breaker in front of a real HTTP server', () => {
   let server: FixtureServer;
   beforeEach(async () => {
-    server = await startFixtureServer(() => fixtureReply('yahoo/chart-TSLA-30m-2021-11-22-includePrePost.json'));
+    server = await startFixtureServer(() =>
+      fixtureReply('yahoo/chart-TSLA-30m-2021-11-22-includePrePost.json'),
+    );
   });
   afterEach(async () => {
     await server.close();
@@ -45,7 +52,9 @@ describe('breaker in front of a real HTTP server', () => {
 
   it('serves recorded bars and measures latency', async () => {
     const breakers = createBreakerRegistry({ clock: systemClock });
-    const body = (await breakers.execute('yahoo', (signal) => getJson('yahoo', `${server.url}/chart`, signal))) as {
+    const body = (await breakers.execute('yahoo', (signal) =>
+      getJson('yahoo', `${server.url}/chart`, signal),
+    )) as {
       chart: { result: unknown[] };
     };
     expect(body.chart.result).toHaveLength(1);
@@ -71,7 +80,10 @@ describe('breaker in front of a real HTTP server', () => {
     ).rejects.toMatchObject({ code: 'BREAKER_TIMEOUT' });
     // The HTTP client itself saw the abort: both requests ended as 'aborted', not by the server.
     const outcomes = await Promise.allSettled(requests);
-    expect(outcomes.map((o) => o.status === 'rejected' && (o.reason as FetchError).kind)).toEqual(['aborted', 'aborted']);
+    expect(outcomes.map((o) => o.status === 'rejected' && (o.reason as FetchError).kind)).toEqual([
+      'aborted',
+      'aborted',
+    ]);
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(300);
     expect(elapsed).toBeLessThan(2_000);
@@ -97,7 +109,9 @@ describe('breaker in front of a real HTTP server', () => {
   });
 
   it('a recorded 429 with Retry-After cools the source down without tripping it', async () => {
-    server.setHandler(() => fixtureReply('yahoo/error-429-too-many-requests-crlf.txt', { headers: { 'retry-after': '30' } }));
+    server.setHandler(() =>
+      fixtureReply('yahoo/error-429-too-many-requests-crlf.txt', { headers: { 'retry-after': '30' } }),
+    );
     const breakers = createBreakerRegistry({ breaker: { failureThreshold: 1 } });
     const call = () => breakers.execute('yahoo', (signal) => getJson('yahoo', `${server.url}/chart`, signal));
     await expect(call()).rejects.toMatchObject({ kind: 'rate_limited', retryAfterMs: 30_000 });

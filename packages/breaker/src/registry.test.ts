@@ -24,7 +24,10 @@ function setup(overrides: Partial<BreakerRegistryOptions> = {}) {
 
 // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- tests also reject with non-Errors on purpose
 const fail = (error: unknown) => () => Promise.reject(error);
-const ok = <T>(value: T) => () => Promise.resolve(value);
+const ok =
+  <T>(value: T) =>
+  () =>
+    Promise.resolve(value);
 
 describe('options', () => {
   it('rejects unknown and misspelled options, top level and nested', () => {
@@ -32,14 +35,20 @@ describe('options', () => {
     expect(() => createBreakerRegistry({ breaker: { failureTreshold: 3 } as never })).toThrow(
       /breaker: unknown option "failureTreshold"/,
     );
-    expect(() => createBreakerRegistry({ retry: { maxAttempt: 3 } as never })).toThrow(/unknown option "maxAttempt"/);
+    expect(() => createBreakerRegistry({ retry: { maxAttempt: 3 } as never })).toThrow(
+      /unknown option "maxAttempt"/,
+    );
   });
 
   it('quotes bad values', () => {
-    expect(() => createBreakerRegistry({ breaker: { failureThreshold: 0 } })).toThrow(/failureThreshold.*got 0/);
+    expect(() => createBreakerRegistry({ breaker: { failureThreshold: 0 } })).toThrow(
+      /failureThreshold.*got 0/,
+    );
     expect(() => createBreakerRegistry({ breaker: { failureThreshold: 2.5 } })).toThrow(/integer, got 2.5/);
     expect(() => createBreakerRegistry({ retry: { jitter: 'random' as never } })).toThrow(/jitter.*"random"/);
-    expect(() => createBreakerRegistry({ retry: { baseDelayMs: 500, maxDelayMs: 100 } })).toThrow(/maxDelayMs.*got 100/);
+    expect(() => createBreakerRegistry({ retry: { baseDelayMs: 500, maxDelayMs: 100 } })).toThrow(
+      /maxDelayMs.*got 100/,
+    );
     expect(() => createBreakerRegistry({ timeoutMs: -1 })).toThrow(/timeoutMs.*got -1/);
     try {
       createBreakerRegistry({ windowSize: 0 });
@@ -52,7 +61,12 @@ describe('options', () => {
   it('freezes resolved options with the documented defaults', () => {
     const breakers = createBreakerRegistry();
     expect(breakers.options.breaker).toEqual({ failureThreshold: 5, halfOpenAfterMs: 60_000 });
-    expect(breakers.options.retry).toEqual({ maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 1_000, jitter: 'decorrelated' });
+    expect(breakers.options.retry).toEqual({
+      maxAttempts: 3,
+      baseDelayMs: 100,
+      maxDelayMs: 1_000,
+      jitter: 'decorrelated',
+    });
     expect(Object.isFrozen(breakers.options)).toBe(true);
     expect(Object.isFrozen(breakers.options.retry)).toBe(true);
   });
@@ -66,8 +80,13 @@ describe('circuit transitions on a manual clock', () => {
       calls++;
       return Promise.reject(fetchError('transient'));
     };
-    for (let i = 0; i < 4; i++) await expect(breakers.execute('yahoo', failing)).rejects.toMatchObject({ code: 'FETCH_TRANSIENT' });
-    expect(breakers.snapshot('yahoo')).toMatchObject({ state: 'closed', consecutiveFailures: 4, callable: true });
+    for (let i = 0; i < 4; i++)
+      await expect(breakers.execute('yahoo', failing)).rejects.toMatchObject({ code: 'FETCH_TRANSIENT' });
+    expect(breakers.snapshot('yahoo')).toMatchObject({
+      state: 'closed',
+      consecutiveFailures: 4,
+      callable: true,
+    });
     await expect(breakers.execute('yahoo', failing)).rejects.toMatchObject({ code: 'FETCH_TRANSIENT' });
     expect(breakers.snapshot('yahoo')).toMatchObject({
       state: 'open',
@@ -83,16 +102,28 @@ describe('circuit transitions on a manual clock', () => {
 
     const refused = await breakers.execute('yahoo', failing).catch((e: unknown) => e);
     expect(isBreakerError(refused, 'BREAKER_OPEN')).toBe(true);
-    expect(refused).toMatchObject({ source: 'yahoo', state: 'open', probeAt: clock.now() + 60_000, tryNextSource: true });
+    expect(refused).toMatchObject({
+      source: 'yahoo',
+      state: 'open',
+      probeAt: clock.now() + 60_000,
+      tryNextSource: true,
+    });
     expect(calls).toBe(5);
-    expect(breakers.snapshot('yahoo').counts).toMatchObject({ calls: 6, attempts: 5, failures: 5, rejected: 1, opened: 1 });
+    expect(breakers.snapshot('yahoo').counts).toMatchObject({
+      calls: 6,
+      attempts: 5,
+      failures: 5,
+      rejected: 1,
+      opened: 1,
+    });
     // Other sources are independent.
     expect(breakers.isCallable('polygon')).toBe(true);
   });
 
   it('lets one probe through after 60 s; a good probe closes the circuit', async () => {
     const { clock, breakers, events } = setup();
-    for (let i = 0; i < 5; i++) await breakers.execute('yahoo', fail(fetchError('transient'))).catch(() => undefined);
+    for (let i = 0; i < 5; i++)
+      await breakers.execute('yahoo', fail(fetchError('transient'))).catch(() => undefined);
     clock.advance(59_999);
     expect(breakers.isCallable('yahoo')).toBe(false);
     clock.advance(1);
@@ -105,19 +136,38 @@ describe('circuit transitions on a manual clock', () => {
     expect(breakers.snapshot('yahoo').state).toBe('half_open');
     // While the probe is in flight the caller is told to use another source.
     expect(breakers.isCallable('yahoo')).toBe(false);
-    await expect(breakers.execute('yahoo', ok('x'))).rejects.toMatchObject({ code: 'BREAKER_OPEN', state: 'half_open' });
+    await expect(breakers.execute('yahoo', ok('x'))).rejects.toMatchObject({
+      code: 'BREAKER_OPEN',
+      state: 'half_open',
+    });
     release('bars');
     await expect(probe).resolves.toBe('bars');
-    expect(breakers.snapshot('yahoo')).toMatchObject({ state: 'closed', consecutiveFailures: 0, probeAt: null, callable: true });
-    expect(events.map((e) => `${e.from}>${e.to}`)).toEqual(['closed>open', 'open>half_open', 'half_open>closed']);
+    expect(breakers.snapshot('yahoo')).toMatchObject({
+      state: 'closed',
+      consecutiveFailures: 0,
+      probeAt: null,
+      callable: true,
+    });
+    expect(events.map((e) => `${e.from}>${e.to}`)).toEqual([
+      'closed>open',
+      'open>half_open',
+      'half_open>closed',
+    ]);
   });
 
   it('a bad probe re-opens the circuit for another 60 s', async () => {
     const { clock, breakers, events } = setup();
-    for (let i = 0; i < 5; i++) await breakers.execute('yahoo', fail(fetchError('transient'))).catch(() => undefined);
+    for (let i = 0; i < 5; i++)
+      await breakers.execute('yahoo', fail(fetchError('transient'))).catch(() => undefined);
     clock.advance(60_000);
-    await expect(breakers.execute('yahoo', fail(fetchError('malformed')))).rejects.toMatchObject({ code: 'FETCH_MALFORMED' });
-    expect(breakers.snapshot('yahoo')).toMatchObject({ state: 'open', openedAt: clock.now(), probeAt: clock.now() + 60_000 });
+    await expect(breakers.execute('yahoo', fail(fetchError('malformed')))).rejects.toMatchObject({
+      code: 'FETCH_MALFORMED',
+    });
+    expect(breakers.snapshot('yahoo')).toMatchObject({
+      state: 'open',
+      openedAt: clock.now(),
+      probeAt: clock.now() + 60_000,
+    });
     expect(events.map((e) => e.to)).toEqual(['open', 'half_open', 'open']);
     clock.advance(30_000);
     expect(breakers.isCallable('yahoo')).toBe(false);
@@ -128,9 +178,11 @@ describe('circuit transitions on a manual clock', () => {
 
   it('a success in between resets the consecutive count', async () => {
     const { breakers } = setup();
-    for (let i = 0; i < 4; i++) await breakers.execute('yahoo', fail(fetchError('auth'))).catch(() => undefined);
+    for (let i = 0; i < 4; i++)
+      await breakers.execute('yahoo', fail(fetchError('auth'))).catch(() => undefined);
     await breakers.execute('yahoo', ok(1));
-    for (let i = 0; i < 4; i++) await breakers.execute('yahoo', fail(fetchError('auth'))).catch(() => undefined);
+    for (let i = 0; i < 4; i++)
+      await breakers.execute('yahoo', fail(fetchError('auth'))).catch(() => undefined);
     expect(breakers.snapshot('yahoo')).toMatchObject({ state: 'closed', consecutiveFailures: 4 });
   });
 
@@ -138,14 +190,19 @@ describe('circuit transitions on a manual clock', () => {
     const { breakers } = setup({ breaker: { failureThreshold: 2 } });
     await breakers.execute('twelvedata', fail(new TypeError('fetch failed'))).catch(() => undefined);
     await breakers.execute('twelvedata', fail('a string')).catch(() => undefined);
-    expect(breakers.snapshot('twelvedata')).toMatchObject({ state: 'open', lastError: { code: 'UNKNOWN', message: 'a string' } });
+    expect(breakers.snapshot('twelvedata')).toMatchObject({
+      state: 'open',
+      lastError: { code: 'UNKNOWN', message: 'a string' },
+    });
   });
 
   it('rate limits, unknown symbols and other non-counting kinds never trip the breaker', async () => {
     const { breakers, events } = setup({ breaker: { failureThreshold: 2 } });
     for (const kind of ['rate_limited', 'symbol_not_found', 'not_supported', 'bad_request'] as const) {
       for (let i = 0; i < 5; i++) {
-        await expect(breakers.execute('alphavantage', fail(fetchError(kind, 'alphavantage')))).rejects.toMatchObject({ kind });
+        await expect(
+          breakers.execute('alphavantage', fail(fetchError(kind, 'alphavantage'))),
+        ).rejects.toMatchObject({ kind });
       }
     }
     expect(breakers.snapshot('alphavantage')).toMatchObject({
@@ -179,7 +236,9 @@ describe('circuit transitions on a manual clock', () => {
     await breakers.execute('polygon', fail(fetchError('transient', 'polygon'))).catch(() => undefined);
     clock.advance(60_000);
     const caller = new AbortController();
-    const probe = breakers.execute('polygon', () => new Promise<never>(() => undefined), { signal: caller.signal });
+    const probe = breakers.execute('polygon', () => new Promise<never>(() => undefined), {
+      signal: caller.signal,
+    });
     await flush();
     expect(breakers.snapshot('polygon').state).toBe('half_open');
     caller.abort();
@@ -224,7 +283,12 @@ describe('retries', () => {
     expect(retries.map((r) => r.delayMs)).toEqual([100, 200, 400, 800, 1_000]);
     expect(retries.map((r) => r.attempt)).toEqual([2, 3, 4, 5, 6]);
     expect(attemptsAt).toEqual([0, 100, 300, 700, 1_500, 2_500]);
-    expect(breakers.snapshot('yahoo').counts).toMatchObject({ calls: 1, attempts: 6, retries: 5, failures: 6 });
+    expect(breakers.snapshot('yahoo').counts).toMatchObject({
+      calls: 1,
+      attempts: 6,
+      retries: 5,
+      failures: 6,
+    });
     expect(clock.pendingTimers).toBe(0);
   });
 
@@ -235,7 +299,8 @@ describe('retries', () => {
     });
     const delays: number[] = [];
     breakers.onRetry((e) => delays.push(e.delayMs));
-    for (let i = 0; i < 20; i++) await settle(breakers.execute('yahoo', fail(fetchError('transient'))), clock, 5);
+    for (let i = 0; i < 20; i++)
+      await settle(breakers.execute('yahoo', fail(fetchError('transient'))), clock, 5);
     expect(delays).toHaveLength(20 * 7);
     for (const d of delays) {
       expect(d).toBeGreaterThanOrEqual(0);
@@ -249,11 +314,16 @@ describe('retries', () => {
     const { clock, breakers } = setup({ retry: { maxAttempts: 3, jitter: 'none' } });
     let n = 0;
     const outcome = await settle(
-      breakers.execute('yahoo', () => (++n < 3 ? Promise.reject(fetchError('transient')) : Promise.resolve('third'))),
+      breakers.execute('yahoo', () =>
+        ++n < 3 ? Promise.reject(fetchError('transient')) : Promise.resolve('third'),
+      ),
       clock,
     );
     expect(outcome.value).toBe('third');
-    expect(breakers.snapshot('yahoo')).toMatchObject({ consecutiveFailures: 0, counts: { attempts: 3, successes: 1, failures: 2 } });
+    expect(breakers.snapshot('yahoo')).toMatchObject({
+      consecutiveFailures: 0,
+      counts: { attempts: 3, successes: 1, failures: 2 },
+    });
   });
 
   it('does not retry non-retryable kinds (auth, unknown symbol)', async () => {
@@ -304,7 +374,9 @@ describe('retries', () => {
   });
 
   it('a short Retry-After is waited for (never less) and then retried', async () => {
-    const { clock, breakers } = setup({ retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 1_000, jitter: 'none' } });
+    const { clock, breakers } = setup({
+      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 1_000, jitter: 'none' },
+    });
     const attemptsAt: number[] = [];
     const start = clock.now();
     const outcome = await settle(
@@ -319,7 +391,11 @@ describe('retries', () => {
     );
     expect(outcome.value).toBe('ok');
     expect(attemptsAt).toEqual([0, 700]);
-    expect(breakers.snapshot('twelvedata')).toMatchObject({ state: 'closed', consecutiveFailures: 0, coolingDownUntil: null });
+    expect(breakers.snapshot('twelvedata')).toMatchObject({
+      state: 'closed',
+      consecutiveFailures: 0,
+      coolingDownUntil: null,
+    });
   });
 
   it('a long Retry-After fails at once and cools the source down until then, without tripping it', async () => {
@@ -334,7 +410,11 @@ describe('retries', () => {
     expect(first.elapsedMs).toBeLessThan(20);
     const until = clock.now() - first.elapsedMs + 20_000;
     expect(breakers.isCallable('polygon')).toBe(false);
-    expect(breakers.snapshot('polygon')).toMatchObject({ state: 'closed', coolingDownUntil: until, callable: false });
+    expect(breakers.snapshot('polygon')).toMatchObject({
+      state: 'closed',
+      coolingDownUntil: until,
+      callable: false,
+    });
     const refused = await breakers.execute('polygon', limited).catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'BREAKER_COOLING_DOWN', retryAt: until, tryNextSource: true });
     expect(n).toBe(1);
@@ -389,7 +469,9 @@ describe('timeouts and cancellation', () => {
       (signal) => {
         n++;
         seen = signal;
-        return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(fetchError('aborted'))));
+        return new Promise<never>((_, reject) =>
+          signal.addEventListener('abort', () => reject(fetchError('aborted'))),
+        );
       },
       { signal: caller.signal },
     );
@@ -399,12 +481,17 @@ describe('timeouts and cancellation', () => {
     expect(error).toMatchObject({ code: 'BREAKER_CANCELLED', tryNextSource: false });
     expect(seen!.aborted).toBe(true);
     expect(n).toBe(1);
-    expect(breakers.snapshot('yahoo')).toMatchObject({ consecutiveFailures: 0, counts: { failures: 0, ignoredErrors: 0 } });
+    expect(breakers.snapshot('yahoo')).toMatchObject({
+      consecutiveFailures: 0,
+      counts: { failures: 0, ignoredErrors: 0 },
+    });
     expect(clock.pendingTimers).toBe(0);
   });
 
   it('the caller aborting during a retry wait cancels the wait', async () => {
-    const { clock, breakers } = setup({ retry: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 1_000, jitter: 'none' } });
+    const { clock, breakers } = setup({
+      retry: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 1_000, jitter: 'none' },
+    });
     const caller = new AbortController();
     const pending = breakers.execute('yahoo', fail(fetchError('transient')), { signal: caller.signal });
     await flush();
@@ -415,9 +502,18 @@ describe('timeouts and cancellation', () => {
   });
 
   it('leaves no listeners on a long-lived caller signal, whatever the outcome', async () => {
-    const { clock, breakers } = setup({ timeoutMs: 100, retry: { maxAttempts: 2, jitter: 'none' }, breaker: { failureThreshold: 1_000 } });
+    const { clock, breakers } = setup({
+      timeoutMs: 100,
+      retry: { maxAttempts: 2, jitter: 'none' },
+      breaker: { failureThreshold: 1_000 },
+    });
     const shutdown = new AbortController();
-    const outcomes = [ok(1), fail(fetchError('transient')), fail(fetchError('symbol_not_found')), () => new Promise<never>(() => undefined)];
+    const outcomes = [
+      ok(1),
+      fail(fetchError('transient')),
+      fail(fetchError('symbol_not_found')),
+      () => new Promise<never>(() => undefined),
+    ];
     for (let i = 0; i < 40; i++) {
       await settle(breakers.execute('yahoo', outcomes[i % 4], { signal: shutdown.signal }), clock);
     }
@@ -426,7 +522,9 @@ describe('timeouts and cancellation', () => {
   });
 
   it('close() cancels waits and refuses later calls', async () => {
-    const { clock, breakers } = setup({ retry: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 1_000, jitter: 'none' } });
+    const { clock, breakers } = setup({
+      retry: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 1_000, jitter: 'none' },
+    });
     const pending = breakers.execute('yahoo', fail(fetchError('transient')));
     await flush();
     breakers.close();
@@ -459,7 +557,11 @@ describe('snapshot', () => {
   it('is empty-safe and lists every source seen', async () => {
     const { breakers } = setup();
     expect(breakers.snapshot()).toEqual({});
-    expect(breakers.snapshot('polygon')).toMatchObject({ successRate: null, latencyMs: { p50: null, p90: null, p99: null }, lastError: null });
+    expect(breakers.snapshot('polygon')).toMatchObject({
+      successRate: null,
+      latencyMs: { p50: null, p90: null, p99: null },
+      lastError: null,
+    });
     await breakers.execute('yahoo', ok(1));
     expect(Object.keys(breakers.snapshot()).sort()).toEqual(['polygon', 'yahoo']);
   });
@@ -467,7 +569,14 @@ describe('snapshot', () => {
   it('never keeps secrets from error messages', async () => {
     const { breakers } = setup();
     await breakers
-      .execute('alphavantage', fail(new Error('GET https://user:pw@x.test/q?function=X&apikey=SECRET123 failed; Authorization: Bearer tok.en-99')))
+      .execute(
+        'alphavantage',
+        fail(
+          new Error(
+            'GET https://user:pw@x.test/q?function=X&apikey=SECRET123 failed; Authorization: Bearer tok.en-99',
+          ),
+        ),
+      )
       .catch(() => undefined);
     const message = breakers.snapshot('alphavantage').lastError!.message;
     expect(message).not.toMatch(/SECRET123|tok\.en-99|user:pw/);
@@ -486,9 +595,19 @@ describe('exportState / restoreState', () => {
     const saved = JSON.parse(JSON.stringify(breakers.exportState())) as unknown;
 
     clock.advance(20_000); // the restart takes 20 s
-    const restarted = createBreakerRegistry({ clock, retry: { maxAttempts: 1 }, timeoutMs: 0, breaker: { failureThreshold: 2 } });
+    const restarted = createBreakerRegistry({
+      clock,
+      retry: { maxAttempts: 1 },
+      timeoutMs: 0,
+      breaker: { failureThreshold: 2 },
+    });
     restarted.restoreState(saved);
-    expect(restarted.snapshot('yahoo')).toMatchObject({ state: 'open', probeAt, callable: false, consecutiveFailures: 2 });
+    expect(restarted.snapshot('yahoo')).toMatchObject({
+      state: 'open',
+      probeAt,
+      callable: false,
+      consecutiveFailures: 2,
+    });
     expect(restarted.snapshot('polygon')).toMatchObject({ state: 'closed', consecutiveFailures: 1 });
     let called = false;
     await expect(
@@ -529,7 +648,13 @@ describe('exportState / restoreState', () => {
     const bad = [
       null,
       { version: 2, sources: {} },
-      { version: 1, sources: { yahoo: { state: 'closed', consecutiveFailures: 0 }, nasdaq: { state: 'closed', consecutiveFailures: 0 } } },
+      {
+        version: 1,
+        sources: {
+          yahoo: { state: 'closed', consecutiveFailures: 0 },
+          nasdaq: { state: 'closed', consecutiveFailures: 0 },
+        },
+      },
       { version: 1, sources: { yahoo: { state: 'open', consecutiveFailures: 1, openedAt: 5 } } },
       { version: 1, sources: { yahoo: { state: 'weird', consecutiveFailures: 1 } } },
     ];

@@ -14,7 +14,14 @@ import {
   type IBackoff,
   type IDisposable,
 } from 'cockatiel';
-import { isFetchError, isPipelineError, isSourceName, type SourceName, type TimerHandle, type Disposable } from '@pipeline/core';
+import {
+  isFetchError,
+  isPipelineError,
+  isSourceName,
+  type SourceName,
+  type TimerHandle,
+  type Disposable,
+} from '@pipeline/core';
 import {
   BreakerCancelledError,
   BreakerCoolingDownError,
@@ -142,7 +149,11 @@ export interface BreakerRegistry {
    * keeps its kind) or a BreakerError (`BREAKER_OPEN`, `BREAKER_COOLING_DOWN`,
    * `BREAKER_TIMEOUT`, `BREAKER_CANCELLED`).
    */
-  execute<T>(source: SourceName, fn: (signal: AbortSignal) => Promise<T>, options?: ExecuteOptions): Promise<T>;
+  execute<T>(
+    source: SourceName,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options?: ExecuteOptions,
+  ): Promise<T>;
   /** False while the circuit is open before its probe time, while a probe is in flight, or during a Retry-After cool-down. */
   isCallable(source: SourceName): boolean;
   snapshot(): Partial<Record<SourceName, SourceHealth>>;
@@ -258,13 +269,18 @@ export function createBreakerRegistry(options?: Partial<BreakerRegistryOptions>)
           breakerState: restore.consecutiveFailures,
         };
       } else {
-        initialState = { ownState: { value: CircuitState.Closed }, breakerState: restore.consecutiveFailures };
+        initialState = {
+          ownState: { value: CircuitState.Closed },
+          breakerState: restore.consecutiveFailures,
+        };
       }
     }
     // cockatiel closes a half-open circuit on any error its policy does not handle ("the source
     // answered"). A probe the caller cancelled proved nothing, so there it is handled (re-opens).
     const handles = handleWhen(
-      (error) => countsAgainstBreaker(error) || (entry?.state === 'half_open' && isBreakerError(error, 'BREAKER_CANCELLED')),
+      (error) =>
+        countsAgainstBreaker(error) ||
+        (entry?.state === 'half_open' && isBreakerError(error, 'BREAKER_CANCELLED')),
     );
     const policy = circuitBreaker(handles, { breaker: counter, halfOpenAfter: probe, initialState });
     const subscription = policy.onStateChange((cockatielState) => {
@@ -434,7 +450,11 @@ export function createBreakerRegistry(options?: Partial<BreakerRegistryOptions>)
     }
   }
 
-  async function run<T>(entry: SourceEntry, fn: (signal: AbortSignal) => Promise<T>, outer: AbortSignal): Promise<T> {
+  async function run<T>(
+    entry: SourceEntry,
+    fn: (signal: AbortSignal) => Promise<T>,
+    outer: AbortSignal,
+  ): Promise<T> {
     const { source } = entry;
     let backoff: IBackoff<unknown> | undefined;
     for (let attemptNo = 1; ; attemptNo++) {
@@ -483,7 +503,8 @@ export function createBreakerRegistry(options?: Partial<BreakerRegistryOptions>)
 
   function healthOf(entry: SourceEntry): SourceHealth {
     const now = clock.now();
-    const cooling = entry.coolingDownUntil !== null && now < entry.coolingDownUntil ? entry.coolingDownUntil : null;
+    const cooling =
+      entry.coolingDownUntil !== null && now < entry.coolingDownUntil ? entry.coolingDownUntil : null;
     return {
       source: entry.source,
       state: entry.state,
@@ -560,7 +581,12 @@ function isTime(value: unknown): value is number {
 function parseErrorSummary(value: unknown, path: string): ErrorSummary | null {
   if (value === null || value === undefined) return null;
   const v = value as Record<string, unknown>;
-  if (typeof value !== 'object' || typeof v.code !== 'string' || typeof v.message !== 'string' || !isTime(v.at)) {
+  if (
+    typeof value !== 'object' ||
+    typeof v.code !== 'string' ||
+    typeof v.message !== 'string' ||
+    !isTime(v.at)
+  ) {
     throw new BreakerStateError(path, `expected {code, message, at} or null, got ${JSON.stringify(value)}`);
   }
   return { code: v.code, message: redactMessage(v.message), at: v.at };
@@ -583,16 +609,32 @@ function parseSavedState(saved: unknown): { sources: Partial<Record<SourceName, 
     const r = raw as Record<string, unknown>;
     if (typeof raw !== 'object' || raw === null) throw new BreakerStateError(path, 'expected an object');
     if (!isBreakerState(r.state) || r.state === 'half_open') {
-      throw new BreakerStateError(`${path}.state`, `expected "closed" or "open", got ${JSON.stringify(r.state)}`);
+      throw new BreakerStateError(
+        `${path}.state`,
+        `expected "closed" or "open", got ${JSON.stringify(r.state)}`,
+      );
     }
-    if (typeof r.consecutiveFailures !== 'number' || !Number.isInteger(r.consecutiveFailures) || r.consecutiveFailures < 0) {
-      throw new BreakerStateError(`${path}.consecutiveFailures`, `expected an integer >= 0, got ${JSON.stringify(r.consecutiveFailures)}`);
+    if (
+      typeof r.consecutiveFailures !== 'number' ||
+      !Number.isInteger(r.consecutiveFailures) ||
+      r.consecutiveFailures < 0
+    ) {
+      throw new BreakerStateError(
+        `${path}.consecutiveFailures`,
+        `expected an integer >= 0, got ${JSON.stringify(r.consecutiveFailures)}`,
+      );
     }
     if (r.state === 'open' && (!isTime(r.openedAt) || !isTime(r.probeAt))) {
-      throw new BreakerStateError(path, `an open circuit needs openedAt and probeAt times, got ${JSON.stringify([r.openedAt, r.probeAt])}`);
+      throw new BreakerStateError(
+        path,
+        `an open circuit needs openedAt and probeAt times, got ${JSON.stringify([r.openedAt, r.probeAt])}`,
+      );
     }
     if (r.coolingDownUntil !== null && r.coolingDownUntil !== undefined && !isTime(r.coolingDownUntil)) {
-      throw new BreakerStateError(`${path}.coolingDownUntil`, `expected a time or null, got ${JSON.stringify(r.coolingDownUntil)}`);
+      throw new BreakerStateError(
+        `${path}.coolingDownUntil`,
+        `expected a time or null, got ${JSON.stringify(r.coolingDownUntil)}`,
+      );
     }
     sources[name] = {
       state: r.state,

@@ -22,13 +22,18 @@ export async function settle<T>(
   const start = clock.now();
   await flush();
   while (!done) {
-    if (clock.now() - start > maxMs) throw new Error(`promise did not settle within ${maxMs} ms of fake time`);
+    if (clock.now() - start > maxMs)
+      throw new Error(`promise did not settle within ${maxMs} ms of fake time`);
     clock.advance(stepMs);
     await flush();
   }
   return { ...outcome, elapsedMs: clock.now() - start };
 }
 
-export function fetchError(kind: FetchErrorKind, source: SourceName = 'yahoo', retryAfterMs?: number): FetchError {
+export function fetchError(
+  kind: FetchErrorKind,
+  source: SourceName = 'yahoo',
+  retryAfterMs?: number,
+): FetchError {
   return new FetchError({ kind, source, message: `${kind} from test`, retryAfterMs, symbol: 'EURUSD' });
 }

@@ -48,7 +48,14 @@ export function alignTs(ts: number, timeframe: Timeframe): number {
 }
 
 /** Names of the data sources a bar can come from. */
-export const SOURCE_NAMES = ['yahoo', 'alphavantage', 'twelvedata', 'polygon', 'replay', 'synthetic'] as const;
+export const SOURCE_NAMES = [
+  'yahoo',
+  'alphavantage',
+  'twelvedata',
+  'polygon',
+  'replay',
+  'synthetic',
+] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
 
 export function isSourceName(value: unknown): value is SourceName {

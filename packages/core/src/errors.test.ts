@@ -24,14 +24,24 @@ describe('errors', () => {
 
   it('gives each fetch error kind its documented policy', () => {
     for (const [kind, policy] of Object.entries(FETCH_ERROR_KINDS)) {
-      const e = new FetchError({ kind: kind as keyof typeof FETCH_ERROR_KINDS, source: 'yahoo', message: 'm' });
+      const e = new FetchError({
+        kind: kind as keyof typeof FETCH_ERROR_KINDS,
+        source: 'yahoo',
+        message: 'm',
+      });
       expect(e.code).toBe(policy.code);
       expect(e.retryable).toBe(policy.retryable);
       expect(e.countsForBreaker).toBe(policy.countsForBreaker);
       expect(e.tryNextSource).toBe(policy.tryNextSource);
       expect(isFetchError(e)).toBe(true);
     }
-    const limited = new FetchError({ kind: 'rate_limited', source: 'twelvedata', message: 'slow down', retryAfterMs: 30_000, status: 429 });
+    const limited = new FetchError({
+      kind: 'rate_limited',
+      source: 'twelvedata',
+      message: 'slow down',
+      retryAfterMs: 30_000,
+      status: 429,
+    });
     expect(limited.message).toBe('[twelvedata] slow down');
     expect(limited.countsForBreaker).toBe(false);
     expect(limited.retryAfterMs).toBe(30_000);
@@ -55,7 +65,9 @@ describe('resolveOptions', () => {
   });
 
   it('quotes a bad numeric value', () => {
-    expect(() => assertNumberOption('Thing', 'size', -1, 0)).toThrow('option "size" must be a number in [0, Infinity], got -1');
+    expect(() => assertNumberOption('Thing', 'size', -1, 0)).toThrow(
+      'option "size" must be a number in [0, Infinity], got -1',
+    );
     expect(() => assertNumberOption('Thing', 'size', Number.NaN, 0)).toThrow(OptionsError);
     expect(() => assertNumberOption('Thing', 'size', 5, 0, 10)).not.toThrow();
   });

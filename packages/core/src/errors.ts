@@ -60,7 +60,13 @@ export function resolveOptions<T extends object>(
 }
 
 /** Throws an {@link OptionsError} unless `value` is a finite number within [min, max]. */
-export function assertNumberOption(component: string, name: string, value: unknown, min: number, max = Infinity): void {
+export function assertNumberOption(
+  component: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max = Infinity,
+): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     throw new OptionsError(
       `${component}: option "${name}" must be a number in [${min}, ${max}], got ${JSON.stringify(value)}`,

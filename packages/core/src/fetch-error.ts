@@ -18,8 +18,18 @@ import { PipelineError, isPipelineError } from './errors';
 export const FETCH_ERROR_KINDS = {
   rate_limited: { code: 'FETCH_RATE_LIMITED', retryable: true, countsForBreaker: false, tryNextSource: true },
   auth: { code: 'FETCH_AUTH', retryable: false, countsForBreaker: true, tryNextSource: true },
-  symbol_not_found: { code: 'FETCH_SYMBOL_NOT_FOUND', retryable: false, countsForBreaker: false, tryNextSource: true },
-  not_supported: { code: 'FETCH_NOT_SUPPORTED', retryable: false, countsForBreaker: false, tryNextSource: true },
+  symbol_not_found: {
+    code: 'FETCH_SYMBOL_NOT_FOUND',
+    retryable: false,
+    countsForBreaker: false,
+    tryNextSource: true,
+  },
+  not_supported: {
+    code: 'FETCH_NOT_SUPPORTED',
+    retryable: false,
+    countsForBreaker: false,
+    tryNextSource: true,
+  },
   bad_request: { code: 'FETCH_BAD_REQUEST', retryable: false, countsForBreaker: false, tryNextSource: true },
   transient: { code: 'FETCH_TRANSIENT', retryable: true, countsForBreaker: true, tryNextSource: true },
   malformed: { code: 'FETCH_MALFORMED', retryable: true, countsForBreaker: true, tryNextSource: true },

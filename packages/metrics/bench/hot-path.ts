@@ -44,8 +44,19 @@ async function timeAsync(run: () => Promise<unknown>, ops: number): Promise<numb
 
 const metrics = createPipelineMetrics();
 const raw = new Registry();
-const rawCounter = new Counter({ name: 'raw_fetch_errors_total', help: 'x', labelNames: ['source', 'kind'], registers: [raw] });
-const rawHistogram = new Histogram({ name: 'raw_cache_seconds', help: 'x', labelNames: ['op'], buckets: [...DEFAULT_METRIC_BUCKETS.storage], registers: [raw] });
+const rawCounter = new Counter({
+  name: 'raw_fetch_errors_total',
+  help: 'x',
+  labelNames: ['source', 'kind'],
+  registers: [raw],
+});
+const rawHistogram = new Histogram({
+  name: 'raw_cache_seconds',
+  help: 'x',
+  labelNames: ['op'],
+  buckets: [...DEFAULT_METRIC_BUCKETS.storage],
+  registers: [raw],
+});
 
 const [oursInc, rawInc] = timeBoth(
   (i) => metrics.fetchErrors.inc({ source: SOURCES[i & 3], kind: KINDS[i % 3] }),
@@ -63,7 +74,10 @@ full.onScrape(() => ({
   lastBarTs: symbols,
   pendingWrites: 100,
   breakers: { yahoo: 'closed', alphavantage: 'open', twelvedata: 'closed', polygon: 'half_open' },
-  rateBudgets: { alphavantage: { perMinuteLeft: 3, perDayLeft: 20 }, twelvedata: { perMinuteLeft: 6, perDayLeft: 700 } },
+  rateBudgets: {
+    alphavantage: { perMinuteLeft: 3, perDayLeft: 20 },
+    twelvedata: { perMinuteLeft: 6, perDayLeft: 700 },
+  },
 }));
 for (const s of SOURCES) {
   full.fetchDuration.observe({ source: s }, 0.2);
@@ -115,7 +129,16 @@ const rows = [
     pass: scrapeMs < 10,
   },
 ];
-console.table(rows.map(({ case: c, unit, ours, baselineValue, ratio, pass }) => ({ case: c, unit, ours, promClient: baselineValue, ratio, pass })));
+console.table(
+  rows.map(({ case: c, unit, ours, baselineValue, ratio, pass }) => ({
+    case: c,
+    unit,
+    ours,
+    promClient: baselineValue,
+    ratio,
+    pass,
+  })),
+);
 metrics.close();
 full.close();
 

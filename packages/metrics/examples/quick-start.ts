@@ -2,7 +2,11 @@
 /* eslint-disable no-console -- an example prints what happens */
 import { createPipelineMetrics } from '@pipeline/metrics';
 
-const metrics = createPipelineMetrics({ prefix: 'pipeline_', defaultMetrics: false, labels: { instance: 'demo' } });
+const metrics = createPipelineMetrics({
+  prefix: 'pipeline_',
+  defaultMetrics: false,
+  labels: { instance: 'demo' },
+});
 
 // Hot path: typed handles, label values sanitised, bad values dropped and counted (never thrown).
 const endCycle = metrics.cycleDuration.startTimer();
@@ -23,7 +27,14 @@ const provider = metrics.onScrape(() => ({
 }));
 
 const text = await metrics.text(); // serve with Content-Type: metrics.contentType
-console.log(text.split('\n').filter((line) => /data_age|pending_writes|breaker_state.*"polygon",state="open"|fetch_errors_total\{/.test(line)).join('\n'));
+console.log(
+  text
+    .split('\n')
+    .filter((line) =>
+      /data_age|pending_writes|breaker_state.*"polygon",state="open"|fetch_errors_total\{/.test(line),
+    )
+    .join('\n'),
+);
 console.log(`families in JSON: ${(await metrics.json()).length}`);
 
 provider.dispose();

@@ -16,7 +16,11 @@ export class MetricsError extends PipelineError {
   /** The metric names involved (the clashing names, or the gauges the provider feeds). */
   readonly metrics: readonly string[];
 
-  constructor(code: MetricsErrorCode, message: string, init: { metrics: readonly string[]; cause?: unknown }) {
+  constructor(
+    code: MetricsErrorCode,
+    message: string,
+    init: { metrics: readonly string[]; cause?: unknown },
+  ) {
     super(code, message, { cause: init.cause });
     this.code = code;
     this.metrics = init.metrics;

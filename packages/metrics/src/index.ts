@@ -25,5 +25,10 @@ export {
   type MetricBuckets,
 } from './options';
 export { METRICS_ERROR_CODES, MetricsError, isMetricsError, type MetricsErrorCode } from './errors';
-export { sanitizeLabelValue, closedLabelValue, MAX_LABEL_VALUE_LENGTH, REDACTED_LABEL_VALUE } from './sanitize';
+export {
+  sanitizeLabelValue,
+  closedLabelValue,
+  MAX_LABEL_VALUE_LENGTH,
+  REDACTED_LABEL_VALUE,
+} from './sanitize';
 export { lintMetricsText, METRICS_LINT_RULES, type MetricsLintIssue, type MetricsLintRule } from './lint';

@@ -33,7 +33,28 @@ const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
 // promtool's list of non-base units (lint "use base unit").
-const NON_BASE_UNITS = ['milliseconds', 'microseconds', 'nanoseconds', 'minutes', 'hours', 'days', 'weeks', 'kilobytes', 'megabytes', 'gigabytes', 'terabytes', 'kilometers', 'millimeters', 'centimeters', 'grams', 'kilograms', 'celsius', 'fahrenheit', 'percent', 'ms'];
+const NON_BASE_UNITS = [
+  'milliseconds',
+  'microseconds',
+  'nanoseconds',
+  'minutes',
+  'hours',
+  'days',
+  'weeks',
+  'kilobytes',
+  'megabytes',
+  'gigabytes',
+  'terabytes',
+  'kilometers',
+  'millimeters',
+  'centimeters',
+  'grams',
+  'kilograms',
+  'celsius',
+  'fahrenheit',
+  'percent',
+  'ms',
+];
 const TIME_WORDS = ['duration', 'latency', 'age', 'elapsed', 'delay', 'lag'];
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$/;
 const LABEL_PAIR = /\s*([^=\s]+)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,|$)/y;
@@ -87,7 +108,8 @@ export function lintMetricsText(text: string): MetricsLintIssue[] {
     }
     return f;
   };
-  const add = (metric: string, rule: MetricsLintRule, message: string) => issues.push({ metric, rule, message });
+  const add = (metric: string, rule: MetricsLintRule, message: string) =>
+    issues.push({ metric, rule, message });
   const closed = new Set<string>();
   let current: string | undefined;
 
@@ -101,7 +123,8 @@ export function lintMetricsText(text: string): MetricsLintIssue[] {
       const [, kind, name, rest = ''] = m;
       if (!NAME.test(name)) add(name, 'invalid_name', `${where}: invalid metric name`);
       if (current !== name && current !== undefined) closed.add(current);
-      if (closed.has(name)) add(name, 'duplicate_family', `${where}: family declared again after other families`);
+      if (closed.has(name))
+        add(name, 'duplicate_family', `${where}: family declared again after other families`);
       current = name;
       const f = family(name);
       if (kind === 'HELP') {
@@ -131,7 +154,8 @@ export function lintMetricsText(text: string): MetricsLintIssue[] {
       continue;
     }
     for (const label of Object.keys(labels)) {
-      if (!LABEL.test(label) || label.startsWith('__')) add(name, 'invalid_label', `${where}: invalid label name ${label}`);
+      if (!LABEL.test(label) || label.startsWith('__'))
+        add(name, 'invalid_label', `${where}: invalid label name ${label}`);
     }
     // Values are Go ParseFloat input: NaN and Inf in any case (prom-client writes `Nan`).
     if (!/^([+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity)|nan)$/i.test(value)) {
@@ -145,14 +169,17 @@ export function lintMetricsText(text: string): MetricsLintIssue[] {
     if (!f.help) add(name, 'missing_help', 'no HELP text');
     if (!f.type) add(name, 'missing_type', 'no TYPE line');
     if (/[A-Z]/.test(name)) add(name, 'not_snake_case', 'metric names are snake_case');
-    if (f.type === 'counter' && !name.endsWith('_total')) add(name, 'counter_suffix', 'counter names end with _total');
-    if (f.type !== 'counter' && name.endsWith('_total')) add(name, 'total_on_non_counter', 'only counters end with _total');
+    if (f.type === 'counter' && !name.endsWith('_total'))
+      add(name, 'counter_suffix', 'counter names end with _total');
+    if (f.type !== 'counter' && name.endsWith('_total'))
+      add(name, 'total_on_non_counter', 'only counters end with _total');
     if (f.type !== 'histogram' && f.type !== 'summary' && /_(bucket|sum|count)$/.test(name)) {
       add(name, 'reserved_suffix', '_bucket, _sum and _count are reserved for histograms and summaries');
     }
     const words = name.split(/[_:]/);
     for (const unit of NON_BASE_UNITS) {
-      if (words.includes(unit)) add(name, 'non_base_unit', `use base units (seconds, bytes, ...), not ${unit}`);
+      if (words.includes(unit))
+        add(name, 'non_base_unit', `use base units (seconds, bytes, ...), not ${unit}`);
     }
     if (TIME_WORDS.some((w) => words.includes(w)) && !words.includes('seconds')) {
       add(name, 'time_without_seconds', 'times are measured in seconds and named _seconds');

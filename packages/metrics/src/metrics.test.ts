@@ -1,6 +1,12 @@
 import { ManualClock, isPipelineError } from '@pipeline/core';
 import { Registry, collectDefaultMetrics, register as globalRegistry } from 'prom-client';
-import { createPipelineMetrics, isMetricsError, lintMetricsText, type MetricsError, type PipelineMetrics } from './index';
+import {
+  createPipelineMetrics,
+  isMetricsError,
+  lintMetricsText,
+  type MetricsError,
+  type PipelineMetrics,
+} from './index';
 
 /** Reads one sample value from Prometheus text; labels must match exactly (all of them). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -9,8 +15,10 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const got: Record<string, string> = {};
-    for (const pair of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) got[pair[1]] = pair[2];
-    if (JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(labels).sort())) return Number(m[3]);
+    for (const pair of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      got[pair[1]] = pair[2];
+    if (JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(labels).sort()))
+      return Number(m[3]);
   }
   return undefined;
 }
@@ -30,10 +38,14 @@ describe('options', () => {
     expect(() => createPipelineMetrics({ prefx: 'x_' } as never)).toThrow(/unknown option "prefx"/);
     expect(() => createPipelineMetrics({ prefix: 'bad-prefix_' })).toThrow(/"bad-prefix_"/);
     expect(() => createPipelineMetrics({ prefix: 'noUnderscore' })).toThrow(/end with "_".*"noUnderscore"/);
-    expect(() => createPipelineMetrics({ labels: { source: 'x' } })).toThrow(/"source" is not a valid, unreserved/);
+    expect(() => createPipelineMetrics({ labels: { source: 'x' } })).toThrow(
+      /"source" is not a valid, unreserved/,
+    );
     expect(() => createPipelineMetrics({ labels: { 'bad-name': 'x' } })).toThrow(/"bad-name"/);
     expect(() => createPipelineMetrics({ buckets: { fetch: [1, 0.5] } })).toThrow(/buckets.fetch.*\[1,0.5\]/);
-    expect(() => createPipelineMetrics({ buckets: { fetchh: [1] } as never })).toThrow(/unknown option "fetchh"/);
+    expect(() => createPipelineMetrics({ buckets: { fetchh: [1] } as never })).toThrow(
+      /unknown option "fetchh"/,
+    );
     try {
       createPipelineMetrics({ defaultMetrics: 'yes' as never });
     } catch (error) {
@@ -41,7 +53,7 @@ describe('options', () => {
     }
   });
 
-  it('never touches prom-client\'s global registry', async () => {
+  it("never touches prom-client's global registry", async () => {
     const before = (await globalRegistry.metrics()).length;
     const m = make({ defaultMetrics: true });
     m.cycleDuration.observe(0.2);
@@ -83,11 +95,27 @@ describe('recording', () => {
     expect(sample(text, 'pipeline_bars_ingested_total', { source: 'twelvedata' })).toBe(500);
     expect(sample(text, 'pipeline_bars_repaired_total', { rule: 'high_below_open' })).toBe(1);
     expect(sample(text, 'pipeline_bars_rejected_total', { rule: 'non_positive_price' })).toBe(2);
-    expect(sample(text, 'pipeline_cache_operation_duration_seconds_bucket', { op: 'append', le: '0.0005' })).toBe(1);
-    expect(sample(text, 'pipeline_store_operation_duration_seconds_sum', { op: 'flush' })).toBeCloseTo(0.04, 10);
+    expect(
+      sample(text, 'pipeline_cache_operation_duration_seconds_bucket', { op: 'append', le: '0.0005' }),
+    ).toBe(1);
+    expect(sample(text, 'pipeline_store_operation_duration_seconds_sum', { op: 'flush' })).toBeCloseTo(
+      0.04,
+      10,
+    );
     expect(sample(text, 'pipeline_signal_latency_seconds_count')).toBe(1);
-    expect(sample(text, 'pipeline_http_requests_total', { method: 'GET', route: '/signals/:symbol', status: '200' })).toBe(1);
-    expect(sample(text, 'pipeline_http_request_duration_seconds_count', { method: 'GET', route: '/signals/:symbol' })).toBe(1);
+    expect(
+      sample(text, 'pipeline_http_requests_total', {
+        method: 'GET',
+        route: '/signals/:symbol',
+        status: '200',
+      }),
+    ).toBe(1);
+    expect(
+      sample(text, 'pipeline_http_request_duration_seconds_count', {
+        method: 'GET',
+        route: '/signals/:symbol',
+      }),
+    ).toBe(1);
     expect(lintMetricsText(text)).toEqual([]);
   });
 
@@ -111,10 +139,18 @@ describe('recording', () => {
     }).not.toThrow();
     const text = await m.text();
     expect(sample(text, 'pipeline_cycle_duration_seconds_count')).toBe(0);
-    expect(sample(text, 'pipeline_dropped_observations_total', { metric: 'pipeline_cycle_duration_seconds' })).toBe(1);
-    expect(sample(text, 'pipeline_dropped_observations_total', { metric: 'pipeline_fetch_duration_seconds' })).toBe(1);
-    expect(sample(text, 'pipeline_dropped_observations_total', { metric: 'pipeline_bars_ingested_total' })).toBe(1);
-    expect(sample(text, 'pipeline_dropped_observations_total', { metric: 'pipeline_cycle_overruns_total' })).toBe(1);
+    expect(
+      sample(text, 'pipeline_dropped_observations_total', { metric: 'pipeline_cycle_duration_seconds' }),
+    ).toBe(1);
+    expect(
+      sample(text, 'pipeline_dropped_observations_total', { metric: 'pipeline_fetch_duration_seconds' }),
+    ).toBe(1);
+    expect(
+      sample(text, 'pipeline_dropped_observations_total', { metric: 'pipeline_bars_ingested_total' }),
+    ).toBe(1);
+    expect(
+      sample(text, 'pipeline_dropped_observations_total', { metric: 'pipeline_cycle_overruns_total' }),
+    ).toBe(1);
   });
 });
 
@@ -133,15 +169,33 @@ describe('label values', () => {
     m.barsRejected.inc({ rule: 'DEMO1234ABCD5678' }); // alphavantage-shaped key
     const text = await m.text();
     expect(text).not.toMatch(/S3CRET|abc\.def|token=|eyJhbGci|user:pw/);
-    expect(sample(text, 'pipeline_http_requests_total', { method: 'other', route: '/bars/EURUSD', status: 'other' })).toBe(1);
+    expect(
+      sample(text, 'pipeline_http_requests_total', {
+        method: 'other',
+        route: '/bars/EURUSD',
+        status: 'other',
+      }),
+    ).toBe(1);
     expect(sample(text, 'pipeline_bars_rejected_total', { rule: 'redacted' })).toBe(2);
     expect(sample(text, 'pipeline_bars_repaired_total', { rule: 'redacted' })).toBe(1);
     expect(sample(text, 'pipeline_cache_operation_duration_seconds_count', { op: 'redacted' })).toBe(1);
     expect(sample(text, 'pipeline_fetch_errors_total', { source: 'other', kind: 'other' })).toBe(1);
     expect(sample(text, 'pipeline_bars_ingested_total', { source: 'other' })).toBe(1);
-    expect(sample(text, 'pipeline_store_operation_duration_seconds_count', { op: 'read_range_'.repeat(50).slice(0, 64) })).toBe(1);
-    expect(sample(text, 'pipeline_bars_repaired_total', { rule: 'close_outside_high_low_range_clamped' })).toBe(1);
-    expect(sample(text, 'pipeline_http_requests_total', { method: 'GET', route: '/api/v1/bars/history/export/all', status: '200' })).toBe(1);
+    expect(
+      sample(text, 'pipeline_store_operation_duration_seconds_count', {
+        op: 'read_range_'.repeat(50).slice(0, 64),
+      }),
+    ).toBe(1);
+    expect(
+      sample(text, 'pipeline_bars_repaired_total', { rule: 'close_outside_high_low_range_clamped' }),
+    ).toBe(1);
+    expect(
+      sample(text, 'pipeline_http_requests_total', {
+        method: 'GET',
+        route: '/api/v1/bars/history/export/all',
+        status: '200',
+      }),
+    ).toBe(1);
     expect(text).not.toContain('DEMO1234ABCD5678');
   });
 
@@ -171,7 +225,7 @@ describe('label values', () => {
 });
 
 describe('process metrics', () => {
-  it('are prefixed, and prom-client\'s _total gauges are dropped in favour of their by-type twins', async () => {
+  it("are prefixed, and prom-client's _total gauges are dropped in favour of their by-type twins", async () => {
     const m = make({ defaultMetrics: true });
     const text = await m.text();
     expect(text).toContain('# TYPE pipeline_process_cpu_user_seconds_total counter');
@@ -213,8 +267,12 @@ describe('scrape-time gauges', () => {
     expect(sample(text, 'pipeline_breaker_state', { source: 'yahoo', state: 'closed' })).toBe(0);
     expect(sample(text, 'pipeline_breaker_state', { source: 'yahoo', state: 'half_open' })).toBe(0);
     expect(sample(text, 'pipeline_breaker_state', { source: 'polygon', state: 'closed' })).toBe(1);
-    expect(sample(text, 'pipeline_rate_budget_remaining', { source: 'alphavantage', window: 'minute' })).toBe(4);
-    expect(sample(text, 'pipeline_rate_budget_remaining', { source: 'alphavantage', window: 'day' })).toBeUndefined();
+    expect(sample(text, 'pipeline_rate_budget_remaining', { source: 'alphavantage', window: 'minute' })).toBe(
+      4,
+    );
+    expect(
+      sample(text, 'pipeline_rate_budget_remaining', { source: 'alphavantage', window: 'day' }),
+    ).toBeUndefined();
 
     // The next scrape sees the new time and drops series that are gone.
     symbols = { EURUSD: t0 };
@@ -246,7 +304,7 @@ describe('scrape-time gauges', () => {
 });
 
 describe('output formats', () => {
-  it('json() has prom-client\'s shape with the same values', async () => {
+  it("json() has prom-client's shape with the same values", async () => {
     const m = make();
     m.fetchErrors.inc({ source: 'yahoo', kind: 'auth' });
     m.cycleDuration.observe(1.5);
@@ -256,7 +314,11 @@ describe('output formats', () => {
     expect(errors.values).toEqual([{ value: 1, labels: { source: 'yahoo', kind: 'auth' } }]);
     const cycle = json.find((f) => f.name === 'pipeline_cycle_duration_seconds')!;
     expect(cycle.type).toBe('histogram');
-    expect(cycle.values.find((v) => (v as { metricName?: string }).metricName === 'pipeline_cycle_duration_seconds_sum')?.value).toBe(1.5);
+    expect(
+      cycle.values.find(
+        (v) => (v as { metricName?: string }).metricName === 'pipeline_cycle_duration_seconds_sum',
+      )?.value,
+    ).toBe(1.5);
     expect(JSON.parse(JSON.stringify(json))).toEqual(json);
     expect(m.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
   });
@@ -300,7 +362,10 @@ describe('several instances', () => {
   it('process metrics already in the registry are refused and nothing is left behind', () => {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry, prefix: 'b_' });
-    const before = registry.getMetricsAsArray().map((m) => m.name).sort();
+    const before = registry
+      .getMetricsAsArray()
+      .map((m) => m.name)
+      .sort();
     let error: unknown;
     try {
       createPipelineMetrics({ registry, prefix: 'b_', defaultMetrics: true });
@@ -309,7 +374,12 @@ describe('several instances', () => {
     }
     expect(isMetricsError(error, 'METRICS_NAME_CLASH')).toBe(true);
     expect((error as Error).message).toContain('process metrics with prefix "b_"');
-    expect(registry.getMetricsAsArray().map((m) => m.name).sort()).toEqual(before);
+    expect(
+      registry
+        .getMetricsAsArray()
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual(before);
     // Without process metrics the same prefix is fine.
     make({ registry, prefix: 'b_' });
   });

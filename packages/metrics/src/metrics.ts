@@ -189,7 +189,9 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
    * that are not label names of the metric are ignored (prom-client would throw on them) and
    * missing ones normalise like any bad value, so the hot path never throws.
    */
-  const labeller = (labelNames: readonly string[]): ((raw: Record<string, unknown>) => Record<string, string>) => {
+  const labeller = (
+    labelNames: readonly string[],
+  ): ((raw: Record<string, unknown>) => Record<string, string>) => {
     const rules = labelNames.map((name) => [name, LABEL_RULES[name] ?? sanitizeMemo] as const);
     const hasConstants = constantNames.length > 0;
     return (raw) => {
@@ -213,9 +215,20 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
     return false;
   };
 
-  function histogram<L extends string>(key: MetricKey, help: string, labelNames: L[], buckets: number[]): HistogramHandle<L> {
+  function histogram<L extends string>(
+    key: MetricKey,
+    help: string,
+    labelNames: L[],
+    buckets: number[],
+  ): HistogramHandle<L> {
     const name = names[key];
-    const h = new Histogram({ name, help, labelNames: [...labelNames, ...constantNames], buckets, registers });
+    const h = new Histogram({
+      name,
+      help,
+      labelNames: [...labelNames, ...constantNames],
+      buckets,
+      registers,
+    });
     owned.push(name);
     const labelsFor = labeller(labelNames);
     return {
@@ -266,7 +279,12 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
   owned.push(names.scrapeErrors);
 
   async function runProviders(): Promise<ScrapeSnapshot> {
-    const merged: Required<ScrapeSnapshot> = { lastBarTs: {}, pendingWrites: 0, breakers: {}, rateBudgets: {} };
+    const merged: Required<ScrapeSnapshot> = {
+      lastBarTs: {},
+      pendingWrites: 0,
+      breakers: {},
+      rateBudgets: {},
+    };
     let sawPending = false;
     for (const provider of [...providers]) {
       let part: ScrapeSnapshot;
@@ -274,10 +292,14 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
         part = await provider();
       } catch (cause) {
         scrapeErrors.inc(constantLabels);
-        const error = new MetricsError('METRICS_PROVIDER_FAILED', `scrape provider failed: ${String(cause)}`, {
-          metrics: [names.dataAge, names.pendingWrites, names.breakerState, names.rateBudgetRemaining],
-          cause,
-        });
+        const error = new MetricsError(
+          'METRICS_PROVIDER_FAILED',
+          `scrape provider failed: ${String(cause)}`,
+          {
+            metrics: [names.dataAge, names.pendingWrites, names.breakerState, names.rateBudgetRemaining],
+            cause,
+          },
+        );
         for (const listener of errorListeners) {
           try {
             listener(error);
@@ -306,7 +328,12 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
     return inFlight;
   }
 
-  function scrapeGauge(key: MetricKey, help: string, labelNames: string[], fill: (gauge: Gauge, snap: ScrapeSnapshot) => void): void {
+  function scrapeGauge(
+    key: MetricKey,
+    help: string,
+    labelNames: string[],
+    fill: (gauge: Gauge, snap: ScrapeSnapshot) => void,
+  ): void {
     new Gauge({
       name: names[key],
       help,
@@ -322,49 +349,106 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
     owned.push(names[key]);
   }
 
-  scrapeGauge('dataAge', 'Seconds since the open time of the newest bar per symbol, computed at scrape time.', ['symbol'], (g, s) => {
-    const now = clock.now();
-    for (const [symbol, ts] of Object.entries(s.lastBarTs ?? {})) {
-      if (typeof ts === 'number' && Number.isFinite(ts)) g.set(labelsOf({ symbol }), Math.max(0, (now - ts) / 1000));
-    }
-  });
-  scrapeGauge('pendingWrites', 'Bars buffered for the store and not yet written, at scrape time.', [], (g, s) => {
-    if (s.pendingWrites !== undefined) g.set(constantLabels, s.pendingWrites);
-    // prom-client keeps a 0 series for a label-less gauge even after reset(): drop it, unknown is not 0.
-    else g.remove(constantLabels);
-  });
-  scrapeGauge('breakerState', 'Circuit breaker state per source: 1 for the current state, 0 for the others.', ['source', 'state'], (g, s) => {
-    for (const [source, state] of Object.entries(s.breakers ?? {})) {
-      if (!BREAKER_STATES.has(state as string)) continue;
-      for (const candidate of BREAKER_STATE_LABELS) {
-        g.set(labelsOf({ source, state: candidate }), candidate === state ? 1 : 0);
+  scrapeGauge(
+    'dataAge',
+    'Seconds since the open time of the newest bar per symbol, computed at scrape time.',
+    ['symbol'],
+    (g, s) => {
+      const now = clock.now();
+      for (const [symbol, ts] of Object.entries(s.lastBarTs ?? {})) {
+        if (typeof ts === 'number' && Number.isFinite(ts))
+          g.set(labelsOf({ symbol }), Math.max(0, (now - ts) / 1000));
       }
-    }
-  });
-  scrapeGauge('rateBudgetRemaining', 'Requests left in the source\'s rate budget per window, at scrape time.', ['source', 'window'], (g, s) => {
-    for (const [source, budget] of Object.entries(s.rateBudgets ?? {})) {
-      if (!budget) continue;
-      if (typeof budget.perMinuteLeft === 'number') g.set(labelsOf({ source, window: RATE_WINDOWS.minute }), budget.perMinuteLeft);
-      if (typeof budget.perDayLeft === 'number') g.set(labelsOf({ source, window: RATE_WINDOWS.day }), budget.perDayLeft);
-    }
-  });
+    },
+  );
+  scrapeGauge(
+    'pendingWrites',
+    'Bars buffered for the store and not yet written, at scrape time.',
+    [],
+    (g, s) => {
+      if (s.pendingWrites !== undefined) g.set(constantLabels, s.pendingWrites);
+      // prom-client keeps a 0 series for a label-less gauge even after reset(): drop it, unknown is not 0.
+      else g.remove(constantLabels);
+    },
+  );
+  scrapeGauge(
+    'breakerState',
+    'Circuit breaker state per source: 1 for the current state, 0 for the others.',
+    ['source', 'state'],
+    (g, s) => {
+      for (const [source, state] of Object.entries(s.breakers ?? {})) {
+        if (!BREAKER_STATES.has(state as string)) continue;
+        for (const candidate of BREAKER_STATE_LABELS) {
+          g.set(labelsOf({ source, state: candidate }), candidate === state ? 1 : 0);
+        }
+      }
+    },
+  );
+  scrapeGauge(
+    'rateBudgetRemaining',
+    "Requests left in the source's rate budget per window, at scrape time.",
+    ['source', 'window'],
+    (g, s) => {
+      for (const [source, budget] of Object.entries(s.rateBudgets ?? {})) {
+        if (!budget) continue;
+        if (typeof budget.perMinuteLeft === 'number')
+          g.set(labelsOf({ source, window: RATE_WINDOWS.minute }), budget.perMinuteLeft);
+        if (typeof budget.perDayLeft === 'number')
+          g.set(labelsOf({ source, window: RATE_WINDOWS.day }), budget.perDayLeft);
+      }
+    },
+  );
 
   const handles = {
-    cycleDuration: plainHistogram('cycleDuration', 'Duration of one collection cycle.', [...opts.buckets.cycle]),
+    cycleDuration: plainHistogram('cycleDuration', 'Duration of one collection cycle.', [
+      ...opts.buckets.cycle,
+    ]),
     cycleOverruns: (() => {
-      const c = counter<never>('cycleOverruns', 'Collection cycles that took longer than their interval.', []);
+      const c = counter<never>(
+        'cycleOverruns',
+        'Collection cycles that took longer than their interval.',
+        [],
+      );
       return { inc: (by?: number) => c.inc({}, by) };
     })(),
-    fetchDuration: histogram('fetchDuration', 'Duration of one fetch from a source, retries included.', ['source'], [...opts.buckets.fetch]),
+    fetchDuration: histogram(
+      'fetchDuration',
+      'Duration of one fetch from a source, retries included.',
+      ['source'],
+      [...opts.buckets.fetch],
+    ),
     fetchErrors: counter('fetchErrors', 'Failed fetches by source and error kind.', ['source', 'kind']),
     barsIngested: counter('barsIngested', 'Bars accepted into the pipeline by source.', ['source']),
     barsRepaired: counter('barsRepaired', 'Bars repaired by the validator, by rule.', ['rule']),
     barsRejected: counter('barsRejected', 'Bars rejected by the validator, by rule.', ['rule']),
-    cacheOperationDuration: histogram('cacheOperationDuration', 'Duration of hot cache operations by op.', ['op'], [...opts.buckets.storage]),
-    storeOperationDuration: histogram('storeOperationDuration', 'Duration of history store operations by op.', ['op'], [...opts.buckets.storage]),
-    signalLatency: plainHistogram('signalLatency', 'Time from the data a signal used to the signal being available.', [...opts.buckets.signal]),
-    httpRequests: counter('httpRequests', 'HTTP requests answered, by method, route pattern and status.', ['method', 'route', 'status']),
-    httpRequestDuration: histogram('httpRequestDuration', 'Duration of HTTP requests by method and route pattern.', ['method', 'route'], [...opts.buckets.http]),
+    cacheOperationDuration: histogram(
+      'cacheOperationDuration',
+      'Duration of hot cache operations by op.',
+      ['op'],
+      [...opts.buckets.storage],
+    ),
+    storeOperationDuration: histogram(
+      'storeOperationDuration',
+      'Duration of history store operations by op.',
+      ['op'],
+      [...opts.buckets.storage],
+    ),
+    signalLatency: plainHistogram(
+      'signalLatency',
+      'Time from the data a signal used to the signal being available.',
+      [...opts.buckets.signal],
+    ),
+    httpRequests: counter('httpRequests', 'HTTP requests answered, by method, route pattern and status.', [
+      'method',
+      'route',
+      'status',
+    ]),
+    httpRequestDuration: histogram(
+      'httpRequestDuration',
+      'Duration of HTTP requests by method and route pattern.',
+      ['method', 'route'],
+      [...opts.buckets.http],
+    ),
   };
 
   if (opts.defaultMetrics) {
@@ -372,7 +456,10 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
     try {
       collectDefaultMetrics({ register: registry, prefix, labels: constantLabels });
     } catch (cause) {
-      const added = registry.getMetricsAsArray().map((m) => m.name).filter((n) => !before.has(n));
+      const added = registry
+        .getMetricsAsArray()
+        .map((m) => m.name)
+        .filter((n) => !before.has(n));
       for (const name of [...owned, ...added]) registry.removeSingleMetric(name);
       throw new MetricsError(
         'METRICS_NAME_CLASH',
@@ -417,7 +504,12 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
  * sum is `sum(<name>)` in PromQL) and otherwise re-exposed without `_total`.
  */
 function renameTotalGauges(registry: Registry, owned: string[]): void {
-  type Readable = { type?: string; labelNames?: string[]; help?: string; get(): Promise<MetricObjectWithValues<MetricValue<string>>> };
+  type Readable = {
+    type?: string;
+    labelNames?: string[];
+    help?: string;
+    get(): Promise<MetricObjectWithValues<MetricValue<string>>>;
+  };
   for (const name of [...owned]) {
     const original = registry.getSingleMetric(name) as unknown as Readable | undefined;
     if (!original || !name.endsWith('_total') || original.type === 'counter') continue;

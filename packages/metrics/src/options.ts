@@ -81,7 +81,18 @@ export const METRIC_NAME_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 export const LABEL_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Label names this package uses itself; constant labels may not shadow them. */
 export const RESERVED_LABEL_NAMES: ReadonlySet<string> = new Set([
-  'source', 'kind', 'state', 'window', 'symbol', 'rule', 'op', 'method', 'route', 'status', 'le', 'provider',
+  'source',
+  'kind',
+  'state',
+  'window',
+  'symbol',
+  'rule',
+  'op',
+  'method',
+  'route',
+  'status',
+  'le',
+  'provider',
 ]);
 
 export function resolvePipelineMetricsOptions(
@@ -90,16 +101,26 @@ export function resolvePipelineMetricsOptions(
   const o = resolveOptions<PipelineMetricsOptions>(C, DEFAULT_PIPELINE_METRICS_OPTIONS, options);
   const buckets = resolveOptions<MetricBuckets>(`${C}: buckets`, DEFAULT_METRIC_BUCKETS, o.buckets);
 
-  if (o.registry !== undefined && (typeof o.registry !== 'object' || typeof o.registry.registerMetric !== 'function')) {
-    throw new OptionsError(`${C}: option "registry" must be a prom-client Registry, got ${typeof o.registry}`);
+  if (
+    o.registry !== undefined &&
+    (typeof o.registry !== 'object' || typeof o.registry.registerMetric !== 'function')
+  ) {
+    throw new OptionsError(
+      `${C}: option "registry" must be a prom-client Registry, got ${typeof o.registry}`,
+    );
   }
-  if (typeof o.prefix !== 'string' || (o.prefix !== '' && (!METRIC_NAME_PATTERN.test(o.prefix) || !o.prefix.endsWith('_')))) {
+  if (
+    typeof o.prefix !== 'string' ||
+    (o.prefix !== '' && (!METRIC_NAME_PATTERN.test(o.prefix) || !o.prefix.endsWith('_')))
+  ) {
     throw new OptionsError(
       `${C}: option "prefix" must match [a-zA-Z_:][a-zA-Z0-9_:]* and end with "_" (or be empty), got ${JSON.stringify(o.prefix)}`,
     );
   }
   if (typeof o.defaultMetrics !== 'boolean') {
-    throw new OptionsError(`${C}: option "defaultMetrics" must be a boolean, got ${JSON.stringify(o.defaultMetrics)}`);
+    throw new OptionsError(
+      `${C}: option "defaultMetrics" must be a boolean, got ${JSON.stringify(o.defaultMetrics)}`,
+    );
   }
   if (typeof o.labels !== 'object' || o.labels === null) {
     throw new OptionsError(`${C}: option "labels" must be an object, got ${JSON.stringify(o.labels)}`);
@@ -115,13 +136,17 @@ export function resolvePipelineMetricsOptions(
     }
   }
   if (typeof o.clock !== 'object' || o.clock === null || typeof o.clock.now !== 'function') {
-    throw new OptionsError(`${C}: option "clock" must have now(), got ${o.clock === null ? 'null' : typeof o.clock}`);
+    throw new OptionsError(
+      `${C}: option "clock" must have now(), got ${o.clock === null ? 'null' : typeof o.clock}`,
+    );
   }
   for (const [group, list] of Object.entries(buckets)) {
     const ok =
       Array.isArray(list) &&
       list.length > 0 &&
-      list.every((b, i) => typeof b === 'number' && Number.isFinite(b) && b > 0 && (i === 0 || b > list[i - 1]));
+      list.every(
+        (b, i) => typeof b === 'number' && Number.isFinite(b) && b > 0 && (i === 0 || b > list[i - 1]),
+      );
     if (!ok) {
       throw new OptionsError(
         `${C}: buckets.${group} must be a non-empty, strictly increasing list of positive seconds, got ${JSON.stringify(list)}`,

@@ -27,7 +27,9 @@ describe('promtool check metrics', () => {
 
   if (!available) {
     it('is skipped: promtool is not on PATH', () => {
-      console.log('SKIP promtool check: `promtool` not found on PATH (install the Debian package "prometheus" to run it)');
+      console.log(
+        'SKIP promtool check: `promtool` not found on PATH (install the Debian package "prometheus" to run it)',
+      );
     });
     return;
   }
@@ -42,7 +44,9 @@ describe('promtool check metrics', () => {
   });
 
   it('is a real check: it rejects a badly named counter', async () => {
-    const result = await check('# HELP bad_requests Requests.\n# TYPE bad_requests counter\nbad_requests 1\n');
+    const result = await check(
+      '# HELP bad_requests Requests.\n# TYPE bad_requests counter\nbad_requests 1\n',
+    );
     expect(result.code).not.toBe(0);
     expect(result.output).toMatch(/_total/);
   });

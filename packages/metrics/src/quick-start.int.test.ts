@@ -12,6 +12,8 @@ it('examples/quick-start.ts runs and prints the scrape-time gauges', async () =>
   expect(stdout).toMatch(/^pipeline_data_age_seconds\{instance="demo",symbol="EURUSD"\} 4(\.\d+)?$/m);
   expect(stdout).toContain('pipeline_pending_writes{instance="demo"} 42');
   expect(stdout).toContain('pipeline_breaker_state{instance="demo",source="polygon",state="open"} 1');
-  expect(stdout).toContain('pipeline_fetch_errors_total{instance="demo",source="polygon",kind="rate_limited"} 1');
+  expect(stdout).toContain(
+    'pipeline_fetch_errors_total{instance="demo",source="polygon",kind="rate_limited"} 1',
+  );
   expect(stdout).toContain('families in JSON: 18');
 });

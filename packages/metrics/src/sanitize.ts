@@ -10,7 +10,8 @@ export const MAX_LABEL_VALUE_LENGTH = 64;
 /** What replaces a value that looks like a credential. */
 export const REDACTED_LABEL_VALUE = 'redacted';
 
-const SECRET_PAIR = /(api[_-]?key|apikey|access[_-]?token|token|secret|password|passwd|signature|auth)\s*[=:]/i;
+const SECRET_PAIR =
+  /(api[_-]?key|apikey|access[_-]?token|token|secret|password|passwd|signature|auth)\s*[=:]/i;
 const CREDENTIAL_SCHEME = /\b(bearer|basic)\s+\S/i;
 const URL_USERINFO = /:\/\/[^/@\s]+@/;
 /**
@@ -38,7 +39,12 @@ export function sanitizeLabelValue(value: unknown): string {
   let text = toText(value);
   const cut = text.search(/[?#]/);
   if (cut >= 0) text = text.slice(0, cut);
-  if (SECRET_PAIR.test(text) || CREDENTIAL_SCHEME.test(text) || URL_USERINFO.test(text) || looksLikeKey(text)) {
+  if (
+    SECRET_PAIR.test(text) ||
+    CREDENTIAL_SCHEME.test(text) ||
+    URL_USERINFO.test(text) ||
+    looksLikeKey(text)
+  ) {
     return REDACTED_LABEL_VALUE;
   }
   // eslint-disable-next-line no-control-regex -- stripping control characters is the point

@@ -81,7 +81,20 @@ function rawBackfill(path: string, bars: Bar[]): number {
   );
   const t0 = performance.now();
   db.transaction((list: Bar[]) => {
-    for (const b of list) stmt.run(b.symbol, b.timeframe, b.ts, b.open, b.high, b.low, b.close, b.volume, b.source, b.final ? 1 : 0, b.quality);
+    for (const b of list)
+      stmt.run(
+        b.symbol,
+        b.timeframe,
+        b.ts,
+        b.open,
+        b.high,
+        b.low,
+        b.close,
+        b.volume,
+        b.source,
+        b.final ? 1 : 0,
+        b.quality,
+      );
   })(bars);
   const ms = performance.now() - t0;
   db.close();
@@ -148,7 +161,10 @@ async function ensureBigFile(): Promise<void> {
   const expected = SYMBOLS * BARS;
   if (existsSync(BIG_FILE)) {
     const db = new Database(BIG_FILE, { readonly: true });
-    const count = db.prepare("SELECT COUNT(*) FROM bars WHERE ts < ?").pluck().get(T0 + BARS * MIN) as number;
+    const count = db
+      .prepare('SELECT COUNT(*) FROM bars WHERE ts < ?')
+      .pluck()
+      .get(T0 + BARS * MIN) as number;
     db.close();
     if (count === expected) return;
     rmSync(BIG_FILE, { force: true });
@@ -174,8 +190,13 @@ async function ensureBigFile(): Promise<void> {
 function benchLatest(): void {
   const store = createSqliteStore({ path: BIG_FILE });
   const raw = new Database(BIG_FILE, { readonly: true });
-  const rawStmt = raw.prepare('SELECT * FROM bars WHERE symbol = ? AND timeframe = ? ORDER BY ts DESC LIMIT 500');
-  const symbols = Array.from({ length: QUERIES }, (_, i) => `SYM${String((i * 7919) % SYMBOLS).padStart(4, '0')}`);
+  const rawStmt = raw.prepare(
+    'SELECT * FROM bars WHERE symbol = ? AND timeframe = ? ORDER BY ts DESC LIMIT 500',
+  );
+  const symbols = Array.from(
+    { length: QUERIES },
+    (_, i) => `SYM${String((i * 7919) % SYMBOLS).padStart(4, '0')}`,
+  );
   const time = (fn: (s: string) => unknown): number[] => {
     for (let i = 0; i < 50; i++) fn(symbols[i]); // warm the page cache and statement
     const out: number[] = [];
@@ -189,7 +210,7 @@ function benchLatest(): void {
   };
   const ours = time((s) => store.latest(s, '1m', 500));
   // Baseline: what a plain caller writes: row objects, then reversed to oldest first.
-  const base = time((s) => (rawStmt.all(s, '1m')).reverse());
+  const base = time((s) => rawStmt.all(s, '1m').reverse());
   raw.close();
   void store.close();
   const total = SYMBOLS * BARS;
@@ -237,7 +258,10 @@ async function loopBlocking(fn: () => Promise<unknown>): Promise<{ maxLagMs: num
 
 async function benchLiveFlush(): Promise<void> {
   // Live rows land at "now" for every symbol: appended at the end of each series in the big file.
-  const results: Record<WriteMode, Record<number, { maxLagMs: number; wallMs: number }>> = { inline: {}, worker: {} };
+  const results: Record<WriteMode, Record<number, { maxLagMs: number; wallMs: number }>> = {
+    inline: {},
+    worker: {},
+  };
   const sizes = [1_000, 10_000];
   let base = alignTs(Date.now(), '1m');
   for (const size of sizes) {
@@ -307,7 +331,8 @@ async function benchLiveFlush(): Promise<void> {
 function benchLayout(): void {
   const symbols = 200;
   const per = Math.ceil(LAYOUT_ROWS / symbols);
-  const result: Record<'text' | 'dict', { bytesPerRow: number; insertPerS: number; p50: number }> = {} as never;
+  const result: Record<'text' | 'dict', { bytesPerRow: number; insertPerS: number; p50: number }> =
+    {} as never;
   // Dictionary first: a first-run bias (cold caches) then works against the layout it would favour.
   for (const layout of ['dict', 'text'] as const) {
     const path = join(work, `layout-${layout}.db`);
@@ -321,18 +346,35 @@ function benchLayout(): void {
           quality REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID;`);
     }
     const ids = new Map<string, number>();
-    const insSeries = layout === 'dict' ? db.prepare('INSERT INTO series_d (symbol, timeframe) VALUES (?, ?)') : null;
+    const insSeries =
+      layout === 'dict' ? db.prepare('INSERT INTO series_d (symbol, timeframe) VALUES (?, ?)') : null;
     const ins =
       layout === 'text'
-        ? db.prepare('INSERT INTO bars VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET close = excluded.close')
-        : db.prepare('INSERT INTO bars_d VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET close = excluded.close');
+        ? db.prepare(
+            'INSERT INTO bars VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET close = excluded.close',
+          )
+        : db.prepare(
+            'INSERT INTO bars_d VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET close = excluded.close',
+          );
     const t0 = performance.now();
     db.transaction(() => {
       for (let s = 0; s < symbols; s++) {
         for (let i = 0; i < per; i++) {
           const b = bar(s, i);
           if (layout === 'text') {
-            ins.run(b.symbol, b.timeframe, b.ts, b.open, b.high, b.low, b.close, b.volume, b.source, 1, b.quality);
+            ins.run(
+              b.symbol,
+              b.timeframe,
+              b.ts,
+              b.open,
+              b.high,
+              b.low,
+              b.close,
+              b.volume,
+              b.source,
+              1,
+              b.quality,
+            );
           } else {
             const key = `${b.symbol}|${b.timeframe}`;
             let id = ids.get(key);
@@ -351,8 +393,16 @@ function benchLayout(): void {
     const pageSize = db.pragma('page_size', { simple: true }) as number;
     const read =
       layout === 'text'
-        ? db.prepare('SELECT symbol, timeframe, ts, open, high, low, close, volume, source, final, quality FROM bars WHERE symbol = ? AND timeframe = ? ORDER BY ts DESC LIMIT 500').raw()
-        : db.prepare('SELECT ts, open, high, low, close, volume, source, final, quality FROM bars_d WHERE series_id = ? ORDER BY ts DESC LIMIT 500').raw();
+        ? db
+            .prepare(
+              'SELECT symbol, timeframe, ts, open, high, low, close, volume, source, final, quality FROM bars WHERE symbol = ? AND timeframe = ? ORDER BY ts DESC LIMIT 500',
+            )
+            .raw()
+        : db
+            .prepare(
+              'SELECT ts, open, high, low, close, volume, source, final, quality FROM bars_d WHERE series_id = ? ORDER BY ts DESC LIMIT 500',
+            )
+            .raw();
     const times: number[] = [];
     for (let q = 0; q < 1000; q++) {
       const sym = `SYM${String((q * 7919) % symbols).padStart(4, '0')}`;
@@ -363,7 +413,11 @@ function benchLayout(): void {
     }
     db.close();
     times.sort((a, b) => a - b);
-    result[layout] = { bytesPerRow: (pageCount * pageSize) / (symbols * per), insertPerS: (symbols * per) / (insertMs / 1000), p50: percentile(times.slice(100), 0.5) };
+    result[layout] = {
+      bytesPerRow: (pageCount * pageSize) / (symbols * per),
+      insertPerS: (symbols * per) / (insertMs / 1000),
+      p50: percentile(times.slice(100), 0.5),
+    };
   }
   const cases = [
     ['file size', 'bytes/row', 'bytesPerRow', 1],
@@ -397,7 +451,17 @@ async function main(): Promise<void> {
   benchLatest();
   await benchLiveFlush();
   rmSync(work, { recursive: true, force: true });
-  console.table(rows.map((r) => ({ case: r.case, unit: r.unit, ours: r.ours, baseline: r.baselineValue, ratio: r.ratio, goal: r.goal, pass: r.pass })));
+  console.table(
+    rows.map((r) => ({
+      case: r.case,
+      unit: r.unit,
+      ours: r.ours,
+      baseline: r.baselineValue,
+      ratio: r.ratio,
+      goal: r.goal,
+      pass: r.pass,
+    })),
+  );
   const out = fileURLToPath(new URL('../../../bench-results', import.meta.url));
   mkdirSync(out, { recursive: true });
   const result = {
@@ -407,7 +471,9 @@ async function main(): Promise<void> {
     rows,
   };
   writeFileSync(join(out, 'sqlite-store.json'), `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`wrote bench-results/sqlite-store.json in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `wrote bench-results/sqlite-store.json in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 }
 
 void main();

@@ -17,8 +17,17 @@ store.onError((error) => console.error(error.code, error.message));
 
 const t0 = Date.UTC(2024, 0, 2, 10, 0); // a Tuesday
 const bar = (i: number, close: number, final = true): Bar => ({
-  symbol: 'EURUSD', timeframe: '1m', ts: t0 + i * 60_000,
-  open: 1.1, high: 1.2, low: 1.0, close, volume: 0, source: 'yahoo', final, quality: 1,
+  symbol: 'EURUSD',
+  timeframe: '1m',
+  ts: t0 + i * 60_000,
+  open: 1.1,
+  high: 1.2,
+  low: 1.0,
+  close,
+  volume: 0,
+  source: 'yahoo',
+  final,
+  quality: 1,
 });
 
 // Live path: buffered, flushed every flushIntervalMs and on close. The forming bar is replaced.
@@ -35,6 +44,9 @@ console.log(store.gaps({ symbol: 'EURUSD', timeframe: '1m', from: t0, to: t0 + 7
 // [ { from: t0 + 2 min, to: t0 + 5 min, missing: 3 } ]  -> refetch exactly that range
 
 store.setState('bootstrap:EURUSD:1m', { doneTo: t0 });
-await store.exportCsv({ symbol: 'EURUSD', timeframe: '1m', from: t0, to: t0 + 7 * 60_000 }, join(dir, 'eurusd.csv'));
+await store.exportCsv(
+  { symbol: 'EURUSD', timeframe: '1m', from: t0, to: t0 + 7 * 60_000 },
+  join(dir, 'eurusd.csv'),
+);
 await store.close(); // flushes what is pending
 rmSync(dir, { recursive: true, force: true });

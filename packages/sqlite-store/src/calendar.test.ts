@@ -1,5 +1,11 @@
 import { isPipelineError } from '@pipeline/core';
-import { createUsEquityCalendar, expectedBarTimes, fxCalendar, resolveCalendar, alwaysOpenCalendar } from './calendar';
+import {
+  createUsEquityCalendar,
+  expectedBarTimes,
+  fxCalendar,
+  resolveCalendar,
+  alwaysOpenCalendar,
+} from './calendar';
 
 const H = 3_600_000;
 const iso = (ts: number): string => new Date(ts).toISOString();
@@ -28,9 +34,13 @@ describe('us-equity calendar', () => {
 
   it('follows New York daylight saving time', () => {
     const winter = cal(Date.UTC(2024, 0, 2), Date.UTC(2024, 0, 3));
-    expect(winter.map((s) => [iso(s.from), iso(s.to)])).toEqual([['2024-01-02T14:30:00.000Z', '2024-01-02T21:00:00.000Z']]);
+    expect(winter.map((s) => [iso(s.from), iso(s.to)])).toEqual([
+      ['2024-01-02T14:30:00.000Z', '2024-01-02T21:00:00.000Z'],
+    ]);
     const summer = cal(Date.UTC(2024, 6, 2), Date.UTC(2024, 6, 3));
-    expect(summer.map((s) => [iso(s.from), iso(s.to)])).toEqual([['2024-07-02T13:30:00.000Z', '2024-07-02T20:00:00.000Z']]);
+    expect(summer.map((s) => [iso(s.from), iso(s.to)])).toEqual([
+      ['2024-07-02T13:30:00.000Z', '2024-07-02T20:00:00.000Z'],
+    ]);
   });
 
   it('expects 390 one-minute bars per regular day, none at weekends', () => {
@@ -38,7 +48,9 @@ describe('us-equity calendar', () => {
     expect([...expectedBarTimes(cal, '1m', fri, fri + 24 * H)]).toHaveLength(390);
     expect([...expectedBarTimes(cal, '1m', fri + 24 * H, fri + 72 * H)]).toHaveLength(0);
     // An hourly bar is expected when it overlaps the session: 14:00..20:00 UTC in winter = 7 bars.
-    expect([...expectedBarTimes(cal, '1h', fri, fri + 24 * H)].map((t) => new Date(t).getUTCHours())).toEqual([14, 15, 16, 17, 18, 19, 20]);
+    expect([...expectedBarTimes(cal, '1h', fri, fri + 24 * H)].map((t) => new Date(t).getUTCHours())).toEqual(
+      [14, 15, 16, 17, 18, 19, 20],
+    );
   });
 
   it('skips listed holidays and refuses a malformed one', () => {

@@ -73,7 +73,8 @@ const nyFormat = new Intl.DateTimeFormat('en-US', {
 /** Offset of New York local time from UTC at `ts`, in ms (negative: -4 h or -5 h). */
 function newYorkOffset(ts: number): number {
   const parts: Record<string, number> = {};
-  for (const p of nyFormat.formatToParts(new Date(ts))) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  for (const p of nyFormat.formatToParts(new Date(ts)))
+    if (p.type !== 'literal') parts[p.type] = Number(p.value);
   const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
   return asUtc - (ts - (ts % 1000));
 }

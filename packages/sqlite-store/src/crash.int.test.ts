@@ -53,7 +53,9 @@ function startChild(path: string, mode: WriteMode, action: 'kill' | 'term'): Chi
         const found = lines.find(test);
         if (found) return resolve(found);
         waiters.push({ test, resolve });
-        void exited.then(({ code }) => reject(new Error(`child exited (${code}) before the expected line; stderr: ${stderr}`)));
+        void exited.then(({ code }) =>
+          reject(new Error(`child exited (${code}) before the expected line; stderr: ${stderr}`)),
+        );
       }),
   };
 }
@@ -80,7 +82,9 @@ describe.each(['inline', 'worker'] as WriteMode[])('crash safety (%s mode)', (mo
     child.kill('SIGKILL');
     const { signal } = await child.exited;
     expect(signal).toBe('SIGKILL');
-    const lastFlushed = Math.max(...child.lines.filter((l) => l.startsWith('flushed ')).map((l) => Number(l.split(' ')[1])));
+    const lastFlushed = Math.max(
+      ...child.lines.filter((l) => l.startsWith('flushed ')).map((l) => Number(l.split(' ')[1])),
+    );
     const { count, integrity, contiguousFrom0 } = inspect(path);
     expect(integrity).toBe('ok');
     expect(count).toBeGreaterThanOrEqual(lastFlushed);

@@ -15,7 +15,22 @@ describe('bundled builds run the worker writer', () => {
     out = mkdtempSync(join(PKG, '.tmp-dist-'));
     await run(
       process.execPath,
-      [require.resolve('tsup/dist/cli-default.js', { paths: [PKG] }), 'src/index.ts', '--no-config', '--format', 'esm,cjs', '--platform', 'node', '--target', 'node20', '--external', 'better-sqlite3', '--out-dir', out, '--silent'],
+      [
+        require.resolve('tsup/dist/cli-default.js', { paths: [PKG] }),
+        'src/index.ts',
+        '--no-config',
+        '--format',
+        'esm,cjs',
+        '--platform',
+        'node',
+        '--target',
+        'node20',
+        '--external',
+        'better-sqlite3',
+        '--out-dir',
+        out,
+        '--silent',
+      ],
       { cwd: PKG },
     );
   }, 60_000);

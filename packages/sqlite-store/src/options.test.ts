@@ -28,10 +28,19 @@ describe('SqliteStore options', () => {
   });
 
   it('rejects misspelled pragmas by name and bad pragma values with the value quoted', () => {
-    expectOptionsError({ path: tempSqlitePath(), pragmas: { synchronus: 'NORMAL' } }, /unknown pragma "synchronus"/);
+    expectOptionsError(
+      { path: tempSqlitePath(), pragmas: { synchronus: 'NORMAL' } },
+      /unknown pragma "synchronus"/,
+    );
     expectOptionsError({ path: tempSqlitePath(), pragmas: { synchronous: 'SOMETIMES' } }, /"SOMETIMES"/);
-    expectOptionsError({ path: tempSqlitePath(), pragmas: { cache_size: 1.5 } }, /cache_size" must be an integer, got 1.5/);
-    expectOptionsError({ path: tempSqlitePath(), mode: 'worker', pragmas: { locking_mode: 'exclusive' } }, /locking_mode "exclusive" cannot be used with mode 'worker'/);
+    expectOptionsError(
+      { path: tempSqlitePath(), pragmas: { cache_size: 1.5 } },
+      /cache_size" must be an integer, got 1.5/,
+    );
+    expectOptionsError(
+      { path: tempSqlitePath(), mode: 'worker', pragmas: { locking_mode: 'exclusive' } },
+      /locking_mode "exclusive" cannot be used with mode 'worker'/,
+    );
   });
 
   it('quotes bad values', () => {
@@ -39,7 +48,10 @@ describe('SqliteStore options', () => {
     expectOptionsError({ path: tempSqlitePath(), mode: 'thread' }, /'inline' or 'worker', got "thread"/);
     expectOptionsError({ path: ':memory:', mode: 'worker' }, /needs a file/);
     expectOptionsError({ path: tempSqlitePath(), flushIntervalMs: 0 }, /flushIntervalMs.*got 0/);
-    expectOptionsError({ path: tempSqlitePath(), maxPending: 10.5 }, /maxPending" must be an integer, got 10.5/);
+    expectOptionsError(
+      { path: tempSqlitePath(), maxPending: 10.5 },
+      /maxPending" must be an integer, got 10.5/,
+    );
     expectOptionsError({ path: tempSqlitePath(), rowsPerStatement: 5000 }, /rowsPerStatement.*got 5000/);
     expectOptionsError({ path: tempSqlitePath(), calendar: 'nyse' }, /calendar.*got "nyse"/);
     expectOptionsError({ path: tempSqlitePath(), retentionMs: { '2m': 1000 } }, /unknown timeframe "2m"/);
@@ -49,7 +61,11 @@ describe('SqliteStore options', () => {
   });
 
   it('accepts valid overrides and exposes them frozen', async () => {
-    const store = createSqliteStore({ path: tempSqlitePath(), flushIntervalMs: 500, pragmas: { cache_size: -8000, synchronous: 'full' } });
+    const store = createSqliteStore({
+      path: tempSqlitePath(),
+      flushIntervalMs: 500,
+      pragmas: { cache_size: -8000, synchronous: 'full' },
+    });
     try {
       expect(store.options.flushIntervalMs).toBe(500);
       expect(Object.isFrozen(store.options)).toBe(true);

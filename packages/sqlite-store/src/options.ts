@@ -89,11 +89,15 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
   }
   const { path, ...rest } = options;
   if (typeof path !== 'string' || path.length === 0) {
-    throw new OptionsError(`${COMPONENT}: option "path" must be a non-empty string, got ${JSON.stringify(path)}`);
+    throw new OptionsError(
+      `${COMPONENT}: option "path" must be a non-empty string, got ${JSON.stringify(path)}`,
+    );
   }
   const o = resolveOptions(COMPONENT, SQLITE_STORE_DEFAULTS, rest);
   if (!(Object.values(WRITE_MODES) as unknown[]).includes(o.mode)) {
-    throw new OptionsError(`${COMPONENT}: option "mode" must be 'inline' or 'worker', got ${JSON.stringify(o.mode)}`);
+    throw new OptionsError(
+      `${COMPONENT}: option "mode" must be 'inline' or 'worker', got ${JSON.stringify(o.mode)}`,
+    );
   }
   if (o.mode === 'worker' && (path === ':memory:' || path.startsWith('file::memory'))) {
     throw new OptionsError(`${COMPONENT}: mode 'worker' needs a file, got path ${JSON.stringify(path)}`);
@@ -109,8 +113,15 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
     }
   }
   const s = o.scheduler as Partial<Scheduler> | null;
-  if (typeof s !== 'object' || s === null || typeof s.now !== 'function' || typeof s.setTimeout !== 'function') {
-    throw new OptionsError(`${COMPONENT}: option "scheduler" must have now() and setTimeout(), got ${s === null ? 'null' : typeof s}`);
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.now !== 'function' ||
+    typeof s.setTimeout !== 'function'
+  ) {
+    throw new OptionsError(
+      `${COMPONENT}: option "scheduler" must have now() and setTimeout(), got ${s === null ? 'null' : typeof s}`,
+    );
   }
   if (!isCalendarSpec(o.calendar)) {
     throw new OptionsError(
@@ -118,7 +129,9 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
     );
   }
   if (typeof o.retentionMs !== 'object' || o.retentionMs === null) {
-    throw new OptionsError(`${COMPONENT}: option "retentionMs" must be an object, got ${String(o.retentionMs)}`);
+    throw new OptionsError(
+      `${COMPONENT}: option "retentionMs" must be an object, got ${String(o.retentionMs)}`,
+    );
   }
   for (const [tf, ms] of Object.entries(o.retentionMs)) {
     if (!isTimeframe(tf)) {
@@ -152,7 +165,9 @@ function validatePragmas(pragmas: unknown): void {
     const ok =
       allowed === 'integer'
         ? Number.isInteger(value)
-        : (allowed as readonly (string | number)[]).includes(typeof value === 'string' ? value.toUpperCase() : (value as number));
+        : (allowed as readonly (string | number)[]).includes(
+            typeof value === 'string' ? value.toUpperCase() : (value as number),
+          );
     if (!ok) {
       throw new OptionsError(
         `${COMPONENT}: pragma "${name}" must be ${allowed === 'integer' ? 'an integer' : (allowed as readonly unknown[]).join(' | ')}, got ${JSON.stringify(value)}`,

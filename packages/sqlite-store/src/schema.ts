@@ -94,7 +94,8 @@ export function barProblem(bar: unknown): string | null {
   if (typeof b.symbol !== 'string' || b.symbol.length === 0) return 'symbol must be a non-empty string';
   if (!isTimeframe(b.timeframe)) return `unknown timeframe ${JSON.stringify(b.timeframe)}`;
   if (!Number.isSafeInteger(b.ts)) return `ts must be an integer epoch ms, got ${String(b.ts)}`;
-  if (!isNum(b.open) || !isNum(b.high) || !isNum(b.low) || !isNum(b.close)) return 'prices must be finite numbers';
+  if (!isNum(b.open) || !isNum(b.high) || !isNum(b.low) || !isNum(b.close))
+    return 'prices must be finite numbers';
   if (!isNum(b.volume) || b.volume < 0) return 'volume must be a finite number >= 0';
   if (typeof b.source !== 'string' || b.source.length === 0) return 'source must be a non-empty string';
   if (typeof b.final !== 'boolean') return 'final must be a boolean';

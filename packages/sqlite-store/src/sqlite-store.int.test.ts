@@ -50,7 +50,11 @@ function nextFlushOrError(store: SqliteStore): Promise<FlushEvent | SqliteStoreE
 
 describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mode) => {
   const open: SqliteStore[] = [];
-  function make(options: Partial<SqliteStoreOptions> = {}): { store: SqliteStore; path: string; clock: ManualClock } {
+  function make(options: Partial<SqliteStoreOptions> = {}): {
+    store: SqliteStore;
+    path: string;
+    clock: ManualClock;
+  } {
     const clock = new ManualClock(T0);
     const path = options.path ?? tempSqlitePath(mode);
     const store = createSqliteStore({ path, mode, scheduler: clock, ...options });
@@ -85,7 +89,9 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     store.write([makeBar(0, { final: true, close: 1.4, high: 1.5, source: 'polygon', quality: 0.5 })]);
     await store.flush();
     expect(countRows(path)).toBe(1);
-    expect(store.latest('EURUSD', '1m', 10)).toEqual([makeBar(0, { final: true, close: 1.4, high: 1.5, source: 'polygon', quality: 0.5 })]);
+    expect(store.latest('EURUSD', '1m', 10)).toEqual([
+      makeBar(0, { final: true, close: 1.4, high: 1.5, source: 'polygon', quality: 0.5 }),
+    ]);
   });
 
   it('flushes on the scheduler every flushIntervalMs and leaves no timer after close', async () => {
@@ -99,7 +105,12 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     clock.advance(1);
     expect(await flushed).toMatchObject({ rows: 10 });
     expect(countRows(path)).toBe(10);
-    expect(store.stats()).toMatchObject({ flushes: 1, flushedRows: 10, pending: 0, lastFlushAt: T0 + 10_000 });
+    expect(store.stats()).toMatchObject({
+      flushes: 1,
+      flushedRows: 10,
+      pending: 0,
+      lastFlushAt: T0 + 10_000,
+    });
     // The next tick is scheduled once the previous flush has settled (a turn later in worker mode).
     await new Promise((r) => setImmediate(r));
     expect(clock.pendingTimers).toBe(1);
@@ -138,7 +149,9 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     locker.close();
     await expect(store.flush()).resolves.toMatchObject({ rows: 30 });
     expect(countRows(path)).toBe(30);
-    expect(store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 3 * MIN, to: T0 + 4 * MIN })[0].close).toBe(9.9);
+    expect(
+      store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 3 * MIN, to: T0 + 4 * MIN })[0].close,
+    ).toBe(9.9);
   });
 
   it('reports a failed timer flush and retries it on the next tick', async () => {
@@ -185,7 +198,10 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
       null as never,
     ];
     expect(store.write([makeBar(0), ...bad])).toEqual({ accepted: 1, rejected: 4 });
-    expect(await store.backfill([makeBar(10), makeBar(11, { volume: -1 })])).toEqual({ accepted: 1, rejected: 1 });
+    expect(await store.backfill([makeBar(10), makeBar(11, { volume: -1 })])).toEqual({
+      accepted: 1,
+      rejected: 1,
+    });
     expect(errors.map((e) => e.code)).toEqual(Array(5).fill('SQLITE_BAD_BAR'));
     expect(errors[0].data.key).toBe(`EURUSD|1m|${T0 + MIN}`);
     expect(store.stats().rejectedBars).toBe(5);
@@ -199,7 +215,9 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     expect(countRows(path)).toBe(1234);
     await store.backfill([makeBar(7, { close: 2.5, high: 3 })]);
     expect(countRows(path)).toBe(1234);
-    expect(store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 7 * MIN, to: T0 + 8 * MIN })).toEqual([makeBar(7, { close: 2.5, high: 3 })]);
+    expect(store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 7 * MIN, to: T0 + 8 * MIN })).toEqual([
+      makeBar(7, { close: 2.5, high: 3 }),
+    ]);
   });
 
   it('answers ranges [from, to), coverage and latest per series', async () => {
@@ -207,20 +225,24 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     await store.backfill([...makeBars(100), ...makeBars(10, { symbol: 'XAUUSD' }), ...makeBars(5, {}, '5m')]);
     const r = store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 10 * MIN, to: T0 + 20 * MIN });
     expect(r.map((b) => (b.ts - T0) / MIN)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-    expect(store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0, to: T0 + 100 * MIN }, 3)).toHaveLength(3);
+    expect(store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0, to: T0 + 100 * MIN }, 3)).toHaveLength(
+      3,
+    );
     expect(store.coverage()).toEqual([
       { symbol: 'EURUSD', timeframe: '1m', firstTs: T0, lastTs: T0 + 99 * MIN, count: 100 },
       { symbol: 'EURUSD', timeframe: '5m', firstTs: T0, lastTs: T0 + 20 * MIN, count: 5 },
       { symbol: 'XAUUSD', timeframe: '1m', firstTs: T0, lastTs: T0 + 9 * MIN, count: 10 },
     ]);
     expect(store.coverage({ symbol: 'XAUUSD' })).toHaveLength(1);
-    expect(() => store.latest('EURUSD', '7m' as never)).toThrow(expect.objectContaining({ code: 'SQLITE_BAD_ARGUMENT' }));
+    expect(() => store.latest('EURUSD', '7m' as never)).toThrow(
+      expect.objectContaining({ code: 'SQLITE_BAD_ARGUMENT' }),
+    );
     expect(() => store.range({ symbol: 'EURUSD', timeframe: '1m', from: 5, to: 1 })).toThrow(/from <= to/);
   });
 
   it('finds gaps against 24x7 and session calendars', async () => {
     const { store } = make();
-    const bars = makeBars(60).filter((b) => !([10, 11, 12, 40].includes((b.ts - T0) / MIN)));
+    const bars = makeBars(60).filter((b) => ![10, 11, 12, 40].includes((b.ts - T0) / MIN));
     await store.backfill(bars);
     expect(store.gaps({ symbol: 'EURUSD', timeframe: '1m', from: T0, to: T0 + 65 * MIN })).toEqual([
       { from: T0 + 10 * MIN, to: T0 + 13 * MIN, missing: 3 },
@@ -230,11 +252,19 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     // FX, hourly, Friday 2024-01-05 .. Monday 2024-01-08: the weekend is not a gap.
     const fri = Date.UTC(2024, 0, 5);
     await store.backfill(makeBars(22, { symbol: 'FXTEST' }, '1h', fri));
-    const fxGaps = store.gaps({ symbol: 'FXTEST', timeframe: '1h', from: fri, to: Date.UTC(2024, 0, 8, 2) }, 'fx');
+    const fxGaps = store.gaps(
+      { symbol: 'FXTEST', timeframe: '1h', from: fri, to: Date.UTC(2024, 0, 8, 2) },
+      'fx',
+    );
     expect(fxGaps).toEqual([{ from: Date.UTC(2024, 0, 7, 22), to: Date.UTC(2024, 0, 8, 2), missing: 4 }]);
     // us-equity: nothing stored for Monday 2024-01-08 -> one gap of 390 minutes from 14:30 UTC.
-    const usGaps = store.gaps({ symbol: 'AAPL', timeframe: '1m', from: Date.UTC(2024, 0, 6), to: Date.UTC(2024, 0, 9) }, 'us-equity');
-    expect(usGaps).toEqual([{ from: Date.UTC(2024, 0, 8, 14, 30), to: Date.UTC(2024, 0, 8, 21), missing: 390 }]);
+    const usGaps = store.gaps(
+      { symbol: 'AAPL', timeframe: '1m', from: Date.UTC(2024, 0, 6), to: Date.UTC(2024, 0, 9) },
+      'us-equity',
+    );
+    expect(usGaps).toEqual([
+      { from: Date.UTC(2024, 0, 8, 14, 30), to: Date.UTC(2024, 0, 8, 21), missing: 390 },
+    ]);
     // A custom calendar function from the caller.
     const everyOther = (from: number, to: number) => [{ from, to: Math.min(to, from + 5 * MIN) }];
     expect(store.gaps({ symbol: 'NONE', timeframe: '1m', from: T0, to: T0 + 60 * MIN }, everyOther)).toEqual([
@@ -246,7 +276,9 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     const { store, clock } = make();
     const now = T0 + 3 * DAY + 30 * 1000; // 30 s into a forming bar
     clock.set(now);
-    expect(store.needsBootstrap('EURUSD', '1h', 2)).toEqual([{ from: T0 + DAY, to: T0 + 3 * DAY, missing: 48 }]);
+    expect(store.needsBootstrap('EURUSD', '1h', 2)).toEqual([
+      { from: T0 + DAY, to: T0 + 3 * DAY, missing: 48 },
+    ]);
     await store.backfill(makeBars(72, {}, '1h'));
     expect(store.needsBootstrap('EURUSD', '1h', 2)).toEqual([]);
     expect(store.needsBootstrap('EURUSD', '1h', 4, now)).toEqual([{ from: T0 - DAY, to: T0, missing: 24 }]);
@@ -279,9 +311,13 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     const sink = new PassThrough();
     const chunks: Buffer[] = [];
     sink.on('data', (c: Buffer) => chunks.push(c));
-    expect(await store.exportCsv({ ...q, symbol: 'XAUUSD', from: T0, to: T0 + 30 * MIN }, sink)).toEqual({ rows: 30 });
+    expect(await store.exportCsv({ ...q, symbol: 'XAUUSD', from: T0, to: T0 + 30 * MIN }, sink)).toEqual({
+      rows: 30,
+    });
     expect(Buffer.concat(chunks).toString().trimEnd().split('\n')).toHaveLength(31);
-    await expect(store.exportCsv(q, '/nonexistent-dir/x.csv')).rejects.toMatchObject({ code: 'SQLITE_EXPORT_FAILED' });
+    await expect(store.exportCsv(q, '/nonexistent-dir/x.csv')).rejects.toMatchObject({
+      code: 'SQLITE_EXPORT_FAILED',
+    });
   });
 
   it('keeps JSON state by key across reopen', async () => {
@@ -291,7 +327,9 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     store.setState('breaker:yahoo', 'open');
     expect(store.deleteState('breaker:yahoo')).toBe(true);
     expect(store.deleteState('breaker:yahoo')).toBe(false);
-    expect(() => store.setState('x', undefined)).toThrow(expect.objectContaining({ code: 'SQLITE_BAD_ARGUMENT' }));
+    expect(() => store.setState('x', undefined)).toThrow(
+      expect.objectContaining({ code: 'SQLITE_BAD_ARGUMENT' }),
+    );
     await store.close();
     const again = make({ path });
     expect(again.store.getState('bootstrap:EURUSD')).toEqual({ doneTo: T0, chunks: [1, 2] });
@@ -326,7 +364,9 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
   });
 
   it('reports an unopenable path as SQLITE_OPEN_FAILED', () => {
-    expect(() => make({ path: '/nonexistent-dir/sub/x.db' })).toThrow(expect.objectContaining({ code: 'SQLITE_OPEN_FAILED' }));
+    expect(() => make({ path: '/nonexistent-dir/sub/x.db' })).toThrow(
+      expect.objectContaining({ code: 'SQLITE_OPEN_FAILED' }),
+    );
   });
 });
 
@@ -351,7 +391,12 @@ describe('SqliteStore worker mode specifics', () => {
 
   it('blocks write() only when the worker is a full buffer behind (back-pressure)', async () => {
     const path = tempSqlitePath('worker-bp');
-    const store = createSqliteStore({ path, mode: 'worker', maxPending: 200, scheduler: new ManualClock(T0) });
+    const store = createSqliteStore({
+      path,
+      mode: 'worker',
+      maxPending: 200,
+      scheduler: new ManualClock(T0),
+    });
     // Spy only (calls through): shows write() really waited on the writer thread.
     const wait = jest.spyOn(Atomics, 'wait');
     for (let i = 0; i < 20_000; i += 100) {

@@ -5,13 +5,33 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { TIMEFRAME_MS, alignTs, isTimeframe, type Bar, type TimerHandle, type Timeframe } from '@pipeline/core';
+import {
+  TIMEFRAME_MS,
+  alignTs,
+  isTimeframe,
+  type Bar,
+  type TimerHandle,
+  type Timeframe,
+} from '@pipeline/core';
 import { expectedBarTimes, resolveCalendar, type CalendarSpec } from './calendar';
 import { SQLITE_STORE_ERROR_CODES as CODES, SqliteStoreError } from './errors';
 import { BarBuffer } from './bar-buffer';
 import { Emitter, type StoreSubscription } from './events';
-import { resolveSqliteStoreOptions, type ResolvedSqliteStoreOptions, type SqliteStoreOptions, type WriteMode } from './options';
-import { BAR_COLUMNS, MIGRATIONS, SCHEMA_VERSION, SERIES_SQL, barProblem, rowToBar, upsertSql } from './schema';
+import {
+  resolveSqliteStoreOptions,
+  type ResolvedSqliteStoreOptions,
+  type SqliteStoreOptions,
+  type WriteMode,
+} from './options';
+import {
+  BAR_COLUMNS,
+  MIGRATIONS,
+  SCHEMA_VERSION,
+  SERIES_SQL,
+  barProblem,
+  rowToBar,
+  upsertSql,
+} from './schema';
 import { ROW_WIDTH, RowWriter } from './writer';
 import { WORKER_SOURCE } from './worker-source';
 
@@ -196,11 +216,17 @@ export class SqliteStore {
     const cols = BAR_COLUMNS;
     const db = this.db;
     this.stmts = {
-      latest: db.prepare(`SELECT ${cols} FROM bars WHERE symbol = ? AND timeframe = ? ORDER BY ts DESC LIMIT ?`).raw(),
-      range: db
-        .prepare(`SELECT ${cols} FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`)
+      latest: db
+        .prepare(`SELECT ${cols} FROM bars WHERE symbol = ? AND timeframe = ? ORDER BY ts DESC LIMIT ?`)
         .raw(),
-      tsRange: db.prepare('SELECT ts FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? AND ts < ? ORDER BY ts').pluck(),
+      range: db
+        .prepare(
+          `SELECT ${cols} FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? AND ts < ? ORDER BY ts LIMIT ?`,
+        )
+        .raw(),
+      tsRange: db
+        .prepare('SELECT ts FROM bars WHERE symbol = ? AND timeframe = ? AND ts >= ? AND ts < ? ORDER BY ts')
+        .pluck(),
       seriesAll: db.prepare('SELECT symbol, timeframe FROM series ORDER BY symbol, timeframe').raw(),
       seriesCoverage: db
         .prepare('SELECT MIN(ts), MAX(ts), COUNT(*) FROM bars WHERE symbol = ? AND timeframe = ?')
@@ -322,7 +348,9 @@ export class SqliteStore {
       try {
         await this.postJob(encodeRows(flat), null);
       } catch (cause) {
-        throw isSqliteStoreErrorLike(cause) && cause.code === CODES.BACKFILL_FAILED ? cause : this.backfillError(accepted, cause);
+        throw isSqliteStoreErrorLike(cause) && cause.code === CODES.BACKFILL_FAILED
+          ? cause
+          : this.backfillError(accepted, cause);
       }
     } else {
       try {
@@ -340,7 +368,8 @@ export class SqliteStore {
   latest(symbol: string, timeframe: Timeframe, limit = PAGE_DEFAULT_LIMIT): Bar[] {
     this.assertOpen();
     checkSeries(symbol, timeframe);
-    if (!Number.isSafeInteger(limit) || limit < 1) throw badArgument(`limit must be a positive integer, got ${String(limit)}`, 'limit');
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw badArgument(`limit must be a positive integer, got ${String(limit)}`, 'limit');
     const rows = this.stmts.latest.all(symbol, timeframe, limit) as unknown[][];
     const out = new Array<Bar>(rows.length);
     for (let i = 0, j = rows.length - 1; j >= 0; i++, j--) out[i] = rowToBar(rows[j]);
@@ -351,8 +380,15 @@ export class SqliteStore {
   range(query: RangeQuery, limit = Number.MAX_SAFE_INTEGER): Bar[] {
     this.assertOpen();
     checkRange(query);
-    if (!Number.isSafeInteger(limit) || limit < 1) throw badArgument(`limit must be a positive integer, got ${String(limit)}`, 'limit');
-    const rows = this.stmts.range.all(query.symbol, query.timeframe, query.from, query.to, limit) as unknown[][];
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw badArgument(`limit must be a positive integer, got ${String(limit)}`, 'limit');
+    const rows = this.stmts.range.all(
+      query.symbol,
+      query.timeframe,
+      query.from,
+      query.to,
+      limit,
+    ) as unknown[][];
     return rows.map(rowToBar);
   }
 
@@ -366,7 +402,11 @@ export class SqliteStore {
     for (const [symbol, timeframe] of this.stmts.seriesAll.all() as [string, Timeframe][]) {
       if (filter.symbol !== undefined && filter.symbol !== symbol) continue;
       if (filter.timeframe !== undefined && filter.timeframe !== timeframe) continue;
-      const [first, last, count] = this.stmts.seriesCoverage.get(symbol, timeframe) as [number | null, number | null, number];
+      const [first, last, count] = this.stmts.seriesCoverage.get(symbol, timeframe) as [
+        number | null,
+        number | null,
+        number,
+      ];
       if (count > 0) out.push({ symbol, timeframe, firstTs: first!, lastTs: last!, count });
     }
     return out;
@@ -413,7 +453,8 @@ export class SqliteStore {
     calendar: CalendarSpec = this.options.calendar,
   ): Gap[] {
     checkSeries(symbol, timeframe);
-    if (typeof days !== 'number' || !(days > 0) || !Number.isFinite(days)) throw badArgument(`days must be a positive number, got ${String(days)}`, 'days');
+    if (typeof days !== 'number' || !(days > 0) || !Number.isFinite(days))
+      throw badArgument(`days must be a positive number, got ${String(days)}`, 'days');
     if (!Number.isFinite(now)) throw badArgument(`now must be epoch ms, got ${String(now)}`, 'now');
     const to = alignTs(now, timeframe);
     const from = alignTs(now - days * DAY_MS, timeframe);
@@ -426,11 +467,16 @@ export class SqliteStore {
    * Deletes bars older than the retention of their timeframe (`retentionMs` option, or the one given
    * here) relative to `now`, in one transaction.
    */
-  prune(now: number = this.options.scheduler.now(), retentionMs: Partial<Record<Timeframe, number>> = this.options.retentionMs): PruneResult {
+  prune(
+    now: number = this.options.scheduler.now(),
+    retentionMs: Partial<Record<Timeframe, number>> = this.options.retentionMs,
+  ): PruneResult {
     this.assertOpen();
     for (const [tf, ms] of Object.entries(retentionMs)) {
-      if (!isTimeframe(tf)) throw badArgument(`unknown timeframe ${JSON.stringify(tf)} in retention`, 'timeframe');
-      if (typeof ms !== 'number' || !(ms > 0)) throw badArgument(`retention of ${tf} must be > 0 ms, got ${String(ms)}`, 'retention');
+      if (!isTimeframe(tf))
+        throw badArgument(`unknown timeframe ${JSON.stringify(tf)} in retention`, 'timeframe');
+      if (typeof ms !== 'number' || !(ms > 0))
+        throw badArgument(`retention of ${tf} must be > 0 ms, got ${String(ms)}`, 'retention');
     }
     const result: PruneResult = { deleted: 0, byTimeframe: {} };
     this.db.transaction(() => {
@@ -472,10 +518,17 @@ export class SqliteStore {
       let from = query.from;
       for (;;) {
         if (this.closed) throw new Error('store closed during export');
-        const page = this.stmts.range.all(query.symbol, query.timeframe, from, query.to, this.options.exportPageRows) as unknown[][];
+        const page = this.stmts.range.all(
+          query.symbol,
+          query.timeframe,
+          from,
+          query.to,
+          this.options.exportPageRows,
+        ) as unknown[][];
         if (page.length === 0) break;
         let chunk = '';
-        for (const r of page) chunk += `${r[2] as number},${r[3] as number},${r[4] as number},${r[5] as number},${r[6] as number},${r[7] as number},${csvField(r[0] as string)},${r[1] as string}\n`;
+        for (const r of page)
+          chunk += `${r[2] as number},${r[3] as number},${r[4] as number},${r[5] as number},${r[6] as number},${r[7] as number},${csvField(r[0] as string)},${r[1] as string}\n`;
         rows += page.length;
         await write(chunk);
         if (page.length < this.options.exportPageRows) break;
@@ -599,7 +652,11 @@ export class SqliteStore {
   // ---------------------------------------------------------------- internals
 
   private pragmaList(): string[] {
-    const merged: Record<string, string | number> = { journal_mode: 'WAL', synchronous: 'NORMAL', ...this.options.pragmas };
+    const merged: Record<string, string | number> = {
+      journal_mode: 'WAL',
+      synchronous: 'NORMAL',
+      ...this.options.pragmas,
+    };
     return Object.entries(merged).map(([k, v]) => `${k} = ${v}`);
   }
 
@@ -634,7 +691,9 @@ export class SqliteStore {
 
   private assertOpen(): void {
     if (this.closed || this.closing) {
-      throw new SqliteStoreError(CODES.CLOSED, `${COMPONENT}: the store is closed`, { path: this.options.path });
+      throw new SqliteStoreError(CODES.CLOSED, `${COMPONENT}: the store is closed`, {
+        path: this.options.path,
+      });
     }
   }
 
@@ -642,7 +701,9 @@ export class SqliteStore {
     this.counters.rejectedBars++;
     const b = (typeof bar === 'object' && bar !== null ? bar : {}) as Record<string, unknown>;
     const key = `${String(b.symbol)}|${String(b.timeframe)}|${String(b.ts)}`;
-    this.errorEvents.emit(new SqliteStoreError(CODES.BAD_BAR, `${COMPONENT}: bar ${key} not stored: ${reason}`, { key, reason }));
+    this.errorEvents.emit(
+      new SqliteStoreError(CODES.BAD_BAR, `${COMPONENT}: bar ${key} not stored: ${reason}`, { key, reason }),
+    );
   }
 
   private backfillError(rows: number, cause: unknown): SqliteStoreError {
@@ -703,7 +764,9 @@ export class SqliteStore {
       return this.flushed(rows, ms, 'worker');
     } catch (cause) {
       // The rows were given back to the buffer by the job's failure path.
-      throw isSqliteStoreErrorLike(cause) && cause.code === CODES.FLUSH_FAILED ? cause : this.flushFailed(batch.size, cause);
+      throw isSqliteStoreErrorLike(cause) && cause.code === CODES.FLUSH_FAILED
+        ? cause
+        : this.flushFailed(batch.size, cause);
     }
   }
 
@@ -799,7 +862,12 @@ export class SqliteStore {
   private onReply(m: WorkerReply): void {
     const job = this.jobs.get(m.seq);
     if (!job) return;
-    this.settleJob(m.seq, job, m.ok ? null : Object.assign(new Error(m.error?.message ?? 'write failed'), { code: m.error?.code }), m);
+    this.settleJob(
+      m.seq,
+      job,
+      m.ok ? null : Object.assign(new Error(m.error?.message ?? 'write failed'), { code: m.error?.code }),
+      m,
+    );
   }
 
   private settleJob(seq: number, job: WorkerJob, failure: Error | null, reply?: WorkerReply): void {
@@ -860,7 +928,8 @@ export class SqliteStore {
         cause,
       ),
     );
-    for (const [seq, job] of [...this.jobs]) this.settleJob(seq, job, cause instanceof Error ? cause : new Error(String(cause)));
+    for (const [seq, job] of [...this.jobs])
+      this.settleJob(seq, job, cause instanceof Error ? cause : new Error(String(cause)));
     this.replyPort?.close();
   }
 
@@ -965,20 +1034,26 @@ function isSqliteStoreErrorLike(value: unknown): value is SqliteStoreError {
 }
 
 function checkSeries(symbol: unknown, timeframe: unknown): void {
-  if (typeof symbol !== 'string' || symbol.length === 0) throw badArgument(`symbol must be a non-empty string, got ${JSON.stringify(symbol)}`, 'symbol');
-  if (!isTimeframe(timeframe)) throw badArgument(`unknown timeframe ${JSON.stringify(timeframe)}`, 'timeframe');
+  if (typeof symbol !== 'string' || symbol.length === 0)
+    throw badArgument(`symbol must be a non-empty string, got ${JSON.stringify(symbol)}`, 'symbol');
+  if (!isTimeframe(timeframe))
+    throw badArgument(`unknown timeframe ${JSON.stringify(timeframe)}`, 'timeframe');
 }
 
 function checkRange(q: RangeQuery): void {
   if (typeof q !== 'object' || q === null) throw badArgument('query must be an object', 'query');
   checkSeries(q.symbol, q.timeframe);
   if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.from > q.to) {
-    throw badArgument(`range must be finite with from <= to, got [${String(q.from)}, ${String(q.to)})`, 'range');
+    throw badArgument(
+      `range must be finite with from <= to, got [${String(q.from)}, ${String(q.to)})`,
+      'range',
+    );
   }
 }
 
 function checkKey(key: unknown): void {
-  if (typeof key !== 'string' || key.length === 0) throw badArgument(`state key must be a non-empty string, got ${JSON.stringify(key)}`, 'key');
+  if (typeof key !== 'string' || key.length === 0)
+    throw badArgument(`state key must be a non-empty string, got ${JSON.stringify(key)}`, 'key');
 }
 
 /** Symbols are plain tickers; quote one anyway if it ever holds a CSV delimiter. */

@@ -15,7 +15,10 @@ export class RowWriter {
   private readonly seriesStmt: Database.Statement;
   private readonly tx: (flat: readonly unknown[]) => void;
 
-  constructor(db: Database.Database, private readonly rowsPerStatement: number) {
+  constructor(
+    db: Database.Database,
+    private readonly rowsPerStatement: number,
+  ) {
     this.chunkStmt = db.prepare(upsertSql(rowsPerStatement));
     this.oneStmt = db.prepare(upsertSql(1));
     this.seriesStmt = db.prepare(SERIES_SQL);

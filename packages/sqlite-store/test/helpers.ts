@@ -1,7 +1,12 @@
 import { type Bar, type Timeframe, TIMEFRAME_MS } from '@pipeline/core';
 
 /** A deterministic, valid bar; prices vary with `i` so replacements are visible. */
-export function makeBar(i: number, overrides: Partial<Bar> = {}, timeframe: Timeframe = '1m', start = Date.UTC(2024, 0, 1)): Bar {
+export function makeBar(
+  i: number,
+  overrides: Partial<Bar> = {},
+  timeframe: Timeframe = '1m',
+  start = Date.UTC(2024, 0, 1),
+): Bar {
   const base = 1.1 + (i % 97) / 1000;
   return {
     symbol: 'EURUSD',
@@ -19,6 +24,11 @@ export function makeBar(i: number, overrides: Partial<Bar> = {}, timeframe: Time
   };
 }
 
-export function makeBars(n: number, overrides: Partial<Bar> = {}, timeframe: Timeframe = '1m', start?: number): Bar[] {
+export function makeBars(
+  n: number,
+  overrides: Partial<Bar> = {},
+  timeframe: Timeframe = '1m',
+  start?: number,
+): Bar[] {
   return Array.from({ length: n }, (_, i) => makeBar(i, overrides, timeframe, start));
 }

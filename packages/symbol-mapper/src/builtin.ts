@@ -61,7 +61,13 @@ function fxPairs(): Instrument[] {
       const base = MAJORS[i];
       const quote = MAJORS[j];
       out.push(
-        pair(base, quote, 'fx', quote === 'JPY' ? 0.01 : 0.0001, `${CURRENCY_NAMES[base]} / ${CURRENCY_NAMES[quote]}`),
+        pair(
+          base,
+          quote,
+          'fx',
+          quote === 'JPY' ? 0.01 : 0.0001,
+          `${CURRENCY_NAMES[base]} / ${CURRENCY_NAMES[quote]}`,
+        ),
       );
     }
   }
@@ -84,34 +90,80 @@ interface IndexRow {
 // (Polygon's index feed is US indices), null elsewhere so that the fallback tries another source.
 const INDICES: IndexRow[] = [
   {
-    symbol: 'NAS100', quote: 'USD', description: 'Nasdaq 100', yahoo: '^NDX', twelvedata: 'NDX', polygon: 'I:NDX',
-    oanda: 'NAS100_USD', mt5: 'USTEC', aliases: ['US100', 'NDX100', 'USTECH'],
+    symbol: 'NAS100',
+    quote: 'USD',
+    description: 'Nasdaq 100',
+    yahoo: '^NDX',
+    twelvedata: 'NDX',
+    polygon: 'I:NDX',
+    oanda: 'NAS100_USD',
+    mt5: 'USTEC',
+    aliases: ['US100', 'NDX100', 'USTECH'],
   },
   {
-    symbol: 'US30', quote: 'USD', description: 'Dow Jones Industrial Average', yahoo: '^DJI', twelvedata: 'DJI',
-    polygon: 'I:DJI', oanda: 'US30_USD', mt5: 'US30', aliases: ['DJ30', 'WS30', 'DOW30'],
+    symbol: 'US30',
+    quote: 'USD',
+    description: 'Dow Jones Industrial Average',
+    yahoo: '^DJI',
+    twelvedata: 'DJI',
+    polygon: 'I:DJI',
+    oanda: 'US30_USD',
+    mt5: 'US30',
+    aliases: ['DJ30', 'WS30', 'DOW30'],
   },
   {
-    symbol: 'SPX500', quote: 'USD', description: 'S&P 500', yahoo: '^GSPC', twelvedata: 'SPX', polygon: 'I:SPX',
-    oanda: 'SPX500_USD', mt5: 'US500', aliases: ['SP500', 'US500', 'USSPX500'],
+    symbol: 'SPX500',
+    quote: 'USD',
+    description: 'S&P 500',
+    yahoo: '^GSPC',
+    twelvedata: 'SPX',
+    polygon: 'I:SPX',
+    oanda: 'SPX500_USD',
+    mt5: 'US500',
+    aliases: ['SP500', 'US500', 'USSPX500'],
   },
   {
-    symbol: 'GER40', quote: 'EUR', description: 'DAX 40', yahoo: '^GDAXI', twelvedata: 'DAX', polygon: null,
-    oanda: 'DE30_EUR', mt5: 'DE40', aliases: ['DE30', 'GER30', 'DAX40', 'DE40_EUR'],
+    symbol: 'GER40',
+    quote: 'EUR',
+    description: 'DAX 40',
+    yahoo: '^GDAXI',
+    twelvedata: 'DAX',
+    polygon: null,
+    oanda: 'DE30_EUR',
+    mt5: 'DE40',
+    aliases: ['DE30', 'GER30', 'DAX40', 'DE40_EUR'],
   },
   {
-    symbol: 'UK100', quote: 'GBP', description: 'FTSE 100', yahoo: '^FTSE', twelvedata: null, polygon: null,
-    oanda: 'UK100_GBP', mt5: 'UK100', aliases: ['FTSE100'],
+    symbol: 'UK100',
+    quote: 'GBP',
+    description: 'FTSE 100',
+    yahoo: '^FTSE',
+    twelvedata: null,
+    polygon: null,
+    oanda: 'UK100_GBP',
+    mt5: 'UK100',
+    aliases: ['FTSE100'],
   },
   {
-    symbol: 'JP225', quote: 'JPY', description: 'Nikkei 225', yahoo: '^N225', twelvedata: null, polygon: null,
-    oanda: 'JP225_USD', mt5: 'JP225', aliases: ['JPN225', 'NIKKEI225'],
+    symbol: 'JP225',
+    quote: 'JPY',
+    description: 'Nikkei 225',
+    yahoo: '^N225',
+    twelvedata: null,
+    polygon: null,
+    oanda: 'JP225_USD',
+    mt5: 'JP225',
+    aliases: ['JPN225', 'NIKKEI225'],
   },
 ];
 
 function indices(): Instrument[] {
   return INDICES.map((row) => {
-    const providers: Instrument['providers'] = { yahoo: row.yahoo, replay: row.symbol, synthetic: row.symbol };
+    const providers: Instrument['providers'] = {
+      yahoo: row.yahoo,
+      replay: row.symbol,
+      synthetic: row.symbol,
+    };
     if (row.twelvedata) providers.twelvedata = row.twelvedata;
     if (row.polygon) providers.polygon = row.polygon;
     return {

@@ -30,7 +30,14 @@ describe('loadSymbolMapFile', () => {
       'map.json',
       JSON.stringify([
         { symbol: 'NAS100', brokers: { mt5: 'NAS100' }, aliases: ['NQ100'] },
-        { symbol: 'EURSEK', assetClass: 'fx', base: 'EUR', quote: 'SEK', priceMultiplier: 0.0001, providers: { yahoo: 'EURSEK=X' } },
+        {
+          symbol: 'EURSEK',
+          assetClass: 'fx',
+          base: 'EUR',
+          quote: 'SEK',
+          priceMultiplier: 0.0001,
+          providers: { yahoo: 'EURSEK=X' },
+        },
       ]),
     );
     const mapper = createSymbolMapper({ entries: loadSymbolMapFile(path) });
@@ -43,7 +50,10 @@ describe('loadSymbolMapFile', () => {
   });
 
   it('accepts {"entries": [...]}', () => {
-    const path = write('wrapped.json', JSON.stringify({ entries: [{ symbol: 'EURUSD', description: 'Fiber' }] }));
+    const path = write(
+      'wrapped.json',
+      JSON.stringify({ entries: [{ symbol: 'EURUSD', description: 'Fiber' }] }),
+    );
     expect(loadSymbolMapFile(path)).toEqual([{ symbol: 'EURUSD', description: 'Fiber' }]);
   });
 
@@ -71,10 +81,25 @@ describe('loadSymbolMapFile', () => {
 
   it.each([
     [[{ symbol: 'eurusd' }], 0, 'symbol', 'must be an upper-case symbol like "EURUSD", got "eurusd"'],
-    [[{ symbol: 'EURUSD' }, { symbol: 'X', assetClass: 'bond' }], 1, 'assetClass', 'must be one of fx, metal, index, crypto, stock, got "bond"'],
+    [
+      [{ symbol: 'EURUSD' }, { symbol: 'X', assetClass: 'bond' }],
+      1,
+      'assetClass',
+      'must be one of fx, metal, index, crypto, stock, got "bond"',
+    ],
     [[{ symbol: 'X', priceMultiplier: 0 }], 0, 'priceMultiplier', 'must be a finite number > 0, got 0'],
-    [[{ symbol: 'X', providers: { bloomberg: 'X' } }], 0, 'providers.bloomberg', 'is not a known source name'],
-    [[{ symbol: 'X', providers: { yahoo: 3 } }], 0, 'providers.yahoo', 'must be a non-empty string or null, got 3'],
+    [
+      [{ symbol: 'X', providers: { bloomberg: 'X' } }],
+      0,
+      'providers.bloomberg',
+      'is not a known source name',
+    ],
+    [
+      [{ symbol: 'X', providers: { yahoo: 3 } }],
+      0,
+      'providers.yahoo',
+      'must be a non-empty string or null, got 3',
+    ],
     [[{ symbol: 'X', brokers: { oanda: '' } }], 0, 'brokers.oanda', 'must be a non-empty string, got ""'],
     [[{ symbol: 'X', aliases: 'Y' }], 0, 'aliases', 'must be an array of non-empty strings, got "Y"'],
     [[{ symbol: 'X', quote: ' USD' }], 0, 'quote', 'must be a non-empty string, got " USD"'],
@@ -87,6 +112,8 @@ describe('loadSymbolMapFile', () => {
     expect(err.file).toBe(path);
     expect(err.index).toBe(index);
     expect(err.field).toBe(field);
-    expect(err.message).toContain(`symbol map file ${path}, row ${index}${field ? `, field "${field}"` : ''}: ${message}`);
+    expect(err.message).toContain(
+      `symbol map file ${path}, row ${index}${field ? `, field "${field}"` : ''}: ${message}`,
+    );
   });
 });

@@ -33,7 +33,11 @@ function nonEmptyString(value: unknown): value is string {
  */
 export function validateSymbolMapEntries(rows: unknown, file?: string): SymbolMapEntry[] {
   if (!Array.isArray(rows)) {
-    throw new SymbolMapEntryError({ file, index: -1, message: `expected an array of entries, got ${typeof rows}` });
+    throw new SymbolMapEntryError({
+      file,
+      index: -1,
+      message: `expected an array of entries, got ${typeof rows}`,
+    });
   }
   return rows.map((row, index) => {
     const fail = (field: string | undefined, message: string): never => {
@@ -43,19 +47,24 @@ export function validateSymbolMapEntries(rows: unknown, file?: string): SymbolMa
     for (const key of Object.keys(row)) {
       if (!ENTRY_KEYS.has(key)) fail(key, `unknown field; known fields: ${[...ENTRY_KEYS].join(', ')}`);
     }
-    const { symbol, assetClass, base, quote, priceMultiplier, description, providers, brokers, aliases } = row;
+    const { symbol, assetClass, base, quote, priceMultiplier, description, providers, brokers, aliases } =
+      row;
     if (typeof symbol !== 'string' || !GENERIC_SYMBOL.test(symbol)) {
       fail('symbol', `must be an upper-case symbol like "EURUSD", got ${JSON.stringify(symbol)}`);
     }
     if (assetClass !== undefined && !isAssetClass(assetClass)) {
-      fail('assetClass', `must be one of ${Object.values(ASSET_CLASSES).join(', ')}, got ${JSON.stringify(assetClass)}`);
+      fail(
+        'assetClass',
+        `must be one of ${Object.values(ASSET_CLASSES).join(', ')}, got ${JSON.stringify(assetClass)}`,
+      );
     }
     for (const [name, value] of [
       ['base', base],
       ['quote', quote],
       ['description', description],
     ] as const) {
-      if (value !== undefined && !nonEmptyString(value)) fail(name, `must be a non-empty string, got ${JSON.stringify(value)}`);
+      if (value !== undefined && !nonEmptyString(value))
+        fail(name, `must be a non-empty string, got ${JSON.stringify(value)}`);
     }
     if (
       priceMultiplier !== undefined &&
@@ -75,7 +84,8 @@ export function validateSymbolMapEntries(rows: unknown, file?: string): SymbolMa
     if (brokers !== undefined) {
       if (!isPlainObject(brokers)) fail('brokers', `must be an object, got ${JSON.stringify(brokers)}`);
       for (const [broker, spelling] of Object.entries(brokers as object)) {
-        if (!nonEmptyString(spelling)) fail(`brokers.${broker}`, `must be a non-empty string, got ${JSON.stringify(spelling)}`);
+        if (!nonEmptyString(spelling))
+          fail(`brokers.${broker}`, `must be a non-empty string, got ${JSON.stringify(spelling)}`);
       }
     }
     if (aliases !== undefined && (!Array.isArray(aliases) || !aliases.every(nonEmptyString))) {
@@ -95,7 +105,11 @@ export function loadSymbolMapFile(path: string): SymbolMapEntry[] {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new SymbolMapFileError(path, `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`, err);
+    throw new SymbolMapFileError(
+      path,
+      `cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+      err,
+    );
   }
   let parsed: unknown;
   try {

@@ -8,7 +8,8 @@ export const SYMBOL_MAPPER_ERROR_CODES = {
   mapEntry: 'SYMBOL_MAP_ENTRY_INVALID',
   mapConflict: 'SYMBOL_MAP_CONFLICT',
 } as const;
-export type SymbolMapperErrorCode = (typeof SYMBOL_MAPPER_ERROR_CODES)[keyof typeof SYMBOL_MAPPER_ERROR_CODES];
+export type SymbolMapperErrorCode =
+  (typeof SYMBOL_MAPPER_ERROR_CODES)[keyof typeof SYMBOL_MAPPER_ERROR_CODES];
 
 /** A symbol that no table row (nor the US-ticker pass-through) knows. */
 export class UnknownSymbolError extends PipelineError {
@@ -18,7 +19,8 @@ export class UnknownSymbolError extends PipelineError {
   readonly suggestions: string[];
 
   constructor(symbol: string, suggestions: string[], context?: string) {
-    const hint = suggestions.length > 0 ? `; did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}?` : '';
+    const hint =
+      suggestions.length > 0 ? `; did you mean ${suggestions.map((s) => `"${s}"`).join(', ')}?` : '';
     super(
       SYMBOL_MAPPER_ERROR_CODES.unknownSymbol,
       `unknown symbol ${JSON.stringify(symbol)}${context ? ` (${context})` : ''}${hint}`,
@@ -62,7 +64,13 @@ export class SymbolMapEntryError extends PipelineError {
   /** The offending field, when one field is to blame. */
   readonly field: string | undefined;
 
-  constructor(init: { file?: string; index: number; field?: string; message: string; code?: SymbolMapperErrorCode }) {
+  constructor(init: {
+    file?: string;
+    index: number;
+    field?: string;
+    message: string;
+    code?: SymbolMapperErrorCode;
+  }) {
     const where = `${init.file ? `symbol map file ${init.file}` : 'symbol map entries'}, row ${init.index}`;
     super(
       init.code ?? SYMBOL_MAPPER_ERROR_CODES.mapEntry,

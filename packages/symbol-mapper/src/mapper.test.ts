@@ -31,7 +31,21 @@ describe('built-in table', () => {
       }
     }
     const symbols = table.map((i) => i.symbol);
-    for (const s of ['XAUUSD', 'XAGUSD', 'NAS100', 'US30', 'SPX500', 'GER40', 'UK100', 'JP225', 'BTCUSD', 'ETHUSD', 'SOLUSD', 'XRPUSD', 'LTCUSD']) {
+    for (const s of [
+      'XAUUSD',
+      'XAGUSD',
+      'NAS100',
+      'US30',
+      'SPX500',
+      'GER40',
+      'UK100',
+      'JP225',
+      'BTCUSD',
+      'ETHUSD',
+      'SOLUSD',
+      'XRPUSD',
+      'LTCUSD',
+    ]) {
       expect(symbols).toContain(s);
     }
     expect(new Set(symbols).size).toBe(symbols.length);
@@ -298,9 +312,9 @@ describe('entries option', () => {
   });
 
   it('requires the full description of a new instrument', () => {
-    expect(() => createSymbolMapper({ entries: [{ symbol: 'USDMXN', assetClass: 'fx', base: 'USD', quote: 'MXN' }] })).toThrow(
-      'symbol map entries, row 0, field "priceMultiplier": is required for a new instrument',
-    );
+    expect(() =>
+      createSymbolMapper({ entries: [{ symbol: 'USDMXN', assetClass: 'fx', base: 'USD', quote: 'MXN' }] }),
+    ).toThrow('symbol map entries, row 0, field "priceMultiplier": is required for a new instrument');
   });
 
   it('rejects a spelling claimed by two instruments, naming the row', () => {
@@ -309,7 +323,14 @@ describe('entries option', () => {
       createSymbolMapper({
         entries: [
           { symbol: 'EURUSD', description: 'fine' },
-          { symbol: 'NDXM', assetClass: 'index', base: 'NDXM', quote: 'USD', priceMultiplier: 1, providers: { yahoo: '^NDX' } },
+          {
+            symbol: 'NDXM',
+            assetClass: 'index',
+            base: 'NDXM',
+            quote: 'USD',
+            priceMultiplier: 1,
+            providers: { yahoo: '^NDX' },
+          },
         ],
       });
     } catch (err) {

@@ -1,7 +1,18 @@
-import { OptionsError, assertNumberOption, resolveOptions, type SourceName, SOURCE_NAMES } from '@pipeline/core';
+import {
+  OptionsError,
+  assertNumberOption,
+  resolveOptions,
+  type SourceName,
+  SOURCE_NAMES,
+} from '@pipeline/core';
 import { builtinInstruments } from './builtin';
 import { validateSymbolMapEntries } from './entries';
-import { SYMBOL_MAPPER_ERROR_CODES, SymbolMapEntryError, UnknownBrokerError, UnknownSymbolError } from './errors';
+import {
+  SYMBOL_MAPPER_ERROR_CODES,
+  SymbolMapEntryError,
+  UnknownBrokerError,
+  UnknownSymbolError,
+} from './errors';
 import { editDistance, normaliseSpelling } from './suggest';
 import { BROKER_STYLES, type Instrument, type SymbolMapEntry } from './types';
 
@@ -91,7 +102,10 @@ function deepFreeze(inst: Instrument): Instrument {
   return Object.freeze(inst);
 }
 
-function mergeEntries(entries: readonly SymbolMapEntry[]): { table: Map<string, Instrument>; origin: Map<string, Origin> } {
+function mergeEntries(entries: readonly SymbolMapEntry[]): {
+  table: Map<string, Instrument>;
+  origin: Map<string, Origin>;
+} {
   const table = new Map<string, Instrument>();
   const origin = new Map<string, Origin>();
   for (const inst of builtinInstruments()) {
@@ -160,14 +174,20 @@ export function createSymbolMapper(options?: Partial<SymbolMapperOptions>): Symb
   const opts = resolveOptions(COMPONENT, SYMBOL_MAPPER_DEFAULTS, options);
   assertNumberOption(COMPONENT, 'maxSuggestions', opts.maxSuggestions, 0, 100);
   if (typeof opts.passThroughStocks !== 'boolean') {
-    throw new OptionsError(`${COMPONENT}: option "passThroughStocks" must be a boolean, got ${JSON.stringify(opts.passThroughStocks)}`);
+    throw new OptionsError(
+      `${COMPONENT}: option "passThroughStocks" must be a boolean, got ${JSON.stringify(opts.passThroughStocks)}`,
+    );
   }
   if (typeof opts.brokerSuffixes !== 'object' || opts.brokerSuffixes === null) {
-    throw new OptionsError(`${COMPONENT}: option "brokerSuffixes" must be an object, got ${JSON.stringify(opts.brokerSuffixes)}`);
+    throw new OptionsError(
+      `${COMPONENT}: option "brokerSuffixes" must be an object, got ${JSON.stringify(opts.brokerSuffixes)}`,
+    );
   }
   for (const [style, suffix] of Object.entries(opts.brokerSuffixes)) {
     if (style === BROKER_STYLES.generic || style === BROKER_STYLES.oanda || style === BROKER_STYLES.mt5) {
-      throw new OptionsError(`${COMPONENT}: option "brokerSuffixes" cannot redefine the built-in style "${style}"`);
+      throw new OptionsError(
+        `${COMPONENT}: option "brokerSuffixes" cannot redefine the built-in style "${style}"`,
+      );
     }
     if (typeof suffix !== 'string' || suffix.length === 0) {
       throw new OptionsError(
@@ -176,7 +196,9 @@ export function createSymbolMapper(options?: Partial<SymbolMapperOptions>): Symb
     }
   }
   if (!Array.isArray(opts.entries)) {
-    throw new OptionsError(`${COMPONENT}: option "entries" must be an array, got ${JSON.stringify(opts.entries)}`);
+    throw new OptionsError(
+      `${COMPONENT}: option "entries" must be an array, got ${JSON.stringify(opts.entries)}`,
+    );
   }
   const entries = validateSymbolMapEntries(opts.entries);
   const suffixes = new Map(Object.entries(opts.brokerSuffixes));
@@ -216,7 +238,13 @@ export function createSymbolMapper(options?: Partial<SymbolMapperOptions>): Symb
       message: `${where} spelling "${spelling}" is claimed by both "${a}" and "${b}"`,
     });
   };
-  const addExact = (index: Map<string, Map<string, string>>, key: string, spelling: string, symbol: string, where: string): void => {
+  const addExact = (
+    index: Map<string, Map<string, string>>,
+    key: string,
+    spelling: string,
+    symbol: string,
+    where: string,
+  ): void => {
     let m = index.get(key);
     if (!m) index.set(key, (m = new Map()));
     const prev = m.get(spelling);
@@ -250,7 +278,11 @@ export function createSymbolMapper(options?: Partial<SymbolMapperOptions>): Symb
   }
   // Generic symbols win over any other spelling when folding, so they are added last and overwrite.
   for (const inst of table.values()) {
-    for (const spelling of [...Object.values(inst.providers), ...Object.values(inst.brokers), ...(inst.aliases ?? [])]) {
+    for (const spelling of [
+      ...Object.values(inst.providers),
+      ...Object.values(inst.brokers),
+      ...(inst.aliases ?? []),
+    ]) {
       addFolded(spelling, inst.symbol);
     }
     for (const alias of inst.aliases ?? []) addSuggest(alias, inst.symbol);
@@ -267,7 +299,15 @@ export function createSymbolMapper(options?: Partial<SymbolMapperOptions>): Symb
     for (const source of SOURCE_NAMES) providers[source] = symbol;
     const brokers: Record<string, string> = {};
     for (const b of brokerStyles) brokers[b] = symbol;
-    return deepFreeze({ symbol, assetClass: 'stock', base: symbol, quote: 'USD', priceMultiplier: 0.01, providers, brokers });
+    return deepFreeze({
+      symbol,
+      assetClass: 'stock',
+      base: symbol,
+      quote: 'USD',
+      priceMultiplier: 0.01,
+      providers,
+      brokers,
+    });
   };
 
   const suggest = (input: string): string[] => {
@@ -359,7 +399,11 @@ export function createSymbolMapper(options?: Partial<SymbolMapperOptions>): Symb
       const hit = folded.get(anySymbol.toUpperCase());
       if (hit !== undefined && hit !== AMBIGUOUS) return hit;
       if (hit === undefined && isTicker(anySymbol)) return anySymbol;
-      throw new UnknownSymbolError(anySymbol, suggest(anySymbol), hit === AMBIGUOUS ? 'ambiguous spelling' : undefined);
+      throw new UnknownSymbolError(
+        anySymbol,
+        suggest(anySymbol),
+        hit === AMBIGUOUS ? 'ambiguous spelling' : undefined,
+      );
     },
     suggest,
     instruments: () => sorted,

@@ -80,7 +80,11 @@ export async function startFixtureServer(handler: FixtureHandler): Promise<Fixtu
         return;
       }
       const body = reply.body === undefined ? Buffer.alloc(0) : Buffer.from(reply.body);
-      const headers = { 'content-type': 'application/json', ...reply.headers, 'content-length': String(body.length) };
+      const headers = {
+        'content-type': 'application/json',
+        ...reply.headers,
+        'content-length': String(body.length),
+      };
       res.writeHead(reply.status ?? 200, headers);
       if (reply.truncateAt !== undefined) {
         res.write(body.subarray(0, reply.truncateAt), () => req.socket.destroy());

@@ -14,7 +14,8 @@ export function captureLogger(): {
   debug(message: string, meta?: unknown): void;
 } {
   const entries: CapturedLog[] = [];
-  const at = (level: string) => (message: string, meta?: unknown) => void entries.push({ level, message, meta });
+  const at = (level: string) => (message: string, meta?: unknown) =>
+    void entries.push({ level, message, meta });
   return {
     entries,
     text: () => entries.map((e) => `${e.level} ${e.message} ${JSON.stringify(e.meta ?? '')}`).join('\n'),

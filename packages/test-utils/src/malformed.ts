@@ -37,12 +37,15 @@ const POLY = 'polygon/aggs-C-EURUSD-1-day-2023-01-01-to-2023-01-10-forex.json';
 function yahooCases(): MalformedPayload[] {
   const raw = readFixture(YAHOO);
   const doc = JSON.parse(raw) as { chart: { result: Json[] } };
-  const mut = (f: (result: Json & { timestamp: number[]; indicators: { quote: Json[] } }) => void): FixtureReply => {
+  const mut = (
+    f: (result: Json & { timestamp: number[]; indicators: { quote: Json[] } }) => void,
+  ): FixtureReply => {
     const d = clone(doc);
     f(d.chart.result[0] as never);
     return json(d);
   };
-  const q = (r: { indicators: { quote: Json[] } }): Record<string, unknown[]> => r.indicators.quote[0] as never;
+  const q = (r: { indicators: { quote: Json[] } }): Record<string, unknown[]> =>
+    r.indicators.quote[0] as never;
   const cases: Array<[string, string, FixtureReply]> = [
     ['truncated-json', 'body cut in the middle', json(raw.slice(0, Math.floor(raw.length / 2)))],
     ['html-200', 'an HTML page with status 200', { ...html(200), status: 200 }],
@@ -57,10 +60,26 @@ function yahooCases(): MalformedPayload[] {
     ['negative-prices', 'negative lows', mut((r) => (q(r).low = q(r).low.map((v) => -Number(v))))],
     ['high-below-low', 'high and low swapped', mut((r) => ([q(r).high, q(r).low] = [q(r).low, q(r).high]))],
     ['nan-literal', 'a bare NaN in the JSON', json(raw.replace(/"close":\[[-0-9.e]+/, '"close":[NaN'))],
-    ['ms-timestamps', 'timestamps in milliseconds (bars 50,000 years ahead)', mut((r) => (r.timestamp = r.timestamp.map((t) => t * 1000)))],
-    ['all-null-quote', 'every OHLC value null', mut((r) => { for (const k of ['open', 'high', 'low', 'close', 'volume']) q(r)[k] = q(r)[k].map(() => null); })],
+    [
+      'ms-timestamps',
+      'timestamps in milliseconds (bars 50,000 years ahead)',
+      mut((r) => (r.timestamp = r.timestamp.map((t) => t * 1000))),
+    ],
+    [
+      'all-null-quote',
+      'every OHLC value null',
+      mut((r) => {
+        for (const k of ['open', 'high', 'low', 'close', 'volume']) q(r)[k] = q(r)[k].map(() => null);
+      }),
+    ],
   ];
-  return cases.map(([id, description, reply]) => ({ id: `yahoo/${id}`, provider: 'yahoo', base: YAHOO, description, reply }));
+  return cases.map(([id, description, reply]) => ({
+    id: `yahoo/${id}`,
+    provider: 'yahoo',
+    base: YAHOO,
+    description,
+    reply,
+  }));
 }
 
 function alphaVantageCases(): MalformedPayload[] {
@@ -74,14 +93,48 @@ function alphaVantageCases(): MalformedPayload[] {
   };
   const first = (s: Record<string, Record<string, string>>): Record<string, string> => s[Object.keys(s)[0]];
   const cases: Array<[string, string, FixtureReply]> = [
-    ['missing-close', 'a bar without "4. close"', mut((s) => { for (const bar of Object.values(s)) delete bar['4. close']; })],
-    ['bad-date-key', 'a timestamp key that is not a date', mut((s) => { s['not-a-date'] = first(s); })],
-    ['text-prices', 'prices that are not numbers', mut((s) => { for (const bar of Object.values(s)) bar['1. open'] = 'abc'; })],
-    ['no-timezone', 'meta data without its time zone', mut((_s, d) => delete (d['Meta Data'] as Json)['7. Time Zone'])],
+    [
+      'missing-close',
+      'a bar without "4. close"',
+      mut((s) => {
+        for (const bar of Object.values(s)) delete bar['4. close'];
+      }),
+    ],
+    [
+      'bad-date-key',
+      'a timestamp key that is not a date',
+      mut((s) => {
+        s['not-a-date'] = first(s);
+      }),
+    ],
+    [
+      'text-prices',
+      'prices that are not numbers',
+      mut((s) => {
+        for (const bar of Object.values(s)) bar['1. open'] = 'abc';
+      }),
+    ],
+    [
+      'no-timezone',
+      'meta data without its time zone',
+      mut((_s, d) => delete (d['Meta Data'] as Json)['7. Time Zone']),
+    ],
     ['html-200', 'an HTML page with status 200', { ...html(200), status: 200 }],
-    ['series-array', 'the series is an array', mut((_s, d) => { d[seriesKey] = []; })],
+    [
+      'series-array',
+      'the series is an array',
+      mut((_s, d) => {
+        d[seriesKey] = [];
+      }),
+    ],
   ];
-  return cases.map(([id, description, reply]) => ({ id: `alphavantage/${id}`, provider: 'alphavantage', base: AV, description, reply }));
+  return cases.map(([id, description, reply]) => ({
+    id: `alphavantage/${id}`,
+    provider: 'alphavantage',
+    base: AV,
+    description,
+    reply,
+  }));
 }
 
 function twelveDataCases(): MalformedPayload[] {
@@ -93,14 +146,44 @@ function twelveDataCases(): MalformedPayload[] {
     return json(d);
   };
   const cases: Array<[string, string, FixtureReply]> = [
-    ['values-object', 'values is an object', mut((d) => { (d as Json).values = { a: 1 }; })],
-    ['bad-datetime', 'a datetime that is not a date', mut((d) => { d.values[0].datetime = '2023-13-45 99:99:99'; })],
-    ['negative-close', 'a negative close', mut((d) => { d.values[0].close = '-1'; })],
+    [
+      'values-object',
+      'values is an object',
+      mut((d) => {
+        (d as Json).values = { a: 1 };
+      }),
+    ],
+    [
+      'bad-datetime',
+      'a datetime that is not a date',
+      mut((d) => {
+        d.values[0].datetime = '2023-13-45 99:99:99';
+      }),
+    ],
+    [
+      'negative-close',
+      'a negative close',
+      mut((d) => {
+        d.values[0].close = '-1';
+      }),
+    ],
     ['null-body', 'the body is JSON null', json('null')],
     ['truncated-json', 'body cut in the middle', json(raw.slice(0, Math.floor(raw.length / 3)))],
-    ['missing-meta', 'no meta block (time zone unknown)', mut((d) => { delete (d as Partial<typeof d>).meta; })],
+    [
+      'missing-meta',
+      'no meta block (time zone unknown)',
+      mut((d) => {
+        delete (d as Partial<typeof d>).meta;
+      }),
+    ],
   ];
-  return cases.map(([id, description, reply]) => ({ id: `twelvedata/${id}`, provider: 'twelvedata', base: TD, description, reply }));
+  return cases.map(([id, description, reply]) => ({
+    id: `twelvedata/${id}`,
+    provider: 'twelvedata',
+    base: TD,
+    description,
+    reply,
+  }));
 }
 
 function polygonCases(): MalformedPayload[] {
@@ -112,16 +195,60 @@ function polygonCases(): MalformedPayload[] {
     return json(d);
   };
   const cases: Array<[string, string, FixtureReply]> = [
-    ['results-object', 'results is an object', mut((d) => { (d as Json).results = { o: 1 }; })],
-    ['missing-t', 'bars without a timestamp', mut((d) => { for (const r of d.results) delete r.t; })],
-    ['string-open', 'open as a string', mut((d) => { for (const r of d.results) r.o = String(r.o); })],
-    ['status-error-200', 'status ERROR with HTTP 200', json({ status: 'ERROR', request_id: 'x', error: 'internal' })],
-    ['high-below-low', 'high and low swapped', mut((d) => { for (const r of d.results) [r.h, r.l] = [r.l, r.h]; })],
-    ['infinite', 'a number too large for a double (parses as Infinity)', json(raw.replace(/"c":[0-9.]+/, '"c":1e400'))],
-    ['negative-volume', 'negative volume', mut((d) => { for (const r of d.results) r.v = -5; })],
+    [
+      'results-object',
+      'results is an object',
+      mut((d) => {
+        (d as Json).results = { o: 1 };
+      }),
+    ],
+    [
+      'missing-t',
+      'bars without a timestamp',
+      mut((d) => {
+        for (const r of d.results) delete r.t;
+      }),
+    ],
+    [
+      'string-open',
+      'open as a string',
+      mut((d) => {
+        for (const r of d.results) r.o = String(r.o);
+      }),
+    ],
+    [
+      'status-error-200',
+      'status ERROR with HTTP 200',
+      json({ status: 'ERROR', request_id: 'x', error: 'internal' }),
+    ],
+    [
+      'high-below-low',
+      'high and low swapped',
+      mut((d) => {
+        for (const r of d.results) [r.h, r.l] = [r.l, r.h];
+      }),
+    ],
+    [
+      'infinite',
+      'a number too large for a double (parses as Infinity)',
+      json(raw.replace(/"c":[0-9.]+/, '"c":1e400')),
+    ],
+    [
+      'negative-volume',
+      'negative volume',
+      mut((d) => {
+        for (const r of d.results) r.v = -5;
+      }),
+    ],
     ['truncated-json', 'body cut in the middle', json(raw.slice(0, Math.floor(raw.length * 0.7)))],
   ];
-  return cases.map(([id, description, reply]) => ({ id: `polygon/${id}`, provider: 'polygon', base: POLY, description, reply }));
+  return cases.map(([id, description, reply]) => ({
+    id: `polygon/${id}`,
+    provider: 'polygon',
+    base: POLY,
+    description,
+    reply,
+  }));
 }
 
 /** Every malformed payload (35), in a stable order. */

@@ -1,5 +1,13 @@
 import { Redis } from 'ioredis';
-import { answersPing, deleteRedisPrefix, fixtureReply, startFixtureServer, startRedisServer, TEST_REDIS_URL, uniqueRedisPrefix } from './index';
+import {
+  answersPing,
+  deleteRedisPrefix,
+  fixtureReply,
+  startFixtureServer,
+  startRedisServer,
+  TEST_REDIS_URL,
+  uniqueRedisPrefix,
+} from './index';
 
 describe('fixture server', () => {
   it('serves a recorded body with its recorded status and counts connections', async () => {

@@ -1,5 +1,13 @@
 import { type ResolvedValidatorOptions } from './options';
-import { RULES, RULE_BITS, RULE_ORDER, STATUS_CODES, type Issue, type RuleName, type StatusCode } from './rules';
+import {
+  RULES,
+  RULE_BITS,
+  RULE_ORDER,
+  STATUS_CODES,
+  type Issue,
+  type RuleName,
+  type StatusCode,
+} from './rules';
 import { type SeriesState, sigmaOf } from './state';
 
 const B = RULE_BITS;
@@ -134,17 +142,25 @@ export function checkBar(
   out.field = undefined;
 
   if (en & B.nonFinite) {
-    if (!Number.isFinite(ts)) return (out.field = 'ts'), (out.value = ts), rejectWith(out, mask, RULES.nonFinite);
-    if (!Number.isFinite(open)) return (out.field = 'open'), (out.value = open), rejectWith(out, mask, RULES.nonFinite);
-    if (!Number.isFinite(high)) return (out.field = 'high'), (out.value = high), rejectWith(out, mask, RULES.nonFinite);
-    if (!Number.isFinite(low)) return (out.field = 'low'), (out.value = low), rejectWith(out, mask, RULES.nonFinite);
-    if (!Number.isFinite(close)) return (out.field = 'close'), (out.value = close), rejectWith(out, mask, RULES.nonFinite);
+    if (!Number.isFinite(ts))
+      return ((out.field = 'ts'), (out.value = ts), rejectWith(out, mask, RULES.nonFinite));
+    if (!Number.isFinite(open))
+      return ((out.field = 'open'), (out.value = open), rejectWith(out, mask, RULES.nonFinite));
+    if (!Number.isFinite(high))
+      return ((out.field = 'high'), (out.value = high), rejectWith(out, mask, RULES.nonFinite));
+    if (!Number.isFinite(low))
+      return ((out.field = 'low'), (out.value = low), rejectWith(out, mask, RULES.nonFinite));
+    if (!Number.isFinite(close))
+      return ((out.field = 'close'), (out.value = close), rejectWith(out, mask, RULES.nonFinite));
   }
   if (en & B.nonPositive) {
-    if (!(open > 0)) return (out.field = 'open'), (out.value = open), rejectWith(out, mask, RULES.nonPositive);
-    if (!(high > 0)) return (out.field = 'high'), (out.value = high), rejectWith(out, mask, RULES.nonPositive);
-    if (!(low > 0)) return (out.field = 'low'), (out.value = low), rejectWith(out, mask, RULES.nonPositive);
-    if (!(close > 0)) return (out.field = 'close'), (out.value = close), rejectWith(out, mask, RULES.nonPositive);
+    if (!(open > 0))
+      return ((out.field = 'open'), (out.value = open), rejectWith(out, mask, RULES.nonPositive));
+    if (!(high > 0))
+      return ((out.field = 'high'), (out.value = high), rejectWith(out, mask, RULES.nonPositive));
+    if (!(low > 0)) return ((out.field = 'low'), (out.value = low), rejectWith(out, mask, RULES.nonPositive));
+    if (!(close > 0))
+      return ((out.field = 'close'), (out.value = close), rejectWith(out, mask, RULES.nonPositive));
   }
   if (en & B.ohlc) {
     const top = open > close ? open : close;
@@ -172,18 +188,20 @@ export function checkBar(
   if (en & B.volume) {
     if (volume === null || volume === undefined || (typeof volume === 'number' && Number.isNaN(volume))) {
       out.value = volume;
-      if (!cfg.volumeRepair) return (out.field = 'volume'), rejectWith(out, mask, RULES.volume);
+      if (!cfg.volumeRepair) return ((out.field = 'volume'), rejectWith(out, mask, RULES.volume));
       vol = 0;
       mask |= B.volume;
       repaired = true;
     } else if (typeof volume !== 'number' || !Number.isFinite(volume) || volume < 0) {
       out.value = volume;
-      return (out.field = 'volume'), rejectWith(out, mask, RULES.volume);
+      return ((out.field = 'volume'), rejectWith(out, mask, RULES.volume));
     }
   }
   out.volume = vol;
-  if (en & B.misaligned && ts % tfMs !== 0) return (out.field = 'ts'), rejectWith(out, mask, RULES.misaligned);
-  if (en & B.future && ts > now + cfg.futureTol) return (out.field = 'ts'), (out.future = ts - now), rejectWith(out, mask, RULES.future);
+  if (en & B.misaligned && ts % tfMs !== 0)
+    return ((out.field = 'ts'), rejectWith(out, mask, RULES.misaligned));
+  if (en & B.future && ts > now + cfg.futureTol)
+    return ((out.field = 'ts'), (out.future = ts - now), rejectWith(out, mask, RULES.future));
 
   // Series rules.
   let isNew = true;
@@ -194,14 +212,14 @@ export function checkBar(
   if (st !== null && st.lastTs === st.lastTs) {
     out.lastTs = st.lastTs;
     if (ts < st.lastTs) {
-      if (en & B.order) return (out.field = 'ts'), rejectWith(out, mask, RULES.order);
+      if (en & B.order) return ((out.field = 'ts'), rejectWith(out, mask, RULES.order));
       older = true;
     } else if (ts === st.lastTs) {
       isNew = false;
       if (st.lastFinal) {
         if (!final) {
           out.dupKind = 'lateForming';
-          if (en & B.order) return (out.field = 'final'), rejectWith(out, mask, RULES.order);
+          if (en & B.order) return ((out.field = 'final'), rejectWith(out, mask, RULES.order));
         } else if (
           open === st.lastOpen &&
           out.high === st.lastHigh &&
@@ -252,7 +270,10 @@ export function checkBar(
         const r = Math.log(close / base);
         const thr = cfg.k * sigma;
         // A return to the pre-spike level right after a flagged spike is the bad tick going away, not a new spike.
-        if (Math.abs(r) > thr && !(prevSpike && preBase === preBase && Math.abs(Math.log(close / preBase)) <= thr)) {
+        if (
+          Math.abs(r) > thr &&
+          !(prevSpike && preBase === preBase && Math.abs(Math.log(close / preBase)) <= thr)
+        ) {
           out.spikeR = r;
           out.spikeSigma = sigma;
           out.field = 'close';
@@ -355,7 +376,9 @@ export function renderIssues(out: Scratch, cfg: CheckConfig, timeframe: string):
         }
         break;
       case RULES.volume:
-        message = error ? `volume must be a finite number >= 0, got ${String(out.value)}` : `missing volume (${String(out.value)}) set to 0`;
+        message = error
+          ? `volume must be a finite number >= 0, got ${String(out.value)}`
+          : `missing volume (${String(out.value)}) set to 0`;
         field = 'volume';
         break;
       case RULES.misaligned:

@@ -49,4 +49,9 @@ export {
   type Disposable,
   type Staleness,
 } from './validator';
-export { VALIDATOR_ERROR_CODES, type ValidatorErrorCode, SeriesShapeError, isSeriesShapeError } from './errors';
+export {
+  VALIDATOR_ERROR_CODES,
+  type ValidatorErrorCode,
+  SeriesShapeError,
+  isSeriesShapeError,
+} from './errors';

@@ -174,7 +174,15 @@ export const RULE_DEFAULTS: Readonly<RuleConfigs> = Object.freeze({
   future: Object.freeze({ ...on, toleranceMs: 5_000 }),
   order: Object.freeze({ ...on }),
   duplicate: Object.freeze({ ...on, penalty: 0.1 }),
-  spike: Object.freeze({ ...on, k: 6, window: 50, minHistory: 20, minSigma: 1e-4, action: SPIKE_ACTIONS.flag, penalty: 0.5 }),
+  spike: Object.freeze({
+    ...on,
+    k: 6,
+    window: 50,
+    minHistory: 20,
+    minSigma: 1e-4,
+    action: SPIKE_ACTIONS.flag,
+    penalty: 0.5,
+  }),
   stale: Object.freeze({ ...on, staleAfterMs: 10_000, penalty: 0.5 }),
   flatline: Object.freeze({ ...on, maxUnchangedUpdates: 60, penalty: 0.3 }),
   disagreement: Object.freeze({ ...on, tolerance: 0.002, penalty: 0.4 }),
@@ -209,12 +217,16 @@ export function resolveValidatorOptions(options?: Partial<ValidatorOptions>): Re
   }
   assertNumberOption(COMPONENT, 'maxSeries', top.maxSeries, 1);
   if (typeof top.rules !== 'object' || top.rules === null) {
-    throw new OptionsError(`${COMPONENT}: option "rules" must be an object, got ${JSON.stringify(top.rules)}`);
+    throw new OptionsError(
+      `${COMPONENT}: option "rules" must be an object, got ${JSON.stringify(top.rules)}`,
+    );
   }
   const rules = {} as Record<RuleName, object>;
   for (const name of Object.keys(top.rules)) {
     if (!(RULE_ORDER as readonly string[]).includes(name)) {
-      throw new OptionsError(`${COMPONENT}: unknown rule "${name}" in option "rules"; known rules: ${RULE_ORDER.join(', ')}`);
+      throw new OptionsError(
+        `${COMPONENT}: unknown rule "${name}" in option "rules"; known rules: ${RULE_ORDER.join(', ')}`,
+      );
     }
   }
   for (const name of RULE_ORDER) {
@@ -226,15 +238,20 @@ export function resolveValidatorOptions(options?: Partial<ValidatorOptions>): Re
     for (const [key, value] of Object.entries(merged)) {
       const path = `rules.${name}.${key}`;
       if (key === 'enabled' || key === 'repair' || key === 'repairMissing') assertBoolean(path, value);
-      else if (key === 'penalty' || key === 'repairTolerance' || key === 'tolerance') assertNumberOption(COMPONENT, path, value, 0, 1);
+      else if (key === 'penalty' || key === 'repairTolerance' || key === 'tolerance')
+        assertNumberOption(COMPONENT, path, value, 0, 1);
       else if (key === 'action') {
         if (value !== SPIKE_ACTIONS.flag && value !== SPIKE_ACTIONS.reject) {
-          throw new OptionsError(`${COMPONENT}: option "${path}" must be "flag" or "reject", got ${JSON.stringify(value)}`);
+          throw new OptionsError(
+            `${COMPONENT}: option "${path}" must be "flag" or "reject", got ${JSON.stringify(value)}`,
+          );
         }
-      } else if (key === 'k' || key === 'minSigma') assertNumberOption(COMPONENT, path, value, Number.MIN_VALUE);
+      } else if (key === 'k' || key === 'minSigma')
+        assertNumberOption(COMPONENT, path, value, Number.MIN_VALUE);
       else if (key === 'window' || key === 'minHistory' || key === 'maxUnchangedUpdates') {
         assertNumberOption(COMPONENT, path, value, 1, 1_000_000);
-        if (!Number.isInteger(value)) throw new OptionsError(`${COMPONENT}: option "${path}" must be an integer, got ${String(value)}`);
+        if (!Number.isInteger(value))
+          throw new OptionsError(`${COMPONENT}: option "${path}" must be an integer, got ${String(value)}`);
       } else assertNumberOption(COMPONENT, path, value, 0);
     }
     rules[name] = merged;
@@ -245,5 +262,9 @@ export function resolveValidatorOptions(options?: Partial<ValidatorOptions>): Re
       `${COMPONENT}: option "rules.spike.minHistory" (${spike.minHistory}) must not exceed "rules.spike.window" (${spike.window})`,
     );
   }
-  return Object.freeze({ clock: top.clock, rules: Object.freeze(rules) as unknown as RuleConfigs, maxSeries: top.maxSeries });
+  return Object.freeze({
+    clock: top.clock,
+    rules: Object.freeze(rules) as unknown as RuleConfigs,
+    maxSeries: top.maxSeries,
+  });
 }

@@ -42,13 +42,20 @@ describe('real series: yahoo EURUSD 1d 2020', () => {
     let violations = 0;
     bars.forEach((b, i) => {
       // Independent oracle: how far open/close lie outside [low, high], relative to the close.
-      const need = Math.max(Math.max(b.open, b.close) - b.high, b.low - Math.min(b.open, b.close), 0) / b.close;
+      const need =
+        Math.max(Math.max(b.open, b.close) - b.high, b.low - Math.min(b.open, b.close), 0) / b.close;
       if (need > 0) violations++;
-      const expected = need === 0 ? STATUS_CODES.accepted : need <= 0.001 ? STATUS_CODES.repaired : STATUS_CODES.rejected;
+      const expected =
+        need === 0 ? STATUS_CODES.accepted : need <= 0.001 ? STATUS_CODES.repaired : STATUS_CODES.rejected;
       if (need > 0) expect([i, res.status[i]]).toEqual([i, expected]);
       const repair = res.repairs.find((x) => x.index === i);
       if (expected === STATUS_CODES.repaired) {
-        expect(repair).toEqual({ index: i, high: Math.max(b.high, b.open, b.close), low: Math.min(b.low, b.open, b.close), volume: b.volume });
+        expect(repair).toEqual({
+          index: i,
+          high: Math.max(b.high, b.open, b.close),
+          low: Math.min(b.low, b.open, b.close),
+          volume: b.volume,
+        });
       } else {
         expect(repair).toBeUndefined();
       }
@@ -66,7 +73,11 @@ describe('real series: yahoo EURUSD 1d 2020', () => {
 
     // A bad tick in the calm second half: the whole bar 4 % off.
     const at = bars.findIndex((b) => b.ts >= Date.UTC(2020, 8, 15));
-    const tampered = bars.map((b, i) => (i === at ? { ...b, open: b.open * 1.04, high: b.high * 1.04, low: b.low * 1.04, close: b.close * 1.04 } : b));
+    const tampered = bars.map((b, i) =>
+      i === at
+        ? { ...b, open: b.open * 1.04, high: b.high * 1.04, low: b.low * 1.04, close: b.close * 1.04 }
+        : b,
+    );
     const res2 = createValidator({ clock: new ManualClock(AFTER_2020) }).validateSeries(tampered);
     expect(res2.rules[at] & RULE_BITS.spike).toBeTruthy();
     expect(res2.quality[at]).toBeCloseTo(0.5, 12);
@@ -77,10 +88,16 @@ describe('real series: yahoo EURUSD 1d 2020', () => {
   });
 
   it('flags a disagreeing reference source bar by bar', () => {
-    const reference = bars.map((b, i) => (i % 50 === 10 ? { ...b, source: 'twelvedata' as const, close: b.close * 1.01 } : { ...b, source: 'twelvedata' as const }));
+    const reference = bars.map((b, i) =>
+      i % 50 === 10
+        ? { ...b, source: 'twelvedata' as const, close: b.close * 1.01 }
+        : { ...b, source: 'twelvedata' as const },
+    );
     const res = createValidator({ clock: new ManualClock(AFTER_2020) }).validateSeries(bars, { reference });
     const flagged = [...res.rules.keys()].filter((i) => res.rules[i] & RULE_BITS.disagreement);
-    expect(flagged).toEqual(bars.map((_, i) => i).filter((i) => i % 50 === 10 && res.status[i] !== STATUS_CODES.rejected));
+    expect(flagged).toEqual(
+      bars.map((_, i) => i).filter((i) => i % 50 === 10 && res.status[i] !== STATUS_CODES.rejected),
+    );
   });
 });
 
@@ -116,18 +133,24 @@ function faultySeries(n: number, seed: number): { bars: Bar[]; reference: Bar[] 
     };
     const f = rand();
     if (f < 0.02) b.close = NaN;
-    else if (f < 0.04) b.high = b.close * 0.9999; // small ohlc violation: repaired
-    else if (f < 0.05) b.high = b.close * 0.99; // large: rejected
+    else if (f < 0.04)
+      b.high = b.close * 0.9999; // small ohlc violation: repaired
+    else if (f < 0.05)
+      b.high = b.close * 0.99; // large: rejected
     else if (f < 0.06) b.volume = NaN;
     else if (f < 0.07) b.volume = -1;
-    else if (f < 0.08) b.ts += 1000; // misaligned
-    else if (f < 0.1) b.close = b.high = b.close * 1.03; // spike
+    else if (f < 0.08)
+      b.ts += 1000; // misaligned
+    else if (f < 0.1)
+      b.close = b.high = b.close * 1.03; // spike
     else if (f < 0.11) b.low = -1;
     bars.push(b);
     if (rand() < 0.5) reference.push({ ...b, source: 'yahoo', close: b.close * (rand() < 0.9 ? 1 : 1.01) });
     const g = rand();
-    if (g < 0.1) bars.push({ ...b }); // exact repeat or forming replacement
-    else if (g < 0.13) bars.push({ ...b, ts: ts - tf }); // out of order
+    if (g < 0.1)
+      bars.push({ ...b }); // exact repeat or forming replacement
+    else if (g < 0.13)
+      bars.push({ ...b, ts: ts - tf }); // out of order
     else if (g < 0.16) bars.push({ ...b, close: b.close * 1.0001, high: b.high * 1.0001 }); // revision / update
     if (rand() < 0.85) ts += tf;
   }
@@ -148,7 +171,8 @@ describe('validateSeries equals per-bar validate', () => {
       const one = perBar.validate(b);
       expect([i, STATUS_CODES[one.status], one.quality]).toEqual([i, res.status[i], res.quality[i]]);
       const repair = res.repairs.find((x) => x.index === i);
-      if (one.status === 'repaired') expect(repair).toEqual({ index: i, high: one.bar.high, low: one.bar.low, volume: one.bar.volume });
+      if (one.status === 'repaired')
+        expect(repair).toEqual({ index: i, high: one.bar.high, low: one.bar.low, volume: one.bar.volume });
       else expect(repair).toBeUndefined();
       expect(one.issues).toEqual(res.issues.find((x) => x.index === i)?.issues ?? []);
       seen.add(res.status[i]);
@@ -156,7 +180,18 @@ describe('validateSeries equals per-bar validate', () => {
     void reference;
     // the series exercises every series and value rule (schema and future need other inputs)
     const union = res.rules.reduce((a, m) => a | m, 0);
-    for (const rule of ['nonFinite', 'nonPositive', 'ohlc', 'volume', 'misaligned', 'order', 'duplicate', 'spike', 'stale', 'flatline'] as const) {
+    for (const rule of [
+      'nonFinite',
+      'nonPositive',
+      'ohlc',
+      'volume',
+      'misaligned',
+      'order',
+      'duplicate',
+      'spike',
+      'stale',
+      'flatline',
+    ] as const) {
       expect([rule, (union & RULE_BITS[rule]) !== 0]).toEqual([rule, true]);
     }
     // every verdict occurred, and the two validators counted the same
@@ -168,7 +203,9 @@ describe('validateSeries equals per-bar validate', () => {
   it('columns give the same verdicts as bar objects, reference source included', () => {
     const { bars: all, reference: allRef } = faultySeries(2000, 9);
     const bars = all.filter((b) => b.symbol === 'A');
-    const reference = allRef.filter((b) => b.symbol === 'A').filter((b, i, arr) => i === 0 || b.ts > arr[i - 1].ts);
+    const reference = allRef
+      .filter((b) => b.symbol === 'A')
+      .filter((b, i, arr) => i === 0 || b.ts > arr[i - 1].ts);
     const toCols = (list: Bar[]): BarColumns => ({
       symbol: 'A',
       timeframe: '1m',
@@ -201,8 +238,17 @@ describe('validateSeries equals per-bar validate', () => {
 describe('series state', () => {
   const T = Date.UTC(2024, 0, 2);
   const mk = (i: number): Bar => ({
-    symbol: 'X', timeframe: '1m', ts: T + i * 60_000, open: 1, high: 1.001, low: 0.999, close: 1, volume: 1,
-    source: 'replay', final: true, quality: 1,
+    symbol: 'X',
+    timeframe: '1m',
+    ts: T + i * 60_000,
+    open: 1,
+    high: 1.001,
+    low: 0.999,
+    close: 1,
+    volume: 1,
+    source: 'replay',
+    final: true,
+    quality: 1,
   });
 
   it('fresh (default) leaves the live state alone; shared continues it', () => {
@@ -215,7 +261,16 @@ describe('series state', () => {
 
   it('rejects malformed columns with a typed error, never bad values', () => {
     const v = createValidator();
-    const cols: BarColumns = { symbol: 'X', timeframe: '1m', ts: [T], open: [1], high: [1], low: [1], close: [1, 2], volume: [0] };
+    const cols: BarColumns = {
+      symbol: 'X',
+      timeframe: '1m',
+      ts: [T],
+      open: [1],
+      high: [1],
+      low: [1],
+      close: [1, 2],
+      volume: [0],
+    };
     let caught: unknown;
     try {
       v.validateSeries(cols);
@@ -225,6 +280,8 @@ describe('series state', () => {
     expect(isSeriesShapeError(caught)).toBe(true);
     expect((caught as Error).message).toBe('validateSeries: column "close" has length 2 but "ts" has 1');
     expect(() => v.validateSeries({ ...cols, close: [NaN] })).not.toThrow();
-    expect(() => v.validateSeries({ ...cols, close: [1], timeframe: '2m' as never })).toThrow('unknown timeframe "2m"');
+    expect(() => v.validateSeries({ ...cols, close: [1], timeframe: '2m' as never })).toThrow(
+      'unknown timeframe "2m"',
+    );
   });
 });

@@ -75,13 +75,25 @@ describe('nonFinite and nonPositive', () => {
     const { v } = setup();
     const r = v.validate(bar({ [field]: value }));
     expect(r.status).toBe('rejected');
-    expect(r.issues).toEqual([{ rule: 'nonFinite', severity: 'error', field, message: `${field} is not a finite number: ${String(value)}` }]);
+    expect(r.issues).toEqual([
+      {
+        rule: 'nonFinite',
+        severity: 'error',
+        field,
+        message: `${field} is not a finite number: ${String(value)}`,
+      },
+    ]);
   });
 
-  it.each([['open', 0], ['low', -1.1]])('rejects %s = %s', (field, value) => {
+  it.each([
+    ['open', 0],
+    ['low', -1.1],
+  ])('rejects %s = %s', (field, value) => {
     const { v } = setup();
     const r = v.validate(bar({ [field]: value }));
-    expect(r.issues).toEqual([{ rule: 'nonPositive', severity: 'error', field, message: `${field} must be > 0, got ${value}` }]);
+    expect(r.issues).toEqual([
+      { rule: 'nonPositive', severity: 'error', field, message: `${field} must be > 0, got ${value}` },
+    ]);
   });
 });
 
@@ -89,7 +101,7 @@ describe('ohlc', () => {
   it('repairs a tiny violation by widening high and low', () => {
     const { v } = setup();
     // close 0.5 bp above high, open 0.3 bp below low
-    const r = v.validate(bar({ open: 1.09897, high: 1.1, low: 1.0990, close: 1.10005 }));
+    const r = v.validate(bar({ open: 1.09897, high: 1.1, low: 1.099, close: 1.10005 }));
     expect(r.status).toBe('repaired');
     expect(r.bar.high).toBe(1.10005);
     expect(r.bar.low).toBe(1.09897);
@@ -126,12 +138,20 @@ describe('volume', () => {
     expect(r.status).toBe('repaired');
     expect(r.bar.volume).toBe(0);
     expect(r.quality).toBeCloseTo(0.95, 12);
-    expect(r.issues[0]).toEqual({ rule: 'volume', severity: 'warning', field: 'volume', message: 'missing volume (null) set to 0' });
+    expect(r.issues[0]).toEqual({
+      rule: 'volume',
+      severity: 'warning',
+      field: 'volume',
+      message: 'missing volume (null) set to 0',
+    });
   });
 
   it.each([-1, Infinity, '12'])('rejects volume %j', (volume) => {
     const { v } = setup();
-    expect(v.validate(bar({ volume: volume as number })).issues[0]).toMatchObject({ rule: 'volume', severity: 'error' });
+    expect(v.validate(bar({ volume: volume as number })).issues[0]).toMatchObject({
+      rule: 'volume',
+      severity: 'error',
+    });
   });
 
   it('rejects a missing volume when repairMissing is off', () => {
@@ -144,7 +164,9 @@ describe('time rules', () => {
   it('rejects a misaligned ts', () => {
     const { v } = setup();
     const r = v.validate(bar({ ts: T0 + 1_000 }));
-    expect(r.issues).toEqual([{ rule: 'misaligned', severity: 'error', field: 'ts', message: 'ts is not aligned to 1m' }]);
+    expect(r.issues).toEqual([
+      { rule: 'misaligned', severity: 'error', field: 'ts', message: 'ts is not aligned to 1m' },
+    ]);
   });
 
   it('rejects a bar opening beyond now + tolerance, accepts one within', () => {
@@ -173,7 +195,9 @@ describe('order, replacement and duplicates', () => {
     v.validate(bar());
     const r = v.validate(bar());
     expect(r.status).toBe('rejected');
-    expect(r.issues).toEqual([{ rule: 'duplicate', severity: 'info', message: 'exact repeat of a final bar' }]);
+    expect(r.issues).toEqual([
+      { rule: 'duplicate', severity: 'info', message: 'exact repeat of a final bar' },
+    ]);
     // an ohlc repair before the duplicate rule does not leak its field into the duplicate issue
     v.validate(bar({ ts: T0 + MIN, high: 1.1, close: 1.1001 }));
     const again = v.validate(bar({ ts: T0 + MIN, high: 1.1, close: 1.1001 }));
@@ -189,7 +213,9 @@ describe('order, replacement and duplicates', () => {
     const r = v.validate(bar({ close: 1.1012 }));
     expect(r.status).toBe('accepted');
     expect(r.quality).toBeCloseTo(0.9, 12);
-    expect(r.issues).toEqual([{ rule: 'duplicate', severity: 'warning', message: 'revision of a final bar (replaced)' }]);
+    expect(r.issues).toEqual([
+      { rule: 'duplicate', severity: 'warning', message: 'revision of a final bar (replaced)' },
+    ]);
   });
 
   it('rejects a forming update after the final bar and a bar going back in time', () => {
@@ -202,7 +228,11 @@ describe('order, replacement and duplicates', () => {
     });
     const back = v.validate(bar({ ts: T0 }));
     expect(back.status).toBe('rejected');
-    expect(back.issues[0]).toMatchObject({ rule: 'order', field: 'ts', message: `ts goes back from ${T0 + MIN}` });
+    expect(back.issues[0]).toMatchObject({
+      rule: 'order',
+      field: 'ts',
+      message: `ts goes back from ${T0 + MIN}`,
+    });
   });
 
   it('keeps state per (symbol, timeframe)', () => {
@@ -246,7 +276,15 @@ function walk(n: number, sigma: number, seed = 1, start = T0): Bar[] {
   for (let i = 0; i < n; i++) {
     const open = price;
     price = price * Math.exp(sigma * gauss());
-    out.push(bar({ ts: start + i * MIN, open, close: price, high: Math.max(open, price) * 1.00001, low: Math.min(open, price) * 0.99999 }));
+    out.push(
+      bar({
+        ts: start + i * MIN,
+        open,
+        close: price,
+        high: Math.max(open, price) * 1.00001,
+        low: Math.min(open, price) * 0.99999,
+      }),
+    );
   }
   return out;
 }
@@ -262,7 +300,9 @@ describe('spike', () => {
     for (const b of series) v.validate(b);
     const last = series.at(-1)!;
     const jump = last.close * 1.05;
-    expect(v.validate(bar({ ts: last.ts + MIN, open: jump, high: jump, low: jump, close: jump })).issues).toEqual([]);
+    expect(
+      v.validate(bar({ ts: last.ts + MIN, open: jump, high: jump, low: jump, close: jump })).issues,
+    ).toEqual([]);
   });
 
   it('flags a jump of many sigmas, keeps the bar, and does not flag the return to the old level', () => {
@@ -274,10 +314,14 @@ describe('spike', () => {
     const r = v.validate(bar({ ts: last.ts + MIN, open: bad, high: bad, low: bad, close: bad }));
     expect(r.status).toBe('accepted');
     expect(r.quality).toBeCloseTo(0.5, 12);
-    expect(r.issues).toEqual([expect.objectContaining({ rule: 'spike', severity: 'warning', field: 'close' })]);
+    expect(r.issues).toEqual([
+      expect.objectContaining({ rule: 'spike', severity: 'warning', field: 'close' }),
+    ]);
     expect(r.issues[0].message).toMatch(/^close moved \d+(\.\d+)? sigma/);
     const back = last.close;
-    expect(v.validate(bar({ ts: last.ts + 2 * MIN, open: back, high: back, low: back, close: back })).issues).toEqual([]);
+    expect(
+      v.validate(bar({ ts: last.ts + 2 * MIN, open: back, high: back, low: back, close: back })).issues,
+    ).toEqual([]);
   });
 
   it('flags a replacement of the forming bar against the same base, and rejects with action reject', () => {
@@ -286,7 +330,11 @@ describe('spike', () => {
     for (const b of series) v.validate(b);
     const last = series.at(-1)!;
     const ts = last.ts + MIN;
-    expect(v.validate(bar({ ts, final: false, open: last.close, high: last.close, low: last.close, close: last.close })).status).toBe('accepted');
+    expect(
+      v.validate(
+        bar({ ts, final: false, open: last.close, high: last.close, low: last.close, close: last.close }),
+      ).status,
+    ).toBe('accepted');
     const bad = last.close * 0.98;
     const r = v.validate(bar({ ts, final: false, open: last.close, high: last.close, low: bad, close: bad }));
     expect(r.status).toBe('rejected');
@@ -302,9 +350,12 @@ describe('spike', () => {
 
   it('uses minSigma on a flat stretch', () => {
     const { v } = setup({ rules: noFlat }, T0 + DAY);
-    const flat = Array.from({ length: 30 }, (_, i) => bar({ ts: T0 + i * MIN, open: 1.1, high: 1.1, low: 1.1, close: 1.1 }));
+    const flat = Array.from({ length: 30 }, (_, i) =>
+      bar({ ts: T0 + i * MIN, open: 1.1, high: 1.1, low: 1.1, close: 1.1 }),
+    );
     for (const b of flat) v.validate(b);
-    const up = (p: number, i: number): Bar => bar({ ts: T0 + (30 + i) * MIN, open: 1.1, high: p, low: 1.1, close: p });
+    const up = (p: number, i: number): Bar =>
+      bar({ ts: T0 + (30 + i) * MIN, open: 1.1, high: p, low: 1.1, close: p });
     // 1 pip = ~0.9 bp: under 6 * 1 bp
     expect(v.validate(up(1.1001, 0)).issues).toEqual([]);
     // 10 pips = ~9 bp: over 6 * 1 bp
@@ -323,7 +374,13 @@ describe('stale and flatline', () => {
     const r = v.validate(bar({ final: false, close: 1.1012 }));
     expect(r.status).toBe('accepted');
     expect(r.quality).toBeCloseTo(0.5, 12);
-    expect(r.issues).toEqual([{ rule: 'stale', severity: 'warning', message: 'forming bar ended 10001 ms ago (stale after 10000 ms)' }]);
+    expect(r.issues).toEqual([
+      {
+        rule: 'stale',
+        severity: 'warning',
+        message: 'forming bar ended 10001 ms ago (stale after 10000 ms)',
+      },
+    ]);
     // a final bar of the past is history, not stale
     expect(v.validate(bar({ final: true, close: 1.1012 })).issues).toEqual([]);
   });
@@ -334,7 +391,12 @@ describe('stale and flatline', () => {
     expect(v.staleness('EURUSD', '1m')).toBeNull();
     v.validate(bar({ final: false }));
     clock.advance(10_000);
-    expect(v.staleness('EURUSD', '1m')).toEqual({ lastTs: T0, lastUpdateAt: T0 + 30_000, ageMs: 10_000, stale: false });
+    expect(v.staleness('EURUSD', '1m')).toEqual({
+      lastTs: T0,
+      lastUpdateAt: T0 + 30_000,
+      ageMs: 10_000,
+      stale: false,
+    });
     clock.advance(1);
     expect(v.staleness('EURUSD', '1m')!.stale).toBe(true);
   });
@@ -355,11 +417,18 @@ describe('disagreement', () => {
     const { v } = setup();
     const ref = bar({ source: 'polygon', close: 1.1012 });
     expect(v.validate(bar(), { reference: ref }).issues).toEqual([]); // ~1 bp
-    const near = v.validate(bar({ symbol: 'GBPUSD', close: 1.1, low: 1.098 }), { reference: bar({ close: 1.1, low: 1.0999 }) });
+    const near = v.validate(bar({ symbol: 'GBPUSD', close: 1.1, low: 1.098 }), {
+      reference: bar({ close: 1.1, low: 1.0999 }),
+    });
     expect(near.issues).toEqual([]); // low 17 bp apart, under the 20 bp tolerance
     const far = v.validate(bar({ symbol: 'USDJPY' }), { reference: bar({ open: 1.11, high: 1.112 }) });
     expect(far.issues).toEqual([
-      { rule: 'disagreement', severity: 'warning', field: 'open', message: 'open differs from the reference source by 90.0901 bp (tolerance 20 bp)' },
+      {
+        rule: 'disagreement',
+        severity: 'warning',
+        field: 'open',
+        message: 'open differs from the reference source by 90.0901 bp (tolerance 20 bp)',
+      },
     ]);
     expect(far.quality).toBeCloseTo(0.6, 12);
   });
@@ -376,7 +445,9 @@ describe('quality score', () => {
     const v = createValidator({ clock, rules: { flatline: { maxUnchangedUpdates: 1 } } });
     v.validate(bar({ final: false }));
     // flatline + stale + disagreement + ohlc repair + volume repair on one bar
-    const r = v.validate(bar({ final: false, high: 1.10099, volume: NaN }), { reference: bar({ close: 1.2 }) });
+    const r = v.validate(bar({ final: false, high: 1.10099, volume: NaN }), {
+      reference: bar({ close: 1.2 }),
+    });
     expect(rulesOf(r).sort()).toEqual(['disagreement', 'flatline', 'ohlc', 'stale', 'volume']);
     expect(r.status).toBe('repaired');
     expect(r.quality).toBeCloseTo((1 - 0.1) * (1 - 0.05) * (1 - 0.5) * (1 - 0.3) * (1 - 0.4), 12);
@@ -446,7 +517,10 @@ describe('options', () => {
     [{ rules: { spikes: {} } }, /unknown rule "spikes" in option "rules"/],
     [{ rules: { spike: { sigma: 3 } } }, /rules.spike: unknown option "sigma"/],
     [{ rules: { spike: { k: 0 } } }, /"rules.spike.k" must be a number in .*got 0/],
-    [{ rules: { spike: { window: 10, minHistory: 20 } } }, /"rules.spike.minHistory" \(20\) must not exceed "rules.spike.window" \(10\)/],
+    [
+      { rules: { spike: { window: 10, minHistory: 20 } } },
+      /"rules.spike.minHistory" \(20\) must not exceed "rules.spike.window" \(10\)/,
+    ],
     [{ rules: { spike: { window: 2.5 } } }, /"rules.spike.window" must be an integer, got 2.5/],
     [{ rules: { spike: { action: 'drop' } } }, /"rules.spike.action" must be "flag" or "reject", got "drop"/],
     [{ rules: { ohlc: { penalty: 2 } } }, /"rules.ohlc.penalty" must be a number in \[0, 1\], got 2/],

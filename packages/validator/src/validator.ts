@@ -1,4 +1,11 @@
-import { TIMEFRAME_MS, isTimeframe, type Bar, type SourceName, type Timeframe, type Disposable } from '@pipeline/core';
+import {
+  TIMEFRAME_MS,
+  isTimeframe,
+  type Bar,
+  type SourceName,
+  type Timeframe,
+  type Disposable,
+} from '@pipeline/core';
 import { CheckConfig, Scratch, checkBar, renderIssues } from './check';
 import { SeriesShapeError } from './errors';
 import { resolveValidatorOptions, type ResolvedValidatorOptions, type ValidatorOptions } from './options';
@@ -164,13 +171,21 @@ const STATUS_NAMES: readonly ValidationStatus[] = [STATUSES.accepted, STATUSES.r
 const NO_REF = NaN;
 const SCHEMA_BIT = RULE_BITS.schema;
 
-function schemaProblem(bar: Partial<Bar> | null | undefined): { field: Issue['field']; message: string } | null {
-  if (typeof bar !== 'object' || bar === null) return { field: undefined, message: `bar must be an object, got ${String(bar)}` };
+function schemaProblem(
+  bar: Partial<Bar> | null | undefined,
+): { field: Issue['field']; message: string } | null {
+  if (typeof bar !== 'object' || bar === null)
+    return { field: undefined, message: `bar must be an object, got ${String(bar)}` };
   if (typeof bar.symbol !== 'string' || bar.symbol.length === 0) {
-    return { field: 'symbol', message: `symbol must be a non-empty string, got ${JSON.stringify(bar.symbol)}` };
+    return {
+      field: 'symbol',
+      message: `symbol must be a non-empty string, got ${JSON.stringify(bar.symbol)}`,
+    };
   }
-  if (!isTimeframe(bar.timeframe)) return { field: 'timeframe', message: `unknown timeframe ${JSON.stringify(bar.timeframe)}` };
-  if (typeof bar.final !== 'boolean') return { field: 'final', message: `final must be a boolean, got ${JSON.stringify(bar.final)}` };
+  if (!isTimeframe(bar.timeframe))
+    return { field: 'timeframe', message: `unknown timeframe ${JSON.stringify(bar.timeframe)}` };
+  if (typeof bar.final !== 'boolean')
+    return { field: 'final', message: `final must be a boolean, got ${JSON.stringify(bar.final)}` };
   return null;
 }
 
@@ -195,7 +210,12 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
   const ruleIndex = Object.fromEntries(RULE_ORDER.map((r, i) => [r, i])) as Record<RuleName, number>;
   const schemaEnabled = (cfg.enabled & SCHEMA_BIT) !== 0;
 
-  const stateFor = (map: Map<string, SeriesState>, symbol: string, timeframe: string, shared: boolean): SeriesState => {
+  const stateFor = (
+    map: Map<string, SeriesState>,
+    symbol: string,
+    timeframe: string,
+    shared: boolean,
+  ): SeriesState => {
     const key = `${symbol}|${timeframe}`;
     let st = map.get(key);
     if (st !== undefined) {
@@ -226,7 +246,14 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
     }
   };
 
-  const emit = (issues: Issue[], status: StatusCode, symbol: string, timeframe: string, ts: number, source: string): void => {
+  const emit = (
+    issues: Issue[],
+    status: StatusCode,
+    symbol: string,
+    timeframe: string,
+    ts: number,
+    source: string,
+  ): void => {
     if (listeners.size === 0) return;
     for (const issue of issues) {
       const event: IssueEvent = { issue, status: STATUS_NAMES[status], symbol, timeframe, ts, source };
@@ -283,7 +310,7 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
     const status = scratch.status;
     const out: Bar =
       status === STATUS_CODES.rejected || typeof bar !== 'object' || bar === null
-        ? { ...(bar), quality: 0 }
+        ? { ...bar, quality: 0 }
         : { ...bar, high: scratch.high, low: scratch.low, volume: scratch.volume, quality: scratch.quality };
     if (issues.length > 0) {
       const b = (bar ?? {}) as Partial<Bar>;
@@ -292,11 +319,17 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
     return { status: STATUS_NAMES[status], quality: scratch.quality, issues, bar: out };
   };
 
-  const validateSeries = (series: readonly Bar[] | BarColumns, seriesOptions?: SeriesOptions): SeriesResult => {
+  const validateSeries = (
+    series: readonly Bar[] | BarColumns,
+    seriesOptions?: SeriesOptions,
+  ): SeriesResult => {
     const now = clock.now();
     const shared = seriesOptions?.state === 'shared';
     if (seriesOptions?.state !== undefined && !shared && seriesOptions.state !== 'fresh') {
-      throw new SeriesShapeError('state', `option "state" must be "fresh" or "shared", got ${JSON.stringify(seriesOptions.state)}`);
+      throw new SeriesShapeError(
+        'state',
+        `option "state" must be "fresh" or "shared", got ${JSON.stringify(seriesOptions.state)}`,
+      );
     }
     const map = shared ? states : new Map<string, SeriesState>();
     const isRows = Array.isArray(series);
@@ -304,20 +337,31 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
     const rows = isRows ? (series as readonly Bar[]) : null;
     let n: number;
     if (cols !== null) {
-      if (typeof cols !== 'object') throw new SeriesShapeError('series', `expected an array of bars or columns, got ${String(cols)}`);
+      if (typeof cols !== 'object')
+        throw new SeriesShapeError('series', `expected an array of bars or columns, got ${String(cols)}`);
       n = cols.ts?.length;
       for (const field of ['ts', 'open', 'high', 'low', 'close', 'volume'] as const) {
         if (cols[field] === undefined || cols[field].length !== n) {
-          throw new SeriesShapeError(field, `column "${field}" has length ${cols[field]?.length} but "ts" has ${n}`);
+          throw new SeriesShapeError(
+            field,
+            `column "${field}" has length ${cols[field]?.length} but "ts" has ${n}`,
+          );
         }
       }
       if (cols.final !== undefined && cols.final.length !== n) {
-        throw new SeriesShapeError('final', `column "final" has length ${cols.final.length} but "ts" has ${n}`);
+        throw new SeriesShapeError(
+          'final',
+          `column "final" has length ${cols.final.length} but "ts" has ${n}`,
+        );
       }
       if (typeof cols.symbol !== 'string' || cols.symbol.length === 0) {
-        throw new SeriesShapeError('symbol', `symbol must be a non-empty string, got ${JSON.stringify(cols.symbol)}`);
+        throw new SeriesShapeError(
+          'symbol',
+          `symbol must be a non-empty string, got ${JSON.stringify(cols.symbol)}`,
+        );
       }
-      if (!isTimeframe(cols.timeframe)) throw new SeriesShapeError('timeframe', `unknown timeframe ${JSON.stringify(cols.timeframe)}`);
+      if (!isTimeframe(cols.timeframe))
+        throw new SeriesShapeError('timeframe', `unknown timeframe ${JSON.stringify(cols.timeframe)}`);
     } else {
       n = rows!.length;
     }
@@ -370,7 +414,14 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
           rules[i] = SCHEMA_BIT;
           issuesOut.push({ index: i, issues });
           const b = (bar ?? {}) as Partial<Bar>;
-          emit(issues, STATUS_CODES.rejected, String(b.symbol), String(b.timeframe), Number(b.ts), String(b.source));
+          emit(
+            issues,
+            STATUS_CODES.rejected,
+            String(b.symbol),
+            String(b.timeframe),
+            Number(b.ts),
+            String(b.source),
+          );
           continue;
         }
         ts = bar.ts;
@@ -389,15 +440,24 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
           lastTimeframe = timeframe;
         }
       }
-      let ro = NO_REF, rh = NO_REF, rl = NO_REF, rc = NO_REF;
+      let ro = NO_REF,
+        rh = NO_REF,
+        rl = NO_REF,
+        rc = NO_REF;
       if (refLen > 0) {
         while (refPos < refLen && refTs(refCols, refRows, refPos) < ts) refPos++;
         if (refPos < refLen && refTs(refCols, refRows, refPos) === ts) {
           if (refCols) {
-            ro = refCols.open[refPos]!; rh = refCols.high[refPos]!; rl = refCols.low[refPos]!; rc = refCols.close[refPos]!;
+            ro = refCols.open[refPos]!;
+            rh = refCols.high[refPos]!;
+            rl = refCols.low[refPos]!;
+            rc = refCols.close[refPos]!;
           } else {
             const r = refRows![refPos];
-            ro = r.open; rh = r.high; rl = r.low; rc = r.close;
+            ro = r.open;
+            rh = r.high;
+            rl = r.low;
+            rc = r.close;
           }
         }
       }
@@ -415,14 +475,26 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
         emit(issues, scratch.status, symbol, timeframe, ts, cols ? source : rows![i].source);
       }
     }
-    let acc = 0, rep = 0, rej = 0;
+    let acc = 0,
+      rep = 0,
+      rej = 0;
     for (let i = 0; i < n; i++) {
       const s = status[i];
       if (s === 0) acc++;
       else if (s === 1) rep++;
       else rej++;
     }
-    return { length: n, status, quality, rules, repairs, issues: issuesOut, accepted: acc, repaired: rep, rejected: rej };
+    return {
+      length: n,
+      status,
+      quality,
+      rules,
+      repairs,
+      issues: issuesOut,
+      accepted: acc,
+      repaired: rep,
+      rejected: rej,
+    };
   };
 
   return {
