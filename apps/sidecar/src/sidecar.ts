@@ -193,6 +193,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   let started = false;
   /** Signals (with their features) made since the last publish to the hot cache, for other readers of Redis. */
   let toPublish: StoredSignal[] = [];
+  // Only a shared cache (Redis) has other readers; the API reads the in-memory map, so copying
+  // every signal into the in-process cache would only cost encoding time.
+  const publishSignals = deps.cache.kind === 'redis';
 
   const scrape = deps.metrics.onScrape(() => {
     const lastBarTs: Record<string, number | null> = {};
@@ -275,7 +278,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         indicators: values,
       };
       signals.set(state.symbol, stored);
-      toPublish.push(stored);
+      if (publishSignals) toPublish.push(stored);
       deps.metrics.signalLatency.observe((stored.generatedAt - now) / 1000);
       signalEvents.emit(stored);
     } else if (last && signals.has(state.symbol)) {
