@@ -448,6 +448,12 @@ describe('PolygonFetcher errors', () => {
     });
   }
 
+  it('scrubs the API key when a provider message echoes it', async () => {
+    srv.setHandler(() => ({ status: 401, body: `{"status":"ERROR","error":"Unknown API Key ${KEY}"}` }));
+    const err = await failure(make().fetchLatest({ symbol: 'AAPL', timeframe: '1d' }));
+    expect([err.kind, err.message]).toEqual(['auth', '[polygon] ERROR: Unknown API Key ***']);
+  });
+
   it('honours Retry-After on a 429 and refuses locally until then', async () => {
     const clock = new ManualClock(iso('2024-01-02T10:00:20Z'));
     srv.setHandler(() =>

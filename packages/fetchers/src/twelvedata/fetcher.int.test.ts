@@ -516,6 +516,12 @@ describe('TwelveDataFetcher edge cases', () => {
     expect((await failure(f.fetchLatest({ symbol: 'AAPL', timeframe: '1h' }))).kind).toBe('bad_request');
   });
 
+  it('scrubs the API key when a provider message echoes it', async () => {
+    srv.setHandler(() => ({ body: `{"code":401,"message":"apikey ${KEY} is not valid","status":"error"}` }));
+    const err = await failure(make().fetchLatest({ symbol: 'IBM', timeframe: '1d' }));
+    expect([err.kind, err.message]).toEqual(['auth', '[twelvedata] error 401: apikey *** is not valid']);
+  });
+
   it('a daily-credits 429 blocks until 00:00 UTC', async () => {
     const clock = new ManualClock(iso('2024-01-02T18:00:00Z'));
     srv.setHandler(() => ({

@@ -79,7 +79,7 @@ export function twelveDataBodyError(
   if (code === 429) {
     kind = 'rate_limited';
     // "run out of API credits for the current minute" vs. "... for the day"
-    retryAfterMs = /\bday\b/.test(lower) ? msToNextUtcDay(ctx.now) : msToNextMinute(ctx.now);
+    retryAfterMs = /\bday\b|daily/.test(lower) ? msToNextUtcDay(ctx.now) : msToNextMinute(ctx.now);
   } else if (code === 401 || code === 403) {
     kind = 'auth';
   } else if (

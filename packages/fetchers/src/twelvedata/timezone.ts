@@ -99,9 +99,7 @@ export function zonedTimeToUtc(fields: WallFields, timeZone: string): number {
 const DATETIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/;
 
 /** Parsed `YYYY-MM-DD` or `YYYY-MM-DD HH:MM[:SS]`; null when the text has another shape. */
-export function parseLocalDateTime(
-  text: string,
-): {
+export function parseLocalDateTime(text: string): {
   year: number;
   month: number;
   day: number;
