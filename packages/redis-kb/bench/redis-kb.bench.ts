@@ -1,5 +1,6 @@
-// Benchmark of @pipeline/redis-kb against raw ioredis + msgpackr doing the same work, plus the
-// in-process cache. Run: pnpm --filter @pipeline/redis-kb bench  (REDIS_URL, BENCH_SCALE=4 for longer).
+// Benchmark of @pipeline/redis-kb against raw ioredis + msgpackr doing the same work, the in-process
+// cache, and a poolSize sweep (1, 2, 4, 8 connections).
+// Run: pnpm --filter @pipeline/redis-kb bench  (REDIS_URL, BENCH_SCALE=4 for longer, BENCH_ONLY=pool).
 // Writes bench-results/redis-kb.json at the repo root.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -15,6 +16,7 @@ import { WRITE_BARS_SCRIPT } from '../src/lua';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
+const ONLY = process.env.BENCH_ONLY ?? '';
 const SYMBOLS = 100;
 const T0 = Date.UTC(2024, 0, 2);
 const M = TIMEFRAME_MS['1m'];
@@ -224,6 +226,120 @@ async function benchMemory(): Promise<void> {
   await cache.close();
 }
 
+const POOL_SIZES = [1, 2, 4, 8] as const;
+
+/**
+ * Pool-size sweep: the same work on caches with 1, 2, 4 and 8 connections, alternated call by call
+ * (or round by round) so every size sees the same machine state. Rows compare each size with
+ * poolSize 1 measured in the same loop.
+ */
+async function benchPoolWrites(symbolCount: number, fanout: boolean): Promise<void> {
+  const names = Array.from({ length: symbolCount }, (_, i) => `P${i}`);
+  const caches = POOL_SIZES.map((poolSize) =>
+    createRedisHotCache({ redis: REDIS_URL, keyPrefix: `${RUN}pw${symbolCount}${fanout ? 'f' : ''}:${poolSize}:`, poolSize, fanout }),
+  );
+  const name = `writeBars ${symbolCount} symbols x 1 bar/call, fan-out ${fanout ? 'on' : 'off'}`;
+  await Promise.all(caches.map((c) => c.ready()));
+  const calls = Math.round((symbolCount >= 1000 ? 40 : 200) * SCALE);
+  const warm = Math.ceil(calls / 10);
+  const wall = POOL_SIZES.map(() => [] as number[]);
+  const cpu = POOL_SIZES.map(() => [] as number[]);
+  for (let c = 0; c < calls + warm; c++) {
+    const batch = names.map((s) => mkBar(s, c));
+    for (let k = 0; k < caches.length; k++) {
+      // Rotate which size goes first so none always follows the same neighbour.
+      const i = (k + c) % caches.length;
+      const t = await timeCycles(1, () => caches[i].writeBars(batch).then(() => undefined));
+      if (c < warm) continue;
+      wall[i].push(...t.wallMs);
+      cpu[i].push(...t.cpuUs);
+    }
+  }
+  POOL_SIZES.forEach((poolSize, i) => {
+    const ratio = median(wall[i]) / median(wall[0]);
+    rows.push({
+      case: `pool sweep: ${name}, poolSize ${poolSize}: throughput (median call)`,
+      unit: 'bars/s',
+      ours: Math.round(symbolCount / (median(wall[i]) / 1000)),
+      baseline: i === 0 ? null : 'poolSize 1, same run (ratio = time per call vs poolSize 1)',
+      baselineValue: i === 0 ? null : Math.round(symbolCount / (median(wall[0]) / 1000)),
+      ratio: i === 0 ? null : round(ratio, 2),
+      goal: null,
+      pass: null,
+    });
+    rows.push({
+      case: `pool sweep: ${name}, poolSize ${poolSize}: Node CPU per bar`,
+      unit: 'us',
+      ours: round(median(cpu[i]) / symbolCount, 2),
+      baseline: i === 0 ? null : 'poolSize 1, same run',
+      baselineValue: i === 0 ? null : round(median(cpu[0]) / symbolCount, 2),
+      ratio: i === 0 ? null : round(median(cpu[i]) / median(cpu[0]), 2),
+      goal: null,
+      pass: null,
+    });
+  });
+  await Promise.all(caches.map((c) => c.close()));
+}
+
+/** Many concurrent callers each reading the latest 500 bars of their own symbol (1000 cached). */
+async function benchPoolReads(callers: number): Promise<void> {
+  const names = Array.from({ length: callers }, (_, i) => `R${i}`);
+  const caches = POOL_SIZES.map((poolSize) =>
+    createRedisHotCache({ redis: REDIS_URL, keyPrefix: `${RUN}pr:${poolSize}:`, poolSize, fanout: false }),
+  );
+  await Promise.all(caches.map((c) => c.ready()));
+  // 1000 bars per symbol: LRANGE -500 -1 walks from the tail, so a longer list reads the same, and
+  // the shared Redis holds 4 x 64 series only briefly.
+  for (const cache of caches) await cache.writeBars(names.flatMap((s) => Array.from({ length: 1000 }, (_, i) => mkBar(s, i))));
+  const rounds = Math.round(60 * SCALE);
+  const warm = Math.ceil(rounds / 10);
+  const roundMs = POOL_SIZES.map(() => [] as number[]);
+  const callMs = POOL_SIZES.map(() => [] as number[]);
+  for (let r = 0; r < rounds + warm; r++) {
+    for (let k = 0; k < caches.length; k++) {
+      const i = (k + r) % caches.length;
+      const t0 = performance.now();
+      const lat = await Promise.all(
+        names.map(async (s) => {
+          const t = performance.now();
+          const got = await caches[i].latestBars(s, '1m', 500);
+          if (got.length !== 500) throw new Error('short read');
+          return performance.now() - t;
+        }),
+      );
+      if (r < warm) continue;
+      roundMs[i].push(performance.now() - t0);
+      callMs[i].push(...lat);
+    }
+  }
+  POOL_SIZES.forEach((poolSize, i) => {
+    const base = (xs: number[][], f: (x: number[]) => number) => (i === 0 ? null : round(f(xs[0])));
+    rows.push({
+      case: `pool sweep: ${callers} concurrent callers x latestBars(500) + decode, poolSize ${poolSize}: throughput (median round)`,
+      unit: 'reads/s',
+      ours: Math.round(callers / (median(roundMs[i]) / 1000)),
+      baseline: i === 0 ? null : 'poolSize 1, same run (ratio = time per round vs poolSize 1)',
+      baselineValue: i === 0 ? null : Math.round(callers / (median(roundMs[0]) / 1000)),
+      ratio: i === 0 ? null : round(median(roundMs[i]) / median(roundMs[0]), 2),
+      goal: null,
+      pass: null,
+    });
+    for (const p of [50, 99] as const) {
+      rows.push({
+        case: `pool sweep: ${callers} concurrent callers x latestBars(500), poolSize ${poolSize}: per-call latency p${p}`,
+        unit: 'ms',
+        ours: round(pct(callMs[i], p)),
+        baseline: i === 0 ? null : 'poolSize 1, same run',
+        baselineValue: base(callMs, (x) => pct(x, p)),
+        ratio: i === 0 ? null : round(pct(callMs[i], p) / pct(callMs[0], p), 2),
+        goal: null,
+        pass: null,
+      });
+    }
+  });
+  await Promise.all(caches.map((c) => c.close()));
+}
+
 function repoRoot(): string {
   let dir = resolve(dirname(fileURLToPath(import.meta.url)));
   while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) dir = dirname(dir);
@@ -234,11 +350,18 @@ async function main(): Promise<void> {
   const admin = new Redis(REDIS_URL);
   const loadAtStart = loadavg()[0];
   try {
-    await benchWrites(admin, 1, true);
-    await benchWrites(admin, 1, false);
-    await benchWrites(admin, 50, true);
-    await benchReads(admin);
-    await benchMemory();
+    // BENCH_ONLY=pool runs the pool-size sweep alone (it still writes the JSON, with those rows only).
+    if (ONLY !== 'pool') {
+      await benchWrites(admin, 1, true);
+      await benchWrites(admin, 1, false);
+      await benchWrites(admin, 50, true);
+      await benchReads(admin);
+      await benchMemory();
+    }
+    await benchPoolWrites(100, true);
+    await benchPoolWrites(100, false);
+    await benchPoolWrites(1000, true);
+    await benchPoolReads(64);
   } finally {
     let cursor = '0';
     do {
