@@ -63,7 +63,7 @@ for (const lib of libs) {
   results[lib] = runWorker(lib);
 }
 // Our incremental, batch and engine figures come from three separate fresh processes.
-const ours = { ...results.ours!.results, ...results['ours-batch']!.results, ...results['ours-engine']!.results };
+const ours = { ...results.ours.results, ...results['ours-batch'].results, ...results['ours-engine'].results };
 
 function fastest(libsToScan: string[], key: string): { lib: string; ns: number } | null {
   let best: { lib: string; ns: number } | null = null;
@@ -83,7 +83,7 @@ for (const ind of INDICATORS) {
     case: `incremental ${ind}: speed-up vs fastest JS`,
     unit: 'x',
     ours: f ? f.ns / mine : NaN,
-    baseline: f ? LABEL[f.lib]! : null,
+    baseline: f ? LABEL[f.lib] : null,
     baselineValue: f ? f.ns : null,
     ratio: f ? f.ns / mine : null,
     goal: '>= 10x',
@@ -97,7 +97,7 @@ for (const ind of INDICATORS) {
     case: `batch ${ind}: speed-up vs fastest JS batch`,
     unit: 'x',
     ours: f ? f.ns / mine : NaN,
-    baseline: f ? LABEL[f.lib]! : null,
+    baseline: f ? LABEL[f.lib] : null,
     baselineValue: f ? f.ns : null,
     ratio: f ? f.ns / mine : null,
     goal: '> 1x',
@@ -125,7 +125,7 @@ for (const ind of INDICATORS) {
     case: `incremental ${ind} add`,
     unit: 'ns/update',
     ours: ours[ind]!,
-    baseline: f ? LABEL[f.lib]! : null,
+    baseline: f ? LABEL[f.lib] : null,
     baselineValue: f?.ns ?? null,
     ratio: f ? f.ns / ours[ind]! : null,
     goal: null,
@@ -148,7 +148,7 @@ for (const ind of INDICATORS) {
     case: `batch ${ind}`,
     unit: 'ns/bar',
     ours: ours[`batch ${ind}`]!,
-    baseline: f ? LABEL[f.lib]! : null,
+    baseline: f ? LABEL[f.lib] : null,
     baselineValue: f?.ns ?? null,
     ratio: f ? f.ns / ours[`batch ${ind}`]! : null,
     goal: null,
@@ -182,9 +182,9 @@ for (const c of ref.cases) {
   const mine = computeCase(c.fn, c.params, series);
   for (const [name, theirs] of Object.entries(c.outputs)) {
     total++;
-    if (sha256(mine[name]!) === theirs.sha256) identical++;
-    if (firstValid(mine[name]!) === c.begIndex) sameFirst++;
-    const samples = Float64Array.from(ref.sampleIdx, (i) => mine[name]![i]!);
+    if (sha256(mine[name]) === theirs.sha256) identical++;
+    if (firstValid(mine[name]) === c.begIndex) sameFirst++;
+    const samples = Float64Array.from(ref.sampleIdx, (i) => mine[name][i]);
     worst = Math.max(worst, maxAbsDiff(samples, theirs.samples));
   }
 }

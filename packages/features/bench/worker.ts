@@ -16,12 +16,12 @@ const s = randomSeries(20240102, N);
 const POOL = 1024;
 const MASK = POOL - 1;
 const bars = Array.from({ length: POOL }, (_, i) => ({
-  ts: s.ts[i]!,
-  open: s.open[i]!,
-  high: s.high[i]!,
-  low: s.low[i]!,
-  close: s.close[i]!,
-  volume: s.volume[i]!,
+  ts: s.ts[i],
+  open: s.open[i],
+  high: s.high[i],
+  low: s.low[i],
+  close: s.close[i],
+  volume: s.volume[i],
 }));
 const closes = Array.from(s.close.subarray(0, POOL));
 const revisedCloses = closes.map((c) => c * 1.0005);
@@ -38,7 +38,7 @@ const CHUNK = 2048;
 const WARMUP = 3;
 function percentile(xs: number[], p: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
 /** `run(from, to)` performs updates from..to-1 of one run; `start()` begins a fresh run. */
@@ -90,6 +90,7 @@ const J = {
  * dispatch instead of the indicators.
  */
 function loop(call: string): (ind: Any, a: unknown[], b: unknown[], from: number, to: number) => void {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: one compiled loop per case (see above)
   return new Function('ind', 'a', 'b', 'from', 'to', `for (let i = from; i < to; i++) { const j = i & ${MASK}; ${call} }`) as never;
 }
 
@@ -165,7 +166,7 @@ async function main(): Promise<void> {
     }));
     const engineLoop = (e: Any) => {
       for (let i = 0; i < N; i++) {
-        const bar = symbolBars[i & MASK]!;
+        const bar = symbolBars[i & MASK];
         bar.ts = allBarsTs[i]!;
         e.update(bar);
       }
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
       () => (eng = f.createFeatureEngine({ cacheTtlMs: 0 })),
       (from, to) => {
         for (let i = from; i < to; i++) {
-          const bar = symbolBars[i & MASK]!;
+          const bar = symbolBars[i & MASK];
           bar.ts = allBarsTs[i]!;
           eng.update(bar);
         }
@@ -195,17 +196,17 @@ async function main(): Promise<void> {
     const f = await import('../src');
     // Batch over typed arrays.
     const one = (fn: (k: number) => unknown) => time(fn);
-    results['batch SMA'] = one((k) => f.smaBatch(C.close[k]!, { period: 20 }));
-    results['batch EMA'] = one((k) => f.emaBatch(C.close[k]!, { period: 12 }));
-    results['batch RSI'] = one((k) => f.rsiBatch(C.close[k]!, { period: 14 }));
-    results['batch MACD'] = one((k) => f.macdBatch(C.close[k]!));
-    results['batch Bollinger'] = one((k) => f.bollingerBatch(C.close[k]!));
-    results['batch StdDev'] = one((k) => f.stdDevBatch(C.close[k]!));
-    results['batch ATR'] = one((k) => f.atrBatch(C.high[k]!, C.low[k]!, C.close[k]!));
-    results['batch Stochastic'] = one((k) => f.stochasticBatch(C.high[k]!, C.low[k]!, C.close[k]!));
-    results['batch ADX'] = one((k) => f.adxBatch(C.high[k]!, C.low[k]!, C.close[k]!));
-    results['batch OBV'] = one((k) => f.obvBatch(C.close[k]!, C.volume[k]!));
-    results['batch VWAP'] = one((k) => f.vwapBatch(C.ts[k]!, C.high[k]!, C.low[k]!, C.close[k]!, C.volume[k]!));
+    results['batch SMA'] = one((k) => f.smaBatch(C.close[k], { period: 20 }));
+    results['batch EMA'] = one((k) => f.emaBatch(C.close[k], { period: 12 }));
+    results['batch RSI'] = one((k) => f.rsiBatch(C.close[k], { period: 14 }));
+    results['batch MACD'] = one((k) => f.macdBatch(C.close[k]));
+    results['batch Bollinger'] = one((k) => f.bollingerBatch(C.close[k]));
+    results['batch StdDev'] = one((k) => f.stdDevBatch(C.close[k]));
+    results['batch ATR'] = one((k) => f.atrBatch(C.high[k], C.low[k], C.close[k]));
+    results['batch Stochastic'] = one((k) => f.stochasticBatch(C.high[k], C.low[k], C.close[k]));
+    results['batch ADX'] = one((k) => f.adxBatch(C.high[k], C.low[k], C.close[k]));
+    results['batch OBV'] = one((k) => f.obvBatch(C.close[k], C.volume[k]));
+    results['batch VWAP'] = one((k) => f.vwapBatch(C.ts[k], C.high[k], C.low[k], C.close[k], C.volume[k]));
   } else if (lib === 'trading-signals-8') {
     const t: Any = await import('trading-signals');
     const v = 'ind.add(a[j]);';
@@ -260,16 +261,16 @@ async function main(): Promise<void> {
         errors[`batch ${name}`] = String(e);
       }
     };
-    batch('SMA', (k) => t.SMA.calculate({ period: 20, values: J.close[k]! }));
-    batch('EMA', (k) => t.EMA.calculate({ period: 12, values: J.close[k]! }));
-    batch('RSI', (k) => t.RSI.calculate({ period: 14, values: J.close[k]! }));
-    batch('MACD', (k) => t.MACD.calculate({ values: J.close[k]!, fastPeriod: 12, slowPeriod: 26, signalPeriod: 9, SimpleMAOscillator: false, SimpleMASignal: false }));
-    batch('Bollinger', (k) => t.BollingerBands.calculate({ period: 20, stdDev: 2, values: J.close[k]! }));
-    batch('ATR', (k) => t.ATR.calculate({ period: 14, high: J.high[k]!, low: J.low[k]!, close: J.close[k]! }));
-    batch('Stochastic', (k) => t.Stochastic.calculate({ period: 14, signalPeriod: 3, high: J.high[k]!, low: J.low[k]!, close: J.close[k]! }));
-    batch('ADX', (k) => t.ADX.calculate({ period: 14, high: J.high[k]!, low: J.low[k]!, close: J.close[k]! }));
-    batch('OBV', (k) => t.OBV.calculate({ close: J.close[k]!, volume: J.volume[k]! }));
-    batch('VWAP', (k) => t.VWAP.calculate({ high: J.high[k]!, low: J.low[k]!, close: J.close[k]!, volume: J.volume[k]! }));
+    batch('SMA', (k) => t.SMA.calculate({ period: 20, values: J.close[k] }));
+    batch('EMA', (k) => t.EMA.calculate({ period: 12, values: J.close[k] }));
+    batch('RSI', (k) => t.RSI.calculate({ period: 14, values: J.close[k] }));
+    batch('MACD', (k) => t.MACD.calculate({ values: J.close[k], fastPeriod: 12, slowPeriod: 26, signalPeriod: 9, SimpleMAOscillator: false, SimpleMASignal: false }));
+    batch('Bollinger', (k) => t.BollingerBands.calculate({ period: 20, stdDev: 2, values: J.close[k] }));
+    batch('ATR', (k) => t.ATR.calculate({ period: 14, high: J.high[k], low: J.low[k], close: J.close[k] }));
+    batch('Stochastic', (k) => t.Stochastic.calculate({ period: 14, signalPeriod: 3, high: J.high[k], low: J.low[k], close: J.close[k] }));
+    batch('ADX', (k) => t.ADX.calculate({ period: 14, high: J.high[k], low: J.low[k], close: J.close[k] }));
+    batch('OBV', (k) => t.OBV.calculate({ close: J.close[k], volume: J.volume[k] }));
+    batch('VWAP', (k) => t.VWAP.calculate({ high: J.high[k], low: J.low[k], close: J.close[k], volume: J.volume[k] }));
   } else if (lib === 'indicatorts') {
     const t: Any = await import('indicatorts');
     const batch = (name: string, fn: (k: number) => unknown) => {
@@ -279,16 +280,16 @@ async function main(): Promise<void> {
         errors[`batch ${name}`] = String(e);
       }
     };
-    batch('SMA', (k) => t.sma(J.close[k]!, { period: 20 }));
-    batch('EMA', (k) => t.ema(J.close[k]!, { period: 12 }));
-    batch('RSI', (k) => t.rsi(J.close[k]!, { period: 14 }));
-    batch('MACD', (k) => t.macd(J.close[k]!, { fast: 12, slow: 26, signal: 9 }));
-    batch('Bollinger', (k) => t.bb(J.close[k]!, { period: 20 }));
-    batch('StdDev', (k) => t.mstd(J.close[k]!, { period: 20 }));
-    batch('ATR', (k) => t.atr(J.high[k]!, J.low[k]!, J.close[k]!, { period: 14 }));
-    batch('Stochastic', (k) => t.stoch(J.high[k]!, J.low[k]!, J.close[k]!, { kPeriod: 14, dPeriod: 3 }));
-    batch('OBV', (k) => t.obv(J.close[k]!, J.volume[k]!));
-    batch('VWAP', (k) => t.vwap(J.close[k]!, J.volume[k]!, { period: 14 }));
+    batch('SMA', (k) => t.sma(J.close[k], { period: 20 }));
+    batch('EMA', (k) => t.ema(J.close[k], { period: 12 }));
+    batch('RSI', (k) => t.rsi(J.close[k], { period: 14 }));
+    batch('MACD', (k) => t.macd(J.close[k], { fast: 12, slow: 26, signal: 9 }));
+    batch('Bollinger', (k) => t.bb(J.close[k], { period: 20 }));
+    batch('StdDev', (k) => t.mstd(J.close[k], { period: 20 }));
+    batch('ATR', (k) => t.atr(J.high[k], J.low[k], J.close[k], { period: 14 }));
+    batch('Stochastic', (k) => t.stoch(J.high[k], J.low[k], J.close[k], { kPeriod: 14, dPeriod: 3 }));
+    batch('OBV', (k) => t.obv(J.close[k], J.volume[k]));
+    batch('VWAP', (k) => t.vwap(J.close[k], J.volume[k], { period: 14 }));
   } else if (lib === 'ixjb94') {
     const m: Any = await import('@ixjb94/indicators');
     const t = new m.IndicatorsSync();
@@ -299,17 +300,17 @@ async function main(): Promise<void> {
         errors[`batch ${name}`] = String(e);
       }
     };
-    batch('SMA', (k) => t.sma(J.close[k]!, 20));
-    batch('EMA', (k) => t.ema(J.close[k]!, 12));
-    batch('RSI', (k) => t.rsi(J.close[k]!, 14));
-    batch('MACD', (k) => t.macd(J.close[k]!, 12, 26, 9));
-    batch('Bollinger', (k) => t.bbands(J.close[k]!, 20, 2));
-    batch('StdDev', (k) => t.stddev(J.close[k]!, 20));
-    batch('ATR', (k) => t.atr(J.high[k]!, J.low[k]!, J.close[k]!, 14));
-    batch('Stochastic', (k) => t.stoch(J.high[k]!, J.low[k]!, J.close[k]!, 14, 3, 3));
-    batch('ADX', (k) => t.adx(J.high[k]!, J.low[k]!, 14));
-    batch('OBV', (k) => t.obv(J.close[k]!, J.volume[k]!));
-    batch('VWAP', (k) => t.vwap(J.high[k]!, J.low[k]!, J.close[k]!, J.volume[k]!, 14));
+    batch('SMA', (k) => t.sma(J.close[k], 20));
+    batch('EMA', (k) => t.ema(J.close[k], 12));
+    batch('RSI', (k) => t.rsi(J.close[k], 14));
+    batch('MACD', (k) => t.macd(J.close[k], 12, 26, 9));
+    batch('Bollinger', (k) => t.bbands(J.close[k], 20, 2));
+    batch('StdDev', (k) => t.stddev(J.close[k], 20));
+    batch('ATR', (k) => t.atr(J.high[k], J.low[k], J.close[k], 14));
+    batch('Stochastic', (k) => t.stoch(J.high[k], J.low[k], J.close[k], 14, 3, 3));
+    batch('ADX', (k) => t.adx(J.high[k], J.low[k], 14));
+    batch('OBV', (k) => t.obv(J.close[k], J.volume[k]));
+    batch('VWAP', (k) => t.vwap(J.high[k], J.low[k], J.close[k], J.volume[k], 14));
   } else {
     throw new Error(`unknown library ${lib}`);
   }
