@@ -49,6 +49,10 @@ export interface SoakResult {
   rssMb: { afterWarmup: number; end: number; growth: number; limit: number };
   /** heapUsed (no forced GC) every 5 s after warm-up, MB: the trend, for the record. */
   heapTrendMb: number[];
+  /** RSS every 5 s after warm-up, MB. */
+  rssTrendMb: number[];
+  /** Memory outside the JS heap (Buffers, the writer thread's messages), MB, after a full GC. */
+  externalMb: { afterWarmup: number; end: number };
   barsWritten: number;
   pass: { eventLoop: boolean; heap: boolean; rss: boolean; overruns: boolean };
 }
@@ -111,12 +115,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     measuring = true;
     eld.enable();
     const trend: number[] = [];
+    const rssTrend: number[] = [];
     const measureMs = (seconds - warmupSeconds) * 1_000;
     const t0 = Date.now();
     while (Date.now() - t0 < measureMs) {
       await sleep(Math.min(5_000, measureMs - (Date.now() - t0)));
-      trend.push(+(process.memoryUsage().heapUsed / MB).toFixed(1));
-      if (trend.length % 6 === 0) log(`${Math.round((Date.now() - t0) / 1000)} s: heap ${trend.at(-1)} MB, cycles ${cycles.length}, loop p99 ${(eld.percentile(99) / 1e6).toFixed(1)} ms`);
+      const m = process.memoryUsage();
+      trend.push(+(m.heapUsed / MB).toFixed(1));
+      rssTrend.push(+(m.rss / MB).toFixed(1));
+      if (trend.length % 6 === 0) log(`${Math.round((Date.now() - t0) / 1000)} s: heap ${trend.at(-1)} MB, rss ${rssTrend.at(-1)} MB, cycles ${cycles.length}, loop p99 ${(eld.percentile(99) / 1e6).toFixed(1)} ms`);
     }
     eld.disable();
     measuring = false;
@@ -143,6 +150,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       heapMb: { afterWarmup: r2(warm.heapUsed / MB), end: r2(end.heapUsed / MB), growth: r2(heapGrowth), limit: r2(heapLimit) },
       rssMb: { afterWarmup: r2(warm.rss / MB), end: r2(end.rss / MB), growth: r2(rssGrowth), limit: r2(rssLimit) },
       heapTrendMb: trend,
+      rssTrendMb: rssTrend,
+      externalMb: { afterWarmup: r2(warm.external / MB), end: r2(end.external / MB) },
       barsWritten: cycles.reduce((n, c) => n + c.barsWritten, 0),
       pass: {
         eventLoop: eventLoopP99 < SOAK_LIMITS.eventLoopP99Ms,

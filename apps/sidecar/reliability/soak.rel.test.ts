@@ -26,7 +26,7 @@ describe(`soak: 500 synthetic symbols for ${seconds} s`, () => {
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     if (code !== 0) throw new Error(`soak exited with ${code}:\n${out}`);
     result = JSON.parse(readFileSync(file, 'utf8')) as SoakResult;
-    console.log(JSON.stringify({ ...result, heapTrendMb: result.heapTrendMb.join(' ') }, null, 2));
+    console.log(JSON.stringify({ ...result, heapTrendMb: result.heapTrendMb.join(' '), rssTrendMb: result.rssTrendMb.join(' ') }, null, 2));
   }, (seconds + 120) * 1_000);
   afterAll(() => cleanupTempDirs());
 

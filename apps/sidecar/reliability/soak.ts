@@ -31,6 +31,8 @@ const rows = [
 
 console.table(rows.map(({ case: c, unit, ours, goal, pass }) => ({ case: c, unit, ours, goal, pass })));
 console.log(`heap trend (MB, every 5 s, no forced GC): ${r.heapTrendMb.join(' ')}`);
+console.log(`RSS trend (MB, every 5 s): ${r.rssTrendMb.join(' ')}`);
+console.log(`external memory after full GC (MB): ${r.externalMb.afterWarmup} -> ${r.externalMb.end}`);
 const resultFile = process.env.SOAK_RESULT_FILE;
 if (resultFile) {
   writeFileSync(resultFile, JSON.stringify(r, null, 2) + '\n');
