@@ -12,7 +12,16 @@ const yahoo = createYahooFetcher({ baseUrl: server.url, poolSize: 4, timeoutMs: 
 try {
   // The last 5 one-minute bars; the newest is still forming (final: false).
   const bars = await yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '1m', limit: 5 });
-  console.table(bars.map((b) => ({ time: new Date(b.ts).toISOString(), open: b.open, high: b.high, low: b.low, close: b.close, final: b.final })));
+  console.table(
+    bars.map((b) => ({
+      time: new Date(b.ts).toISOString(),
+      open: b.open,
+      high: b.high,
+      low: b.low,
+      close: b.close,
+      final: b.final,
+    })),
+  );
 
   // History is split into as many requests as Yahoo's limits need (1m: 7 days per request).
   const now = Date.now();
@@ -23,12 +32,20 @@ try {
     to: now,
     onProgress: (p) => console.log(`request ${p.requestsDone}/${p.requestsPlanned}, ${p.bars} bars`),
   });
-  console.log(`${history.length} hourly XAUUSD bars; rate budget left:`, yahoo.budget(), 'counters:', yahoo.stats());
+  console.log(
+    `${history.length} hourly XAUUSD bars; rate budget left:`,
+    yahoo.budget(),
+    'counters:',
+    yahoo.stats(),
+  );
 
   // Failures are FetchErrors whose kind tells the pipeline what to do next.
   await yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '1s' });
 } catch (err) {
-  if (isFetchError(err)) console.log(`${err.code} (${err.kind}): retryable=${err.retryable}, try next source=${err.tryNextSource}`);
+  if (isFetchError(err))
+    console.log(
+      `${err.code} (${err.kind}): retryable=${err.retryable}, try next source=${err.tryNextSource}`,
+    );
   else throw err;
 } finally {
   await yahoo.close();

@@ -27,9 +27,15 @@ interface Subject {
 /** Three hours of synthetic EURUSD 1m bars written as a replay CSV. */
 async function replayCsv(): Promise<string> {
   const synthetic = createSyntheticFetcher({ clock: new ManualClock(NOW) });
-  const bars = await synthetic.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from: NOW - 3 * H, to: NOW - 60_000 });
+  const bars = await synthetic.fetchHistory({
+    symbol: 'EURUSD',
+    timeframe: '1m',
+    from: NOW - 3 * H,
+    to: NOW - 60_000,
+  });
   const rows = ['ts,open,high,low,close,volume,symbol,timeframe'];
-  for (const b of bars) rows.push([b.ts, b.open, b.high, b.low, b.close, b.volume, b.symbol, b.timeframe].join(','));
+  for (const b of bars)
+    rows.push([b.ts, b.open, b.high, b.low, b.close, b.volume, b.symbol, b.timeframe].join(','));
   const path = join(tempDir('contract-'), 'eurusd.csv');
   writeFileSync(path, rows.join('\n'));
   return path;
@@ -45,19 +51,51 @@ const subjects: Record<string, () => Promise<Subject>> = {
     const clock = new ManualClock(NOW);
     const csvPath = await replayCsv();
     const fetcher = createReplayFetcher({ csvPath, clock, startAt: NOW - H });
-    return { fetcher, clock, symbol: 'EURUSD', timeframe: '1m', forming: false, close: () => fetcher.close() };
+    return {
+      fetcher,
+      clock,
+      symbol: 'EURUSD',
+      timeframe: '1m',
+      forming: false,
+      close: () => fetcher.close(),
+    };
   },
   'yahoo (provider server)': async () => {
     const clock = new ManualClock(NOW);
-    const srv: ProviderServer = await startProviderServer({ fetcher: createSyntheticFetcher({ clock }), clock });
+    const srv: ProviderServer = await startProviderServer({
+      fetcher: createSyntheticFetcher({ clock }),
+      clock,
+    });
     const fetcher = createYahooFetcher({ baseUrl: srv.url, clock });
-    return { fetcher, clock, symbol: 'NAS100', timeframe: '5m', forming: true, close: async () => (await fetcher.close(), await srv.close()) };
+    return {
+      fetcher,
+      clock,
+      symbol: 'NAS100',
+      timeframe: '5m',
+      forming: true,
+      close: async () => (await fetcher.close(), await srv.close()),
+    };
   },
   'alphavantage (provider server)': async () => {
     const clock = new ManualClock(NOW);
-    const srv: ProviderServer = await startProviderServer({ fetcher: createSyntheticFetcher({ clock }), clock });
-    const fetcher = createAlphaVantageFetcher({ apiKey: 'contract-key', baseUrl: srv.url, clock, rateLimits: { perMinute: null, perDay: null } });
-    return { fetcher, clock, symbol: 'EURUSD', timeframe: '5m', forming: false, close: async () => (await fetcher.close(), await srv.close()) };
+    const srv: ProviderServer = await startProviderServer({
+      fetcher: createSyntheticFetcher({ clock }),
+      clock,
+    });
+    const fetcher = createAlphaVantageFetcher({
+      apiKey: 'contract-key',
+      baseUrl: srv.url,
+      clock,
+      rateLimits: { perMinute: null, perDay: null },
+    });
+    return {
+      fetcher,
+      clock,
+      symbol: 'EURUSD',
+      timeframe: '5m',
+      forming: false,
+      close: async () => (await fetcher.close(), await srv.close()),
+    };
   },
 };
 
@@ -65,7 +103,12 @@ function assertBars(bars: Bar[], s: Subject): void {
   const tf = TIMEFRAME_MS[s.timeframe];
   for (let i = 0; i < bars.length; i++) {
     const b = bars[i];
-    expect(b).toMatchObject({ symbol: s.symbol, timeframe: s.timeframe, source: s.fetcher.source, quality: 1 });
+    expect(b).toMatchObject({
+      symbol: s.symbol,
+      timeframe: s.timeframe,
+      source: s.fetcher.source,
+      quality: 1,
+    });
     expect(b.ts % tf).toBe(0);
     expect(b.low).toBeLessThanOrEqual(Math.min(b.open, b.close));
     expect(b.high).toBeGreaterThanOrEqual(Math.max(b.open, b.close));
@@ -113,11 +156,15 @@ describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
   });
 
   it('rejects an unknown timeframe as bad_request, and an aborted signal as aborted', async () => {
-    const bad = await s.fetcher.fetchLatest({ symbol: s.symbol, timeframe: '2h' as never }).catch((e: unknown) => e);
+    const bad = await s.fetcher
+      .fetchLatest({ symbol: s.symbol, timeframe: '2h' as never })
+      .catch((e: unknown) => e);
     expect(isFetchError(bad) && bad.kind).toBe('bad_request');
     const ac = new AbortController();
     ac.abort();
-    const aborted = await s.fetcher.fetchHistory({ symbol: s.symbol, timeframe: s.timeframe, from: NOW - H, to: NOW, signal: ac.signal }).catch((e: unknown) => e);
+    const aborted = await s.fetcher
+      .fetchHistory({ symbol: s.symbol, timeframe: s.timeframe, from: NOW - H, to: NOW, signal: ac.signal })
+      .catch((e: unknown) => e);
     expect(isFetchError(aborted) && aborted.kind).toBe('aborted');
   });
 });

@@ -15,7 +15,14 @@ export {
   type HttpResponse,
   type StatusErrorInit,
 } from './http';
-export { createRateBudget, DEFAULT_RATE_LIMITS, RATE_BUDGET_DEFAULTS, type RateBudget, type RateBudgetOptions, type RateLimits } from './rate';
+export {
+  createRateBudget,
+  DEFAULT_RATE_LIMITS,
+  RATE_BUDGET_DEFAULTS,
+  type RateBudget,
+  type RateBudgetOptions,
+  type RateLimits,
+} from './rate';
 export {
   splitRange,
   finishBars,
@@ -98,7 +105,12 @@ export {
   type AlphaVantageQuote,
   type AvIntradayStamp,
 } from './alphavantage';
-export { createSyntheticFetcher, SYNTHETIC_FETCHER_DEFAULTS, type SyntheticFetcher, type SyntheticFetcherOptions } from './synthetic';
+export {
+  createSyntheticFetcher,
+  SYNTHETIC_FETCHER_DEFAULTS,
+  type SyntheticFetcher,
+  type SyntheticFetcherOptions,
+} from './synthetic';
 export {
   createReplayFetcher,
   parseReplayCsv,
@@ -111,4 +123,10 @@ export {
   type ReplaySubscription,
   type ReplayBarEvent,
 } from './replay';
-export { createFetcher, createFetchers, type FetcherOptionsBySource, type FetchersConfig, type BuiltFetchers } from './registry';
+export {
+  createFetcher,
+  createFetchers,
+  type FetcherOptionsBySource,
+  type FetchersConfig,
+  type BuiltFetchers,
+} from './registry';

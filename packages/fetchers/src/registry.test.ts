@@ -26,7 +26,9 @@ describe('createFetcher / createFetchers', () => {
 
   it('passes per-source options and rejects unknown names and misspelled options', () => {
     expect(createFetcher('synthetic', { seed: 3 }).source).toBe('synthetic');
-    expect(() => createFetchers({ sources: ['yahoo', 'bloomberg' as never] })).toThrow(/unknown source "bloomberg"/);
+    expect(() => createFetchers({ sources: ['yahoo', 'bloomberg' as never] })).toThrow(
+      /unknown source "bloomberg"/,
+    );
     let err: unknown;
     try {
       createFetchers({ sources: ['yahoo'], options: { yahoo: { baseURL: 'x' } as never } });

@@ -73,12 +73,15 @@ export interface BuiltFetchers {
  */
 export function createFetchers(config: FetchersConfig): BuiltFetchers {
   if (!config || !Array.isArray(config.sources)) {
-    throw new OptionsError(`createFetchers: "sources" must be an array of source names, got ${JSON.stringify(config?.sources)}`);
+    throw new OptionsError(
+      `createFetchers: "sources" must be an array of source names, got ${JSON.stringify(config?.sources)}`,
+    );
   }
   const fetchers: Fetcher[] = [];
   const skipped: BuiltFetchers['skipped'] = [];
   for (const source of config.sources) {
-    if (!isSourceName(source)) throw new OptionsError(`createFetchers: unknown source ${JSON.stringify(source)}`);
+    if (!isSourceName(source))
+      throw new OptionsError(`createFetchers: unknown source ${JSON.stringify(source)}`);
     const apiKey = config.apiKeys?.[source];
     if (NEEDS_KEY.has(source) && !apiKey) {
       skipped.push({ source, reason: 'no API key' });

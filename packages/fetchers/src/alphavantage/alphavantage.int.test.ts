@@ -1,6 +1,13 @@
 import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
-import { fixtureReply, readFixture, startFixtureServer, type FixtureReply, type FixtureServer, type RecordedRequest } from '@pipeline/test-utils';
+import {
+  fixtureReply,
+  readFixture,
+  startFixtureServer,
+  type FixtureReply,
+  type FixtureServer,
+  type RecordedRequest,
+} from '@pipeline/test-utils';
 import { createFetcherStats } from '../base/stats';
 import { createAlphaVantageFetcher, type AlphaVantageFetcher } from './fetcher';
 import { parseAvCsv } from './parse';
@@ -21,9 +28,16 @@ async function failure(p: Promise<unknown>): Promise<FetchError> {
 let route: Record<string, string> = {};
 function recorded(req: RecordedRequest): FixtureReply {
   const q = req.query;
-  const id = [q.get('function'), q.get('symbol') ?? `${q.get('from_symbol') ?? q.get('from_currency')}${q.get('to_symbol') ?? q.get('to_currency')}`, q.get('interval') ?? ''].join(':');
+  const id = [
+    q.get('function'),
+    q.get('symbol') ??
+      `${q.get('from_symbol') ?? q.get('from_currency')}${q.get('to_symbol') ?? q.get('to_currency')}`,
+    q.get('interval') ?? '',
+  ].join(':');
   const file = route[id];
-  return file ? fixtureReply(`alphavantage/${file}`) : { body: JSON.stringify({ 'Error Message': `no fixture for ${id}` }) };
+  return file
+    ? fixtureReply(`alphavantage/${file}`)
+    : { body: JSON.stringify({ 'Error Message': `no fixture for ${id}` }) };
 }
 
 const mapper = createSymbolMapper();
@@ -38,9 +52,20 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
   afterAll(async () => {
     await srv.close();
   });
-  const make = (start: number, extra: Parameters<typeof createAlphaVantageFetcher>[0] | object = {}): AlphaVantageFetcher => {
+  const make = (
+    start: number,
+    extra: Parameters<typeof createAlphaVantageFetcher>[0] | object = {},
+  ): AlphaVantageFetcher => {
     clock = new ManualClock(start);
-    av = createAlphaVantageFetcher({ apiKey: KEY, baseUrl: srv.url, clock, symbolMapper: mapper, timeoutMs: 400, rateLimits: { perMinute: null, perDay: null }, ...extra });
+    av = createAlphaVantageFetcher({
+      apiKey: KEY,
+      baseUrl: srv.url,
+      clock,
+      symbolMapper: mapper,
+      timeoutMs: 400,
+      rateLimits: { perMinute: null, perDay: null },
+      ...extra,
+    });
     return av;
   };
   beforeEach(() => {
@@ -66,10 +91,28 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     make(Date.UTC(2017, 11, 18, 21));
     const bars = await av.fetchLatest({ symbol: 'MSFT', timeframe: '1m' });
     const q = srv.requests.at(-1)!.query;
-    expect([q.get('function'), q.get('symbol'), q.get('interval'), q.get('outputsize'), q.get('apikey')]).toEqual(['TIME_SERIES_INTRADAY', 'MSFT', '1min', 'compact', KEY]);
+    expect([
+      q.get('function'),
+      q.get('symbol'),
+      q.get('interval'),
+      q.get('outputsize'),
+      q.get('apikey'),
+    ]).toEqual(['TIME_SERIES_INTRADAY', 'MSFT', '1min', 'compact', KEY]);
     expect(bars).toHaveLength(100);
     // "2017-12-18 14:56:00" EST (UTC-5) closes the bar that opened at 19:55Z.
-    expect(bars.at(-1)).toEqual({ symbol: 'MSFT', timeframe: '1m', ts: Date.UTC(2017, 11, 18, 19, 55), open: 86.49, high: 86.5, low: 86.475, close: 86.5, volume: 10494, source: 'alphavantage', final: true, quality: 1 });
+    expect(bars.at(-1)).toEqual({
+      symbol: 'MSFT',
+      timeframe: '1m',
+      ts: Date.UTC(2017, 11, 18, 19, 55),
+      open: 86.49,
+      high: 86.5,
+      low: 86.475,
+      close: 86.5,
+      volume: 10494,
+      source: 'alphavantage',
+      final: true,
+      quality: 1,
+    });
     expect(bars[0].ts).toBe(Date.UTC(2017, 11, 18, 18, 16));
   });
 
@@ -80,15 +123,24 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     expect(bars[1]).toMatchObject({ open: 121.79, close: 121.74, volume: 31454 });
     await av.close();
     make(Date.UTC(2020, 4, 8, 18, 20), { intradayStamp: 'start' });
-    expect((await av.fetchLatest({ symbol: 'IBM', timeframe: '5m' })).at(-1)!.ts).toBe(Date.UTC(2020, 4, 8, 18, 5));
+    expect((await av.fetchLatest({ symbol: 'IBM', timeframe: '5m' })).at(-1)!.ts).toBe(
+      Date.UTC(2020, 4, 8, 18, 5),
+    );
   });
 
   it('converts across a DST change with the zone the meta data names', () => {
-    const body = JSON.parse(readFixture('alphavantage/time_series_intraday-IBM-5min-2020-05-08-trimmed.json'));
+    const body = JSON.parse(
+      readFixture('alphavantage/time_series_intraday-IBM-5min-2020-05-08-trimmed.json'),
+    );
     const series = body['Time Series (5min)'];
     const row = series['2020-05-08 14:05:00'];
     // 2020-03-08: US clocks go forward at 02:00 EST. 01:55 EST = 06:55Z; 03:05 EDT = 07:05Z.
-    body['Time Series (5min)'] = { '2020-03-08 03:05:00': row, '2020-03-08 01:55:00': row, '2020-11-01 00:30:00': row, '2020-11-01 03:00:00': row };
+    body['Time Series (5min)'] = {
+      '2020-03-08 03:05:00': row,
+      '2020-03-08 01:55:00': row,
+      '2020-11-01 00:30:00': row,
+      '2020-11-01 03:00:00': row,
+    };
     srv.setHandler(() => ({ body: JSON.stringify(body) }));
     make(Date.UTC(2020, 11, 1));
     return av.fetchLatest({ symbol: 'IBM', timeframe: '5m' }).then((bars) => {
@@ -105,50 +157,112 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     make(Date.UTC(2020, 0, 14, 18, 30));
     const bars = await av.fetchLatest({ symbol: 'EURUSD', timeframe: '5m' });
     const q = srv.requests.at(-1)!.query;
-    expect([q.get('function'), q.get('from_symbol'), q.get('to_symbol')]).toEqual(['FX_INTRADAY', 'EUR', 'USD']);
+    expect([q.get('function'), q.get('from_symbol'), q.get('to_symbol')]).toEqual([
+      'FX_INTRADAY',
+      'EUR',
+      'USD',
+    ]);
     expect(bars).toHaveLength(5);
-    expect(bars.at(-1)).toMatchObject({ symbol: 'EURUSD', ts: Date.UTC(2020, 0, 14, 18, 15), open: 1.113, high: 1.1131, low: 1.1128, close: 1.113, volume: 0, final: true });
+    expect(bars.at(-1)).toMatchObject({
+      symbol: 'EURUSD',
+      ts: Date.UTC(2020, 0, 14, 18, 15),
+      open: 1.113,
+      high: 1.1131,
+      low: 1.1128,
+      close: 1.113,
+      volume: 0,
+      final: true,
+    });
   });
 
   it('FX_DAILY keeps the Sunday bar; daily bars at 00:00 UTC; the refreshed-today bar is forming', async () => {
     make(Date.UTC(2020, 0, 14, 18, 20));
-    const bars = await av.fetchHistory({ symbol: 'EURUSD', timeframe: '1d', from: Date.UTC(2020, 0, 1), to: Date.UTC(2020, 0, 15) });
+    const bars = await av.fetchHistory({
+      symbol: 'EURUSD',
+      timeframe: '1d',
+      from: Date.UTC(2020, 0, 1),
+      to: Date.UTC(2020, 0, 15),
+    });
     expect(srv.requests.at(-1)!.query.get('outputsize')).toBe('full');
-    expect(bars.map((b) => new Date(b.ts).toISOString().slice(0, 10))).toEqual(['2020-01-12', '2020-01-13', '2020-01-14']);
+    expect(bars.map((b) => new Date(b.ts).toISOString().slice(0, 10))).toEqual([
+      '2020-01-12',
+      '2020-01-13',
+      '2020-01-14',
+    ]);
     expect(bars.map((b) => b.final)).toEqual([true, true, false]);
     expect(bars[0]).toMatchObject({ open: 1.1118, high: 1.1122, low: 1.1111, close: 1.1117 });
   });
 
   it('TIME_SERIES_DAILY MSFT: 9 bars, last one still forming during the session', async () => {
     make(Date.UTC(2020, 0, 14, 17, 39));
-    const bars = await av.fetchHistory({ symbol: 'MSFT', timeframe: '1d', from: Date.UTC(2020, 0, 1), to: Date.UTC(2020, 0, 15) });
+    const bars = await av.fetchHistory({
+      symbol: 'MSFT',
+      timeframe: '1d',
+      from: Date.UTC(2020, 0, 1),
+      to: Date.UTC(2020, 0, 15),
+    });
     expect(bars).toHaveLength(9);
     expect(bars[0].ts).toBe(Date.UTC(2020, 0, 2));
-    expect(bars.at(-1)).toMatchObject({ ts: Date.UTC(2020, 0, 14), close: 163.335, volume: 8913648, final: false });
+    expect(bars.at(-1)).toMatchObject({
+      ts: Date.UTC(2020, 0, 14),
+      close: 163.335,
+      volume: 8913648,
+      final: false,
+    });
   });
 
   it('pages intraday stock history by month', async () => {
     make(Date.UTC(2020, 4, 9));
     const before = srv.requests.length;
     const progress: number[] = [];
-    await av.fetchHistory({ symbol: 'IBM', timeframe: '5m', from: Date.UTC(2020, 2, 15), to: Date.UTC(2020, 4, 9), onProgress: (p) => progress.push(p.requestsDone) });
-    expect(srv.requests.slice(before).map((r) => r.query.get('month'))).toEqual(['2020-03', '2020-04', '2020-05']);
+    await av.fetchHistory({
+      symbol: 'IBM',
+      timeframe: '5m',
+      from: Date.UTC(2020, 2, 15),
+      to: Date.UTC(2020, 4, 9),
+      onProgress: (p) => progress.push(p.requestsDone),
+    });
+    expect(srv.requests.slice(before).map((r) => r.query.get('month'))).toEqual([
+      '2020-03',
+      '2020-04',
+      '2020-05',
+    ]);
     expect(progress).toEqual([1, 2, 3]);
   });
 
   it('quotes: GLOBAL_QUOTE and CURRENCY_EXCHANGE_RATE, "-" bid/ask -> null', async () => {
     make(Date.UTC(2022, 2, 21, 12));
-    expect(await av.fetchQuote('IBM')).toEqual({ symbol: 'IBM', price: 121.74, ts: Date.UTC(2020, 4, 8), bid: null, ask: null });
-    expect(await av.fetchQuote('EURUSD')).toEqual({ symbol: 'EURUSD', price: 1.1030223, ts: Date.UTC(2022, 2, 21, 11, 29, 42), bid: 1.1030223, ask: 1.1030223 });
+    expect(await av.fetchQuote('IBM')).toEqual({
+      symbol: 'IBM',
+      price: 121.74,
+      ts: Date.UTC(2020, 4, 8),
+      bid: null,
+      ask: null,
+    });
+    expect(await av.fetchQuote('EURUSD')).toEqual({
+      symbol: 'EURUSD',
+      price: 1.1030223,
+      ts: Date.UTC(2022, 2, 21, 11, 29, 42),
+      bid: 1.1030223,
+      ask: 1.1030223,
+    });
     expect(await av.fetchQuote('USDJPY')).toMatchObject({ price: 106.89, bid: null, ask: null });
   });
 
   it.each<[string, string, string]>([
     ['error-note-rate-limit-5-per-minute-2018.json', 'rate_limited', 'rate limited'],
     ['error-information-rate-limit-25-per-day-2025.json', 'rate_limited', 'daily request quota'],
-    ['error-information-premium-endpoint-TIME_SERIES_DAILY_ADJUSTED.json', 'not_supported', 'premium endpoint'],
+    [
+      'error-information-premium-endpoint-TIME_SERIES_DAILY_ADJUSTED.json',
+      'not_supported',
+      'premium endpoint',
+    ],
     ['error-message-invalid-api-call-FX_DAILY.json', 'symbol_not_found', 'Invalid API call'],
-    ['error-message-invalid-symbol-TIME_SERIES_INTRADAY-X026.DE.json', 'symbol_not_found', 'Invalid API call'],
+    [
+      'error-message-invalid-symbol-TIME_SERIES_INTRADAY-X026.DE.json',
+      'symbol_not_found',
+      'Invalid API call',
+    ],
     ['error-message-intraday-internal-error-2017.json', 'transient', 'internal or external error'],
   ])('HTTP 200 body %s -> %s', async (file, kind, text) => {
     srv.setHandler(() => fixtureReply(`alphavantage/${file}`));
@@ -161,7 +275,9 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
   });
 
   it('a bad key body -> auth', async () => {
-    srv.setHandler(() => ({ body: '{"Error Message": "the parameter apikey is invalid or missing. Please claim your free API key on (https://www.alphavantage.co/support/#api-key)."}' }));
+    srv.setHandler(() => ({
+      body: '{"Error Message": "the parameter apikey is invalid or missing. Please claim your free API key on (https://www.alphavantage.co/support/#api-key)."}',
+    }));
     make(Date.UTC(2025, 0, 2));
     const err = await failure(av.fetchLatest({ symbol: 'IBM', timeframe: '5m' }));
     expect([err.kind, err.countsForBreaker]).toEqual(['auth', true]);
@@ -174,7 +290,11 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     expect(err.retryAfterMs).toBe(6 * 3_600_000);
     const sent = srv.requests.length;
     const local = await failure(av.fetchLatest({ symbol: 'MSFT', timeframe: '1m' }));
-    expect([local.kind, local.retryAfterMs, srv.requests.length]).toEqual(['rate_limited', 6 * 3_600_000, sent]);
+    expect([local.kind, local.retryAfterMs, srv.requests.length]).toEqual([
+      'rate_limited',
+      6 * 3_600_000,
+      sent,
+    ]);
     expect(av.budget().perDayLeft).toBeNull();
   });
 
@@ -193,9 +313,17 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     ['a hung server', { hang: true }, 'transient'],
     ['a reset', { reset: true }, 'transient'],
     ['truncated JSON', { body: '{"Meta Data": {"1. Information": "x"}}', truncateAt: 10 }, 'malformed'],
-    ['an HTML page', { body: '<html><h1>502 Bad Gateway</h1></html>', headers: { 'content-type': 'text/html' } }, 'malformed'],
+    [
+      'an HTML page',
+      { body: '<html><h1>502 Bad Gateway</h1></html>', headers: { 'content-type': 'text/html' } },
+      'malformed',
+    ],
     ['an empty body', { body: '' }, 'malformed'],
-    ['HTTP 503', { status: 503, body: 'upstream down', headers: { 'content-type': 'text/plain' } }, 'transient'],
+    [
+      'HTTP 503',
+      { status: 503, body: 'upstream down', headers: { 'content-type': 'text/plain' } },
+      'transient',
+    ],
   ])('maps %s to %s with the key masked', async (_name, reply, kind) => {
     srv.setHandler(() => reply);
     make(Date.UTC(2020, 4, 8));
@@ -208,7 +336,9 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
   it('indices and crypto bars are not asked for', async () => {
     make(Date.UTC(2020, 4, 8));
     const sent = srv.requests.length;
-    expect((await failure(av.fetchLatest({ symbol: 'NAS100', timeframe: '1m' }))).kind).toBe('symbol_not_found');
+    expect((await failure(av.fetchLatest({ symbol: 'NAS100', timeframe: '1m' }))).kind).toBe(
+      'symbol_not_found',
+    );
     expect((await failure(av.fetchLatest({ symbol: 'BTCUSD', timeframe: '1m' }))).kind).toBe('not_supported');
     expect((await failure(av.fetchLatest({ symbol: 'EURUSD', timeframe: '1s' }))).kind).toBe('not_supported');
     expect(srv.requests.length).toBe(sent);
@@ -216,20 +346,41 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
 
   it('rejects a missing key and bad options', () => {
     expect(() => createAlphaVantageFetcher({ apiKey: '' })).toThrow(/apiKey/);
-    expect(() => createAlphaVantageFetcher({ apiKey: KEY, intradayStamp: 'middle' as never })).toThrow(/intradayStamp.*"middle"/);
-    expect(() => createAlphaVantageFetcher({ apiKey: KEY, apikey: KEY } as never)).toThrow(/unknown option "apikey"/);
+    expect(() => createAlphaVantageFetcher({ apiKey: KEY, intradayStamp: 'middle' as never })).toThrow(
+      /intradayStamp.*"middle"/,
+    );
+    expect(() => createAlphaVantageFetcher({ apiKey: KEY, apikey: KEY } as never)).toThrow(
+      /unknown option "apikey"/,
+    );
   });
 });
 
 describe('parseAvCsv on the extended-hours CSV', () => {
   it('reads 673 one-minute bars 04:10..20:00 ET as UTC opens, newest-first input sorted by the caller', () => {
     const stats = createFetcherStats();
-    const bars = parseAvCsv(readFixture('alphavantage/time_series_intraday_extended-MSFT-1min-2020-12-18-prepost-csv-trimmed.csv'), {
-      symbol: 'MSFT', timeframe: '1m', stamp: 'end', stats, timeZone: 'US/Eastern',
-    });
+    const bars = parseAvCsv(
+      readFixture('alphavantage/time_series_intraday_extended-MSFT-1min-2020-12-18-prepost-csv-trimmed.csv'),
+      {
+        symbol: 'MSFT',
+        timeframe: '1m',
+        stamp: 'end',
+        stats,
+        timeZone: 'US/Eastern',
+      },
+    );
     expect(bars).toHaveLength(673);
-    expect(bars[0]).toMatchObject({ ts: Date.UTC(2020, 11, 19, 0, 59), open: 218.79, close: 218.75, volume: 1102 });
-    expect(bars.at(-1)).toMatchObject({ ts: Date.UTC(2020, 11, 18, 9, 9), open: 219.38, close: 219.4, volume: 844 });
+    expect(bars[0]).toMatchObject({
+      ts: Date.UTC(2020, 11, 19, 0, 59),
+      open: 218.79,
+      close: 218.75,
+      volume: 1102,
+    });
+    expect(bars.at(-1)).toMatchObject({
+      ts: Date.UTC(2020, 11, 18, 9, 9),
+      open: 219.38,
+      close: 219.4,
+      volume: 844,
+    });
     expect(stats.nullRowsSkipped + stats.partialRowsSkipped).toBe(0);
   });
 });

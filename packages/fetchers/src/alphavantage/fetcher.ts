@@ -21,7 +21,15 @@ import { createFetcherStats, type FetcherStats } from '../base/stats';
 import { toProviderSymbol } from '../base/symbols';
 import { HTTP_POOL_SIZE, createHttpClient, type HttpClient } from '../http/client';
 import { createRateBudget, type RateBudget, type RateLimits } from '../rate/rate-budget';
-import { AV_INTERVALS, AV_INTRADAY_STAMPS, classifyAvBody, parseAvQuote, parseAvSeries, type AlphaVantageQuote, type AvIntradayStamp } from './parse';
+import {
+  AV_INTERVALS,
+  AV_INTRADAY_STAMPS,
+  classifyAvBody,
+  parseAvQuote,
+  parseAvSeries,
+  type AlphaVantageQuote,
+  type AvIntradayStamp,
+} from './parse';
 
 const DAY = TIMEFRAME_MS['1d'];
 
@@ -72,7 +80,14 @@ export const ALPHAVANTAGE_CAPABILITIES: SourceCapabilities = Object.freeze({
   source: 'alphavantage',
   timeframes: Object.freeze(['1m', '5m', '15m', '30m', '1h', '4h', '1d'] as const),
   historyDepthMs: Object.freeze({}),
-  maxRangeMsPerRequest: Object.freeze({ '1m': 31 * DAY, '5m': 31 * DAY, '15m': 31 * DAY, '30m': 31 * DAY, '1h': 31 * DAY, '4h': 31 * DAY }),
+  maxRangeMsPerRequest: Object.freeze({
+    '1m': 31 * DAY,
+    '5m': 31 * DAY,
+    '15m': 31 * DAY,
+    '30m': 31 * DAY,
+    '1h': 31 * DAY,
+    '4h': 31 * DAY,
+  }),
   maxBarsPerRequest: undefined,
   needsApiKey: true,
   rateLimits: Object.freeze({ perMinute: 5, perDay: 25 }),
@@ -102,7 +117,13 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
     this.ownsHttp = opts.http === undefined;
     this.http =
       opts.http ??
-      createHttpClient({ source: 'alphavantage', poolSize: opts.poolSize, timeoutMs: opts.timeoutMs, clock: opts.clock, secrets: [opts.apiKey] });
+      createHttpClient({
+        source: 'alphavantage',
+        poolSize: opts.poolSize,
+        timeoutMs: opts.timeoutMs,
+        clock: opts.clock,
+        secrets: [opts.apiKey],
+      });
     this.budgetState = createRateBudget({ source: 'alphavantage', clock: opts.clock, ...opts.rateLimits });
     this.mapper = opts.symbolMapper ?? createSymbolMapper();
     this.url = `${opts.baseUrl.replace(/\/+$/, '')}/query`;
@@ -115,7 +136,12 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
       const native = this.native(req.timeframe, req.symbol);
       // compact = the latest 100 points; more (or 4h from 1h) needs the full series.
       const need = req.timeframe === '4h' ? limit * 4 + 4 : limit;
-      let bars = await this.series(req.symbol, native, { outputsize: need <= 100 ? 'compact' : 'full' }, req.signal);
+      let bars = await this.series(
+        req.symbol,
+        native,
+        { outputsize: need <= 100 ? 'compact' : 'full' },
+        req.signal,
+      );
       if (req.timeframe === '4h') bars = resampleBars(bars, '4h');
       const out = lastBars(finishBars(bars, this.opts.clock), limit);
       this.counters.bars += out.length;
@@ -135,7 +161,11 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
         // One request per calendar month. AV's months are US/Eastern (UTC-4/-5): start from the
         // month that holds `from - 5 h` so the first hours of a UTC month are not lost.
         const first = new Date(req.from - 5 * 3_600_000);
-        for (let y = first.getUTCFullYear(), m = first.getUTCMonth(); Date.UTC(y, m) < req.to; m === 11 ? (y++, (m = 0)) : m++) {
+        for (
+          let y = first.getUTCFullYear(), m = first.getUTCMonth();
+          Date.UTC(y, m) < req.to;
+          m === 11 ? (y++, (m = 0)) : m++
+        ) {
           windows.push({ outputsize: 'full', month: `${y}-${String(m + 1).padStart(2, '0')}` });
         }
       } else {
@@ -162,7 +192,11 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
     try {
       const provider = toProviderSymbol(this.mapper, symbol, 'alphavantage');
       const params: Record<string, string> = provider.includes('/')
-        ? { function: 'CURRENCY_EXCHANGE_RATE', from_currency: provider.split('/')[0], to_currency: provider.split('/')[1] }
+        ? {
+            function: 'CURRENCY_EXCHANGE_RATE',
+            from_currency: provider.split('/')[0],
+            to_currency: provider.split('/')[1],
+          }
         : { function: 'GLOBAL_QUOTE', symbol: provider };
       return parseAvQuote(await this.query(params, symbol, signal), symbol);
     } catch (err) {
@@ -199,17 +233,31 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
     return provider.includes('/') ? 'pair' : 'stock';
   }
 
-  private async series(symbol: string, timeframe: Timeframe, extra: Record<string, string>, signal?: AbortSignal): Promise<Bar[]> {
+  private async series(
+    symbol: string,
+    timeframe: Timeframe,
+    extra: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<Bar[]> {
     const kind = this.kindOf(symbol);
     if (kind === 'crypto') {
       // DIGITAL_CURRENCY_* series are daily-only or premium: crypto bars come from other sources.
-      throw new FetchError({ kind: 'not_supported', source: 'alphavantage', symbol, message: 'crypto bars are not served by this fetcher (quotes are)' });
+      throw new FetchError({
+        kind: 'not_supported',
+        source: 'alphavantage',
+        symbol,
+        message: 'crypto bars are not served by this fetcher (quotes are)',
+      });
     }
     const provider = toProviderSymbol(this.mapper, symbol, 'alphavantage');
     const intraday = timeframe !== '1d';
     const params: Record<string, string> =
       kind === 'pair'
-        ? { function: intraday ? 'FX_INTRADAY' : 'FX_DAILY', from_symbol: provider.split('/')[0], to_symbol: provider.split('/')[1] }
+        ? {
+            function: intraday ? 'FX_INTRADAY' : 'FX_DAILY',
+            from_symbol: provider.split('/')[0],
+            to_symbol: provider.split('/')[1],
+          }
         : { function: intraday ? 'TIME_SERIES_INTRADAY' : 'TIME_SERIES_DAILY', symbol: provider };
     if (intraday) params.interval = AV_INTERVALS[timeframe]!;
     if (intraday && kind === 'stock') params.extended_hours = String(this.opts.extendedHours);
@@ -218,10 +266,17 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
   }
 
   /** One `/query` call: budget, request, and AV's HTTP-200 error bodies turned into FetchErrors. */
-  private async query(params: Record<string, string>, symbol: string, signal?: AbortSignal): Promise<unknown> {
+  private async query(
+    params: Record<string, string>,
+    symbol: string,
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     this.budgetState.take(symbol);
     this.counters.requests++;
-    const res = await this.http.getJson(this.url, { searchParams: { ...params, apikey: this.opts.apiKey }, signal });
+    const res = await this.http.getJson(this.url, {
+      searchParams: { ...params, apikey: this.opts.apiKey },
+      signal,
+    });
     if (res.status !== 200) throw this.http.statusError(res, { symbol });
     const err = classifyAvBody(res.body, symbol, this.opts.clock.now());
     if (err) {
@@ -237,23 +292,35 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
 }
 
 /** Creates an Alpha Vantage fetcher (TIME_SERIES_* for stocks, FX_* for pairs). Needs an API key. */
-export function createAlphaVantageFetcher(options: Partial<AlphaVantageFetcherOptions> & Pick<AlphaVantageFetcherOptions, 'apiKey'>): AlphaVantageFetcher {
+export function createAlphaVantageFetcher(
+  options: Partial<AlphaVantageFetcherOptions> & Pick<AlphaVantageFetcherOptions, 'apiKey'>,
+): AlphaVantageFetcher {
   const C = 'createAlphaVantageFetcher';
   const opts = resolveOptions(C, ALPHAVANTAGE_FETCHER_DEFAULTS, options);
   if (typeof opts.apiKey !== 'string' || opts.apiKey.trim() === '') {
-    throw new OptionsError(`${C}: option "apiKey" must be a non-empty string (get a free key at alphavantage.co)`);
+    throw new OptionsError(
+      `${C}: option "apiKey" must be a non-empty string (get a free key at alphavantage.co)`,
+    );
   }
   if (typeof opts.baseUrl !== 'string' || !/^https?:\/\//.test(opts.baseUrl)) {
-    throw new OptionsError(`${C}: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(opts.baseUrl)}`);
+    throw new OptionsError(
+      `${C}: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(opts.baseUrl)}`,
+    );
   }
   if (!Object.prototype.hasOwnProperty.call(AV_INTRADAY_STAMPS, opts.intradayStamp)) {
-    throw new OptionsError(`${C}: option "intradayStamp" must be one of end, start, got ${JSON.stringify(opts.intradayStamp)}`);
+    throw new OptionsError(
+      `${C}: option "intradayStamp" must be one of end, start, got ${JSON.stringify(opts.intradayStamp)}`,
+    );
   }
   if (opts.http !== undefined && opts.http.source !== 'alphavantage') {
-    throw new OptionsError(`${C}: option "http" must be a client created with source "alphavantage", got one for ${JSON.stringify(opts.http.source)}`);
+    throw new OptionsError(
+      `${C}: option "http" must be a client created with source "alphavantage", got one for ${JSON.stringify(opts.http.source)}`,
+    );
   }
   if (typeof opts.extendedHours !== 'boolean') {
-    throw new OptionsError(`${C}: option "extendedHours" must be a boolean, got ${JSON.stringify(opts.extendedHours)}`);
+    throw new OptionsError(
+      `${C}: option "extendedHours" must be a boolean, got ${JSON.stringify(opts.extendedHours)}`,
+    );
   }
   assertNumberOption(C, 'poolSize', opts.poolSize, 1, 1024);
   assertNumberOption(C, 'timeoutMs', opts.timeoutMs, 1, 600_000);

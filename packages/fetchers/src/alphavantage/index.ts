@@ -5,4 +5,10 @@ export {
   type AlphaVantageFetcher,
   type AlphaVantageFetcherOptions,
 } from './fetcher';
-export { AV_INTERVALS, AV_INTRADAY_STAMPS, parseAvCsv, type AlphaVantageQuote, type AvIntradayStamp } from './parse';
+export {
+  AV_INTERVALS,
+  AV_INTRADAY_STAMPS,
+  parseAvCsv,
+  type AlphaVantageQuote,
+  type AvIntradayStamp,
+} from './parse';

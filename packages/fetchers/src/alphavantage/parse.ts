@@ -1,7 +1,7 @@
 import { FetchError, TIMEFRAME_MS, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
-import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc } from '../twelvedata/timezone';
+import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc } from '../base/timezone';
 
 /** AV `interval` values of the native intraday timeframes. */
 export const AV_INTERVALS: Readonly<Partial<Record<Timeframe, string>>> = Object.freeze({
@@ -30,7 +30,12 @@ export interface AvParseContext {
 /** Rate-limit / premium / error bodies AV sends with HTTP 200, as FetchErrors; null for data bodies. */
 export function classifyAvBody(body: unknown, symbol: string | undefined, nowMs: number): FetchError | null {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    return new FetchError({ kind: 'malformed', source: 'alphavantage', symbol, message: 'body is not a JSON object' });
+    return new FetchError({
+      kind: 'malformed',
+      source: 'alphavantage',
+      symbol,
+      message: 'body is not a JSON object',
+    });
   }
   const b = body as Record<string, unknown>;
   const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
@@ -47,7 +52,8 @@ export function classifyAvBody(body: unknown, symbol: string | undefined, nowMs:
       const nextMidnight = Math.floor(nowMs / 86_400_000 + 1) * 86_400_000;
       return make('rate_limited', `daily request quota spent: ${msg}`, nextMidnight - nowMs);
     }
-    if (/call frequency|per minute|rate limit|spreading out/i.test(msg)) return make('rate_limited', `rate limited: ${msg}`, 60_000);
+    if (/call frequency|per minute|rate limit|spreading out/i.test(msg))
+      return make('rate_limited', `rate limited: ${msg}`, 60_000);
     // A premium function: the key is valid, this plan cannot have it. Not a breaker failure.
     if (/premium/i.test(msg)) return make('not_supported', `premium endpoint: ${msg.slice(0, 160)}`);
     if (badKey.test(msg)) return make('auth', msg);
@@ -77,13 +83,25 @@ export function parseAvSeries(body: unknown, ctx: AvParseContext): Bar[] {
   const b = body as Record<string, unknown>;
   const meta = b['Meta Data'] as Record<string, unknown> | undefined;
   const seriesKey = Object.keys(b).find((k) => k.startsWith('Time Series'));
-  const series = seriesKey ? (b[seriesKey] as Record<string, Record<string, unknown>> | undefined) : undefined;
+  const series = seriesKey
+    ? (b[seriesKey] as Record<string, Record<string, unknown>> | undefined)
+    : undefined;
   if (!meta || !series || typeof series !== 'object') {
-    throw new FetchError({ kind: 'malformed', source: 'alphavantage', symbol: ctx.symbol, message: `no time series in the body (keys: ${Object.keys(b).join(', ')})` });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'alphavantage',
+      symbol: ctx.symbol,
+      message: `no time series in the body (keys: ${Object.keys(b).join(', ')})`,
+    });
   }
   const tz = metaTimeZone(meta) ?? 'UTC';
   if (!isKnownTimeZone(tz)) {
-    throw new FetchError({ kind: 'malformed', source: 'alphavantage', symbol: ctx.symbol, message: `unknown time zone ${JSON.stringify(tz)}` });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'alphavantage',
+      symbol: ctx.symbol,
+      message: `unknown time zone ${JSON.stringify(tz)}`,
+    });
   }
   const daily = ctx.timeframe === '1d';
   const shift = !daily && ctx.stamp === 'end' ? TIMEFRAME_MS[ctx.timeframe] : 0;
@@ -96,7 +114,13 @@ export function parseAvSeries(body: unknown, ctx: AvParseContext): Bar[] {
     }
     const ts = daily ? Date.UTC(f.year, f.month - 1, f.day) : zonedTimeToUtc(f, tz) - shift;
     const bar = rowToBar(
-      { open: row['1. open'], high: row['2. high'], low: row['3. low'], close: row['4. close'], volume: row['5. volume'] },
+      {
+        open: row['1. open'],
+        high: row['2. high'],
+        low: row['3. low'],
+        close: row['4. close'],
+        volume: row['5. volume'],
+      },
       { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'alphavantage' },
       ctx.stats,
     );
@@ -116,7 +140,12 @@ export function parseAvCsv(text: string, ctx: AvParseContext & { timeZone: strin
   const idx = (name: string): number => header.indexOf(name);
   const iTime = idx('time') >= 0 ? idx('time') : idx('timestamp');
   if (iTime < 0 || idx('open') < 0 || idx('close') < 0) {
-    throw new FetchError({ kind: 'malformed', source: 'alphavantage', symbol: ctx.symbol, message: `unexpected CSV header ${JSON.stringify(header.join(','))}` });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'alphavantage',
+      symbol: ctx.symbol,
+      message: `unexpected CSV header ${JSON.stringify(header.join(','))}`,
+    });
   }
   const daily = ctx.timeframe === '1d';
   const shift = !daily && ctx.stamp === 'end' ? TIMEFRAME_MS[ctx.timeframe] : 0;
@@ -130,7 +159,13 @@ export function parseAvCsv(text: string, ctx: AvParseContext & { timeZone: strin
     }
     const ts = daily ? Date.UTC(f.year, f.month - 1, f.day) : zonedTimeToUtc(f, ctx.timeZone) - shift;
     const bar = rowToBar(
-      { open: cells[idx('open')], high: cells[idx('high')], low: cells[idx('low')], close: cells[idx('close')], volume: idx('volume') >= 0 ? cells[idx('volume')] : undefined },
+      {
+        open: cells[idx('open')],
+        high: cells[idx('high')],
+        low: cells[idx('low')],
+        close: cells[idx('close')],
+        volume: idx('volume') >= 0 ? cells[idx('volume')] : undefined,
+      },
       { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'alphavantage' },
       ctx.stats,
     );
@@ -151,7 +186,12 @@ export interface AlphaVantageQuote {
 }
 
 const num = (v: unknown): number | null => {
-  const n = typeof v === 'string' && v.trim() !== '' && v.trim() !== '-' ? Number(v) : typeof v === 'number' ? v : NaN;
+  const n =
+    typeof v === 'string' && v.trim() !== '' && v.trim() !== '-'
+      ? Number(v)
+      : typeof v === 'number'
+        ? v
+        : NaN;
   return Number.isFinite(n) && n > 0 ? n : null;
 };
 
@@ -167,16 +207,32 @@ export function parseAvQuote(body: unknown, symbol: string): AlphaVantageQuote {
   };
   if (gq) {
     // AV answers an unknown symbol with an empty "Global Quote": {}.
-    if (Object.keys(gq).length === 0) throw new FetchError({ kind: 'symbol_not_found', source: 'alphavantage', symbol, message: 'empty Global Quote' });
+    if (Object.keys(gq).length === 0)
+      throw new FetchError({
+        kind: 'symbol_not_found',
+        source: 'alphavantage',
+        symbol,
+        message: 'empty Global Quote',
+      });
     const price = num(gq['05. price']) ?? bad('Global Quote without a price');
-    const day = parseLocalDateTime(str(gq['07. latest trading day'])) ?? bad('Global Quote without a trading day');
+    const day =
+      parseLocalDateTime(str(gq['07. latest trading day'])) ?? bad('Global Quote without a trading day');
     return { symbol, price, ts: Date.UTC(day.year, day.month - 1, day.day), bid: null, ask: null };
   }
   if (fx) {
     const price = num(fx['5. Exchange Rate']) ?? bad('exchange rate without a rate');
     const at = parseLocalDateTime(str(fx['6. Last Refreshed'])) ?? bad('exchange rate without a time');
-    const tz = typeof fx['7. Time Zone'] === 'string' && isKnownTimeZone(fx['7. Time Zone']) ? fx['7. Time Zone'] : 'UTC';
-    return { symbol, price, ts: zonedTimeToUtc(at, tz), bid: num(fx['8. Bid Price']), ask: num(fx['9. Ask Price']) };
+    const tz =
+      typeof fx['7. Time Zone'] === 'string' && isKnownTimeZone(fx['7. Time Zone'])
+        ? fx['7. Time Zone']
+        : 'UTC';
+    return {
+      symbol,
+      price,
+      ts: zonedTimeToUtc(at, tz),
+      bid: num(fx['8. Bid Price']),
+      ask: num(fx['9. Ask Price']),
+    };
   }
   return bad(`no quote in the body (keys: ${Object.keys(b).join(', ')})`);
 }

@@ -14,7 +14,8 @@ export function splitRange(from: number, to: number, maxRangeMs?: number): Range
   if (!(to > from)) return [];
   if (maxRangeMs === undefined || !Number.isFinite(maxRangeMs) || maxRangeMs <= 0) return [{ from, to }];
   const chunks: RangeChunk[] = [];
-  for (let start = from; start < to; start += maxRangeMs) chunks.push({ from: start, to: Math.min(to, start + maxRangeMs) });
+  for (let start = from; start < to; start += maxRangeMs)
+    chunks.push({ from: start, to: Math.min(to, start + maxRangeMs) });
   return chunks;
 }
 
@@ -44,7 +45,9 @@ export function clipBars(bars: readonly Bar[], from: number, to: number): Bar[] 
 
 /** The last `limit` bars (all when limit is undefined). */
 export function lastBars(bars: readonly Bar[], limit: number | undefined): Bar[] {
-  return limit === undefined || limit >= bars.length ? [...bars] : bars.slice(bars.length - Math.max(0, limit));
+  return limit === undefined || limit >= bars.length
+    ? [...bars]
+    : bars.slice(bars.length - Math.max(0, limit));
 }
 
 /**
@@ -84,14 +87,24 @@ export function resampleBars(bars: readonly Bar[], to: Timeframe): Bar[] {
  * null, missing, "-", NaN, zero or negative values - the caller counts and skips the row.
  */
 export function toPrice(value: unknown): number | null {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.trim() !== ''
+        ? Number(value)
+        : NaN;
   return Number.isFinite(n) && n > 0 ? n : null;
 }
 
 /** A volume >= 0; 0 where the provider sends none (null/missing), null when it is garbage. */
 export function toVolume(value: unknown): number | null {
   if (value === null || value === undefined) return 0;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && value.trim() !== ''
+        ? Number(value)
+        : NaN;
   return Number.isFinite(n) && n >= 0 ? n : null;
 }
 

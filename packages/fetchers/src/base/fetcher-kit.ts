@@ -12,12 +12,18 @@ import { isConsistentOhlc, splitRange, toPrice, toVolume, type RangeChunk } from
 
 /** Throws `aborted` when the caller's signal fired (checked between requests of a history run). */
 export function throwIfAborted(source: SourceName, signal: AbortSignal | undefined, symbol?: string): void {
-  if (signal?.aborted) throw new FetchError({ kind: 'aborted', source, symbol, message: 'request aborted by the caller' });
+  if (signal?.aborted)
+    throw new FetchError({ kind: 'aborted', source, symbol, message: 'request aborted by the caller' });
 }
 
 /** A `not_supported` error for a timeframe the source cannot serve. */
 export function unsupportedTimeframe(source: SourceName, timeframe: string, symbol?: string): FetchError {
-  return new FetchError({ kind: 'not_supported', source, symbol, message: `timeframe ${JSON.stringify(timeframe)} is not supported` });
+  return new FetchError({
+    kind: 'not_supported',
+    source,
+    symbol,
+    message: `timeframe ${JSON.stringify(timeframe)} is not supported`,
+  });
 }
 
 /** Validates the shape of a request; a bad one is the caller's bug, reported as `bad_request`. */
@@ -27,14 +33,25 @@ export function checkRequest(
   history: boolean,
 ): asserts req is { symbol: string; timeframe: Timeframe } {
   const bad = (what: string): never => {
-    throw new FetchError({ kind: 'bad_request', source, symbol: typeof req.symbol === 'string' ? req.symbol : undefined, message: what });
+    throw new FetchError({
+      kind: 'bad_request',
+      source,
+      symbol: typeof req.symbol === 'string' ? req.symbol : undefined,
+      message: what,
+    });
   };
-  if (typeof req.symbol !== 'string' || req.symbol.trim() === '') bad(`symbol must be a non-empty string, got ${JSON.stringify(req.symbol)}`);
+  if (typeof req.symbol !== 'string' || req.symbol.trim() === '')
+    bad(`symbol must be a non-empty string, got ${JSON.stringify(req.symbol)}`);
   if (!isTimeframe(req.timeframe)) bad(`unknown timeframe ${JSON.stringify(req.timeframe)}`);
   if (history) {
-    if (typeof req.from !== 'number' || !Number.isFinite(req.from)) bad(`from must be epoch ms, got ${JSON.stringify(req.from)}`);
-    if (typeof req.to !== 'number' || !Number.isFinite(req.to)) bad(`to must be epoch ms, got ${JSON.stringify(req.to)}`);
-  } else if (req.limit !== undefined && (typeof req.limit !== 'number' || !Number.isInteger(req.limit) || req.limit < 1)) {
+    if (typeof req.from !== 'number' || !Number.isFinite(req.from))
+      bad(`from must be epoch ms, got ${JSON.stringify(req.from)}`);
+    if (typeof req.to !== 'number' || !Number.isFinite(req.to))
+      bad(`to must be epoch ms, got ${JSON.stringify(req.to)}`);
+  } else if (
+    req.limit !== undefined &&
+    (typeof req.limit !== 'number' || !Number.isInteger(req.limit) || req.limit < 1)
+  ) {
     bad(`limit must be a positive integer, got ${JSON.stringify(req.limit)}`);
   }
 }
@@ -74,8 +91,27 @@ export interface RawRow {
 }
 
 /** An explicit literal: object spread was the row loop's main cost when profiled, and this runs once per row. */
-function makeBar(base: Pick<Bar, 'symbol' | 'timeframe' | 'ts' | 'source'>, open: number, high: number, low: number, close: number, volume: number): Bar {
-  return { symbol: base.symbol, timeframe: base.timeframe, ts: base.ts, open, high, low, close, volume, source: base.source, final: true, quality: 1 };
+function makeBar(
+  base: Pick<Bar, 'symbol' | 'timeframe' | 'ts' | 'source'>,
+  open: number,
+  high: number,
+  low: number,
+  close: number,
+  volume: number,
+): Bar {
+  return {
+    symbol: base.symbol,
+    timeframe: base.timeframe,
+    ts: base.ts,
+    open,
+    high,
+    low,
+    close,
+    volume,
+    source: base.source,
+    final: true,
+    quality: 1,
+  };
 }
 
 /**
@@ -109,7 +145,11 @@ export function rowToBar(
     // close (counted); anything worse is not trusted.
     const repairedHigh = Math.max(high, open, close);
     const repairedLow = Math.min(low, open, close);
-    if (low > high || repairedHigh / high - 1 > OHLC_REPAIR_TOLERANCE || 1 - repairedLow / low > OHLC_REPAIR_TOLERANCE) {
+    if (
+      low > high ||
+      repairedHigh / high - 1 > OHLC_REPAIR_TOLERANCE ||
+      1 - repairedLow / low > OHLC_REPAIR_TOLERANCE
+    ) {
       stats.inconsistentRowsSkipped++;
       return null;
     }
@@ -126,5 +166,11 @@ export function countFailure(source: SourceName, stats: FetcherStats, err: unkno
     if (err.kind === 'rate_limited' && /local rate budget/.test(err.message)) stats.rateLimitedLocally++;
     throw err;
   }
-  throw new FetchError({ kind: 'malformed', source, symbol, message: `could not read the response: ${String((err as Error)?.message ?? err)}`, cause: err });
+  throw new FetchError({
+    kind: 'malformed',
+    source,
+    symbol,
+    message: `could not read the response: ${String((err as Error)?.message ?? err)}`,
+    cause: err,
+  });
 }

@@ -12,12 +12,23 @@ export function toProviderSymbol(mapper: SymbolMapper, symbol: string, source: S
     provider = mapper.toProvider(symbol, source);
   } catch (err) {
     if (isUnknownSymbolError(err)) {
-      throw new FetchError({ kind: 'symbol_not_found', source, symbol, message: `unknown symbol ${JSON.stringify(symbol)}`, cause: err });
+      throw new FetchError({
+        kind: 'symbol_not_found',
+        source,
+        symbol,
+        message: `unknown symbol ${JSON.stringify(symbol)}`,
+        cause: err,
+      });
     }
     throw err;
   }
   if (provider === null) {
-    throw new FetchError({ kind: 'symbol_not_found', source, symbol, message: `${symbol} is not carried by ${source}` });
+    throw new FetchError({
+      kind: 'symbol_not_found',
+      source,
+      symbol,
+      message: `${symbol} is not carried by ${source}`,
+    });
   }
   return provider;
 }

@@ -95,7 +95,10 @@ describe('createHttpClient against a real local server', () => {
   });
 
   it('maps HTML and empty 200 bodies to malformed', async () => {
-    srv.setHandler(() => ({ body: '<html><body>Oops</body></html>', headers: { 'content-type': 'text/html' } }));
+    srv.setHandler(() => ({
+      body: '<html><body>Oops</body></html>',
+      headers: { 'content-type': 'text/html' },
+    }));
     expect((await failure(client.getJson(srv.url))).message).toMatch(/HTML page/);
     srv.setHandler(() => ({ body: '' }));
     const err = await failure(client.getJson(srv.url));
@@ -104,7 +107,11 @@ describe('createHttpClient against a real local server', () => {
   });
 
   it('maps 5xx HTML to transient, 401/403 to auth, 404 to the endpoint kind', async () => {
-    srv.setHandler(() => ({ status: 503, body: '<html>Service Unavailable</html>', headers: { 'content-type': 'text/html' } }));
+    srv.setHandler(() => ({
+      status: 503,
+      body: '<html>Service Unavailable</html>',
+      headers: { 'content-type': 'text/html' },
+    }));
     const e503 = await failure(client.getJson(`${srv.url}/?apikey=${KEY}`));
     expect([e503.kind, e503.status, e503.countsForBreaker]).toEqual(['transient', 503, true]);
     expect(e503.message).not.toContain(KEY);
@@ -119,7 +126,12 @@ describe('createHttpClient against a real local server', () => {
   });
 
   it('maps a plain-text 429 to rate_limited with Retry-After seconds', async () => {
-    srv.setHandler(() => fixtureReply('yahoo/error-429-edge-too-many-requests.txt', { status: 429, headers: { 'content-type': 'text/plain', 'retry-after': '17' } }));
+    srv.setHandler(() =>
+      fixtureReply('yahoo/error-429-edge-too-many-requests.txt', {
+        status: 429,
+        headers: { 'content-type': 'text/plain', 'retry-after': '17' },
+      }),
+    );
     const err = await failure(client.getJson(srv.url));
     expect(err.kind).toBe('rate_limited');
     expect(err.retryAfterMs).toBe(17_000);
@@ -143,7 +155,9 @@ describe('createHttpClient against a real local server', () => {
 
   it('rejects bad options quoting the value', () => {
     expect(() => createHttpClient({ source: 'yahoo', poolSize: 0 })).toThrow(/poolSize.*got 0/);
-    expect(() => createHttpClient({ source: 'yahoo', timeout: 5 } as never)).toThrow(/unknown option "timeout"/);
+    expect(() => createHttpClient({ source: 'yahoo', timeout: 5 } as never)).toThrow(
+      /unknown option "timeout"/,
+    );
   });
 });
 
@@ -158,8 +172,12 @@ describe('parseRetryAfter and redactUrl', () => {
   });
 
   it('masks every secret query parameter and nothing else', () => {
-    expect(redactUrl('https://x.io/q?function=A&apikey=abc&symbol=IBM')).toBe('https://x.io/q?function=A&apikey=***&symbol=IBM');
+    expect(redactUrl('https://x.io/q?function=A&apikey=abc&symbol=IBM')).toBe(
+      'https://x.io/q?function=A&apikey=***&symbol=IBM',
+    );
     expect(redactUrl('/v2/aggs?apiKey=abc')).toBe('/v2/aggs?apiKey=***');
-    expect(redactUrl('/x?api_token=1&token=2&access_token=3')).toBe('/x?api_token=***&token=***&access_token=***');
+    expect(redactUrl('/x?api_token=1&token=2&access_token=3')).toBe(
+      '/x?api_token=***&token=***&access_token=***',
+    );
   });
 });

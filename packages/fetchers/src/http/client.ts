@@ -38,7 +38,10 @@ export const HTTP_CLIENT_DEFAULTS: Readonly<HttpClientOptions> = Object.freeze({
   source: 'yahoo',
   poolSize: HTTP_POOL_SIZE,
   timeoutMs: 10_000,
-  headers: Object.freeze({ 'user-agent': 'Mozilla/5.0 (compatible; @pipeline/fetchers)', accept: 'application/json,text/plain,*/*' }),
+  headers: Object.freeze({
+    'user-agent': 'Mozilla/5.0 (compatible; @pipeline/fetchers)',
+    accept: 'application/json,text/plain,*/*',
+  }),
   secrets: Object.freeze([]),
   clock: systemClock,
 });
@@ -127,12 +130,16 @@ const NETWORK_CODES = new Set([
   'ECONNABORTED',
 ]);
 
-export function createHttpClient(options: Partial<HttpClientOptions> & Pick<HttpClientOptions, 'source'>): HttpClient {
+export function createHttpClient(
+  options: Partial<HttpClientOptions> & Pick<HttpClientOptions, 'source'>,
+): HttpClient {
   const opts = resolveOptions('createHttpClient', HTTP_CLIENT_DEFAULTS, options);
   assertNumberOption('createHttpClient', 'poolSize', opts.poolSize, 1, 1024);
   assertNumberOption('createHttpClient', 'timeoutMs', opts.timeoutMs, 1, 600_000);
   if (!Array.isArray(opts.secrets)) {
-    throw new OptionsError(`createHttpClient: option "secrets" must be an array of strings, got ${typeof opts.secrets}`);
+    throw new OptionsError(
+      `createHttpClient: option "secrets" must be an array of strings, got ${typeof opts.secrets}`,
+    );
   }
   const source = opts.source;
   const agent = {
@@ -157,17 +164,38 @@ export function createHttpClient(options: Partial<HttpClientOptions> & Pick<Http
       return new FetchError({ kind: 'aborted', source, message: `GET ${safeUrl} aborted`, cause });
     }
     if (e.name === 'TimeoutError' || code === 'ETIMEDOUT') {
-      return new FetchError({ kind: 'transient', source, message: `GET ${safeUrl} timed out after ${opts.timeoutMs} ms`, cause });
+      return new FetchError({
+        kind: 'transient',
+        source,
+        message: `GET ${safeUrl} timed out after ${opts.timeoutMs} ms`,
+        cause,
+      });
     }
     const status = e.response?.statusCode;
     if (status !== undefined && status >= 200 && status < 300) {
       // Headers arrived, the body did not finish: a truncated payload.
-      return new FetchError({ kind: 'malformed', source, status, message: `GET ${safeUrl} body cut off (${code})`, cause });
+      return new FetchError({
+        kind: 'malformed',
+        source,
+        status,
+        message: `GET ${safeUrl} body cut off (${code})`,
+        cause,
+      });
     }
-    if (NETWORK_CODES.has(code) || /socket hang up/i.test(e.message ?? '') || e.name === 'ReadError' || e.name === 'RequestError') {
+    if (
+      NETWORK_CODES.has(code) ||
+      /socket hang up/i.test(e.message ?? '') ||
+      e.name === 'ReadError' ||
+      e.name === 'RequestError'
+    ) {
       return new FetchError({ kind: 'transient', source, message: `GET ${safeUrl} failed: ${code}`, cause });
     }
-    return new FetchError({ kind: 'transient', source, message: `GET ${safeUrl} failed: ${scrub(String(e.message ?? code))}`, cause });
+    return new FetchError({
+      kind: 'transient',
+      source,
+      message: `GET ${safeUrl} failed: ${scrub(String(e.message ?? code))}`,
+      cause,
+    });
   };
 
   const client: HttpClient = {
@@ -175,7 +203,8 @@ export function createHttpClient(options: Partial<HttpClientOptions> & Pick<Http
     async getText(url, req = {}) {
       const full = buildUrl(url, req.searchParams);
       const safeUrl = scrub(full);
-      if (req.signal?.aborted) throw new FetchError({ kind: 'aborted', source, message: `GET ${safeUrl} aborted before sending` });
+      if (req.signal?.aborted)
+        throw new FetchError({ kind: 'aborted', source, message: `GET ${safeUrl} aborted before sending` });
       counters.requests++;
       try {
         const res = await got(full, {
@@ -204,17 +233,30 @@ export function createHttpClient(options: Partial<HttpClientOptions> & Pick<Http
         return { ...res, body: JSON.parse(text) as unknown };
       } catch {
         if (res.status >= 200 && res.status < 300) {
-          const what = text.trim() === '' ? 'an empty body' : /^\s*</.test(text) ? 'an HTML page' : 'a body that is not JSON';
-          throw new FetchError({ kind: 'malformed', source, status: res.status, message: `GET ${res.url} answered ${what} where JSON was expected` });
+          const what =
+            text.trim() === ''
+              ? 'an empty body'
+              : /^\s*</.test(text)
+                ? 'an HTML page'
+                : 'a body that is not JSON';
+          throw new FetchError({
+            kind: 'malformed',
+            source,
+            status: res.status,
+            message: `GET ${res.url} answered ${what} where JSON was expected`,
+          });
         }
         throw client.statusError({ ...res, body: text });
       }
     },
     statusError(res, init = {}) {
       const kind = kindOfStatus(res.status, init.notFoundKind);
-      const retryAfterMs = kind === 'rate_limited' ? parseRetryAfter(res.headers['retry-after'], opts.clock.now()) : undefined;
+      const retryAfterMs =
+        kind === 'rate_limited' ? parseRetryAfter(res.headers['retry-after'], opts.clock.now()) : undefined;
       const snippet = typeof res.body === 'string' ? res.body.trim().slice(0, 120) : '';
-      const detail = init.detail ?? (snippet && !/^\s*</.test(snippet) ? snippet : /^\s*</.test(snippet) ? 'HTML error page' : '');
+      const detail =
+        init.detail ??
+        (snippet && !/^\s*</.test(snippet) ? snippet : /^\s*</.test(snippet) ? 'HTML error page' : '');
       return new FetchError({
         kind,
         source,

@@ -1,1 +1,8 @@
-export { createRateBudget, DEFAULT_RATE_LIMITS, RATE_BUDGET_DEFAULTS, type RateBudget, type RateBudgetOptions, type RateLimits } from './rate-budget';
+export {
+  createRateBudget,
+  DEFAULT_RATE_LIMITS,
+  RATE_BUDGET_DEFAULTS,
+  type RateBudget,
+  type RateBudgetOptions,
+  type RateLimits,
+} from './rate-budget';

@@ -74,6 +74,8 @@ describe('createRateBudget', () => {
   it('rejects bad limits quoting the value', () => {
     expect(() => createRateBudget({ source: 'yahoo', perMinute: 0 })).toThrow(/perMinute.*got 0/);
     expect(() => createRateBudget({ source: 'yahoo', perDay: 2.5 })).toThrow(/perDay.*got 2.5/);
-    expect(() => createRateBudget({ source: 'yahoo', perMinut: 3 } as never)).toThrow(/unknown option "perMinut"/);
+    expect(() => createRateBudget({ source: 'yahoo', perMinut: 3 } as never)).toThrow(
+      /unknown option "perMinut"/,
+    );
   });
 });

@@ -76,11 +76,15 @@ export interface RateBudget {
 function assertLimit(name: string, value: unknown): void {
   if (value === null) return;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new OptionsError(`createRateBudget: option "${name}" must be a positive integer or null, got ${JSON.stringify(value)}`);
+    throw new OptionsError(
+      `createRateBudget: option "${name}" must be a positive integer or null, got ${JSON.stringify(value)}`,
+    );
   }
 }
 
-export function createRateBudget(options: Partial<RateBudgetOptions> & Pick<RateBudgetOptions, 'source'>): RateBudget {
+export function createRateBudget(
+  options: Partial<RateBudgetOptions> & Pick<RateBudgetOptions, 'source'>,
+): RateBudget {
   const opts = resolveOptions('createRateBudget', RATE_BUDGET_DEFAULTS, options);
   const defaults = DEFAULT_RATE_LIMITS[opts.source];
   if (!defaults) throw new OptionsError(`createRateBudget: unknown source ${JSON.stringify(opts.source)}`);
@@ -130,7 +134,13 @@ export function createRateBudget(options: Partial<RateBudgetOptions> & Pick<Rate
             : blockedUntil > clock.now()
               ? 'provider asked us to wait'
               : `${limits.perMinute} requests per minute spent`;
-        throw new FetchError({ kind: 'rate_limited', source: opts.source, symbol, retryAfterMs: wait, message: `local rate budget: ${which}; retry in ${wait} ms` });
+        throw new FetchError({
+          kind: 'rate_limited',
+          source: opts.source,
+          symbol,
+          retryAfterMs: wait,
+          message: `local rate budget: ${which}; retry in ${wait} ms`,
+        });
       }
       const now = clock.now();
       if (limits.perMinute !== null) {

@@ -3,7 +3,16 @@ import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
 
 /** Columns of a replay CSV; `symbol` and `timeframe` are optional (then the options name them). */
-export const REPLAY_CSV_COLUMNS = Object.freeze(['ts', 'open', 'high', 'low', 'close', 'volume', 'symbol', 'timeframe'] as const);
+export const REPLAY_CSV_COLUMNS = Object.freeze([
+  'ts',
+  'open',
+  'high',
+  'low',
+  'close',
+  'volume',
+  'symbol',
+  'timeframe',
+] as const);
 
 export interface ReplayCsvDefaults {
   symbol: string | undefined;
@@ -27,7 +36,8 @@ export function parseReplayCsv(text: string, defaults: ReplayCsvDefaults, stats:
     if (col(need) < 0) malformed(`CSV header lacks "${need}": got ${JSON.stringify(header.join(','))}`);
   }
   if (col('symbol') < 0 && !defaults.symbol) malformed('CSV has no symbol column and no "symbol" option');
-  if (col('timeframe') < 0 && !defaults.timeframe) malformed('CSV has no timeframe column and no "timeframe" option');
+  if (col('timeframe') < 0 && !defaults.timeframe)
+    malformed('CSV has no timeframe column and no "timeframe" option');
   const out: Bar[] = [];
   for (const line of lines) {
     if (line.trim() === '') continue;
@@ -43,7 +53,13 @@ export function parseReplayCsv(text: string, defaults: ReplayCsvDefaults, stats:
     }
     const empty = (v: string | undefined): string | null => (v === undefined || v === '' ? null : v);
     const bar = rowToBar(
-      { open: empty(cell('open')), high: empty(cell('high')), low: empty(cell('low')), close: empty(cell('close')), volume: empty(cell('volume')) },
+      {
+        open: empty(cell('open')),
+        high: empty(cell('high')),
+        low: empty(cell('low')),
+        close: empty(cell('close')),
+        volume: empty(cell('volume')),
+      },
       { symbol, timeframe, ts, source: 'replay' },
       stats,
     );

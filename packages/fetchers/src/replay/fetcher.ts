@@ -119,7 +119,11 @@ class ReplayFetcherImpl implements ReplayFetcher {
 
   async position(): Promise<{ dataNow: number; startAt: number; speed: number }> {
     const startAt = this.opts.startAt ?? (await this.firstCsvTs());
-    return { dataNow: startAt + (this.opts.clock.now() - this.startedAt) * this.opts.speed, startAt, speed: this.opts.speed };
+    return {
+      dataNow: startAt + (this.opts.clock.now() - this.startedAt) * this.opts.speed,
+      startAt,
+      speed: this.opts.speed,
+    };
   }
 
   async fetchLatest(req: FetchLatestRequest): Promise<Bar[]> {
@@ -129,7 +133,13 @@ class ReplayFetcherImpl implements ReplayFetcher {
       const limit = req.limit ?? this.opts.latestLimit;
       const to = await this.visibleEnd(req.timeframe);
       const bars = await this.query({ symbol: req.symbol, timeframe: req.timeframe, to, limit });
-      const out = lastBars(finishBars(bars.filter((b) => b.ts < to), { now: () => Infinity }), limit);
+      const out = lastBars(
+        finishBars(
+          bars.filter((b) => b.ts < to),
+          { now: () => Infinity },
+        ),
+        limit,
+      );
       this.counters.bars += out.length;
       return out;
     } catch (err) {
@@ -143,8 +153,14 @@ class ReplayFetcherImpl implements ReplayFetcher {
       throwIfAborted('replay', req.signal, req.symbol);
       // The replay cannot see its own future: history ends where the replay stands.
       const to = Math.min(req.to, await this.visibleEnd(req.timeframe));
-      const bars = to > req.from ? await this.query({ symbol: req.symbol, timeframe: req.timeframe, from: req.from, to }) : [];
-      const out = finishBars(bars.filter((b) => b.ts >= req.from && b.ts < to), { now: () => Infinity });
+      const bars =
+        to > req.from
+          ? await this.query({ symbol: req.symbol, timeframe: req.timeframe, from: req.from, to })
+          : [];
+      const out = finishBars(
+        bars.filter((b) => b.ts >= req.from && b.ts < to),
+        { now: () => Infinity },
+      );
       req.onProgress?.({ requestsDone: 1, requestsPlanned: 1, bars: out.length });
       this.counters.bars += out.length;
       return out;
@@ -178,7 +194,11 @@ class ReplayFetcherImpl implements ReplayFetcher {
     const tick = async (): Promise<void> => {
       if (!active) return;
       try {
-        const bars = await this.fetchLatest({ symbol: subscription.symbol, timeframe: subscription.timeframe, limit: 1_000 });
+        const bars = await this.fetchLatest({
+          symbol: subscription.symbol,
+          timeframe: subscription.timeframe,
+          limit: 1_000,
+        });
         for (const bar of bars) {
           if (bar.ts > lastTs && active) {
             if (lastTs !== -Infinity) listener({ bar });
@@ -187,13 +207,21 @@ class ReplayFetcherImpl implements ReplayFetcher {
         }
         if (lastTs === -Infinity) lastTs = (await this.visibleEnd(subscription.timeframe)) - 1;
       } catch (err) {
-        if (active) listener({ error: isFetchError(err) ? err : new FetchError({ kind: 'malformed', source: 'replay', message: String(err) }) });
+        if (active)
+          listener({
+            error: isFetchError(err)
+              ? err
+              : new FetchError({ kind: 'malformed', source: 'replay', message: String(err) }),
+          });
       }
       if (!active) return;
       // Wake when the next bar after lastTs completes in data time.
       const { dataNow } = await this.position();
       const nextEnd = Math.max(lastTs + tf, dataNow - (dataNow % tf)) + tf;
-      timer = this.opts.clock.setTimeout(() => void tick(), Math.max(1, (nextEnd - dataNow) / this.opts.speed));
+      timer = this.opts.clock.setTimeout(
+        () => void tick(),
+        Math.max(1, (nextEnd - dataNow) / this.opts.speed),
+      );
     };
     void tick();
     return sub.cancel;
@@ -217,10 +245,18 @@ class ReplayFetcherImpl implements ReplayFetcher {
       const bars: Bar[] = [];
       if (Symbol.asyncIterator in got) for await (const bar of got) bars.push(bar);
       else bars.push(...(await got));
-      return bars.filter((b) => b.symbol === q.symbol && b.timeframe === q.timeframe).map((b) => ({ ...b, source: 'replay' as const }));
+      return bars
+        .filter((b) => b.symbol === q.symbol && b.timeframe === q.timeframe)
+        .map((b) => ({ ...b, source: 'replay' as const }));
     }
     const all = (await this.loadCsv()).get(`${q.symbol}|${q.timeframe}`);
-    if (!all) throw new FetchError({ kind: 'symbol_not_found', source: 'replay', symbol: q.symbol, message: `the replay file has no ${q.symbol} ${q.timeframe} bars` });
+    if (!all)
+      throw new FetchError({
+        kind: 'symbol_not_found',
+        source: 'replay',
+        symbol: q.symbol,
+        message: `the replay file has no ${q.symbol} ${q.timeframe} bars`,
+      });
     const inRange = all.filter((b) => b.ts < q.to && (q.from === undefined || b.ts >= q.from));
     return q.limit === undefined ? inRange : inRange.slice(Math.max(0, inRange.length - q.limit));
   }
@@ -228,7 +264,12 @@ class ReplayFetcherImpl implements ReplayFetcher {
   private async firstCsvTs(): Promise<number> {
     let first = Infinity;
     for (const bars of (await this.loadCsv()).values()) first = Math.min(first, bars[0]?.ts ?? Infinity);
-    if (!Number.isFinite(first)) throw new FetchError({ kind: 'malformed', source: 'replay', message: 'the replay file holds no readable bar' });
+    if (!Number.isFinite(first))
+      throw new FetchError({
+        kind: 'malformed',
+        source: 'replay',
+        message: 'the replay file holds no readable bar',
+      });
     return first;
   }
 
@@ -238,9 +279,18 @@ class ReplayFetcherImpl implements ReplayFetcher {
       try {
         text = await readFile(this.opts.csvPath!, 'utf8');
       } catch (err) {
-        throw new FetchError({ kind: 'transient', source: 'replay', message: `cannot read ${this.opts.csvPath}: ${(err as Error).message}`, cause: err });
+        throw new FetchError({
+          kind: 'transient',
+          source: 'replay',
+          message: `cannot read ${this.opts.csvPath}: ${(err as Error).message}`,
+          cause: err,
+        });
       }
-      const bars = parseReplayCsv(text, { symbol: this.opts.symbol, timeframe: this.opts.timeframe }, this.counters);
+      const bars = parseReplayCsv(
+        text,
+        { symbol: this.opts.symbol, timeframe: this.opts.timeframe },
+        this.counters,
+      );
       const groups = new Map<string, Bar[]>();
       for (const bar of bars) {
         const key = `${bar.symbol}|${bar.timeframe}`;
@@ -265,7 +315,9 @@ export function createReplayFetcher(options: Partial<ReplayFetcherOptions>): Rep
     throw new OptionsError(`${C}: give exactly one of "csvPath" and "source"`);
   }
   if (opts.csvPath !== undefined && (typeof opts.csvPath !== 'string' || !existsSync(opts.csvPath))) {
-    throw new OptionsError(`${C}: option "csvPath" must name an existing file, got ${JSON.stringify(opts.csvPath)}`);
+    throw new OptionsError(
+      `${C}: option "csvPath" must name an existing file, got ${JSON.stringify(opts.csvPath)}`,
+    );
   }
   if (opts.source !== undefined && typeof opts.source !== 'function') {
     throw new OptionsError(`${C}: option "source" must be a function, got ${typeof opts.source}`);
@@ -274,7 +326,9 @@ export function createReplayFetcher(options: Partial<ReplayFetcherOptions>): Rep
     throw new OptionsError(`${C}: option "startAt" is required with "source"`);
   }
   if (opts.timeframe !== undefined && !isTimeframe(opts.timeframe)) {
-    throw new OptionsError(`${C}: option "timeframe" must be one of ${TIMEFRAMES.join(', ')}, got ${JSON.stringify(opts.timeframe)}`);
+    throw new OptionsError(
+      `${C}: option "timeframe" must be one of ${TIMEFRAMES.join(', ')}, got ${JSON.stringify(opts.timeframe)}`,
+    );
   }
   if (opts.startAt !== undefined) assertNumberOption(C, 'startAt', opts.startAt, -8.64e15, 8.64e15);
   assertNumberOption(C, 'speed', opts.speed, 1e-6, 1e9);

@@ -118,8 +118,20 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     let p = this.paths.get(symbol);
     if (p) return p;
     const start = this.opts.symbols[symbol] ?? this.opts.defaultStartPrice;
-    if (start === null) throw new FetchError({ kind: 'symbol_not_found', source: 'synthetic', symbol, message: `no start price for ${symbol}` });
-    p = new PricePath({ seed: this.opts.seed, symbol, startPrice: start, minuteVol: this.opts.volatility, epoch: this.opts.epoch });
+    if (start === null)
+      throw new FetchError({
+        kind: 'symbol_not_found',
+        source: 'synthetic',
+        symbol,
+        message: `no start price for ${symbol}`,
+      });
+    p = new PricePath({
+      seed: this.opts.seed,
+      symbol,
+      startPrice: start,
+      minuteVol: this.opts.volatility,
+      epoch: this.opts.epoch,
+    });
     this.paths.set(symbol, p);
     return p;
   }
@@ -132,7 +144,12 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     const end = Math.min(to, alignTs(now, timeframe) + tf);
     const count = Math.max(0, Math.ceil((end - from) / tf));
     if (count > this.opts.maxBarsPerRequest) {
-      throw new FetchError({ kind: 'bad_request', source: 'synthetic', symbol, message: `${count} bars requested, more than maxBarsPerRequest ${this.opts.maxBarsPerRequest}` });
+      throw new FetchError({
+        kind: 'bad_request',
+        source: 'synthetic',
+        symbol,
+        message: `${count} bars requested, more than maxBarsPerRequest ${this.opts.maxBarsPerRequest}`,
+      });
     }
     this.counters.requests++;
     const out: Bar[] = [];
@@ -176,7 +193,19 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     } else {
       volume = Math.round(path.volume(path.minuteOf(ts)) / 60);
     }
-    return { symbol, timeframe, ts, open, high, low, close, volume, source: 'synthetic', final: !forming, quality: 1 };
+    return {
+      symbol,
+      timeframe,
+      ts,
+      open,
+      high,
+      low,
+      close,
+      volume,
+      source: 'synthetic',
+      final: !forming,
+      quality: 1,
+    };
   }
 }
 
@@ -189,13 +218,18 @@ export function createSyntheticFetcher(options?: Partial<SyntheticFetcherOptions
   assertNumberOption(C, 'epoch', opts.epoch, -8.64e15, 8.64e15);
   assertNumberOption(C, 'latestLimit', opts.latestLimit, 1, 1_000_000);
   assertNumberOption(C, 'maxBarsPerRequest', opts.maxBarsPerRequest, 1);
-  if (opts.defaultStartPrice !== null) assertNumberOption(C, 'defaultStartPrice', opts.defaultStartPrice, Number.MIN_VALUE);
+  if (opts.defaultStartPrice !== null)
+    assertNumberOption(C, 'defaultStartPrice', opts.defaultStartPrice, Number.MIN_VALUE);
   if (typeof opts.symbols !== 'object' || opts.symbols === null) {
-    throw new OptionsError(`${C}: option "symbols" must be an object of start prices, got ${JSON.stringify(opts.symbols)}`);
+    throw new OptionsError(
+      `${C}: option "symbols" must be an object of start prices, got ${JSON.stringify(opts.symbols)}`,
+    );
   }
   for (const [sym, price] of Object.entries(opts.symbols)) {
     if (typeof price !== 'number' || !Number.isFinite(price) || price <= 0) {
-      throw new OptionsError(`${C}: option "symbols" start price of ${sym} must be a positive number, got ${JSON.stringify(price)}`);
+      throw new OptionsError(
+        `${C}: option "symbols" start price of ${sym} must be a positive number, got ${JSON.stringify(price)}`,
+      );
     }
   }
   return new SyntheticFetcherImpl(opts);

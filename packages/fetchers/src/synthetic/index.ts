@@ -1,1 +1,6 @@
-export { createSyntheticFetcher, SYNTHETIC_FETCHER_DEFAULTS, type SyntheticFetcher, type SyntheticFetcherOptions } from './fetcher';
+export {
+  createSyntheticFetcher,
+  SYNTHETIC_FETCHER_DEFAULTS,
+  type SyntheticFetcher,
+  type SyntheticFetcherOptions,
+} from './fetcher';

@@ -78,16 +78,36 @@ describe('synthetic fetcher', () => {
   it('never returns bars after now', async () => {
     const clock = new ManualClock(T0 + 30_000);
     const f = createSyntheticFetcher({ clock });
-    const bars = await f.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from: T0 - 120_000, to: T0 + 3_600_000 });
+    const bars = await f.fetchHistory({
+      symbol: 'EURUSD',
+      timeframe: '1m',
+      from: T0 - 120_000,
+      to: T0 + 3_600_000,
+    });
     expect(bars.map((b) => b.ts)).toEqual([T0 - 120_000, T0 - 60_000, T0]);
   });
 
   it('has the configured volatility (std of 1m log returns) and honours start prices', async () => {
     const clock = new ManualClock(Date.UTC(2024, 0, 20));
-    const f = createSyntheticFetcher({ clock, volatility: 0.001, symbols: { ABC: 50 }, epoch: Date.UTC(2024, 0, 1) });
-    const [first] = await f.fetchHistory({ symbol: 'ABC', timeframe: '1m', from: Date.UTC(2024, 0, 1), to: Date.UTC(2024, 0, 1, 0, 1) });
+    const f = createSyntheticFetcher({
+      clock,
+      volatility: 0.001,
+      symbols: { ABC: 50 },
+      epoch: Date.UTC(2024, 0, 1),
+    });
+    const [first] = await f.fetchHistory({
+      symbol: 'ABC',
+      timeframe: '1m',
+      from: Date.UTC(2024, 0, 1),
+      to: Date.UTC(2024, 0, 1, 0, 1),
+    });
     expect(first.open).toBeCloseTo(50, 10);
-    const bars = await f.fetchHistory({ symbol: 'ABC', timeframe: '1m', from: Date.UTC(2024, 0, 10), to: Date.UTC(2024, 0, 15) });
+    const bars = await f.fetchHistory({
+      symbol: 'ABC',
+      timeframe: '1m',
+      from: Date.UTC(2024, 0, 10),
+      to: Date.UTC(2024, 0, 15),
+    });
     const r = bars.map((b) => Math.log(b.close / b.open));
     const mean = r.reduce((s, x) => s + x, 0) / r.length;
     const sd = Math.sqrt(r.reduce((s, x) => s + (x - mean) ** 2, 0) / r.length);
@@ -97,10 +117,16 @@ describe('synthetic fetcher', () => {
 
   it('serves any symbol by default, refuses unknown ones when defaultStartPrice is null, guards huge requests', async () => {
     const clock = new ManualClock(T0);
-    expect(await createSyntheticFetcher({ clock }).fetchLatest({ symbol: 'ANY1', timeframe: '1h', limit: 3 })).toHaveLength(3);
+    expect(
+      await createSyntheticFetcher({ clock }).fetchLatest({ symbol: 'ANY1', timeframe: '1h', limit: 3 }),
+    ).toHaveLength(3);
     const strict = createSyntheticFetcher({ clock, defaultStartPrice: null, maxBarsPerRequest: 1000 });
-    await expect(strict.fetchLatest({ symbol: 'ANY1', timeframe: '1h' })).rejects.toMatchObject({ kind: 'symbol_not_found' });
-    const err = await strict.fetchHistory({ symbol: 'EURUSD', timeframe: '1s', from: T0 - 86_400_000, to: T0 }).catch((e: unknown) => e);
+    await expect(strict.fetchLatest({ symbol: 'ANY1', timeframe: '1h' })).rejects.toMatchObject({
+      kind: 'symbol_not_found',
+    });
+    const err = await strict
+      .fetchHistory({ symbol: 'EURUSD', timeframe: '1s', from: T0 - 86_400_000, to: T0 })
+      .catch((e: unknown) => e);
     expect(isFetchError(err) && err.kind).toBe('bad_request');
     expect(strict.budget()).toEqual({ perMinuteLeft: null, perDayLeft: null, dayResetsAt: null });
   });

@@ -127,7 +127,8 @@ export class PricePath {
     const b = this.logAtMinute(m + 1);
     // A bridged wiggle: zero at both minute ends, so minute prices stay exactly on the path.
     const second = Math.floor(frac * 60);
-    const wiggle = (prng(mixSeed(this.seeds.sec, m, second))() - 0.5) * this.p.minuteVol * Math.sin(Math.PI * frac);
+    const wiggle =
+      (prng(mixSeed(this.seeds.sec, m, second))() - 0.5) * this.p.minuteVol * Math.sin(Math.PI * frac);
     return this.p.startPrice * Math.exp(a + (b - a) * frac + wiggle);
   }
 

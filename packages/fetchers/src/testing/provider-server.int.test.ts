@@ -15,8 +15,18 @@ describe('startProviderServer (the ./testing subpath)', () => {
     const srv = await startProviderServer({ fetcher: synthetic, clock });
     const yahoo = createYahooFetcher({ baseUrl: srv.url, clock });
     try {
-      const want = await synthetic.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 9 * H, to: T0 + 10 * H });
-      const got = await yahoo.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 9 * H, to: T0 + 10 * H });
+      const want = await synthetic.fetchHistory({
+        symbol: 'EURUSD',
+        timeframe: '1m',
+        from: T0 + 9 * H,
+        to: T0 + 10 * H,
+      });
+      const got = await yahoo.fetchHistory({
+        symbol: 'EURUSD',
+        timeframe: '1m',
+        from: T0 + 9 * H,
+        to: T0 + 10 * H,
+      });
       expect(decodeURIComponent(srv.requests[0].path)).toBe('/v8/finance/chart/EURUSD=X');
       expect(got.map(strip)).toEqual(want.map(strip));
       const latest = await yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '1m', limit: 3 });
@@ -32,7 +42,17 @@ describe('startProviderServer (the ./testing subpath)', () => {
   it('lets the Yahoo fetcher resample 4h bars from served 1h bars', async () => {
     const clock = new ManualClock(T0 + 12 * H);
     const hours: Bar[] = Array.from({ length: 12 }, (_, i) => ({
-      symbol: 'AAPL', timeframe: '1h', ts: T0 + i * H, open: 100 + i, high: 101 + i, low: 99 + i, close: 100.5 + i, volume: 10, source: 'synthetic', final: true, quality: 1,
+      symbol: 'AAPL',
+      timeframe: '1h',
+      ts: T0 + i * H,
+      open: 100 + i,
+      high: 101 + i,
+      low: 99 + i,
+      close: 100.5 + i,
+      volume: 10,
+      source: 'synthetic',
+      final: true,
+      quality: 1,
     }));
     const srv = await startProviderServer({ bars: hours, clock });
     const yahoo = createYahooFetcher({ baseUrl: srv.url, clock });
@@ -58,7 +78,12 @@ describe('startProviderServer (the ./testing subpath)', () => {
     const av = createAlphaVantageFetcher({ apiKey: 'k', baseUrl: srv.url, clock });
     try {
       const got = await av.fetchLatest({ symbol: 'EURUSD', timeframe: '5m', limit: 10 });
-      const want = await synthetic.fetchHistory({ symbol: 'EURUSD', timeframe: '5m', from: T0 + 10 * H - 50 * 60_000, to: T0 + 10 * H });
+      const want = await synthetic.fetchHistory({
+        symbol: 'EURUSD',
+        timeframe: '5m',
+        from: T0 + 10 * H - 50 * 60_000,
+        to: T0 + 10 * H,
+      });
       expect(got.map(strip)).toEqual(want.map((b) => [b.ts, b.open, b.high, b.low, b.close, 0]));
     } finally {
       await av.close();
@@ -68,7 +93,10 @@ describe('startProviderServer (the ./testing subpath)', () => {
 
   it('injects faults for a number of requests, then serves data again; unknown symbols 404', async () => {
     const clock = new ManualClock(T0 + H);
-    const srv = await startProviderServer({ fetcher: createSyntheticFetcher({ clock, defaultStartPrice: null }), clock });
+    const srv = await startProviderServer({
+      fetcher: createSyntheticFetcher({ clock, defaultStartPrice: null }),
+      clock,
+    });
     const yahoo = createYahooFetcher({ baseUrl: srv.url, clock, timeoutMs: 200 });
     try {
       srv.setFault({ status: 429, body: 'Too Many Requests', times: 1 });

@@ -1,6 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type Socket } from 'node:net';
-import { TIMEFRAME_MS, isFetchError, isTimeframe, systemClock, type Bar, type Clock, type Fetcher, type Timeframe } from '@pipeline/core';
+import {
+  TIMEFRAME_MS,
+  isFetchError,
+  isTimeframe,
+  systemClock,
+  type Bar,
+  type Clock,
+  type Fetcher,
+  type Timeframe,
+} from '@pipeline/core';
 import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
 import { AV_INTERVALS } from '../alphavantage/parse';
 import { YAHOO_INTERVALS } from '../yahoo/parse';
@@ -46,9 +55,23 @@ export interface ProviderServer {
   close(): Promise<void>;
 }
 
-const RANGE_MS: Record<string, number> = { '1d': 86_400_000, '5d': 5 * 86_400_000, '1mo': 31 * 86_400_000, '3mo': 92 * 86_400_000, '6mo': 183 * 86_400_000, '1y': 366 * 86_400_000, '2y': 731 * 86_400_000, '5y': 1827 * 86_400_000, '10y': 3653 * 86_400_000, max: Infinity };
+const RANGE_MS: Record<string, number> = {
+  '1d': 86_400_000,
+  '5d': 5 * 86_400_000,
+  '1mo': 31 * 86_400_000,
+  '3mo': 92 * 86_400_000,
+  '6mo': 183 * 86_400_000,
+  '1y': 366 * 86_400_000,
+  '2y': 731 * 86_400_000,
+  '5y': 1827 * 86_400_000,
+  '10y': 3653 * 86_400_000,
+  max: Infinity,
+};
 
-function reverse(map: Readonly<Partial<Record<Timeframe, string>>>, value: string | null): Timeframe | undefined {
+function reverse(
+  map: Readonly<Partial<Record<Timeframe, string>>>,
+  value: string | null,
+): Timeframe | undefined {
   const hit = Object.entries(map).find(([, v]) => v === value)?.[0];
   return isTimeframe(hit) ? hit : undefined;
 }
@@ -58,7 +81,9 @@ function reverse(map: Readonly<Partial<Record<Timeframe, string>>>, value: strin
  * providers' own formats, from bars you give it (or from a fetcher such as the synthetic one). For
  * end-to-end tests of code that uses the real fetchers, with no network and no recorded files.
  */
-export async function startProviderServer(options: Partial<ProviderServerOptions> = {}): Promise<ProviderServer> {
+export async function startProviderServer(
+  options: Partial<ProviderServerOptions> = {},
+): Promise<ProviderServer> {
   let bars: readonly Bar[] = options.bars ?? [];
   const clock = options.clock ?? systemClock;
   const mapper = options.symbolMapper ?? createSymbolMapper();
@@ -77,7 +102,9 @@ export async function startProviderServer(options: Partial<ProviderServerOptions
         return [];
       }
     }
-    return bars.filter((b) => b.symbol === symbol && b.timeframe === timeframe && b.ts >= from && b.ts < until).sort((a, b) => a.ts - b.ts);
+    return bars
+      .filter((b) => b.symbol === symbol && b.timeframe === timeframe && b.ts >= from && b.ts < until)
+      .sort((a, b) => a.ts - b.ts);
   };
   const generic = (providerSymbol: string, source: 'yahoo' | 'alphavantage'): string => {
     try {
@@ -103,12 +130,23 @@ export async function startProviderServer(options: Partial<ProviderServerOptions
       const providerSymbol = decodeURIComponent(u.pathname.slice('/v8/finance/chart/'.length));
       const symbol = generic(providerSymbol, 'yahoo');
       const tf = reverse(YAHOO_INTERVALS, q.get('interval'));
-      if (!tf) return { status: 400, body: yahooChartError('Bad Request', `Invalid input - interval=${q.get('interval')} is not supported`) };
-      if (!(await known(symbol))) return { status: 404, body: yahooChartError('Not Found', 'No data found, symbol may be delisted') };
+      if (!tf)
+        return {
+          status: 400,
+          body: yahooChartError(
+            'Bad Request',
+            `Invalid input - interval=${q.get('interval')} is not supported`,
+          ),
+        };
+      if (!(await known(symbol)))
+        return { status: 404, body: yahooChartError('Not Found', 'No data found, symbol may be delisted') };
       const range = q.get('range');
       const from = range ? now - (RANGE_MS[range] ?? RANGE_MS['1d']) : Number(q.get('period1')) * 1000;
       const to = range ? now + 1 : Number(q.get('period2')) * 1000;
-      return { status: 200, body: yahooChartBody(providerSymbol, q.get('interval')!, await barsOf(symbol, tf, from, to), now) };
+      return {
+        status: 200,
+        body: yahooChartBody(providerSymbol, q.get('interval')!, await barsOf(symbol, tf, from, to), now),
+      };
     }
     if (u.pathname === '/v7/finance/quote') {
       const quotes = [];
@@ -128,13 +166,21 @@ export async function startProviderServer(options: Partial<ProviderServerOptions
       const intraday = fn.endsWith('_INTRADAY');
       const tf: Timeframe | undefined = intraday ? reverse(AV_INTERVALS, q.get('interval')) : '1d';
       if (!/^(TIME_SERIES|FX)_(INTRADAY|DAILY)$/.test(fn) || !tf || !(await known(symbol))) {
-        return { status: 200, body: { 'Error Message': `Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for ${fn}.` } };
+        return {
+          status: 200,
+          body: {
+            'Error Message': `Invalid API call. Please retry or visit the documentation (https://www.alphavantage.co/documentation/) for ${fn}.`,
+          },
+        };
       }
       const count = q.get('outputsize') === 'full' ? 5000 : 100;
       const got = await barsOf(symbol, tf, now - count * TIMEFRAME_MS[tf], now + 1);
       // AV lists completed intraday bars only (stamped at their end).
       const listed = intraday ? got.filter((b) => b.ts + TIMEFRAME_MS[tf] <= now) : got;
-      return { status: 200, body: alphaVantageSeriesBody(fn, q.get('interval'), providerSymbol, listed.slice(-count), tf) };
+      return {
+        status: 200,
+        body: alphaVantageSeriesBody(fn, q.get('interval'), providerSymbol, listed.slice(-count), tf),
+      };
     }
     return { status: 404, body: { error: `no route for ${u.pathname}` } };
   };

@@ -6,7 +6,12 @@ import { FetchError, type Bar, type FetchErrorKind, type Timeframe } from '@pipe
 import { toPrice, toVolume } from '../base/bars';
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
-import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc, zonedTimeToUtcCandidates } from './timezone';
+import {
+  isKnownTimeZone,
+  parseLocalDateTime,
+  zonedTimeToUtc,
+  zonedTimeToUtcCandidates,
+} from '../base/timezone';
 
 /** Twelve Data `interval` for each core timeframe it serves (it has no 1-second bars). */
 export const TWELVEDATA_INTERVALS = Object.freeze({

@@ -75,8 +75,22 @@ export const YAHOO_FETCHER_DEFAULTS: Readonly<YahooFetcherOptions> = Object.free
 export const YAHOO_CAPABILITIES: SourceCapabilities = Object.freeze({
   source: 'yahoo',
   timeframes: Object.freeze(['1m', '5m', '15m', '30m', '1h', '4h', '1d'] as const),
-  historyDepthMs: Object.freeze({ '1m': 30 * DAY, '5m': 60 * DAY, '15m': 60 * DAY, '30m': 60 * DAY, '1h': 730 * DAY, '4h': 730 * DAY }),
-  maxRangeMsPerRequest: Object.freeze({ '1m': 7 * DAY, '5m': 60 * DAY, '15m': 60 * DAY, '30m': 60 * DAY, '1h': 730 * DAY, '4h': 730 * DAY }),
+  historyDepthMs: Object.freeze({
+    '1m': 30 * DAY,
+    '5m': 60 * DAY,
+    '15m': 60 * DAY,
+    '30m': 60 * DAY,
+    '1h': 730 * DAY,
+    '4h': 730 * DAY,
+  }),
+  maxRangeMsPerRequest: Object.freeze({
+    '1m': 7 * DAY,
+    '5m': 60 * DAY,
+    '15m': 60 * DAY,
+    '30m': 60 * DAY,
+    '1h': 730 * DAY,
+    '4h': 730 * DAY,
+  }),
   needsApiKey: false,
   rateLimits: Object.freeze({ perMinute: 60, perDay: null }),
   streaming: false,
@@ -93,17 +107,23 @@ export interface YahooFetcher extends Fetcher {
 function validate(opts: Readonly<YahooFetcherOptions>): void {
   const C = 'createYahooFetcher';
   if (typeof opts.baseUrl !== 'string' || !/^https?:\/\//.test(opts.baseUrl)) {
-    throw new OptionsError(`${C}: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(opts.baseUrl)}`);
+    throw new OptionsError(
+      `${C}: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(opts.baseUrl)}`,
+    );
   }
   assertNumberOption(C, 'poolSize', opts.poolSize, 1, 1024);
   assertNumberOption(C, 'timeoutMs', opts.timeoutMs, 1, 600_000);
   assertNumberOption(C, 'latestLimit', opts.latestLimit, 1, 100_000);
   assertNumberOption(C, 'rateLimitPauseMs', opts.rateLimitPauseMs, 0);
   if (opts.http !== undefined && opts.http.source !== 'yahoo') {
-    throw new OptionsError(`${C}: option "http" must be a client created with source "yahoo", got one for ${JSON.stringify(opts.http.source)}`);
+    throw new OptionsError(
+      `${C}: option "http" must be a client created with source "yahoo", got one for ${JSON.stringify(opts.http.source)}`,
+    );
   }
   if (typeof opts.includePrePost !== 'boolean') {
-    throw new OptionsError(`${C}: option "includePrePost" must be a boolean, got ${JSON.stringify(opts.includePrePost)}`);
+    throw new OptionsError(
+      `${C}: option "includePrePost" must be a boolean, got ${JSON.stringify(opts.includePrePost)}`,
+    );
   }
 }
 
@@ -133,7 +153,14 @@ class YahooFetcherImpl implements YahooFetcher {
 
   constructor(private readonly opts: Readonly<YahooFetcherOptions>) {
     this.ownsHttp = opts.http === undefined;
-    this.http = opts.http ?? createHttpClient({ source: 'yahoo', poolSize: opts.poolSize, timeoutMs: opts.timeoutMs, clock: opts.clock });
+    this.http =
+      opts.http ??
+      createHttpClient({
+        source: 'yahoo',
+        poolSize: opts.poolSize,
+        timeoutMs: opts.timeoutMs,
+        clock: opts.clock,
+      });
     this.budgetState = createRateBudget({ source: 'yahoo', clock: opts.clock, ...opts.rateLimits });
     this.mapper = opts.symbolMapper ?? createSymbolMapper();
     this.base = opts.baseUrl.replace(/\/+$/, '');
@@ -148,7 +175,8 @@ class YahooFetcherImpl implements YahooFetcher {
       const needMs = limit * TIMEFRAME_MS[req.timeframe];
       const cap = this.capabilities.maxRangeMsPerRequest[native] ?? Infinity;
       // Markets close: ask for the smallest range that still covers `limit` bars of wall time.
-      const range = RANGES.find(([, ms]) => ms >= needMs && ms <= cap) ?? RANGES.filter(([, ms]) => ms <= cap).at(-1)!;
+      const range =
+        RANGES.find(([, ms]) => ms >= needMs && ms <= cap) ?? RANGES.filter(([, ms]) => ms <= cap).at(-1)!;
       const now = this.opts.clock.now();
       // No bar can open after now (a recording or a skewed server may hold later ones).
       let bars = await this.chart(req.symbol, native, { range: range[0] }, { to: now + 1 }, req.signal);
@@ -183,14 +211,18 @@ class YahooFetcherImpl implements YahooFetcher {
       }
       // A 4h bar needs its whole 1h span: widen to the 4h grid, resample, then clip.
       const wideFrom = req.timeframe === '4h' ? from - (from % TIMEFRAME_MS['4h']) : from;
-      let bars = await runChunked('yahoo', { ...req, from: wideFrom }, this.capabilities.maxRangeMsPerRequest[native], (chunk) =>
-        this.chart(
-          req.symbol,
-          native,
-          { period1: Math.floor(chunk.from / 1000), period2: Math.ceil(chunk.to / 1000) },
-          chunk,
-          req.signal,
-        ),
+      let bars = await runChunked(
+        'yahoo',
+        { ...req, from: wideFrom },
+        this.capabilities.maxRangeMsPerRequest[native],
+        (chunk) =>
+          this.chart(
+            req.symbol,
+            native,
+            { period1: Math.floor(chunk.from / 1000), period2: Math.ceil(chunk.to / 1000) },
+            chunk,
+            req.signal,
+          ),
       );
       if (req.timeframe === '4h') bars = resampleBars(bars, '4h');
       const out = finishBars(clipBars(bars, from, req.to), this.opts.clock);
@@ -205,10 +237,21 @@ class YahooFetcherImpl implements YahooFetcher {
     checkRequest('yahoo', { symbol, timeframe: '1m' }, false);
     try {
       const providerSymbol = toProviderSymbol(this.mapper, symbol, 'yahoo');
-      const res = await this.send(`${this.base}/v7/finance/quote`, { symbols: providerSymbol }, symbol, signal);
+      const res = await this.send(
+        `${this.base}/v7/finance/quote`,
+        { symbols: providerSymbol },
+        symbol,
+        signal,
+      );
       if (res.status !== 200) throw this.http.statusError(res, { symbol });
       const q = parseQuote(res.body, providerSymbol, symbol);
-      if (!q) throw new FetchError({ kind: 'symbol_not_found', source: 'yahoo', symbol, message: `Yahoo has no quote for ${providerSymbol}` });
+      if (!q)
+        throw new FetchError({
+          kind: 'symbol_not_found',
+          source: 'yahoo',
+          symbol,
+          message: `Yahoo has no quote for ${providerSymbol}`,
+        });
       return q;
     } catch (err) {
       return countFailure('yahoo', this.counters, err, symbol);
@@ -242,7 +285,8 @@ class YahooFetcherImpl implements YahooFetcher {
     try {
       return await this.http.getJson(url, { searchParams, signal });
     } catch (err) {
-      if (isFetchError(err) && err.kind === 'rate_limited') this.budgetState.block(err.retryAfterMs ?? this.opts.rateLimitPauseMs);
+      if (isFetchError(err) && err.kind === 'rate_limited')
+        this.budgetState.block(err.retryAfterMs ?? this.opts.rateLimitPauseMs);
       throw err;
     }
   }
@@ -263,12 +307,31 @@ class YahooFetcherImpl implements YahooFetcher {
     );
     const cErr = chartError(res.body);
     if (cErr) {
-      const kind = cErr.code === 'Not Found' ? 'symbol_not_found' : res.status === 429 ? 'rate_limited' : res.status >= 500 ? 'transient' : 'bad_request';
+      const kind =
+        cErr.code === 'Not Found'
+          ? 'symbol_not_found'
+          : res.status === 429
+            ? 'rate_limited'
+            : res.status >= 500
+              ? 'transient'
+              : 'bad_request';
       if (kind === 'rate_limited') this.budgetState.block(this.opts.rateLimitPauseMs);
-      throw new FetchError({ kind, source: 'yahoo', symbol, status: res.status, message: `chart error ${cErr.code}: ${cErr.description}` });
+      throw new FetchError({
+        kind,
+        source: 'yahoo',
+        symbol,
+        status: res.status,
+        message: `chart error ${cErr.code}: ${cErr.description}`,
+      });
     }
     if (res.status !== 200) throw this.http.statusError(res, { symbol, notFoundKind: 'symbol_not_found' });
-    return parseChartBars(res.body, { symbol, timeframe, includePrePost: this.opts.includePrePost, stats: this.counters, ...clip });
+    return parseChartBars(res.body, {
+      symbol,
+      timeframe,
+      includePrePost: this.opts.includePrePost,
+      stats: this.counters,
+      ...clip,
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 import { FetchError, TIMEFRAME_MS, type Bar, type Timeframe } from '@pipeline/core';
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
-import { zoneOffsetMs, isKnownTimeZone } from '../twelvedata/timezone';
+import { zoneOffsetMs, isKnownTimeZone } from '../base/timezone';
 
 /** Yahoo `interval` values for the timeframes it serves natively. */
 export const YAHOO_INTERVALS: Readonly<Partial<Record<Timeframe, string>>> = Object.freeze({
@@ -40,7 +40,8 @@ function regularSessionEnds(meta: Record<string, unknown>): Set<number> {
   const tp = meta.tradingPeriods;
   if (Array.isArray(tp)) for (const day of tp) for (const p of Array.isArray(day) ? day : [day]) add(p);
   else if (tp && typeof tp === 'object' && Array.isArray((tp as { regular?: unknown }).regular)) {
-    for (const day of (tp as { regular: unknown[] }).regular) for (const p of Array.isArray(day) ? day : [day]) add(p);
+    for (const day of (tp as { regular: unknown[] }).regular)
+      for (const p of Array.isArray(day) ? day : [day]) add(p);
   }
   add((meta.currentTradingPeriod as { regular?: unknown } | undefined)?.regular);
   return ends;
@@ -86,7 +87,10 @@ export function chartError(body: unknown): { code: string; description: string }
   const err = (body as { chart?: { error?: unknown } } | null)?.chart?.error;
   if (!err || typeof err !== 'object') return null;
   const e = err as { code?: unknown; description?: unknown };
-  return { code: typeof e.code === 'string' ? e.code : 'unknown', description: typeof e.description === 'string' ? e.description : '' };
+  return {
+    code: typeof e.code === 'string' ? e.code : 'unknown',
+    description: typeof e.description === 'string' ? e.description : '',
+  };
 }
 
 /**
@@ -102,15 +106,29 @@ export function chartError(body: unknown): { code: string; description: string }
 export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
   const result = (body as { chart?: { result?: unknown } } | null)?.chart?.result;
   if (!Array.isArray(result) || result.length === 0 || typeof result[0] !== 'object' || result[0] === null) {
-    throw new FetchError({ kind: 'malformed', source: 'yahoo', symbol: ctx.symbol, message: 'chart body has no result' });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'yahoo',
+      symbol: ctx.symbol,
+      message: 'chart body has no result',
+    });
   }
-  const r = result[0] as { meta?: Record<string, unknown>; timestamp?: unknown; indicators?: { quote?: unknown[] } };
+  const r = result[0] as {
+    meta?: Record<string, unknown>;
+    timestamp?: unknown;
+    indicators?: { quote?: unknown[] };
+  };
   const meta = r.meta ?? {};
   const timestamps = r.timestamp;
   if (timestamps === undefined) return []; // empty window (weekend, period1 == period2, no data yet)
   const quote = (r.indicators?.quote?.[0] ?? {}) as Record<string, unknown[] | undefined>;
   if (!Array.isArray(timestamps)) {
-    throw new FetchError({ kind: 'malformed', source: 'yahoo', symbol: ctx.symbol, message: 'chart timestamp is not an array' });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'yahoo',
+      symbol: ctx.symbol,
+      message: 'chart timestamp is not an array',
+    });
   }
   const col = (name: string, i: number): unknown => quote[name]?.[i] ?? null;
   const daily = ctx.timeframe === '1d';
@@ -150,7 +168,13 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
       continue;
     }
     const bar = rowToBar(
-      { open: col('open', i), high: col('high', i), low: col('low', i), close: col('close', i), volume: col('volume', i) },
+      {
+        open: col('open', i),
+        high: col('high', i),
+        low: col('low', i),
+        close: col('close', i),
+        volume: col('volume', i),
+      },
       { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'yahoo' },
       ctx.stats,
     );
@@ -158,7 +182,12 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
     const at = index.get(ts);
     if (live && at !== undefined) {
       const prev = out[at];
-      out[at] = { ...prev, high: Math.max(prev.high, bar.high), low: Math.min(prev.low, bar.low), close: bar.close };
+      out[at] = {
+        ...prev,
+        high: Math.max(prev.high, bar.high),
+        low: Math.min(prev.low, bar.low),
+        close: bar.close,
+      };
       ctx.stats.livePointsMerged++;
       continue;
     }
@@ -189,15 +218,32 @@ export interface YahooQuote {
 /** Finds `providerSymbol` in a v7 quote body; null when Yahoo left it out (unknown symbols are omitted). */
 export function parseQuote(body: unknown, providerSymbol: string, symbol: string): YahooQuote | null {
   const res = (body as { quoteResponse?: { result?: unknown } } | null)?.quoteResponse?.result;
-  if (!Array.isArray(res)) throw new FetchError({ kind: 'malformed', source: 'yahoo', symbol, message: 'quote body has no quoteResponse.result' });
-  const q = res.find((x) => (x as { symbol?: unknown } | null)?.symbol === providerSymbol) as Record<string, unknown> | undefined;
+  if (!Array.isArray(res))
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'yahoo',
+      symbol,
+      message: 'quote body has no quoteResponse.result',
+    });
+  const q = res.find((x) => (x as { symbol?: unknown } | null)?.symbol === providerSymbol) as
+    Record<string, unknown> | undefined;
   if (!q) return null;
   const price = q.regularMarketPrice;
   const time = q.regularMarketTime;
   if (typeof price !== 'number' || !(price > 0) || typeof time !== 'number') {
-    throw new FetchError({ kind: 'malformed', source: 'yahoo', symbol, message: `quote of ${providerSymbol} lacks a price or time` });
+    throw new FetchError({
+      kind: 'malformed',
+      source: 'yahoo',
+      symbol,
+      message: `quote of ${providerSymbol} lacks a price or time`,
+    });
   }
-  const ext = q.marketState === 'PRE' ? q.preMarketPrice : q.marketState === 'POST' || q.marketState === 'POSTPOST' || q.marketState === 'CLOSED' ? q.postMarketPrice : undefined;
+  const ext =
+    q.marketState === 'PRE'
+      ? q.preMarketPrice
+      : q.marketState === 'POST' || q.marketState === 'POSTPOST' || q.marketState === 'CLOSED'
+        ? q.postMarketPrice
+        : undefined;
   return {
     symbol,
     providerSymbol,

@@ -1,6 +1,13 @@
 import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
-import { fixtureReply, readFixture, startFixtureServer, type FixtureReply, type FixtureServer, type RecordedRequest } from '@pipeline/test-utils';
+import {
+  fixtureReply,
+  readFixture,
+  startFixtureServer,
+  type FixtureReply,
+  type FixtureServer,
+  type RecordedRequest,
+} from '@pipeline/test-utils';
 import { createHttpClient } from '../http/client';
 import { createYahooFetcher, type YahooFetcher } from './fetcher';
 
@@ -29,9 +36,15 @@ function recorded(req: RecordedRequest): FixtureReply {
   if (req.path.startsWith('/v8/finance/chart/')) {
     const sym = decodeURIComponent(req.path.slice('/v8/finance/chart/'.length));
     const file = CHART[`${sym}_${req.query.get('interval')}`];
-    return file ? fixtureReply(file) : { status: 404, body: '{"chart":{"result":null,"error":{"code":"Not Found","description":"no fixture"}}}' };
+    return file
+      ? fixtureReply(file)
+      : {
+          status: 404,
+          body: '{"chart":{"result":null,"error":{"code":"Not Found","description":"no fixture"}}}',
+        };
   }
-  if (req.path === '/v7/finance/quote') return fixtureReply(QUOTE[req.query.get('symbols') ?? ''] ?? QUOTE.NONEXIST);
+  if (req.path === '/v7/finance/quote')
+    return fixtureReply(QUOTE[req.query.get('symbols') ?? ''] ?? QUOTE.NONEXIST);
   return { status: 404, body: 'Not Found', headers: { 'content-type': 'text/plain' } };
 }
 
@@ -47,9 +60,30 @@ async function failure(p: Promise<unknown>): Promise<FetchError> {
 
 const mapper = createSymbolMapper({
   entries: [
-    { symbol: 'WSUDE', assetClass: 'stock', base: 'WSU', quote: 'EUR', priceMultiplier: 0.01, providers: { yahoo: 'WSU.DE' } },
-    { symbol: 'FUND1', assetClass: 'stock', base: 'FUND1', quote: 'USD', priceMultiplier: 0.01, providers: { yahoo: '0P0000XTS7' } },
-    { symbol: 'VXAPL', assetClass: 'index', base: 'VXAPL', quote: 'USD', priceMultiplier: 0.01, providers: { yahoo: '^VXAPL' } },
+    {
+      symbol: 'WSUDE',
+      assetClass: 'stock',
+      base: 'WSU',
+      quote: 'EUR',
+      priceMultiplier: 0.01,
+      providers: { yahoo: 'WSU.DE' },
+    },
+    {
+      symbol: 'FUND1',
+      assetClass: 'stock',
+      base: 'FUND1',
+      quote: 'USD',
+      priceMultiplier: 0.01,
+      providers: { yahoo: '0P0000XTS7' },
+    },
+    {
+      symbol: 'VXAPL',
+      assetClass: 'index',
+      base: 'VXAPL',
+      quote: 'USD',
+      priceMultiplier: 0.01,
+      providers: { yahoo: '^VXAPL' },
+    },
   ],
 });
 
@@ -76,22 +110,49 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     const from = Date.UTC(2024, 9, 2);
     const bars = await yahoo.fetchHistory({ symbol: 'AAPL', timeframe: '1m', from, to: from + 86_400_000 });
     const q = srv.requests.at(-1)!.query;
-    expect([q.get('interval'), q.get('period1'), q.get('period2'), q.get('includePrePost')]).toEqual(['1m', '1727827200', '1727913600', 'false']);
+    expect([q.get('interval'), q.get('period1'), q.get('period2'), q.get('includePrePost')]).toEqual([
+      '1m',
+      '1727827200',
+      '1727913600',
+      'false',
+    ]);
     expect(bars).toHaveLength(389);
     expect(bars[0]).toEqual({
-      symbol: 'AAPL', timeframe: '1m', ts: Date.UTC(2024, 9, 2, 13, 30), open: 225.88999938964844, high: 226.11000061035156,
-      low: 225.4199981689453, close: 225.6999969482422, volume: 1205461, source: 'yahoo', final: true, quality: 1,
+      symbol: 'AAPL',
+      timeframe: '1m',
+      ts: Date.UTC(2024, 9, 2, 13, 30),
+      open: 225.88999938964844,
+      high: 226.11000061035156,
+      low: 225.4199981689453,
+      close: 225.6999969482422,
+      volume: 1205461,
+      source: 'yahoo',
+      final: true,
+      quality: 1,
     });
-    expect(bars.at(-1)).toMatchObject({ ts: Date.UTC(2024, 9, 2, 19, 59), close: 226.80999755859375, volume: 546314 });
+    expect(bars.at(-1)).toMatchObject({
+      ts: Date.UTC(2024, 9, 2, 19, 59),
+      close: 226.80999755859375,
+      volume: 546314,
+    });
     expect(bars.find((b) => b.ts === Date.UTC(2024, 9, 2, 15, 15))).toBeUndefined();
-    expect(yahoo.stats()).toMatchObject({ requests: 1, nullRowsSkipped: 1, outOfRangePointsDropped: 1, bars: 389 });
+    expect(yahoo.stats()).toMatchObject({
+      requests: 1,
+      nullRowsSkipped: 1,
+      outOfRangePointsDropped: 1,
+      bars: 389,
+    });
   });
 
   it('AAPL 1m fetchLatest: the point at the session close (regularMarketTime) never becomes a 20:00 bar', async () => {
     clock.set(Date.UTC(2024, 9, 4, 20, 0, 30));
     const bars = await yahoo.fetchLatest({ symbol: 'AAPL', timeframe: '1m', limit: 3 });
     expect(srv.requests.at(-1)!.query.get('range')).toBe('1d');
-    expect(bars.map((b) => b.ts)).toEqual([Date.UTC(2024, 9, 2, 19, 57), Date.UTC(2024, 9, 2, 19, 58), Date.UTC(2024, 9, 2, 19, 59)]);
+    expect(bars.map((b) => b.ts)).toEqual([
+      Date.UTC(2024, 9, 2, 19, 57),
+      Date.UTC(2024, 9, 2, 19, 58),
+      Date.UTC(2024, 9, 2, 19, 59),
+    ]);
     expect(bars.every((b) => b.final)).toBe(true);
     expect(yahoo.stats().outOfRangePointsDropped).toBe(1);
   });
@@ -113,15 +174,27 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     const q = r.indicators.quote[0];
     // Replace the session-close snapshot by a live point at 19:58:17Z (inside the 19:58 bar).
     r.timestamp[r.timestamp.length - 1] = Date.UTC(2024, 9, 2, 19, 58, 17) / 1000;
-    for (const [k, v] of Object.entries({ open: 227.5, high: 227.5, low: 227.5, close: 227.5, volume: 0 })) q[k][q[k].length - 1] = v;
+    for (const [k, v] of Object.entries({ open: 227.5, high: 227.5, low: 227.5, close: 227.5, volume: 0 }))
+      q[k][q[k].length - 1] = v;
     srv.setHandler(() => ({ body: JSON.stringify(body) }));
     const c = new ManualClock(Date.UTC(2024, 9, 2, 19, 58, 20));
     const y = createYahooFetcher({ baseUrl: srv.url, clock: c, symbolMapper: mapper });
     try {
       const bars = await y.fetchLatest({ symbol: 'AAPL', timeframe: '1m', limit: 3 });
-      expect(bars.map((b) => b.ts)).toEqual([Date.UTC(2024, 9, 2, 19, 56), Date.UTC(2024, 9, 2, 19, 57), Date.UTC(2024, 9, 2, 19, 58)]);
+      expect(bars.map((b) => b.ts)).toEqual([
+        Date.UTC(2024, 9, 2, 19, 56),
+        Date.UTC(2024, 9, 2, 19, 57),
+        Date.UTC(2024, 9, 2, 19, 58),
+      ]);
       const i = r.timestamp.indexOf(Date.UTC(2024, 9, 2, 19, 58) / 1000);
-      expect(bars[2]).toMatchObject({ open: q.open[i], low: q.low[i], high: 227.5, close: 227.5, volume: q.volume[i], final: false });
+      expect(bars[2]).toMatchObject({
+        open: q.open[i],
+        low: q.low[i],
+        high: 227.5,
+        close: 227.5,
+        volume: q.volume[i],
+        final: false,
+      });
       expect(y.stats().livePointsMerged).toBe(1);
     } finally {
       await y.close();
@@ -130,10 +203,20 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
 
   it('EURUSD=X 1d 2020: 264 bars at 00:00 UTC, volume 0, generic symbol', async () => {
     clock.set(Date.UTC(2024, 9, 5));
-    const bars = await yahoo.fetchHistory({ symbol: 'EURUSD', timeframe: '1d', from: Date.UTC(2020, 0, 1), to: Date.UTC(2021, 0, 5) });
+    const bars = await yahoo.fetchHistory({
+      symbol: 'EURUSD',
+      timeframe: '1d',
+      from: Date.UTC(2020, 0, 1),
+      to: Date.UTC(2021, 0, 5),
+    });
     expect(decodeURIComponent(srv.requests.at(-1)!.path)).toBe('/v8/finance/chart/EURUSD=X');
     expect(bars).toHaveLength(264);
-    expect(bars[0]).toMatchObject({ symbol: 'EURUSD', ts: Date.UTC(2020, 0, 1), open: 1.1220825910568237, volume: 0 });
+    expect(bars[0]).toMatchObject({
+      symbol: 'EURUSD',
+      ts: Date.UTC(2020, 0, 1),
+      open: 1.1220825910568237,
+      volume: 0,
+    });
     expect(bars.at(-1)).toMatchObject({ ts: Date.UTC(2021, 0, 4), close: 1.2250697612762451 });
     expect(bars.every((b) => b.volume === 0 && b.ts % 86_400_000 === 0)).toBe(true);
     // Apr-Oct bars are stamped 23:00Z (00:00 London summer time): still their own London date.
@@ -145,9 +228,27 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
   });
 
   it('GC=F and AAPL daily bars are re-stamped from the session open to 00:00 UTC of the trading date', async () => {
-    const gold = await yahoo.fetchHistory({ symbol: 'XAUUSD', timeframe: '1d', from: Date.UTC(2020, 0, 1), to: Date.UTC(2020, 0, 3) });
-    expect(gold).toEqual([expect.objectContaining({ symbol: 'XAUUSD', ts: Date.UTC(2020, 0, 2), open: 1518.0999755859375, close: 1524.5, volume: 214 })]);
-    const aapl = await yahoo.fetchHistory({ symbol: 'AAPL', timeframe: '1d', from: Date.UTC(2020, 7, 31), to: Date.UTC(2020, 10, 7) });
+    const gold = await yahoo.fetchHistory({
+      symbol: 'XAUUSD',
+      timeframe: '1d',
+      from: Date.UTC(2020, 0, 1),
+      to: Date.UTC(2020, 0, 3),
+    });
+    expect(gold).toEqual([
+      expect.objectContaining({
+        symbol: 'XAUUSD',
+        ts: Date.UTC(2020, 0, 2),
+        open: 1518.0999755859375,
+        close: 1524.5,
+        volume: 214,
+      }),
+    ]);
+    const aapl = await yahoo.fetchHistory({
+      symbol: 'AAPL',
+      timeframe: '1d',
+      from: Date.UTC(2020, 7, 31),
+      to: Date.UTC(2020, 10, 7),
+    });
     expect(aapl).toHaveLength(49);
     expect(aapl[0]).toMatchObject({ ts: Date.UTC(2020, 7, 31), open: 127.58000183105469 });
     // 13:30Z (EDT) and 14:30Z (EST) opens both land on their date: the DST change does not shift days.
@@ -155,7 +256,12 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
   });
 
   it('BTC-USD 2020: four all-null days skipped and counted, never zeros', async () => {
-    const bars = await yahoo.fetchHistory({ symbol: 'BTCUSD', timeframe: '1d', from: Date.UTC(2020, 0, 1), to: Date.UTC(2021, 0, 5) });
+    const bars = await yahoo.fetchHistory({
+      symbol: 'BTCUSD',
+      timeframe: '1d',
+      from: Date.UTC(2020, 0, 1),
+      to: Date.UTC(2021, 0, 5),
+    });
     expect(bars).toHaveLength(366);
     expect(yahoo.stats().nullRowsSkipped).toBe(4);
     expect(bars.find((b) => b.ts === Date.UTC(2020, 3, 17))).toBeUndefined();
@@ -164,21 +270,46 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
   });
 
   it('XETRA and mutual-fund null bars are skipped and counted', async () => {
-    const de = await yahoo.fetchHistory({ symbol: 'WSUDE', timeframe: '1d', from: Date.UTC(2023, 7, 4), to: Date.UTC(2023, 7, 9) });
+    const de = await yahoo.fetchHistory({
+      symbol: 'WSUDE',
+      timeframe: '1d',
+      from: Date.UTC(2023, 7, 4),
+      to: Date.UTC(2023, 7, 9),
+    });
     expect(de).toHaveLength(2);
     expect(de[0]).toMatchObject({ ts: Date.UTC(2023, 7, 4), open: 34.25 });
-    const fund = await yahoo.fetchHistory({ symbol: 'FUND1', timeframe: '1d', from: Date.UTC(2024, 8, 12), to: Date.UTC(2024, 8, 16) });
-    expect(fund).toEqual([expect.objectContaining({ ts: Date.UTC(2024, 8, 12), close: 11887.099609375, volume: 0 })]);
+    const fund = await yahoo.fetchHistory({
+      symbol: 'FUND1',
+      timeframe: '1d',
+      from: Date.UTC(2024, 8, 12),
+      to: Date.UTC(2024, 8, 16),
+    });
+    expect(fund).toEqual([
+      expect.objectContaining({ ts: Date.UTC(2024, 8, 12), close: 11887.099609375, volume: 0 }),
+    ]);
     expect(yahoo.stats().nullRowsSkipped).toBe(2);
   });
 
   it('TSLA 30m with includePrePost: 30 bars from 09:00Z to 23:30Z', async () => {
-    const y = createYahooFetcher({ baseUrl: srv.url, clock: new ManualClock(Date.UTC(2021, 10, 23, 14)), symbolMapper: mapper, includePrePost: true });
+    const y = createYahooFetcher({
+      baseUrl: srv.url,
+      clock: new ManualClock(Date.UTC(2021, 10, 23, 14)),
+      symbolMapper: mapper,
+      includePrePost: true,
+    });
     try {
-      const bars = await y.fetchHistory({ symbol: 'TSLA', timeframe: '30m', from: Date.UTC(2021, 10, 22), to: Date.UTC(2021, 10, 23) });
+      const bars = await y.fetchHistory({
+        symbol: 'TSLA',
+        timeframe: '30m',
+        from: Date.UTC(2021, 10, 22),
+        to: Date.UTC(2021, 10, 23),
+      });
       expect(srv.requests.at(-1)!.query.get('includePrePost')).toBe('true');
       expect(bars).toHaveLength(30);
-      expect([bars[0].ts, bars.at(-1)!.ts]).toEqual([Date.UTC(2021, 10, 22, 9), Date.UTC(2021, 10, 22, 23, 30)]);
+      expect([bars[0].ts, bars.at(-1)!.ts]).toEqual([
+        Date.UTC(2021, 10, 22, 9),
+        Date.UTC(2021, 10, 22, 23, 30),
+      ]);
       expect(bars[0]).toMatchObject({ open: 1148.51, close: 1168.7 });
     } finally {
       await y.close();
@@ -186,18 +317,55 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
   });
 
   it('empty windows (no timestamp key) give no bars and no error', async () => {
-    const y = createYahooFetcher({ baseUrl: srv.url, clock: new ManualClock(Date.UTC(2021, 10, 24)), symbolMapper: mapper });
-    expect(await y.fetchHistory({ symbol: 'TSLA', timeframe: '1h', from: Date.UTC(2021, 10, 23), to: Date.UTC(2021, 10, 23, 1) })).toEqual([]);
+    const y = createYahooFetcher({
+      baseUrl: srv.url,
+      clock: new ManualClock(Date.UTC(2021, 10, 24)),
+      symbolMapper: mapper,
+    });
+    expect(
+      await y.fetchHistory({
+        symbol: 'TSLA',
+        timeframe: '1h',
+        from: Date.UTC(2021, 10, 23),
+        to: Date.UTC(2021, 10, 23, 1),
+      }),
+    ).toEqual([]);
     await y.close();
-    expect(await yahoo.fetchHistory({ symbol: 'VXAPL', timeframe: '1d', from: Date.UTC(2020, 0, 1), to: Date.UTC(2020, 0, 3) })).toEqual([]);
+    expect(
+      await yahoo.fetchHistory({
+        symbol: 'VXAPL',
+        timeframe: '1d',
+        from: Date.UTC(2020, 0, 1),
+        to: Date.UTC(2020, 0, 3),
+      }),
+    ).toEqual([]);
   });
 
   it('maps chart.error: BEKE 400 Bad Request -> bad_request, MDLY 404 Not Found -> symbol_not_found', async () => {
-    const beke = await failure(yahoo.fetchHistory({ symbol: 'BEKE', timeframe: '1d', from: Date.UTC(2020, 0, 1), to: Date.UTC(2020, 0, 3) }));
+    const beke = await failure(
+      yahoo.fetchHistory({
+        symbol: 'BEKE',
+        timeframe: '1d',
+        from: Date.UTC(2020, 0, 1),
+        to: Date.UTC(2020, 0, 3),
+      }),
+    );
     expect([beke.kind, beke.status, beke.code]).toEqual(['bad_request', 400, 'FETCH_BAD_REQUEST']);
     expect(beke.message).toMatch(/Data doesn't exist/);
-    const mdly = await failure(yahoo.fetchHistory({ symbol: 'MDLY', timeframe: '1d', from: Date.UTC(2020, 0, 1), to: Date.UTC(2021, 0, 4) }));
-    expect([mdly.kind, mdly.status, mdly.symbol, mdly.countsForBreaker]).toEqual(['symbol_not_found', 404, 'MDLY', false]);
+    const mdly = await failure(
+      yahoo.fetchHistory({
+        symbol: 'MDLY',
+        timeframe: '1d',
+        from: Date.UTC(2020, 0, 1),
+        to: Date.UTC(2021, 0, 4),
+      }),
+    );
+    expect([mdly.kind, mdly.status, mdly.symbol, mdly.countsForBreaker]).toEqual([
+      'symbol_not_found',
+      404,
+      'MDLY',
+      false,
+    ]);
     expect(yahoo.stats().failures).toBe(2);
   });
 
@@ -220,9 +388,17 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     ['a hung server', { hang: true }, 'transient'],
     ['a connection reset', { reset: true }, 'transient'],
     ['truncated JSON', { body: '{"chart":{"result":[{"meta":{}}]}}', truncateAt: 12 }, 'malformed'],
-    ['an HTML error page with 200', { body: '<!doctype html><html>Yahoo! - Error</html>', headers: { 'content-type': 'text/html' } }, 'malformed'],
+    [
+      'an HTML error page with 200',
+      { body: '<!doctype html><html>Yahoo! - Error</html>', headers: { 'content-type': 'text/html' } },
+      'malformed',
+    ],
     ['an empty body', { body: '' }, 'malformed'],
-    ['a 502 HTML page', { status: 502, body: '<html>Bad Gateway</html>', headers: { 'content-type': 'text/html' } }, 'transient'],
+    [
+      'a 502 HTML page',
+      { status: 502, body: '<html>Bad Gateway</html>', headers: { 'content-type': 'text/html' } },
+      'transient',
+    ],
     ['a JSON body without result', { body: '{"chart":{"result":null,"error":null}}' }, 'malformed'],
   ])('maps %s to %s', async (_name, reply, kind) => {
     srv.setHandler(() => reply);
@@ -233,7 +409,12 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
 
   it('accepts a slow server within the timeout', async () => {
     srv.setHandler((req) => ({ ...recorded(req), delayMs: 150 }));
-    const bars = await yahoo.fetchHistory({ symbol: 'XAUUSD', timeframe: '1d', from: Date.UTC(2020, 0, 1), to: Date.UTC(2020, 0, 3) });
+    const bars = await yahoo.fetchHistory({
+      symbol: 'XAUUSD',
+      timeframe: '1d',
+      from: Date.UTC(2020, 0, 1),
+      to: Date.UTC(2020, 0, 3),
+    });
     expect(bars).toHaveLength(1);
   });
 
@@ -242,31 +423,61 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     const from = clock.now() - 20 * 86_400_000;
     const before = srv.requests.length;
     const progress: number[] = [];
-    await yahoo.fetchHistory({ symbol: 'AAPL', timeframe: '1m', from, to: clock.now(), onProgress: (p) => progress.push(p.requestsDone * 10 + p.requestsPlanned) });
-    const periods = srv.requests.slice(before).map((r) => [Number(r.query.get('period1')), Number(r.query.get('period2'))]);
-    expect(periods).toEqual([
-      [from / 1000, from / 1000 + 7 * 86_400],
-      [from / 1000 + 7 * 86_400, from / 1000 + 14 * 86_400],
-      [from / 1000 + 14 * 86_400, clock.now() / 1000],
-    ].map(([a, b]) => [Math.floor(a), Math.ceil(b)]));
+    await yahoo.fetchHistory({
+      symbol: 'AAPL',
+      timeframe: '1m',
+      from,
+      to: clock.now(),
+      onProgress: (p) => progress.push(p.requestsDone * 10 + p.requestsPlanned),
+    });
+    const periods = srv.requests
+      .slice(before)
+      .map((r) => [Number(r.query.get('period1')), Number(r.query.get('period2'))]);
+    expect(periods).toEqual(
+      [
+        [from / 1000, from / 1000 + 7 * 86_400],
+        [from / 1000 + 7 * 86_400, from / 1000 + 14 * 86_400],
+        [from / 1000 + 14 * 86_400, clock.now() / 1000],
+      ].map(([a, b]) => [Math.floor(a), Math.ceil(b)]),
+    );
     expect(progress).toEqual([13, 23, 33]);
   });
 
   it('refuses 1m history older than 30 days without sending, clips a range that starts too early', async () => {
     const sent = srv.requests.length;
-    const err = await failure(yahoo.fetchHistory({ symbol: 'AAPL', timeframe: '1m', from: clock.now() - 40 * 86_400_000, to: clock.now() - 35 * 86_400_000 }));
+    const err = await failure(
+      yahoo.fetchHistory({
+        symbol: 'AAPL',
+        timeframe: '1m',
+        from: clock.now() - 40 * 86_400_000,
+        to: clock.now() - 35 * 86_400_000,
+      }),
+    );
     expect(err.kind).toBe('not_supported');
     expect(srv.requests.length).toBe(sent);
     srv.setHandler(() => fixtureReply('yahoo/chart-AAPL-1m-2025-02-01-weekend-empty.json'));
-    await yahoo.fetchHistory({ symbol: 'AAPL', timeframe: '1m', from: clock.now() - 31 * 86_400_000, to: clock.now() - 29 * 86_400_000 });
-    expect(Number(srv.requests.at(-1)!.query.get('period1')) * 1000).toBeGreaterThan(clock.now() - 30 * 86_400_000);
+    await yahoo.fetchHistory({
+      symbol: 'AAPL',
+      timeframe: '1m',
+      from: clock.now() - 31 * 86_400_000,
+      to: clock.now() - 29 * 86_400_000,
+    });
+    expect(Number(srv.requests.at(-1)!.query.get('period1')) * 1000).toBeGreaterThan(
+      clock.now() - 30 * 86_400_000,
+    );
   });
 
   it('rejects 1s as not_supported and unknown symbols as symbol_not_found, before any request', async () => {
     const sent = srv.requests.length;
-    expect((await failure(yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '1s' }))).kind).toBe('not_supported');
-    expect((await failure(yahoo.fetchLatest({ symbol: 'NOT A SYMBOL!', timeframe: '1m' }))).kind).toBe('symbol_not_found');
-    expect((await failure(yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '2m' as never }))).kind).toBe('bad_request');
+    expect((await failure(yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '1s' }))).kind).toBe(
+      'not_supported',
+    );
+    expect((await failure(yahoo.fetchLatest({ symbol: 'NOT A SYMBOL!', timeframe: '1m' }))).kind).toBe(
+      'symbol_not_found',
+    );
+    expect((await failure(yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '2m' as never }))).kind).toBe(
+      'bad_request',
+    );
     expect(srv.requests.length).toBe(sent);
   });
 
@@ -280,7 +491,13 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
 
   it('v7 quote: price and time, pre-market price, unknown symbol omitted -> symbol_not_found', async () => {
     const eur = await yahoo.fetchQuote('EURUSD');
-    expect(eur).toMatchObject({ symbol: 'EURUSD', providerSymbol: 'EURUSD=X', price: 1.0489877, ts: 1739789683000, marketState: 'REGULAR' });
+    expect(eur).toMatchObject({
+      symbol: 'EURUSD',
+      providerSymbol: 'EURUSD=X',
+      price: 1.0489877,
+      ts: 1739789683000,
+      marketState: 'REGULAR',
+    });
     const aapl = await yahoo.fetchQuote('AAPL');
     expect(aapl).toMatchObject({ price: 160.07, marketState: 'PRE', extendedHoursPrice: 155.82 });
     expect((await failure(yahoo.fetchQuote('NONEXIST'))).kind).toBe('symbol_not_found');
