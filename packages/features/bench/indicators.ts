@@ -25,16 +25,32 @@ interface WorkerOutput {
 }
 
 function runWorker(library: string): WorkerOutput {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(here, 'worker.ts'), library, String(BARS), String(ROUNDS)], {
-    cwd: join(here, '..'),
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024,
-  });
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'worker.ts'), library, String(BARS), String(ROUNDS)],
+    {
+      cwd: join(here, '..'),
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    },
+  );
   const line = out.trim().split('\n').pop()!;
   return JSON.parse(line) as WorkerOutput;
 }
 
-const INDICATORS = ['SMA', 'EMA', 'RSI', 'MACD', 'Bollinger', 'StdDev', 'ATR', 'Stochastic', 'ADX', 'OBV', 'VWAP'];
+const INDICATORS = [
+  'SMA',
+  'EMA',
+  'RSI',
+  'MACD',
+  'Bollinger',
+  'StdDev',
+  'ATR',
+  'Stochastic',
+  'ADX',
+  'OBV',
+  'VWAP',
+];
 const INCREMENTAL_LIBS = ['trading-signals-8', 'trading-signals-6', 'technicalindicators'];
 const BATCH_LIBS = ['indicatorts', 'ixjb94', 'technicalindicators'];
 const LABEL: Record<string, string> = {
@@ -156,9 +172,27 @@ for (const ind of INDICATORS) {
   });
 }
 const set = ours['default set (IndicatorSet)']!;
-rows.push({ case: 'default feature set, one bar (12 indicators)', unit: 'ns/bar', ours: set, baseline: null, baselineValue: null, ratio: null, goal: '< 250 ns', pass: set < 250 });
+rows.push({
+  case: 'default feature set, one bar (12 indicators)',
+  unit: 'ns/bar',
+  ours: set,
+  baseline: null,
+  baselineValue: null,
+  ratio: null,
+  goal: '< 250 ns',
+  pass: set < 250,
+});
 const eng = ours['engine update (1m+5m+15m+1h)']!;
-rows.push({ case: 'engine update: default set on 1m + 5m/15m/1h resampled', unit: 'ns/bar', ours: eng, baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+rows.push({
+  case: 'engine update: default set on 1m + 5m/15m/1h resampled',
+  unit: 'ns/bar',
+  ours: eng,
+  baseline: null,
+  baselineValue: null,
+  ratio: null,
+  goal: null,
+  pass: null,
+});
 const fc = ours['feature set computation (getFeatures, uncached)']!;
 rows.push({
   case: 'feature set computation (uncached getFeatures, 4 timeframes)',
@@ -188,11 +222,39 @@ for (const c of ref.cases) {
     worst = Math.max(worst, maxAbsDiff(samples, theirs.samples));
   }
 }
-rows.push({ case: 'TA-Lib outputs bit-identical over 100,000 bars', unit: 'outputs', ours: identical, baseline: `of ${total}`, baselineValue: total, ratio: identical / total, goal: 'all', pass: identical === total });
-rows.push({ case: 'TA-Lib outputs with the same first valid bar', unit: 'outputs', ours: sameFirst, baseline: `of ${total}`, baselineValue: total, ratio: sameFirst / total, goal: 'all', pass: sameFirst === total });
-rows.push({ case: 'largest |ours - TA-Lib| at 400 samples per output', unit: 'abs', ours: worst, baseline: null, baselineValue: null, ratio: null, goal: '<= 1e-9', pass: worst <= 1e-9 });
+rows.push({
+  case: 'TA-Lib outputs bit-identical over 100,000 bars',
+  unit: 'outputs',
+  ours: identical,
+  baseline: `of ${total}`,
+  baselineValue: total,
+  ratio: identical / total,
+  goal: 'all',
+  pass: identical === total,
+});
+rows.push({
+  case: 'TA-Lib outputs with the same first valid bar',
+  unit: 'outputs',
+  ours: sameFirst,
+  baseline: `of ${total}`,
+  baselineValue: total,
+  ratio: sameFirst / total,
+  goal: 'all',
+  pass: sameFirst === total,
+});
+rows.push({
+  case: 'largest |ours - TA-Lib| at 400 samples per output',
+  unit: 'abs',
+  ours: worst,
+  baseline: null,
+  baselineValue: null,
+  ratio: null,
+  goal: '<= 1e-9',
+  pass: worst <= 1e-9,
+});
 
-const fmt = (x: number | null): string => (x === null || Number.isNaN(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+const fmt = (x: number | null): string =>
+  x === null || Number.isNaN(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 const table = rows.map((r) => ({
   case: r.case,
   unit: r.unit,
@@ -203,9 +265,16 @@ const table = rows.map((r) => ({
   pass: r.pass === null ? '-' : r.pass ? 'yes' : 'NO',
 }));
 console.table(table);
-const errors = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.errors]).filter(([, e]) => Object.keys(e as object).length > 0));
+const errors = Object.fromEntries(
+  Object.entries(results)
+    .map(([k, v]) => [k, v.errors])
+    .filter(([, e]) => Object.keys(e as object).length > 0),
+);
 if (Object.keys(errors).length > 0) console.log('library errors (case not measured):', errors);
-console.log('all figures, ns:', JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.results]))));
+console.log(
+  'all figures, ns:',
+  JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.results]))),
+);
 
 const file = join(repo, 'bench-results', 'features.json');
 mkdirSync(dirname(file), { recursive: true });
@@ -219,7 +288,8 @@ writeFileSync(
       settings: {
         bars: BARS,
         rounds: ROUNDS,
-        statistic: 'incremental: 20th percentile of 2,048-update chunk times; batch: 20th percentile of whole-history calls; 3 warm-up runs discarded',
+        statistic:
+          'incremental: 20th percentile of 2,048-update chunk times; batch: 20th percentile of whole-history calls; 3 warm-up runs discarded',
         incrementalInputPool: 1024,
       },
       rows,

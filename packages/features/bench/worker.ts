@@ -25,7 +25,12 @@ const bars = Array.from({ length: POOL }, (_, i) => ({
 }));
 const closes = Array.from(s.close.subarray(0, POOL));
 const revisedCloses = closes.map((c) => c * 1.0005);
-const revisedBars = bars.map((b) => ({ ...b, high: b.high * 1.0005, close: b.close * 1.0005, volume: b.volume + 1 }));
+const revisedBars = bars.map((b) => ({
+  ...b,
+  high: b.high * 1.0005,
+  close: b.close * 1.0005,
+  volume: b.volume + 1,
+}));
 const allBarsTs = Array.from(s.ts);
 
 /**
@@ -76,7 +81,13 @@ let sink = 0;
 
 // Batch inputs over the whole history (index 0): typed arrays for us, JS arrays for the others.
 const slices = (arr: Float64Array): Float64Array[] => [arr];
-const C = { ts: slices(s.ts), high: slices(s.high), low: slices(s.low), close: slices(s.close), volume: slices(s.volume) };
+const C = {
+  ts: slices(s.ts),
+  high: slices(s.high),
+  low: slices(s.low),
+  close: slices(s.close),
+  volume: slices(s.volume),
+};
 const J = {
   high: C.high.map((x) => Array.from(x)),
   low: C.low.map((x) => Array.from(x)),
@@ -91,7 +102,14 @@ const J = {
  */
 function loop(call: string): (ind: Any, a: unknown[], b: unknown[], from: number, to: number) => void {
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberate: one compiled loop per case (see above)
-  return new Function('ind', 'a', 'b', 'from', 'to', `for (let i = from; i < to; i++) { const j = i & ${MASK}; ${call} }`) as never;
+  return new Function(
+    'ind',
+    'a',
+    'b',
+    'from',
+    'to',
+    `for (let i = from; i < to; i++) { const j = i & ${MASK}; ${call} }`,
+  ) as never;
 }
 
 /** Incremental: a fresh indicator per run, fed every bar (`call` uses ind, a[j], b[j]). */
@@ -146,7 +164,11 @@ async function main(): Promise<void> {
       const both = incremental(make, 'ind.add(a[j]); ind.replace(b[j]);', input, revised);
       results[`${name} replace`] = Math.max(0, both - results[name]!);
     }
-    results['default set (IndicatorSet)'] = incremental(() => f.createIndicatorSet(), 'ind.update(a[j], false);', bars);
+    results['default set (IndicatorSet)'] = incremental(
+      () => f.createIndicatorSet(),
+      'ind.update(a[j], false);',
+      bars,
+    );
   } else if (lib === 'ours-engine') {
     const f = await import('../src');
     // The engine needs increasing times: the pooled bar objects get the next minute's ts before use.
@@ -217,7 +239,12 @@ async function main(): Promise<void> {
       ['MACD', () => new t.MACD(new t.EMA(12), new t.EMA(26), new t.EMA(9)), v, closes],
       ['Bollinger', () => new t.BollingerBands(20, 2), v, closes],
       ['ATR', () => new t.ATR(14), v, bars],
-      ['Stochastic', () => new t.StochasticOscillator({ kPeriod: 14, kSlowingPeriod: 3, dPeriod: 3 }), v, bars],
+      [
+        'Stochastic',
+        () => new t.StochasticOscillator({ kPeriod: 14, kSlowingPeriod: 3, dPeriod: 3 }),
+        v,
+        bars,
+      ],
       ['ADX', () => new t.ADX(14), v, bars],
       ['OBV', () => new t.OBV(14), v, bars],
       ['VWAP', () => new t.VWAP(), v, bars],
@@ -229,7 +256,12 @@ async function main(): Promise<void> {
       ['SMA', () => new t.FasterSMA(20), v, closes],
       ['EMA', () => new t.FasterEMA(12), v, closes],
       ['RSI', () => new t.FasterRSI(14), v, closes],
-      ['MACD', () => new t.FasterMACD(new t.FasterEMA(12), new t.FasterEMA(26), new t.FasterEMA(9)), v, closes],
+      [
+        'MACD',
+        () => new t.FasterMACD(new t.FasterEMA(12), new t.FasterEMA(26), new t.FasterEMA(9)),
+        v,
+        closes,
+      ],
       ['Bollinger', () => new t.FasterBollingerBands(20, 2), v, closes],
       ['ATR', () => new t.FasterATR(14), v, bars],
       ['Stochastic', () => new t.FasterStochasticOscillator(14, 3, 3), v, bars],
@@ -245,7 +277,20 @@ async function main(): Promise<void> {
       ['SMA', () => new t.SMA({ period: 20, values: [] }), v, closes],
       ['EMA', () => new t.EMA({ period: 12, values: [] }), v, closes],
       ['RSI', () => new t.RSI({ period: 14, values: [] }), v, closes],
-      ['MACD', () => new t.MACD({ values: [], fastPeriod: 12, slowPeriod: 26, signalPeriod: 9, SimpleMAOscillator: false, SimpleMASignal: false }), v, closes],
+      [
+        'MACD',
+        () =>
+          new t.MACD({
+            values: [],
+            fastPeriod: 12,
+            slowPeriod: 26,
+            signalPeriod: 9,
+            SimpleMAOscillator: false,
+            SimpleMASignal: false,
+          }),
+        v,
+        closes,
+      ],
       ['Bollinger', () => new t.BollingerBands({ period: 20, stdDev: 2, values: [] }), v, closes],
       ['StdDev', () => new t.SD({ period: 20, values: [] }), v, closes],
       ['ATR', () => new t.ATR({ period: 14, ...hlc() }), v, bars],
@@ -264,13 +309,32 @@ async function main(): Promise<void> {
     batch('SMA', (k) => t.SMA.calculate({ period: 20, values: J.close[k] }));
     batch('EMA', (k) => t.EMA.calculate({ period: 12, values: J.close[k] }));
     batch('RSI', (k) => t.RSI.calculate({ period: 14, values: J.close[k] }));
-    batch('MACD', (k) => t.MACD.calculate({ values: J.close[k], fastPeriod: 12, slowPeriod: 26, signalPeriod: 9, SimpleMAOscillator: false, SimpleMASignal: false }));
+    batch('MACD', (k) =>
+      t.MACD.calculate({
+        values: J.close[k],
+        fastPeriod: 12,
+        slowPeriod: 26,
+        signalPeriod: 9,
+        SimpleMAOscillator: false,
+        SimpleMASignal: false,
+      }),
+    );
     batch('Bollinger', (k) => t.BollingerBands.calculate({ period: 20, stdDev: 2, values: J.close[k] }));
     batch('ATR', (k) => t.ATR.calculate({ period: 14, high: J.high[k], low: J.low[k], close: J.close[k] }));
-    batch('Stochastic', (k) => t.Stochastic.calculate({ period: 14, signalPeriod: 3, high: J.high[k], low: J.low[k], close: J.close[k] }));
+    batch('Stochastic', (k) =>
+      t.Stochastic.calculate({
+        period: 14,
+        signalPeriod: 3,
+        high: J.high[k],
+        low: J.low[k],
+        close: J.close[k],
+      }),
+    );
     batch('ADX', (k) => t.ADX.calculate({ period: 14, high: J.high[k], low: J.low[k], close: J.close[k] }));
     batch('OBV', (k) => t.OBV.calculate({ close: J.close[k], volume: J.volume[k] }));
-    batch('VWAP', (k) => t.VWAP.calculate({ high: J.high[k], low: J.low[k], close: J.close[k], volume: J.volume[k] }));
+    batch('VWAP', (k) =>
+      t.VWAP.calculate({ high: J.high[k], low: J.low[k], close: J.close[k], volume: J.volume[k] }),
+    );
   } else if (lib === 'indicatorts') {
     const t: Any = await import('indicatorts');
     const batch = (name: string, fn: (k: number) => unknown) => {

@@ -37,9 +37,27 @@ const CASES = [
   ['ema9', 'EMA', 'close', { optInTimePeriod: 9 }, { value: 'outReal' }],
   ['rsi14', 'RSI', 'close', { optInTimePeriod: 14 }, { value: 'outReal' }],
   ['rsi7', 'RSI', 'close', { optInTimePeriod: 7 }, { value: 'outReal' }],
-  ['macd', 'MACD', 'close', { optInFastPeriod: 12, optInSlowPeriod: 26, optInSignalPeriod: 9 }, { macd: 'outMACD', signal: 'outMACDSignal', histogram: 'outMACDHist' }],
-  ['macd5_35_5', 'MACD', 'close', { optInFastPeriod: 5, optInSlowPeriod: 35, optInSignalPeriod: 5 }, { macd: 'outMACD', signal: 'outMACDSignal', histogram: 'outMACDHist' }],
-  ['bbands20', 'BBANDS', 'close', { optInTimePeriod: 20, optInNbDevUp: 2, optInNbDevDn: 2, optInMAType: 0 }, { upper: 'outRealUpperBand', middle: 'outRealMiddleBand', lower: 'outRealLowerBand' }],
+  [
+    'macd',
+    'MACD',
+    'close',
+    { optInFastPeriod: 12, optInSlowPeriod: 26, optInSignalPeriod: 9 },
+    { macd: 'outMACD', signal: 'outMACDSignal', histogram: 'outMACDHist' },
+  ],
+  [
+    'macd5_35_5',
+    'MACD',
+    'close',
+    { optInFastPeriod: 5, optInSlowPeriod: 35, optInSignalPeriod: 5 },
+    { macd: 'outMACD', signal: 'outMACDSignal', histogram: 'outMACDHist' },
+  ],
+  [
+    'bbands20',
+    'BBANDS',
+    'close',
+    { optInTimePeriod: 20, optInNbDevUp: 2, optInNbDevDn: 2, optInMAType: 0 },
+    { upper: 'outRealUpperBand', middle: 'outRealMiddleBand', lower: 'outRealLowerBand' },
+  ],
   ['stddev20', 'STDDEV', 'close', { optInTimePeriod: 20, optInNbDev: 1 }, { value: 'outReal' }],
   ['stddev10x2', 'STDDEV', 'close', { optInTimePeriod: 10, optInNbDev: 2 }, { value: 'outReal' }],
   ['atr14', 'ATR', 'hlc', { optInTimePeriod: 14 }, { value: 'outReal' }],
@@ -48,8 +66,32 @@ const CASES = [
   ['adx5', 'ADX', 'hlc', { optInTimePeriod: 5 }, { value: 'outReal' }],
   ['plusdi14', 'PLUS_DI', 'hlc', { optInTimePeriod: 14 }, { value: 'outReal' }],
   ['minusdi14', 'MINUS_DI', 'hlc', { optInTimePeriod: 14 }, { value: 'outReal' }],
-  ['stoch14_3_3', 'STOCH', 'hlc', { optInFastK_Period: 14, optInSlowK_Period: 3, optInSlowK_MAType: 0, optInSlowD_Period: 3, optInSlowD_MAType: 0 }, { k: 'outSlowK', d: 'outSlowD' }],
-  ['stoch5_2_4', 'STOCH', 'hlc', { optInFastK_Period: 5, optInSlowK_Period: 2, optInSlowK_MAType: 0, optInSlowD_Period: 4, optInSlowD_MAType: 0 }, { k: 'outSlowK', d: 'outSlowD' }],
+  [
+    'stoch14_3_3',
+    'STOCH',
+    'hlc',
+    {
+      optInFastK_Period: 14,
+      optInSlowK_Period: 3,
+      optInSlowK_MAType: 0,
+      optInSlowD_Period: 3,
+      optInSlowD_MAType: 0,
+    },
+    { k: 'outSlowK', d: 'outSlowD' },
+  ],
+  [
+    'stoch5_2_4',
+    'STOCH',
+    'hlc',
+    {
+      optInFastK_Period: 5,
+      optInSlowK_Period: 2,
+      optInSlowK_MAType: 0,
+      optInSlowD_Period: 4,
+      optInSlowD_MAType: 0,
+    },
+    { k: 'outSlowK', d: 'outSlowD' },
+  ],
   ['obv', 'OBV', 'cv', {}, { value: 'outReal' }],
 ];
 
@@ -58,7 +100,8 @@ function run(series, [id, name, inputs, params, outputs]) {
   const arg = { name, startIdx: 0, endIdx: n - 1, ...params };
   const arr = (a) => Array.from(a);
   if (inputs === 'close') arg.inReal = arr(series.close);
-  if (inputs === 'hlc') Object.assign(arg, { high: arr(series.high), low: arr(series.low), close: arr(series.close) });
+  if (inputs === 'hlc')
+    Object.assign(arg, { high: arr(series.high), low: arr(series.low), close: arr(series.close) });
   if (inputs === 'cv') Object.assign(arg, { inReal: arr(series.close), volume: arr(series.volume) });
   const res = talib.execute(arg);
   if (res.error) throw new Error(`${id}: ${res.error}`);
@@ -72,7 +115,10 @@ function run(series, [id, name, inputs, params, outputs]) {
 }
 
 const b64 = (f64) => Buffer.from(f64.buffer, f64.byteOffset, f64.byteLength).toString('base64');
-const sha = (f64) => createHash('sha256').update(Buffer.from(f64.buffer, f64.byteOffset, f64.byteLength)).digest('hex');
+const sha = (f64) =>
+  createHash('sha256')
+    .update(Buffer.from(f64.buffer, f64.byteOffset, f64.byteLength))
+    .digest('hex');
 const inputHash = (s) => sha(Float64Array.from([...s.high, ...s.low, ...s.close, ...s.volume]));
 
 /** The TA-Lib C version the binding compiled, read from its bundled sources. */
@@ -99,7 +145,9 @@ function fullFile(series, seriesName) {
     provenance,
     series: seriesName,
     bars: series.close.length,
-    inputs: Object.fromEntries(['ts', 'open', 'high', 'low', 'close', 'volume'].map((k) => [k, b64(series[k])])),
+    inputs: Object.fromEntries(
+      ['ts', 'open', 'high', 'low', 'close', 'volume'].map((k) => [k, b64(series[k])]),
+    ),
     inputSha256: inputHash(series),
     cases: CASES.map((c) => {
       const r = run(series, c);
@@ -109,7 +157,10 @@ function fullFile(series, seriesName) {
 }
 
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, `random-${FULL_BARS}.json`), JSON.stringify(fullFile(randomSeries(SEED, FULL_BARS), `randomSeries(${SEED}, ${FULL_BARS})`)));
+writeFileSync(
+  join(outDir, `random-${FULL_BARS}.json`),
+  JSON.stringify(fullFile(randomSeries(SEED, FULL_BARS), `randomSeries(${SEED}, ${FULL_BARS})`)),
+);
 writeFileSync(join(outDir, 'edge.json'), JSON.stringify(fullFile(edgeSeries(), 'edgeSeries()')));
 
 const big = randomSeries(SEED, BIG_BARS);
@@ -131,7 +182,10 @@ writeFileSync(
         params: r.params,
         begIndex: r.begIndex,
         outputs: Object.fromEntries(
-          Object.entries(r.outputs).map(([k, v]) => [k, { sha256: sha(v), samples: b64(Float64Array.from(sampleIdx, (i) => v[i])) }]),
+          Object.entries(r.outputs).map(([k, v]) => [
+            k,
+            { sha256: sha(v), samples: b64(Float64Array.from(sampleIdx, (i) => v[i])) },
+          ]),
         ),
       };
     }),

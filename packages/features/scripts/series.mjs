@@ -75,7 +75,14 @@ export function edgeSeries() {
   }
   const n = rows.length;
   const t0 = Date.UTC(2024, 0, 2);
-  const cols = { ts: new Float64Array(n), open: new Float64Array(n), high: new Float64Array(n), low: new Float64Array(n), close: new Float64Array(n), volume: new Float64Array(n) };
+  const cols = {
+    ts: new Float64Array(n),
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    volume: new Float64Array(n),
+  };
   rows.forEach((r, i) => {
     cols.ts[i] = t0 + i * 60_000;
     [cols.open[i], cols.high[i], cols.low[i], cols.close[i], cols.volume[i]] = r;

@@ -33,7 +33,12 @@ import { TA_EPSILON } from './indicators/talib';
 import { resolvePeriods } from './options';
 
 // Options are resolved through the classes' own validation, so batch and incremental accept the same.
-function periodOf(component: string, defaults: { period: number }, options: Partial<{ period: number }> | undefined, min: number): number {
+function periodOf(
+  component: string,
+  defaults: { period: number },
+  options: Partial<{ period: number }> | undefined,
+  min: number,
+): number {
   return resolvePeriods(component, defaults, options, { period: min }).period;
 }
 
@@ -192,7 +197,10 @@ export interface BollingerBatchResult {
   lower: Float64Array;
 }
 
-export function bollingerBatch(values: Series, options?: Partial<BollingerBandsOptions>): BollingerBatchResult {
+export function bollingerBatch(
+  values: Series,
+  options?: Partial<BollingerBandsOptions>,
+): BollingerBatchResult {
   const ind = new BollingerBands(options);
   const n = values.length;
   const lb0 = ind.mode === 'exact' ? n : ind.lookback;
@@ -242,7 +250,12 @@ export function bollingerBatch(values: Series, options?: Partial<BollingerBandsO
   return { upper, middle, lower };
 }
 
-export function atrBatch(high: Series, low: Series, close: Series, options?: Partial<ATROptions>): Float64Array {
+export function atrBatch(
+  high: Series,
+  low: Series,
+  close: Series,
+  options?: Partial<ATROptions>,
+): Float64Array {
   const N = periodOf('ATR', ATR_DEFAULTS, options, 1);
   const n = close.length;
   const res = outFrom(n, N);
@@ -279,7 +292,12 @@ export interface ADXBatchResult {
   minusDI: Float64Array;
 }
 
-export function adxBatch(high: Series, low: Series, close: Series, options?: Partial<ADXOptions>): ADXBatchResult {
+export function adxBatch(
+  high: Series,
+  low: Series,
+  close: Series,
+  options?: Partial<ADXOptions>,
+): ADXBatchResult {
   const N = periodOf('ADX', ADX_DEFAULTS, options, 2);
   const n = close.length;
   const adx = out(n);

@@ -1,5 +1,11 @@
 import { type Bar, ManualClock, type Timeframe, alignTs, isPipelineError } from '@pipeline/core';
-import { DEFAULT_FEATURE_SET, type FeatureEngineOptions, IndicatorSet, type RejectedBar, createFeatureEngine } from './index';
+import {
+  DEFAULT_FEATURE_SET,
+  type FeatureEngineOptions,
+  IndicatorSet,
+  type RejectedBar,
+  createFeatureEngine,
+} from './index';
 import { randomSeries } from '../test/series';
 
 const T0 = Date.UTC(2024, 0, 2, 10, 37); // deliberately not on an hour boundary
@@ -24,7 +30,14 @@ function baseBars(n: number, symbol = 'EURUSD'): Bar[] {
 /** Feeds each bar as two forming versions then the final one, as a live feed does. */
 function feedLive(engine: ReturnType<typeof createFeatureEngine>, bars: Bar[]): void {
   for (const b of bars) {
-    engine.update({ ...b, close: b.open, high: Math.max(b.open, b.low), low: b.low, volume: 1, final: false });
+    engine.update({
+      ...b,
+      close: b.open,
+      high: Math.max(b.open, b.low),
+      low: b.low,
+      volume: 1,
+      final: false,
+    });
     engine.update({ ...b, close: b.high, volume: Math.floor(b.volume / 2), final: false });
     engine.update(b);
   }

@@ -107,7 +107,9 @@ export interface SymbolSnapshot {
   symbol: string;
   latestTs: number;
   final: boolean;
-  timeframes: Partial<Record<Timeframe, { bars: number; resampler: ResamplerState | null; indicators: IndicatorSetSnapshot }>>;
+  timeframes: Partial<
+    Record<Timeframe, { bars: number; resampler: ResamplerState | null; indicators: IndicatorSetSnapshot }>
+  >;
 }
 
 /** Counters for health and metrics. */
@@ -165,10 +167,14 @@ export class FeatureEngine {
   constructor(options?: Partial<FeatureEngineOptions>) {
     const o = resolveOptions('FeatureEngine', FEATURE_ENGINE_DEFAULTS, options);
     if (!isTimeframe(o.baseTimeframe)) {
-      throw new OptionsError(`FeatureEngine: option "baseTimeframe" must be a timeframe, got ${JSON.stringify(o.baseTimeframe)}`);
+      throw new OptionsError(
+        `FeatureEngine: option "baseTimeframe" must be a timeframe, got ${JSON.stringify(o.baseTimeframe)}`,
+      );
     }
     if (!Array.isArray(o.timeframes)) {
-      throw new OptionsError(`FeatureEngine: option "timeframes" must be an array, got ${JSON.stringify(o.timeframes)}`);
+      throw new OptionsError(
+        `FeatureEngine: option "timeframes" must be an array, got ${JSON.stringify(o.timeframes)}`,
+      );
     }
     const base = TIMEFRAME_MS[o.baseTimeframe];
     for (const tf of o.timeframes as unknown[]) {
@@ -180,7 +186,9 @@ export class FeatureEngine {
     }
     for (const key of Object.keys(o.featuresByTimeframe)) {
       if (key !== o.baseTimeframe && !o.timeframes.includes(key)) {
-        throw new OptionsError(`FeatureEngine: option "featuresByTimeframe" names ${JSON.stringify(key)}, which is not computed`);
+        throw new OptionsError(
+          `FeatureEngine: option "featuresByTimeframe" names ${JSON.stringify(key)}, which is not computed`,
+        );
       }
     }
     assertNumberOption('FeatureEngine', 'cacheTtlMs', o.cacheTtlMs, 0);
@@ -230,12 +238,25 @@ export class FeatureEngine {
       return this.reject({ reason: 'timeframe', symbol: bar.symbol, timeframe: bar.timeframe, ts: bar.ts });
     }
     const { ts, open, high, low, close, volume } = bar;
-    if (!(ts - ts === 0 && open - open === 0 && high - high === 0 && low - low === 0 && close - close === 0 && volume - volume === 0)) {
+    if (!(
+      ts - ts === 0 &&
+      open - open === 0 &&
+      high - high === 0 &&
+      low - low === 0 &&
+      close - close === 0 &&
+      volume - volume === 0
+    )) {
       return this.reject({ reason: 'non_finite', symbol: bar.symbol, timeframe: bar.timeframe, ts });
     }
     const s = this.state(bar.symbol);
     if (ts < s.latestTs) {
-      return this.reject({ reason: 'out_of_order', symbol: bar.symbol, timeframe: bar.timeframe, ts, latestTs: s.latestTs });
+      return this.reject({
+        reason: 'out_of_order',
+        symbol: bar.symbol,
+        timeframe: bar.timeframe,
+        ts,
+        latestTs: s.latestTs,
+      });
     }
     const replace = ts === s.latestTs;
     s.latestTs = ts;
@@ -365,7 +386,11 @@ export class FeatureEngine {
     this.flush(s);
     const timeframes: SymbolSnapshot['timeframes'] = {};
     for (const t of s.tfs) {
-      timeframes[t.timeframe] = { bars: t.bars, resampler: t.resampler?.state() ?? null, indicators: t.set.snapshot() };
+      timeframes[t.timeframe] = {
+        bars: t.bars,
+        resampler: t.resampler?.state() ?? null,
+        indicators: t.set.snapshot(),
+      };
     }
     return { version: SNAPSHOT_VERSION, symbol, latestTs: s.latestTs, final: s.final, timeframes };
   }
@@ -378,10 +403,12 @@ export class FeatureEngine {
     const s = this.newSymbol();
     for (const t of s.tfs) {
       const part = snapshot.timeframes?.[t.timeframe];
-      if (part === undefined) throw new SnapshotError('FeatureEngine', `snapshot has no timeframe "${t.timeframe}"`);
+      if (part === undefined)
+        throw new SnapshotError('FeatureEngine', `snapshot has no timeframe "${t.timeframe}"`);
       t.set.restore(part.indicators);
       if (t.resampler !== null) {
-        if (part.resampler === null) throw new SnapshotError('FeatureEngine', `snapshot has no resampler for "${t.timeframe}"`);
+        if (part.resampler === null)
+          throw new SnapshotError('FeatureEngine', `snapshot has no resampler for "${t.timeframe}"`);
         t.resampler.load(part.resampler);
       }
       t.bars = part.bars;

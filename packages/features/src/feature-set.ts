@@ -120,7 +120,9 @@ function priceReader(source: PriceSource | undefined, name: string): (b: Feature
     case 'hlc3':
       return (b) => (b.high + b.low + b.close) / 3;
     default:
-      throw new OptionsError(`feature "${name}": source must be one of ${Object.keys(PRICE_SOURCES).join(', ')}, got ${JSON.stringify(source)}`);
+      throw new OptionsError(
+        `feature "${name}": source must be one of ${Object.keys(PRICE_SOURCES).join(', ')}, got ${JSON.stringify(source)}`,
+      );
   }
 }
 
@@ -133,54 +135,79 @@ function compile(name: string, spec: IndicatorSpec): Entry {
     case 'sma': {
       const ind = new SMA(spec.options);
       const read = priceReader(spec.source, name);
-      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      if (read === readClose)
+        return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
       return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
     }
     case 'ema': {
       const ind = new EMA(spec.options);
       const read = priceReader(spec.source, name);
-      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      if (read === readClose)
+        return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
       return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
     }
     case 'rsi': {
       const ind = new RSI(spec.options);
       const read = priceReader(spec.source, name);
-      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      if (read === readClose)
+        return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
       return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
     }
     case 'macd': {
       const ind = new MACD(spec.options);
       const read = priceReader(spec.source, name);
-      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      if (read === readClose)
+        return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
       return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
     }
     case 'bollinger': {
       const ind = new BollingerBands(spec.options);
       const read = priceReader(spec.source, name);
-      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      if (read === readClose)
+        return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
       return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
     }
     case 'stddev': {
       const ind = new StdDev(spec.options);
       const read = priceReader(spec.source, name);
-      if (read === readClose) return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
+      if (read === readClose)
+        return { name, ind, update: (b, r) => (r ? ind.replace(b.close) : ind.add(b.close)) };
       return { name, ind, update: (b, r) => (r ? ind.replace(read(b)) : ind.add(read(b))) };
     }
     case 'atr': {
       const ind = new ATR(spec.options);
-      return { name, ind, update: (b, r) => (r ? ind.replaceValues(b.high, b.low, b.close) : ind.addValues(b.high, b.low, b.close)) };
+      return {
+        name,
+        ind,
+        update: (b, r) =>
+          r ? ind.replaceValues(b.high, b.low, b.close) : ind.addValues(b.high, b.low, b.close),
+      };
     }
     case 'adx': {
       const ind = new ADX(spec.options);
-      return { name, ind, update: (b, r) => (r ? ind.replaceValues(b.high, b.low, b.close) : ind.addValues(b.high, b.low, b.close)) };
+      return {
+        name,
+        ind,
+        update: (b, r) =>
+          r ? ind.replaceValues(b.high, b.low, b.close) : ind.addValues(b.high, b.low, b.close),
+      };
     }
     case 'stochastic': {
       const ind = new Stochastic(spec.options);
-      return { name, ind, update: (b, r) => (r ? ind.replaceValues(b.high, b.low, b.close) : ind.addValues(b.high, b.low, b.close)) };
+      return {
+        name,
+        ind,
+        update: (b, r) =>
+          r ? ind.replaceValues(b.high, b.low, b.close) : ind.addValues(b.high, b.low, b.close),
+      };
     }
     case 'obv': {
       const ind = new OBV(spec.options);
-      return { name, ind, update: (b, r) => (r ? ind.replaceValues(b.close, b.volume) : ind.addValues(b.close, b.volume)) };
+      return {
+        name,
+        ind,
+        update: (b, r) => (r ? ind.replaceValues(b.close, b.volume) : ind.addValues(b.close, b.volume)),
+      };
     }
     case 'vwap': {
       const ind = new VWAP(spec.options);
@@ -188,7 +215,9 @@ function compile(name: string, spec: IndicatorSpec): Entry {
         name,
         ind,
         update: (b, r) =>
-          r ? ind.replaceValues(b.ts, b.high, b.low, b.close, b.volume) : ind.addValues(b.ts, b.high, b.low, b.close, b.volume),
+          r
+            ? ind.replaceValues(b.ts, b.high, b.low, b.close, b.volume)
+            : ind.addValues(b.ts, b.high, b.low, b.close, b.volume),
       };
     }
     default:
@@ -227,7 +256,8 @@ export class IndicatorSet {
   private readonly other: Entry[] = [];
 
   constructor(spec: FeatureSetSpec = DEFAULT_FEATURE_SET) {
-    if (typeof spec !== 'object' || spec === null) throw new OptionsError(`IndicatorSet: spec must be an object, got ${String(spec)}`);
+    if (typeof spec !== 'object' || spec === null)
+      throw new OptionsError(`IndicatorSet: spec must be an object, got ${String(spec)}`);
     this.entries = Object.entries(spec).map(([name, s]) => compile(name, s));
     this.names = this.entries.map((e) => e.name);
     this.lookback = this.entries.reduce((m, e) => Math.max(m, e.ind.lookback), 0);
@@ -285,7 +315,7 @@ export class IndicatorSet {
     const out: FeatureValues = {};
     for (const e of this.entries) {
       const r = e.ind.getResult();
-      out[e.name] = r === null || typeof r === 'number' ? (r) : { ...(r as Record<string, number>) };
+      out[e.name] = r === null || typeof r === 'number' ? r : { ...(r as Record<string, number>) };
     }
     return out;
   }

@@ -15,7 +15,9 @@ export function resolvePeriods<T extends object>(
     const value = (resolved as Record<string, unknown>)[name];
     assertNumberOption(component, name, value, min, MAX_PERIOD);
     if (!Number.isInteger(value)) {
-      throw new OptionsError(`${component}: option "${name}" must be an integer, got ${JSON.stringify(value)}`);
+      throw new OptionsError(
+        `${component}: option "${name}" must be an integer, got ${JSON.stringify(value)}`,
+      );
     }
   }
   return resolved;

@@ -23,7 +23,11 @@ export function computeCase(fn: string, p: Record<string, number>, s: Columns): 
     case 'RSI':
       return { value: rsiBatch(s.close, { period: p.optInTimePeriod }) };
     case 'MACD': {
-      const r = macdBatch(s.close, { fast: p.optInFastPeriod, slow: p.optInSlowPeriod, signal: p.optInSignalPeriod });
+      const r = macdBatch(s.close, {
+        fast: p.optInFastPeriod,
+        slow: p.optInSlowPeriod,
+        signal: p.optInSignalPeriod,
+      });
       return { macd: r.macd, signal: r.signal, histogram: r.histogram };
     }
     case 'BBANDS': {

@@ -52,58 +52,137 @@ const col = (bars: TestBar[], k: keyof TestBar): Float64Array => Float64Array.fr
 const val = (a: Float64Array): (number | null)[] => Array.from(a, (x) => (Number.isNaN(x) ? null : x));
 const zip = <K extends string>(cols: Record<K, Float64Array>, first: K): (Record<K, number> | null)[] =>
   Array.from(cols[first], (x, i) =>
-    Number.isNaN(x) ? null : (Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, (v as Float64Array)[i]])) as Record<K, number>),
+    Number.isNaN(x)
+      ? null
+      : (Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, (v as Float64Array)[i]])) as Record<
+          K,
+          number
+        >),
   );
 
 const SUBJECTS: Subject[] = [
-  { name: 'SMA', create: () => new SMA({ period: 5 }), input: (b) => b.close, batch: (bs) => val(smaBatch(col(bs, 'close'), { period: 5 })) },
-  { name: 'EMA', create: () => new EMA({ period: 4 }), input: (b) => b.close, batch: (bs) => val(emaBatch(col(bs, 'close'), { period: 4 })) },
-  { name: 'RSI', create: () => new RSI({ period: 5 }), input: (b) => b.close, batch: (bs) => val(rsiBatch(col(bs, 'close'), { period: 5 })) },
-  { name: 'StdDev', create: () => new StdDev({ period: 6, multiplier: 2 }), input: (b) => b.close, batch: (bs) => val(stdDevBatch(col(bs, 'close'), { period: 6, multiplier: 2 })) },
+  {
+    name: 'SMA',
+    create: () => new SMA({ period: 5 }),
+    input: (b) => b.close,
+    batch: (bs) => val(smaBatch(col(bs, 'close'), { period: 5 })),
+  },
+  {
+    name: 'EMA',
+    create: () => new EMA({ period: 4 }),
+    input: (b) => b.close,
+    batch: (bs) => val(emaBatch(col(bs, 'close'), { period: 4 })),
+  },
+  {
+    name: 'RSI',
+    create: () => new RSI({ period: 5 }),
+    input: (b) => b.close,
+    batch: (bs) => val(rsiBatch(col(bs, 'close'), { period: 5 })),
+  },
+  {
+    name: 'StdDev',
+    create: () => new StdDev({ period: 6, multiplier: 2 }),
+    input: (b) => b.close,
+    batch: (bs) => val(stdDevBatch(col(bs, 'close'), { period: 6, multiplier: 2 })),
+  },
   {
     name: 'MACD',
     create: () => new MACD({ fast: 3, slow: 7, signal: 4 }),
     input: (b) => b.close,
-    batch: (bs) => zip(macdBatch(col(bs, 'close'), { fast: 3, slow: 7, signal: 4 }) as unknown as Record<'macd' | 'signal' | 'histogram', Float64Array>, 'macd'),
+    batch: (bs) =>
+      zip(
+        macdBatch(col(bs, 'close'), { fast: 3, slow: 7, signal: 4 }) as unknown as Record<
+          'macd' | 'signal' | 'histogram',
+          Float64Array
+        >,
+        'macd',
+      ),
   },
   {
     name: 'BollingerBands (talib)',
     create: () => new BollingerBands({ period: 6 }),
     input: (b) => b.close,
-    batch: (bs) => zip(bollingerBatch(col(bs, 'close'), { period: 6 }) as unknown as Record<'upper' | 'middle' | 'lower', Float64Array>, 'middle'),
+    batch: (bs) =>
+      zip(
+        bollingerBatch(col(bs, 'close'), { period: 6 }) as unknown as Record<
+          'upper' | 'middle' | 'lower',
+          Float64Array
+        >,
+        'middle',
+      ),
   },
   {
     name: 'BollingerBands (exact)',
     create: () => new BollingerBands({ period: 6, mode: 'exact' }),
     input: (b) => b.close,
-    batch: (bs) => zip(bollingerBatch(col(bs, 'close'), { period: 6, mode: 'exact' }) as unknown as Record<'upper' | 'middle' | 'lower', Float64Array>, 'middle'),
+    batch: (bs) =>
+      zip(
+        bollingerBatch(col(bs, 'close'), { period: 6, mode: 'exact' }) as unknown as Record<
+          'upper' | 'middle' | 'lower',
+          Float64Array
+        >,
+        'middle',
+      ),
   },
-  { name: 'ATR', create: () => new ATR({ period: 5 }), input: (b) => b, batch: (bs) => val(atrBatch(col(bs, 'high'), col(bs, 'low'), col(bs, 'close'), { period: 5 })) },
+  {
+    name: 'ATR',
+    create: () => new ATR({ period: 5 }),
+    input: (b) => b,
+    batch: (bs) => val(atrBatch(col(bs, 'high'), col(bs, 'low'), col(bs, 'close'), { period: 5 })),
+  },
   {
     name: 'ADX',
     create: () => new ADX({ period: 4 }),
     input: (b) => b,
-    batch: (bs) => zip(adxBatch(col(bs, 'high'), col(bs, 'low'), col(bs, 'close'), { period: 4 }) as unknown as Record<'adx' | 'plusDI' | 'minusDI', Float64Array>, 'adx'),
+    batch: (bs) =>
+      zip(
+        adxBatch(col(bs, 'high'), col(bs, 'low'), col(bs, 'close'), { period: 4 }) as unknown as Record<
+          'adx' | 'plusDI' | 'minusDI',
+          Float64Array
+        >,
+        'adx',
+      ),
   },
   {
     name: 'Stochastic',
     create: () => new Stochastic({ kPeriod: 5, kSlowing: 3, dPeriod: 2 }),
     input: (b) => b,
-    batch: (bs) => zip(stochasticBatch(col(bs, 'high'), col(bs, 'low'), col(bs, 'close'), { kPeriod: 5, kSlowing: 3, dPeriod: 2 }) as unknown as Record<'k' | 'd', Float64Array>, 'k'),
+    batch: (bs) =>
+      zip(
+        stochasticBatch(col(bs, 'high'), col(bs, 'low'), col(bs, 'close'), {
+          kPeriod: 5,
+          kSlowing: 3,
+          dPeriod: 2,
+        }) as unknown as Record<'k' | 'd', Float64Array>,
+        'k',
+      ),
   },
-  { name: 'OBV', create: () => new OBV(), input: (b) => b, batch: (bs) => val(obvBatch(col(bs, 'close'), col(bs, 'volume'))) },
+  {
+    name: 'OBV',
+    create: () => new OBV(),
+    input: (b) => b,
+    batch: (bs) => val(obvBatch(col(bs, 'close'), col(bs, 'volume'))),
+  },
   {
     name: 'VWAP',
     create: () => new VWAP({ sessionStart: '09:30', timeZone: 'America/New_York' }),
     input: (b) => b,
     batch: (bs) =>
-      val(vwapBatch(col(bs, 'ts'), col(bs, 'high'), col(bs, 'low'), col(bs, 'close'), col(bs, 'volume'), { sessionStart: '09:30', timeZone: 'America/New_York' })),
+      val(
+        vwapBatch(col(bs, 'ts'), col(bs, 'high'), col(bs, 'low'), col(bs, 'close'), col(bs, 'volume'), {
+          sessionStart: '09:30',
+          timeZone: 'America/New_York',
+        }),
+      ),
   },
 ];
 
 /** Bars on a 0.25 tick (so ties and flat stretches are common), 97 minutes apart (crosses sessions). */
 const barsArb = fc
-  .array(fc.tuple(fc.integer({ min: -6, max: 6 }), fc.nat(4), fc.nat(4), fc.nat(50)), { minLength: 1, maxLength: 90 })
+  .array(fc.tuple(fc.integer({ min: -6, max: 6 }), fc.nat(4), fc.nat(4), fc.nat(50)), {
+    minLength: 1,
+    maxLength: 90,
+  })
   .map((steps) => {
     let c = 100;
     return steps.map(([d, up, down, v], i): TestBar => {
@@ -121,24 +200,36 @@ const barsArb = fc
   });
 
 /** A copy of a result (results are reused objects). */
-const copy = (r: unknown): unknown => (r !== null && typeof r === 'object' ? { ...(r) } : r);
+const copy = (r: unknown): unknown => (r !== null && typeof r === 'object' ? { ...r } : r);
 
 describe.each(SUBJECTS.map((s) => [s.name, s] as const))('%s contract', (_name, s) => {
   it('incremental add equals batch at every index, with forming-bar replaces in between', () => {
     fc.assert(
-      fc.property(barsArb, fc.array(fc.double({ min: 0.5, max: 2, noNaN: true }), { minLength: 2, maxLength: 2 }), (bars, [f1, f2]) => {
-        const ind = s.create();
-        const expected = s.batch(bars);
-        bars.forEach((b, i) => {
-          // Two provisional versions of the forming bar, then the final one.
-          ind.add(s.input({ ...b, close: b.close * f1, high: b.high * f1, low: b.low * f1, volume: b.volume + 1 }) as never);
-          ind.replace(s.input({ ...b, close: b.close * f2, high: b.high * f2, low: b.low * f2 }) as never);
-          ind.replace(s.input(b) as never);
-          expect(copy(ind.getResult())).toEqual(expected[i]);
-          expect(ind.isStable()).toBe(expected[i] !== null);
-        });
-        expect(ind.count).toBe(bars.length);
-      }),
+      fc.property(
+        barsArb,
+        fc.array(fc.double({ min: 0.5, max: 2, noNaN: true }), { minLength: 2, maxLength: 2 }),
+        (bars, [f1, f2]) => {
+          const ind = s.create();
+          const expected = s.batch(bars);
+          bars.forEach((b, i) => {
+            // Two provisional versions of the forming bar, then the final one.
+            ind.add(
+              s.input({
+                ...b,
+                close: b.close * f1,
+                high: b.high * f1,
+                low: b.low * f1,
+                volume: b.volume + 1,
+              }) as never,
+            );
+            ind.replace(s.input({ ...b, close: b.close * f2, high: b.high * f2, low: b.low * f2 }) as never);
+            ind.replace(s.input(b) as never);
+            expect(copy(ind.getResult())).toEqual(expected[i]);
+            expect(ind.isStable()).toBe(expected[i] !== null);
+          });
+          expect(ind.count).toBe(bars.length);
+        },
+      ),
       { numRuns: 60 },
     );
   });

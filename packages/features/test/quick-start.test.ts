@@ -2,7 +2,11 @@
 it('the README quick start runs and prints the documented values', async () => {
   const lines: string[] = [];
   const spy = jest.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    lines.push(args.map((a) => (typeof a === 'string' || typeof a === 'number' ? String(a) : JSON.stringify(a))).join(' '));
+    lines.push(
+      args
+        .map((a) => (typeof a === 'string' || typeof a === 'number' ? String(a) : JSON.stringify(a)))
+        .join(' '),
+    );
   });
   try {
     await import('../examples/quick-start');

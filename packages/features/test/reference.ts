@@ -38,7 +38,8 @@ export interface SampledReferenceFile {
 }
 
 // Jest runs this file as CommonJS (__dirname); tsx runs the benchmark as ESM, from the package directory.
-const dir = typeof __dirname === 'string' ? join(__dirname, 'reference') : join(process.cwd(), 'test', 'reference');
+const dir =
+  typeof __dirname === 'string' ? join(__dirname, 'reference') : join(process.cwd(), 'test', 'reference');
 
 export function fromBase64(s: string): Float64Array {
   const buf = Buffer.from(s, 'base64');
@@ -48,7 +49,9 @@ export function fromBase64(s: string): Float64Array {
 }
 
 export function sha256(f64: Float64Array): string {
-  return createHash('sha256').update(Buffer.from(f64.buffer, f64.byteOffset, f64.byteLength)).digest('hex');
+  return createHash('sha256')
+    .update(Buffer.from(f64.buffer, f64.byteOffset, f64.byteLength))
+    .digest('hex');
 }
 
 export function inputSha256(s: Columns): string {
@@ -57,7 +60,9 @@ export function inputSha256(s: Columns): string {
 
 export function loadReference(name: string): ReferenceFile {
   const raw = JSON.parse(readFileSync(join(dir, name), 'utf8'));
-  const inputs = Object.fromEntries(Object.entries(raw.inputs as Record<string, string>).map(([k, v]) => [k, fromBase64(v)]));
+  const inputs = Object.fromEntries(
+    Object.entries(raw.inputs as Record<string, string>).map(([k, v]) => [k, fromBase64(v)]),
+  );
   return {
     ...raw,
     inputs: inputs as unknown as Columns,

@@ -36,8 +36,22 @@ export class ADX extends IndicatorBase<HLC, ADXResult> {
   protected readonly kind = 'adx';
   protected readonly params: Record<string, number>;
   protected readonly scalarFields = [
-    'pHigh', 'pLow', 'pClose', 'pDM', 'mDM', 'tr', 'sumDX', 'adx',
-    'uHigh', 'uLow', 'uClose', 'uPDM', 'uMDM', 'uTr', 'uSumDX', 'uAdx',
+    'pHigh',
+    'pLow',
+    'pClose',
+    'pDM',
+    'mDM',
+    'tr',
+    'sumDX',
+    'adx',
+    'uHigh',
+    'uLow',
+    'uClose',
+    'uPDM',
+    'uMDM',
+    'uTr',
+    'uSumDX',
+    'uAdx',
   ] as const;
   protected readonly bufferFields = [] as const;
   private readonly n1: number;

@@ -117,14 +117,20 @@ export abstract class IndicatorBase<TInput, TResult> implements Indicator<TInput
     }
     const mine = JSON.stringify(this.params);
     if (JSON.stringify(snapshot.params) !== mine) {
-      throw new SnapshotError(this.label, `snapshot parameters ${JSON.stringify(snapshot.params)} differ from ${mine}`);
+      throw new SnapshotError(
+        this.label,
+        `snapshot parameters ${JSON.stringify(snapshot.params)} differ from ${mine}`,
+      );
     }
     const self = this as unknown as Fields;
     const names = ['count', 'rejected', ...this.scalarFields];
     for (const name of names) {
       const v = snapshot.scalars?.[name];
       if (v !== null && typeof v !== 'number') {
-        throw new SnapshotError(this.label, `snapshot field "${name}" must be a number or null, got ${JSON.stringify(v)}`);
+        throw new SnapshotError(
+          this.label,
+          `snapshot field "${name}" must be a number or null, got ${JSON.stringify(v)}`,
+        );
       }
     }
     for (const name of this.bufferFields) {

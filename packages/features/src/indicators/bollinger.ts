@@ -50,7 +50,18 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
   readonly mode: BollingerMode;
   protected readonly kind = 'bollinger';
   protected readonly params: Record<string, number | string>;
-  protected readonly scalarFields = ['t1', 't2', 'mid', 'sd', 'pos', 'uT1', 'uT2', 'uSlot', 'uMid', 'uSd'] as const;
+  protected readonly scalarFields = [
+    't1',
+    't2',
+    'mid',
+    'sd',
+    'pos',
+    'uT1',
+    'uT2',
+    'uSlot',
+    'uMid',
+    'uSd',
+  ] as const;
   protected readonly bufferFields = ['buf'] as const;
   private readonly buf: Float64Array;
   private readonly exact: boolean;
@@ -71,7 +82,9 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
     const o = resolvePeriods('BollingerBands', BOLLINGER_DEFAULTS, options, { period: 1 });
     assertNumberOption('BollingerBands', 'stdDev', o.stdDev, 0);
     if (o.mode !== 'talib' && o.mode !== 'exact') {
-      throw new OptionsError(`BollingerBands: option "mode" must be "talib" or "exact", got ${JSON.stringify(o.mode)}`);
+      throw new OptionsError(
+        `BollingerBands: option "mode" must be "talib" or "exact", got ${JSON.stringify(o.mode)}`,
+      );
     }
     this.period = o.period;
     this.stdDev = o.stdDev;

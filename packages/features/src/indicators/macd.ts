@@ -34,8 +34,18 @@ export class MACD extends IndicatorBase<number, MACDResult> {
   protected readonly kind = 'macd';
   protected readonly params: Record<string, number>;
   protected readonly scalarFields = [
-    'slowSum', 'fastSum', 'sigSum', 'slowEma', 'fastEma', 'sig',
-    'uSlowSum', 'uFastSum', 'uSigSum', 'uSlowEma', 'uFastEma', 'uSig',
+    'slowSum',
+    'fastSum',
+    'sigSum',
+    'slowEma',
+    'fastEma',
+    'sig',
+    'uSlowSum',
+    'uFastSum',
+    'uSigSum',
+    'uSlowEma',
+    'uFastEma',
+    'uSig',
   ] as const;
   protected readonly bufferFields = [] as const;
   private readonly kFast: number;

@@ -19,7 +19,16 @@ export class RSI extends IndicatorBase<number, number> {
   readonly period: number;
   protected readonly kind = 'rsi';
   protected readonly params: Record<string, number>;
-  protected readonly scalarFields = ['prev', 'gain', 'loss', 'value', 'uPrev', 'uGain', 'uLoss', 'uValue'] as const;
+  protected readonly scalarFields = [
+    'prev',
+    'gain',
+    'loss',
+    'value',
+    'uPrev',
+    'uGain',
+    'uLoss',
+    'uValue',
+  ] as const;
   protected readonly bufferFields = [] as const;
   private readonly n1: number;
   private prev = 0;

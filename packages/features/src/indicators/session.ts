@@ -15,7 +15,9 @@ export class SessionCalendar {
   constructor(component: string, sessionStart: string, timeZone: string) {
     const m = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(sessionStart);
     if (!m) {
-      throw new OptionsError(`${component}: option "sessionStart" must be "HH:MM" (00:00-23:59), got ${JSON.stringify(sessionStart)}`);
+      throw new OptionsError(
+        `${component}: option "sessionStart" must be "HH:MM" (00:00-23:59), got ${JSON.stringify(sessionStart)}`,
+      );
     }
     this.startMinutes = Number(m[1]) * 60 + Number(m[2]);
     this.timeZone = timeZone;
@@ -35,7 +37,9 @@ export class SessionCalendar {
         second: 'numeric',
       });
     } catch (cause) {
-      throw new OptionsError(`${component}: option "timeZone" must be an IANA time zone, got ${JSON.stringify(timeZone)} (${String(cause)})`);
+      throw new OptionsError(
+        `${component}: option "timeZone" must be an IANA time zone, got ${JSON.stringify(timeZone)} (${String(cause)})`,
+      );
     }
   }
 
@@ -44,7 +48,14 @@ export class SessionCalendar {
     if (this.fmt === null) return 0;
     const parts = this.fmt.formatToParts(new Date(ts));
     const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value ?? 0);
-    const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+    const local = Date.UTC(
+      get('year'),
+      get('month') - 1,
+      get('day'),
+      get('hour'),
+      get('minute'),
+      get('second'),
+    );
     return local - (ts - (((ts % 1000) + 1000) % 1000));
   }
 

@@ -10,7 +10,11 @@ export interface StochasticOptions {
   /** SMA period of slow %K that gives %D. @default 3 */
   dPeriod: number;
 }
-export const STOCHASTIC_DEFAULTS: Readonly<StochasticOptions> = Object.freeze({ kPeriod: 14, kSlowing: 3, dPeriod: 3 });
+export const STOCHASTIC_DEFAULTS: Readonly<StochasticOptions> = Object.freeze({
+  kPeriod: 14,
+  kSlowing: 3,
+  dPeriod: 3,
+});
 
 /** One stochastic reading (slow %K and %D, 0..100); the object is reused between updates. */
 export interface StochasticResult {
@@ -35,8 +39,29 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
   protected readonly kind = 'stochastic';
   protected readonly params: Record<string, number>;
   protected readonly scalarFields = [
-    'pos', 'lowIdx', 'low', 'highIdx', 'high', 'kTotal', 'kPos', 'slowK', 'dTotal', 'dPos', 'slowD',
-    'uHiSlot', 'uLoSlot', 'uLowIdx', 'uLow', 'uHighIdx', 'uHigh', 'uKTotal', 'uKSlot', 'uSlowK', 'uDTotal', 'uDSlot', 'uSlowD',
+    'pos',
+    'lowIdx',
+    'low',
+    'highIdx',
+    'high',
+    'kTotal',
+    'kPos',
+    'slowK',
+    'dTotal',
+    'dPos',
+    'slowD',
+    'uHiSlot',
+    'uLoSlot',
+    'uLowIdx',
+    'uLow',
+    'uHighIdx',
+    'uHigh',
+    'uKTotal',
+    'uKSlot',
+    'uSlowK',
+    'uDTotal',
+    'uDSlot',
+    'uSlowD',
   ] as const;
   protected readonly bufferFields = ['highs', 'lows', 'kBuf', 'dBuf'] as const;
   private readonly highs: Float64Array;
@@ -71,7 +96,11 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
 
   constructor(options?: Partial<StochasticOptions>) {
     super();
-    const o = resolvePeriods('Stochastic', STOCHASTIC_DEFAULTS, options, { kPeriod: 1, kSlowing: 1, dPeriod: 1 });
+    const o = resolvePeriods('Stochastic', STOCHASTIC_DEFAULTS, options, {
+      kPeriod: 1,
+      kSlowing: 1,
+      dPeriod: 1,
+    });
     this.kPeriod = o.kPeriod;
     this.kSlowing = o.kSlowing;
     this.dPeriod = o.dPeriod;

@@ -43,7 +43,13 @@ describe('VWAP', () => {
 
   it('resets at the session start in the configured time zone, across a DST change', () => {
     const vw = new VWAP({ sessionStart: '09:30', timeZone: 'America/New_York' });
-    const bar = (iso: string, close: number, volume = 10) => ({ ts: Date.parse(iso), high: close, low: close, close, volume });
+    const bar = (iso: string, close: number, volume = 10) => ({
+      ts: Date.parse(iso),
+      high: close,
+      low: close,
+      close,
+      volume,
+    });
     vw.add(bar('2024-03-08T15:00:00Z', 10)); // 10:00 EST, session from 14:30 UTC
     expect(vw.sessionStartTs).toBe(Date.parse('2024-03-08T14:30:00Z'));
     vw.add(bar('2024-03-08T20:00:00Z', 20));

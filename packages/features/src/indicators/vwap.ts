@@ -23,8 +23,18 @@ export class VWAP extends IndicatorBase<VWAPInput, number> {
   protected readonly kind = 'vwap';
   protected readonly params: Record<string, string>;
   protected readonly scalarFields = [
-    'start', 'end', 'pv', 'pvc', 'v', 'vc',
-    'uStart', 'uEnd', 'uPv', 'uPvc', 'uV', 'uVc',
+    'start',
+    'end',
+    'pv',
+    'pvc',
+    'v',
+    'vc',
+    'uStart',
+    'uEnd',
+    'uPv',
+    'uPvc',
+    'uV',
+    'uVc',
   ] as const;
   protected readonly bufferFields = [] as const;
   private readonly calendar: SessionCalendar;
@@ -59,7 +69,13 @@ export class VWAP extends IndicatorBase<VWAPInput, number> {
   }
 
   addValues(ts: number, high: number, low: number, close: number, volume: number): void {
-    if (!(ts - ts === 0 && high - high === 0 && low - low === 0 && close - close === 0 && volume - volume === 0)) {
+    if (!(
+      ts - ts === 0 &&
+      high - high === 0 &&
+      low - low === 0 &&
+      close - close === 0 &&
+      volume - volume === 0
+    )) {
       this.rejected++;
       return;
     }
@@ -91,7 +107,10 @@ export class VWAP extends IndicatorBase<VWAPInput, number> {
   }
 
   replaceValues(ts: number, high: number, low: number, close: number, volume: number): void {
-    if (this.count === 0 || !(ts - ts === 0 && high - high === 0 && low - low === 0 && close - close === 0 && volume - volume === 0)) {
+    if (
+      this.count === 0 ||
+      !(ts - ts === 0 && high - high === 0 && low - low === 0 && close - close === 0 && volume - volume === 0)
+    ) {
       this.addValues(ts, high, low, close, volume);
       return;
     }
