@@ -525,6 +525,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     c: Conn,
     calls: ReadonlyArray<ScriptCall & { bars: Bar[] }>,
   ): Promise<{ replies: Reply[] }> => {
+    if (!opts.fanout) return { replies: await runScripts(op, c, WRITE_BARS_SCRIPT, calls) };
     // Take the fan-out turn now, synchronously, in the order the scripts are handed to ioredis.
     const previous = c.fanoutTail;
     let release!: () => void;
@@ -533,7 +534,6 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     c.fanoutTail = previous.then(() => mine);
     try {
       const replies = await runScripts(op, c, WRITE_BARS_SCRIPT, calls);
-      if (!opts.fanout) return { replies };
       const accepted: Bar[] = [];
       replies.forEach((reply, i) => {
         if (reply[0]) return;
