@@ -328,17 +328,7 @@ export class SqliteStore {
         this.reportBadBar(bar, problem);
         continue;
       }
-      flat[o] = bar.symbol;
-      flat[o + 1] = bar.timeframe;
-      flat[o + 2] = bar.ts;
-      flat[o + 3] = bar.open;
-      flat[o + 4] = bar.high;
-      flat[o + 5] = bar.low;
-      flat[o + 6] = bar.close;
-      flat[o + 7] = bar.volume;
-      flat[o + 8] = bar.source;
-      flat[o + 9] = bar.final ? 1 : 0;
-      flat[o + 10] = bar.quality;
+      putRow(flat, o, bar);
       o += ROW_WIDTH;
     }
     if (o < flat.length) flat = flat.slice(0, o);
@@ -1009,21 +999,26 @@ function encodeBars(batch: BarBuffer): EncodedRows {
   return { data, strings };
 }
 
+/** Writes one bar as ROW_WIDTH consecutive values in the column order of the INSERT statements. */
+function putRow(flat: unknown[], o: number, bar: Bar): void {
+  flat[o] = bar.symbol;
+  flat[o + 1] = bar.timeframe;
+  flat[o + 2] = bar.ts;
+  flat[o + 3] = bar.open;
+  flat[o + 4] = bar.high;
+  flat[o + 5] = bar.low;
+  flat[o + 6] = bar.close;
+  flat[o + 7] = bar.volume;
+  flat[o + 8] = bar.source;
+  flat[o + 9] = bar.final ? 1 : 0;
+  flat[o + 10] = bar.quality;
+}
+
 function flatten(batch: BarBuffer): unknown[] {
   const flat = new Array<unknown>(batch.size * ROW_WIDTH);
   let o = 0;
   for (const bar of batch.values()) {
-    flat[o] = bar.symbol;
-    flat[o + 1] = bar.timeframe;
-    flat[o + 2] = bar.ts;
-    flat[o + 3] = bar.open;
-    flat[o + 4] = bar.high;
-    flat[o + 5] = bar.low;
-    flat[o + 6] = bar.close;
-    flat[o + 7] = bar.volume;
-    flat[o + 8] = bar.source;
-    flat[o + 9] = bar.final ? 1 : 0;
-    flat[o + 10] = bar.quality;
+        putRow(flat, o, bar);
     o += ROW_WIDTH;
   }
   return flat;
