@@ -83,6 +83,9 @@ describe('poolSize > 1 on a real Redis', () => {
           expect(await lastCommandOf(ids)).toEqual(ids.map((_, i) => (i === index ? 'xadd' : 'ping')));
         }
       }
+      await cache.close();
+      // close() quits every connection of the pool.
+      expect(((await admin.client('LIST', 'ID', ...ids)) as string).trim()).toBe('');
     } finally {
       await cache.close();
     }
