@@ -2,15 +2,9 @@ import { FetchError, TIMEFRAME_MS, type Bar, type FetchErrorKind, type Timeframe
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
 import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc } from '../base/timezone';
+import { AV_INTERVALS } from './intervals';
 
-/** AV `interval` values of the native intraday timeframes. */
-export const AV_INTERVALS: Readonly<Partial<Record<Timeframe, string>>> = Object.freeze({
-  '1m': '1min',
-  '5m': '5min',
-  '15m': '15min',
-  '30m': '30min',
-  '1h': '60min',
-});
+export { AV_INTERVALS };
 
 /**
  * Which instant an intraday AV timestamp names. `end`: the bar's close time (AV's convention: the

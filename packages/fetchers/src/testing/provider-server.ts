@@ -11,8 +11,8 @@ import {
   type Timeframe,
 } from '@pipeline/core';
 import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
-import { AV_INTERVALS } from '../alphavantage/parse';
-import { YAHOO_INTERVALS } from '../yahoo/parse';
+import { AV_INTERVALS } from '../alphavantage/intervals';
+import { YAHOO_INTERVALS } from '../yahoo/intervals';
 import { alphaVantageSeriesBody, yahooChartBody, yahooChartError, yahooQuoteBody } from './formats';
 
 /** A scripted failure the server answers with instead of data. */

@@ -2,16 +2,9 @@ import { FetchError, TIMEFRAME_MS, type Bar, type Timeframe } from '@pipeline/co
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
 import { zoneOffsetMs, isKnownTimeZone } from '../base/timezone';
+import { YAHOO_INTERVALS } from './intervals';
 
-/** Yahoo `interval` values for the timeframes it serves natively. */
-export const YAHOO_INTERVALS: Readonly<Partial<Record<Timeframe, string>>> = Object.freeze({
-  '1m': '1m',
-  '5m': '5m',
-  '15m': '15m',
-  '30m': '30m',
-  '1h': '60m',
-  '1d': '1d',
-});
+export { YAHOO_INTERVALS };
 
 export interface ChartParseContext {
   /** Generic symbol the bars are labelled with. */
