@@ -8,6 +8,8 @@ export const SIDECAR_ERROR_CODES = {
   UNKNOWN_SYMBOL: 'SIDECAR_UNKNOWN_SYMBOL',
   /** Every configured source failed (or was skipped) for a symbol in one cycle. */
   ALL_SOURCES_FAILED: 'SIDECAR_ALL_SOURCES_FAILED',
+  /** A source answered without error but with no current bar; recorded as a failed attempt and the next source is asked. */
+  EMPTY_ANSWER: 'SIDECAR_EMPTY_ANSWER',
   /** A lifecycle call came in the wrong state (e.g. start after stop). */
   LIFECYCLE: 'SIDECAR_LIFECYCLE',
 } as const;

@@ -1,5 +1,5 @@
-import { isFetchError, type Bar, type Timeframe } from '@pipeline/core';
-import { AllSourcesFailedError, type SourceAttempt } from './errors';
+import { TIMEFRAME_MS, alignTs, isFetchError, type Bar, type Timeframe } from '@pipeline/core';
+import { AllSourcesFailedError, SIDECAR_ERROR_CODES, type SourceAttempt } from './errors';
 import { type BreakerPort, type SourceSlot } from './ports';
 
 /** Why a source is not asked right now, or null when it may be asked. */
@@ -32,6 +32,8 @@ export async function withFallback<T>(
   call: (slot: SourceSlot, signal: AbortSignal) => Promise<T>,
   now: () => number,
   signal?: AbortSignal,
+  /** An answer this rejects counts as a failed attempt (`SIDECAR_EMPTY_ANSWER`) and the next source is asked. */
+  accept?: (value: T) => boolean,
 ): Promise<FallbackResult<T>> {
   const attempts: SourceAttempt[] = [];
   for (const slot of slots) {
@@ -43,6 +45,10 @@ export async function withFallback<T>(
     const t0 = now();
     try {
       const value = await breaker.execute(slot.name, (inner) => call(slot, inner), signal ? { signal } : undefined);
+      if (accept && !accept(value)) {
+        attempts.push({ source: slot.name, outcome: 'failed', code: SIDECAR_ERROR_CODES.EMPTY_ANSWER, latencyMs: now() - t0 });
+        continue;
+      }
       attempts.push({ source: slot.name, outcome: 'ok', latencyMs: now() - t0 });
       return { value, source: slot.name, attempts };
     } catch (error) {
@@ -68,7 +74,13 @@ export function fetchLatestWithFallback(
   now: () => number,
   signal?: AbortSignal,
 ): Promise<FallbackResult<Bar[]>> {
-  return withFallback(slots, breaker, symbol, timeframe, (slot, inner) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal: inner }), now, signal);
+  // A current answer holds the forming bar or the one just closed; anything older (or nothing)
+  // means the source has no live data for the symbol now, so the next source is asked.
+  const current = (bars: Bar[]) => {
+    const since = alignTs(now(), timeframe) - TIMEFRAME_MS[timeframe];
+    return bars.some((b) => b.ts >= since);
+  };
+  return withFallback(slots, breaker, symbol, timeframe, (slot, inner) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal: inner }), now, signal, current);
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; resolves when all settled. */

@@ -103,6 +103,8 @@ export interface BreakerPort {
     state: BreakerState;
     successRate: number | null;
     latencyMs: { p50: number | null; p99: number | null };
+    /** Until when the source is paused after a 429 with Retry-After (epoch ms), or null. */
+    coolingDownUntil: number | null;
   };
   close(): void;
 }

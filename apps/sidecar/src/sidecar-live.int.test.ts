@@ -52,6 +52,20 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     expect(h.sidecar.symbolState('EURUSD')!.lastSource).toBe('yahoo');
   });
 
+  it('treats an answer without a current bar as a failure and asks the next source in the same cycle', async () => {
+    h = createHarness({ SYMBOLS: 'EURUSD' });
+    const [yahoo] = h.fetchers;
+    yahoo.fetchLatest = async () => [];
+    const r = await h.sidecar.runCycle();
+    expect(r).toMatchObject({ ok: 1, failed: 0 });
+    const st = h.sidecar.symbolState('EURUSD')!;
+    expect(st.lastSource).toBe('synthetic');
+    expect(st.lastAttempts.map((a) => [a.source, a.outcome, a.code])).toEqual([
+      ['yahoo', 'failed', 'SIDECAR_EMPTY_ANSWER'],
+      ['synthetic', 'ok', undefined],
+    ]);
+  });
+
   it('rejects and counts bad market data without stopping the loop', async () => {
     h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo' });
     await h.sidecar.runCycle();
@@ -65,6 +79,8 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     const r = await h.sidecar.runCycle();
     expect(r.ok).toBe(1);
     expect(r.barsRejected).toBeGreaterThan(0);
+    // Nothing usable arrived: the symbol's data age keeps growing.
+    expect(h.sidecar.health().symbols[0].ageMs).toBe(MIN);
     expect(await h.sidecar.metrics.text()).toMatch(/^pipeline_bars_rejected_total\{rule="nonFinite"\} [1-9]/m);
   });
 

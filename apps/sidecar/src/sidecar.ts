@@ -99,6 +99,8 @@ export interface HealthReport {
   sources: {
     name: SourceName;
     breaker: string;
+    /** Set while the source is paused after a 429 (Retry-After), epoch ms. */
+    coolingDownUntil: number | null;
     successRate: number | null;
     latencyMs: number | null;
     budget: { perMinuteLeft: number | null; perDayLeft: number | null };
@@ -245,8 +247,12 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     // them twice in the indicators and as duplicates in the validator.
     const fresh: Bar[] = [];
     let rejected = 0;
+    let known = 0;
     for (const b of raw) {
-      if (prev && b.ts < prev.ts) continue;
+      if (prev && b.ts < prev.ts) {
+        known++;
+        continue;
+      }
       const v = deps.validator.validate(b);
       if (v.status === 'rejected') rejected++;
       else fresh.push(v.bar);
@@ -257,9 +263,13 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     }
     let values: FeatureValues | null = null;
     for (const bar of fresh) values = deps.features.update(bar);
-    state.lastSuccessAt = now;
-    state.lastSource = source;
-    state.consecutiveFailures = 0;
+    // Fresh only when the answer held a usable bar (new, or one already known: a fallback source
+    // may lag the forming bar by one); an answer of only rejected bars must not hide staleness.
+    if (fresh.length + known > 0) {
+      state.lastSuccessAt = now;
+      state.lastSource = source;
+      state.consecutiveFailures = 0;
+    }
     const last = fresh.at(-1);
     if (last) state.lastBar = last;
     if (values && last) {
@@ -565,10 +575,11 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       const sources = deps.sources.map((s) => {
         const st = deps.breaker.snapshot(s.name);
         const b = s.fetcher.budget();
-        return { name: s.name, breaker: st.state, successRate: st.successRate, latencyMs: st.latencyMs.p50, budget: { perMinuteLeft: b.perMinuteLeft, perDayLeft: b.perDayLeft } };
+        const cooling = st.coolingDownUntil !== null && st.coolingDownUntil > now ? st.coolingDownUntil : null;
+        return { name: s.name, breaker: st.state, coolingDownUntil: cooling, successRate: st.successRate, latencyMs: st.latencyMs.p50, budget: { perMinuteLeft: b.perMinuteLeft, perDayLeft: b.perDayLeft } };
       });
       const staleCount = symbols.filter((s) => s.stale).length;
-      const openCount = sources.filter((s) => s.breaker === 'open').length;
+      const openCount = sources.filter((s) => s.breaker === 'open' || s.coolingDownUntil !== null).length;
       const storeStats = deps.store.stats();
       const storeState = deps.store.isClosed ? 'closed' : storeStats.failedFlushes > 0 && storeStats.pending > 0 ? 'failing' : 'up';
       const cacheState = deps.cache.health().status;
