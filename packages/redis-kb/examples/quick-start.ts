@@ -29,7 +29,8 @@ export async function quickStart(cache: HotCache): Promise<Bar[]> {
 
 if (process.argv[1]?.endsWith('quick-start.ts')) {
   const url = process.env.REDIS_URL;
-  const cache: HotCache = url ? createRedisHotCache({ redis: url, keyPrefix: 'quickstart:' }) : createMemoryHotCache();
+  const poolSize = Number(process.env.REDIS_POOL_SIZE ?? '1'); // a bad value throws INVALID_OPTIONS, quoting it
+  const cache: HotCache = url ? createRedisHotCache({ redis: url, keyPrefix: 'quickstart:', poolSize }) : createMemoryHotCache();
   quickStart(cache)
     .then((bars) => console.log(bars))
     .finally(() => cache.close())

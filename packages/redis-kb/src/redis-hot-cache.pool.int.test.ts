@@ -165,8 +165,8 @@ describe('poolSize > 1 on a real Redis', () => {
 describe('poolSize 4, one connection lost (private redis-server)', () => {
   it('reports down while one connection is lost, fails only its symbols fast, and is ready again after its reconnect', async () => {
     const srv = await startRedisServer();
-    // A slow first reconnect keeps the lost connection down long enough to look at.
-    const cache = createRedisHotCache({ redis: { host: '127.0.0.1', port: srv.port, retryStrategy: () => 400 }, poolSize: 4 });
+    // A slow first reconnect keeps the lost connection down long enough to look at, even on a busy machine.
+    const cache = createRedisHotCache({ redis: { host: '127.0.0.1', port: srv.port, retryStrategy: () => 1500 }, poolSize: 4 });
     const changes: CacheStatusChange[] = [];
     cache.onStatusChange((c) => changes.push(c));
     const raw = new Redis(srv.url);
