@@ -79,6 +79,13 @@ export function planChunks(store: BarStorePort, symbol: string, timeframe: Timef
       out.push({ symbol, key, from: Math.max(key, gap.from), to: Math.min(key + size, gap.to) });
     }
   }
+  // A newest row still marked forming whose period is over was cut off by a crash before its final
+  // version was flushed: fetch that bar again so the file does not keep the snapshot forever.
+  const newest = store.latest(symbol, timeframe, 1)[0];
+  if (newest && !newest.final && newest.ts + TIMEFRAME_MS[timeframe] <= to && newest.ts >= from) {
+    const covered = out.some((c) => c.from <= newest.ts && newest.ts < c.to);
+    if (!covered) out.push({ symbol, key: Math.floor(newest.ts / size) * size, from: newest.ts, to: newest.ts + TIMEFRAME_MS[timeframe] });
+  }
   return out.sort((a, b) => b.from - a.from);
 }
 

@@ -12,7 +12,7 @@ describe('Redis outage', () => {
   let service: Service;
   beforeAll(async () => {
     redis = await startRedisServer();
-    const config = loadConfig({ SYMBOLS: 'EURUSD,XAUUSD', SOURCES: 'synthetic', REDIS_URL: redis.url, SQLITE_PATH: tempSqlitePath('rel'), BOOTSTRAP_DAYS: '0' });
+    const config = loadConfig({ SYMBOLS: 'EURUSD,XAUUSD', SOURCES: 'synthetic', REDIS_URL: redis.url, SQLITE_PATH: tempSqlitePath('rel'), BOOTSTRAP_DAYS: '1' });
     service = createService(config, { overrides: { sources: [{ name: 'synthetic', fetcher: createSyntheticFetcher({ clock: systemClock }) }] } });
     await service.sidecar.start({ loop: false });
   });
@@ -22,7 +22,7 @@ describe('Redis outage', () => {
     cleanupTempDirs();
   });
 
-  it('keeps collecting into SQLite while Redis is down and writes the cache again after', async () => {
+  it('keeps collecting into SQLite while Redis is down and refills the cache after', async () => {
     expect((await service.sidecar.runCycle()).ok).toBe(2);
     await redis.kill();
     await new Promise((r) => setTimeout(r, 300));
@@ -46,6 +46,13 @@ describe('Redis outage', () => {
       await service.sidecar.runCycle();
       const keys = await probe.keys('pipeline:*{EURUSD}*');
       expect(keys.length).toBeGreaterThan(0);
+      // Redis came back empty: the cache is refilled from SQLite (the bootstrapped day and the
+      // outage's bars), not only with what arrived since.
+      const cached = await service.deps.cache.latestBars('EURUSD', '1m', 5000);
+      const stored = service.deps.store.latest('EURUSD', '1m', 5000);
+      expect(cached.length).toBe(stored.length);
+      expect(cached.length).toBeGreaterThan(1000);
+      expect(cached.at(-1)!.ts).toBe(stored.at(-1)!.ts);
     } finally {
       probe.disconnect();
     }

@@ -84,6 +84,19 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     expect(await h.sidecar.metrics.text()).toMatch(/^pipeline_bars_rejected_total\{rule="nonFinite"\} [1-9]/m);
   });
 
+  it('replaces a forming bar left in the file by a crash with its final version at the next start', async () => {
+    h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '1' });
+    await h.sidecar.bootstrap();
+    const ts = alignTs(h.clock.now(), '1m') - MIN;
+    const stale: Bar = { symbol: 'EURUSD', timeframe: '1m', ts, open: 1, high: 1, low: 1, close: 1, volume: 0, source: 'yahoo', final: false, quality: 1 };
+    await h.deps.store.backfill([stale]); // what a SIGKILL after a flush of the forming bar leaves
+    h.clock.advance(2 * MIN);
+    await h.sidecar.bootstrap();
+    const row = h.deps.store.range({ symbol: 'EURUSD', timeframe: '1m', from: ts, to: ts + MIN })[0];
+    expect(row.final).toBe(true);
+    expect(row.close).not.toBe(1);
+  });
+
   it('resumes an interrupted bootstrap without fetching again what is stored', async () => {
     h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '3' });
     const sqlite = h.config.sqlitePath;

@@ -148,6 +148,8 @@ const LATEST_LIMIT = 3;
 const YIELD_EVERY = 8;
 /** Stored bars fed to the indicators before going live (enough for every default indicator to be stable). */
 const WARM_BARS = 500;
+/** Bars per hot-cache write when filling it from SQLite. */
+const CACHE_FILL_BATCH = 20_000;
 
 type Listener<T> = (value: T) => void;
 function emitter<T>() {
@@ -191,6 +193,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   const pendingRepairs: { symbol: string; from: number; to: number }[] = [];
   let repairing: Promise<void> | undefined;
   let cacheFailures = 0;
+  /** A cache write failed: once the cache is ready again it is refilled from SQLite. */
+  let cacheNeedsRefill = false;
+  let refilling: Promise<void> | undefined;
   let cycleAbort = new AbortController();
   let started = false;
   /** Signals (with their features) made since the last publish to the hot cache, for other readers of Redis. */
@@ -457,7 +462,31 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       for (const bar of history) deps.features.update(bar);
       const state = states.get(symbol)!;
       state.lastBar = history.at(-1)!;
-      await writeCache(history);
+    }
+    if (!(await fillCacheFromStore())) cacheNeedsRefill = true;
+  }
+
+  /**
+   * Writes the newest MAX_BARS_CACHE stored bars of every symbol to the hot cache, oldest first, in
+   * batches: at start, and after the cache comes back empty from an outage (other readers of Redis
+   * then see the full window again, the outage's bars included, not only what arrived since).
+   */
+  async function fillCacheFromStore(): Promise<boolean> {
+    try {
+      await deps.store.flush();
+      let batch: Bar[] = [];
+      for (const symbol of config.symbols) {
+        for (const b of deps.store.latest(symbol, tf, config.maxBarsCache)) batch.push(b);
+        if (batch.length >= CACHE_FILL_BATCH) {
+          await deps.cache.writeBars(batch);
+          batch = [];
+        }
+      }
+      if (batch.length > 0) await deps.cache.writeBars(batch);
+      return true;
+    } catch (err) {
+      log.warn('filling the hot cache from SQLite failed; retried after the next successful write', { err });
+      return false;
     }
   }
 
@@ -480,9 +509,20 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
 
   /** Cache trouble never stops collection: the store still gets the bars and /bars falls back to it. */
   async function writeCache(bars: readonly Bar[]): Promise<void> {
+    if (cacheNeedsRefill && deps.cache.health().status === 'ready') {
+      refilling ??= fillCacheFromStore().then((ok) => {
+        if (ok) {
+          cacheNeedsRefill = false;
+          log.info('hot cache refilled from SQLite after an outage', { symbols: config.symbols.length });
+        }
+        refilling = undefined;
+      });
+      await refilling;
+    }
     try {
       await deps.cache.writeBars(bars);
     } catch (err) {
+      cacheNeedsRefill = true;
       cacheFailures++;
       if (cacheFailures === 1 || cacheFailures % 60 === 0) log.error('hot cache write failed', { err, bars: bars.length, failures: cacheFailures });
     }
