@@ -10,17 +10,22 @@ import {
   type FetchHistoryRequest,
   type FetchLatestRequest,
   type Fetcher,
-  type RateBudgetSnapshot,
   type SourceCapabilities,
   type Timeframe,
 } from '@pipeline/core';
-import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
-import { clipBars, finishBars, lastBars, resampleBars } from '../base/bars';
-import { checkRequest, countFailure, throwIfAborted, unsupportedTimeframe } from '../base/fetcher-kit';
-import { createFetcherStats, type FetcherStats } from '../base/stats';
-import { toProviderSymbol } from '../base/symbols';
-import { HTTP_POOL_SIZE, createHttpClient, type HttpClient } from '../http/client';
-import { createRateBudget, type RateBudget, type RateLimits } from '../rate/rate-budget';
+import { type SymbolMapper } from '@pipeline/symbol-mapper';
+import { resampleBars } from '../base/bars';
+import { checkRequest, runPlanned } from '../base/fetcher-kit';
+import { HttpFetcherBase } from '../base/http-fetcher';
+import {
+  assertApiKeyOption,
+  assertBaseUrlOption,
+  assertBooleanOption,
+  assertHttpSourceOption,
+} from '../base/options';
+import { type FetcherStats } from '../base/stats';
+import { HTTP_POOL_SIZE, type HttpClient } from '../http/client';
+import { type RateLimits } from '../rate/rate-budget';
 import {
   AV_INTERVALS,
   AV_INTRADAY_STAMPS,
@@ -103,35 +108,29 @@ export interface AlphaVantageFetcher extends Fetcher {
 
 type Kind = 'pair' | 'stock' | 'crypto';
 
-class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
-  readonly source = 'alphavantage' as const;
+class AlphaVantageFetcherImpl extends HttpFetcherBase<'alphavantage'> implements AlphaVantageFetcher {
   readonly capabilities = ALPHAVANTAGE_CAPABILITIES;
-  private readonly http: HttpClient;
-  private readonly ownsHttp: boolean;
-  private readonly budgetState: RateBudget;
-  private readonly mapper: SymbolMapper;
-  private readonly counters = createFetcherStats();
   private readonly url: string;
 
   constructor(private readonly opts: Readonly<AlphaVantageFetcherOptions>) {
-    this.ownsHttp = opts.http === undefined;
-    this.http =
-      opts.http ??
-      createHttpClient({
-        source: 'alphavantage',
-        poolSize: opts.poolSize,
-        timeoutMs: opts.timeoutMs,
-        clock: opts.clock,
-        secrets: [opts.apiKey],
-      });
-    this.budgetState = createRateBudget({ source: 'alphavantage', clock: opts.clock, ...opts.rateLimits });
-    this.mapper = opts.symbolMapper ?? createSymbolMapper();
+    super({
+      source: 'alphavantage',
+      http: opts.http,
+      poolSize: opts.poolSize,
+      timeoutMs: opts.timeoutMs,
+      clock: opts.clock,
+      secrets: [opts.apiKey],
+      rateLimits: opts.rateLimits,
+      symbolMapper: opts.symbolMapper,
+      // AV counts the refused call too: stop sending until it has forgiven us (a minute, or the day).
+      ratePolicy: { dailyPattern: /daily/, pauseMs: 60_000 },
+    });
     this.url = `${opts.baseUrl.replace(/\/+$/, '')}/query`;
   }
 
   async fetchLatest(req: FetchLatestRequest): Promise<Bar[]> {
     checkRequest('alphavantage', req, false);
-    try {
+    return this.accounted(req.symbol, async () => {
       const limit = req.limit ?? this.opts.latestLimit;
       const native = this.native(req.timeframe, req.symbol);
       // compact = the latest 100 points; more (or 4h from 1h) needs the full series.
@@ -143,17 +142,13 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
         req.signal,
       );
       if (req.timeframe === '4h') bars = resampleBars(bars, '4h');
-      const out = lastBars(finishBars(bars, this.opts.clock), limit);
-      this.counters.bars += out.length;
-      return out;
-    } catch (err) {
-      return countFailure('alphavantage', this.counters, err, req.symbol);
-    }
+      return this.deliverLatest(bars, limit);
+    });
   }
 
   async fetchHistory(req: FetchHistoryRequest): Promise<Bar[]> {
     checkRequest('alphavantage', req, true);
-    try {
+    return this.accounted(req.symbol, async () => {
       const native = this.native(req.timeframe, req.symbol);
       const kind = this.kindOf(req.symbol);
       const windows: Record<string, string>[] = [];
@@ -171,26 +166,18 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
       } else {
         windows.push({ outputsize: 'full' });
       }
-      const bars: Bar[] = [];
-      let done = 0;
-      for (const w of windows) {
-        throwIfAborted('alphavantage', req.signal, req.symbol);
-        bars.push(...(await this.series(req.symbol, native, w, req.signal)));
-        req.onProgress?.({ requestsDone: ++done, requestsPlanned: windows.length, bars: bars.length });
-      }
+      const bars = await runPlanned('alphavantage', req, windows, (w) =>
+        this.series(req.symbol, native, w, req.signal),
+      );
       const fine = req.timeframe === '4h' ? resampleBars(bars, '4h') : bars;
-      const out = finishBars(clipBars(fine, req.from, req.to), this.opts.clock);
-      this.counters.bars += out.length;
-      return out;
-    } catch (err) {
-      return countFailure('alphavantage', this.counters, err, req.symbol);
-    }
+      return this.deliverHistory(fine, req.from, req.to, false);
+    });
   }
 
   async fetchQuote(symbol: string, signal?: AbortSignal): Promise<AlphaVantageQuote> {
     checkRequest('alphavantage', { symbol, timeframe: '1m' }, false);
-    try {
-      const provider = toProviderSymbol(this.mapper, symbol, 'alphavantage');
+    return this.accounted(symbol, async () => {
+      const provider = this.providerSymbol(symbol);
       const params: Record<string, string> = provider.includes('/')
         ? {
             function: 'CURRENCY_EXCHANGE_RATE',
@@ -199,30 +186,16 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
           }
         : { function: 'GLOBAL_QUOTE', symbol: provider };
       return parseAvQuote(await this.query(params, symbol, signal), symbol);
-    } catch (err) {
-      return countFailure('alphavantage', this.counters, err, symbol);
-    }
-  }
-
-  budget(): RateBudgetSnapshot {
-    return this.budgetState.snapshot();
-  }
-
-  stats(): FetcherStats {
-    return { ...this.counters };
-  }
-
-  async close(): Promise<void> {
-    if (this.ownsHttp) await this.http.close();
+    });
   }
 
   private native(tf: Timeframe, symbol: string): Timeframe {
-    if (!this.capabilities.timeframes.includes(tf)) throw unsupportedTimeframe('alphavantage', tf, symbol);
+    if (!this.capabilities.timeframes.includes(tf)) throw this.unsupported(tf, symbol);
     return tf === '4h' ? '1h' : tf;
   }
 
   private kindOf(symbol: string): Kind {
-    const provider = toProviderSymbol(this.mapper, symbol, 'alphavantage');
+    const provider = this.providerSymbol(symbol);
     let assetClass: string | undefined;
     try {
       assetClass = this.mapper.instrument(symbol).assetClass;
@@ -249,7 +222,7 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
         message: 'crypto bars are not served by this fetcher (quotes are)',
       });
     }
-    const provider = toProviderSymbol(this.mapper, symbol, 'alphavantage');
+    const provider = this.providerSymbol(symbol);
     const intraday = timeframe !== '1d';
     const params: Record<string, string> =
       kind === 'pair'
@@ -271,8 +244,7 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
     symbol: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    this.budgetState.take(symbol);
-    this.counters.requests++;
+    this.spend(symbol);
     const res = await this.http.getJson(this.url, {
       searchParams: { ...params, apikey: this.opts.apiKey },
       signal,
@@ -280,11 +252,7 @@ class AlphaVantageFetcherImpl implements AlphaVantageFetcher {
     if (res.status !== 200) throw this.http.statusError(res, { symbol });
     const err = classifyAvBody(res.body, symbol, this.opts.clock.now());
     if (err) {
-      if (err.kind === 'rate_limited') {
-        // AV counts the refused call too: stop sending until it has forgiven us.
-        if (/daily/.test(err.message)) this.budgetState.exhaustDay();
-        else this.budgetState.block(err.retryAfterMs ?? 60_000);
-      }
+      this.honourRateLimit(err);
       throw err;
     }
     return res.body;
@@ -297,31 +265,15 @@ export function createAlphaVantageFetcher(
 ): AlphaVantageFetcher {
   const C = 'createAlphaVantageFetcher';
   const opts = resolveOptions(C, ALPHAVANTAGE_FETCHER_DEFAULTS, options);
-  if (typeof opts.apiKey !== 'string' || opts.apiKey.trim() === '') {
-    throw new OptionsError(
-      `${C}: option "apiKey" must be a non-empty string (get a free key at alphavantage.co)`,
-    );
-  }
-  if (typeof opts.baseUrl !== 'string' || !/^https?:\/\//.test(opts.baseUrl)) {
-    throw new OptionsError(
-      `${C}: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(opts.baseUrl)}`,
-    );
-  }
+  assertApiKeyOption(C, opts.apiKey, 'get a free key at alphavantage.co');
+  assertBaseUrlOption(C, opts.baseUrl);
   if (!Object.prototype.hasOwnProperty.call(AV_INTRADAY_STAMPS, opts.intradayStamp)) {
     throw new OptionsError(
       `${C}: option "intradayStamp" must be one of end, start, got ${JSON.stringify(opts.intradayStamp)}`,
     );
   }
-  if (opts.http !== undefined && opts.http.source !== 'alphavantage') {
-    throw new OptionsError(
-      `${C}: option "http" must be a client created with source "alphavantage", got one for ${JSON.stringify(opts.http.source)}`,
-    );
-  }
-  if (typeof opts.extendedHours !== 'boolean') {
-    throw new OptionsError(
-      `${C}: option "extendedHours" must be a boolean, got ${JSON.stringify(opts.extendedHours)}`,
-    );
-  }
+  assertHttpSourceOption(C, opts.http, 'alphavantage');
+  assertBooleanOption(C, 'extendedHours', opts.extendedHours);
   assertNumberOption(C, 'poolSize', opts.poolSize, 1, 1024);
   assertNumberOption(C, 'timeoutMs', opts.timeoutMs, 1, 600_000);
   assertNumberOption(C, 'latestLimit', opts.latestLimit, 1, 100_000);

@@ -66,14 +66,26 @@ export async function runChunked(
   maxRangeMs: number | undefined,
   fetchChunk: (chunk: RangeChunk) => Promise<Bar[]>,
 ): Promise<Bar[]> {
-  const chunks = splitRange(req.from, req.to, maxRangeMs);
+  return runPlanned(source, req, splitRange(req.from, req.to, maxRangeMs), fetchChunk);
+}
+
+/**
+ * Runs one request per planned item (a range chunk, a calendar month, ...) in order, checking the
+ * caller's signal before each and reporting progress after each; stops at the first error or abort.
+ */
+export async function runPlanned<T>(
+  source: SourceName,
+  req: FetchHistoryRequest,
+  plan: readonly T[],
+  fetchOne: (item: T) => Promise<Bar[]>,
+): Promise<Bar[]> {
   const bars: Bar[] = [];
   let done = 0;
-  for (const chunk of chunks) {
+  for (const item of plan) {
     throwIfAborted(source, req.signal, req.symbol);
-    bars.push(...(await fetchChunk(chunk)));
+    bars.push(...(await fetchOne(item)));
     done++;
-    req.onProgress?.({ requestsDone: done, requestsPlanned: chunks.length, bars: bars.length });
+    req.onProgress?.({ requestsDone: done, requestsPlanned: plan.length, bars: bars.length });
   }
   return bars;
 }

@@ -1,6 +1,5 @@
 import {
   FetchError,
-  OptionsError,
   TIMEFRAME_MS,
   assertNumberOption,
   isFetchError,
@@ -10,19 +9,14 @@ import {
   type Clock,
   type FetchHistoryRequest,
   type FetchLatestRequest,
-  type Fetcher,
-  type RateBudgetSnapshot,
   type SourceCapabilities,
   type Timeframe,
 } from '@pipeline/core';
-import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
-import { clipBars, finishBars, lastBars } from '../base/bars';
-import { checkRequest, countFailure, runChunked, throwIfAborted } from '../base/fetcher-kit';
-import { createFetcherStats, type FetcherStats } from '../base/stats';
-import { toProviderSymbol } from '../base/symbols';
-import { createHttpClient, HTTP_POOL_SIZE, parseRetryAfter, type HttpClient } from '../http/client';
-import { redactSecrets } from '../http/redact';
-import { createRateBudget, type RateBudget } from '../rate/rate-budget';
+import { type SymbolMapper } from '@pipeline/symbol-mapper';
+import { checkRequest, runChunked, throwIfAborted } from '../base/fetcher-kit';
+import { HttpFetcherBase } from '../base/http-fetcher';
+import { assertApiKeyOption, assertBaseUrlOption, assertBooleanOption } from '../base/options';
+import { HTTP_POOL_SIZE, parseRetryAfter, type HttpClient } from '../http/client';
 import {
   POLYGON_MAX_AGGREGATES,
   POLYGON_TIMESPANS,
@@ -87,67 +81,46 @@ export const POLYGON_FETCHER_DEFAULTS: Readonly<PolygonFetcherOptions> = Object.
 const DAY_MS = 86_400_000;
 const TIMEFRAMES = Object.keys(POLYGON_TIMESPANS) as Timeframe[];
 
+function resolvePolygonOptions(
+  options: Partial<PolygonFetcherOptions> & { apiKey: string },
+): Readonly<PolygonFetcherOptions> {
+  const C = 'PolygonFetcher';
+  const o = resolveOptions(C, POLYGON_FETCHER_DEFAULTS, options);
+  assertApiKeyOption(C, o.apiKey);
+  assertBaseUrlOption(C, o.baseUrl);
+  assertBooleanOption(C, 'adjusted', o.adjusted);
+  assertNumberOption(C, 'defaultLatestLimit', o.defaultLatestLimit, 1, POLYGON_MAX_AGGREGATES);
+  assertNumberOption(C, 'maxPagesPerHistory', o.maxPagesPerHistory, 1);
+  return o;
+}
+
 /**
  * Polygon REST (aggregates, previous close, last trade) behind core's Fetcher.
  *
  * History is split so that no request can reach the 50,000-aggregate cap, and each request follows
  * `next_url` (adding the apiKey, which Polygon leaves out of it) until the last page.
  */
-export class PolygonFetcher implements Fetcher {
-  readonly source = 'polygon' as const;
+export class PolygonFetcher extends HttpFetcherBase<'polygon'> {
   readonly capabilities: SourceCapabilities;
   readonly options: Readonly<PolygonFetcherOptions>;
-  private readonly http: HttpClient;
-  private readonly ownsHttp: boolean;
-  private readonly rate: RateBudget;
-  private readonly mapper: SymbolMapper;
-  private readonly clock: Clock;
   private readonly base: string;
-  private readonly counters: FetcherStats = createFetcherStats();
 
   constructor(options: Partial<PolygonFetcherOptions> & { apiKey: string }) {
-    const o = resolveOptions('PolygonFetcher', POLYGON_FETCHER_DEFAULTS, options);
-    if (typeof o.apiKey !== 'string' || o.apiKey.trim() === '') {
-      throw new OptionsError('PolygonFetcher: option "apiKey" must be a non-empty string');
-    }
-    if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
-      throw new OptionsError(
-        `PolygonFetcher: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(o.baseUrl)}`,
-      );
-    }
-    if (typeof o.adjusted !== 'boolean') {
-      throw new OptionsError(
-        `PolygonFetcher: option "adjusted" must be a boolean, got ${JSON.stringify(o.adjusted)}`,
-      );
-    }
-    assertNumberOption(
-      'PolygonFetcher',
-      'defaultLatestLimit',
-      o.defaultLatestLimit,
-      1,
-      POLYGON_MAX_AGGREGATES,
-    );
-    assertNumberOption('PolygonFetcher', 'maxPagesPerHistory', o.maxPagesPerHistory, 1);
-    this.options = o;
-    this.clock = o.clock;
-    this.base = o.baseUrl.replace(/\/$/, '');
-    this.ownsHttp = o.http === undefined;
-    this.http =
-      o.http ??
-      createHttpClient({
-        source: 'polygon',
-        poolSize: o.poolSize,
-        timeoutMs: o.timeoutMs,
-        secrets: [o.apiKey],
-        clock: o.clock,
-      });
-    this.rate = createRateBudget({
+    const o = resolvePolygonOptions(options);
+    super({
       source: 'polygon',
-      perMinute: o.perMinute,
-      perDay: o.perDay,
+      http: o.http,
+      poolSize: o.poolSize,
+      timeoutMs: o.timeoutMs,
       clock: o.clock,
+      secrets: [o.apiKey],
+      rateLimits: { perMinute: o.perMinute, perDay: o.perDay },
+      symbolMapper: o.symbolMapper,
+      // Polygon has no daily quota message; a 429 pauses only as long as its Retry-After says.
+      ratePolicy: { dailyPattern: null, pauseMs: undefined },
     });
-    this.mapper = o.symbolMapper ?? createSymbolMapper();
+    this.options = o;
+    this.base = o.baseUrl.replace(/\/$/, '');
     const maxRange: Partial<Record<Timeframe, number>> = {};
     for (const tf of TIMEFRAMES) maxRange[tf] = polygonMaxRangeMs(tf);
     this.capabilities = Object.freeze({
@@ -162,26 +135,17 @@ export class PolygonFetcher implements Fetcher {
     });
   }
 
-  /** A copy of the counters (requests, failures, bars, skipped rows, ...). */
-  stats(): FetcherStats {
-    return { ...this.counters };
-  }
-
-  budget(): RateBudgetSnapshot {
-    return this.rate.snapshot();
-  }
-
   /**
    * The newest `limit` bars: one `sort=desc&limit=N` aggregates request over a window wide enough
    * to span weekends and holidays (3x the bars asked for, at least 5 days).
    */
   async fetchLatest(request: FetchLatestRequest): Promise<Bar[]> {
     const { symbol } = request;
-    try {
+    return this.accounted(symbol, async () => {
       checkRequest('polygon', request, false);
       const { timeframe } = request;
       const limit = Math.min(request.limit ?? this.options.defaultLatestLimit, POLYGON_MAX_AGGREGATES);
-      const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
+      const ticker = this.providerSymbol(symbol);
       const now = this.clock.now();
       const from = now - Math.max(limit * TIMEFRAME_MS[timeframe] * 3, 5 * DAY_MS);
       const obj = await this.get(
@@ -191,20 +155,16 @@ export class PolygonFetcher implements Fetcher {
         request.signal,
       );
       const { bars } = parsePolygonAggs(obj, { symbol, timeframe, ticker }, this.counters);
-      const out = lastBars(finishBars(bars, this.clock), limit);
-      this.counters.bars += out.length;
-      return out;
-    } catch (err) {
-      return countFailure('polygon', this.counters, err, symbol);
-    }
+      return this.deliverLatest(bars, limit);
+    });
   }
 
   async fetchHistory(request: FetchHistoryRequest): Promise<Bar[]> {
     const { symbol } = request;
-    try {
+    return this.accounted(symbol, async () => {
       checkRequest('polygon', request, true);
       const { timeframe, from, to } = request;
-      const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
+      const ticker = this.providerSymbol(symbol);
       let pages = 0;
       const all = await runChunked('polygon', request, polygonMaxRangeMs(timeframe), async (chunk) => {
         const got: Bar[] = [];
@@ -232,20 +192,14 @@ export class PolygonFetcher implements Fetcher {
           obj = await this.get(this.rebase(parsed.nextUrl), {}, symbol, request.signal);
         }
       });
-      const finished = finishBars(all, this.clock);
-      const clipped = clipBars(finished, from, to);
-      this.counters.outOfRangePointsDropped += finished.length - clipped.length;
-      this.counters.bars += clipped.length;
-      return clipped;
-    } catch (err) {
-      return countFailure('polygon', this.counters, err, symbol);
-    }
+      return this.deliverHistory(all, from, to, true);
+    });
   }
 
   /** The previous trading day's bar (`/v2/aggs/ticker/{t}/prev`), as a final 1d bar. */
   async prevClose(symbol: string, options: { signal?: AbortSignal } = {}): Promise<Bar | null> {
-    try {
-      const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
+    return this.accounted(symbol, async () => {
+      const ticker = this.providerSymbol(symbol);
       const obj = await this.get(
         `/v2/aggs/ticker/${encodeURIComponent(ticker)}/prev`,
         { adjusted: this.options.adjusted },
@@ -254,9 +208,7 @@ export class PolygonFetcher implements Fetcher {
       );
       const { bars } = parsePolygonAggs(obj, { symbol, timeframe: '1d', ticker }, this.counters);
       return bars.at(-1) ?? null;
-    } catch (err) {
-      return countFailure('polygon', this.counters, err, symbol);
-    }
+    });
   }
 
   /**
@@ -264,8 +216,8 @@ export class PolygonFetcher implements Fetcher {
    * Forex and indices have no trades (`not_supported`).
    */
   async lastTrade(symbol: string, options: { signal?: AbortSignal } = {}): Promise<PolygonLastTrade> {
-    try {
-      const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
+    return this.accounted(symbol, async () => {
+      const ticker = this.providerSymbol(symbol);
       let path: string;
       if (ticker.startsWith('X:')) {
         const inst = this.mapper.instrument(symbol);
@@ -282,9 +234,7 @@ export class PolygonFetcher implements Fetcher {
       }
       const obj = await this.get(path, {}, symbol, options.signal);
       return parsePolygonLastTrade(obj, symbol);
-    } catch (err) {
-      return countFailure('polygon', this.counters, err, symbol);
-    }
+    });
   }
 
   /**
@@ -292,8 +242,8 @@ export class PolygonFetcher implements Fetcher {
    * forex and metals. Crypto and indices: `not_supported`.
    */
   async lastQuote(symbol: string, options: { signal?: AbortSignal } = {}): Promise<PolygonLastQuote> {
-    try {
-      const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
+    return this.accounted(symbol, async () => {
+      const ticker = this.providerSymbol(symbol);
       let path: string;
       if (ticker.startsWith('C:')) {
         const inst = this.mapper.instrument(symbol);
@@ -310,15 +260,13 @@ export class PolygonFetcher implements Fetcher {
       }
       const obj = await this.get(path, {}, symbol, options.signal);
       return parsePolygonLastQuote(obj, symbol);
-    } catch (err) {
-      return countFailure('polygon', this.counters, err, symbol);
-    }
+    });
   }
 
   /** The ticker snapshot (today so far, latest minute, previous day, last trade and quote). Indices: `not_supported`. */
   async snapshot(symbol: string, options: { signal?: AbortSignal } = {}): Promise<PolygonSnapshot> {
-    try {
-      const ticker = toProviderSymbol(this.mapper, symbol, 'polygon');
+    return this.accounted(symbol, async () => {
+      const ticker = this.providerSymbol(symbol);
       const market = ticker.startsWith('C:')
         ? 'global/markets/forex'
         : ticker.startsWith('X:')
@@ -339,13 +287,7 @@ export class PolygonFetcher implements Fetcher {
         options.signal,
       );
       return parsePolygonSnapshot(obj, symbol);
-    } catch (err) {
-      return countFailure('polygon', this.counters, err, symbol);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.ownsHttp) await this.http.close();
+    });
   }
 
   private aggsPath(ticker: string, timeframe: Timeframe, from: number, to: number): string {
@@ -369,8 +311,7 @@ export class PolygonFetcher implements Fetcher {
     symbol: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Record<string, unknown>> {
-    this.rate.take(symbol);
-    this.counters.requests++;
+    this.spend(symbol);
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.base}${pathOrUrl}`;
     const res = await this.http.getText(url, {
       searchParams: { ...params, apiKey: this.options.apiKey },
@@ -386,19 +327,9 @@ export class PolygonFetcher implements Fetcher {
       });
     } catch (err) {
       if (!isFetchError(err)) throw err;
-      if (err.kind === 'rate_limited' && err.retryAfterMs !== undefined) this.rate.block(err.retryAfterMs);
+      this.honourRateLimit(err);
       // Provider text goes into the message: make sure it cannot carry the key back out.
-      const text = err.message.replace(/^\[polygon\] /, '');
-      const safe = redactSecrets(text, [this.options.apiKey]);
-      if (safe === text) throw err;
-      throw new FetchError({
-        kind: err.kind,
-        source: 'polygon',
-        status: err.status,
-        retryAfterMs: err.retryAfterMs,
-        symbol: err.symbol,
-        message: safe,
-      });
+      throw this.scrubbed(err, [this.options.apiKey]);
     }
   }
 }

@@ -1,6 +1,5 @@
 import {
   FetchError,
-  OptionsError,
   TIMEFRAME_MS,
   assertNumberOption,
   isFetchError,
@@ -10,19 +9,14 @@ import {
   type Clock,
   type FetchHistoryRequest,
   type FetchLatestRequest,
-  type Fetcher,
-  type RateBudgetSnapshot,
   type SourceCapabilities,
   type Timeframe,
 } from '@pipeline/core';
-import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
-import { clipBars, finishBars, lastBars } from '../base/bars';
-import { checkRequest, countFailure, throwIfAborted, unsupportedTimeframe } from '../base/fetcher-kit';
-import { createFetcherStats, type FetcherStats } from '../base/stats';
-import { toProviderSymbol } from '../base/symbols';
-import { createHttpClient, HTTP_POOL_SIZE, type HttpClient } from '../http/client';
-import { redactSecrets } from '../http/redact';
-import { createRateBudget, type RateBudget } from '../rate/rate-budget';
+import { type SymbolMapper } from '@pipeline/symbol-mapper';
+import { checkRequest, throwIfAborted } from '../base/fetcher-kit';
+import { HttpFetcherBase } from '../base/http-fetcher';
+import { assertApiKeyOption, assertBaseUrlOption } from '../base/options';
+import { HTTP_POOL_SIZE, type HttpClient } from '../http/client';
 import {
   TWELVEDATA_INTERVALS,
   TWELVEDATA_MAX_OUTPUTSIZE,
@@ -83,6 +77,19 @@ function utcText(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
+function resolveTwelveDataOptions(
+  options: Partial<TwelveDataFetcherOptions> & { apiKey: string },
+): Readonly<TwelveDataFetcherOptions> {
+  const C = 'TwelveDataFetcher';
+  const o = resolveOptions(C, TWELVEDATA_FETCHER_DEFAULTS, options);
+  assertApiKeyOption(C, o.apiKey);
+  assertBaseUrlOption(C, o.baseUrl);
+  assertNumberOption(C, 'defaultLatestLimit', o.defaultLatestLimit, 1, TWELVEDATA_MAX_OUTPUTSIZE);
+  assertNumberOption(C, 'pageSize', o.pageSize, 1, TWELVEDATA_MAX_OUTPUTSIZE);
+  assertNumberOption(C, 'maxPagesPerHistory', o.maxPagesPerHistory, 1);
+  return o;
+}
+
 /**
  * Twelve Data REST (`/time_series`, `/quote`, `/price`) behind core's Fetcher.
  *
@@ -92,55 +99,25 @@ function utcText(ms: number): string {
  * is reached. The first page's bounds are widened by a day on each side because the exchange's zone
  * is only known from the answer; bars are clipped to [from, to) afterwards.
  */
-export class TwelveDataFetcher implements Fetcher {
-  readonly source = 'twelvedata' as const;
+export class TwelveDataFetcher extends HttpFetcherBase<'twelvedata'> {
   readonly capabilities: SourceCapabilities;
   readonly options: Readonly<TwelveDataFetcherOptions>;
-  private readonly http: HttpClient;
-  private readonly ownsHttp: boolean;
-  private readonly rate: RateBudget;
-  private readonly mapper: SymbolMapper;
-  private readonly clock: Clock;
-  private readonly counters: FetcherStats = createFetcherStats();
 
   constructor(options: Partial<TwelveDataFetcherOptions> & { apiKey: string }) {
-    const o = resolveOptions('TwelveDataFetcher', TWELVEDATA_FETCHER_DEFAULTS, options);
-    if (typeof o.apiKey !== 'string' || o.apiKey.trim() === '') {
-      throw new OptionsError('TwelveDataFetcher: option "apiKey" must be a non-empty string');
-    }
-    if (typeof o.baseUrl !== 'string' || !/^https?:\/\//.test(o.baseUrl)) {
-      throw new OptionsError(
-        `TwelveDataFetcher: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(o.baseUrl)}`,
-      );
-    }
-    assertNumberOption(
-      'TwelveDataFetcher',
-      'defaultLatestLimit',
-      o.defaultLatestLimit,
-      1,
-      TWELVEDATA_MAX_OUTPUTSIZE,
-    );
-    assertNumberOption('TwelveDataFetcher', 'pageSize', o.pageSize, 1, TWELVEDATA_MAX_OUTPUTSIZE);
-    assertNumberOption('TwelveDataFetcher', 'maxPagesPerHistory', o.maxPagesPerHistory, 1);
-    this.options = o;
-    this.clock = o.clock;
-    this.ownsHttp = o.http === undefined;
-    this.http =
-      o.http ??
-      createHttpClient({
-        source: 'twelvedata',
-        poolSize: o.poolSize,
-        timeoutMs: o.timeoutMs,
-        secrets: [o.apiKey],
-        clock: o.clock,
-      });
-    this.rate = createRateBudget({
+    const o = resolveTwelveDataOptions(options);
+    super({
       source: 'twelvedata',
-      perMinute: o.perMinute,
-      perDay: o.perDay,
+      http: o.http,
+      poolSize: o.poolSize,
+      timeoutMs: o.timeoutMs,
       clock: o.clock,
+      secrets: [o.apiKey],
+      rateLimits: { perMinute: o.perMinute, perDay: o.perDay },
+      symbolMapper: o.symbolMapper,
+      // The provider's own count wins: stop sending until its window (or its day) frees.
+      ratePolicy: { dailyPattern: /daily|for the day|per day/i, pauseMs: undefined },
     });
-    this.mapper = o.symbolMapper ?? createSymbolMapper();
+    this.options = o;
     const maxRange: Partial<Record<Timeframe, number>> = {};
     for (const tf of Object.keys(TWELVEDATA_INTERVALS) as Timeframe[])
       maxRange[tf] = TIMEFRAME_MS[tf] * o.pageSize;
@@ -156,22 +133,13 @@ export class TwelveDataFetcher implements Fetcher {
     });
   }
 
-  /** A copy of the counters (requests, failures, bars, skipped rows, ...). */
-  stats(): FetcherStats {
-    return { ...this.counters };
-  }
-
-  budget(): RateBudgetSnapshot {
-    return this.rate.snapshot();
-  }
-
   async fetchLatest(request: FetchLatestRequest): Promise<Bar[]> {
     const { symbol } = request;
-    try {
+    return this.accounted(symbol, async () => {
       checkRequest('twelvedata', request, false);
       const interval = this.interval(request.timeframe, symbol);
       const limit = request.limit ?? this.options.defaultLatestLimit;
-      const provider = toProviderSymbol(this.mapper, symbol, 'twelvedata');
+      const provider = this.providerSymbol(symbol);
       const obj = await this.get(
         '/time_series',
         { symbol: provider, interval, outputsize: Math.min(limit, TWELVEDATA_MAX_OUTPUTSIZE) },
@@ -179,22 +147,18 @@ export class TwelveDataFetcher implements Fetcher {
         request.signal,
       );
       const { bars } = parseTwelveDataSeries(obj, { symbol, timeframe: request.timeframe }, this.counters);
-      const out = lastBars(finishBars(bars, this.clock), limit);
-      this.counters.bars += out.length;
-      return out;
-    } catch (err) {
-      return countFailure('twelvedata', this.counters, err, symbol);
-    }
+      return this.deliverLatest(bars, limit);
+    });
   }
 
   async fetchHistory(request: FetchHistoryRequest): Promise<Bar[]> {
     const { symbol } = request;
-    try {
+    return this.accounted(symbol, async () => {
       checkRequest('twelvedata', request, true);
       const { timeframe, from, to } = request;
       const interval = this.interval(timeframe, symbol);
       if (!(to > from)) return [];
-      const provider = toProviderSymbol(this.mapper, symbol, 'twelvedata');
+      const provider = this.providerSymbol(symbol);
       const pageSize = this.options.pageSize;
       const planned = Math.max(1, Math.ceil((to - from) / TIMEFRAME_MS[timeframe] / pageSize));
       const startText = utcText(from - DAY_MS);
@@ -240,14 +204,8 @@ export class TwelveDataFetcher implements Fetcher {
         oldestSeen = oldest;
         endText = parsed.oldestDatetime;
       }
-      const finished = finishBars(all, this.clock);
-      const clipped = clipBars(finished, from, to);
-      this.counters.outOfRangePointsDropped += finished.length - clipped.length;
-      this.counters.bars += clipped.length;
-      return clipped;
-    } catch (err) {
-      return countFailure('twelvedata', this.counters, err, symbol);
-    }
+      return this.deliverHistory(all, from, to, true);
+    });
   }
 
   /**
@@ -264,7 +222,7 @@ export class TwelveDataFetcher implements Fetcher {
     const providers = new Map<string, string>();
     for (const s of symbols) {
       try {
-        providers.set(toProviderSymbol(this.mapper, s, 'twelvedata'), s);
+        providers.set(this.providerSymbol(s), s);
       } catch (err) {
         out.set(
           s,
@@ -281,7 +239,7 @@ export class TwelveDataFetcher implements Fetcher {
       }
     }
     if (providers.size === 0) return out;
-    try {
+    return this.accounted(undefined, async () => {
       const interval = this.interval(timeframe);
       const limit = options.limit ?? this.options.defaultLatestLimit;
       const snap = this.rate.snapshot();
@@ -322,9 +280,7 @@ export class TwelveDataFetcher implements Fetcher {
           const e = entry as Record<string, unknown>;
           if (e.status === 'error') throw twelveDataBodyError(e, 200, { symbol, now: this.clock.now() });
           const { bars } = parseTwelveDataSeries(e, { symbol, timeframe }, this.counters);
-          const res = lastBars(finishBars(bars, this.clock), limit);
-          this.counters.bars += res.length;
-          out.set(symbol, res);
+          out.set(symbol, this.deliverLatest(bars, limit));
         } catch (err) {
           this.counters.failures++;
           out.set(
@@ -342,40 +298,30 @@ export class TwelveDataFetcher implements Fetcher {
         }
       }
       return out;
-    } catch (err) {
-      return countFailure('twelvedata', this.counters, err);
-    }
+    });
   }
 
   /** The /quote of a symbol (last daily bar, previous close). */
   async quote(symbol: string, options: { signal?: AbortSignal } = {}): Promise<TwelveDataQuote> {
-    try {
-      const provider = toProviderSymbol(this.mapper, symbol, 'twelvedata');
+    return this.accounted(symbol, async () => {
+      const provider = this.providerSymbol(symbol);
       const obj = await this.get('/quote', { symbol: provider }, symbol, options.signal);
       return parseTwelveDataQuote(obj, symbol);
-    } catch (err) {
-      return countFailure('twelvedata', this.counters, err, symbol);
-    }
+    });
   }
 
   /** The /price of a symbol (real-time or latest price, one credit). */
   async price(symbol: string, options: { signal?: AbortSignal } = {}): Promise<number> {
-    try {
-      const provider = toProviderSymbol(this.mapper, symbol, 'twelvedata');
+    return this.accounted(symbol, async () => {
+      const provider = this.providerSymbol(symbol);
       const obj = await this.get('/price', { symbol: provider }, symbol, options.signal);
       return parseTwelveDataPrice(obj, symbol);
-    } catch (err) {
-      return countFailure('twelvedata', this.counters, err, symbol);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.ownsHttp) await this.http.close();
+    });
   }
 
   private interval(timeframe: Timeframe, symbol?: string): string {
     const interval = (TWELVEDATA_INTERVALS as Partial<Record<Timeframe, string>>)[timeframe];
-    if (interval === undefined) throw unsupportedTimeframe('twelvedata', timeframe, symbol);
+    if (interval === undefined) throw this.unsupported(timeframe, symbol);
     return interval;
   }
 
@@ -386,8 +332,7 @@ export class TwelveDataFetcher implements Fetcher {
     symbol: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Record<string, unknown>> {
-    this.rate.take(symbol);
-    this.counters.requests++;
+    this.spend(symbol);
     const res = await this.http.getText(`${this.options.baseUrl.replace(/\/$/, '')}${path}`, {
       searchParams: { ...params, apikey: this.options.apiKey },
       ...(signal !== undefined ? { signal } : {}),
@@ -398,25 +343,10 @@ export class TwelveDataFetcher implements Fetcher {
         now: this.clock.now(),
       });
     } catch (err) {
-      if (isFetchError(err)) {
-        if (err.kind === 'rate_limited') {
-          // The provider's own count wins: stop sending until its window frees.
-          if (/daily|for the day|per day/i.test(err.message)) this.rate.exhaustDay();
-          else if (err.retryAfterMs !== undefined) this.rate.block(err.retryAfterMs);
-        }
-        const safe = redactSecrets(err.message.replace(/^\[twelvedata\] /, ''), [this.options.apiKey]);
-        if (safe !== err.message.replace(/^\[twelvedata\] /, '')) {
-          throw new FetchError({
-            kind: err.kind,
-            source: 'twelvedata',
-            status: err.status,
-            retryAfterMs: err.retryAfterMs,
-            symbol: err.symbol,
-            message: safe,
-          });
-        }
-      }
-      throw err;
+      if (!isFetchError(err)) throw err;
+      this.honourRateLimit(err);
+      // Provider text goes into the message: make sure it cannot carry the key back out.
+      throw this.scrubbed(err, [this.options.apiKey]);
     }
   }
 }

@@ -1,6 +1,5 @@
 import {
   FetchError,
-  OptionsError,
   TIMEFRAME_MS,
   assertNumberOption,
   isFetchError,
@@ -11,17 +10,17 @@ import {
   type FetchHistoryRequest,
   type FetchLatestRequest,
   type Fetcher,
-  type RateBudgetSnapshot,
   type SourceCapabilities,
   type Timeframe,
 } from '@pipeline/core';
-import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
-import { clipBars, finishBars, lastBars, resampleBars } from '../base/bars';
-import { checkRequest, countFailure, runChunked, unsupportedTimeframe } from '../base/fetcher-kit';
-import { createFetcherStats, type FetcherStats } from '../base/stats';
-import { toProviderSymbol } from '../base/symbols';
-import { HTTP_POOL_SIZE, createHttpClient, type HttpClient, type HttpResponse } from '../http/client';
-import { createRateBudget, type RateBudget, type RateLimits } from '../rate/rate-budget';
+import { type SymbolMapper } from '@pipeline/symbol-mapper';
+import { resampleBars } from '../base/bars';
+import { checkRequest, runChunked } from '../base/fetcher-kit';
+import { HttpFetcherBase } from '../base/http-fetcher';
+import { assertBaseUrlOption, assertBooleanOption, assertHttpSourceOption } from '../base/options';
+import { type FetcherStats } from '../base/stats';
+import { HTTP_POOL_SIZE, type HttpClient, type HttpResponse } from '../http/client';
+import { type RateLimits } from '../rate/rate-budget';
 import { YAHOO_INTERVALS, chartError, parseChartBars, parseQuote, type YahooQuote } from './parse';
 
 const DAY = TIMEFRAME_MS['1d'];
@@ -106,25 +105,13 @@ export interface YahooFetcher extends Fetcher {
 
 function validate(opts: Readonly<YahooFetcherOptions>): void {
   const C = 'createYahooFetcher';
-  if (typeof opts.baseUrl !== 'string' || !/^https?:\/\//.test(opts.baseUrl)) {
-    throw new OptionsError(
-      `${C}: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(opts.baseUrl)}`,
-    );
-  }
+  assertBaseUrlOption(C, opts.baseUrl);
   assertNumberOption(C, 'poolSize', opts.poolSize, 1, 1024);
   assertNumberOption(C, 'timeoutMs', opts.timeoutMs, 1, 600_000);
   assertNumberOption(C, 'latestLimit', opts.latestLimit, 1, 100_000);
   assertNumberOption(C, 'rateLimitPauseMs', opts.rateLimitPauseMs, 0);
-  if (opts.http !== undefined && opts.http.source !== 'yahoo') {
-    throw new OptionsError(
-      `${C}: option "http" must be a client created with source "yahoo", got one for ${JSON.stringify(opts.http.source)}`,
-    );
-  }
-  if (typeof opts.includePrePost !== 'boolean') {
-    throw new OptionsError(
-      `${C}: option "includePrePost" must be a boolean, got ${JSON.stringify(opts.includePrePost)}`,
-    );
-  }
+  assertHttpSourceOption(C, opts.http, 'yahoo');
+  assertBooleanOption(C, 'includePrePost', opts.includePrePost);
 }
 
 /** Yahoo `range` spans, shortest first, used by fetchLatest to ask for "the last N bars". */
@@ -141,35 +128,29 @@ const RANGES: readonly [string, number][] = [
   ['max', Infinity],
 ];
 
-class YahooFetcherImpl implements YahooFetcher {
-  readonly source = 'yahoo' as const;
+class YahooFetcherImpl extends HttpFetcherBase<'yahoo'> implements YahooFetcher {
   readonly capabilities = YAHOO_CAPABILITIES;
-  private readonly http: HttpClient;
-  private readonly ownsHttp: boolean;
-  private readonly budgetState: RateBudget;
-  private readonly mapper: SymbolMapper;
-  private readonly counters = createFetcherStats();
   private readonly base: string;
 
   constructor(private readonly opts: Readonly<YahooFetcherOptions>) {
-    this.ownsHttp = opts.http === undefined;
-    this.http =
-      opts.http ??
-      createHttpClient({
-        source: 'yahoo',
-        poolSize: opts.poolSize,
-        timeoutMs: opts.timeoutMs,
-        clock: opts.clock,
-      });
-    this.budgetState = createRateBudget({ source: 'yahoo', clock: opts.clock, ...opts.rateLimits });
-    this.mapper = opts.symbolMapper ?? createSymbolMapper();
+    super({
+      source: 'yahoo',
+      http: opts.http,
+      poolSize: opts.poolSize,
+      timeoutMs: opts.timeoutMs,
+      clock: opts.clock,
+      rateLimits: opts.rateLimits,
+      symbolMapper: opts.symbolMapper,
+      // Yahoo sends no Retry-After and publishes no quota: pause for the configured time.
+      ratePolicy: { dailyPattern: null, pauseMs: opts.rateLimitPauseMs },
+    });
     this.base = opts.baseUrl.replace(/\/+$/, '');
   }
 
   async fetchLatest(req: FetchLatestRequest): Promise<Bar[]> {
     checkRequest('yahoo', req, false);
     const limit = req.limit ?? this.opts.latestLimit;
-    try {
+    return this.accounted(req.symbol, async () => {
       const native: Timeframe = req.timeframe === '4h' ? '1h' : req.timeframe;
       this.assertTimeframe(req.timeframe, req.symbol);
       const needMs = limit * TIMEFRAME_MS[req.timeframe];
@@ -177,24 +158,20 @@ class YahooFetcherImpl implements YahooFetcher {
       // Markets close: ask for the smallest range that still covers `limit` bars of wall time.
       const range =
         RANGES.find(([, ms]) => ms >= needMs && ms <= cap) ?? RANGES.filter(([, ms]) => ms <= cap).at(-1)!;
-      const now = this.opts.clock.now();
+      const now = this.clock.now();
       // No bar can open after now (a recording or a skewed server may hold later ones).
       let bars = await this.chart(req.symbol, native, { range: range[0] }, { to: now + 1 }, req.signal);
       if (req.timeframe === '4h') bars = resampleBars(bars, '4h');
-      const out = lastBars(finishBars(bars, this.opts.clock), limit);
-      this.counters.bars += out.length;
-      return out;
-    } catch (err) {
-      return countFailure('yahoo', this.counters, err, req.symbol);
-    }
+      return this.deliverLatest(bars, limit);
+    });
   }
 
   async fetchHistory(req: FetchHistoryRequest): Promise<Bar[]> {
     checkRequest('yahoo', req, true);
-    try {
+    return this.accounted(req.symbol, async () => {
       this.assertTimeframe(req.timeframe, req.symbol);
       const native: Timeframe = req.timeframe === '4h' ? '1h' : req.timeframe;
-      const now = this.opts.clock.now();
+      const now = this.clock.now();
       const depth = this.capabilities.historyDepthMs[native];
       let from = req.from;
       if (depth !== undefined && from < now - depth) {
@@ -225,18 +202,15 @@ class YahooFetcherImpl implements YahooFetcher {
           ),
       );
       if (req.timeframe === '4h') bars = resampleBars(bars, '4h');
-      const out = finishBars(clipBars(bars, from, req.to), this.opts.clock);
-      this.counters.bars += out.length;
-      return out;
-    } catch (err) {
-      return countFailure('yahoo', this.counters, err, req.symbol);
-    }
+      // The parser already clips each chunk to its window and counts what it dropped.
+      return this.deliverHistory(bars, from, req.to, false);
+    });
   }
 
   async fetchQuote(symbol: string, signal?: AbortSignal): Promise<YahooQuote> {
     checkRequest('yahoo', { symbol, timeframe: '1m' }, false);
-    try {
-      const providerSymbol = toProviderSymbol(this.mapper, symbol, 'yahoo');
+    return this.accounted(symbol, async () => {
+      const providerSymbol = this.providerSymbol(symbol);
       const res = await this.send(
         `${this.base}/v7/finance/quote`,
         { symbols: providerSymbol },
@@ -253,25 +227,11 @@ class YahooFetcherImpl implements YahooFetcher {
           message: `Yahoo has no quote for ${providerSymbol}`,
         });
       return q;
-    } catch (err) {
-      return countFailure('yahoo', this.counters, err, symbol);
-    }
-  }
-
-  budget(): RateBudgetSnapshot {
-    return this.budgetState.snapshot();
-  }
-
-  stats(): FetcherStats {
-    return { ...this.counters };
-  }
-
-  async close(): Promise<void> {
-    if (this.ownsHttp) await this.http.close();
+    });
   }
 
   private assertTimeframe(tf: Timeframe, symbol: string): void {
-    if (!this.capabilities.timeframes.includes(tf)) throw unsupportedTimeframe('yahoo', tf, symbol);
+    if (!this.capabilities.timeframes.includes(tf)) throw this.unsupported(tf, symbol);
   }
 
   private async send(
@@ -280,13 +240,11 @@ class YahooFetcherImpl implements YahooFetcher {
     symbol: string,
     signal: AbortSignal | undefined,
   ): Promise<HttpResponse<unknown>> {
-    this.budgetState.take(symbol);
-    this.counters.requests++;
+    this.spend(symbol);
     try {
       return await this.http.getJson(url, { searchParams, signal });
     } catch (err) {
-      if (isFetchError(err) && err.kind === 'rate_limited')
-        this.budgetState.block(err.retryAfterMs ?? this.opts.rateLimitPauseMs);
+      if (isFetchError(err)) this.honourRateLimit(err);
       throw err;
     }
   }
@@ -298,7 +256,7 @@ class YahooFetcherImpl implements YahooFetcher {
     clip: { from?: number; to?: number },
     signal: AbortSignal | undefined,
   ): Promise<Bar[]> {
-    const providerSymbol = toProviderSymbol(this.mapper, symbol, 'yahoo');
+    const providerSymbol = this.providerSymbol(symbol);
     const res = await this.send(
       `${this.base}/v8/finance/chart/${encodeURIComponent(providerSymbol)}`,
       { interval: YAHOO_INTERVALS[timeframe]!, includePrePost: this.opts.includePrePost, ...window },
@@ -315,14 +273,15 @@ class YahooFetcherImpl implements YahooFetcher {
             : res.status >= 500
               ? 'transient'
               : 'bad_request';
-      if (kind === 'rate_limited') this.budgetState.block(this.opts.rateLimitPauseMs);
-      throw new FetchError({
+      const err = new FetchError({
         kind,
         source: 'yahoo',
         symbol,
         status: res.status,
         message: `chart error ${cErr.code}: ${cErr.description}`,
       });
+      this.honourRateLimit(err);
+      throw err;
     }
     if (res.status !== 200) throw this.http.statusError(res, { symbol, notFoundKind: 'symbol_not_found' });
     return parseChartBars(res.body, {
