@@ -36,7 +36,19 @@ const rows: Row[] = [];
 
 function mkBar(symbol: string, i: number): Bar {
   const c = 1.1 + (i % 100) / 1000;
-  return { symbol, timeframe: '1m', ts: T0 + i * M, open: c, high: c + 0.001, low: c - 0.001, close: c, volume: i, source: 'yahoo', final: true, quality: 1 };
+  return {
+    symbol,
+    timeframe: '1m',
+    ts: T0 + i * M,
+    open: c,
+    high: c + 0.001,
+    low: c - 0.001,
+    close: c,
+    volume: i,
+    source: 'yahoo',
+    final: true,
+    quality: 1,
+  };
 }
 const symbols = Array.from({ length: SYMBOLS }, (_, i) => `S${i}`);
 const pct = (xs: number[], p: number) => {
@@ -60,7 +72,16 @@ function rawWriter(redis: Redis, prefix: string, fanout: boolean) {
     const p = redis.pipeline();
     const groups = [...bySeries.entries()];
     for (const [key, list] of groups) {
-      p.evalsha(WRITE_BARS_SCRIPT.sha, 1, key, 5000, 64, ...list.map((b) => packr.pack([b.ts, b.open, b.high, b.low, b.close, b.volume, b.source, b.final, b.quality])));
+      p.evalsha(
+        WRITE_BARS_SCRIPT.sha,
+        1,
+        key,
+        5000,
+        64,
+        ...list.map((b) =>
+          packr.pack([b.ts, b.open, b.high, b.low, b.close, b.volume, b.source, b.final, b.quality]),
+        ),
+      );
     }
     const res = (await p.exec())!;
     if (!fanout) return;
@@ -74,7 +95,10 @@ function rawWriter(redis: Redis, prefix: string, fanout: boolean) {
   };
 }
 
-async function timeCycles(cycles: number, run: (cycle: number) => Promise<void>): Promise<{ wallMs: number[]; cpuUs: number[] }> {
+async function timeCycles(
+  cycles: number,
+  run: (cycle: number) => Promise<void>,
+): Promise<{ wallMs: number[]; cpuUs: number[] }> {
   const wallMs: number[] = [];
   const cpuUs: number[] = [];
   for (let c = 0; c < cycles; c++) {
@@ -97,7 +121,8 @@ async function benchWrites(admin: Redis, barsPerSeries: number, fanout: boolean)
   await raw.script('LOAD', WRITE_BARS_LUA);
   const writeRaw = rawWriter(raw, prefixRaw, fanout);
   const cycles = Math.round((barsPerSeries === 1 ? 150 : 25) * SCALE);
-  const batch = (c: number) => symbols.flatMap((s) => Array.from({ length: barsPerSeries }, (_, j) => mkBar(s, c * barsPerSeries + j)));
+  const batch = (c: number) =>
+    symbols.flatMap((s) => Array.from({ length: barsPerSeries }, (_, j) => mkBar(s, c * barsPerSeries + j)));
   // Alternate call by call so both see the same machine state (the machine may be shared); the
   // first tenth of the calls is warm-up.
   const ours = { wallMs: [] as number[], cpuUs: [] as number[] };
@@ -160,7 +185,19 @@ async function benchReads(admin: Redis): Promise<void> {
     const bufs = await raw.lrangeBuffer(key, -500, -1);
     const b = bufs.map((buf) => {
       const x = packr.unpack(buf) as unknown[];
-      return { symbol: 'EURUSD', timeframe: '1m', ts: x[0], open: x[1], high: x[2], low: x[3], close: x[4], volume: x[5], source: x[6], final: x[7], quality: x[8] };
+      return {
+        symbol: 'EURUSD',
+        timeframe: '1m',
+        ts: x[0],
+        open: x[1],
+        high: x[2],
+        low: x[3],
+        close: x[4],
+        volume: x[5],
+        source: x[6],
+        final: x[7],
+        quality: x[8],
+      };
     });
     const t2 = performance.now();
     if (a.length !== 500 || b.length !== 500) throw new Error('short read');
@@ -191,17 +228,53 @@ async function benchReads(admin: Redis): Promise<void> {
     if (got.length !== 500) throw new Error('bad range');
     if (i >= 100) range.push(performance.now() - t0);
   }
-  rows.push({ case: 'barsInRange(500 of 5000) from Redis + decode: p50', unit: 'ms', ours: round(median(range)), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  rows.push({
+    case: 'barsInRange(500 of 5000) from Redis + decode: p50',
+    unit: 'ms',
+    ours: round(median(range)),
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: null,
+    pass: null,
+  });
   // Memory per bar: a full 5000-bar list.
   const bytes = Number(await admin.memory('USAGE', key, 'SAMPLES', 0));
-  rows.push({ case: 'Redis memory per cached bar (5000-bar list, MEMORY USAGE)', unit: 'bytes', ours: round(bytes / 5000, 1), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  rows.push({
+    case: 'Redis memory per cached bar (5000-bar list, MEMORY USAGE)',
+    unit: 'bytes',
+    ours: round(bytes / 5000, 1),
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: null,
+    pass: null,
+  });
   // Decode cost alone.
   const bufs = await raw.lrangeBuffer(key, -500, -1);
   const t0 = performance.now();
   const reps = Math.round(200 * SCALE);
   for (let r = 0; r < reps; r++) for (const b of bufs) decodeBar(b, 'EURUSD', '1m');
-  rows.push({ case: 'decodeBar (msgpack array -> Bar)', unit: 'us', ours: round(((performance.now() - t0) * 1000) / (reps * 500), 3), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
-  rows.push({ case: 'packed bar size', unit: 'bytes', ours: bufs[0].length, baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  rows.push({
+    case: 'decodeBar (msgpack array -> Bar)',
+    unit: 'us',
+    ours: round(((performance.now() - t0) * 1000) / (reps * 500), 3),
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: null,
+    pass: null,
+  });
+  rows.push({
+    case: 'packed bar size',
+    unit: 'bytes',
+    ours: bufs[0].length,
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: null,
+    pass: null,
+  });
   await cache.close();
   await raw.quit();
 }
@@ -212,7 +285,16 @@ async function benchMemory(): Promise<void> {
   const t0 = performance.now();
   for (let c = 0; c < cycles; c++) await cache.writeBars(symbols.map((s) => mkBar(s, c)));
   const perCall = (performance.now() - t0) / cycles;
-  rows.push({ case: `in-process writeBars ${SYMBOLS} symbols x 1 bar/call: throughput`, unit: 'bars/s', ours: Math.round(SYMBOLS / (perCall / 1000)), baseline: null, baselineValue: null, ratio: null, goal: null, pass: null });
+  rows.push({
+    case: `in-process writeBars ${SYMBOLS} symbols x 1 bar/call: throughput`,
+    unit: 'bars/s',
+    ours: Math.round(SYMBOLS / (perCall / 1000)),
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: null,
+    pass: null,
+  });
   await cache.writeBars(Array.from({ length: 5000 }, (_, i) => mkBar('EURUSD', i)));
   const lat: number[] = [];
   for (let i = 0; i < Math.round(3000 * SCALE) + 300; i++) {
@@ -221,7 +303,16 @@ async function benchMemory(): Promise<void> {
     if (i >= 300) lat.push(performance.now() - t);
   }
   for (const p of [50, 99] as const) {
-    rows.push({ case: `in-process latestBars(500): p${p}`, unit: 'ms', ours: round(pct(lat, p), 4), baseline: null, baselineValue: null, ratio: null, goal: '< 1 ms', pass: pct(lat, p) < 1 });
+    rows.push({
+      case: `in-process latestBars(500): p${p}`,
+      unit: 'ms',
+      ours: round(pct(lat, p), 4),
+      baseline: null,
+      baselineValue: null,
+      ratio: null,
+      goal: '< 1 ms',
+      pass: pct(lat, p) < 1,
+    });
   }
   await cache.close();
 }
@@ -236,7 +327,12 @@ const POOL_SIZES = [1, 2, 4, 8] as const;
 async function benchPoolWrites(symbolCount: number, fanout: boolean): Promise<void> {
   const names = Array.from({ length: symbolCount }, (_, i) => `P${i}`);
   const caches = POOL_SIZES.map((poolSize) =>
-    createRedisHotCache({ redis: REDIS_URL, keyPrefix: `${RUN}pw${symbolCount}${fanout ? 'f' : ''}:${poolSize}:`, poolSize, fanout }),
+    createRedisHotCache({
+      redis: REDIS_URL,
+      keyPrefix: `${RUN}pw${symbolCount}${fanout ? 'f' : ''}:${poolSize}:`,
+      poolSize,
+      fanout,
+    }),
   );
   const name = `writeBars ${symbolCount} symbols x 1 bar/call, fan-out ${fanout ? 'on' : 'off'}`;
   await Promise.all(caches.map((c) => c.ready()));
@@ -290,7 +386,8 @@ async function benchPoolReads(callers: number): Promise<void> {
   await Promise.all(caches.map((c) => c.ready()));
   // 1000 bars per symbol: LRANGE -500 -1 walks from the tail, so a longer list reads the same, and
   // the shared Redis holds 4 x 64 series only briefly.
-  for (const cache of caches) await cache.writeBars(names.flatMap((s) => Array.from({ length: 1000 }, (_, i) => mkBar(s, i))));
+  for (const cache of caches)
+    await cache.writeBars(names.flatMap((s) => Array.from({ length: 1000 }, (_, i) => mkBar(s, i))));
   const rounds = Math.round(60 * SCALE);
   const warm = Math.ceil(rounds / 10);
   const roundMs = POOL_SIZES.map(() => [] as number[]);
@@ -372,10 +469,24 @@ async function main(): Promise<void> {
     await admin.quit();
   }
   console.log(`1-min load average at start: ${loadAtStart.toFixed(2)} on ${cpus().length} CPUs`);
-  console.table(rows.map((r) => ({ case: r.case, unit: r.unit, ours: r.ours, baseline: r.baselineValue, ratio: r.ratio, pass: r.pass })));
+  console.table(
+    rows.map((r) => ({
+      case: r.case,
+      unit: r.unit,
+      ours: r.ours,
+      baseline: r.baselineValue,
+      ratio: r.ratio,
+      pass: r.pass,
+    })),
+  );
   const out = join(repoRoot(), 'bench-results', 'redis-kb.json');
   mkdirSync(dirname(out), { recursive: true });
-  const result = { package: '@pipeline/redis-kb', date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version, loadavg1mAtStart: round(loadAtStart, 2) }, rows };
+  const result = {
+    package: '@pipeline/redis-kb',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version, loadavg1mAtStart: round(loadAtStart, 2) },
+    rows,
+  };
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   console.log(`wrote ${out}`);
 }

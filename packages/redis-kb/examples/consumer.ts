@@ -36,12 +36,25 @@ export async function follow(options: FollowOptions): Promise<void> {
     // Start from the newest existing id rather than '$': '$' re-read after a timeout would skip
     // entries added between two XREAD calls.
     const lastOf = async (key: string) => (await redis.xrevrange(key, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
-    const ids = { [barsKey]: options.lastId ?? (await lastOf(barsKey)), [signalsKey]: await lastOf(signalsKey) };
+    const ids = {
+      [barsKey]: options.lastId ?? (await lastOf(barsKey)),
+      [signalsKey]: await lastOf(signalsKey),
+    };
     options.onReady?.();
     while (!options.signal.aborted) {
       let res: Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
       try {
-        res = await redis.xreadBuffer('COUNT', 100, 'BLOCK', 5000, 'STREAMS', barsKey, signalsKey, ids[barsKey], ids[signalsKey]);
+        res = await redis.xreadBuffer(
+          'COUNT',
+          100,
+          'BLOCK',
+          5000,
+          'STREAMS',
+          barsKey,
+          signalsKey,
+          ids[barsKey],
+          ids[signalsKey],
+        );
       } catch (err) {
         if (options.signal.aborted) break;
         throw err;
@@ -52,7 +65,8 @@ export async function follow(options: FollowOptions): Promise<void> {
         for (const [rawId, fields] of entries) {
           const id = rawId.toString();
           ids[key] = id;
-          const field = (name: string) => fields[fields.findIndex((f, i) => i % 2 === 0 && f.toString() === name) + 1];
+          const field = (name: string) =>
+            fields[fields.findIndex((f, i) => i % 2 === 0 && f.toString() === name) + 1];
           if (key === barsKey) options.onBars(decodeFanoutBars(field('bars')), id);
           else options.onSignal?.(field('symbol').toString(), decodeValue(field('signal')), id);
         }
@@ -65,7 +79,10 @@ export async function follow(options: FollowOptions): Promise<void> {
 }
 
 /** The latest close per series, as a bot would keep it. */
-export function latestCloses(): { apply(bars: Bar[]): void; get(symbol: string, timeframe: Timeframe): number | undefined } {
+export function latestCloses(): {
+  apply(bars: Bar[]): void;
+  get(symbol: string, timeframe: Timeframe): number | undefined;
+} {
   const closes = new Map<string, number>();
   return {
     apply: (bars) => bars.forEach((b) => closes.set(`${b.symbol}|${b.timeframe}`, b.close)),
@@ -80,7 +97,14 @@ if (process.argv[1]?.endsWith('consumer.ts')) {
   follow({
     redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     signal: controller.signal,
-    onBars: (bars, id) => console.log(id, bars.map((b) => `${b.symbol} ${b.timeframe} ${new Date(b.ts).toISOString()} ${b.close}${b.final ? '' : ' (forming)'}`)),
+    onBars: (bars, id) =>
+      console.log(
+        id,
+        bars.map(
+          (b) =>
+            `${b.symbol} ${b.timeframe} ${new Date(b.ts).toISOString()} ${b.close}${b.final ? '' : ' (forming)'}`,
+        ),
+      ),
     onSignal: (symbol, signal) => console.log('signal', symbol, signal),
   }).catch((err: unknown) => {
     console.error(err);

@@ -8,7 +8,17 @@ describe('bar codec', () => {
     const b = bar(3, { final: false, quality: 0.25, source: 'twelvedata' });
     const buf = encodeBar(b);
     expect(buf[0]).toBe(0x99); // msgpack fixarray of 9: no msgpackr record extension
-    expect(plainMsgpackDecode(buf)).toEqual([b.ts, b.open, b.high, b.low, b.close, b.volume, 'twelvedata', false, 0.25]);
+    expect(plainMsgpackDecode(buf)).toEqual([
+      b.ts,
+      b.open,
+      b.high,
+      b.low,
+      b.close,
+      b.volume,
+      'twelvedata',
+      false,
+      0.25,
+    ]);
     expect(decodeBar(buf, b.symbol, b.timeframe)).toEqual(b);
     // 1 (array header) + 5 x 9 (float64 ts and prices) + 1 (small int volume) + 11 (source) + 1 (bool) + 9 (quality)
     expect(buf.length).toBe(68);

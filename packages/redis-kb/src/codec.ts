@@ -14,7 +14,17 @@ const packr = new Packr({ useRecords: false, moreTypes: false });
 export type PackedBar = [number, number, number, number, number, number, string, boolean, number];
 
 export function encodeBar(bar: Bar): Buffer {
-  return packr.pack([bar.ts, bar.open, bar.high, bar.low, bar.close, bar.volume, bar.source, bar.final, bar.quality]);
+  return packr.pack([
+    bar.ts,
+    bar.open,
+    bar.high,
+    bar.low,
+    bar.close,
+    bar.volume,
+    bar.source,
+    bar.final,
+    bar.quality,
+  ]);
 }
 
 export function decodeBar(buf: Buffer | Uint8Array, symbol: string, timeframe: Timeframe): Bar {
@@ -52,7 +62,19 @@ export function decodeValue<T>(buf: Buffer | Uint8Array): T {
  */
 export function encodeFanoutBars(bars: readonly Bar[]): Buffer {
   return packr.pack(
-    bars.map((b) => [b.symbol, b.timeframe, b.ts, b.open, b.high, b.low, b.close, b.volume, b.source, b.final, b.quality]),
+    bars.map((b) => [
+      b.symbol,
+      b.timeframe,
+      b.ts,
+      b.open,
+      b.high,
+      b.low,
+      b.close,
+      b.volume,
+      b.source,
+      b.final,
+      b.quality,
+    ]),
   );
 }
 

@@ -59,7 +59,9 @@ export function runHotCacheContract(
     });
 
     it('appends newer bars and reads the latest K oldest first, with every field intact', async () => {
-      const input = [0, 1, 2, 3, 4].map((i) => bar(i, { final: i < 4, quality: 0.5 + i / 10, source: 'polygon' }));
+      const input = [0, 1, 2, 3, 4].map((i) =>
+        bar(i, { final: i < 4, quality: 0.5 + i / 10, source: 'polygon' }),
+      );
       const res = await cache.writeBars(input);
       expect(res).toEqual({ appended: 5, replaced: 0, refused: 0, invalid: 0, series: 1 });
       expect(await cache.latestBars('EURUSD', '1m', 3)).toEqual(input.slice(2));
@@ -107,7 +109,9 @@ export function runHotCacheContract(
       const res = await cache.writeBars(Array.from({ length: 30 }, (_, i) => bar(i)));
       expect(res.appended).toBe(30);
       expect(await cache.seriesLength('EURUSD', '1m')).toBe(20);
-      expect(tsOf(await cache.latestBars('EURUSD', '1m', 100))).toEqual(Array.from({ length: 20 }, (_, i) => i + 10));
+      expect(tsOf(await cache.latestBars('EURUSD', '1m', 100))).toEqual(
+        Array.from({ length: 20 }, (_, i) => i + 10),
+      );
       for (let i = 30; i < 75; i++) await cache.writeBars([bar(i)]);
       expect(await cache.seriesLength('EURUSD', '1m')).toBe(20);
       expect(tsOf(await cache.latestBars('EURUSD', '1m', 5))).toEqual([70, 71, 72, 73, 74]);
@@ -121,7 +125,8 @@ export function runHotCacheContract(
       const input: Bar[] = [];
       for (const symbol of symbols)
         for (const timeframe of tfs)
-          for (let i = 0; i < 3; i++) input.push(bar(i, { symbol, timeframe, ts: T0 + i * TIMEFRAME_MS[timeframe] }));
+          for (let i = 0; i < 3; i++)
+            input.push(bar(i, { symbol, timeframe, ts: T0 + i * TIMEFRAME_MS[timeframe] }));
       const res = await cache.writeBars(input);
       expect(res).toMatchObject({ appended: 30, series: 10 });
       for (const symbol of symbols)
@@ -164,7 +169,8 @@ export function runHotCacheContract(
 
     it('reads a time range [from, to)', async () => {
       await cache.writeBars([0, 1, 2, 3, 5, 8, 9].map((i) => bar(i)));
-      const range = (a: number, b: number) => cache.barsInRange('EURUSD', '1m', T0 + a * M, T0 + b * M).then(tsOf);
+      const range = (a: number, b: number) =>
+        cache.barsInRange('EURUSD', '1m', T0 + a * M, T0 + b * M).then(tsOf);
       expect(await range(1, 5)).toEqual([1, 2, 3]);
       expect(await range(4, 9)).toEqual([5, 8]);
       expect(await range(-10, 100)).toEqual([0, 1, 2, 3, 5, 8, 9]);
@@ -245,10 +251,15 @@ export function runHotCacheContract(
       let run = 0;
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.array(fc.record({ i: fc.integer({ min: 0, max: 60 }), v: fc.integer({ min: 1, max: 9 }) }), { maxLength: 8 }), {
-            minLength: 1,
-            maxLength: 12,
-          }),
+          fc.array(
+            fc.array(fc.record({ i: fc.integer({ min: 0, max: 60 }), v: fc.integer({ min: 1, max: 9 }) }), {
+              maxLength: 8,
+            }),
+            {
+              minLength: 1,
+              maxLength: 12,
+            },
+          ),
           async (batches) => {
             const symbol = `P${run++}`;
             let model: Array<{ i: number; v: number }> = [];

@@ -24,7 +24,11 @@ export {
   RECOMMENDED_CLIENT_OPTIONS,
   recommendedClientOptions,
 } from './redis-hot-cache';
-export { createMemoryHotCache, type MemoryHotCacheOptions, MEMORY_HOT_CACHE_DEFAULTS } from './memory-hot-cache';
+export {
+  createMemoryHotCache,
+  type MemoryHotCacheOptions,
+  MEMORY_HOT_CACHE_DEFAULTS,
+} from './memory-hot-cache';
 export {
   createKeyLayout,
   type KeyLayout,

@@ -39,7 +39,10 @@ export const MAX_SYMBOL_LENGTH = 64;
  */
 export function isCacheableSymbol(symbol: unknown): symbol is string {
   return (
-    typeof symbol === 'string' && symbol.length > 0 && symbol.length <= MAX_SYMBOL_LENGTH && !/[{}\s]/.test(symbol)
+    typeof symbol === 'string' &&
+    symbol.length > 0 &&
+    symbol.length <= MAX_SYMBOL_LENGTH &&
+    !/[{}\s]/.test(symbol)
   );
 }
 

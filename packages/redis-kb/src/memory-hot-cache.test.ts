@@ -54,7 +54,10 @@ describe('createMemoryHotCache', () => {
     for (let i = 0; i < 200; i++) await cache.writeBars([bar(i)]);
     expect((await cache.latestBars('EURUSD', '1m', 10)).map((b) => b.volume)).toEqual([197, 198, 199]);
     // replaceWindow is capped by what is still cached: bar 196 is gone
-    expect(await cache.writeBars([bar(196), bar(197, { close: 2 })])).toMatchObject({ refused: 1, replaced: 1 });
+    expect(await cache.writeBars([bar(196), bar(197, { close: 2 })])).toMatchObject({
+      refused: 1,
+      replaced: 1,
+    });
     expect(await cache.barsInRange('EURUSD', '1m', 0, Number.MAX_SAFE_INTEGER)).toHaveLength(3);
     await cache.close();
   });

@@ -122,12 +122,19 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
   const series = new Map<string, Series>();
   const features = new Map<string, { value: Buffer; expiresAt: number }>();
   const signals = new Map<string, Buffer>();
-  const stats: CacheStats = { barsAppended: 0, barsReplaced: 0, barsRefused: 0, barsInvalid: 0, failedCalls: 0 };
+  const stats: CacheStats = {
+    barsAppended: 0,
+    barsReplaced: 0,
+    barsRefused: 0,
+    barsInvalid: 0,
+    failedCalls: 0,
+  };
   const createdAt = clock.now();
   let closed = false;
 
   const errors = new EventSource<Error>(() => undefined);
-  const reportListenerError = (err: unknown) => errors.emit(err instanceof Error ? err : new Error(String(err)));
+  const reportListenerError = (err: unknown) =>
+    errors.emit(err instanceof Error ? err : new Error(String(err)));
   const barsEvents = new EventSource<BarsWrittenEvent>(reportListenerError);
   const signalEvents = new EventSource<SignalWrittenEvent<TSignal>>(reportListenerError);
   const rejectedEvents = new EventSource<BarsRejectedEvent>(reportListenerError);
@@ -198,7 +205,8 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
       stats.barsRefused += result.refused;
       stats.barsInvalid += result.invalid;
       if (accepted.length > 0) barsEvents.emit({ bars: accepted });
-      if (refused.length > 0 || plan.invalid.length > 0) rejectedEvents.emit({ refused, invalid: plan.invalid });
+      if (refused.length > 0 || plan.invalid.length > 0)
+        rejectedEvents.emit({ refused, invalid: plan.invalid });
       return result;
     },
 
@@ -231,7 +239,12 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
     async setFeatures(symbol, value) {
       check('setFeatures');
       // Round-trip through msgpack like Redis does: callers get a copy, and the same values survive.
-      touch(features, symbol, { value: encodeValue(value), expiresAt: clock.now() + opts.featureTtlMs }, opts.maxSymbols);
+      touch(
+        features,
+        symbol,
+        { value: encodeValue(value), expiresAt: clock.now() + opts.featureTtlMs },
+        opts.maxSymbols,
+      );
     },
 
     async getFeatures(symbol) {

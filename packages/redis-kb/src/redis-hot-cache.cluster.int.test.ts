@@ -16,7 +16,11 @@ afterAll(async () => {
 });
 
 runHotCacheContract('Redis Cluster (3 masters)', async (settings) => {
-  const cache = createRedisHotCache({ ...settings, clusterNodes: cluster.nodes, keyPrefix: uniqueRedisPrefix('rkbc') });
+  const cache = createRedisHotCache({
+    ...settings,
+    clusterNodes: cluster.nodes,
+    keyPrefix: uniqueRedisPrefix('rkbc'),
+  });
   return {
     cache,
     elapse: (ms) => new Promise((r) => setTimeout(r, ms)),
@@ -55,9 +59,16 @@ describe('on a real Redis Cluster', () => {
       const symbols = Array.from({ length: 60 }, (_, i) => `SYM${i}`);
       const owners = new Set(symbols.map((s) => client.slots[calculateSlot(s)].join(';')));
       expect(owners.size).toBe(3); // the batch really spans all three masters
-      const res = await cache.writeBars(symbols.flatMap((symbol) => [0, 1, 2].map((i) => bar(i, { symbol }))));
+      const res = await cache.writeBars(
+        symbols.flatMap((symbol) => [0, 1, 2].map((i) => bar(i, { symbol }))),
+      );
       expect(res).toMatchObject({ appended: 180, series: 60, refused: 0 });
-      for (const symbol of symbols) expect((await cache.latestBars(symbol, '1m', 5)).map((b) => b.symbol)).toEqual([symbol, symbol, symbol]);
+      for (const symbol of symbols)
+        expect((await cache.latestBars(symbol, '1m', 5)).map((b) => b.symbol)).toEqual([
+          symbol,
+          symbol,
+          symbol,
+        ]);
       for (const symbol of symbols) await cache.setSignal(symbol, { symbol });
       const signals = await cache.getSignals(symbols);
       expect(signals.size).toBe(60);

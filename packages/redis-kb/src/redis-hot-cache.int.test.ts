@@ -1,5 +1,11 @@
 import { ManualClock, isPipelineError } from '@pipeline/core';
-import { TEST_REDIS_URL, cleanupTempDirs, deleteRedisPrefix, startRedisServer, uniqueRedisPrefix } from '@pipeline/test-utils';
+import {
+  TEST_REDIS_URL,
+  cleanupTempDirs,
+  deleteRedisPrefix,
+  startRedisServer,
+  uniqueRedisPrefix,
+} from '@pipeline/test-utils';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { decodeFanoutBars, decodeValue } from './codec';
@@ -12,7 +18,8 @@ const admin = new Redis(TEST_REDIS_URL);
 /** One symbol pinned to each connection of a pool of `poolSize` (EURUSD first). */
 function symbolsPerConnection(poolSize: number): string[] {
   const out = new Map<number, string>([[poolIndexOf('EURUSD', poolSize), 'EURUSD']]);
-  for (let i = 0; out.size < poolSize; i++) if (!out.has(poolIndexOf(`SYM${i}`, poolSize))) out.set(poolIndexOf(`SYM${i}`, poolSize), `SYM${i}`);
+  for (let i = 0; out.size < poolSize; i++)
+    if (!out.has(poolIndexOf(`SYM${i}`, poolSize))) out.set(poolIndexOf(`SYM${i}`, poolSize), `SYM${i}`);
   return [...out.values()];
 }
 afterAll(async () => {
@@ -99,19 +106,28 @@ describe('createRedisHotCache on a real Redis', () => {
   });
 
   it('fans accepted bars and signals out on capped streams a follower reads with XREAD', async () => {
-    const cache = createRedisHotCache({ redis: TEST_REDIS_URL, keyPrefix, streamMaxLen: 10, replaceWindow: 0 });
+    const cache = createRedisHotCache({
+      redis: TEST_REDIS_URL,
+      keyPrefix,
+      streamMaxLen: 10,
+      replaceWindow: 0,
+    });
     await cache.ready();
     await cache.writeBars([bar(0), bar(1), bar(0, { symbol: 'XAUUSD', close: 2000 })]);
     await cache.writeBars([bar(1, { close: 3 }), bar(0)]); // bar 0 is refused: not fanned out
     await cache.setSignal('EURUSD', { direction: 'short', confidence: 0.4 });
-    const entries = (await admin.xrangeBuffer(cache.keys.stream('bars'), '-', '+')) as Array<[Buffer, Buffer[]]>;
+    const entries = (await admin.xrangeBuffer(cache.keys.stream('bars'), '-', '+')) as Array<
+      [Buffer, Buffer[]]
+    >;
     expect(entries).toHaveLength(2);
     const batches = entries.map(([, fields]) => decodeFanoutBars(fields[1]));
     expect(batches[0].map((b) => `${b.symbol}@${b.ts}`).sort()).toEqual(
       [`EURUSD@${bar(0).ts}`, `EURUSD@${bar(1).ts}`, `XAUUSD@${bar(0).ts}`].sort(),
     );
     expect(batches[1]).toEqual([bar(1, { close: 3 })]);
-    const signals = (await admin.xrangeBuffer(cache.keys.stream('signals'), '-', '+')) as Array<[Buffer, Buffer[]]>;
+    const signals = (await admin.xrangeBuffer(cache.keys.stream('signals'), '-', '+')) as Array<
+      [Buffer, Buffer[]]
+    >;
     expect(signals[0][1][1].toString()).toBe('EURUSD');
     expect(decodeValue(signals[0][1][3])).toEqual({ direction: 'short', confidence: 0.4 });
     // MAXLEN ~ trims whole macro nodes, so the bound is approximate but holds.
@@ -121,7 +137,9 @@ describe('createRedisHotCache on a real Redis', () => {
   });
 
   it('rejects unknown options, bad values and a client with its own keyPrefix, quoting them', () => {
-    expect(() => createRedisHotCache({ redis: TEST_REDIS_URL, maxbars: 1 } as never)).toThrow(/unknown option "maxbars"/);
+    expect(() => createRedisHotCache({ redis: TEST_REDIS_URL, maxbars: 1 } as never)).toThrow(
+      /unknown option "maxbars"/,
+    );
     expect(() => createRedisHotCache({ maxBars: -5 })).toThrow(/"maxBars".*got -5/);
     expect(() => createRedisHotCache({ keyPrefix: 'a{b}' })).toThrow(/"keyPrefix".*"a\{b\}"/);
     expect(() => createRedisHotCache({ clusterNodes: ['nohost'] })).toThrow(/"nohost"/);
@@ -134,7 +152,11 @@ describe('createRedisHotCache on a real Redis', () => {
       expect(String(err)).toContain('"x:"');
     }
     prefixed.disconnect();
-    expect(REDIS_HOT_CACHE_DEFAULTS).toMatchObject({ keyPrefix: 'pipeline:', maxBars: 5000, featureTtlMs: 2000 });
+    expect(REDIS_HOT_CACHE_DEFAULTS).toMatchObject({
+      keyPrefix: 'pipeline:',
+      maxBars: 5000,
+      featureTtlMs: 2000,
+    });
   });
 
   it('uses a client passed in without closing it', async () => {
@@ -152,8 +174,13 @@ describe('createRedisHotCache on a real Redis', () => {
     try {
       await cache.ready();
       await admin.set(cache.keys.bars('EURUSD', '1m'), 'not a list');
-      await expect(cache.writeBars([bar(0)])).rejects.toMatchObject({ code: 'CACHE_COMMAND_FAILED', operation: 'writeBars' });
-      await expect(cache.latestBars('EURUSD', '1m', 5)).rejects.toMatchObject({ code: 'CACHE_COMMAND_FAILED' });
+      await expect(cache.writeBars([bar(0)])).rejects.toMatchObject({
+        code: 'CACHE_COMMAND_FAILED',
+        operation: 'writeBars',
+      });
+      await expect(cache.latestBars('EURUSD', '1m', 5)).rejects.toMatchObject({
+        code: 'CACHE_COMMAND_FAILED',
+      });
       await admin.set(cache.keys.signal('EURUSD'), Buffer.from([0x92, 0x01]));
       await expect(cache.getSignal('EURUSD')).rejects.toMatchObject({ code: 'CACHE_DECODE_FAILED' });
       expect(cache.stats().failedCalls).toBe(2);
@@ -182,58 +209,78 @@ describe('Redis down and back (private redis-server)', () => {
     }
   });
 
-  it.each([1, 4])('fails fast with CACHE_UNAVAILABLE while Redis is down, reports it, and works again after restart (poolSize %i)', async (poolSize) => {
-    const srv = await startRedisServer();
-    const cache = createRedisHotCache({ redis: srv.url, reconnectMaxDelayMs: 100, poolSize });
-    // Symbols pinned to every connection of the pool, so each one's outage and return is exercised.
-    const symbols = symbolsPerConnection(poolSize);
-    const changes: CacheStatusChange[] = [];
-    cache.onStatusChange((c) => changes.push(c));
-    try {
-      await cache.ready();
-      expect(cache.health()).toMatchObject({ status: 'ready', connections: { total: poolSize, ready: poolSize } });
-      await cache.writeBars(symbols.map((symbol) => bar(0, { symbol })));
+  it.each([1, 4])(
+    'fails fast with CACHE_UNAVAILABLE while Redis is down, reports it, and works again after restart (poolSize %i)',
+    async (poolSize) => {
+      const srv = await startRedisServer();
+      const cache = createRedisHotCache({ redis: srv.url, reconnectMaxDelayMs: 100, poolSize });
+      // Symbols pinned to every connection of the pool, so each one's outage and return is exercised.
+      const symbols = symbolsPerConnection(poolSize);
+      const changes: CacheStatusChange[] = [];
+      cache.onStatusChange((c) => changes.push(c));
+      try {
+        await cache.ready();
+        expect(cache.health()).toMatchObject({
+          status: 'ready',
+          connections: { total: poolSize, ready: poolSize },
+        });
+        await cache.writeBars(symbols.map((symbol) => bar(0, { symbol })));
 
-      await srv.kill();
-      // A command racing the kill may fail as it lands; every later one fails before reaching a socket.
-      await cache.writeBars(symbols.map((symbol) => bar(1, { symbol }))).catch(() => undefined);
-      for (const symbol of symbols) {
-        await cache.lastBar(symbol, '1m').catch(() => undefined);
-        const started = performance.now();
-        const err = await cache.writeBars([bar(2, { symbol })]).catch((e: unknown) => e);
-        const tookMs = performance.now() - started;
-        expect(isPipelineError(err, 'CACHE_UNAVAILABLE')).toBe(true);
-        expect(tookMs).toBeLessThan(50);
-        await expect(cache.latestBars(symbol, '1m', 5)).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE' });
+        await srv.kill();
+        // A command racing the kill may fail as it lands; every later one fails before reaching a socket.
+        await cache.writeBars(symbols.map((symbol) => bar(1, { symbol }))).catch(() => undefined);
+        for (const symbol of symbols) {
+          await cache.lastBar(symbol, '1m').catch(() => undefined);
+          const started = performance.now();
+          const err = await cache.writeBars([bar(2, { symbol })]).catch((e: unknown) => e);
+          const tookMs = performance.now() - started;
+          expect(isPipelineError(err, 'CACHE_UNAVAILABLE')).toBe(true);
+          expect(tookMs).toBeLessThan(50);
+          await expect(cache.latestBars(symbol, '1m', 5)).rejects.toMatchObject({
+            code: 'CACHE_UNAVAILABLE',
+          });
+        }
+        expect(cache.health()).toMatchObject({ status: 'down', connections: { total: poolSize, ready: 0 } });
+        expect(cache.health().lastError).toBeInstanceOf(Error);
+        expect(changes.map((c) => c.status)).toContain('down');
+
+        await srv.restart();
+        await cache.ready(5000);
+        expect(cache.health()).toMatchObject({
+          status: 'ready',
+          connections: { total: poolSize, ready: poolSize },
+        });
+        expect(changes.at(-1)).toMatchObject({ status: 'ready', previous: 'down' });
+        // The private server keeps nothing on restart: the host refills from its store, and writes work
+        // on every connection.
+        expect(
+          await cache.writeBars(symbols.flatMap((symbol) => [bar(2, { symbol }), bar(3, { symbol })])),
+        ).toMatchObject({
+          appended: 2 * symbols.length,
+        });
+        for (const symbol of symbols) expect(await cache.seriesLength(symbol, '1m')).toBe(2);
+      } finally {
+        await cache.close();
+        await srv.stop();
       }
-      expect(cache.health()).toMatchObject({ status: 'down', connections: { total: poolSize, ready: 0 } });
-      expect(cache.health().lastError).toBeInstanceOf(Error);
-      expect(changes.map((c) => c.status)).toContain('down');
-
-      await srv.restart();
-      await cache.ready(5000);
-      expect(cache.health()).toMatchObject({ status: 'ready', connections: { total: poolSize, ready: poolSize } });
-      expect(changes.at(-1)).toMatchObject({ status: 'ready', previous: 'down' });
-      // The private server keeps nothing on restart: the host refills from its store, and writes work
-      // on every connection.
-      expect(await cache.writeBars(symbols.flatMap((symbol) => [bar(2, { symbol }), bar(3, { symbol })]))).toMatchObject({
-        appended: 2 * symbols.length,
-      });
-      for (const symbol of symbols) expect(await cache.seriesLength(symbol, '1m')).toBe(2);
-    } finally {
-      await cache.close();
-      await srv.stop();
-    }
-  });
+    },
+  );
 
   it('reports connecting, then down, when Redis is not there at start; ready() times out with CACHE_UNAVAILABLE', async () => {
     const srv = await startRedisServer();
     await srv.stop();
     const clock = new ManualClock();
-    const cache = createRedisHotCache({ redis: srv.url, reconnectMaxDelayMs: 50, connectTimeoutMs: 200, clock });
+    const cache = createRedisHotCache({
+      redis: srv.url,
+      reconnectMaxDelayMs: 50,
+      connectTimeoutMs: 200,
+      clock,
+    });
     try {
       expect(cache.health()).toMatchObject({ status: 'connecting', since: clock.now() });
-      const down = new Promise<void>((resolve) => cache.onStatusChange((c) => c.status === 'down' && resolve()));
+      const down = new Promise<void>((resolve) =>
+        cache.onStatusChange((c) => c.status === 'down' && resolve()),
+      );
       const ready = cache.ready(300);
       await down;
       clock.advance(300); // ready()'s timeout runs on the injected scheduler
@@ -241,7 +288,10 @@ describe('Redis down and back (private redis-server)', () => {
       expect(clock.pendingTimers).toBe(0);
       expect(cache.health().status).toBe('down');
       expect(cache.health().lastError?.message).toMatch(/ECONNREFUSED/);
-      await expect(cache.setSignal('EURUSD', {})).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE', status: 'down' });
+      await expect(cache.setSignal('EURUSD', {})).rejects.toMatchObject({
+        code: 'CACHE_UNAVAILABLE',
+        status: 'down',
+      });
       await srv.restart();
       await cache.ready(5000);
       await cache.setSignal('EURUSD', { direction: 'long' });

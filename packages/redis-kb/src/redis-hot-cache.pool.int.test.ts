@@ -1,7 +1,13 @@
 // poolSize > 1: the contract suite on a pool of 4, symbol pinning seen from Redis' side, per-symbol
 // ordering under concurrent unawaited writes, one lost connection, and the poolSize option rules.
 import { isPipelineError } from '@pipeline/core';
-import { TEST_REDIS_URL, cleanupTempDirs, deleteRedisPrefix, startRedisServer, uniqueRedisPrefix } from '@pipeline/test-utils';
+import {
+  TEST_REDIS_URL,
+  cleanupTempDirs,
+  deleteRedisPrefix,
+  startRedisServer,
+  uniqueRedisPrefix,
+} from '@pipeline/test-utils';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { decodeFanoutBars, decodeValue } from './codec';
@@ -97,11 +103,18 @@ describe('poolSize > 1 on a real Redis', () => {
       await cache.ready();
       const groups = pinnedSymbols(4, 5);
       const symbols = groups.flat();
-      const res = await cache.writeBars(symbols.flatMap((symbol) => [bar(0, { symbol }), bar(1, { symbol, final: false })]));
+      const res = await cache.writeBars(
+        symbols.flatMap((symbol) => [bar(0, { symbol }), bar(1, { symbol, final: false })]),
+      );
       expect(res).toEqual({ appended: 40, replaced: 0, refused: 0, invalid: 0, series: 20 });
-      for (const symbol of symbols) expect((await cache.latestBars(symbol, '1m', 5)).map((b) => b.symbol)).toEqual([symbol, symbol]);
-      const entries = (await admin.xrangeBuffer(cache.keys.stream('bars'), '-', '+')) as Array<[Buffer, Buffer[]]>;
-      const perEntry = entries.map(([, fields]) => [...new Set(decodeFanoutBars(fields[1]).map((b) => b.symbol))].sort());
+      for (const symbol of symbols)
+        expect((await cache.latestBars(symbol, '1m', 5)).map((b) => b.symbol)).toEqual([symbol, symbol]);
+      const entries = (await admin.xrangeBuffer(cache.keys.stream('bars'), '-', '+')) as Array<
+        [Buffer, Buffer[]]
+      >;
+      const perEntry = entries.map(([, fields]) =>
+        [...new Set(decodeFanoutBars(fields[1]).map((b) => b.symbol))].sort(),
+      );
       expect(perEntry.sort()).toEqual(groups.map((g) => [...g].sort()).sort());
       for (const symbol of symbols) await cache.setSignal(symbol, { symbol });
       const signals = await cache.getSignals([...symbols, 'NOSIGNAL']);
@@ -122,21 +135,29 @@ describe('poolSize > 1 on a real Redis', () => {
       // Each call updates the forming bar of every symbol; calls of different sizes finish out of order
       // across connections, but one symbol's updates must be applied in the order they were made.
       for (let v = 1; v <= versions; v++) {
-        const batch = symbols.map((symbol) => bar(0, { symbol, final: false, volume: v, close: 1.1 + v / 1e4 }));
+        const batch = symbols.map((symbol) =>
+          bar(0, { symbol, final: false, volume: v, close: 1.1 + v / 1e4 }),
+        );
         if (v % 7 === 0) batch.push(...Array.from({ length: 300 }, (_, i) => bar(i, { symbol: `BULK${v}` })));
         writes.push(cache.writeBars(batch));
         if (v % 10 === 0) writes.push(cache.setSignal(symbols[v % symbols.length], { v }));
       }
       await Promise.all(writes);
-      for (const symbol of symbols) expect(await cache.lastBar(symbol, '1m')).toMatchObject({ volume: versions, final: false });
-      const entries = (await admin.xrangeBuffer(cache.keys.stream('bars'), '-', '+')) as Array<[Buffer, Buffer[]]>;
+      for (const symbol of symbols)
+        expect(await cache.lastBar(symbol, '1m')).toMatchObject({ volume: versions, final: false });
+      const entries = (await admin.xrangeBuffer(cache.keys.stream('bars'), '-', '+')) as Array<
+        [Buffer, Buffer[]]
+      >;
       const seen = new Map<string, number[]>();
       for (const [, fields] of entries) {
-        for (const b of decodeFanoutBars(fields[1])) if (!b.symbol.startsWith('BULK')) seen.set(b.symbol, [...(seen.get(b.symbol) ?? []), b.volume]);
+        for (const b of decodeFanoutBars(fields[1]))
+          if (!b.symbol.startsWith('BULK')) seen.set(b.symbol, [...(seen.get(b.symbol) ?? []), b.volume]);
       }
       const inOrder = Array.from({ length: versions }, (_, i) => i + 1);
       for (const symbol of symbols) expect(seen.get(symbol)).toEqual(inOrder);
-      const signals = (await admin.xrangeBuffer(cache.keys.stream('signals'), '-', '+')) as Array<[Buffer, Buffer[]]>;
+      const signals = (await admin.xrangeBuffer(cache.keys.stream('signals'), '-', '+')) as Array<
+        [Buffer, Buffer[]]
+      >;
       expect(signals.map(([, f]) => decodeValue<{ v: number }>(f[3]).v)).toEqual([10, 20, 30, 40, 50, 60]);
     } finally {
       await cache.close();
@@ -155,9 +176,13 @@ describe('poolSize > 1 on a real Redis', () => {
       }
     }
     expect(MAX_POOL_SIZE).toBe(64);
-    expect(() => createRedisHotCache({ clusterNodes: ['127.0.0.1:7000'], poolSize: 2 })).toThrow(/"poolSize" must be 1 for a Redis Cluster.*got 2/);
+    expect(() => createRedisHotCache({ clusterNodes: ['127.0.0.1:7000'], poolSize: 2 })).toThrow(
+      /"poolSize" must be 1 for a Redis Cluster.*got 2/,
+    );
     const client = new Redis(TEST_REDIS_URL, { lazyConnect: true });
-    expect(() => createRedisHotCache({ redis: client, poolSize: 3 })).toThrow(/"poolSize" 3 needs the cache to open its own connections/);
+    expect(() => createRedisHotCache({ redis: client, poolSize: 3 })).toThrow(
+      /"poolSize" 3 needs the cache to open its own connections/,
+    );
     client.disconnect();
   });
 });
@@ -166,28 +191,40 @@ describe('poolSize 4, one connection lost (private redis-server)', () => {
   it('reports down while one connection is lost, fails only its symbols fast, and is ready again after its reconnect', async () => {
     const srv = await startRedisServer();
     // A slow first reconnect keeps the lost connection down long enough to look at, even on a busy machine.
-    const cache = createRedisHotCache({ redis: { host: '127.0.0.1', port: srv.port, retryStrategy: () => 1500 }, poolSize: 4 });
+    const cache = createRedisHotCache({
+      redis: { host: '127.0.0.1', port: srv.port, retryStrategy: () => 1500 },
+      poolSize: 4,
+    });
     const changes: CacheStatusChange[] = [];
     cache.onStatusChange((c) => changes.push(c));
     const raw = new Redis(srv.url);
     try {
       await cache.ready();
       const [lostSyms, ...others] = pinnedSymbols(4, 1);
-      const lostId = (await cache.clients[0].client('ID'));
-      const down = new Promise<void>((resolve) => cache.onStatusChange((c) => c.status === 'down' && resolve()));
+      const lostId = await cache.clients[0].client('ID');
+      const down = new Promise<void>((resolve) =>
+        cache.onStatusChange((c) => c.status === 'down' && resolve()),
+      );
       await raw.client('KILL', 'ID', String(lostId));
       await down;
       expect(cache.health()).toMatchObject({ status: 'down', connections: { total: 4, ready: 3 } });
       const started = performance.now();
-      await expect(cache.latestBars(lostSyms[0], '1m', 5)).rejects.toMatchObject({ code: 'CACHE_UNAVAILABLE', status: 'down' });
+      await expect(cache.latestBars(lostSyms[0], '1m', 5)).rejects.toMatchObject({
+        code: 'CACHE_UNAVAILABLE',
+        status: 'down',
+      });
       // A write touching the lost connection fails as a whole, before anything is sent.
-      await expect(cache.writeBars([bar(0, { symbol: others[0][0] }), bar(0, { symbol: lostSyms[0] })])).rejects.toMatchObject({
+      await expect(
+        cache.writeBars([bar(0, { symbol: others[0][0] }), bar(0, { symbol: lostSyms[0] })]),
+      ).rejects.toMatchObject({
         code: 'CACHE_UNAVAILABLE',
       });
       expect(performance.now() - started).toBeLessThan(50);
       expect(await raw.exists(cache.keys.bars(others[0][0], '1m'))).toBe(0);
       // Symbols on the other connections are still served.
-      expect(await cache.writeBars(others.flat().map((symbol) => bar(0, { symbol })))).toMatchObject({ appended: 3 });
+      expect(await cache.writeBars(others.flat().map((symbol) => bar(0, { symbol })))).toMatchObject({
+        appended: 3,
+      });
 
       await cache.ready(5000);
       expect(cache.health()).toMatchObject({ status: 'ready', connections: { total: 4, ready: 4 } });

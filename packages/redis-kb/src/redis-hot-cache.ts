@@ -169,7 +169,11 @@ const NAME = 'RedisHotCache';
 const MAX_BARS_PER_SCRIPT_CALL = 10_000;
 
 function isClient(value: unknown): value is RedisClient {
-  return value instanceof Redis || value instanceof Cluster || (typeof value === 'object' && value !== null && 'isCluster' in value && 'pipeline' in value);
+  return (
+    value instanceof Redis ||
+    value instanceof Cluster ||
+    (typeof value === 'object' && value !== null && 'isCluster' in value && 'pipeline' in value)
+  );
 }
 
 function parseNode(node: string): { host: string; port: number } {
@@ -187,20 +191,26 @@ function validate(opts: Readonly<RedisHotCacheOptions>): void {
   assertNumberOption(NAME, 'connectTimeoutMs', opts.connectTimeoutMs, 1);
   assertNumberOption(NAME, 'reconnectMaxDelayMs', opts.reconnectMaxDelayMs, 1);
   if (typeof opts.keyPrefix !== 'string' || /[{}]/.test(opts.keyPrefix)) {
-    throw new OptionsError(`${NAME}: option "keyPrefix" must be a string without { or }, got ${JSON.stringify(opts.keyPrefix)}`);
+    throw new OptionsError(
+      `${NAME}: option "keyPrefix" must be a string without { or }, got ${JSON.stringify(opts.keyPrefix)}`,
+    );
   }
   if (typeof opts.fanout !== 'boolean') {
     throw new OptionsError(`${NAME}: option "fanout" must be a boolean, got ${JSON.stringify(opts.fanout)}`);
   }
   if (!Array.isArray(opts.clusterNodes)) {
-    throw new OptionsError(`${NAME}: option "clusterNodes" must be an array of "host:port", got ${JSON.stringify(opts.clusterNodes)}`);
+    throw new OptionsError(
+      `${NAME}: option "clusterNodes" must be an array of "host:port", got ${JSON.stringify(opts.clusterNodes)}`,
+    );
   }
   if (opts.clusterNodes.length > 0 && isClient(opts.redis)) {
     throw new OptionsError(`${NAME}: pass either a client in "redis" or "clusterNodes", not both`);
   }
   const r = opts.redis;
   if (!isClient(r) && typeof r !== 'string' && (typeof r !== 'object' || r === null)) {
-    throw new OptionsError(`${NAME}: option "redis" must be a client, a URL or RedisOptions, got ${String(r)}`);
+    throw new OptionsError(
+      `${NAME}: option "redis" must be a client, a URL or RedisOptions, got ${String(r)}`,
+    );
   }
   if (isClient(r) && r.options && (r.options as RedisOptions).keyPrefix) {
     throw new OptionsError(
@@ -209,7 +219,9 @@ function validate(opts: Readonly<RedisHotCacheOptions>): void {
   }
   assertNumberOption(NAME, 'poolSize', opts.poolSize, 1, MAX_POOL_SIZE);
   if (!Number.isInteger(opts.poolSize)) {
-    throw new OptionsError(`${NAME}: option "poolSize" must be an integer in [1, ${MAX_POOL_SIZE}], got ${JSON.stringify(opts.poolSize)}`);
+    throw new OptionsError(
+      `${NAME}: option "poolSize" must be an integer in [1, ${MAX_POOL_SIZE}], got ${JSON.stringify(opts.poolSize)}`,
+    );
   }
   if (opts.poolSize > 1 && (opts.clusterNodes.length > 0 || (isClient(r) && r.isCluster))) {
     throw new OptionsError(
@@ -222,12 +234,18 @@ function validate(opts: Readonly<RedisHotCacheOptions>): void {
     );
   }
   if (typeof opts.clock?.now !== 'function' || typeof opts.clock.setTimeout !== 'function') {
-    throw new OptionsError(`${NAME}: option "clock" must be a Scheduler (now, setTimeout), got ${typeof opts.clock}`);
+    throw new OptionsError(
+      `${NAME}: option "clock" must be a Scheduler (now, setTimeout), got ${typeof opts.clock}`,
+    );
   }
 }
 
 function createClient(opts: Readonly<RedisHotCacheOptions>): RedisClient {
-  const failFast = recommendedClientOptions(opts.commandTimeoutMs, opts.connectTimeoutMs, opts.reconnectMaxDelayMs);
+  const failFast = recommendedClientOptions(
+    opts.commandTimeoutMs,
+    opts.connectTimeoutMs,
+    opts.reconnectMaxDelayMs,
+  );
   if (opts.clusterNodes.length > 0) {
     const clusterOptions: ClusterOptions = {
       enableOfflineQueue: false,
@@ -262,8 +280,10 @@ export interface RedisCacheHealth extends CacheHealth {
 }
 
 /** The Redis cache: a {@link HotCache} that also exposes its clients and key names (for followers and ops). */
-export interface RedisHotCache<TFeatures = Record<string, unknown>, TSignal = Record<string, unknown>>
-  extends HotCache<TFeatures, TSignal> {
+export interface RedisHotCache<
+  TFeatures = Record<string, unknown>,
+  TSignal = Record<string, unknown>,
+> extends HotCache<TFeatures, TSignal> {
   readonly kind: 'redis';
   /** The first (with `poolSize` 1 the only) client in use: yours if you passed one. Do not set ioredis' keyPrefix on it. */
   readonly client: RedisClient;
@@ -316,7 +336,13 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     : Array.from({ length: poolSize }, () => createClient(opts));
   const cluster = clients[0].isCluster ? (clients[0] as Cluster) : null;
 
-  const stats: CacheStats = { barsAppended: 0, barsReplaced: 0, barsRefused: 0, barsInvalid: 0, failedCalls: 0 };
+  const stats: CacheStats = {
+    barsAppended: 0,
+    barsReplaced: 0,
+    barsRefused: 0,
+    barsInvalid: 0,
+    failedCalls: 0,
+  };
   let closed = false;
 
   const errors = new EventSource<Error>(() => undefined);
@@ -375,7 +401,8 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     const lost = s !== 'wait' && s !== 'connecting' && s !== 'connect';
     if (!lost && c.state !== 'ready') return;
     // A killed server often closes the socket without an 'error' event: record why we are down.
-    if (c.state === 'ready') health = { ...health, lastError: new Error(`connection to Redis lost (client ${s})${which(c)}`) };
+    if (c.state === 'ready')
+      health = { ...health, lastError: new Error(`connection to Redis lost (client ${s})${which(c)}`) };
     setConn(c, 'down');
   };
   const succeeded = (c: Conn) => {
@@ -406,7 +433,11 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       sync(c);
       if (c.client.status !== 'ready') {
         stats.failedCalls++;
-        throw new CacheUnavailableError(op, c.state, new Error(`client status is ${c.client.status}${which(c)}`));
+        throw new CacheUnavailableError(
+          op,
+          c.state,
+          new Error(`client status is ${c.client.status}${which(c)}`),
+        );
       }
     }
   };
@@ -419,7 +450,11 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     throw new CacheUnavailableError(op, c.state, err);
   };
   /** Runs one command on the symbol's connection: fails fast when not connected, maps errors to this package's family. */
-  const guard = async <T>(op: string, symbol: string, command: (client: RedisClient) => Promise<T>): Promise<T> => {
+  const guard = async <T>(
+    op: string,
+    symbol: string,
+    command: (client: RedisClient) => Promise<T>,
+  ): Promise<T> => {
     const c = connFor(symbol);
     check(op, [c]);
     let out: T;
@@ -483,7 +518,12 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
   };
 
   /** Runs one script call per entry on one connection; any NOSCRIPT (fresh server, failover) is retried with EVAL. */
-  const runScripts = async (op: string, c: Conn, script: LuaScript, calls: readonly ScriptCall[]): Promise<Reply[]> => {
+  const runScripts = async (
+    op: string,
+    c: Conn,
+    script: LuaScript,
+    calls: readonly ScriptCall[],
+  ): Promise<Reply[]> => {
     const replies = await runBatched(
       op,
       c,
@@ -494,7 +534,10 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       const retried = await runBatched(
         op,
         c,
-        missing.map((i) => ({ key: calls[i].key, add: (p) => void p.eval(script.source, 1, calls[i].key, ...calls[i].args) })),
+        missing.map((i) => ({
+          key: calls[i].key,
+          add: (p) => void p.eval(script.source, 1, calls[i].key, ...calls[i].args),
+        })),
       );
       missing.forEach((i, j) => (replies[i] = retried[j]!));
     }
@@ -506,7 +549,13 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
     return reply[1];
   };
 
-  const decodeAll = (op: string, key: string, bufs: Buffer[], symbol: string, timeframe: Timeframe): Bar[] => {
+  const decodeAll = (
+    op: string,
+    key: string,
+    bufs: Buffer[],
+    symbol: string,
+    timeframe: Timeframe,
+  ): Bar[] => {
     const out = new Array<Bar>(bufs.length);
     try {
       for (let i = 0; i < bufs.length; i++) out[i] = decodeBar(bufs[i], symbol, timeframe);
@@ -539,12 +588,21 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
         if (reply[0]) return;
         const status = (reply[1] as [number, number, number, number, string])[4];
         const chunk = calls[i].bars;
-        for (let j = 0; j < chunk.length; j++) if (status.charCodeAt(j) !== 120 /* x */) accepted.push(chunk[j]);
+        for (let j = 0; j < chunk.length; j++)
+          if (status.charCodeAt(j) !== 120 /* x */) accepted.push(chunk[j]);
       });
       if (accepted.length === 0) return { replies };
       await previous;
       // ioredis writes the XADD to the socket synchronously, so releasing the turn right after keeps the order.
-      const sent = c.client.xadd(keys.stream('bars'), 'MAXLEN', '~', opts.streamMaxLen, '*', 'bars', encodeFanoutBars(accepted));
+      const sent = c.client.xadd(
+        keys.stream('bars'),
+        'MAXLEN',
+        '~',
+        opts.streamMaxLen,
+        '*',
+        'bars',
+        encodeFanoutBars(accepted),
+      );
       release();
       try {
         await sent;
@@ -581,7 +639,13 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
         });
         const timer = clock.setTimeout(() => {
           sub.dispose();
-          reject(new CacheUnavailableError('ready', health.status, health.lastError ?? new Error(`not ready after ${timeoutMs} ms`)));
+          reject(
+            new CacheUnavailableError(
+              'ready',
+              health.status,
+              health.lastError ?? new Error(`not ready after ${timeoutMs} ms`),
+            ),
+          );
         }, timeoutMs);
       });
     },
@@ -616,7 +680,13 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
         const failedBefore = stats.failedCalls;
         const entries = [...groups.entries()];
         const settled = await Promise.allSettled(
-          entries.map(([c, indexes]) => writeOnConn(op, c, indexes.map((i) => calls[i]))),
+          entries.map(([c, indexes]) =>
+            writeOnConn(
+              op,
+              c,
+              indexes.map((i) => calls[i]),
+            ),
+          ),
         );
         // Count what did land before throwing: the other series (and connections) are committed.
         const replies = new Array<Reply | undefined>(calls.length);
@@ -658,7 +728,8 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       }
       stats.barsInvalid += result.invalid;
       if (accepted.length > 0) barsEvents.emit({ bars: accepted });
-      if (refused.length > 0 || plan.invalid.length > 0) rejectedEvents.emit({ refused, invalid: plan.invalid });
+      if (refused.length > 0 || plan.invalid.length > 0)
+        rejectedEvents.emit({ refused, invalid: plan.invalid });
       return result;
     },
 
@@ -698,7 +769,9 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
 
     async setFeatures(symbol, value) {
       const packed = encodeValue(value);
-      await guard('setFeatures', symbol, (client) => client.set(keys.features(symbol), packed, 'PX', opts.featureTtlMs));
+      await guard('setFeatures', symbol, (client) =>
+        client.set(keys.features(symbol), packed, 'PX', opts.featureTtlMs),
+      );
     },
 
     async getFeatures(symbol) {
@@ -712,13 +785,16 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       const c = connFor(symbol);
       check(op, [c]);
       const packed = encodeValue(signal);
-      const commands = [{ key: keys.signal(symbol), add: (p: ChainableCommander) => void p.set(keys.signal(symbol), packed) }];
+      const commands = [
+        { key: keys.signal(symbol), add: (p: ChainableCommander) => void p.set(keys.signal(symbol), packed) },
+      ];
       if (opts.fanout) {
         // Same pipeline, same connection: a symbol's signal entries follow the order of its SETs.
         const stream = keys.stream('signals');
         commands.push({
           key: stream,
-          add: (p) => void p.xadd(stream, 'MAXLEN', '~', opts.streamMaxLen, '*', 'symbol', symbol, 'signal', packed),
+          add: (p) =>
+            void p.xadd(stream, 'MAXLEN', '~', opts.streamMaxLen, '*', 'symbol', symbol, 'signal', packed),
         });
       }
       const replies = await runBatched(op, c, commands);
@@ -746,7 +822,10 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
           const replies = await runBatched(
             op,
             c,
-            indexes.map((i) => ({ key: keys.signal(symbols[i]), add: (p: ChainableCommander) => void p.getBuffer(keys.signal(symbols[i])) })),
+            indexes.map((i) => ({
+              key: keys.signal(symbols[i]),
+              add: (p: ChainableCommander) => void p.getBuffer(keys.signal(symbols[i])),
+            })),
           );
           indexes.forEach((i, j) => (found[i] = replyOrThrow(op, c, replies[j]) as Buffer | null));
         }),
