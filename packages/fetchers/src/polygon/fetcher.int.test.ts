@@ -448,12 +448,6 @@ describe('PolygonFetcher errors', () => {
     });
   }
 
-  it('scrubs the API key when a provider message echoes it', async () => {
-    srv.setHandler(() => ({ status: 401, body: `{"status":"ERROR","error":"Unknown API Key ${KEY}"}` }));
-    const err = await failure(make().fetchLatest({ symbol: 'AAPL', timeframe: '1d' }));
-    expect([err.kind, err.message]).toEqual(['auth', '[polygon] ERROR: Unknown API Key ***']);
-  });
-
   it('honours Retry-After on a 429 and refuses locally until then', async () => {
     const clock = new ManualClock(iso('2024-01-02T10:00:20Z'));
     srv.setHandler(() =>
@@ -478,31 +472,6 @@ describe('PolygonFetcher errors', () => {
     const err = await failure(f.prevClose('AAPL'));
     expect(err.kind).toBe('rate_limited');
     expect(f.budget().perMinuteLeft).toBe(0);
-  });
-
-  it('maps hang, reset, truncation, HTML, empty body and 5xx; a slow server within the timeout succeeds', async () => {
-    const f = make({ timeoutMs: 300 });
-    const ok = fixtureReply('polygon/aggs-AAPL-1-day-2023-01-01-to-2023-01-10-sci-notation-volume.json');
-    const expectKind = async (handler: FixtureHandler, kind: string) => {
-      srv.setHandler(handler);
-      expect((await failure(f.fetchLatest({ symbol: 'AAPL', timeframe: '1d' }))).kind).toBe(kind);
-    };
-    await expectKind(() => ({ hang: true }), 'transient');
-    await expectKind(() => ({ reset: true }), 'transient');
-    await expectKind(() => ({ ...ok, truncateAt: 100 }), 'malformed');
-    await expectKind(
-      () => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html>502 Bad Gateway</html>' }),
-      'transient',
-    );
-    await expectKind(() => ({ status: 200, body: '' }), 'malformed');
-    await expectKind(
-      () => ({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>captive portal</html>' }),
-      'malformed',
-    );
-    await expectKind(() => ({ status: 500, body: '{"status":"ERROR","error":"internal"}' }), 'transient');
-    srv.setHandler(() => ({ ...ok, delayMs: 100 }));
-    await expect(f.fetchLatest({ symbol: 'AAPL', timeframe: '1d' })).resolves.toHaveLength(6);
-    expect(f.stats().failures).toBe(7);
   });
 
   it('rejects bad options at construction, quoting the value', () => {

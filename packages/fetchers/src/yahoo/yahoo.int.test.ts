@@ -384,40 +384,6 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     },
   );
 
-  it.each<[string, FixtureReply, string]>([
-    ['a hung server', { hang: true }, 'transient'],
-    ['a connection reset', { reset: true }, 'transient'],
-    ['truncated JSON', { body: '{"chart":{"result":[{"meta":{}}]}}', truncateAt: 12 }, 'malformed'],
-    [
-      'an HTML error page with 200',
-      { body: '<!doctype html><html>Yahoo! - Error</html>', headers: { 'content-type': 'text/html' } },
-      'malformed',
-    ],
-    ['an empty body', { body: '' }, 'malformed'],
-    [
-      'a 502 HTML page',
-      { status: 502, body: '<html>Bad Gateway</html>', headers: { 'content-type': 'text/html' } },
-      'transient',
-    ],
-    ['a JSON body without result', { body: '{"chart":{"result":null,"error":null}}' }, 'malformed'],
-  ])('maps %s to %s', async (_name, reply, kind) => {
-    srv.setHandler(() => reply);
-    const err = await failure(yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '1m' }));
-    expect(err.kind).toBe(kind);
-    expect(err.source).toBe('yahoo');
-  });
-
-  it('accepts a slow server within the timeout', async () => {
-    srv.setHandler((req) => ({ ...recorded(req), delayMs: 150 }));
-    const bars = await yahoo.fetchHistory({
-      symbol: 'XAUUSD',
-      timeframe: '1d',
-      from: Date.UTC(2020, 0, 1),
-      to: Date.UTC(2020, 0, 3),
-    });
-    expect(bars).toHaveLength(1);
-  });
-
   it('pages 1m history into 7-day requests and reports progress', async () => {
     srv.setHandler(() => fixtureReply('yahoo/chart-AAPL-1m-2025-02-01-weekend-empty.json'));
     const from = clock.now() - 20 * 86_400_000;
@@ -479,14 +445,6 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
       'bad_request',
     );
     expect(srv.requests.length).toBe(sent);
-  });
-
-  it('aborts a request in flight', async () => {
-    srv.setHandler(() => ({ hang: true }));
-    const ac = new AbortController();
-    const p = failure(yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '1m', signal: ac.signal }));
-    setTimeout(() => ac.abort(), 20);
-    expect((await p).kind).toBe('aborted');
   });
 
   it('v7 quote: price and time, pre-market price, unknown symbol omitted -> symbol_not_found', async () => {
