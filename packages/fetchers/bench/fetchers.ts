@@ -19,7 +19,7 @@ const daily = fixtureFile('chart-EURUSD_X-1d-2020-full-year.json');
 const minutes = fixtureFile('chart-AAPL-1m-2024-10-02-regular-hours-with-nulls.json');
 
 /** Best of 5 rounds after a warm-up: operations per second. */
-async function rate(ops: number, run: () => Promise<unknown> | unknown): Promise<number> {
+async function rate(ops: number, run: () => unknown): Promise<number> {
   for (let i = 0; i < Math.max(1, ops / 10); i++) await run();
   let best = 0;
   for (let r = 0; r < 5; r++) {
