@@ -1,4 +1,4 @@
-import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
+import { ManualClock } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import {
   fixtureReply,
@@ -11,18 +11,9 @@ import {
 import { createFetcherStats } from '../base/stats';
 import { createAlphaVantageFetcher, type AlphaVantageFetcher } from './fetcher';
 import { parseAvCsv } from './parse';
+import { failure } from '../test/failure';
 
 const KEY = 'AVKEY-SECRET-42';
-
-async function failure(p: Promise<unknown>): Promise<FetchError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isFetchError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a FetchError');
-}
 
 /** Serves recorded AV bodies by `function` + symbol/pair + interval, like /query does. */
 let route: Record<string, string> = {};

@@ -16,7 +16,7 @@ import {
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
 import { resampleBars } from '../base/bars';
 import { checkRequest, runPlanned } from '../base/fetcher-kit';
-import { HttpFetcherBase } from '../base/http-fetcher';
+import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import {
   assertApiKeyOption,
   assertBaseUrlOption,
@@ -24,7 +24,6 @@ import {
   assertHttpSourceOption,
 } from '../base/options';
 import { type FetcherStats } from '../base/stats';
-import { HTTP_POOL_SIZE, type HttpClient } from '../http/client';
 import { type RateLimits } from '../rate/rate-budget';
 import {
   AV_INTERVALS,
@@ -38,20 +37,11 @@ import {
 
 const DAY = TIMEFRAME_MS['1d'];
 
-export interface AlphaVantageFetcherOptions {
+export interface AlphaVantageFetcherOptions extends HttpTransportOptions {
   /** Your Alpha Vantage key (required). Sent as `apikey`, masked in every message. */
   apiKey: string;
   /** Origin of `/query` (a mirror or a test server). @default 'https://www.alphavantage.co' */
   baseUrl: string;
-  /**
-   * HTTP client to share between fetchers of this source (created with the same `source`, which
-   * names it in errors); when absent one is created and closed by `close()`. @default undefined
-   */
-  http: HttpClient | undefined;
-  /** Keep-alive sockets of the client this fetcher creates. @default 10 (`HTTP_POOL_SIZE`) */
-  poolSize: number;
-  /** Whole-request timeout of the client this fetcher creates, in ms. @default 10000 */
-  timeoutMs: number;
   /** Overrides of the free-tier budget. @default { perMinute: 5, perDay: 25 } */
   rateLimits: Partial<RateLimits> | undefined;
   /** Time source for forming bars, budgets and quota resets. @default systemClock */
@@ -69,9 +59,7 @@ export interface AlphaVantageFetcherOptions {
 export const ALPHAVANTAGE_FETCHER_DEFAULTS: Readonly<AlphaVantageFetcherOptions> = Object.freeze({
   apiKey: '',
   baseUrl: 'https://www.alphavantage.co',
-  http: undefined,
-  poolSize: HTTP_POOL_SIZE,
-  timeoutMs: 10_000,
+  ...HTTP_TRANSPORT_DEFAULTS,
   rateLimits: undefined,
   clock: systemClock,
   symbolMapper: undefined,

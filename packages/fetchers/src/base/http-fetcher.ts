@@ -10,7 +10,7 @@ import {
   type SourceName,
 } from '@pipeline/core';
 import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
-import { createHttpClient, type HttpClient } from '../http/client';
+import { HTTP_POOL_SIZE, createHttpClient, type HttpClient } from '../http/client';
 import { redactSecrets } from '../http/redact';
 import { createRateBudget, type RateBudget, type RateLimits } from '../rate/rate-budget';
 import { clipBars, finishBars, lastBars } from './bars';
@@ -176,3 +176,24 @@ export abstract class HttpFetcherBase<S extends SourceName> implements Fetcher {
     });
   }
 }
+
+/** The options of the HTTP client every provider fetcher uses or creates (one shape for all four). */
+export interface HttpTransportOptions {
+  /**
+   * HTTP client to share between fetchers of this source (created with the same `source`, which
+   * names it in errors); when absent one is created with `poolSize` and `timeoutMs` and closed by
+   * `close()`. @default undefined
+   */
+  http: HttpClient | undefined;
+  /** Keep-alive sockets of the client this fetcher creates. Unit: sockets. @default 10 (`HTTP_POOL_SIZE`) */
+  poolSize: number;
+  /** Whole-request timeout of the client this fetcher creates. Unit: ms. @default 10000 */
+  timeoutMs: number;
+}
+
+/** Defaults of {@link HttpTransportOptions}, spread into each provider's defaults constant. */
+export const HTTP_TRANSPORT_DEFAULTS: Readonly<HttpTransportOptions> = Object.freeze({
+  http: undefined,
+  poolSize: HTTP_POOL_SIZE,
+  timeoutMs: 10_000,
+});

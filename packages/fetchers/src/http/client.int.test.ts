@@ -1,19 +1,10 @@
-import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
+import { ManualClock } from '@pipeline/core';
 import { fixtureReply, startFixtureServer, type FixtureServer } from '@pipeline/test-utils';
 import { createHttpClient, parseRetryAfter, type HttpClient } from './client';
 import { redactUrl } from './redact';
+import { failure } from '../test/failure';
 
 const KEY = 'SECRETKEY123';
-
-async function failure(p: Promise<unknown>): Promise<FetchError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isFetchError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a FetchError');
-}
 
 describe('createHttpClient against a real local server', () => {
   let srv: FixtureServer;

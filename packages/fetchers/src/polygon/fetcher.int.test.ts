@@ -1,4 +1,4 @@
-import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
+import { ManualClock } from '@pipeline/core';
 import {
   fixtureReply,
   readFixture,
@@ -7,6 +7,7 @@ import {
   type FixtureServer,
 } from '@pipeline/test-utils';
 import { createPolygonFetcher, type PolygonFetcher, type PolygonFetcherOptions } from './fetcher';
+import { failure as failureOf } from '../test/failure';
 
 const KEY = 'pg-secret-key-987654';
 const iso = (s: string) => Date.parse(s);
@@ -36,17 +37,7 @@ function make(opts: Partial<PolygonFetcherOptions> = {}): PolygonFetcher {
   return f;
 }
 
-async function failure(p: Promise<unknown>): Promise<FetchError> {
-  try {
-    await p;
-  } catch (err) {
-    if (!isFetchError(err)) throw err;
-    expect(err.message).not.toContain(KEY);
-    expect(String((err.cause as Error | undefined)?.message ?? '')).not.toContain(KEY);
-    return err;
-  }
-  throw new Error('expected a FetchError');
-}
+const failure = (p: Promise<unknown>) => failureOf(p, KEY);
 
 const serve =
   (file: string): FixtureHandler =>

@@ -14,9 +14,9 @@ import {
 } from '@pipeline/core';
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
 import { checkRequest, runChunked, throwIfAborted } from '../base/fetcher-kit';
-import { HttpFetcherBase } from '../base/http-fetcher';
+import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import { assertApiKeyOption, assertBaseUrlOption, assertBooleanOption } from '../base/options';
-import { HTTP_POOL_SIZE, parseRetryAfter, type HttpClient } from '../http/client';
+import { parseRetryAfter } from '../http/client';
 import {
   POLYGON_MAX_AGGREGATES,
   POLYGON_TIMESPANS,
@@ -34,17 +34,11 @@ import {
 /** Polygon's public REST root; `next_url`s pointing here are re-based onto `baseUrl`. */
 export const POLYGON_PUBLIC_URL = 'https://api.polygon.io';
 
-export interface PolygonFetcherOptions {
+export interface PolygonFetcherOptions extends HttpTransportOptions {
   /** Polygon API key, sent as the `apiKey` query parameter (masked in every error). Required. */
   apiKey: string;
   /** API root; tests pass a local fixture server. @default 'https://api.polygon.io' */
   baseUrl: string;
-  /** HTTP client to share; when absent one is created with `poolSize` and `timeoutMs` and closed by `close()`. @default undefined */
-  http: HttpClient | undefined;
-  /** Keep-alive sockets of the client created here. Unit: sockets. @default 10 (HTTP_POOL_SIZE) */
-  poolSize: number;
-  /** Whole-request timeout of the client created here. Unit: ms. @default 10000 */
-  timeoutMs: number;
   /** Requests per rolling minute; null: no local limit (paid plans). Unit: requests. @default 5 (free plan) */
   perMinute: number | null | undefined;
   /** Requests per UTC day; null: no local limit. Unit: requests. @default null */
@@ -65,9 +59,7 @@ export const POLYGON_FETCHER_DEFAULTS: Readonly<PolygonFetcherOptions> = Object.
   {
     apiKey: '',
     baseUrl: POLYGON_PUBLIC_URL,
-    http: undefined,
-    poolSize: HTTP_POOL_SIZE,
-    timeoutMs: 10_000,
+    ...HTTP_TRANSPORT_DEFAULTS,
     perMinute: undefined,
     perDay: undefined,
     clock: systemClock,

@@ -2,7 +2,7 @@
 // pattern): a real HTTP server answers with each network or body fault, and every fetcher must map it
 // to the same FetchError kind, count it once, never leak its API key, and still succeed against a
 // slow server within its timeout. Each provider passes a small descriptor; the assertions live here.
-import { isFetchError, type Bar, type FetchError, type FetchErrorKind, type SourceName } from '@pipeline/core';
+import { type Bar, type FetchError, type FetchErrorKind, type SourceName } from '@pipeline/core';
 import {
   startFixtureServer,
   type FixtureHandler,
@@ -10,6 +10,7 @@ import {
   type FixtureServer,
 } from '@pipeline/test-utils';
 import { type FetcherStats } from '../base/stats';
+import { failure } from './failure';
 
 /** The part of a provider fetcher this suite drives. */
 export interface FaultSubject {
@@ -56,16 +57,6 @@ export const COMMON_FAULTS: readonly FaultCase[] = [
   { name: 'a connection reset', reply: { reset: true }, kind: 'transient' },
   { name: 'an empty body', reply: { status: 200, body: '' }, kind: 'malformed' },
 ];
-
-async function failure(p: Promise<unknown>): Promise<FetchError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isFetchError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a FetchError');
-}
 
 /** Registers the fault-mode tests of one provider (call at the top level of a test file). */
 export function describeFaultModes<F extends FaultSubject>(p: FaultModeProvider<F>): void {

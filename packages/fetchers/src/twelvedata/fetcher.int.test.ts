@@ -1,7 +1,8 @@
-import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
+import { ManualClock } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { fixtureReply, readFixture, startFixtureServer, type FixtureServer } from '@pipeline/test-utils';
 import { createTwelveDataFetcher, type TwelveDataFetcher, type TwelveDataFetcherOptions } from './fetcher';
+import { failure as failureOf } from '../test/failure';
 
 const KEY = 'td-secret-key-123456';
 const iso = (s: string) => Date.parse(s);
@@ -30,17 +31,7 @@ function make(opts: Partial<TwelveDataFetcherOptions> = {}): TwelveDataFetcher {
   return f;
 }
 
-async function failure(p: Promise<unknown>): Promise<FetchError> {
-  try {
-    await p;
-  } catch (err) {
-    if (!isFetchError(err)) throw err;
-    expect(err.message).not.toContain(KEY);
-    expect(String((err.cause as Error | undefined)?.message ?? '')).not.toContain(KEY);
-    return err;
-  }
-  throw new Error('expected a FetchError');
-}
+const failure = (p: Promise<unknown>) => failureOf(p, KEY);
 
 describe('TwelveDataFetcher against recorded responses', () => {
   it('reads the AAPL 1min series: newest-first strings -> ascending UTC bars, forming bar last', async () => {

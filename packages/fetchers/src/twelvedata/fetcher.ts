@@ -14,9 +14,8 @@ import {
 } from '@pipeline/core';
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
 import { checkRequest, throwIfAborted } from '../base/fetcher-kit';
-import { HttpFetcherBase } from '../base/http-fetcher';
+import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import { assertApiKeyOption, assertBaseUrlOption } from '../base/options';
-import { HTTP_POOL_SIZE, type HttpClient } from '../http/client';
 import {
   TWELVEDATA_INTERVALS,
   TWELVEDATA_MAX_OUTPUTSIZE,
@@ -28,17 +27,11 @@ import {
   type TwelveDataQuote,
 } from './parse';
 
-export interface TwelveDataFetcherOptions {
+export interface TwelveDataFetcherOptions extends HttpTransportOptions {
   /** Twelve Data API key, sent as the `apikey` query parameter (masked in every error). Required. */
   apiKey: string;
   /** API root; tests pass a local fixture server. @default 'https://api.twelvedata.com' */
   baseUrl: string;
-  /** HTTP client to share; when absent one is created with `poolSize` and `timeoutMs` and closed by `close()`. @default undefined */
-  http: HttpClient | undefined;
-  /** Keep-alive sockets of the client created here. Unit: sockets. @default 10 (HTTP_POOL_SIZE) */
-  poolSize: number;
-  /** Whole-request timeout of the client created here. Unit: ms. @default 10000 */
-  timeoutMs: number;
   /** Requests (credits) per rolling minute; null: no local limit. Unit: requests. @default 8 (free plan) */
   perMinute: number | null | undefined;
   /** Requests (credits) per UTC day; null: no local limit. Unit: requests. @default 800 (free plan) */
@@ -58,9 +51,7 @@ export interface TwelveDataFetcherOptions {
 export const TWELVEDATA_FETCHER_DEFAULTS: Readonly<TwelveDataFetcherOptions> = Object.freeze({
   apiKey: '',
   baseUrl: 'https://api.twelvedata.com',
-  http: undefined,
-  poolSize: HTTP_POOL_SIZE,
-  timeoutMs: 10_000,
+  ...HTTP_TRANSPORT_DEFAULTS,
   perMinute: undefined,
   perDay: undefined,
   clock: systemClock,

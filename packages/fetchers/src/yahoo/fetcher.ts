@@ -16,27 +16,18 @@ import {
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
 import { resampleBars } from '../base/bars';
 import { checkRequest, runChunked } from '../base/fetcher-kit';
-import { HttpFetcherBase } from '../base/http-fetcher';
+import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import { assertBaseUrlOption, assertBooleanOption, assertHttpSourceOption } from '../base/options';
 import { type FetcherStats } from '../base/stats';
-import { HTTP_POOL_SIZE, type HttpClient, type HttpResponse } from '../http/client';
+import { type HttpResponse } from '../http/client';
 import { type RateLimits } from '../rate/rate-budget';
 import { YAHOO_INTERVALS, chartError, parseChartBars, parseQuote, type YahooQuote } from './parse';
 
 const DAY = TIMEFRAME_MS['1d'];
 
-export interface YahooFetcherOptions {
+export interface YahooFetcherOptions extends HttpTransportOptions {
   /** Origin of the chart and quote endpoints (a mirror or a test server). @default 'https://query2.finance.yahoo.com' */
   baseUrl: string;
-  /**
-   * HTTP client to share between fetchers of this source (created with the same `source`, which
-   * names it in errors); when absent one is created and closed by `close()`. @default undefined
-   */
-  http: HttpClient | undefined;
-  /** Keep-alive sockets of the client this fetcher creates. @default 10 (`HTTP_POOL_SIZE`) */
-  poolSize: number;
-  /** Whole-request timeout of the client this fetcher creates, in ms. @default 10000 */
-  timeoutMs: number;
   /** Overrides of the request budget (Yahoo publishes none). @default { perMinute: 60, perDay: null } */
   rateLimits: Partial<RateLimits> | undefined;
   /** Time source for forming bars, budgets and `fetchLatest` windows. @default systemClock */
@@ -56,9 +47,7 @@ export interface YahooFetcherOptions {
 
 export const YAHOO_FETCHER_DEFAULTS: Readonly<YahooFetcherOptions> = Object.freeze({
   baseUrl: 'https://query2.finance.yahoo.com',
-  http: undefined,
-  poolSize: HTTP_POOL_SIZE,
-  timeoutMs: 10_000,
+  ...HTTP_TRANSPORT_DEFAULTS,
   rateLimits: undefined,
   clock: systemClock,
   symbolMapper: undefined,

@@ -1,4 +1,4 @@
-import { ManualClock, isFetchError, type FetchError } from '@pipeline/core';
+import { ManualClock } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import {
   fixtureReply,
@@ -10,6 +10,7 @@ import {
 } from '@pipeline/test-utils';
 import { createHttpClient } from '../http/client';
 import { createYahooFetcher, type YahooFetcher } from './fetcher';
+import { failure } from '../test/failure';
 
 const CHART: Record<string, string> = {
   AAPL_1m: 'yahoo/chart-AAPL-1m-2024-10-02-regular-hours-with-nulls.json',
@@ -46,16 +47,6 @@ function recorded(req: RecordedRequest): FixtureReply {
   if (req.path === '/v7/finance/quote')
     return fixtureReply(QUOTE[req.query.get('symbols') ?? ''] ?? QUOTE.NONEXIST);
   return { status: 404, body: 'Not Found', headers: { 'content-type': 'text/plain' } };
-}
-
-async function failure(p: Promise<unknown>): Promise<FetchError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isFetchError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected a FetchError');
 }
 
 const mapper = createSymbolMapper({
