@@ -140,7 +140,11 @@ describeFaultModes({
   cases: [
     { name: 'truncated aggregates', reply: { ...pgAapl, truncateAt: 100 }, kind: 'malformed' },
     { name: 'a 502 HTML page', reply: html(502, '<html>502 Bad Gateway</html>'), kind: 'transient' },
-    { name: 'a captive-portal HTML page with 200', reply: html(200, '<html>captive portal</html>'), kind: 'malformed' },
+    {
+      name: 'a captive-portal HTML page with 200',
+      reply: html(200, '<html>captive portal</html>'),
+      kind: 'malformed',
+    },
     {
       name: 'a 500 error body',
       reply: { status: 500, body: '{"status":"ERROR","error":"internal"}' },

@@ -16,7 +16,9 @@ export function assertApiKeyOption(owner: string, apiKey: unknown, hint?: string
 /** `baseUrl` must be an http(s) URL (a provider's origin, a mirror or a test server). */
 export function assertBaseUrlOption(owner: string, baseUrl: unknown): void {
   if (typeof baseUrl !== 'string' || !/^https?:\/\//.test(baseUrl)) {
-    throw new OptionsError(`${owner}: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(baseUrl)}`);
+    throw new OptionsError(
+      `${owner}: option "baseUrl" must be an http(s) URL, got ${JSON.stringify(baseUrl)}`,
+    );
   }
 }
 
@@ -28,7 +30,11 @@ export function assertBooleanOption(owner: string, name: string, value: unknown)
 }
 
 /** A shared client must have been created for the same source: its `source` names it in every error. */
-export function assertHttpSourceOption(owner: string, http: HttpClient | undefined, source: SourceName): void {
+export function assertHttpSourceOption(
+  owner: string,
+  http: HttpClient | undefined,
+  source: SourceName,
+): void {
   if (http !== undefined && http.source !== source) {
     throw new OptionsError(
       `${owner}: option "http" must be a client created with source "${source}", got one for ${JSON.stringify(http.source)}`,
