@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   BrokenCircuitError,
   CircuitState,
@@ -248,6 +249,9 @@ export function createBreakerRegistry(options?: Partial<BreakerRegistryOptions>)
   const stateListeners = new Set<(event: StateChangeEvent) => void>();
   const retryListeners = new Set<(event: RetryEvent) => void>();
   const closing = new AbortController();
+  // Every call without a caller signal listens on this one long-lived signal for the duration of
+  // the call and removes its listener afterwards: many concurrent calls are normal, not a leak.
+  setMaxListeners(0, closing.signal);
 
   function makeEntry(source: SourceName, restore?: SavedSourceState): SourceEntry {
     const counter = new ConsecutiveBreaker(opts.breaker.failureThreshold);
