@@ -31,9 +31,15 @@ describe('HTTP API (inject, real sidecar state)', () => {
 
   it('needs the bearer token everywhere but /health*', async () => {
     expect((await get('/signals', false)).statusCode).toBe(401);
-    const wrong = await app.inject({ method: 'GET', url: '/signals', headers: { authorization: 'Bearer nope' } });
+    const wrong = await app.inject({
+      method: 'GET',
+      url: '/signals',
+      headers: { authorization: 'Bearer nope' },
+    });
     expect(wrong.statusCode).toBe(401);
-    expect(wrong.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' } });
+    expect(wrong.json()).toEqual({
+      error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token' },
+    });
     expect((await get('/health', false)).statusCode).toBe(200);
     expect((await get('/health/live', false)).statusCode).toBe(200);
     expect((await get('/signals')).statusCode).toBe(200);
@@ -79,7 +85,13 @@ describe('HTTP API (inject, real sidecar state)', () => {
     const r = await get('/bars/EUR_USD?limit=5&timeframe=1m');
     expect(r.statusCode).toBe(200);
     const body = r.json();
-    expect(body).toMatchObject({ symbol: 'EURUSD', brokerSymbol: 'EUR_USD', timeframe: '1m', count: 5, stale: false });
+    expect(body).toMatchObject({
+      symbol: 'EURUSD',
+      brokerSymbol: 'EUR_USD',
+      timeframe: '1m',
+      count: 5,
+      stale: false,
+    });
     const served = h.fetchers[0].served.get('EURUSD')!;
     expect(body.bars.at(-1)).toEqual(served.at(-1));
     expect(body.bars[0].ts).toBeLessThan(body.bars[4].ts);
@@ -117,10 +129,14 @@ describe('HTTP API (inject, real sidecar state)', () => {
     expect(text.body).toMatch(/^pipeline_bars_ingested_total\{source="yahoo"\} \d+$/m);
     expect(text.body).toMatch(/^pipeline_data_age_seconds\{symbol="EURUSD"\} [0-9.]+$/m);
     expect(text.body).toMatch(/^pipeline_breaker_state\{source="yahoo",state="closed"\} 1$/m);
-    expect(text.body).toMatch(/^pipeline_http_requests_total\{method="GET",route="\/signals\/:symbol",status="200"\} \d+$/m);
+    expect(text.body).toMatch(
+      /^pipeline_http_requests_total\{method="GET",route="\/signals\/:symbol",status="200"\} \d+$/m,
+    );
     const json = await get('/metrics/json');
     expect(json.statusCode).toBe(200);
     const names = json.json<{ name: string }[]>().map((m) => m.name);
-    expect(names).toEqual(expect.arrayContaining(['pipeline_cycle_duration_seconds', 'pipeline_bars_ingested_total']));
+    expect(names).toEqual(
+      expect.arrayContaining(['pipeline_cycle_duration_seconds', 'pipeline_bars_ingested_total']),
+    );
   });
 });

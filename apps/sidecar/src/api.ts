@@ -6,7 +6,18 @@ import { silentLogger, type Logger } from './logger';
 import { type Sidecar } from './sidecar';
 
 /** What the HTTP API reads from the service. */
-export type ApiView = Pick<Sidecar, 'health' | 'resolveSymbol' | 'signal' | 'signals' | 'bars' | 'features' | 'metrics' | 'ready' | 'symbolState'> & {
+export type ApiView = Pick<
+  Sidecar,
+  | 'health'
+  | 'resolveSymbol'
+  | 'signal'
+  | 'signals'
+  | 'bars'
+  | 'features'
+  | 'metrics'
+  | 'ready'
+  | 'symbolState'
+> & {
   config: Pick<Sidecar['config'], 'timeframe' | 'maxBarsCache'>;
 };
 
@@ -35,7 +46,11 @@ const errorSchema = {
   properties: {
     error: {
       type: 'object',
-      properties: { code: { type: 'string' }, message: { type: 'string' }, suggestions: { type: 'array', items: { type: 'string' } } },
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        suggestions: { type: 'array', items: { type: 'string' } },
+      },
     },
   },
 } as const;
@@ -78,7 +93,11 @@ const barSchema = {
     quality: num,
   },
 } as const;
-const symbolParams = { type: 'object', required: ['symbol'], properties: { symbol: { type: 'string', minLength: 1, maxLength: 40 } } } as const;
+const symbolParams = {
+  type: 'object',
+  required: ['symbol'],
+  properties: { symbol: { type: 'string', minLength: 1, maxLength: 40 } },
+} as const;
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -118,17 +137,29 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
   app.setErrorHandler((err, req, reply) => {
     if (isSidecarError(err, SIDECAR_ERROR_CODES.UNKNOWN_SYMBOL)) {
       const e = err as UnknownSymbolError;
-      return reply.code(404).send({ error: { code: e.code, message: e.message, suggestions: [...e.suggestions] } });
+      return reply
+        .code(404)
+        .send({ error: { code: e.code, message: e.message, suggestions: [...e.suggestions] } });
     }
     const e = err as { validation?: unknown; statusCode?: number; message?: string };
     if (e.validation || e.statusCode === 400) {
-      return reply.code(400).send({ error: { code: API_ERROR_CODES.badRequest, message: e.message ?? 'bad request' } });
+      return reply
+        .code(400)
+        .send({ error: { code: API_ERROR_CODES.badRequest, message: e.message ?? 'bad request' } });
     }
-    (options.logger ?? silentLogger).error('HTTP request failed', { method: req.method, route: req.routeOptions.url, err });
+    (options.logger ?? silentLogger).error('HTTP request failed', {
+      method: req.method,
+      route: req.routeOptions.url,
+      err,
+    });
     return reply.code(500).send({ error: { code: API_ERROR_CODES.internal, message: 'internal error' } });
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: API_ERROR_CODES.notFound, message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
+    reply
+      .code(404)
+      .send({
+        error: { code: API_ERROR_CODES.notFound, message: `no route ${req.method} ${req.url.split('?')[0]}` },
+      }),
   );
 
   app.get('/health', {
@@ -144,23 +175,38 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     },
   });
   const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
-  app.get('/health/live', { schema: { response: { 200: statusSchema, 503: statusSchema } } }, async (_req, reply) => {
-    const phase = view.health().phase;
-    return phase === 'stopped' ? reply.code(503).send({ status: 'down' }) : { status: 'ok' };
-  });
-  app.get('/health/ready', { schema: { response: { 200: statusSchema, 503: statusSchema } } }, async (_req, reply) => {
-    if (!view.ready) return reply.code(503).send({ status: view.health().phase });
-    return view.health().status === 'down' ? reply.code(503).send({ status: 'down' }) : { status: 'ready' };
-  });
+  app.get(
+    '/health/live',
+    { schema: { response: { 200: statusSchema, 503: statusSchema } } },
+    async (_req, reply) => {
+      const phase = view.health().phase;
+      return phase === 'stopped' ? reply.code(503).send({ status: 'down' }) : { status: 'ok' };
+    },
+  );
+  app.get(
+    '/health/ready',
+    { schema: { response: { 200: statusSchema, 503: statusSchema } } },
+    async (_req, reply) => {
+      if (!view.ready) return reply.code(503).send({ status: view.health().phase });
+      return view.health().status === 'down' ? reply.code(503).send({ status: 'down' }) : { status: 'ready' };
+    },
+  );
 
-  app.get('/metrics', async (_req, reply) => reply.type(view.metrics.contentType).send(await view.metrics.text()));
+  app.get('/metrics', async (_req, reply) =>
+    reply.type(view.metrics.contentType).send(await view.metrics.text()),
+  );
   app.get('/metrics/json', async () => view.metrics.json());
 
-  const withTime = <T extends { dataTs: number }>(s: T) => ({ ...s, dataTime: new Date(s.dataTs).toISOString() });
+  const withTime = <T extends { dataTs: number }>(s: T) => ({
+    ...s,
+    dataTime: new Date(s.dataTs).toISOString(),
+  });
 
   app.get('/signals', {
     schema: {
-      response: { 200: { type: 'object', properties: { signals: { type: 'array', items: signalSchema }, count: num } } },
+      response: {
+        200: { type: 'object', properties: { signals: { type: 'array', items: signalSchema }, count: num } },
+      },
     },
     handler: async () => {
       const signals = view.signals().map(withTime);
@@ -174,61 +220,88 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
       const symbol = view.resolveSymbol(req.params.symbol);
       const s = view.signal(symbol);
       if (!s) {
-        return reply.code(404).send({ error: { code: API_ERROR_CODES.notFound, message: `no signal yet for ${symbol}` } });
+        return reply
+          .code(404)
+          .send({ error: { code: API_ERROR_CODES.notFound, message: `no signal yet for ${symbol}` } });
       }
       return withTime(s);
     },
   });
 
-  app.get<{ Params: { symbol: string }; Querystring: { timeframe?: Timeframe; limit?: number } }>('/bars/:symbol', {
-    schema: {
-      params: symbolParams,
-      querystring: {
-        type: 'object',
-        properties: {
-          timeframe: { type: 'string', enum: [...TIMEFRAMES] },
-          limit: { type: 'integer', minimum: 1, maximum: 100_000 },
-        },
-      },
-      response: {
-        200: {
+  app.get<{ Params: { symbol: string }; Querystring: { timeframe?: Timeframe; limit?: number } }>(
+    '/bars/:symbol',
+    {
+      schema: {
+        params: symbolParams,
+        querystring: {
           type: 'object',
           properties: {
-            symbol: { type: 'string' },
-            brokerSymbol: { type: 'string' },
-            timeframe: { type: 'string' },
-            stale: { type: 'boolean' },
-            ageMs: nullableNum,
-            count: num,
-            bars: { type: 'array', items: barSchema },
+            timeframe: { type: 'string', enum: [...TIMEFRAMES] },
+            limit: { type: 'integer', minimum: 1, maximum: 100_000 },
           },
         },
-        400: errorSchema,
-        404: errorSchema,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              symbol: { type: 'string' },
+              brokerSymbol: { type: 'string' },
+              timeframe: { type: 'string' },
+              stale: { type: 'boolean' },
+              ageMs: nullableNum,
+              count: num,
+              bars: { type: 'array', items: barSchema },
+            },
+          },
+          400: errorSchema,
+          404: errorSchema,
+        },
+      },
+      handler: async (req) => {
+        const symbol = view.resolveSymbol(req.params.symbol);
+        const timeframe =
+          req.query.timeframe && isTimeframe(req.query.timeframe)
+            ? req.query.timeframe
+            : view.config.timeframe;
+        const limit = Math.min(req.query.limit ?? 500, view.config.maxBarsCache);
+        const r = await view.bars(symbol, timeframe, limit);
+        const brokerSymbol = view.symbolState(symbol)?.brokerSymbol ?? symbol;
+        return {
+          symbol,
+          brokerSymbol,
+          timeframe,
+          stale: r.stale,
+          ageMs: r.ageMs,
+          count: r.bars.length,
+          bars: r.bars,
+        };
       },
     },
-    handler: async (req) => {
-      const symbol = view.resolveSymbol(req.params.symbol);
-      const timeframe = req.query.timeframe && isTimeframe(req.query.timeframe) ? req.query.timeframe : view.config.timeframe;
-      const limit = Math.min(req.query.limit ?? 500, view.config.maxBarsCache);
-      const r = await view.bars(symbol, timeframe, limit);
-      const brokerSymbol = view.symbolState(symbol)?.brokerSymbol ?? symbol;
-      return { symbol, brokerSymbol, timeframe, stale: r.stale, ageMs: r.ageMs, count: r.bars.length, bars: r.bars };
-    },
-  });
+  );
 
   app.get<{ Params: { symbol: string } }>('/features/:symbol', {
     schema: {
       params: symbolParams,
       response: {
-        200: { type: 'object', properties: { symbol: { type: 'string' }, dataTs: nullableNum, stale: { type: 'boolean' }, values: indicatorsSchema } },
+        200: {
+          type: 'object',
+          properties: {
+            symbol: { type: 'string' },
+            dataTs: nullableNum,
+            stale: { type: 'boolean' },
+            values: indicatorsSchema,
+          },
+        },
         404: errorSchema,
       },
     },
     handler: async (req, reply) => {
       const symbol = view.resolveSymbol(req.params.symbol);
       const f = view.features(symbol);
-      if (!f) return reply.code(404).send({ error: { code: API_ERROR_CODES.notFound, message: `no features yet for ${symbol}` } });
+      if (!f)
+        return reply
+          .code(404)
+          .send({ error: { code: API_ERROR_CODES.notFound, message: `no features yet for ${symbol}` } });
       return { symbol, ...f };
     },
   });

@@ -1,6 +1,20 @@
-import { FetchError, TIMEFRAMES, TIMEFRAME_MS, alignTs, type SourceName, type Timeframe } from '@pipeline/core';
+import {
+  FetchError,
+  TIMEFRAMES,
+  TIMEFRAME_MS,
+  alignTs,
+  type SourceName,
+  type Timeframe,
+} from '@pipeline/core';
 import { withFallback } from './fallback';
-import { validateHistory, type BarStorePort, type BreakerPort, type SourceSlot, type ValidatorPort } from './ports';
+import {
+  validateHistory,
+  type BarStorePort,
+  type BreakerPort,
+  type MarketCalendar,
+  type SourceSlot,
+  type ValidatorPort,
+} from './ports';
 
 export interface BootstrapProgress {
   /** Chunks (about one day of one symbol each) planned and done over all symbols. */
@@ -37,6 +51,8 @@ export interface BootstrapInput {
   store: BarStorePort;
   validator: ValidatorPort;
   now: () => number;
+  /** Each symbol's trading calendar, so closed hours are not fetched as gaps. @default '24x7' */
+  calendarFor?: (symbol: string) => MarketCalendar;
   onProgress?: (p: BootstrapProgress) => void;
   /** A chunk that no source could deliver (the run goes on with the next). */
   onChunkError?: (info: { symbol: string; from: number; to: number; error: unknown }) => void;
@@ -52,7 +68,8 @@ interface Chunk {
 }
 
 /** Store key remembering the chunk windows no source could fill at the base timeframe. */
-export const bootstrapStateKey = (symbol: string, timeframe: Timeframe) => `sidecar:bootstrap:${symbol}:${timeframe}`;
+export const bootstrapStateKey = (symbol: string, timeframe: Timeframe) =>
+  `sidecar:bootstrap:${symbol}:${timeframe}`;
 interface BootstrapState {
   /** Window starts already tried that gave no bars at the base timeframe (coarser ones may be stored). */
   exhausted: number[];
@@ -69,11 +86,20 @@ export function chunkWindowMs(timeframe: Timeframe): number {
  * newest first, minus windows an earlier run found no source could fill. Whatever an interrupted
  * run flushed is no longer a gap, so a restart resumes where it stopped.
  */
-export function planChunks(store: BarStorePort, symbol: string, timeframe: Timeframe, from: number, to: number): Chunk[] {
+export function planChunks(
+  store: BarStorePort,
+  symbol: string,
+  timeframe: Timeframe,
+  from: number,
+  to: number,
+  calendar: MarketCalendar = '24x7',
+): Chunk[] {
   const size = chunkWindowMs(timeframe);
-  const exhausted = new Set(store.getState<BootstrapState>(bootstrapStateKey(symbol, timeframe))?.exhausted ?? []);
+  const exhausted = new Set(
+    store.getState<BootstrapState>(bootstrapStateKey(symbol, timeframe))?.exhausted ?? [],
+  );
   const out: Chunk[] = [];
-  for (const gap of store.gaps({ symbol, timeframe, from, to })) {
+  for (const gap of store.gaps({ symbol, timeframe, from, to }, calendar)) {
     for (let key = Math.floor(gap.from / size) * size; key < gap.to; key += size) {
       if (exhausted.has(key)) continue;
       out.push({ symbol, key, from: Math.max(key, gap.from), to: Math.min(key + size, gap.to) });
@@ -84,13 +110,24 @@ export function planChunks(store: BarStorePort, symbol: string, timeframe: Timef
   const newest = store.latest(symbol, timeframe, 1)[0];
   if (newest && !newest.final && newest.ts + TIMEFRAME_MS[timeframe] <= to && newest.ts >= from) {
     const covered = out.some((c) => c.from <= newest.ts && newest.ts < c.to);
-    if (!covered) out.push({ symbol, key: Math.floor(newest.ts / size) * size, from: newest.ts, to: newest.ts + TIMEFRAME_MS[timeframe] });
+    if (!covered)
+      out.push({
+        symbol,
+        key: Math.floor(newest.ts / size) * size,
+        from: newest.ts,
+        to: newest.ts + TIMEFRAME_MS[timeframe],
+      });
   }
   return out.sort((a, b) => b.from - a.from);
 }
 
 /** The finest timeframe at or above `base` that `slot` serves with history reaching back to `from`. */
-export function finestTimeframeFor(slot: SourceSlot, base: Timeframe, from: number, now: number): Timeframe | null {
+export function finestTimeframeFor(
+  slot: SourceSlot,
+  base: Timeframe,
+  from: number,
+  now: number,
+): Timeframe | null {
   const caps = slot.fetcher.capabilities;
   for (const tf of TIMEFRAMES.slice(TIMEFRAMES.indexOf(base))) {
     if (!caps.timeframes.includes(tf)) continue;
@@ -108,8 +145,17 @@ export function finestTimeframeFor(slot: SourceSlot, base: Timeframe, from: numb
  */
 export async function runBootstrap(input: BootstrapInput): Promise<BootstrapReport> {
   const { store, validator, timeframe } = input;
-  const chunks = input.symbols.flatMap((symbol) => planChunks(store, symbol, timeframe, input.from, input.to));
-  const report: BootstrapReport = { chunksPlanned: chunks.length, chunksDone: 0, failedChunks: 0, bars: 0, barsByTimeframe: {}, bySource: {} };
+  const chunks = input.symbols.flatMap((symbol) =>
+    planChunks(store, symbol, timeframe, input.from, input.to, input.calendarFor?.(symbol)),
+  );
+  const report: BootstrapReport = {
+    chunksPlanned: chunks.length,
+    chunksDone: 0,
+    failedChunks: 0,
+    bars: 0,
+    barsByTimeframe: {},
+    bySource: {},
+  };
   const progress = (current: string | null, done = false) =>
     input.onProgress?.({
       chunksPlanned: report.chunksPlanned,
@@ -133,10 +179,24 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
         async (slot, signal) => {
           const tf = finestTimeframeFor(slot, timeframe, chunk.from, input.now());
           if (!tf) {
-            throw new FetchError({ kind: 'not_supported', source: slot.name, symbol: chunk.symbol, message: `no history back to ${new Date(chunk.from).toISOString()}` });
+            throw new FetchError({
+              kind: 'not_supported',
+              source: slot.name,
+              symbol: chunk.symbol,
+              message: `no history back to ${new Date(chunk.from).toISOString()}`,
+            });
           }
           const from = alignTs(chunk.from, tf);
-          return { tf, bars: await slot.fetcher.fetchHistory({ symbol: chunk.symbol, timeframe: tf, from, to: Math.max(chunk.to, from + TIMEFRAME_MS[tf]), signal }) };
+          return {
+            tf,
+            bars: await slot.fetcher.fetchHistory({
+              symbol: chunk.symbol,
+              timeframe: tf,
+              from,
+              to: Math.max(chunk.to, from + TIMEFRAME_MS[tf]),
+              signal,
+            }),
+          };
         },
         input.now,
       );

@@ -61,7 +61,14 @@ describe('loadConfig', () => {
     }
     expect(isSidecarError(error, SIDECAR_ERROR_CODES.CONFIG_INVALID)).toBe(true);
     const e = error as ConfigError;
-    expect(e.issues.map((i) => i.variable).sort()).toEqual(['API_TOKEN', 'PORT', 'REDIS_POOL_SIZE', 'REDIS_URL', 'SOURCES', 'TIMEFRAME']);
+    expect(e.issues.map((i) => i.variable).sort()).toEqual([
+      'API_TOKEN',
+      'PORT',
+      'REDIS_POOL_SIZE',
+      'REDIS_URL',
+      'SOURCES',
+      'TIMEFRAME',
+    ]);
     const lines = e.message.split('\n');
     expect(lines).toHaveLength(6);
     expect(lines).toContain('invalid TIMEFRAME="2m": one of 1s, 1m, 5m, 15m, 30m, 1h, 4h, 1d');
@@ -76,8 +83,21 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ SOURCES: 'polygon' })).toThrow(/SOURCES="polygon": at least one source/);
   });
 
+  it('accepts a Redis pool size up to 64, and only 1 with a cluster', () => {
+    expect(loadConfig({ REDIS_URL: 'redis://a:1', REDIS_POOL_SIZE: '4' }).redisPoolSize).toBe(4);
+    expect(() => loadConfig({ REDIS_URL: 'redis://a:1', REDIS_POOL_SIZE: '65' })).toThrow(/REDIS_POOL_SIZE/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b:7001', REDIS_POOL_SIZE: '2' })).toThrow(
+      /REDIS_POOL_SIZE.*1 with REDIS_CLUSTER_NODES/,
+    );
+  });
+
   it('refuses REDIS_URL together with REDIS_CLUSTER_NODES', () => {
-    expect(() => loadConfig({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:7000,b:7001' })).toThrow(/REDIS_CLUSTER_NODES/);
-    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b:7001' }).redisClusterNodes).toEqual(['a:7000', 'b:7001']);
+    expect(() => loadConfig({ REDIS_URL: 'redis://a:1', REDIS_CLUSTER_NODES: 'a:7000,b:7001' })).toThrow(
+      /REDIS_CLUSTER_NODES/,
+    );
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000,b:7001' }).redisClusterNodes).toEqual([
+      'a:7000',
+      'b:7001',
+    ]);
   });
 });

@@ -11,11 +11,12 @@ export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Sources that cannot work without an API key; they are dropped from the fallback order when it is missing. */
-export const SOURCES_NEEDING_KEY: Readonly<Partial<Record<SourceName, keyof SidecarConfig['apiKeys']>>> = Object.freeze({
-  alphavantage: 'alphavantage',
-  twelvedata: 'twelvedata',
-  polygon: 'polygon',
-});
+export const SOURCES_NEEDING_KEY: Readonly<Partial<Record<SourceName, keyof SidecarConfig['apiKeys']>>> =
+  Object.freeze({
+    alphavantage: 'alphavantage',
+    twelvedata: 'twelvedata',
+    polygon: 'polygon',
+  });
 
 /** The validated, frozen configuration of one sidecar process. Durations are converted to milliseconds. */
 export interface SidecarConfig {
@@ -45,7 +46,13 @@ export interface SidecarConfig {
   /** Symbols fetched at the same time in one cycle. */
   fetchConcurrency: number;
   apiKeys: { alphavantage?: string; twelvedata?: string; polygon?: string };
-  baseUrls: { yahoo?: string; alphavantage?: string; twelvedata?: string; polygon?: string; polygonWs?: string };
+  baseUrls: {
+    yahoo?: string;
+    alphavantage?: string;
+    twelvedata?: string;
+    polygon?: string;
+    polygonWs?: string;
+  };
   symbolMapFile: string | undefined;
   broker: string | undefined;
   nodeEnv: string | undefined;
@@ -54,7 +61,12 @@ export interface SidecarConfig {
 }
 
 /** Environment variables that hold secrets: their values never appear in errors or logs. */
-export const SECRET_VARIABLES = ['API_TOKEN', 'ALPHAVANTAGE_API_KEY', 'TWELVEDATA_API_KEY', 'POLYGON_API_KEY'] as const;
+export const SECRET_VARIABLES = [
+  'API_TOKEN',
+  'ALPHAVANTAGE_API_KEY',
+  'TWELVEDATA_API_KEY',
+  'POLYGON_API_KEY',
+] as const;
 
 const SYMBOL_RE = /^[A-Za-z0-9][A-Za-z0-9._^=/-]{0,31}$/;
 
@@ -118,24 +130,46 @@ export const CONFIG_VARIABLES = {
     allowed: `a comma-separated list of ${SOURCE_NAMES.join(', ')}`,
   },
   TIMEFRAME: { schema: z.enum(TIMEFRAMES), default: '1m', allowed: `one of ${TIMEFRAMES.join(', ')}` },
-  COLLECTION_INTERVAL: { schema: num(0.05, 3600), default: '1', allowed: 'seconds between cycles, 0.05 to 3600' },
+  COLLECTION_INTERVAL: {
+    schema: num(0.05, 3600),
+    default: '1',
+    allowed: 'seconds between cycles, 0.05 to 3600',
+  },
   MAX_BARS_CACHE: { schema: int(10, 1_000_000), default: '5000', allowed: 'an integer from 10 to 1000000' },
-  BATCH_WRITE_INTERVAL: { schema: num(0.1, 3600), default: '10', allowed: 'seconds between SQLite flushes, 0.1 to 3600' },
+  BATCH_WRITE_INTERVAL: {
+    schema: num(0.1, 3600),
+    default: '10',
+    allowed: 'seconds between SQLite flushes, 0.1 to 3600',
+  },
   FEATURE_CACHE_TTL: { schema: num(0, 3600), default: '2', allowed: 'seconds, 0 to 3600' },
   STALE_AFTER: { schema: num(1, 86_400), default: '10', allowed: 'seconds, 1 to 86400' },
-  BOOTSTRAP_DAYS: { schema: int(0, 3650), default: '90', allowed: 'an integer number of days from 0 (no bootstrap) to 3650' },
-  REDIS_URL: { schema: url(['redis:', 'rediss:']), allowed: 'a redis:// or rediss:// URL, or unset for the in-process cache' },
+  BOOTSTRAP_DAYS: {
+    schema: int(0, 3650),
+    default: '90',
+    allowed: 'an integer number of days from 0 (no bootstrap) to 3650',
+  },
+  REDIS_URL: {
+    schema: url(['redis:', 'rediss:']),
+    allowed: 'a redis:// or rediss:// URL, or unset for the in-process cache',
+  },
   REDIS_CLUSTER_NODES: {
     schema: list(z.string().regex(/^[^\s:,]+:\d{1,5}$/)),
     allowed: 'a comma-separated list of host:port cluster seed nodes',
   },
   REDIS_POOL_SIZE: { schema: int(1, 64), default: '1', allowed: 'an integer from 1 to 64' },
-  REDIS_KEY_PREFIX: { schema: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/), default: 'pipeline:', allowed: 'letters, digits and : _ . - (1 to 64 characters)' },
+  REDIS_KEY_PREFIX: {
+    schema: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/),
+    default: 'pipeline:',
+    allowed: 'letters, digits and : _ . - (1 to 64 characters)',
+  },
   HTTP_POOL_SIZE: { schema: int(1, 1024), default: '10', allowed: 'an integer from 1 to 1024' },
   SQLITE_PATH: { schema: text, default: './data/pipeline.db', allowed: 'a file path (":memory:" for none)' },
   PORT: { schema: int(0, 65_535), default: '8000', allowed: 'a TCP port from 0 to 65535' },
   HOST: { schema: text, default: '127.0.0.1', allowed: 'a host name or IP address to listen on' },
-  API_TOKEN: { schema: z.string().min(16), allowed: 'at least 16 characters, or unset for no authentication' },
+  API_TOKEN: {
+    schema: z.string().min(16),
+    allowed: 'at least 16 characters, or unset for no authentication',
+  },
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS), default: 'info', allowed: `one of ${LOG_LEVELS.join(', ')}` },
   LOG_FORMAT: { schema: z.enum(LOG_FORMATS), default: 'auto', allowed: `one of ${LOG_FORMATS.join(', ')}` },
   FETCH_CONCURRENCY: { schema: int(1, 10_000), default: '32', allowed: 'an integer from 1 to 10000' },
@@ -148,7 +182,10 @@ export const CONFIG_VARIABLES = {
   POLYGON_BASE_URL: { schema: url(['http:', 'https:']), allowed: 'an http(s) URL' },
   POLYGON_WS_URL: { schema: url(['ws:', 'wss:']), allowed: 'a ws(s) URL' },
   SYMBOL_MAP_FILE: { schema: text, allowed: 'a path to a JSON file of extra symbol mappings' },
-  BROKER: { schema: z.string().regex(/^[a-z0-9-]{1,40}$/), allowed: 'a broker style name such as oanda, mt5 or mt5-suffix-a' },
+  BROKER: {
+    schema: z.string().regex(/^[a-z0-9-]{1,40}$/),
+    allowed: 'a broker style name such as oanda, mt5 or mt5-suffix-a',
+  },
   NODE_ENV: { schema: text, allowed: 'any text (production selects JSON logs)' },
 } as const satisfies Record<string, VariableSpec>;
 
@@ -181,6 +218,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       allowed: 'either REDIS_URL or REDIS_CLUSTER_NODES, not both',
     });
   }
+  if (v.REDIS_CLUSTER_NODES !== undefined && (v.REDIS_POOL_SIZE as number) > 1) {
+    issues.push({
+      variable: 'REDIS_POOL_SIZE',
+      value: env.REDIS_POOL_SIZE,
+      allowed: '1 with REDIS_CLUSTER_NODES (the cluster client keeps one connection per node)',
+    });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const apiKeys = {
@@ -203,7 +247,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       {
         variable: 'SOURCES',
         value: env.SOURCES ?? CONFIG_VARIABLES.SOURCES.default,
-        allowed: 'at least one source that needs no API key (yahoo, synthetic, replay) or whose API key is set',
+        allowed:
+          'at least one source that needs no API key (yahoo, synthetic, replay) or whose API key is set',
       },
     ]);
   }
@@ -248,7 +293,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
 
 /** The secret values in a configuration, for the log redactor. */
 export function configSecrets(config: SidecarConfig): string[] {
-  return [config.apiToken, config.apiKeys.alphavantage, config.apiKeys.twelvedata, config.apiKeys.polygon].filter(
-    (s): s is string => typeof s === 'string' && s.length > 0,
-  );
+  return [
+    config.apiToken,
+    config.apiKeys.alphavantage,
+    config.apiKeys.twelvedata,
+    config.apiKeys.polygon,
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
 }

@@ -5,7 +5,13 @@ import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { startProviderServer, type ProviderServer } from '@pipeline/fetchers/testing';
 import { lintMetricsText } from '@pipeline/metrics';
 import { createSqliteStore } from '@pipeline/sqlite-store';
-import { TEST_REDIS_URL, cleanupTempDirs, deleteRedisPrefix, tempSqlitePath, uniqueRedisPrefix } from '@pipeline/test-utils';
+import {
+  TEST_REDIS_URL,
+  cleanupTempDirs,
+  deleteRedisPrefix,
+  tempSqlitePath,
+  uniqueRedisPrefix,
+} from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
 import { loadConfig } from './config';
 import { createService, type Service } from './service';
@@ -35,6 +41,7 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
       ALPHAVANTAGE_BASE_URL: av.url,
       REDIS_URL: TEST_REDIS_URL,
       REDIS_KEY_PREFIX: prefix,
+      REDIS_POOL_SIZE: '2',
       SQLITE_PATH: sqlitePath,
       BOOTSTRAP_DAYS: '1',
       STALE_AFTER: '1',
@@ -54,7 +61,8 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
     cleanupTempDirs();
   });
 
-  const get = (url: string) => service.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
+  const get = (url: string) =>
+    service.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
 
   it('bootstraps a day of history and serves bars equal to what the provider served', async () => {
     const report = await service.sidecar.runCycle();
@@ -62,7 +70,12 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
     const body = (await get('/bars/EUR_USD?limit=50')).json();
     expect(body.count).toBe(50);
     const from = body.bars[0].ts as number;
-    const expected = await truth.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from, to: body.bars[49].ts + TIMEFRAME_MS['1m'] });
+    const expected = await truth.fetchHistory({
+      symbol: 'EURUSD',
+      timeframe: '1m',
+      from,
+      to: body.bars[49].ts + TIMEFRAME_MS['1m'],
+    });
     for (let i = 0; i < 49; i++) {
       const got = body.bars[i];
       const want = expected.find((b) => b.ts === got.ts)!;
@@ -121,6 +134,7 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
     await service.sidecar.runCycle();
     const last = (await get('/bars/XAUUSD?limit=1')).json().bars[0];
     expect(service.sidecar.health().storage.pendingWrites).toBeGreaterThan(0);
+    expect(service.sidecar.health().storage.cacheConnections).toEqual({ total: 2, ready: 2 });
     await service.close();
     const store = createSqliteStore({ path: sqlitePath });
     try {

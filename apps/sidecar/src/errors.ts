@@ -43,7 +43,10 @@ export class ConfigError extends SidecarError {
     super(
       SIDECAR_ERROR_CODES.CONFIG_INVALID,
       issues
-        .map((i) => `invalid ${i.variable}=${i.value === undefined ? '(unset)' : JSON.stringify(i.value)}: ${i.allowed}`)
+        .map(
+          (i) =>
+            `invalid ${i.variable}=${i.value === undefined ? '(unset)' : JSON.stringify(i.value)}: ${i.allowed}`,
+        )
         .join('\n'),
     );
     this.issues = Object.freeze([...issues]);

@@ -3,8 +3,13 @@ import { AllSourcesFailedError, SIDECAR_ERROR_CODES, type SourceAttempt } from '
 import { type BreakerPort, type SourceSlot } from './ports';
 
 /** Why a source is not asked right now, or null when it may be asked. */
-export function skipReason(slot: SourceSlot, breaker: BreakerPort, timeframe: Timeframe | null): SourceAttempt['outcome'] | null {
-  if (timeframe !== null && !slot.fetcher.capabilities.timeframes.includes(timeframe)) return 'skipped_unsupported';
+export function skipReason(
+  slot: SourceSlot,
+  breaker: BreakerPort,
+  timeframe: Timeframe | null,
+): SourceAttempt['outcome'] | null {
+  if (timeframe !== null && !slot.fetcher.capabilities.timeframes.includes(timeframe))
+    return 'skipped_unsupported';
   if (!breaker.isCallable(slot.name)) return 'skipped_open';
   const b = slot.fetcher.budget();
   if (b.perMinuteLeft === 0 || b.perDayLeft === 0) return 'skipped_budget';
@@ -44,9 +49,18 @@ export async function withFallback<T>(
     }
     const t0 = now();
     try {
-      const value = await breaker.execute(slot.name, (inner) => call(slot, inner), signal ? { signal } : undefined);
+      const value = await breaker.execute(
+        slot.name,
+        (inner) => call(slot, inner),
+        signal ? { signal } : undefined,
+      );
       if (accept && !accept(value)) {
-        attempts.push({ source: slot.name, outcome: 'failed', code: SIDECAR_ERROR_CODES.EMPTY_ANSWER, latencyMs: now() - t0 });
+        attempts.push({
+          source: slot.name,
+          outcome: 'failed',
+          code: SIDECAR_ERROR_CODES.EMPTY_ANSWER,
+          latencyMs: now() - t0,
+        });
         continue;
       }
       attempts.push({ source: slot.name, outcome: 'ok', latencyMs: now() - t0 });
@@ -80,11 +94,24 @@ export function fetchLatestWithFallback(
     const since = alignTs(now(), timeframe) - TIMEFRAME_MS[timeframe];
     return bars.some((b) => b.ts >= since);
   };
-  return withFallback(slots, breaker, symbol, timeframe, (slot, inner) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal: inner }), now, signal, current);
+  return withFallback(
+    slots,
+    breaker,
+    symbol,
+    timeframe,
+    (slot, inner) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal: inner }),
+    now,
+    signal,
+    current,
+  );
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; resolves when all settled. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

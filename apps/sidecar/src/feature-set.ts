@@ -3,7 +3,18 @@ import { ATR, BollingerBands, EMA, MACD, RSI } from '@pipeline/features';
 import { type FeatureEnginePort, type FeatureValues } from './ports';
 
 /** The indicators the default strategy reads, by the names it reads them under. */
-export const DEFAULT_FEATURE_NAMES = ['ema12', 'ema26', 'rsi14', 'macd', 'macd_signal', 'macd_hist', 'bb_upper', 'bb_middle', 'bb_lower', 'atr14'] as const;
+export const DEFAULT_FEATURE_NAMES = [
+  'ema12',
+  'ema26',
+  'rsi14',
+  'macd',
+  'macd_signal',
+  'macd_hist',
+  'bb_upper',
+  'bb_middle',
+  'bb_lower',
+  'atr14',
+] as const;
 
 interface SymbolIndicators {
   lastTs: number;

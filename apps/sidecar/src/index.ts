@@ -26,7 +26,13 @@ export {
   type SourceAttempt,
 } from './errors';
 export { createLogger, createRedactor, silentLogger, type Logger, type CreateLoggerOptions } from './logger';
-export { createCollectionLoop, COLLECTION_LOOP_DEFAULTS, type CollectionLoop, type CollectionLoopOptions, type CycleInfo } from './loop';
+export {
+  createCollectionLoop,
+  COLLECTION_LOOP_DEFAULTS,
+  type CollectionLoop,
+  type CollectionLoopOptions,
+  type CycleInfo,
+} from './loop';
 export {
   createDefaultStrategy,
   DEFAULT_STRATEGY_OPTIONS,
@@ -54,8 +60,22 @@ export {
   type HealthStatus,
   type LiveStreamPort,
 } from './sidecar';
-export { runBootstrap, planChunks, finestTimeframeFor, chunkWindowMs, type BootstrapInput, type BootstrapProgress, type BootstrapReport } from './bootstrap';
-export { withFallback, fetchLatestWithFallback, skipReason, forEachLimited, type FallbackResult } from './fallback';
+export {
+  runBootstrap,
+  planChunks,
+  finestTimeframeFor,
+  chunkWindowMs,
+  type BootstrapInput,
+  type BootstrapProgress,
+  type BootstrapReport,
+} from './bootstrap';
+export {
+  withFallback,
+  fetchLatestWithFallback,
+  skipReason,
+  forEachLimited,
+  type FallbackResult,
+} from './fallback';
 export { buildApp, API_ERROR_CODES, type ApiView, type BuildAppOptions } from './api';
 export { createService, type Service, type ServiceOptions } from './service';
 export { createIndicatorFeatures, DEFAULT_FEATURE_NAMES } from './feature-set';

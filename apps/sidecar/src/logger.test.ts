@@ -33,9 +33,17 @@ describe('createLogger', () => {
   it('writes JSON lines with secrets redacted in message and meta', () => {
     const { lines, stream } = sink();
     const log = createLogger({ format: 'json', stream, secrets: ['tok_0123456789abcdef'] });
-    log.info('calling https://api/x?apikey=tok_0123456789abcdef', { token: 'tok_0123456789abcdef', symbol: 'EURUSD' });
+    log.info('calling https://api/x?apikey=tok_0123456789abcdef', {
+      token: 'tok_0123456789abcdef',
+      symbol: 'EURUSD',
+    });
     const rec = JSON.parse(lines[0]);
-    expect(rec).toMatchObject({ level: 'info', message: 'calling https://api/x?apikey=***', token: '***', symbol: 'EURUSD' });
+    expect(rec).toMatchObject({
+      level: 'info',
+      message: 'calling https://api/x?apikey=***',
+      token: '***',
+      symbol: 'EURUSD',
+    });
     expect(typeof rec.timestamp).toBe('string');
   });
 

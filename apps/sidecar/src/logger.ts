@@ -66,7 +66,8 @@ export function createRedactor(secrets: readonly string[]): (value: unknown) => 
       return e;
     }
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = SECRET_KEY_RE.test(k) && x != null ? '***' : walk(x, depth + 1, seen);
+    for (const [k, x] of Object.entries(v))
+      out[k] = SECRET_KEY_RE.test(k) && x != null ? '***' : walk(x, depth + 1, seen);
     return out;
   };
   return (value) => walk(value, 0, new WeakSet());

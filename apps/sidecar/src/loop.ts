@@ -1,4 +1,10 @@
-import { assertNumberOption, resolveOptions, systemClock, type Scheduler, type TimerHandle } from '@pipeline/core';
+import {
+  assertNumberOption,
+  resolveOptions,
+  systemClock,
+  type Scheduler,
+  type TimerHandle,
+} from '@pipeline/core';
 
 export interface CollectionLoopOptions {
   /** Time between cycle starts, in ms; cycles start on multiples of it (wall-clock aligned). @default 1000 */

@@ -12,7 +12,9 @@ const SHUTDOWN_DEADLINE_MS = 9_000;
 
 function version(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    return (
+      JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
   } catch {
     return '0.0.0';
   }
@@ -26,20 +28,31 @@ async function main(): Promise<void> {
     config = loadConfig(process.env);
   } catch (err) {
     if (isSidecarError(err, SIDECAR_ERROR_CODES.CONFIG_INVALID)) {
-      for (const issue of (err as ConfigError).message.split('\n')) process.stderr.write(`sidecar: ${issue}\n`);
+      for (const issue of (err as ConfigError).message.split('\n'))
+        process.stderr.write(`sidecar: ${issue}\n`);
       process.exit(78); // EX_CONFIG: systemd and pm2 show it as a configuration failure
     }
     throw err;
   }
   const isTerminal = process.stdout.isTTY === true && config.nodeEnv !== 'production';
-  const log = createLogger({ level: config.logLevel, format: config.logFormat, secrets: configSecrets(config), isTerminal });
+  const log = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    secrets: configSecrets(config),
+    isTerminal,
+  });
   for (const note of config.notes) log.info(note);
 
   const service = createService(config, { logger: log, version: version() });
   const { sidecar } = service;
 
   // Bootstrap progress: a bar on a terminal, a log line every 10 % otherwise (and always in /health).
-  const bar = isTerminal ? new SingleBar({ format: 'bootstrap [{bar}] {percentage}% | {value}/{total} chunks | {bars} bars | {symbol}', hideCursor: true }) : undefined;
+  const bar = isTerminal
+    ? new SingleBar({
+        format: 'bootstrap [{bar}] {percentage}% | {value}/{total} chunks | {bars} bars | {symbol}',
+        hideCursor: true,
+      })
+    : undefined;
   let barStarted = false;
   let lastLogged = -1;
   sidecar.onBootstrapProgress((p) => {
@@ -54,7 +67,13 @@ async function main(): Promise<void> {
       const decile = Math.floor(p.fraction * 10);
       if (decile !== lastLogged && p.chunksPlanned > 0) {
         lastLogged = decile;
-        log.info('bootstrap progress', { percent: Math.round(p.fraction * 100), chunksDone: p.chunksDone, chunksPlanned: p.chunksPlanned, bars: p.bars, symbol: p.current });
+        log.info('bootstrap progress', {
+          percent: Math.round(p.fraction * 100),
+          chunksDone: p.chunksDone,
+          chunksPlanned: p.chunksPlanned,
+          bars: p.bars,
+          symbol: p.current,
+        });
       }
     }
   });
@@ -84,7 +103,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   const address = await service.listen();
-  log.info('HTTP API listening', { address, auth: config.apiToken ? 'bearer' : 'none', cache: service.deps.cache.kind, sqlite: config.sqlitePath });
+  log.info('HTTP API listening', {
+    address,
+    auth: config.apiToken ? 'bearer' : 'none',
+    cache: service.deps.cache.kind,
+    sqlite: config.sqlitePath,
+  });
   await sidecar.start();
   // An open socket keeps the process alive; the loop's timers are unref'd.
   log.info('live', { symbols: config.symbols, sources: config.activeSources, timeframe: config.timeframe });

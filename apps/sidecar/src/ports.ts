@@ -14,7 +14,7 @@ export interface BarCachePort {
   latestBars(symbol: string, timeframe: Timeframe, limit: number): Promise<Bar[]>;
   setFeatures(symbol: string, features: Record<string, unknown>): Promise<void>;
   setSignal(symbol: string, signal: Record<string, unknown>): Promise<void>;
-  health(): { status: 'ready' | 'connecting' | 'down' };
+  health(): { status: 'ready' | 'connecting' | 'down'; connections?: { total: number; ready: number } };
   close(): Promise<void>;
 }
 
@@ -43,7 +43,7 @@ export interface BarStorePort {
   latest(symbol: string, timeframe: Timeframe, limit?: number): Bar[];
   range(query: SeriesQuery, limit?: number): Bar[];
   /** Calendar-aware runs of missing bars in [from, to). */
-  gaps(query: SeriesQuery): HistoryGap[];
+  gaps(query: SeriesQuery, calendar?: MarketCalendar): HistoryGap[];
   getState<T = unknown>(key: string): T | undefined;
   setState(key: string, value: unknown): void;
   stats(): { pending: number; failedFlushes: number; workerFallback: boolean };
@@ -85,7 +85,11 @@ export function validateHistory(validator: ValidatorPort, bars: readonly Bar[]):
     if (r.status[i] === 2) continue;
     const fix = repairs.get(i);
     const bar = bars[i];
-    out.push(fix ? { ...bar, high: fix.high, low: fix.low, volume: fix.volume, quality: r.quality[i] } : { ...bar, quality: r.quality[i] });
+    out.push(
+      fix
+        ? { ...bar, high: fix.high, low: fix.low, volume: fix.volume, quality: r.quality[i] }
+        : { ...bar, quality: r.quality[i] },
+    );
   }
   return out;
 }
@@ -96,7 +100,11 @@ export type BreakerState = 'closed' | 'open' | 'half_open';
 /** The per-source circuit breakers (breaker `BreakerRegistry`). */
 export interface BreakerPort {
   /** Runs `fn` through the source's breaker; `options.signal` cancels it (shutdown). */
-  execute<T>(source: SourceName, fn: (signal: AbortSignal) => Promise<T>, options?: { signal?: AbortSignal }): Promise<T>;
+  execute<T>(
+    source: SourceName,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options?: { signal?: AbortSignal },
+  ): Promise<T>;
   /** False while the circuit is open or the source cools down after a 429. */
   isCallable(source: SourceName): boolean;
   snapshot(source: SourceName): {
@@ -123,7 +131,18 @@ export interface SymbolPort {
   toBroker(symbol: string): string;
   /** Close matches for an unknown spelling. */
   suggest(input: string): string[];
+  /** The trading calendar whose closed hours are not gaps (sqlite-store's built-in calendars). */
+  calendar(symbol: string): MarketCalendar;
 }
+
+/**
+ * When a market is open, so that nights, weekends and closed sessions are not taken for gaps:
+ * `fx` (Sunday 22:00 to Friday 22:00 UTC) for FX and metals, `us-equity` (09:30-16:00 New York) for
+ * US stocks and the US indices, `24x7` for crypto. Other indices have weekday sessions in their own
+ * time zones; `fx` is the closest built-in, and the night hours it leaves are remembered as
+ * exhausted after one fetch attempt (see bootstrap).
+ */
+export type MarketCalendar = '24x7' | 'fx' | 'us-equity';
 
 /**
  * The metrics the sidecar records and serves (metrics `PipelineMetrics`, a private prom-client

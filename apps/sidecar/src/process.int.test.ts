@@ -10,7 +10,11 @@ import { cleanupTempDirs, getFreePort, tempSqlitePath } from '@pipeline/test-uti
 
 const APP_DIR = join(__dirname, '..');
 
-function startService(env: Record<string, string>): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+function startService(env: Record<string, string>): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: APP_DIR,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_FORMAT: 'json', ...env },
@@ -63,9 +67,15 @@ describe('sidecar as a child process', () => {
     });
     try {
       const base = `http://127.0.0.1:${port}`;
-      await waitFor(async () => ((await fetch(`${base}/health/ready`)).status === 200 ? true : undefined), 20_000);
+      await waitFor(
+        async () => ((await fetch(`${base}/health/ready`)).status === 200 ? true : undefined),
+        20_000,
+      );
       const health = await waitFor(async () => {
-        const h = (await (await fetch(`${base}/health`)).json()) as { loop: { cycles: number }; storage: { pendingWrites: number } };
+        const h = (await (await fetch(`${base}/health`)).json()) as {
+          loop: { cycles: number };
+          storage: { pendingWrites: number };
+        };
         return h.loop.cycles >= 3 ? h : undefined;
       }, 10_000);
       expect(health.storage.pendingWrites).toBeGreaterThan(0);
@@ -82,7 +92,12 @@ describe('sidecar as a child process', () => {
         for (const symbol of ['EURUSD', 'XAUUSD']) {
           const rows = store.latest(symbol, '1m', 5);
           expect(rows.length).toBeGreaterThanOrEqual(2);
-          const truth = await createSyntheticFetcher({ clock: systemClock }).fetchHistory({ symbol, timeframe: '1m', from: rows[0].ts, to: rows.at(-1)!.ts });
+          const truth = await createSyntheticFetcher({ clock: systemClock }).fetchHistory({
+            symbol,
+            timeframe: '1m',
+            from: rows[0].ts,
+            to: rows.at(-1)!.ts,
+          });
           for (const t of truth) expect(rows.find((r) => r.ts === t.ts)?.close).toBeCloseTo(t.close, 10);
         }
       } finally {
@@ -97,7 +112,11 @@ describe('sidecar as a child process', () => {
     const svc = startService({ TIMEFRAME: '7m', REDIS_POOL_SIZE: '99', PORT: '0' });
     const code = await svc.exited;
     expect(code).toBe(78);
-    const lines = svc.output().trim().split('\n').filter((l) => l.startsWith('sidecar: invalid'));
+    const lines = svc
+      .output()
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('sidecar: invalid'));
     expect(lines).toEqual([
       'sidecar: invalid TIMEFRAME="7m": one of 1s, 1m, 5m, 15m, 30m, 1h, 4h, 1d',
       'sidecar: invalid REDIS_POOL_SIZE="99": an integer from 1 to 64',

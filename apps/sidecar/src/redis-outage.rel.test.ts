@@ -2,7 +2,12 @@
 // and once Redis is back the cache is written again.
 import { systemClock } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
-import { cleanupTempDirs, startRedisServer, tempSqlitePath, type RedisServerHandle } from '@pipeline/test-utils';
+import {
+  cleanupTempDirs,
+  startRedisServer,
+  tempSqlitePath,
+  type RedisServerHandle,
+} from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
 import { loadConfig } from './config';
 import { createService, type Service } from './service';
@@ -12,8 +17,18 @@ describe('Redis outage', () => {
   let service: Service;
   beforeAll(async () => {
     redis = await startRedisServer();
-    const config = loadConfig({ SYMBOLS: 'EURUSD,XAUUSD', SOURCES: 'synthetic', REDIS_URL: redis.url, SQLITE_PATH: tempSqlitePath('rel'), BOOTSTRAP_DAYS: '1' });
-    service = createService(config, { overrides: { sources: [{ name: 'synthetic', fetcher: createSyntheticFetcher({ clock: systemClock }) }] } });
+    const config = loadConfig({
+      SYMBOLS: 'EURUSD,XAUUSD',
+      SOURCES: 'synthetic',
+      REDIS_URL: redis.url,
+      SQLITE_PATH: tempSqlitePath('rel'),
+      BOOTSTRAP_DAYS: '1',
+    });
+    service = createService(config, {
+      overrides: {
+        sources: [{ name: 'synthetic', fetcher: createSyntheticFetcher({ clock: systemClock }) }],
+      },
+    });
     await service.sidecar.start({ loop: false });
   });
   afterAll(async () => {

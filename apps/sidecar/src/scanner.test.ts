@@ -2,7 +2,17 @@ import { type Bar } from '@pipeline/core';
 import { adjustedConfidence, ageSignal, createDefaultStrategy, type StoredSignal } from './scanner';
 
 const bar = (close: number): Bar => ({
-  symbol: 'EURUSD', timeframe: '1m', ts: 0, open: close, high: close, low: close, close, volume: 0, source: 'synthetic', final: true, quality: 1,
+  symbol: 'EURUSD',
+  timeframe: '1m',
+  ts: 0,
+  open: close,
+  high: close,
+  low: close,
+  close,
+  volume: 0,
+  source: 'synthetic',
+  final: true,
+  quality: 1,
 });
 
 describe('default strategy', () => {
@@ -12,7 +22,15 @@ describe('default strategy', () => {
     const r = s.evaluate({
       symbol: 'EURUSD',
       bar: bar(1.1),
-      features: { ema12: 1.09, ema26: 1.08, rsi14: 62, macd_hist: 0.0004, bb_upper: 1.12, bb_lower: 1.06, atr14: 0.002 },
+      features: {
+        ema12: 1.09,
+        ema26: 1.08,
+        rsi14: 62,
+        macd_hist: 0.0004,
+        bb_upper: 1.12,
+        bb_lower: 1.06,
+        atr14: 0.002,
+      },
     });
     expect(r.direction).toBe('long');
     // 0.4 + 0.2 + 0.25 + 0.15 * ((1.1 - 1.06) / 0.06 - 0.5) * 2
@@ -26,7 +44,15 @@ describe('default strategy', () => {
     const r = s.evaluate({
       symbol: 'EURUSD',
       bar: bar(1.07),
-      features: { ema12: 1.07, ema26: 1.08, rsi14: 38, macd_hist: -0.0004, bb_upper: 1.12, bb_lower: 1.06, atr14: 0.002 },
+      features: {
+        ema12: 1.07,
+        ema26: 1.08,
+        rsi14: 38,
+        macd_hist: -0.0004,
+        bb_upper: 1.12,
+        bb_lower: 1.06,
+        atr14: 0.002,
+      },
     });
     expect(r.direction).toBe('short');
     expect(r.stop!).toBeGreaterThan(1.07);
@@ -34,7 +60,11 @@ describe('default strategy', () => {
   });
 
   it('is flat when signals disagree, and when indicators are not stable yet', () => {
-    const mixed = s.evaluate({ symbol: 'X', bar: bar(1), features: { ema12: 1.1, ema26: 1, rsi14: 40, macd_hist: -1 } });
+    const mixed = s.evaluate({
+      symbol: 'X',
+      bar: bar(1),
+      features: { ema12: 1.1, ema26: 1, rsi14: 40, macd_hist: -1 },
+    });
     expect(mixed.direction).toBe('flat');
     expect(mixed.stop).toBeNull();
     const empty = s.evaluate({ symbol: 'X', bar: bar(1), features: { ema12: null, ema26: null } });

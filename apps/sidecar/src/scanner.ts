@@ -125,7 +125,9 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
         weight += WEIGHTS.trend;
         const up = fast > slow;
         score += (up ? 1 : -1) * WEIGHTS.trend;
-        reasons.push(`trend ${up ? 'up' : 'down'}: ${k.emaFast} ${fmt(fast)} ${up ? '>' : '<='} ${k.emaSlow} ${fmt(slow)}`);
+        reasons.push(
+          `trend ${up ? 'up' : 'down'}: ${k.emaFast} ${fmt(fast)} ${up ? '>' : '<='} ${k.emaSlow} ${fmt(slow)}`,
+        );
       }
       const rsi = f(k.rsi);
       if (rsi !== null) {
@@ -142,7 +144,9 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
       if (hist !== null) {
         weight += WEIGHTS.macd;
         if (hist !== 0) score += Math.sign(hist) * WEIGHTS.macd;
-        reasons.push(`MACD histogram ${hist > 0 ? 'positive' : hist < 0 ? 'negative' : 'zero'}: ${fmt(hist)}`);
+        reasons.push(
+          `MACD histogram ${hist > 0 ? 'positive' : hist < 0 ? 'negative' : 'zero'}: ${fmt(hist)}`,
+        );
       }
       const upper = f(k.bbUpper);
       const lower = f(k.bbLower);
@@ -152,10 +156,18 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
         // Inside the bands the position follows the trend; beyond a band the move is stretched.
         const b = pctB > 1 ? -0.5 : pctB < 0 ? 0.5 : (pctB - 0.5) * 2;
         score += b * WEIGHTS.bollinger;
-        reasons.push(`Bollinger %B ${fmt(pctB)}${pctB > 1 ? ' (above upper band, stretched)' : pctB < 0 ? ' (below lower band, stretched)' : ''}`);
+        reasons.push(
+          `Bollinger %B ${fmt(pctB)}${pctB > 1 ? ' (above upper band, stretched)' : pctB < 0 ? ' (below lower band, stretched)' : ''}`,
+        );
       }
       if (weight === 0) {
-        return { direction: 'flat', confidence: 0, reasons: ['indicators not stable yet'], stop: null, target: null };
+        return {
+          direction: 'flat',
+          confidence: 0,
+          reasons: ['indicators not stable yet'],
+          stop: null,
+          target: null,
+        };
       }
       const s = Math.max(-1, Math.min(1, score));
       const direction: Direction = s >= o.threshold ? 'long' : s <= -o.threshold ? 'short' : 'flat';
@@ -187,7 +199,12 @@ function round(n: number): number {
  * Confidence after data quality and age: scaled by the validator's quality score, halved once the
  * data is stale, and fading linearly to zero over ten stale periods after that.
  */
-export function adjustedConfidence(raw: number, quality: number, ageMs: number, staleAfterMs: number): number {
+export function adjustedConfidence(
+  raw: number,
+  quality: number,
+  ageMs: number,
+  staleAfterMs: number,
+): number {
   const q = Math.max(0, Math.min(1, quality));
   let c = raw * q;
   if (ageMs > staleAfterMs) {

@@ -63,10 +63,12 @@ export function createService(config: SidecarConfig, options: ServiceOptions = {
     scheduler: clock,
     logger: log,
     ...(options.strategy ? { strategy: options.strategy } : {}),
-    ...(o.stream !== undefined ? { stream: o.stream } : (() => {
-      const stream = createPolygonLiveStream(config, mapper, clock, log);
-      return stream ? { stream } : {};
-    })()),
+    ...(o.stream !== undefined
+      ? { stream: o.stream }
+      : (() => {
+          const stream = createPolygonLiveStream(config, mapper, clock, log);
+          return stream ? { stream } : {};
+        })()),
     version: options.version ?? '0.0.0',
     closers: o.closers ?? [],
   };

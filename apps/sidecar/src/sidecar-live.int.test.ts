@@ -39,7 +39,19 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     await h.sidecar.start({ skipBootstrap: true, loop: false });
     expect(stream.subscribed).toEqual(['EURUSD', 'XAUUSD']);
     const ts = alignTs(h.clock.now(), '1m');
-    const bar: Bar = { symbol: 'EURUSD', timeframe: '1m', ts, open: 1.1, high: 1.11, low: 1.09, close: 1.105, volume: 0, source: 'polygon', final: true, quality: 1 };
+    const bar: Bar = {
+      symbol: 'EURUSD',
+      timeframe: '1m',
+      ts,
+      open: 1.1,
+      high: 1.11,
+      low: 1.09,
+      close: 1.105,
+      volume: 0,
+      source: 'polygon',
+      final: true,
+      quality: 1,
+    };
     stream.push(bar);
     expect(h.sidecar.symbolState('EURUSD')!.lastSource).toBe('polygon');
     const r = await h.sidecar.runCycle();
@@ -81,14 +93,28 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     expect(r.barsRejected).toBeGreaterThan(0);
     // Nothing usable arrived: the symbol's data age keeps growing.
     expect(h.sidecar.health().symbols[0].ageMs).toBe(MIN);
-    expect(await h.sidecar.metrics.text()).toMatch(/^pipeline_bars_rejected_total\{rule="nonFinite"\} [1-9]/m);
+    expect(await h.sidecar.metrics.text()).toMatch(
+      /^pipeline_bars_rejected_total\{rule="nonFinite"\} [1-9]/m,
+    );
   });
 
   it('replaces a forming bar left in the file by a crash with its final version at the next start', async () => {
     h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '1' });
     await h.sidecar.bootstrap();
     const ts = alignTs(h.clock.now(), '1m') - MIN;
-    const stale: Bar = { symbol: 'EURUSD', timeframe: '1m', ts, open: 1, high: 1, low: 1, close: 1, volume: 0, source: 'yahoo', final: false, quality: 1 };
+    const stale: Bar = {
+      symbol: 'EURUSD',
+      timeframe: '1m',
+      ts,
+      open: 1,
+      high: 1,
+      low: 1,
+      close: 1,
+      volume: 0,
+      source: 'yahoo',
+      final: false,
+      quality: 1,
+    };
     await h.deps.store.backfill([stale]); // what a SIGKILL after a flush of the forming bar leaves
     h.clock.advance(2 * MIN);
     await h.sidecar.bootstrap();
@@ -109,11 +135,17 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     stopAfterTwo();
     expect(chunks).toBe(2);
     const clock = h.clock;
-    h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '3', SQLITE_PATH: sqlite }, {}, clock);
+    h = createHarness(
+      { SYMBOLS: 'EURUSD', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '3', SQLITE_PATH: sqlite },
+      {},
+      clock,
+    );
     const report = await h.sidecar.bootstrap();
     expect(report.chunksPlanned).toBe(2); // 3 days + the current partial day = 4 windows, 2 already stored
     expect(report.failedChunks).toBe(0);
     const from = alignTs(clock.now() - 3 * 86_400_000, '1m');
-    expect(h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from, to: alignTs(clock.now(), '1m') })).toEqual([]);
+    expect(
+      h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from, to: alignTs(clock.now(), '1m') }),
+    ).toEqual([]);
   });
 });

@@ -44,7 +44,10 @@ describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', 
     const callsBefore = yahoo.calls;
     await h.sidecar.runCycle();
     expect(yahoo.calls).toBe(callsBefore);
-    expect(h.sidecar.symbolState('EURUSD')!.lastAttempts.map((a) => a.outcome)).toEqual(['skipped_open', 'ok']);
+    expect(h.sidecar.symbolState('EURUSD')!.lastAttempts.map((a) => a.outcome)).toEqual([
+      'skipped_open',
+      'ok',
+    ]);
     expect(h.sidecar.health().sources[0]).toMatchObject({ name: 'yahoo', breaker: 'open' });
     // A spent rate budget is skipped the same way.
     synthetic.budgetLeft = 0;
@@ -60,7 +63,11 @@ describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', 
     await h.sidecar.runCycle();
     expect((await h.sidecar.bars('EURUSD', '1m', 10)).stale).toBe(false);
     // One bar: the indicators are not stable yet, so the signal is flat with no confidence.
-    expect(h.sidecar.signal('EURUSD')).toMatchObject({ direction: 'flat', confidence: 0, reasons: ['indicators not stable yet'] });
+    expect(h.sidecar.signal('EURUSD')).toMatchObject({
+      direction: 'flat',
+      confidence: 0,
+      reasons: ['indicators not stable yet'],
+    });
     h.clock.advance(6_000);
     await h.sidecar.runCycle();
     const b = await h.sidecar.bars('EURUSD', '1m', 10);
@@ -118,7 +125,14 @@ describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', 
     expect(report.chunksPlanned).toBe(3); // two days plus the current partial day window
     const tf = TIMEFRAME_MS['1m'];
     const store = h.deps.store;
-    expect(store.gaps({ symbol: 'EURUSD', timeframe: '1m', from: alignTs(start - 2 * 86_400_000, '1m'), to: alignTs(start, '1m') })).toEqual([]);
+    expect(
+      store.gaps({
+        symbol: 'EURUSD',
+        timeframe: '1m',
+        from: alignTs(start - 2 * 86_400_000, '1m'),
+        to: alignTs(start, '1m'),
+      }),
+    ).toEqual([]);
     // A second run finds nothing to do: resumable and idempotent.
     const again = await h.sidecar.bootstrap();
     expect(again.chunksPlanned).toBe(0);

@@ -1,4 +1,14 @@
-import { TIMEFRAME_MS, alignTs, isFetchError, systemClock, type RateBudgetSnapshot, type Bar, type Scheduler, type SourceName, type Timeframe } from '@pipeline/core';
+import {
+  TIMEFRAME_MS,
+  alignTs,
+  isFetchError,
+  systemClock,
+  type RateBudgetSnapshot,
+  type Bar,
+  type Scheduler,
+  type SourceName,
+  type Timeframe,
+} from '@pipeline/core';
 import { setMaxListeners } from 'node:events';
 import { runBootstrap, type BootstrapProgress, type BootstrapReport } from './bootstrap';
 import { type SidecarConfig } from './config';
@@ -113,7 +123,13 @@ export interface HealthReport {
     stale: boolean;
     source: SourceName | null;
   }[];
-  storage: { cache: string; sqlite: string; pendingWrites: number };
+  storage: {
+    cache: string;
+    /** Redis command connections (REDIS_POOL_SIZE) and how many are ready; absent for the in-process cache. */
+    cacheConnections?: { total: number; ready: number };
+    sqlite: string;
+    pendingWrites: number;
+  };
 }
 
 /** The sidecar service: the loop, bootstrap, signal scanner and the state the HTTP API reads. */
@@ -135,7 +151,11 @@ export interface Sidecar extends SidecarEvents {
   resolveSymbol(input: string): string;
   signal(symbol: string): Signal | null;
   signals(): Signal[];
-  bars(symbol: string, timeframe: Timeframe, limit: number): Promise<{ bars: Bar[]; stale: boolean; ageMs: number | null }>;
+  bars(
+    symbol: string,
+    timeframe: Timeframe,
+    limit: number,
+  ): Promise<{ bars: Bar[]; stale: boolean; ageMs: number | null }>;
   features(symbol: string): { values: FeatureValues; dataTs: number | null; stale: boolean } | null;
   symbolState(symbol: string): SymbolState | undefined;
   readonly metrics: MetricsPort;
@@ -213,7 +233,12 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       breakers[slot.name] = deps.breaker.snapshot(slot.name).state;
       rateBudgets[slot.name] = slot.fetcher.budget();
     }
-    return { lastBarTs, breakers, rateBudgets, pendingWrites: deps.store.isClosed ? 0 : deps.store.stats().pending };
+    return {
+      lastBarTs,
+      breakers,
+      rateBudgets,
+      pendingWrites: deps.store.isClosed ? 0 : deps.store.stats().pending,
+    };
   });
 
   for (const symbol of config.symbols) {
@@ -245,7 +270,12 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
    * Validates and applies fresh bars of one symbol: features and signal at once (so the signal is
    * readable as soon as possible), cache and store writes are returned to be batched per cycle.
    */
-  function apply(state: SymbolState, raw: readonly Bar[], source: SourceName, now: number): { accepted: Bar[]; rejected: number } {
+  function apply(
+    state: SymbolState,
+    raw: readonly Bar[],
+    source: SourceName,
+    now: number,
+  ): { accepted: Bar[]; rejected: number } {
     const prev = state.lastBar;
     // Only bars at or after the newest known one go on: same ts replaces the forming bar (or
     // finalises it); older ones were seen in an earlier poll, and passing them again would count
@@ -308,7 +338,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       if (a.outcome !== 'ok' && a.outcome !== 'failed') continue;
       const source = a.source as SourceName;
       deps.metrics.fetchDuration.observe({ source }, (a.latencyMs ?? 0) / 1000);
-      if (a.outcome === 'failed') deps.metrics.fetchErrors.inc({ source, kind: isFetchError(a.error) ? a.error.kind : 'other' });
+      if (a.outcome === 'failed')
+        deps.metrics.fetchErrors.inc({ source, kind: isFetchError(a.error) ? a.error.kind : 'other' });
     }
   }
 
@@ -335,11 +366,20 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         return;
       }
       try {
-        const res = await fetchLatestWithFallback(deps.sources, deps.breaker, symbol, tf, LATEST_LIMIT, () => clock.now(), cycleAbort.signal);
+        const res = await fetchLatestWithFallback(
+          deps.sources,
+          deps.breaker,
+          symbol,
+          tf,
+          LATEST_LIMIT,
+          () => clock.now(),
+          cycleAbort.signal,
+        );
         while (gate) await gate;
         const at = clock.now();
         recordAttempts(res.attempts);
-        if (fetchedEvents.size) fetchedEvents.emit({ symbol, source: res.source, at, bars: res.value.length });
+        if (fetchedEvents.size)
+          fetchedEvents.emit({ symbol, source: res.source, at, bars: res.value.length });
         state.lastAttempts = res.attempts;
         const { accepted, rejected } = apply(state, res.value, res.source, at);
         rejectedTotal += rejected;
@@ -351,10 +391,12 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         // setImmediate gate, so pending requests (I/O) are served in between.
         if (++sinceYield >= YIELD_EVERY && !gate) {
           sinceYield = 0;
-          gate = new Promise<void>((r) => setImmediate(() => {
-            gate = undefined;
-            r();
-          }));
+          gate = new Promise<void>((r) =>
+            setImmediate(() => {
+              gate = undefined;
+              r();
+            }),
+          );
         }
       } catch (err) {
         failed++;
@@ -383,8 +425,18 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     const durationMs = clock.now() - t0;
     lastCycleMs = durationMs;
     deps.metrics.cycleDuration.observe(durationMs / 1000);
-    if (pendingRepairs.length > 0 && !repairing && phase === 'live') repairing = repairGaps().finally(() => (repairing = undefined));
-    const report: CycleReport = { cycle, startedAt: t0, durationMs, ok, failed, streamed, barsWritten: toWrite.length, barsRejected: rejectedTotal };
+    if (pendingRepairs.length > 0 && !repairing && phase === 'live')
+      repairing = repairGaps().finally(() => (repairing = undefined));
+    const report: CycleReport = {
+      cycle,
+      startedAt: t0,
+      durationMs,
+      ok,
+      failed,
+      streamed,
+      barsWritten: toWrite.length,
+      barsRejected: rejectedTotal,
+    };
     cycleEvents.emit(report);
     return report;
   }
@@ -403,6 +455,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
           store: deps.store,
           validator: deps.validator,
           now: () => clock.now(),
+          calendarFor: (symbol) => deps.symbols.calendar(symbol),
         });
         log.info('gap repaired', { ...gap, bars: report.bars });
       } catch (err) {
@@ -439,6 +492,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       store: deps.store,
       validator: deps.validator,
       now: () => clock.now(),
+      calendarFor: (symbol) => deps.symbols.calendar(symbol),
       onProgress: (p) => {
         bootstrapProgress = p;
         progressEvents.emit(p);
@@ -446,7 +500,13 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       isCancelled: () => stopping !== undefined,
       onChunkError: ({ symbol, from, to, error }) => {
         if (++chunkErrors <= 5 || chunkErrors % 100 === 0) {
-          log.warn('bootstrap chunk failed; it is retried on the next start', { symbol, from: new Date(from).toISOString(), to: new Date(to).toISOString(), err: error, chunkErrors });
+          log.warn('bootstrap chunk failed; it is retried on the next start', {
+            symbol,
+            from: new Date(from).toISOString(),
+            to: new Date(to).toISOString(),
+            err: error,
+            chunkErrors,
+          });
         }
       },
     });
@@ -503,7 +563,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       );
     } catch (err) {
       cacheFailures++;
-      if (cacheFailures === 1 || cacheFailures % 60 === 0) log.error('hot cache signal publish failed', { err, failures: cacheFailures });
+      if (cacheFailures === 1 || cacheFailures % 60 === 0)
+        log.error('hot cache signal publish failed', { err, failures: cacheFailures });
     }
   }
 
@@ -524,7 +585,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     } catch (err) {
       cacheNeedsRefill = true;
       cacheFailures++;
-      if (cacheFailures === 1 || cacheFailures % 60 === 0) log.error('hot cache write failed', { err, bars: bars.length, failures: cacheFailures });
+      if (cacheFailures === 1 || cacheFailures % 60 === 0)
+        log.error('hot cache write failed', { err, bars: bars.length, failures: cacheFailures });
     }
   }
 
@@ -533,7 +595,10 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     if (states.has(upper)) return upper;
     const generic = deps.symbols.resolve(upper);
     if (generic !== null && states.has(generic)) return generic;
-    throw new UnknownSymbolError(input, deps.symbols.suggest(input).filter((s) => states.has(s)));
+    throw new UnknownSymbolError(
+      input,
+      deps.symbols.suggest(input).filter((s) => states.has(s)),
+    );
   }
 
   function ageOf(state: SymbolState, now: number): number | null {
@@ -567,7 +632,11 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       if (deps.stream) unsubscribeStream = deps.stream.subscribe(config.symbols, onStreamBar);
       if (options.loop === false) return;
       loop.start();
-      log.info('collection loop started', { symbols: config.symbols.length, sources: deps.sources.map((s) => s.name), intervalMs: config.collectionIntervalMs });
+      log.info('collection loop started', {
+        symbols: config.symbols.length,
+        sources: deps.sources.map((s) => s.name),
+        intervalMs: config.collectionIntervalMs,
+      });
     },
     runCycle,
     bootstrap,
@@ -583,8 +652,12 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         const tasks: [string, () => Promise<unknown>][] = [
           ['store', () => deps.store.close()],
           ['cache', () => deps.cache.close()],
-          ...(deps.stream ? [['stream', () => deps.stream!.close()] as [string, () => Promise<unknown>]] : []),
-          ...deps.sources.map((s) => [`source ${s.name}`, () => s.fetcher.close()] as [string, () => Promise<unknown>]),
+          ...(deps.stream
+            ? [['stream', () => deps.stream!.close()] as [string, () => Promise<unknown>]]
+            : []),
+          ...deps.sources.map(
+            (s) => [`source ${s.name}`, () => s.fetcher.close()] as [string, () => Promise<unknown>],
+          ),
           ['breaker', async () => deps.breaker.close()],
           ...(deps.closers ?? []).map((c, i) => [`closer ${i}`, c] as [string, () => Promise<unknown>]),
         ];
@@ -615,27 +688,58 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       const sources = deps.sources.map((s) => {
         const st = deps.breaker.snapshot(s.name);
         const b = s.fetcher.budget();
-        const cooling = st.coolingDownUntil !== null && st.coolingDownUntil > now ? st.coolingDownUntil : null;
-        return { name: s.name, breaker: st.state, coolingDownUntil: cooling, successRate: st.successRate, latencyMs: st.latencyMs.p50, budget: { perMinuteLeft: b.perMinuteLeft, perDayLeft: b.perDayLeft } };
+        const cooling =
+          st.coolingDownUntil !== null && st.coolingDownUntil > now ? st.coolingDownUntil : null;
+        return {
+          name: s.name,
+          breaker: st.state,
+          coolingDownUntil: cooling,
+          successRate: st.successRate,
+          latencyMs: st.latencyMs.p50,
+          budget: { perMinuteLeft: b.perMinuteLeft, perDayLeft: b.perDayLeft },
+        };
       });
       const staleCount = symbols.filter((s) => s.stale).length;
       const openCount = sources.filter((s) => s.breaker === 'open' || s.coolingDownUntil !== null).length;
       const storeStats = deps.store.stats();
-      const storeState = deps.store.isClosed ? 'closed' : storeStats.failedFlushes > 0 && storeStats.pending > 0 ? 'failing' : 'up';
-      const cacheState = deps.cache.health().status;
+      const storeState = deps.store.isClosed
+        ? 'closed'
+        : storeStats.failedFlushes > 0 && storeStats.pending > 0
+          ? 'failing'
+          : 'up';
+      const cacheHealth = deps.cache.health();
+      const cacheState = cacheHealth.status;
       let status: HealthStatus = 'ok';
-      if (phase === 'stopped' || (cycleNo > 0 && staleCount === symbols.length && symbols.length > 0)) status = 'down';
-      else if (phase !== 'live' || staleCount > 0 || openCount > 0 || cacheState !== 'ready' || storeState !== 'up') status = 'degraded';
+      if (phase === 'stopped' || (cycleNo > 0 && staleCount === symbols.length && symbols.length > 0))
+        status = 'down';
+      else if (
+        phase !== 'live' ||
+        staleCount > 0 ||
+        openCount > 0 ||
+        cacheState !== 'ready' ||
+        storeState !== 'up'
+      )
+        status = 'degraded';
       return {
         status,
         version: deps.version ?? '0.0.0',
         uptimeSec: Math.round((now - startedAt) / 1000),
         phase,
         bootstrap: bootstrapProgress,
-        loop: { cycles: loop.cycles || cycleNo, overruns: loop.overruns, lastCycleMs, intervalMs: config.collectionIntervalMs },
+        loop: {
+          cycles: loop.cycles || cycleNo,
+          overruns: loop.overruns,
+          lastCycleMs,
+          intervalMs: config.collectionIntervalMs,
+        },
         sources,
         symbols,
-        storage: { cache: `${deps.cache.kind}:${cacheState}`, sqlite: storeState, pendingWrites: storeStats.pending },
+        storage: {
+          cache: `${deps.cache.kind}:${cacheState}`,
+          ...(cacheHealth.connections ? { cacheConnections: cacheHealth.connections } : {}),
+          sqlite: storeState,
+          pendingWrites: storeStats.pending,
+        },
       };
     },
     resolveSymbol,
@@ -676,7 +780,11 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       if (!values) return null;
       const state = states.get(symbol)!;
       const ageMs = ageOf(state, clock.now());
-      return { values, dataTs: state.lastBar?.ts ?? null, stale: ageMs === null || ageMs > config.staleAfterMs };
+      return {
+        values,
+        dataTs: state.lastBar?.ts ?? null,
+        stale: ageMs === null || ageMs > config.staleAfterMs,
+      };
     },
     symbolState: (symbol) => states.get(symbol),
   };

@@ -22,7 +22,12 @@ const base = <T extends string | undefined>(url: T) => (url ? { baseUrl: url } :
  * One fetcher per active source, in fallback order, sharing the symbol mapper and the clock.
  * `replay` needs a bar source given in code, so from the environment it is skipped with a note.
  */
-export function createSources(config: SidecarConfig, mapper: SymbolMapper, clock: Scheduler = systemClock, log?: Logger): SourceSlot[] {
+export function createSources(
+  config: SidecarConfig,
+  mapper: SymbolMapper,
+  clock: Scheduler = systemClock,
+  log?: Logger,
+): SourceSlot[] {
   const common = { clock, symbolMapper: mapper, poolSize: config.httpPoolSize };
   const slots: SourceSlot[] = [];
   for (const name of config.activeSources) {
@@ -31,13 +36,34 @@ export function createSources(config: SidecarConfig, mapper: SymbolMapper, clock
         slots.push({ name, fetcher: createYahooFetcher({ ...common, ...base(config.baseUrls.yahoo) }) });
         break;
       case 'alphavantage':
-        slots.push({ name, fetcher: createAlphaVantageFetcher({ ...common, apiKey: config.apiKeys.alphavantage!, ...base(config.baseUrls.alphavantage) }) });
+        slots.push({
+          name,
+          fetcher: createAlphaVantageFetcher({
+            ...common,
+            apiKey: config.apiKeys.alphavantage!,
+            ...base(config.baseUrls.alphavantage),
+          }),
+        });
         break;
       case 'twelvedata':
-        slots.push({ name, fetcher: createTwelveDataFetcher({ ...common, apiKey: config.apiKeys.twelvedata!, ...base(config.baseUrls.twelvedata) }) });
+        slots.push({
+          name,
+          fetcher: createTwelveDataFetcher({
+            ...common,
+            apiKey: config.apiKeys.twelvedata!,
+            ...base(config.baseUrls.twelvedata),
+          }),
+        });
         break;
       case 'polygon':
-        slots.push({ name, fetcher: createPolygonFetcher({ ...common, apiKey: config.apiKeys.polygon!, ...base(config.baseUrls.polygon) }) });
+        slots.push({
+          name,
+          fetcher: createPolygonFetcher({
+            ...common,
+            apiKey: config.apiKeys.polygon!,
+            ...base(config.baseUrls.polygon),
+          }),
+        });
         break;
       case 'synthetic':
         slots.push({ name, fetcher: createSyntheticFetcher({ clock }) });
@@ -50,7 +76,13 @@ export function createSources(config: SidecarConfig, mapper: SymbolMapper, clock
   return slots;
 }
 
-const MARKET_OF_CLASS: Record<string, PolygonStreamMarket> = { fx: 'forex', metal: 'forex', crypto: 'crypto', stock: 'stocks', index: 'indices' };
+const MARKET_OF_CLASS: Record<string, PolygonStreamMarket> = {
+  fx: 'forex',
+  metal: 'forex',
+  crypto: 'crypto',
+  stock: 'stocks',
+  index: 'indices',
+};
 
 /**
  * Polygon's WebSocket aggregates as one live stream, when POLYGON_API_KEY is set and polygon is in
@@ -58,7 +90,12 @@ const MARKET_OF_CLASS: Record<string, PolygonStreamMarket> = { fx: 'forex', meta
  * while they flow the loop stops polling those symbols, and when the stream goes quiet (or
  * reconnects) polling takes over again.
  */
-export function createPolygonLiveStream(config: SidecarConfig, mapper: SymbolMapper, clock: Scheduler = systemClock, log?: Logger): LiveStreamPort | undefined {
+export function createPolygonLiveStream(
+  config: SidecarConfig,
+  mapper: SymbolMapper,
+  clock: Scheduler = systemClock,
+  log?: Logger,
+): LiveStreamPort | undefined {
   if (!config.apiKeys.polygon || !config.activeSources.includes('polygon')) return undefined;
   if (config.timeframe !== '1m' && config.timeframe !== '1s') return undefined;
   const byMarket = new Map<PolygonStreamMarket, string[]>();
@@ -79,7 +116,9 @@ export function createPolygonLiveStream(config: SidecarConfig, mapper: SymbolMap
     subscribe(_symbols, onBar: (bar: Bar) => void) {
       const offs: (() => void)[] = [];
       for (const [market, symbols] of byMarket) {
-        const wsUrl = config.baseUrls.polygonWs ? `${config.baseUrls.polygonWs.replace(/\/$/, '')}/${market}` : '';
+        const wsUrl = config.baseUrls.polygonWs
+          ? `${config.baseUrls.polygonWs.replace(/\/$/, '')}/${market}`
+          : '';
         const stream = createPolygonStream({
           apiKey: config.apiKeys.polygon!,
           market,
@@ -91,8 +130,14 @@ export function createPolygonLiveStream(config: SidecarConfig, mapper: SymbolMap
         });
         streams.push(stream);
         offs.push(stream.onBar(onBar));
-        offs.push(stream.onError((err) => log?.warn('polygon stream error; polling covers the gap', { market, err })));
-        stream.connect().catch((err: unknown) => log?.warn('polygon stream did not connect; polling instead', { market, err }));
+        offs.push(
+          stream.onError((err) => log?.warn('polygon stream error; polling covers the gap', { market, err })),
+        );
+        stream
+          .connect()
+          .catch((err: unknown) =>
+            log?.warn('polygon stream did not connect; polling instead', { market, err }),
+          );
       }
       return () => offs.forEach((off) => off());
     },

@@ -6,9 +6,43 @@ import { createMemoryHotCache, createRedisHotCache, type HotCache } from '@pipel
 import { createSqliteStore, type SqliteStore } from '@pipeline/sqlite-store';
 import { createPipelineMetrics, type PipelineMetrics } from '@pipeline/metrics';
 import { createValidator, type Validator } from '@pipeline/validator';
-import { createSymbolMapper, isUnknownSymbolError, loadSymbolMapFile, type SymbolMapper } from '@pipeline/symbol-mapper';
+import {
+  createSymbolMapper,
+  isUnknownSymbolError,
+  loadSymbolMapFile,
+  type SymbolMapper,
+} from '@pipeline/symbol-mapper';
 import { type SidecarConfig } from './config';
-import { type BarCachePort, type BarStorePort, type BreakerPort, type SymbolPort, type ValidatorPort } from './ports';
+import {
+  type BarCachePort,
+  type BarStorePort,
+  type BreakerPort,
+  type MarketCalendar,
+  type SymbolPort,
+  type ValidatorPort,
+} from './ports';
+
+const US_INDICES = new Set(['NAS100', 'US30', 'SPX500']);
+
+/** The market calendar of a symbol, from its asset class in the symbol table (see MarketCalendar). */
+export function marketCalendar(mapper: SymbolMapper, symbol: string): MarketCalendar {
+  let assetClass: string;
+  try {
+    assetClass = mapper.instrument(symbol).assetClass;
+  } catch {
+    return '24x7';
+  }
+  switch (assetClass) {
+    case 'crypto':
+      return '24x7';
+    case 'stock':
+      return 'us-equity';
+    case 'index':
+      return US_INDICES.has(symbol) ? 'us-equity' : 'fx';
+    default:
+      return 'fx';
+  }
+}
 
 /** The symbol-mapper seen through the sidecar's port: unknown spellings are null, not exceptions. */
 export function createSymbolPort(mapper: SymbolMapper, broker: string | undefined): SymbolPort {
@@ -20,6 +54,9 @@ export function createSymbolPort(mapper: SymbolMapper, broker: string | undefine
         if (isUnknownSymbolError(err)) return null;
         throw err;
       }
+    },
+    calendar(symbol) {
+      return marketCalendar(mapper, symbol);
     },
     toBroker(symbol) {
       if (!broker) return symbol;
@@ -45,7 +82,10 @@ export function createMapperFromConfig(config: SidecarConfig): SymbolMapper {
  * fallback order is the retry) and a timeout shorter than the interval so a hung source cannot
  * hold a cycle much past its slot.
  */
-export function createBreakerFromConfig(config: SidecarConfig, clock: Scheduler = systemClock): BreakerRegistry & BreakerPort {
+export function createBreakerFromConfig(
+  config: SidecarConfig,
+  clock: Scheduler = systemClock,
+): BreakerRegistry & BreakerPort {
   return createBreakerRegistry({
     clock,
     retry: { maxAttempts: 1 },
@@ -54,18 +94,27 @@ export function createBreakerFromConfig(config: SidecarConfig, clock: Scheduler 
 }
 
 /** The in-process cache when REDIS_URL and REDIS_CLUSTER_NODES are unset, else Redis. */
-export function createCacheFromConfig(config: SidecarConfig, clock: Scheduler = systemClock): HotCache & BarCachePort {
+export function createCacheFromConfig(
+  config: SidecarConfig,
+  clock: Scheduler = systemClock,
+): HotCache & BarCachePort {
   const common = { maxBars: config.maxBarsCache, featureTtlMs: config.featureCacheTtlMs, clock };
   if (!config.redisUrl && !config.redisClusterNodes) return createMemoryHotCache(common);
   return createRedisHotCache({
     ...common,
     keyPrefix: config.redisKeyPrefix,
-    ...(config.redisClusterNodes ? { clusterNodes: config.redisClusterNodes } : { redis: config.redisUrl! }),
+    // REDIS_POOL_SIZE connections, each symbol pinned to one (a Cluster client keeps its own per node).
+    ...(config.redisClusterNodes
+      ? { clusterNodes: config.redisClusterNodes }
+      : { redis: config.redisUrl!, poolSize: config.redisPoolSize }),
   });
 }
 
 /** The SQLite history file, flushed every BATCH_WRITE_INTERVAL on a worker thread (inline for `:memory:`). */
-export function createStoreFromConfig(config: SidecarConfig, clock: Scheduler = systemClock): SqliteStore & BarStorePort {
+export function createStoreFromConfig(
+  config: SidecarConfig,
+  clock: Scheduler = systemClock,
+): SqliteStore & BarStorePort {
   const memory = config.sqlitePath === ':memory:';
   return createSqliteStore({
     path: config.sqlitePath,
@@ -76,7 +125,10 @@ export function createStoreFromConfig(config: SidecarConfig, clock: Scheduler = 
 }
 
 /** The validator with the sidecar's staleness threshold and clock. */
-export function createValidatorFromConfig(config: SidecarConfig, clock: Scheduler = systemClock): Validator & ValidatorPort {
+export function createValidatorFromConfig(
+  config: SidecarConfig,
+  clock: Scheduler = systemClock,
+): Validator & ValidatorPort {
   return createValidator({ clock, rules: { stale: { staleAfterMs: config.staleAfterMs } } });
 }
 
@@ -84,7 +136,11 @@ export function createValidatorFromConfig(config: SidecarConfig, clock: Schedule
  * The pipeline metrics on a private registry (never prom-client's global one), with Node process
  * metrics, plus the validator's repairs and rejections counted by rule.
  */
-export function createMetricsFromConfig(clock: Scheduler = systemClock, validator?: Validator, defaultMetrics = true): PipelineMetrics {
+export function createMetricsFromConfig(
+  clock: Scheduler = systemClock,
+  validator?: Validator,
+  defaultMetrics = true,
+): PipelineMetrics {
   const metrics = createPipelineMetrics({ clock, defaultMetrics });
   validator?.onIssue((e) => {
     if (e.status === 'rejected') metrics.barsRejected.inc({ rule: e.issue.rule });
