@@ -145,7 +145,7 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     expect(report.failedChunks).toBe(0);
     const from = alignTs(clock.now() - 3 * 86_400_000, '1m');
     expect(
-      h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from, to: alignTs(clock.now(), '1m') }),
+      h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from, to: alignTs(clock.now(), '1m') }, 'fx'),
     ).toEqual([]);
   });
 });
