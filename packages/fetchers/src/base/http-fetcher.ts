@@ -1,5 +1,6 @@
 import {
   FetchError,
+  isFetchError,
   type Bar,
   type Clock,
   type FetchHistoryRequest,
@@ -8,9 +9,10 @@ import {
   type RateBudgetSnapshot,
   type SourceCapabilities,
   type SourceName,
+  type Timeframe,
 } from '@pipeline/core';
 import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
-import { HTTP_POOL_SIZE, createHttpClient, type HttpClient } from '../http/client';
+import { HTTP_POOL_SIZE, createHttpClient, type HttpClient, type HttpResponse } from '../http/client';
 import { redactSecrets } from '../http/redact';
 import { createRateBudget, type RateBudget, type RateLimits } from '../rate/rate-budget';
 import { clipBars, finishBars, lastBars } from './bars';
@@ -155,6 +157,59 @@ export abstract class HttpFetcherBase<S extends SourceName> implements Fetcher {
     if (countDropped) this.counters.outOfRangePointsDropped += finished.length - clipped.length;
     this.counters.bars += clipped.length;
     return clipped;
+  }
+
+  /**
+   * Capabilities of a keyed source whose limits depend on its options (page size, plan): request
+   * windows per timeframe from `maxRangeMs`, and the rate limits this fetcher's budget actually applies.
+   */
+  protected keyedCapabilities(
+    timeframes: readonly Timeframe[],
+    maxRangeMs: (timeframe: Timeframe) => number,
+    maxBarsPerRequest: number,
+    streaming: boolean,
+  ): SourceCapabilities {
+    const maxRange: Partial<Record<Timeframe, number>> = {};
+    for (const tf of timeframes) maxRange[tf] = maxRangeMs(tf);
+    return Object.freeze({
+      source: this.source,
+      timeframes: Object.freeze([...timeframes]),
+      historyDepthMs: {},
+      maxRangeMsPerRequest: maxRange,
+      maxBarsPerRequest,
+      needsApiKey: true,
+      rateLimits: { perMinute: this.rate.limits.perMinute, perDay: this.rate.limits.perDay },
+      streaming,
+    });
+  }
+
+  /**
+   * One budgeted GET of a keyed source: the key goes in the query as `key.param` (masked in every
+   * message by the client), `decode` turns status and text into data or throws the matching
+   * FetchError, whose rate limit then feeds the budget and whose provider text is scrubbed of the key.
+   */
+  protected async getKeyed<T>(
+    url: string,
+    params: Readonly<Record<string, string | number | boolean>>,
+    key: { readonly param: string; readonly value: string },
+    symbol: string | undefined,
+    signal: AbortSignal | undefined,
+    decode: (res: HttpResponse<string>, now: number) => T,
+  ): Promise<T> {
+    this.spend(symbol);
+    const res = await this.http.getText(url, {
+      searchParams: { ...params, [key.param]: key.value },
+      ...(signal !== undefined ? { signal } : {}),
+    });
+    const now = this.clock.now();
+    try {
+      return decode(res, now);
+    } catch (err) {
+      if (!isFetchError(err)) throw err;
+      this.honourRateLimit(err);
+      // Provider text goes into the message: make sure it cannot carry the key back out.
+      throw this.scrubbed(err, [key.value]);
+    }
   }
 
   /**

@@ -2,7 +2,6 @@ import {
   FetchError,
   TIMEFRAME_MS,
   assertNumberOption,
-  isFetchError,
   resolveOptions,
   systemClock,
   type Bar,
@@ -113,18 +112,7 @@ export class PolygonFetcher extends HttpFetcherBase<'polygon'> {
     });
     this.options = o;
     this.base = o.baseUrl.replace(/\/$/, '');
-    const maxRange: Partial<Record<Timeframe, number>> = {};
-    for (const tf of TIMEFRAMES) maxRange[tf] = polygonMaxRangeMs(tf);
-    this.capabilities = Object.freeze({
-      source: 'polygon',
-      timeframes: Object.freeze([...TIMEFRAMES]),
-      historyDepthMs: {},
-      maxRangeMsPerRequest: maxRange,
-      maxBarsPerRequest: POLYGON_MAX_AGGREGATES,
-      needsApiKey: true,
-      rateLimits: { perMinute: this.rate.limits.perMinute, perDay: this.rate.limits.perDay },
-      streaming: true,
-    });
+    this.capabilities = this.keyedCapabilities(TIMEFRAMES, polygonMaxRangeMs, POLYGON_MAX_AGGREGATES, true);
   }
 
   /**
@@ -303,26 +291,22 @@ export class PolygonFetcher extends HttpFetcherBase<'polygon'> {
     symbol: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Record<string, unknown>> {
-    this.spend(symbol);
     const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : `${this.base}${pathOrUrl}`;
-    const res = await this.http.getText(url, {
-      searchParams: { ...params, apiKey: this.options.apiKey },
-      ...(signal !== undefined ? { signal } : {}),
-    });
-    const now = this.clock.now();
-    try {
-      const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
-      return decodePolygonBody(res.status, res.body, {
-        ...(symbol !== undefined ? { symbol } : {}),
-        now,
-        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-      });
-    } catch (err) {
-      if (!isFetchError(err)) throw err;
-      this.honourRateLimit(err);
-      // Provider text goes into the message: make sure it cannot carry the key back out.
-      throw this.scrubbed(err, [this.options.apiKey]);
-    }
+    return this.getKeyed(
+      url,
+      params,
+      { param: 'apiKey', value: this.options.apiKey },
+      symbol,
+      signal,
+      (res, now) => {
+        const retryAfterMs = parseRetryAfter(res.headers['retry-after'], now);
+        return decodePolygonBody(res.status, res.body, {
+          ...(symbol !== undefined ? { symbol } : {}),
+          now,
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        });
+      },
+    );
   }
 }
 

@@ -109,19 +109,12 @@ export class TwelveDataFetcher extends HttpFetcherBase<'twelvedata'> {
       ratePolicy: { dailyPattern: /daily|for the day|per day/i, pauseMs: undefined },
     });
     this.options = o;
-    const maxRange: Partial<Record<Timeframe, number>> = {};
-    for (const tf of Object.keys(TWELVEDATA_INTERVALS) as Timeframe[])
-      maxRange[tf] = TIMEFRAME_MS[tf] * o.pageSize;
-    this.capabilities = Object.freeze({
-      source: 'twelvedata',
-      timeframes: Object.freeze(Object.keys(TWELVEDATA_INTERVALS) as Timeframe[]),
-      historyDepthMs: {},
-      maxRangeMsPerRequest: maxRange,
-      maxBarsPerRequest: TWELVEDATA_MAX_OUTPUTSIZE,
-      needsApiKey: true,
-      rateLimits: { perMinute: this.rate.limits.perMinute, perDay: this.rate.limits.perDay },
-      streaming: false,
-    });
+    this.capabilities = this.keyedCapabilities(
+      Object.keys(TWELVEDATA_INTERVALS) as Timeframe[],
+      (tf) => TIMEFRAME_MS[tf] * o.pageSize,
+      TWELVEDATA_MAX_OUTPUTSIZE,
+      false,
+    );
   }
 
   async fetchLatest(request: FetchLatestRequest): Promise<Bar[]> {
@@ -323,22 +316,15 @@ export class TwelveDataFetcher extends HttpFetcherBase<'twelvedata'> {
     symbol: string | undefined,
     signal: AbortSignal | undefined,
   ): Promise<Record<string, unknown>> {
-    this.spend(symbol);
-    const res = await this.http.getText(`${this.options.baseUrl.replace(/\/$/, '')}${path}`, {
-      searchParams: { ...params, apikey: this.options.apiKey },
-      ...(signal !== undefined ? { signal } : {}),
-    });
-    try {
-      return decodeTwelveDataBody(res.status, res.body, {
-        ...(symbol !== undefined ? { symbol } : {}),
-        now: this.clock.now(),
-      });
-    } catch (err) {
-      if (!isFetchError(err)) throw err;
-      this.honourRateLimit(err);
-      // Provider text goes into the message: make sure it cannot carry the key back out.
-      throw this.scrubbed(err, [this.options.apiKey]);
-    }
+    return this.getKeyed(
+      `${this.options.baseUrl.replace(/\/$/, '')}${path}`,
+      params,
+      { param: 'apikey', value: this.options.apiKey },
+      symbol,
+      signal,
+      (res, now) =>
+        decodeTwelveDataBody(res.status, res.body, { ...(symbol !== undefined ? { symbol } : {}), now }),
+    );
   }
 }
 
