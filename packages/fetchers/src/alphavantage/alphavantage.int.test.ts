@@ -1,17 +1,11 @@
 import { ManualClock } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
-import {
-  fixtureReply,
-  readFixture,
-  startFixtureServer,
-  type FixtureReply,
-  type FixtureServer,
-  type RecordedRequest,
-} from '@pipeline/test-utils';
+import { fixtureReply, readFixture, type FixtureReply, type RecordedRequest } from '@pipeline/test-utils';
 import { createFetcherStats } from '../base/stats';
 import { createAlphaVantageFetcher, type AlphaVantageFetcher } from './fetcher';
 import { parseAvCsv } from './parse';
 import { failure } from '../test/failure';
+import { useFixtureServer } from '../test/use-fixture-server';
 
 const KEY = 'AVKEY-SECRET-42';
 
@@ -34,15 +28,9 @@ function recorded(req: RecordedRequest): FixtureReply {
 const mapper = createSymbolMapper();
 
 describe('Alpha Vantage fetcher against recorded responses on a real HTTP server', () => {
-  let srv: FixtureServer;
+  const { srv } = useFixtureServer(recorded);
   let clock: ManualClock;
   let av: AlphaVantageFetcher;
-  beforeAll(async () => {
-    srv = await startFixtureServer(recorded);
-  });
-  afterAll(async () => {
-    await srv.close();
-  });
   const make = (
     start: number,
     extra: Parameters<typeof createAlphaVantageFetcher>[0] | object = {},

@@ -1,29 +1,13 @@
 import { ManualClock } from '@pipeline/core';
-import {
-  fixtureReply,
-  readFixture,
-  startFixtureServer,
-  type FixtureHandler,
-  type FixtureServer,
-} from '@pipeline/test-utils';
+import { fixtureReply, readFixture, type FixtureHandler } from '@pipeline/test-utils';
 import { createPolygonFetcher, type PolygonFetcher, type PolygonFetcherOptions } from './fetcher';
 import { failure as failureOf } from '../test/failure';
+import { useFixtureServer } from '../test/use-fixture-server';
 
 const KEY = 'pg-secret-key-987654';
 const iso = (s: string) => Date.parse(s);
 
-let srv: FixtureServer;
-const fetchers: PolygonFetcher[] = [];
-
-beforeAll(async () => {
-  srv = await startFixtureServer(() => ({ status: 500, body: 'no handler' }));
-});
-afterEach(async () => {
-  await Promise.all(fetchers.splice(0).map((f) => f.close()));
-});
-afterAll(async () => {
-  await srv.close();
-});
+const { srv, track } = useFixtureServer(() => ({ status: 500, body: 'no handler' }));
 
 function make(opts: Partial<PolygonFetcherOptions> = {}): PolygonFetcher {
   const f = createPolygonFetcher({
@@ -33,8 +17,7 @@ function make(opts: Partial<PolygonFetcherOptions> = {}): PolygonFetcher {
     clock: new ManualClock(iso('2030-01-01T00:00:00Z')),
     ...opts,
   });
-  fetchers.push(f);
-  return f;
+  return track(f);
 }
 
 const failure = (p: Promise<unknown>) => failureOf(p, KEY);

@@ -3,14 +3,10 @@
 // to the same FetchError kind, count it once, never leak its API key, and still succeed against a
 // slow server within its timeout. Each provider passes a small descriptor; the assertions live here.
 import { type Bar, type FetchError, type FetchErrorKind, type SourceName } from '@pipeline/core';
-import {
-  startFixtureServer,
-  type FixtureHandler,
-  type FixtureReply,
-  type FixtureServer,
-} from '@pipeline/test-utils';
+import { type FixtureHandler, type FixtureReply } from '@pipeline/test-utils';
 import { type FetcherStats } from '../base/stats';
 import { failure } from './failure';
+import { useFixtureServer } from './use-fixture-server';
 
 /** The part of a provider fetcher this suite drives. */
 export interface FaultSubject {
@@ -61,29 +57,14 @@ export const COMMON_FAULTS: readonly FaultCase[] = [
 /** Registers the fault-mode tests of one provider (call at the top level of a test file). */
 export function describeFaultModes<F extends FaultSubject>(p: FaultModeProvider<F>): void {
   describe(`${p.source} fetcher under network and body faults`, () => {
-    let srv: FixtureServer;
-    const open: F[] = [];
-    const make = (): F => {
-      const f = p.make(srv.url, p.timeoutMs);
-      open.push(f);
-      return f;
-    };
+    const { srv, track } = useFixtureServer(() => ({ status: 500, body: 'no handler' }));
+    const make = (): F => track(p.make(srv.url, p.timeoutMs));
     const expectNoKey = (err: FetchError): void => {
       if (p.apiKey === undefined) return;
       expect(err.message).not.toContain(p.apiKey);
       expect(String((err.cause as Error | undefined)?.message ?? '')).not.toContain(p.apiKey);
       expect(JSON.stringify(err)).not.toContain(p.apiKey);
     };
-
-    beforeAll(async () => {
-      srv = await startFixtureServer(() => ({ status: 500, body: 'no handler' }));
-    });
-    afterEach(async () => {
-      await Promise.all(open.splice(0).map((f) => f.close()));
-    });
-    afterAll(async () => {
-      await srv.close();
-    });
 
     it.each([...COMMON_FAULTS, ...p.cases].map((c) => [c.name, c.kind, c] as const))(
       'maps %s to %s, counted once, key masked',

@@ -1,24 +1,14 @@
 import { ManualClock } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
-import { fixtureReply, readFixture, startFixtureServer, type FixtureServer } from '@pipeline/test-utils';
+import { fixtureReply, readFixture } from '@pipeline/test-utils';
 import { createTwelveDataFetcher, type TwelveDataFetcher, type TwelveDataFetcherOptions } from './fetcher';
 import { failure as failureOf } from '../test/failure';
+import { useFixtureServer } from '../test/use-fixture-server';
 
 const KEY = 'td-secret-key-123456';
 const iso = (s: string) => Date.parse(s);
 
-let srv: FixtureServer;
-const fetchers: TwelveDataFetcher[] = [];
-
-beforeAll(async () => {
-  srv = await startFixtureServer(() => ({ status: 500, body: 'no handler' }));
-});
-afterEach(async () => {
-  await Promise.all(fetchers.splice(0).map((f) => f.close()));
-});
-afterAll(async () => {
-  await srv.close();
-});
+const { srv, track } = useFixtureServer(() => ({ status: 500, body: 'no handler' }));
 
 function make(opts: Partial<TwelveDataFetcherOptions> = {}): TwelveDataFetcher {
   const f = createTwelveDataFetcher({
@@ -27,8 +17,7 @@ function make(opts: Partial<TwelveDataFetcherOptions> = {}): TwelveDataFetcher {
     clock: new ManualClock(iso('2030-01-01T00:00:00Z')),
     ...opts,
   });
-  fetchers.push(f);
-  return f;
+  return track(f);
 }
 
 const failure = (p: Promise<unknown>) => failureOf(p, KEY);

@@ -1,16 +1,10 @@
 import { ManualClock } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
-import {
-  fixtureReply,
-  readFixture,
-  startFixtureServer,
-  type FixtureReply,
-  type FixtureServer,
-  type RecordedRequest,
-} from '@pipeline/test-utils';
+import { fixtureReply, readFixture, type FixtureReply, type RecordedRequest } from '@pipeline/test-utils';
 import { createHttpClient } from '../http/client';
 import { createYahooFetcher, type YahooFetcher } from './fetcher';
 import { failure } from '../test/failure';
+import { useFixtureServer } from '../test/use-fixture-server';
 
 const CHART: Record<string, string> = {
   AAPL_1m: 'yahoo/chart-AAPL-1m-2024-10-02-regular-hours-with-nulls.json',
@@ -79,15 +73,9 @@ const mapper = createSymbolMapper({
 });
 
 describe('Yahoo fetcher against recorded responses on a real HTTP server', () => {
-  let srv: FixtureServer;
+  const { srv } = useFixtureServer(recorded);
   let clock: ManualClock;
   let yahoo: YahooFetcher;
-  beforeAll(async () => {
-    srv = await startFixtureServer(recorded);
-  });
-  afterAll(async () => {
-    await srv.close();
-  });
   beforeEach(() => {
     srv.setHandler(recorded);
     clock = new ManualClock(Date.UTC(2024, 9, 4, 12, 0, 0));
