@@ -2,13 +2,14 @@
 // bars come back in the shape and order core's Fetcher interface promises.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock, TIMEFRAME_MS, isFetchError, type Bar, type Fetcher } from '@pipeline/core';
+import { ManualClock, isFetchError, type Fetcher } from '@pipeline/core';
 import { cleanupTempDirs, tempDir } from '@pipeline/test-utils';
 import { createAlphaVantageFetcher } from './alphavantage/fetcher';
 import { createReplayFetcher } from './replay/fetcher';
 import { createSyntheticFetcher } from './synthetic/fetcher';
 import { startProviderServer, type ProviderServer } from './testing';
 import { createYahooFetcher } from './yahoo/fetcher';
+import { assertContractBars } from './test/contract';
 
 const NOW = Date.UTC(2024, 5, 3, 14, 7, 30); // a Monday, mid-bar
 const H = 3_600_000;
@@ -99,27 +100,6 @@ const subjects: Record<string, () => Promise<Subject>> = {
   },
 };
 
-function assertBars(bars: Bar[], s: Subject): void {
-  const tf = TIMEFRAME_MS[s.timeframe];
-  for (let i = 0; i < bars.length; i++) {
-    const b = bars[i];
-    expect(b).toMatchObject({
-      symbol: s.symbol,
-      timeframe: s.timeframe,
-      source: s.fetcher.source,
-      quality: 1,
-    });
-    expect(b.ts % tf).toBe(0);
-    expect(b.low).toBeLessThanOrEqual(Math.min(b.open, b.close));
-    expect(b.high).toBeGreaterThanOrEqual(Math.max(b.open, b.close));
-    expect(b.low).toBeGreaterThan(0);
-    expect(b.volume).toBeGreaterThanOrEqual(0);
-    expect(b.ts).toBeLessThanOrEqual(s.clock.now());
-    if (i > 0) expect(b.ts).toBeGreaterThan(bars[i - 1].ts);
-    expect(b.final).toBe(s.clock.now() >= b.ts + tf);
-  }
-}
-
 afterAll(() => cleanupTempDirs());
 
 describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
@@ -135,7 +115,7 @@ describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
     const bars = await s.fetcher.fetchLatest({ symbol: s.symbol, timeframe: s.timeframe, limit: 5 });
     expect(bars.length).toBeGreaterThan(0);
     expect(bars.length).toBeLessThanOrEqual(5);
-    assertBars(bars, s);
+    assertContractBars(bars, s);
     expect(bars.at(-1)!.final).toBe(!s.forming);
   });
 
@@ -144,7 +124,7 @@ describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
     const to = NOW - H;
     const bars = await s.fetcher.fetchHistory({ symbol: s.symbol, timeframe: s.timeframe, from, to });
     expect(bars.length).toBeGreaterThan(0);
-    assertBars(bars, s);
+    assertContractBars(bars, s);
     expect(bars.every((b) => b.ts >= from && b.ts < to)).toBe(true);
   });
 

@@ -14,6 +14,7 @@ import { startFixtureServer, type FixtureServer, type RecordedRequest } from '@p
 import { createSyntheticFetcher } from '../synthetic/fetcher';
 import { createTwelveDataFetcher } from '../twelvedata/fetcher';
 import { createPolygonFetcher } from './fetcher';
+import { assertContractBars } from '../test/contract';
 
 const NOW = Date.UTC(2024, 5, 3, 14, 7, 30); // a Monday, mid-bar
 const H = 3_600_000;
@@ -154,27 +155,6 @@ const subjects: Record<string, () => Promise<Subject>> = {
   },
 };
 
-function assertBars(bars: Bar[], s: Subject): void {
-  const tf = TIMEFRAME_MS[s.timeframe];
-  for (let i = 0; i < bars.length; i++) {
-    const b = bars[i];
-    expect(b).toMatchObject({
-      symbol: s.symbol,
-      timeframe: s.timeframe,
-      source: s.fetcher.source,
-      quality: 1,
-    });
-    expect(b.ts % tf).toBe(0);
-    expect(b.low).toBeLessThanOrEqual(Math.min(b.open, b.close));
-    expect(b.high).toBeGreaterThanOrEqual(Math.max(b.open, b.close));
-    expect(b.low).toBeGreaterThan(0);
-    expect(b.volume).toBeGreaterThanOrEqual(0);
-    expect(b.ts).toBeLessThanOrEqual(s.clock.now());
-    if (i > 0) expect(b.ts).toBeGreaterThan(bars[i - 1].ts);
-    expect(b.final).toBe(s.clock.now() >= b.ts + tf);
-  }
-}
-
 describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
   let s: Subject;
   beforeEach(async () => {
@@ -188,7 +168,7 @@ describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
   it('fetchLatest: at most `limit` bars, ascending, unique, generic symbol, only the forming bar non-final', async () => {
     const bars = await s.fetcher.fetchLatest({ symbol: s.symbol, timeframe: s.timeframe, limit: 5 });
     expect(bars).toHaveLength(5);
-    assertBars(bars, s);
+    assertContractBars(bars, s);
     expect(bars.at(-1)!.final).toBe(false);
     expect(bars.at(-1)!.ts).toBe(NOW - (NOW % TIMEFRAME_MS[s.timeframe]));
   });
@@ -198,7 +178,7 @@ describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
     const to = NOW - H;
     const bars = await s.fetcher.fetchHistory({ symbol: s.symbol, timeframe: s.timeframe, from, to });
     expect(bars).toHaveLength(H / TIMEFRAME_MS[s.timeframe]);
-    assertBars(bars, s);
+    assertContractBars(bars, s);
     expect(bars.every((b) => b.ts >= from && b.ts < to)).toBe(true);
     const reference = await barsAt(s.clock, s.symbol, s.timeframe, from, to);
     // the Twelve Data format server sends prices as 5-decimal strings, the Polygon one as JSON numbers
