@@ -194,11 +194,26 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     await service!.sidecar.runCycle();
     proxy.setFault(RATE_LIMITED);
     await service!.sidecar.runCycle();
-    const yahoo = sourceHealth(await health(), 'yahoo') as HealthReport['sources'][number] & { coolingDownUntil?: number | null };
-    const pausedUntil = typeof yahoo.coolingDownUntil === 'number' ? yahoo.coolingDownUntil : null;
-    const said = { perMinuteLeft: yahoo.budget.perMinuteLeft, pausedUntil };
-    // Either way of saying it is accepted: no budget left, or a cool-down end about 120 s ahead.
-    expect(said.perMinuteLeft === 0 || (said.pausedUntil !== null && Math.abs(said.pausedUntil - (clock.now() + 120_000)) < 5_000)).toBe(true);
+    const yahoo = sourceHealth(await health(), 'yahoo');
+    expect(yahoo.breaker).toBe('closed');
+    expect(yahoo.coolingDownUntil).toEqual(expect.any(Number));
+    expect(Math.abs(yahoo.coolingDownUntil! - (clock.now() + 120_000))).toBeLessThan(5_000);
+    // Once the pause is over, /health no longer reports one.
+    proxy.setFault(null);
+    clock.advance(121_000);
+    await service!.sidecar.runCycle();
+    expect(sourceHealth(await health(), 'yahoo').coolingDownUntil).toBeNull();
+  });
+
+  // BUG (reported to the fetchers' owner, open): the rate budget that /health shows reads the full
+  // 60 requests a minute while the fetcher refuses every request for Retry-After
+  // (packages/fetchers/src/rate/rate-budget.ts snapshot() ignores blockedUntil), contradicting
+  // coolingDownUntil beside it. Remove `.failing` when it reports 0 during the block.
+  it.failing('HTTP 429 with Retry-After: the budget /health shows for yahoo is 0 while it is blocked', async () => {
+    await service!.sidecar.runCycle();
+    proxy.setFault(RATE_LIMITED);
+    await service!.sidecar.runCycle();
+    expect(sourceHealth(await health(), 'yahoo').budget.perMinuteLeft).toBe(0);
   });
 
   it('every source failing: the cycle survives, the symbol turns stale, /health reports down, the last bars stay readable', async () => {
