@@ -155,11 +155,9 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     return reply.code(500).send({ error: { code: API_ERROR_CODES.internal, message: 'internal error' } });
   });
   app.setNotFoundHandler((req, reply) =>
-    reply
-      .code(404)
-      .send({
-        error: { code: API_ERROR_CODES.notFound, message: `no route ${req.method} ${req.url.split('?')[0]}` },
-      }),
+    reply.code(404).send({
+      error: { code: API_ERROR_CODES.notFound, message: `no route ${req.method} ${req.url.split('?')[0]}` },
+    }),
   );
 
   app.get('/health', {

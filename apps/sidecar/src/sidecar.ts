@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   TIMEFRAME_MS,
   alignTs,
@@ -164,8 +165,11 @@ export interface Sidecar extends SidecarEvents {
 
 /** How many latest bars a poll asks for: the forming bar and the one before it (closes the previous). */
 const LATEST_LIMIT = 3;
-/** Symbols processed back to back before the cycle yields to the event loop (HTTP requests). */
-const YIELD_EVERY = 8;
+/**
+ * CPU time (ms of wall time) the cycle may spend processing answers back to back before it yields
+ * to the event loop, so HTTP readers wait at most about this long behind a cycle.
+ */
+const YIELD_AFTER_MS = 1;
 /** Stored bars fed to the indicators before going live (enough for every default indicator to be stable). */
 const WARM_BARS = 500;
 /** Bars per hot-cache write when filling it from SQLite. */
@@ -352,7 +356,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     let rejectedTotal = 0;
     const toWrite: Bar[] = [];
     const streamFreshMs = Math.max(2 * config.collectionIntervalMs, 2 * tfMs);
-    let sinceYield = 0;
+    let sliceStart = performance.now();
     // One signal per cycle, shared by every fetch (hence no listener limit): stop() aborts it so
     // in-flight requests end at once instead of running into their timeouts.
     cycleAbort = new AbortController();
@@ -376,6 +380,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
           cycleAbort.signal,
         );
         while (gate) await gate;
+        if (sliceStart === 0) sliceStart = performance.now();
         const at = clock.now();
         recordAttempts(res.attempts);
         if (fetchedEvents.size)
@@ -387,10 +392,10 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         if (accepted.length > 0) deps.metrics.barsIngested.inc({ source: res.source }, accepted.length);
         ok++;
         // When many answers arrive together their processing runs back to back as microtasks, and
-        // HTTP readers wait for the whole batch. Every few symbols all workers pause on one shared
-        // setImmediate gate, so pending requests (I/O) are served in between.
-        if (++sinceYield >= YIELD_EVERY && !gate) {
-          sinceYield = 0;
+        // HTTP readers wait for the whole batch. After about a millisecond of such work all workers
+        // pause on one shared setImmediate gate, so pending requests (I/O) are served in between.
+        if (!gate && performance.now() - sliceStart >= YIELD_AFTER_MS) {
+          sliceStart = 0;
           gate = new Promise<void>((r) =>
             setImmediate(() => {
               gate = undefined;
