@@ -261,7 +261,6 @@ async function load(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const cycles = LONG ? 30 : 8;
   for (const n of ONLY.has('latency') ? [10, 100, 1000] : []) {
     // One HTTP sample per cycle: 1,000 cycles (300 at 1,000 symbols) so the p99 is not the slowest of a handful.
     const r = await latency(n, LONG ? 3000 : n >= 1000 ? 300 : 1000);
