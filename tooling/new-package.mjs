@@ -40,7 +40,7 @@ const pkg = {
     build: 'tsup --config ../../tsup.config.ts',
     test: 'jest',
     typecheck: 'tsc --noEmit -p .',
-    lint: 'eslint src',
+    lint: 'eslint .',
   },
   dependencies: name === 'core' ? {} : { '@pipeline/core': 'workspace:^' },
 };
@@ -51,7 +51,7 @@ writeFileSync(
     {
       extends: '../../tsconfig.base.json',
       compilerOptions: { baseUrl: '../..', noEmit: true },
-      include: ['src', 'test', 'bench'],
+      include: ['src', 'test', 'bench', 'examples'],
     },
     null,
     2,

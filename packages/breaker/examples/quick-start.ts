@@ -1,5 +1,5 @@
 // Quick start of @pipeline/breaker (the README shows this file). Run: npx tsx examples/quick-start.ts
-/* eslint-disable no-console -- an example prints what happens */
+
 import { FetchError, type Bar, type Scheduler } from '@pipeline/core';
 import { createBreakerRegistry, isBreakerError } from '@pipeline/breaker';
 

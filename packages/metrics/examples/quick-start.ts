@@ -1,5 +1,5 @@
 // Quick start of @pipeline/metrics (the README shows this file). Run: npx tsx examples/quick-start.ts
-/* eslint-disable no-console -- an example prints what happens */
+
 import { createPipelineMetrics } from '@pipeline/metrics';
 
 const metrics = createPipelineMetrics({

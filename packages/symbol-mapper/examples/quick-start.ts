@@ -1,4 +1,3 @@
-/* eslint-disable no-console -- an example script prints its results */
 // The README quick start, kept compiling by `tsc -p .` (examples/ is in the package's tsconfig).
 import { createSymbolMapper, isUnknownSymbolError } from '@pipeline/symbol-mapper';
 
