@@ -216,6 +216,45 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     expect(sourceHealth(await health(), 'yahoo').budget.perMinuteLeft).toBe(0);
   });
 
+  // BUG (reported to the sidecar's owner, open): the "no current bar" rule (SIDECAR_EMPTY_ANSWER,
+  // src/fallback.ts fetchLatestWithFallback) reads the clock after the answer arrived. Alpha Vantage
+  // lists completed bars only, so an answer computed just before a minute boundary ends with the
+  // bar before the previous one; if it arrives just after the boundary it is rejected although it
+  // was as current as the provider could be. Seen once in a full run as a cycle where every source
+  // failed (malformed suite, yahoo/nan-literal). Judge "current" against the time the request was
+  // sent (t0), or allow one more timeframe for completed-bars-only sources.
+  it.failing('an Alpha Vantage answer that crosses a minute boundary in flight is accepted', async () => {
+    const avProxy = await startFaultProxy(av.url);
+    const path = tempSqlitePath('boundary');
+    const svc = createService(
+      loadConfig({
+        SYMBOLS: SYMBOL,
+        SOURCES: 'alphavantage,synthetic',
+        ALPHAVANTAGE_API_KEY: 'reliability-av-key',
+        ALPHAVANTAGE_BASE_URL: avProxy.url,
+        SQLITE_PATH: path,
+        BOOTSTRAP_DAYS: '0',
+      }),
+      { scheduler: clock },
+    );
+    try {
+      await svc.sidecar.start({ loop: false });
+      // Half a second before the next minute; the answer is computed then, and "arrives" a second
+      // later (the proxy moves the shared clock on before passing it back).
+      const now = clock.now();
+      clock.advance(alignTs(now, '1m') + 60_000 - 500 - now);
+      avProxy.setFault((real) => {
+        clock.advance(1_000);
+        return real;
+      });
+      await svc.sidecar.runCycle();
+      expect(svc.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => [a.source, a.outcome, a.code])).toEqual([['alphavantage', 'ok', undefined]]);
+    } finally {
+      await svc.close();
+      await avProxy.close();
+    }
+  });
+
   it('every source failing: the cycle survives, the symbol turns stale, /health reports down, the last bars stay readable', async () => {
     // Without the synthetic safety net: two real providers down at once.
     const path = tempSqlitePath('all-down');
