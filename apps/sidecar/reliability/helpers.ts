@@ -19,12 +19,15 @@ export const APP_DIR = join(__dirname, '..');
 export function barViolations(bar: Bar, now: number): string[] {
   const out: string[] = [];
   const prices = [bar.open, bar.high, bar.low, bar.close];
-  if (!prices.every((p) => typeof p === 'number' && Number.isFinite(p) && p > 0)) out.push('price not finite and > 0');
+  if (!prices.every((p) => typeof p === 'number' && Number.isFinite(p) && p > 0))
+    out.push('price not finite and > 0');
   if (!(bar.low <= bar.open && bar.low <= bar.close)) out.push('low above open or close');
   if (!(bar.high >= bar.open && bar.high >= bar.close)) out.push('high below open or close');
-  if (!(typeof bar.volume === 'number' && Number.isFinite(bar.volume) && bar.volume >= 0)) out.push('volume not finite and >= 0');
+  if (!(typeof bar.volume === 'number' && Number.isFinite(bar.volume) && bar.volume >= 0))
+    out.push('volume not finite and >= 0');
   const step = TIMEFRAME_MS[bar.timeframe];
-  if (!Number.isSafeInteger(bar.ts) || step === undefined || bar.ts % step !== 0) out.push(`ts ${bar.ts} not aligned to ${bar.timeframe}`);
+  if (!Number.isSafeInteger(bar.ts) || step === undefined || bar.ts % step !== 0)
+    out.push(`ts ${bar.ts} not aligned to ${bar.timeframe}`);
   if (bar.ts > now) out.push(`ts ${new Date(bar.ts).toISOString()} in the future`);
   if (!(bar.quality >= 0 && bar.quality <= 1)) out.push(`quality ${bar.quality} outside 0..1`);
   return out;
@@ -41,7 +44,11 @@ export async function readStoredBars(path: string, symbol: string, timeframe: Ti
 }
 
 /** Polls `fn` until it returns something other than undefined (errors count as "not yet"). */
-export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what = 'condition'): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -51,7 +58,10 @@ export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefine
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -76,13 +86,23 @@ export interface ChildService {
 export function spawnService(env: Record<string, string>, port: number): ChildService {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: APP_DIR,
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_FORMAT: 'json', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: String(port), ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      LOG_FORMAT: 'json',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
     child,
@@ -134,7 +154,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const server = await startFixtureServer(async (req) => {
     if (fault && typeof fault !== 'function') return fault;
     const res = await fetch(`${upstream}${req.url}`);
-    const real: FixtureReply = { status: res.status, headers: { 'content-type': res.headers.get('content-type') ?? 'application/json' }, body: Buffer.from(await res.arrayBuffer()) };
+    const real: FixtureReply = {
+      status: res.status,
+      headers: { 'content-type': res.headers.get('content-type') ?? 'application/json' },
+      body: Buffer.from(await res.arrayBuffer()),
+    };
     return fault ? fault(real) : real;
   });
   return {

@@ -6,7 +6,15 @@
 import { alignTs, type Bar, type SourceName } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { startProviderServer, type ProviderServer } from '@pipeline/fetchers/testing';
-import { cleanupTempDirs, getFreePort, malformedCorpus, startFixtureServer, tempSqlitePath, type FixtureServer, type MalformedPayload } from '@pipeline/test-utils';
+import {
+  cleanupTempDirs,
+  getFreePort,
+  malformedCorpus,
+  startFixtureServer,
+  tempSqlitePath,
+  type FixtureServer,
+  type MalformedPayload,
+} from '@pipeline/test-utils';
 import { loadConfig } from '../src/config';
 import { createService } from '../src/service';
 import { type HealthReport } from '../src/sidecar';
@@ -17,7 +25,11 @@ const CYCLES = 3;
 const corpus = malformedCorpus();
 
 /** The environment that makes `provider` the first source, answered by `url`. */
-function primaryEnv(provider: MalformedPayload['provider'], url: string, deadWsUrl: string): Record<string, string> {
+function primaryEnv(
+  provider: MalformedPayload['provider'],
+  url: string,
+  deadWsUrl: string,
+): Record<string, string> {
   switch (provider) {
     case 'yahoo':
       return { YAHOO_BASE_URL: url };
@@ -53,13 +65,19 @@ describe('malformed provider payloads', () => {
     cleanupTempDirs();
     // Which payloads a source answered with data anyway (bars that keep the invariants, e.g. old
     // recorded bars with a dropped row), for the README's record.
-    console.log(summary.map((s) => `${s.id.padEnd(34)} ${s.outcome.padEnd(40)} stored from primary: ${s.primaryBarsStored}`).join('\n'));
+    console.log(
+      summary
+        .map((s) => `${s.id.padEnd(34)} ${s.outcome.padEnd(40)} stored from primary: ${s.primaryBarsStored}`)
+        .join('\n'),
+    );
     if (downCycles.length > 0) console.log(`cycles with every source failed:\n${downCycles.join('\n')}`);
   });
 
   it('has at least 30 payloads from all four providers', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(30);
-    expect(new Set(corpus.map((p) => p.provider))).toEqual(new Set(['yahoo', 'alphavantage', 'twelvedata', 'polygon']));
+    expect(new Set(corpus.map((p) => p.provider))).toEqual(
+      new Set(['yahoo', 'alphavantage', 'twelvedata', 'polygon']),
+    );
   });
 
   interface Outcome {
@@ -98,19 +116,25 @@ describe('malformed provider payloads', () => {
       await service.sidecar.start({ loop: false });
       for (let i = 0; i < CYCLES; i++) {
         const report = await service.sidecar.runCycle();
-        if (report.ok + report.failed !== 1) throw new Error(`cycle ${i} counted ${report.ok + report.failed} symbols`);
+        if (report.ok + report.failed !== 1)
+          throw new Error(`cycle ${i} counted ${report.ok + report.failed} symbols`);
         // /health answers 503 when the service is down (every symbol stale): still an answer.
         const h = await service.app.inject({ method: 'GET', url: '/health' });
         if (h.statusCode !== 200 && h.statusCode !== 503) throw new Error(`/health answered ${h.statusCode}`);
         const status = h.json<HealthReport>().status;
         if (status === 'down') {
-          const attempts = service.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => `${a.source}=${a.outcome}${a.code ? `(${a.code})` : ''}`);
+          const attempts = service.sidecar
+            .symbolState(SYMBOL)!
+            .lastAttempts.map((a) => `${a.source}=${a.outcome}${a.code ? `(${a.code})` : ''}`);
           downCycles.push(`${payload.id} cycle ${i}: ${attempts.join(' ')}`);
         }
       }
       // The damaged answer really was asked for (the primary was not skipped by mistake).
       if (bad.requests.length === served) throw new Error('the primary was never asked');
-      out.attempts = service.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => `${a.source}=${a.outcome}${a.code ? `(${a.code})` : ''}`).join(' ');
+      out.attempts = service.sidecar
+        .symbolState(SYMBOL)!
+        .lastAttempts.map((a) => `${a.source}=${a.outcome}${a.code ? `(${a.code})` : ''}`)
+        .join(' ');
       out.health = (await service.app.inject({ method: 'GET', url: '/health' })).json();
       out.cached = await service.deps.cache.latestBars(SYMBOL, '1m', 5000);
       out.now = Date.now();
@@ -120,7 +144,11 @@ describe('malformed provider payloads', () => {
       await service.close().catch((err: unknown) => (out.error ??= err));
     }
     out.stored = await readStoredBars(sqlitePath, SYMBOL, '1m');
-    summary.push({ id: payload.id, outcome: out.attempts, primaryBarsStored: out.stored.filter((b) => b.source === primary).length });
+    summary.push({
+      id: payload.id,
+      outcome: out.attempts,
+      primaryBarsStored: out.stored.filter((b) => b.source === primary).length,
+    });
     return out;
   }
 
@@ -137,14 +165,20 @@ describe('malformed provider payloads', () => {
 
     it('does not crash and stores or caches no bar that breaks the bar invariants', () => {
       expect(out.error).toBeUndefined();
-      for (const b of [...out.cached, ...out.stored]) expect({ bar: b, violations: barViolations(b, out.now) }).toEqual({ bar: b, violations: [] });
+      for (const b of [...out.cached, ...out.stored])
+        expect({ bar: b, violations: barViolations(b, out.now) }).toEqual({ bar: b, violations: [] });
     });
 
     it("keeps delivering the fallback's good bars, and /health names the source that delivered them", () => {
       const fallback = payload.provider === 'yahoo' ? 'alphavantage' : 'yahoo';
       expect(out.error).toBeUndefined();
       // /health must not call a symbol fresh when no bar arrived.
-      expect(out.health!.symbols[0]).toMatchObject({ symbol: SYMBOL, stale: false, source: fallback, lastBarTs: expect.any(Number) });
+      expect(out.health!.symbols[0]).toMatchObject({
+        symbol: SYMBOL,
+        stale: false,
+        source: fallback,
+        lastBarTs: expect.any(Number),
+      });
       // The newest cached bar is this minute's (or the previous one's, across a minute boundary), from the fallback.
       expect(out.cached.at(-1)).toMatchObject({ source: fallback });
       expect(out.cached.at(-1)!.ts).toBeGreaterThanOrEqual(alignTs(out.now, '1m') - 60_000);

@@ -5,7 +5,14 @@
 import { TIMEFRAME_MS, type Bar } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { cleanupTempDirs, getFreePort, tempSqlitePath } from '@pipeline/test-utils';
-import { barViolations, readStoredBars, spawnService, waitFor, waitReady, type ChildService } from './helpers';
+import {
+  barViolations,
+  readStoredBars,
+  spawnService,
+  waitFor,
+  waitReady,
+  type ChildService,
+} from './helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SECOND = TIMEFRAME_MS['1s'];
@@ -20,13 +27,34 @@ function holes(rows: readonly Bar[]): number[] {
 
 /** Every final bar of `rows` equals the synthetic source's own history (the provider's truth). */
 async function expectEqualToSource(symbol: string, rows: readonly Bar[]): Promise<void> {
-  const truth = await createSyntheticFetcher({ maxBarsPerRequest: 1_000_000 }).fetchHistory({ symbol, timeframe: '1s', from: rows[0].ts, to: rows.at(-1)!.ts });
+  const truth = await createSyntheticFetcher({ maxBarsPerRequest: 1_000_000 }).fetchHistory({
+    symbol,
+    timeframe: '1s',
+    from: rows[0].ts,
+    to: rows.at(-1)!.ts,
+  });
   const byTs = new Map(rows.map((b) => [b.ts, b]));
   const wrong = truth.filter((t) => {
     const got = byTs.get(t.ts);
-    return !got || got.close !== t.close || got.high !== t.high || got.low !== t.low || got.open !== t.open || !got.final;
+    return (
+      !got ||
+      got.close !== t.close ||
+      got.high !== t.high ||
+      got.low !== t.low ||
+      got.open !== t.open ||
+      !got.final
+    );
   });
-  const show = (b: Bar | undefined) => b && { ts: new Date(b.ts).toISOString(), o: b.open, h: b.high, l: b.low, c: b.close, final: b.final, source: b.source };
+  const show = (b: Bar | undefined) =>
+    b && {
+      ts: new Date(b.ts).toISOString(),
+      o: b.open,
+      h: b.high,
+      l: b.low,
+      c: b.close,
+      final: b.final,
+      source: b.source,
+    };
   const firstWrong = wrong[0] && { want: show(wrong[0]), got: show(byTs.get(wrong[0].ts)) };
   expect({ symbol, wrong: wrong.length, firstWrong }).toEqual({ symbol, wrong: 0, firstWrong: undefined });
   expect(truth.length).toBe(rows.length - 1);
@@ -69,10 +97,14 @@ describe('the service process under signals', () => {
     await waitReady(svc);
     await sleep(3_000);
     // The last state the service reported, taken while rows are pending (between two flushes).
-    const before = await waitFor(async () => {
-      const h = await svc.health();
-      return h.storage.pendingWrites > 0 ? h : undefined;
-    }, 5_000, 'pending writes');
+    const before = await waitFor(
+      async () => {
+        const h = await svc.health();
+        return h.storage.pendingWrites > 0 ? h : undefined;
+      },
+      5_000,
+      'pending writes',
+    );
     const t0 = Date.now();
     svc.child.kill('SIGTERM');
     const exit = await svc.exited;
@@ -89,7 +121,8 @@ describe('the service process under signals', () => {
       for (const b of rows) expect(barViolations(b, Date.now())).toEqual([]);
     }
     // Values against the source for a sample (all 300 would only repeat the same check).
-    for (const symbol of [symbols[0], symbols[150], symbols[299]]) await expectEqualToSource(symbol, await readStoredBars(sqlitePath, symbol, '1s'));
+    for (const symbol of [symbols[0], symbols[150], symbols[299]])
+      await expectEqualToSource(symbol, await readStoredBars(sqlitePath, symbol, '1s'));
   }, 60_000);
 });
 
@@ -122,12 +155,16 @@ describe('SIGKILL then restart', () => {
     // dropping). That flush wrote the bar forming at that moment; its final version is buffered
     // by the time of the kill and lost with the buffer, so the file ends with a forming bar.
     let prev = -1;
-    await waitFor(async () => {
-      const pending = (await first.health()).storage.pendingWrites;
-      const dropped = prev > 0 && pending < prev;
-      prev = pending;
-      return dropped ? true : undefined;
-    }, 15_000, 'a flush');
+    await waitFor(
+      async () => {
+        const pending = (await first.health()).storage.pendingWrites;
+        const dropped = prev > 0 && pending < prev;
+        prev = pending;
+        return dropped ? true : undefined;
+      },
+      15_000,
+      'a flush',
+    );
     await sleep(1_500);
     const seen = await first.health();
     expect(seen.storage.pendingWrites).toBeGreaterThan(0);
@@ -153,7 +190,8 @@ describe('SIGKILL then restart', () => {
 
   it('the restart finds the gap (lost buffer and downtime) and backfills only it: no second is missing', () => {
     // "Found": the second bootstrap fetched the downtime and the lost buffer, not a whole day again.
-    const boot = logLines(second).find((l) => l.message === 'bootstrap finished') as { bars?: number } | undefined;
+    const boot = logLines(second).find((l) => l.message === 'bootstrap finished') as
+      { bars?: number } | undefined;
     expect(boot).toBeDefined();
     const gapSeconds = Math.round((restartedAt - killedAt) / 1000);
     expect(boot!.bars).toBeGreaterThanOrEqual(symbols.length * 3);

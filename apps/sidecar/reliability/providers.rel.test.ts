@@ -25,19 +25,48 @@ interface Fault {
   code: string;
 }
 
-const html = '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr><center>nginx</center></body></html>';
+const html =
+  '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr><center>nginx</center></body></html>';
 /** Faults that count against the circuit: each must fall back in its cycle and open the breaker after five. */
 const COUNTED: Fault[] = [
   { name: 'timeout (the upstream never answers)', spec: { hang: true }, code: 'BREAKER_TIMEOUT' },
-  { name: 'HTTP 503', spec: { status: 503, headers: { 'content-type': 'text/plain' }, body: 'Service Unavailable' }, code: 'FETCH_TRANSIENT' },
-  { name: 'HTTP 500 with a JSON error', spec: { status: 500, body: '{"finance":{"error":{"code":"Internal Server Error"}}}' }, code: 'FETCH_TRANSIENT' },
+  {
+    name: 'HTTP 503',
+    spec: { status: 503, headers: { 'content-type': 'text/plain' }, body: 'Service Unavailable' },
+    code: 'FETCH_TRANSIENT',
+  },
+  {
+    name: 'HTTP 500 with a JSON error',
+    spec: { status: 500, body: '{"finance":{"error":{"code":"Internal Server Error"}}}' },
+    code: 'FETCH_TRANSIENT',
+  },
   { name: 'connection reset', spec: { reset: true }, code: 'FETCH_TRANSIENT' },
-  { name: 'garbage bytes with status 200', spec: { status: 200, body: Buffer.from([0x00, 0xff, 0x7b, 0x22, 0x13, 0x37, 0xfe]) }, code: 'FETCH_MALFORMED' },
-  { name: 'an HTML page with status 200', spec: { status: 200, headers: { 'content-type': 'text/html' }, body: html }, code: 'FETCH_MALFORMED' },
-  { name: 'a proxy error page (HTML, 502)', spec: { status: 502, headers: { 'content-type': 'text/html' }, body: html }, code: 'FETCH_TRANSIENT' },
+  {
+    name: 'garbage bytes with status 200',
+    spec: { status: 200, body: Buffer.from([0x00, 0xff, 0x7b, 0x22, 0x13, 0x37, 0xfe]) },
+    code: 'FETCH_MALFORMED',
+  },
+  {
+    name: 'an HTML page with status 200',
+    spec: { status: 200, headers: { 'content-type': 'text/html' }, body: html },
+    code: 'FETCH_MALFORMED',
+  },
+  {
+    name: 'a proxy error page (HTML, 502)',
+    spec: { status: 502, headers: { 'content-type': 'text/html' }, body: html },
+    code: 'FETCH_TRANSIENT',
+  },
   // fetchers README: "HTML, empty, truncated or unexpected bodies" are malformed, not transient.
-  { name: 'a body truncated mid-stream (Content-Length larger than sent)', spec: (real) => ({ ...real, truncateAt: Math.floor(Buffer.byteLength(real.body ?? '') / 2) }), code: 'FETCH_MALFORMED' },
-  { name: 'a complete but cut JSON document', spec: (real) => ({ ...real, body: String(real.body).slice(0, Math.floor(String(real.body).length / 2)) }), code: 'FETCH_MALFORMED' },
+  {
+    name: 'a body truncated mid-stream (Content-Length larger than sent)',
+    spec: (real) => ({ ...real, truncateAt: Math.floor(Buffer.byteLength(real.body ?? '') / 2) }),
+    code: 'FETCH_MALFORMED',
+  },
+  {
+    name: 'a complete but cut JSON document',
+    spec: (real) => ({ ...real, body: String(real.body).slice(0, Math.floor(String(real.body).length / 2)) }),
+    code: 'FETCH_MALFORMED',
+  },
   { name: 'an empty body with status 200', spec: { status: 200, body: '' }, code: 'FETCH_MALFORMED' },
 ];
 
@@ -86,9 +115,17 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     service = undefined;
   });
 
-  const health = async (): Promise<HealthReport> => (await service!.app.inject({ method: 'GET', url: '/health' })).json();
+  const health = async (): Promise<HealthReport> =>
+    (await service!.app.inject({ method: 'GET', url: '/health' })).json();
   const sourceHealth = (h: HealthReport, name: string) => h.sources.find((s) => s.name === name)!;
-  const attempts = () => service!.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => ({ source: a.source, outcome: a.outcome, ...(a.code ? { code: a.code } : {}) }));
+  const attempts = () =>
+    service!.sidecar
+      .symbolState(SYMBOL)!
+      .lastAttempts.map((a) => ({
+        source: a.source,
+        outcome: a.outcome,
+        ...(a.code ? { code: a.code } : {}),
+      }));
 
   it('serves from yahoo while it is healthy (the baseline the faults are measured against)', async () => {
     const report = await service!.sidecar.runCycle();
@@ -97,62 +134,74 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     const h = await health();
     expect(h.status).toBe('ok');
     expect(sourceHealth(h, 'yahoo')).toMatchObject({ breaker: 'closed', successRate: 1 });
-    expect(h.symbols[0]).toMatchObject({ symbol: SYMBOL, stale: false, source: 'yahoo', lastBarTs: alignTs(clock.now(), '1m') });
+    expect(h.symbols[0]).toMatchObject({
+      symbol: SYMBOL,
+      stale: false,
+      source: 'yahoo',
+      lastBarTs: alignTs(clock.now(), '1m'),
+    });
   });
 
-  it.each(COUNTED)('$name: falls back within the cycle, opens the breaker after 5, then skips yahoo without calling it', async ({ spec, code }) => {
-    // One good cycle first so the fallback's bars continue a known series.
-    await service!.sidecar.runCycle();
-    proxy.setFault(spec);
-    for (let i = 1; i <= FAILURE_THRESHOLD; i++) {
+  it.each(COUNTED)(
+    '$name: falls back within the cycle, opens the breaker after 5, then skips yahoo without calling it',
+    async ({ spec, code }) => {
+      // One good cycle first so the fallback's bars continue a known series.
+      await service!.sidecar.runCycle();
+      proxy.setFault(spec);
+      for (let i = 1; i <= FAILURE_THRESHOLD; i++) {
+        const before = proxy.count;
+        const report = await service!.sidecar.runCycle();
+        // Same cycle: yahoo was asked and failed, alphavantage answered; the symbol is not stale.
+        expect(proxy.count).toBeGreaterThan(before);
+        expect(report).toMatchObject({ ok: 1, failed: 0 });
+        expect(attempts()).toEqual([
+          { source: 'yahoo', outcome: 'failed', code },
+          { source: 'alphavantage', outcome: 'ok' },
+        ]);
+        const h = await health();
+        expect(h.symbols[0]).toMatchObject({ stale: false, source: 'alphavantage' });
+        expect(sourceHealth(h, 'yahoo').breaker).toBe(i < FAILURE_THRESHOLD ? 'closed' : 'open');
+        expect(h.status).toBe(i < FAILURE_THRESHOLD ? 'ok' : 'degraded');
+      }
+      const h = await health();
+      expect(sourceHealth(h, 'yahoo').successRate).toBeLessThan(1);
+      // Open: yahoo is skipped without a request; Alpha Vantage's 5/min budget is spent by now, so
+      // the third source answers, still in the same cycle.
       const before = proxy.count;
       const report = await service!.sidecar.runCycle();
-      // Same cycle: yahoo was asked and failed, alphavantage answered; the symbol is not stale.
-      expect(proxy.count).toBeGreaterThan(before);
+      expect(proxy.count).toBe(before);
       expect(report).toMatchObject({ ok: 1, failed: 0 });
       expect(attempts()).toEqual([
-        { source: 'yahoo', outcome: 'failed', code },
-        { source: 'alphavantage', outcome: 'ok' },
+        { source: 'yahoo', outcome: 'skipped_open' },
+        { source: 'alphavantage', outcome: 'skipped_budget' },
+        { source: 'synthetic', outcome: 'ok' },
       ]);
-      const h = await health();
-      expect(h.symbols[0]).toMatchObject({ stale: false, source: 'alphavantage' });
-      expect(sourceHealth(h, 'yahoo').breaker).toBe(i < FAILURE_THRESHOLD ? 'closed' : 'open');
-      expect(h.status).toBe(i < FAILURE_THRESHOLD ? 'ok' : 'degraded');
-    }
-    const h = await health();
-    expect(sourceHealth(h, 'yahoo').successRate).toBeLessThan(1);
-    // Open: yahoo is skipped without a request; Alpha Vantage's 5/min budget is spent by now, so
-    // the third source answers, still in the same cycle.
-    const before = proxy.count;
-    const report = await service!.sidecar.runCycle();
-    expect(proxy.count).toBe(before);
-    expect(report).toMatchObject({ ok: 1, failed: 0 });
-    expect(attempts()).toEqual([
-      { source: 'yahoo', outcome: 'skipped_open' },
-      { source: 'alphavantage', outcome: 'skipped_budget' },
-      { source: 'synthetic', outcome: 'ok' },
-    ]);
-    const after = await health();
-    expect(after.symbols[0]).toMatchObject({ stale: false, source: 'synthetic' });
-    expect(sourceHealth(after, 'alphavantage').budget.perMinuteLeft).toBe(0);
+      const after = await health();
+      expect(after.symbols[0]).toMatchObject({ stale: false, source: 'synthetic' });
+      expect(sourceHealth(after, 'alphavantage').budget.perMinuteLeft).toBe(0);
 
-    // Recovery: after the half-open wait one probe goes to yahoo; a good answer closes the circuit.
-    proxy.setFault(null);
-    clock.advance(HALF_OPEN_AFTER_MS + 1_000);
-    const probe = await service!.sidecar.runCycle();
-    expect(probe).toMatchObject({ ok: 1, failed: 0 });
-    expect(attempts()).toEqual([{ source: 'yahoo', outcome: 'ok' }]);
-    const healed = await health();
-    expect(sourceHealth(healed, 'yahoo').breaker).toBe('closed');
-    expect(healed.status).toBe('ok');
-    await service!.close();
-    // Whatever source served them, everything stored keeps the bar invariants.
-    const stored = await readStoredBars(sqlitePath, SYMBOL, '1m');
-    expect(stored.length).toBeGreaterThan(0);
-    for (const b of stored) expect(barViolations(b, clock.now())).toEqual([]);
-  });
+      // Recovery: after the half-open wait one probe goes to yahoo; a good answer closes the circuit.
+      proxy.setFault(null);
+      clock.advance(HALF_OPEN_AFTER_MS + 1_000);
+      const probe = await service!.sidecar.runCycle();
+      expect(probe).toMatchObject({ ok: 1, failed: 0 });
+      expect(attempts()).toEqual([{ source: 'yahoo', outcome: 'ok' }]);
+      const healed = await health();
+      expect(sourceHealth(healed, 'yahoo').breaker).toBe('closed');
+      expect(healed.status).toBe('ok');
+      await service!.close();
+      // Whatever source served them, everything stored keeps the bar invariants.
+      const stored = await readStoredBars(sqlitePath, SYMBOL, '1m');
+      expect(stored.length).toBeGreaterThan(0);
+      for (const b of stored) expect(barViolations(b, clock.now())).toEqual([]);
+    },
+  );
 
-  const RATE_LIMITED: FaultSpec = { status: 429, headers: { 'content-type': 'text/plain', 'retry-after': '120' }, body: 'Too Many Requests' };
+  const RATE_LIMITED: FaultSpec = {
+    status: 429,
+    headers: { 'content-type': 'text/plain', 'retry-after': '120' },
+    body: 'Too Many Requests',
+  };
 
   it('HTTP 429 with Retry-After: not counted, yahoo is not contacted until Retry-After has passed, alphavantage serves meanwhile', async () => {
     await service!.sidecar.runCycle();
@@ -205,25 +254,19 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     expect(sourceHealth(await health(), 'yahoo').coolingDownUntil).toBeNull();
   });
 
-  // BUG (reported to the fetchers' owner, open): the rate budget that /health shows reads the full
-  // 60 requests a minute while the fetcher refuses every request for Retry-After
-  // (packages/fetchers/src/rate/rate-budget.ts snapshot() ignores blockedUntil), contradicting
-  // coolingDownUntil beside it. Remove `.failing` when it reports 0 during the block.
-  it.failing('HTTP 429 with Retry-After: the budget /health shows for yahoo is 0 while it is blocked', async () => {
+  // Found by this suite: the budget /health showed the full 60 requests a minute while the fetcher
+  // refused every request for Retry-After; the snapshot now reports the block.
+  it('HTTP 429 with Retry-After: the budget /health shows for yahoo is 0 while it is blocked', async () => {
     await service!.sidecar.runCycle();
     proxy.setFault(RATE_LIMITED);
     await service!.sidecar.runCycle();
     expect(sourceHealth(await health(), 'yahoo').budget.perMinuteLeft).toBe(0);
   });
 
-  // BUG (reported to the sidecar's owner, open): the "no current bar" rule (SIDECAR_EMPTY_ANSWER,
-  // src/fallback.ts fetchLatestWithFallback) reads the clock after the answer arrived. Alpha Vantage
-  // lists completed bars only, so an answer computed just before a minute boundary ends with the
-  // bar before the previous one; if it arrives just after the boundary it is rejected although it
-  // was as current as the provider could be. Seen once in a full run as a cycle where every source
-  // failed (malformed suite, yahoo/nan-literal). Judge "current" against the time the request was
-  // sent (t0), or allow one more timeframe for completed-bars-only sources.
-  it.failing('an Alpha Vantage answer that crosses a minute boundary in flight is accepted', async () => {
+  // Found by this suite: the "no current bar" rule (SIDECAR_EMPTY_ANSWER) read the clock after the
+  // answer arrived, so an Alpha Vantage answer (completed bars only) computed just before a minute
+  // boundary and arriving after it was rejected. It is now judged at the time the request was sent.
+  it('an Alpha Vantage answer that crosses a minute boundary in flight is accepted', async () => {
     const avProxy = await startFaultProxy(av.url);
     const path = tempSqlitePath('boundary');
     const svc = createService(
@@ -248,7 +291,9 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
         return real;
       });
       await svc.sidecar.runCycle();
-      expect(svc.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => [a.source, a.outcome, a.code])).toEqual([['alphavantage', 'ok', undefined]]);
+      expect(svc.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => [a.source, a.outcome, a.code])).toEqual(
+        [['alphavantage', 'ok', undefined]],
+      );
     } finally {
       await svc.close();
       await avProxy.close();
@@ -279,14 +324,18 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
       clock.advance(11_000);
       const report = await svc.sidecar.runCycle();
       expect(report).toMatchObject({ ok: 0, failed: 1 });
-      expect(svc.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => [a.source, a.outcome, a.code])).toEqual([
-        ['yahoo', 'failed', 'FETCH_TRANSIENT'],
-        ['alphavantage', 'failed', 'FETCH_TRANSIENT'],
-      ]);
+      expect(svc.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => [a.source, a.outcome, a.code])).toEqual(
+        [
+          ['yahoo', 'failed', 'FETCH_TRANSIENT'],
+          ['alphavantage', 'failed', 'FETCH_TRANSIENT'],
+        ],
+      );
       const h = (await svc.app.inject({ method: 'GET', url: '/health' })).json<HealthReport>();
       expect(h.status).toBe('down');
       expect(h.symbols[0]).toMatchObject({ symbol: SYMBOL, stale: true, source: 'yahoo' });
-      expect((await svc.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBeGreaterThanOrEqual(200);
+      expect(
+        (await svc.app.inject({ method: 'GET', url: '/health/ready' })).statusCode,
+      ).toBeGreaterThanOrEqual(200);
       const bars = (await svc.app.inject({ method: 'GET', url: `/bars/${SYMBOL}?limit=2` })).json();
       expect(bars).toMatchObject({ stale: true });
       expect(bars.bars.length).toBeGreaterThan(0);

@@ -3,7 +3,13 @@
 // 1-second-style loop (250 ms, 1s bars from the synthetic source) so a few seconds give many bars.
 import { TIMEFRAME_MS, type Bar } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
-import { cleanupTempDirs, startRedisServer, tempSqlitePath, uniqueRedisPrefix, type RedisServerHandle } from '@pipeline/test-utils';
+import {
+  cleanupTempDirs,
+  startRedisServer,
+  tempSqlitePath,
+  uniqueRedisPrefix,
+  type RedisServerHandle,
+} from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config';
 import { type Logger } from '../src/logger';
@@ -54,7 +60,12 @@ describe('Redis killed mid-run and restarted', () => {
     });
     service.sidecar.onCycle((r) => cycles.push(r));
     await service.sidecar.start({ skipBootstrap: true });
-    await waitFor(() => (service.sidecar.health().storage.cache === 'redis:ready' && cycles.length > 3 ? true : undefined), 10_000, 'first cycles on Redis');
+    await waitFor(
+      () =>
+        service.sidecar.health().storage.cache === 'redis:ready' && cycles.length > 3 ? true : undefined,
+      10_000,
+      'first cycles on Redis',
+    );
     await sleep(PHASE_MS);
 
     await redisServer.kill();
@@ -64,7 +75,11 @@ describe('Redis killed mid-run and restarted', () => {
 
     await redisServer.restart();
     restartedAt = Date.now();
-    await waitFor(() => (service.sidecar.health().storage.cache === 'redis:ready' ? true : undefined), 10_000, 'the cache to reconnect');
+    await waitFor(
+      () => (service.sidecar.health().storage.cache === 'redis:ready' ? true : undefined),
+      10_000,
+      'the cache to reconnect',
+    );
     await sleep(PHASE_MS);
     healthAfter = (await service.app.inject({ method: 'GET', url: '/health' })).json();
     for (const s of SYMBOLS) cachedAfter.set(s, await service.deps.cache.latestBars(s, '1s', 5000));
@@ -78,10 +93,13 @@ describe('Redis killed mid-run and restarted', () => {
     if (redisServer) {
       // The private server is ours alone, but clean our keys anyway before stopping it.
       const r = new Redis(redisServer.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-      await r.connect().then(async () => {
-        const keys = await r.keys(`${prefix}*`);
-        if (keys.length > 0) await r.unlink(...keys);
-      }, () => undefined);
+      await r.connect().then(
+        async () => {
+          const keys = await r.keys(`${prefix}*`);
+          if (keys.length > 0) await r.unlink(...keys);
+        },
+        () => undefined,
+      );
       r.disconnect();
       await redisServer.stop();
     }
@@ -112,7 +130,8 @@ describe('Redis killed mid-run and restarted', () => {
       const last = rows.at(-1)!.ts;
       const missing: string[] = [];
       const byTs = new Map(rows.map((b) => [b.ts, b]));
-      for (let ts = first; ts <= last; ts += TIMEFRAME_MS['1s']) if (!byTs.has(ts)) missing.push(new Date(ts).toISOString());
+      for (let ts = first; ts <= last; ts += TIMEFRAME_MS['1s'])
+        if (!byTs.has(ts)) missing.push(new Date(ts).toISOString());
       expect(missing).toEqual([]);
       const want = await truth.fetchHistory({ symbol: s, timeframe: '1s', from: first, to: last });
       expect(want.length).toBe(rows.length - 1);

@@ -67,7 +67,8 @@ export function soakSecondsFromEnv(env: Readonly<Record<string, string | undefin
   const raw = env.SOAK_SECONDS;
   if (raw !== undefined && raw !== '') {
     const n = Number(raw);
-    if (!Number.isFinite(n) || n < 20) throw new Error(`SOAK_SECONDS must be a number >= 20, got ${JSON.stringify(raw)}`);
+    if (!Number.isFinite(n) || n < 20)
+      throw new Error(`SOAK_SECONDS must be a number >= 20, got ${JSON.stringify(raw)}`);
     return n;
   }
   return env.CI === 'true' ? 600 : 60;
@@ -75,7 +76,8 @@ export function soakSecondsFromEnv(env: Readonly<Record<string, string | undefin
 
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (sorted: readonly number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]);
+const pct = (sorted: readonly number[], p: number) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 /** A full, synchronous GC (V8's `gc()`, exposed at run time so no node flag is needed). */
 function fullGc(): void {
@@ -108,7 +110,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   let polls = 0;
   const poller = setInterval(() => {
     // The API under the same loop, as a monitor and a bot would use it.
-    void service.app.inject({ method: 'GET', url: '/health' }).then(() => service.app.inject({ method: 'GET', url: '/signals' })).then(() => polls++);
+    void service.app
+      .inject({ method: 'GET', url: '/health' })
+      .then(() => service.app.inject({ method: 'GET', url: '/signals' }))
+      .then(() => polls++);
   }, 1_000);
   try {
     await service.sidecar.start();
@@ -128,7 +133,10 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       const m = process.memoryUsage();
       trend.push(+(m.heapUsed / MB).toFixed(1));
       rssTrend.push(+(m.rss / MB).toFixed(1));
-      if (trend.length % 6 === 0) log(`${Math.round((Date.now() - t0) / 1000)} s: heap ${trend.at(-1)} MB, rss ${rssTrend.at(-1)} MB, cycles ${cycles.length}, loop p99 ${(eld.percentile(99) / 1e6).toFixed(1)} ms`);
+      if (trend.length % 6 === 0)
+        log(
+          `${Math.round((Date.now() - t0) / 1000)} s: heap ${trend.at(-1)} MB, rss ${rssTrend.at(-1)} MB, cycles ${cycles.length}, loop p99 ${(eld.percentile(99) / 1e6).toFixed(1)} ms`,
+        );
     }
     eld.disable();
     measuring = false;
@@ -154,8 +162,18 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       failedSymbolCycles: cycles.reduce((n, c) => n + c.failed, 0),
       cycleMs: { p50: pct(durations, 50), p99: pct(durations, 99), max: durations.at(-1) ?? 0 },
       eventLoopMs: { p50: r2(eld.percentile(50) / 1e6), p99: r2(eventLoopP99), max: r2(eld.max / 1e6) },
-      heapMb: { afterWarmup: r2(warm.heapUsed / MB), end: r2(end.heapUsed / MB), growth: r2(heapGrowth), limit: r2(heapLimit) },
-      rssMb: { afterWarmup: r2(warm.rss / MB), end: r2(end.rss / MB), growth: r2(rssGrowth), limit: r2(rssLimit) },
+      heapMb: {
+        afterWarmup: r2(warm.heapUsed / MB),
+        end: r2(end.heapUsed / MB),
+        growth: r2(heapGrowth),
+        limit: r2(heapLimit),
+      },
+      rssMb: {
+        afterWarmup: r2(warm.rss / MB),
+        end: r2(end.rss / MB),
+        growth: r2(rssGrowth),
+        limit: r2(rssLimit),
+      },
       heapTrendMb: trend,
       rssTrendMb: rssTrend,
       externalMb: { afterWarmup: r2(warm.external / MB), end: r2(end.external / MB) },

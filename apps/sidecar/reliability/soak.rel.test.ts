@@ -13,21 +13,35 @@ const seconds = soakSecondsFromEnv();
 
 describe(`soak: 500 synthetic symbols for ${seconds} s`, () => {
   let result: SoakResult;
-  beforeAll(async () => {
-    const file = join(tempDir('pipeline-soak-'), 'soak-result.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', 'reliability/soak.ts'], {
-      cwd: APP_DIR,
-      env: { PATH: process.env.PATH ?? '', SOAK_SECONDS: String(seconds), SOAK_SYMBOLS: '500', SOAK_RESULT_FILE: file },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    if (code !== 0) throw new Error(`soak exited with ${code}:\n${out}`);
-    result = JSON.parse(readFileSync(file, 'utf8')) as SoakResult;
-    console.log(JSON.stringify({ ...result, heapTrendMb: result.heapTrendMb.join(' '), rssTrendMb: result.rssTrendMb.join(' ') }, null, 2));
-  }, (seconds + 120) * 1_000);
+  beforeAll(
+    async () => {
+      const file = join(tempDir('pipeline-soak-'), 'soak-result.json');
+      const child = spawn(process.execPath, ['--import', 'tsx', 'reliability/soak.ts'], {
+        cwd: APP_DIR,
+        env: {
+          PATH: process.env.PATH ?? '',
+          SOAK_SECONDS: String(seconds),
+          SOAK_SYMBOLS: '500',
+          SOAK_RESULT_FILE: file,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      if (code !== 0) throw new Error(`soak exited with ${code}:\n${out}`);
+      result = JSON.parse(readFileSync(file, 'utf8')) as SoakResult;
+      console.log(
+        JSON.stringify(
+          { ...result, heapTrendMb: result.heapTrendMb.join(' '), rssTrendMb: result.rssTrendMb.join(' ') },
+          null,
+          2,
+        ),
+      );
+    },
+    (seconds + 120) * 1_000,
+  );
   afterAll(() => cleanupTempDirs());
 
   it('ran every cycle for every symbol', () => {

@@ -9,24 +9,61 @@ import { repoRoot } from '@pipeline/test-utils';
 import { SOAK_LIMITS, runSoak } from './soak-run';
 
 const seconds = process.env.SOAK_SECONDS ? Number(process.env.SOAK_SECONDS) : 600;
-if (!Number.isFinite(seconds) || seconds < 20) throw new Error(`SOAK_SECONDS must be a number >= 20, got ${JSON.stringify(process.env.SOAK_SECONDS)}`);
+if (!Number.isFinite(seconds) || seconds < 20)
+  throw new Error(`SOAK_SECONDS must be a number >= 20, got ${JSON.stringify(process.env.SOAK_SECONDS)}`);
 const symbols = process.env.SOAK_SYMBOLS ? Number(process.env.SOAK_SYMBOLS) : 500;
 
 const r = await runSoak({ seconds, symbols, onProgress: (line) => console.log(line) });
 const measured = `${symbols} symbols, ${seconds - r.warmupSeconds} s after ${r.warmupSeconds} s warm-up`;
 const rows = [
-  { case: `event-loop delay p99 (${measured})`, unit: 'ms', ours: r.eventLoopMs.p99, goal: `< ${SOAK_LIMITS.eventLoopP99Ms} ms`, pass: r.pass.eventLoop },
+  {
+    case: `event-loop delay p99 (${measured})`,
+    unit: 'ms',
+    ours: r.eventLoopMs.p99,
+    goal: `< ${SOAK_LIMITS.eventLoopP99Ms} ms`,
+    pass: r.pass.eventLoop,
+  },
   { case: 'event-loop delay max', unit: 'ms', ours: r.eventLoopMs.max, goal: null, pass: null },
-  { case: 'heap growth after warm-up (full GC at both ends)', unit: 'MB', ours: r.heapMb.growth, goal: `< ${r.heapMb.limit} MB`, pass: r.pass.heap },
+  {
+    case: 'heap growth after warm-up (full GC at both ends)',
+    unit: 'MB',
+    ours: r.heapMb.growth,
+    goal: `< ${r.heapMb.limit} MB`,
+    pass: r.pass.heap,
+  },
   { case: 'heap used at the end (after full GC)', unit: 'MB', ours: r.heapMb.end, goal: null, pass: null },
-  { case: 'RSS growth after warm-up', unit: 'MB', ours: r.rssMb.growth, goal: `< ${r.rssMb.limit} MB`, pass: r.pass.rss },
+  {
+    case: 'RSS growth after warm-up',
+    unit: 'MB',
+    ours: r.rssMb.growth,
+    goal: `< ${r.rssMb.limit} MB`,
+    pass: r.pass.rss,
+  },
   { case: 'RSS at the end', unit: 'MB', ours: r.rssMb.end, goal: null, pass: null },
-  { case: 'cycle overruns after warm-up', unit: 'count', ours: r.overruns, goal: `<= ${SOAK_LIMITS.overruns}`, pass: r.pass.overruns },
+  {
+    case: 'cycle overruns after warm-up',
+    unit: 'count',
+    ours: r.overruns,
+    goal: `<= ${SOAK_LIMITS.overruns}`,
+    pass: r.pass.overruns,
+  },
   { case: 'cycle duration p50', unit: 'ms', ours: r.cycleMs.p50, goal: null, pass: null },
-  { case: 'cycle duration p99', unit: 'ms', ours: r.cycleMs.p99, goal: '< 1000 ms (the interval)', pass: r.cycleMs.p99 < 1000 },
+  {
+    case: 'cycle duration p99',
+    unit: 'ms',
+    ours: r.cycleMs.p99,
+    goal: '< 1000 ms (the interval)',
+    pass: r.cycleMs.p99 < 1000,
+  },
   { case: 'cycle duration max', unit: 'ms', ours: r.cycleMs.max, goal: null, pass: null },
   { case: 'cycles measured', unit: 'count', ours: r.cycles, goal: null, pass: null },
-  { case: 'symbol fetches failed', unit: 'count', ours: r.failedSymbolCycles, goal: '0', pass: r.failedSymbolCycles === 0 },
+  {
+    case: 'symbol fetches failed',
+    unit: 'count',
+    ours: r.failedSymbolCycles,
+    goal: '0',
+    pass: r.failedSymbolCycles === 0,
+  },
 ].map((row) => ({ ...row, baseline: null, baselineValue: null, ratio: null }));
 
 console.table(rows.map(({ case: c, unit, ours, goal, pass }) => ({ case: c, unit, ours, goal, pass })));
@@ -44,7 +81,21 @@ const file = join(dir, 'soak.json');
 writeFileSync(
   file,
   JSON.stringify(
-    { package: '@pipeline/sidecar', date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, rows: rows.map(({ case: c, unit, ours, baseline, baselineValue, ratio, goal, pass }) => ({ case: c, unit, ours, baseline, baselineValue, ratio, goal, pass })) },
+    {
+      package: '@pipeline/sidecar',
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, node: process.version },
+      rows: rows.map(({ case: c, unit, ours, baseline, baselineValue, ratio, goal, pass }) => ({
+        case: c,
+        unit,
+        ours,
+        baseline,
+        baselineValue,
+        ratio,
+        goal,
+        pass,
+      })),
+    },
     null,
     2,
   ) + '\n',

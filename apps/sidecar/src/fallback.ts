@@ -37,8 +37,12 @@ export async function withFallback<T>(
   call: (slot: SourceSlot, signal: AbortSignal) => Promise<T>,
   now: () => number,
   signal?: AbortSignal,
-  /** An answer this rejects counts as a failed attempt (`SIDECAR_EMPTY_ANSWER`) and the next source is asked. */
-  accept?: (value: T) => boolean,
+  /**
+   * An answer this rejects counts as a failed attempt (`SIDECAR_EMPTY_ANSWER`) and the next source
+   * is asked. `sentAt` is when the request went out: an answer is judged by what the source could
+   * know then, not by when it arrived.
+   */
+  accept?: (value: T, sentAt: number) => boolean,
 ): Promise<FallbackResult<T>> {
   const attempts: SourceAttempt[] = [];
   for (const slot of slots) {
@@ -54,7 +58,7 @@ export async function withFallback<T>(
         (inner) => call(slot, inner),
         signal ? { signal } : undefined,
       );
-      if (accept && !accept(value)) {
+      if (accept && !accept(value, t0)) {
         attempts.push({
           source: slot.name,
           outcome: 'failed',
@@ -88,10 +92,13 @@ export function fetchLatestWithFallback(
   now: () => number,
   signal?: AbortSignal,
 ): Promise<FallbackResult<Bar[]>> {
-  // A current answer holds the forming bar or the one just closed; anything older (or nothing)
-  // means the source has no live data for the symbol now, so the next source is asked.
-  const current = (bars: Bar[]) => {
-    const since = alignTs(now(), timeframe) - TIMEFRAME_MS[timeframe];
+  // A current answer holds the forming bar or the one just closed when the request was sent;
+  // anything older (or nothing) means the source has no live data for the symbol now, so the next
+  // source is asked. Judged at the send time: a source that lists completed bars only (Alpha
+  // Vantage) answers a request sent just before a minute boundary with the bar before, and that
+  // answer may arrive after the boundary.
+  const current = (bars: Bar[], sentAt: number) => {
+    const since = alignTs(sentAt, timeframe) - TIMEFRAME_MS[timeframe];
     return bars.some((b) => b.ts >= since);
   };
   return withFallback(

@@ -26,10 +26,20 @@ export interface Harness {
 }
 
 export function testConfig(env: Record<string, string> = {}): SidecarConfig {
-  return loadConfig({ SYMBOLS: 'EURUSD,XAUUSD', SOURCES: 'yahoo,synthetic', BOOTSTRAP_DAYS: '0', SQLITE_PATH: tempSqlitePath('sidecar'), ...env });
+  return loadConfig({
+    SYMBOLS: 'EURUSD,XAUUSD',
+    SOURCES: 'yahoo,synthetic',
+    BOOTSTRAP_DAYS: '0',
+    SQLITE_PATH: tempSqlitePath('sidecar'),
+    ...env,
+  });
 }
 
-export function createHarness(env: Record<string, string> = {}, overrides: Partial<SidecarDeps> = {}, clock = new ManualClock(Date.UTC(2024, 0, 3, 12, 0, 0))): Harness {
+export function createHarness(
+  env: Record<string, string> = {},
+  overrides: Partial<SidecarDeps> = {},
+  clock = new ManualClock(Date.UTC(2024, 0, 3, 12, 0, 0)),
+): Harness {
   const config = testConfig(env);
   const scheduler: Scheduler = clock;
   const fetchers = config.activeSources.map((s, i) => createScriptedFetcher(s, clock, { seed: i + 3 }));

@@ -27,7 +27,11 @@ export interface ScriptedFetcher extends Fetcher {
 }
 
 /** A random walk per symbol from a seeded generator, aligned to the clock's current bar. */
-export function createScriptedFetcher(source: SourceName, clock: Clock, opts: { timeframes?: Timeframe[]; seed?: number } = {}): ScriptedFetcher {
+export function createScriptedFetcher(
+  source: SourceName,
+  clock: Clock,
+  opts: { timeframes?: Timeframe[]; seed?: number } = {},
+): ScriptedFetcher {
   let seed = opts.seed ?? 7;
   const rand = () => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -38,7 +42,19 @@ export function createScriptedFetcher(source: SourceName, clock: Clock, opts: { 
     const prev = priceOf.get(symbol) ?? 100;
     const close = Math.max(1, prev * (1 + (rand() - 0.5) * 0.002));
     priceOf.set(symbol, close);
-    return { symbol, timeframe, ts, open: prev, high: Math.max(prev, close) * 1.0002, low: Math.min(prev, close) * 0.9998, close, volume: 10, source, final, quality: 1 };
+    return {
+      symbol,
+      timeframe,
+      ts,
+      open: prev,
+      high: Math.max(prev, close) * 1.0002,
+      low: Math.min(prev, close) * 0.9998,
+      close,
+      volume: 10,
+      source,
+      final,
+      quality: 1,
+    };
   };
   const f: ScriptedFetcher = {
     source,
@@ -60,24 +76,37 @@ export function createScriptedFetcher(source: SourceName, clock: Clock, opts: { 
       f.calls++;
       if (f.budgetLeft !== null) f.budgetLeft--;
       if (f.mode === 'hang') return new Promise<Bar[]>(() => undefined);
-      if (f.mode !== 'ok') throw new FetchError({ kind: f.mode, source, message: `scripted ${f.mode}`, symbol: req.symbol });
+      if (f.mode !== 'ok')
+        throw new FetchError({ kind: f.mode, source, message: `scripted ${f.mode}`, symbol: req.symbol });
       const ts = alignTs(clock.now(), req.timeframe);
-      const out = [bar(req.symbol, req.timeframe, ts - TIMEFRAME_MS[req.timeframe], true), bar(req.symbol, req.timeframe, ts, false)];
+      const out = [
+        bar(req.symbol, req.timeframe, ts - TIMEFRAME_MS[req.timeframe], true),
+        bar(req.symbol, req.timeframe, ts, false),
+      ];
       f.served.set(req.symbol, [...(f.served.get(req.symbol) ?? []), ...out]);
       return out;
     },
     async fetchHistory(req: FetchHistoryRequest) {
       f.historyCalls.push(req);
-      if (f.mode !== 'ok') throw new FetchError({ kind: f.mode === 'hang' ? 'transient' : f.mode, source, message: `scripted ${f.mode}` });
+      if (f.mode !== 'ok')
+        throw new FetchError({
+          kind: f.mode === 'hang' ? 'transient' : f.mode,
+          source,
+          message: `scripted ${f.mode}`,
+        });
       const step = TIMEFRAME_MS[req.timeframe];
       const out: Bar[] = [];
-      for (let ts = alignTs(req.from, req.timeframe); ts < req.to && ts < alignTs(clock.now(), req.timeframe); ts += step) {
+      for (
+        let ts = alignTs(req.from, req.timeframe);
+        ts < req.to && ts < alignTs(clock.now(), req.timeframe);
+        ts += step
+      ) {
         out.push(bar(req.symbol, req.timeframe, ts, true));
       }
       return out;
     },
     budget(): RateBudgetSnapshot {
-      return { perMinuteLeft: f.budgetLeft, perDayLeft: null, dayResetsAt: null };
+      return { perMinuteLeft: f.budgetLeft, perDayLeft: null, dayResetsAt: null, blockedUntil: null };
     },
     async close() {
       return undefined;

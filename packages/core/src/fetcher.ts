@@ -24,6 +24,11 @@ export interface RateBudgetSnapshot {
   perDayLeft: number | null;
   /** When the daily quota resets (epoch ms; 00:00 UTC), or null. */
   dayResetsAt: number | null;
+  /**
+   * Until when the source asked us to wait (a 429 with Retry-After, a spent provider quota), epoch
+   * ms; null when it did not. While set, the counts above are 0: no request may go out.
+   */
+  blockedUntil: number | null;
 }
 
 export interface FetchLatestRequest {

@@ -132,7 +132,7 @@ describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
     expect(s.fetcher.capabilities.source).toBe(s.fetcher.source);
     expect(s.fetcher.capabilities.timeframes).toContain(s.timeframe);
     const b = s.fetcher.budget();
-    expect(Object.keys(b).sort()).toEqual(['dayResetsAt', 'perDayLeft', 'perMinuteLeft']);
+    expect(Object.keys(b).sort()).toEqual(['blockedUntil', 'dayResetsAt', 'perDayLeft', 'perMinuteLeft']);
   });
 
   it('rejects an unknown timeframe as bad_request, and an aborted signal as aborted', async () => {

@@ -284,7 +284,12 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     const sent = srv.requests.length;
     const err = await failure(av.fetchLatest({ symbol: 'IBM', timeframe: '5m' }));
     expect([err.kind, err.retryAfterMs, srv.requests.length]).toEqual(['rate_limited', 60_000, sent]);
-    expect(av.budget()).toEqual({ perMinuteLeft: 0, perDayLeft: 20, dayResetsAt: Date.UTC(2020, 4, 9) });
+    expect(av.budget()).toEqual({
+      perMinuteLeft: 0,
+      perDayLeft: 20,
+      dayResetsAt: Date.UTC(2020, 4, 9),
+      blockedUntil: null,
+    });
     expect(av.stats()).toMatchObject({ requests: 5, rateLimitedLocally: 1, failures: 1 });
   });
 

@@ -189,7 +189,12 @@ describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
   it('capabilities and budget have the documented shape', () => {
     expect(s.fetcher.capabilities.source).toBe(s.fetcher.source);
     expect(s.fetcher.capabilities.timeframes).toContain(s.timeframe);
-    expect(Object.keys(s.fetcher.budget()).sort()).toEqual(['dayResetsAt', 'perDayLeft', 'perMinuteLeft']);
+    expect(Object.keys(s.fetcher.budget()).sort()).toEqual([
+      'blockedUntil',
+      'dayResetsAt',
+      'perDayLeft',
+      'perMinuteLeft',
+    ]);
   });
 
   it('rejects an unknown timeframe as bad_request, and an aborted signal as aborted', async () => {

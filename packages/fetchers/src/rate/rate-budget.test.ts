@@ -17,7 +17,12 @@ describe('createRateBudget', () => {
     const b = createRateBudget({ source: 'alphavantage', clock });
     expect(b.limits).toEqual({ perMinute: 5, perDay: 25 });
     for (let i = 0; i < 5; i++) b.take();
-    expect(b.snapshot()).toEqual({ perMinuteLeft: 0, perDayLeft: 20, dayResetsAt: Date.UTC(2024, 0, 3) });
+    expect(b.snapshot()).toEqual({
+      perMinuteLeft: 0,
+      perDayLeft: 20,
+      dayResetsAt: Date.UTC(2024, 0, 3),
+      blockedUntil: null,
+    });
     const err = refusal(() => b.take('IBM'));
     expect([err.kind, err.symbol, err.retryAfterMs]).toEqual(['rate_limited', 'IBM', 60_000]);
   });
@@ -46,7 +51,12 @@ describe('createRateBudget', () => {
     clock.advance(60_000);
     expect(b.snapshot().perDayLeft).toBe(2);
     b.take();
-    expect(b.snapshot()).toEqual({ perMinuteLeft: null, perDayLeft: 1, dayResetsAt: Date.UTC(2024, 0, 4) });
+    expect(b.snapshot()).toEqual({
+      perMinuteLeft: null,
+      perDayLeft: 1,
+      dayResetsAt: Date.UTC(2024, 0, 4),
+      blockedUntil: null,
+    });
   });
 
   it('honours a provider block and a provider-declared spent day', () => {
@@ -54,11 +64,15 @@ describe('createRateBudget', () => {
     const b = createRateBudget({ source: 'yahoo', clock });
     b.block(5_000);
     expect(refusal(() => b.take()).retryAfterMs).toBe(5_000);
+    // Health reads the block: nothing may be sent until it ends, whatever the local counts say.
+    expect(b.snapshot()).toMatchObject({ perMinuteLeft: 0, blockedUntil: clock.now() + 5_000 });
     clock.advance(5_000);
+    expect(b.snapshot().blockedUntil).toBeNull();
+    expect(b.snapshot().perMinuteLeft).toBeGreaterThan(0);
     b.take();
     const av = createRateBudget({ source: 'alphavantage', clock });
     av.exhaustDay();
-    expect(av.snapshot().perDayLeft).toBe(0);
+    expect(av.snapshot()).toMatchObject({ perDayLeft: 0, blockedUntil: null }); // the day's counter is spent, no block needed
     expect(refusal(() => av.take()).retryAfterMs).toBe(12 * 3600_000 - 5_000);
   });
 

@@ -160,10 +160,24 @@ export function createRateBudget(
     snapshot() {
       const now = clock.now();
       roll(now);
+      // A block from the provider (429, spent quota) means nothing may be sent until it ends, whatever
+      // the local counts say; health and the fallback read this to skip the source.
+      const blocked = blockedUntil > now;
+      const dayEnd = (day + 1) * DAY_MS;
       return {
-        perMinuteLeft: limits.perMinute === null ? null : Math.max(0, limits.perMinute - log.length),
-        perDayLeft: limits.perDay === null ? null : Math.max(0, limits.perDay - usedToday),
-        dayResetsAt: limits.perDay === null ? null : (day + 1) * DAY_MS,
+        perMinuteLeft: blocked
+          ? 0
+          : limits.perMinute === null
+            ? null
+            : Math.max(0, limits.perMinute - log.length),
+        perDayLeft:
+          limits.perDay === null
+            ? null
+            : blocked && blockedUntil >= dayEnd
+              ? 0
+              : Math.max(0, limits.perDay - usedToday),
+        dayResetsAt: limits.perDay === null ? null : dayEnd,
+        blockedUntil: blocked ? blockedUntil : null,
       };
     },
   };

@@ -170,7 +170,7 @@ class ReplayFetcherImpl implements ReplayFetcher {
   }
 
   budget(): RateBudgetSnapshot {
-    return { perMinuteLeft: null, perDayLeft: null, dayResetsAt: null };
+    return { perMinuteLeft: null, perDayLeft: null, dayResetsAt: null, blockedUntil: null };
   }
 
   stats(): FetcherStats {

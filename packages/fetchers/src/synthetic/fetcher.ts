@@ -103,7 +103,7 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
   }
 
   budget(): RateBudgetSnapshot {
-    return { perMinuteLeft: null, perDayLeft: null, dayResetsAt: null };
+    return { perMinuteLeft: null, perDayLeft: null, dayResetsAt: null, blockedUntil: null };
   }
 
   stats(): FetcherStats {

@@ -128,7 +128,12 @@ describe('synthetic fetcher', () => {
       .fetchHistory({ symbol: 'EURUSD', timeframe: '1s', from: T0 - 86_400_000, to: T0 })
       .catch((e: unknown) => e);
     expect(isFetchError(err) && err.kind).toBe('bad_request');
-    expect(strict.budget()).toEqual({ perMinuteLeft: null, perDayLeft: null, dayResetsAt: null });
+    expect(strict.budget()).toEqual({
+      perMinuteLeft: null,
+      perDayLeft: null,
+      dayResetsAt: null,
+      blockedUntil: null,
+    });
   });
 
   it('rejects bad options quoting the value', () => {

@@ -246,6 +246,7 @@ describe('TwelveDataFetcher rate budget, timeframes and options', () => {
       perMinuteLeft: 0,
       perDayLeft: 792,
       dayResetsAt: iso('2024-01-03T00:00:00Z'),
+      blockedUntil: null,
     });
     expect(f.stats().rateLimitedLocally).toBe(1);
     clock.advance(60_000);

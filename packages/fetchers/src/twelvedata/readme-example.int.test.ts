@@ -19,7 +19,7 @@ it('README quick start: Twelve Data', async () => {
     });
     const bars = await twelve.fetchLatest({ symbol: 'AAPL', timeframe: '1m', limit: 30 });
     const newest = bars.at(-1); // ts = bar open in UTC ms; final: false while the minute is still forming
-    const left = twelve.budget(); // { perMinuteLeft: 7, perDayLeft: 799, dayResetsAt }
+    const left = twelve.budget(); // { perMinuteLeft: 7, perDayLeft: 799, dayResetsAt, blockedUntil: null }
     await twelve.close();
     // --- end ---
     expect(newest).toMatchObject({ symbol: 'AAPL', ts: Date.parse('2023-08-24T15:09:00Z'), final: false });
