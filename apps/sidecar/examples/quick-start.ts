@@ -19,7 +19,10 @@ async function main(): Promise<void> {
   const signal = await service.app.inject({ method: 'GET', url: '/signals/EUR_USD' });
   const bars = await service.app.inject({ method: 'GET', url: '/bars/XAUUSD?limit=3' });
   console.log('health', health.json<{ status: string }>().status);
-  console.log('signal', signal.json<{ symbol: string; brokerSymbol: string; direction: string; confidence: number }>());
+  console.log(
+    'signal',
+    signal.json<{ symbol: string; brokerSymbol: string; direction: string; confidence: number }>(),
+  );
   console.log('bars', bars.json<{ count: number }>().count);
   await service.close();
 }

@@ -119,13 +119,11 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     (await service!.app.inject({ method: 'GET', url: '/health' })).json();
   const sourceHealth = (h: HealthReport, name: string) => h.sources.find((s) => s.name === name)!;
   const attempts = () =>
-    service!.sidecar
-      .symbolState(SYMBOL)!
-      .lastAttempts.map((a) => ({
-        source: a.source,
-        outcome: a.outcome,
-        ...(a.code ? { code: a.code } : {}),
-      }));
+    service!.sidecar.symbolState(SYMBOL)!.lastAttempts.map((a) => ({
+      source: a.source,
+      outcome: a.outcome,
+      ...(a.code ? { code: a.code } : {}),
+    }));
 
   it('serves from yahoo while it is healthy (the baseline the faults are measured against)', async () => {
     const report = await service!.sidecar.runCycle();

@@ -1018,7 +1018,7 @@ function flatten(batch: BarBuffer): unknown[] {
   const flat = new Array<unknown>(batch.size * ROW_WIDTH);
   let o = 0;
   for (const bar of batch.values()) {
-        putRow(flat, o, bar);
+    putRow(flat, o, bar);
     o += ROW_WIDTH;
   }
   return flat;
