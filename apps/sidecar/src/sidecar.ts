@@ -462,7 +462,10 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
           now: () => clock.now(),
           calendarFor: (symbol) => deps.symbols.calendar(symbol),
         });
-        log.info('gap repaired', { ...gap, bars: report.bars });
+        // A jump over closed market hours plans no chunk: nothing was missing.
+        if (report.chunksPlanned > 0)
+          log.info('gap repaired', { ...gap, bars: report.bars, chunks: report.chunksPlanned });
+        else log.debug('no gap in the market calendar', gap);
       } catch (err) {
         log.warn('gap repair failed', { ...gap, err });
       }
