@@ -172,10 +172,6 @@ export class ADX extends IndicatorBase<HLC, ADXResult> {
     this.addValues(high, low, close);
   }
 
-  isStable(): boolean {
-    return this.count > this.lookback;
-  }
-
   /** +DI and -DI are valid from bar `period` (`count > period`); null before. */
   getDI(): ADXResult | null {
     if (this.count <= this.period) return null;

@@ -1,4 +1,4 @@
-import { IndicatorBase } from './base';
+import { NumberIndicatorBase } from './base';
 import { resolvePeriods } from '../options';
 import { type HLC } from './inputs';
 
@@ -13,7 +13,7 @@ export const ATR_DEFAULTS: Readonly<ATROptions> = Object.freeze({ period: 14 });
  * close); the first ATR is the mean of the first `period` true ranges, then Wilder's
  * `atr = (atr * (period - 1) + tr) / period`. Lookback `period`.
  */
-export class ATR extends IndicatorBase<HLC, number> {
+export class ATR extends NumberIndicatorBase<HLC> {
   readonly label: string;
   readonly lookback: number;
   readonly period: number;
@@ -24,7 +24,6 @@ export class ATR extends IndicatorBase<HLC, number> {
   private readonly n1: number;
   private prevClose = 0;
   private sum = 0;
-  private value = NaN;
   private uPrevClose = 0;
   private uSum = 0;
   private uValue = NaN;
@@ -84,19 +83,6 @@ export class ATR extends IndicatorBase<HLC, number> {
     this.value = this.uValue;
     this.count--;
     this.addValues(high, low, close);
-  }
-
-  isStable(): boolean {
-    return this.count > this.lookback;
-  }
-
-  getResult(): number | null {
-    return this.count > this.lookback ? this.value : null;
-  }
-
-  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
-  valueOrNaN(): number {
-    return this.count > this.lookback ? this.value : NaN;
   }
 
   protected clear(): void {

@@ -70,7 +70,10 @@ export abstract class IndicatorBase<TInput, TResult> implements Indicator<TInput
 
   abstract add(input: TInput): void;
   abstract replace(input: TInput): void;
-  abstract isStable(): boolean;
+  /** Stable once past TA-Lib's lookback (an indicator with another rule overrides this). */
+  isStable(): boolean {
+    return this.count > this.lookback;
+  }
   abstract getResult(): TResult | null;
   protected abstract clear(): void;
 
@@ -155,4 +158,19 @@ export abstract class IndicatorBase<TInput, TResult> implements Indicator<TInput
 /** True when `x` is a finite number; written so V8 keeps it to two float operations. */
 export function isFiniteNumber(x: number): boolean {
   return x - x === 0;
+}
+
+/** Base of the indicators whose result is one number held in `value`. */
+export abstract class NumberIndicatorBase<TInput> extends IndicatorBase<TInput, number> {
+  /** The latest result (meaningful once stable). */
+  protected value = NaN;
+
+  getResult(): number | null {
+    return this.count > this.lookback ? this.value : null;
+  }
+
+  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
+  valueOrNaN(): number {
+    return this.count > this.lookback ? this.value : NaN;
+  }
 }

@@ -164,10 +164,6 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
     this.add(x);
   }
 
-  isStable(): boolean {
-    return this.count > this.lookback;
-  }
-
   getResult(): BollingerBandsResult | null {
     if (this.count <= this.lookback) return null;
     const r = this.result;

@@ -1,4 +1,4 @@
-import { IndicatorBase } from './base';
+import { NumberIndicatorBase } from './base';
 import { resolvePeriods } from '../options';
 
 export interface EMAOptions {
@@ -11,7 +11,7 @@ export const EMA_DEFAULTS: Readonly<EMAOptions> = Object.freeze({ period: 12 });
  * Exponential moving average with TA-Lib's default seeding: the first value is the SMA of the first
  * `period` inputs, then `ema += (x - ema) * k`. Lookback `period - 1`.
  */
-export class EMA extends IndicatorBase<number, number> {
+export class EMA extends NumberIndicatorBase<number> {
   readonly label: string;
   readonly lookback: number;
   readonly period: number;
@@ -21,7 +21,6 @@ export class EMA extends IndicatorBase<number, number> {
   protected readonly bufferFields = [] as const;
   private readonly k: number;
   private sum = 0;
-  private value = NaN;
   private uSum = 0;
   private uValue = NaN;
 
@@ -62,19 +61,6 @@ export class EMA extends IndicatorBase<number, number> {
     this.value = this.uValue;
     this.count--;
     this.add(x);
-  }
-
-  isStable(): boolean {
-    return this.count > this.lookback;
-  }
-
-  getResult(): number | null {
-    return this.count > this.lookback ? this.value : null;
-  }
-
-  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
-  valueOrNaN(): number {
-    return this.count > this.lookback ? this.value : NaN;
   }
 
   protected clear(): void {

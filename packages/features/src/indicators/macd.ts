@@ -135,10 +135,6 @@ export class MACD extends IndicatorBase<number, MACDResult> {
     this.add(x);
   }
 
-  isStable(): boolean {
-    return this.count > this.lookback;
-  }
-
   getResult(): MACDResult | null {
     if (this.count <= this.lookback) return null;
     // Recomputed from state so a restored indicator answers without a new input.

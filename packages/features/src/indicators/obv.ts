@@ -1,4 +1,4 @@
-import { IndicatorBase } from './base';
+import { NumberIndicatorBase } from './base';
 import { resolveOptions } from '@pipeline/core';
 import { type CloseVolume } from './inputs';
 
@@ -10,7 +10,7 @@ export const OBV_DEFAULTS: Readonly<OBVOptions> = Object.freeze({});
  * On-balance volume as `TA_OBV`: starts at the first bar's volume (not 0), then adds the volume on
  * an up close, subtracts it on a down close and keeps it on an unchanged close. Lookback 0.
  */
-export class OBV extends IndicatorBase<CloseVolume, number> {
+export class OBV extends NumberIndicatorBase<CloseVolume> {
   readonly label = 'obv';
   readonly lookback = 0;
   protected readonly kind = 'obv';
@@ -18,7 +18,6 @@ export class OBV extends IndicatorBase<CloseVolume, number> {
   protected readonly scalarFields = ['prevClose', 'value', 'uPrevClose', 'uValue'] as const;
   protected readonly bufferFields = [] as const;
   private prevClose = 0;
-  private value = NaN;
   private uPrevClose = 0;
   private uValue = NaN;
 
@@ -58,19 +57,6 @@ export class OBV extends IndicatorBase<CloseVolume, number> {
     this.value = this.uValue;
     this.count--;
     this.addValues(close, volume);
-  }
-
-  isStable(): boolean {
-    return this.count > 0;
-  }
-
-  getResult(): number | null {
-    return this.count > 0 ? this.value : null;
-  }
-
-  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
-  valueOrNaN(): number {
-    return this.count > 0 ? this.value : NaN;
   }
 
   protected clear(): void {

@@ -1,4 +1,4 @@
-import { IndicatorBase } from './base';
+import { NumberIndicatorBase } from './base';
 import { resolvePeriods } from '../options';
 import { TA_EPSILON } from './talib';
 
@@ -13,7 +13,7 @@ export const RSI_DEFAULTS: Readonly<RSIOptions> = Object.freeze({ period: 14 });
  * plain means of the first `period` changes, then `avg = (avg * (period - 1) + change) / period`.
  * When average gain plus loss is zero (no movement) the RSI is 0, not 50. Lookback `period`.
  */
-export class RSI extends IndicatorBase<number, number> {
+export class RSI extends NumberIndicatorBase<number> {
   readonly label: string;
   readonly lookback: number;
   readonly period: number;
@@ -34,7 +34,6 @@ export class RSI extends IndicatorBase<number, number> {
   private prev = 0;
   private gain = 0;
   private loss = 0;
-  private value = NaN;
   private uPrev = 0;
   private uGain = 0;
   private uLoss = 0;
@@ -97,19 +96,6 @@ export class RSI extends IndicatorBase<number, number> {
     this.value = this.uValue;
     this.count--;
     this.add(x);
-  }
-
-  isStable(): boolean {
-    return this.count > this.lookback;
-  }
-
-  getResult(): number | null {
-    return this.count > this.lookback ? this.value : null;
-  }
-
-  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
-  valueOrNaN(): number {
-    return this.count > this.lookback ? this.value : NaN;
   }
 
   protected clear(): void {

@@ -1,4 +1,4 @@
-import { IndicatorBase } from './base';
+import { NumberIndicatorBase } from './base';
 import { resolvePeriods } from '../options';
 
 export interface SMAOptions {
@@ -13,7 +13,7 @@ export const SMA_DEFAULTS: Readonly<SMAOptions> = Object.freeze({ period: 20 });
  * window subtracted. Summing in this order keeps the result bit-identical to `TA_SMA`.
  * Lookback `period - 1`.
  */
-export class SMA extends IndicatorBase<number, number> {
+export class SMA extends NumberIndicatorBase<number> {
   readonly label: string;
   readonly lookback: number;
   readonly period: number;
@@ -23,7 +23,6 @@ export class SMA extends IndicatorBase<number, number> {
   protected readonly bufferFields = ['buf'] as const;
   private readonly buf: Float64Array;
   private total = 0;
-  private value = NaN;
   private pos = 0;
   private uTotal = 0;
   private uSlot = 0;
@@ -76,19 +75,6 @@ export class SMA extends IndicatorBase<number, number> {
     this.value = this.uValue;
     this.count--;
     this.add(x);
-  }
-
-  isStable(): boolean {
-    return this.count > this.lookback;
-  }
-
-  getResult(): number | null {
-    return this.count > this.lookback ? this.value : null;
-  }
-
-  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
-  valueOrNaN(): number {
-    return this.count > this.lookback ? this.value : NaN;
   }
 
   protected clear(): void {

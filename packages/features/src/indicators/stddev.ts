@@ -1,4 +1,4 @@
-import { IndicatorBase } from './base';
+import { NumberIndicatorBase } from './base';
 import { resolvePeriods } from '../options';
 import { TA_EPSILON } from './talib';
 import { assertNumberOption } from '@pipeline/core';
@@ -16,7 +16,7 @@ export const STDDEV_DEFAULTS: Readonly<StdDevOptions> = Object.freeze({ period: 
  * variance `E[x²] - E[x]²`, and 0 whenever that variance is below 1e-14 (TA_IS_ZERO_OR_NEG), which
  * also absorbs the small negative values cancellation can produce on flat windows. Lookback `period - 1`.
  */
-export class StdDev extends IndicatorBase<number, number> {
+export class StdDev extends NumberIndicatorBase<number> {
   readonly label: string;
   readonly lookback: number;
   readonly period: number;
@@ -28,7 +28,6 @@ export class StdDev extends IndicatorBase<number, number> {
   private readonly buf: Float64Array;
   private t1 = 0;
   private t2 = 0;
-  private value = NaN;
   private pos = 0;
   private uT1 = 0;
   private uT2 = 0;
@@ -92,19 +91,6 @@ export class StdDev extends IndicatorBase<number, number> {
     this.value = this.uValue;
     this.count--;
     this.add(x);
-  }
-
-  isStable(): boolean {
-    return this.count > this.lookback;
-  }
-
-  getResult(): number | null {
-    return this.count > this.lookback ? this.value : null;
-  }
-
-  /** The latest value or NaN during warm-up, without the null check (for tight loops). */
-  valueOrNaN(): number {
-    return this.count > this.lookback ? this.value : NaN;
   }
 
   protected clear(): void {

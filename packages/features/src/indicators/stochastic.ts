@@ -256,10 +256,6 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
     this.addValues(high, low, close);
   }
 
-  isStable(): boolean {
-    return this.count > this.lookback;
-  }
-
   getResult(): StochasticResult | null {
     if (this.count <= this.lookback) return null;
     const r = this.result;

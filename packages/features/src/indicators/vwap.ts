@@ -129,7 +129,7 @@ export class VWAP extends IndicatorBase<VWAPInput, number> {
     return this.count > 0 ? this.start : NaN;
   }
 
-  isStable(): boolean {
+  override isStable(): boolean {
     return this.count > 0 && this.v + this.vc > 0;
   }
 
