@@ -1,6 +1,6 @@
-// Deterministic OHLCV test series shared by the reference generator (this file) and the tests
-// (test/series.ts is a line-for-line TypeScript copy; the reference files store a hash of the
-// inputs so a divergence between the two fails the tests).
+// Deterministic OHLCV test series shared by the reference generator (this file) and, through
+// test/series.ts, the tests and benchmarks (the reference files also store a hash of the
+// inputs, so a changed generator fails the tests).
 //
 // Prices move on a 0.01 tick around 100, so equal closes, equal highs and equal up/down moves
 // (TA-Lib's tie rules) occur naturally; about 2% of bars have zero volume.
