@@ -1,5 +1,5 @@
 import { type Bar } from '@pipeline/core';
-import { ATR, BollingerBands, EMA, MACD, RSI } from '@pipeline/features';
+import { createIndicatorSet, type FeatureSetSpec, type IndicatorSet } from '@pipeline/features';
 import { type FeatureEnginePort, type FeatureValues } from './ports';
 
 /** The indicators the default strategy reads, by the names it reads them under. */
@@ -16,21 +16,31 @@ export const DEFAULT_FEATURE_NAMES = [
   'atr14',
 ] as const;
 
+/** The @pipeline/features set behind those names (TA-Lib conventions, see the features README). */
+const STRATEGY_SET: FeatureSetSpec = Object.freeze({
+  ema12: { kind: 'ema', options: { period: 12 } },
+  ema26: { kind: 'ema', options: { period: 26 } },
+  rsi14: { kind: 'rsi', options: { period: 14 } },
+  macd: { kind: 'macd', options: { fast: 12, slow: 26, signal: 9 } },
+  bb: { kind: 'bollinger', options: { period: 20, stdDev: 2 } },
+  atr14: { kind: 'atr', options: { period: 14 } },
+});
+
 interface SymbolIndicators {
   lastTs: number;
-  ema12: EMA;
-  ema26: EMA;
-  rsi14: RSI;
-  macd: MACD;
-  bb: BollingerBands;
-  atr14: ATR;
+  set: IndicatorSet;
   values: FeatureValues | null;
 }
 
+type Num = number | null;
+const field = (v: unknown, key: string): Num =>
+  v !== null && typeof v === 'object' ? ((v as Record<string, Num>)[key] ?? null) : null;
+
 /**
- * One set of @pipeline/features indicators per symbol, fed bar by bar: a bar with the ts of the
- * last one is a `replace` (the forming bar), a newer one an `add`, an older one is ignored so
- * nothing is counted twice at the bootstrap/live seam. O(1) per bar.
+ * One @pipeline/features indicator set per symbol, fed bar by bar: a bar with the ts of the last
+ * one is a `replace` (the forming bar), a newer one an `add`, an older one is ignored so nothing is
+ * counted twice at the bootstrap/live seam. O(1) per bar. The values are flattened to the names the
+ * strategy and `/features` use (`macd_signal`, `bb_upper`, ...).
  */
 export function createIndicatorFeatures(): FeatureEnginePort & { readonly symbols: number } {
   const bySymbol = new Map<string, SymbolIndicators>();
@@ -41,40 +51,25 @@ export function createIndicatorFeatures(): FeatureEnginePort & { readonly symbol
     update(bar: Bar): FeatureValues {
       let s = bySymbol.get(bar.symbol);
       if (!s) {
-        s = {
-          lastTs: -Infinity,
-          ema12: new EMA({ period: 12 }),
-          ema26: new EMA({ period: 26 }),
-          rsi14: new RSI({ period: 14 }),
-          macd: new MACD(),
-          bb: new BollingerBands(),
-          atr14: new ATR({ period: 14 }),
-          values: null,
-        };
+        s = { lastTs: -Infinity, set: createIndicatorSet(STRATEGY_SET), values: null };
         bySymbol.set(bar.symbol, s);
       }
       if (bar.ts < s.lastTs) return s.values ?? {};
       const replace = bar.ts === s.lastTs;
       s.lastTs = bar.ts;
-      s.ema12.update(bar.close, replace);
-      s.ema26.update(bar.close, replace);
-      s.rsi14.update(bar.close, replace);
-      s.macd.update(bar.close, replace);
-      s.bb.update(bar.close, replace);
-      s.atr14.update(bar, replace);
-      const m = s.macd.getResult();
-      const b = s.bb.getResult();
+      s.set.update(bar, replace);
+      const v = s.set.values();
       s.values = Object.freeze({
-        ema12: s.ema12.getResult(),
-        ema26: s.ema26.getResult(),
-        rsi14: s.rsi14.getResult(),
-        macd: m ? m.macd : null,
-        macd_signal: m ? m.signal : null,
-        macd_hist: m ? m.histogram : null,
-        bb_upper: b ? b.upper : null,
-        bb_middle: b ? b.middle : null,
-        bb_lower: b ? b.lower : null,
-        atr14: s.atr14.getResult(),
+        ema12: v.ema12 as Num,
+        ema26: v.ema26 as Num,
+        rsi14: v.rsi14 as Num,
+        macd: field(v.macd, 'macd'),
+        macd_signal: field(v.macd, 'signal'),
+        macd_hist: field(v.macd, 'histogram'),
+        bb_upper: field(v.bb, 'upper'),
+        bb_middle: field(v.bb, 'middle'),
+        bb_lower: field(v.bb, 'lower'),
+        atr14: v.atr14 as Num,
       });
       return s.values;
     },
