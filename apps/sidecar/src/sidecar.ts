@@ -566,7 +566,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       await Promise.all(
         batch.flatMap((s) => [
           deps.cache.setFeatures(s.symbol, { ...s.indicators, dataTs: s.dataTs }),
-          deps.cache.setSignal(s.symbol, s), // encoded at once by the cache: no copy needed
+          deps.cache.setSignal(s.symbol, { ...s }),
         ]),
       );
     } catch (err) {
