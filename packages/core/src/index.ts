@@ -28,3 +28,11 @@ export {
   type FetchHistoryRequest,
 } from './fetcher';
 export { type Disposable } from './disposable';
+export {
+  type HistoryStore,
+  type HistoryStoreStats,
+  type HistoryStoreHealth,
+  type HistoryCalendar,
+  type HistoryGap,
+  type SeriesQuery,
+} from './history-store';
