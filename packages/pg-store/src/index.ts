@@ -1,0 +1,2 @@
+// Public entry of @pipeline/pg-store: explicit named re-exports only.
+export {};
