@@ -36,3 +36,32 @@ export {
   type HistoryGap,
   type SeriesQuery,
 } from './history-store';
+export {
+  type WallFields,
+  type WallClock,
+  zoneOffsetMs,
+  isKnownTimeZone,
+  utcToWallMs,
+  wallMsToUtc,
+  wallMsToUtcCandidates,
+  zonedWallClock,
+  zonedTimeToUtc,
+  zonedTimeToUtcCandidates,
+  zonedDayBounds,
+  parseLocalDateTime,
+} from './timezone';
+export {
+  CALENDAR_NAMES,
+  CALENDAR_BAD_ARGUMENT,
+  alwaysOpenCalendar,
+  fxCalendar,
+  createUsEquityCalendar,
+  resolveCalendar,
+  isCalendarSpec,
+  expectedBarTimes,
+  type CalendarName,
+  type CalendarSpec,
+  type CalendarFunction,
+  type SessionWindow,
+  type UsEquityCalendarOptions,
+} from './calendar';

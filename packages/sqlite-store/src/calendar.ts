@@ -1,173 +1,47 @@
-import { TIMEFRAME_MS, alignTs, type Timeframe } from '@pipeline/core';
+// The trading calendars live in @pipeline/core (one implementation for every store and the sidecar,
+// built on core's time-zone module). This module keeps sqlite-store's public names and its error
+// code: a bad calendar argument is a SqliteStoreError with code SQLITE_BAD_ARGUMENT, as before.
+import {
+  CALENDAR_BAD_ARGUMENT,
+  createUsEquityCalendar as coreCreateUsEquityCalendar,
+  isPipelineError,
+  resolveCalendar as coreResolveCalendar,
+  type CalendarFunction,
+  type CalendarSpec,
+  type UsEquityCalendarOptions,
+} from '@pipeline/core';
 import { SQLITE_STORE_ERROR_CODES, SqliteStoreError } from './errors';
 
-/** An open trading session, epoch ms, `from` inclusive, `to` exclusive. */
-export interface SessionWindow {
-  from: number;
-  to: number;
-}
+export {
+  CALENDAR_NAMES,
+  alwaysOpenCalendar,
+  fxCalendar,
+  expectedBarTimes,
+  isCalendarSpec,
+  type SessionWindow,
+  type CalendarFunction,
+  type CalendarName,
+  type CalendarSpec,
+  type UsEquityCalendarOptions,
+} from '@pipeline/core';
 
-/**
- * A trading calendar: returns the open sessions that intersect [from, to), sorted by time and not
- * overlapping. Sessions may extend beyond the asked range; callers clip.
- */
-export type CalendarFunction = (from: number, to: number) => SessionWindow[];
-
-/** Names of the built-in calendars. */
-export const CALENDAR_NAMES = {
-  /** Always open: crypto and synthetic data. */
-  always: '24x7',
-  /** Spot FX and metals: Sunday 22:00 UTC to Friday 22:00 UTC, fixed in UTC (see the README on DST). */
-  fx: 'fx',
-  /** US equities and indices: weekdays 09:30-16:00 America/New_York, DST-correct; holidays not modelled. */
-  usEquity: 'us-equity',
-} as const;
-export type CalendarName = (typeof CALENDAR_NAMES)[keyof typeof CALENDAR_NAMES];
-
-/** What the store accepts wherever a calendar is asked for. */
-export type CalendarSpec = CalendarName | CalendarFunction;
-
-const DAY_MS = 86_400_000;
-const WEEK_MS = 7 * DAY_MS;
-
-/** Always open. */
-export const alwaysOpenCalendar: CalendarFunction = (from, to) => (to > from ? [{ from, to }] : []);
-
-/**
- * FX week: opens Sunday 22:00 UTC, closes Friday 22:00 UTC. The real FX week follows 17:00 New York,
- * i.e. 21:00 UTC while New York is on summer time; this calendar keeps 22:00 UTC all year (the DST
- * simplification), so in summer the Friday 21:00-22:00 UTC hour counts as expected and the Sunday
- * 21:00-22:00 UTC hour does not.
- */
-export const fxCalendar: CalendarFunction = (from, to) => {
-  if (!(to > from)) return [];
-  // 1970-01-04 was a Sunday; weeks are anchored at Sunday 22:00 UTC.
-  const anchor = 3 * DAY_MS + 22 * 3_600_000;
-  const openLength = 5 * DAY_MS; // Sun 22:00 .. Fri 22:00
-  let weekOpen = anchor + Math.floor((from - anchor) / WEEK_MS) * WEEK_MS;
-  const out: SessionWindow[] = [];
-  for (; weekOpen < to; weekOpen += WEEK_MS) {
-    const close = weekOpen + openLength;
-    if (close > from) out.push({ from: weekOpen, to: close });
+function asStoreError<T>(reason: string, run: () => T): T {
+  try {
+    return run();
+  } catch (err) {
+    if (isPipelineError(err, CALENDAR_BAD_ARGUMENT)) {
+      throw new SqliteStoreError(SQLITE_STORE_ERROR_CODES.BAD_ARGUMENT, err.message, { reason }, err);
+    }
+    throw err;
   }
-  return out;
-};
-
-/** Options of {@link createUsEquityCalendar}. */
-export interface UsEquityCalendarOptions {
-  /** Exchange holidays as `YYYY-MM-DD` (New York dates) on which no session is expected. @default [] */
-  holidays?: readonly string[];
 }
 
-const nyFormat = new Intl.DateTimeFormat('en-US', {
-  timeZone: 'America/New_York',
-  hourCycle: 'h23',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-});
-
-/** Offset of New York local time from UTC at `ts`, in ms (negative: -4 h or -5 h). */
-function newYorkOffset(ts: number): number {
-  const parts: Record<string, number> = {};
-  for (const p of nyFormat.formatToParts(new Date(ts)))
-    if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const asUtc = Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour, parts.minute, parts.second);
-  return asUtc - (ts - (ts % 1000));
-}
-
-/** Epoch ms of a New York wall-clock time (the session times never fall into a DST jump). */
-function newYorkTime(y: number, m: number, d: number, hh: number, mm: number): number {
-  const guess = Date.UTC(y, m, d, hh, mm);
-  const first = guess - newYorkOffset(guess);
-  return guess - newYorkOffset(first);
-}
-
-/**
- * US regular session: Monday-Friday 09:30-16:00 America/New_York, DST handled through the IANA time
- * zone database. Holidays are not modelled unless listed; early closes (13:00) are not modelled, so
- * those afternoons show up as gaps that a refetch cannot fill.
- */
+/** core's createUsEquityCalendar; a malformed holiday throws SQLITE_BAD_ARGUMENT. */
 export function createUsEquityCalendar(options: UsEquityCalendarOptions = {}): CalendarFunction {
-  const holidays = new Set(options.holidays ?? []);
-  for (const h of holidays) {
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(h)) {
-      throw new SqliteStoreError(
-        SQLITE_STORE_ERROR_CODES.BAD_ARGUMENT,
-        `us-equity calendar: holiday must be YYYY-MM-DD, got ${JSON.stringify(h)}`,
-        { reason: 'holiday format' },
-      );
-    }
-  }
-  return (from, to) => {
-    if (!(to > from)) return [];
-    const out: SessionWindow[] = [];
-    // New York dates are within a day of UTC dates; walk one day either side.
-    for (let day = alignTs(from, '1d') - DAY_MS; day < to + DAY_MS; day += DAY_MS) {
-      const date = new Date(day);
-      const weekday = date.getUTCDay();
-      if (weekday === 0 || weekday === 6) continue;
-      const y = date.getUTCFullYear();
-      const m = date.getUTCMonth();
-      const d = date.getUTCDate();
-      if (holidays.has(date.toISOString().slice(0, 10))) continue;
-      const open = newYorkTime(y, m, d, 9, 30);
-      const close = newYorkTime(y, m, d, 16, 0);
-      if (close > from && open < to) out.push({ from: open, to: close });
-    }
-    return out;
-  };
+  return asStoreError('holiday format', () => coreCreateUsEquityCalendar(options));
 }
 
-const usEquityDefault = createUsEquityCalendar();
-
-/** Turns a calendar name or function into a function; throws SQLITE_BAD_ARGUMENT for unknown names. */
+/** core's resolveCalendar; an unknown name throws SQLITE_BAD_ARGUMENT. */
 export function resolveCalendar(spec: CalendarSpec): CalendarFunction {
-  if (typeof spec === 'function') return spec;
-  switch (spec) {
-    case '24x7':
-      return alwaysOpenCalendar;
-    case 'fx':
-      return fxCalendar;
-    case 'us-equity':
-      return usEquityDefault;
-    default:
-      throw new SqliteStoreError(
-        SQLITE_STORE_ERROR_CODES.BAD_ARGUMENT,
-        `unknown calendar ${JSON.stringify(spec)}; use '24x7', 'fx', 'us-equity' or a function`,
-        { reason: 'calendar' },
-      );
-  }
-}
-
-export function isCalendarSpec(value: unknown): value is CalendarSpec {
-  return typeof value === 'function' || (Object.values(CALENDAR_NAMES) as unknown[]).includes(value);
-}
-
-/**
- * Open times of the bars a calendar expects in [from, to), ascending, without repeats. A bar is
- * expected when its interval [ts, ts + timeframe) overlaps an open session, so an hourly bar that
- * contains 09:30 New York counts, and a daily FX bar exists for Sunday (22:00-24:00 UTC is open).
- */
-export function* expectedBarTimes(
-  calendar: CalendarFunction,
-  timeframe: Timeframe,
-  from: number,
-  to: number,
-): Generator<number> {
-  const step = TIMEFRAME_MS[timeframe];
-  const first = alignTs(from, timeframe) === from ? from : alignTs(from, timeframe) + step;
-  let last = -Infinity;
-  for (const s of calendar(first, to)) {
-    let ts = Math.max(first, alignTs(s.from, timeframe));
-    for (; ts < to && ts < s.to; ts += step) {
-      if (ts > last) {
-        last = ts;
-        yield ts;
-      }
-    }
-  }
+  return asStoreError('calendar', () => coreResolveCalendar(spec));
 }
