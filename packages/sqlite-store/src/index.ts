@@ -42,3 +42,4 @@ export {
 } from './calendar';
 export { MIGRATIONS, SCHEMA_VERSION } from './schema';
 export { type StoreSubscription } from './events';
+export { createSqliteHistoryStore, type SqliteHistoryStore } from './history-store';

@@ -28,3 +28,9 @@ export {
 } from './fixture-server';
 export { captureLogger, type CapturedLog } from './logger';
 export { malformedCorpus, type MalformedPayload } from './malformed';
+export {
+  runHistoryStoreContract,
+  contractBar,
+  type HistoryStoreFactory,
+  type HistoryStoreFixture,
+} from './store-contract';
