@@ -9,8 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { type Fetcher, systemClock } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { cleanupTempDirs, getFreePort, repoRoot, tempSqlitePath } from '@pipeline/test-utils';
-import { loadConfig } from '../src/config';
-import { createService, type Service } from '../src/service';
+import { loadConfig } from '../src/wiring/config';
+import { createService, type Service } from '../src/wiring/service';
 
 const LONG = process.env.BENCH_LONG === '1';
 /** BENCH_ONLY=latency,scale,load runs a subset (the JSON then holds only those rows). */

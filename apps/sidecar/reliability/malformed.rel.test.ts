@@ -15,8 +15,8 @@ import {
   type FixtureServer,
   type MalformedPayload,
 } from '@pipeline/test-utils';
-import { loadConfig } from '../src/config';
-import { createService } from '../src/service';
+import { loadConfig } from '../src/wiring/config';
+import { createService } from '../src/wiring/service';
 import { type HealthReport } from '../src/sidecar';
 import { barViolations, readStoredBars } from './helpers';
 

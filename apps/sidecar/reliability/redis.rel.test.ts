@@ -11,9 +11,9 @@ import {
   type RedisServerHandle,
 } from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
-import { loadConfig } from '../src/config';
-import { type Logger } from '../src/logger';
-import { createService, type Service } from '../src/service';
+import { loadConfig } from '../src/wiring/config';
+import { type Logger } from '../src/wiring/logger';
+import { createService, type Service } from '../src/wiring/service';
 import { type CycleReport, type HealthReport } from '../src/sidecar';
 import { barViolations, readStoredBars, waitFor } from './helpers';
 

@@ -6,8 +6,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { cleanupTempDirs, tempSqlitePath } from '@pipeline/test-utils';
-import { loadConfig } from '../src/config';
-import { createService } from '../src/service';
+import { loadConfig } from '../src/wiring/config';
+import { createService } from '../src/wiring/service';
 import { type CycleReport } from '../src/sidecar';
 
 /** Pass/fail limits of the soak, with the reasons in README.md ("Soak"). */

@@ -13,8 +13,8 @@ import {
   uniqueRedisPrefix,
 } from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
-import { loadConfig } from './config';
-import { createService, type Service } from './service';
+import { loadConfig } from './wiring/config';
+import { createService, type Service } from './wiring/service';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
 

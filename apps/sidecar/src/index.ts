@@ -12,7 +12,7 @@ export {
   type ConfigVariable,
   type LogLevel,
   type LogFormat,
-} from './config';
+} from './wiring/config';
 export {
   SIDECAR_ERROR_CODES,
   SidecarError,
@@ -25,14 +25,14 @@ export {
   type ConfigIssue,
   type SourceAttempt,
 } from './errors';
-export { createLogger, createRedactor, silentLogger, type Logger, type CreateLoggerOptions } from './logger';
+export { createLogger, createRedactor, silentLogger, type Logger, type CreateLoggerOptions } from './wiring/logger';
 export {
   createCollectionLoop,
   COLLECTION_LOOP_DEFAULTS,
   type CollectionLoop,
   type CollectionLoopOptions,
   type CycleInfo,
-} from './loop';
+} from './pipeline/loop';
 export {
   createDefaultStrategy,
   DEFAULT_STRATEGY_OPTIONS,
@@ -47,7 +47,7 @@ export {
   type Direction,
   type DefaultStrategyOptions,
   type DefaultStrategyKeys,
-} from './scanner';
+} from './strategy/scanner';
 export {
   createSidecar,
   HEALTH_STATUSES,
@@ -68,18 +68,18 @@ export {
   type BootstrapInput,
   type BootstrapProgress,
   type BootstrapReport,
-} from './bootstrap';
+} from './pipeline/bootstrap';
 export {
   withFallback,
   fetchLatestWithFallback,
   skipReason,
   forEachLimited,
   type FallbackResult,
-} from './fallback';
-export { buildApp, API_ERROR_CODES, type ApiView, type BuildAppOptions } from './api';
-export { createService, type Service, type ServiceOptions } from './service';
-export { createIndicatorFeatures, DEFAULT_FEATURE_NAMES } from './feature-set';
-export { createSources, createPolygonLiveStream } from './sources';
+} from './pipeline/fallback';
+export { buildApp, API_ERROR_CODES, type ApiView, type BuildAppOptions } from './http/api';
+export { createService, type Service, type ServiceOptions } from './wiring/service';
+export { createIndicatorFeatures, DEFAULT_FEATURE_NAMES } from './strategy/features';
+export { createSources, createPolygonLiveStream } from './wiring/sources';
 export {
   createSymbolPort,
   createMapperFromConfig,
@@ -88,7 +88,7 @@ export {
   createStoreFromConfig,
   createValidatorFromConfig,
   createMetricsFromConfig,
-} from './wiring';
+} from './wiring/wiring';
 export {
   validateHistory,
   type BarCachePort,

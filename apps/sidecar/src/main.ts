@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { config as loadDotenv } from 'dotenv';
-import { configSecrets, loadConfig, type SidecarConfig } from './config';
+import { configSecrets, loadConfig, type SidecarConfig } from './wiring/config';
 import { isSidecarError, SIDECAR_ERROR_CODES, type ConfigError } from './errors';
-import { createLogger } from './logger';
-import { createService } from './service';
+import { createLogger } from './wiring/logger';
+import { createService } from './wiring/service';
 
 /** Shutdown must finish within this; pm2 and systemd are told 10 s too (kill_timeout, TimeoutStopSec). */
 const SHUTDOWN_DEADLINE_MS = 9_000;

@@ -9,8 +9,8 @@ import {
   type RedisServerHandle,
 } from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
-import { loadConfig } from './config';
-import { createService, type Service } from './service';
+import { loadConfig } from './wiring/config';
+import { createService, type Service } from './wiring/service';
 
 describe('Redis outage', () => {
   let redis: RedisServerHandle;

@@ -11,12 +11,12 @@ import {
   type Timeframe,
 } from '@pipeline/core';
 import { setMaxListeners } from 'node:events';
-import { runBootstrap, type BootstrapProgress, type BootstrapReport } from './bootstrap';
-import { type SidecarConfig } from './config';
+import { runBootstrap, type BootstrapProgress, type BootstrapReport } from './pipeline/bootstrap';
+import { type SidecarConfig } from './wiring/config';
 import { LifecycleError, UnknownSymbolError, isSidecarError, type SourceAttempt } from './errors';
-import { fetchLatestWithFallback, forEachLimited } from './fallback';
-import { silentLogger, type Logger } from './logger';
-import { createCollectionLoop, type CollectionLoop } from './loop';
+import { fetchLatestWithFallback, forEachLimited } from './pipeline/fallback';
+import { silentLogger, type Logger } from './wiring/logger';
+import { createCollectionLoop, type CollectionLoop } from './pipeline/loop';
 import {
   type BarCachePort,
   type BarStorePort,
@@ -29,7 +29,7 @@ import {
   type SymbolPort,
   type ValidatorPort,
 } from './ports';
-import { ageSignal, createDefaultStrategy, type Signal, type StoredSignal, type Strategy } from './scanner';
+import { ageSignal, createDefaultStrategy, type Signal, type StoredSignal, type Strategy } from './strategy/scanner';
 
 /** A push source (Polygon's WebSocket): while it delivers, polling of its symbols pauses. */
 export interface LiveStreamPort {

@@ -2,8 +2,8 @@
 // file, the breaker registry, the symbol mapper, the feature indicators) around scripted sources.
 import { ManualClock, type Scheduler } from '@pipeline/core';
 import { tempSqlitePath } from '@pipeline/test-utils';
-import { loadConfig, type SidecarConfig } from '../src/config';
-import { createIndicatorFeatures } from '../src/feature-set';
+import { loadConfig, type SidecarConfig } from '../src/wiring/config';
+import { createIndicatorFeatures } from '../src/strategy/features';
 import { type SourceSlot } from '../src/ports';
 import { createSidecar, type Sidecar, type SidecarDeps } from '../src/sidecar';
 import {
@@ -14,7 +14,7 @@ import {
   createStoreFromConfig,
   createSymbolPort,
   createValidatorFromConfig,
-} from '../src/wiring';
+} from '../src/wiring/wiring';
 import { createScriptedFetcher, type ScriptedFetcher } from './scripted-fetcher';
 
 export interface Harness {

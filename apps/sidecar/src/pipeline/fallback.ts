@@ -1,6 +1,6 @@
 import { TIMEFRAME_MS, alignTs, isFetchError, type Bar, type Timeframe } from '@pipeline/core';
-import { AllSourcesFailedError, SIDECAR_ERROR_CODES, type SourceAttempt } from './errors';
-import { type BreakerPort, type SourceSlot } from './ports';
+import { AllSourcesFailedError, SIDECAR_ERROR_CODES, type SourceAttempt } from '../errors';
+import { type BreakerPort, type SourceSlot } from '../ports';
 
 /** Why a source is not asked right now, or null when it may be asked. */
 export function skipReason(

@@ -13,8 +13,8 @@ import {
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
 import { type SidecarConfig } from './config';
 import { type Logger } from './logger';
-import { type SourceSlot } from './ports';
-import { type LiveStreamPort } from './sidecar';
+import { type SourceSlot } from '../ports';
+import { type LiveStreamPort } from '../sidecar';
 
 const base = <T extends string | undefined>(url: T) => (url ? { baseUrl: url } : {});
 

@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { TIMEFRAMES, isTimeframe, type Timeframe } from '@pipeline/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { isSidecarError, SIDECAR_ERROR_CODES, type UnknownSymbolError } from './errors';
-import { silentLogger, type Logger } from './logger';
-import { type Sidecar } from './sidecar';
+import { isSidecarError, SIDECAR_ERROR_CODES, type UnknownSymbolError } from '../errors';
+import { silentLogger, type Logger } from '../wiring/logger';
+import { type Sidecar } from '../sidecar';
 
 /** What the HTTP API reads from the service. */
 export type ApiView = Pick<

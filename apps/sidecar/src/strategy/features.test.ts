@@ -1,6 +1,6 @@
 import { type Bar } from '@pipeline/core';
 import { ATR, BollingerBands, EMA, MACD, RSI } from '@pipeline/features';
-import { createIndicatorFeatures } from './feature-set';
+import { createIndicatorFeatures } from './features';
 
 /** A seeded walk with forming-bar updates: every minute gets 3 versions, the last one final. */
 function* bars(): Generator<Bar> {

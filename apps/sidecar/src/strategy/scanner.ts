@@ -1,5 +1,5 @@
 import { assertNumberOption, resolveOptions, type Bar } from '@pipeline/core';
-import { type FeatureValues } from './ports';
+import { type FeatureValues } from '../ports';
 
 /** Signal directions. */
 export const DIRECTIONS = { long: 'long', short: 'short', flat: 'flat' } as const;

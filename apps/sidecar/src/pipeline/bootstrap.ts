@@ -14,7 +14,7 @@ import {
   type MarketCalendar,
   type SourceSlot,
   type ValidatorPort,
-} from './ports';
+} from '../ports';
 
 export interface BootstrapProgress {
   /** Chunks (about one day of one symbol each) planned and done over all symbols. */

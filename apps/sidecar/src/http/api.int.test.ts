@@ -2,7 +2,7 @@ import { lintMetricsText } from '@pipeline/metrics';
 import { cleanupTempDirs } from '@pipeline/test-utils';
 import { type FastifyInstance } from 'fastify';
 import { buildApp } from './api';
-import { createHarness, type Harness } from '../test/harness';
+import { createHarness, type Harness } from '../../test/harness';
 
 afterAll(() => cleanupTempDirs());
 

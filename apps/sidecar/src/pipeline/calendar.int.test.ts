@@ -2,7 +2,7 @@ import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { createSqliteStore } from '@pipeline/sqlite-store';
 import { cleanupTempDirs, tempSqlitePath } from '@pipeline/test-utils';
 import { planChunks } from './bootstrap';
-import { marketCalendar } from './wiring';
+import { marketCalendar } from '../wiring/wiring';
 
 describe('market calendars in bootstrap planning', () => {
   afterAll(cleanupTempDirs);

@@ -1,6 +1,6 @@
 import { type Bar } from '@pipeline/core';
 import { createIndicatorSet, type FeatureSetSpec, type IndicatorSet } from '@pipeline/features';
-import { type FeatureEnginePort, type FeatureValues } from './ports';
+import { type FeatureEnginePort, type FeatureValues } from '../ports';
 
 /** The indicators the default strategy reads, by the names it reads them under. */
 export const DEFAULT_FEATURE_NAMES = [

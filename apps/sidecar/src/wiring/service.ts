@@ -3,12 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type Scheduler, systemClock } from '@pipeline/core';
 import { type FastifyInstance } from 'fastify';
-import { buildApp } from './api';
+import { buildApp } from '../http/api';
 import { type SidecarConfig } from './config';
-import { createIndicatorFeatures } from './feature-set';
+import { createIndicatorFeatures } from '../strategy/features';
 import { silentLogger, type Logger } from './logger';
-import { type Strategy } from './scanner';
-import { createSidecar, type Sidecar, type SidecarDeps } from './sidecar';
+import { type Strategy } from '../strategy/scanner';
+import { createSidecar, type Sidecar, type SidecarDeps } from '../sidecar';
 import { createPolygonLiveStream, createSources } from './sources';
 import {
   createBreakerFromConfig,

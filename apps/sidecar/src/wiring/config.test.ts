@@ -1,4 +1,4 @@
-import { isSidecarError, SIDECAR_ERROR_CODES, type ConfigError } from './errors';
+import { isSidecarError, SIDECAR_ERROR_CODES, type ConfigError } from '../errors';
 import { configSecrets, loadConfig } from './config';
 
 describe('loadConfig', () => {

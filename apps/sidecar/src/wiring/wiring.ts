@@ -20,7 +20,7 @@ import {
   type MarketCalendar,
   type SymbolPort,
   type ValidatorPort,
-} from './ports';
+} from '../ports';
 
 const US_INDICES = new Set(['NAS100', 'US30', 'SPX500']);
 

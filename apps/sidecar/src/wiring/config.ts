@@ -1,6 +1,6 @@
 import { SOURCE_NAMES, TIMEFRAMES, type SourceName, type Timeframe } from '@pipeline/core';
 import { z } from 'zod';
-import { ConfigError, type ConfigIssue } from './errors';
+import { ConfigError, type ConfigIssue } from '../errors';
 
 /** Winston levels the sidecar accepts in `LOG_LEVEL`. */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
