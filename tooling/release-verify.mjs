@@ -1,22 +1,64 @@
 #!/usr/bin/env node
 // Proves the release flow end to end: starts a private npm registry (verdaccio) on 127.0.0.1,
-// publishes every package to it with pnpm (workspace:^ ranges become real versions), then installs
-// them into a scratch project outside the workspace and loads each one with both `import` and
-// `require`. Run after `pnpm build`. Set VERDACCIO_VERSION to try another registry version.
-import { spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+// publishes every package to it with pnpm (workspace:^ ranges become real versions), then
+//  1. installs them all into one scratch project with npm and loads each with `import` and `require`,
+//     and requires each with require(esm) disabled to prove its `engines.node` (>=20 or >=20.19);
+//  2. for EACH package, installs only that package (its README's install line) into its own scratch
+//     project with strict pnpm and runs its README quick start as ESM TypeScript and as CommonJS
+//     (tooling/quickstart.mjs), against the real Redis (own key prefix) and PostgreSQL (own database).
+// Run after `pnpm build`. Options (flags or environment):
+//   --only validator,features   (RELEASE_VERIFY_PACKAGES) check these packages only; their workspace
+//                               dependencies are published too. Short or full names.
+//   --keep                      (RELEASE_VERIFY_KEEP=1) keep the scratch folder and print its path.
+//   RELEASE_VERIFY_JOBS=2       packages checked at once; QUICKSTART_TIMEOUT=60 seconds per run.
+//   VERDACCIO_VERSION           another registry version.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capture, publishablePackages, root, run } from './lib.mjs';
+import { exec, firstLines, pool, provideNativeAddon, verifyQuickStart } from './quickstart.mjs';
+
+const argv = process.argv.slice(2);
+const flag = (name) => {
+  const i = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (i < 0) return undefined;
+  return argv[i].includes('=') ? argv[i].split('=').slice(1).join('=') : (argv[i + 1] ?? '');
+};
+const onlyArg = flag('--only') ?? process.env.RELEASE_VERIFY_PACKAGES;
+const keep = argv.includes('--keep') || process.env.RELEASE_VERIFY_KEEP === '1';
+const jobs = Number(process.env.RELEASE_VERIFY_JOBS ?? '2');
+const quickStartTimeoutMs = Number(process.env.QUICKSTART_TIMEOUT ?? '60') * 1000;
+const started = Date.now();
+const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+
+// Which packages: the selected ones are checked; they and their workspace dependencies are published.
+const all = publishablePackages();
+const full = (n) => (n.startsWith('@') ? n : `@pipeline/${n}`);
+const only = onlyArg
+  ?.split(',')
+  .map((n) => full(n.trim()))
+  .filter((n) => n !== '@pipeline/');
+if (only) {
+  const unknown = only.filter((n) => !all.some((p) => p.name === n));
+  if (unknown.length) {
+    console.error(`unknown package(s): ${unknown.join(', ')}; known: ${all.map((p) => p.name).join(', ')}`);
+    process.exit(2);
+  }
+}
+const checked = all.filter((p) => !only || only.includes(p.name));
+const toPublish = new Set();
+const addWithDeps = (name) => {
+  if (toPublish.has(name)) return;
+  toPublish.add(name);
+  const p = all.find((x) => x.name === name);
+  for (const dep of Object.keys({ ...p.pkg.dependencies, ...p.pkg.peerDependencies })) {
+    if (all.some((x) => x.name === dep)) addWithDeps(dep);
+  }
+};
+for (const p of checked) addWithDeps(p.name);
+const packages = all.filter((p) => toPublish.has(p.name));
 
 const VERDACCIO = `verdaccio@${process.env.VERDACCIO_VERSION ?? '6.8.0'}`; // last line that runs on Node 20
 const work = mkdtempSync(join(tmpdir(), 'pipeline-release-'));
@@ -48,22 +90,27 @@ log: { type: stdout, format: pretty, level: warn }
 `,
 );
 
-// Installed into a scratch folder rather than the workspace: the registry is a tool of this check,
-// not a dependency of any package. One of its dependencies asks for the `cjs` dist-tag of
-// node-fetch, which some registry mirrors lack; node-fetch 2.7.0 is what that tag points at.
-const toolDir = join(work, 'verdaccio');
-mkdirSync(toolDir);
-writeFileSync(
-  join(toolDir, 'package.json'),
-  JSON.stringify({
-    name: 'registry-tool',
-    private: true,
-    dependencies: { verdaccio: VERDACCIO.split('@')[1] },
-    overrides: { 'node-fetch': '2.7.0' },
-  }),
-);
-console.log(`installing ${VERDACCIO}`);
-run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: toolDir });
+// Installed outside the workspace rather than into it: the registry is a tool of this check, not a
+// dependency of any package. Kept between runs in a cache folder (RELEASE_VERIFY_CACHE, default
+// ~/.cache/pipeline-release-verify) so that only the first run on a machine pays for the install.
+// One of its dependencies asks for the `cjs` dist-tag of node-fetch, which some registry mirrors
+// lack; node-fetch 2.7.0 is what that tag points at.
+const cacheDir = process.env.RELEASE_VERIFY_CACHE ?? join(homedir(), '.cache', 'pipeline-release-verify');
+const toolDir = join(cacheDir, VERDACCIO);
+if (!existsSync(join(toolDir, 'node_modules', '.bin', 'verdaccio'))) {
+  mkdirSync(toolDir, { recursive: true });
+  writeFileSync(
+    join(toolDir, 'package.json'),
+    JSON.stringify({
+      name: 'registry-tool',
+      private: true,
+      dependencies: { verdaccio: VERDACCIO.split('@')[1] },
+      overrides: { 'node-fetch': '2.7.0' },
+    }),
+  );
+  console.log(`installing ${VERDACCIO} into ${toolDir}`);
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: toolDir });
+}
 console.log(`starting ${VERDACCIO} on ${registry}`);
 const server = spawn(
   join(toolDir, 'node_modules', '.bin', 'verdaccio'),
@@ -81,33 +128,11 @@ const stop = () => {
   }
 };
 process.on('exit', stop);
-
-/**
- * Gives the consumer's better-sqlite3 its compiled addon: copied from the workspace's build when the
- * versions match (the same source compiled on the same machine), otherwise built with `npm rebuild`.
- */
-function provideNativeAddon(consumer, env) {
-  const target = join(consumer, 'node_modules', 'better-sqlite3');
-  if (!existsSync(target)) return;
-  const version = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')).version;
-  const built = join(
-    root,
-    'node_modules',
-    '.pnpm',
-    `better-sqlite3@${version}`,
-    'node_modules',
-    'better-sqlite3',
-    'build',
-    'Release',
-    'better_sqlite3.node',
-  );
-  if (existsSync(built)) {
-    mkdirSync(join(target, 'build', 'Release'), { recursive: true });
-    copyFileSync(built, join(target, 'build', 'Release', 'better_sqlite3.node'));
-    console.log(`better-sqlite3 ${version}: reusing the workspace's compiled addon`);
-  } else {
-    run('npm', ['rebuild', 'better-sqlite3'], { cwd: consumer, env });
-  }
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    stop();
+    process.exit(130);
+  });
 }
 
 try {
@@ -134,101 +159,186 @@ try {
   writeFileSync(npmrc, `registry=${registry}\n//127.0.0.1:${port}/:_authToken=${token}\n`);
   const env = { ...process.env, npm_config_userconfig: npmrc, npm_config_registry: registry };
 
-  // RELEASE_VERIFY_PACKAGES=@pipeline/core,... limits the run (for a quick check of the flow).
-  const only = process.env.RELEASE_VERIFY_PACKAGES?.split(',').filter(Boolean);
-  const packages = publishablePackages().filter((p) => !only || only.includes(p.name));
-  for (const { name, dir } of packages) {
-    console.log(`publishing ${name}`);
-    run('pnpm', ['publish', '--registry', registry, '--no-git-checks', '--access', 'public'], {
+  console.log(`publishing ${packages.map((p) => p.name).join(', ')} (+${elapsed()})`);
+  const published = await pool(packages, jobs, ({ dir }) =>
+    exec('pnpm', ['publish', '--registry', registry, '--no-git-checks', '--access', 'public'], {
       cwd: dir,
       env,
-    });
-  }
+      timeoutMs: 180_000,
+    }),
+  );
+  published.forEach((r, i) => {
+    if (r.code !== 0) throw new Error(`publishing ${packages[i].name} failed:\n${r.out}`);
+  });
 
+  // 1. Every package into one npm project: load through import and require, and the engines proof.
+  const rows = new Map(checked.map((p) => [p.name, { name: p.name, version: p.pkg.version }]));
   const consumer = join(work, 'consumer');
-  run('mkdir', ['-p', consumer]);
+  mkdirSync(consumer, { recursive: true });
   writeFileSync(
     join(consumer, 'package.json'),
     JSON.stringify({ name: 'consumer', private: true, version: '1.0.0' }),
   );
-  console.log('installing every package from the registry into a scratch project');
-  // Install scripts are skipped and native addons handled below: better-sqlite3 would otherwise
-  // compile from source for minutes on a machine without internet (with internet it downloads a
-  // prebuilt binary, which is what a user gets).
-  run('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', ...packages.map((p) => p.name)], {
-    cwd: consumer,
-    env,
-  });
-  provideNativeAddon(consumer, env);
-
-  const names = JSON.stringify(packages.map((p) => p.name));
-  writeFileSync(
-    join(consumer, 'check.cjs'),
-    `const out = {};
-for (const name of ${names}) {
-  const m = require(name);
-  const keys = Object.keys(m).sort();
-  if (keys.length === 0) throw new Error(name + ': require() gave no exports');
-  out[name] = keys;
-}
-process.stdout.write(JSON.stringify(out));
-`,
-  );
-  writeFileSync(
-    join(consumer, 'check.mjs'),
-    `const out = {};
-for (const name of ${names}) {
-  const m = await import(name);
-  const keys = Object.keys(m).filter((k) => k !== 'default').sort();
-  if (keys.length === 0) throw new Error(name + ': import() gave no exports');
-  out[name] = keys;
-}
-process.stdout.write(JSON.stringify(out));
-`,
-  );
-  const viaRequire = JSON.parse(capture('node', ['check.cjs'], { cwd: consumer }));
-  const viaImport = JSON.parse(capture('node', ['check.mjs'], { cwd: consumer }));
-  let bad = 0;
-  for (const { name, pkg } of packages) {
-    const same = JSON.stringify(viaRequire[name]) === JSON.stringify(viaImport[name]);
-    console.log(
-      `${same ? 'ok  ' : 'FAIL'} ${name}@${pkg.version}: ${viaImport[name].length} exports via import and require`,
-    );
-    if (!same) bad++;
-  }
-  // One real use through each module system, not just a load.
-  capture(
-    'node',
+  console.log(`installing ${checked.length} package(s) with npm into one scratch project (+${elapsed()})`);
+  run(
+    'npm',
     [
-      '-e',
-      "const c=require('@pipeline/core'); if (c.alignTs(90061000,'1m')!==90060000) throw new Error('cjs')",
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--loglevel=error',
+      ...checked.map((p) => p.name),
     ],
-    { cwd: consumer },
+    { cwd: consumer, env },
   );
-  capture(
-    'node',
-    [
+  await provideNativeAddon(consumer, env);
+
+  const load = (name, args) =>
+    spawnSync('node', [...args], { cwd: consumer, encoding: 'utf8', env: { ...process.env, PKG: name } });
+  const keysOf = (res) => (res.status === 0 ? res.stdout.trim() : null);
+  for (const { name, pkg, dir } of checked) {
+    const row = rows.get(name);
+    const viaRequire = load(name, [
+      '-e',
+      'const k=Object.keys(require(process.env.PKG)).sort(); if(!k.length) throw new Error("no exports"); console.log(k.join())',
+    ]);
+    const viaImport = load(name, [
       '--input-type=module',
       '-e',
-      "import {alignTs} from '@pipeline/core'; if (alignTs(90061000,'1h')!==90000000) throw new Error('esm')",
-    ],
-    { cwd: consumer },
-  );
-  if (existsSync(join(consumer, 'node_modules', 'better-sqlite3'))) {
+      'const k=Object.keys(await import(process.env.PKG)).filter((x)=>x!=="default").sort(); if(!k.length) throw new Error("no exports"); console.log(k.join())',
+    ]);
+    const r = keysOf(viaRequire);
+    const i = keysOf(viaImport);
+    row.load =
+      r && i && r === i
+        ? { ok: true, detail: `${r.split(',').length} exports via import and require` }
+        : {
+            ok: false,
+            detail: !r
+              ? `require: ${firstLines(viaRequire.stderr, 3)}`
+              : !i
+                ? `import: ${firstLines(viaImport.stderr, 3)}`
+                : 'different exports via import and require',
+          };
+    // engines: a package whose CommonJS build require()s an ES module needs Node >= 20.19 (where
+    // require(esm) is on by default). Node 20.20 with --no-experimental-require-module behaves like
+    // Node 20.0-20.18 here, so the require either works there (>=20 is true) or not (>=20.19 is).
+    const old = load(name, ['--no-experimental-require-module', '-e', 'require(process.env.PKG)']);
+    const needs = old.status === 0 ? '>=20' : /ERR_REQUIRE_ESM/.test(old.stderr) ? '>=20.19' : null;
+    const declared = pkg.engines?.node ?? '(none)';
+    const readme = existsSync(join(dir, 'README.md')) ? readFileSync(join(dir, 'README.md'), 'utf8') : '';
+    const compat = /^#+\s*Compatibility[^\n]*\n+([\s\S]*?)(?=\n#|$)/m.exec(readme)?.[1] ?? '';
+    const stated = /Node(?:\.js)?\s*(>=|≥)\s*(\d+(?:\.\d+)*)/i.exec(compat);
+    const statedRange = stated ? `>=${stated[2]}` : null;
+    if (!r) row.engines = { ok: false, detail: 'require fails on this Node too' };
+    else if (!needs)
+      row.engines = { ok: false, detail: `require without require(esm): ${firstLines(old.stderr, 2)}` };
+    else if (declared !== needs)
+      row.engines = { ok: false, detail: `needs ${needs}, package.json declares ${declared}` };
+    else if (statedRange !== needs)
+      row.engines = {
+        ok: false,
+        detail: `needs ${needs}; README "Compatibility" says ${stated ? stated[0] : 'no "Node >= x" line'}`,
+      };
+    else row.engines = { ok: true, detail: needs };
+  }
+  // One real use through each module system, not just a load.
+  if (checked.some((p) => p.name === '@pipeline/core')) {
     capture(
       'node',
       [
         '-e',
-        "const D=require('better-sqlite3'); const db=new D(':memory:'); if (db.prepare('select 1 as x').get().x!==1) throw new Error('sqlite')",
+        "const c=require('@pipeline/core'); if (c.alignTs(90061000,'1m')!==90060000) throw new Error('cjs')",
+      ],
+      { cwd: consumer },
+    );
+    capture(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        "import {alignTs} from '@pipeline/core'; if (alignTs(90061000,'1h')!==90000000) throw new Error('esm')",
       ],
       { cwd: consumer },
     );
   }
-  if (bad) throw new Error(`${bad} package(s) export different names via import and require`);
-  console.log(
-    `release verified: ${packages.length} packages published to ${registry} and used from import and require`,
-  );
+
+  // 2. Each package alone, strict pnpm, its README quick start as ESM TypeScript and as CommonJS.
+  console.log(`running the README quick starts, ${jobs} package(s) at a time (+${elapsed()})`);
+  const versions = {
+    typescript: JSON.parse(readFileSync(join(root, 'node_modules', 'typescript', 'package.json'), 'utf8'))
+      .version,
+    typesNode: '^20.19.0',
+  };
+  const pgUp =
+    spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-Atc', 'select 1'], { encoding: 'utf8' })
+      .status === 0;
+  const results = await pool(checked, jobs, async (pkg) => {
+    const id = `${pkg.name.replace(/^@pipeline\//, '').replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
+    const services = {
+      timeoutMs: quickStartTimeoutMs,
+      env: {
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        REDIS_PREFIX: `release-verify:${id}:`,
+      },
+    };
+    const readme = existsSync(join(pkg.dir, 'README.md')) ? readFileSync(join(pkg.dir, 'README.md'), 'utf8') : '';
+    const database =
+      /postgres|DATABASE_URL|HISTORY_URL|pg-store/i.test(readme) && pgUp ? `release_verify_${id}` : null;
+    if (database) {
+      spawnSync('createdb', ['-h', '127.0.0.1', '-U', 'postgres', database]);
+      services.env.DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${database}`;
+      services.env.HISTORY_URL = services.env.DATABASE_URL;
+    }
+    try {
+      const t0 = Date.now();
+      const res = await verifyQuickStart({ pkg, work, registry, env, versions, services });
+      const mark = (s) => (s?.ok ? 'pass' : 'FAIL');
+      console.log(
+        `  ${pkg.name}: install ${mark(res.install)}, esm ${mark(res.esm)}, cjs ${mark(res.cjs)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      );
+      return res;
+    } finally {
+      const keys =
+        spawnSync('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `release-verify:${id}:*`], {
+          encoding: 'utf8',
+        })
+          .stdout?.split('\n')
+          .filter(Boolean) ?? [];
+      for (let i = 0; i < keys.length; i += 500)
+        spawnSync('redis-cli', ['-h', '127.0.0.1', 'del', ...keys.slice(i, i + 500)]);
+      if (database)
+        spawnSync('dropdb', ['-h', '127.0.0.1', '-U', 'postgres', '--if-exists', '--force', database]);
+    }
+  });
+  for (const res of results)
+    Object.assign(rows.get(res.name), { install: res.install, esm: res.esm, cjs: res.cjs, log: res.log });
+
+  // The table: one row per package, one column per check; the failures' first lines below it.
+  const cols = ['load', 'engines', 'install', 'esm', 'cjs'];
+  const cell = (s) => (s ? (s.ok ? 'pass' : 'FAIL') : '-');
+  console.log(`\n| package | ${cols.join(' | ')} |\n| --- |${' --- |'.repeat(cols.length)}`);
+  for (const row of rows.values())
+    console.log(`| ${row.name}@${row.version} | ${cols.map((c) => cell(row[c])).join(' | ')} |`);
+  let failures = 0;
+  for (const row of rows.values()) {
+    for (const c of cols) {
+      if (row[c]?.ok) continue;
+      failures++;
+      console.log(`\n${row.name} ${c}: ${row[c]?.detail ?? 'not run'}`.replace(/\n(?!\n|@)/g, '\n    '));
+    }
+  }
+  if (keep) {
+    for (const row of rows.values()) {
+      if (row.log) writeFileSync(join(work, `${row.name.replace('@pipeline/', '')}.log`), row.log.join('\n'));
+    }
+    console.log(`\nkept ${work} (quick start projects under quickstart/, logs as <package>.log)`);
+  }
+  const summary = `${checked.length} package(s), ${failures} failed check(s), ${elapsed()}`;
+  if (failures) throw new Error(`release check failed: ${summary}`);
+  console.log(`\nrelease verified: ${summary}`);
 } finally {
   stop();
-  rmSync(work, { recursive: true, force: true });
+  if (!keep) rmSync(work, { recursive: true, force: true });
 }

@@ -1,0 +1,331 @@
+// The README quick starts as a new user meets them: each published package is installed ALONE into a
+// scratch project outside the workspace with strict pnpm (isolated node_modules, no hoisting, strict
+// peers), using the install line of its README, and the quick start taken from the same README runs
+// twice: as ESM TypeScript (tsc, node16, strict) and as its CommonJS twin (a .cts file generated from
+// the same code and compiled by tsc to require() calls). Used by release-verify.mjs; the extraction
+// rules are documented in the root README ("Releasing").
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import ts from 'typescript';
+import { root } from './lib.mjs';
+
+/** Markdown sections: heading text (lower case) to the lines under it, up to the next heading of the same or a higher level. */
+function section(markdown, pattern) {
+  const lines = markdown.split('\n');
+  let fence = false;
+  for (let i = 0; i < lines.length; i++) {
+    if (/^\s*(```|~~~)/.test(lines[i])) fence = !fence;
+    if (fence) continue;
+    const m = /^(#{1,6})\s+(.*)$/.exec(lines[i]);
+    if (!m || !pattern.test(m[2].trim())) continue;
+    const level = m[1].length;
+    const out = [];
+    let inner = false;
+    for (let j = i + 1; j < lines.length; j++) {
+      if (/^\s*(```|~~~)/.test(lines[j])) inner = !inner;
+      const h = !inner && /^(#{1,6})\s/.exec(lines[j]);
+      if (h && h[1].length <= level) break;
+      out.push(lines[j]);
+    }
+    return out.join('\n');
+  }
+  return null;
+}
+
+/** Fenced code blocks of a markdown text: { info, code } in order. */
+function fencedBlocks(markdown) {
+  const blocks = [];
+  const re = /^([ \t]*)(```+|~~~+)[ \t]*([^\n`]*)\n([\s\S]*?)\n\1\2[ \t]*$/gm;
+  for (let m; (m = re.exec(markdown));) blocks.push({ info: m[3].trim(), code: m[4], index: m.index });
+  return blocks;
+}
+
+const isTs = (info) => /^(ts|typescript)\b/i.test(info);
+
+/**
+ * The quick start of a README. Rule: the first ```ts (or ```typescript) block after a
+ * `<!-- quickstart -->` comment when the README has one; otherwise the first ```ts block under the
+ * "Quick start" heading (up to the next heading of the same level).
+ */
+export function extractQuickStart(readme) {
+  const marker = readme.search(/<!--\s*quickstart\s*-->/i);
+  if (marker >= 0) {
+    const block = fencedBlocks(readme.slice(marker)).find((b) => isTs(b.info));
+    if (!block) throw new Error('a <!-- quickstart --> marker with no ```ts block after it');
+    return block.code;
+  }
+  const text = section(readme, /^quick ?start\b/i);
+  if (text === null) throw new Error('no "Quick start" heading and no <!-- quickstart --> marker');
+  const block = fencedBlocks(text).find((b) => isTs(b.info));
+  if (!block) throw new Error('no ```ts block under the "Quick start" heading');
+  return block.code;
+}
+
+/**
+ * The packages of a README's install line. Rule: under the "Install" heading, the first line of a
+ * fenced block that runs `npm install|i`, `pnpm [...] add` or `yarn add`; its arguments that are not
+ * flags or placeholders (`<your-package>`) are the packages; `#` starts a comment.
+ */
+export function extractInstall(readme) {
+  const text = section(readme, /^install(ation)?\b/i);
+  if (text === null) throw new Error('no "Install" heading');
+  for (const { code } of fencedBlocks(text)) {
+    for (const raw of code.split('\n')) {
+      const line = raw.replace(/\s#.*$/, '').trim();
+      const m = /^(?:npm\s+(?:install|i|add)|yarn\s+add|pnpm\s+(?:.*?\s)?add)\s+(.*)$/.exec(line);
+      if (!m) continue;
+      const names = m[1].split(/\s+/).filter((t) => t && !t.startsWith('-') && !/^<.*>$/.test(t));
+      if (names.length) return { line, names };
+    }
+  }
+  throw new Error('no `npm install ...` / `pnpm add ...` line in a code block under "Install"');
+}
+
+/**
+ * The CommonJS twin of an ESM quick start, as a .cts source: import declarations stay at the top
+ * (tsc turns them into require() calls for a .cts file), everything else moves into an async main()
+ * so that top-level await keeps working, `export` modifiers are dropped, and a rejection sets exit
+ * code 1. Done on the TypeScript syntax tree, not with regular expressions.
+ */
+export function toCommonJs(code) {
+  const sf = ts.createSourceFile('quickstart.ts', code, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+  const imports = [];
+  const body = [];
+  for (const st of sf.statements) {
+    const text = code.slice(st.getFullStart(), st.getEnd());
+    if (ts.isImportDeclaration(st) || ts.isImportEqualsDeclaration(st)) {
+      imports.push(text.trim());
+      continue;
+    }
+    if (ts.isExportDeclaration(st) || ts.isExportAssignment(st)) continue;
+    const exp = ts.canHaveModifiers(st)
+      ? ts.getModifiers(st)?.find((m) => m.kind === ts.SyntaxKind.ExportKeyword)
+      : undefined;
+    body.push(
+      exp ? code.slice(st.getFullStart(), exp.getStart()) + code.slice(exp.getEnd() + 1, st.getEnd()) : text,
+    );
+  }
+  return `${imports.join('\n')}
+
+async function main(): Promise<void> {${body.join('')}
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
+`;
+}
+
+/** Runs a command without blocking the event loop; resolves { code, out } (stdout and stderr together). */
+export function exec(cmd, args, { cwd, env, timeoutMs = 120_000 } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let timedOut = false;
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ code: -1, out: `${out}\n${error.message}` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) out += `\n(killed: still running after ${timeoutMs / 1000} s)`;
+      resolve({ code: timedOut ? 'timeout' : (code ?? signal), out });
+    });
+  });
+}
+
+/**
+ * Gives better-sqlite3 in a scratch project its compiled addon: copied from the workspace's build
+ * when the versions match (the same source compiled on this machine), otherwise `npm rebuild`.
+ * Install scripts are skipped in the scratch projects: without internet better-sqlite3 compiles from
+ * source for minutes; with internet it downloads a prebuilt binary, which is what a user gets.
+ */
+export async function provideNativeAddon(project, env) {
+  const candidates = [join(project, 'node_modules', 'better-sqlite3')];
+  const store = join(project, 'node_modules', '.pnpm');
+  if (existsSync(store)) {
+    for (const d of readdirSync(store)) {
+      if (d.startsWith('better-sqlite3@')) candidates.push(join(store, d, 'node_modules', 'better-sqlite3'));
+    }
+  }
+  const done = new Set();
+  for (const c of candidates) {
+    if (!existsSync(join(c, 'package.json'))) continue;
+    const target = realpathSync(c);
+    if (done.has(target)) continue;
+    done.add(target);
+    if (existsSync(join(target, 'build', 'Release', 'better_sqlite3.node'))) continue;
+    const version = JSON.parse(readFileSync(join(target, 'package.json'), 'utf8')).version;
+    const built = join(
+      root,
+      'node_modules',
+      '.pnpm',
+      `better-sqlite3@${version}`,
+      'node_modules',
+      'better-sqlite3',
+      'build',
+      'Release',
+      'better_sqlite3.node',
+    );
+    if (existsSync(built)) {
+      mkdirSync(join(target, 'build', 'Release'), { recursive: true });
+      copyFileSync(built, join(target, 'build', 'Release', 'better_sqlite3.node'));
+    } else {
+      const r = await exec('npm', ['rebuild'], { cwd: target, env, timeoutMs: 600_000 });
+      if (r.code !== 0) throw new Error(`better-sqlite3 ${version}: npm rebuild failed\n${r.out}`);
+    }
+  }
+}
+
+/** The first lines of a failure, for the table: compiler errors and the thrown error, not the stack. */
+export function firstLines(out, n = 6) {
+  const lines = out
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => l && !/^\s+at /.test(l) && !/^Node\.js v/.test(l));
+  const errs = lines.filter((l) => /error|Error|ERR_|killed|exit/.test(l));
+  return (errs.length ? errs : lines).slice(0, n).join('\n');
+}
+
+const short = (name) => name.replace(/^@pipeline\//, '');
+
+/**
+ * One package: scratch project, install, ESM and CJS runs. Returns
+ * { name, install, esm, cjs } with each step { ok, detail }. `services` gives the per-package Redis
+ * prefix and PostgreSQL database (see release-verify.mjs).
+ */
+export async function verifyQuickStart({ pkg, work, registry, env, versions, services }) {
+  const name = pkg.name;
+  const result = { name, install: null, esm: null, cjs: null, log: [] };
+  const skip = { ok: false, detail: 'not run (install failed)' };
+  let code;
+  let install;
+  try {
+    const readme = readFileSync(join(pkg.dir, 'README.md'), 'utf8');
+    code = extractQuickStart(readme);
+    install = extractInstall(readme);
+  } catch (error) {
+    result.install = { ok: false, detail: `README: ${error.message}` };
+    result.esm = result.cjs = { ok: false, detail: 'not run (no quick start)' };
+    return result;
+  }
+  const dir = join(work, 'quickstart', short(name));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'package.json'),
+    `${JSON.stringify(
+      {
+        name: `quickstart-${short(name)}`,
+        private: true,
+        version: '1.0.0',
+        type: 'module',
+        // What a TypeScript user has anyway; the package's own dependencies come from the install line.
+        devDependencies: { typescript: versions.typescript, '@types/node': versions.typesNode },
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  // pnpm reads these settings from pnpm-workspace.yaml (not .npmrc); strict: no hoisting at all.
+  writeFileSync(
+    join(dir, 'pnpm-workspace.yaml'),
+    `nodeLinker: isolated
+hoist: false
+publicHoistPattern: []
+shamefullyHoist: false
+strictPeerDependencies: true
+autoInstallPeers: false
+`,
+  );
+  writeFileSync(join(dir, 'quickstart.ts'), code);
+  writeFileSync(join(dir, 'quickstart-cjs.cts'), toCommonJs(code));
+  const compilerOptions = {
+    module: 'node16',
+    moduleResolution: 'node16',
+    target: 'es2022',
+    lib: ['es2023'],
+    strict: true,
+    skipLibCheck: true,
+    types: ['node'],
+    outDir: 'out',
+    rootDir: '.',
+  };
+  writeFileSync(
+    join(dir, 'tsconfig.esm.json'),
+    JSON.stringify({ compilerOptions, files: ['quickstart.ts'] }, null, 2),
+  );
+  writeFileSync(
+    join(dir, 'tsconfig.cjs.json'),
+    JSON.stringify({ compilerOptions, files: ['quickstart-cjs.cts'] }, null, 2),
+  );
+
+  const addArgs = ['add', ...install.names, '--registry', registry, '--ignore-scripts', '--prefer-offline'];
+  const inst = await exec('pnpm', addArgs, { cwd: dir, env, timeoutMs: 300_000 });
+  result.log.push(`$ pnpm ${addArgs.join(' ')}\n${inst.out}`);
+  if (inst.code !== 0) {
+    result.install = { ok: false, detail: `pnpm add ${install.names.join(' ')}: ${firstLines(inst.out)}` };
+    result.esm = result.cjs = skip;
+    return result;
+  }
+  try {
+    await provideNativeAddon(dir, env);
+  } catch (error) {
+    result.log.push(String(error.message));
+  }
+  result.install = { ok: true, detail: install.line };
+
+  const runEnv = { ...env, ...services.env };
+  const tsc = join(dir, 'node_modules', '.bin', 'tsc');
+  for (const [form, config, out] of [
+    ['esm', 'tsconfig.esm.json', 'out/quickstart.js'],
+    ['cjs', 'tsconfig.cjs.json', 'out/quickstart-cjs.cjs'],
+  ]) {
+    const built = await exec(tsc, ['-p', config], { cwd: dir, env: runEnv, timeoutMs: 120_000 });
+    result.log.push(`$ tsc -p ${config}\n${built.out}`);
+    if (built.code !== 0) {
+      result[form] = { ok: false, detail: `tsc: ${firstLines(built.out)}` };
+      continue;
+    }
+    const ran = await exec('node', [out], { cwd: dir, env: runEnv, timeoutMs: services.timeoutMs });
+    result.log.push(`$ node ${out}\n${ran.out}`);
+    result[form] =
+      ran.code === 0
+        ? { ok: true, detail: `${ran.out.split('\n').filter(Boolean).length} lines of output` }
+        : { ok: false, detail: `node exit ${ran.code}: ${firstLines(ran.out)}` };
+  }
+  return result;
+}
+
+/** Runs `task` over `items` with at most `limit` at a time, keeping the order of the results. */
+export async function pool(items, limit, task) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
