@@ -65,3 +65,24 @@ export {
   type SessionWindow,
   type UsEquityCalendarOptions,
 } from './calendar';
+export {
+  REDACTED,
+  SECRET_NAMES,
+  SECRET_QUERY_PARAMS,
+  isSecretName,
+  redactText,
+  redactUrl,
+  redactSecrets,
+  redactHeaders,
+  redactValue,
+  createRedactor,
+  containsSecret,
+} from './redact';
+export {
+  Emitter,
+  LISTENER_ERROR_WARNING,
+  type Listener,
+  type Subscribe,
+  type ListenerErrorHandler,
+} from './events';
+export { isRecord } from './guards';
