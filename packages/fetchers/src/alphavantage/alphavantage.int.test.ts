@@ -66,8 +66,11 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     await av.close();
   });
 
-  it('MSFT 1min compact: 100 bars, US/Eastern (EST) end stamps -> UTC bar opens', async () => {
-    make(Date.UTC(2017, 11, 18, 21));
+  // The recordings in shared/fixtures are 2017-2020 answers, stamped with the bar END (the archived
+  // convention): these tests name `intradayStamp: 'end'`; today's default (`start`) is tested on the
+  // hand-made current-shape recordings in fixtures.int.test.ts.
+  it('MSFT 1min compact (2017, archived): 100 bars, US/Eastern (EST) end stamps -> UTC bar opens', async () => {
+    make(Date.UTC(2017, 11, 18, 21), { intradayStamp: 'end' });
     const bars = await av.fetchLatest({ symbol: 'MSFT', timeframe: '1m' });
     const q = srv.requests.at(-1)!.query;
     expect([
@@ -95,13 +98,13 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     expect(bars[0].ts).toBe(Date.UTC(2017, 11, 18, 18, 16));
   });
 
-  it('IBM 5min in May (EDT, UTC-4) and the `start` convention option', async () => {
-    make(Date.UTC(2020, 4, 8, 18, 20));
+  it("IBM 5min in May (EDT, UTC-4): `end` for the archived answer, `start` (today's default) as is", async () => {
+    make(Date.UTC(2020, 4, 8, 18, 20), { intradayStamp: 'end' });
     const bars = await av.fetchLatest({ symbol: 'IBM', timeframe: '5m' });
     expect(bars.map((b) => b.ts)).toEqual([Date.UTC(2020, 4, 8, 17, 55), Date.UTC(2020, 4, 8, 18, 0)]);
     expect(bars[1]).toMatchObject({ open: 121.79, close: 121.74, volume: 31454 });
     await av.close();
-    make(Date.UTC(2020, 4, 8, 18, 20), { intradayStamp: 'start' });
+    make(Date.UTC(2020, 4, 8, 18, 20));
     expect((await av.fetchLatest({ symbol: 'IBM', timeframe: '5m' })).at(-1)!.ts).toBe(
       Date.UTC(2020, 4, 8, 18, 5),
     );
@@ -121,7 +124,7 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
       '2020-11-01 03:00:00': row,
     };
     srv.setHandler(() => ({ body: JSON.stringify(body) }));
-    make(Date.UTC(2020, 11, 1));
+    make(Date.UTC(2020, 11, 1), { intradayStamp: 'end' });
     return av.fetchLatest({ symbol: 'IBM', timeframe: '5m' }).then((bars) => {
       expect(bars.map((b) => new Date(b.ts + 300_000).toISOString())).toEqual([
         '2020-03-08T06:55:00.000Z',
@@ -132,8 +135,8 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     });
   });
 
-  it('FX_INTRADAY EUR/USD: UTC stamps, no volume field -> 0, pair split into from/to', async () => {
-    make(Date.UTC(2020, 0, 14, 18, 30));
+  it('FX_INTRADAY EUR/USD (2020, archived end stamps): UTC stamps, no volume field -> 0, pair split into from/to', async () => {
+    make(Date.UTC(2020, 0, 14, 18, 30), { intradayStamp: 'end' });
     const bars = await av.fetchLatest({ symbol: 'EURUSD', timeframe: '5m' });
     const q = srv.requests.at(-1)!.query;
     expect([q.get('function'), q.get('from_symbol'), q.get('to_symbol')]).toEqual([
@@ -316,7 +319,7 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
 });
 
 describe('parseAvCsv on the extended-hours CSV', () => {
-  it('reads 673 one-minute bars 04:10..20:00 ET as UTC opens, newest-first input sorted by the caller', () => {
+  it('reads 673 one-minute bars 04:10..20:00 ET (2020, end stamps) as UTC opens, oldest first', () => {
     const stats = createFetcherStats();
     const bars = parseAvCsv(
       readFixture('alphavantage/time_series_intraday_extended-MSFT-1min-2020-12-18-prepost-csv-trimmed.csv'),
@@ -329,18 +332,20 @@ describe('parseAvCsv on the extended-hours CSV', () => {
       },
     );
     expect(bars).toHaveLength(673);
-    expect(bars[0]).toMatchObject({
+    // Oldest first like every fetcher (the CSV is newest first; this test asserted that order before).
+    expect(bars.at(-1)).toMatchObject({
       ts: Date.UTC(2020, 11, 19, 0, 59),
       open: 218.79,
       close: 218.75,
       volume: 1102,
     });
-    expect(bars.at(-1)).toMatchObject({
+    expect(bars[0]).toMatchObject({
       ts: Date.UTC(2020, 11, 18, 9, 9),
       open: 219.38,
       close: 219.4,
       volume: 844,
     });
+    expect(bars.every((b, i) => i === 0 || b.ts > bars[i - 1].ts)).toBe(true);
     expect(stats.nullRowsSkipped + stats.partialRowsSkipped).toBe(0);
   });
 });

@@ -24,6 +24,7 @@ import {
   assertHttpSourceOption,
 } from '../base/options';
 import { type FetcherStats } from '../base/stats';
+import { avHistoryMonths } from './months';
 import { type RateLimits } from '../rate/rate-budget';
 import {
   AV_INTERVALS,
@@ -48,7 +49,11 @@ export interface AlphaVantageFetcherOptions extends HttpTransportOptions {
   clock: Clock;
   /** Generic <-> AV symbols (`EUR/USD` for pairs, tickers for stocks). @default createSymbolMapper() */
   symbolMapper: SymbolMapper | undefined;
-  /** What an intraday timestamp names: the bar's `end` (AV's convention) or `start`. @default 'end' */
+  /**
+   * What an intraday timestamp names: the bar's `start` (today's API: an extended-hours 5-minute
+   * series runs 04:00..19:55 ET) or its `end` (archived 2017-2020 answers, whose 1-minute series ran
+   * 09:31..16:00). See the README's table. @default 'start'
+   */
   intradayStamp: AvIntradayStamp;
   /** Ask for pre/post-market bars of stocks (`extended_hours`). @default false */
   extendedHours: boolean;
@@ -63,7 +68,7 @@ export const ALPHAVANTAGE_FETCHER_DEFAULTS: Readonly<AlphaVantageFetcherOptions>
   rateLimits: undefined,
   clock: systemClock,
   symbolMapper: undefined,
-  intradayStamp: 'end',
+  intradayStamp: 'start',
   extendedHours: false,
   latestLimit: 100,
 });
@@ -110,8 +115,9 @@ class AlphaVantageFetcherImpl extends HttpFetcherBase<'alphavantage'> implements
       secrets: [opts.apiKey],
       rateLimits: opts.rateLimits,
       symbolMapper: opts.symbolMapper,
-      // AV counts the refused call too: stop sending until it has forgiven us (a minute, or the day).
-      ratePolicy: { dailyPattern: /daily/, pauseMs: 60_000 },
+      // AV counts the refused call too: stop sending until it has forgiven us (a second after the
+      // burst notice, a minute, or the rest of the UTC day after the daily-quota notice).
+      ratePolicy: { dailyPattern: /daily request quota spent/, pauseMs: 60_000 },
     });
     this.url = `${opts.baseUrl.replace(/\/+$/, '')}/query`;
   }
@@ -141,15 +147,14 @@ class AlphaVantageFetcherImpl extends HttpFetcherBase<'alphavantage'> implements
       const kind = this.kindOf(req.symbol);
       const windows: Record<string, string>[] = [];
       if (native !== '1d' && kind === 'stock') {
-        // One request per calendar month. AV's months are US/Eastern (UTC-4/-5): start from the
-        // month that holds `from - 5 h` so the first hours of a UTC month are not lost.
-        const first = new Date(req.from - 5 * 3_600_000);
-        for (
-          let y = first.getUTCFullYear(), m = first.getUTCMonth();
-          Date.UTC(y, m) < req.to;
-          m === 11 ? (y++, (m = 0)) : m++
-        ) {
-          windows.push({ outputsize: 'full', month: `${y}-${String(m + 1).padStart(2, '0')}` });
+        // One request per US/Eastern calendar month that can hold a bar of [from, to).
+        for (const month of avHistoryMonths(
+          req.from,
+          req.to,
+          TIMEFRAME_MS[native],
+          this.opts.extendedHours,
+        )) {
+          windows.push({ outputsize: 'full', month });
         }
       } else {
         windows.push({ outputsize: 'full' });
@@ -241,7 +246,8 @@ class AlphaVantageFetcherImpl extends HttpFetcherBase<'alphavantage'> implements
     const err = classifyAvBody(res.body, symbol, this.opts.clock.now());
     if (err) {
       this.honourRateLimit(err);
-      throw err;
+      // AV's daily notice quotes the key back ("We have detected your API key as ..."): scrub it.
+      throw this.scrubbed(err, [this.opts.apiKey]);
     }
     return res.body;
   }

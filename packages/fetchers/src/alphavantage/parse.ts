@@ -7,9 +7,14 @@ import { AV_INTERVALS } from './intervals';
 export { AV_INTERVALS };
 
 /**
- * Which instant an intraday AV timestamp names. `end`: the bar's close time (AV's convention: the
- * regular session's 1-minute series runs 09:31..16:00 and the extended one ends with a 20:00:00 bar,
- * i.e. the minute 19:59-20:00); the bar's open is then `timestamp - interval`. `start`: as is.
+ * Which instant an intraday AV timestamp names.
+ * - `start` (today's API, TIME_SERIES_INTRADAY with `month`/`extended_hours`, since the 2023 rework):
+ *   the bar's open. An extended-hours 5-minute series runs 04:00:00..19:55:00 US/Eastern with no
+ *   20:00:00 key, the closing-auction volume sits in the 16:00:00 bar, and a regular-hours 15-minute
+ *   series runs 09:30:00..15:45:00. Taken as is.
+ * - `end` (archived answers, roughly 2017-2020: the regular 1-minute series ran 09:31..16:00 and
+ *   TIME_SERIES_INTRADAY_EXTENDED ended with a 20:00:00 row): the bar's close; the open is then
+ *   `timestamp - interval`.
  */
 export const AV_INTRADAY_STAMPS = { end: 'end', start: 'start' } as const;
 export type AvIntradayStamp = keyof typeof AV_INTRADAY_STAMPS;
@@ -19,6 +24,28 @@ export interface AvParseContext {
   timeframe: Timeframe;
   stamp: AvIntradayStamp;
   stats: FetcherStats;
+}
+
+/** The pause after AV's per-second burst notice (its free limit is 1 request per second). Unit: ms. */
+export const AV_BURST_PAUSE_MS = 1_000;
+
+/** The kinds of `Information` / `Note` notice AV sends with HTTP 200 instead of data. */
+export type AvNoticeKind = 'burst' | 'minute' | 'daily' | 'demo' | 'premium' | 'bad_key' | 'other';
+
+/**
+ * Tells AV's notices apart by what they say as a whole, not by one keyword: the per-second burst
+ * notice also names the daily limit ("(1 request per second) ... (25 requests per day)") and the
+ * premium plans; the 2018 per-minute note also names a daily figure.
+ */
+export function classifyAvNotice(msg: string): AvNoticeKind {
+  if (/per[- ]second|burst/i.test(msg)) return 'burst';
+  if (/call frequency|per minute/i.test(msg)) return 'minute';
+  if (/per day|daily/i.test(msg) && /rate limit|requests|spreading out/i.test(msg)) return 'daily';
+  if (/\*\*demo\*\*|demo api key|demo purposes/i.test(msg)) return 'demo';
+  if (/premium (endpoint|feature)|is a premium/i.test(msg)) return 'premium';
+  if (/parameter apikey|api ?key is invalid|invalid api ?key/i.test(msg)) return 'bad_key';
+  if (/spreading out|rate limit/i.test(msg)) return 'minute';
+  return 'other';
 }
 
 /** Rate-limit / premium / error bodies AV sends with HTTP 200, as FetchErrors; null for data bodies. */
@@ -42,16 +69,29 @@ export function classifyAvBody(body: unknown, symbol: string | undefined, nowMs:
     new FetchError({ kind, source: 'alphavantage', symbol, message, retryAfterMs });
   if (note !== undefined) {
     const msg = text(note);
-    if (/per day|daily/i.test(msg) && /rate limit|requests|spreading out/i.test(msg)) {
-      const nextMidnight = Math.floor(nowMs / 86_400_000 + 1) * 86_400_000;
-      return make('rate_limited', `daily request quota spent: ${msg}`, nextMidnight - nowMs);
+    const notice = classifyAvNotice(msg);
+    switch (notice) {
+      case 'burst':
+        // "...spreading out your free API requests more sparingly (1 request per second)...": a
+        // per-second limit. Nothing is spent for the day; a second's pause is enough.
+        return make('rate_limited', `per-second burst limit: ${msg}`, AV_BURST_PAUSE_MS);
+      case 'minute':
+        return make('rate_limited', `rate limited: ${msg}`, 60_000);
+      case 'daily': {
+        const nextMidnight = Math.floor(nowMs / 86_400_000 + 1) * 86_400_000;
+        return make('rate_limited', `daily request quota spent: ${msg}`, nextMidnight - nowMs);
+      }
+      case 'demo':
+        // The key is the public `demo` one, which serves only its documented examples: a key problem.
+        return make('auth', `demo API key: ${msg.slice(0, 200)}`);
+      case 'premium':
+        // A premium function or parameter value: the key is valid, this plan cannot have it.
+        return make('not_supported', `premium endpoint or parameter: ${msg.slice(0, 200)}`);
+      case 'bad_key':
+        return make('auth', msg);
+      default:
+        return make('bad_request', msg);
     }
-    if (/call frequency|per minute|rate limit|spreading out/i.test(msg))
-      return make('rate_limited', `rate limited: ${msg}`, 60_000);
-    // A premium function: the key is valid, this plan cannot have it. Not a breaker failure.
-    if (/premium/i.test(msg)) return make('not_supported', `premium endpoint: ${msg.slice(0, 160)}`);
-    if (badKey.test(msg)) return make('auth', msg);
-    return make('bad_request', msg);
   }
   if (error !== undefined) {
     const msg = text(error);
@@ -125,8 +165,9 @@ export function parseAvSeries(body: unknown, ctx: AvParseContext): Bar[] {
 
 /**
  * Parses AV's CSV time series (`datatype=csv`, header `time|timestamp,open,high,low,close,volume`,
- * newest first, local times in `timeZone`). Used for the retired TIME_SERIES_INTRADAY_EXTENDED
- * slices and for any `datatype=csv` download a caller has.
+ * newest first, local times in `timeZone`) into bars oldest first. `stamp` follows the same rule as
+ * the JSON series (`start` for today's API: the 09:30:00 row is the 09:30 bar). Used for the retired
+ * TIME_SERIES_INTRADAY_EXTENDED slices and for any `datatype=csv` download a caller has.
  */
 export function parseAvCsv(text: string, ctx: AvParseContext & { timeZone: string }): Bar[] {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
@@ -165,7 +206,8 @@ export function parseAvCsv(text: string, ctx: AvParseContext & { timeZone: strin
     );
     if (bar) out.push(bar);
   }
-  return out;
+  // AV's CSV comes newest first; every fetcher of this package returns bars oldest first.
+  return out.sort((a, b) => a.ts - b.ts);
 }
 
 /** A latest price from GLOBAL_QUOTE or CURRENCY_EXCHANGE_RATE. */

@@ -85,8 +85,8 @@ function utcText(ts: number, dateOnly: boolean): string {
 }
 
 /**
- * Alpha Vantage TIME_SERIES_* / FX_* body in UTC, newest first. Intraday keys are bar END times,
- * as AV stamps them.
+ * Alpha Vantage TIME_SERIES_* / FX_* body in UTC, newest first. Intraday keys are bar START times,
+ * as today's API stamps them; `stamp: 'end'` writes the archived (2017-2020) convention.
  */
 export function alphaVantageSeriesBody(
   fn: string,
@@ -94,6 +94,7 @@ export function alphaVantageSeriesBody(
   label: string,
   bars: readonly Bar[],
   timeframe: Timeframe,
+  stamp: 'start' | 'end' = 'start',
 ): unknown {
   const fx = fn.startsWith('FX_');
   const daily = timeframe === '1d';
@@ -106,7 +107,7 @@ export function alphaVantageSeriesBody(
       '4. close': String(b.close),
     };
     if (!fx) row['5. volume'] = String(b.volume);
-    series[utcText(daily ? b.ts : b.ts + TIMEFRAME_MS[timeframe], daily)] = row;
+    series[utcText(daily || stamp === 'start' ? b.ts : b.ts + TIMEFRAME_MS[timeframe], daily)] = row;
   }
   const key = fx
     ? `Time Series FX (${daily ? 'Daily' : interval})`

@@ -71,7 +71,7 @@ describe('startProviderServer (the ./testing subpath)', () => {
     }
   });
 
-  it('serves Alpha Vantage FX_INTRADAY (end-stamped, UTC) that the real AV fetcher reads back', async () => {
+  it("serves Alpha Vantage FX_INTRADAY (start-stamped like today's API, UTC) that the real AV fetcher reads back", async () => {
     const clock = new ManualClock(T0 + 10 * H);
     const synthetic = createSyntheticFetcher({ clock });
     const srv = await startProviderServer({ fetcher: synthetic, clock });

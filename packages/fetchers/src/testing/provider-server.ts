@@ -175,7 +175,7 @@ export async function startProviderServer(
       }
       const count = q.get('outputsize') === 'full' ? 5000 : 100;
       const got = await barsOf(symbol, tf, now - count * TIMEFRAME_MS[tf], now + 1);
-      // AV lists completed intraday bars only (stamped at their end).
+      // AV lists completed intraday bars only (stamped at their start, as today's API does).
       const listed = intraday ? got.filter((b) => b.ts + TIMEFRAME_MS[tf] <= now) : got;
       return {
         status: 200,

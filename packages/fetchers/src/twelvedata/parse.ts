@@ -68,6 +68,14 @@ function msToNextUtcDay(now: number): number {
 }
 
 /**
+ * A 403 that names a plan ("... is available starting with Grow plan", "... exclusively with Pro
+ * plan", "upgrade your plan") rather than a bad key.
+ */
+export function isPlanRestriction(lowerMessage: string): boolean {
+  return /\bplan\b|upgrade|starting with|exclusive/.test(lowerMessage) && !/api ?key/.test(lowerMessage);
+}
+
+/**
  * Maps Twelve Data's in-body error (`{"code":..,"message":..,"status":"error"}`) to a FetchError. The
  * code in the body wins over the HTTP status, because Twelve Data sends most errors with HTTP 200.
  */
@@ -85,6 +93,10 @@ export function twelveDataBodyError(
     kind = 'rate_limited';
     // "run out of API credits for the current minute" vs. "... for the day"
     retryAfterMs = /\bday\b|daily/.test(lower) ? msToNextUtcDay(ctx.now) : msToNextMinute(ctx.now);
+  } else if (code === 403 && isPlanRestriction(lower)) {
+    // "This symbol is available starting with Grow plan": the key is fine, this plan cannot have
+    // this symbol (or endpoint). Not a key problem, not a breaker failure.
+    kind = 'not_supported';
   } else if (code === 401 || code === 403) {
     kind = 'auth';
   } else if (
