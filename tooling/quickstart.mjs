@@ -302,16 +302,19 @@ autoInstallPeers: false
   ]) {
     const built = await exec(tsc, ['-p', config], { cwd: dir, env: runEnv, timeoutMs: 120_000 });
     result.log.push(`$ tsc -p ${config}\n${built.out}`);
-    if (built.code !== 0) {
-      result[form] = { ok: false, detail: `tsc: ${firstLines(built.out)}` };
-      continue;
-    }
-    const ran = await exec('node', [out], { cwd: dir, env: runEnv, timeoutMs: services.timeoutMs });
-    result.log.push(`$ node ${out}\n${ran.out}`);
-    result[form] =
-      ran.code === 0
-        ? { ok: true, detail: `${ran.out.split('\n').filter(Boolean).length} lines of output` }
-        : { ok: false, detail: `node exit ${ran.code}: ${firstLines(ran.out)}` };
+    // tsc emits despite type errors: running the output anyway tells an owner whether the failure is
+    // in the types only or at run time too.
+    const ran = existsSync(join(dir, out))
+      ? await exec('node', [out], { cwd: dir, env: runEnv, timeoutMs: services.timeoutMs })
+      : null;
+    if (ran) result.log.push(`$ node ${out}\n${ran.out}`);
+    const problems = [];
+    if (built.code !== 0) problems.push(`tsc: ${firstLines(built.out)}`);
+    if (ran && ran.code !== 0) problems.push(`node exit ${ran.code}: ${firstLines(ran.out)}`);
+    if (built.code !== 0 && ran?.code === 0) problems.push('node: runs (the failure is in the types)');
+    result[form] = problems.length
+      ? { ok: false, detail: problems.join('\n') }
+      : { ok: true, detail: `${ran.out.split('\n').filter(Boolean).length} lines of output` };
   }
   return result;
 }

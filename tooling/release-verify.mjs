@@ -18,6 +18,7 @@ import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { capture, publishablePackages, root, run } from './lib.mjs';
+import { packageMeta } from './package-meta.mjs';
 import { exec, firstLines, pool, provideNativeAddon, verifyQuickStart } from './quickstart.mjs';
 
 const argv = process.argv.slice(2);
@@ -158,6 +159,11 @@ try {
   const npmrc = join(work, '.npmrc');
   writeFileSync(npmrc, `registry=${registry}\n//127.0.0.1:${port}/:_authToken=${token}\n`);
   const env = { ...process.env, npm_config_userconfig: npmrc, npm_config_registry: registry };
+  // Installs read anonymously (as a consumer does): with the token, verdaccio re-checks the password
+  // hash on every request, about 0.2 s each.
+  const readNpmrc = join(work, 'read.npmrc');
+  writeFileSync(readNpmrc, `registry=${registry}\n`);
+  const readEnv = { ...process.env, npm_config_userconfig: readNpmrc, npm_config_registry: registry };
 
   console.log(`publishing ${packages.map((p) => p.name).join(', ')} (+${elapsed()})`);
   const published = await pool(packages, jobs, ({ dir }) =>
@@ -190,9 +196,9 @@ try {
       '--loglevel=error',
       ...checked.map((p) => p.name),
     ],
-    { cwd: consumer, env },
+    { cwd: consumer, env: readEnv },
   );
-  await provideNativeAddon(consumer, env);
+  await provideNativeAddon(consumer, readEnv);
 
   const load = (name, args) =>
     spawnSync('node', [...args], { cwd: consumer, encoding: 'utf8', env: { ...process.env, PKG: name } });
@@ -283,7 +289,9 @@ try {
         REDIS_PREFIX: `release-verify:${id}:`,
       },
     };
-    const readme = existsSync(join(pkg.dir, 'README.md')) ? readFileSync(join(pkg.dir, 'README.md'), 'utf8') : '';
+    const readme = existsSync(join(pkg.dir, 'README.md'))
+      ? readFileSync(join(pkg.dir, 'README.md'), 'utf8')
+      : '';
     const database =
       /postgres|DATABASE_URL|HISTORY_URL|pg-store/i.test(readme) && pgUp ? `release_verify_${id}` : null;
     if (database) {
@@ -293,7 +301,7 @@ try {
     }
     try {
       const t0 = Date.now();
-      const res = await verifyQuickStart({ pkg, work, registry, env, versions, services });
+      const res = await verifyQuickStart({ pkg, work, registry, env: readEnv, versions, services });
       const mark = (s) => (s?.ok ? 'pass' : 'FAIL');
       console.log(
         `  ${pkg.name}: install ${mark(res.install)}, esm ${mark(res.esm)}, cjs ${mark(res.cjs)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
@@ -322,6 +330,12 @@ try {
   for (const row of rows.values())
     console.log(`| ${row.name}@${row.version} | ${cols.map((c) => cell(row[c])).join(' | ')} |`);
   let failures = 0;
+  // LICENSE, CHANGELOG, repository/homepage/bugs/files (tooling/package-meta.mjs).
+  const meta = packageMeta().filter((m) => checked.some((p) => m.startsWith(`${p.name}:`)));
+  if (meta.length) {
+    failures += meta.length;
+    console.log(`\npackage metadata (fix: node tooling/package-meta.mjs --write):\n  ${meta.join('\n  ')}`);
+  }
   for (const row of rows.values()) {
     for (const c of cols) {
       if (row[c]?.ok) continue;
