@@ -4,6 +4,7 @@ import {
   TIMEFRAME_MS,
   isTimeframe,
   type Bar,
+  Emitter,
   type Disposable,
   type HistoryCalendar,
   type HistoryGap,
@@ -149,12 +150,14 @@ export class PgStore implements HistoryStore {
   private timer: TimerHandle | null = null;
   private flushChain: Promise<unknown> = Promise.resolve();
   private flushRunning = false;
+  private earlyFlush = false;
+  private inTick = false;
   private closed = false;
   private closing: Promise<void> | null = null;
   private status: HistoryStoreHealth['status'] = 'ready';
   private lastError: string | undefined;
-  private readonly flushListeners = new Set<(e: PgFlushEvent) => void>();
-  private readonly errorListeners = new Set<(e: PgStoreError) => void>();
+  private readonly flushEvents = new Emitter<PgFlushEvent>('pg-store onFlush');
+  private readonly errorEvents = new Emitter<PgStoreError>('pg-store onError');
   private readonly poolErrorListener = (error: Error): void => this.markFailure(error);
   private readonly counters = {
     flushes: 0,
@@ -401,10 +404,15 @@ export class PgStore implements HistoryStore {
     // Half full: flush early, unless retries are backing off (the timer owns the schedule then).
     if (
       this.buffer.size >= this.options.maxPending / 2 &&
-      !this.flushRunning &&
+      !this.earlyFlush &&
       this.counters.consecutiveFailures === 0
     ) {
-      this.flush().catch(() => undefined); // reported through onError
+      this.earlyFlush = true;
+      this.flush()
+        .catch(() => undefined) // reported through onError
+        .finally(() => {
+          this.earlyFlush = false;
+        });
     }
   }
 
@@ -466,6 +474,12 @@ export class PgStore implements HistoryStore {
           rows: batch.length,
         },
       );
+      // Retry on the backoff schedule rather than a whole flush interval later (the timer loop
+      // re-arms itself after a tick).
+      if (!this.inTick && !this.closed) {
+        this.timer?.cancel();
+        this.arm(this.nextDelay());
+      }
       this.emitError(error);
       throw error;
     } finally {
@@ -774,12 +788,12 @@ export class PgStore implements HistoryStore {
 
   /** Called after every successful flush. */
   onFlush(listener: (event: PgFlushEvent) => void): Disposable {
-    return subscribe(this.flushListeners, listener);
+    return this.flushEvents.on(listener);
   }
 
   /** Called for every failure that is not thrown to a caller: timer flush failures, bad bars. */
   onError(listener: (error: PgStoreError) => void): Disposable {
-    return subscribe(this.errorListeners, listener);
+    return this.errorEvents.on(listener);
   }
 
   /**
@@ -802,8 +816,6 @@ export class PgStore implements HistoryStore {
         }
         this.pool.off('error', this.poolErrorListener);
         if (this.ownsPool) await this.pool.end().catch(() => undefined);
-        this.flushListeners.clear();
-        this.errorListeners.clear();
         if (failure) throw failure;
       })();
     }
@@ -817,7 +829,11 @@ export class PgStore implements HistoryStore {
     if (this.closed) return;
     this.timer = this.options.scheduler.setTimeout(() => {
       this.timer = null;
-      void this.tick().finally(() => this.arm(this.nextDelay()));
+      this.inTick = true;
+      void this.tick().finally(() => {
+        this.inTick = false;
+        this.arm(this.nextDelay());
+      });
     }, ms);
   }
 
@@ -901,7 +917,8 @@ export class PgStore implements HistoryStore {
   ): PgStoreError {
     const batchCode = code === CODES.FLUSH_FAILED || code === CODES.BACKFILL_FAILED;
     if (isPgStoreErrorLike(error)) {
-      // Already redacted and recorded; a flush or backfill says which rows it concerns.
+      this.markFailure(error);
+      // Already redacted; a flush or backfill says which rows it concerns.
       if (batchCode && error.code !== code) {
         return new PgStoreError(code, `${what}: ${error.message}`, { ...error.data, ...data }, error);
       }
@@ -925,7 +942,10 @@ export class PgStore implements HistoryStore {
   private markFailure(error: unknown): void {
     const message = redact(String((error as { message?: unknown })?.message ?? error), this.secrets);
     this.lastError = message;
-    this.status = isConnectionError(error) ? 'down' : 'degraded';
+    const down = isPgStoreError(error)
+      ? error.code === CODES.UNAVAILABLE || isConnectionError(error.cause)
+      : isConnectionError(error);
+    this.status = down ? 'down' : 'degraded';
   }
 
   private markSuccess(): void {
@@ -946,23 +966,11 @@ export class PgStore implements HistoryStore {
   }
 
   private emitFlush(event: PgFlushEvent): void {
-    for (const l of [...this.flushListeners]) {
-      try {
-        l(event);
-      } catch {
-        // a listener's failure is its own business
-      }
-    }
+    this.flushEvents.emit(event);
   }
 
   private emitError(error: PgStoreError): void {
-    for (const l of [...this.errorListeners]) {
-      try {
-        l(error);
-      } catch {
-        // a listener's failure is its own business
-      }
-    }
+    this.errorEvents.emit(error);
   }
 
   private assertOpen(): void {
@@ -1013,12 +1021,6 @@ function redactedCopy(error: Error, secrets: readonly (string | undefined)[]): E
   const code = (error as { code?: unknown }).code;
   if (code !== undefined) Object.assign(copy, { code });
   return copy;
-}
-
-function subscribe<T>(set: Set<(e: T) => void>, listener: (e: T) => void): Disposable {
-  const wrapped = (e: T): void => listener(e);
-  set.add(wrapped);
-  return { dispose: () => void set.delete(wrapped) };
 }
 
 function badArgument(message: string, reason: string): PgStoreError {

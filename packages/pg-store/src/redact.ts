@@ -1,20 +1,15 @@
-/**
- * Connection strings carry passwords (`postgres://user:secret@host/db`); node-postgres errors and
- * socket errors can echo the host, a DSN or a `password=` fragment. Every message that leaves the store
- * (errors, health) passes through here.
- */
-const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi;
-const PASSWORD_PARAM = /(\bpassword\s*=\s*)('[^']*'|"[^"]*"|[^\s&]+)/gi;
+import { redactText } from '@pipeline/core';
 
 /** Maximum length kept of a redacted message. */
 export const MAX_MESSAGE_LENGTH = 300;
 
-/** Removes user info from URLs, `password=` values and each of `secrets` (the configured password). */
+/**
+ * Connection strings carry passwords (`postgres://user:secret@host/db`); node-postgres errors and
+ * socket errors can echo a DSN or a `password=` fragment. Every message that leaves the store (errors,
+ * health) passes through core's one redaction, plus the configured password wherever it appears.
+ */
 export function redact(message: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = message.replace(USERINFO, '$1[redacted]@').replace(PASSWORD_PARAM, '$1[redacted]');
-  for (const s of secrets) {
-    if (s && s.length >= 3) out = out.split(s).join('[redacted]');
-  }
+  const out = redactText(message, secrets);
   return out.length > MAX_MESSAGE_LENGTH ? `${out.slice(0, MAX_MESSAGE_LENGTH - 1)}…` : out;
 }
 
