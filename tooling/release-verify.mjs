@@ -350,8 +350,12 @@ try {
     console.log(`\nkept ${work} (quick start projects under quickstart/, logs as <package>.log)`);
   }
   const summary = `${checked.length} package(s), ${failures} failed check(s), ${elapsed()}`;
-  if (failures) throw new Error(`release check failed: ${summary}`);
-  console.log(`\nrelease verified: ${summary}`);
+  if (failures) {
+    console.error(`\nrelease check failed: ${summary}`);
+    process.exitCode = 1;
+  } else {
+    console.log(`\nrelease verified: ${summary}`);
+  }
 } finally {
   stop();
   if (!keep) rmSync(work, { recursive: true, force: true });
