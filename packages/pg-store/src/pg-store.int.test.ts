@@ -197,9 +197,7 @@ describe('schema: migrations, partitions, retention', () => {
     expect(await s.backfill(bars)).toBe(3000);
     expect(s.stats()).toMatchObject({ backfilledRows: 3000, stagedRows: 0 });
     // Re-backfill of an overlapping range with changed values replaces, never duplicates.
-    const changed = bars
-      .slice(1000, 2000)
-      .map((b) => ({ ...b, close: b.close + 1, high: b.high + 1 }));
+    const changed = bars.slice(1000, 2000).map((b) => ({ ...b, close: b.close + 1, high: b.high + 1 }));
     expect(await s.backfill(changed)).toBe(1000);
     expect(s.stats()).toMatchObject({ backfilledRows: 4000, stagedRows: 1000 });
     const all = await s.range({ symbol: 'EURUSD', timeframe: '1m', from: T0, to: T0 + 10_000 * MIN });
