@@ -1,36 +1,61 @@
 /**
  * Batch API over typed arrays, for history. Outputs have the input's length and hold NaN before the
- * first valid index (the indicator's `lookback`). The simple indicators have dedicated loops that
- * perform exactly the incremental classes' floating-point operations in the same order (the
- * reference and contract suites check both against TA-Lib and against each other); Stochastic,
- * VWAP and exact-mode Bollinger run the incremental class itself. Unlike the classes, the
- * dedicated loops do not skip non-finite inputs: history is expected to be validated.
+ * first valid index (the indicator's `lookback`). Every indicator has a dedicated single-pass loop
+ * that performs exactly the incremental class's floating-point operations in the same order (the
+ * reference and contract suites check both against TA-Lib and against each other); only exact-mode
+ * Bollinger runs the class itself. Unlike the classes, the loops (VWAP's aside) do not skip non-finite
+ * inputs: history is expected to be validated.
+ *
+ * Every function takes an optional last argument `into`: output Float64Arrays of the input's length
+ * to write into instead of allocating. A fresh 100,000-bar output costs about 1-5 ns per bar in page
+ * faults and zeroing, more than some whole indicators, so code that recomputes history repeatedly
+ * should reuse its buffers (as TA-Lib's callers do).
  */
+import { OptionsError, resolveOptions } from '@pipeline/core';
 import { ADX_DEFAULTS, type ADXOptions } from './indicators/adx';
 import { ATR_DEFAULTS, type ATROptions } from './indicators/atr';
 import { BollingerBands, type BollingerBandsOptions } from './indicators/bollinger';
 import { EMA_DEFAULTS, type EMAOptions } from './indicators/ema';
 import { MACD, type MACDOptions } from './indicators/macd';
 import { RSI_DEFAULTS, type RSIOptions } from './indicators/rsi';
+import { SessionCalendar } from './indicators/session';
 import { SMA_DEFAULTS, type SMAOptions } from './indicators/sma';
 import { StdDev, type StdDevOptions } from './indicators/stddev';
 import { Stochastic, type StochasticOptions } from './indicators/stochastic';
-import { VWAP, type VWAPOptions } from './indicators/vwap';
+import { TA_EPSILON } from './indicators/talib';
+import { VWAP_DEFAULTS, type VWAPOptions } from './indicators/vwap';
+import { resolvePeriods } from './options';
 
 /** A column of numbers: a Float64Array (fastest) or any array-like. */
 export type Series = ArrayLike<number>;
 
-function out(n: number): Float64Array {
-  return new Float64Array(n).fill(NaN);
+/**
+ * The output array: `into` when given (checked: a Float64Array of length `n`), else a new one; its
+ * first `lookback` entries are set to NaN, the kernel writes every later entry itself.
+ */
+function target(
+  fn: string,
+  name: string,
+  into: Float64Array | undefined,
+  group: object | undefined,
+  n: number,
+  lookback: number,
+): Float64Array {
+  let res: Float64Array;
+  if (into === undefined && group === undefined) res = new Float64Array(n);
+  else if (into instanceof Float64Array && into.length === n) res = into;
+  else {
+    const got =
+      into instanceof Float64Array
+        ? `a Float64Array of length ${into.length}`
+        : Object.prototype.toString.call(into);
+    throw new OptionsError(
+      `${fn}: output "${name}" must be a Float64Array of the input's length ${n}, got ${got}`,
+    );
+  }
+  res.fill(NaN, 0, Math.min(lookback, n));
+  return res;
 }
-
-/** An output whose first `lookback` entries are NaN; the kernel writes every later entry itself. */
-function outFrom(n: number, lookback: number): Float64Array {
-  return new Float64Array(n).fill(NaN, 0, Math.min(lookback, n));
-}
-
-import { TA_EPSILON } from './indicators/talib';
-import { resolvePeriods } from './options';
 
 // Options are resolved through the classes' own validation, so batch and incremental accept the same.
 function periodOf(
@@ -42,10 +67,10 @@ function periodOf(
   return resolvePeriods(component, defaults, options, { period: min }).period;
 }
 
-export function smaBatch(values: Series, options?: Partial<SMAOptions>): Float64Array {
+export function smaBatch(values: Series, options?: Partial<SMAOptions>, into?: Float64Array): Float64Array {
   const N = periodOf('SMA', SMA_DEFAULTS, options, 1);
   const n = values.length;
-  const res = outFrom(n, N - 1);
+  const res = target('smaBatch', 'output', into, undefined, n, N - 1);
   const lb = N - 1;
   let total = 0;
   for (let i = 0; i < lb && i < n; i++) total += values[i];
@@ -57,10 +82,10 @@ export function smaBatch(values: Series, options?: Partial<SMAOptions>): Float64
   return res;
 }
 
-export function emaBatch(values: Series, options?: Partial<EMAOptions>): Float64Array {
+export function emaBatch(values: Series, options?: Partial<EMAOptions>, into?: Float64Array): Float64Array {
   const N = periodOf('EMA', EMA_DEFAULTS, options, 1);
   const n = values.length;
-  const res = outFrom(n, N - 1);
+  const res = target('emaBatch', 'output', into, undefined, n, N - 1);
   if (n < N) return res;
   const k = 2 / (N + 1);
   let sum = 0;
@@ -74,10 +99,10 @@ export function emaBatch(values: Series, options?: Partial<EMAOptions>): Float64
   return res;
 }
 
-export function rsiBatch(values: Series, options?: Partial<RSIOptions>): Float64Array {
+export function rsiBatch(values: Series, options?: Partial<RSIOptions>, into?: Float64Array): Float64Array {
   const N = periodOf('RSI', RSI_DEFAULTS, options, 2);
   const n = values.length;
-  const res = outFrom(n, N);
+  const res = target('rsiBatch', 'output', into, undefined, n, N);
   if (n <= N) return res;
   const n1 = N - 1;
   let gain = 0;
@@ -110,13 +135,17 @@ export function rsiBatch(values: Series, options?: Partial<RSIOptions>): Float64
   return res;
 }
 
-export function stdDevBatch(values: Series, options?: Partial<StdDevOptions>): Float64Array {
+export function stdDevBatch(
+  values: Series,
+  options?: Partial<StdDevOptions>,
+  into?: Float64Array,
+): Float64Array {
   // Validation (and the multiplier check) through the class; the loop below mirrors StdDev.add.
   const ind = new StdDev(options);
   const N = ind.period;
   const mult = ind.multiplier;
   const n = values.length;
-  const res = outFrom(n, N - 1);
+  const res = target('stdDevBatch', 'output', into, undefined, n, N - 1);
   const lb = N - 1;
   let t1 = 0;
   let t2 = 0;
@@ -146,13 +175,18 @@ export interface MACDBatchResult {
   histogram: Float64Array;
 }
 
-export function macdBatch(values: Series, options?: Partial<MACDOptions>): MACDBatchResult {
+export function macdBatch(
+  values: Series,
+  options?: Partial<MACDOptions>,
+  into?: MACDBatchResult,
+): MACDBatchResult {
   const ind = new MACD(options); // validation only; the loop mirrors MACD.add
   const { fast, slow, signal: sp } = ind;
   const n = values.length;
-  const macd = out(n);
-  const signal = out(n);
-  const histogram = out(n);
+  const lookback = ind.lookback;
+  const macd = target('macdBatch', 'macd', into?.macd, into, n, lookback);
+  const signal = target('macdBatch', 'signal', into?.signal, into, n, lookback);
+  const histogram = target('macdBatch', 'histogram', into?.histogram, into, n, lookback);
   const seedAt = slow - 1;
   if (n <= seedAt) return { macd, signal, histogram };
   const kFast = 2 / (fast + 1);
@@ -200,13 +234,14 @@ export interface BollingerBatchResult {
 export function bollingerBatch(
   values: Series,
   options?: Partial<BollingerBandsOptions>,
+  into?: BollingerBatchResult,
 ): BollingerBatchResult {
   const ind = new BollingerBands(options);
   const n = values.length;
   const lb0 = ind.mode === 'exact' ? n : ind.lookback;
-  const upper = outFrom(n, lb0);
-  const middle = outFrom(n, lb0);
-  const lower = outFrom(n, lb0);
+  const upper = target('bollingerBatch', 'upper', into?.upper, into, n, lb0);
+  const middle = target('bollingerBatch', 'middle', into?.middle, into, n, lb0);
+  const lower = target('bollingerBatch', 'lower', into?.lower, into, n, lb0);
   if (ind.mode === 'exact') {
     const lb = ind.lookback;
     for (let i = 0; i < n; i++) {
@@ -255,10 +290,11 @@ export function atrBatch(
   low: Series,
   close: Series,
   options?: Partial<ATROptions>,
+  into?: Float64Array,
 ): Float64Array {
   const N = periodOf('ATR', ATR_DEFAULTS, options, 1);
   const n = close.length;
-  const res = outFrom(n, N);
+  const res = target('atrBatch', 'output', into, undefined, n, N);
   if (n <= N) return res;
   const n1 = N - 1;
   let sum = 0;
@@ -292,63 +328,134 @@ export interface ADXBatchResult {
   minusDI: Float64Array;
 }
 
+export interface ADXBatchResult {
+  /** Valid from index `2 * period - 1`. */
+  adx: Float64Array;
+  /** Valid from index `period`. */
+  plusDI: Float64Array;
+  /** Valid from index `period`. */
+  minusDI: Float64Array;
+}
+
+/**
+ * ADX with +DI and -DI in one pass (`TA_ADX`, `TA_PLUS_DI`, `TA_MINUS_DI`). Three loops over the
+ * three phases (DM/TR warm-up, DX sum for the first ADX, Wilder ADX) keep the per-bar branches out of
+ * the hot loop; the floating-point operations and their order are those of `ADX.add`.
+ */
 export function adxBatch(
   high: Series,
   low: Series,
   close: Series,
   options?: Partial<ADXOptions>,
+  into?: ADXBatchResult,
 ): ADXBatchResult {
   const N = periodOf('ADX', ADX_DEFAULTS, options, 2);
   const n = close.length;
-  const adx = out(n);
-  const plusDI = out(n);
-  const minusDI = out(n);
-  const n1 = N - 1;
   const lb = 2 * N - 1;
+  const adx = target('adxBatch', 'adx', into?.adx, into, n, lb);
+  const plusDI = target('adxBatch', 'plusDI', into?.plusDI, into, n, N);
+  const minusDI = target('adxBatch', 'minusDI', into?.minusDI, into, n, N);
+  if (n < 2) return { adx, plusDI, minusDI };
+  const n1 = N - 1;
   let pDM = 0;
   let mDM = 0;
   let trS = 0;
-  let sumDX = 0;
-  let a = NaN;
-  for (let i = 1; i < n; i++) {
+  let ph = high[0];
+  let pl = low[0];
+  let pc = close[0];
+  // Phase 1: the first N - 1 moves are summed.
+  const warmEnd = Math.min(N, n);
+  for (let i = 1; i < warmEnd; i++) {
     const h = high[i];
     const l = low[i];
-    const diffP = h - high[i - 1];
-    const diffM = low[i - 1] - l;
-    const pc = close[i - 1];
+    const diffP = h - ph;
+    const diffM = pl - l;
     let tr = h - l;
     const x = Math.abs(h - pc);
     if (x > tr) tr = x;
     const y = Math.abs(l - pc);
     if (y > tr) tr = y;
-    if (i < N) {
-      if (diffM > 0 && diffP < diffM) mDM += diffM;
-      else if (diffP > 0 && diffP > diffM) pDM += diffP;
-      trS += tr;
-      continue;
-    }
+    if (diffM > 0 && diffP < diffM) mDM += diffM;
+    else if (diffP > 0 && diffP > diffM) pDM += diffP;
+    trS += tr;
+    ph = h;
+    pl = l;
+    pc = close[i];
+  }
+  // Phase 2 (bars N..2N-1): Wilder DM/TR, DI out, DX summed; the first ADX is their mean.
+  let sumDX = 0;
+  const seedEnd = Math.min(lb + 1, n);
+  for (let i = N; i < seedEnd; i++) {
+    const h = high[i];
+    const l = low[i];
+    const diffP = h - ph;
+    const diffM = pl - l;
+    let tr = h - l;
+    const x = Math.abs(h - pc);
+    if (x > tr) tr = x;
+    const y = Math.abs(l - pc);
+    if (y > tr) tr = y;
     mDM -= mDM / N;
     pDM -= pDM / N;
     if (diffM > 0 && diffP < diffM) mDM += diffM;
     else if (diffP > 0 && diffP > diffM) pDM += diffP;
     trS = trS - trS / N + tr;
-    const zero = -TA_EPSILON < trS && trS < TA_EPSILON;
-    const mdi = zero ? 0 : 100 * (mDM / trS);
-    const pdi = zero ? 0 : 100 * (pDM / trS);
+    ph = h;
+    pl = l;
+    pc = close[i];
+    if (-TA_EPSILON < trS && trS < TA_EPSILON) {
+      plusDI[i] = 0;
+      minusDI[i] = 0;
+      continue;
+    }
+    const mdi = 100 * (mDM / trS);
+    const pdi = 100 * (pDM / trS);
     plusDI[i] = pdi;
     minusDI[i] = mdi;
-    if (!zero) {
-      const s = mdi + pdi;
-      if (!(-TA_EPSILON < s && s < TA_EPSILON)) {
-        const dx = 100 * (Math.abs(mdi - pdi) / s);
-        if (i <= lb) sumDX += dx;
-        else a = (a * n1 + dx) / N;
-      }
+    const s = mdi + pdi;
+    if (!(-TA_EPSILON < s && s < TA_EPSILON)) sumDX += 100 * (Math.abs(mdi - pdi) / s);
+  }
+  if (n <= lb) return { adx, plusDI, minusDI };
+  let a = sumDX / N;
+  adx[lb] = a;
+  // Phase 3: Wilder smoothing of DX; a bar with zero TR or zero DI sum leaves the ADX unchanged.
+  for (let i = lb + 1; i < n; i++) {
+    const h = high[i];
+    const l = low[i];
+    const diffP = h - ph;
+    const diffM = pl - l;
+    let tr = h - l;
+    const x = Math.abs(h - pc);
+    if (x > tr) tr = x;
+    const y = Math.abs(l - pc);
+    if (y > tr) tr = y;
+    mDM -= mDM / N;
+    pDM -= pDM / N;
+    if (diffM > 0 && diffP < diffM) mDM += diffM;
+    else if (diffP > 0 && diffP > diffM) pDM += diffP;
+    trS = trS - trS / N + tr;
+    ph = h;
+    pl = l;
+    pc = close[i];
+    if (-TA_EPSILON < trS && trS < TA_EPSILON) {
+      plusDI[i] = 0;
+      minusDI[i] = 0;
+      adx[i] = a;
+      continue;
     }
-    if (i === lb) a = sumDX / N;
-    if (i >= lb) adx[i] = a;
+    const mdi = 100 * (mDM / trS);
+    const pdi = 100 * (pDM / trS);
+    plusDI[i] = pdi;
+    minusDI[i] = mdi;
+    const s = mdi + pdi;
+    if (!(-TA_EPSILON < s && s < TA_EPSILON)) a = (a * n1 + 100 * (Math.abs(mdi - pdi) / s)) / N;
+    adx[i] = a;
   }
   return { adx, plusDI, minusDI };
+}
+export interface StochasticBatchResult {
+  k: Float64Array;
+  d: Float64Array;
 }
 
 export interface StochasticBatchResult {
@@ -356,55 +463,70 @@ export interface StochasticBatchResult {
   d: Float64Array;
 }
 
+/**
+ * Slow stochastic (`TA_STOCH`, SMA/SMA). The window extremes are tracked by index and rescanned only
+ * when the extreme leaves the window, TA-Lib's own method (O(1) per bar but for that O(kPeriod)
+ * rescan); the slow %K and %D running sums are the same operations as `Stochastic.addValues`.
+ */
 export function stochasticBatch(
   high: Series,
   low: Series,
   close: Series,
   options?: Partial<StochasticOptions>,
+  into?: StochasticBatchResult,
 ): StochasticBatchResult {
   const ind = new Stochastic(options); // validation only
   const P = ind.kPeriod;
   const K = ind.kSlowing;
   const D = ind.dPeriod;
   const n = close.length;
-  const k = out(n);
-  const d = out(n);
-  // Window extremes with monotonic deques of indices (amortised O(1)); the extreme values, hence every
-  // output, are the same as with the class's rescan method. Capacity P + 1: the window plus the new bar.
-  const cap = P + 1;
-  const maxQ = new Int32Array(cap);
-  const minQ = new Int32Array(cap);
-  let maxH = 0;
-  let maxN = 0;
-  let minH = 0;
-  let minN = 0;
+  const lookback = ind.lookback;
+  const k = target('stochasticBatch', 'k', into?.k, into, n, lookback);
+  const d = target('stochasticBatch', 'd', into?.d, into, n, lookback);
+  let hiIdx = -1;
+  let hi = 0;
+  let loIdx = -1;
+  let lo = 0;
   const kb = new Float64Array(K);
   const db = new Float64Array(D);
   let kp = 0;
   let dp = 0;
   let kTotal = 0;
   let dTotal = 0;
-  for (let i = 0; i < n; i++) {
-    const h = high[i];
-    const l = low[i];
-    while (maxN > 0 && high[maxQ[(maxH + maxN - 1) % cap]] <= h) maxN--;
-    maxQ[(maxH + maxN++) % cap] = i;
-    while (minN > 0 && low[minQ[(minH + minN - 1) % cap]] >= l) minN--;
-    minQ[(minH + minN++) % cap] = i;
-    if (i < P - 1) continue;
+  for (let i = P - 1; i < n; i++) {
     const trailing = i - P + 1;
-    while (maxQ[maxH] < trailing) {
-      maxH = maxH + 1 === cap ? 0 : maxH + 1;
-      maxN--;
+    const h = high[i];
+    if (hiIdx < trailing) {
+      hiIdx = trailing;
+      hi = high[trailing];
+      for (let j = trailing + 1; j <= i; j++) {
+        const x = high[j];
+        if (x > hi) {
+          hi = x;
+          hiIdx = j;
+        }
+      }
+    } else if (h >= hi) {
+      hiIdx = i;
+      hi = h;
     }
-    while (minQ[minH] < trailing) {
-      minH = minH + 1 === cap ? 0 : minH + 1;
-      minN--;
+    const l = low[i];
+    if (loIdx < trailing) {
+      loIdx = trailing;
+      lo = low[trailing];
+      for (let j = trailing + 1; j <= i; j++) {
+        const x = low[j];
+        if (x < lo) {
+          lo = x;
+          loIdx = j;
+        }
+      }
+    } else if (l <= lo) {
+      loIdx = i;
+      lo = l;
     }
-    const hh = high[maxQ[maxH]];
-    const ll = low[minQ[minH]];
-    const diff = (hh - ll) / 100;
-    const fastK = diff !== 0 ? (close[i] - ll) / diff : 0;
+    const diff = (hi - lo) / 100;
+    const fastK = diff !== 0 ? (close[i] - lo) / diff : 0;
     // Slow %K and %D: TA-Lib running-sum SMAs, the same operations as Stochastic.addValues.
     const j = i - (P - 1);
     kb[kp] = fastK;
@@ -430,10 +552,9 @@ export function stochasticBatch(
   }
   return { k, d };
 }
-
-export function obvBatch(close: Series, volume: Series): Float64Array {
+export function obvBatch(close: Series, volume: Series, into?: Float64Array): Float64Array {
   const n = close.length;
-  const res = outFrom(n, 0);
+  const res = target('obvBatch', 'output', into, undefined, n, 0);
   if (n === 0) return res;
   let obv = volume[0];
   let prev = close[0];
@@ -448,6 +569,11 @@ export function obvBatch(close: Series, volume: Series): Float64Array {
   return res;
 }
 
+/**
+ * Session-anchored VWAP (not in TA-Lib): the same operations as `VWAP.addValues` (Neumaier sums,
+ * reset at each session start) in one loop; the session calendar is consulted once per session. Like
+ * the class, a bar with a non-finite field is skipped (its output repeats the previous value).
+ */
 export function vwapBatch(
   ts: Series,
   high: Series,
@@ -455,13 +581,46 @@ export function vwapBatch(
   close: Series,
   volume: Series,
   options?: Partial<VWAPOptions>,
+  into?: Float64Array,
 ): Float64Array {
-  const ind = new VWAP(options);
+  const o = resolveOptions('VWAP', VWAP_DEFAULTS, options);
+  const calendar = new SessionCalendar('VWAP', o.sessionStart, o.timeZone);
   const n = close.length;
-  const res = out(n);
+  const res = target('vwapBatch', 'output', into, undefined, n, 0);
+  let start = 0;
+  let end = 0;
+  let pv = 0;
+  let pvc = 0;
+  let v = 0;
+  let vc = 0;
+  let value = NaN;
   for (let i = 0; i < n; i++) {
-    ind.addValues(ts[i], high[i], low[i], close[i], volume[i]);
-    res[i] = ind.valueOrNaN();
+    const t = ts[i];
+    const h = high[i];
+    const l = low[i];
+    const c = close[i];
+    const vol = volume[i];
+    if (!(t - t === 0 && h - h === 0 && l - l === 0 && c - c === 0 && vol - vol === 0)) {
+      res[i] = value;
+      continue;
+    }
+    if (t >= end || t < start) {
+      const s = calendar.sessionOf(t);
+      if (s.start !== start) pv = pvc = v = vc = 0;
+      start = s.start;
+      end = s.end;
+    }
+    const x = ((h + l + c) / 3) * vol;
+    // Neumaier: keep the low-order bits lost by each addition in a compensation term.
+    let t0 = pv + x;
+    pvc += Math.abs(pv) >= Math.abs(x) ? pv - t0 + x : x - t0 + pv;
+    pv = t0;
+    t0 = v + vol;
+    vc += Math.abs(v) >= Math.abs(vol) ? v - t0 + vol : vol - t0 + v;
+    v = t0;
+    const w = v + vc;
+    value = w > 0 ? (pv + pvc) / w : NaN;
+    res[i] = value;
   }
   return res;
 }
