@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageMeta } from './package-meta.mjs';
 
 const [name, description = ''] = process.argv.slice(2);
 if (!name || !/^[a-z][a-z0-9-]*$/.test(name)) {
@@ -66,4 +67,6 @@ writeFileSync(
   `// Public entry of @pipeline/${name}: explicit named re-exports only.\nexport {};\n`,
 );
 writeFileSync(join(dir, 'README.md'), `# @pipeline/${name}\n\n${description}\n`);
+// LICENSE, CHANGELOG.md, repository/homepage/bugs/files: the same as every published package.
+packageMeta({ write: true });
 console.log(`created packages/${name}`);
