@@ -1,7 +1,6 @@
 // Quick start of @pipeline/breaker (the README shows this file). Run: npx tsx examples/quick-start.ts
 
-import { FetchError, type Bar, type Scheduler } from '@pipeline/core';
-import { createBreakerRegistry, isBreakerError } from '@pipeline/breaker';
+import { createBreakerRegistry, isBreakerError, FetchError, type Bar } from '@pipeline/breaker';
 
 // A stand-in for a real fetcher: fails twice with a 503, then answers.
 let calls = 0;
@@ -26,20 +25,9 @@ async function fetchLatest(signal: AbortSignal): Promise<Bar[]> {
   ];
 }
 
-// core's systemClock unrefs its timers, so a short script whose only pending work is a retry wait
-// would exit mid-wait; a script passes a clock whose timers keep the process alive.
-const refClock: Scheduler = {
-  now: () => Date.now(),
-  setTimeout(fn, ms) {
-    const timer = setTimeout(fn, ms);
-    return { cancel: () => clearTimeout(timer) };
-  },
-};
-
 const breakers = createBreakerRegistry({
-  clock: refClock,
   breaker: { failureThreshold: 5, halfOpenAfterMs: 60_000 },
-  retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 },
+  retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 500 }, // 3 calls in total = cockatiel's maxAttempts: 2
   timeoutMs: 2_000,
 });
 const subscription = breakers.onStateChange((e) => console.log(`${e.source}: ${e.from} -> ${e.to}`));

@@ -1,4 +1,5 @@
-import { PipelineError, isPipelineError, type SourceName } from '@pipeline/core';
+import { PipelineError, isPipelineError } from '@pipeline/core';
+import { type BreakerSource } from './types';
 import { type BreakerState } from './states';
 
 /** Every code this package throws (besides core's `INVALID_OPTIONS` for bad options). */
@@ -24,13 +25,13 @@ const CODES = new Set<string>(Object.values(BREAKER_ERROR_CODES));
  */
 export class BreakerError extends PipelineError {
   override readonly code: BreakerErrorCode;
-  readonly source: SourceName | undefined;
+  readonly source: BreakerSource | undefined;
   readonly tryNextSource: boolean;
 
   constructor(
     code: BreakerErrorCode,
     message: string,
-    init: { source?: SourceName; tryNextSource: boolean; cause?: unknown },
+    init: { source?: BreakerSource; tryNextSource: boolean; cause?: unknown },
   ) {
     super(code, message, { cause: init.cause });
     this.code = code;
@@ -44,7 +45,7 @@ export class BreakerOpenError extends BreakerError {
   /** When the next probe is allowed (epoch ms, injected clock); null while a probe is in flight. */
   readonly probeAt: number | null;
 
-  constructor(source: SourceName, state: BreakerState, probeAt: number | null) {
+  constructor(source: BreakerSource, state: BreakerState, probeAt: number | null) {
     super(
       BREAKER_ERROR_CODES.open,
       state === 'half_open'
@@ -61,7 +62,7 @@ export class BreakerCoolingDownError extends BreakerError {
   /** When the source may be asked again (epoch ms, injected clock). */
   readonly retryAt: number;
 
-  constructor(source: SourceName, retryAt: number, cause: unknown) {
+  constructor(source: BreakerSource, retryAt: number, cause: unknown) {
     super(
       BREAKER_ERROR_CODES.coolingDown,
       `[${source}] rate limited until ${new Date(retryAt).toISOString()}`,
@@ -78,7 +79,7 @@ export class BreakerCoolingDownError extends BreakerError {
 export class BreakerTimeoutError extends BreakerError {
   readonly timeoutMs: number;
 
-  constructor(source: SourceName, timeoutMs: number) {
+  constructor(source: BreakerSource, timeoutMs: number) {
     super(BREAKER_ERROR_CODES.timeout, `[${source}] attempt timed out after ${timeoutMs} ms`, {
       source,
       tryNextSource: true,
@@ -88,7 +89,7 @@ export class BreakerTimeoutError extends BreakerError {
 }
 
 export class BreakerCancelledError extends BreakerError {
-  constructor(source: SourceName, cause: unknown) {
+  constructor(source: BreakerSource, cause: unknown) {
     super(BREAKER_ERROR_CODES.cancelled, `[${source}] call cancelled by the caller`, {
       source,
       tryNextSource: false,

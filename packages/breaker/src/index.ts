@@ -4,7 +4,7 @@ export {
   countsAgainstBreaker,
   isRetryableError,
   type BreakerRegistry,
-  type Disposable,
+  type BreakerSource,
   type ErrorSummary,
   type ExecuteOptions,
   type RetryEvent,
@@ -35,4 +35,25 @@ export {
   type BreakerErrorCode,
 } from './errors';
 export { BREAKER_STATES, JITTER_MODES, isBreakerState, type BreakerState, type JitterMode } from './states';
-export { redactMessage } from './redact';
+export { redactMessage, MAX_MESSAGE_LENGTH } from './redact';
+export { isBreakerSource } from './types';
+// The core types and values this package's API takes and returns, so a user needs only
+// @pipeline/breaker in package.json (core is installed with it, but strict pnpm hides it).
+export {
+  FetchError,
+  isFetchError,
+  FETCH_ERROR_KINDS,
+  SOURCE_NAMES,
+  systemClock,
+  ManualClock,
+  isPipelineError,
+  type FetchErrorKind,
+  type FetchErrorInit,
+  type Bar,
+  type Timeframe,
+  type SourceName,
+  type Clock,
+  type Scheduler,
+  type TimerHandle,
+  type Disposable,
+} from '@pipeline/core';

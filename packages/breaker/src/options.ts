@@ -24,7 +24,9 @@ export interface CircuitOptions {
 /** Retries of one `execute` call, inside the caller's cycle. */
 export interface RetryOptions {
   /**
-   * Attempts per `execute` call, the first one included (1 = never retry).
+   * Calls of your function per `execute`, the FIRST CALL INCLUDED: 1 = never retry, 3 = the first call
+   * and at most 2 retries. Porting from cockatiel: its `retry(handleAll, { maxAttempts: 3 })` means 3
+   * RETRIES, i.e. our `maxAttempts: 4`.
    * @default 3
    */
   maxAttempts: number;
