@@ -43,6 +43,12 @@ export interface YahooFetcherOptions extends HttpTransportOptions {
    * @default 60000
    */
   rateLimitPauseMs: number;
+  /**
+   * Keep chart prices exactly as Yahoo sends them: float32 values widened to double
+   * (`225.88999938964844`). By default each price is the shortest decimal with the same float32
+   * (`225.89`), so Yahoo's bars equal other sources' for the same minute. @default false
+   */
+  rawPrices: boolean;
 }
 
 export const YAHOO_FETCHER_DEFAULTS: Readonly<YahooFetcherOptions> = Object.freeze({
@@ -54,6 +60,7 @@ export const YAHOO_FETCHER_DEFAULTS: Readonly<YahooFetcherOptions> = Object.free
   includePrePost: false,
   latestLimit: 100,
   rateLimitPauseMs: 60_000,
+  rawPrices: false,
 });
 
 /**
@@ -101,6 +108,7 @@ function validate(opts: Readonly<YahooFetcherOptions>): void {
   assertNumberOption(C, 'rateLimitPauseMs', opts.rateLimitPauseMs, 0);
   assertHttpSourceOption(C, opts.http, 'yahoo');
   assertBooleanOption(C, 'includePrePost', opts.includePrePost);
+  assertBooleanOption(C, 'rawPrices', opts.rawPrices);
 }
 
 /** Yahoo `range` spans, shortest first, used by fetchLatest to ask for "the last N bars". */
@@ -277,6 +285,7 @@ class YahooFetcherImpl extends HttpFetcherBase<'yahoo'> implements YahooFetcher 
       symbol,
       timeframe,
       includePrePost: this.opts.includePrePost,
+      rawPrices: this.opts.rawPrices,
       stats: this.counters,
       ...clip,
     });

@@ -1,5 +1,6 @@
 import { FetchError, TIMEFRAME_MS, type Bar, type Timeframe } from '@pipeline/core';
 import { rowToBar } from '../base/fetcher-kit';
+import { shortestFloat32Decimal } from '../base/float32';
 import { type FetcherStats } from '../base/stats';
 import { zoneOffsetMs, isKnownTimeZone } from '../base/timezone';
 import { YAHOO_INTERVALS } from './intervals';
@@ -15,6 +16,8 @@ export interface ChartParseContext {
   to?: number;
   /** Was includePrePost=true requested (post-market bars may then open at the session close). */
   includePrePost: boolean;
+  /** Keep Yahoo's float32-widened prices (225.88999938964844) instead of the decimal meant (225.89). */
+  rawPrices?: boolean;
   stats: FetcherStats;
 }
 
@@ -124,6 +127,13 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
     });
   }
   const col = (name: string, i: number): unknown => quote[name]?.[i] ?? null;
+  // Yahoo's chart prices are float32 values widened to double: store the decimal meant.
+  const price = ctx.rawPrices
+    ? col
+    : (name: string, i: number): unknown => {
+        const v = col(name, i);
+        return typeof v === 'number' ? shortestFloat32Decimal(v) : v;
+      };
   const daily = ctx.timeframe === '1d';
   const ivMs = TIMEFRAME_MS[ctx.timeframe];
   const sessionEnds = ctx.includePrePost || daily ? new Set<number>() : regularSessionEnds(meta);
@@ -162,10 +172,10 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
     }
     const bar = rowToBar(
       {
-        open: col('open', i),
-        high: col('high', i),
-        low: col('low', i),
-        close: col('close', i),
+        open: price('open', i),
+        high: price('high', i),
+        low: price('low', i),
+        close: price('close', i),
         volume: col('volume', i),
       },
       { symbol: ctx.symbol, timeframe: ctx.timeframe, ts, source: 'yahoo' },

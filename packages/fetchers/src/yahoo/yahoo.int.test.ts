@@ -1,4 +1,5 @@
 import { ManualClock } from '@pipeline/core';
+import { shortestFloat32Decimal } from '../base/float32';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { fixtureReply, readFixture, type FixtureReply, type RecordedRequest } from '@pipeline/test-utils';
 import { createHttpClient } from '../http/client';
@@ -100,10 +101,10 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
       symbol: 'AAPL',
       timeframe: '1m',
       ts: Date.UTC(2024, 9, 2, 13, 30),
-      open: 225.88999938964844,
-      high: 226.11000061035156,
-      low: 225.4199981689453,
-      close: 225.6999969482422,
+      open: 225.89,
+      high: 226.11,
+      low: 225.42,
+      close: 225.7,
       volume: 1205461,
       source: 'yahoo',
       final: true,
@@ -111,7 +112,7 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     });
     expect(bars.at(-1)).toMatchObject({
       ts: Date.UTC(2024, 9, 2, 19, 59),
-      close: 226.80999755859375,
+      close: 226.81,
       volume: 546314,
     });
     expect(bars.find((b) => b.ts === Date.UTC(2024, 9, 2, 15, 15))).toBeUndefined();
@@ -167,8 +168,8 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
       ]);
       const i = r.timestamp.indexOf(Date.UTC(2024, 9, 2, 19, 58) / 1000);
       expect(bars[2]).toMatchObject({
-        open: q.open[i],
-        low: q.low[i],
+        open: shortestFloat32Decimal(q.open[i]),
+        low: shortestFloat32Decimal(q.low[i]),
         high: 227.5,
         close: 227.5,
         volume: q.volume[i],
@@ -193,17 +194,17 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     expect(bars[0]).toMatchObject({
       symbol: 'EURUSD',
       ts: Date.UTC(2020, 0, 1),
-      open: 1.1220825910568237,
+      open: 1.1220826,
       volume: 0,
     });
-    expect(bars.at(-1)).toMatchObject({ ts: Date.UTC(2021, 0, 4), close: 1.2250697612762451 });
+    expect(bars.at(-1)).toMatchObject({ ts: Date.UTC(2021, 0, 4), close: 1.2250698 });
     expect(bars.every((b) => b.volume === 0 && b.ts % 86_400_000 === 0)).toBe(true);
     // Apr-Oct bars are stamped 23:00Z (00:00 London summer time): still their own London date.
-    expect(bars.find((b) => b.ts === Date.UTC(2020, 2, 30))).toMatchObject({ open: 1.1135361194610596 });
+    expect(bars.find((b) => b.ts === Date.UTC(2020, 2, 30))).toMatchObject({ open: 1.1135361 });
     // 13 rows close up to 0.15 % above their high: widened, counted, kept.
     expect(yahoo.stats()).toMatchObject({ ohlcRepaired: 13, inconsistentRowsSkipped: 0 });
     const feb3 = bars.find((b) => b.ts === Date.UTC(2020, 1, 3))!;
-    expect([feb3.high, feb3.close]).toEqual([1.1089794635772705, 1.1089794635772705]);
+    expect([feb3.high, feb3.close]).toEqual([1.1089795, 1.1089795]);
   });
 
   it('GC=F and AAPL daily bars are re-stamped from the session open to 00:00 UTC of the trading date', async () => {
@@ -217,7 +218,7 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
       expect.objectContaining({
         symbol: 'XAUUSD',
         ts: Date.UTC(2020, 0, 2),
-        open: 1518.0999755859375,
+        open: 1518.1,
         close: 1524.5,
         volume: 214,
       }),
@@ -229,9 +230,9 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
       to: Date.UTC(2020, 10, 7),
     });
     expect(aapl).toHaveLength(49);
-    expect(aapl[0]).toMatchObject({ ts: Date.UTC(2020, 7, 31), open: 127.58000183105469 });
+    expect(aapl[0]).toMatchObject({ ts: Date.UTC(2020, 7, 31), open: 127.58 });
     // 13:30Z (EDT) and 14:30Z (EST) opens both land on their date: the DST change does not shift days.
-    expect(aapl.at(-1)).toMatchObject({ ts: Date.UTC(2020, 10, 6), close: 118.69000244140625 });
+    expect(aapl.at(-1)).toMatchObject({ ts: Date.UTC(2020, 10, 6), close: 118.69 });
   });
 
   it('BTC-USD 2020: four all-null days skipped and counted, never zeros', async () => {
@@ -245,7 +246,7 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     expect(yahoo.stats().nullRowsSkipped).toBe(4);
     expect(bars.find((b) => b.ts === Date.UTC(2020, 3, 17))).toBeUndefined();
     expect(bars.every((b) => b.open > 0 && b.low > 0)).toBe(true);
-    expect(bars[0]).toMatchObject({ open: 7194.89208984375, volume: 18565664997 });
+    expect(bars[0]).toMatchObject({ open: 7194.892, volume: 18565664997 });
   });
 
   it('XETRA and mutual-fund null bars are skipped and counted', async () => {
@@ -263,9 +264,7 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
       from: Date.UTC(2024, 8, 12),
       to: Date.UTC(2024, 8, 16),
     });
-    expect(fund).toEqual([
-      expect.objectContaining({ ts: Date.UTC(2024, 8, 12), close: 11887.099609375, volume: 0 }),
-    ]);
+    expect(fund).toEqual([expect.objectContaining({ ts: Date.UTC(2024, 8, 12), close: 11887.1, volume: 0 })]);
     expect(yahoo.stats().nullRowsSkipped).toBe(2);
   });
 
@@ -461,5 +460,43 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
     const avClient = createHttpClient({ source: 'alphavantage' });
     expect(() => createYahooFetcher({ http: avClient })).toThrow(/source "yahoo".*"alphavantage"/);
     void avClient.close();
+  });
+});
+
+describe('Yahoo float32 prices (issue 11)', () => {
+  const { srv, track } = useFixtureServer(() =>
+    fixtureReply('yahoo/chart-AAPL-1m-2024-10-02-regular-hours-with-nulls.json'),
+  );
+  const at = new ManualClock(Date.UTC(2024, 9, 3));
+
+  it('stores the decimal meant (225.89), or the raw float32 value with rawPrices: true', async () => {
+    const meant = track(createYahooFetcher({ baseUrl: srv.url, clock: at }));
+    const raw = track(createYahooFetcher({ baseUrl: srv.url, clock: at, rawPrices: true }));
+    const req = {
+      symbol: 'AAPL',
+      timeframe: '1m' as const,
+      from: Date.UTC(2024, 9, 2, 13, 30),
+      to: Date.UTC(2024, 9, 2, 20),
+    };
+    const a = await meant.fetchHistory(req);
+    const b = await raw.fetchHistory(req);
+    expect([a[0].open, b[0].open]).toEqual([225.89, 225.88999938964844]);
+    expect(a).toHaveLength(b.length);
+    for (let i = 0; i < a.length; i++) {
+      for (const k of ['open', 'high', 'low', 'close'] as const) {
+        expect(Math.fround(a[i][k])).toBe(b[i][k]);
+        expect(String(a[i][k]).length).toBeLessThanOrEqual(String(b[i][k]).length);
+      }
+      expect(a[i].volume).toBe(b[i].volume);
+    }
+    // Read back, every recorded AAPL price has at most 4 decimals (cents, and the sub-penny prints
+    // like 224.0109 the tape carries); raw, most of them have 10 or more.
+    const decimals = (v: number): number => (String(v).split('.')[1] ?? '').length;
+    expect(Math.max(...a.flatMap((x) => [x.open, x.high, x.low, x.close].map(decimals)))).toBe(4);
+    expect(b.filter((x) => decimals(x.close) >= 10).length).toBeGreaterThan(b.length / 2);
+  });
+
+  it('rejects a non-boolean rawPrices', () => {
+    expect(() => createYahooFetcher({ rawPrices: 'yes' as never })).toThrow(/rawPrices/);
   });
 });
