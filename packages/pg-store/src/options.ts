@@ -121,7 +121,7 @@ export function resolvePgStoreOptions(options: PgStoreOptions): ResolvedPgStoreO
     }
   }
   if (pool !== undefined) {
-    if (typeof pool !== 'object' || pool === null || typeof (pool as Pool).connect !== 'function') {
+    if (typeof pool !== 'object' || pool === null || typeof pool.connect !== 'function') {
       throw new OptionsError(`${COMPONENT}: option "pool" must be a pg.Pool`);
     }
     for (const name of POOL_ONLY) {

@@ -120,7 +120,8 @@ export function isConnectionError(error: unknown): boolean {
     (CONNECTION_ERRNOS.has(code) || CONNECTION_STATES.has(code) || code.startsWith('08'))
   )
     return true;
-  const message = String((error as { message?: unknown }).message ?? '');
+  const raw = (error as { message?: unknown }).message;
+  const message = typeof raw === 'string' ? raw : '';
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED|Client was closed/i.test(
     message,
   );
@@ -807,12 +808,14 @@ export class PgStore implements HistoryStore {
       this.timer?.cancel();
       this.timer = null;
       this.closing = (async () => {
-        let failure: unknown;
+        let failure: PgStoreError | undefined;
         try {
           await this.flushChain;
           if (this.buffer.size > 0) await this.flushOnce();
         } catch (error) {
-          failure = error;
+          failure = isPgStoreError(error)
+            ? error
+            : this.wrap(error, CODES.FLUSH_FAILED, 'final flush failed');
         }
         this.pool.off('error', this.poolErrorListener);
         if (this.ownsPool) await this.pool.end().catch(() => undefined);
@@ -896,7 +899,7 @@ export class PgStore implements HistoryStore {
       typeof config === 'string' ? { text: config, values } : { ...(config as pg.QueryConfig) };
     (cfg as { types?: unknown }).types = TYPES;
     try {
-      const result = await this.pool.query<R>(cfg as pg.QueryConfig);
+      const result = await this.pool.query<R>(cfg);
       if (this.status !== 'ready') this.markSuccess();
       return result;
     } catch (error) {
