@@ -1,84 +1,105 @@
-// Runs the README's quick start and the consumer example against a real Redis.
-import { type Bar } from '@pipeline/core';
+// Runs the README's quick start (verbatim: the README block must equal the example file) and the
+// consumer example as a user would, in child processes, against the in-process cache and a real Redis.
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { TEST_REDIS_URL, deleteRedisPrefix, uniqueRedisPrefix } from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
-import { follow, latestCloses } from '../examples/consumer';
-import { quickStart } from '../examples/quick-start';
 import { bar } from './hot-cache.contract';
-import { createMemoryHotCache } from './memory-hot-cache';
 import { createRedisHotCache } from './redis-hot-cache';
 
+const run = promisify(execFile);
+const pkg = join(__dirname, '..');
 const admin = new Redis(TEST_REDIS_URL);
 afterAll(() => admin.quit());
-const silence = () => jest.spyOn(console, 'log').mockImplementation(() => undefined);
 
-it('quick start works on the in-process cache and on Redis alike', async () => {
-  const log = silence();
+/** Runs an example with tsx and the given environment (REDIS_URL removed unless given). */
+function runExample(file: string, env: Record<string, string>) {
+  const { REDIS_URL: _ignored, ...base } = process.env;
+  return run(process.execPath, ['--import', 'tsx', `examples/${file}`], {
+    cwd: pkg,
+    env: { ...base, ...env },
+    timeout: 15_000,
+  });
+}
+
+it('the README quick start is examples/quick-start.ts, verbatim', () => {
+  const readme = readFileSync(join(pkg, 'README.md'), 'utf8');
+  const block = /## Quick start[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(block).toBe(readFileSync(join(pkg, 'examples/quick-start.ts'), 'utf8'));
+});
+
+it('the quick start prints the same on the in-process cache and on Redis, writes under its prefix and exits', async () => {
   const prefix = uniqueRedisPrefix('rkbqs');
-  const memory = createMemoryHotCache();
-  const redis = createRedisHotCache({ redis: TEST_REDIS_URL, keyPrefix: prefix });
   try {
-    const a = await quickStart(memory);
-    const b = await quickStart(redis);
-    expect(a).toEqual(b);
-    expect(a.map((x) => [x.close, x.final])).toEqual([
-      [1.101, true],
-      [1.103, false],
-    ]);
+    const memory = await runExample('quick-start.ts', {});
+    const redis = await runExample('quick-start.ts', { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix });
+    // Only Redis has a connection whose status changes (connecting -> ready, printed by the listener).
+    const withoutStatus = (out: string) => out.replace(/^cache \S+ -> \S+.*\n/gm, '');
+    expect(redis.stdout).toContain('cache connecting -> ready');
+    expect(withoutStatus(redis.stdout)).toBe(memory.stdout);
+    expect(memory.stdout).toContain('appended: 2');
+    expect(memory.stdout).toContain("'2024-01-02T09:31:00.000Z 1.103 (forming)'");
+    expect(memory.stderr).toBe('');
+    // Everything went under the prefix, nothing under the pipeline's default one.
+    expect((await admin.keys(`${prefix}*`)).sort()).toEqual(
+      [
+        `${prefix}bars:{EURUSD}:1m`,
+        `${prefix}features:{EURUSD}`,
+        `${prefix}signal:{EURUSD}`,
+        `${prefix}stream:bars`,
+        `${prefix}stream:signals`,
+      ].sort(),
+    );
   } finally {
-    log.mockRestore();
-    await memory.close();
-    await redis.close();
     await deleteRedisPrefix(admin, prefix);
   }
 });
 
-it('the consumer example follows bars and signals as they are written, and stops on abort', async () => {
+it('the quick start fails with CACHE_UNAVAILABLE and exits when Redis is not there', async () => {
+  const error = (await runExample('quick-start.ts', {
+    REDIS_URL: 'redis://127.0.0.1:1', // nothing listens on port 1
+    REDIS_KEY_PREFIX: 'unused:',
+  }).then(
+    () => null,
+    (e: unknown) => e,
+  )) as { code: number; stderr: string } | null;
+  expect(error?.code).toBe(1);
+  expect(error?.stderr).toMatch(/CACHE_UNAVAILABLE|ECONNREFUSED|connect/);
+});
+
+it('the consumer example follows the bars written under its prefix and stops after MAX_BARS', async () => {
   const prefix = uniqueRedisPrefix('rkbcons');
   const cache = createRedisHotCache({ redis: TEST_REDIS_URL, keyPrefix: prefix });
   await cache.ready();
-  await cache.writeBars([bar(0)]); // before the follower starts: not delivered
-  const controller = new AbortController();
-  const got: Bar[] = [];
-  const signals: string[] = [];
-  const closes = latestCloses();
-  let notify: () => void = () => undefined;
-  let ready: () => void = () => undefined;
-  const followerReady = new Promise<void>((r) => (ready = r));
-  const following = follow({
-    redisUrl: TEST_REDIS_URL,
-    prefix,
-    signal: controller.signal,
-    onReady: () => ready(),
-    onBars: (bars) => {
-      got.push(...bars);
-      closes.apply(bars);
-      notify();
-    },
-    onSignal: (symbol) => {
-      signals.push(symbol);
-      notify();
-    },
+  const { REDIS_URL: _ignored, ...base } = process.env;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'examples/consumer.ts'], {
+    cwd: pkg,
+    env: { ...base, REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, SYMBOLS: 'EURUSD', MAX_BARS: '3' },
   });
+  let out = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   try {
-    await followerReady;
-    const arrived = new Promise<void>((resolve) => {
-      notify = () => got.length >= 3 && signals.length >= 1 && resolve();
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('following')) resolve();
+      });
+      child.on('exit', () => reject(new Error(`consumer exited early: ${out}`)));
     });
-    await cache.writeBars([bar(1), bar(2, { final: false })]);
-    await cache.writeBars([bar(2, { final: true, close: 7 })]);
-    await cache.setSignal('EURUSD', { direction: 'long' });
-    await arrived;
-    expect(got.map((b) => [b.ts, b.final])).toEqual([
-      [bar(1).ts, true],
-      [bar(2).ts, false],
-      [bar(2).ts, true],
+    await cache.writeBars([bar(1), bar(1, { symbol: 'XAUUSD' }), bar(2, { final: false, close: 1.2 })]);
+    await cache.writeBars([bar(2, { close: 1.3 })]);
+    expect(await exited).toBe(0);
+    const lines = out.trim().split('\n');
+    expect(lines.slice(1, 4)).toEqual([
+      `EURUSD 1m ${new Date(bar(1).ts).toISOString()} ${bar(1).close}`,
+      `EURUSD 1m ${new Date(bar(2).ts).toISOString()} 1.2 (forming)`,
+      `EURUSD 1m ${new Date(bar(2).ts).toISOString()} 1.3`,
     ]);
-    expect(closes.get('EURUSD', '1m')).toBe(7);
-    expect(signals).toEqual(['EURUSD']);
+    expect(lines[4]).toMatch(/^resume after \d+-\d+$/);
   } finally {
-    controller.abort();
-    await following;
+    child.kill();
     await cache.close();
     await deleteRedisPrefix(admin, prefix);
   }

@@ -2,8 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Bar } from '@pipeline/core';
-import { createSqliteStore } from '@pipeline/sqlite-store';
+import { createSqliteStore, type Bar } from '@pipeline/sqlite-store';
 
 const dir = mkdtempSync(join(tmpdir(), 'quick-start-'));
 const store = createSqliteStore({

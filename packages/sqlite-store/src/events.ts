@@ -4,9 +4,9 @@ export interface StoreSubscription {
 }
 
 /**
- * A minimal synchronous event list. A throwing listener must not break the store's flush path, so
- * listener errors are swallowed here and handed to `onListenerError` (the store routes them nowhere
- * else: it never logs on its own).
+ * A minimal synchronous event list. A throwing listener must not break the store's flush path, so a
+ * listener's error is caught and dropped here: the store has nowhere to report it (its own `onError`
+ * listeners may be the ones throwing) and it never logs on its own.
  */
 export class Emitter<T> {
   private readonly listeners = new Set<(event: T) => void>();

@@ -43,3 +43,15 @@ export {
 export { MIGRATIONS, SCHEMA_VERSION } from './schema';
 export { type StoreSubscription } from './events';
 export { createSqliteHistoryStore, type SqliteHistoryStore } from './history-store';
+export {
+  type Bar,
+  type Timeframe,
+  type SourceName,
+  type Scheduler,
+  type HistoryStore,
+  type HistoryStoreStats,
+  type HistoryStoreHealth,
+  type HistoryCalendar,
+  type HistoryGap,
+  type SeriesQuery,
+} from '@pipeline/core';

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -13,4 +14,11 @@ it('the README quick start runs and prints what it promises', async () => {
   expect(lines.some((l) => /^flushed 2 rows in [\d.]+ ms$/.test(l))).toBe(true);
   expect(stdout).toContain('[ 1.17, 1.18, 1.19 ]');
   expect(stdout).toMatch(/missing: 3/);
+});
+
+it('the README quick start is examples/quick-start.ts, verbatim', () => {
+  const pkg = join(__dirname, '..');
+  const readme = readFileSync(join(pkg, 'README.md'), 'utf8');
+  const block = /## Quick start[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  expect(block).toBe(readFileSync(join(pkg, 'examples/quick-start.ts'), 'utf8'));
 });
