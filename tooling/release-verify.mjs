@@ -280,13 +280,24 @@ try {
   const pgUp =
     spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-Atc', 'select 1'], { encoding: 'utf8' })
       .status === 0;
+  // Redis: each job at a time has a logical database of the machine's Redis to itself (15, 14, ...),
+  // so that keys a quick start writes outside its REDIS_KEY_PREFIX are seen (and removed) precisely.
+  const redisUp =
+    spawnSync('redis-cli', ['-h', '127.0.0.1', 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG';
+  const freeDbs = Array.from({ length: jobs }, (_, i) => 15 - i);
+  const redis = (db, ...args) =>
+    spawnSync('redis-cli', ['-h', '127.0.0.1', '-n', String(db), ...args], { encoding: 'utf8' });
+  const allKeys = (db) => new Set((redis(db, '--scan').stdout ?? '').split('\n').filter(Boolean));
   const results = await pool(checked, jobs, async (pkg) => {
     const id = `${pkg.name.replace(/^@pipeline\//, '').replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
+    const db = freeDbs.pop();
+    const prefix = `release-verify:${id}:`;
     const services = {
       timeoutMs: quickStartTimeoutMs,
       env: {
-        REDIS_URL: 'redis://127.0.0.1:6379',
-        REDIS_PREFIX: `release-verify:${id}:`,
+        REDIS_URL: `redis://127.0.0.1:6379/${db}`,
+        REDIS_KEY_PREFIX: prefix,
+        REDIS_PREFIX: prefix,
       },
     };
     const readme = existsSync(join(pkg.dir, 'README.md'))
@@ -299,33 +310,48 @@ try {
       services.env.DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${database}`;
       services.env.HISTORY_URL = services.env.DATABASE_URL;
     }
+    const before = redisUp ? allKeys(db) : new Set();
+    let res;
     try {
       const t0 = Date.now();
-      const res = await verifyQuickStart({ pkg, work, registry, env: readEnv, versions, services });
+      res = await verifyQuickStart({ pkg, work, registry, env: readEnv, versions, services });
       const mark = (s) => (s?.ok ? 'pass' : 'FAIL');
       console.log(
         `  ${pkg.name}: install ${mark(res.install)}, esm ${mark(res.esm)}, cjs ${mark(res.cjs)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
       );
       return res;
     } finally {
-      const keys =
-        spawnSync('redis-cli', ['-h', '127.0.0.1', '--scan', '--pattern', `release-verify:${id}:*`], {
-          encoding: 'utf8',
-        })
-          .stdout?.split('\n')
-          .filter(Boolean) ?? [];
-      for (let i = 0; i < keys.length; i += 500)
-        spawnSync('redis-cli', ['-h', '127.0.0.1', 'del', ...keys.slice(i, i + 500)]);
+      if (redisUp) {
+        const added = [...allKeys(db)].filter((k) => !before.has(k));
+        const stray = added.filter((k) => !k.startsWith(prefix));
+        for (let i = 0; i < added.length; i += 500) redis(db, 'del', ...added.slice(i, i + 500));
+        if (stray.length && res) {
+          res.redis = {
+            ok: false,
+            detail: `wrote ${stray.length} key(s) outside REDIS_KEY_PREFIX (${prefix}): ${stray.slice(0, 3).join(', ')}`,
+          };
+        } else if (res && added.length) {
+          res.redis = { ok: true, detail: `${added.length} key(s), all under its prefix` };
+        }
+      }
+      freeDbs.push(db);
       if (database)
         spawnSync('dropdb', ['-h', '127.0.0.1', '-U', 'postgres', '--if-exists', '--force', database]);
     }
   });
   for (const res of results)
-    Object.assign(rows.get(res.name), { install: res.install, esm: res.esm, cjs: res.cjs, log: res.log });
+    Object.assign(rows.get(res.name), {
+      install: res.install,
+      esm: res.esm,
+      cjs: res.cjs,
+      redis: res.redis,
+      log: res.log,
+    });
 
   // The table: one row per package, one column per check; the failures' first lines below it.
-  const cols = ['load', 'engines', 'install', 'esm', 'cjs'];
+  const cols = ['load', 'engines', 'install', 'esm', 'cjs', 'redis'];
   const cell = (s) => (s ? (s.ok ? 'pass' : 'FAIL') : '-');
+  const optional = new Set(['redis']); // only for quick starts that use Redis
   console.log(`\n| package | ${cols.join(' | ')} |\n| --- |${' --- |'.repeat(cols.length)}`);
   for (const row of rows.values())
     console.log(`| ${row.name}@${row.version} | ${cols.map((c) => cell(row[c])).join(' | ')} |`);
@@ -338,7 +364,7 @@ try {
   }
   for (const row of rows.values()) {
     for (const c of cols) {
-      if (row[c]?.ok) continue;
+      if (row[c]?.ok || (optional.has(c) && !row[c])) continue;
       failures++;
       console.log(`\n${row.name} ${c}: ${row[c]?.detail ?? 'not run'}`.replace(/\n(?!\n|@)/g, '\n    '));
     }
