@@ -52,7 +52,7 @@ export interface PgStoreOptions {
    * starts. @default 100000
    */
   maxPending?: number;
-  /** Rows per INSERT statement of a flush (one `unnest` of 11 arrays per statement). @default 5000 */
+  /** Rows per INSERT statement of a flush (one `unnest` of 11 arrays per statement; smaller statements keep each slice of JavaScript work short). @default 1000 */
   rowsPerStatement?: number;
   /** First retry delay after a failed flush, ms; doubles per failure up to `retryMaxMs`. @default 500 */
   retryBaseMs?: number;
@@ -85,7 +85,7 @@ export const PG_STORE_DEFAULTS: Readonly<Required<Omit<PgStoreOptions, 'url' | '
   connectTimeoutMs: 5_000,
   flushIntervalMs: 10_000,
   maxPending: 100_000,
-  rowsPerStatement: 5_000,
+  rowsPerStatement: 1_000,
   retryBaseMs: 500,
   retryMaxMs: 30_000,
   retentionMs: Object.freeze({}),

@@ -221,6 +221,17 @@ describe('schema: migrations, partitions, retention', () => {
     await s.backfill([odd]);
     await s.backfill([{ ...odd, close: 1.3, high: 1.4 }]); // staging path too
     expect(await s.latest(odd.symbol, '1m')).toEqual([{ ...odd, close: 1.3, high: 1.4 }]);
+    // And the live path's array literals (quotes, backslashes, braces, commas).
+    const live = [
+      contractBar(1, { symbol: 'A\\B\tC\nD\rE', source: 'x\\y' as Bar['source'], final: false }),
+      contractBar(2, { symbol: 'q"u{o},te', source: '"' as Bar['source'], volume: 1e21, close: -0.5e-300 }),
+      contractBar(3, { symbol: 'NULL', source: 'NULL' as Bar['source'] }),
+    ];
+    s.write(live);
+    await s.flush();
+    expect(await s.latest(live[0].symbol, '1m')).toEqual([{ ...odd, close: 1.3, high: 1.4 }, live[0]]);
+    expect(await s.latest(live[1].symbol, '1m')).toEqual([live[1]]);
+    expect(await s.latest('NULL', '1m')).toEqual([live[2]]);
   });
 
   it('works on a pool passed in, and leaves that pool open on close', async () => {

@@ -447,10 +447,12 @@ export class PgStore implements HistoryStore {
       const sql = upsertSql(this.schema);
       await this.transaction(async (client) => {
         for (let i = 0; i < batch.length; i += step) {
-          await client.query(
-            sql,
-            upsertParams(i === 0 && batch.length <= step ? batch : batch.slice(i, i + step)),
-          );
+          // Named: parsed and planned once per connection.
+          await client.query({
+            name: `pg-store-upsert-${this.options.schema}`,
+            text: sql,
+            values: upsertParams(i === 0 && batch.length <= step ? batch : batch.slice(i, i + step)),
+          });
         }
       });
       const ms = performance.now() - started;

@@ -101,8 +101,28 @@ export function mergeStagingSql(schema: string, staging: string): string {
   );
 }
 
-/** The 11 parameter arrays of {@link upsertSql} for `bars`. */
-export function upsertParams(bars: readonly Bar[]): unknown[] {
+/** A PostgreSQL array literal of numbers; JavaScript's shortest round-trip form reads back exactly. */
+function numberArray(values: readonly number[]): string {
+  return `{${values.join(',')}}`;
+}
+
+/** A PostgreSQL array literal of strings: every element quoted, `"` and `\\` escaped. */
+function textArray(values: readonly string[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    out += /["\\]/.test(v) ? `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${v}"`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * The 11 parameters of {@link upsertSql} for `bars`, as array literals built here: node-postgres'
+ * own array serialisation costs about 10-40 us per element (it blocked the event loop 100-400 ms for
+ * 10,000 rows), these joins well under 1 us.
+ */
+export function upsertParams(bars: readonly Bar[]): string[] {
   const n = bars.length;
   const sym = new Array<string>(n);
   const tf = new Array<string>(n);
@@ -113,7 +133,7 @@ export function upsertParams(bars: readonly Bar[]): unknown[] {
   const c = new Array<number>(n);
   const v = new Array<number>(n);
   const src = new Array<string>(n);
-  const fin = new Array<boolean>(n);
+  let fin = '{';
   const q = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const b = bars[i];
@@ -126,10 +146,22 @@ export function upsertParams(bars: readonly Bar[]): unknown[] {
     c[i] = b.close;
     v[i] = b.volume;
     src[i] = b.source;
-    fin[i] = b.final;
+    fin += i === 0 ? (b.final ? 't' : 'f') : b.final ? ',t' : ',f';
     q[i] = b.quality;
   }
-  return [sym, tf, ts, o, h, l, c, v, src, fin, q];
+  return [
+    textArray(sym),
+    textArray(tf),
+    numberArray(ts),
+    numberArray(o),
+    numberArray(h),
+    numberArray(l),
+    numberArray(c),
+    numberArray(v),
+    textArray(src),
+    `${fin}}`,
+    numberArray(q),
+  ];
 }
 
 /** COPY text format escaping (backslash, tab, newline, carriage return). */

@@ -1,0 +1,393 @@
+// Benchmark of @pipeline/pg-store against raw node-postgres / COPY doing the same work.
+//
+//   pnpm --filter @pipeline/pg-store bench        (or `pnpm bench pg-store` from the root)
+//
+// Needs the machine's PostgreSQL (127.0.0.1:5432, trust auth, user postgres) or PG_BENCH_URL pointing
+// at a server's maintenance database. Creates its own database and drops it at the end.
+//
+// Environment (all optional):
+//   PG_BENCH_URL         admin URL                                  (default postgres://postgres@127.0.0.1:5432/postgres)
+//   BENCH_BACKFILL_ROWS  rows per backfill run                      (default 200000)
+//   BENCH_SYMBOLS        symbols in the big table                   (default 1000)
+//   BENCH_BARS           bars per symbol in the big table           (default 10000)
+//   BENCH_QUERIES        last-500 queries timed                     (default 2000)
+//   BENCH_KEEP_DB        1: keep the bench database (and reuse its big table next run)
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { alignTs, type Bar } from '@pipeline/core';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { createPgStore, type PgStore } from '../src/index';
+import { BAR_COLUMNS, copyChunks } from '../src/schema';
+
+interface Row {
+  case: string;
+  unit: string;
+  ours: number;
+  baseline: string | null;
+  baselineValue: number | null;
+  ratio: number | null;
+  goal: string | null;
+  pass: boolean | null;
+}
+
+const env = (name: string, fallback: number): number => {
+  const v = process.env[name];
+  return v === undefined ? fallback : Number(v);
+};
+const ADMIN = process.env.PG_BENCH_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BACKFILL_ROWS = env('BENCH_BACKFILL_ROWS', 200_000);
+const SYMBOLS = env('BENCH_SYMBOLS', 1_000);
+const BARS = env('BENCH_BARS', 10_000);
+const QUERIES = env('BENCH_QUERIES', 2_000);
+const KEEP = process.env.BENCH_KEEP_DB === '1';
+const DB = `pgstore_bench_${SYMBOLS}x${BARS}`;
+const T0 = Date.UTC(2020, 0, 1);
+const MIN = 60_000;
+const rows: Row[] = [];
+
+const dbUrl = (): string => {
+  const u = new URL(ADMIN);
+  u.pathname = `/${DB}`;
+  return u.toString();
+};
+
+function bar(symbolIndex: number, i: number, ts = T0 + i * MIN): Bar {
+  const p = 100 + (i % 500) / 10 + symbolIndex / 100;
+  return {
+    symbol: `SYM${String(symbolIndex).padStart(4, '0')}`,
+    timeframe: '1m',
+    ts,
+    open: p,
+    high: p + 0.5,
+    low: p - 0.5,
+    close: p + 0.25,
+    volume: i % 1000,
+    source: 'synthetic',
+    final: true,
+    quality: 1,
+  };
+}
+
+const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>, url = ADMIN): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function ensureDatabase(): Promise<void> {
+  await admin(async (c) => {
+    const { rows: found } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB]);
+    if (found.length === 0) await c.query(`CREATE DATABASE "${DB}"`);
+  });
+}
+
+// ------------------------------------------------------------------------------------ backfill
+
+/** The raw baseline: the same rows, COPY text encoding and one COPY in a transaction, nothing else. */
+async function rawCopy(pool: pg.Pool, schema: string, bars: readonly Bar[]): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await pipeline(
+      Readable.from(copyChunks(bars)),
+      client.query(copyFrom(`COPY "${schema}".bars (${BAR_COLUMNS}) FROM STDIN`)),
+    );
+    await client.query('COMMIT');
+  } finally {
+    client.release();
+  }
+}
+
+async function benchBackfill(): Promise<void> {
+  const url = dbUrl();
+  const perSymbol = Math.ceil(BACKFILL_ROWS / 100);
+  const bars: Bar[] = [];
+  for (let s = 0; s < 100 && bars.length < BACKFILL_ROWS; s++)
+    for (let i = 0; i < perSymbol && bars.length < BACKFILL_ROWS; i++) bars.push(bar(s, i));
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const best = { raw: Infinity, copy: Infinity, staging: Infinity, live: Infinity };
+  for (let run = 0; run < 3; run++) {
+    // A fresh schema per run and path, with the month partitions already created (both sides equal).
+    const stores: PgStore[] = [];
+    const fresh = async (name: string): Promise<PgStore> => {
+      await admin((c) => c.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`), url);
+      const s = createPgStore({ url, schema: name, poolSize: 2, maxPending: 10_000_000 });
+      await s.ready();
+      await s.backfill([bar(999, 0)]); // creates the month partition the run uses (another symbol)
+      stores.push(s);
+      return s;
+    };
+    await fresh('bench_raw');
+    let t = performance.now();
+    await rawCopy(pool, 'bench_raw', bars);
+    best.raw = Math.min(best.raw, performance.now() - t);
+
+    const ours = await fresh('bench_ours');
+    t = performance.now();
+    await ours.backfill(bars);
+    best.copy = Math.min(best.copy, performance.now() - t);
+    if (ours.stats().stagedRows !== 0) throw new Error('expected the direct COPY path');
+
+    // Re-backfill of the same range: the replace path (COPY into staging, one upsert).
+    t = performance.now();
+    await ours.backfill(bars);
+    best.staging = Math.min(best.staging, performance.now() - t);
+    if (ours.stats().stagedRows !== bars.length) throw new Error('expected the staging path');
+
+    const live = await fresh('bench_live');
+    t = performance.now();
+    live.write(bars);
+    await live.flush();
+    best.live = Math.min(best.live, performance.now() - t);
+    for (const s of stores) await s.close();
+  }
+  await admin(async (c) => {
+    for (const s of ['bench_raw', 'bench_ours', 'bench_live'])
+      await c.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
+  }, url);
+  await pool.end();
+  const rate = (ms: number): number => Math.round(bars.length / (ms / 1000));
+  const raw = rate(best.raw);
+  rows.push({
+    case: `backfill() of ${bars.length.toLocaleString('en')} bars into an empty range (direct COPY)`,
+    unit: 'bars/s',
+    ours: rate(best.copy),
+    baseline: 'raw COPY of the same rows, same run',
+    baselineValue: raw,
+    ratio: round(rate(best.copy) / raw, 2),
+    goal: '>= raw / 1.25',
+    pass: rate(best.copy) >= raw / 1.25,
+  });
+  rows.push({
+    case: `backfill() of the same ${bars.length.toLocaleString('en')} bars again (staging + upsert, replaces)`,
+    unit: 'bars/s',
+    ours: rate(best.staging),
+    baseline: 'raw COPY of the same rows, same run',
+    baselineValue: raw,
+    ratio: round(rate(best.staging) / raw, 2),
+    goal: null,
+    pass: null,
+  });
+  rows.push({
+    case: `write() + flush() of ${bars.length.toLocaleString('en')} bars (buffered live path, unnest upsert)`,
+    unit: 'bars/s',
+    ours: rate(best.live),
+    baseline: 'raw COPY of the same rows, same run',
+    baselineValue: raw,
+    ratio: round(rate(best.live) / raw, 2),
+    goal: null,
+    pass: null,
+  });
+}
+
+// ------------------------------------------------------------------------------ the big table
+
+async function ensureBigTable(): Promise<void> {
+  const url = dbUrl();
+  const store = createPgStore({ url, schema: 'big', partitionsAhead: 1 });
+  await store.ready();
+  await store.backfill([bar(0, 0)]); // creates the partition of T0
+  await store.close();
+  const n = await admin(async (c) => {
+    const { rows: r } = await c.query<{ n: string }>('SELECT count(*) AS n FROM big.bars WHERE ts < $1', [
+      T0 + BARS * MIN,
+    ]);
+    return Number(r[0].n);
+  }, url);
+  if (n === SYMBOLS * BARS) return;
+  const t = performance.now();
+  await admin(async (c) => {
+    // Server-side: no rows cross the wire. The primary key is rebuilt after the load (a sorted
+    // index build is much faster than 10 M index inserts).
+    await c.query("SET maintenance_work_mem = '256MB'");
+    await c.query('SET synchronous_commit = off');
+    await c.query('TRUNCATE big.bars');
+    await c.query('ALTER TABLE big.bars DROP CONSTRAINT bars_pkey');
+    await c.query(
+      `INSERT INTO big.bars (${BAR_COLUMNS})
+       SELECT 'SYM' || lpad(s::text, 4, '0'), '1m', $1::bigint + i::bigint * 60000,
+              p, p + 0.5, p - 0.5, p + 0.25, i % 1000, 'synthetic', true, 1
+       FROM generate_series(0, $2::int - 1) AS s, generate_series(0, $3::int - 1) AS i,
+            LATERAL (SELECT 100 + (i % 500) / 10.0 + s / 100.0 AS p) AS x`,
+      [T0, SYMBOLS, BARS],
+    );
+    await c.query('ALTER TABLE big.bars ADD PRIMARY KEY (symbol, timeframe, ts)');
+    await c.query('ANALYZE big.bars');
+  }, url);
+  console.log(
+    `built big.bars (${(SYMBOLS * BARS).toLocaleString('en')} rows) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function benchLatest(): Promise<void> {
+  const url = dbUrl();
+  const store = createPgStore({ url, schema: 'big', poolSize: 1 });
+  await store.ready();
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const sym = (k: number): string => `SYM${String((k * 7919) % SYMBOLS).padStart(4, '0')}`;
+  // Warm both (connections, plans, cache).
+  for (let k = 0; k < 200; k++) {
+    await store.latest(sym(k), '1m', 500);
+    await pool.query(
+      'SELECT * FROM big.bars WHERE symbol = $1 AND timeframe = $2 ORDER BY ts DESC LIMIT 500',
+      [sym(k), '1m'],
+    );
+  }
+  const ours: number[] = [];
+  const raw: number[] = [];
+  for (let k = 0; k < QUERIES; k++) {
+    let t = performance.now();
+    const got = await store.latest(sym(k), '1m', 500);
+    ours.push(performance.now() - t);
+    if (got.length !== 500) throw new Error(`latest returned ${got.length} rows`);
+    t = performance.now();
+    await pool.query(
+      'SELECT * FROM big.bars WHERE symbol = $1 AND timeframe = $2 ORDER BY ts DESC LIMIT 500',
+      [sym(k), '1m'],
+    );
+    raw.push(performance.now() - t);
+  }
+  await store.close();
+  await pool.end();
+  ours.sort((a, b) => a - b);
+  raw.sort((a, b) => a - b);
+  for (const [name, p] of [
+    ['p50', 50],
+    ['p99', 99],
+  ] as const) {
+    const o = percentile(ours, p);
+    const b = percentile(raw, p);
+    rows.push({
+      case: `latest 500 bars of one symbol as Bar objects, ${(SYMBOLS * BARS).toLocaleString('en')}-row table, ${name}`,
+      unit: 'ms',
+      ours: round(o, 2),
+      baseline: 'raw pool.query, row objects',
+      baselineValue: round(b, 2),
+      ratio: round(o / b, 2),
+      goal: name === 'p50' ? '< 2 ms' : null,
+      pass: name === 'p50' ? o < 2 : null,
+    });
+  }
+}
+
+// --------------------------------------------------------------------------- event-loop blocking
+
+async function loopBlocking(fn: () => Promise<unknown>): Promise<{ maxLagMs: number; wallMs: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  let maxGap = 0;
+  let last = performance.now();
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+  }, 1);
+  await new Promise((r) => setTimeout(r, 20));
+  h.enable();
+  maxGap = 0;
+  last = performance.now();
+  const t0 = performance.now();
+  await fn();
+  const wallMs = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 5));
+  h.disable();
+  clearInterval(ticker);
+  // The ticker's gap includes its own 1 ms period; the histogram reports delay beyond it.
+  return { maxLagMs: Math.max(maxGap - 1, h.max / 1e6), wallMs };
+}
+
+async function benchLiveFlush(): Promise<void> {
+  const store = createPgStore({ url: dbUrl(), schema: 'big', poolSize: 2, maxPending: 1_000_000 });
+  await store.ready();
+  let idle = Infinity;
+  for (let run = 0; run < 3; run++) {
+    idle = Math.min(idle, (await loopBlocking(() => new Promise((r) => setTimeout(r, 100)))).maxLagMs);
+  }
+  rows.push({
+    case: 'event-loop delay probe with no flush running (noise floor for the rows below)',
+    unit: 'ms max loop delay',
+    ours: round(idle, 1),
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: null,
+    pass: null,
+  });
+  let base = alignTs(Date.now(), '1m');
+  for (const size of [1_000, 10_000]) {
+    const samples: { maxLagMs: number; wallMs: number }[] = [];
+    for (let run = 0; run < 5; run++) {
+      const perSymbol = Math.max(1, Math.round(size / SYMBOLS));
+      const batch: Bar[] = [];
+      for (let s = 0; s < SYMBOLS && batch.length < size; s++)
+        for (let k = 0; k < perSymbol && batch.length < size; k++) batch.push(bar(s, k, base + k * MIN));
+      base += (perSymbol + 1) * MIN;
+      store.write(batch);
+      samples.push(await loopBlocking(() => store.flush()));
+    }
+    samples.sort((a, b) => a.maxLagMs - b.maxLagMs);
+    const median = samples[Math.floor(samples.length / 2)];
+    rows.push({
+      case: `event-loop max delay during a live flush of ${size.toLocaleString('en')} rows into the big table (median of 5; flush took ${median.wallMs.toFixed(0)} ms)`,
+      unit: 'ms max loop delay',
+      ours: round(median.maxLagMs, 1),
+      baseline: null,
+      baselineValue: null,
+      ratio: null,
+      goal: '< 5 ms',
+      pass: median.maxLagMs < 5,
+    });
+  }
+  await store.close();
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  await ensureDatabase();
+  try {
+    await benchBackfill();
+    await ensureBigTable();
+    await benchLatest();
+    await benchLiveFlush();
+  } finally {
+    if (!KEEP) await admin((c) => c.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`));
+  }
+  console.table(
+    rows.map((r) => ({
+      case: r.case,
+      unit: r.unit,
+      ours: r.ours,
+      baseline: r.baselineValue,
+      ratio: r.ratio,
+      goal: r.goal,
+      pass: r.pass,
+    })),
+  );
+  const out = fileURLToPath(new URL('../../../bench-results', import.meta.url));
+  mkdirSync(out, { recursive: true });
+  const result = {
+    package: '@pipeline/pg-store',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, node: process.version },
+    rows,
+  };
+  writeFileSync(join(out, 'pg-store.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`wrote bench-results/pg-store.json in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+void main();
