@@ -52,7 +52,7 @@ describe('batch outputs written into caller buffers (`into`)', () => {
   });
 
   it('multi-output functions fill every given array', () => {
-    const cases: [() => Record<string, Float64Array>, (o: Record<string, Float64Array>) => unknown][] = [
+    const cases: [() => object, (o: Record<string, Float64Array>) => unknown][] = [
       [() => macdBatch(s.close), (o) => macdBatch(s.close, undefined, o as never)],
       [() => bollingerBatch(s.close), (o) => bollingerBatch(s.close, undefined, o as never)],
       [
@@ -69,7 +69,7 @@ describe('batch outputs written into caller buffers (`into`)', () => {
       ],
     ];
     for (const [fresh, into] of cases) {
-      const want = fresh();
+      const want = fresh() as Record<string, Float64Array>;
       const bufs = Object.fromEntries(Object.keys(want).map((k) => [k, dirty()]));
       into(bufs);
       for (const k of Object.keys(want)) expect([k, same(bufs[k], want[k])]).toEqual([k, true]);
