@@ -13,10 +13,19 @@
 //   RELEASE_VERIFY_JOBS=2       packages checked at once; QUICKSTART_TIMEOUT=60 seconds per run.
 //   VERDACCIO_VERSION           another registry version.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { capture, publishablePackages, root, run } from './lib.mjs';
 import { packageMeta } from './package-meta.mjs';
 import { exec, firstLines, pool, provideNativeAddon, verifyQuickStart } from './quickstart.mjs';
@@ -136,6 +145,38 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
+/** Bare specifiers that the CommonJS files of an installed package require() and that resolve to ES modules. */
+function esmRequires(pkgDir) {
+  const found = new Set();
+  const req = createRequire(join(pkgDir, 'package.json'));
+  const isEsm = (file) => {
+    if (file.endsWith('.mjs')) return true;
+    if (file.endsWith('.cjs') || !file.endsWith('.js')) return false;
+    for (let d = dirname(file); d !== dirname(d); d = dirname(d)) {
+      const pj = join(d, 'package.json');
+      if (existsSync(pj)) return JSON.parse(readFileSync(pj, 'utf8')).type === 'module';
+    }
+    return false;
+  };
+  const dist = join(pkgDir, 'dist');
+  const files = existsSync(dist)
+    ? readdirSync(dist, { recursive: true }).filter((f) => f.endsWith('.cjs'))
+    : [];
+  for (const f of files) {
+    const code = readFileSync(join(dist, f), 'utf8');
+    for (const m of code.matchAll(/\brequire\(\s*["']([^"'./][^"']*)["']\s*\)/g)) {
+      const spec = m[1];
+      if (spec.startsWith('node:') || isBuiltin(spec)) continue;
+      try {
+        if (isEsm(req.resolve(spec))) found.add(spec);
+      } catch {
+        // not resolvable from here (an optional peer): the runtime require reports real failures
+      }
+    }
+  }
+  return [...found].sort();
+}
+
 try {
   const deadline = Date.now() + 180_000;
   for (;;) {
@@ -231,7 +272,15 @@ try {
     // require(esm) is on by default). Node 20.20 with --no-experimental-require-module behaves like
     // Node 20.0-20.18 here, so the require either works there (>=20 is true) or not (>=20.19 is).
     const old = load(name, ['--no-experimental-require-module', '-e', 'require(process.env.PKG)']);
-    const needs = old.status === 0 ? '>=20' : /ERR_REQUIRE_ESM/.test(old.stderr) ? '>=20.19' : null;
+    // The same question asked of the code: a require() anywhere in the CommonJS build (subpaths and
+    // lazy requires included) that resolves to an ES module.
+    const esm = esmRequires(join(consumer, 'node_modules', ...name.split('/')));
+    const needs =
+      old.status === 0 && !esm.length
+        ? '>=20'
+        : old.status === 0 || /ERR_REQUIRE_ESM/.test(old.stderr)
+          ? '>=20.19'
+          : null;
     const declared = pkg.engines?.node ?? '(none)';
     const readme = existsSync(join(dir, 'README.md')) ? readFileSync(join(dir, 'README.md'), 'utf8') : '';
     const compat = /^#+\s*Compatibility[^\n]*\n+([\s\S]*?)(?=\n#|$)/m.exec(readme)?.[1] ?? '';
@@ -241,13 +290,20 @@ try {
     else if (!needs)
       row.engines = { ok: false, detail: `require without require(esm): ${firstLines(old.stderr, 2)}` };
     else if (declared !== needs)
-      row.engines = { ok: false, detail: `needs ${needs}, package.json declares ${declared}` };
+      row.engines = {
+        ok: false,
+        detail: `needs ${needs}${esm.length ? ` (require of ES modules: ${esm.join(', ')})` : ''}, package.json declares ${declared}`,
+      };
     else if (statedRange !== needs)
       row.engines = {
         ok: false,
         detail: `needs ${needs}; README "Compatibility" says ${stated ? stated[0] : 'no "Node >= x" line'}`,
       };
-    else row.engines = { ok: true, detail: needs };
+    else
+      row.engines = {
+        ok: true,
+        detail: `${needs}${esm.length ? ` (require of ES modules: ${esm.join(', ')})` : ''}`,
+      };
   }
   // One real use through each module system, not just a load.
   if (checked.some((p) => p.name === '@pipeline/core')) {
@@ -350,11 +406,11 @@ try {
 
   // The table: one row per package, one column per check; the failures' first lines below it.
   const cols = ['load', 'engines', 'install', 'esm', 'cjs', 'redis'];
-  const cell = (s) => (s ? (s.ok ? 'pass' : 'FAIL') : '-');
+  const cell = (s, c) => (s ? (s.ok ? (c === 'engines' ? `pass: ${s.detail}` : 'pass') : 'FAIL') : '-');
   const optional = new Set(['redis']); // only for quick starts that use Redis
   console.log(`\n| package | ${cols.join(' | ')} |\n| --- |${' --- |'.repeat(cols.length)}`);
   for (const row of rows.values())
-    console.log(`| ${row.name}@${row.version} | ${cols.map((c) => cell(row[c])).join(' | ')} |`);
+    console.log(`| ${row.name}@${row.version} | ${cols.map((c) => cell(row[c], c)).join(' | ')} |`);
   let failures = 0;
   // LICENSE, CHANGELOG, repository/homepage/bugs/files (tooling/package-meta.mjs).
   const meta = packageMeta().filter((m) => checked.some((p) => m.startsWith(`${p.name}:`)));
