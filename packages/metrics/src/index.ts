@@ -32,3 +32,20 @@ export {
   REDACTED_LABEL_VALUE,
 } from './sanitize';
 export { lintMetricsText, METRICS_LINT_RULES, type MetricsLintIssue, type MetricsLintRule } from './lint';
+// The core types and values this package's API takes and returns, so a user needs only
+// @pipeline/metrics in package.json (strict pnpm hides transitive dependencies).
+export {
+  systemClock,
+  ManualClock,
+  isPipelineError,
+  SOURCE_NAMES,
+  FETCH_ERROR_KINDS,
+  type Clock,
+  type RateBudgetSnapshot,
+  type SourceName,
+  type FetchErrorKind,
+  type Fetcher,
+  type HistoryStore,
+  type Bar,
+  type Timeframe,
+} from '@pipeline/core';

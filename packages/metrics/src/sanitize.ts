@@ -1,3 +1,5 @@
+import { containsSecret } from '@pipeline/core';
+
 /**
  * Label values end up in every scrape, in dashboards and in long-term storage, so they must never
  * carry secrets and must stay low-cardinality. These rules apply to every label value this package
@@ -10,10 +12,6 @@ export const MAX_LABEL_VALUE_LENGTH = 64;
 /** What replaces a value that looks like a credential. */
 export const REDACTED_LABEL_VALUE = 'redacted';
 
-const SECRET_PAIR =
-  /(api[_-]?key|apikey|access[_-]?token|token|secret|password|passwd|signature|auth)\s*[=:]/i;
-const CREDENTIAL_SCHEME = /\b(bearer|basic)\s+\S/i;
-const URL_USERINFO = /:\/\/[^/@\s]+@/;
 /**
  * Key-shaped runs: 16+ characters of letters, digits, `+`, `=`, `-` mixing at least 3 digits and 3
  * letters (the providers' keys are 16-32 alphanumerics; JWT segments match too). Underscores,
@@ -39,12 +37,9 @@ export function sanitizeLabelValue(value: unknown): string {
   let text = toText(value);
   const cut = text.search(/[?#]/);
   if (cut >= 0) text = text.slice(0, cut);
-  if (
-    SECRET_PAIR.test(text) ||
-    CREDENTIAL_SCHEME.test(text) ||
-    URL_USERINFO.test(text) ||
-    looksLikeKey(text)
-  ) {
+  // core's one redaction decides what a secret looks like (every name spelling, Bearer/Basic,
+  // user-info); a label cannot be partly masked, so a value with any secret is dropped whole.
+  if (containsSecret(text) || looksLikeKey(text)) {
     return REDACTED_LABEL_VALUE;
   }
   // eslint-disable-next-line no-control-regex -- stripping control characters is the point
