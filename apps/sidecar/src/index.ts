@@ -25,7 +25,13 @@ export {
   type ConfigIssue,
   type SourceAttempt,
 } from './errors';
-export { createLogger, createRedactor, silentLogger, type Logger, type CreateLoggerOptions } from './wiring/logger';
+export {
+  createLogger,
+  createRedactor,
+  silentLogger,
+  type Logger,
+  type CreateLoggerOptions,
+} from './wiring/logger';
 export {
   createCollectionLoop,
   COLLECTION_LOOP_DEFAULTS,
@@ -75,7 +81,13 @@ export {
   skipReason,
   forEachLimited,
   type FallbackResult,
+  type WithFallbackOptions,
+  type FetchLatestOptions,
 } from './pipeline/fallback';
+export { isStale, type SymbolStates } from './state/symbol-state';
+export { healthStatus, type HealthFacts, type Phase } from './state/health';
+export { type ReadModel } from './state/read-model';
+export { type FetchedInfo } from './pipeline/collect';
 export { buildApp, API_ERROR_CODES, type ApiView, type BuildAppOptions } from './http/api';
 export { createService, type Service, type ServiceOptions } from './wiring/service';
 export { createIndicatorFeatures, DEFAULT_FEATURE_NAMES } from './strategy/features';

@@ -13,8 +13,10 @@ import {
   type BreakerPort,
   type MarketCalendar,
   type SourceSlot,
+  type SymbolPort,
   type ValidatorPort,
 } from '../ports';
+import { type Logger } from '../wiring/logger';
 
 export interface BootstrapProgress {
   /** Chunks (about one day of one symbol each) planned and done over all symbols. */
@@ -170,13 +172,13 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
   for (const chunk of chunks) {
     if (input.isCancelled?.()) break;
     try {
-      const res = await withFallback(
-        input.sources,
-        input.breaker,
-        chunk.symbol,
+      const res = await withFallback({
+        slots: input.sources,
+        breaker: input.breaker,
+        symbol: chunk.symbol,
         // History may come at a coarser timeframe than the live one: each source picks its own.
-        null,
-        async (slot, signal) => {
+        timeframe: null,
+        call: async (slot, signal) => {
           const tf = finestTimeframeFor(slot, timeframe, chunk.from, input.now());
           if (!tf) {
             throw new FetchError({
@@ -198,8 +200,8 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
             }),
           };
         },
-        input.now,
-      );
+        now: input.now,
+      });
       const bars = validateHistory(validator, res.value.bars);
       if (bars.length > 0) await store.backfill(bars);
       const base = res.value.tf === timeframe ? bars.length : 0;
@@ -221,4 +223,52 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
   }
   progress(null, true);
   return report;
+}
+
+export interface StartBootstrapOptions extends Pick<
+  BootstrapInput,
+  'symbols' | 'timeframe' | 'sources' | 'breaker' | 'store' | 'validator' | 'now'
+> {
+  /** BOOTSTRAP_DAYS. */
+  days: number;
+  symbolPort: Pick<SymbolPort, 'calendar'>;
+  onProgress: (progress: BootstrapProgress) => void;
+  isCancelled: () => boolean;
+  log: Logger;
+}
+
+/**
+ * The start-up bootstrap: what the store lacks over the last BOOTSTRAP_DAYS up to the last closed
+ * bar (the forming bar is the live loop's); failed chunks are logged throttled and retried on the
+ * next start.
+ */
+export function runStartBootstrap(options: StartBootstrapOptions): Promise<BootstrapReport> {
+  const { timeframe: tf, log } = options;
+  const now = options.now();
+  let chunkErrors = 0;
+  return runBootstrap({
+    symbols: options.symbols,
+    timeframe: tf,
+    from: alignTs(now - options.days * 86_400_000, tf),
+    to: alignTs(now, tf),
+    sources: options.sources,
+    breaker: options.breaker,
+    store: options.store,
+    validator: options.validator,
+    now: options.now,
+    calendarFor: (symbol) => options.symbolPort.calendar(symbol),
+    onProgress: options.onProgress,
+    isCancelled: options.isCancelled,
+    onChunkError: ({ symbol, from, to, error }) => {
+      if (++chunkErrors <= 5 || chunkErrors % 100 === 0) {
+        log.warn('bootstrap chunk failed; it is retried on the next start', {
+          symbol,
+          from: new Date(from).toISOString(),
+          to: new Date(to).toISOString(),
+          err: error,
+          chunkErrors,
+        });
+      }
+    },
+  });
 }

@@ -22,31 +22,40 @@ export interface FallbackResult<T> {
   attempts: SourceAttempt[];
 }
 
+/** What {@link withFallback} runs and against which sources. */
+export interface WithFallbackOptions<T> {
+  /** Sources in fallback order. */
+  slots: readonly SourceSlot[];
+  breaker: BreakerPort;
+  /** For the error thrown when every source failed. */
+  symbol: string;
+  /** Skip sources that lack this timeframe; null: the call picks its own. */
+  timeframe: Timeframe | null;
+  /** Asks one source; `signal` is the breaker's (aborted on timeout or shutdown). */
+  call: (slot: SourceSlot, signal: AbortSignal) => Promise<T>;
+  /** Clock for attempt latencies, epoch ms. */
+  now: () => number;
+  /** Cancels the whole attempt (shutdown). @default none */
+  signal?: AbortSignal;
+  /**
+   * An answer this rejects counts as a failed attempt (`SIDECAR_EMPTY_ANSWER`) and the next source
+   * is asked. `sentAt` is when the request went out: an answer is judged by what the source could
+   * know then, not by when it arrived. @default every answer is accepted
+   */
+  accept?: (value: T, sentAt: number) => boolean;
+}
+
 /**
  * Runs `call` against each source in fallback order until one succeeds, in the same cycle: sources
  * whose breaker is open, whose budget is spent or which lack the timeframe are skipped; a failure
  * moves on unless the error says not to (an abort). Throws {@link AllSourcesFailedError} with every
  * attempt when none succeeded.
  */
-export async function withFallback<T>(
-  slots: readonly SourceSlot[],
-  breaker: BreakerPort,
-  symbol: string,
-  /** Skip sources that lack this timeframe; null: the call picks its own. */
-  timeframe: Timeframe | null,
-  call: (slot: SourceSlot, signal: AbortSignal) => Promise<T>,
-  now: () => number,
-  signal?: AbortSignal,
-  /**
-   * An answer this rejects counts as a failed attempt (`SIDECAR_EMPTY_ANSWER`) and the next source
-   * is asked. `sentAt` is when the request went out: an answer is judged by what the source could
-   * know then, not by when it arrived.
-   */
-  accept?: (value: T, sentAt: number) => boolean,
-): Promise<FallbackResult<T>> {
+export async function withFallback<T>(options: WithFallbackOptions<T>): Promise<FallbackResult<T>> {
+  const { breaker, call, now, signal, accept } = options;
   const attempts: SourceAttempt[] = [];
-  for (const slot of slots) {
-    const skip = skipReason(slot, breaker, timeframe);
+  for (const slot of options.slots) {
+    const skip = skipReason(slot, breaker, options.timeframe);
     if (skip) {
       attempts.push({ source: slot.name, outcome: skip });
       continue;
@@ -75,23 +84,26 @@ export async function withFallback<T>(
       if (isFetchError(error) && !error.tryNextSource) break;
     }
   }
-  throw new AllSourcesFailedError(symbol, attempts);
+  throw new AllSourcesFailedError(options.symbol, attempts);
 }
 
 function isCoded(e: unknown): e is { code: string } {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string';
 }
 
+/** What {@link fetchLatestWithFallback} asks for. */
+export interface FetchLatestOptions extends Pick<
+  WithFallbackOptions<Bar[]>,
+  'slots' | 'breaker' | 'symbol' | 'now' | 'signal'
+> {
+  timeframe: Timeframe;
+  /** Bars asked for (the forming bar and the ones before it). */
+  limit: number;
+}
+
 /** Fetches the latest bars of one symbol from the first source that answers. */
-export function fetchLatestWithFallback(
-  slots: readonly SourceSlot[],
-  breaker: BreakerPort,
-  symbol: string,
-  timeframe: Timeframe,
-  limit: number,
-  now: () => number,
-  signal?: AbortSignal,
-): Promise<FallbackResult<Bar[]>> {
+export function fetchLatestWithFallback(options: FetchLatestOptions): Promise<FallbackResult<Bar[]>> {
+  const { symbol, timeframe, limit } = options;
   // A current answer holds the forming bar or the one just closed when the request was sent;
   // anything older (or nothing) means the source has no live data for the symbol now, so the next
   // source is asked. Judged at the send time: a source that lists completed bars only (Alpha
@@ -101,16 +113,11 @@ export function fetchLatestWithFallback(
     const since = alignTs(sentAt, timeframe) - TIMEFRAME_MS[timeframe];
     return bars.some((b) => b.ts >= since);
   };
-  return withFallback(
-    slots,
-    breaker,
-    symbol,
-    timeframe,
-    (slot, inner) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal: inner }),
-    now,
-    signal,
-    current,
-  );
+  return withFallback({
+    ...options,
+    call: (slot, inner) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal: inner }),
+    accept: current,
+  });
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; resolves when all settled. */

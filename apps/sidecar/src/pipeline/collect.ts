@@ -1,0 +1,234 @@
+// Collect: one collection cycle. Every symbol (not currently served by the stream) is fetched from
+// its first healthy source, at most FETCH_CONCURRENCY at a time; answers are ingested as they
+// arrive, with a time-based yield gate so HTTP readers are not starved; then the cycle's accepted
+// bars go to the sinks in one batch and its new signals are published.
+import { setMaxListeners } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import {
+  TIMEFRAME_MS,
+  isFetchError,
+  type Bar,
+  type Clock,
+  type SourceName,
+  type Timeframe,
+} from '@pipeline/core';
+import { LifecycleError, isSidecarError, type SourceAttempt } from '../errors';
+import { createEmitter } from '../events';
+import { type BreakerPort, type MetricsPort, type SourceSlot } from '../ports';
+import { type SymbolState, type SymbolStates } from '../state/symbol-state';
+import { type SignalBook } from '../strategy/signals';
+import { type Logger } from '../wiring/logger';
+import { fetchLatestWithFallback, forEachLimited } from './fallback';
+import { type Ingest } from './ingest';
+import { type Sinks } from './sinks';
+
+/** How many latest bars a poll asks for: the forming bar and the one before it (closes the previous). */
+const LATEST_LIMIT = 3;
+/**
+ * CPU time (ms of wall time) the cycle may spend processing answers back to back before it yields
+ * to the event loop, so HTTP readers wait at most about this long behind a cycle.
+ */
+const YIELD_AFTER_MS = 1;
+
+/** Summary of one collection cycle. */
+export interface CycleReport {
+  cycle: number;
+  startedAt: number;
+  durationMs: number;
+  ok: number;
+  failed: number;
+  /** Symbols served by the stream instead of polling. */
+  streamed: number;
+  barsWritten: number;
+  barsRejected: number;
+}
+
+/** Payload of `onFetched`: a source's answer arrived, before validation. */
+export interface FetchedInfo {
+  symbol: string;
+  source: SourceName;
+  at: number;
+  bars: number;
+}
+
+export interface CollectorOptions {
+  symbols: readonly string[];
+  timeframe: Timeframe;
+  /** COLLECTION_INTERVAL in ms (a streamed symbol is not polled while its last bar is this young x2). */
+  intervalMs: number;
+  /** FETCH_CONCURRENCY: symbols fetched at once. */
+  fetchConcurrency: number;
+  sources: readonly SourceSlot[];
+  breaker: BreakerPort;
+  clock: Clock;
+  states: SymbolStates;
+  ingest: Ingest;
+  sinks: Sinks;
+  signals: Pick<SignalBook, 'drain'>;
+  metrics: Pick<MetricsPort, 'fetchDuration' | 'fetchErrors' | 'barsIngested' | 'cycleDuration'>;
+  log: Logger;
+  /** True once shutdown began: failures then are cancellations, not source failures. */
+  isStopping: () => boolean;
+  /** Runs after each cycle's writes, before its report is announced (the shell starts gap repair). */
+  afterCycle?: () => void;
+}
+
+export interface Collector {
+  /** Runs one cycle now. */
+  runCycle(): Promise<CycleReport>;
+  /** Ingests one bar pushed by the stream; polling of its symbol pauses while the stream delivers. */
+  onStreamBar(bar: Bar, source: SourceName): void;
+  /** Aborts the in-flight fetches of the running cycle (shutdown). */
+  abort(): void;
+  readonly cycles: number;
+  readonly lastCycleMs: number | null;
+  onCycle(fn: (report: CycleReport) => void): () => void;
+  onFetched(fn: (info: FetchedInfo) => void): () => void;
+}
+
+export function createCollector(options: CollectorOptions): Collector {
+  const { clock, states, ingest, sinks, metrics, log } = options;
+  const tf = options.timeframe;
+  const tfMs = TIMEFRAME_MS[tf];
+  const streamFreshMs = Math.max(2 * options.intervalMs, 2 * tfMs);
+  const cycleEvents = createEmitter<CycleReport>();
+  const fetchedEvents = createEmitter<FetchedInfo>();
+  /** Last time the stream delivered a bar per symbol (epoch ms). */
+  const streamSeen = new Map<string, number>();
+  let cycleNo = 0;
+  let lastCycleMs: number | null = null;
+  let cycleAbort = new AbortController();
+
+  function recordAttempts(attempts: readonly SourceAttempt[]): void {
+    for (const a of attempts) {
+      if (a.outcome !== 'ok' && a.outcome !== 'failed') continue;
+      const source = a.source as SourceName;
+      metrics.fetchDuration.observe({ source }, (a.latencyMs ?? 0) / 1000);
+      if (a.outcome === 'failed')
+        metrics.fetchErrors.inc({ source, kind: isFetchError(a.error) ? a.error.kind : 'other' });
+    }
+  }
+
+  function recordFailure(state: SymbolState, err: unknown): void {
+    state.consecutiveFailures++;
+    if (isSidecarError(err)) {
+      const attempts = (err as { attempts?: readonly SourceAttempt[] }).attempts ?? [];
+      state.lastAttempts = attempts;
+      recordAttempts(attempts);
+    }
+    // Log the first failure of a streak and then every 60th, not every second.
+    if (state.consecutiveFailures === 1 || state.consecutiveFailures % 60 === 0) {
+      log.warn('every source failed; serving the last bars as stale', {
+        symbol: state.symbol,
+        consecutiveFailures: state.consecutiveFailures,
+        reason: err instanceof Error ? err.message : String(err),
+      });
+    }
+  }
+
+  async function runCycle(): Promise<CycleReport> {
+    const t0 = clock.now();
+    const cycle = ++cycleNo;
+    let ok = 0;
+    let failed = 0;
+    let streamed = 0;
+    let rejectedTotal = 0;
+    const toWrite: Bar[] = [];
+    let sliceStart = performance.now();
+    // One signal per cycle, shared by every fetch (hence no listener limit): abort() cancels it so
+    // in-flight requests end at once instead of running into their timeouts.
+    cycleAbort = new AbortController();
+    setMaxListeners(0, cycleAbort.signal);
+    let gate: Promise<void> | undefined;
+    await forEachLimited(options.symbols, options.fetchConcurrency, async (symbol) => {
+      const state = states.get(symbol);
+      const seen = streamSeen.get(symbol);
+      if (seen !== undefined && t0 - seen <= streamFreshMs) {
+        streamed++;
+        return;
+      }
+      try {
+        const res = await fetchLatestWithFallback({
+          slots: options.sources,
+          breaker: options.breaker,
+          symbol,
+          timeframe: tf,
+          limit: LATEST_LIMIT,
+          now: () => clock.now(),
+          signal: cycleAbort.signal,
+        });
+        while (gate) await gate;
+        if (sliceStart === 0) sliceStart = performance.now();
+        const at = clock.now();
+        recordAttempts(res.attempts);
+        if (fetchedEvents.size)
+          fetchedEvents.emit({ symbol, source: res.source, at, bars: res.value.length });
+        state.lastAttempts = res.attempts;
+        const { accepted, rejected } = ingest.apply(state, res.value, res.source, at);
+        rejectedTotal += rejected;
+        for (const b of accepted) toWrite.push(b);
+        if (accepted.length > 0) metrics.barsIngested.inc({ source: res.source }, accepted.length);
+        ok++;
+        // When many answers arrive together their processing runs back to back as microtasks, and
+        // HTTP readers wait for the whole batch. After about a millisecond of such work all workers
+        // pause on one shared setImmediate gate, so pending requests (I/O) are served in between.
+        if (!gate && performance.now() - sliceStart >= YIELD_AFTER_MS) {
+          sliceStart = 0;
+          gate = new Promise<void>((r) =>
+            setImmediate(() => {
+              gate = undefined;
+              r();
+            }),
+          );
+        }
+      } catch (err) {
+        failed++;
+        if (options.isStopping()) return; // fetches cancelled by stop(): not a source failure
+        recordFailure(state, err);
+      }
+    });
+    if (toWrite.length > 0) await sinks.writeBars(toWrite);
+    await sinks.publish(options.signals.drain());
+    const durationMs = clock.now() - t0;
+    lastCycleMs = durationMs;
+    metrics.cycleDuration.observe(durationMs / 1000);
+    options.afterCycle?.();
+    const report: CycleReport = {
+      cycle,
+      startedAt: t0,
+      durationMs,
+      ok,
+      failed,
+      streamed,
+      barsWritten: toWrite.length,
+      barsRejected: rejectedTotal,
+    };
+    cycleEvents.emit(report);
+    return report;
+  }
+
+  return {
+    runCycle,
+    onStreamBar(bar, source) {
+      const state = states.find(bar.symbol);
+      if (!state || bar.timeframe !== tf || options.isStopping()) return;
+      const now = clock.now();
+      streamSeen.set(bar.symbol, now);
+      const { accepted } = ingest.apply(state, [bar], source, now);
+      if (accepted.length > 0) {
+        void sinks.writeBars(accepted).then(() => sinks.publish(options.signals.drain()));
+      }
+    },
+    abort() {
+      cycleAbort.abort(new LifecycleError('sidecar stopping'));
+    },
+    get cycles() {
+      return cycleNo;
+    },
+    get lastCycleMs() {
+      return lastCycleMs;
+    },
+    onCycle: cycleEvents.on,
+    onFetched: fetchedEvents.on,
+  };
+}

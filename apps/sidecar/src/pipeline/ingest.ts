@@ -1,0 +1,81 @@
+// Ingest: fresh bars of one symbol from any source (a poll answer or the stream) go through the
+// known-bar filter and the validator, gaps are noted for repair, the indicators advance and the
+// signal book is updated at once (a signal is readable as soon as possible); the accepted bars are
+// returned so that cache and store writes can be batched per cycle.
+import { TIMEFRAME_MS, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
+import { type FeatureEnginePort, type FeatureValues, type ValidatorPort } from '../ports';
+import { type SymbolState } from '../state/symbol-state';
+import { type SignalBook } from '../strategy/signals';
+
+/** A jump between two bars longer than this is not repaired live (a restart's bootstrap does it). */
+const MAX_LIVE_GAP_MS = 7 * 86_400_000;
+
+/** A stretch `[from, to)` of one symbol's bars missed between two live answers. */
+export interface LiveGap {
+  symbol: string;
+  from: number;
+  to: number;
+}
+
+export interface IngestOptions {
+  timeframe: Timeframe;
+  validator: ValidatorPort;
+  features: FeatureEnginePort;
+  signals: Pick<SignalBook, 'evaluate' | 'redate'>;
+  /** Called when a new bar lands more than one period after the previous one. */
+  onGap: (gap: LiveGap) => void;
+}
+
+export interface IngestResult {
+  /** Validated bars to write to cache and store, oldest first. */
+  accepted: Bar[];
+  rejected: number;
+}
+
+export interface Ingest {
+  /** Applies one answer of `source` for `state`'s symbol, received at `now` (epoch ms). */
+  apply(state: SymbolState, raw: readonly Bar[], source: SourceName, now: number): IngestResult;
+}
+
+export function createIngest(options: IngestOptions): Ingest {
+  const { validator, features, signals, onGap } = options;
+  const tfMs = TIMEFRAME_MS[options.timeframe];
+  return {
+    apply(state, raw, source, now) {
+      const prev = state.lastBar;
+      // Only bars at or after the newest known one go on: same ts replaces the forming bar (or
+      // finalises it); older ones were seen in an earlier poll, and passing them again would count
+      // them twice in the indicators and as duplicates in the validator.
+      const fresh: Bar[] = [];
+      let rejected = 0;
+      let known = 0;
+      for (const b of raw) {
+        if (prev && b.ts < prev.ts) {
+          known++;
+          continue;
+        }
+        const v = validator.validate(b);
+        if (v.status === 'rejected') rejected++;
+        else fresh.push(v.bar);
+      }
+      const first = fresh[0];
+      if (prev && first && first.ts > prev.ts + tfMs && first.ts - prev.ts <= MAX_LIVE_GAP_MS) {
+        onGap({ symbol: state.symbol, from: prev.ts + tfMs, to: first.ts });
+      }
+      let values: FeatureValues | null = null;
+      for (const bar of fresh) values = features.update(bar);
+      // Fresh only when the answer held a usable bar (new, or one already known: a fallback source
+      // may lag the forming bar by one); an answer of only rejected bars must not hide staleness.
+      if (fresh.length + known > 0) {
+        state.lastSuccessAt = now;
+        state.lastSource = source;
+        state.consecutiveFailures = 0;
+      }
+      const last = fresh.at(-1);
+      if (last) state.lastBar = last;
+      if (values && last) signals.evaluate(state, last, values, now);
+      else if (last) signals.redate(state.symbol, now);
+      return { accepted: fresh, rejected };
+    },
+  };
+}

@@ -1,0 +1,112 @@
+// Sinks: where accepted bars and new signals go. The store gets every bar (buffered, flushed on its
+// own timer); the hot cache gets them too, but cache trouble never stops collection: failures are
+// counted and logged throttled, and once the cache is ready again it is refilled from the store.
+import { type Bar, type Timeframe } from '@pipeline/core';
+import { type Logger } from '../wiring/logger';
+import { type BarCachePort, type BarStorePort } from '../ports';
+import { type StoredSignal } from '../strategy/scanner';
+
+/** Bars per hot-cache write when filling it from the store. */
+const CACHE_FILL_BATCH = 20_000;
+
+export interface SinksOptions {
+  store: BarStorePort;
+  cache: BarCachePort;
+  symbols: readonly string[];
+  timeframe: Timeframe;
+  /** MAX_BARS_CACHE: bars per series written when the cache is filled from the store. */
+  maxBarsCache: number;
+  log: Logger;
+}
+
+export interface Sinks {
+  /** Buffers the bars for the store and writes them to the hot cache (never rejects). */
+  writeBars(bars: readonly Bar[]): Promise<void>;
+  /** Writes signals and their features to the hot cache for its other readers (never rejects). */
+  publish(signals: readonly StoredSignal[]): Promise<void>;
+  /**
+   * Writes the newest MAX_BARS_CACHE stored bars of every symbol to the hot cache, oldest first, in
+   * batches: at start, and after the cache comes back empty from an outage (other readers of Redis
+   * then see the full window again, the outage's bars included, not only what arrived since).
+   * Resolves false (and marks the cache for a refill) when it failed.
+   */
+  fillCache(): Promise<boolean>;
+}
+
+/** Log the first failure of a streak and then every 60th, not every second. */
+const worthLogging = (n: number) => n === 1 || n % 60 === 0;
+
+export function createSinks(options: SinksOptions): Sinks {
+  const { store, cache, log } = options;
+  let cacheFailures = 0;
+  /** A cache write failed: once the cache is ready again it is refilled from the store. */
+  let needsRefill = false;
+  let refilling: Promise<void> | undefined;
+
+  async function fillFromStore(): Promise<boolean> {
+    try {
+      await store.flush();
+      let batch: Bar[] = [];
+      for (const symbol of options.symbols) {
+        for (const b of store.latest(symbol, options.timeframe, options.maxBarsCache)) batch.push(b);
+        if (batch.length >= CACHE_FILL_BATCH) {
+          await cache.writeBars(batch);
+          batch = [];
+        }
+      }
+      if (batch.length > 0) await cache.writeBars(batch);
+      return true;
+    } catch (err) {
+      log.warn('filling the hot cache from SQLite failed; retried after the next successful write', { err });
+      return false;
+    }
+  }
+
+  async function writeCache(bars: readonly Bar[]): Promise<void> {
+    if (needsRefill && cache.health().status === 'ready') {
+      refilling ??= fillFromStore().then((ok) => {
+        if (ok) {
+          needsRefill = false;
+          log.info('hot cache refilled from SQLite after an outage', { symbols: options.symbols.length });
+        }
+        refilling = undefined;
+      });
+      await refilling;
+    }
+    try {
+      await cache.writeBars(bars);
+    } catch (err) {
+      needsRefill = true;
+      cacheFailures++;
+      if (worthLogging(cacheFailures))
+        log.error('hot cache write failed', { err, bars: bars.length, failures: cacheFailures });
+    }
+  }
+
+  return {
+    async writeBars(bars) {
+      store.write(bars);
+      await writeCache(bars);
+    },
+    async publish(batch) {
+      if (batch.length === 0) return;
+      try {
+        await Promise.all(
+          batch.flatMap((s) => [
+            cache.setFeatures(s.symbol, { ...s.indicators, dataTs: s.dataTs }),
+            cache.setSignal(s.symbol, { ...s }),
+          ]),
+        );
+      } catch (err) {
+        cacheFailures++;
+        if (worthLogging(cacheFailures))
+          log.error('hot cache signal publish failed', { err, failures: cacheFailures });
+      }
+    },
+    async fillCache() {
+      const ok = await fillFromStore();
+      if (!ok) needsRefill = true;
+      return ok;
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// Health: what /health reports, and the one rule that turns it into ok, degraded or down.
+import { type Clock, type SourceName } from '@pipeline/core';
+import { type BootstrapProgress } from '../pipeline/bootstrap';
+import { type BarCachePort, type BarStorePort, type BreakerPort, type SourceSlot } from '../ports';
+import { type SymbolStates } from './symbol-state';
+
+export const HEALTH_STATUSES = { ok: 'ok', degraded: 'degraded', down: 'down' } as const;
+export type HealthStatus = (typeof HEALTH_STATUSES)[keyof typeof HEALTH_STATUSES];
+
+/** Where the service is in its lifecycle. */
+export type Phase = 'starting' | 'bootstrap' | 'live' | 'stopping' | 'stopped';
+
+export interface HealthReport {
+  status: HealthStatus;
+  version: string;
+  uptimeSec: number;
+  phase: Phase;
+  bootstrap: BootstrapProgress | null;
+  loop: { cycles: number; overruns: number; lastCycleMs: number | null; intervalMs: number };
+  sources: {
+    name: SourceName;
+    breaker: string;
+    /** Set while the source is paused after a 429 (Retry-After), epoch ms. */
+    coolingDownUntil: number | null;
+    successRate: number | null;
+    latencyMs: number | null;
+    budget: { perMinuteLeft: number | null; perDayLeft: number | null };
+  }[];
+  symbols: {
+    symbol: string;
+    brokerSymbol: string;
+    lastBarTs: number | null;
+    ageMs: number | null;
+    stale: boolean;
+    source: SourceName | null;
+  }[];
+  storage: {
+    cache: string;
+    /** Redis command connections (REDIS_POOL_SIZE) and how many are ready; absent for the in-process cache. */
+    cacheConnections?: { total: number; ready: number };
+    sqlite: string;
+    pendingWrites: number;
+  };
+}
+
+/** The facts the status rule looks at. */
+export interface HealthFacts {
+  phase: Phase;
+  /** Cycles run so far. */
+  cycles: number;
+  symbols: number;
+  staleSymbols: number;
+  /** Sources whose breaker is open or which cool down after a 429. */
+  unavailableSources: number;
+  cache: 'ready' | 'connecting' | 'down';
+  store: 'up' | 'failing' | 'closed';
+}
+
+/**
+ * THE health rule. down: stopped, or every symbol stale after at least one cycle. degraded: not
+ * live yet, any symbol stale, any source unavailable, the cache not ready or the store not up.
+ */
+export function healthStatus(f: HealthFacts): HealthStatus {
+  if (f.phase === 'stopped' || (f.cycles > 0 && f.staleSymbols === f.symbols && f.symbols > 0)) return 'down';
+  if (
+    f.phase !== 'live' ||
+    f.staleSymbols > 0 ||
+    f.unavailableSources > 0 ||
+    f.cache !== 'ready' ||
+    f.store !== 'up'
+  )
+    return 'degraded';
+  return 'ok';
+}
+
+/** The store's state as /health names it. */
+export function storeState(store: Pick<BarStorePort, 'isClosed' | 'stats'>): HealthFacts['store'] {
+  if (store.isClosed) return 'closed';
+  const stats = store.stats();
+  return stats.failedFlushes > 0 && stats.pending > 0 ? 'failing' : 'up';
+}
+
+export interface HealthOptions {
+  clock: Clock;
+  version: string;
+  /** COLLECTION_INTERVAL in ms, reported as is. */
+  intervalMs: number;
+  sources: readonly SourceSlot[];
+  breaker: BreakerPort;
+  store: BarStorePort;
+  cache: BarCachePort;
+  states: SymbolStates;
+  /** The live values of the lifecycle and the loop, read at report time. */
+  live: () => {
+    phase: Phase;
+    bootstrap: BootstrapProgress | null;
+    cycles: number;
+    loopCycles: number;
+    overruns: number;
+    lastCycleMs: number | null;
+  };
+}
+
+/** Builds the /health report on demand. */
+export function createHealth(options: HealthOptions): { report(): HealthReport } {
+  const { clock, states, breaker, store, cache } = options;
+  const startedAt = clock.now();
+  return {
+    report() {
+      const now = clock.now();
+      const live = options.live();
+      const symbols = [...states.all()].map((s) => {
+        const { ageMs, stale } = states.freshness(s, now);
+        return {
+          symbol: s.symbol,
+          brokerSymbol: s.brokerSymbol,
+          lastBarTs: s.lastBar?.ts ?? null,
+          ageMs,
+          stale,
+          source: s.lastSource,
+        };
+      });
+      const sources = options.sources.map((s) => {
+        const st = breaker.snapshot(s.name);
+        const b = s.fetcher.budget();
+        const cooling =
+          st.coolingDownUntil !== null && st.coolingDownUntil > now ? st.coolingDownUntil : null;
+        return {
+          name: s.name,
+          breaker: st.state,
+          coolingDownUntil: cooling,
+          successRate: st.successRate,
+          latencyMs: st.latencyMs.p50,
+          budget: { perMinuteLeft: b.perMinuteLeft, perDayLeft: b.perDayLeft },
+        };
+      });
+      const cacheHealth = cache.health();
+      const sqlite = storeState(store);
+      const status = healthStatus({
+        phase: live.phase,
+        cycles: live.cycles,
+        symbols: symbols.length,
+        staleSymbols: symbols.filter((s) => s.stale).length,
+        unavailableSources: sources.filter((s) => s.breaker === 'open' || s.coolingDownUntil !== null).length,
+        cache: cacheHealth.status,
+        store: sqlite,
+      });
+      return {
+        status,
+        version: options.version,
+        uptimeSec: Math.round((now - startedAt) / 1000),
+        phase: live.phase,
+        bootstrap: live.bootstrap,
+        loop: {
+          cycles: live.loopCycles || live.cycles,
+          overruns: live.overruns,
+          lastCycleMs: live.lastCycleMs,
+          intervalMs: options.intervalMs,
+        },
+        sources,
+        symbols,
+        storage: {
+          cache: `${cache.kind}:${cacheHealth.status}`,
+          ...(cacheHealth.connections ? { cacheConnections: cacheHealth.connections } : {}),
+          sqlite,
+          pendingWrites: store.stats().pending,
+        },
+      };
+    },
+  };
+}
