@@ -1,10 +1,14 @@
 // Benchmark: @pipeline/features against trading-signals (8.3 and 6.9 "Faster*" classes),
 // technicalindicators, indicatorts and @ixjb94/indicators. Each library runs in its own fresh Node
 // process (bench/worker.ts); this script collects, prints the comparison table and writes
-// <repo>/bench-results/features.json. tulind and the talib binding are native: not measured here.
+// <repo>/bench-results/features.json. The batch functions are also compared with TA-Lib's C core,
+// built at bench time from the C sources of the `talib` npm package (bench/talib-c/); the binding
+// itself is not measured (its marshalling is not TA-Lib's cost). tulind is not measured.
 //
 //   pnpm --filter @pipeline/features bench              # 100,000 updates per run, 15 runs (+3 warm-up)
 //   BENCH_BARS=1000000 BENCH_ROUNDS=30 pnpm --filter @pipeline/features bench
+//   BENCH_C_PAIRS=3    # alternating runs of our batch worker and the C harness (min of each side)
+//   TALIB_DIR=/path/to/unpacked/talib   # use these TA-Lib sources instead of `npm pack talib@1.1.6`
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -12,9 +16,11 @@ import { dirname, join } from 'node:path';
 import { computeCase, firstValid, maxAbsDiff } from '../test/compute';
 import { loadSampledReference, sha256 } from '../test/reference';
 import { randomSeries } from '../test/series';
+import { type TalibCResult, runTalibC } from './talib-c/talib-c';
 
 const BARS = Number(process.env.BENCH_BARS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const C_PAIRS = Number(process.env.BENCH_C_PAIRS ?? 3);
 const here = import.meta.dirname;
 const repo = join(here, '..', '..', '..');
 
@@ -80,6 +86,30 @@ for (const lib of libs) {
 }
 // Our incremental, batch and engine figures come from three separate fresh processes.
 const ours = { ...results.ours.results, ...results['ours-batch'].results, ...results['ours-engine'].results };
+
+// TA-Lib's C core: the machine is shared and its load moves within seconds, so our batch worker and
+// the C harness run C_PAIRS times alternately and each side keeps its best (lowest) figure per case.
+// Ours is measured writing into preallocated outputs (`into`), the way the C functions are called.
+const cSeries = randomSeries(20240102, BARS);
+let talibC: TalibCResult | null = null;
+let talibCError: string | null = null;
+const cBest: Record<string, number> = {};
+const intoBest: Record<string, number> = {};
+const keepMin = (into: Record<string, number>, key: string, v: number | null | undefined): void => {
+  if (typeof v === 'number' && v > 0 && !(v >= (into[key] ?? Infinity))) into[key] = v;
+};
+for (let pair = 0; pair < C_PAIRS && talibCError === null; pair++) {
+  process.stderr.write(`measuring TA-Lib C and ours-batch, pair ${pair + 1} of ${C_PAIRS} ...\n`);
+  try {
+    talibC = runTalibC(cSeries, ROUNDS);
+    for (const [k, v] of Object.entries(talibC.results)) keepMin(cBest, k, v.nsPerBar);
+  } catch (e) {
+    talibCError = e instanceof Error ? e.message : String(e);
+    break;
+  }
+  const mine = pair === 0 ? results['ours-batch'] : runWorker('ours-batch');
+  for (const [k, v] of Object.entries(mine.results)) if (k.startsWith('into ')) keepMin(intoBest, k, v);
+}
 
 function fastest(libsToScan: string[], key: string): { lib: string; ns: number } | null {
   let best: { lib: string; ns: number } | null = null;
@@ -171,6 +201,43 @@ for (const ind of INDICATORS) {
     pass: null,
   });
 }
+// Batch against TA-Lib's C core (goal: at most 1.5x its time per bar). ADX: ours computes ADX, +DI
+// and -DI in one call; the baseline is TA_ADX alone (the C sum of TA_ADX + TA_PLUS_DI + TA_MINUS_DI
+// is printed beside it). TA-Lib has no VWAP.
+const cRows: Record<string, string | number>[] = [];
+for (const ind of INDICATORS) {
+  const mine = intoBest[`into ${ind}`] ?? NaN;
+  const c = cBest[ind];
+  const ratio = c === undefined ? null : mine / c;
+  rows.push({
+    case: `batch ${ind} (into) / TA-Lib C`,
+    unit: 'x',
+    ours: ratio ?? NaN,
+    baseline:
+      c === undefined
+        ? ind === 'VWAP'
+          ? 'TA-Lib has no VWAP'
+          : 'TA-Lib C not measured'
+        : `TA_${ind === 'Bollinger' ? 'BBANDS' : ind.toUpperCase()} ns/bar`,
+    baselineValue: c ?? null,
+    ratio,
+    goal: '<= 1.5x',
+    pass: ratio === null ? null : ratio <= 1.5,
+  });
+  cRows.push({
+    indicator: ind,
+    'ours ns/bar (new outputs)': fmtN(ours[`batch ${ind}`]),
+    'ours ns/bar (into)': fmtN(mine),
+    'TA-Lib C ns/bar': c === undefined ? (ind === 'VWAP' ? 'no VWAP in TA-Lib' : '-') : fmtN(c),
+    'ours / C': ratio === null ? '-' : `${ratio.toFixed(2)}x`,
+    'goal <= 1.5x': ratio === null ? '-' : ratio <= 1.5 ? 'yes' : 'NO',
+  });
+}
+const diSum =
+  cBest.ADX !== undefined && cBest.PLUS_DI !== undefined && cBest.MINUS_DI !== undefined
+    ? cBest.ADX + cBest.PLUS_DI + cBest.MINUS_DI
+    : null;
+
 const set = ours['default set (IndicatorSet)']!;
 rows.push({
   case: 'default feature set, one bar (12 indicators)',
@@ -253,6 +320,15 @@ rows.push({
   pass: worst <= 1e-9,
 });
 
+function fmtN(x: number | null | undefined): string {
+  return x === null || x === undefined || Number.isNaN(x)
+    ? '-'
+    : x >= 100
+      ? x.toFixed(0)
+      : x >= 10
+        ? x.toFixed(1)
+        : x.toFixed(2);
+}
 const fmt = (x: number | null): string =>
   x === null || Number.isNaN(x) ? '-' : x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
 const table = rows.map((r) => ({
@@ -265,6 +341,18 @@ const table = rows.map((r) => ({
   pass: r.pass === null ? '-' : r.pass ? 'yes' : 'NO',
 }));
 console.table(table);
+if (talibC !== null) {
+  console.log(
+    `Batch vs TA-Lib C ${talibC.version}, ${talibC.compiler}, best of ${C_PAIRS} alternating runs per side:`,
+  );
+  console.table(cRows);
+  if (diSum !== null)
+    console.log(
+      `TA-Lib C ADX + PLUS_DI + MINUS_DI (three calls, what adxBatch returns in one): ${fmtN(diSum)} ns/bar`,
+    );
+} else {
+  console.log(`TA-Lib C not measured: ${talibCError}`);
+}
 const errors = Object.fromEntries(
   Object.entries(results)
     .map(([k, v]) => [k, v.errors])
@@ -293,6 +381,15 @@ writeFileSync(
         incrementalInputPool: 1024,
       },
       rows,
+      talibC: {
+        version: talibC?.version ?? null,
+        compiler: talibC?.compiler ?? null,
+        pairs: C_PAIRS,
+        error: talibCError,
+        cNsPerBar: cBest,
+        oursIntoNsPerBar: intoBest,
+        cAdxPlusMinusDiNsPerBar: diSum,
+      },
       raw: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.results])),
       errors,
     },
