@@ -86,3 +86,12 @@ export {
   type ListenerErrorHandler,
 } from './events';
 export { isRecord } from './guards';
+export {
+  BAR_TUPLE_FIELDS,
+  BAR_TUPLE_WIDTH,
+  BAR_TUPLE_INDEX,
+  type BarTuple,
+  barToTuple,
+  writeBarTuple,
+  barFromTuple,
+} from './bar-tuple';

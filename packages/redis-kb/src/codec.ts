@@ -1,4 +1,4 @@
-import { type Bar, type SourceName, type Timeframe } from '@pipeline/core';
+import { barFromTuple, barToTuple, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
 import { Packr } from 'msgpackr';
 
 /**
@@ -58,41 +58,16 @@ export function decodeValue<T>(buf: Buffer | Uint8Array): T {
 
 /**
  * The `bars` field of a fan-out stream entry: one msgpack array holding every bar one write
- * accepted, each as `[symbol, timeframe, ts, open, high, low, close, volume, source, final, quality]`.
+ * accepted, each as core's 11-value bar tuple `[symbol, timeframe, ts, open, high, low, close, volume,
+ * source, final, quality]` (`BAR_TUPLE_FIELDS`).
  */
 export function encodeFanoutBars(bars: readonly Bar[]): Buffer {
-  return packr.pack(
-    bars.map((b) => [
-      b.symbol,
-      b.timeframe,
-      b.ts,
-      b.open,
-      b.high,
-      b.low,
-      b.close,
-      b.volume,
-      b.source,
-      b.final,
-      b.quality,
-    ]),
-  );
+  return packr.pack(bars.map(barToTuple));
 }
 
 /** Decodes the `bars` field of a `<prefix>stream:bars` entry (see {@link encodeFanoutBars}). */
 export function decodeFanoutBars(buf: Buffer | Uint8Array): Bar[] {
   const rows = packr.unpack(buf) as unknown[][];
   if (!Array.isArray(rows)) throw new TypeError('not a packed bar batch');
-  return rows.map((r) => ({
-    symbol: r[0] as string,
-    timeframe: r[1] as Timeframe,
-    ts: r[2] as number,
-    open: r[3] as number,
-    high: r[4] as number,
-    low: r[5] as number,
-    close: r[6] as number,
-    volume: r[7] as number,
-    source: r[8] as SourceName,
-    final: r[9] as boolean,
-    quality: r[10] as number,
-  }));
+  return rows.map((r) => barFromTuple(r));
 }

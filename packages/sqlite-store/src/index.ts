@@ -2,15 +2,13 @@
 export {
   SqliteStore,
   createSqliteStore,
-  CSV_HEADER,
   type FlushEvent,
   type WriteResult,
-  type Gap,
-  type SeriesCoverage,
-  type PruneResult,
   type SqliteStoreStats,
-  type RangeQuery,
 } from './sqlite-store';
+export { type Gap, type SeriesCoverage, type PruneResult } from './bar-queries';
+export { type RangeQuery } from './arguments';
+export { CSV_HEADER } from './csv-export';
 export {
   SQLITE_STORE_DEFAULTS,
   WRITE_MODES,

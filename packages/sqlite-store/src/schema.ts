@@ -1,4 +1,11 @@
-import { isTimeframe, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
+import {
+  BAR_TUPLE_FIELDS,
+  BAR_TUPLE_WIDTH,
+  barFromTuple,
+  isRecord,
+  isTimeframe,
+  type Bar,
+} from '@pipeline/core';
 
 /**
  * Versioned schema. Entry i moves a file from user_version i to i + 1; a file is migrated in one
@@ -36,26 +43,12 @@ export const MIGRATIONS: readonly string[] = Object.freeze([
 /** The schema version this package writes. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export const BAR_COLUMNS = 'symbol, timeframe, ts, open, high, low, close, volume, source, final, quality';
-
-/** A bar as bound to / read from SQLite: column order of {@link BAR_COLUMNS}. */
-export type BarRow = [
-  symbol: string,
-  timeframe: string,
-  ts: number,
-  open: number,
-  high: number,
-  low: number,
-  close: number,
-  volume: number,
-  source: string,
-  final: number,
-  quality: number,
-];
+/** The bar table's columns: core's bar tuple order, so a row binds and reads as a `BarTuple`. */
+export const BAR_COLUMNS = BAR_TUPLE_FIELDS.join(', ');
 
 /** Multi-row upsert: a row that exists is replaced column by column (forming bar -> later update). */
 export function upsertSql(rows: number): string {
-  const one = '(?,?,?,?,?,?,?,?,?,?,?)';
+  const one = `(${new Array<string>(BAR_TUPLE_WIDTH).fill('?').join(',')})`;
   return (
     `INSERT INTO bars (${BAR_COLUMNS}) VALUES ${new Array<string>(rows).fill(one).join(',')} ` +
     'ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET open = excluded.open, high = excluded.high, ' +
@@ -66,20 +59,9 @@ export function upsertSql(rows: number): string {
 
 export const SERIES_SQL = 'INSERT OR IGNORE INTO series (symbol, timeframe) VALUES (?, ?)';
 
+/** A row read with `.raw()` (columns {@link BAR_COLUMNS}, `final` 0/1) as a bar. */
 export function rowToBar(r: unknown[]): Bar {
-  return {
-    symbol: r[0] as string,
-    timeframe: r[1] as Timeframe,
-    ts: r[2] as number,
-    open: r[3] as number,
-    high: r[4] as number,
-    low: r[5] as number,
-    close: r[6] as number,
-    volume: r[7] as number,
-    source: r[8] as SourceName,
-    final: r[9] === 1,
-    quality: r[10] as number,
-  };
+  return barFromTuple(r);
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -89,8 +71,8 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
  * integer ts); price plausibility is the validator's job and is not repeated here.
  */
 export function barProblem(bar: unknown): string | null {
-  if (typeof bar !== 'object' || bar === null) return 'not an object';
-  const b = bar as Record<string, unknown>;
+  if (!isRecord(bar)) return 'not an object';
+  const b = bar;
   if (typeof b.symbol !== 'string' || b.symbol.length === 0) return 'symbol must be a non-empty string';
   if (!isTimeframe(b.timeframe)) return `unknown timeframe ${JSON.stringify(b.timeframe)}`;
   if (!Number.isSafeInteger(b.ts)) return `ts must be an integer epoch ms, got ${String(b.ts)}`;

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
+import { ROW_WIDTH } from './row-encoding';
 import { SERIES_SQL, upsertSql } from './schema';
 
-/** Values per row in a flat row array (see BarRow). */
-export const ROW_WIDTH = 11;
+export { ROW_WIDTH };
 
 /**
  * Writes flat row arrays (ROW_WIDTH values per row) in one transaction: full chunks through the

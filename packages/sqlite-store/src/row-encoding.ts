@@ -1,0 +1,84 @@
+// How bars leave the calling thread: flat row arrays bound to the multi-row INSERT (core's bar tuple
+// order, `final` as 0/1) and their packed form for the writer thread (one transferable Float64Array).
+import { BAR_TUPLE_INDEX, BAR_TUPLE_WIDTH, writeBarTuple, type Bar } from '@pipeline/core';
+import { type BarBuffer } from './bar-buffer';
+
+/** Values per row in a flat row array: core's bar tuple. */
+export const ROW_WIDTH = BAR_TUPLE_WIDTH;
+
+const SYMBOL = BAR_TUPLE_INDEX.symbol;
+const TIMEFRAME = BAR_TUPLE_INDEX.timeframe;
+const SOURCE = BAR_TUPLE_INDEX.source;
+
+/** Rows packed for the writer thread: see {@link encodeRows}. */
+export interface EncodedRows {
+  data: Float64Array<ArrayBuffer>;
+  strings: string[];
+}
+
+/** Interns a string column value into the batch's string table. */
+function intern(value: string, strings: string[], index: Map<string, number>): number {
+  let i = index.get(value);
+  if (i === undefined) {
+    i = strings.push(value) - 1;
+    index.set(value, i);
+  }
+  return i;
+}
+
+/**
+ * Packs flat rows into one transferable Float64Array; the string columns (0 symbol, 1 timeframe,
+ * 8 source) become indexes into a per-batch string table. Epoch-ms ts and 0/1 are exact in doubles.
+ */
+export function encodeRows(flat: readonly unknown[]): EncodedRows {
+  const data = new Float64Array(flat.length);
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  for (let r = 0; r < flat.length; r += ROW_WIDTH) {
+    for (let c = 0; c < ROW_WIDTH; c++) {
+      const v = flat[r + c];
+      data[r + c] =
+        c === SYMBOL || c === TIMEFRAME || c === SOURCE ? intern(v as string, strings, index) : (v as number);
+    }
+  }
+  return { data, strings };
+}
+
+/** Same packing as {@link encodeRows}, straight from the buffer (no intermediate array on the loop). */
+export function encodeBars(batch: BarBuffer): EncodedRows {
+  const data = new Float64Array(batch.size * ROW_WIDTH);
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  let o = 0;
+  for (const bar of batch.values()) {
+    data[o] = intern(bar.symbol, strings, index);
+    data[o + 1] = intern(bar.timeframe, strings, index);
+    data[o + 2] = bar.ts;
+    data[o + 3] = bar.open;
+    data[o + 4] = bar.high;
+    data[o + 5] = bar.low;
+    data[o + 6] = bar.close;
+    data[o + 7] = bar.volume;
+    data[o + 8] = intern(bar.source, strings, index);
+    data[o + 9] = bar.final ? 1 : 0;
+    data[o + 10] = bar.quality;
+    o += ROW_WIDTH;
+  }
+  return { data, strings };
+}
+
+/** Writes one bar as ROW_WIDTH consecutive values in the column order of the INSERT statements. */
+export function putRow(flat: unknown[], o: number, bar: Bar): void {
+  writeBarTuple(flat, o, bar, true);
+}
+
+/** The buffer as one flat row array. */
+export function flatten(batch: BarBuffer): unknown[] {
+  const flat = new Array<unknown>(batch.size * ROW_WIDTH);
+  let o = 0;
+  for (const bar of batch.values()) {
+    putRow(flat, o, bar);
+    o += ROW_WIDTH;
+  }
+  return flat;
+}
