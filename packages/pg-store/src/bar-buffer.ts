@@ -8,16 +8,23 @@ import { type Bar } from '@pipeline/core';
 export class BarBuffer {
   private series = new Map<string, Map<number, Bar>>();
   private count = 0;
+  // Consecutive bars of one series skip the outer lookup (and its key string).
+  private lastSymbol: string | null = null;
+  private lastTf: string | null = null;
+  private last: Map<number, Bar> | null = null;
 
   get size(): number {
     return this.count;
   }
 
-  /** Stores a copy of `bar`, so a caller mutating its object later cannot change what is written. */
-  set(bar: Bar): void {
+  /**
+   * Stores a copy of `bar` (so a caller mutating its object later cannot change what is written), or
+   * the object itself when `copy` is false (a batch consumed by the caller's own call).
+   */
+  set(bar: Bar, copy = true): void {
     const inner = this.seriesOf(bar.symbol, bar.timeframe, true)!;
     const before = inner.size;
-    inner.set(bar.ts, { ...bar });
+    inner.set(bar.ts, copy ? { ...bar } : bar);
     this.count += inner.size - before;
   }
 
@@ -31,16 +38,23 @@ export class BarBuffer {
     for (const inner of this.series.values()) for (const b of inner.values()) out.push(b);
     this.series = new Map();
     this.count = 0;
+    this.lastSymbol = this.lastTf = null;
+    this.last = null;
     return out;
   }
 
   private seriesOf(symbol: string, tf: string, create: boolean): Map<number, Bar> | undefined {
+    if (symbol === this.lastSymbol && tf === this.lastTf) return this.last!;
     const key = `${symbol}\u0000${tf}`;
     let inner = this.series.get(key);
-    if (!inner && create) {
+    if (!inner) {
+      if (!create) return undefined;
       inner = new Map();
       this.series.set(key, inner);
     }
+    this.lastSymbol = symbol;
+    this.lastTf = tf;
+    this.last = inner;
     return inner;
   }
 }

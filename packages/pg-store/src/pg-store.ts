@@ -512,7 +512,7 @@ export class PgStore implements HistoryStore {
     for (const bar of bars) {
       const problem = barProblem(bar);
       if (problem) this.reject(bar, problem);
-      else dedup.set(bar);
+      else dedup.set(bar, false);
     }
     const rows = dedup.drain();
     if (rows.length === 0) return 0;
@@ -819,7 +819,10 @@ export class PgStore implements HistoryStore {
             ? error
             : this.wrap(error, CODES.FLUSH_FAILED, 'final flush failed');
         }
-        this.pool.off('error', this.poolErrorListener);
+        // A pool we own keeps our listener: a connection dropped while the pool ends (a server
+        // restart, DROP DATABASE ... WITH (FORCE)) must not become an unhandled 'error' event. A pool
+        // passed in is the caller's to listen to.
+        if (!this.ownsPool) this.pool.off('error', this.poolErrorListener);
         if (this.ownsPool) await this.pool.end().catch(() => undefined);
         if (failure) throw failure;
       })();

@@ -101,66 +101,106 @@ export function mergeStagingSql(schema: string, staging: string): string {
   );
 }
 
-/** A PostgreSQL array literal of numbers; JavaScript's shortest round-trip form reads back exactly. */
-function numberArray(values: readonly number[]): string {
-  return `{${values.join(',')}}`;
+// Element type OIDs of the binary array format (see array_send in PostgreSQL's arrayfuncs.c).
+const OID_BOOL = 16;
+const OID_INT8 = 20;
+const OID_TEXT = 25;
+const OID_FLOAT8 = 701;
+const HEADER = 20; // ndim, has-nulls flag, element oid, dimension size, lower bound
+
+function arrayHeader(buf: Buffer, oid: number, n: number): void {
+  buf.writeInt32BE(1, 0);
+  buf.writeInt32BE(0, 4);
+  buf.writeUInt32BE(oid, 8);
+  buf.writeInt32BE(n, 12);
+  buf.writeInt32BE(1, 16);
 }
 
-/** A PostgreSQL array literal of strings: every element quoted, `"` and `\\` escaped. */
-function textArray(values: readonly string[]): string {
-  let out = '{';
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (i > 0) out += ',';
-    out += /["\\]/.test(v) ? `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"` : `"${v}"`;
+type NumberField = 'ts' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'quality';
+type TextField = 'symbol' | 'timeframe' | 'source';
+
+function float8Array(bars: readonly Bar[], field: NumberField): Buffer {
+  const n = bars.length;
+  const buf = Buffer.allocUnsafe(HEADER + n * 12);
+  arrayHeader(buf, OID_FLOAT8, n);
+  for (let i = 0, off = HEADER; i < n; i++, off += 12) {
+    buf.writeInt32BE(8, off);
+    buf.writeDoubleBE(bars[i][field], off + 4);
   }
-  return `${out}}`;
+  return buf;
+}
+
+function int8Array(bars: readonly Bar[], field: NumberField): Buffer {
+  const n = bars.length;
+  const buf = Buffer.allocUnsafe(HEADER + n * 12);
+  arrayHeader(buf, OID_INT8, n);
+  for (let i = 0, off = HEADER; i < n; i++, off += 12) {
+    const v = bars[i][field]; // a safe integer (checked by barProblem)
+    const hi = Math.floor(v / 4_294_967_296);
+    buf.writeInt32BE(8, off);
+    buf.writeInt32BE(hi, off + 4);
+    buf.writeUInt32BE(v - hi * 4_294_967_296, off + 8);
+  }
+  return buf;
+}
+
+function boolArray(bars: readonly Bar[]): Buffer {
+  const n = bars.length;
+  const buf = Buffer.allocUnsafe(HEADER + n * 5);
+  arrayHeader(buf, OID_BOOL, n);
+  for (let i = 0, off = HEADER; i < n; i++, off += 5) {
+    buf.writeInt32BE(1, off);
+    buf[off + 4] = bars[i].final ? 1 : 0;
+  }
+  return buf;
+}
+
+function textArray(bars: readonly Bar[], field: TextField): Buffer {
+  const n = bars.length;
+  // Few distinct values per batch (symbols, timeframes, sources): encode each once.
+  const encoded = new Map<string, Buffer>();
+  let size = HEADER;
+  const parts = new Array<Buffer>(n);
+  for (let i = 0; i < n; i++) {
+    const v = bars[i][field];
+    let e = encoded.get(v);
+    if (!e) {
+      e = Buffer.from(v, 'utf8');
+      encoded.set(v, e);
+    }
+    parts[i] = e;
+    size += 4 + e.length;
+  }
+  const buf = Buffer.allocUnsafe(size);
+  arrayHeader(buf, OID_TEXT, n);
+  let off = HEADER;
+  for (const e of parts) {
+    buf.writeInt32BE(e.length, off);
+    e.copy(buf, off + 4);
+    off += 4 + e.length;
+  }
+  return buf;
 }
 
 /**
- * The 11 parameters of {@link upsertSql} for `bars`, as array literals built here: node-postgres'
- * own array serialisation costs about 10-40 us per element (it blocked the event loop 100-400 ms for
- * 10,000 rows), these joins well under 1 us.
+ * The 11 parameters of {@link upsertSql} for `bars`, as binary-format arrays (node-postgres sends a
+ * Buffer parameter as binary). Its own text serialisation of JavaScript arrays cost 10-40 us per
+ * element and blocked the event loop 100-400 ms for 10,000 rows; even hand-built text literals spend
+ * most of their time turning doubles into decimal strings. Binary is exact and needs no escaping.
  */
-export function upsertParams(bars: readonly Bar[]): string[] {
-  const n = bars.length;
-  const sym = new Array<string>(n);
-  const tf = new Array<string>(n);
-  const ts = new Array<number>(n);
-  const o = new Array<number>(n);
-  const h = new Array<number>(n);
-  const l = new Array<number>(n);
-  const c = new Array<number>(n);
-  const v = new Array<number>(n);
-  const src = new Array<string>(n);
-  let fin = '{';
-  const q = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const b = bars[i];
-    sym[i] = b.symbol;
-    tf[i] = b.timeframe;
-    ts[i] = b.ts;
-    o[i] = b.open;
-    h[i] = b.high;
-    l[i] = b.low;
-    c[i] = b.close;
-    v[i] = b.volume;
-    src[i] = b.source;
-    fin += i === 0 ? (b.final ? 't' : 'f') : b.final ? ',t' : ',f';
-    q[i] = b.quality;
-  }
+export function upsertParams(bars: readonly Bar[]): Buffer[] {
   return [
-    textArray(sym),
-    textArray(tf),
-    numberArray(ts),
-    numberArray(o),
-    numberArray(h),
-    numberArray(l),
-    numberArray(c),
-    numberArray(v),
-    textArray(src),
-    `${fin}}`,
-    numberArray(q),
+    textArray(bars, 'symbol'),
+    textArray(bars, 'timeframe'),
+    int8Array(bars, 'ts'),
+    float8Array(bars, 'open'),
+    float8Array(bars, 'high'),
+    float8Array(bars, 'low'),
+    float8Array(bars, 'close'),
+    float8Array(bars, 'volume'),
+    textArray(bars, 'source'),
+    boolArray(bars),
+    float8Array(bars, 'quality'),
   ];
 }
 
