@@ -1,6 +1,5 @@
 // The README quick start, kept compiling by `tsc -p .` (examples/ is in the package's tsconfig).
-import { ManualClock, type Bar } from '@pipeline/core';
-import { createValidator } from '@pipeline/validator';
+import { createValidator, ManualClock, type Bar } from '@pipeline/validator';
 
 const clock = new ManualClock(Date.UTC(2024, 0, 2, 10, 0, 30)); // in production: omit, systemClock is the default
 const validator = createValidator({ clock, rules: { spike: { k: 6 }, stale: { staleAfterMs: 10_000 } } });

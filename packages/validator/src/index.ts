@@ -55,3 +55,17 @@ export {
   SeriesShapeError,
   isSeriesShapeError,
 } from './errors';
+// The core types and values this package's API takes and returns, so a user needs only
+// @pipeline/validator in package.json (strict pnpm hides transitive dependencies).
+export {
+  ManualClock,
+  systemClock,
+  TIMEFRAMES,
+  isTimeframe,
+  isPipelineError,
+  OptionsError,
+  type Bar,
+  type Timeframe,
+  type SourceName,
+  type Clock,
+} from '@pipeline/core';
