@@ -242,18 +242,27 @@ try {
   await provideNativeAddon(consumer, readEnv);
 
   const load = (name, args) =>
-    spawnSync('node', [...args], { cwd: consumer, encoding: 'utf8', env: { ...process.env, PKG: name } });
+    new Promise((resolve) => {
+      const child = spawn('node', args, { cwd: consumer, env: { ...process.env, PKG: name } });
+      const res = { stdout: '', stderr: '', status: null };
+      child.stdout.on('data', (d) => (res.stdout += d));
+      child.stderr.on('data', (d) => (res.stderr += d));
+      child.on('close', (code) => resolve({ ...res, status: code }));
+    });
   const keysOf = (res) => (res.status === 0 ? res.stdout.trim() : null);
-  for (const { name, pkg, dir } of checked) {
+  await pool(checked, jobs, async ({ name, pkg, dir }) => {
     const row = rows.get(name);
-    const viaRequire = load(name, [
-      '-e',
-      'const k=Object.keys(require(process.env.PKG)).sort(); if(!k.length) throw new Error("no exports"); console.log(k.join())',
-    ]);
-    const viaImport = load(name, [
-      '--input-type=module',
-      '-e',
-      'const k=Object.keys(await import(process.env.PKG)).filter((x)=>x!=="default").sort(); if(!k.length) throw new Error("no exports"); console.log(k.join())',
+    const [viaRequire, viaImport, old] = await Promise.all([
+      load(name, [
+        '-e',
+        'const k=Object.keys(require(process.env.PKG)).sort(); if(!k.length) throw new Error("no exports"); console.log(k.join())',
+      ]),
+      load(name, [
+        '--input-type=module',
+        '-e',
+        'const k=Object.keys(await import(process.env.PKG)).filter((x)=>x!=="default").sort(); if(!k.length) throw new Error("no exports"); console.log(k.join())',
+      ]),
+      load(name, ['--no-experimental-require-module', '-e', 'require(process.env.PKG)']),
     ]);
     const r = keysOf(viaRequire);
     const i = keysOf(viaImport);
@@ -271,7 +280,6 @@ try {
     // engines: a package whose CommonJS build require()s an ES module needs Node >= 20.19 (where
     // require(esm) is on by default). Node 20.20 with --no-experimental-require-module behaves like
     // Node 20.0-20.18 here, so the require either works there (>=20 is true) or not (>=20.19 is).
-    const old = load(name, ['--no-experimental-require-module', '-e', 'require(process.env.PKG)']);
     // The same question asked of the code: a require() anywhere in the CommonJS build (subpaths and
     // lazy requires included) that resolves to an ES module.
     const esm = esmRequires(join(consumer, 'node_modules', ...name.split('/')));
@@ -304,7 +312,7 @@ try {
         ok: true,
         detail: `${needs}${esm.length ? ` (require of ES modules: ${esm.join(', ')})` : ''}`,
       };
-  }
+  });
   // One real use through each module system, not just a load.
   if (checked.some((p) => p.name === '@pipeline/core')) {
     capture(
