@@ -386,7 +386,11 @@ try {
       return res;
     } finally {
       if (redisUp) {
-        const added = [...allKeys(db)].filter((k) => !before.has(k));
+        // Another release check running at the same time uses the same databases: its keys carry
+        // its own release-verify: prefix and are left alone.
+        const added = [...allKeys(db)].filter(
+          (k) => !before.has(k) && (k.startsWith(prefix) || !k.startsWith('release-verify:')),
+        );
         const stray = added.filter((k) => !k.startsWith(prefix));
         for (let i = 0; i < added.length; i += 500) redis(db, 'del', ...added.slice(i, i + 500));
         if (stray.length && res) {
