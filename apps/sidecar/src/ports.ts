@@ -2,7 +2,16 @@
 // structural subset of the library's own type (redis-kb's HotCache, sqlite-store's SqliteStore,
 // breaker's BreakerRegistry, ...), so the real objects are passed in as they are; src/wiring.ts
 // builds them from a config. The service logic depends only on these.
-import { type Bar, type Fetcher, type SourceName, type Timeframe } from '@pipeline/core';
+import {
+  type Bar,
+  type Fetcher,
+  type HistoryCalendar,
+  type HistoryStore,
+  type SourceName,
+  type Timeframe,
+} from '@pipeline/core';
+
+export { type HistoryGap, type SeriesQuery } from '@pipeline/core';
 import { type PipelineMetrics } from '@pipeline/metrics';
 
 /** The hot cache of recent bars, features and signals (redis-kb `HotCache`: Redis or in-process). */
@@ -18,39 +27,13 @@ export interface BarCachePort {
   close(): Promise<void>;
 }
 
-/** A stretch of expected bars missing from the store; `to` exclusive. */
-export interface HistoryGap {
-  from: number;
-  to: number;
-  missing: number;
-}
-
-export interface SeriesQuery {
-  symbol: string;
-  timeframe: Timeframe;
-  from: number;
-  to: number;
-}
-
-/** The history store (sqlite-store `SqliteStore`): buffered writes flushed on its own timer. */
-export interface BarStorePort {
-  /** Buffers bars for the next flush (same key replaces). */
-  write(bars: readonly Bar[]): unknown;
-  /** Writes what is buffered now, in one transaction. */
-  flush(): Promise<unknown>;
-  /** Writes bars straight to the file in one transaction (bootstrap path). */
-  backfill(bars: readonly Bar[]): Promise<unknown>;
-  latest(symbol: string, timeframe: Timeframe, limit?: number): Bar[];
-  range(query: SeriesQuery, limit?: number): Bar[];
-  /** Calendar-aware runs of missing bars in [from, to). */
-  gaps(query: SeriesQuery, calendar?: MarketCalendar): HistoryGap[];
-  getState<T = unknown>(key: string): T | undefined;
-  setState(key: string, value: unknown): void;
-  stats(): { pending: number; failedFlushes: number; workerFallback: boolean };
-  readonly isClosed: boolean;
-  /** Flushes what is pending and closes the file. */
-  close(): Promise<void>;
-}
+/**
+ * The history store: `@pipeline/core`'s asynchronous {@link HistoryStore} port (reads, gaps and state
+ * return promises, so a network store such as `@pipeline/pg-store` fits without blocking the loop;
+ * writes are buffered and flushed by the store on its own timer). wiring/wiring.ts opens
+ * `@pipeline/sqlite-store`'s `createSqliteHistoryStore`.
+ */
+export type BarStorePort = HistoryStore;
 
 /** Latest indicator values of one symbol; null while an indicator is not yet stable. */
 export type FeatureValues = Readonly<Record<string, number | null>>;
@@ -136,13 +119,13 @@ export interface SymbolPort {
 }
 
 /**
- * When a market is open, so that nights, weekends and closed sessions are not taken for gaps:
- * `fx` (Sunday 22:00 to Friday 22:00 UTC) for FX and metals, `us-equity` (09:30-16:00 New York) for
- * US stocks and the US indices, `24x7` for crypto. Other indices have weekday sessions in their own
- * time zones; `fx` is the closest built-in, and the night hours it leaves are remembered as
- * exhausted after one fetch attempt (see bootstrap).
+ * When a market is open, so that nights, weekends and closed sessions are not taken for gaps
+ * (core's `HistoryCalendar`): `fx` (Sunday 22:00 to Friday 22:00 UTC) for FX and metals,
+ * `us-equity` (09:30-16:00 New York) for US stocks and the US indices, `24x7` for crypto. Other
+ * indices have weekday sessions in their own time zones; `fx` is the closest built-in, and the night
+ * hours it leaves are remembered as exhausted after one fetch attempt (see bootstrap).
  */
-export type MarketCalendar = '24x7' | 'fx' | 'us-equity';
+export type MarketCalendar = HistoryCalendar;
 
 /**
  * The metrics the sidecar records and serves (metrics `PipelineMetrics`, a private prom-client

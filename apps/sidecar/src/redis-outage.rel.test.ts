@@ -64,7 +64,7 @@ describe('Redis outage', () => {
       // Redis came back empty: the cache is refilled from SQLite (the bootstrapped day and the
       // outage's bars), not only with what arrived since.
       const cached = await service.deps.cache.latestBars('EURUSD', '1m', 5000);
-      const stored = service.deps.store.latest('EURUSD', '1m', 5000);
+      const stored = await service.deps.store.latest('EURUSD', '1m', 5000);
       expect(cached.length).toBe(stored.length);
       expect(cached.length).toBeGreaterThan(1000);
       expect(cached.at(-1)!.ts).toBe(stored.at(-1)!.ts);

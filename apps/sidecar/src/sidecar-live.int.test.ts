@@ -29,7 +29,9 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     for (let i = 0; i < 10; i++) await settle();
     await h.deps.store.flush();
     const now = alignTs(h.clock.now(), '1m');
-    expect(h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from: before, to: now - MIN })).toEqual([]);
+    expect(
+      await h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from: before, to: now - MIN }),
+    ).toEqual([]);
     expect(h.fetchers[0].historyCalls.length).toBeGreaterThan(0);
   });
 
@@ -118,7 +120,7 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     await h.deps.store.backfill([stale]); // what a SIGKILL after a flush of the forming bar leaves
     h.clock.advance(2 * MIN);
     await h.sidecar.bootstrap();
-    const row = h.deps.store.range({ symbol: 'EURUSD', timeframe: '1m', from: ts, to: ts + MIN })[0];
+    const row = (await h.deps.store.range({ symbol: 'EURUSD', timeframe: '1m', from: ts, to: ts + MIN }))[0];
     expect(row.final).toBe(true);
     expect(row.close).not.toBe(1);
   });
@@ -145,7 +147,10 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     expect(report.failedChunks).toBe(0);
     const from = alignTs(clock.now() - 3 * 86_400_000, '1m');
     expect(
-      h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from, to: alignTs(clock.now(), '1m') }, 'fx'),
+      await h.deps.store.gaps(
+        { symbol: 'EURUSD', timeframe: '1m', from, to: alignTs(clock.now(), '1m') },
+        'fx',
+      ),
     ).toEqual([]);
   });
 });

@@ -126,7 +126,7 @@ describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', 
     const tf = TIMEFRAME_MS['1m'];
     const store = h.deps.store;
     expect(
-      store.gaps({
+      await store.gaps({
         symbol: 'EURUSD',
         timeframe: '1m',
         from: alignTs(start - 2 * 86_400_000, '1m'),

@@ -88,20 +88,20 @@ export function chunkWindowMs(timeframe: Timeframe): number {
  * newest first, minus windows an earlier run found no source could fill. Whatever an interrupted
  * run flushed is no longer a gap, so a restart resumes where it stopped.
  */
-export function planChunks(
+export async function planChunks(
   store: BarStorePort,
   symbol: string,
   timeframe: Timeframe,
   from: number,
   to: number,
   calendar: MarketCalendar = '24x7',
-): Chunk[] {
+): Promise<Chunk[]> {
   const size = chunkWindowMs(timeframe);
   const exhausted = new Set(
-    store.getState<BootstrapState>(bootstrapStateKey(symbol, timeframe))?.exhausted ?? [],
+    (await store.getState<BootstrapState>(bootstrapStateKey(symbol, timeframe)))?.exhausted ?? [],
   );
   const out: Chunk[] = [];
-  for (const gap of store.gaps({ symbol, timeframe, from, to }, calendar)) {
+  for (const gap of await store.gaps({ symbol, timeframe, from, to }, calendar)) {
     for (let key = Math.floor(gap.from / size) * size; key < gap.to; key += size) {
       if (exhausted.has(key)) continue;
       out.push({ symbol, key, from: Math.max(key, gap.from), to: Math.min(key + size, gap.to) });
@@ -109,7 +109,7 @@ export function planChunks(
   }
   // A newest row still marked forming whose period is over was cut off by a crash before its final
   // version was flushed: fetch that bar again so the file does not keep the snapshot forever.
-  const newest = store.latest(symbol, timeframe, 1)[0];
+  const [newest] = await store.latest(symbol, timeframe, 1);
   if (newest && !newest.final && newest.ts + TIMEFRAME_MS[timeframe] <= to && newest.ts >= from) {
     const covered = out.some((c) => c.from <= newest.ts && newest.ts < c.to);
     if (!covered)
@@ -147,9 +147,18 @@ export function finestTimeframeFor(
  */
 export async function runBootstrap(input: BootstrapInput): Promise<BootstrapReport> {
   const { store, validator, timeframe } = input;
-  const chunks = input.symbols.flatMap((symbol) =>
-    planChunks(store, symbol, timeframe, input.from, input.to, input.calendarFor?.(symbol)),
-  );
+  const chunks: Chunk[] = [];
+  for (const symbol of input.symbols) {
+    for (const c of await planChunks(
+      store,
+      symbol,
+      timeframe,
+      input.from,
+      input.to,
+      input.calendarFor?.(symbol),
+    ))
+      chunks.push(c);
+  }
   const report: BootstrapReport = {
     chunksPlanned: chunks.length,
     chunksDone: 0,
@@ -208,8 +217,8 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       // A recent window may still fill (a market reopening, a provider catching up): only older ones are given up on.
       if (base === 0 && chunk.key + 2 * chunkWindowMs(timeframe) < input.now()) {
         const key = bootstrapStateKey(chunk.symbol, timeframe);
-        const state = store.getState<BootstrapState>(key) ?? { exhausted: [] };
-        store.setState(key, { exhausted: [...state.exhausted, chunk.key].slice(-MAX_EXHAUSTED) });
+        const state = (await store.getState<BootstrapState>(key)) ?? { exhausted: [] };
+        await store.setState(key, { exhausted: [...state.exhausted, chunk.key].slice(-MAX_EXHAUSTED) });
       }
       report.bars += bars.length;
       report.barsByTimeframe[res.value.tf] = (report.barsByTimeframe[res.value.tf] ?? 0) + bars.length;

@@ -1,5 +1,5 @@
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
-import { createSqliteStore } from '@pipeline/sqlite-store';
+import { createSqliteHistoryStore } from '@pipeline/sqlite-store';
 import { cleanupTempDirs, tempSqlitePath } from '@pipeline/test-utils';
 import { planChunks } from './bootstrap';
 import { marketCalendar } from '../wiring/wiring';
@@ -18,13 +18,13 @@ describe('market calendars in bootstrap planning', () => {
   });
 
   it('plans no weekend chunks for FX and plans them for crypto', async () => {
-    const store = createSqliteStore({ path: tempSqlitePath('calendar') });
+    const store = createSqliteHistoryStore({ path: tempSqlitePath('calendar') });
     try {
       // Saturday 2024-01-06 00:00 UTC to Sunday 2024-01-07 20:00 UTC: the FX market is closed throughout.
       const from = Date.UTC(2024, 0, 6);
       const to = Date.UTC(2024, 0, 7, 20);
-      expect(planChunks(store, 'EURUSD', '1m', from, to, 'fx')).toEqual([]);
-      const crypto = planChunks(store, 'BTCUSD', '1m', from, to, '24x7');
+      expect(await planChunks(store, 'EURUSD', '1m', from, to, 'fx')).toEqual([]);
+      const crypto = await planChunks(store, 'BTCUSD', '1m', from, to, '24x7');
       expect(crypto.reduce((n, c) => n + (c.to - c.from), 0)).toBe(to - from);
     } finally {
       await store.close();

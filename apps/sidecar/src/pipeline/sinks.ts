@@ -48,7 +48,7 @@ export function createSinks(options: SinksOptions): Sinks {
       await store.flush();
       let batch: Bar[] = [];
       for (const symbol of options.symbols) {
-        for (const b of store.latest(symbol, options.timeframe, options.maxBarsCache)) batch.push(b);
+        for (const b of await store.latest(symbol, options.timeframe, options.maxBarsCache)) batch.push(b);
         if (batch.length >= CACHE_FILL_BATCH) {
           await cache.writeBars(batch);
           batch = [];

@@ -20,7 +20,7 @@ export interface WarmOptions {
 /** Feeds the newest stored history to the indicators and the cache so the first live bar continues it. */
 export async function warmStart(options: WarmOptions): Promise<void> {
   for (const symbol of options.symbols) {
-    const history = options.store.latest(symbol, options.timeframe, WARM_BARS);
+    const history = await options.store.latest(symbol, options.timeframe, WARM_BARS);
     const last = history.at(-1);
     if (!last) continue;
     for (const bar of history) options.features.update(bar);

@@ -65,7 +65,7 @@ export function createReadModel(options: ReadModelOptions): ReadModel {
       if (bars.length < limit) {
         // The cache holds the newest bars only (or nothing after a Redis loss): complete from the
         // store, the cache's copy winning where both have a bar.
-        const stored = store.latest(symbol, timeframe, limit);
+        const stored = await store.latest(symbol, timeframe, limit);
         if (stored.length > bars.length) {
           const byTs = new Map(stored.map((b) => [b.ts, b]));
           for (const b of bars) byTs.set(b.ts, b);

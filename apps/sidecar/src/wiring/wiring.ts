@@ -3,7 +3,7 @@
 import { type Scheduler, systemClock } from '@pipeline/core';
 import { createBreakerRegistry, type BreakerRegistry } from '@pipeline/breaker';
 import { createMemoryHotCache, createRedisHotCache, type HotCache } from '@pipeline/redis-kb';
-import { createSqliteStore, type SqliteStore } from '@pipeline/sqlite-store';
+import { createSqliteHistoryStore, type SqliteHistoryStore } from '@pipeline/sqlite-store';
 import { createPipelineMetrics, type PipelineMetrics } from '@pipeline/metrics';
 import { createValidator, type Validator } from '@pipeline/validator';
 import {
@@ -114,9 +114,9 @@ export function createCacheFromConfig(
 export function createStoreFromConfig(
   config: SidecarConfig,
   clock: Scheduler = systemClock,
-): SqliteStore & BarStorePort {
+): SqliteHistoryStore & BarStorePort {
   const memory = config.sqlitePath === ':memory:';
-  return createSqliteStore({
+  return createSqliteHistoryStore({
     path: config.sqlitePath,
     mode: memory ? 'inline' : 'worker',
     flushIntervalMs: config.batchWriteIntervalMs,
