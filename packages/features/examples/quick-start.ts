@@ -50,4 +50,7 @@ for (let i = 0; i < 120; i++) {
   engine.update(bar);
 }
 const features = engine.getFeatures('EURUSD');
-console.log(JSON.stringify(features?.timeframes['5m']?.values.rsi), Object.keys(features?.timeframes ?? {}));
+console.log(
+  JSON.stringify(features?.timeframes['5m']?.values.rsi14),
+  Object.keys(features?.timeframes ?? {}),
+);

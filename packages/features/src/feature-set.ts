@@ -59,23 +59,79 @@ export type IndicatorSpec =
 export type FeatureSetSpec = Readonly<Record<string, IndicatorSpec>>;
 
 /**
- * The default set the signal scanner uses. EMA fast/slow are 12/26, the MACD's own periods, so a
- * crossover of `emaFast` and `emaSlow` is the MACD line's zero crossing.
+ * The default set of the {@link FeatureEngine} (`createFeatureEngine()` without `features`), under the
+ * package's one naming (README, "Feature keys"): a single-output indicator is named after its kind and
+ * period (`ema12`, `rsi14`), a multi-output one after its kind (`macd`, `bb`, `stoch`, `adx`); its
+ * outputs become `<name>` / `<name>_<suffix>` keys when flattened ({@link flattenFeatureValues}). EMA
+ * 12/26 are the MACD's own periods, so their crossover is the MACD line's zero crossing.
  */
 export const DEFAULT_FEATURE_SET: FeatureSetSpec = Object.freeze({
-  emaFast: { kind: 'ema', options: { period: 12 } },
-  emaSlow: { kind: 'ema', options: { period: 26 } },
+  ema12: { kind: 'ema', options: { period: 12 } },
+  ema26: { kind: 'ema', options: { period: 26 } },
   sma20: { kind: 'sma', options: { period: 20 } },
-  rsi: { kind: 'rsi', options: { period: 14 } },
+  rsi14: { kind: 'rsi', options: { period: 14 } },
   macd: { kind: 'macd', options: { fast: 12, slow: 26, signal: 9 } },
-  bollinger: { kind: 'bollinger', options: { period: 20, stdDev: 2 } },
-  stdDev: { kind: 'stddev', options: { period: 20 } },
-  atr: { kind: 'atr', options: { period: 14 } },
-  stochastic: { kind: 'stochastic', options: { kPeriod: 14, kSlowing: 3, dPeriod: 3 } },
+  bb: { kind: 'bollinger', options: { period: 20, stdDev: 2 } },
+  stddev20: { kind: 'stddev', options: { period: 20 } },
+  atr14: { kind: 'atr', options: { period: 14 } },
+  stoch: { kind: 'stochastic', options: { kPeriod: 14, kSlowing: 3, dPeriod: 3 } },
   adx: { kind: 'adx', options: { period: 14 } },
   obv: { kind: 'obv' },
   vwap: { kind: 'vwap', options: { sessionStart: '00:00', timeZone: 'UTC' } },
 } satisfies Record<string, IndicatorSpec>);
+
+/**
+ * How a multi-output indicator's outputs are named when flattened: output field -> key suffix
+ * appended to the feature name ('' for the main line, which keeps the bare name). Single-output
+ * kinds keep the feature name as it is.
+ */
+export const FEATURE_OUTPUT_SUFFIXES = Object.freeze({
+  macd: Object.freeze({ macd: '', signal: '_signal', histogram: '_hist' }),
+  bollinger: Object.freeze({ upper: '_upper', middle: '_middle', lower: '_lower' }),
+  stochastic: Object.freeze({ k: '_k', d: '_d' }),
+  adx: Object.freeze({ adx: '', plusDI: '_plus_di', minusDI: '_minus_di' }),
+} as const);
+
+/** Flat feature values: one number (or null while not stable) per feature key. */
+export type FlatFeatureValues = Record<string, number | null>;
+
+/** The flat keys of a feature set, in spec order (`macd`, `macd_signal`, `macd_hist`, ...). */
+export function featureKeys(spec: FeatureSetSpec = DEFAULT_FEATURE_SET): string[] {
+  const keys: string[] = [];
+  for (const [name, s] of Object.entries(spec)) {
+    const suffixes = (FEATURE_OUTPUT_SUFFIXES as Record<string, Record<string, string>>)[s.kind];
+    if (suffixes === undefined) keys.push(name);
+    else for (const suffix of Object.values(suffixes)) keys.push(name + suffix);
+  }
+  return keys;
+}
+
+/**
+ * Flattens the values of an {@link IndicatorSet} (`set.values()`) or of one timeframe of a
+ * {@link FeatureSet} (`features.timeframes['5m'].values`) to the documented feature keys: numbers stay
+ * under their name, `macd: {macd, signal, histogram}` becomes `macd`, `macd_signal`, `macd_hist`, and so
+ * on ({@link FEATURE_OUTPUT_SUFFIXES}). Every key of {@link featureKeys}`(spec)` is present; a value
+ * that is not stable yet (or missing) is null. `spec` must be the set the values came from.
+ */
+export function flattenFeatureValues(
+  values: Readonly<Record<string, FeatureValue | undefined>>,
+  spec: FeatureSetSpec = DEFAULT_FEATURE_SET,
+): FlatFeatureValues {
+  const out: FlatFeatureValues = {};
+  for (const [name, s] of Object.entries(spec)) {
+    const v = values[name];
+    const suffixes = (FEATURE_OUTPUT_SUFFIXES as Record<string, Record<string, string>>)[s.kind];
+    if (suffixes === undefined) {
+      out[name] = typeof v === 'number' ? v : null;
+      continue;
+    }
+    for (const [field, suffix] of Object.entries(suffixes)) {
+      const x = v !== null && typeof v === 'object' ? v[field] : undefined;
+      out[name + suffix] = typeof x === 'number' ? x : null;
+    }
+  }
+  return out;
+}
 
 /** What a feature set reads from a bar; a core `Bar` satisfies it. */
 export interface FeatureBar {
@@ -239,6 +295,8 @@ export class IndicatorSet {
   /** Largest lookback of the set: the bars needed before every value is non-null. */
   readonly lookback: number;
   readonly names: readonly string[];
+  /** The spec this set was compiled from. */
+  readonly spec: FeatureSetSpec;
   // Indicators grouped by class so that each update loop below calls one class only (monomorphic,
   // inlinable); dispatching through one closure per entry costs about twice as much.
   private readonly sma: SMA[] = [];
@@ -260,6 +318,7 @@ export class IndicatorSet {
       throw new OptionsError(`IndicatorSet: spec must be an object, got ${String(spec)}`);
     this.entries = Object.entries(spec).map(([name, s]) => compile(name, s));
     this.names = this.entries.map((e) => e.name);
+    this.spec = spec;
     this.lookback = this.entries.reduce((m, e) => Math.max(m, e.ind.lookback), 0);
     for (const [i, e] of this.entries.entries()) {
       const spec_ = Object.values(spec)[i];
@@ -318,6 +377,11 @@ export class IndicatorSet {
       out[e.name] = r === null || typeof r === 'number' ? r : { ...(r as Record<string, number>) };
     }
     return out;
+  }
+
+  /** The values under the documented flat feature keys (`ema12`, `macd_hist`, ...): {@link flattenFeatureValues}. */
+  flatValues(): FlatFeatureValues {
+    return flattenFeatureValues(this.values(), this.spec);
   }
 
   snapshot(): IndicatorSetSnapshot {
