@@ -5,7 +5,7 @@ import { type Clock, type Disposable } from '@pipeline/core';
 import { type Cluster, type Redis } from 'ioredis';
 import { desiredSymbols } from './assign';
 import { clusterKeys, type ClusterKeys } from './keys';
-import { FENCE_SCRIPT, LEASE_SCRIPT, MEMBERS_SCRIPT } from './scripts';
+import { FENCE_SCRIPT, TICK_SCRIPT } from './scripts';
 
 export interface ClusterCoordinatorOptions {
   /** ioredis client (single node or Cluster); not closed by the coordinator. */
@@ -51,7 +51,10 @@ export interface ClusterCoordinator {
   isOwner(symbol: string): boolean;
   /** Live members at the last tick. */
   members(): readonly MemberInfo[];
-  /** Of `symbols`, those whose fencing token is still the newest (check right before writing). */
+  /**
+   * Of `symbols`, those whose lease (fencing token) is still this instance's: one O(1) call, since
+   * leases live with the heartbeat. Check right before writing; a paused owner that lapsed gets none.
+   */
   fence(symbols: readonly string[]): Promise<Set<string>>;
   /** Every symbol's lease (for GET /cluster). */
   leases(): Promise<LeaseInfo[]>;
@@ -63,25 +66,31 @@ export interface ClusterCoordinator {
   leave(): Promise<void>;
 }
 
-type Reply = [number, number, number, string];
-
 interface ScriptClient {
-  pipeline(): {
-    pipelineLease(lease: string, fence: string, me: string, ttl: number, mode: string, now: string): unknown;
-    pipelineFence(lease: string, fence: string, token: number, now: string): unknown;
-    exec(): Promise<[Error | null, unknown][] | null>;
-  };
-  pipelineMembers(key: string, me: string, ttl: number, now: string, mode: string): Promise<string[]>;
+  pipelineTick(
+    members: string,
+    owners: string,
+    fences: string,
+    ...args: (string | number)[]
+  ): Promise<string[]>;
+  pipelineFence(members: string, me: string, now: string): Promise<number>;
+  hgetall(key: string): Promise<Record<string, string>>;
+  zrange(key: string, start: number, stop: number, withScores: 'WITHSCORES'): Promise<string[]>;
 }
 
 function defineScripts(redis: Redis | Cluster): ScriptClient {
-  const r = redis as unknown as { pipelineLease?: unknown; defineCommand: Redis['defineCommand'] };
-  if (!r.pipelineLease) {
-    r.defineCommand('pipelineLease', { numberOfKeys: 2, lua: LEASE_SCRIPT });
-    r.defineCommand('pipelineFence', { numberOfKeys: 2, lua: FENCE_SCRIPT });
-    r.defineCommand('pipelineMembers', { numberOfKeys: 1, lua: MEMBERS_SCRIPT });
+  const r = redis as unknown as { pipelineTick?: unknown; defineCommand: Redis['defineCommand'] };
+  if (!r.pipelineTick) {
+    r.defineCommand('pipelineTick', { numberOfKeys: 3, lua: TICK_SCRIPT });
+    r.defineCommand('pipelineFence', { numberOfKeys: 1, lua: FENCE_SCRIPT });
   }
   return redis as unknown as ScriptClient;
+}
+
+function pairs(flat: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  return out;
 }
 
 function listeners<T>(): { add(fn: (v: T) => void): Disposable; emit(v: T): void } {
@@ -125,25 +134,48 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
   const acquired = listeners<string[]>();
   const released = listeners<string[]>();
   let closed = false;
+  let shares: { signature: string; desired: string[]; want: Set<string> } = {
+    signature: '',
+    desired: [],
+    want: new Set(),
+  };
 
-  async function beat(mode: 'beat' | 'leave'): Promise<MemberInfo[]> {
-    // Members live 2 lease periods: a missed heartbeat or two does not reshuffle the shares.
-    const flat = await client.pipelineMembers(keys.members, me, ttl * 2, now(), mode);
-    const out: MemberInfo[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: flat[i], expiresAt: Number(flat[i + 1]) });
-    return out;
-  }
-
-  async function run(calls: { symbol: string; mode: string }[]): Promise<Map<string, Reply>> {
-    const p = client.pipeline();
-    const t = now();
-    for (const c of calls) p.pipelineLease(keys.lease(c.symbol), keys.fence(c.symbol), me, ttl, c.mode, t);
-    const res = (await p.exec()) ?? [];
-    const out = new Map<string, Reply>();
-    res.forEach(([err, value], i) => {
-      if (!err) out.set(calls[i].symbol, value as Reply);
-    });
-    return out;
+  /**
+   * One atomic round: heartbeat (or leave), keep or take `desired`, release `release`. `full`: the
+   * answer lists every lease held among `desired`; otherwise only those taken now are added to the
+   * ones held. Returns whether the heartbeat had lapsed before this round.
+   */
+  async function round(
+    mode: 'tick' | 'leave',
+    desired: string[],
+    release: string[],
+    full: boolean,
+  ): Promise<boolean> {
+    const flat = await client.pipelineTick(
+      keys.members,
+      keys.owners,
+      keys.fences,
+      me,
+      ttl,
+      now(),
+      mode,
+      desired.length,
+      ...desired,
+      ...release,
+    );
+    const wasLive = Number(flat[0]) === 1;
+    const bar = flat.indexOf('|');
+    members = pairs(flat.slice(1, bar)).map(([id, e]) => ({ id, expiresAt: Number(e) }));
+    const answered = pairs(flat.slice(bar + 1)).map(([s, t]): [string, number] => [s, Number(t)]);
+    if (full || mode === 'leave') {
+      apply(new Map(answered));
+    } else {
+      const next = new Map(owned);
+      for (const s of release) next.delete(s);
+      for (const [s, t] of answered) next.set(s, t);
+      apply(next);
+    }
+    return !wasLive;
   }
 
   function apply(next: Map<string, number>): void {
@@ -158,53 +190,55 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     instanceId: me,
     async tick() {
       if (closed) return owned;
-      members = await beat('beat');
-      const desired = new Set(
-        desiredSymbols(
-          symbols,
-          members.map((m) => m.id),
-          me,
-        ),
-      );
-      const calls: { symbol: string; mode: string }[] = [];
-      for (const s of symbols) {
-        if (desired.has(s)) calls.push({ symbol: s, mode: 'acquire' });
-        else if (owned.has(s)) calls.push({ symbol: s, mode: 'release' });
+      // The member list of the previous round (plus me) decides the shares; the round itself
+      // refreshes it, so a join or leave settles within two rounds.
+      const ids = members.map((m) => m.id);
+      if (members.length === 0) {
+        await round('tick', [], [], true); // learn the members first (the round adds me)
+        if (members.length === 0) throw new Error('cluster tick: the member list came back empty');
+        return this.tick();
       }
-      const replies = await run(calls);
-      const next = new Map<string, number>();
-      for (const [symbol, [held, token]] of replies) if (held === 1) next.set(symbol, Number(token));
-      apply(next);
+      // The shares change only when the member list does: hash once per membership change.
+      const signature = ids.join('\n');
+      if (signature !== shares.signature) {
+        const desired = desiredSymbols(symbols, ids, me);
+        shares = { signature, desired, want: new Set(desired) };
+      }
+      const { desired, want } = shares;
+      const release: string[] = [];
+      for (const s of owned.keys()) if (!want.has(s)) release.push(s);
+      // Leases live with the heartbeat: while it has not lapsed nobody could take ours, so only the
+      // desired symbols not held yet are sent. A lapse (a pause longer than LEASE_TTL) re-checks all.
+      const missing = desired.filter((s) => !owned.has(s));
+      const lapsed = await round('tick', missing, release, false);
+      if (lapsed && owned.size > 0) await round('tick', desired, [], true);
       return owned;
     },
     owned: () => owned,
     isOwner: (symbol) => owned.has(symbol),
     members: () => members,
     async fence(list) {
-      const p = client.pipeline();
-      const t = now();
-      const checked = list.filter((s) => owned.has(s));
-      for (const s of checked) p.pipelineFence(keys.lease(s), keys.fence(s), owned.get(s) ?? 0, t);
-      const res = (await p.exec()) ?? [];
-      const ok = new Set<string>();
-      res.forEach(([err, v], i) => {
-        if (!err && Number(v) === 1) ok.add(checked[i]);
-      });
-      return ok;
+      const held = list.filter((s) => owned.has(s));
+      if (held.length === 0) return new Set();
+      const live = await client.pipelineFence(keys.members, me, now());
+      return live === 1 ? new Set(held) : new Set();
     },
     async leases() {
-      const p = client.pipeline();
-      const t = now();
-      // 'renew' by a name no member has reads the lease without changing it.
-      for (const s of symbols) p.pipelineLease(keys.lease(s), keys.fence(s), '\u0000reader', ttl, 'renew', t);
-      const res = (await p.exec()) ?? [];
-      return res.map(([err, v], i) => {
-        const [, token, expiresAt, owner] = (err ? [0, 0, 0, ''] : v) as Reply;
+      const [owners, flat] = await Promise.all([
+        client.hgetall(keys.owners),
+        client.zrange(keys.members, 0, -1, 'WITHSCORES'),
+      ]);
+      const expiry = new Map(pairs(flat).map(([id, e]) => [id, Number(e)]));
+      const t = options.clock ? options.clock.now() : Date.now();
+      return symbols.map((symbol) => {
+        const [owner, token] = (owners[symbol] ?? '').split('|');
+        const expiresAt = owner ? (expiry.get(owner) ?? 0) : 0;
+        const liveOwner = owner && expiresAt > t ? owner : null;
         return {
-          symbol: symbols[i],
-          owner: owner || null,
-          token: Number(token),
-          expiresAt: Number(expiresAt),
+          symbol,
+          owner: liveOwner,
+          token: Number(token ?? 0) || 0,
+          expiresAt: liveOwner ? expiresAt : 0,
         };
       });
     },
@@ -213,10 +247,7 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     async leave() {
       if (closed) return;
       closed = true;
-      const held = [...owned.keys()];
-      await run(held.map((symbol) => ({ symbol, mode: 'release' })));
-      await beat('leave');
-      apply(new Map());
+      await round('leave', [], [...owned.keys()], true);
     },
   };
 }

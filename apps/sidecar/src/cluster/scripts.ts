@@ -1,4 +1,4 @@
-// Lua scripts of cluster mode. Each touches the keys of ONE hash slot (the symbol's or the provider
+// Lua scripts of cluster mode. Each touches the keys of ONE hash slot (the cluster's or the provider
 // key's hash tag), so they run unchanged on a single Redis and on a Redis Cluster. Time: the caller
 // passes `now` (epoch ms) so tests drive leases and windows with an injected clock; in production
 // the sidecar passes an empty string and the script reads Redis' own TIME, one clock for every
@@ -14,51 +14,69 @@ end
 `;
 
 /**
- * Acquire, renew or release one symbol's lease.
- * KEYS[1] lease (value "owner|token|expiresAt"), KEYS[2] fencing counter.
- * ARGV: instanceId, ttlMs, mode ('acquire' | 'renew' | 'release'), now.
- * Returns {held (1/0), token, expiresAt, owner}. A takeover increments the fencing counter, so
- * the new owner's token is larger than every token a previous owner ever held.
+ * One coordination round of one instance, atomically: heartbeat (or leave), drop expired members,
+ * take or keep the desired symbols, release the others.
+ * KEYS[1] members (zset: score = heartbeat expiry), KEYS[2] owners (hash: symbol -> "owner|token"),
+ * KEYS[3] fencing counters (hash: symbol -> last token ever issued).
+ * ARGV: instanceId, ttlMs, now, mode ('tick' | 'leave'), nDesired, desired symbols..., released symbols...
+ * A lease lives as long as its owner's heartbeat: renewing the heartbeat renews every lease of the
+ * instance (one call per cycle whatever the symbol count). A symbol whose owner is not a live member
+ * is taken over with the next fencing token, larger than every token a previous owner ever held.
+ * Only the desired symbols passed are answered (kept or taken), so a caller whose heartbeat never
+ * lapsed passes just the symbols it does not own yet: its other leases cannot have moved.
+ * Returns {wasLive (1/0: this instance's heartbeat had not lapsed), members flat (id, expiresAt)...,
+ * '|', owned flat (symbol, token)...}.
  */
-export const LEASE_SCRIPT = `${NOW}
-local me, ttl, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local now = now_ms(ARGV[4])
-local cur = redis.call('GET', KEYS[1])
-local owner, token, exp = nil, 0, 0
-if cur then
-  local o, t, e = string.match(cur, '^(.*)|(%d+)|(%d+)$')
-  owner, token, exp = o, tonumber(t), tonumber(e)
-  if exp <= now then owner = nil end
+export const TICK_SCRIPT = `${NOW}
+local me, ttl, now, mode = ARGV[1], tonumber(ARGV[2]), now_ms(ARGV[3]), ARGV[4]
+local nDesired = tonumber(ARGV[5])
+local before = redis.call('ZSCORE', KEYS[1], me)
+local wasLive = 0
+if before and tonumber(before) > now then wasLive = 1 end
+if mode == 'leave' then redis.call('ZREM', KEYS[1], me)
+else redis.call('ZADD', KEYS[1], now + ttl, me) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local function live(id)
+  local e = redis.call('ZSCORE', KEYS[1], id)
+  return e and tonumber(e) > now
 end
-if mode == 'release' then
-  if owner == me then redis.call('DEL', KEYS[1]) return {0, token, 0, ''} end
-  return {0, token, exp, owner or ''}
+local out = {}
+for i = 6, 5 + nDesired do
+  local s = ARGV[i]
+  local cur = redis.call('HGET', KEYS[2], s)
+  local owner, token = nil, nil
+  if cur then owner, token = string.match(cur, '^(.*)|(%d+)$') end
+  if owner == me and mode ~= 'leave' then
+    out[#out + 1] = s
+    out[#out + 1] = token
+  elseif mode ~= 'leave' and (owner == nil or not live(owner)) then
+    local t = redis.call('HINCRBY', KEYS[3], s, 1)
+    redis.call('HSET', KEYS[2], s, me .. '|' .. t)
+    out[#out + 1] = s
+    out[#out + 1] = tostring(t)
+  end
 end
-if owner == me then
-  local e = now + ttl
-  redis.call('SET', KEYS[1], me .. '|' .. token .. '|' .. e, 'PX', ttl * 4)
-  return {1, token, e, me}
+for i = 6 + nDesired, #ARGV do
+  local cur = redis.call('HGET', KEYS[2], ARGV[i])
+  if cur and string.match(cur, '^(.*)|%d+$') == me then redis.call('HDEL', KEYS[2], ARGV[i]) end
 end
-if owner ~= nil or mode == 'renew' then return {0, token, exp, owner or ''} end
-local t = redis.call('INCR', KEYS[2])
-local e = now + ttl
-redis.call('SET', KEYS[1], me .. '|' .. t .. '|' .. e, 'PX', ttl * 4)
-return {1, t, e, me}
+local res = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+table.insert(res, 1, wasLive)
+res[#res + 1] = '|'
+for _, v in ipairs(out) do res[#res + 1] = v end
+return res
 `;
 
 /**
- * Is `token` still the newest fencing token of the symbol, and is its lease still live?
- * KEYS[1] lease, KEYS[2] fencing counter. ARGV: token, now. Returns 1 or 0.
+ * Fence check before writing: are this instance's leases still its own? Leases live with the
+ * heartbeat and an owner field moves to another instance only after that heartbeat lapsed (or on
+ * our own release), so "my heartbeat has not lapsed" means every token of the last round is still
+ * the newest. KEYS[1] members. ARGV: instanceId, now. Returns 1 or 0.
  */
 export const FENCE_SCRIPT = `${NOW}
-local now = now_ms(ARGV[2])
-local fence = tonumber(redis.call('GET', KEYS[2]) or '0')
-if fence ~= tonumber(ARGV[1]) then return 0 end
-local cur = redis.call('GET', KEYS[1])
-if not cur then return 0 end
-local _, t, e = string.match(cur, '^(.*)|(%d+)|(%d+)$')
-if tonumber(t) ~= tonumber(ARGV[1]) or tonumber(e) <= now then return 0 end
-return 1
+local e = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if e and tonumber(e) > now_ms(ARGV[2]) then return 1 end
+return 0
 `;
 
 /**
@@ -120,18 +138,4 @@ local function left(limit, n) if limit > 0 then return math.max(0, limit - n) el
 local bl = 0
 if blocked > now then bl = blocked end
 return {granted, wait, left(perSec, inSec), left(perMin, inMin), left(perDay, used), bl}
-`;
-
-/**
- * Heartbeat: this instance is alive until now + ttl; members whose heartbeat expired are removed.
- * KEYS[1] members (zset: score = expiresAt). ARGV: instanceId, ttlMs, now, mode ('beat' | 'leave').
- * Returns the live members, flat: id1, expiresAt1, id2, expiresAt2, ...
- */
-export const MEMBERS_SCRIPT = `${NOW}
-local now = now_ms(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if ARGV[4] == 'leave' then redis.call('ZREM', KEYS[1], ARGV[1])
-else redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1]) end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 10)
-return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 `;
