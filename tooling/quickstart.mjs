@@ -4,7 +4,7 @@
 // twice: as ESM TypeScript (tsc, node16, strict) and as its CommonJS twin (a .cts file generated from
 // the same code and compiled by tsc to require() calls). Used by release-verify.mjs; the extraction
 // rules are documented in the root README ("Releasing").
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -317,6 +317,32 @@ autoInstallPeers: false
       : { ok: true, detail: `${ran.out.split('\n').filter(Boolean).length} lines of output` };
   }
   return result;
+}
+
+/**
+ * A quick start's share of the machine's Redis: logical database `db`, keys under `prefix`. `start()`
+ * notes the keys already there; `finish()` deletes what the run added and returns
+ * { added, stray }, stray being the added keys outside the prefix. Keys under another
+ * `release-verify:` prefix belong to a release check running at the same time and are left alone.
+ */
+export function redisScope({ db, prefix, host = '127.0.0.1', port = 6379 }) {
+  const cli = (...args) =>
+    spawnSync('redis-cli', ['-h', host, '-p', String(port), '-n', String(db), ...args], { encoding: 'utf8' });
+  const keys = () => new Set((cli('--scan').stdout ?? '').split('\n').filter(Boolean));
+  let before = new Set();
+  return {
+    up: () => cli('ping').stdout?.trim() === 'PONG',
+    start() {
+      before = keys();
+    },
+    finish() {
+      const added = [...keys()].filter(
+        (k) => !before.has(k) && (k.startsWith(prefix) || !k.startsWith('release-verify:')),
+      );
+      for (let i = 0; i < added.length; i += 500) cli('del', ...added.slice(i, i + 500));
+      return { added, stray: added.filter((k) => !k.startsWith(prefix)) };
+    },
+  };
 }
 
 /** Runs `task` over `items` with at most `limit` at a time, keeping the order of the results. */

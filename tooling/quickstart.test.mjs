@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import ts from 'typescript';
-import { extractInstall, extractQuickStart, toCommonJs } from './quickstart.mjs';
+import { spawnSync } from 'node:child_process';
+import { extractInstall, extractQuickStart, redisScope, toCommonJs } from './quickstart.mjs';
 
 const readme = `# @pipeline/x
 
@@ -77,4 +78,35 @@ console.log(bars.length);
   }).outputText;
   assert.match(out, /require\("@pipeline\/x"\)/);
   assert.match(out, /main\(\)\.catch/);
+});
+
+test('redisScope: keys outside the prefix are stray, everything the run added is removed', (t) => {
+  const db = 13; // not the databases the release check uses (15, 14 ...), so this test can run beside it
+  const prefix = `release-verify:test_${process.pid}:`;
+  const scope = redisScope({ db, prefix });
+  if (!scope.up()) return t.skip('no Redis at 127.0.0.1:6379');
+  const cli = (...args) =>
+    spawnSync('redis-cli', ['-h', '127.0.0.1', '-n', String(db), ...args], { encoding: 'utf8' });
+  const other = `release-verify:other_${process.pid}:k`; // a concurrent release check's key
+  const old = `test-old-${process.pid}`; // there before the run
+  cli('set', old, '1');
+  try {
+    scope.start();
+    cli('set', `${prefix}bars:{EURUSD}`, '1');
+    cli('set', `pipeline:bars:{EURUSD}:${process.pid}`, '1');
+    cli('set', other, '1');
+    const { added, stray } = scope.finish();
+    assert.deepEqual(
+      added.sort(),
+      [`${prefix}bars:{EURUSD}`, `pipeline:bars:{EURUSD}:${process.pid}`].sort(),
+    );
+    assert.deepEqual(stray, [`pipeline:bars:{EURUSD}:${process.pid}`]);
+    assert.equal(
+      cli('exists', `${prefix}bars:{EURUSD}`, `pipeline:bars:{EURUSD}:${process.pid}`).stdout.trim(),
+      '0',
+    );
+    assert.equal(cli('exists', other, old).stdout.trim(), '2');
+  } finally {
+    cli('del', other, old);
+  }
 });

@@ -28,7 +28,7 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { capture, publishablePackages, root, run } from './lib.mjs';
 import { packageMeta } from './package-meta.mjs';
-import { exec, firstLines, pool, provideNativeAddon, verifyQuickStart } from './quickstart.mjs';
+import { exec, firstLines, pool, provideNativeAddon, redisScope, verifyQuickStart } from './quickstart.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name) => {
@@ -335,7 +335,7 @@ try {
   }
 
   // 2. Each package alone, strict pnpm, its README quick start as ESM TypeScript and as CommonJS.
-  console.log(`running the README quick starts, ${jobs} package(s) at a time (+${elapsed()})`);
+  console.log(`running the README quick starts, ${Math.min(jobs, checked.length)} package(s) at a time (+${elapsed()})`);
   const versions = {
     typescript: JSON.parse(readFileSync(join(root, 'node_modules', 'typescript', 'package.json'), 'utf8'))
       .version,
@@ -346,12 +346,8 @@ try {
       .status === 0;
   // Redis: each job at a time has a logical database of the machine's Redis to itself (15, 14, ...),
   // so that keys a quick start writes outside its REDIS_KEY_PREFIX are seen (and removed) precisely.
-  const redisUp =
-    spawnSync('redis-cli', ['-h', '127.0.0.1', 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG';
+  const redisUp = redisScope({ db: 15, prefix: 'release-verify:' }).up();
   const freeDbs = Array.from({ length: jobs }, (_, i) => 15 - i);
-  const redis = (db, ...args) =>
-    spawnSync('redis-cli', ['-h', '127.0.0.1', '-n', String(db), ...args], { encoding: 'utf8' });
-  const allKeys = (db) => new Set((redis(db, '--scan').stdout ?? '').split('\n').filter(Boolean));
   const results = await pool(checked, jobs, async (pkg) => {
     const id = `${pkg.name.replace(/^@pipeline\//, '').replace(/[^a-z0-9]/g, '_')}_${process.pid}`;
     const db = freeDbs.pop();
@@ -374,7 +370,8 @@ try {
       services.env.DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${database}`;
       services.env.HISTORY_URL = services.env.DATABASE_URL;
     }
-    const before = redisUp ? allKeys(db) : new Set();
+    const scope = redisScope({ db, prefix });
+    if (redisUp) scope.start();
     let res;
     try {
       const t0 = Date.now();
@@ -386,13 +383,7 @@ try {
       return res;
     } finally {
       if (redisUp) {
-        // Another release check running at the same time uses the same databases: its keys carry
-        // its own release-verify: prefix and are left alone.
-        const added = [...allKeys(db)].filter(
-          (k) => !before.has(k) && (k.startsWith(prefix) || !k.startsWith('release-verify:')),
-        );
-        const stray = added.filter((k) => !k.startsWith(prefix));
-        for (let i = 0; i < added.length; i += 500) redis(db, 'del', ...added.slice(i, i + 500));
+        const { added, stray } = scope.finish();
         if (stray.length && res) {
           res.redis = {
             ok: false,
