@@ -1,5 +1,6 @@
 // Runs the README's quick start exactly as a user would, so the documented code keeps working.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -15,4 +16,11 @@ it('examples/quick-start.ts runs and falls back through retries to an answer', a
     counts: { retries: number };
   };
   expect(snapshot).toMatchObject({ state: 'closed', counts: { retries: 2 } });
+});
+
+it('the README shows examples/quick-start.ts verbatim, importing only this package', () => {
+  const example = readFileSync(join(pkgDir, 'examples/quick-start.ts'), 'utf8');
+  const code = example.slice(example.indexOf('import ')).trimEnd();
+  expect(readFileSync(join(pkgDir, 'README.md'), 'utf8')).toContain(code);
+  expect(code).not.toMatch(/from '@pipeline\/(?!breaker')/);
 });

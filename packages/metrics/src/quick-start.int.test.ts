@@ -1,5 +1,6 @@
 // Runs the README's quick start exactly as a user would, so the documented code keeps working.
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -16,4 +17,11 @@ it('examples/quick-start.ts runs and prints the scrape-time gauges', async () =>
     'pipeline_fetch_errors_total{instance="demo",source="polygon",kind="rate_limited"} 1',
   );
   expect(stdout).toContain('families in JSON: 18');
+});
+
+it('the README shows examples/quick-start.ts verbatim, importing only this package', () => {
+  const example = readFileSync(join(pkgDir, 'examples/quick-start.ts'), 'utf8');
+  const code = example.slice(example.indexOf('import ')).trimEnd();
+  expect(readFileSync(join(pkgDir, 'README.md'), 'utf8')).toContain(code);
+  expect(code).not.toMatch(/from '@pipeline\/(?!metrics')/);
 });
