@@ -70,6 +70,9 @@ const addWithDeps = (name) => {
 for (const p of checked) addWithDeps(p.name);
 const packages = all.filter((p) => toPublish.has(p.name));
 
+// The check's own rules first (README extraction, CommonJS twin, Redis scope): a few seconds.
+run('node', ['--test', '--test-reporter=dot', join(root, 'tooling', 'quickstart.test.mjs')]);
+
 const VERDACCIO = `verdaccio@${process.env.VERDACCIO_VERSION ?? '6.8.0'}`; // last line that runs on Node 20
 const work = mkdtempSync(join(tmpdir(), 'pipeline-release-'));
 const port = await new Promise((resolve) => {
