@@ -13,7 +13,12 @@ export interface SourceCapabilities {
   maxBarsPerRequest?: number;
   needsApiKey: boolean;
   /** Request budgets; null where the source publishes none. */
-  rateLimits: { perMinute: number | null; perDay: number | null };
+  rateLimits: {
+    /** Requests per rolling second (absent: the source publishes none, or an older fetcher). */
+    perSecond?: number | null;
+    perMinute: number | null;
+    perDay: number | null;
+  };
   /** True when the source can push bars (see the source's own streaming client). */
   streaming: boolean;
 }

@@ -42,7 +42,8 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
       clock,
       symbolMapper: mapper,
       timeoutMs: 400,
-      rateLimits: { perMinute: null, perDay: null },
+      // Pacing is tested on its own (history paging, the default budget); these tests read answers.
+      rateLimits: { perSecond: null, perMinute: null, perDay: null },
       ...extra,
     });
     return av;
@@ -193,23 +194,40 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     });
   });
 
-  it('pages intraday stock history by month', async () => {
-    make(Date.UTC(2020, 4, 9));
+  it('pages intraday stock history by month, one request per 1.25 s (1/s plus the margin), never a burst', async () => {
+    make(Date.UTC(2020, 4, 9), { rateLimits: { perMinute: null, perDay: null } });
+    const sentAt: number[] = [];
+    srv.setHandler((req) => {
+      sentAt.push(clock.now());
+      return recorded(req);
+    });
     const before = srv.requests.length;
     const progress: number[] = [];
-    await av.fetchHistory({
-      symbol: 'IBM',
-      timeframe: '5m',
-      from: Date.UTC(2020, 2, 15),
-      to: Date.UTC(2020, 4, 9),
-      onProgress: (p) => progress.push(p.requestsDone),
-    });
+    let settled = false;
+    const run = av
+      .fetchHistory({
+        symbol: 'IBM',
+        timeframe: '5m',
+        from: Date.UTC(2020, 2, 15),
+        to: Date.UTC(2020, 4, 9),
+        onProgress: (p) => progress.push(p.requestsDone),
+      })
+      .finally(() => (settled = true));
+    // Let real I/O happen; move the fetcher's clock on only while it waits for its budget (a timer on
+    // the clock), so the clock reads the send time when a request arrives.
+    for (let i = 0; i < 2_000 && !settled; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+      if (clock.pendingTimers > 0) clock.advance(50);
+    }
+    await run;
     expect(srv.requests.slice(before).map((r) => r.query.get('month'))).toEqual([
       '2020-03',
       '2020-04',
       '2020-05',
     ]);
     expect(progress).toEqual([1, 2, 3]);
+    // Before: three requests about 11 ms apart, and AV's burst notice on the second.
+    expect(sentAt.slice(1).map((t, i) => t - sentAt[i])).toEqual([1_250, 1_250]);
   });
 
   it('quotes: GLOBAL_QUOTE and CURRENCY_EXCHANGE_RATE, "-" bid/ask -> null', async () => {
@@ -283,10 +301,15 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
   it('the default budget (5/min, 25/day) refuses the 6th call in a minute without sending', async () => {
     clock = new ManualClock(Date.UTC(2020, 4, 8, 18, 20));
     av = createAlphaVantageFetcher({ apiKey: KEY, baseUrl: srv.url, clock, symbolMapper: mapper });
-    for (let i = 0; i < 5; i++) await av.fetchLatest({ symbol: 'IBM', timeframe: '5m' });
+    // Spaced by the per-second window (1 s plus the 250 ms margin).
+    for (let i = 0; i < 5; i++) {
+      await av.fetchLatest({ symbol: 'IBM', timeframe: '5m' });
+      clock.advance(1_250);
+    }
     const sent = srv.requests.length;
     const err = await failure(av.fetchLatest({ symbol: 'IBM', timeframe: '5m' }));
-    expect([err.kind, err.retryAfterMs, srv.requests.length]).toEqual(['rate_limited', 60_000, sent]);
+    // The first request leaves the 61.2 s minute window (60 s plus 2 %) 5 x 1.25 s later.
+    expect([err.kind, err.retryAfterMs, srv.requests.length]).toEqual(['rate_limited', 61_200 - 6_250, sent]);
     expect(av.budget()).toEqual({
       perMinuteLeft: 0,
       perDayLeft: 20,

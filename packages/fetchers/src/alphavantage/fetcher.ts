@@ -43,7 +43,7 @@ export interface AlphaVantageFetcherOptions extends HttpTransportOptions {
   apiKey: string;
   /** Origin of `/query` (a mirror or a test server). @default 'https://www.alphavantage.co' */
   baseUrl: string;
-  /** Overrides of the free-tier budget. @default { perMinute: 5, perDay: 25 } */
+  /** Overrides of the free-tier budget. @default { perSecond: 1, perMinute: 5, perDay: 25 } */
   rateLimits: Partial<RateLimits> | undefined;
   /** Time source for forming bars, budgets and quota resets. @default systemClock */
   clock: Clock;
@@ -88,7 +88,7 @@ export const ALPHAVANTAGE_CAPABILITIES: SourceCapabilities = Object.freeze({
   }),
   maxBarsPerRequest: undefined,
   needsApiKey: true,
-  rateLimits: Object.freeze({ perMinute: 5, perDay: 25 }),
+  rateLimits: Object.freeze({ perSecond: 1, perMinute: 5, perDay: 25 }),
   streaming: false,
 });
 
@@ -237,7 +237,7 @@ class AlphaVantageFetcherImpl extends HttpFetcherBase<'alphavantage'> implements
     symbol: string,
     signal?: AbortSignal,
   ): Promise<unknown> {
-    this.spend(symbol);
+    await this.spend(symbol, signal);
     const res = await this.http.getJson(this.url, {
       searchParams: { ...params, apikey: this.opts.apiKey },
       signal,

@@ -111,9 +111,13 @@ export abstract class HttpFetcherBase<S extends SourceName> implements Fetcher {
     }
   }
 
-  /** Takes one request from the local budget (throws `rate_limited` without sending) and counts it. */
-  protected spend(symbol: string | undefined): void {
-    this.rate.take(symbol);
+  /**
+   * Takes one request from the local budget and counts it: waits while only the per-second window is
+   * spent (requests spaced by the provider's per-second limit, e.g. Alpha Vantage's 1/s, so history
+   * paging never bursts), throws `rate_limited` without sending when another window is spent.
+   */
+  protected async spend(symbol: string | undefined, signal?: AbortSignal): Promise<void> {
+    await this.rate.acquire(symbol, signal);
     this.counters.requests++;
   }
 
@@ -178,7 +182,11 @@ export abstract class HttpFetcherBase<S extends SourceName> implements Fetcher {
       maxRangeMsPerRequest: maxRange,
       maxBarsPerRequest,
       needsApiKey: true,
-      rateLimits: { perMinute: this.rate.limits.perMinute, perDay: this.rate.limits.perDay },
+      rateLimits: {
+        perSecond: this.rate.limits.perSecond,
+        perMinute: this.rate.limits.perMinute,
+        perDay: this.rate.limits.perDay,
+      },
       streaming,
     });
   }
@@ -196,7 +204,7 @@ export abstract class HttpFetcherBase<S extends SourceName> implements Fetcher {
     signal: AbortSignal | undefined,
     decode: (res: HttpResponse<string>, now: number) => T,
   ): Promise<T> {
-    this.spend(symbol);
+    await this.spend(symbol, signal);
     const res = await this.http.getText(url, {
       searchParams: { ...params, [key.param]: key.value },
       ...(signal !== undefined ? { signal } : {}),

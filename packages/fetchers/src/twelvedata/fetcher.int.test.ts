@@ -240,7 +240,8 @@ describe('TwelveDataFetcher rate budget, timeframes and options', () => {
     for (let i = 0; i < 8; i++) await f.price('IBM');
     const err = await failure(f.price('IBM'));
     expect(err.kind).toBe('rate_limited');
-    expect(err.retryAfterMs).toBe(60_000);
+    // 60 s plus the budget's safety margin (2 % of the window: 1.2 s), so skew never lets a 9th in.
+    expect(err.retryAfterMs).toBe(61_200);
     expect(srv.requests.length - before).toBe(8);
     expect(f.budget()).toEqual({
       perMinuteLeft: 0,
@@ -250,6 +251,8 @@ describe('TwelveDataFetcher rate budget, timeframes and options', () => {
     });
     expect(f.stats().rateLimitedLocally).toBe(1);
     clock.advance(60_000);
+    expect((await failure(f.price('IBM'))).retryAfterMs).toBe(1_200); // at 60 s: still inside the margin
+    clock.advance(1_200);
     await expect(f.price('IBM')).resolves.toBe(146.55);
   });
 
@@ -455,6 +458,7 @@ describe('TwelveDataFetcher edge cases', () => {
     expect([err.kind, err.retryAfterMs]).toEqual(['rate_limited', 6 * 3_600_000]);
     expect(f.budget().perDayLeft).toBe(0);
     const local = await failure(f.fetchLatest({ symbol: 'IBM', timeframe: '1d' }));
-    expect(local.retryAfterMs).toBe(6 * 3_600_000);
+    // Locally the new day starts 1.2 s after 00:00 UTC (the budget's margin against clock skew).
+    expect(local.retryAfterMs).toBe(6 * 3_600_000 + 1_200);
   });
 });

@@ -237,7 +237,7 @@ class YahooFetcherImpl extends HttpFetcherBase<'yahoo'> implements YahooFetcher 
     symbol: string,
     signal: AbortSignal | undefined,
   ): Promise<HttpResponse<unknown>> {
-    this.spend(symbol);
+    await this.spend(symbol, signal);
     try {
       return await this.http.getJson(url, { searchParams, signal });
     } catch (err) {
