@@ -99,7 +99,7 @@ packages:
   '**':
     access: $all
     proxy: npmjs
-log: { type: stdout, format: pretty, level: warn }
+log: { type: stdout, format: pretty, level: error }
 `,
 );
 
@@ -130,6 +130,7 @@ const server = spawn(
   ['--config', join(work, 'config.yaml'), '--listen', `127.0.0.1:${port}`],
   {
     stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, NODE_NO_WARNINGS: '1' },
     detached: true,
   },
 );
