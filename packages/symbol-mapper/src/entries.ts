@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isSourceName } from '@pipeline/core';
+import { isRecord, isSourceName } from '@pipeline/core';
 import { SymbolMapEntryError, SymbolMapFileError } from './errors';
 import { ASSET_CLASSES, isAssetClass, type SymbolMapEntry } from './types';
 
@@ -17,10 +17,6 @@ const ENTRY_KEYS = new Set([
 
 /** Generic symbols: letters and digits, optionally with `.`, `-` or `_` inside (e.g. `BRK.B`). */
 const GENERIC_SYMBOL = /^[A-Z0-9][A-Z0-9._-]{0,31}$/;
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function nonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.trim().length > 0 && value.trim() === value;
@@ -43,7 +39,7 @@ export function validateSymbolMapEntries(rows: unknown, file?: string): SymbolMa
     const fail = (field: string | undefined, message: string): never => {
       throw new SymbolMapEntryError({ file, index, field, message });
     };
-    if (!isPlainObject(row)) return fail(undefined, `expected an object, got ${JSON.stringify(row)}`);
+    if (!isRecord(row)) return fail(undefined, `expected an object, got ${JSON.stringify(row)}`);
     for (const key of Object.keys(row)) {
       if (!ENTRY_KEYS.has(key)) fail(key, `unknown field; known fields: ${[...ENTRY_KEYS].join(', ')}`);
     }
@@ -73,7 +69,7 @@ export function validateSymbolMapEntries(rows: unknown, file?: string): SymbolMa
       fail('priceMultiplier', `must be a finite number > 0, got ${JSON.stringify(priceMultiplier)}`);
     }
     if (providers !== undefined) {
-      if (!isPlainObject(providers)) fail('providers', `must be an object, got ${JSON.stringify(providers)}`);
+      if (!isRecord(providers)) fail('providers', `must be an object, got ${JSON.stringify(providers)}`);
       for (const [source, spelling] of Object.entries(providers as object)) {
         if (!isSourceName(source)) fail(`providers.${source}`, 'is not a known source name');
         if (spelling !== null && !nonEmptyString(spelling)) {
@@ -82,7 +78,7 @@ export function validateSymbolMapEntries(rows: unknown, file?: string): SymbolMa
       }
     }
     if (brokers !== undefined) {
-      if (!isPlainObject(brokers)) fail('brokers', `must be an object, got ${JSON.stringify(brokers)}`);
+      if (!isRecord(brokers)) fail('brokers', `must be an object, got ${JSON.stringify(brokers)}`);
       for (const [broker, spelling] of Object.entries(brokers as object)) {
         if (!nonEmptyString(spelling))
           fail(`brokers.${broker}`, `must be a non-empty string, got ${JSON.stringify(spelling)}`);
@@ -117,7 +113,7 @@ export function loadSymbolMapFile(path: string): SymbolMapEntry[] {
   } catch (err) {
     throw new SymbolMapFileError(path, `is not valid JSON (${(err as Error).message})`, err);
   }
-  const rows = isPlainObject(parsed) && 'entries' in parsed ? parsed.entries : parsed;
+  const rows = isRecord(parsed) && 'entries' in parsed ? parsed.entries : parsed;
   if (!Array.isArray(rows)) {
     throw new SymbolMapFileError(path, 'must hold an array of entries or an object {"entries": [...]}');
   }

@@ -28,3 +28,6 @@ export {
   isUnknownBrokerError,
   isSymbolMapError,
 } from './errors';
+// The core names this package's API takes (`toProvider(symbol, source)`), so a user needs only
+// @pipeline/symbol-mapper in package.json.
+export { SOURCE_NAMES, isSourceName, isPipelineError, type SourceName } from '@pipeline/core';
