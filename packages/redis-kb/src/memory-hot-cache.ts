@@ -9,7 +9,7 @@ import {
 } from '@pipeline/core';
 import { decodeValue, encodeValue } from './codec';
 import { CacheClosedError } from './errors';
-import { EventSource } from './events';
+import { Emitter } from '@pipeline/core';
 import {
   type BarsRejectedEvent,
   type BarsWrittenEvent,
@@ -132,13 +132,13 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
   const createdAt = clock.now();
   let closed = false;
 
-  const errors = new EventSource<Error>(() => undefined);
+  const errors = new Emitter<Error>('redis-kb onError');
   const reportListenerError = (err: unknown) =>
     errors.emit(err instanceof Error ? err : new Error(String(err)));
-  const barsEvents = new EventSource<BarsWrittenEvent>(reportListenerError);
-  const signalEvents = new EventSource<SignalWrittenEvent<TSignal>>(reportListenerError);
-  const rejectedEvents = new EventSource<BarsRejectedEvent>(reportListenerError);
-  const statusEvents = new EventSource<CacheStatusChange>(reportListenerError);
+  const barsEvents = new Emitter<BarsWrittenEvent>('redis-kb onBars', reportListenerError);
+  const signalEvents = new Emitter<SignalWrittenEvent<TSignal>>('redis-kb onSignal', reportListenerError);
+  const rejectedEvents = new Emitter<BarsRejectedEvent>('redis-kb onRejected', reportListenerError);
+  const statusEvents = new Emitter<CacheStatusChange>('redis-kb onStatusChange', reportListenerError);
 
   const check = (op: string) => {
     if (closed) throw new CacheClosedError(op);
@@ -281,11 +281,11 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
       return out;
     },
 
-    onBars: barsEvents.subscribe,
-    onSignal: signalEvents.subscribe,
-    onRejected: rejectedEvents.subscribe,
-    onStatusChange: statusEvents.subscribe,
-    onError: errors.subscribe,
+    onBars: barsEvents.on,
+    onSignal: signalEvents.on,
+    onRejected: rejectedEvents.on,
+    onStatusChange: statusEvents.on,
+    onError: errors.on,
 
     health(): CacheHealth {
       return { status: 'ready', lastError: null, since: createdAt };
