@@ -339,7 +339,9 @@ try {
   }
 
   // 2. Each package alone, strict pnpm, its README quick start as ESM TypeScript and as CommonJS.
-  console.log(`running the README quick starts, ${Math.min(jobs, checked.length)} package(s) at a time (+${elapsed()})`);
+  console.log(
+    `running the README quick starts, ${Math.min(jobs, checked.length)} package(s) at a time (+${elapsed()})`,
+  );
   const versions = {
     typescript: JSON.parse(readFileSync(join(root, 'node_modules', 'typescript', 'package.json'), 'utf8'))
       .version,
@@ -370,7 +372,11 @@ try {
     const database =
       /postgres|DATABASE_URL|HISTORY_URL|pg-store/i.test(readme) && pgUp ? `release_verify_${id}` : null;
     if (database) {
-      spawnSync('createdb', ['-h', '127.0.0.1', '-U', 'postgres', database]);
+      const made = spawnSync('createdb', ['-h', '127.0.0.1', '-U', 'postgres', database], {
+        encoding: 'utf8',
+      });
+      if (made.status !== 0)
+        console.error(`  ${pkg.name}: createdb ${database} failed: ${made.stderr.trim()}`);
       services.env.DATABASE_URL = `postgres://postgres@127.0.0.1:5432/${database}`;
       services.env.HISTORY_URL = services.env.DATABASE_URL;
     }
