@@ -9,6 +9,7 @@
 // Run after `pnpm build`. Options (flags or environment):
 //   --only validator,features   (RELEASE_VERIFY_PACKAGES) check these packages only; their workspace
 //                               dependencies are published too. Short or full names.
+//   --build                     build the published packages first (turbo, cached).
 //   --keep                      (RELEASE_VERIFY_KEEP=1) keep the scratch folder and print its path.
 //   RELEASE_VERIFY_JOBS=2       packages checked at once; QUICKSTART_TIMEOUT=60 seconds per run.
 //   VERDACCIO_VERSION           another registry version.
@@ -69,6 +70,24 @@ const addWithDeps = (name) => {
 };
 for (const p of checked) addWithDeps(p.name);
 const packages = all.filter((p) => toPublish.has(p.name));
+
+// --build: build what is published first (turbo: cached packages are not rebuilt).
+if (argv.includes('--build')) {
+  run(
+    'pnpm',
+    [
+      'exec',
+      'turbo',
+      'run',
+      'build',
+      '--output-logs=errors-only',
+      ...packages.map((p) => `--filter=${p.name}`),
+    ],
+    {
+      cwd: root,
+    },
+  );
+}
 
 // The check's own rules first (README extraction, CommonJS twin, Redis scope): a few seconds.
 run('node', ['--test', '--test-reporter=dot', join(root, 'tooling', 'quickstart.test.mjs')]);
