@@ -508,13 +508,19 @@ export class PgStore implements HistoryStore {
         `backfill method must be 'auto' or 'staging', got ${JSON.stringify(method)}`,
         'method',
       );
-    const dedup = new BarBuffer();
+    const good: Bar[] = [];
     for (const bar of bars) {
       const problem = barProblem(bar);
       if (problem) this.reject(bar, problem);
-      else dedup.set(bar, false);
+      else good.push(bar);
     }
-    const rows = dedup.drain();
+    // History usually arrives series by series in time order: then there is nothing to dedup.
+    let rows = good;
+    if (!increasingPerSeries(good)) {
+      const dedup = new BarBuffer();
+      for (const bar of good) dedup.set(bar, false);
+      rows = dedup.drain();
+    }
     if (rows.length === 0) return 0;
     try {
       await this.ready();
@@ -1009,6 +1015,24 @@ export function choosePartitioning(wanted: 'auto' | Layout, timescalePresent: bo
 }
 
 function noop(): void {}
+
+/** True when every series appears in one contiguous run with strictly increasing ts (no duplicate keys). */
+export function increasingPerSeries(bars: readonly Bar[]): boolean {
+  const finished = new Set<string>();
+  let symbol: string | null = null;
+  let timeframe: string | null = null;
+  let last = -Infinity;
+  for (const b of bars) {
+    if (b.symbol !== symbol || b.timeframe !== timeframe) {
+      if (symbol !== null) finished.add(`${symbol}\u0000${timeframe}`);
+      if (finished.has(`${b.symbol}\u0000${b.timeframe}`)) return false;
+      symbol = b.symbol;
+      timeframe = b.timeframe;
+    } else if (b.ts <= last) return false;
+    last = b.ts;
+  }
+  return true;
+}
 
 async function rollback(client: Client): Promise<boolean> {
   try {

@@ -1,6 +1,6 @@
 import { contractBar } from '@pipeline/test-utils';
 import { isPgStoreError } from './errors';
-import { choosePartitioning, isConnectionError } from './pg-store';
+import { choosePartitioning, increasingPerSeries, isConnectionError } from './pg-store';
 import { redact } from './redact';
 import {
   MIGRATIONS,
@@ -100,5 +100,17 @@ describe('errors and redaction', () => {
     );
     expect(text).not.toContain('pa55word');
     expect(text).toContain('postgres://');
+  });
+});
+
+describe('increasingPerSeries (backfill skips dedup when true)', () => {
+  it('is true only for contiguous series in strictly increasing time', () => {
+    const a = (i: number, symbol = 'A') => contractBar(i, { symbol });
+    expect(increasingPerSeries([a(0), a(1), a(2), a(0, 'B'), a(5, 'B')])).toBe(true);
+    expect(increasingPerSeries([])).toBe(true);
+    expect(increasingPerSeries([a(0), a(1), a(1)])).toBe(false); // duplicate key
+    expect(increasingPerSeries([a(1), a(0)])).toBe(false); // out of order
+    expect(increasingPerSeries([a(0), a(0, 'B'), a(1)])).toBe(false); // series comes back
+    expect(increasingPerSeries([a(0), contractBar(0, { timeframe: '5m', symbol: 'A' })])).toBe(true);
   });
 });
