@@ -234,6 +234,21 @@ describe('schema: migrations, partitions, retention', () => {
     expect(await s.latest('NULL', '1m')).toEqual([live[2]]);
   });
 
+  it('applies statementTimeoutMs on the server: a long query fails with PG_QUERY_FAILED (57014), health degraded', async () => {
+    const s = store({ statementTimeoutMs: 300 });
+    await s.ready();
+    // Ten years of expected 1m bars (5 million): far more than 300 ms of work.
+    const error = await s
+      .gaps({ symbol: 'X', timeframe: '1m', from: Date.UTC(2010, 0, 1), to: Date.UTC(2020, 0, 1) })
+      .catch((e: unknown) => e);
+    expect(isPgStoreError(error, 'PG_QUERY_FAILED')).toBe(true);
+    expect((error as { data: { sqlState: string } }).data.sqlState).toBe('57014');
+    expect(s.health()).toEqual({ status: 'degraded', lastError: expect.stringMatching(/statement timeout/) });
+    // The next successful round trip clears it.
+    expect(await s.latest('X', '1m')).toEqual([]);
+    expect(s.health()).toEqual({ status: 'ready' });
+  });
+
   it('works on a pool passed in, and leaves that pool open on close', async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     const s = createPgStore({ pool, schema: `pool${schemaSeq++}` });

@@ -250,6 +250,8 @@ export class PgStore implements HistoryStore {
     let broken = false;
     try {
       await client.query('BEGIN');
+      // Waiting for another sidecar's migration, and the DDL itself, may take longer than a query.
+      await client.query('SET LOCAL statement_timeout = 0');
       // One lock per schema: N sidecars starting at once queue here and the first one migrates.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
         `pg-store:migrate:${this.options.schema}`,
@@ -344,6 +346,8 @@ export class PgStore implements HistoryStore {
     const missing = months.filter((m) => !this.knownPartitions.has(m));
     if (missing.length === 0) return;
     await this.transaction(async (client) => {
+      // DDL waits for locks other sessions hold on the parent; that is not a slow query.
+      await client.query('SET LOCAL statement_timeout = 0');
       // Concurrent CREATE TABLE IF NOT EXISTS of the same partition can still collide in the catalog;
       // the lock serialises creators across processes.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
