@@ -37,6 +37,7 @@ const SHAPES: Record<string, (name: string) => string> = {
   'header line': (n) => `${n}: ${SECRET}`,
   'JSON body': (n) => JSON.stringify({ status: 'error', [n]: SECRET, note: 'x' }),
   'JSON body, spaced': (n) => `{ "${n}" : "${SECRET}" }`,
+  'JSON encoded twice (a quoted body)': (n) => JSON.stringify(JSON.stringify({ [n]: SECRET, other: 1 })),
 };
 
 describe('redactText masks every spelling in every shape', () => {

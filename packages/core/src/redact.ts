@@ -66,6 +66,12 @@ const NAME_ALT = [...new Set(SECRET_NAMES)]
 const PAIR_EQ = new RegExp(`(^|[?&;,\\s"'(\\[{])((?:${NAME_ALT})=)([^&\\s"'#,;)\\]}]*)`, 'gi');
 // `"name": "value"` in JSON (also `'name': 'value'`), string values only.
 const PAIR_JSON = new RegExp(`(["'])((?:${NAME_ALT})\\1\\s*:\\s*)(["'])((?:\\\\.|(?!\\3).)*)\\3`, 'gi');
+// The same pair inside a JSON string that itself was JSON-encoded (`"{\\"apikey\\":\\"...\\"}"`, what a
+// logged error body or a quoted message looks like).
+const PAIR_JSON_ESCAPED = new RegExp(
+  `(\\\\+")((?:${NAME_ALT})\\\\+"\\s*:\\s*\\\\+")((?:(?!\\\\+").)*)(\\\\+")`,
+  'gi',
+);
 // `Name: value` as a header line or in a message (up to the end of the line, comma or semicolon).
 const PAIR_COLON = new RegExp(
   `(^|[\\s,;{(\\[])((?:${NAME_ALT}):[ \\t]*)(?!["'\\s])([^\\s,;)\\]}]+(?:[ \\t]+[^\\s,;)\\]}]+)?)`,
@@ -97,6 +103,10 @@ export function redactText(text: string, secrets: readonly (string | undefined)[
   out = out.replace(
     PAIR_JSON,
     (_m, q: string, name: string, vq: string) => `${q}${name}${vq}${REDACTED}${vq}`,
+  );
+  out = out.replace(
+    PAIR_JSON_ESCAPED,
+    (_m, q: string, name: string, _v: string, end: string) => `${q}${name}${REDACTED}${end}`,
   );
   out = out.replace(PAIR_EQ, (_m, pre: string, name: string) => `${pre}${name}${REDACTED}`);
   out = out.replace(PAIR_COLON, maskColon);
