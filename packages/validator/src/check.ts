@@ -1,3 +1,4 @@
+import { redactText } from '@pipeline/core';
 import { type ResolvedValidatorOptions } from './options';
 import {
   RULES,
@@ -9,6 +10,9 @@ import {
   type StatusCode,
 } from './rules';
 import { type SeriesState, sigmaOf } from './state';
+
+/** A bad value quoted in an issue message, with any secret masked (messages end up in logs). */
+const shown = (value: unknown): string => redactText(String(value));
 
 const B = RULE_BITS;
 const PRICE_FIELDS = ['open', 'high', 'low', 'close'] as const;
@@ -360,10 +364,10 @@ export function renderIssues(out: Scratch, cfg: CheckConfig, timeframe: string):
     let field: Issue['field'] = error ? out.field : undefined;
     switch (rule) {
       case RULES.nonFinite:
-        message = `${out.field} is not a finite number: ${String(out.value)}`;
+        message = `${out.field} is not a finite number: ${shown(out.value)}`;
         break;
       case RULES.nonPositive:
-        message = `${out.field} must be > 0, got ${String(out.value)}`;
+        message = `${out.field} must be > 0, got ${shown(out.value)}`;
         break;
       case RULES.ohlc:
         if (error && out.ohlcRel > 0 && out.field === 'low' && out.low > out.high) {
@@ -377,8 +381,8 @@ export function renderIssues(out: Scratch, cfg: CheckConfig, timeframe: string):
         break;
       case RULES.volume:
         message = error
-          ? `volume must be a finite number >= 0, got ${String(out.value)}`
-          : `missing volume (${String(out.value)}) set to 0`;
+          ? `volume must be a finite number >= 0, got ${shown(out.value)}`
+          : `missing volume (${shown(out.value)}) set to 0`;
         field = 'volume';
         break;
       case RULES.misaligned:

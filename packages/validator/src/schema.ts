@@ -1,6 +1,6 @@
 // The schema rule: a bar that is not a bar (no object, empty symbol, unknown timeframe, `final` not a
 // boolean) is rejected before any other rule runs.
-import { isTimeframe, type Bar } from '@pipeline/core';
+import { isTimeframe, redactText, type Bar } from '@pipeline/core';
 import { type Scratch } from './check';
 import { RULES, RULE_BITS, STATUS_CODES, type Issue } from './rules';
 
@@ -11,17 +11,23 @@ export function schemaProblem(
   bar: Partial<Bar> | null | undefined,
 ): { field: Issue['field']; message: string } | null {
   if (typeof bar !== 'object' || bar === null)
-    return { field: undefined, message: `bar must be an object, got ${String(bar)}` };
+    return { field: undefined, message: `bar must be an object, got ${redactText(String(bar))}` };
   if (typeof bar.symbol !== 'string' || bar.symbol.length === 0) {
     return {
       field: 'symbol',
-      message: `symbol must be a non-empty string, got ${JSON.stringify(bar.symbol)}`,
+      message: `symbol must be a non-empty string, got ${redactText(String(JSON.stringify(bar.symbol)))}`,
     };
   }
   if (!isTimeframe(bar.timeframe))
-    return { field: 'timeframe', message: `unknown timeframe ${JSON.stringify(bar.timeframe)}` };
+    return {
+      field: 'timeframe',
+      message: `unknown timeframe ${redactText(String(JSON.stringify(bar.timeframe)))}`,
+    };
   if (typeof bar.final !== 'boolean')
-    return { field: 'final', message: `final must be a boolean, got ${JSON.stringify(bar.final)}` };
+    return {
+      field: 'final',
+      message: `final must be a boolean, got ${redactText(String(JSON.stringify(bar.final)))}`,
+    };
   return null;
 }
 

@@ -1,6 +1,6 @@
 // The two shapes validateSeries accepts (rows of bars, or columns) checked up front, and the reference
 // series for the disagreement rule read with a forward-only cursor matched by ts.
-import { isTimeframe, type Bar } from '@pipeline/core';
+import { isTimeframe, redactText, type Bar } from '@pipeline/core';
 import { SeriesShapeError } from './errors';
 import { type BarColumns } from './types';
 
@@ -9,7 +9,10 @@ const COLUMNS = ['ts', 'open', 'high', 'low', 'close', 'volume'] as const;
 /** Throws SeriesShapeError unless `cols` is a complete, equally long set of columns; returns the length. */
 export function checkColumns(cols: BarColumns): number {
   if (typeof cols !== 'object')
-    throw new SeriesShapeError('series', `expected an array of bars or columns, got ${String(cols)}`);
+    throw new SeriesShapeError(
+      'series',
+      `expected an array of bars or columns, got ${redactText(String(cols))}`,
+    );
   const n = cols.ts?.length;
   for (const field of COLUMNS) {
     if (cols[field] === undefined || cols[field].length !== n) {
@@ -25,11 +28,14 @@ export function checkColumns(cols: BarColumns): number {
   if (typeof cols.symbol !== 'string' || cols.symbol.length === 0) {
     throw new SeriesShapeError(
       'symbol',
-      `symbol must be a non-empty string, got ${JSON.stringify(cols.symbol)}`,
+      `symbol must be a non-empty string, got ${redactText(String(JSON.stringify(cols.symbol)))}`,
     );
   }
   if (!isTimeframe(cols.timeframe))
-    throw new SeriesShapeError('timeframe', `unknown timeframe ${JSON.stringify(cols.timeframe)}`);
+    throw new SeriesShapeError(
+      'timeframe',
+      `unknown timeframe ${redactText(String(JSON.stringify(cols.timeframe)))}`,
+    );
   return n;
 }
 
