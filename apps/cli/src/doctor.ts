@@ -115,7 +115,8 @@ async function checkRedis(url: string, timeoutMs: number): Promise<Verdict> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on('error', () => {}); // reported through the rejected promise below
+  let lastError: unknown;
+  client.on('error', (err) => (lastError ??= err)); // the cause; the rejection only says the connection closed
   const t0 = performance.now();
   try {
     await client.connect();
@@ -127,7 +128,7 @@ async function checkRedis(url: string, timeoutMs: number): Promise<Verdict> {
       `${redactUrl(url)}: ${pong} in ${(performance.now() - t0).toFixed(1)} ms, Redis ${version}`,
     ];
   } catch (err) {
-    return ['FAIL', `${redactUrl(url)}: ${messageOf(err)}`];
+    return ['FAIL', `${redactUrl(url)}: ${messageOf(lastError ?? err)}`];
   } finally {
     client.disconnect();
   }
@@ -143,7 +144,7 @@ async function checkPostgres(url: string, timeoutMs: number): Promise<Verdict> {
   const t0 = performance.now();
   try {
     await client.connect();
-    const r = await client.query<{ v: string }>('SHOW server_version');
+    const r = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
     return [
       'ok',
       `${redactUrl(url)}: connected in ${(performance.now() - t0).toFixed(1)} ms, PostgreSQL ${r.rows[0]?.v ?? '?'}`,

@@ -43,9 +43,9 @@ export function describeTarget(t: Target): string {
   return redactUrl(t.url);
 }
 
-/** `postgres://user:secret@host/db` -> `postgres://user:***@host/db`. */
+/** `postgres://user:secret@host/db` -> `postgres://user:***@host/db` (also `redis://:secret@host`). */
 export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@');
 }
 
 /** Opens the history store behind a SQLite or PostgreSQL target (inline writes: the CLI backfills). */
