@@ -50,7 +50,7 @@ export function createHarness(
     breaker: createBreakerFromConfig(config, scheduler),
     cache: createCacheFromConfig(config, scheduler),
     store: createStoreFromConfig(config, scheduler),
-    features: createIndicatorFeatures(),
+    features: createIndicatorFeatures({ timeframe: config.timeframe }),
     validator,
     symbols: createSymbolPort(createMapperFromConfig(config), config.broker),
     metrics: createMetricsFromConfig(scheduler, validator, false),

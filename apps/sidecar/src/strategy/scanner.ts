@@ -1,5 +1,6 @@
 import { assertNumberOption, resolveOptions, type Bar } from '@pipeline/core';
 import { type FeatureValues } from '../ports';
+import { STRATEGY_KEYS } from './features';
 
 /** Signal directions. */
 export const DIRECTIONS = { long: 'long', short: 'short', flat: 'flat' } as const;
@@ -79,15 +80,7 @@ export interface DefaultStrategyOptions {
 }
 
 export const DEFAULT_STRATEGY_OPTIONS: Readonly<Required<DefaultStrategyOptions>> = Object.freeze({
-  keys: Object.freeze({
-    emaFast: 'ema12',
-    emaSlow: 'ema26',
-    rsi: 'rsi14',
-    macdHistogram: 'macd_hist',
-    bbUpper: 'bb_upper',
-    bbLower: 'bb_lower',
-    atr: 'atr14',
-  }),
+  keys: STRATEGY_KEYS,
   threshold: 0.35,
   rsiBull: 55,
   stopAtr: 1.5,

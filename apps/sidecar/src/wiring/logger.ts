@@ -1,4 +1,5 @@
 import { type Writable } from 'node:stream';
+import { createRedactor, isSecretName, REDACTED } from '@pipeline/core';
 import winston from 'winston';
 import { type LogFormat, type LogLevel } from './config';
 
@@ -31,47 +32,9 @@ export interface CreateLoggerOptions {
   isTerminal?: boolean;
 }
 
-/** Meta keys whose values are secrets whatever they contain. */
-const SECRET_KEY_RE = /^(api[-_]?key|apikey|token|api[-_]?token|authorization|password|secret)$/i;
-/** Secrets embedded in text: query parameters and bearer headers. */
-const SECRET_TEXT_RES: readonly RegExp[] = [
-  /((?:api[-_]?key|apikey|token|access_token)=)[^&\s"']+/gi,
-  /(Bearer\s+)[A-Za-z0-9._~+/=-]+/g,
-];
-
-/**
- * Returns a function that deep-copies a value with every secret replaced by `***`: known secret
- * values anywhere in strings, secret-looking meta keys, and `apikey=` / `Bearer` patterns.
- */
-export function createRedactor(secrets: readonly string[]): (value: unknown) => unknown {
-  // Longest first, so a secret that contains another is replaced whole.
-  const values = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
-  const text = (s: string): string => {
-    let out = s;
-    for (const secret of values) out = out.split(secret).join('***');
-    for (const re of SECRET_TEXT_RES) out = out.replace(re, '$1***');
-    return out;
-  };
-  const walk = (v: unknown, depth: number, seen: WeakSet<object>): unknown => {
-    if (typeof v === 'string') return text(v);
-    if (typeof v !== 'object' || v === null || depth > 8) return v;
-    if (seen.has(v)) return '[circular]';
-    seen.add(v);
-    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1, seen));
-    if (v instanceof Error) {
-      const e: Record<string, unknown> = { name: v.name, message: text(v.message) };
-      if (v.stack) e.stack = text(v.stack);
-      for (const [k, x] of Object.entries(v)) e[k] = SECRET_KEY_RE.test(k) ? '***' : walk(x, depth + 1, seen);
-      if (v.cause !== undefined) e.cause = walk(v.cause, depth + 1, seen);
-      return e;
-    }
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v))
-      out[k] = SECRET_KEY_RE.test(k) && x != null ? '***' : walk(x, depth + 1, seen);
-    return out;
-  };
-  return (value) => walk(value, 0, new WeakSet());
-}
+// Secret redaction is core's one implementation (names, shapes and the configured values); it is
+// re-exported here under the name the sidecar has always exported.
+export { createRedactor } from '@pipeline/core';
 
 /**
  * The sidecar's winston logger: JSON lines in production (or when not on a terminal), coloured
@@ -86,7 +49,7 @@ export function createLogger(options: CreateLoggerOptions = {}): winston.Logger 
   const redactFormat = winston.format((info) => {
     for (const key of Object.keys(info)) {
       if (key === 'level') continue;
-      info[key] = SECRET_KEY_RE.test(key) ? '***' : redact(info[key]);
+      info[key] = isSecretName(key) ? REDACTED : redact(info[key]);
     }
     return info;
   });

@@ -56,7 +56,7 @@ export function createService(config: SidecarConfig, options: ServiceOptions = {
     breaker: o.breaker ?? createBreakerFromConfig(config, clock),
     cache: o.cache ?? createCacheFromConfig(config, clock),
     store: o.store ?? createStoreFromConfig(config, clock),
-    features: o.features ?? createIndicatorFeatures(),
+    features: o.features ?? createIndicatorFeatures({ timeframe: config.timeframe }),
     validator: o.validator ?? validator,
     symbols: o.symbols ?? createSymbolPort(mapper, config.broker),
     metrics: o.metrics ?? createMetricsFromConfig(clock, validator),
