@@ -1,4 +1,4 @@
-import { isTimeframe, type Timeframe } from '@pipeline/core';
+import { isRecord, isTimeframe, type Timeframe } from '@pipeline/core';
 
 /** The fan-out streams, one per kind of event. */
 export const STREAM_KINDS = { bars: 'bars', signals: 'signals' } as const;
@@ -48,14 +48,13 @@ export function isCacheableSymbol(symbol: unknown): symbol is string {
 
 /** Why a bar cannot be cached, or null when it can. Only checks what the cache itself relies on. */
 export function cacheIssue(bar: unknown): string | null {
-  if (typeof bar !== 'object' || bar === null) return 'not an object';
-  const b = bar as Record<string, unknown>;
-  if (!isCacheableSymbol(b.symbol)) return `bad symbol ${JSON.stringify(b.symbol)}`;
-  if (!isTimeframe(b.timeframe)) return `bad timeframe ${JSON.stringify(b.timeframe)}`;
-  if (typeof b.ts !== 'number' || !Number.isSafeInteger(b.ts)) return `bad ts ${JSON.stringify(b.ts)}`;
+  if (!isRecord(bar)) return 'not an object';
+  if (!isCacheableSymbol(bar.symbol)) return `bad symbol ${JSON.stringify(bar.symbol)}`;
+  if (!isTimeframe(bar.timeframe)) return `bad timeframe ${JSON.stringify(bar.timeframe)}`;
+  if (typeof bar.ts !== 'number' || !Number.isSafeInteger(bar.ts)) return `bad ts ${JSON.stringify(bar.ts)}`;
   for (const f of ['open', 'high', 'low', 'close', 'volume', 'quality'] as const) {
-    if (typeof b[f] !== 'number' || !Number.isFinite(b[f])) return `bad ${f} ${JSON.stringify(b[f])}`;
+    if (typeof bar[f] !== 'number' || !Number.isFinite(bar[f])) return `bad ${f} ${JSON.stringify(bar[f])}`;
   }
-  if (typeof b.source !== 'string') return `bad source ${JSON.stringify(b.source)}`;
+  if (typeof bar.source !== 'string') return `bad source ${JSON.stringify(bar.source)}`;
   return null;
 }

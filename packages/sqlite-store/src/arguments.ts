@@ -1,6 +1,6 @@
 // Checks of query arguments shared by the store's reads, exports and state: a bad one is a
 // SqliteStoreError with code SQLITE_BAD_ARGUMENT that names it.
-import { isTimeframe, type Timeframe } from '@pipeline/core';
+import { isRecord, isTimeframe, type Timeframe } from '@pipeline/core';
 import { SQLITE_STORE_ERROR_CODES as CODES, SqliteStoreError } from './errors';
 
 export const COMPONENT = 'SqliteStore';
@@ -27,7 +27,7 @@ export function checkSeries(symbol: unknown, timeframe: unknown): void {
 }
 
 export function checkRange(q: RangeQuery): void {
-  if (typeof q !== 'object' || q === null) throw badArgument('query must be an object', 'query');
+  if (!isRecord(q)) throw badArgument('query must be an object', 'query');
   checkSeries(q.symbol, q.timeframe);
   if (!Number.isFinite(q.from) || !Number.isFinite(q.to) || q.from > q.to) {
     throw badArgument(

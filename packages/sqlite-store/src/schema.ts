@@ -72,15 +72,14 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
  */
 export function barProblem(bar: unknown): string | null {
   if (!isRecord(bar)) return 'not an object';
-  const b = bar;
-  if (typeof b.symbol !== 'string' || b.symbol.length === 0) return 'symbol must be a non-empty string';
-  if (!isTimeframe(b.timeframe)) return `unknown timeframe ${JSON.stringify(b.timeframe)}`;
-  if (!Number.isSafeInteger(b.ts)) return `ts must be an integer epoch ms, got ${String(b.ts)}`;
-  if (!isNum(b.open) || !isNum(b.high) || !isNum(b.low) || !isNum(b.close))
+  if (typeof bar.symbol !== 'string' || bar.symbol.length === 0) return 'symbol must be a non-empty string';
+  if (!isTimeframe(bar.timeframe)) return `unknown timeframe ${JSON.stringify(bar.timeframe)}`;
+  if (!Number.isSafeInteger(bar.ts)) return `ts must be an integer epoch ms, got ${String(bar.ts)}`;
+  if (!isNum(bar.open) || !isNum(bar.high) || !isNum(bar.low) || !isNum(bar.close))
     return 'prices must be finite numbers';
-  if (!isNum(b.volume) || b.volume < 0) return 'volume must be a finite number >= 0';
-  if (typeof b.source !== 'string' || b.source.length === 0) return 'source must be a non-empty string';
-  if (typeof b.final !== 'boolean') return 'final must be a boolean';
-  if (!isNum(b.quality)) return 'quality must be a finite number';
+  if (!isNum(bar.volume) || bar.volume < 0) return 'volume must be a finite number >= 0';
+  if (typeof bar.source !== 'string' || bar.source.length === 0) return 'source must be a non-empty string';
+  if (typeof bar.final !== 'boolean') return 'final must be a boolean';
+  if (!isNum(bar.quality)) return 'quality must be a finite number';
   return null;
 }
