@@ -3,7 +3,23 @@
  * `indices`), speaking Polygon's protocol: the server greets with a `connected` status, the client
  * sends `auth`, waits for `auth_success`, then subscribes. Every frame is a JSON array of events.
  */
-import { WebSocket, type RawData } from 'ws';
+import type * as WsNamespace from 'ws';
+import type { RawData, WebSocket } from 'ws';
+
+// `ws` is loaded on the first connect, not when the package is imported: a bundle that uses only the
+// REST fetchers or the synthetic source then leaves `ws` out (issue 15; checked by bundle.int.test.ts).
+type WsModule = typeof WsNamespace;
+let wsModule: WsModule | undefined;
+let wsLoading: Promise<WsModule> | undefined;
+function loadWs(): Promise<WsModule> {
+  wsLoading ??= import('ws').then((m) => {
+    // CommonJS interop: the constructor is the module itself or its `WebSocket` / `default` export.
+    const mod = m as WsModule & { default?: WsModule };
+    wsModule = mod.WebSocket ? mod : mod.default;
+    return wsModule;
+  });
+  return wsLoading;
+}
 import {
   OptionsError,
   alignTs,
@@ -476,7 +492,27 @@ export class PolygonStream {
 
   private open(): void {
     this.setState('connecting');
-    const ws = new WebSocket(this.url, { handshakeTimeout: this.options.connectTimeoutMs });
+    if (wsModule !== undefined) {
+      this.openSocket(wsModule);
+      return;
+    }
+    loadWs().then(
+      (mod) => {
+        if (this.currentState === 'connecting' && this.ws === null) this.openSocket(mod);
+      },
+      (cause: unknown) => {
+        this.emitError(
+          new PolygonStreamError(CODES.disconnected, `cannot load the "ws" package: ${String(cause)}`, {
+            cause,
+          }),
+        );
+        this.scheduleReconnect();
+      },
+    );
+  }
+
+  private openSocket(mod: WsModule): void {
+    const ws = new mod.WebSocket(this.url, { handshakeTimeout: this.options.connectTimeoutMs });
     this.ws = ws;
     this.lastFrameAt = this.clock.now();
     this.armIdle();
@@ -663,7 +699,7 @@ export class PolygonStream {
 
   private sendRaw(msg: { action: string; params: string }): void {
     const ws = this.ws;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) return;
+    if (ws === null || ws.readyState !== ws.OPEN) return;
     ws.send(JSON.stringify(msg));
   }
 
@@ -746,7 +782,7 @@ export class PolygonStream {
   private shutSocket(ws: WebSocket, code: number): Promise<void> {
     ws.removeAllListeners();
     ws.on('error', () => undefined); // a late error on a discarded socket is not news
-    if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    if (ws.readyState === ws.CLOSED) return Promise.resolve();
     return new Promise((resolve) => {
       const cut = setTimeout(() => ws.terminate(), 1000);
       cut.unref();
@@ -754,7 +790,7 @@ export class PolygonStream {
         clearTimeout(cut);
         resolve();
       });
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+      if (ws.readyState === ws.CONNECTING) ws.terminate();
       else ws.close(code);
     });
   }

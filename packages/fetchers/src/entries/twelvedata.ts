@@ -1,0 +1,3 @@
+// Subpath entry `@pipeline/fetchers/twelvedata`: only this source, so a bundle of it holds nothing else
+// (no `ws` unless it is the Polygon entry).
+export * from '../twelvedata';
