@@ -20,6 +20,7 @@
 #include "ta_libc.h"
 
 static int N;
+/* `close_`: `close` is the POSIX function. ts is read but not used (TA-Lib has no VWAP). */
 static double *ts, *high, *low, *close_, *volume;
 static double *o1, *o2, *o3;
 static int rounds;
@@ -125,8 +126,6 @@ int main(int argc, char **argv) {
       {"ADX", f_adx},     {"PLUS_DI", f_pdi}, {"MINUS_DI", f_mdi},      {"OBV", f_obv},
   };
   const int nc = (int)(sizeof cases / sizeof cases[0]);
-  const TA_RetCodeInfo *unused = NULL;
-  (void)unused;
   printf("{\"version\":\"%s\",\"bars\":%d,\"rounds\":%d,\"results\":{", TA_GetVersionString(), N, rounds);
   for (int i = 0; i < nc; i++) {
     double ns = measure(cases[i].fn);
