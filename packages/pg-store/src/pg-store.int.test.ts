@@ -274,6 +274,8 @@ describe('schema: migrations, partitions, retention', () => {
     expect(clock.pendingTimers).toBe(1);
     await s.close();
     expect(clock.pendingTimers).toBe(0);
+    await expect(s.ready()).rejects.toMatchObject({ code: 'PG_CLOSED' });
+    await expect(s.flush()).rejects.toMatchObject({ code: 'PG_CLOSED' });
   });
 });
 

@@ -152,6 +152,8 @@ export class PgStore implements HistoryStore {
   private flushChain: Promise<unknown> = Promise.resolve();
   private flushRunning = false;
   private earlyFlush = false;
+  /** True only while close() runs its last flush (the one use allowed after closing). */
+  private finalFlush = false;
   private inTick = false;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -211,7 +213,7 @@ export class PgStore implements HistoryStore {
    * PG_MIGRATION_FAILED (a later call tries again).
    */
   ready(): Promise<void> {
-    if (this.closed && !this.closing) return Promise.reject(this.closedError());
+    if (this.closed && !this.finalFlush) return Promise.reject(this.closedError());
     if (this.ready_) return Promise.resolve();
     if (!this.initPromise) {
       this.initPromise = this.init().then(
@@ -432,7 +434,7 @@ export class PgStore implements HistoryStore {
    * backoff. Concurrent calls run one after another.
    */
   flush(): Promise<void> {
-    if (this.closed && !this.closing) return Promise.reject(this.closedError());
+    if (this.closed && !this.finalFlush) return Promise.reject(this.closedError());
     const run = this.flushChain.then(() => this.flushOnce());
     this.flushChain = run.catch(() => undefined);
     return run;
@@ -821,6 +823,7 @@ export class PgStore implements HistoryStore {
       this.timer = null;
       this.closing = (async () => {
         let failure: PgStoreError | undefined;
+        this.finalFlush = true;
         try {
           await this.flushChain;
           if (this.buffer.size > 0) await this.flushOnce();
@@ -829,6 +832,7 @@ export class PgStore implements HistoryStore {
             ? error
             : this.wrap(error, CODES.FLUSH_FAILED, 'final flush failed');
         }
+        this.finalFlush = false;
         // A pool we own keeps our listener: a connection dropped while the pool ends (a server
         // restart, DROP DATABASE ... WITH (FORCE)) must not become an unhandled 'error' event. A pool
         // passed in is the caller's to listen to.
