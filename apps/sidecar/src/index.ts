@@ -88,7 +88,20 @@ export { isStale, type SymbolStates } from './state/symbol-state';
 export { healthStatus, type HealthFacts, type Phase } from './state/health';
 export { type ReadModel } from './state/read-model';
 export { type FetchedInfo } from './pipeline/collect';
-export { buildApp, API_ERROR_CODES, type ApiView, type BuildAppOptions } from './http/api';
+export { buildApp, errorBody, API_ERROR_CODES, type ApiView, type BuildAppOptions } from './http/api';
+export {
+  errorSchema,
+  signalSchema,
+  barSchema,
+  indicatorsSchema,
+  symbolParams,
+  statusSchema,
+  healthResponseSchema,
+  signalsResponseSchema,
+  barsQuerySchema,
+  barsResponseSchema,
+  featuresResponseSchema,
+} from './http/schemas';
 export { createService, type Service, type ServiceOptions } from './wiring/service';
 export { createIndicatorFeatures, DEFAULT_FEATURE_NAMES } from './strategy/features';
 export { createSources, createPolygonLiveStream } from './wiring/sources';

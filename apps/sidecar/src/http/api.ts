@@ -1,9 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { TIMEFRAMES, isTimeframe, type Timeframe } from '@pipeline/core';
+import { isTimeframe, type Timeframe } from '@pipeline/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { isSidecarError, SIDECAR_ERROR_CODES, type UnknownSymbolError } from '../errors';
 import { silentLogger, type Logger } from '../wiring/logger';
 import { type Sidecar } from '../sidecar';
+import {
+  barsQuerySchema,
+  barsResponseSchema,
+  errorSchema,
+  featuresResponseSchema,
+  healthResponseSchema,
+  signalSchema,
+  signalsResponseSchema,
+  statusSchema,
+  symbolParams,
+} from './schemas';
 
 /** What the HTTP API reads from the service. */
 export type ApiView = Pick<
@@ -39,65 +50,16 @@ export const API_ERROR_CODES = {
   internal: 'INTERNAL',
 } as const;
 
-const num = { type: 'number' } as const;
-const nullableNum = { type: ['number', 'null'] } as const;
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        suggestions: { type: 'array', items: { type: 'string' } },
-      },
-    },
-  },
-} as const;
-const indicatorsSchema = { type: 'object', additionalProperties: nullableNum } as const;
-const signalSchema = {
-  type: 'object',
-  properties: {
-    symbol: { type: 'string' },
-    brokerSymbol: { type: 'string' },
-    direction: { type: 'string', enum: ['long', 'short', 'flat'] },
-    confidence: num,
-    rawConfidence: num,
-    reasons: { type: 'array', items: { type: 'string' } },
-    indicators: indicatorsSchema,
-    price: num,
-    stop: nullableNum,
-    target: nullableNum,
-    strategy: { type: 'string' },
-    quality: num,
-    dataTs: num,
-    dataTime: { type: 'string' },
-    generatedAt: num,
-    ageMs: num,
-    stale: { type: 'boolean' },
-  },
-} as const;
-const barSchema = {
-  type: 'object',
-  properties: {
-    symbol: { type: 'string' },
-    timeframe: { type: 'string' },
-    ts: num,
-    open: num,
-    high: num,
-    low: num,
-    close: num,
-    volume: num,
-    source: { type: 'string' },
-    final: { type: 'boolean' },
-    quality: num,
-  },
-} as const;
-const symbolParams = {
-  type: 'object',
-  required: ['symbol'],
-  properties: { symbol: { type: 'string', minLength: 1, maxLength: 40 } },
-} as const;
+/** The body of every error answer: `{ error: { code, message } }` (plus suggestions for an unknown symbol). */
+export function errorBody(
+  code: string,
+  message: string,
+  extra: { suggestions?: readonly string[] } = {},
+): { error: { code: string; message: string; suggestions?: string[] } } {
+  return {
+    error: { code, message, ...(extra.suggestions ? { suggestions: [...extra.suggestions] } : {}) },
+  };
+}
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -122,7 +84,7 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
         return reply
           .code(401)
           .header('www-authenticate', 'Bearer')
-          .send({ error: { code: API_ERROR_CODES.unauthorized, message: 'missing or wrong bearer token' } });
+          .send(errorBody(API_ERROR_CODES.unauthorized, 'missing or wrong bearer token'));
       }
     });
   }
@@ -137,34 +99,30 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
   app.setErrorHandler((err, req, reply) => {
     if (isSidecarError(err, SIDECAR_ERROR_CODES.UNKNOWN_SYMBOL)) {
       const e = err as UnknownSymbolError;
-      return reply
-        .code(404)
-        .send({ error: { code: e.code, message: e.message, suggestions: [...e.suggestions] } });
+      return reply.code(404).send(errorBody(e.code, e.message, { suggestions: e.suggestions }));
     }
     const e = err as { validation?: unknown; statusCode?: number; message?: string };
     if (e.validation || e.statusCode === 400) {
-      return reply
-        .code(400)
-        .send({ error: { code: API_ERROR_CODES.badRequest, message: e.message ?? 'bad request' } });
+      return reply.code(400).send(errorBody(API_ERROR_CODES.badRequest, e.message ?? 'bad request'));
     }
     (options.logger ?? silentLogger).error('HTTP request failed', {
       method: req.method,
       route: req.routeOptions.url,
       err,
     });
-    return reply.code(500).send({ error: { code: API_ERROR_CODES.internal, message: 'internal error' } });
+    return reply.code(500).send(errorBody(API_ERROR_CODES.internal, 'internal error'));
   });
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({
-      error: { code: API_ERROR_CODES.notFound, message: `no route ${req.method} ${req.url.split('?')[0]}` },
-    }),
+    reply
+      .code(404)
+      .send(errorBody(API_ERROR_CODES.notFound, `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
 
   app.get('/health', {
     schema: {
       response: {
-        200: { type: 'object', additionalProperties: true },
-        503: { type: 'object', additionalProperties: true },
+        200: healthResponseSchema,
+        503: healthResponseSchema,
       },
     },
     handler: async (_req, reply) => {
@@ -172,7 +130,6 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
       return reply.code(h.status === 'down' ? 503 : 200).send(h);
     },
   });
-  const statusSchema = { type: 'object', properties: { status: { type: 'string' } } } as const;
   app.get(
     '/health/live',
     { schema: { response: { 200: statusSchema, 503: statusSchema } } },
@@ -203,7 +160,7 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
   app.get('/signals', {
     schema: {
       response: {
-        200: { type: 'object', properties: { signals: { type: 'array', items: signalSchema }, count: num } },
+        200: signalsResponseSchema,
       },
     },
     handler: async () => {
@@ -218,9 +175,7 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
       const symbol = view.resolveSymbol(req.params.symbol);
       const s = view.signal(symbol);
       if (!s) {
-        return reply
-          .code(404)
-          .send({ error: { code: API_ERROR_CODES.notFound, message: `no signal yet for ${symbol}` } });
+        return reply.code(404).send(errorBody(API_ERROR_CODES.notFound, `no signal yet for ${symbol}`));
       }
       return withTime(s);
     },
@@ -231,26 +186,9 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     {
       schema: {
         params: symbolParams,
-        querystring: {
-          type: 'object',
-          properties: {
-            timeframe: { type: 'string', enum: [...TIMEFRAMES] },
-            limit: { type: 'integer', minimum: 1, maximum: 100_000 },
-          },
-        },
+        querystring: barsQuerySchema,
         response: {
-          200: {
-            type: 'object',
-            properties: {
-              symbol: { type: 'string' },
-              brokerSymbol: { type: 'string' },
-              timeframe: { type: 'string' },
-              stale: { type: 'boolean' },
-              ageMs: nullableNum,
-              count: num,
-              bars: { type: 'array', items: barSchema },
-            },
-          },
+          200: barsResponseSchema,
           400: errorSchema,
           404: errorSchema,
         },
@@ -281,15 +219,7 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     schema: {
       params: symbolParams,
       response: {
-        200: {
-          type: 'object',
-          properties: {
-            symbol: { type: 'string' },
-            dataTs: nullableNum,
-            stale: { type: 'boolean' },
-            values: indicatorsSchema,
-          },
-        },
+        200: featuresResponseSchema,
         404: errorSchema,
       },
     },
@@ -297,9 +227,7 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
       const symbol = view.resolveSymbol(req.params.symbol);
       const f = view.features(symbol);
       if (!f)
-        return reply
-          .code(404)
-          .send({ error: { code: API_ERROR_CODES.notFound, message: `no features yet for ${symbol}` } });
+        return reply.code(404).send(errorBody(API_ERROR_CODES.notFound, `no features yet for ${symbol}`));
       return { symbol, ...f };
     },
   });
