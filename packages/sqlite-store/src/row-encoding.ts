@@ -9,6 +9,8 @@ export const ROW_WIDTH = BAR_TUPLE_WIDTH;
 const SYMBOL = BAR_TUPLE_INDEX.symbol;
 const TIMEFRAME = BAR_TUPLE_INDEX.timeframe;
 const SOURCE = BAR_TUPLE_INDEX.source;
+/** Columns packed as indexes into the batch's string table (the writer thread decodes them back). */
+export const STRING_COLUMNS: readonly number[] = Object.freeze([SYMBOL, TIMEFRAME, SOURCE]);
 
 /** Rows packed for the writer thread: see {@link encodeRows}. */
 export interface EncodedRows {
@@ -27,8 +29,8 @@ function intern(value: string, strings: string[], index: Map<string, number>): n
 }
 
 /**
- * Packs flat rows into one transferable Float64Array; the string columns (0 symbol, 1 timeframe,
- * 8 source) become indexes into a per-batch string table. Epoch-ms ts and 0/1 are exact in doubles.
+ * Packs flat rows into one transferable Float64Array; the string columns ({@link STRING_COLUMNS}:
+ * symbol, timeframe, source) become indexes into a per-batch string table. Epoch-ms ts and 0/1 are exact in doubles.
  */
 export function encodeRows(flat: readonly unknown[]): EncodedRows {
   const data = new Float64Array(flat.length);

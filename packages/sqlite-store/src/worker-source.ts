@@ -3,7 +3,8 @@
  * and from both builds (dist/index.js, dist/index.cjs) through `new Worker(code, { eval: true })`:
  * worker threads bypass jest's transform and tsup does not bundle a second entry for them.
  *
- * Protocol (parent -> worker on parentPort): { seq, kind: 'write', data, strings } | { kind: 'close' }.
+ * workerData carries the row layout (`width`, `stringColumns`) so that the bar tuple is defined once, in
+ * @pipeline/core. Protocol (parent -> worker on parentPort): { seq, kind: 'write', data, strings } | { kind: 'close' }.
  * Replies go to workerData.port: { seq, ok, rows, ms, error? }; after each reply the worker adds 1 to
  * Int32Array(workerData.ctrl)[0] and notifies, so the parent can block on it with Atomics.wait when
  * its buffer is full (back-pressure without an event-loop turn).
@@ -13,7 +14,9 @@ export const WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
 const Database = require(workerData.driverPath);
-const W = 11;
+// Row layout (core's bar tuple) from the parent: values per row and the string columns.
+const W = workerData.width;
+const [SYM, TF, SRC] = workerData.stringColumns;
 const port = workerData.port;
 const ctrl = new Int32Array(workerData.ctrl);
 const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
@@ -22,13 +25,13 @@ const n = workerData.rowsPerStatement;
 const chunkStmt = db.prepare(workerData.chunkSql);
 const oneStmt = db.prepare(workerData.oneSql);
 const seriesStmt = db.prepare(workerData.seriesSql);
-// Rows arrive as one Float64Array with W values per row; the string columns (0 symbol,
-// 1 timeframe, 8 source) hold indexes into msg.strings.
+// Rows arrive as one Float64Array with W values per row; the string columns (symbol, timeframe,
+// source) hold indexes into msg.strings.
 function decode(data, strings, from, count) {
   const out = new Array(count * W);
   for (let k = 0, o = from * W; k < out.length; k++, o++) {
     const c = k % W;
-    out[k] = c === 0 || c === 1 || c === 8 ? strings[data[o]] : data[o];
+    out[k] = c === SYM || c === TF || c === SRC ? strings[data[o]] : data[o];
   }
   return out;
 }
@@ -41,7 +44,7 @@ const tx = db.transaction((data, strings) => {
   let lastSymbol = -1, lastTf = -1;
   const seen = new Set();
   for (let r = 0; r < data.length; r += W) {
-    const symbol = data[r], tf = data[r + 1];
+    const symbol = data[r + SYM], tf = data[r + TF];
     if (symbol === lastSymbol && tf === lastTf) continue;
     lastSymbol = symbol; lastTf = tf;
     const key = symbol + ':' + tf;

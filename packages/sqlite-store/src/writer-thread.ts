@@ -10,7 +10,7 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import { type BarBuffer } from './bar-buffer';
 import { type SqliteStoreError } from './errors';
 import { type ResolvedSqliteStoreOptions } from './options';
-import { ROW_WIDTH, type EncodedRows } from './row-encoding';
+import { ROW_WIDTH, STRING_COLUMNS, type EncodedRows } from './row-encoding';
 import { SERIES_SQL, upsertSql } from './schema';
 import { WORKER_SOURCE } from './worker-source';
 
@@ -87,6 +87,8 @@ export class WriterThread {
         chunkSql: upsertSql(options.rowsPerStatement),
         oneSql: upsertSql(1),
         seriesSql: SERIES_SQL,
+        width: ROW_WIDTH,
+        stringColumns: STRING_COLUMNS,
         port: port2,
         ctrl: ctrlBuffer,
       },
