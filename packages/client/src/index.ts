@@ -1,0 +1,23 @@
+export {
+  createClient,
+  DEFAULT_CLIENT_OPTIONS,
+  type BarsOptions,
+  type Client,
+  type ClientOptions,
+} from './client';
+export { CLIENT_ERROR_CODES, ClientError, isClientError, type ClientErrorCode } from './errors';
+export { type StreamOptions } from './stream';
+export * from './schemas';
+export {
+  type ApiBar,
+  type BarsResponse,
+  type ClusterResponse,
+  type ErrorResponse,
+  type FeaturesResponse,
+  type HealthChange,
+  type HealthResponse,
+  type Signal,
+  type SignalsResponse,
+  type StreamEvent,
+  type StreamKind,
+} from './types';
