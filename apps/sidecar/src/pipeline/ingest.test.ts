@@ -1,0 +1,90 @@
+import { ManualClock, type Bar } from '@pipeline/core';
+import { createValidator } from '@pipeline/validator';
+import { createSymbolStates } from '../state/symbol-state';
+import { createIndicatorFeatures } from '../strategy/features';
+import { createDefaultStrategy } from '../strategy/scanner';
+import { createSignalBook } from '../strategy/signals';
+import { createMetricsFromConfig } from '../wiring/wiring';
+import { createIngest, type LiveGap } from './ingest';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2024, 0, 3, 12, 0);
+const bar = (ts: number, close = 1.1, extra: Partial<Bar> = {}): Bar => ({
+  symbol: 'EURUSD',
+  timeframe: '1m',
+  ts,
+  open: close,
+  high: close + 0.0005,
+  low: close - 0.0005,
+  close,
+  volume: 0,
+  source: 'synthetic',
+  final: false,
+  quality: 1,
+  ...extra,
+});
+
+function setup() {
+  const clock = new ManualClock(T0 + 100 * MIN);
+  const states = createSymbolStates({ symbols: ['EURUSD'], toBroker: (s) => s, staleAfterMs: 10_000 });
+  const signals = createSignalBook({
+    strategy: createDefaultStrategy(),
+    clock,
+    metrics: createMetricsFromConfig(clock, undefined, false),
+    symbols: ['EURUSD'],
+    staleAfterMs: 10_000,
+    publish: false,
+  });
+  const gaps: LiveGap[] = [];
+  const features = createIndicatorFeatures();
+  const ingest = createIngest({
+    timeframe: '1m',
+    validator: createValidator({ clock }),
+    features,
+    signals,
+    onGap: (g) => gaps.push(g),
+  });
+  return { clock, state: states.get('EURUSD'), signals, gaps, features, ingest };
+}
+
+describe('ingest', () => {
+  it('keeps bars at or after the newest known one, advances the indicators and makes a signal once they are stable', () => {
+    const { clock, state, signals, features, ingest } = setup();
+    let accepted = 0;
+    for (let m = 0; m < 40; m++) {
+      const r = ingest.apply(state, [bar(T0 + m * MIN, 1.1 + m * 0.0001)], 'synthetic', clock.now());
+      accepted += r.accepted.length;
+    }
+    expect(accepted).toBe(40);
+    expect(state.lastBar?.ts).toBe(T0 + 39 * MIN);
+    expect(state).toMatchObject({
+      lastSource: 'synthetic',
+      lastSuccessAt: clock.now(),
+      consecutiveFailures: 0,
+    });
+    expect(features.latest('EURUSD')?.ema26).toEqual(expect.any(Number));
+    expect(signals.get('EURUSD')?.dataTs).toBe(T0 + 39 * MIN);
+    // An answer repeating older bars: they are known, not fed again; the forming bar replaces.
+    const before = features.latest('EURUSD');
+    const r = ingest.apply(state, [bar(T0 + 38 * MIN), bar(T0 + 39 * MIN, 1.2)], 'yahoo', clock.now());
+    expect(r.accepted.map((b) => b.ts)).toEqual([T0 + 39 * MIN]);
+    expect(features.latest('EURUSD')).not.toBe(before);
+    expect(state.lastSource).toBe('yahoo');
+  });
+
+  it('counts rejected bars and does not let them hide staleness', () => {
+    const { clock, state, ingest } = setup();
+    const r = ingest.apply(state, [bar(T0, 1.1, { high: 1.0, low: 1.2 })], 'synthetic', clock.now());
+    expect(r).toEqual({ accepted: [], rejected: 1 });
+    expect(state.lastSuccessAt).toBeNull();
+  });
+
+  it('notes a gap when a new bar lands more than one period after the previous one', () => {
+    const { clock, state, gaps, ingest } = setup();
+    ingest.apply(state, [bar(T0)], 'synthetic', clock.now());
+    ingest.apply(state, [bar(T0 + MIN)], 'synthetic', clock.now());
+    expect(gaps).toEqual([]);
+    ingest.apply(state, [bar(T0 + 5 * MIN)], 'synthetic', clock.now());
+    expect(gaps).toEqual([{ symbol: 'EURUSD', from: T0 + 2 * MIN, to: T0 + 5 * MIN }]);
+  });
+});
