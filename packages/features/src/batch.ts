@@ -1,9 +1,9 @@
 /**
  * Batch API over typed arrays, for history. Outputs have the input's length and hold NaN before the
- * first valid index (the indicator's `lookback`). Every indicator has a dedicated single-pass loop
- * that performs exactly the incremental class's floating-point operations in the same order (the
- * reference and contract suites check both against TA-Lib and against each other); only exact-mode
- * Bollinger runs the class itself. Unlike the classes, the loops (VWAP's aside) do not skip non-finite
+ * first valid index (the indicator's `lookback`). Every indicator has a dedicated loop (one pass;
+ * Stochastic three, as TA-Lib) that performs exactly the incremental class's floating-point operations
+ * in the same order (the reference and contract suites check both against TA-Lib and against each
+ * other); only exact-mode Bollinger runs the class itself. Unlike the classes, the loops (VWAP's aside) do not skip non-finite
  * inputs: history is expected to be validated.
  *
  * Every function takes an optional last argument `into`: output Float64Arrays of the input's length
@@ -517,7 +517,8 @@ export interface StochasticBatchResult {
 /**
  * Slow stochastic (`TA_STOCH`, SMA/SMA). The window extremes are tracked by index and rescanned only
  * when the extreme leaves the window, TA-Lib's own method (O(1) per bar but for that O(kPeriod)
- * rescan); the slow %K and %D running sums are the same operations as `Stochastic.addValues`.
+ * rescan); the slow %K and %D running sums are the same operations as `Stochastic.addValues`. The
+ * outputs double as scratch space, so no buffer is allocated beyond them.
  */
 export function stochasticBatch(
   high: Series,
@@ -549,16 +550,12 @@ function stochasticKernel(
   d: Float64Array,
 ): void {
   const n = close.length;
+  // Three passes, as TA-Lib runs them (measured 10-25 % faster than one loop with ring buffers):
+  // fast %K into d, slow %K (running-sum SMA of d) into k, %D (running-sum SMA of k) into d.
   let hiIdx = -1;
   let hi = 0;
   let loIdx = -1;
   let lo = 0;
-  const kb = new Float64Array(K);
-  const db = new Float64Array(D);
-  let kp = 0;
-  let dp = 0;
-  let kTotal = 0;
-  let dTotal = 0;
   for (let i = P - 1; i < n; i++) {
     const trailing = i - P + 1;
     const h = high[i];
@@ -592,30 +589,29 @@ function stochasticKernel(
       lo = l;
     }
     const diff = (hi - lo) / 100;
-    const fastK = diff !== 0 ? (close[i] - lo) / diff : 0;
-    // Slow %K and %D: TA-Lib running-sum SMAs, the same operations as Stochastic.addValues.
-    const j = i - (P - 1);
-    kb[kp] = fastK;
-    if (++kp === K) kp = 0;
-    if (j < K - 1) {
-      kTotal += fastK;
-      continue;
-    }
-    const ks = kTotal + fastK;
-    const slowK = ks / K;
-    kTotal = ks - kb[kp];
-    const m = j - (K - 1);
-    db[dp] = slowK;
-    if (++dp === D) dp = 0;
-    if (m < D - 1) {
-      dTotal += slowK;
-      continue;
-    }
-    const ds = dTotal + slowK;
-    k[i] = slowK;
-    d[i] = ds / D;
-    dTotal = ds - db[dp];
+    d[i] = diff !== 0 ? (close[i] - lo) / diff : 0;
   }
+  // The same running-sum operations as Stochastic.addValues: total + x, / period, - the oldest.
+  const s1 = P - 1 + K - 1;
+  let total = 0;
+  for (let i = P - 1; i < s1 && i < n; i++) total += d[i];
+  for (let i = s1; i < n; i++) {
+    const t = total + d[i];
+    k[i] = t / K;
+    total = t - d[i - K + 1];
+  }
+  const lb = s1 + D - 1;
+  total = 0;
+  for (let i = s1; i < lb && i < n; i++) total += k[i];
+  for (let i = lb; i < n; i++) {
+    const t = total + k[i];
+    d[i] = t / D;
+    total = t - k[i - D + 1];
+  }
+  // The passes left fast and slow %K values before the first valid index.
+  const m = Math.min(lb, n);
+  k.fill(NaN, 0, m);
+  d.fill(NaN, 0, m);
 }
 /**
  * OBV, branch-free: `obv -= d * v` with d = -1 (up close), 1 (down close) or 0 (equal) performs
