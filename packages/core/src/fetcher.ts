@@ -21,6 +21,20 @@ export interface SourceCapabilities {
   };
   /** True when the source can push bars (see the source's own streaming client). */
   streaming: boolean;
+  /**
+   * The source answers the latest bars of many symbols in one request (`fetchLatestMany` of the
+   * fetcher); absent: one request per symbol.
+   */
+  batchLatest?: {
+    /** Timeframes the batch endpoint serves. */
+    timeframes: readonly Timeframe[];
+    /** Most symbols in one request. */
+    maxSymbols: number;
+    /** Most bars per symbol in one answer; null: as many as a single request allows. */
+    maxLimit: number | null;
+    /** Budget units one symbol of a batch costs (Twelve Data: 1 credit per symbol; Polygon: 1 request for all: 0). */
+    costPerSymbol: number;
+  };
 }
 
 /** Requests left right now; null where the source has no such limit. */

@@ -49,6 +49,7 @@ export {
   TwelveDataFetcher,
   createTwelveDataFetcher,
   TWELVEDATA_FETCHER_DEFAULTS,
+  TWELVEDATA_MAX_BATCH_SYMBOLS,
   TWELVEDATA_INTERVALS,
   TWELVEDATA_MAX_OUTPUTSIZE,
   type TwelveDataFetcherOptions,
@@ -58,6 +59,7 @@ export {
   PolygonFetcher,
   createPolygonFetcher,
   POLYGON_FETCHER_DEFAULTS,
+  POLYGON_MAX_SNAPSHOT_TICKERS,
   POLYGON_PUBLIC_URL,
   POLYGON_TIMESPANS,
   POLYGON_MAX_AGGREGATES,
@@ -130,3 +132,9 @@ export {
   type FetchersConfig,
   type BuiltFetchers,
 } from './registry';
+export {
+  isBatchFetcher,
+  type BatchFetcher,
+  type FetchLatestManyRequest,
+  type FetchLatestManyResult,
+} from './base/batch';

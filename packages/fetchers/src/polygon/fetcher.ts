@@ -1,5 +1,6 @@
 import {
   FetchError,
+  isFetchError,
   TIMEFRAME_MS,
   assertNumberOption,
   resolveOptions,
@@ -12,6 +13,7 @@ import {
   type Timeframe,
 } from '@pipeline/core';
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
+import { type FetchLatestManyRequest, type FetchLatestManyResult } from '../base/batch';
 import { checkRequest, runChunked, throwIfAborted } from '../base/fetcher-kit';
 import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import { assertApiKeyOption, assertBaseUrlOption, assertBooleanOption } from '../base/options';
@@ -112,7 +114,16 @@ export class PolygonFetcher extends HttpFetcherBase<'polygon'> {
     });
     this.options = o;
     this.base = o.baseUrl.replace(/\/$/, '');
-    this.capabilities = this.keyedCapabilities(TIMEFRAMES, polygonMaxRangeMs, POLYGON_MAX_AGGREGATES, true);
+    this.capabilities = Object.freeze({
+      ...this.keyedCapabilities(TIMEFRAMES, polygonMaxRangeMs, POLYGON_MAX_AGGREGATES, true),
+      // The multi-ticker snapshot: one request per market for any number of tickers, one bar each.
+      batchLatest: Object.freeze({
+        timeframes: Object.freeze(['1m', '1d'] as const),
+        maxSymbols: POLYGON_MAX_SNAPSHOT_TICKERS,
+        maxLimit: 1,
+        costPerSymbol: 0,
+      }),
+    });
   }
 
   /**
@@ -270,6 +281,111 @@ export class PolygonFetcher extends HttpFetcherBase<'polygon'> {
     });
   }
 
+  /**
+   * The latest bar of many tickers in one request per market (the multi-ticker snapshot
+   * `/v2/snapshot/locale/{us|global}/markets/{market}/tickers?tickers=A,B`): `1m` is each ticker's
+   * latest minute (`min`), `1d` today's bar so far (`day`, stamped 00:00 UTC of the clock's date). One
+   * bar per symbol (`limit` above 1 is `bad_request`: the snapshot holds one). Indices, tickers the
+   * answer leaves out and tickers without a bar come back as per-symbol FetchErrors.
+   */
+  async fetchLatestMany(request: FetchLatestManyRequest): Promise<FetchLatestManyResult> {
+    const { symbols, timeframe, signal } = request;
+    const out: FetchLatestManyResult = new Map();
+    return this.accounted(undefined, async () => {
+      if (timeframe !== '1m' && timeframe !== '1d') throw this.unsupported(timeframe);
+      if (request.limit !== undefined && request.limit !== 1) {
+        throw new FetchError({
+          kind: 'bad_request',
+          source: 'polygon',
+          message: `the snapshot holds one bar per ticker: limit must be 1, got ${JSON.stringify(request.limit)}`,
+        });
+      }
+      const byMarket = new Map<string, Map<string, string>>(); // market path -> ticker -> generic
+      for (const symbol of symbols) {
+        try {
+          const ticker = this.providerSymbol(symbol);
+          if (ticker.startsWith('I:')) {
+            throw new FetchError({
+              kind: 'not_supported',
+              source: 'polygon',
+              symbol,
+              message: `no ticker snapshot for index ${ticker}`,
+            });
+          }
+          const market = snapshotMarket(ticker);
+          if (!byMarket.has(market)) byMarket.set(market, new Map());
+          byMarket.get(market)!.set(ticker, symbol);
+        } catch (err) {
+          out.set(symbol, asFetchError(err, symbol));
+        }
+      }
+      for (const [market, tickers] of byMarket) {
+        throwIfAborted('polygon', signal);
+        const obj = await this.get(
+          `/v2/snapshot/locale/${market}/tickers`,
+          { tickers: [...tickers.keys()].join(',') },
+          undefined,
+          signal,
+        );
+        const list = Array.isArray(obj.tickers) ? (obj.tickers as unknown[]) : [];
+        const found = new Map<string, Record<string, unknown>>();
+        for (const t of list) {
+          if (t !== null && typeof t === 'object' && typeof (t as { ticker?: unknown }).ticker === 'string') {
+            found.set((t as { ticker: string }).ticker, t as Record<string, unknown>);
+          }
+        }
+        for (const [ticker, symbol] of tickers) {
+          const entry = found.get(ticker);
+          if (entry === undefined) {
+            out.set(
+              symbol,
+              new FetchError({
+                kind: 'symbol_not_found',
+                source: 'polygon',
+                symbol,
+                message: `the snapshot has no ${ticker}`,
+              }),
+            );
+            continue;
+          }
+          const snap = parsePolygonSnapshot({ ticker: entry }, symbol);
+          const part = timeframe === '1m' ? snap.minute : snap.day;
+          const ts =
+            timeframe === '1m'
+              ? (part?.ts ?? null)
+              : Math.floor(this.clock.now() / TIMEFRAME_MS['1d']) * TIMEFRAME_MS['1d'];
+          if (part === null || ts === null) {
+            out.set(
+              symbol,
+              new FetchError({
+                kind: 'transient',
+                source: 'polygon',
+                symbol,
+                message: `the snapshot of ${ticker} has no ${timeframe} bar yet`,
+              }),
+            );
+            continue;
+          }
+          const bar: Bar = {
+            symbol,
+            timeframe,
+            ts,
+            open: part.open,
+            high: part.high,
+            low: part.low,
+            close: part.close,
+            volume: part.volume,
+            source: 'polygon',
+            final: true,
+            quality: 1,
+          };
+          out.set(symbol, this.deliverLatest([bar], 1));
+        }
+      }
+      return out;
+    });
+  }
+
   private aggsPath(ticker: string, timeframe: Timeframe, from: number, to: number): string {
     const { multiplier, timespan } = POLYGON_TIMESPANS[timeframe];
     // Millisecond bounds are exact where dates would round to whole days.
@@ -308,6 +424,27 @@ export class PolygonFetcher extends HttpFetcherBase<'polygon'> {
       },
     );
   }
+}
+
+/** Tickers per multi-ticker snapshot request (kept well inside URL length limits). */
+export const POLYGON_MAX_SNAPSHOT_TICKERS = 250;
+
+function snapshotMarket(ticker: string): string {
+  if (ticker.startsWith('C:')) return 'global/markets/forex';
+  if (ticker.startsWith('X:')) return 'global/markets/crypto';
+  return 'us/markets/stocks';
+}
+
+function asFetchError(err: unknown, symbol: string): FetchError {
+  return isFetchError(err)
+    ? err
+    : new FetchError({
+        kind: 'symbol_not_found',
+        source: 'polygon',
+        symbol,
+        message: String(err),
+        cause: err,
+      });
 }
 
 /** Creates a {@link PolygonFetcher}. */

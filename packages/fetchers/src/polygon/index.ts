@@ -2,6 +2,7 @@ export {
   PolygonFetcher,
   createPolygonFetcher,
   POLYGON_FETCHER_DEFAULTS,
+  POLYGON_MAX_SNAPSHOT_TICKERS,
   POLYGON_PUBLIC_URL,
   type PolygonFetcherOptions,
 } from './fetcher';

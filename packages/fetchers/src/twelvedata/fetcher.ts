@@ -13,6 +13,7 @@ import {
   type Timeframe,
 } from '@pipeline/core';
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
+import { type FetchLatestManyRequest, type FetchLatestManyResult } from '../base/batch';
 import { checkRequest, throwIfAborted } from '../base/fetcher-kit';
 import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import { assertApiKeyOption, assertBaseUrlOption } from '../base/options';
@@ -90,6 +91,9 @@ function resolveTwelveDataOptions(
  * is reached. The first page's bounds are widened by a day on each side because the exchange's zone
  * is only known from the answer; bars are clipped to [from, to) afterwards.
  */
+/** Symbols in one batch request (Twelve Data documents up to 120 symbols per batch). */
+export const TWELVEDATA_MAX_BATCH_SYMBOLS = 120;
+
 export class TwelveDataFetcher extends HttpFetcherBase<'twelvedata'> {
   readonly capabilities: SourceCapabilities;
   readonly options: Readonly<TwelveDataFetcherOptions>;
@@ -109,12 +113,21 @@ export class TwelveDataFetcher extends HttpFetcherBase<'twelvedata'> {
       ratePolicy: { dailyPattern: /daily|for the day|per day/i, pauseMs: undefined },
     });
     this.options = o;
-    this.capabilities = this.keyedCapabilities(
-      Object.keys(TWELVEDATA_INTERVALS) as Timeframe[],
-      (tf) => TIMEFRAME_MS[tf] * o.pageSize,
-      TWELVEDATA_MAX_OUTPUTSIZE,
-      false,
-    );
+    this.capabilities = Object.freeze({
+      ...this.keyedCapabilities(
+        Object.keys(TWELVEDATA_INTERVALS) as Timeframe[],
+        (tf) => TIMEFRAME_MS[tf] * o.pageSize,
+        TWELVEDATA_MAX_OUTPUTSIZE,
+        false,
+      ),
+      // time_series?symbol=A,B,C: one request, one credit per symbol (Twelve Data's batch requests).
+      batchLatest: Object.freeze({
+        timeframes: Object.freeze(Object.keys(TWELVEDATA_INTERVALS) as Timeframe[]),
+        maxSymbols: TWELVEDATA_MAX_BATCH_SYMBOLS,
+        maxLimit: TWELVEDATA_MAX_OUTPUTSIZE,
+        costPerSymbol: 1,
+      }),
+    });
   }
 
   async fetchLatest(request: FetchLatestRequest): Promise<Bar[]> {
@@ -189,6 +202,26 @@ export class TwelveDataFetcher extends HttpFetcherBase<'twelvedata'> {
         endText = parsed.oldestDatetime;
       }
       return this.deliverHistory(all, from, to, true);
+    });
+  }
+
+  /**
+   * The latest bars of several symbols in ONE request (the {@link BatchFetcher} method): the same as
+   * {@link TwelveDataFetcher.fetchLatestBatch} with the request object every batch fetcher takes.
+   */
+  fetchLatestMany(request: FetchLatestManyRequest): Promise<FetchLatestManyResult> {
+    if (request.symbols.length > TWELVEDATA_MAX_BATCH_SYMBOLS) {
+      return Promise.reject(
+        new FetchError({
+          kind: 'bad_request',
+          source: 'twelvedata',
+          message: `a batch takes at most ${TWELVEDATA_MAX_BATCH_SYMBOLS} symbols, got ${request.symbols.length}`,
+        }),
+      );
+    }
+    return this.fetchLatestBatch(request.symbols, request.timeframe, {
+      ...(request.limit !== undefined ? { limit: request.limit } : {}),
+      ...(request.signal !== undefined ? { signal: request.signal } : {}),
     });
   }
 
