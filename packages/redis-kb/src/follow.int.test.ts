@@ -2,7 +2,7 @@
 import { isPipelineError, type Bar } from '@pipeline/core';
 import { TEST_REDIS_URL, deleteRedisPrefix, uniqueRedisPrefix } from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
-import { followBars, type BarFollower } from './follow';
+import { followBars, followSignals, type BarFollower } from './follow';
 import { bar } from './hot-cache.contract';
 import { createRedisHotCache, type RedisHotCache } from './redis-hot-cache';
 
@@ -188,5 +188,29 @@ describe('followBars', () => {
     expect(() => followBars({ url: TEST_REDIS_URL, blockMs: 0 })).toThrow(/"blockMs"/);
     expect(() => followBars({ url: TEST_REDIS_URL, lastId: 'x' })).toThrow(/"lastId"/);
     expect(() => followBars({ url: TEST_REDIS_URL, prefix: 'a{b}' })).toThrow(/"prefix"/);
+  });
+
+  it('followSignals yields the signals stored after it is ready, of the chosen symbols', async () => {
+    const follower = followSignals<{ direction: string }>({
+      url: TEST_REDIS_URL,
+      prefix,
+      symbols: ['EURUSD', 'XAUUSD'],
+    });
+    try {
+      await follower.ready();
+      await cache.setSignal('NAS100', { direction: 'short' });
+      await cache.setSignal('EURUSD', { direction: 'long' });
+      await cache.setSignal('XAUUSD', { direction: 'flat' });
+      const got = [(await follower.next()).value, (await follower.next()).value];
+      expect(got).toEqual([
+        { symbol: 'EURUSD', signal: { direction: 'long' } },
+        { symbol: 'XAUUSD', signal: { direction: 'flat' } },
+      ]);
+      expect(() => followSignals({ url: TEST_REDIS_URL, timeframe: '1m' } as never)).toThrow(
+        /followSignals: unknown option "timeframe"/,
+      );
+    } finally {
+      await follower.close();
+    }
   });
 });

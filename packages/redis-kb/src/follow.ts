@@ -2,9 +2,10 @@
 // polling. One dedicated connection per follower, because `XREAD BLOCK` holds the connection it runs on.
 import { OptionsError, isTimeframe, resolveOptions, type Bar, type Timeframe } from '@pipeline/core';
 import { Redis, type RedisOptions } from 'ioredis';
-import { decodeFanoutBars } from './codec';
+import { decodeFanoutBars, decodeValue } from './codec';
 import { CacheCommandError, CacheDecodeError } from './errors';
-import { createKeyLayout, isCacheableSymbol } from './keys';
+import { type SignalWrittenEvent } from './hot-cache';
+import { createKeyLayout, isCacheableSymbol, type StreamKind } from './keys';
 
 export interface FollowBarsOptions {
   /**
@@ -41,8 +42,11 @@ export const FOLLOW_BARS_DEFAULTS = Object.freeze({
   count: 100,
 });
 
-/** What {@link followBars} returns: iterate it with `for await`. */
-export interface BarFollower extends AsyncIterableIterator<Bar> {
+/** Options of {@link followSignals}: those of {@link followBars} but `timeframe` (signals have none). */
+export type FollowSignalsOptions = Omit<FollowBarsOptions, 'timeframe'>;
+
+/** What {@link followBars} and {@link followSignals} return: iterate it with `for await`. */
+export interface StreamFollower<T> extends AsyncIterableIterator<T> {
   /**
    * Resolves once the starting position is known: every bar written to the stream from then on will be
    * delivered. Useful before writing in tests, or to report readiness.
@@ -58,7 +62,8 @@ export interface BarFollower extends AsyncIterableIterator<Bar> {
   close(): Promise<void>;
 }
 
-const COMPONENT = 'followBars';
+/** What {@link followBars} returns. */
+export type BarFollower = StreamFollower<Bar>;
 
 /**
  * Follows `<prefix>stream:bars`, the fan-out of a Redis hot cache, yielding each accepted bar (of the
@@ -78,12 +83,49 @@ const COMPONENT = 'followBars';
  * ```
  */
 export function followBars(options: FollowBarsOptions): BarFollower {
-  const o = resolveFollowOptions(options);
-  const key = createKeyLayout(o.prefix).stream('bars');
+  const o = resolveFollowOptions('followBars', options, true);
   const symbols = o.symbols === undefined ? null : new Set(o.symbols);
-  const wanted = (b: Bar): boolean =>
-    (symbols === null || symbols.has(b.symbol)) && (o.timeframe === undefined || b.timeframe === o.timeframe);
+  const { timeframe } = o;
+  return followStream(
+    o,
+    'followBars',
+    'bars',
+    (fields) => decodeFanoutBars(field(fields, 'bars')),
+    (b: Bar) =>
+      (symbols === null || symbols.has(b.symbol)) && (timeframe === undefined || b.timeframe === timeframe),
+  );
+}
 
+/**
+ * Follows `<prefix>stream:signals`, yielding `{ symbol, signal }` for every signal the cache stored (of
+ * the chosen symbols), in the order the cache wrote them. Same connection, resume and error rules as
+ * {@link followBars}; `TSignal` is the type the host stores (decoded from msgpack, not validated).
+ */
+export function followSignals<TSignal = Record<string, unknown>>(
+  options: FollowSignalsOptions,
+): StreamFollower<SignalWrittenEvent<TSignal>> {
+  const o = resolveFollowOptions('followSignals', options, false);
+  const symbols = o.symbols === undefined ? null : new Set(o.symbols);
+  return followStream(
+    o,
+    'followSignals',
+    'signals',
+    (fields) => [
+      { symbol: field(fields, 'symbol').toString(), signal: decodeValue<TSignal>(field(fields, 'signal')) },
+    ],
+    (e: SignalWrittenEvent<TSignal>) => symbols === null || symbols.has(e.symbol),
+  );
+}
+
+/** One XREAD BLOCK loop over one fan-out stream, as an async iterator of what `decode` makes of each entry. */
+function followStream<T>(
+  o: ResolvedFollowOptions,
+  component: string,
+  kind: StreamKind,
+  decode: (fields: Buffer[]) => T[],
+  wanted: (item: T) => boolean,
+): StreamFollower<T> {
+  const key = createKeyLayout(o.prefix).stream(kind);
   // Commands wait through a reconnect instead of failing (a follower has nothing better to do), and
   // no command timeout: XREAD BLOCK legitimately takes blockMs.
   const connection: Partial<RedisOptions> = {
@@ -118,14 +160,14 @@ export function followBars(options: FollowBarsOptions): BarFollower {
   })();
   start.catch(() => undefined); // observed by ready() and by the generator
 
-  async function* run(): AsyncGenerator<Bar, undefined, undefined> {
+  async function* run(): AsyncGenerator<T, undefined, undefined> {
     try {
       let cursor: string;
       try {
         cursor = await start;
       } catch (cause) {
         if (stopped) return undefined;
-        throw new CacheCommandError(COMPONENT, cause);
+        throw new CacheCommandError(component, cause);
       }
       while (!stopped) {
         let reply: Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
@@ -133,21 +175,21 @@ export function followBars(options: FollowBarsOptions): BarFollower {
           reply = await redis.xreadBuffer('COUNT', o.count, 'BLOCK', o.blockMs, 'STREAMS', key, cursor);
         } catch (cause) {
           if (stopped) return undefined;
-          throw new CacheCommandError(COMPONENT, cause);
+          throw new CacheCommandError(component, cause);
         }
         if (!reply) continue; // BLOCK timed out: read again
         for (const [, entries] of reply) {
           for (const [rawId, fields] of entries) {
             const id = rawId.toString();
             cursor = id;
-            let bars: Bar[];
+            let items: T[];
             try {
-              bars = decodeFanoutBars(field(fields, 'bars'));
+              items = decode(fields);
             } catch (cause) {
-              throw new CacheDecodeError(COMPONENT, `${key} ${id}`, cause);
+              throw new CacheDecodeError(component, `${key} ${id}`, cause);
             }
-            for (const bar of bars) {
-              if (wanted(bar)) yield bar;
+            for (const item of items) {
+              if (wanted(item)) yield item;
               if (stopped) return undefined;
             }
             lastId = id;
@@ -161,7 +203,7 @@ export function followBars(options: FollowBarsOptions): BarFollower {
   }
 
   const gen = run();
-  const follower: BarFollower = {
+  const follower: StreamFollower<T> = {
     next: () => gen.next(),
     return: async () => {
       stop();
@@ -180,7 +222,7 @@ export function followBars(options: FollowBarsOptions): BarFollower {
         await start;
       } catch (cause) {
         if (stopped) return;
-        throw new CacheCommandError(COMPONENT, cause);
+        throw new CacheCommandError(component, cause);
       }
     },
     get lastId() {
@@ -213,49 +255,50 @@ interface ResolvedFollowOptions {
   count: number;
 }
 
-function resolveFollowOptions(options: FollowBarsOptions): ResolvedFollowOptions {
-  const o = resolveOptions<ResolvedFollowOptions>(
-    COMPONENT,
-    {
-      ...FOLLOW_BARS_DEFAULTS,
-      redis: undefined,
-      url: undefined,
-      symbols: undefined,
-      timeframe: undefined,
-      signal: undefined,
-      lastId: undefined,
-    },
-    options,
-  );
+function resolveFollowOptions(
+  component: string,
+  options: FollowBarsOptions,
+  withTimeframe: boolean,
+): ResolvedFollowOptions {
+  const known: ResolvedFollowOptions = {
+    ...FOLLOW_BARS_DEFAULTS,
+    redis: undefined,
+    url: undefined,
+    symbols: undefined,
+    signal: undefined,
+    lastId: undefined,
+  };
+  if (withTimeframe) known.timeframe = undefined;
+  const o = resolveOptions<ResolvedFollowOptions>(component, known, options);
   if ((o.redis === undefined) === (o.url === undefined)) {
-    throw new OptionsError(`${COMPONENT}: give exactly one of "redis" (a client) and "url"`);
+    throw new OptionsError(`${component}: give exactly one of "redis" (a client) and "url"`);
   }
   if (o.url !== undefined && (typeof o.url !== 'string' || !/^rediss?:\/\//.test(o.url))) {
     throw new OptionsError(
-      `${COMPONENT}: option "url" must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(o.url))}`,
+      `${component}: option "url" must be a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(o.url))}`,
     );
   }
   if (o.redis !== undefined && typeof (o.redis as Partial<Redis>).duplicate !== 'function') {
-    throw new OptionsError(`${COMPONENT}: option "redis" must be a standalone ioredis client (Redis)`);
+    throw new OptionsError(`${component}: option "redis" must be a standalone ioredis client (Redis)`);
   }
   if (typeof o.prefix !== 'string' || /[{}]/.test(o.prefix)) {
     throw new OptionsError(
-      `${COMPONENT}: option "prefix" must be a string without { or }, got ${JSON.stringify(o.prefix)}`,
+      `${component}: option "prefix" must be a string without { or }, got ${JSON.stringify(o.prefix)}`,
     );
   }
   if (o.symbols !== undefined) {
     if (!Array.isArray(o.symbols) || o.symbols.length === 0 || !o.symbols.every(isCacheableSymbol)) {
       throw new OptionsError(
-        `${COMPONENT}: option "symbols" must be a non-empty array of symbols, got ${JSON.stringify(o.symbols)}`,
+        `${component}: option "symbols" must be a non-empty array of symbols, got ${JSON.stringify(o.symbols)}`,
       );
     }
   }
   if (o.timeframe !== undefined && !isTimeframe(o.timeframe)) {
-    throw new OptionsError(`${COMPONENT}: option "timeframe" is unknown: ${JSON.stringify(o.timeframe)}`);
+    throw new OptionsError(`${component}: option "timeframe" is unknown: ${JSON.stringify(o.timeframe)}`);
   }
   if (o.lastId !== undefined && (typeof o.lastId !== 'string' || !/^\d+(-\d+)?$/.test(o.lastId))) {
     throw new OptionsError(
-      `${COMPONENT}: option "lastId" must be a stream id like "1700000000000-0", got ${JSON.stringify(o.lastId)}`,
+      `${component}: option "lastId" must be a stream id like "1700000000000-0", got ${JSON.stringify(o.lastId)}`,
     );
   }
   for (const [name, min, max] of [
@@ -265,7 +308,7 @@ function resolveFollowOptions(options: FollowBarsOptions): ResolvedFollowOptions
     const v = o[name];
     if (!Number.isInteger(v) || v < min || v > max) {
       throw new OptionsError(
-        `${COMPONENT}: option "${name}" must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`,
+        `${component}: option "${name}" must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`,
       );
     }
   }
