@@ -6,6 +6,7 @@ import { createHttpClient } from '../http/client';
 import { createYahooFetcher, type YahooFetcher } from './fetcher';
 import { failure } from '../test/failure';
 import { useFixtureServer } from '../test/use-fixture-server';
+import { ownFixtureReply } from '../testing/own-fixtures';
 
 const CHART: Record<string, string> = {
   AAPL_1m: 'yahoo/chart-AAPL-1m-2024-10-02-regular-hours-with-nulls.json',
@@ -498,5 +499,29 @@ describe('Yahoo float32 prices (issue 11)', () => {
 
   it('rejects a non-boolean rawPrices', () => {
     expect(() => createYahooFetcher({ rawPrices: 'yes' as never })).toThrow(/rawPrices/);
+  });
+});
+
+describe("Yahoo float32 values in today's chart shape (hand-made recording, fixtures/PROVENANCE.md)", () => {
+  const { srv, track } = useFixtureServer(() =>
+    ownFixtureReply('yahoo/chart-AAPL-1m-2025-03-14-float32-values.json'),
+  );
+
+  it('225.88999938964844 -> 225.89, a half-cent 224.565 and a sub-penny 224.0109 kept', async () => {
+    const y = track(
+      createYahooFetcher({ baseUrl: srv.url, clock: new ManualClock(Date.UTC(2025, 2, 14, 21)) }),
+    );
+    const bars = await y.fetchHistory({
+      symbol: 'AAPL',
+      timeframe: '1m',
+      from: Date.UTC(2025, 2, 14, 13, 30),
+      to: Date.UTC(2025, 2, 14, 13, 34),
+    });
+    expect(bars.map((b) => [b.open, b.high, b.low, b.close])).toEqual([
+      [225.89, 226.11, 225.42, 225.7],
+      [225.7, 226, 224.565, 224.81],
+      [224.81, 224.9, 224.0109, 224.5],
+      [224.5, 225, 224.4, 224.99],
+    ]);
   });
 });
