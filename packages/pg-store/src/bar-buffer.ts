@@ -32,10 +32,29 @@ export class BarBuffer {
     return this.seriesOf(bar.symbol, bar.timeframe, false)?.has(bar.ts) ?? false;
   }
 
-  /** Takes every buffered bar out (the buffer is empty afterwards). */
+  /**
+   * Takes every buffered bar out (the buffer is empty afterwards), in key order: series by
+   * (symbol, timeframe), then ts. Writers that lock rows in one global order cannot deadlock each other
+   * (two sidecars flushing overlapping keys during a handover).
+   */
   drain(): Bar[] {
     const out: Bar[] = [];
-    for (const inner of this.series.values()) for (const b of inner.values()) out.push(b);
+    const keys = [...this.series.keys()].sort();
+    for (const key of keys) {
+      const inner = this.series.get(key)!;
+      const start = out.length;
+      let sorted = true;
+      let last = -Infinity;
+      for (const b of inner.values()) {
+        if (b.ts < last) sorted = false;
+        last = b.ts;
+        out.push(b);
+      }
+      if (!sorted) {
+        const part = out.splice(start).sort((a, b) => a.ts - b.ts);
+        for (const b of part) out.push(b);
+      }
+    }
     this.series = new Map();
     this.count = 0;
     this.lastSymbol = this.lastTf = null;

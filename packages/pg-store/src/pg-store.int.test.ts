@@ -249,6 +249,23 @@ describe('schema: migrations, partitions, retention', () => {
     expect(s.health()).toEqual({ status: 'ready' });
   });
 
+  it('two stores flushing overlapping keys at once (a handover) do not deadlock: rows are locked in key order', async () => {
+    const a = store();
+    const b = store({ schema: a.options.schema });
+    await Promise.all([a.ready(), b.ready()]);
+    const symbols = ['EURUSD', 'XAUUSD', 'NAS100', 'AAPL'];
+    for (let round = 0; round < 8; round++) {
+      const bars = symbols.flatMap((symbol) =>
+        Array.from({ length: 500 }, (_, i) => contractBar(i, { symbol, close: 1.1 + round / 100, high: 2 })),
+      );
+      a.write(bars);
+      b.write([...bars].reverse().map((x) => ({ ...x, close: x.close + 0.001 })));
+      await Promise.all([a.flush(), b.flush()]);
+    }
+    expect(a.stats().failedFlushes + b.stats().failedFlushes).toBe(0);
+    expect(await a.latest('AAPL', '1m', 1000)).toHaveLength(500);
+  });
+
   it('works on a pool passed in, and leaves that pool open on close', async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     const s = createPgStore({ pool, schema: `pool${schemaSeq++}` });

@@ -97,6 +97,8 @@ export function upsertSql(schema: string): string {
 export function mergeStagingSql(schema: string, staging: string): string {
   return (
     `INSERT INTO ${schema}.bars (${BAR_COLUMNS}) SELECT ${BAR_COLUMNS} FROM ${staging} ` +
+    // Key order, like flushes: concurrent writers of overlapping keys lock rows in the same order.
+    'ORDER BY symbol COLLATE "C", timeframe COLLATE "C", ts ' +
     `ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET ${UPDATE_SET}`
   );
 }
