@@ -3,20 +3,19 @@
 import { FETCH_ERROR_KINDS, SOURCE_NAMES } from '@pipeline/core';
 import { closedLabelValue, sanitizeLabelValue, toText } from './sanitize';
 
-const SOURCES: ReadonlySet<string> = new Set(SOURCE_NAMES);
 const KINDS: ReadonlySet<string> = new Set(Object.keys(FETCH_ERROR_KINDS));
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /** How each label name is normalised: closed sets map to `other`, free text is sanitised. */
-const LABEL_RULES: Record<string, (value: unknown) => string> = {
-  source: (v) => closedLabelValue(v, SOURCES),
+const labelRules = (sources: ReadonlySet<string>): Record<string, (value: unknown) => string> => ({
+  source: (v) => closedLabelValue(v, sources),
   kind: (v) => closedLabelValue(v, KINDS),
   method: (v) => closedLabelValue(typeof v === 'string' ? v.toUpperCase() : v, METHODS),
   status: (v) => {
     const n = typeof v === 'number' ? v : Number(v);
     return Number.isInteger(n) && n >= 100 && n <= 599 ? String(n) : 'other';
   },
-};
+});
 
 /** Sanitising is not free; the label values seen in practice are few, so results are memoised. */
 const MEMO_LIMIT = 10_000;
@@ -36,7 +35,15 @@ export interface Labeller {
   of(raw: Record<string, unknown>): Record<string, string>;
 }
 
-export function createLabeller(constant: Readonly<Record<string, string>>): Labeller {
+/**
+ * @param constant the instance's constant labels
+ * @param extraSources names accepted in `source` besides core's SOURCE_NAMES
+ */
+export function createLabeller(
+  constant: Readonly<Record<string, string>>,
+  extraSources: readonly string[] = [],
+): Labeller {
+  const LABEL_RULES = labelRules(new Set([...SOURCE_NAMES, ...extraSources]));
   const constantNames = Object.keys(constant);
   const constantLabels: Record<string, string> = {};
   for (const [name, value] of Object.entries(constant)) constantLabels[name] = sanitizeLabelValue(value);

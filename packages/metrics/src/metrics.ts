@@ -57,7 +57,7 @@ export function createPipelineMetrics(options?: Partial<PipelineMetricsOptions>)
   const opts = resolvePipelineMetricsOptions(options);
   const registry = opts.registry ?? new Registry();
   const names = claimNames(registry, opts.prefix);
-  const labels = createLabeller(opts.labels);
+  const labels = createLabeller(opts.labels, opts.extraSources);
   /** Every metric name this instance registered, for close(). */
   const owned: string[] = [];
   const make = createInstruments(registry, names, labels, owned);

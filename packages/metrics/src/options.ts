@@ -47,6 +47,13 @@ export interface PipelineMetricsOptions {
   clock: Clock;
   /** Histogram buckets in seconds; unknown groups are rejected. @default DEFAULT_METRIC_BUCKETS */
   buckets: Partial<MetricBuckets>;
+  /**
+   * Names accepted in the `source` label besides core's market-data sources, e.g. a broker's order
+   * API guarded by `@pipeline/breaker` (`['ib-orders']`); any other name shows as `other`. At most
+   * 50 names of 1-64 characters `[A-Za-z0-9_.-]`, so the label stays low-cardinality.
+   * @default []
+   */
+  extraSources: readonly string[];
 }
 
 export const DEFAULT_METRIC_BUCKETS: Readonly<MetricBuckets> = Object.freeze({
@@ -65,6 +72,7 @@ export const DEFAULT_PIPELINE_METRICS_OPTIONS: Readonly<PipelineMetricsOptions> 
   labels: Object.freeze({}) as Record<string, string>,
   clock: systemClock,
   buckets: DEFAULT_METRIC_BUCKETS,
+  extraSources: Object.freeze([]),
 });
 
 export interface ResolvedPipelineMetricsOptions {
@@ -74,6 +82,7 @@ export interface ResolvedPipelineMetricsOptions {
   readonly labels: Readonly<Record<string, string>>;
   readonly clock: Clock;
   readonly buckets: Readonly<MetricBuckets>;
+  readonly extraSources: readonly string[];
 }
 
 const C = 'createPipelineMetrics';
@@ -153,7 +162,17 @@ export function resolvePipelineMetricsOptions(
       );
     }
   }
+  if (
+    !Array.isArray(o.extraSources) ||
+    o.extraSources.length > 50 ||
+    !o.extraSources.every((n) => typeof n === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(n))
+  ) {
+    throw new OptionsError(
+      `${C}: option "extraSources" must be at most 50 names of 1-64 characters [A-Za-z0-9_.-], got ${JSON.stringify(o.extraSources)}`,
+    );
+  }
   return Object.freeze({
+    extraSources: Object.freeze([...o.extraSources]),
     registry: o.registry,
     prefix: o.prefix,
     defaultMetrics: o.defaultMetrics,

@@ -54,3 +54,15 @@ it('wireMetrics feeds breaker states, rate budgets, pending writes and data age 
   metrics.close();
   await cache.close();
 });
+
+it('extraSources lets a breaker-guarded broker API keep its own source label; other names stay "other"', async () => {
+  const metrics = createPipelineMetrics({ extraSources: ['ib-orders'] });
+  metrics.onScrape(() => ({ breakers: { 'ib-orders': 'open', 'some-other-api': 'open' } }));
+  metrics.fetchErrors.inc({ source: 'ib-orders', kind: 'transient' });
+  const text = await metrics.text();
+  expect(text).toContain('pipeline_breaker_state{source="ib-orders",state="open"} 1');
+  expect(text).toContain('pipeline_breaker_state{source="other",state="open"} 1');
+  expect(text).toContain('pipeline_fetch_errors_total{source="ib-orders",kind="transient"} 1');
+  metrics.close();
+  expect(() => createPipelineMetrics({ extraSources: ['bad name!'] })).toThrow(/extraSources.*"bad name!"/);
+});
