@@ -1,0 +1,54 @@
+import { type Bar } from '@pipeline/core';
+import { stageFixture } from './stage-fixtures';
+
+const MIN = 60_000;
+const bars = (from: number, n: number): Bar[] =>
+  Array.from({ length: n }, (_, i) => ({
+    symbol: 'EURUSD',
+    timeframe: '1m',
+    ts: from + i * MIN,
+    open: 1.1,
+    high: 1.2,
+    low: 1,
+    close: 1.15,
+    volume: 0,
+    source: 'synthetic',
+    final: true,
+    quality: 1,
+  }));
+
+describe('sinks', () => {
+  it('writes bars to the store and the cache; a cache outage is logged once and refilled from the store after', async () => {
+    const f = stageFixture();
+    try {
+      const t0 = Date.UTC(2024, 0, 3);
+      await f.sinks.writeBars(bars(t0, 10));
+      expect(await f.cache.latestBars('EURUSD', '1m', 100)).toHaveLength(10);
+      f.cache.down = true;
+      await f.sinks.writeBars(bars(t0 + 10 * MIN, 5));
+      await f.sinks.writeBars(bars(t0 + 15 * MIN, 5));
+      expect(f.log.entries.filter((e) => e.message === 'hot cache write failed')).toHaveLength(1);
+      f.cache.down = false;
+      await f.sinks.writeBars(bars(t0 + 20 * MIN, 1));
+      // The outage's bars came back from the store, not only the bar written since.
+      expect(await f.cache.latestBars('EURUSD', '1m', 100)).toHaveLength(21);
+      expect(f.log.text()).toMatch(/refilled from SQLite/);
+      expect(await f.store.latest('EURUSD', '1m', 100)).toHaveLength(21);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('publishes signals and features to the cache and never rejects', async () => {
+    const f = stageFixture();
+    try {
+      const state = f.states.get('EURUSD');
+      const s = f.signals.evaluate(state, bars(0, 1)[0]!, { ema12: 1 }, f.clock.now());
+      await f.sinks.publish(f.signals.drain());
+      expect(s.symbol).toBe('EURUSD');
+      await expect(f.sinks.publish([])).resolves.toBeUndefined();
+    } finally {
+      await f.close();
+    }
+  });
+});
