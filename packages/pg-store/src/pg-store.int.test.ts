@@ -266,6 +266,27 @@ describe('schema: migrations, partitions, retention', () => {
     expect(await a.latest('AAPL', '1m', 1000)).toHaveLength(500);
   });
 
+  it('refuses bars PostgreSQL would reject for the whole batch, so one bad row cannot block every flush', async () => {
+    const s = store();
+    const reasons: string[] = [];
+    s.onError((e) => reasons.push(e.data.reason ?? ''));
+    s.write([
+      contractBar(0, { symbol: 'X'.repeat(5000) }),
+      contractBar(1, { symbol: 'NUL\u0000' }),
+      contractBar(2, { ts: 1e15 }),
+      contractBar(3, { ts: Date.UTC(1850, 0, 1) }),
+      contractBar(4),
+    ]);
+    await s.flush();
+    expect(reasons).toEqual([
+      'symbol longer than 200 characters',
+      'symbol must not contain NUL',
+      'ts 1000000000000000 is outside 1900-01-01..9999-12-31',
+      `ts ${Date.UTC(1850, 0, 1)} is outside 1900-01-01..9999-12-31`,
+    ]);
+    expect(s.stats()).toMatchObject({ rejectedBars: 4, flushedRows: 1, failedFlushes: 0 });
+  });
+
   it('works on a pool passed in, and leaves that pool open on close', async () => {
     const pool = new pg.Pool({ connectionString: db.url, max: 2 });
     const s = createPgStore({ pool, schema: `pool${schemaSeq++}` });

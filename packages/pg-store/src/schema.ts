@@ -251,21 +251,35 @@ export function rowToBar(r: unknown[]): Bar {
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /**
+ * Longest symbol or source stored. A primary-key entry must fit a third of an 8 kB page; a row that
+ * PostgreSQL refuses would fail its whole flush again on every retry, so such bars are refused here.
+ */
+export const MAX_NAME_LENGTH = 200;
+const MIN_TS = Date.UTC(1900, 0, 1);
+const MAX_TS = Date.UTC(10000, 0, 1);
+
+/**
  * Why a bar cannot be stored, or null. Only what the schema needs is checked (shape, finite numbers,
- * integer ts); price plausibility is the validator's job. The same rules as sqlite-store.
+ * integer ts); price plausibility is the validator's job. The rules of sqlite-store, plus what PostgreSQL
+ * would refuse for the whole batch (NUL characters, over-long names, years without a partition).
  */
 export function barProblem(bar: unknown): string | null {
   if (typeof bar !== 'object' || bar === null) return 'not an object';
   const b = bar as Record<string, unknown>;
   if (typeof b.symbol !== 'string' || b.symbol.length === 0) return 'symbol must be a non-empty string';
   if (b.symbol.includes('\u0000')) return 'symbol must not contain NUL';
+  if (b.symbol.length > MAX_NAME_LENGTH) return `symbol longer than ${MAX_NAME_LENGTH} characters`;
   if (!isTimeframe(b.timeframe)) return `unknown timeframe ${JSON.stringify(b.timeframe)}`;
   if (!Number.isSafeInteger(b.ts)) return `ts must be an integer epoch ms, got ${String(b.ts)}`;
+  // Every row needs a monthly partition; outside these years there is none to name.
+  if ((b.ts as number) < MIN_TS || (b.ts as number) >= MAX_TS)
+    return `ts ${String(b.ts)} is outside 1900-01-01..9999-12-31`;
   if (!isNum(b.open) || !isNum(b.high) || !isNum(b.low) || !isNum(b.close))
     return 'prices must be finite numbers';
   if (!isNum(b.volume) || b.volume < 0) return 'volume must be a finite number >= 0';
   if (typeof b.source !== 'string' || b.source.length === 0) return 'source must be a non-empty string';
   if (b.source.includes('\u0000')) return 'source must not contain NUL';
+  if (b.source.length > MAX_NAME_LENGTH) return `source longer than ${MAX_NAME_LENGTH} characters`;
   if (typeof b.final !== 'boolean') return 'final must be a boolean';
   if (!isNum(b.quality)) return 'quality must be a finite number';
   return null;
