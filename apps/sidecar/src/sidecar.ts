@@ -81,6 +81,8 @@ export interface SidecarDeps {
 export interface SidecarEvents {
   onCycle(fn: (report: CycleReport) => void): () => void;
   onSignal(fn: (signal: StoredSignal) => void): () => void;
+  /** Called with the bars of one symbol accepted by validation (a forming bar again when it changes). */
+  onBars(fn: (e: { symbol: string; bars: readonly Bar[] }) => void): () => void;
   /** Called when a source's answer for a symbol arrived, before validation (`at` from the clock). */
   onFetched(fn: (info: FetchedInfo) => void): () => void;
   onBootstrapProgress(fn: (progress: BootstrapProgress) => void): () => void;
@@ -132,7 +134,17 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     publish: deps.cache.kind === 'redis',
   });
   const gapRepair = createGapRepair({ ...deps, timeframe: tf, now, log });
-  const ingest = createIngest({ ...deps, timeframe: tf, signals, onGap: (gap) => gapRepair.enqueue(gap) });
+  const barEvents = createEmitter<{ symbol: string; bars: readonly Bar[] }>();
+  const validated = createIngest({ ...deps, timeframe: tf, signals, onGap: (gap) => gapRepair.enqueue(gap) });
+  // The bars publish point (the push stream's feed): every accepted bar, polled or streamed.
+  const ingest: typeof validated = {
+    apply(state, raw, source, at) {
+      const r = validated.apply(state, raw, source, at);
+      if (r.accepted.length > 0 && barEvents.size > 0)
+        barEvents.emit({ symbol: state.symbol, bars: r.accepted });
+      return r;
+    },
+  };
   const sinks = createSinks({
     ...deps,
     symbols: config.symbols,
@@ -258,6 +270,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     metrics: deps.metrics,
     onCycle: collector.onCycle,
     onSignal: signals.onSignal,
+    onBars: barEvents.on,
     onFetched: collector.onFetched,
     onBootstrapProgress: progressEvents.on,
     get ready() {

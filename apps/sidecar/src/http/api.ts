@@ -4,6 +4,10 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { isSidecarError, SIDECAR_ERROR_CODES, type UnknownSymbolError } from '../errors';
 import { silentLogger, type Logger } from '../wiring/logger';
 import { type Sidecar } from '../sidecar';
+import { readBars } from './bars';
+import { registerOpenApi } from './openapi';
+import { attachStream } from './stream';
+import { type StreamHub, type StreamHubOptions } from './stream-hub';
 import {
   barsQuerySchema,
   barsResponseSchema,
@@ -39,6 +43,10 @@ export interface BuildAppOptions {
   fastify?: FastifyServerOptions;
   /** Where unexpected errors (HTTP 500) are logged. @default silentLogger */
   logger?: Logger;
+  /** Push-stream replay ring and slow-client limits (see http/stream-hub.ts). @default DEFAULT_STREAM_HUB_OPTIONS */
+  stream?: StreamHubOptions;
+  /** A hub to serve instead of a new one (tests publish into it). @default a new hub fed by the view */
+  streamHub?: StreamHub;
 }
 
 /** HTTP error codes of the API, as sent in `{ error: { code, message } }`. */
@@ -72,13 +80,15 @@ function digest(s: string): Buffer {
  */
 export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyInstance {
   const app = Fastify({ logger: false, ...options.fastify });
+  registerOpenApi(app, { version: () => view.health().version });
   const tokenDigest = options.apiToken ? digest(options.apiToken) : undefined;
 
   if (tokenDigest) {
     app.addHook('onRequest', async (req, reply) => {
       if (req.url === '/health' || req.url.startsWith('/health/') || req.url.startsWith('/health?')) return;
       const header = req.headers.authorization ?? '';
-      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+      // EventSource cannot set headers: the push streams also take the token as `?token=`.
+      const given = header.startsWith('Bearer ') ? header.slice(7) : streamToken(req.url);
       // Comparing fixed-length digests keeps the comparison constant-time whatever the length given.
       if (!timingSafeEqual(digest(given), tokenDigest)) {
         return reply
@@ -181,39 +191,40 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     },
   });
 
-  app.get<{ Params: { symbol: string }; Querystring: { timeframe?: Timeframe; limit?: number } }>(
-    '/bars/:symbol',
-    {
-      schema: {
-        params: symbolParams,
-        querystring: barsQuerySchema,
-        response: {
-          200: barsResponseSchema,
-          400: errorSchema,
-          404: errorSchema,
-        },
-      },
-      handler: async (req) => {
-        const symbol = view.resolveSymbol(req.params.symbol);
-        const timeframe =
-          req.query.timeframe && isTimeframe(req.query.timeframe)
-            ? req.query.timeframe
-            : view.config.timeframe;
-        const limit = Math.min(req.query.limit ?? 500, view.config.maxBarsCache);
-        const r = await view.bars(symbol, timeframe, limit);
-        const brokerSymbol = view.symbolState(symbol)?.brokerSymbol ?? symbol;
-        return {
-          symbol,
-          brokerSymbol,
-          timeframe,
-          stale: r.stale,
-          ageMs: r.ageMs,
-          count: r.bars.length,
-          bars: r.bars,
-        };
+  app.get<{
+    Params: { symbol: string };
+    Querystring: { timeframe?: Timeframe; limit?: number; from?: number; to?: number };
+  }>('/bars/:symbol', {
+    schema: {
+      params: symbolParams,
+      querystring: barsQuerySchema,
+      response: {
+        200: barsResponseSchema,
+        400: errorSchema,
+        404: errorSchema,
       },
     },
-  );
+    handler: async (req) => {
+      const symbol = view.resolveSymbol(req.params.symbol);
+      const timeframe =
+        req.query.timeframe && isTimeframe(req.query.timeframe) ? req.query.timeframe : view.config.timeframe;
+      // Higher timeframes are resampled from the base bars; a lowered limit is reported (http/bars.ts).
+      const { from, to, limit } = req.query;
+      const r = await readBars(view, symbol, { timeframe, limit, from, to });
+      const brokerSymbol = view.symbolState(symbol)?.brokerSymbol ?? symbol;
+      return {
+        symbol,
+        brokerSymbol,
+        timeframe,
+        stale: r.stale,
+        ageMs: r.ageMs,
+        count: r.bars.length,
+        limit: r.limit,
+        clipped: r.clipped,
+        bars: r.bars,
+      };
+    },
+  });
 
   app.get<{ Params: { symbol: string } }>('/features/:symbol', {
     schema: {
@@ -232,5 +243,11 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     },
   });
 
+  attachStream(app, view, { stream: options.stream, hub: options.streamHub });
   return app;
+}
+
+function streamToken(url: string): string {
+  if (!url.startsWith('/stream')) return '';
+  return new URLSearchParams(url.split('?')[1] ?? '').get('token') ?? '';
 }

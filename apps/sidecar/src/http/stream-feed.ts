@@ -1,0 +1,52 @@
+// Feeds the stream hub from the sidecar's own publish points: accepted bars (after validation, so a
+// replaced forming bar is sent again with the same ts), the features they moved, every new signal, and
+// a health event when /health's status or a source's breaker state changes (checked after each cycle).
+import { type Bar } from '@pipeline/core';
+import { type HealthReport } from '../state/health';
+import { type StreamHub } from './stream-hub';
+
+/** What the feed reads from the sidecar (the Sidecar satisfies it). */
+export interface StreamFeedSource {
+  onBars(fn: (e: { symbol: string; bars: readonly Bar[] }) => void): () => void;
+  onSignal(fn: (s: { symbol: string }) => void): () => void;
+  onCycle(fn: () => void): () => void;
+  signal(symbol: string): ({ dataTs: number } & Record<string, unknown>) | null;
+  features(symbol: string): { values: unknown; dataTs: number | null; stale: boolean } | null;
+  health(): HealthReport;
+}
+
+/** Connects the source to the hub; returns the function that disconnects it. */
+export function feedStreamHub(hub: StreamHub, source: StreamFeedSource): () => void {
+  let status: HealthReport['status'] | null = null;
+  let breakers: Record<string, string> = {};
+  const checkHealth = () => {
+    const h = source.health();
+    const now: Record<string, string> = {};
+    for (const s of h.sources) now[s.name] = s.breaker;
+    const changed = Object.keys(now).filter((k) => breakers[k] !== now[k]);
+    if (status !== null && (h.status !== status || changed.length > 0)) {
+      hub.publish('health', undefined, {
+        status: h.status,
+        previous: status,
+        breakers: now,
+        changed: [...(h.status !== status ? ['status'] : []), ...changed.map((k) => `source:${k}`)],
+      });
+    }
+    status = h.status;
+    breakers = now;
+  };
+  checkHealth();
+  const offs = [
+    source.onBars(({ symbol, bars }) => {
+      for (const b of bars) hub.publish('bars', symbol, b);
+      const f = source.features(symbol);
+      if (f) hub.publish('features', symbol, { symbol, ...f });
+    }),
+    source.onSignal(({ symbol }) => {
+      const s = source.signal(symbol);
+      if (s) hub.publish('signals', symbol, { ...s, dataTime: new Date(s.dataTs).toISOString() });
+    }),
+    source.onCycle(checkHealth),
+  ];
+  return () => offs.forEach((off) => off());
+}

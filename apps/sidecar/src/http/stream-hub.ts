@@ -1,0 +1,151 @@
+// The push-stream hub: numbers every event, keeps a bounded replay ring per kind, and fans events
+// out to subscribers with a bounded per-client queue. Transport-free: stream.ts speaks SSE and
+// WebSocket on top of it. It is fed by the sidecar's own publish points (stream-feed.ts), so it works
+// the same with the in-process cache and with Redis.
+import { STREAM_KINDS } from '@pipeline/client';
+
+export type StreamKind = (typeof STREAM_KINDS)[number];
+
+export interface HubEvent {
+  /** Monotonically increasing across kinds and, being seeded from the start time, across restarts. */
+  readonly id: number;
+  readonly kind: StreamKind | 'reset';
+  readonly symbol?: string;
+  readonly data: unknown;
+}
+
+export interface StreamHubOptions {
+  /** Events kept per kind for resuming clients (`Last-Event-ID`). @default 1000 */
+  ringSize?: number;
+  /** Events a client may have queued (written, not yet flushed to its socket) before it is dropped. @default 1000 */
+  maxQueue?: number;
+  /** First event id is `startedAt * 1000` so a restarted sidecar's ids stay above its earlier ones. @default Date.now() */
+  startedAt?: number;
+}
+
+export const DEFAULT_STREAM_HUB_OPTIONS = Object.freeze({ ringSize: 1000, maxQueue: 1000 });
+
+export interface StreamFilter {
+  /** Generic symbols; empty: all. Events without a symbol (health) always match. */
+  symbols: ReadonlySet<string>;
+  kinds: ReadonlySet<StreamKind>;
+}
+
+export interface Subscriber {
+  filter: StreamFilter;
+  /** Delivers one event; the transport counts its own queue and calls `drop` past the limit. */
+  send(event: HubEvent): void;
+}
+
+export interface Replay {
+  events: HubEvent[];
+  /** Kinds with events missed (older than the ring, or from another run): the client must refetch. */
+  reset: StreamKind[];
+}
+
+export interface StreamHub {
+  readonly options: Readonly<Required<Omit<StreamHubOptions, 'startedAt'>>>;
+  publish(kind: StreamKind, symbol: string | undefined, data: unknown): HubEvent;
+  /** Events after `lastEventId` matching the filter, oldest first, and the kinds that have a gap. */
+  replay(filter: StreamFilter, lastEventId: number): Replay;
+  /** Adds a subscriber; returns the function that removes it. */
+  subscribe(sub: Subscriber): () => void;
+  /** The id of the newest event (first id - 1 before any). */
+  readonly lastId: number;
+  readonly subscribers: number;
+  /** A reset event with a fresh id (not kept in a ring). */
+  reset(kinds: StreamKind[], reason: string): HubEvent;
+}
+
+function positiveInt(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+/** A fixed-capacity ring of events of one kind. */
+class Ring {
+  private readonly buf: (HubEvent | undefined)[];
+  private head = 0;
+  private count = 0;
+  /** Every event of this kind with id >= floor is in the ring. */
+  floor: number;
+  constructor(
+    readonly capacity: number,
+    firstId: number,
+  ) {
+    this.buf = new Array<HubEvent | undefined>(capacity);
+    this.floor = firstId;
+  }
+  push(e: HubEvent): void {
+    const i = (this.head + this.count) % this.capacity;
+    if (this.count === this.capacity) {
+      this.floor = this.buf[this.head]!.id + 1;
+      this.buf[this.head] = e;
+      this.head = (this.head + 1) % this.capacity;
+    } else {
+      this.buf[i] = e;
+      this.count++;
+    }
+  }
+  *after(id: number): Generator<HubEvent> {
+    for (let k = 0; k < this.count; k++) {
+      const e = this.buf[(this.head + k) % this.capacity]!;
+      if (e.id > id) yield e;
+    }
+  }
+}
+
+export function matches(filter: StreamFilter, e: HubEvent): boolean {
+  if (e.kind !== 'reset' && !filter.kinds.has(e.kind)) return false;
+  return e.symbol === undefined || filter.symbols.size === 0 || filter.symbols.has(e.symbol);
+}
+
+export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
+  for (const k of Object.keys(options)) {
+    if (!['ringSize', 'maxQueue', 'startedAt'].includes(k)) throw new TypeError(`unknown stream option ${k}`);
+  }
+  const resolved = Object.freeze({
+    ringSize: positiveInt('ringSize', options.ringSize ?? DEFAULT_STREAM_HUB_OPTIONS.ringSize),
+    maxQueue: positiveInt('maxQueue', options.maxQueue ?? DEFAULT_STREAM_HUB_OPTIONS.maxQueue),
+  });
+  const firstId = Math.floor(options.startedAt ?? Date.now()) * 1000;
+  let lastId = firstId - 1;
+  const rings = new Map<StreamKind, Ring>(STREAM_KINDS.map((k) => [k, new Ring(resolved.ringSize, firstId)]));
+  const subs = new Set<Subscriber>();
+
+  return {
+    options: resolved,
+    publish(kind, symbol, data) {
+      const e: HubEvent =
+        symbol === undefined ? { id: ++lastId, kind, data } : { id: ++lastId, kind, symbol, data };
+      rings.get(kind)!.push(e);
+      for (const s of subs) if (matches(s.filter, e)) s.send(e);
+      return e;
+    },
+    replay(filter, after) {
+      const events: HubEvent[] = [];
+      const reset: StreamKind[] = [];
+      for (const kind of filter.kinds) {
+        const ring = rings.get(kind)!;
+        // A gap: events of this kind after `after` were evicted, or the id is from another run.
+        if (after + 1 < ring.floor || after > lastId) reset.push(kind);
+        for (const e of ring.after(after)) if (matches(filter, e)) events.push(e);
+      }
+      events.sort((a, b) => a.id - b.id);
+      return { events, reset };
+    },
+    subscribe(sub) {
+      subs.add(sub);
+      return () => void subs.delete(sub);
+    },
+    get lastId() {
+      return lastId;
+    },
+    get subscribers() {
+      return subs.size;
+    },
+    reset(kinds, reason) {
+      return { id: ++lastId, kind: 'reset', data: { kinds, reason } };
+    },
+  };
+}

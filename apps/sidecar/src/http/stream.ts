@@ -1,0 +1,278 @@
+// GET /stream (Server-Sent Events) and GET /stream/ws (its WebSocket twin) on top of the stream hub.
+// Subscribe by query (`symbols=EURUSD,XAUUSD&kinds=bars,signals`); resume with `Last-Event-ID` (SSE
+// header), `lastEventId` (query) or, on the WebSocket, a first message `{"lastEventId": N}`. A client
+// whose unflushed events exceed the hub's `maxQueue` is dropped: SSE gets a final `event: error` with
+// code SLOW_CONSUMER, WebSocket a close with code 1008 and reason `SLOW_CONSUMER`.
+import { type ServerResponse } from 'node:http';
+import websocket from '@fastify/websocket';
+import { STREAM_KINDS, streamQuerySchema } from '@pipeline/client';
+import { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { type WebSocket } from 'ws';
+import { feedStreamHub, type StreamFeedSource } from './stream-feed';
+import {
+  createStreamHub,
+  type HubEvent,
+  type StreamFilter,
+  type StreamHub,
+  type StreamHubOptions,
+  type StreamKind,
+} from './stream-hub';
+
+export const STREAM_ERROR_CODES = { SLOW_CONSUMER: 'SLOW_CONSUMER' } as const;
+/** WebSocket close code for a dropped slow client (1008: policy violation). */
+export const WS_SLOW_CONSUMER_CLOSE = 1008;
+/** Comment line sent this often so proxies keep an idle stream open, ms. */
+const HEARTBEAT_MS = 15_000;
+/** After a drop, a client that does not read its close is cut off after this long, ms. */
+const DROP_GRACE_MS = 2_000;
+/** A WebSocket without `lastEventId` in its query may send it as its first message within this time, ms. */
+const WS_RESUME_WAIT_MS = 1_000;
+
+interface StreamQuery {
+  symbols?: string;
+  kinds?: string;
+  lastEventId?: string;
+  token?: string;
+}
+
+class BadStreamQuery extends Error {
+  readonly statusCode = 400;
+}
+
+function parseFilter(q: StreamQuery, resolveSymbol: (s: string) => string): StreamFilter {
+  const list = (s: string | undefined) =>
+    (s ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  const kinds = list(q.kinds);
+  for (const k of kinds) {
+    if (!(STREAM_KINDS as readonly string[]).includes(k)) {
+      throw new BadStreamQuery(`kinds: ${JSON.stringify(k)} is not one of ${STREAM_KINDS.join(', ')}`);
+    }
+  }
+  return {
+    // resolveSymbol throws UnknownSymbolError, answered 404 by the API's error handler.
+    symbols: new Set(list(q.symbols).map(resolveSymbol)),
+    kinds: new Set((kinds.length ? kinds : STREAM_KINDS) as StreamKind[]),
+  };
+}
+
+function parseLastId(raw: unknown): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const s = typeof raw === 'string' || typeof raw === 'number' ? String(raw) : JSON.stringify(raw);
+  if (!/^\d{1,16}$/.test(s))
+    throw new BadStreamQuery(`lastEventId must be a decimal event id, got ${JSON.stringify(s)}`);
+  return Number(s);
+}
+
+const toJson = (e: HubEvent) =>
+  JSON.stringify(e.symbol === undefined ? { id: e.id, kind: e.kind, data: e.data } : e);
+
+export interface StreamRoutesOptions {
+  hub: StreamHub;
+  resolveSymbol: (input: string) => string;
+}
+
+/** Registers /stream and /stream/ws (call inside buildApp; the websocket plugin is registered here). */
+export function registerStreamRoutes(
+  app: FastifyInstance,
+  { hub, resolveSymbol }: StreamRoutesOptions,
+): void {
+  const maxQueue = hub.options.maxQueue;
+
+  app.get<{ Querystring: StreamQuery }>(
+    '/stream',
+    {
+      schema: {
+        description:
+          'Server-Sent Events: `id:` the event id, `event:` the kind, `data:` the event as JSON. Resume with ' +
+          'the `Last-Event-ID` header or `lastEventId`. EventSource cannot set headers: pass the API token ' +
+          'as `token` in the query. A WebSocket twin is at `/stream/ws` (same query; one JSON event per message).',
+        querystring: streamQuerySchema,
+        response: {
+          200: {
+            description: 'text/event-stream',
+            content: { 'text/event-stream': { schema: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const filter = parseFilter(req.query, resolveSymbol);
+      const after = parseLastId(req.headers['last-event-id'] ?? req.query.lastEventId);
+      const res = reply.raw;
+      reply.hijack();
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write('retry: 2000\n\n');
+      startSse(res, req, hub, filter, after, maxQueue);
+    },
+  );
+
+  app.register(async (scope) => {
+    await scope.register(websocket, { options: { maxPayload: 4096 } });
+    scope.get<{ Querystring: StreamQuery }>(
+      '/stream/ws',
+      {
+        websocket: true,
+        schema: {
+          description:
+            'WebSocket twin of /stream: the same query; each message is one event as JSON ' +
+            '(`{"id","kind","symbol","data"}`); resume with `lastEventId` in the query or a first message ' +
+            '`{"lastEventId": N}` within 1 s. A slow client is closed with code 1008, reason SLOW_CONSUMER.',
+          querystring: streamQuerySchema,
+        },
+      },
+      (socket, req) => startWs(socket, req, hub, resolveSymbol, maxQueue),
+    );
+  });
+}
+
+function startSse(
+  res: ServerResponse,
+  req: FastifyRequest,
+  hub: StreamHub,
+  filter: StreamFilter,
+  after: number | undefined,
+  maxQueue: number,
+): void {
+  let pending = 0;
+  let closed = false;
+  const flushed = () => void pending--;
+  const frame = (e: HubEvent) => `id: ${e.id}\nevent: ${e.kind}\ndata: ${toJson(e)}\n\n`;
+  const send = (e: HubEvent) => {
+    if (closed) return;
+    pending++;
+    res.write(frame(e), flushed);
+    if (pending > maxQueue) drop();
+  };
+  function drop() {
+    const message = `more than ${maxQueue} events unsent: the client reads too slowly`;
+    res.write(
+      `event: error\ndata: ${JSON.stringify({ code: STREAM_ERROR_CODES.SLOW_CONSUMER, message })}\n\n`,
+    );
+    close();
+    res.end();
+    setTimeout(() => res.destroy(), DROP_GRACE_MS).unref();
+  }
+  function close() {
+    if (closed) return;
+    closed = true;
+    unsubscribe();
+    clearInterval(beat);
+  }
+  // Replay and subscribe in one synchronous step: no event can slip in between.
+  if (after !== undefined) {
+    const r = hub.replay(filter, after);
+    if (r.reset.length) send(hub.reset(r.reset, 'events after the given id are no longer kept; refetch'));
+    for (const e of r.events) send(e);
+  }
+  const unsubscribe = hub.subscribe({ filter, send });
+  const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  beat.unref();
+  req.raw.on('close', close);
+  res.on('close', close);
+}
+
+function startWs(
+  socket: WebSocket,
+  req: FastifyRequest<{ Querystring: StreamQuery }>,
+  hub: StreamHub,
+  resolveSymbol: (s: string) => string,
+  maxQueue: number,
+): void {
+  let filter: StreamFilter;
+  let after: number | undefined;
+  try {
+    filter = parseFilter(req.query, resolveSymbol);
+    after = parseLastId(req.query.lastEventId);
+  } catch (err) {
+    socket.close(1008, String((err as Error).message).slice(0, 120));
+    return;
+  }
+  let pending = 0;
+  let closed = false;
+  const flushed = () => void pending--;
+  const transmit = (e: HubEvent) => {
+    if (closed) return;
+    pending++;
+    socket.send(toJson(e), flushed);
+    if (pending > maxQueue) {
+      close();
+      socket.close(WS_SLOW_CONSUMER_CLOSE, STREAM_ERROR_CODES.SLOW_CONSUMER);
+      setTimeout(() => socket.terminate(), DROP_GRACE_MS).unref();
+    }
+  };
+  // Until the resume id is known, live events wait here (bounded like the socket queue).
+  let held: HubEvent[] | null = after === undefined ? [] : null;
+  const send = (e: HubEvent) => {
+    if (held === null) return transmit(e);
+    held.push(e);
+    if (held.length > maxQueue) release(undefined);
+  };
+  function release(from: number | undefined) {
+    const waiting = held ?? [];
+    held = null;
+    clearTimeout(wait);
+    let last = -1;
+    if (from !== undefined) {
+      const r = hub.replay(filter, from);
+      if (r.reset.length)
+        transmit(hub.reset(r.reset, 'events after the given id are no longer kept; refetch'));
+      for (const e of r.events) {
+        transmit(e);
+        last = e.id;
+      }
+    }
+    for (const e of waiting) if (e.id > last) transmit(e);
+  }
+  function close() {
+    if (closed) return;
+    closed = true;
+    clearTimeout(wait);
+    unsubscribe();
+  }
+  if (after !== undefined) {
+    const r = hub.replay(filter, after);
+    if (r.reset.length) transmit(hub.reset(r.reset, 'events after the given id are no longer kept; refetch'));
+    for (const e of r.events) transmit(e);
+  }
+  const unsubscribe = hub.subscribe({ filter, send });
+  const wait = held ? setTimeout(() => release(undefined), WS_RESUME_WAIT_MS) : undefined;
+  wait?.unref();
+  socket.on('message', (data) => {
+    if (held === null) return;
+    let id: number | undefined;
+    try {
+      id = parseLastId((JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : '') as { lastEventId?: unknown }).lastEventId);
+    } catch {
+      id = undefined;
+    }
+    release(id);
+  });
+  socket.on('close', close);
+}
+
+/**
+ * Creates the hub (or takes the one given), registers the routes and, when the view is a whole
+ * sidecar (it has onBars/onSignal/onCycle), feeds the hub from it until the app closes.
+ */
+export function attachStream(
+  app: FastifyInstance,
+  view: { resolveSymbol(input: string): string },
+  options: { hub?: StreamHub; stream?: StreamHubOptions },
+): StreamHub {
+  const hub = options.hub ?? createStreamHub(options.stream);
+  registerStreamRoutes(app, { hub, resolveSymbol: (s) => view.resolveSymbol(s) });
+  const source = view as Partial<StreamFeedSource>;
+  if (source.onBars && source.onSignal && source.onCycle && source.health) {
+    const off = feedStreamHub(hub, source as StreamFeedSource);
+    app.addHook('onClose', async () => off());
+  }
+  return hub;
+}
