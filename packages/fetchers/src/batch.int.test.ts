@@ -19,14 +19,24 @@ describe("batch endpoints in today's shapes: one request serves many symbols", (
   const { srv, track } = useFixtureServer(() => ({ status: 500 }));
 
   it('Twelve Data time_series?symbol=A,B,C: one request, bars per symbol, a plan-403 entry as not_supported', async () => {
-    srv.setHandler(() => ownFixtureReply('twelvedata/batch-time_series-EURUSD-AAPL-XAUUSD-1min-2025-03-14.json'));
+    srv.setHandler(() =>
+      ownFixtureReply('twelvedata/batch-time_series-EURUSD-AAPL-XAUUSD-1min-2025-03-14.json'),
+    );
     const td = track(
-      createTwelveDataFetcher({ apiKey: 'td-key', baseUrl: srv.url, clock: new ManualClock(Date.UTC(2025, 2, 14, 17)) }),
+      createTwelveDataFetcher({
+        apiKey: 'td-key',
+        baseUrl: srv.url,
+        clock: new ManualClock(Date.UTC(2025, 2, 14, 17)),
+      }),
     );
     expect(isBatchFetcher(td)).toBe(true);
     expect(td.capabilities.batchLatest).toMatchObject({ costPerSymbol: 1, maxSymbols: 120 });
     const before = srv.requests.length;
-    const res = await td.fetchLatestMany({ symbols: ['EURUSD', 'AAPL', 'XAUUSD'], timeframe: '1m', limit: 3 });
+    const res = await td.fetchLatestMany({
+      symbols: ['EURUSD', 'AAPL', 'XAUUSD'],
+      timeframe: '1m',
+      limit: 3,
+    });
     expect(srv.requests.length - before).toBe(1);
     expect(srv.requests.at(-1)!.query.get('symbol')).toBe('EUR/USD,AAPL,XAU/USD');
     expect(bars(res.get('EURUSD')).map((b) => b.ts)).toEqual([
@@ -36,7 +46,10 @@ describe("batch endpoints in today's shapes: one request serves many symbols", (
     ]);
     // AAPL's rows are New York time (EDT): 11:59 = 15:59Z.
     expect(bars(res.get('AAPL')).at(-1)).toMatchObject({ ts: Date.UTC(2025, 2, 14, 15, 59), close: 213.55 });
-    expect([error(res.get('XAUUSD')).kind, error(res.get('XAUUSD')).countsForBreaker]).toEqual(['not_supported', false]);
+    expect([error(res.get('XAUUSD')).kind, error(res.get('XAUUSD')).countsForBreaker]).toEqual([
+      'not_supported',
+      false,
+    ]);
     // Three credits spent for the one request.
     expect(td.budget().perDayLeft).toBe(797);
   });
@@ -50,7 +63,10 @@ describe("batch endpoints in today's shapes: one request serves many symbols", (
     const res = await pg.fetchLatestMany({ symbols: ['AAPL', 'MSFT', 'NVDA', 'NAS100'], timeframe: '1m' });
     expect(srv.requests.length - before).toBe(1);
     const req = srv.requests.at(-1)!;
-    expect([req.path, req.query.get('tickers')]).toEqual(['/v2/snapshot/locale/us/markets/stocks/tickers', 'AAPL,MSFT,NVDA']);
+    expect([req.path, req.query.get('tickers')]).toEqual([
+      '/v2/snapshot/locale/us/markets/stocks/tickers',
+      'AAPL,MSFT,NVDA',
+    ]);
     expect(bars(res.get('AAPL'))).toEqual([
       {
         symbol: 'AAPL',
@@ -70,7 +86,12 @@ describe("batch endpoints in today's shapes: one request serves many symbols", (
     expect(error(res.get('NVDA')).kind).toBe('symbol_not_found');
     expect(error(res.get('NAS100')).kind).toBe('not_supported');
     const day = await pg.fetchLatestMany({ symbols: ['AAPL'], timeframe: '1d' });
-    expect(bars(day.get('AAPL'))[0]).toMatchObject({ ts: Date.UTC(2025, 2, 14), open: 211.25, close: 213.49, final: false });
+    expect(bars(day.get('AAPL'))[0]).toMatchObject({
+      ts: Date.UTC(2025, 2, 14),
+      open: 211.25,
+      close: 213.49,
+      final: false,
+    });
     await expect(pg.fetchLatestMany({ symbols: ['AAPL'], timeframe: '1m', limit: 5 })).rejects.toMatchObject({
       kind: 'bad_request',
     });

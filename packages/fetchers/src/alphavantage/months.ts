@@ -1,4 +1,4 @@
-import { zoneOffsetMs, zonedTimeToUtc } from '../base/timezone';
+import { zoneOffsetMs, zonedTimeToUtc } from '@pipeline/core';
 
 /** Alpha Vantage's intraday months (`month=YYYY-MM`) are calendar months of US/Eastern wall time. */
 const AV_ZONE = 'America/New_York';

@@ -1,7 +1,7 @@
 import { FetchError, TIMEFRAME_MS, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
-import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc } from '../base/timezone';
+import { isKnownTimeZone, parseLocalDateTime, zonedTimeToUtc } from '@pipeline/core';
 import { AV_INTERVALS } from './intervals';
 
 export { AV_INTERVALS };

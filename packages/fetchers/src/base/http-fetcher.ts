@@ -13,7 +13,7 @@ import {
 } from '@pipeline/core';
 import { createSymbolMapper, type SymbolMapper } from '@pipeline/symbol-mapper';
 import { HTTP_POOL_SIZE, createHttpClient, type HttpClient, type HttpResponse } from '../http/client';
-import { redactSecrets } from '../http/redact';
+import { redactSecrets } from '@pipeline/core';
 import { createRateBudget, type RateBudget, type RateLimits } from '../rate/rate-budget';
 import { clipBars, finishBars, lastBars } from './bars';
 import { countFailure, unsupportedTimeframe } from './fetcher-kit';

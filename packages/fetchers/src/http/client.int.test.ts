@@ -1,7 +1,7 @@
 import { ManualClock } from '@pipeline/core';
 import { fixtureReply, startFixtureServer, type FixtureServer } from '@pipeline/test-utils';
 import { createHttpClient, parseRetryAfter, type HttpClient } from './client';
-import { redactUrl } from './redact';
+import { redactUrl } from '@pipeline/core';
 import { failure } from '../test/failure';
 
 const KEY = 'SECRETKEY123';

@@ -11,7 +11,7 @@ import {
   type SourceName,
 } from '@pipeline/core';
 import { got, type RequestError } from 'got';
-import { redactSecrets, redactUrl } from './redact';
+import { redactSecrets, redactUrl } from '@pipeline/core';
 
 /** Keep-alive sockets per provider (ARCHITECTURE.md `HTTP_POOL_SIZE`). */
 export const HTTP_POOL_SIZE = 10;

@@ -11,4 +11,4 @@ export {
   type HttpResponse,
   type StatusErrorInit,
 } from './client';
-export { redactUrl, redactSecrets, SECRET_QUERY_PARAMS } from './redact';
+export { redactUrl, redactSecrets, SECRET_QUERY_PARAMS } from '@pipeline/core';

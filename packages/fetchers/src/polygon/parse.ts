@@ -5,7 +5,7 @@
 import { FetchError, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
-import { zoneOffsetMs } from '../base/timezone';
+import { zoneOffsetMs } from '@pipeline/core';
 
 /** Polygon's `{multiplier}/{timespan}` for each core timeframe. */
 export const POLYGON_TIMESPANS = Object.freeze({

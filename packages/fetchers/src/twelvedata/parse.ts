@@ -11,7 +11,7 @@ import {
   parseLocalDateTime,
   zonedTimeToUtc,
   zonedTimeToUtcCandidates,
-} from '../base/timezone';
+} from '@pipeline/core';
 
 /** Twelve Data `interval` for each core timeframe it serves (it has no 1-second bars). */
 export const TWELVEDATA_INTERVALS = Object.freeze({

@@ -2,7 +2,7 @@ import { FetchError, TIMEFRAME_MS, type Bar, type Timeframe } from '@pipeline/co
 import { rowToBar } from '../base/fetcher-kit';
 import { shortestFloat32Decimal } from '../base/float32';
 import { type FetcherStats } from '../base/stats';
-import { zoneOffsetMs, isKnownTimeZone } from '../base/timezone';
+import { zoneOffsetMs, isKnownTimeZone } from '@pipeline/core';
 import { YAHOO_INTERVALS } from './intervals';
 
 export { YAHOO_INTERVALS };

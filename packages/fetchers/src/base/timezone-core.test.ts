@@ -1,10 +1,12 @@
+// The time-zone functions the fetchers parse with, now from @pipeline/core (issue 11: one implementation);
+// kept as the fetchers' own check of the zones and DST changes their providers use.
 import {
   isKnownTimeZone,
   parseLocalDateTime,
   zonedTimeToUtc,
   zonedTimeToUtcCandidates,
   zoneOffsetMs,
-} from './timezone';
+} from '@pipeline/core';
 
 const at = (s: string) => Date.parse(s);
 
