@@ -26,6 +26,20 @@ export interface DoctorOptions {
 
 const DEFAULT_SOURCES = 'yahoo,alphavantage,twelvedata,polygon';
 
+/** Numeric variables of the sidecar (ARCHITECTURE.md) checked when set: name, min, max. */
+const NUMERIC_VARS: readonly [string, number, number][] = [
+  ['COLLECTION_INTERVAL', 0.001, 3600],
+  ['MAX_BARS_CACHE', 1, 10_000_000],
+  ['BATCH_WRITE_INTERVAL', 0.001, 3600],
+  ['FEATURE_CACHE_TTL', 0, 3600],
+  ['STALE_AFTER', 0.001, 86_400],
+  ['BOOTSTRAP_DAYS', 0, 36_500],
+  ['REDIS_POOL_SIZE', 1, 64],
+  ['HTTP_POOL_SIZE', 1, 1024],
+  ['LEASE_TTL', 0.001, 3600],
+  ['PORT', 0, 65_535],
+];
+
 /**
  * Checks a sidecar/CLI setup from its environment: the configuration values, the provider keys,
  * Redis, SQLite and PostgreSQL reachability, and every configured provider with one cheap request
@@ -64,6 +78,21 @@ export async function runDoctor(o: DoctorOptions): Promise<CheckResult[]> {
     isTimeframe(tf) ? tf : `"${tf}" is not one of 1s,1m,5m,15m,30m,1h,4h,1d`,
   );
   const sources = sourceNames.filter(isSourceName);
+  for (const [name, min, max] of NUMERIC_VARS) {
+    const raw = envValue(env, name);
+    if (raw === undefined) continue;
+    const n = Number(raw);
+    const good = Number.isFinite(n) && n >= min && n <= max;
+    add(`config ${name}`, good ? 'ok' : 'FAIL', good ? raw : `"${raw}" is not a number in [${min}, ${max}]`);
+  }
+  const redisVar = envValue(env, 'REDIS_URL');
+  if (redisVar !== undefined && !/^rediss?:\/\//.test(redisVar)) {
+    add('config REDIS_URL', 'FAIL', `"${redactUrl(redisVar)}" must start with redis:// or rediss://`);
+  }
+  const historyVar = envValue(env, 'HISTORY_URL');
+  if (historyVar !== undefined && !/^postgres(ql)?:\/\//.test(historyVar)) {
+    add('config HISTORY_URL', 'FAIL', `"${redactUrl(historyVar)}" must start with postgres://`);
+  }
 
   // Keys
   for (const s of sources) {

@@ -70,6 +70,7 @@ describe('pipeline doctor', () => {
       env: cleanEnv({
         SOURCES: 'yahoo,alphavantage',
         TIMEFRAME: '2m',
+        PORT: 'eighty',
         YAHOO_BASE_URL: `http://127.0.0.1:${closed}`,
         REDIS_URL: `redis://:s3cretpass@127.0.0.1:${closed}`,
         HISTORY_URL: `postgres://postgres:s3cretpass@127.0.0.1:${closed}/pipeline`,
@@ -79,6 +80,7 @@ describe('pipeline doctor', () => {
     expect(r1.code).toBe(1);
     const rows = table(r1.stdout);
     expect(rows['config TIMEFRAME']).toEqual(['FAIL', '"2m" is not one of 1s,1m,5m,15m,30m,1h,4h,1d']);
+    expect(rows['config PORT']).toEqual(['FAIL', '"eighty" is not a number in [0, 65535]']);
     expect(rows['key ALPHAVANTAGE_API_KEY']).toEqual(['warn', 'not set: alphavantage is skipped']);
     expect(rows.redis[0]).toBe('FAIL');
     expect(rows.redis[1]).toMatch(/ECONNREFUSED/);
@@ -88,7 +90,7 @@ describe('pipeline doctor', () => {
     expect(rows['provider yahoo'][1]).toMatch(/FETCH_TRANSIENT/);
     expect(rows['provider alphavantage']).toEqual(['skip', 'no ALPHAVANTAGE_API_KEY']);
     expect(r1.stderr).toMatch(
-      /CLI_DOCTOR_FAILED: 4 check\(s\) failed: config TIMEFRAME, redis, postgres, provider yahoo/,
+      /CLI_DOCTOR_FAILED: 5 check\(s\) failed: config TIMEFRAME, config PORT, redis, postgres, provider yahoo/,
     );
     expect(r1.stdout + r1.stderr).not.toContain('s3cretpass');
 
