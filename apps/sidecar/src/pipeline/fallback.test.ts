@@ -1,0 +1,69 @@
+import { alignTs } from '@pipeline/core';
+import { isSidecarError, SIDECAR_ERROR_CODES } from '../errors';
+import { fetchLatestWithFallback, forEachLimited, withFallback } from './fallback';
+import { stageFixture } from './stage-fixtures';
+
+describe('fallback', () => {
+  it('asks sources in order and records every attempt', async () => {
+    const f = stageFixture();
+    try {
+      f.fetchers[0]!.mode = 'transient';
+      const res = await fetchLatestWithFallback({
+        slots: f.sources,
+        breaker: f.breaker,
+        symbol: 'EURUSD',
+        timeframe: '1m',
+        limit: 3,
+        now: () => f.clock.now(),
+      });
+      expect(res.source).toBe('synthetic');
+      expect(res.attempts.map((a) => [a.source, a.outcome])).toEqual([
+        ['yahoo', 'failed'],
+        ['synthetic', 'ok'],
+      ]);
+      expect(res.value.at(-1)!.ts).toBe(alignTs(f.clock.now(), '1m'));
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('treats a rejected answer as a failed attempt and throws with every attempt when none succeeded', async () => {
+    const f = stageFixture();
+    try {
+      let err: unknown;
+      try {
+        await withFallback({
+          slots: f.sources,
+          breaker: f.breaker,
+          symbol: 'EURUSD',
+          timeframe: '1m',
+          call: async () => [],
+          accept: (bars) => bars.length > 0,
+          now: () => f.clock.now(),
+        });
+      } catch (e) {
+        err = e;
+      }
+      expect(isSidecarError(err, SIDECAR_ERROR_CODES.ALL_SOURCES_FAILED)).toBe(true);
+      const attempts = (err as { attempts: { code?: string }[] }).attempts;
+      expect(attempts.map((a) => a.code)).toEqual([
+        SIDECAR_ERROR_CODES.EMPTY_ANSWER,
+        SIDECAR_ERROR_CODES.EMPTY_ANSWER,
+      ]);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('runs at most `limit` tasks at once', async () => {
+    let running = 0;
+    let peak = 0;
+    await forEachLimited([1, 2, 3, 4, 5], 2, async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setImmediate(r));
+      running--;
+    });
+    expect(peak).toBe(2);
+  });
+});
