@@ -58,5 +58,13 @@ export {
   isCacheUnavailableError,
 } from './errors';
 export { WRITE_BARS_LUA, RANGE_BARS_LUA } from './lua';
-export { followBars, type FollowBarsOptions, type BarFollower, FOLLOW_BARS_DEFAULTS } from './follow';
+export {
+  followBars,
+  followSignals,
+  type FollowBarsOptions,
+  type FollowSignalsOptions,
+  type BarFollower,
+  type StreamFollower,
+  FOLLOW_BARS_DEFAULTS,
+} from './follow';
 export { type Bar, type Timeframe, type SourceName, type Clock, type Scheduler } from '@pipeline/core';
