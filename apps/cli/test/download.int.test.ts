@@ -175,7 +175,10 @@ describe('pipeline download', () => {
     const before = yahoo.chartRequests().length;
     const run = startBin(args, { env, cwd: dir });
     // 20 days of 1m bars = 3 requests per symbol (Yahoo: at most 7 days each, 10,000 bars): kill in the 4th.
-    while (yahoo.chartRequests().length - before < 4) await new Promise((r) => setTimeout(r, 20));
+    while (yahoo.chartRequests().length - before < 4 && run.child.exitCode === null) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(run.child.exitCode).toBeNull(); // still downloading when killed
     run.child.kill('SIGKILL');
     const killed = await run.done;
     expect(killed.signal).toBe('SIGKILL');
