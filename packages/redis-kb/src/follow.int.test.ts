@@ -2,7 +2,7 @@
 import { isPipelineError, type Bar } from '@pipeline/core';
 import { TEST_REDIS_URL, deleteRedisPrefix, uniqueRedisPrefix } from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
-import { followBars, followSignals, type BarFollower } from './follow';
+import { followBars, followSignals, type BarFollower } from './index';
 import { bar } from './hot-cache.contract';
 import { createRedisHotCache, type RedisHotCache } from './redis-hot-cache';
 
