@@ -36,7 +36,7 @@ describe('collect', () => {
     const f = stageFixture();
     try {
       const c = collector(f);
-      f.fetchers[0]!.mode = 'transient';
+      f.fetchers[0].mode = 'transient';
       const r1 = await c.runCycle();
       expect(r1).toMatchObject({ ok: 2, failed: 0 });
       expect(f.states.get('EURUSD').lastSource).toBe('synthetic');

@@ -7,7 +7,7 @@ describe('fallback', () => {
   it('asks sources in order and records every attempt', async () => {
     const f = stageFixture();
     try {
-      f.fetchers[0]!.mode = 'transient';
+      f.fetchers[0].mode = 'transient';
       const res = await fetchLatestWithFallback({
         slots: f.sources,
         breaker: f.breaker,

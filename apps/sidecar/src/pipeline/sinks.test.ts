@@ -43,7 +43,7 @@ describe('sinks', () => {
     const f = stageFixture();
     try {
       const state = f.states.get('EURUSD');
-      const s = f.signals.evaluate(state, bars(0, 1)[0]!, { ema12: 1 }, f.clock.now());
+      const s = f.signals.evaluate(state, bars(0, 1)[0], { ema12: 1 }, f.clock.now());
       await f.sinks.publish(f.signals.drain());
       expect(s.symbol).toBe('EURUSD');
       await expect(f.sinks.publish([])).resolves.toBeUndefined();
