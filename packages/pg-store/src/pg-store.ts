@@ -570,14 +570,19 @@ export class PgStore implements HistoryStore {
   /** True when no series of `rows` has a stored bar within the batch's [min, max] ts of that series. */
   private async rangesEmpty(rows: readonly Bar[]): Promise<boolean> {
     const spans = new Map<string, { symbol: string; timeframe: string; lo: number; hi: number }>();
+    let current: { symbol: string; timeframe: string; lo: number; hi: number } | undefined;
     for (const b of rows) {
-      const k = `${b.symbol}\u0000${b.timeframe}`;
-      const s = spans.get(k);
-      if (!s) spans.set(k, { symbol: b.symbol, timeframe: b.timeframe, lo: b.ts, hi: b.ts });
-      else {
-        if (b.ts < s.lo) s.lo = b.ts;
-        if (b.ts > s.hi) s.hi = b.ts;
+      // Consecutive bars of one series (the usual shape) skip the map and its key string.
+      if (!current || b.symbol !== current.symbol || b.timeframe !== current.timeframe) {
+        const k = `${b.symbol}\u0000${b.timeframe}`;
+        current = spans.get(k);
+        if (!current) {
+          current = { symbol: b.symbol, timeframe: b.timeframe, lo: b.ts, hi: b.ts };
+          spans.set(k, current);
+        }
       }
+      if (b.ts < current.lo) current.lo = b.ts;
+      if (b.ts > current.hi) current.hi = b.ts;
     }
     const list = [...spans.values()];
     const { rows: found } = await this.query<{ any: boolean }>(
