@@ -2,7 +2,7 @@ import { ManualClock, isFetchError, type Bar, type FetchError } from '@pipeline/
 import { isBatchFetcher } from './base/batch';
 import { createPolygonFetcher } from './polygon/fetcher';
 import { createSyntheticFetcher } from './synthetic/fetcher';
-import { useFixtureServer } from './test/use-fixture-server';
+import { useFixtureServer } from './testing/use-fixture-server';
 import { ownFixtureReply } from './testing/own-fixtures';
 import { createTwelveDataFetcher } from './twelvedata/fetcher';
 

@@ -5,7 +5,7 @@ import { ManualClock } from '@pipeline/core';
 import { fixtureReply } from '@pipeline/test-utils';
 import { createAlphaVantageFetcher } from './alphavantage/fetcher';
 import { createPolygonFetcher } from './polygon/fetcher';
-import { describeFaultModes } from './test/fault-modes';
+import { describeFaultModes } from './testing/fault-modes';
 import { createTwelveDataFetcher } from './twelvedata/fetcher';
 import { createYahooFetcher } from './yahoo/fetcher';
 

@@ -9,7 +9,7 @@ import { createReplayFetcher } from './replay/fetcher';
 import { createSyntheticFetcher } from './synthetic/fetcher';
 import { startProviderServer, type ProviderServer } from './testing';
 import { createYahooFetcher } from './yahoo/fetcher';
-import { assertContractBars } from './test/contract';
+import { assertContractBars } from './testing/contract';
 
 const NOW = Date.UTC(2024, 5, 3, 14, 7, 30); // a Monday, mid-bar
 const H = 3_600_000;

@@ -4,8 +4,8 @@ import { fixtureReply, readFixture, type FixtureReply, type RecordedRequest } fr
 import { createFetcherStats } from '../base/stats';
 import { createAlphaVantageFetcher, type AlphaVantageFetcher } from './fetcher';
 import { parseAvCsv } from './parse';
-import { failure } from '../test/failure';
-import { useFixtureServer } from '../test/use-fixture-server';
+import { failure } from '../testing/failure';
+import { useFixtureServer } from '../testing/use-fixture-server';
 
 const KEY = 'AVKEY-SECRET-42';
 

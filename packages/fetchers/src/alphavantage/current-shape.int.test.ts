@@ -1,8 +1,8 @@
 import { ManualClock, TIMEFRAME_MS } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { createFetcherStats } from '../base/stats';
-import { failure } from '../test/failure';
-import { useFixtureServer } from '../test/use-fixture-server';
+import { failure } from '../testing/failure';
+import { useFixtureServer } from '../testing/use-fixture-server';
 import { ownFixtureReply, readOwnFixture } from '../testing/own-fixtures';
 import { createAlphaVantageFetcher, type AlphaVantageFetcher } from './fetcher';
 import { parseAvCsv } from './parse';

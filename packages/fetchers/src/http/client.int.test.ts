@@ -2,7 +2,7 @@ import { ManualClock } from '@pipeline/core';
 import { fixtureReply, startFixtureServer, type FixtureServer } from '@pipeline/test-utils';
 import { createHttpClient, parseRetryAfter, type HttpClient } from './client';
 import { redactUrl } from '@pipeline/core';
-import { failure } from '../test/failure';
+import { failure } from '../testing/failure';
 
 const KEY = 'SECRETKEY123';
 

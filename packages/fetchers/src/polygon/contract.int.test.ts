@@ -14,7 +14,7 @@ import { startFixtureServer, type FixtureServer, type RecordedRequest } from '@p
 import { createSyntheticFetcher } from '../synthetic/fetcher';
 import { createTwelveDataFetcher } from '../twelvedata/fetcher';
 import { createPolygonFetcher } from './fetcher';
-import { assertContractBars } from '../test/contract';
+import { assertContractBars } from '../testing/contract';
 
 const NOW = Date.UTC(2024, 5, 3, 14, 7, 30); // a Monday, mid-bar
 const H = 3_600_000;

@@ -1,8 +1,8 @@
 import { ManualClock } from '@pipeline/core';
 import { fixtureReply, readFixture, type FixtureHandler } from '@pipeline/test-utils';
 import { createPolygonFetcher, type PolygonFetcher, type PolygonFetcherOptions } from './fetcher';
-import { failure as failureOf } from '../test/failure';
-import { useFixtureServer } from '../test/use-fixture-server';
+import { failure as failureOf } from '../testing/failure';
+import { useFixtureServer } from '../testing/use-fixture-server';
 
 const KEY = 'pg-secret-key-987654';
 const iso = (s: string) => Date.parse(s);

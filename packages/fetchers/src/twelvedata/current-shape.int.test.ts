@@ -1,6 +1,6 @@
 import { ManualClock } from '@pipeline/core';
-import { failure as failureOf } from '../test/failure';
-import { useFixtureServer } from '../test/use-fixture-server';
+import { failure as failureOf } from '../testing/failure';
+import { useFixtureServer } from '../testing/use-fixture-server';
 import { ownFixtureReply } from '../testing/own-fixtures';
 import { createTwelveDataFetcher } from './fetcher';
 

@@ -2,8 +2,8 @@ import { ManualClock } from '@pipeline/core';
 import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { fixtureReply, readFixture } from '@pipeline/test-utils';
 import { createTwelveDataFetcher, type TwelveDataFetcher, type TwelveDataFetcherOptions } from './fetcher';
-import { failure as failureOf } from '../test/failure';
-import { useFixtureServer } from '../test/use-fixture-server';
+import { failure as failureOf } from '../testing/failure';
+import { useFixtureServer } from '../testing/use-fixture-server';
 
 const KEY = 'td-secret-key-123456';
 const iso = (s: string) => Date.parse(s);

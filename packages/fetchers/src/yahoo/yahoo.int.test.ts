@@ -4,8 +4,8 @@ import { createSymbolMapper } from '@pipeline/symbol-mapper';
 import { fixtureReply, readFixture, type FixtureReply, type RecordedRequest } from '@pipeline/test-utils';
 import { createHttpClient } from '../http/client';
 import { createYahooFetcher, type YahooFetcher } from './fetcher';
-import { failure } from '../test/failure';
-import { useFixtureServer } from '../test/use-fixture-server';
+import { failure } from '../testing/failure';
+import { useFixtureServer } from '../testing/use-fixture-server';
 import { ownFixtureReply } from '../testing/own-fixtures';
 
 const CHART: Record<string, string> = {

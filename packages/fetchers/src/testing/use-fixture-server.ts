@@ -11,7 +11,7 @@ interface Closable {
  */
 export function useFixtureServer(handler: FixtureHandler): {
   srv: FixtureServer;
-  track<F extends Closable>(fetcher: F): F;
+  track: <F extends Closable>(fetcher: F) => F;
 } {
   let real: FixtureServer | undefined;
   const open: Closable[] = [];
