@@ -1,9 +1,9 @@
 import { createWriteStream } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { once } from 'node:events';
 import {
   Bool,
-  Float64,
+  makeVector,
   Table,
   TimestampMillisecond,
   Utf8,
@@ -77,62 +77,85 @@ export async function writeCsv(path: string, pages: AsyncIterable<readonly Bar[]
   return rows;
 }
 
+/** One page of bars as an Arrow table in the file's schema. */
+function pageTable(page: readonly Bar[]): Table {
+  const n = page.length;
+  const num = (f: (b: Bar) => number) => {
+    const a = new Float64Array(n);
+    for (let i = 0; i < n; i++) a[i] = f(page[i]);
+    return a;
+  };
+  return new Table({
+    symbol: vectorFromArray(
+      page.map((b) => b.symbol),
+      new Utf8(),
+    ),
+    timeframe: vectorFromArray(
+      page.map((b) => b.timeframe),
+      new Utf8(),
+    ),
+    ts: vectorFromArray(Array.from(num((b) => b.ts)), new TimestampMillisecond('UTC')),
+    open: makeVector(num((b) => b.open)),
+    high: makeVector(num((b) => b.high)),
+    low: makeVector(num((b) => b.low)),
+    close: makeVector(num((b) => b.close)),
+    volume: makeVector(num((b) => b.volume)),
+    source: vectorFromArray(
+      page.map((b) => b.source),
+      new Utf8(),
+    ),
+    final: vectorFromArray(
+      page.map((b) => b.final),
+      new Bool(),
+    ),
+    quality: makeVector(num((b) => b.quality)),
+  });
+}
+
 /**
- * Writes bars to a Parquet file (zstd-compressed, one row group per 64k rows) through parquet-wasm,
- * via `<path>.tmp` and a rename. `ts` is a UTC millisecond timestamp column; prices are doubles. The
- * whole table is built in memory first (about 100 bytes per bar).
+ * Writes bars to a Parquet file (zstd-compressed) through parquet-wasm, via `<path>.tmp` and a rename.
+ * `ts` is a UTC millisecond timestamp column; prices are doubles. Streams: each page becomes a record
+ * batch handed to parquet-wasm's stream writer, so memory stays bounded by the row group size, not by
+ * the file.
  */
 export async function writeParquet(path: string, pages: AsyncIterable<readonly Bar[]>): Promise<number> {
-  const cols = {
-    symbol: [] as string[],
-    timeframe: [] as string[],
-    ts: [] as number[],
-    open: [] as number[],
-    high: [] as number[],
-    low: [] as number[],
-    close: [] as number[],
-    volume: [] as number[],
-    source: [] as string[],
-    final: [] as boolean[],
-    quality: [] as number[],
-  };
-  for await (const page of pages) {
-    for (const b of page) {
-      cols.symbol.push(b.symbol);
-      cols.timeframe.push(b.timeframe);
-      cols.ts.push(b.ts);
-      cols.open.push(b.open);
-      cols.high.push(b.high);
-      cols.low.push(b.low);
-      cols.close.push(b.close);
-      cols.volume.push(b.volume);
-      cols.source.push(b.source);
-      cols.final.push(b.final);
-      cols.quality.push(b.quality);
-    }
-  }
-  const table = new Table({
-    symbol: vectorFromArray(cols.symbol, new Utf8()),
-    timeframe: vectorFromArray(cols.timeframe, new Utf8()),
-    ts: vectorFromArray(cols.ts, new TimestampMillisecond('UTC')),
-    open: vectorFromArray(cols.open, new Float64()),
-    high: vectorFromArray(cols.high, new Float64()),
-    low: vectorFromArray(cols.low, new Float64()),
-    close: vectorFromArray(cols.close, new Float64()),
-    volume: vectorFromArray(cols.volume, new Float64()),
-    source: vectorFromArray(cols.source, new Utf8()),
-    final: vectorFromArray(cols.final, new Bool()),
-    quality: vectorFromArray(cols.quality, new Float64()),
+  let rows = 0;
+  const iterator = pages[Symbol.asyncIterator]();
+  const batches = new ReadableStream<parquet.RecordBatch>({
+    async pull(controller) {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        if (next.value.length === 0) continue;
+        rows += next.value.length;
+        const table = parquet.Table.fromIPCStream(tableToIPC(pageTable(next.value), 'stream'));
+        for (const batch of table.recordBatches()) controller.enqueue(batch);
+        return;
+      }
+    },
   });
   const props = new parquet.WriterPropertiesBuilder()
     .setCompression(parquet.Compression.ZSTD)
     .setMaxRowGroupSize(65_536)
     .build();
-  const bytes = parquet.writeParquet(parquet.Table.fromIPCStream(tableToIPC(table, 'stream')), props);
+  const bytes = (await parquet.transformParquetStream(batches, props)) as ReadableStream<Uint8Array>;
   const tmp = `${path}.tmp`;
-  await writeFile(tmp, bytes);
+  const out = createWriteStream(tmp);
+  try {
+    for await (const chunk of bytes as unknown as AsyncIterable<Uint8Array>) {
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+  } catch (err) {
+    out.destroy();
+    throw err;
+  }
   await rename(tmp, path);
-  return cols.ts.length;
+  return rows;
 }
 
 /** Reads a Parquet file written by {@link writeParquet} back into bars (tests, round trips). */
