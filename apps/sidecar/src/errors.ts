@@ -92,6 +92,18 @@ export interface SourceAttempt {
   latencyMs?: number;
 }
 
+/**
+ * A source answered without error but with no current bar. Thrown inside the breaker's call, so an
+ * empty answer counts against the source's circuit after the same threshold as an error.
+ */
+export class EmptyAnswerError extends SidecarError {
+  readonly source: string;
+  constructor(source: string, symbol: string) {
+    super(SIDECAR_ERROR_CODES.EMPTY_ANSWER, `${source} answered without a current bar for ${symbol}`);
+    this.source = source;
+  }
+}
+
 export class LifecycleError extends SidecarError {
   constructor(message: string) {
     super(SIDECAR_ERROR_CODES.LIFECYCLE, message);

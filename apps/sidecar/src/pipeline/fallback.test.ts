@@ -55,6 +55,35 @@ describe('fallback', () => {
     }
   });
 
+  it('counts empty answers against the breaker after the same threshold as errors, and probes after BREAKER_RESET_AFTER', async () => {
+    const f = stageFixture({ BREAKER_RESET_AFTER: '30' });
+    try {
+      const empty = () =>
+        withFallback({
+          slots: f.sources.slice(0, 1),
+          breaker: f.breaker,
+          symbol: 'EURUSD',
+          timeframe: '1m',
+          call: async () => [],
+          accept: (bars) => bars.length > 0,
+          now: () => f.clock.now(),
+        }).catch((e: unknown) => e);
+      // The breaker's default threshold is 5 consecutive counted failures.
+      for (let i = 0; i < 4; i++) await empty();
+      expect(f.breaker.snapshot('yahoo').state).toBe('closed');
+      await empty();
+      expect(f.breaker.snapshot('yahoo').state).toBe('open');
+      const skipped = (await empty()) as { attempts: { outcome: string }[] };
+      expect(skipped.attempts.map((a) => a.outcome)).toEqual(['skipped_open']);
+      f.clock.advance(29_000);
+      expect(f.breaker.isCallable('yahoo')).toBe(false);
+      f.clock.advance(1_000);
+      expect(f.breaker.isCallable('yahoo')).toBe(true);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('runs at most `limit` tasks at once', async () => {
     let running = 0;
     let peak = 0;

@@ -1,5 +1,5 @@
 import { TIMEFRAME_MS, alignTs, isFetchError, type Bar, type Timeframe } from '@pipeline/core';
-import { AllSourcesFailedError, SIDECAR_ERROR_CODES, type SourceAttempt } from '../errors';
+import { AllSourcesFailedError, EmptyAnswerError, type SourceAttempt } from '../errors';
 import { type BreakerPort, type SourceSlot } from '../ports';
 
 /** Why a source is not asked right now, or null when it may be asked. */
@@ -38,8 +38,8 @@ export interface WithFallbackOptions<T> {
   /** Cancels the whole attempt (shutdown). @default none */
   signal?: AbortSignal;
   /**
-   * An answer this rejects counts as a failed attempt (`SIDECAR_EMPTY_ANSWER`) and the next source
-   * is asked. `sentAt` is when the request went out: an answer is judged by what the source could
+   * An answer this rejects counts as a failed attempt (`SIDECAR_EMPTY_ANSWER`, counted by the
+   * breaker like an error) and the next source is asked. `sentAt` is when the request went out: an answer is judged by what the source could
    * know then, not by when it arrived. @default every answer is accepted
    */
   accept?: (value: T, sentAt: number) => boolean;
@@ -62,20 +62,17 @@ export async function withFallback<T>(options: WithFallbackOptions<T>): Promise<
     }
     const t0 = now();
     try {
+      // The acceptance check runs inside the breaker's call: an empty answer throws there, so the
+      // circuit counts it like an error (same threshold), instead of a success that hides an outage.
       const value = await breaker.execute(
         slot.name,
-        (inner) => call(slot, inner),
+        async (inner) => {
+          const v = await call(slot, inner);
+          if (accept && !accept(v, t0)) throw new EmptyAnswerError(slot.name, options.symbol);
+          return v;
+        },
         signal ? { signal } : undefined,
       );
-      if (accept && !accept(value, t0)) {
-        attempts.push({
-          source: slot.name,
-          outcome: 'failed',
-          code: SIDECAR_ERROR_CODES.EMPTY_ANSWER,
-          latencyMs: now() - t0,
-        });
-        continue;
-      }
       attempts.push({ source: slot.name, outcome: 'ok', latencyMs: now() - t0 });
       return { value, source: slot.name, attempts };
     } catch (error) {

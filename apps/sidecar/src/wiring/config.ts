@@ -31,6 +31,8 @@ export interface SidecarConfig {
   batchWriteIntervalMs: number;
   featureCacheTtlMs: number;
   staleAfterMs: number;
+  /** BREAKER_RESET_AFTER in ms: how long an open breaker waits before it lets one probe call through. */
+  breakerResetAfterMs: number;
   bootstrapDays: number;
   redisUrl: string | undefined;
   redisClusterNodes: readonly string[] | undefined;
@@ -143,6 +145,11 @@ export const CONFIG_VARIABLES = {
   },
   FEATURE_CACHE_TTL: { schema: num(0, 3600), default: '2', allowed: 'seconds, 0 to 3600' },
   STALE_AFTER: { schema: num(1, 86_400), default: '10', allowed: 'seconds, 1 to 86400' },
+  BREAKER_RESET_AFTER: {
+    schema: num(1, 86_400),
+    default: '60',
+    allowed: 'seconds an open breaker waits before one probe call, 1 to 86400',
+  },
   BOOTSTRAP_DAYS: {
     schema: int(0, 3650),
     default: '90',
@@ -263,6 +270,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     batchWriteIntervalMs: sec('BATCH_WRITE_INTERVAL'),
     featureCacheTtlMs: sec('FEATURE_CACHE_TTL'),
     staleAfterMs: sec('STALE_AFTER'),
+    breakerResetAfterMs: sec('BREAKER_RESET_AFTER'),
     bootstrapDays: v.BOOTSTRAP_DAYS as number,
     redisUrl: v.REDIS_URL as string | undefined,
     redisClusterNodes: v.REDIS_CLUSTER_NODES as string[] | undefined,

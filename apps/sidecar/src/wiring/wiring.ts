@@ -89,6 +89,8 @@ export function createBreakerFromConfig(
   return createBreakerRegistry({
     clock,
     retry: { maxAttempts: 1 },
+    // BREAKER_RESET_AFTER: the wait before an open circuit is probed (an empty answer counts too).
+    breaker: { halfOpenAfterMs: config.breakerResetAfterMs },
     timeoutMs: Math.max(800, Math.min(5000, Math.round(config.collectionIntervalMs * 0.8))),
   });
 }
