@@ -13,9 +13,15 @@ import {
   type Scheduler,
   type SourceName,
 } from '@pipeline/core';
+import { createClusterStage, type ClusterDeps, type ClusterStage } from './cluster/stage';
 import { LifecycleError } from './errors';
 import { createEmitter } from './events';
-import { runStartBootstrap, type BootstrapProgress, type BootstrapReport } from './pipeline/bootstrap';
+import {
+  runBootstrap,
+  runStartBootstrap,
+  type BootstrapProgress,
+  type BootstrapReport,
+} from './pipeline/bootstrap';
 import { createCollector, type CycleReport, type FetchedInfo } from './pipeline/collect';
 import { createGapRepair } from './pipeline/gap-repair';
 import { createIngest } from './pipeline/ingest';
@@ -75,6 +81,8 @@ export interface SidecarDeps {
   version?: string;
   /** Extra closers run at shutdown after the store is closed (e.g. a Redis client). @default [] */
   closers?: readonly (() => Promise<void>)[];
+  /** Cluster mode (CLUSTER_NAME): this process is one of N sharing the symbols. @default none */
+  cluster?: ClusterDeps;
 }
 
 /** Timing hooks for benchmarks and tests; each `on*` returns its unsubscribe function. */
@@ -103,6 +111,8 @@ export interface Sidecar extends SidecarEvents, ReadModel {
   /** Stop the loop, flush the store, close cache, sources and closers. Idempotent. */
   stop(): Promise<void>;
   health(): HealthReport;
+  /** Cluster mode's stage (GET /cluster), or null for a single process. */
+  readonly cluster: ClusterStage | null;
   readonly metrics: MetricsPort;
   readonly ready: boolean;
 }
@@ -152,8 +162,38 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     maxBarsCache: config.maxBarsCache,
     log,
   });
+  const cluster = deps.cluster
+    ? createClusterStage({
+        ...deps.cluster,
+        symbols: config.symbols,
+        timeframe: tf,
+        bootstrapDays: config.bootstrapDays,
+        leaseTtlMs: config.leaseTtlMs,
+        store: deps.store,
+        cache: deps.cache,
+        features: deps.features,
+        states,
+        adoptSignal: (s) => signals.adopt(s),
+        // A takeover's backfill goes the gap-repair way: the chunked bootstrap over [from, to).
+        backfill: async (symbol, from, to) =>
+          (
+            await runBootstrap({
+              ...deps,
+              symbols: [symbol],
+              timeframe: tf,
+              from,
+              to,
+              now,
+              calendarFor: (s) => deps.symbols.calendar(s),
+            })
+          ).bars,
+        now,
+        log,
+      })
+    : null;
   const collector = createCollector({
     ...deps,
+    ...(cluster ? { ownership: cluster } : {}),
     symbols: config.symbols,
     timeframe: tf,
     intervalMs: config.collectionIntervalMs,
@@ -187,6 +227,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     version: deps.version ?? '0.0.0',
     intervalMs: config.collectionIntervalMs,
     states,
+    ...(cluster ? { clusterHealth: () => cluster.health() } : {}),
     live: () => ({
       phase,
       bootstrap: bootstrapProgress,
@@ -196,7 +237,14 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       lastCycleMs: collector.lastCycleMs,
     }),
   });
-  const reads = createReadModel({ ...deps, clock, states, signals, log });
+  const reads = createReadModel({
+    ...deps,
+    ...(cluster ? { features: cluster.features(deps.features) } : {}),
+    clock,
+    states,
+    signals,
+    log,
+  });
   const scrape = deps.metrics.onScrape(() => scrapeGauges(deps, states.all()));
 
   async function bootstrap(): Promise<BootstrapReport> {
@@ -222,7 +270,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   async function start(options: { skipBootstrap?: boolean; loop?: boolean } = {}): Promise<void> {
     if (started) throw new LifecycleError(`start() called twice (phase ${phase})`);
     started = true;
-    if (!options.skipBootstrap && config.bootstrapDays > 0) {
+    // Cluster mode: each symbol's owner backfills it when it takes it over (cluster/stage.ts), so
+    // N instances do not fetch every symbol's history N times.
+    if (!options.skipBootstrap && config.bootstrapDays > 0 && !cluster) {
       try {
         const r = await bootstrap();
         log.info('bootstrap finished', { ...r });
@@ -231,7 +281,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       }
     }
     if (stopping) return;
-    await warmStart({ ...deps, symbols: config.symbols, timeframe: tf, states, sinks });
+    if (!cluster) await warmStart({ ...deps, symbols: config.symbols, timeframe: tf, states, sinks });
     phase = 'live';
     const stream = deps.stream;
     if (stream)
@@ -255,6 +305,20 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     collector.abort();
     await running;
     await gapRepair.idle();
+    if (cluster) {
+      // Flush first, so the next owner's backfill starts after this instance's last stored bar;
+      // then release the leases at once (others take over on their next cycle).
+      try {
+        await deps.store.flush();
+      } catch (err) {
+        log.error('flushing the store before leaving the cluster failed', { err });
+      }
+      try {
+        await cluster.leave();
+      } catch (err) {
+        log.error('leaving the cluster failed; the leases lapse after LEASE_TTL', { err });
+      }
+    }
     for (const [name, close] of closers(deps)) {
       try {
         await close();
@@ -284,6 +348,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       return stopping;
     },
     health: () => health.report(),
+    cluster,
     ...reads,
   };
 }
@@ -300,6 +365,7 @@ function closers(deps: SidecarDeps): Closer[] {
     ...deps.sources.map((s) => [`source ${s.name}`, () => s.fetcher.close()] as const),
     ['breaker', async () => deps.breaker.close()],
     ...(deps.closers ?? []).map((c, i) => [`closer ${i}`, c] as const),
+    ...(deps.cluster?.close ? [['cluster', deps.cluster.close] as const] : []),
   ];
 }
 

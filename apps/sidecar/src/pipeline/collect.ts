@@ -71,6 +71,16 @@ export interface CollectorOptions {
   isStopping: () => boolean;
   /** Runs after each cycle's writes, before its report is announced (the shell starts gap repair). */
   afterCycle?: () => void;
+  /**
+   * Cluster mode (cluster/stage.ts): `beforeCycle` renews the leases, only symbols for which
+   * `isCollecting` is true are fetched, and `fence` (one call per cycle) names the symbols whose bars
+   * and signals may still be written. @default every symbol, no fence
+   */
+  ownership?: {
+    beforeCycle(): Promise<void>;
+    isCollecting(symbol: string): boolean;
+    fence(symbols: Iterable<string>): Promise<Set<string>>;
+  };
 }
 
 export interface Collector {
@@ -140,7 +150,10 @@ export function createCollector(options: CollectorOptions): Collector {
     cycleAbort = new AbortController();
     setMaxListeners(0, cycleAbort.signal);
     let gate: Promise<void> | undefined;
-    await forEachLimited(options.symbols, options.fetchConcurrency, async (symbol) => {
+    const cluster = options.ownership;
+    if (cluster) await cluster.beforeCycle();
+    const symbols = cluster ? options.symbols.filter((s) => cluster.isCollecting(s)) : options.symbols;
+    await forEachLimited(symbols, options.fetchConcurrency, async (symbol) => {
       const state = states.get(symbol);
       const seen = streamSeen.get(symbol);
       if (seen !== undefined && t0 - seen <= streamFreshMs) {
@@ -187,8 +200,19 @@ export function createCollector(options: CollectorOptions): Collector {
         recordFailure(state, err);
       }
     });
-    if (toWrite.length > 0) await sinks.writeBars(toWrite);
-    await sinks.publish(options.signals.drain());
+    let writes = toWrite;
+    let published = options.signals.drain();
+    if (cluster && (writes.length > 0 || published.length > 0)) {
+      // A paused owner whose leases lapsed must not overwrite the new owner's bars.
+      const allowed = await cluster.fence([
+        ...writes.map((b) => b.symbol),
+        ...published.map((s) => s.symbol),
+      ]);
+      writes = writes.filter((b) => allowed.has(b.symbol));
+      published = published.filter((s) => allowed.has(s.symbol));
+    }
+    if (writes.length > 0) await sinks.writeBars(writes);
+    await sinks.publish(published);
     const durationMs = clock.now() - t0;
     lastCycleMs = durationMs;
     metrics.cycleDuration.observe(durationMs / 1000);
@@ -200,7 +224,7 @@ export function createCollector(options: CollectorOptions): Collector {
       ok,
       failed,
       streamed,
-      barsWritten: toWrite.length,
+      barsWritten: writes.length,
       barsRejected: rejectedTotal,
     };
     cycleEvents.emit(report);
@@ -212,11 +236,21 @@ export function createCollector(options: CollectorOptions): Collector {
     onStreamBar(bar, source) {
       const state = states.find(bar.symbol);
       if (!state || bar.timeframe !== tf || options.isStopping()) return;
+      if (options.ownership && !options.ownership.isCollecting(bar.symbol)) return;
       const now = clock.now();
       streamSeen.set(bar.symbol, now);
       const { accepted } = ingest.apply(state, [bar], source, now);
       if (accepted.length > 0) {
-        void sinks.writeBars(accepted).then(() => sinks.publish(options.signals.drain()));
+        const cluster = options.ownership;
+        if (cluster) {
+          const signals = options.signals.drain();
+          void cluster.fence([bar.symbol, ...signals.map((s) => s.symbol)]).then(async (allowed) => {
+            if (allowed.has(bar.symbol)) await sinks.writeBars(accepted);
+            await sinks.publish(signals.filter((s) => allowed.has(s.symbol)));
+          });
+        } else {
+          void sinks.writeBars(accepted).then(() => sinks.publish(options.signals.drain()));
+        }
       }
     },
     abort() {

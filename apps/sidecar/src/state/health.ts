@@ -1,5 +1,6 @@
 // Health: what /health reports, and the one rule that turns it into ok, degraded or down.
 import { type Clock, type SourceName } from '@pipeline/core';
+import { type ClusterHealth } from '../cluster/stage';
 import { type BootstrapProgress } from '../pipeline/bootstrap';
 import { type BarCachePort, type BarStorePort, type BreakerPort, type SourceSlot } from '../ports';
 import { type SymbolStates } from './symbol-state';
@@ -41,6 +42,8 @@ export interface HealthReport {
     sqlite: string;
     pendingWrites: number;
   };
+  /** Cluster mode only: this instance, the cluster and the symbols this instance owns. */
+  cluster?: ClusterHealth & { ownedCount: number };
 }
 
 /** The facts the status rule looks at. */
@@ -90,6 +93,8 @@ export interface HealthOptions {
   store: BarStorePort;
   cache: BarCachePort;
   states: SymbolStates;
+  /** Cluster mode: who owns what, read at report time. @default none */
+  clusterHealth?: () => ClusterHealth;
   /** The live values of the lifecycle and the loop, read at report time. */
   live: () => {
     phase: Phase;
@@ -165,6 +170,12 @@ export function createHealth(options: HealthOptions): { report(): HealthReport }
           sqlite,
           pendingWrites: store.stats().pending,
         },
+        ...(options.clusterHealth
+          ? (() => {
+              const c = options.clusterHealth();
+              return { cluster: { ...c, ownedCount: c.owned.length } };
+            })()
+          : {}),
       };
     },
   };

@@ -30,6 +30,11 @@ export interface SignalBook {
   get(symbol: string): Signal | null;
   /** Every symbol's signal aged to now, in configuration order. */
   all(): Signal[];
+  /**
+   * Cluster mode: the signal another instance made for a symbol it owns (read from the shared
+   * cache) replaces this book's copy when newer; not queued, not announced.
+   */
+  adopt(signal: StoredSignal): void;
   /** Signals made since the last drain (for the shared cache); empties the queue. */
   drain(): StoredSignal[];
   /** Called with every new signal; returns the unsubscribe function. */
@@ -66,6 +71,10 @@ export function createSignalBook(options: SignalBookOptions): SignalBook {
     redate(symbol, dataAt) {
       const s = signals.get(symbol);
       if (s) signals.set(symbol, { ...s, dataAt });
+    },
+    adopt(signal) {
+      const s = signals.get(signal.symbol);
+      if (!s || signal.generatedAt >= s.generatedAt) signals.set(signal.symbol, signal);
     },
     get(symbol) {
       const s = signals.get(symbol);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { SOURCE_NAMES, TIMEFRAMES, type SourceName, type Timeframe } from '@pipeline/core';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors';
@@ -40,6 +41,14 @@ export interface SidecarConfig {
   redisKeyPrefix: string;
   httpPoolSize: number;
   sqlitePath: string;
+  /** HISTORY_URL: `postgres://...` keeps the history in PostgreSQL (@pipeline/pg-store); unset: SQLite. */
+  historyUrl: string | undefined;
+  /** CLUSTER_NAME: set, this process is one of N sidecars sharing the work (needs Redis). */
+  clusterName: string | undefined;
+  /** INSTANCE_ID: this process's name in the cluster (default `${hostname}-${pid}`). */
+  instanceId: string;
+  /** LEASE_TTL in ms: how long a symbol lease lives without renewal. */
+  leaseTtlMs: number;
   port: number;
   host: string;
   apiToken: string | undefined;
@@ -68,6 +77,7 @@ export const SECRET_VARIABLES = [
   'ALPHAVANTAGE_API_KEY',
   'TWELVEDATA_API_KEY',
   'POLYGON_API_KEY',
+  'HISTORY_URL',
 ] as const;
 
 const SYMBOL_RE = /^[A-Za-z0-9][A-Za-z0-9._^=/-]{0,31}$/;
@@ -171,6 +181,19 @@ export const CONFIG_VARIABLES = {
   },
   HTTP_POOL_SIZE: { schema: int(1, 1024), default: '10', allowed: 'an integer from 1 to 1024' },
   SQLITE_PATH: { schema: text, default: './data/pipeline.db', allowed: 'a file path (":memory:" for none)' },
+  HISTORY_URL: {
+    schema: url(['postgres:', 'postgresql:']),
+    allowed: 'a postgres:// URL (history in PostgreSQL), or unset for SQLite',
+  },
+  CLUSTER_NAME: {
+    schema: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    allowed: 'letters, digits and _ . - (1 to 64 characters), or unset for a single process',
+  },
+  INSTANCE_ID: {
+    schema: z.string().regex(/^[A-Za-z0-9_.:@-]{1,128}$/),
+    allowed: 'letters, digits and _ . : @ - (1 to 128 characters); default hostname-pid',
+  },
+  LEASE_TTL: { schema: num(0.5, 3600), default: '5', allowed: 'seconds, 0.5 to 3600' },
   PORT: { schema: int(0, 65_535), default: '8000', allowed: 'a TCP port from 0 to 65535' },
   HOST: { schema: text, default: '127.0.0.1', allowed: 'a host name or IP address to listen on' },
   API_TOKEN: {
@@ -232,6 +255,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
       allowed: '1 with REDIS_CLUSTER_NODES (the cluster client keeps one connection per node)',
     });
   }
+  if (v.CLUSTER_NAME !== undefined && v.REDIS_URL === undefined && v.REDIS_CLUSTER_NODES === undefined) {
+    issues.push({
+      variable: 'CLUSTER_NAME',
+      value: env.CLUSTER_NAME,
+      allowed: 'set together with REDIS_URL (or REDIS_CLUSTER_NODES): cluster mode coordinates through Redis',
+    });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
 
   const apiKeys = {
@@ -278,6 +308,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     redisKeyPrefix: v.REDIS_KEY_PREFIX as string,
     httpPoolSize: v.HTTP_POOL_SIZE as number,
     sqlitePath: v.SQLITE_PATH as string,
+    historyUrl: v.HISTORY_URL as string | undefined,
+    clusterName: v.CLUSTER_NAME as string | undefined,
+    instanceId: (v.INSTANCE_ID as string | undefined) ?? `${hostname()}-${process.pid}`,
+    leaseTtlMs: sec('LEASE_TTL'),
     port: v.PORT as number,
     host: v.HOST as string,
     apiToken: v.API_TOKEN as string | undefined,
@@ -306,5 +340,17 @@ export function configSecrets(config: SidecarConfig): string[] {
     config.apiKeys.alphavantage,
     config.apiKeys.twelvedata,
     config.apiKeys.polygon,
+    urlPassword(config.historyUrl),
   ].filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+/** The password of a connection URL (for the log redactor), or undefined. */
+function urlPassword(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const password = decodeURIComponent(new URL(url).password);
+    return password || undefined;
+  } catch {
+    return undefined;
+  }
 }

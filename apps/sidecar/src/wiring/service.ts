@@ -10,6 +10,9 @@ import { silentLogger, type Logger } from './logger';
 import { type Strategy } from '../strategy/scanner';
 import { createSidecar, type Sidecar, type SidecarDeps } from '../sidecar';
 import { createPolygonLiveStream, createSources } from './sources';
+import { type ClusterMirrorCache } from '../cluster/stage';
+import { createClusterFromConfig, createPgHistoryFromConfig } from '../cluster/wiring';
+import { registerClusterRoutes } from '../cluster/routes';
 import {
   createBreakerFromConfig,
   createCacheFromConfig,
@@ -47,15 +50,25 @@ export interface Service {
 export function createService(config: SidecarConfig, options: ServiceOptions = {}): Service {
   const clock = options.scheduler ?? systemClock;
   const log = options.logger ?? silentLogger;
-  if (config.sqlitePath !== ':memory:') mkdirSync(dirname(config.sqlitePath), { recursive: true });
+  if (config.sqlitePath !== ':memory:' && !config.historyUrl)
+    mkdirSync(dirname(config.sqlitePath), { recursive: true });
   const mapper = createMapperFromConfig(config);
   const validator = createValidatorFromConfig(config, clock);
   const o = options.overrides ?? {};
+  const cache = o.cache ?? createCacheFromConfig(config, clock);
+  let sources = o.sources ?? createSources(config, mapper, clock, log);
+  // Cluster mode (CLUSTER_NAME): coordinator and shared provider budgets in Redis (cluster/wiring.ts).
+  const clustered =
+    o.cluster === undefined
+      ? createClusterFromConfig(config, cache as unknown as ClusterMirrorCache, sources, log)
+      : null;
+  if (clustered) sources = clustered.sources;
+  const cluster = o.cluster ?? clustered?.cluster;
   const deps: SidecarDeps = {
-    sources: o.sources ?? createSources(config, mapper, clock, log),
+    sources,
     breaker: o.breaker ?? createBreakerFromConfig(config, clock),
-    cache: o.cache ?? createCacheFromConfig(config, clock),
-    store: o.store ?? createStoreFromConfig(config, clock),
+    cache,
+    store: o.store ?? createPgHistoryFromConfig(config, clock) ?? createStoreFromConfig(config, clock),
     features: o.features ?? createIndicatorFeatures({ timeframe: config.timeframe }),
     validator: o.validator ?? validator,
     symbols: o.symbols ?? createSymbolPort(mapper, config.broker),
@@ -71,9 +84,11 @@ export function createService(config: SidecarConfig, options: ServiceOptions = {
         })()),
     version: options.version ?? '0.0.0',
     closers: o.closers ?? [],
+    ...(cluster ? { cluster } : {}),
   };
   const sidecar = createSidecar(config, deps);
   const app = buildApp(sidecar, { logger: log, ...(config.apiToken ? { apiToken: config.apiToken } : {}) });
+  registerClusterRoutes(app, sidecar);
   let closing: Promise<void> | undefined;
   return {
     sidecar,

@@ -1,0 +1,274 @@
+// The cluster stage: what cluster mode adds to one sidecar's cycle. Before each cycle the coordinator
+// renews this instance's leases and works out its share; the collect stage fetches only the symbols
+// this instance owns and has taken over completely (backfilled from the providers through the
+// bootstrap/gap-repair path, indicators warmed from history); writes of a cycle go out only for the
+// symbols whose lease the fence still confirms. Symbols owned by others are mirrored from the shared
+// cache (last bar, signal, features), so every instance answers reads for every symbol.
+import { TIMEFRAME_MS, alignTs, type Bar, type Timeframe } from '@pipeline/core';
+import { type BarCachePort, type BarStorePort, type FeatureEnginePort, type FeatureValues } from '../ports';
+import { type SymbolStates } from '../state/symbol-state';
+import { type StoredSignal } from '../strategy/scanner';
+import { type Logger } from '../wiring/logger';
+import { type ClusterCoordinator, type LeaseInfo, type MemberInfo } from './coordinator';
+
+/** Bars of history fed to the indicators (and written to the shared cache) on a takeover. */
+const TAKEOVER_WARM_BARS = 500;
+
+/** What the mirror reads from the shared cache (redis-kb's HotCache has all of it). */
+export interface ClusterMirrorCache {
+  lastBar(symbol: string, timeframe: Timeframe): Promise<Bar | null>;
+  getSignals(symbols: readonly string[]): Promise<Map<string, Record<string, unknown>>>;
+  getFeatures(symbol: string): Promise<Record<string, unknown> | null>;
+}
+
+/** Cluster mode's dependencies (wiring/wiring.ts builds them from CLUSTER_NAME, INSTANCE_ID, LEASE_TTL). */
+export interface ClusterDeps {
+  clusterName: string;
+  coordinator: ClusterCoordinator;
+  /** The shared hot cache, read for the symbols other instances own. */
+  mirror: ClusterMirrorCache;
+  /** Closed at shutdown after the leases are released (e.g. the coordinator's own Redis client). */
+  close?: () => Promise<void>;
+}
+
+/** `GET /cluster`. */
+export interface ClusterView {
+  cluster: string;
+  instanceId: string;
+  leaseTtlMs: number | null;
+  members: (MemberInfo & { self: boolean; symbols: string[] })[];
+  leases: LeaseInfo[];
+}
+
+/** The `cluster` part of `/health`. */
+export interface ClusterHealth {
+  cluster: string;
+  instanceId: string;
+  members: number;
+  /** Symbols whose lease this instance holds. */
+  owned: string[];
+  /** Of those, the ones still being taken over (backfill, warm-up): not collected yet. */
+  takingOver: string[];
+  /** The last coordinator round failed (Redis unreachable): nothing is written until it succeeds. */
+  lastTickError: string | null;
+}
+
+export interface ClusterStageOptions extends ClusterDeps {
+  symbols: readonly string[];
+  timeframe: Timeframe;
+  /** BOOTSTRAP_DAYS: how far back a takeover reaches when the store has nothing for the symbol. */
+  bootstrapDays: number;
+  leaseTtlMs?: number;
+  store: Pick<BarStorePort, 'latest'>;
+  cache: Pick<BarCachePort, 'writeBars'>;
+  features: FeatureEnginePort;
+  states: SymbolStates;
+  /** Signals of other owners land in the local book (read by /signals). */
+  adoptSignal: (signal: StoredSignal) => void;
+  /** Fetches [from, to) of one symbol from the providers into the store (the gap-repair path). */
+  backfill: (symbol: string, from: number, to: number) => Promise<number>;
+  now: () => number;
+  log: Logger;
+}
+
+export interface ClusterStage {
+  readonly instanceId: string;
+  /** Coordinator round and mirror refresh; call at the start of every cycle. Never rejects. */
+  beforeCycle(): Promise<void>;
+  /** True for the symbols this instance collects now (owned and taken over). */
+  isCollecting(symbol: string): boolean;
+  /** Of `symbols`, those this instance may still write (one O(1) Redis call). */
+  fence(symbols: Iterable<string>): Promise<Set<string>>;
+  /** The features port seen by readers: mirrored values for symbols other instances own. */
+  features(local: Pick<FeatureEnginePort, 'latest'>): Pick<FeatureEnginePort, 'latest'>;
+  view(): Promise<ClusterView>;
+  health(): ClusterHealth;
+  /** Resolves when every takeover in progress is done (tests). */
+  settled(): Promise<void>;
+  /** Graceful stop: release every lease at once so others take over within a second. */
+  leave(): Promise<void>;
+}
+
+export function createClusterStage(options: ClusterStageOptions): ClusterStage {
+  const { coordinator, log, states } = options;
+  const tf = options.timeframe;
+  const tfMs = TIMEFRAME_MS[tf];
+  /** Owned and taken over: the collect stage fetches these. */
+  const live = new Set<string>();
+  /** Takeovers in progress, by symbol. */
+  const taking = new Map<string, Promise<void>>();
+  const mirroredFeatures = new Map<string, FeatureValues>();
+  let lastTickError: string | null = null;
+  let leaving = false;
+
+  async function takeOver(symbol: string): Promise<void> {
+    const t0 = options.now();
+    const to = alignTs(t0, tf);
+    const stored = (await options.store.latest(symbol, tf, 1)).at(-1);
+    const from = stored ? stored.ts + tfMs : to - options.bootstrapDays * 86_400_000;
+    let backfilled = 0;
+    if (from < to) backfilled = await options.backfill(symbol, from, to);
+    if (!coordinator.isOwner(symbol)) return; // lost it again while backfilling
+    const history = await options.store.latest(symbol, tf, TAKEOVER_WARM_BARS);
+    // The indicators skip what they have seen already (a symbol owned here before): only newer
+    // history moves them on, the same-ts bar replaces.
+    for (const bar of history) options.features.update(bar);
+    const state = states.get(symbol);
+    const last = history.at(-1);
+    if (last && (!state.lastBar || state.lastBar.ts <= last.ts)) state.lastBar = last;
+    mirroredFeatures.delete(symbol);
+    if (history.length > 0) {
+      const allowed = await coordinator.fence([symbol]);
+      if (allowed.has(symbol)) {
+        try {
+          await options.cache.writeBars(history);
+        } catch (err) {
+          log.warn('cluster takeover: writing history to the shared cache failed', { symbol, err });
+        }
+      }
+    }
+    if (!coordinator.isOwner(symbol)) return;
+    live.add(symbol);
+    log.info('cluster: took over symbol', {
+      symbol,
+      backfilled,
+      from: from < to ? new Date(from).toISOString() : null,
+      ms: options.now() - t0,
+    });
+  }
+
+  coordinator.onAcquire((symbols) => {
+    for (const symbol of symbols) {
+      if (taking.has(symbol) || leaving) continue;
+      const p = takeOver(symbol)
+        .catch((err: unknown) => log.warn('cluster takeover failed; retried next cycle', { symbol, err }))
+        .finally(() => taking.delete(symbol));
+      taking.set(symbol, p);
+    }
+  });
+  coordinator.onRelease((symbols) => {
+    for (const symbol of symbols) {
+      live.delete(symbol);
+      // The forming bar is the new owner's now; the mirror brings this instance's view up to date.
+      const state = states.find(symbol);
+      if (state?.lastBar && !state.lastBar.final) state.lastBar = null;
+    }
+    log.info('cluster: released symbols', { symbols });
+  });
+
+  /** Last bar, signal and features of the symbols other instances own, from the shared cache. */
+  async function refreshMirror(): Promise<void> {
+    const others = options.symbols.filter((s) => !coordinator.isOwner(s));
+    if (others.length === 0) return;
+    const [lasts, signals, features] = await Promise.all([
+      Promise.all(others.map((s) => options.mirror.lastBar(s, tf))),
+      options.mirror.getSignals(others),
+      Promise.all(others.map((s) => options.mirror.getFeatures(s))),
+    ]);
+    others.forEach((symbol, i) => {
+      const state = states.get(symbol);
+      const bar = lasts[i];
+      if (bar && (!state.lastBar || bar.ts >= state.lastBar.ts)) {
+        if (!state.lastBar || bar.ts !== state.lastBar.ts || bar.close !== state.lastBar.close)
+          state.lastSuccessAt = options.now();
+        state.lastBar = bar;
+      }
+      const f = features[i];
+      if (f) {
+        const values: Record<string, number | null> = {};
+        for (const [k, v] of Object.entries(f))
+          if (k !== 'dataTs') values[k] = typeof v === 'number' ? v : null;
+        mirroredFeatures.set(symbol, values);
+      }
+      const signal = signals.get(symbol);
+      if (signal) {
+        const stored = signal as unknown as StoredSignal;
+        options.adoptSignal(stored);
+        // The owner's last data time: the age readers see is the owner's, not this mirror's.
+        if (typeof stored.dataAt === 'number' && stored.dataAt > (state.lastSuccessAt ?? 0))
+          state.lastSuccessAt = stored.dataAt;
+      }
+    });
+  }
+
+  return {
+    instanceId: coordinator.instanceId,
+    async beforeCycle() {
+      if (leaving) return;
+      try {
+        await coordinator.tick();
+        lastTickError = null;
+      } catch (err) {
+        lastTickError = err instanceof Error ? err.message : String(err);
+        log.warn('cluster: coordinator round failed; writes wait for the fence', { err });
+      }
+      // A takeover that failed (provider or store down) is tried again.
+      for (const symbol of coordinator.owned().keys()) {
+        if (live.has(symbol) || taking.has(symbol)) continue;
+        const p = takeOver(symbol)
+          .catch((err: unknown) => log.warn('cluster takeover failed; retried next cycle', { symbol, err }))
+          .finally(() => taking.delete(symbol));
+        taking.set(symbol, p);
+      }
+      try {
+        await refreshMirror();
+      } catch (err) {
+        log.debug('cluster: mirror refresh failed', { err });
+      }
+    },
+    isCollecting: (symbol) => live.has(symbol) && coordinator.isOwner(symbol),
+    async fence(symbols) {
+      const list = [...new Set(symbols)];
+      if (list.length === 0) return new Set();
+      try {
+        return await coordinator.fence(list);
+      } catch (err) {
+        log.warn('cluster: fence failed; the cycle writes nothing', { err });
+        return new Set();
+      }
+    },
+    features(local) {
+      return {
+        latest(symbol) {
+          if (coordinator.isOwner(symbol)) return local.latest(symbol);
+          return mirroredFeatures.get(symbol) ?? local.latest(symbol);
+        },
+      };
+    },
+    async view() {
+      const leases = await coordinator.leases();
+      const members = coordinator.members().map((m) => ({
+        ...m,
+        self: m.id === coordinator.instanceId,
+        symbols: leases.filter((l) => l.owner === m.id).map((l) => l.symbol),
+      }));
+      return {
+        cluster: options.clusterName,
+        instanceId: coordinator.instanceId,
+        leaseTtlMs: options.leaseTtlMs ?? null,
+        members,
+        leases,
+      };
+    },
+    health() {
+      return {
+        cluster: options.clusterName,
+        instanceId: coordinator.instanceId,
+        members: coordinator.members().length,
+        owned: [...coordinator.owned().keys()],
+        takingOver: [...taking.keys()],
+        lastTickError,
+      };
+    },
+    async settled() {
+      await Promise.all(taking.values());
+    },
+    async leave() {
+      if (leaving) return;
+      leaving = true;
+      live.clear();
+      await Promise.allSettled(taking.values());
+      await coordinator.leave();
+    },
+  };
+}
