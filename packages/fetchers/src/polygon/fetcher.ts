@@ -17,6 +17,8 @@ import { type FetchLatestManyRequest, type FetchLatestManyResult } from '../base
 import { checkRequest, runChunked, throwIfAborted } from '../base/fetcher-kit';
 import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import { assertApiKeyOption, assertBaseUrlOption, assertBooleanOption } from '../base/options';
+import { resolveAlignedNames } from '../base/options';
+import { type RateLimits } from '../rate/rate-budget';
 import { parseRetryAfter } from '../http/client';
 import {
   POLYGON_MAX_AGGREGATES,
@@ -40,9 +42,14 @@ export interface PolygonFetcherOptions extends HttpTransportOptions {
   apiKey: string;
   /** API root; tests pass a local fixture server. @default 'https://api.polygon.io' */
   baseUrl: string;
-  /** Requests per rolling minute; null: no local limit (paid plans). Unit: requests. @default 5 (free plan) */
+  /** @deprecated use `rateLimits.perMinute`. Requests per rolling minute; null: no local limit (paid plans). @default 5 (free plan) */
   perMinute: number | null | undefined;
-  /** Requests per UTC day; null: no local limit. Unit: requests. @default null */
+  /**
+   * Request budget overrides (`perSecond`, `perMinute`, `perDay`; null: no local limit), the name every
+   * provider takes. @default the free plan's (`DEFAULT_RATE_LIMITS`)
+   */
+  rateLimits: Partial<RateLimits> | undefined;
+  /** @deprecated use `rateLimits.perDay`. Requests per UTC day; null: no local limit. @default null */
   perDay: number | null | undefined;
   /** Time source: forming-bar detection, latest-window, rate windows. @default systemClock */
   clock: Clock;
@@ -50,8 +57,10 @@ export interface PolygonFetcherOptions extends HttpTransportOptions {
   symbolMapper: SymbolMapper | undefined;
   /** Split-adjusted prices (`adjusted=true`). @default true */
   adjusted: boolean;
-  /** Bars `fetchLatest` returns when the request has no `limit`. Unit: bars. @default 10 */
+  /** @deprecated use `latestLimit`. Bars `fetchLatest` returns when the request has no `limit`. @default 10 */
   defaultLatestLimit: number;
+  /** Bars `fetchLatest` returns when the request has no `limit`, the name every provider takes. Unit: bars. @default 10 */
+  latestLimit: number | undefined;
   /** Safety stop for one `fetchHistory` call (chunks plus next_url pages). Unit: requests. @default 500 */
   maxPagesPerHistory: number;
 }
@@ -63,10 +72,12 @@ export const POLYGON_FETCHER_DEFAULTS: Readonly<PolygonFetcherOptions> = Object.
     ...HTTP_TRANSPORT_DEFAULTS,
     perMinute: undefined,
     perDay: undefined,
+    rateLimits: undefined,
     clock: systemClock,
     symbolMapper: undefined,
     adjusted: true,
     defaultLatestLimit: 10,
+    latestLimit: undefined,
     maxPagesPerHistory: 500,
   },
 );
@@ -78,11 +89,27 @@ function resolvePolygonOptions(
   options: Partial<PolygonFetcherOptions> & { apiKey: string },
 ): Readonly<PolygonFetcherOptions> {
   const C = 'PolygonFetcher';
-  const o = resolveOptions(C, POLYGON_FETCHER_DEFAULTS, options);
+  const raw = resolveOptions(C, POLYGON_FETCHER_DEFAULTS, options);
+  const aligned = resolveAlignedNames(C, options, 10);
+  const o = Object.freeze({
+    ...raw,
+    latestLimit: aligned.latestLimit,
+    defaultLatestLimit: aligned.latestLimit,
+    rateLimits: aligned.rateLimits,
+  });
   assertApiKeyOption(C, o.apiKey);
   assertBaseUrlOption(C, o.baseUrl);
   assertBooleanOption(C, 'adjusted', o.adjusted);
-  assertNumberOption(C, 'defaultLatestLimit', o.defaultLatestLimit, 1, POLYGON_MAX_AGGREGATES);
+  assertNumberOption(
+    C,
+    // Name the option the caller wrote (the deprecated alias too).
+    options.latestLimit === undefined && options.defaultLatestLimit !== undefined
+      ? 'defaultLatestLimit'
+      : 'latestLimit',
+    o.latestLimit,
+    1,
+    POLYGON_MAX_AGGREGATES,
+  );
   assertNumberOption(C, 'maxPagesPerHistory', o.maxPagesPerHistory, 1);
   return o;
 }
@@ -107,7 +134,7 @@ export class PolygonFetcher extends HttpFetcherBase<'polygon'> {
       timeoutMs: o.timeoutMs,
       clock: o.clock,
       secrets: [o.apiKey],
-      rateLimits: { perMinute: o.perMinute, perDay: o.perDay },
+      rateLimits: o.rateLimits,
       symbolMapper: o.symbolMapper,
       // Polygon has no daily quota message; a 429 pauses only as long as its Retry-After says.
       ratePolicy: { dailyPattern: null, pauseMs: undefined },

@@ -17,6 +17,8 @@ import { type FetchLatestManyRequest, type FetchLatestManyResult } from '../base
 import { checkRequest, throwIfAborted } from '../base/fetcher-kit';
 import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import { assertApiKeyOption, assertBaseUrlOption } from '../base/options';
+import { resolveAlignedNames } from '../base/options';
+import { type RateLimits } from '../rate/rate-budget';
 import {
   TWELVEDATA_INTERVALS,
   TWELVEDATA_MAX_OUTPUTSIZE,
@@ -33,16 +35,23 @@ export interface TwelveDataFetcherOptions extends HttpTransportOptions {
   apiKey: string;
   /** API root; tests pass a local fixture server. @default 'https://api.twelvedata.com' */
   baseUrl: string;
-  /** Requests (credits) per rolling minute; null: no local limit. Unit: requests. @default 8 (free plan) */
+  /** @deprecated use `rateLimits.perMinute`. Requests (credits) per rolling minute; null: no local limit. @default 8 (free plan) */
   perMinute: number | null | undefined;
-  /** Requests (credits) per UTC day; null: no local limit. Unit: requests. @default 800 (free plan) */
+  /**
+   * Request budget overrides (`perSecond`, `perMinute`, `perDay`; null: no local limit), the name every
+   * provider takes. @default the free plan's (`DEFAULT_RATE_LIMITS`)
+   */
+  rateLimits: Partial<RateLimits> | undefined;
+  /** @deprecated use `rateLimits.perDay`. Requests (credits) per UTC day; null: no local limit. @default 800 (free plan) */
   perDay: number | null | undefined;
   /** Time source: forming-bar detection, rate windows, retry-after. @default systemClock */
   clock: Clock;
   /** Generic <-> Twelve Data symbols. @default createSymbolMapper() */
   symbolMapper: SymbolMapper | undefined;
-  /** Bars `fetchLatest` asks for when the request has no `limit`. Unit: bars. @default 10 */
+  /** @deprecated use `latestLimit`. Bars `fetchLatest` asks for when the request has no `limit`. @default 10 */
   defaultLatestLimit: number;
+  /** Bars `fetchLatest` returns when the request has no `limit`, the name every provider takes. Unit: bars. @default 10 */
+  latestLimit: number | undefined;
   /** Rows per history page (`outputsize`, at most 5000). Unit: rows. @default 5000 */
   pageSize: number;
   /** Safety stop for one `fetchHistory` call. Unit: requests. @default 200 */
@@ -55,9 +64,11 @@ export const TWELVEDATA_FETCHER_DEFAULTS: Readonly<TwelveDataFetcherOptions> = O
   ...HTTP_TRANSPORT_DEFAULTS,
   perMinute: undefined,
   perDay: undefined,
+  rateLimits: undefined,
   clock: systemClock,
   symbolMapper: undefined,
   defaultLatestLimit: 10,
+  latestLimit: undefined,
   pageSize: TWELVEDATA_MAX_OUTPUTSIZE,
   maxPagesPerHistory: 200,
 });
@@ -73,10 +84,26 @@ function resolveTwelveDataOptions(
   options: Partial<TwelveDataFetcherOptions> & { apiKey: string },
 ): Readonly<TwelveDataFetcherOptions> {
   const C = 'TwelveDataFetcher';
-  const o = resolveOptions(C, TWELVEDATA_FETCHER_DEFAULTS, options);
+  const raw = resolveOptions(C, TWELVEDATA_FETCHER_DEFAULTS, options);
+  const aligned = resolveAlignedNames(C, options, 10);
+  const o = Object.freeze({
+    ...raw,
+    latestLimit: aligned.latestLimit,
+    defaultLatestLimit: aligned.latestLimit,
+    rateLimits: aligned.rateLimits,
+  });
   assertApiKeyOption(C, o.apiKey);
   assertBaseUrlOption(C, o.baseUrl);
-  assertNumberOption(C, 'defaultLatestLimit', o.defaultLatestLimit, 1, TWELVEDATA_MAX_OUTPUTSIZE);
+  assertNumberOption(
+    C,
+    // Name the option the caller wrote (the deprecated alias too).
+    options.latestLimit === undefined && options.defaultLatestLimit !== undefined
+      ? 'defaultLatestLimit'
+      : 'latestLimit',
+    o.latestLimit,
+    1,
+    TWELVEDATA_MAX_OUTPUTSIZE,
+  );
   assertNumberOption(C, 'pageSize', o.pageSize, 1, TWELVEDATA_MAX_OUTPUTSIZE);
   assertNumberOption(C, 'maxPagesPerHistory', o.maxPagesPerHistory, 1);
   return o;
@@ -107,7 +134,7 @@ export class TwelveDataFetcher extends HttpFetcherBase<'twelvedata'> {
       timeoutMs: o.timeoutMs,
       clock: o.clock,
       secrets: [o.apiKey],
-      rateLimits: { perMinute: o.perMinute, perDay: o.perDay },
+      rateLimits: o.rateLimits,
       symbolMapper: o.symbolMapper,
       // The provider's own count wins: stop sending until its window (or its day) frees.
       ratePolicy: { dailyPattern: /daily|for the day|per day/i, pauseMs: undefined },
