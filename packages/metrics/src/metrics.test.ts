@@ -252,6 +252,8 @@ describe('scrape-time gauges', () => {
         pendingWrites: 120,
         breakers: { yahoo: 'open', polygon: 'closed' },
         rateBudgets: { alphavantage: { perMinuteLeft: 4, perDayLeft: null } },
+        stale: { EURUSD: false, NAS100: true },
+        refreshIntervals: { yahoo: 3.2, twelvedata: null },
       };
     });
     m.onScrape(async () => ({ pendingWrites: 30 }));
@@ -272,6 +274,12 @@ describe('scrape-time gauges', () => {
     );
     expect(
       sample(text, 'pipeline_rate_budget_remaining', { source: 'alphavantage', window: 'day' }),
+    ).toBeUndefined();
+    expect(sample(text, 'pipeline_data_stale', { symbol: 'EURUSD' })).toBe(0);
+    expect(sample(text, 'pipeline_data_stale', { symbol: 'NAS100' })).toBe(1);
+    expect(sample(text, 'pipeline_source_refresh_interval_seconds', { source: 'yahoo' })).toBe(3.2);
+    expect(
+      sample(text, 'pipeline_source_refresh_interval_seconds', { source: 'twelvedata' }),
     ).toBeUndefined();
 
     // The next scrape sees the new time and drops series that are gone.

@@ -12,6 +12,8 @@ export const METRIC_NAMES = {
   barsRepaired: 'bars_repaired_total',
   barsRejected: 'bars_rejected_total',
   dataAge: 'data_age_seconds',
+  dataStale: 'data_stale',
+  refreshInterval: 'source_refresh_interval_seconds',
   cacheOperationDuration: 'cache_operation_duration_seconds',
   storeOperationDuration: 'store_operation_duration_seconds',
   pendingWrites: 'pending_writes',

@@ -44,6 +44,8 @@ export function createScrapeGauges(
       pendingWrites: 0,
       breakers: {},
       rateBudgets: {},
+      stale: {},
+      refreshIntervals: {},
     };
     let sawPending = false;
     for (const provider of [...providers]) {
@@ -57,7 +59,14 @@ export function createScrapeGauges(
             'METRICS_PROVIDER_FAILED',
             `scrape provider failed: ${redactText(String(cause))}`,
             {
-              metrics: [names.dataAge, names.pendingWrites, names.breakerState, names.rateBudgetRemaining],
+              metrics: [
+                names.dataAge,
+                names.pendingWrites,
+                names.breakerState,
+                names.rateBudgetRemaining,
+                names.dataStale,
+                names.refreshInterval,
+              ],
               cause,
             },
           ),
@@ -67,6 +76,8 @@ export function createScrapeGauges(
       Object.assign(merged.lastBarTs, part.lastBarTs);
       Object.assign(merged.breakers, part.breakers);
       Object.assign(merged.rateBudgets, part.rateBudgets);
+      Object.assign(merged.stale, part.stale);
+      Object.assign(merged.refreshIntervals, part.refreshIntervals);
       if (typeof part.pendingWrites === 'number' && Number.isFinite(part.pendingWrites)) {
         merged.pendingWrites += part.pendingWrites;
         sawPending = true;
@@ -150,6 +161,28 @@ export function createScrapeGauges(
           g.set(labels.of({ source, window: RATE_WINDOWS.minute }), budget.perMinuteLeft);
         if (typeof budget.perDayLeft === 'number')
           g.set(labels.of({ source, window: RATE_WINDOWS.day }), budget.perDayLeft);
+      }
+    },
+  );
+
+  scrapeGauge(
+    'dataStale',
+    "Whether the symbol's data is stale now (1) or fresh (0), by the service's freshness rule.",
+    ['symbol'],
+    (g, s) => {
+      for (const [symbol, stale] of Object.entries(s.stale ?? {})) {
+        if (typeof stale === 'boolean') g.set(labels.of({ symbol }), stale ? 1 : 0);
+      }
+    },
+  );
+  scrapeGauge(
+    'refreshInterval',
+    'Planned seconds between two polls of one symbol per source (the request budget spread over its window).',
+    ['source'],
+    (g, s) => {
+      for (const [source, seconds] of Object.entries(s.refreshIntervals ?? {})) {
+        if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0)
+          g.set(labels.of({ source }), seconds);
       }
     },
   );

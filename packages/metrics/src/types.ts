@@ -15,6 +15,10 @@ export interface ScrapeSnapshot {
   breakers?: Partial<Record<string, BreakerStateLabel>>;
   /** Requests left per source (core's `Fetcher.budget()`); null windows are omitted. */
   rateBudgets?: Partial<Record<string, Pick<RateBudgetSnapshot, 'perMinuteLeft' | 'perDayLeft'>>>;
+  /** Whether each generic symbol's data is stale now (the service's freshness rule). */
+  stale?: Record<string, boolean>;
+  /** Planned seconds between two polls of one symbol per source (the request planner); null omitted. */
+  refreshIntervals?: Partial<Record<string, number | null>>;
 }
 
 export type ScrapeProvider = () => ScrapeSnapshot | Promise<ScrapeSnapshot>;
