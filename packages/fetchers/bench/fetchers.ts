@@ -8,7 +8,8 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '@pipeline/core';
-import { createFetcherStats, createHttpClient, createSyntheticFetcher } from '../src/index';
+import { createFetcherStats } from '../src/base/stats';
+import { createHttpClient, createSyntheticFetcher } from '../src/index';
 import { parseChartBars } from '../src/yahoo/parse';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);

@@ -23,28 +23,8 @@ export {
   type RateBudgetOptions,
   type RateLimits,
 } from './rate';
-export {
-  splitRange,
-  finishBars,
-  clipBars,
-  lastBars,
-  resampleBars,
-  toPrice,
-  toVolume,
-  isConsistentOhlc,
-  createFetcherStats,
-  throwIfAborted,
-  unsupportedTimeframe,
-  checkRequest,
-  runChunked,
-  rowToBar,
-  countFailure,
-  toProviderSymbol,
-  OHLC_REPAIR_TOLERANCE,
-  type RangeChunk,
-  type FetcherStats,
-  type RawRow,
-} from './base';
+// The provider kit (row checks, paging, finishing bars) stays internal: a user calls the fetchers.
+export { type FetcherStats } from './base';
 export {
   TwelveDataFetcher,
   createTwelveDataFetcher,
