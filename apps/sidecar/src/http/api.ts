@@ -5,6 +5,7 @@ import { isSidecarError, SIDECAR_ERROR_CODES, type UnknownSymbolError } from '..
 import { silentLogger, type Logger } from '../wiring/logger';
 import { type Sidecar } from '../sidecar';
 import { readBars } from './bars';
+import { isDashboardUrl, registerDashboard, type DashboardOptions } from './dashboard';
 import { registerOpenApi } from './openapi';
 import { attachStream } from './stream';
 import { type StreamHub, type StreamHubOptions } from './stream-hub';
@@ -47,6 +48,8 @@ export interface BuildAppOptions {
   stream?: StreamHubOptions;
   /** A hub to serve instead of a new one (tests publish into it). @default a new hub fed by the view */
   streamHub?: StreamHub;
+  /** Where the built dashboard served at `/` is (see http/dashboard.ts). @default dist/dashboard */
+  dashboard?: DashboardOptions;
 }
 
 /** HTTP error codes of the API, as sent in `{ error: { code, message } }`. */
@@ -86,6 +89,8 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
   if (tokenDigest) {
     app.addHook('onRequest', async (req, reply) => {
       if (req.url === '/health' || req.url.startsWith('/health/') || req.url.startsWith('/health?')) return;
+      // The dashboard's page and assets hold no data; the page asks for the token itself.
+      if (isDashboardUrl(req.url)) return;
       const header = req.headers.authorization ?? '';
       // EventSource cannot set headers: the push streams also take the token as `?token=`.
       const given = header.startsWith('Bearer ') ? header.slice(7) : streamToken(req.url);
@@ -244,6 +249,7 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
   });
 
   attachStream(app, view, { stream: options.stream, hub: options.streamHub });
+  registerDashboard(app, options.dashboard);
   return app;
 }
 
