@@ -1,6 +1,5 @@
 // Quick start of @pipeline/features (the same code as in the README). Run: npx tsx examples/quick-start.ts
-import { type Bar } from '@pipeline/core';
-import { MACD, RSI, createFeatureEngine, emaBatch, isFeaturesError } from '@pipeline/features';
+import { MACD, RSI, createFeatureEngine, emaBatch, isFeaturesError, type Bar } from '@pipeline/features';
 
 // 1. Incremental indicators: add closed bars, replace the forming one as often as it changes.
 const rsi = new RSI({ period: 14 });

@@ -86,3 +86,16 @@ export {
   type FeatureEngineStats,
   createFeatureEngine,
 } from './engine';
+// The core types and values this package's API takes and returns, so a user needs only
+// @pipeline/features in package.json (strict pnpm hides transitive dependencies).
+export {
+  ManualClock,
+  systemClock,
+  TIMEFRAMES,
+  isTimeframe,
+  isPipelineError,
+  OptionsError,
+  type Bar,
+  type Timeframe,
+  type Clock,
+} from '@pipeline/core';
