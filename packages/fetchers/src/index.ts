@@ -26,7 +26,7 @@ export {
 // The provider kit (row checks, paging, finishing bars) stays internal: a user calls the fetchers.
 export { type FetcherStats } from './base';
 export {
-  TwelveDataFetcher,
+  type TwelveDataFetcher,
   createTwelveDataFetcher,
   TWELVEDATA_FETCHER_DEFAULTS,
   TWELVEDATA_MAX_BATCH_SYMBOLS,
@@ -36,7 +36,7 @@ export {
   type TwelveDataQuote,
 } from './twelvedata';
 export {
-  PolygonFetcher,
+  type PolygonFetcher,
   createPolygonFetcher,
   POLYGON_FETCHER_DEFAULTS,
   POLYGON_MAX_SNAPSHOT_TICKERS,

@@ -13,7 +13,8 @@ import {
   type Timeframe,
 } from '@pipeline/core';
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
-import { type FetchLatestManyRequest, type FetchLatestManyResult } from '../base/batch';
+import { type BatchFetcher, type FetchLatestManyRequest, type FetchLatestManyResult } from '../base/batch';
+import { type FetcherStats } from '../base/stats';
 import { checkRequest, runChunked, throwIfAborted } from '../base/fetcher-kit';
 import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import { assertApiKeyOption, assertBaseUrlOption, assertBooleanOption } from '../base/options';
@@ -120,7 +121,22 @@ function resolvePolygonOptions(
  * History is split so that no request can reach the 50,000-aggregate cap, and each request follows
  * `next_url` (adding the apiKey, which Polygon leaves out of it) until the last page.
  */
-export class PolygonFetcher extends HttpFetcherBase<'polygon'> {
+/** A Polygon REST fetcher: core's Fetcher plus the batch snapshot, last trade/quote, snapshot and counters. */
+export interface PolygonFetcher extends BatchFetcher {
+  readonly source: 'polygon';
+  /** The resolved options (defaults filled in, frozen). */
+  readonly options: Readonly<PolygonFetcherOptions>;
+  /** The previous trading day's bar (`/v2/aggs/ticker/{t}/prev`), or null. */
+  prevClose(symbol: string, options?: { signal?: AbortSignal }): Promise<Bar | null>;
+  lastTrade(symbol: string, options?: { signal?: AbortSignal }): Promise<PolygonLastTrade>;
+  lastQuote(symbol: string, options?: { signal?: AbortSignal }): Promise<PolygonLastQuote>;
+  /** The ticker snapshot (today so far, latest minute, previous day, last trade and quote). */
+  snapshot(symbol: string, options?: { signal?: AbortSignal }): Promise<PolygonSnapshot>;
+  stats(): FetcherStats;
+}
+
+// One provider idiom (issue 12): a factory returning an interface; the class stays internal.
+class PolygonFetcherImpl extends HttpFetcherBase<'polygon'> implements PolygonFetcher {
   readonly capabilities: SourceCapabilities;
   readonly options: Readonly<PolygonFetcherOptions>;
   private readonly base: string;
@@ -478,5 +494,5 @@ function asFetchError(err: unknown, symbol: string): FetchError {
 export function createPolygonFetcher(
   options: Partial<PolygonFetcherOptions> & { apiKey: string },
 ): PolygonFetcher {
-  return new PolygonFetcher(options);
+  return new PolygonFetcherImpl(options);
 }

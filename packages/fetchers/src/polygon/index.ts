@@ -1,5 +1,5 @@
 export {
-  PolygonFetcher,
+  type PolygonFetcher,
   createPolygonFetcher,
   POLYGON_FETCHER_DEFAULTS,
   POLYGON_MAX_SNAPSHOT_TICKERS,

@@ -13,7 +13,8 @@ import {
   type Timeframe,
 } from '@pipeline/core';
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
-import { type FetchLatestManyRequest, type FetchLatestManyResult } from '../base/batch';
+import { type BatchFetcher, type FetchLatestManyRequest, type FetchLatestManyResult } from '../base/batch';
+import { type FetcherStats } from '../base/stats';
 import { checkRequest, throwIfAborted } from '../base/fetcher-kit';
 import { HTTP_TRANSPORT_DEFAULTS, HttpFetcherBase, type HttpTransportOptions } from '../base/http-fetcher';
 import { assertApiKeyOption, assertBaseUrlOption } from '../base/options';
@@ -121,7 +122,26 @@ function resolveTwelveDataOptions(
 /** Symbols in one batch request (Twelve Data documents up to 120 symbols per batch). */
 export const TWELVEDATA_MAX_BATCH_SYMBOLS = 120;
 
-export class TwelveDataFetcher extends HttpFetcherBase<'twelvedata'> {
+/** A Twelve Data fetcher: core's Fetcher plus the batch call, `/quote`, `/price` and counters. */
+export interface TwelveDataFetcher extends BatchFetcher {
+  readonly source: 'twelvedata';
+  /** The resolved options (defaults filled in, frozen). */
+  readonly options: Readonly<TwelveDataFetcherOptions>;
+  /** The older spelling of {@link TwelveDataFetcher.fetchLatestMany}. */
+  fetchLatestBatch(
+    symbols: readonly string[],
+    timeframe: Timeframe,
+    options?: { limit?: number; signal?: AbortSignal },
+  ): Promise<Map<string, Bar[] | FetchError>>;
+  /** The /quote of a symbol (last daily bar, previous close). */
+  quote(symbol: string, options?: { signal?: AbortSignal }): Promise<TwelveDataQuote>;
+  /** The latest /price of a symbol. */
+  price(symbol: string, options?: { signal?: AbortSignal }): Promise<number>;
+  stats(): FetcherStats;
+}
+
+// One provider idiom (issue 12): a factory returning an interface; the class stays internal.
+class TwelveDataFetcherImpl extends HttpFetcherBase<'twelvedata'> implements TwelveDataFetcher {
   readonly capabilities: SourceCapabilities;
   readonly options: Readonly<TwelveDataFetcherOptions>;
 
@@ -392,5 +412,5 @@ export class TwelveDataFetcher extends HttpFetcherBase<'twelvedata'> {
 export function createTwelveDataFetcher(
   options: Partial<TwelveDataFetcherOptions> & { apiKey: string },
 ): TwelveDataFetcher {
-  return new TwelveDataFetcher(options);
+  return new TwelveDataFetcherImpl(options);
 }

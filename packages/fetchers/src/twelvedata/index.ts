@@ -1,5 +1,5 @@
 export {
-  TwelveDataFetcher,
+  type TwelveDataFetcher,
   createTwelveDataFetcher,
   TWELVEDATA_FETCHER_DEFAULTS,
   TWELVEDATA_MAX_BATCH_SYMBOLS,
