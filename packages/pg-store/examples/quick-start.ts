@@ -1,5 +1,4 @@
-import { type Bar } from '@pipeline/core';
-import { createPgStore } from '@pipeline/pg-store';
+import { createPgStore, type Bar } from '@pipeline/pg-store';
 
 const store = createPgStore({
   url: process.env.HISTORY_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',

@@ -33,3 +33,21 @@ export {
   type Layout,
 } from './schema';
 export { redact } from './redact';
+// The core types and values this package's API takes and returns, so a user needs only
+// @pipeline/pg-store in package.json (strict pnpm hides transitive dependencies).
+export {
+  TIMEFRAMES,
+  isTimeframe,
+  isPipelineError,
+  OptionsError,
+  type Bar,
+  type Timeframe,
+  type SourceName,
+  type Scheduler,
+  type HistoryStore,
+  type HistoryStoreStats,
+  type HistoryStoreHealth,
+  type HistoryCalendar,
+  type HistoryGap,
+  type SeriesQuery,
+} from '@pipeline/core';

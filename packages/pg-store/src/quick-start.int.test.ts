@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase } from '../test/pg';
@@ -25,4 +26,14 @@ it('the README quick start runs against a fresh database and prints what it prom
   } finally {
     await db.drop();
   }
+});
+
+it('the README quick start is examples/quick-start.ts verbatim, importing only @pipeline/pg-store', () => {
+  const pkg = join(__dirname, '..');
+  const readme = readFileSync(join(pkg, 'README.md'), 'utf8');
+  const example = readFileSync(join(pkg, 'examples/quick-start.ts'), 'utf8');
+  expect(/## Quick start[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1]).toBe(example);
+  // Strict pnpm installs only what the README's install line names: the quick start imports nothing else.
+  const imported = [...example.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
+  expect(new Set(imported)).toEqual(new Set(['@pipeline/pg-store']));
 });
