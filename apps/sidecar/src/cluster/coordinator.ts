@@ -134,6 +134,8 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
   const acquired = listeners<string[]>();
   const released = listeners<string[]>();
   let closed = false;
+  /** True while tick() re-runs itself after a membership change (once per tick at most). */
+  let settling = false;
   let shares: { signature: string; desired: string[]; want: Set<string> } = {
     signature: '',
     desired: [],
@@ -212,6 +214,16 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
       const missing = desired.filter((s) => !owned.has(s));
       const lapsed = await round('tick', missing, release, false);
       if (lapsed && owned.size > 0) await round('tick', desired, [], true);
+      // The round showed a member joining or leaving: settle the new shares now rather than one
+      // cycle later (a takeover then starts right after the lease expiry or the leave).
+      if (!settling && members.map((m) => m.id).join('\n') !== signature) {
+        settling = true;
+        try {
+          return await this.tick();
+        } finally {
+          settling = false;
+        }
+      }
       return owned;
     },
     owned: () => owned,
