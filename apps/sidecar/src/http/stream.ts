@@ -80,6 +80,11 @@ export function registerStreamRoutes(
   { hub, resolveSymbol }: StreamRoutesOptions,
 ): void {
   const maxQueue = hub.options.maxQueue;
+  // Open SSE responses, ended when the app closes (hijacked replies would keep close() waiting).
+  const open = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const res of open) res.socket?.destroy();
+  });
 
   app.get<{ Querystring: StreamQuery }>(
     '/stream',
@@ -110,6 +115,8 @@ export function registerStreamRoutes(
         'x-accel-buffering': 'no',
       });
       res.write('retry: 2000\n\n');
+      open.add(res);
+      res.on('close', () => open.delete(res));
       startSse(res, req, hub, filter, after, maxQueue);
     },
   );
@@ -157,8 +164,10 @@ function startSse(
       `event: error\ndata: ${JSON.stringify({ code: STREAM_ERROR_CODES.SLOW_CONSUMER, message })}\n\n`,
     );
     close();
-    res.end();
-    setTimeout(() => res.destroy(), DROP_GRACE_MS).unref();
+    // The connection ends with the stream (no keep-alive reuse); a client that never reads is cut off.
+    const socket = res.socket;
+    res.end(() => socket?.destroySoon());
+    setTimeout(() => socket?.destroy(), DROP_GRACE_MS).unref();
   }
   function close() {
     if (closed) return;
