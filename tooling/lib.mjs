@@ -6,14 +6,41 @@ import { fileURLToPath } from 'node:url';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Publishable workspace packages: { name, dir, pkg } for every non-private packages/*. */
+/** Folders of the workspace that hold publishable packages (pnpm-workspace.yaml lists these and `deploy`, which is private). */
+export const PACKAGE_GROUPS = ['packages', 'apps'];
+
+/**
+ * Publishable workspace packages: { name, dir, pkg } for every package.json under packages/* and
+ * apps/* that is not `"private": true` (the sidecar, test-utils and deploy are private). Libraries
+ * first, then apps, each group in folder order.
+ */
 export function publishablePackages() {
-  return readdirSync(join(root, 'packages'))
-    .map((d) => join(root, 'packages', d))
+  return PACKAGE_GROUPS.flatMap((group) =>
+    existsSync(join(root, group))
+      ? readdirSync(join(root, group))
+          .sort()
+          .map((d) => join(root, group, d))
+      : [],
+  )
     .filter((dir) => existsSync(join(dir, 'package.json')))
     .map((dir) => ({ dir, pkg: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
     .filter(({ pkg }) => !pkg.private)
     .map(({ dir, pkg }) => ({ name: pkg.name, dir, pkg }));
+}
+
+/** A package's binaries ({ command: file }) from its package.json `bin` (a string means one named after the package). */
+export function binsOf(pkg) {
+  if (!pkg.bin) return {};
+  if (typeof pkg.bin === 'string') return { [pkg.name.replace(/^@[^/]+\//, '')]: pkg.bin };
+  return { ...pkg.bin };
+}
+
+/** Whether a package has a library entry (an `exports` "." or `main`) rather than being bin-only. */
+export function hasLibraryEntry(pkg) {
+  const exp = pkg.exports;
+  if (typeof exp === 'string') return true;
+  if (exp && typeof exp === 'object') return '.' in exp || Object.keys(exp).every((k) => !k.startsWith('.'));
+  return Boolean(pkg.main || pkg.module);
 }
 
 /** Runs a command, streaming its output; throws when it fails. */

@@ -2,8 +2,10 @@
 // scratch project outside the workspace with strict pnpm (isolated node_modules, no hoisting, strict
 // peers), using the install line of its README, and the quick start taken from the same README runs
 // twice: as ESM TypeScript (tsc, node16, strict) and as its CommonJS twin (a .cts file generated from
-// the same code and compiled by tsc to require() calls). Used by release-verify.mjs; the extraction
-// rules are documented in the root README ("Releasing").
+// the same code and compiled by tsc to require() calls). A package with a `bin` (a CLI) may have a
+// shell quick start instead: it runs with bash (`set -euo pipefail`) in the scratch project with the
+// project's node_modules/.bin first on PATH, as a global install would put the commands. Used by
+// release-verify.mjs; the extraction rules are documented in the root README ("Releasing").
 import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
@@ -50,6 +52,7 @@ function fencedBlocks(markdown) {
 }
 
 const isTs = (info) => /^(ts|typescript)\b/i.test(info);
+const isShell = (info) => /^(sh|bash|shell)\b/i.test(info);
 
 /**
  * The quick start of a README. Rule: the first ```ts (or ```typescript) block after a
@@ -69,6 +72,37 @@ export function extractQuickStart(readme) {
   if (!block) throw new Error('no ```ts block under the "Quick start" heading');
   return block.code;
 }
+
+/**
+ * The quick start of a README as { kind, code }, kind 'ts' or 'sh'. The ```ts block is found as by
+ * extractQuickStart. With `shell: true` (a package with a `bin`), a README whose quick start
+ * (the section, or what follows the marker) has no ```ts block uses its first ```sh, ```bash or
+ * ```shell block instead, run as a bash script.
+ */
+export function extractQuickStartBlock(readme, { shell = false } = {}) {
+  if (!shell) return { kind: 'ts', code: extractQuickStart(readme) };
+  const marker = readme.search(/<!--\s*quickstart\s*-->/i);
+  let blocks;
+  if (marker >= 0) {
+    blocks = fencedBlocks(readme.slice(marker));
+  } else {
+    const text = section(readme, /^quick ?start\b/i);
+    if (text === null) throw new Error('no "Quick start" heading and no <!-- quickstart --> marker');
+    blocks = fencedBlocks(text);
+  }
+  const ts = blocks.find((b) => isTs(b.info));
+  if (ts) return { kind: 'ts', code: ts.code };
+  const sh = blocks.find((b) => isShell(b.info));
+  if (sh) return { kind: 'sh', code: sh.code };
+  throw new Error(
+    marker >= 0
+      ? 'a <!-- quickstart --> marker with no ```ts or ```sh block after it'
+      : 'no ```ts or ```sh block under the "Quick start" heading',
+  );
+}
+
+/** The bash script a shell quick start runs as: stops at the first failing command or pipe. */
+export const shellScript = (code) => `set -euo pipefail\n${code}\n`;
 
 /**
  * The packages of a README's install line. Rule: under the "Install" heading, the first line of a
@@ -210,25 +244,33 @@ export function firstLines(out, n = 6) {
 const short = (name) => name.replace(/^@pipeline\//, '');
 
 /**
- * One package: scratch project, install, ESM and CJS runs. Returns
- * { name, install, esm, cjs } with each step { ok, detail }. `services` gives the per-package Redis
- * prefix and PostgreSQL database (see release-verify.mjs).
+ * One package: scratch project, install, then its quick start: ESM and CJS runs of a ```ts quick
+ * start, or one bash run of a shell quick start (a package with a `bin`). Returns
+ * { name, kind, install, esm, cjs, sh } with each step { ok, detail } ({ na: true } for the forms that
+ * do not apply). `services` gives the per-package Redis prefix and PostgreSQL database (see
+ * release-verify.mjs).
  */
 export async function verifyQuickStart({ pkg, work, registry, env, versions, services }) {
   const name = pkg.name;
-  const result = { name, install: null, esm: null, cjs: null, log: [] };
-  const skip = { ok: false, detail: 'not run (install failed)' };
-  let code;
+  const result = { name, kind: null, install: null, esm: null, cjs: null, sh: null, log: [] };
+  const na = { ok: true, na: true, detail: 'not applicable' };
+  let block;
   let install;
+  const hasBin = Boolean(pkg.pkg?.bin);
   try {
     const readme = readFileSync(join(pkg.dir, 'README.md'), 'utf8');
-    code = extractQuickStart(readme);
+    block = extractQuickStartBlock(readme, { shell: hasBin });
     install = extractInstall(readme);
   } catch (error) {
     result.install = { ok: false, detail: `README: ${error.message}` };
     result.esm = result.cjs = { ok: false, detail: 'not run (no quick start)' };
+    if (hasBin) result.sh = { ok: false, detail: 'not run (no quick start)' };
     return result;
   }
+  result.kind = block.kind;
+  const shell = block.kind === 'sh';
+  const code = block.code;
+  const skip = { ok: false, detail: 'not run (install failed)' };
   const dir = join(work, 'quickstart', short(name));
   mkdirSync(dir, { recursive: true });
   writeFileSync(
@@ -240,7 +282,9 @@ export async function verifyQuickStart({ pkg, work, registry, env, versions, ser
         version: '1.0.0',
         type: 'module',
         // What a TypeScript user has anyway; the package's own dependencies come from the install line.
-        devDependencies: { typescript: versions.typescript, '@types/node': versions.typesNode },
+        ...(shell
+          ? {}
+          : { devDependencies: { typescript: versions.typescript, '@types/node': versions.typesNode } }),
       },
       null,
       2,
@@ -257,34 +301,41 @@ strictPeerDependencies: true
 autoInstallPeers: false
 `,
   );
-  writeFileSync(join(dir, 'quickstart.ts'), code);
-  writeFileSync(join(dir, 'quickstart-cjs.cts'), toCommonJs(code));
-  const compilerOptions = {
-    module: 'node16',
-    moduleResolution: 'node16',
-    target: 'es2022',
-    lib: ['es2023'],
-    strict: true,
-    skipLibCheck: true,
-    types: ['node'],
-    outDir: 'out',
-    rootDir: '.',
-  };
-  writeFileSync(
-    join(dir, 'tsconfig.esm.json'),
-    JSON.stringify({ compilerOptions, files: ['quickstart.ts'] }, null, 2),
-  );
-  writeFileSync(
-    join(dir, 'tsconfig.cjs.json'),
-    JSON.stringify({ compilerOptions, files: ['quickstart-cjs.cts'] }, null, 2),
-  );
+  if (shell) {
+    writeFileSync(join(dir, 'quickstart.sh'), shellScript(code));
+  } else {
+    writeFileSync(join(dir, 'quickstart.ts'), code);
+    writeFileSync(join(dir, 'quickstart-cjs.cts'), toCommonJs(code));
+    const compilerOptions = {
+      module: 'node16',
+      moduleResolution: 'node16',
+      target: 'es2022',
+      lib: ['es2023'],
+      strict: true,
+      skipLibCheck: true,
+      types: ['node'],
+      outDir: 'out',
+      rootDir: '.',
+    };
+    writeFileSync(
+      join(dir, 'tsconfig.esm.json'),
+      JSON.stringify({ compilerOptions, files: ['quickstart.ts'] }, null, 2),
+    );
+    writeFileSync(
+      join(dir, 'tsconfig.cjs.json'),
+      JSON.stringify({ compilerOptions, files: ['quickstart-cjs.cts'] }, null, 2),
+    );
+  }
 
+  // A global install (`npm install -g`) becomes a local one: its flags are dropped with the others,
+  // and the project's node_modules/.bin goes first on PATH below, which is what -g gives a shell.
   const addArgs = ['add', ...install.names, '--registry', registry, '--ignore-scripts', '--prefer-offline'];
   const inst = await exec('pnpm', addArgs, { cwd: dir, env, timeoutMs: 300_000 });
   result.log.push(`$ pnpm ${addArgs.join(' ')}\n${inst.out}`);
   if (inst.code !== 0) {
     result.install = { ok: false, detail: `pnpm add ${install.names.join(' ')}: ${firstLines(inst.out)}` };
-    result.esm = result.cjs = skip;
+    if (shell) [result.esm, result.cjs, result.sh] = [na, na, skip];
+    else [result.esm, result.cjs, result.sh] = [skip, skip, hasBin ? na : null];
     return result;
   }
   try {
@@ -295,6 +346,25 @@ autoInstallPeers: false
   result.install = { ok: true, detail: install.line };
 
   const runEnv = { ...env, ...services.env };
+  if (shell) {
+    const bin = join(dir, 'node_modules', '.bin');
+    // -x: each command is echoed (`+ pipeline ...`) before it runs, so a failure names its line.
+    const ran = await exec('bash', ['-x', 'quickstart.sh'], {
+      cwd: dir,
+      env: { ...runEnv, PATH: `${bin}:${runEnv.PATH ?? process.env.PATH}`, PS4: '+ ' },
+      timeoutMs: services.timeoutMs,
+    });
+    result.log.push(`$ bash -x quickstart.sh  # PATH=node_modules/.bin:$PATH\n${ran.out}`);
+    const lines = ran.out.split('\n').filter(Boolean);
+    const commands = lines.filter((l) => l.startsWith('+ ') && !l.startsWith('+ set -euo pipefail')).length;
+    result.sh =
+      ran.code === 0
+        ? { ok: true, detail: `${commands} command(s), ${lines.length - commands} lines of output` }
+        : { ok: false, detail: `bash exit ${ran.code}:\n${lines.slice(-6).join('\n')}` };
+    result.esm = result.cjs = na;
+    return result;
+  }
+  if (hasBin) result.sh = na;
   const tsc = join(dir, 'node_modules', '.bin', 'tsc');
   for (const [form, config, out] of [
     ['esm', 'tsconfig.esm.json', 'out/quickstart.js'],

@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import ts from 'typescript';
 import { spawnSync } from 'node:child_process';
-import { extractInstall, extractQuickStart, redisScope, toCommonJs } from './quickstart.mjs';
+import {
+  extractInstall,
+  extractQuickStart,
+  extractQuickStartBlock,
+  redisScope,
+  shellScript,
+  toCommonJs,
+} from './quickstart.mjs';
+import { binsOf, hasLibraryEntry, publishablePackages } from './lib.mjs';
 
 const readme = `# @pipeline/x
 
@@ -109,4 +117,54 @@ test('redisScope: keys outside the prefix are stray, everything the run added is
   } finally {
     cli('del', other, old);
   }
+});
+
+test('a shell quick start: only for a package with a bin, only when there is no ts block', () => {
+  const cli =
+    '## Install\n\n```sh\nnpm install -g @pipeline/x\n```\n\n## Quick start\n\n```sh\nx --help\n```\n';
+  assert.deepEqual(extractQuickStartBlock(cli, { shell: true }), { kind: 'sh', code: 'x --help' });
+  // The -g flag is dropped like any flag: the check installs locally and puts node_modules/.bin on PATH.
+  assert.deepEqual(extractInstall(cli).names, ['@pipeline/x']);
+  // A library (no bin) needs a ts block.
+  assert.throws(() => extractQuickStartBlock(cli), /no ```ts block/);
+  // ts wins over sh where both are there (the sh block above the ts one is an install or a note).
+  assert.deepEqual(extractQuickStartBlock(readme, { shell: true }), {
+    kind: 'ts',
+    code: "import { a } from '@pipeline/x';\nconsole.log(a);",
+  });
+  for (const info of ['bash', 'shell']) {
+    const r = cli.replace('```sh\nx --help', `\`\`\`${info}\nx --help`);
+    assert.equal(extractQuickStartBlock(r, { shell: true }).kind, 'sh');
+  }
+  const marked = `${cli}\n## More\n\n<!-- quickstart -->\n\n\`\`\`bash\nx run\n\`\`\`\n`;
+  assert.deepEqual(extractQuickStartBlock(marked, { shell: true }), { kind: 'sh', code: 'x run' });
+  assert.throws(
+    () => extractQuickStartBlock('## Quick start\n\n```js\nx\n```\n', { shell: true }),
+    /no ```ts or ```sh block/,
+  );
+});
+
+test('a shell quick start stops at its first failing command, pipes included', () => {
+  const run = (code) => spawnSync('bash', ['-c', shellScript(code)], { encoding: 'utf8' });
+  assert.equal(run('echo a\necho b').status, 0);
+  const failed = run('echo a\nfalse\necho never');
+  assert.notEqual(failed.status, 0);
+  assert.doesNotMatch(failed.stdout, /never/);
+  assert.notEqual(run('false | cat\necho never').status, 0);
+  assert.notEqual(run('echo $UNSET_VARIABLE_OF_THE_TEST').status, 0);
+});
+
+test('publishable packages: packages/* and the public apps/*, never a private one', () => {
+  const all = publishablePackages();
+  assert.ok(all.every(({ pkg }) => !pkg.private));
+  assert.ok(all.some((p) => p.dir.includes('/packages/')));
+  assert.ok(!all.some((p) => p.name === '@pipeline/sidecar' || p.name === '@pipeline/deploy'));
+  assert.ok(!all.some((p) => p.name === '@pipeline/test-utils'));
+  assert.deepEqual(binsOf({ name: '@s/tool', bin: 'cli.js' }), { tool: 'cli.js' });
+  assert.deepEqual(binsOf({ name: 'x', bin: { a: 'a.js' } }), { a: 'a.js' });
+  assert.deepEqual(binsOf({ name: 'x' }), {});
+  assert.equal(hasLibraryEntry({ bin: { a: 'a.js' } }), false);
+  assert.equal(hasLibraryEntry({ exports: { '.': { import: './i.js' } } }), true);
+  assert.equal(hasLibraryEntry({ exports: { './package.json': './package.json' } }), false);
+  assert.equal(hasLibraryEntry({ main: './i.cjs' }), true);
 });

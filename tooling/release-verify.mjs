@@ -4,8 +4,10 @@
 //  1. installs them all into one scratch project with npm and loads each with `import` and `require`,
 //     and requires each with require(esm) disabled to prove its `engines.node` (>=20 or >=20.19);
 //  2. for EACH package, installs only that package (its README's install line) into its own scratch
-//     project with strict pnpm and runs its README quick start as ESM TypeScript and as CommonJS
+//     project with strict pnpm and runs its README quick start as ESM TypeScript and as CommonJS, or,
+//     for a package with a `bin` whose quick start is a shell block, with bash and the bin on PATH
 //     (tooling/quickstart.mjs), against the real Redis (own key prefix) and PostgreSQL (own database).
+// "Every package" is every non-private package under packages/ and apps/ (tooling/lib.mjs).
 // Run after `pnpm build`. Options (flags or environment):
 //   --only validator,features   (RELEASE_VERIFY_PACKAGES) check these packages only; their workspace
 //                               dependencies are published too. Short or full names.
@@ -27,7 +29,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { capture, publishablePackages, root, run } from './lib.mjs';
+import { capture, hasLibraryEntry, publishablePackages, root, run } from './lib.mjs';
 import { packageMeta } from './package-meta.mjs';
 import { exec, firstLines, pool, provideNativeAddon, redisScope, verifyQuickStart } from './quickstart.mjs';
 
@@ -275,6 +277,11 @@ try {
   const keysOf = (res) => (res.status === 0 ? res.stdout.trim() : null);
   await pool(checked, jobs, async ({ name, pkg, dir }) => {
     const row = rows.get(name);
+    if (!hasLibraryEntry(pkg)) {
+      // A bin-only package: nothing to import or require; its bin runs in its shell quick start.
+      row.load = row.engines = { ok: true, na: true, detail: 'bin-only package' };
+      return;
+    }
     const [viaRequire, viaImport, old] = await Promise.all([
       load(name, [
         '-e',
@@ -407,7 +414,7 @@ try {
       res = await verifyQuickStart({ pkg, work, registry, env: readEnv, versions, services });
       const mark = (s) => (s?.ok ? 'pass' : 'FAIL');
       console.log(
-        `  ${pkg.name}: install ${mark(res.install)}, esm ${mark(res.esm)}, cjs ${mark(res.cjs)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+        `  ${pkg.name}: install ${mark(res.install)}, ${res.kind === 'sh' ? `sh ${mark(res.sh)}` : `esm ${mark(res.esm)}, cjs ${mark(res.cjs)}`} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
       );
       return res;
     } finally {
@@ -432,14 +439,18 @@ try {
       install: res.install,
       esm: res.esm,
       cjs: res.cjs,
+      sh: res.sh,
       redis: res.redis,
       log: res.log,
     });
 
   // The table: one row per package, one column per check; the failures' first lines below it.
-  const cols = ['load', 'engines', 'install', 'esm', 'cjs', 'redis'];
-  const cell = (s, c) => (s ? (s.ok ? (c === 'engines' ? `pass: ${s.detail}` : 'pass') : 'FAIL') : '-');
-  const optional = new Set(['redis']); // only for quick starts that use Redis
+  // sh: the shell quick start of a package with a `bin` (a CLI); n/a: the check does not apply.
+  const cols = ['load', 'engines', 'install', 'esm', 'cjs', 'sh', 'redis'];
+  const cell = (s, c) =>
+    s ? (s.na ? 'n/a' : s.ok ? (c === 'engines' ? `pass: ${s.detail}` : 'pass') : 'FAIL') : '-';
+  // redis: only for quick starts that use Redis; sh: only for packages with a bin.
+  const optional = new Set(['redis', 'sh']);
   console.log(`\n| package | ${cols.join(' | ')} |\n| --- |${' --- |'.repeat(cols.length)}`);
   for (const row of rows.values())
     console.log(`| ${row.name}@${row.version} | ${cols.map((c) => cell(row[c], c)).join(' | ')} |`);
