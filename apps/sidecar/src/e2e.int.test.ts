@@ -98,20 +98,37 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
     expect((await get('/signals')).json().count).toBe(2);
   });
 
+  /** Waits until the request planner gives every symbol its next Yahoo poll. */
+  const nextYahooTurn = () =>
+    new Promise((r) => setTimeout(r, service.sidecar.health().sources[0].plan!.refreshMs! + 50));
+
   it('falls back to the next source within the same cycle when the first fails', async () => {
+    await nextYahooTurn();
     yahoo.setFault({ status: 503, body: 'unavailable' });
     const before = av.requests.length;
     const report = await service.sidecar.runCycle();
-    expect(report).toMatchObject({ ok: 2, failed: 0 });
-    expect(service.sidecar.symbolState('EURUSD')!.lastSource).toBe('alphavantage');
-    expect(av.requests.length).toBeGreaterThan(before);
+    // Alpha Vantage's budget (1 a second, 5 a minute, spread) holds one fallback request now: the
+    // other symbol reports its budget skip instead of spending the minute's share at once.
+    expect(report).toMatchObject({ ok: 1, failed: 1 });
+    const states = ['EURUSD', 'XAUUSD'].map((s) => service.sidecar.symbolState(s)!);
+    const served = states.find((s) => s.lastSource === 'alphavantage')!;
+    expect(served.lastAttempts.map((a) => [a.source, a.outcome])).toEqual([
+      ['yahoo', 'failed'],
+      ['alphavantage', 'ok'],
+    ]);
+    const other = states.find((s) => s !== served)!;
+    expect(other.lastAttempts.map((a) => [a.source, a.outcome])).toEqual([
+      ['yahoo', 'failed'],
+      ['alphavantage', 'skipped_budget'],
+    ]);
+    expect(av.requests.length).toBe(before + 1);
     yahoo.setFault(null);
   });
 
   it('marks data and signals stale when every source fails, and keeps the last bars readable', async () => {
     yahoo.setFault({ status: 500 });
     av.setFault({ status: 500 });
-    await new Promise((r) => setTimeout(r, 1100));
+    await nextYahooTurn();
     const report = await service.sidecar.runCycle();
     expect(report.failed).toBe(2);
     const bars = (await get('/bars/EURUSD?limit=5')).json();

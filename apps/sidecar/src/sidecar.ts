@@ -25,6 +25,7 @@ import {
 import { createCollector, type CycleReport, type FetchedInfo } from './pipeline/collect';
 import { createGapRepair } from './pipeline/gap-repair';
 import { createIngest } from './pipeline/ingest';
+import { createRequestPlanner } from './pipeline/planner';
 import { createCollectionLoop } from './pipeline/loop';
 import { createSinks } from './pipeline/sinks';
 import { warmStart } from './pipeline/warm';
@@ -191,8 +192,17 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         log,
       })
     : null;
+  const planner = createRequestPlanner({
+    sources: deps.sources,
+    breaker: deps.breaker,
+    timeframe: tf,
+    intervalMs: config.collectionIntervalMs,
+    symbols: config.symbols.length,
+    now,
+  });
   const collector = createCollector({
     ...deps,
+    planner,
     ...(cluster ? { ownership: cluster } : {}),
     symbols: config.symbols,
     timeframe: tf,
@@ -227,6 +237,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     version: deps.version ?? '0.0.0',
     intervalMs: config.collectionIntervalMs,
     states,
+    plan: () => planner.plan(),
     ...(cluster ? { clusterHealth: () => cluster.health() } : {}),
     live: () => ({
       phase,
@@ -245,7 +256,10 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     signals,
     log,
   });
-  const scrape = deps.metrics.onScrape(() => scrapeGauges(deps, states.all()));
+  const scrape = deps.metrics.onScrape(() => ({
+    ...scrapeGauges(deps, states.all()),
+    refreshIntervals: planner.refreshIntervals(),
+  }));
 
   async function bootstrap(): Promise<BootstrapReport> {
     phase = 'bootstrap';
@@ -290,6 +304,15 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       );
     if (options.loop === false) return;
     loop.start();
+    for (const p of planner.shortfalls(config.symbols.length))
+      log.warn('the rate budget cannot give every symbol the configured interval from this source', {
+        source: p.source,
+        limitedBy: p.limitedBy,
+        plannedPerMinute: p.plannedPerMinute,
+        symbols: p.symbols,
+        intervalMs: config.collectionIntervalMs,
+        refreshMs: p.refreshMs,
+      });
     log.info('collection loop started', {
       symbols: config.symbols.length,
       sources: deps.sources.map((s) => s.name),

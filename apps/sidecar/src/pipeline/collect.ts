@@ -20,6 +20,7 @@ import { type SignalBook } from '../strategy/signals';
 import { type Logger } from '../wiring/logger';
 import { fetchLatestWithFallback, forEachLimited } from './fallback';
 import { type Ingest } from './ingest';
+import { type RequestPlanner } from './planner';
 import { type Sinks } from './sinks';
 
 /** How many latest bars a poll asks for: the forming bar and the one before it (closes the previous). */
@@ -39,6 +40,8 @@ export interface CycleReport {
   failed: number;
   /** Symbols served by the stream instead of polling. */
   streamed: number;
+  /** Symbols not asked this cycle: the request planner spreads the budget, their turn comes later. */
+  waiting: number;
   barsWritten: number;
   barsRejected: number;
 }
@@ -71,6 +74,8 @@ export interface CollectorOptions {
   isStopping: () => boolean;
   /** Runs after each cycle's writes, before its report is announced (the shell starts gap repair). */
   afterCycle?: () => void;
+  /** Spreads each source's budget over its windows (pipeline/planner.ts). @default every symbol every cycle */
+  planner?: RequestPlanner;
   /**
    * Cluster mode (cluster/stage.ts): `beforeCycle` renews the leases, only symbols for which
    * `isCollecting` is true are fetched, and `fence` (one call per cycle) names the symbols whose bars
@@ -142,6 +147,7 @@ export function createCollector(options: CollectorOptions): Collector {
     let ok = 0;
     let failed = 0;
     let streamed = 0;
+    let waiting = 0;
     let rejectedTotal = 0;
     const toWrite: Bar[] = [];
     let sliceStart = performance.now();
@@ -153,11 +159,24 @@ export function createCollector(options: CollectorOptions): Collector {
     const cluster = options.ownership;
     if (cluster) await cluster.beforeCycle();
     const symbols = cluster ? options.symbols.filter((s) => cluster.isCollecting(s)) : options.symbols;
+    const planner = options.planner;
+    // Symbols streamed now are not planned: their poll would spend budget the stream makes unneeded.
+    const due = planner?.beginCycle(
+      symbols.filter((s) => {
+        const seen = streamSeen.get(s);
+        return seen === undefined || t0 - seen > streamFreshMs;
+      }),
+      t0,
+    );
     await forEachLimited(symbols, options.fetchConcurrency, async (symbol) => {
       const state = states.get(symbol);
       const seen = streamSeen.get(symbol);
       if (seen !== undefined && t0 - seen <= streamFreshMs) {
         streamed++;
+        return;
+      }
+      if (due && !due.has(symbol)) {
+        waiting++;
         return;
       }
       try {
@@ -169,6 +188,7 @@ export function createCollector(options: CollectorOptions): Collector {
           limit: LATEST_LIMIT,
           now: () => clock.now(),
           signal: cycleAbort.signal,
+          ...(planner ? { admit: (slot) => planner.admit(slot.name, symbol, clock.now()) } : {}),
         });
         while (gate) await gate;
         if (sliceStart === 0) sliceStart = performance.now();
@@ -224,6 +244,7 @@ export function createCollector(options: CollectorOptions): Collector {
       ok,
       failed,
       streamed,
+      waiting,
       barsWritten: writes.length,
       barsRejected: rejectedTotal,
     };

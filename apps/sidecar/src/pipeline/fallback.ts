@@ -43,6 +43,11 @@ export interface WithFallbackOptions<T> {
    * know then, not by when it arrived. @default every answer is accepted
    */
   accept?: (value: T, sentAt: number) => boolean;
+  /**
+   * The request planner's word on asking `slot` now; false skips it as `skipped_budget` (its share
+   * of the provider's budget is spent for now). @default every source may be asked
+   */
+  admit?: (slot: SourceSlot) => boolean;
 }
 
 /**
@@ -55,7 +60,9 @@ export async function withFallback<T>(options: WithFallbackOptions<T>): Promise<
   const { breaker, call, now, signal, accept } = options;
   const attempts: SourceAttempt[] = [];
   for (const slot of options.slots) {
-    const skip = skipReason(slot, breaker, options.timeframe);
+    const skip =
+      skipReason(slot, breaker, options.timeframe) ??
+      (options.admit && !options.admit(slot) ? 'skipped_budget' : null);
     if (skip) {
       attempts.push({ source: slot.name, outcome: skip });
       continue;
@@ -91,7 +98,7 @@ function isCoded(e: unknown): e is { code: string } {
 /** What {@link fetchLatestWithFallback} asks for. */
 export interface FetchLatestOptions extends Pick<
   WithFallbackOptions<Bar[]>,
-  'slots' | 'breaker' | 'symbol' | 'now' | 'signal'
+  'slots' | 'breaker' | 'symbol' | 'now' | 'signal' | 'admit'
 > {
   timeframe: Timeframe;
   /** Bars asked for (the forming bar and the ones before it). */

@@ -2,6 +2,7 @@
 import { type Clock, type SourceName } from '@pipeline/core';
 import { type ClusterHealth } from '../cluster/stage';
 import { type BootstrapProgress } from '../pipeline/bootstrap';
+import { type SourcePlan } from '../pipeline/planner';
 import { type BarCachePort, type BarStorePort, type BreakerPort, type SourceSlot } from '../ports';
 import { type SymbolStates } from './symbol-state';
 
@@ -26,6 +27,8 @@ export interface HealthReport {
     successRate: number | null;
     latencyMs: number | null;
     budget: { perMinuteLeft: number | null; perDayLeft: number | null };
+    /** The request planner's plan: the budget spread over its windows, and each symbol's refresh interval. */
+    plan?: Omit<SourcePlan, 'source'>;
   }[];
   symbols: {
     symbol: string;
@@ -93,6 +96,8 @@ export interface HealthOptions {
   store: BarStorePort;
   cache: BarCachePort;
   states: SymbolStates;
+  /** The request planner's plan per source, read at report time. @default none */
+  plan?: () => readonly SourcePlan[];
   /** Cluster mode: who owns what, read at report time. @default none */
   clusterHealth?: () => ClusterHealth;
   /** The live values of the lifecycle and the loop, read at report time. */
@@ -125,6 +130,7 @@ export function createHealth(options: HealthOptions): { report(): HealthReport }
           source: s.lastSource,
         };
       });
+      const plans = new Map((options.plan?.() ?? []).map(({ source, ...p }) => [source, p]));
       const sources = options.sources.map((s) => {
         const st = breaker.snapshot(s.name);
         const b = s.fetcher.budget();
@@ -137,6 +143,7 @@ export function createHealth(options: HealthOptions): { report(): HealthReport }
           successRate: st.successRate,
           latencyMs: st.latencyMs.p50,
           budget: { perMinuteLeft: b.perMinuteLeft, perDayLeft: b.perDayLeft },
+          ...(plans.has(s.name) ? { plan: plans.get(s.name) } : {}),
         };
       });
       const cacheHealth = cache.health();

@@ -1,0 +1,188 @@
+import { ManualClock, type SourceName } from '@pipeline/core';
+import { createScriptedFetcher } from '../../test/scripted-fetcher';
+import { type SourceSlot } from '../ports';
+import { createBreakerFromConfig } from '../wiring/wiring';
+import { testConfig } from '../../test/harness';
+import { createRequestPlanner, windowBuckets } from './planner';
+
+type Limits = { perSecond?: number | null; perMinute: number | null; perDay: number | null };
+
+const T0 = Date.UTC(2024, 0, 3, 12, 0, 0);
+const SYMBOLS = ['EURUSD', 'XAUUSD', 'NAS100'];
+
+function slot(name: SourceName, clock: ManualClock, rateLimits: Limits): SourceSlot {
+  const f = createScriptedFetcher(name, clock);
+  return { name, fetcher: { ...f, capabilities: { ...f.capabilities, rateLimits } } };
+}
+
+/** Runs the planner's cycles every `intervalMs` for `durationMs`; returns the request times per source and symbol. */
+function simulate(
+  limits: Partial<Record<SourceName, Limits>>,
+  opts: { durationMs: number; intervalMs?: number; failing?: SourceName[] },
+) {
+  const clock = new ManualClock(T0);
+  const sources = Object.entries(limits).map(([n, l]) => slot(n as SourceName, clock, l));
+  const breaker = createBreakerFromConfig(testConfig({ SQLITE_PATH: ':memory:' }), clock);
+  const intervalMs = opts.intervalMs ?? 1000;
+  const planner = createRequestPlanner({
+    sources,
+    breaker,
+    timeframe: '1m',
+    intervalMs,
+    symbols: SYMBOLS.length,
+    now: () => clock.now(),
+  });
+  const sent = new Map<SourceName, number[]>();
+  const polled = new Map<string, number[]>();
+  for (let t = T0; t < T0 + opts.durationMs; t += intervalMs) {
+    clock.set(t);
+    const due = planner.beginCycle(SYMBOLS, t);
+    for (const symbol of due) {
+      // Each symbol walks the fallback order, as fetchLatestWithFallback does with `admit`.
+      for (const s of sources) {
+        if (!planner.admit(s.name, symbol, t)) continue;
+        sent.set(s.name, [...(sent.get(s.name) ?? []), t]);
+        if (opts.failing?.includes(s.name)) continue;
+        polled.set(symbol, [...(polled.get(symbol) ?? []), t]);
+        break;
+      }
+    }
+  }
+  breaker.close();
+  return { sent, polled, planner };
+}
+
+/** Most requests in any window [t, t + windowMs] (both ends included), t at every request. */
+function maxInWindow(times: readonly number[], windowMs: number): number {
+  let max = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i] - times[j] > windowMs) j++;
+    max = Math.max(max, i - j + 1);
+  }
+  return max;
+}
+
+const maxGap = (times: readonly number[]) => times.slice(1).reduce((m, t, i) => Math.max(m, t - times[i]), 0);
+
+describe('request planner', () => {
+  it('spreads Yahoo 60/min over the minute for 3 symbols at 1 s: every symbol every few seconds, never over the limit', () => {
+    const { sent, polled, planner } = simulate(
+      { yahoo: { perMinute: 60, perDay: null } },
+      { durationMs: 600_000 },
+    );
+    const yahoo = sent.get('yahoo')!;
+    // Never more than 60 in any minute, also in the fetcher's widened window (60 s + 2 %).
+    expect(maxInWindow(yahoo, 60_000)).toBeLessThanOrEqual(60);
+    expect(maxInWindow(yahoo, 61_200)).toBeLessThanOrEqual(60);
+    // Spent across the whole minute: the source is never silent for more than 2 s...
+    expect(maxGap(yahoo)).toBeLessThanOrEqual(2_000);
+    // ...and uses most of its budget (about 55 a minute).
+    expect(yahoo.length / 10).toBeGreaterThan(50);
+    for (const s of SYMBOLS) expect(maxGap(polled.get(s)!)).toBeLessThanOrEqual(5_000);
+    const plan = planner.plan()[0];
+    expect(plan).toMatchObject({ source: 'yahoo', limitedBy: 'minute', symbols: 3 });
+    expect(plan.refreshMs).toBeGreaterThan(3_000);
+    expect(plan.refreshMs).toBeLessThan(4_000);
+    expect(planner.refreshIntervals().yahoo).toBeCloseTo(plan.refreshMs! / 1000, 6);
+  });
+
+  it('spreads Twelve Data 8/min over the minute: one symbol every 8 s or so, never a burst and 50 s of silence', () => {
+    // The minute window alone (a paid day quota); the free plan's 800 a day is the next test.
+    const { sent, polled } = simulate(
+      { twelvedata: { perMinute: 8, perDay: null } },
+      { durationMs: 900_000 },
+    );
+    const td = sent.get('twelvedata')!;
+    expect(maxInWindow(td, 60_000)).toBeLessThanOrEqual(8);
+    expect(maxInWindow(td, 61_200)).toBeLessThanOrEqual(8);
+    expect(maxGap(td)).toBeLessThanOrEqual(9_000);
+    for (const s of SYMBOLS) expect(maxGap(polled.get(s)!)).toBeLessThanOrEqual(30_000);
+  });
+
+  it('spreads Twelve Data 800/day over the day: the day, not the minute, sets its pace', () => {
+    const { sent, planner } = simulate(
+      { twelvedata: { perMinute: 8, perDay: 800 } },
+      { durationMs: 86_400_000, intervalMs: 5_000 },
+    );
+    const td = sent.get('twelvedata')!;
+    expect(maxInWindow(td, 61_200)).toBeLessThanOrEqual(8);
+    expect(maxInWindow(td, 86_400_000)).toBeLessThanOrEqual(800);
+    expect(td.length).toBeGreaterThan(700);
+    expect(maxGap(td)).toBeLessThanOrEqual(120_000);
+    expect(planner.plan()[0]).toMatchObject({ limitedBy: 'day', symbols: 3 });
+  });
+
+  it('keeps Alpha Vantage within 1 a second, 5 a minute and 25 a day', () => {
+    const { sent, planner } = simulate(
+      { alphavantage: { perSecond: 1, perMinute: 5, perDay: 25 } },
+      { durationMs: 86_400_000, intervalMs: 10_000 },
+    );
+    const av = sent.get('alphavantage')!;
+    expect(maxInWindow(av, 1_250)).toBeLessThanOrEqual(1);
+    expect(maxInWindow(av, 61_200)).toBeLessThanOrEqual(5);
+    expect(maxInWindow(av, 86_400_000)).toBeLessThanOrEqual(25);
+    // The day's budget is spread too: no more than a couple of hours without a request.
+    expect(maxGap(av)).toBeLessThanOrEqual(2 * 3_600_000);
+    expect(planner.plan()[0].limitedBy).toBe('day');
+  });
+
+  it('asks every symbol once more after each minute closes', () => {
+    const { polled } = simulate({ yahoo: { perMinute: 60, perDay: null } }, { durationMs: 600_000 });
+    for (let m = 1; m < 10; m++) {
+      const close = T0 + m * 60_000;
+      for (const s of SYMBOLS) {
+        const after = polled.get(s)!.find((t) => t >= close)!;
+        expect(after - close).toBeLessThanOrEqual(3_000);
+      }
+    }
+  });
+
+  it('a fallback after a failure takes its own source tokens: both stay within their limits', () => {
+    const { sent } = simulate(
+      { yahoo: { perMinute: 60, perDay: null }, twelvedata: { perMinute: 8, perDay: null } },
+      { durationMs: 300_000, failing: ['yahoo'] },
+    );
+    expect(maxInWindow(sent.get('yahoo')!, 61_200)).toBeLessThanOrEqual(60);
+    const td = sent.get('twelvedata')!;
+    expect(td.length).toBeGreaterThan(30);
+    expect(maxInWindow(td, 61_200)).toBeLessThanOrEqual(8);
+  });
+
+  it('a source without published limits is asked every cycle for every symbol', () => {
+    const { sent } = simulate({ synthetic: { perMinute: null, perDay: null } }, { durationMs: 10_000 });
+    expect(sent.get('synthetic')!.length).toBe(30);
+  });
+
+  it('reports the sources whose budget cannot give the configured interval', () => {
+    const clock = new ManualClock(T0);
+    const breaker = createBreakerFromConfig(testConfig({ SQLITE_PATH: ':memory:' }), clock);
+    const planner = createRequestPlanner({
+      sources: [
+        slot('yahoo', clock, { perMinute: 60, perDay: null }),
+        slot('synthetic', clock, { perMinute: null, perDay: null }),
+        slot('polygon', clock, { perMinute: 600, perDay: null }),
+      ],
+      breaker,
+      timeframe: '1m',
+      intervalMs: 1000,
+      symbols: 3,
+      now: () => clock.now(),
+    });
+    expect(planner.shortfalls(3).map((p) => p.source)).toEqual(['yahoo']);
+    // 60 a minute, less the margin, is a little under one a second.
+    expect(planner.shortfalls(1).map((p) => p.source)).toEqual(['yahoo']);
+    expect(planner.shortfalls(1)[0].refreshMs).toBeLessThan(1_200);
+    breaker.close();
+  });
+
+  it('sizes the burst: the per-second limit, one round of symbols for the minute (at most a tenth of it)', () => {
+    expect(
+      windowBuckets({ perSecond: 1, perMinute: 5, perDay: 25 }, 3).map((w) => [w.window, w.cap]),
+    ).toEqual([
+      ['second', 1],
+      ['minute', 1],
+      ['day', 2],
+    ]);
+    expect(windowBuckets({ perMinute: 60, perDay: null }, 3).map((w) => w.cap)).toEqual([3]);
+  });
+});

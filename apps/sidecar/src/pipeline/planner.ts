@@ -1,0 +1,260 @@
+// Request planner: spreads each provider's request budget evenly over its windows across the symbols
+// that need that provider, so the loop never spends a minute's budget in its first seconds and then
+// skips every source for the rest of the minute.
+//
+// Each source has one token bucket per published window (second, minute, day); a request takes a
+// token from each. A bucket refills at `(limit + 1 - cap) / (widened window x 1.05)` and holds at most
+// `cap` tokens (the per-second limit; for minute and day one round of the symbols that need the source,
+// at most a tenth of the limit): in any widened window it grants at most `cap + rate x window`, which
+// stays below `limit + 1`, so never more than the limit even where the fetcher's own windows carry
+// their safety margin. A symbol "needs" the first source of the fallback order that may be asked now;
+// at the start of each cycle the planner grants that source's tokens to its symbols in round-robin
+// order (first the ones not asked since the latest bar closed, so the closing minute is fetched once
+// more and finalised by the provider, then the longest waiting). A symbol without a grant waits for a
+// later cycle: that is its refresh interval, not a failure. A fallback source asked after the first
+// one failed takes tokens of its own, if it has them.
+import { alignTs, type SourceName, type Timeframe } from '@pipeline/core';
+import { type BreakerPort, type SourceSlot } from '../ports';
+import { skipReason } from './fallback';
+
+const SECOND_MS = 1_000;
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+/** Share of a window added to it (at least {@link MIN_MARGIN_MS}), as the fetchers' rate budgets do. */
+const WINDOW_MARGIN = 0.02;
+const MIN_MARGIN_MS = 250;
+/** The refill rate is divided by this: headroom so that the burst tokens never reach the limit. */
+const RATE_HEADROOM = 1.05;
+/** A minute's or day's burst is at most this share of its limit. */
+const BURST_SHARE = 0.1;
+
+/** Which of a source's limits sets its planned rate. */
+export type PlanLimit = 'second' | 'minute' | 'day' | null;
+
+/** The plan of one source, as /health and the metrics show it. */
+export interface SourcePlan {
+  source: SourceName;
+  /** The provider's limits as the fetcher declares them (null: none published). */
+  limits: { perSecond: number | null; perMinute: number | null; perDay: number | null };
+  /** The window whose limit sets the planned rate; null: no limit (asked every cycle). */
+  limitedBy: PlanLimit;
+  /** Requests per minute the planner lets out at most over time (null: unlimited). */
+  plannedPerMinute: number | null;
+  /** Symbols whose first callable source this is, as of the latest cycle. */
+  symbols: number;
+  /**
+   * Planned ms between two polls of one of those symbols: the configured interval where the budget
+   * allows it, longer where it does not; null while no symbol needs the source.
+   */
+  refreshMs: number | null;
+}
+
+export interface RequestPlannerOptions {
+  sources: readonly SourceSlot[];
+  breaker: BreakerPort;
+  timeframe: Timeframe;
+  /** COLLECTION_INTERVAL in ms. */
+  intervalMs: number;
+  /** Symbols collected (sizes the minute's and day's burst: one round). */
+  symbols: number;
+  /** The planner's time, epoch ms. */
+  now: () => number;
+}
+
+export interface RequestPlanner {
+  /**
+   * Starts a cycle at `now`: picks each symbol's first callable source and grants that source's
+   * tokens; returns the symbols that may be fetched this cycle (the others wait).
+   */
+  beginCycle(symbols: readonly string[], now: number): Set<string>;
+  /**
+   * May `symbol` ask `source` now? The cycle's grant for its first source, or tokens of the source's
+   * own for a fallback after a failure. Records the poll.
+   */
+  admit(source: SourceName, symbol: string, now: number): boolean;
+  /** The current plan of every source. */
+  plan(): SourcePlan[];
+  /** Planned seconds between two polls per source (null where no symbol needs it), for the metrics gauge. */
+  refreshIntervals(): Record<string, number | null>;
+  /** Sources whose budget cannot give `symbols` symbols the configured interval (the start-up warning). */
+  shortfalls(symbols: number): SourcePlan[];
+}
+
+/** One window's token bucket. */
+interface WindowBucket {
+  window: Exclude<PlanLimit, null>;
+  /** Tokens per ms. */
+  rate: number;
+  cap: number;
+  tokens: number;
+}
+
+interface SourceBuckets {
+  slot: SourceSlot;
+  windows: WindowBucket[];
+  refilledAt: number;
+  needers: number;
+  /** The symbols granted this cycle (their first source's request is already paid for). */
+  granted: Set<string>;
+}
+
+const widen = (windowMs: number) => windowMs + Math.max(MIN_MARGIN_MS, windowMs * WINDOW_MARGIN);
+
+/**
+ * The buckets of a source's published limits: `cap` tokens at most (the per-second limit; a round of
+ * `symbols` for minute and day, at most a tenth of the limit, at least 1) refilled at
+ * `(limit + 1 - cap) / (widened window x 1.05)` per ms, so that no widened window ever grants more
+ * than the limit.
+ */
+export function windowBuckets(
+  limits: { perSecond?: number | null; perMinute: number | null; perDay: number | null },
+  symbols: number,
+): WindowBucket[] {
+  const out: WindowBucket[] = [];
+  const windows: [number | null | undefined, number, Exclude<PlanLimit, null>][] = [
+    [limits.perSecond, SECOND_MS, 'second'],
+    [limits.perMinute, MINUTE_MS, 'minute'],
+    [limits.perDay, DAY_MS, 'day'],
+  ];
+  for (const [limit, windowMs, window] of windows) {
+    if (limit === null || limit === undefined) continue;
+    const cap =
+      window === 'second'
+        ? Math.max(1, Math.floor(limit))
+        : Math.max(1, Math.min(symbols, Math.floor(limit * BURST_SHARE)));
+    const rate = Math.max(0, limit + 1 - cap) / (widen(windowMs) * RATE_HEADROOM);
+    out.push({ window, rate, cap, tokens: cap });
+  }
+  return out;
+}
+
+/** The slowest of the buckets' rates (tokens per ms) and its window; Infinity when there is none. */
+export function slowestWindow(windows: readonly WindowBucket[]): { rate: number; limitedBy: PlanLimit } {
+  let rate = Infinity;
+  let limitedBy: PlanLimit = null;
+  for (const w of windows) {
+    if (w.rate < rate) {
+      rate = w.rate;
+      limitedBy = w.window;
+    }
+  }
+  return { rate, limitedBy };
+}
+
+export function createRequestPlanner(options: RequestPlannerOptions): RequestPlanner {
+  const { intervalMs, breaker } = options;
+  const t0 = options.now();
+  const sources = new Map<SourceName, SourceBuckets>();
+  for (const slot of options.sources) {
+    sources.set(slot.name, {
+      slot,
+      windows: windowBuckets(slot.fetcher.capabilities.rateLimits, options.symbols),
+      refilledAt: t0,
+      needers: 0,
+      granted: new Set(),
+    });
+  }
+  /** When each symbol was last granted a request (any source), epoch ms. */
+  const lastPolled = new Map<string, number>();
+
+  function refill(b: SourceBuckets, now: number): void {
+    const dt = Math.max(0, now - b.refilledAt);
+    for (const w of b.windows) w.tokens = Math.min(w.cap, w.tokens + dt * w.rate);
+    b.refilledAt = now;
+  }
+  /** Takes one token from every window, or none when one of them is short. */
+  function take(b: SourceBuckets): boolean {
+    if (b.windows.some((w) => w.tokens < 1)) return false;
+    for (const w of b.windows) w.tokens -= 1;
+    return true;
+  }
+
+  function refreshMs(b: SourceBuckets, needers: number): number | null {
+    if (needers === 0) return null;
+    const { rate } = slowestWindow(b.windows);
+    if (rate === Infinity) return intervalMs;
+    return Math.max(intervalMs, Math.ceil(needers / rate));
+  }
+
+  function planOf(b: SourceBuckets): SourcePlan {
+    const l = b.slot.fetcher.capabilities.rateLimits;
+    const { rate, limitedBy } = slowestWindow(b.windows);
+    return {
+      source: b.slot.name,
+      limits: { perSecond: l.perSecond ?? null, perMinute: l.perMinute, perDay: l.perDay },
+      limitedBy,
+      plannedPerMinute: rate === Infinity ? null : Math.floor(rate * MINUTE_MS * 100) / 100,
+      symbols: b.needers,
+      refreshMs: refreshMs(b, b.needers),
+    };
+  }
+
+  return {
+    beginCycle(symbols, now) {
+      const closedAt = alignTs(now, options.timeframe);
+      const bySource = new Map<SourceName, string[]>();
+      for (const b of sources.values()) {
+        b.granted.clear();
+        b.needers = 0;
+        refill(b, now);
+      }
+      const first = options.sources.find((s) => skipReason(s, breaker, options.timeframe) === null);
+      const due = new Set<string>();
+      for (const symbol of symbols) {
+        // No source may be asked: the cycle reports the symbol failed, with every skip as its reason.
+        if (!first) {
+          due.add(symbol);
+          continue;
+        }
+        const list = bySource.get(first.name) ?? [];
+        list.push(symbol);
+        bySource.set(first.name, list);
+      }
+      for (const [source, list] of bySource) {
+        const b = sources.get(source)!;
+        b.needers = list.length;
+        // Not asked since the latest bar closed first (the closing minute is fetched once more),
+        // then the longest waiting; ties in configuration order.
+        const order = list
+          .map((symbol, i) => ({ symbol, i, at: lastPolled.get(symbol) ?? -Infinity }))
+          .sort((x, y) => {
+            const xc = x.at < closedAt ? 0 : 1;
+            const yc = y.at < closedAt ? 0 : 1;
+            return xc - yc || x.at - y.at || x.i - y.i;
+          });
+        for (const { symbol } of order) {
+          if (!take(b)) break;
+          b.granted.add(symbol);
+          due.add(symbol);
+        }
+      }
+      return due;
+    },
+    admit(source, symbol, now) {
+      const b = sources.get(source);
+      if (!b) return true;
+      if (b.granted.delete(symbol)) {
+        lastPolled.set(symbol, now);
+        return true;
+      }
+      refill(b, now);
+      if (!take(b)) return false;
+      lastPolled.set(symbol, now);
+      return true;
+    },
+    plan: () => [...sources.values()].map(planOf),
+    refreshIntervals() {
+      const out: Record<string, number | null> = {};
+      for (const b of sources.values()) {
+        const ms = refreshMs(b, b.needers);
+        out[b.slot.name] = ms === null ? null : ms / 1000;
+      }
+      return out;
+    },
+    shortfalls(symbols) {
+      return [...sources.values()]
+        .filter((b) => (refreshMs(b, symbols) ?? 0) > intervalMs)
+        .map((b) => ({ ...planOf(b), symbols, refreshMs: refreshMs(b, symbols) }));
+    },
+  };
+}
