@@ -2,6 +2,7 @@
 // cache, and a poolSize sweep (1, 2, 4, 8 connections).
 // Run: pnpm --filter @pipeline/redis-kb bench  (REDIS_URL, BENCH_SCALE=4 for longer, BENCH_ONLY=pool).
 // Writes bench-results/redis-kb.json at the repo root.
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -317,6 +318,50 @@ async function benchMemory(): Promise<void> {
   await cache.close();
 }
 
+/**
+ * Heap per cached bar at 2,000 symbols x 5,000 bars, in a child process with --expose-gc (its own
+ * heap, nothing else in it): (heapUsed + arrayBuffers) delta / bars, and the child's resident memory.
+ */
+function benchHeapPerBar(): void {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const out = execFileSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', join(here, 'memory-heap.ts')],
+    {
+      cwd: resolve(here, '..'),
+      encoding: 'utf8',
+    },
+  );
+  const m = JSON.parse(out.trim().split('\n').pop()!) as {
+    bytesPerBar: number;
+    heapUsedPerBar: number;
+    rssMB: number;
+    fillBarsPerSec: number;
+  };
+  console.log(`in-process cache 2,000 x 5,000: ${JSON.stringify(m)}`);
+  const row = (
+    c: string,
+    unit: string,
+    ours: number,
+    goal: string | null = null,
+    pass: boolean | null = null,
+  ) => rows.push({ case: c, unit, ours, baseline: null, baselineValue: null, ratio: null, goal, pass });
+  row(
+    'in-process cache: heap per cached bar, 2,000 x 5,000',
+    'bytes',
+    round(m.bytesPerBar, 1),
+    '<= 64 B',
+    m.bytesPerBar <= 64,
+  );
+  row(
+    'in-process cache: of which in the V8 heap (rest: typed-array stores)',
+    'bytes',
+    round(m.heapUsedPerBar, 2),
+  );
+  row('in-process cache: resident memory, 2,000 x 5,000', 'MB', Math.round(m.rssMB));
+  row('in-process cache: fill 2,000 x 5,000 (500 bars/call)', 'bars/s', Math.round(m.fillBarsPerSec));
+}
+
 const POOL_SIZES = [1, 2, 4, 8] as const;
 
 /**
@@ -454,6 +499,7 @@ async function main(): Promise<void> {
       await benchWrites(admin, 50, true);
       await benchReads(admin);
       await benchMemory();
+      benchHeapPerBar();
     }
     await benchPoolWrites(100, true);
     await benchPoolWrites(100, false);

@@ -72,4 +72,55 @@ describe('createMemoryHotCache', () => {
     expect((await cache.lastBar('EURUSD', '1m'))!.close).toBe(bar(0).close);
     await cache.close();
   });
+
+  it('keeps every field exact through ring growth and wrap-around (columnar storage)', async () => {
+    // 37 bars: the ring grows 16 -> 32 -> 37 and then wraps; replacements land on both sides of the seam.
+    const cache = createMemoryHotCache({ maxBars: 37, replaceWindow: 37 });
+    const sources = ['yahoo', 'polygon', 'twelvedata', 'replay'] as const;
+    const mk = (i: number, v = 0) =>
+      bar(i, {
+        open: 1 + i / 7 + v,
+        high: 2 + i / 7 + v,
+        low: 0.5 + i / 7,
+        close: 1.5 + i / 7 + v,
+        volume: i * 0.1,
+        quality: (i % 10) / 9,
+        final: i % 3 !== 0,
+        source: sources[i % 4],
+        symbol: 'XAUUSD',
+        timeframe: '5m',
+      });
+    const expected = new Map<number, ReturnType<typeof mk>>();
+    let i = 0;
+    for (const size of [5, 11, 1, 16, 3, 40, 7, 2, 20]) {
+      const chunk = Array.from({ length: size }, (_, k) => mk(i + k));
+      i += size;
+      await cache.writeBars(chunk);
+      for (const b of chunk) expected.set(b.ts, b);
+      // replace a bar some way back (crosses the ring's seam once it wraps)
+      const back = mk(i - Math.min(i, 30), 1);
+      await cache.writeBars([back]);
+      expected.set(back.ts, back);
+    }
+    const want = [...expected.values()].sort((a, b) => a.ts - b.ts).slice(-37);
+    expect(await cache.seriesLength('XAUUSD', '5m')).toBe(37);
+    expect(await cache.latestBars('XAUUSD', '5m', 100)).toEqual(want);
+    expect(await cache.barsInRange('XAUUSD', '5m', want[3].ts, want[30].ts)).toEqual(want.slice(3, 30));
+    expect(await cache.lastBar('XAUUSD', '5m')).toEqual(want[36]);
+    await cache.close();
+  });
+
+  it('stores final as a boolean and rejects the 32768th distinct source name as invalid', async () => {
+    const cache = createMemoryHotCache({ maxBars: 40_000 });
+    await cache.writeBars([bar(0, { final: undefined as never })]);
+    expect((await cache.lastBar('EURUSD', '1m'))!.final).toBe(false);
+    const many = Array.from({ length: 0x7fff }, (_, i) => bar(i + 1, { source: `src${i}` as never }));
+    const rejected: string[] = [];
+    cache.onRejected((e) => rejected.push(...e.invalid.map((x) => x.issue)));
+    // 'yahoo' (from bar 0) plus 32,766 new names fit; the last one does not
+    expect(await cache.writeBars(many)).toMatchObject({ appended: 0x7fff - 1, invalid: 1 });
+    expect(rejected).toEqual(['more than 32767 distinct source names']);
+    expect((await cache.lastBar('EURUSD', '1m'))!.source).toBe('src32765');
+    await cache.close();
+  });
 });

@@ -24,9 +24,9 @@ import { planWrite } from './write-plan';
 
 export interface MemoryHotCacheOptions {
   /**
-   * Bars kept per (symbol, timeframe); older ones are dropped. Memory: about 200 bytes per bar, so
-   * the default bound is roughly `maxBars * maxSeries * 200` bytes (5000 x 1000 x 200 B = 1 GB worst case;
-   * lower `maxSeries` on small hosts).
+   * Bars kept per (symbol, timeframe); older ones are dropped. Memory: 58 bytes per bar (typed-array
+   * columns, see the README), so the bound is about `maxBars * maxSeries * 58` bytes (5000 x 1000 x 58 B =
+   * 290 MB worst case with the defaults; lower `maxSeries` on small hosts).
    * @default 5000 (MAX_BARS_CACHE)
    */
   maxBars: number;
@@ -68,34 +68,133 @@ export const MEMORY_HOT_CACHE_DEFAULTS: Readonly<MemoryHotCacheOptions> = Object
 
 const NAME = 'MemoryHotCache';
 
-/** One series: `bars` may run past `maxBars` by a slack so trimming is amortised, not per append. */
-class Series {
-  bars: Bar[] = [];
-  constructor(private readonly maxBars: number) {}
+/** Number columns per bar row: ts, open, high, low, close, volume, quality. */
+const COLS = 7;
+/** Bit of a row's tag that holds `final`; the low 15 bits hold the source's index in the source table. */
+const FINAL_BIT = 0x8000;
+/** Distinct `source` names one cache can hold (the tag's 15 bits). */
+const MAX_SOURCES = 0x7fff;
+/** First capacity of a new series, in bars; it doubles up to `maxBars` as the series grows. */
+const FIRST_CAPACITY = 16;
 
-  /** The logical window (last maxBars). */
-  get start(): number {
-    return Math.max(0, this.bars.length - this.maxBars);
+/**
+ * One series, held as columns rather than Bar objects: a ring of `capacity` rows in one Float64Array
+ * (ts, open, high, low, close, volume, quality: 56 bytes a bar) and one Uint16Array of tags (source
+ * index and the final bit: 2 bytes a bar); symbol and timeframe once per series. Bar objects are built
+ * only when read. The ring grows by doubling until it holds `maxBars`, then the oldest row is
+ * overwritten by each append.
+ */
+class Series {
+  nums: Float64Array;
+  tags: Uint16Array;
+  capacity: number;
+  /** Physical row of the oldest bar. */
+  head = 0;
+  length = 0;
+  constructor(
+    readonly symbol: string,
+    readonly timeframe: Timeframe,
+    private readonly maxBars: number,
+  ) {
+    this.capacity = Math.min(maxBars, FIRST_CAPACITY);
+    this.nums = new Float64Array(this.capacity * COLS);
+    this.tags = new Uint16Array(this.capacity);
   }
-  get length(): number {
-    return this.bars.length - this.start;
+
+  /** Physical row of logical index i (0 = oldest). */
+  row(i: number): number {
+    const p = this.head + i;
+    return p >= this.capacity ? p - this.capacity : p;
   }
-  push(bar: Bar): void {
-    this.bars.push(bar);
-    if (this.bars.length > this.maxBars + Math.max(64, this.maxBars >> 3)) {
-      this.bars.splice(0, this.bars.length - this.maxBars);
+  ts(i: number): number {
+    return this.nums[this.row(i) * COLS];
+  }
+  lastTs(): number {
+    return this.nums[this.row(this.length - 1) * COLS];
+  }
+
+  /** Appends a bar newer than the tail, dropping the oldest when `maxBars` are held. */
+  push(bar: Bar, tag: number): void {
+    if (this.length === this.capacity) {
+      if (this.capacity < this.maxBars) this.grow();
+      else {
+        this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
+        this.length--;
+      }
     }
+    this.length++;
+    this.set(this.length - 1, bar, tag);
   }
-  /** First index (absolute) with ts >= t, within the logical window. */
+
+  /** Overwrites logical index i. */
+  set(i: number, bar: Bar, tag: number): void {
+    const r = this.row(i);
+    const o = r * COLS;
+    const nums = this.nums;
+    nums[o] = bar.ts;
+    nums[o + 1] = bar.open;
+    nums[o + 2] = bar.high;
+    nums[o + 3] = bar.low;
+    nums[o + 4] = bar.close;
+    nums[o + 5] = bar.volume;
+    nums[o + 6] = bar.quality;
+    this.tags[r] = tag;
+  }
+
+  /** Materialises logical index i as a new Bar. */
+  bar(i: number, sources: readonly string[]): Bar {
+    const r = this.row(i);
+    const o = r * COLS;
+    const nums = this.nums;
+    const tag = this.tags[r];
+    return {
+      symbol: this.symbol,
+      timeframe: this.timeframe,
+      ts: nums[o],
+      open: nums[o + 1],
+      high: nums[o + 2],
+      low: nums[o + 3],
+      close: nums[o + 4],
+      volume: nums[o + 5],
+      source: sources[tag & MAX_SOURCES] as Bar['source'],
+      final: (tag & FINAL_BIT) !== 0,
+      quality: nums[o + 6],
+    };
+  }
+
+  /** Bars [from, to) (logical indexes), oldest first. */
+  slice(from: number, to: number, sources: readonly string[]): Bar[] {
+    const out = new Array<Bar>(Math.max(0, to - from));
+    for (let i = from; i < to; i++) out[i - from] = this.bar(i, sources);
+    return out;
+  }
+
+  /** First logical index with ts >= t. */
   lowerBound(t: number): number {
-    let lo = this.start;
-    let hi = this.bars.length;
+    let lo = 0;
+    let hi = this.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.bars[mid].ts < t) lo = mid + 1;
+      if (this.ts(mid) < t) lo = mid + 1;
       else hi = mid;
     }
     return lo;
+  }
+
+  private grow(): void {
+    const capacity = Math.min(this.maxBars, this.capacity * 2);
+    const nums = new Float64Array(capacity * COLS);
+    const tags = new Uint16Array(capacity);
+    // Unroll the ring: [head, capacity) then [0, head).
+    const firstPart = this.capacity - this.head;
+    nums.set(this.nums.subarray(this.head * COLS), 0);
+    nums.set(this.nums.subarray(0, this.head * COLS), firstPart * COLS);
+    tags.set(this.tags.subarray(this.head), 0);
+    tags.set(this.tags.subarray(0, this.head), firstPart);
+    this.nums = nums;
+    this.tags = tags;
+    this.capacity = capacity;
+    this.head = 0;
   }
 }
 
@@ -120,6 +219,19 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
   const replaceWindow = Math.floor(opts.replaceWindow);
 
   const series = new Map<string, Series>();
+  // The source names seen, each stored once; a bar row keeps the index (15 bits of its tag).
+  const sourceNames: string[] = [];
+  const sourceIds = new Map<string, number>();
+  const sourceIndex = (name: string): number => {
+    let i = sourceIds.get(name);
+    if (i === undefined) {
+      if (sourceNames.length >= MAX_SOURCES) return -1;
+      i = sourceNames.length;
+      sourceNames.push(name);
+      sourceIds.set(name, i);
+    }
+    return i;
+  };
   const features = new Map<string, { value: Buffer; expiresAt: number }>();
   const signals = new Map<string, Buffer>();
   const stats: CacheStats = {
@@ -171,25 +283,30 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
       };
       const accepted: Bar[] = [];
       const refused: Bar[] = [];
+      const invalid = plan.invalid;
       for (const batch of plan.series) {
         const id = sid(batch.symbol, batch.timeframe);
-        const s = series.get(id) ?? new Series(maxBars);
+        const s = series.get(id) ?? new Series(batch.symbol, batch.timeframe, maxBars);
         touch(series, id, s, opts.maxSeries);
         for (const input of batch.bars) {
-          const bar = { ...input };
-          const arr = s.bars;
-          const tail = s.length > 0 ? arr[arr.length - 1] : undefined;
-          if (tail === undefined || bar.ts > tail.ts) {
-            s.push(bar);
+          const source = sourceIndex(input.source);
+          if (source < 0) {
+            result.invalid++;
+            invalid.push({ bar: input, issue: `more than ${MAX_SOURCES} distinct source names` });
+            continue;
+          }
+          const tag = input.final ? source | FINAL_BIT : source;
+          if (s.length === 0 || input.ts > s.lastTs()) {
+            s.push(input, tag);
             result.appended++;
-          } else if (bar.ts === tail.ts) {
-            arr[arr.length - 1] = bar;
+          } else if (input.ts === s.lastTs()) {
+            s.set(s.length - 1, input, tag);
             result.replaced++;
           } else {
-            const lowest = Math.max(s.start, arr.length - replaceWindow);
-            const i = s.lowerBound(bar.ts);
-            if (i >= lowest && i < arr.length && arr[i].ts === bar.ts) {
-              arr[i] = bar;
+            const lowest = Math.max(0, s.length - replaceWindow);
+            const i = s.lowerBound(input.ts);
+            if (i >= lowest && i < s.length && s.ts(i) === input.ts) {
+              s.set(i, input, tag);
               result.replaced++;
             } else {
               result.refused++;
@@ -197,7 +314,7 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
               continue;
             }
           }
-          accepted.push({ ...bar });
+          accepted.push({ ...input, final: (tag & FINAL_BIT) !== 0 });
         }
       }
       stats.barsAppended += result.appended;
@@ -205,8 +322,7 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
       stats.barsRefused += result.refused;
       stats.barsInvalid += result.invalid;
       if (accepted.length > 0) barsEvents.emit({ bars: accepted });
-      if (refused.length > 0 || plan.invalid.length > 0)
-        rejectedEvents.emit({ refused, invalid: plan.invalid });
+      if (refused.length > 0 || invalid.length > 0) rejectedEvents.emit({ refused, invalid });
       return result;
     },
 
@@ -214,21 +330,20 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
       check('latestBars');
       const s = series.get(sid(symbol, timeframe));
       if (!s || limit <= 0) return [];
-      const from = Math.max(s.start, s.bars.length - Math.floor(limit));
-      return copy(s.bars, from, s.bars.length);
+      return s.slice(Math.max(0, s.length - Math.floor(limit)), s.length, sourceNames);
     },
 
     async barsInRange(symbol, timeframe, from, to) {
       check('barsInRange');
       const s = series.get(sid(symbol, timeframe));
       if (!s || !(from < to)) return [];
-      return copy(s.bars, s.lowerBound(from), s.lowerBound(to));
+      return s.slice(s.lowerBound(from), s.lowerBound(to), sourceNames);
     },
 
     async lastBar(symbol, timeframe) {
       check('lastBar');
       const s = series.get(sid(symbol, timeframe));
-      return s && s.length > 0 ? { ...s.bars[s.bars.length - 1] } : null;
+      return s && s.length > 0 ? s.bar(s.length - 1, sourceNames) : null;
     },
 
     async seriesLength(symbol, timeframe) {
@@ -303,10 +418,4 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
     },
   };
   return cache;
-}
-
-function copy(bars: readonly Bar[], from: number, to: number): Bar[] {
-  const out = new Array<Bar>(Math.max(0, to - from));
-  for (let i = from; i < to; i++) out[i - from] = { ...bars[i] };
-  return out;
 }
