@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // API reference: typedoc with typedoc-plugin-markdown, one folder of markdown per published package
-// (docs/api/<package>/, from the package's src/index.ts), committed so that the READMEs' links work
+// (docs/api/<package>/, from the package's src/index.ts; packages/* and the public apps/*, a bin-only
+// package is skipped), committed so that the READMEs' links work
 // on the forge. `pnpm docs:api` regenerates everything; `pnpm docs:api validator` one package;
 // `--check` regenerates into a scratch folder and fails when the committed docs differ.
 // typedoc is a tool of this script, not a dependency of any package: it is installed once into a
@@ -17,7 +18,7 @@ import {
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { publishablePackages, root, run } from './lib.mjs';
+import { hasLibraryEntry, publishablePackages, root, run } from './lib.mjs';
 import { exec, pool } from './quickstart.mjs';
 
 const TYPEDOC = '0.28.20';
@@ -29,10 +30,14 @@ const typescript = JSON.parse(
 const args = process.argv.slice(2);
 const check = args.includes('--check');
 const names = args.filter((a) => !a.startsWith('--')).map((n) => (n.startsWith('@') ? n : `@pipeline/${n}`));
-const packages = publishablePackages().filter(
-  (p) => existsSync(join(p.dir, 'src', 'index.ts')) && (!names.length || names.includes(p.name)),
-);
-if (names.length && packages.length !== names.length) {
+// A package without a library entry (bin-only: nothing to import) has no API to document; a CLI
+// that also exports its commands as functions (apps/cli) is documented like a library.
+const selected = publishablePackages().filter((p) => !names.length || names.includes(p.name));
+const packages = selected.filter((p) => hasLibraryEntry(p.pkg) && existsSync(join(p.dir, 'src', 'index.ts')));
+for (const p of selected.filter((x) => !packages.includes(x))) {
+  console.log(`skip ${p.name}: bin-only package (no library entry), no API reference`);
+}
+if (names.length && selected.length !== names.length) {
   console.error(`unknown package in: ${names.join(', ')}`);
   process.exit(2);
 }
