@@ -117,14 +117,15 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
     const last = history.at(-1);
     if (last && (!state.lastBar || state.lastBar.ts <= last.ts)) state.lastBar = last;
     mirroredFeatures.delete(symbol);
+    // Live only once the lease is confirmed (Redis reachable, not lapsed); otherwise the next
+    // cycle's coordinator round decides and the takeover runs again.
+    const allowed = await coordinator.fence([symbol]);
+    if (!allowed.has(symbol)) return;
     if (history.length > 0) {
-      const allowed = await coordinator.fence([symbol]);
-      if (allowed.has(symbol)) {
-        try {
-          await options.cache.writeBars(history);
-        } catch (err) {
-          log.warn('cluster takeover: writing history to the shared cache failed', { symbol, err });
-        }
+      try {
+        await options.cache.writeBars(history);
+      } catch (err) {
+        log.warn('cluster takeover: writing history to the shared cache failed', { symbol, err });
       }
     }
     if (!coordinator.isOwner(symbol)) return;
@@ -199,17 +200,20 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
         await coordinator.tick();
         lastTickError = null;
       } catch (err) {
+        // Logged when the trouble starts, not every cycle; /health shows it while it lasts.
+        if (lastTickError === null)
+          log.warn('cluster: coordinator round failed; writes wait for the fence', { err });
         lastTickError = err instanceof Error ? err.message : String(err);
-        log.warn('cluster: coordinator round failed; writes wait for the fence', { err });
       }
-      // A takeover that failed (provider or store down) is tried again.
-      for (const symbol of coordinator.owned().keys()) {
-        if (live.has(symbol) || taking.has(symbol)) continue;
-        const p = takeOver(symbol)
-          .catch((err: unknown) => log.warn('cluster takeover failed; retried next cycle', { symbol, err }))
-          .finally(() => taking.delete(symbol));
-        taking.set(symbol, p);
-      }
+      // A takeover that failed (provider or store down) is tried again once Redis answers.
+      if (lastTickError === null)
+        for (const symbol of coordinator.owned().keys()) {
+          if (live.has(symbol) || taking.has(symbol)) continue;
+          const p = takeOver(symbol)
+            .catch((err: unknown) => log.warn('cluster takeover failed; retried next cycle', { symbol, err }))
+            .finally(() => taking.delete(symbol));
+          taking.set(symbol, p);
+        }
       try {
         await refreshMirror();
       } catch (err) {
@@ -220,12 +224,18 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
     async fence(symbols) {
       const list = [...new Set(symbols)];
       if (list.length === 0) return new Set();
+      let allowed: Set<string>;
       try {
-        return await coordinator.fence(list);
+        allowed = await coordinator.fence(list);
       } catch (err) {
         log.warn('cluster: fence failed; the cycle writes nothing', { err });
-        return new Set();
+        allowed = new Set();
       }
+      // Bars collected but not written (Redis unreachable, or the lease lapsed during a pause) are
+      // missing from the history: such a symbol goes through the takeover again once the lease is
+      // confirmed, which backfills from its last stored bar.
+      for (const symbol of list) if (!allowed.has(symbol)) live.delete(symbol);
+      return allowed;
     },
     features(local) {
       return {

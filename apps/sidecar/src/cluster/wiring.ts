@@ -105,8 +105,15 @@ export function withSharedBudget(
   if (!limits.perSecond && !limits.perMinute && !limits.perDay) return slot;
   const f = slot.fetcher;
   async function guarded<T>(symbol: string, run: () => Promise<T>): Promise<T> {
-    const answer = await budget.take(slot.name, apiKey, limits);
-    if (!answer.granted) throw budgetRefused(slot.name, answer.waitMs, symbol);
+    let answer: Awaited<ReturnType<SharedBudget['take']>> | null = null;
+    try {
+      answer = await budget.take(slot.name, apiKey, limits);
+    } catch (err) {
+      // Redis unreachable: the fetcher's own in-process budget still applies (fail open, so a Redis
+      // outage does not stop collection; N instances may then together exceed the shared limit).
+      log?.debug('shared budget unavailable; in-process budget only', { source: slot.name, err });
+    }
+    if (answer && !answer.granted) throw budgetRefused(slot.name, answer.waitMs, symbol);
     try {
       return await run();
     } catch (err) {
