@@ -42,10 +42,10 @@ function emaSeries(bars: ChartBar[], period: number): { time: UTCTimestamp; valu
   if (bars.length < period) return out;
   const k = 2 / (period + 1);
   let ema = bars.slice(0, period).reduce((s, b) => s + b.close, 0) / period;
-  out.push({ time: time(bars[period - 1]!.ts), value: ema });
+  out.push({ time: time(bars[period - 1].ts), value: ema });
   for (let i = period; i < bars.length; i++) {
-    ema = bars[i]!.close * k + ema * (1 - k);
-    out.push({ time: time(bars[i]!.ts), value: ema });
+    ema = bars[i].close * k + ema * (1 - k);
+    out.push({ time: time(bars[i].ts), value: ema });
   }
   return out;
 }
@@ -89,7 +89,7 @@ export function createPriceChart(host: HTMLElement): PriceChart {
     let s = emas.get(period);
     if (!s) {
       s = chart.addSeries(LineSeries, {
-        color: EMA_COLORS[emas.size % EMA_COLORS.length]!,
+        color: EMA_COLORS[emas.size % EMA_COLORS.length],
         lineWidth: 2,
         title: `EMA ${period}`,
         priceLineVisible: false,
@@ -118,6 +118,8 @@ export function createPriceChart(host: HTMLElement): PriceChart {
       else data.push(bar);
       candles.update(candle(bar));
       volume.update(vol(bar));
+      // Recomputing 500 points is cheaper than tracking the EMA state across forming-bar replacements.
+      redrawEmas();
     },
     setFeatures(values, dataTs) {
       for (const [key, value] of Object.entries(values)) {
