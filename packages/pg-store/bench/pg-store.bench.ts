@@ -13,34 +13,26 @@
 //   BENCH_QUERIES        last-500 queries timed                     (default 2000)
 //   BENCH_RUNS           backfill runs, best of                     (default 4)
 //   BENCH_KEEP_DB        1: keep the bench database (and reuse its big table next run)
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { alignTs, type Bar } from '@pipeline/core';
+import {
+  BENCH_T0 as T0,
+  benchBar as bar,
+  benchTable,
+  envNumber as env,
+  measureLoopBlocking as loopBlocking,
+  percentile,
+  round,
+  writeBenchResult,
+  type BenchRow as Row,
+} from '@pipeline/test-utils';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createPgStore, type PgStore } from '../src/index';
 import { BAR_COLUMNS, copyChunks } from '../src/schema';
 
-interface Row {
-  case: string;
-  unit: string;
-  ours: number;
-  baseline: string | null;
-  baselineValue: number | null;
-  ratio: number | null;
-  goal: string | null;
-  pass: boolean | null;
-}
-
-const env = (name: string, fallback: number): number => {
-  const v = process.env[name];
-  return v === undefined ? fallback : Number(v);
-};
 const ADMIN = process.env.PG_BENCH_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BACKFILL_ROWS = env('BENCH_BACKFILL_ROWS', 200_000);
 const SYMBOLS = env('BENCH_SYMBOLS', 1_000);
@@ -49,7 +41,6 @@ const QUERIES = env('BENCH_QUERIES', 2_000);
 const KEEP = process.env.BENCH_KEEP_DB === '1';
 const RUNS = env('BENCH_RUNS', 4);
 const DB = `pgstore_bench_${SYMBOLS}x${BARS}`;
-const T0 = Date.UTC(2020, 0, 1);
 const MIN = 60_000;
 const rows: Row[] = [];
 
@@ -58,25 +49,6 @@ const dbUrl = (): string => {
   u.pathname = `/${DB}`;
   return u.toString();
 };
-
-function bar(symbolIndex: number, i: number, ts = T0 + i * MIN): Bar {
-  const p = 100 + (i % 500) / 10 + symbolIndex / 100;
-  return {
-    symbol: `SYM${String(symbolIndex).padStart(4, '0')}`,
-    timeframe: '1m',
-    ts,
-    open: p,
-    high: p + 0.5,
-    low: p - 0.5,
-    close: p + 0.25,
-    volume: i % 1000,
-    source: 'synthetic',
-    final: true,
-    quality: 1,
-  };
-}
-
-const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 async function admin<T>(fn: (c: pg.Client) => Promise<T>, url = ADMIN): Promise<T> {
   const c = new pg.Client({ connectionString: url });
@@ -244,10 +216,6 @@ async function ensureBigTable(): Promise<void> {
   );
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 async function benchLatest(): Promise<void> {
   const url = dbUrl();
   const store = createPgStore({ url, schema: 'big', poolSize: 1 });
@@ -300,34 +268,6 @@ async function benchLatest(): Promise<void> {
 }
 
 // --------------------------------------------------------------------------- event-loop blocking
-
-async function loopBlocking(
-  fn: () => Promise<unknown>,
-): Promise<{ maxLagMs: number; wallMs: number; busyMs: number }> {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  let maxGap = 0;
-  let last = performance.now();
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    maxGap = Math.max(maxGap, now - last);
-    last = now;
-  }, 1);
-  await new Promise((r) => setTimeout(r, 20));
-  h.enable();
-  maxGap = 0;
-  last = performance.now();
-  const t0 = performance.now();
-  const elu = performance.eventLoopUtilization();
-  await fn();
-  const wallMs = performance.now() - t0;
-  // Time the loop spent running JavaScript during fn (includes the 1 ms ticker, a few us per tick).
-  const busyMs = performance.eventLoopUtilization(elu).active;
-  await new Promise((r) => setTimeout(r, 5));
-  h.disable();
-  clearInterval(ticker);
-  // The ticker's gap includes its own 1 ms period; the histogram reports delay beyond it.
-  return { maxLagMs: Math.max(maxGap - 1, h.max / 1e6), wallMs, busyMs };
-}
 
 async function benchLiveFlush(): Promise<void> {
   const store = createPgStore({ url: dbUrl(), schema: 'big', poolSize: 2, maxPending: 1_000_000 });
@@ -397,26 +337,8 @@ async function main(): Promise<void> {
   } finally {
     if (!KEEP) await admin((c) => c.query(`DROP DATABASE IF EXISTS "${DB}" WITH (FORCE)`));
   }
-  console.table(
-    rows.map((r) => ({
-      case: r.case,
-      unit: r.unit,
-      ours: r.ours,
-      baseline: r.baselineValue,
-      ratio: r.ratio,
-      goal: r.goal,
-      pass: r.pass,
-    })),
-  );
-  const out = fileURLToPath(new URL('../../../bench-results', import.meta.url));
-  mkdirSync(out, { recursive: true });
-  const result = {
-    package: '@pipeline/pg-store',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, node: process.version },
-    rows,
-  };
-  writeFileSync(join(out, 'pg-store.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.table(benchTable(rows));
+  writeBenchResult('pg-store', { package: '@pipeline/pg-store', rows });
   console.log(`wrote bench-results/pg-store.json in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

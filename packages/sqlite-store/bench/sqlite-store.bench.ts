@@ -11,61 +11,34 @@
 //   BENCH_LAYOUT_ROWS    rows per layout in the text-vs-dictionary comparison (default 1000000)
 //
 // The big file is built once with the store's backfill path and reused by later runs.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { alignTs, type Bar } from '@pipeline/core';
+import {
+  BENCH_T0 as T0,
+  benchBar as bar,
+  benchTable,
+  envNumber as env,
+  measureLoopBlocking,
+  percentile,
+  round,
+  writeBenchResult,
+  type BenchRow as Row,
+} from '@pipeline/test-utils';
 import { MIGRATIONS, createSqliteStore, type SqliteStore, type WriteMode } from '../src/index';
 
-interface Row {
-  case: string;
-  unit: string;
-  ours: number;
-  baseline: string | null;
-  baselineValue: number | null;
-  ratio: number | null;
-  goal: string | null;
-  pass: boolean | null;
-}
-
-const env = (name: string, fallback: number): number => {
-  const v = process.env[name];
-  return v === undefined ? fallback : Number(v);
-};
 const BACKFILL_ROWS = env('BENCH_BACKFILL_ROWS', 200_000);
 const SYMBOLS = env('BENCH_SYMBOLS', 1_000);
 const BARS = env('BENCH_BARS', 10_000);
 const QUERIES = env('BENCH_QUERIES', 2_000);
 const LAYOUT_ROWS = env('BENCH_LAYOUT_ROWS', 1_000_000);
 const BIG_FILE = process.env.BENCH_BIG_FILE ?? join(tmpdir(), `sqlite-store-bench-${SYMBOLS}x${BARS}.db`);
-const T0 = Date.UTC(2020, 0, 1);
 const MIN = 60_000;
 const work = mkdtempSync(join(tmpdir(), 'sqlite-store-bench-'));
 const rows: Row[] = [];
-
-function bar(symbolIndex: number, i: number, ts = T0 + i * MIN): Bar {
-  const p = 100 + (i % 500) / 10 + symbolIndex / 100;
-  return {
-    symbol: `SYM${String(symbolIndex).padStart(4, '0')}`,
-    timeframe: '1m',
-    ts,
-    open: p,
-    high: p + 0.5,
-    low: p - 0.5,
-    close: p + 0.25,
-    volume: i % 1000,
-    source: 'synthetic',
-    final: true,
-    quality: 1,
-  };
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-}
 
 const PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL'];
 
@@ -215,8 +188,8 @@ function benchLatest(): void {
   void store.close();
   const total = SYMBOLS * BARS;
   for (const [q, name] of [
-    [0.5, 'p50'],
-    [0.99, 'p99'],
+    [50, 'p50'],
+    [99, 'p99'],
   ] as const) {
     const o = round(percentile(ours, q), 3);
     const b = round(percentile(base, q), 3);
@@ -233,28 +206,9 @@ function benchLatest(): void {
   }
 }
 
-/** Max event-loop delay while `fn` runs, measured by a 1 ms ticker and monitorEventLoopDelay. */
-async function loopBlocking(fn: () => Promise<unknown>): Promise<{ maxLagMs: number; wallMs: number }> {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  let maxGap = 0;
-  let last = performance.now();
-  const ticker = setInterval(() => {
-    const now = performance.now();
-    maxGap = Math.max(maxGap, now - last);
-    last = now;
-  }, 1);
-  await new Promise((r) => setTimeout(r, 20));
-  h.enable();
-  maxGap = 0;
-  last = performance.now();
-  const t0 = performance.now();
-  await fn();
-  const wallMs = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, 5));
-  h.disable();
-  clearInterval(ticker);
-  return { maxLagMs: Math.max(maxGap, h.max / 1e6), wallMs };
-}
+/** This bench's statistic: the longest gap counts the 1 ms ticker's own period. */
+const loopBlocking = (fn: () => Promise<unknown>): Promise<{ maxLagMs: number; wallMs: number }> =>
+  measureLoopBlocking(fn, { includeTickerPeriod: true });
 
 async function benchLiveFlush(): Promise<void> {
   // Live rows land at "now" for every symbol: appended at the end of each series in the big file.
@@ -416,7 +370,7 @@ function benchLayout(): void {
     result[layout] = {
       bytesPerRow: (pageCount * pageSize) / (symbols * per),
       insertPerS: (symbols * per) / (insertMs / 1000),
-      p50: percentile(times.slice(100), 0.5),
+      p50: percentile(times.slice(100), 50),
     };
   }
   const cases = [
@@ -438,11 +392,6 @@ function benchLayout(): void {
   }
 }
 
-function round(n: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(n * f) / f;
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
   await benchBackfill();
@@ -451,26 +400,8 @@ async function main(): Promise<void> {
   benchLatest();
   await benchLiveFlush();
   rmSync(work, { recursive: true, force: true });
-  console.table(
-    rows.map((r) => ({
-      case: r.case,
-      unit: r.unit,
-      ours: r.ours,
-      baseline: r.baselineValue,
-      ratio: r.ratio,
-      goal: r.goal,
-      pass: r.pass,
-    })),
-  );
-  const out = fileURLToPath(new URL('../../../bench-results', import.meta.url));
-  mkdirSync(out, { recursive: true });
-  const result = {
-    package: '@pipeline/sqlite-store',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, node: process.version },
-    rows,
-  };
-  writeFileSync(join(out, 'sqlite-store.json'), `${JSON.stringify(result, null, 2)}\n`);
+  console.table(benchTable(rows));
+  writeBenchResult('sqlite-store', { package: '@pipeline/sqlite-store', rows });
   console.log(
     `wrote bench-results/sqlite-store.json in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );

@@ -34,3 +34,19 @@ export {
   type HistoryStoreFactory,
   type HistoryStoreFixture,
 } from './store-contract';
+export {
+  benchRow,
+  benchTable,
+  percentile,
+  percentileOf,
+  round,
+  envNumber,
+  BENCH_T0,
+  benchBar,
+  measureLoopBlocking,
+  writeBenchResult,
+  type BenchRow,
+  type BenchResult,
+  type LoopBlocking,
+  type LoopBlockingOptions,
+} from './bench';
