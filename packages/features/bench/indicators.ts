@@ -10,9 +10,8 @@
 //   BENCH_BATCH_RUNS=3   # alternating runs of the batch workers and the C harness (best of each)
 //   TALIB_DIR=/path/to/unpacked/talib   # use these TA-Lib sources instead of `npm pack talib@1.1.6`
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { type BenchRow as Row, writeBenchResult } from '@pipeline/test-utils';
 import { computeCase, firstValid, maxAbsDiff } from '../test/compute';
 import { loadSampledReference, sha256 } from '../test/reference';
 import { randomSeries } from '../test/series';
@@ -22,7 +21,6 @@ const BARS = Number(process.env.BENCH_BARS ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
 const BATCH_RUNS = Number(process.env.BENCH_BATCH_RUNS ?? 3);
 const here = import.meta.dirname;
-const repo = join(here, '..', '..', '..');
 
 interface WorkerOutput {
   library: string;
@@ -66,17 +64,6 @@ const LABEL: Record<string, string> = {
   indicatorts: 'indicatorts 2.2',
   ixjb94: '@ixjb94/indicators 1.2',
 };
-
-interface Row {
-  case: string;
-  unit: string;
-  ours: number;
-  baseline: string | null;
-  baselineValue: number | null;
-  ratio: number | null;
-  goal: string | null;
-  pass: boolean | null;
-}
 
 const libs = ['ours', 'ours-batch', 'ours-engine', ...new Set([...INCREMENTAL_LIBS, ...BATCH_LIBS])];
 const results: Record<string, WorkerOutput> = {};
@@ -371,36 +358,25 @@ console.log(
   JSON.stringify(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.results]))),
 );
 
-const file = join(repo, 'bench-results', 'features.json');
-mkdirSync(dirname(file), { recursive: true });
-writeFileSync(
-  file,
-  JSON.stringify(
-    {
-      package: '@pipeline/features',
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, node: process.version },
-      settings: {
-        bars: BARS,
-        rounds: ROUNDS,
-        statistic:
-          'incremental: 20th percentile of 2,048-update chunk times; batch: 20th percentile of whole-history calls, best of BATCH_RUNS alternating processes for ours, ixjb94, indicatorts and TA-Lib C; 3 warm-up runs discarded',
-        incrementalInputPool: 1024,
-      },
-      rows,
-      talibC: {
-        version: talibC?.version ?? null,
-        compiler: talibC?.compiler ?? null,
-        runs: BATCH_RUNS,
-        error: talibCError,
-        cNsPerBar: cBest,
-        cAdxPlusMinusDiNsPerBar: diSum,
-      },
-      raw: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.results])),
-      errors,
-    },
-    null,
-    2,
-  ) + '\n',
-);
+const file = writeBenchResult('features', {
+  package: '@pipeline/features',
+  settings: {
+    bars: BARS,
+    rounds: ROUNDS,
+    statistic:
+      'incremental: 20th percentile of 2,048-update chunk times; batch: 20th percentile of whole-history calls, best of BATCH_RUNS alternating processes for ours, ixjb94, indicatorts and TA-Lib C; 3 warm-up runs discarded',
+    incrementalInputPool: 1024,
+  },
+  rows,
+  talibC: {
+    version: talibC?.version ?? null,
+    compiler: talibC?.compiler ?? null,
+    runs: BATCH_RUNS,
+    error: talibCError,
+    cNsPerBar: cBest,
+    cAdxPlusMinusDiNsPerBar: diSum,
+  },
+  raw: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.results])),
+  errors,
+});
 console.log(`wrote ${file}`);

@@ -1,5 +1,6 @@
 // One library, one fresh process: prints {"results": {case: nsPerUnit}} as JSON on stdout.
 // Run by bench/indicators.ts; usage: tsx bench/worker.ts <library> <bars> <rounds>
+import { percentileOf } from '@pipeline/test-utils';
 import { randomSeries } from '../test/series';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -41,10 +42,6 @@ const allBarsTs = Array.from(s.ts);
  */
 const CHUNK = 2048;
 const WARMUP = 3;
-function percentile(xs: number[], p: number): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
 
 /** `run(from, to)` performs updates from..to-1 of one run; `start()` begins a fresh run. */
 function timeChunks(start: () => void, run: (from: number, to: number) => void): number {
@@ -59,7 +56,7 @@ function timeChunks(start: () => void, run: (from: number, to: number) => void):
       if (r >= WARMUP) samples.push(dt);
     }
   }
-  return percentile(samples, 0.2);
+  return percentileOf(samples, 20);
 }
 
 /**
@@ -74,7 +71,7 @@ function time(fn: (chunk: number) => unknown): number {
     const dt = Number(process.hrtime.bigint() - t) / N;
     if (r >= WARMUP) samples.push(dt);
   }
-  return percentile(samples, 0.2);
+  return percentileOf(samples, 20);
 }
 
 let sink = 0;
@@ -213,7 +210,7 @@ async function main(): Promise<void> {
       sink += engine.getFeatures('EURUSD')!.ts;
       if (i >= 500) calls.push(Number(process.hrtime.bigint() - t));
     }
-    results['feature set computation (getFeatures, uncached)'] = percentile(calls, 0.2);
+    results['feature set computation (getFeatures, uncached)'] = percentileOf(calls, 20);
   } else if (lib === 'ours-batch') {
     const f = await import('../src');
     // Batch over typed arrays.
