@@ -1,6 +1,5 @@
 // The candlestick chart of the selected symbol: candles, volume on its own scale at the bottom, and
-// EMA overlays. Built on TradingView's lightweight-charts (canvas, about 45 kB gzipped, no
-// dependencies). The EMA history is computed here from the loaded bars with the sidecar's convention
+// EMA overlays. Built on TradingView's lightweight-charts (canvas rendering). The EMA history is computed here from the loaded bars with the sidecar's convention
 // (seeded with the SMA of the first `period` closes); the newest point is the sidecar's own value from
 // /features or the stream, so the line ends on what the scanner used.
 import {
