@@ -44,8 +44,8 @@ function yahooCases(): MalformedPayload[] {
     f(d.chart.result[0] as never);
     return json(d);
   };
-  const q = (r: { indicators: { quote: Json[] } }): Record<string, unknown[]> =>
-    r.indicators.quote[0] as never;
+  type Quote = Record<'open' | 'high' | 'low' | 'close' | 'volume', unknown[]>;
+  const q = (r: { indicators: { quote: Json[] } }): Quote => r.indicators.quote[0] as never;
   const cases: Array<[string, string, FixtureReply]> = [
     ['truncated-json', 'body cut in the middle', json(raw.slice(0, Math.floor(raw.length / 2)))],
     ['html-200', 'an HTML page with status 200', { ...html(200), status: 200 }],
@@ -69,7 +69,8 @@ function yahooCases(): MalformedPayload[] {
       'all-null-quote',
       'every OHLC value null',
       mut((r) => {
-        for (const k of ['open', 'high', 'low', 'close', 'volume']) q(r)[k] = q(r)[k].map(() => null);
+        for (const k of ['open', 'high', 'low', 'close', 'volume'] as const)
+          q(r)[k] = q(r)[k].map(() => null);
       }),
     ],
   ];
@@ -85,13 +86,15 @@ function yahooCases(): MalformedPayload[] {
 function alphaVantageCases(): MalformedPayload[] {
   const raw = readFixture(AV);
   const doc = JSON.parse(raw) as Json;
-  const seriesKey = Object.keys(doc).find((k) => k.startsWith('Time Series'))!;
+  const seriesKey = Object.keys(doc).find((k) => k.startsWith('Time Series'));
+  if (seriesKey === undefined) throw new Error(`${AV} has no "Time Series" key`);
   const mut = (f: (series: Record<string, Record<string, string>>, d: Json) => void): FixtureReply => {
     const d = clone(doc);
     f(d[seriesKey] as never, d);
     return json(d);
   };
-  const first = (s: Record<string, Record<string, string>>): Record<string, string> => s[Object.keys(s)[0]];
+  const first = (s: Record<string, Record<string, string>>): Record<string, string> =>
+    Object.values(s)[0] ?? {};
   const cases: Array<[string, string, FixtureReply]> = [
     [
       'missing-close',
@@ -145,6 +148,11 @@ function twelveDataCases(): MalformedPayload[] {
     f(d);
     return json(d);
   };
+  const firstValue = (d: { values: Array<Record<string, string>> }): Record<string, string> => {
+    const v = d.values[0];
+    if (v === undefined) throw new Error(`${TD} has no values`);
+    return v;
+  };
   const cases: Array<[string, string, FixtureReply]> = [
     [
       'values-object',
@@ -157,14 +165,14 @@ function twelveDataCases(): MalformedPayload[] {
       'bad-datetime',
       'a datetime that is not a date',
       mut((d) => {
-        d.values[0].datetime = '2023-13-45 99:99:99';
+        firstValue(d).datetime = '2023-13-45 99:99:99';
       }),
     ],
     [
       'negative-close',
       'a negative close',
       mut((d) => {
-        d.values[0].close = '-1';
+        firstValue(d).close = '-1';
       }),
     ],
     ['null-body', 'the body is JSON null', json('null')],

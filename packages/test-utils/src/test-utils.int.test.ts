@@ -16,7 +16,7 @@ describe('fixture server', () => {
       const res = await fetch(`${srv.url}/v2/aggs?apiKey=x`);
       expect(res.status).toBe(429);
       expect(((await res.json()) as { status: string }).status).toBe('ERROR');
-      expect(srv.requests[0].query.get('apiKey')).toBe('x');
+      expect(srv.requests[0]!.query.get('apiKey')).toBe('x');
     } finally {
       await srv.close();
     }
