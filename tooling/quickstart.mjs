@@ -21,7 +21,7 @@ import ts from 'typescript';
 import { root } from './lib.mjs';
 
 /** Markdown sections: heading text (lower case) to the lines under it, up to the next heading of the same or a higher level. */
-function section(markdown, pattern) {
+export function section(markdown, pattern) {
   const lines = markdown.split('\n');
   let fence = false;
   for (let i = 0; i < lines.length; i++) {

@@ -8,6 +8,7 @@ import {
   extractQuickStart,
   extractQuickStartBlock,
   redisScope,
+  section,
   shellScript,
   toCommonJs,
 } from './quickstart.mjs';
@@ -167,4 +168,14 @@ test('publishable packages: packages/* and the public apps/*, never a private on
   assert.equal(hasLibraryEntry({ exports: { '.': { import: './i.js' } } }), true);
   assert.equal(hasLibraryEntry({ exports: { './package.json': './package.json' } }), false);
   assert.equal(hasLibraryEntry({ main: './i.cjs' }), true);
+});
+
+test('a section is everything up to the next heading of its level, blank lines and subsections included', () => {
+  const md =
+    '## Compatibility\n\nBundles: one paragraph.\n\nNode >= 20.19, ESM and CJS.\n\n### Detail\n\nx\n\n## Next\n\ny\n';
+  const text = section(md, /^compatibility\b/i);
+  assert.match(text, /Node >= 20\.19/);
+  assert.match(text, /### Detail/);
+  assert.doesNotMatch(text, /## Next|y\n/);
+  assert.equal(section(md, /^missing\b/i), null);
 });

@@ -31,7 +31,15 @@ import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { capture, hasLibraryEntry, publishablePackages, root, run } from './lib.mjs';
 import { packageMeta } from './package-meta.mjs';
-import { exec, firstLines, pool, provideNativeAddon, redisScope, verifyQuickStart } from './quickstart.mjs';
+import {
+  exec,
+  firstLines,
+  pool,
+  provideNativeAddon,
+  redisScope,
+  section,
+  verifyQuickStart,
+} from './quickstart.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name) => {
@@ -321,7 +329,8 @@ try {
           : null;
     const declared = pkg.engines?.node ?? '(none)';
     const readme = existsSync(join(dir, 'README.md')) ? readFileSync(join(dir, 'README.md'), 'utf8') : '';
-    const compat = /^#+\s*Compatibility[^\n]*\n+([\s\S]*?)(?=\n#|$)/m.exec(readme)?.[1] ?? '';
+    // The whole "Compatibility" section (up to the next heading of its level), not its first line.
+    const compat = section(readme, /^compatibility\b/i) ?? '';
     const stated = /Node(?:\.js)?\s*(>=|≥)\s*(\d+(?:\.\d+)*)/i.exec(compat);
     const statedRange = stated ? `>=${stated[2]}` : null;
     if (!r) row.engines = { ok: false, detail: 'require fails on this Node too' };
