@@ -53,15 +53,17 @@ export class ManualClock implements Scheduler {
     const target = this.current + ms;
     for (;;) {
       let nextId = -1;
-      let nextAt = Infinity;
+      let timer: { at: number; fn: () => void } | undefined;
       for (const [id, t] of this.timers) {
-        if (t.at <= target && (t.at < nextAt || (t.at === nextAt && id < nextId))) {
-          nextAt = t.at;
+        if (
+          t.at <= target &&
+          (timer === undefined || t.at < timer.at || (t.at === timer.at && id < nextId))
+        ) {
+          timer = t;
           nextId = id;
         }
       }
-      if (nextId < 0) break;
-      const timer = this.timers.get(nextId)!;
+      if (timer === undefined) break;
       this.timers.delete(nextId);
       this.current = Math.max(this.current, timer.at);
       timer.fn();
