@@ -1,8 +1,6 @@
 // What the breaker adds to one call, against cockatiel's own composed policy doing comparable work
 // (retry + breaker + timeout). Run: pnpm --filter @pipeline/breaker bench  (BENCH_CALLS=... for longer)
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { writeBenchResult } from '@pipeline/test-utils';
 import {
   ConsecutiveBreaker,
   ExponentialBackoff,
@@ -106,9 +104,4 @@ console.table(
   })),
 );
 
-const root = join(import.meta.dirname, '../../..');
-mkdirSync(join(root, 'bench-results'), { recursive: true });
-writeFileSync(
-  join(root, 'bench-results/breaker.json'),
-  `${JSON.stringify({ package: '@pipeline/breaker', date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, rows }, null, 2)}\n`,
-);
+writeBenchResult('breaker', { package: '@pipeline/breaker', rows });

@@ -2,12 +2,12 @@
 // parsing a recorded Yahoo body, a full request through the keep-alive got client against a local
 // server (vs Node's built-in fetch), and the synthetic source. Run: pnpm --filter @pipeline/fetchers bench
 // (BENCH_SCALE=5 for longer runs).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '@pipeline/core';
+import { writeBenchResult } from '@pipeline/test-utils';
 import { createFetcherStats } from '../src/base/stats';
 import { createHttpClient, createSyntheticFetcher } from '../src/index';
 import { parseChartBars } from '../src/yahoo/parse';
@@ -163,12 +163,4 @@ console.table(
     pass,
   })),
 );
-const out = {
-  package: '@pipeline/fetchers',
-  date: new Date().toISOString(),
-  machine: { cpus: cpus().length, node: process.version },
-  rows,
-};
-mkdirSync(join(repo, 'bench-results'), { recursive: true });
-writeFileSync(join(repo, 'bench-results', 'fetchers.json'), JSON.stringify(out, null, 2) + '\n');
-console.log(`wrote ${join(repo, 'bench-results', 'fetchers.json')}`);
+console.log(`wrote ${writeBenchResult('fetchers', { package: '@pipeline/fetchers', rows })}`);

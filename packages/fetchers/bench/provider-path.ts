@@ -4,12 +4,12 @@
 // and after a change to it. Run: pnpm --filter @pipeline/fetchers bench (BENCH_SCALE=5 for longer runs).
 // FETCHERS_ENTRY=<path to another src/index.ts> measures another copy of the sources (e.g. the code
 // before a refactor) and writes no JSON.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ManualClock, type Fetcher, type Timeframe } from '@pipeline/core';
+import { writeBenchResult } from '@pipeline/test-utils';
 import type * as FetchersEntry from '../src/index';
 
 type Entry = typeof FetchersEntry;
@@ -121,14 +121,6 @@ await new Promise<void>((r) => server.close(() => r()));
 
 console.table(rows.map(({ case: c, unit, ours }) => ({ case: c, unit, ours })));
 if (entryPath === undefined) {
-  const out = {
-    package: '@pipeline/fetchers',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, node: process.version },
-    rows,
-  };
-  mkdirSync(join(repo, 'bench-results'), { recursive: true });
-  const file = join(repo, 'bench-results', 'fetchers-provider-path.json');
-  writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
+  const file = writeBenchResult('fetchers-provider-path', { package: '@pipeline/fetchers', rows });
   console.log(`wrote ${file}`);
 }

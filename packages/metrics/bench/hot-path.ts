@@ -1,8 +1,6 @@
 // Cost of the typed handles (label sanitising included) against raw prom-client, and of one scrape.
 // Run: pnpm --filter @pipeline/metrics bench  (BENCH_OPS=... for longer runs)
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { writeBenchResult } from '@pipeline/test-utils';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createPipelineMetrics, DEFAULT_METRIC_BUCKETS } from '../src/index';
 
@@ -142,9 +140,4 @@ console.table(
 metrics.close();
 full.close();
 
-const root = join(import.meta.dirname, '../../..');
-mkdirSync(join(root, 'bench-results'), { recursive: true });
-writeFileSync(
-  join(root, 'bench-results/metrics.json'),
-  `${JSON.stringify({ package: '@pipeline/metrics', date: new Date().toISOString(), machine: { cpus: cpus().length, node: process.version }, rows }, null, 2)}\n`,
-);
+writeBenchResult('metrics', { package: '@pipeline/metrics', rows });

@@ -1,10 +1,7 @@
 // Throughput of the validator. Run: pnpm --filter @pipeline/validator bench
 // BENCH_BARS=5000000 for a longer run. Prints a table and writes <repo>/bench-results/validator.json.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ManualClock, type Bar } from '@pipeline/core';
+import { type BenchRow, writeBenchResult } from '@pipeline/test-utils';
 import { createValidator, type BarColumns, type RuleOverrides } from '@pipeline/validator';
 
 const N = Number(process.env.BENCH_BARS ?? 2_000_000);
@@ -76,16 +73,7 @@ const statelessOnly: RuleOverrides = {
 };
 const clock = new ManualClock(T0 + (N + 10) * MIN);
 const cols = columns(N);
-const rows: Array<{
-  case: string;
-  unit: string;
-  ours: number;
-  baseline: string | null;
-  baselineValue: number | null;
-  ratio: number | null;
-  goal: string | null;
-  pass: boolean | null;
-}> = [];
+const rows: BenchRow[] = [];
 
 // Baseline: the same stateless checks as a bare hand-written loop, with no rules engine, counters or results.
 const bareLoop = measure(N, () => {
@@ -190,21 +178,5 @@ console.table(
   })),
 );
 
-let root = dirname(fileURLToPath(import.meta.url));
-while (!existsSync(join(root, 'pnpm-workspace.yaml'))) root = dirname(root);
-mkdirSync(join(root, 'bench-results'), { recursive: true });
-const out = join(root, 'bench-results', 'validator.json');
-writeFileSync(
-  out,
-  JSON.stringify(
-    {
-      package: '@pipeline/validator',
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, node: process.version },
-      rows,
-    },
-    null,
-    2,
-  ) + '\n',
-);
+const out = writeBenchResult('validator', { package: '@pipeline/validator', rows });
 console.log(`wrote ${out}`);
