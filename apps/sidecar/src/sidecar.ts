@@ -176,18 +176,21 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
         states,
         adoptSignal: (s) => signals.adopt(s),
         // A takeover's backfill goes the gap-repair way: the chunked bootstrap over [from, to).
-        backfill: async (symbol, from, to) =>
-          (
-            await runBootstrap({
-              ...deps,
-              symbols: [symbol],
-              timeframe: tf,
-              from,
-              to,
-              now,
-              calendarFor: (s) => deps.symbols.calendar(s),
-            })
-          ).bars,
+        backfill: async (symbol, from, to) => {
+          const r = await runBootstrap({
+            ...deps,
+            symbols: [symbol],
+            timeframe: tf,
+            from,
+            to,
+            now,
+            calendarFor: (s) => deps.symbols.calendar(s),
+          });
+          // A chunk the providers did not serve (budget spent, outage): the takeover is retried.
+          if (r.failedChunks > 0)
+            throw new Error(`backfill of ${symbol}: ${r.failedChunks} of ${r.chunksPlanned} chunks failed`);
+          return r.bars;
+        },
         now,
         log,
       })
