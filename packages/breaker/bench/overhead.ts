@@ -28,7 +28,7 @@ async function timeAll(cases: Array<() => Promise<unknown>>): Promise<number[]> 
     for (const [k, run] of cases.entries()) {
       const t = process.hrtime.bigint();
       for (let i = 0; i < CALLS; i++) await run();
-      best[k] = Math.min(best[k], Number(process.hrtime.bigint() - t) / 1_000 / CALLS);
+      best[k] = Math.min(best[k] ?? Infinity, Number(process.hrtime.bigint() - t) / 1_000 / CALLS);
     }
   }
   return best;

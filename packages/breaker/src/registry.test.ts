@@ -515,7 +515,7 @@ describe('timeouts and cancellation', () => {
       () => new Promise<never>(() => undefined),
     ];
     for (let i = 0; i < 40; i++) {
-      await settle(breakers.execute('yahoo', outcomes[i % 4], { signal: shutdown.signal }), clock);
+      await settle(breakers.execute('yahoo', outcomes[i % 4]!, { signal: shutdown.signal }), clock);
     }
     expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(0);
     expect(clock.pendingTimers).toBe(0);

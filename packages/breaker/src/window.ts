@@ -28,7 +28,7 @@ export class AttemptWindow {
   successRate(): number | null {
     if (this.filled === 0) return null;
     let ok = 0;
-    for (let i = 0; i < this.filled; i++) ok += this.ok[i];
+    for (const v of this.ok.subarray(0, this.filled)) ok += v;
     return ok / this.filled;
   }
 
@@ -36,7 +36,8 @@ export class AttemptWindow {
   percentiles(): { p50: number | null; p90: number | null; p99: number | null } {
     if (this.filled === 0) return { p50: null, p90: null, p99: null };
     const sorted = Array.from(this.latency.subarray(0, this.filled)).sort((a, b) => a - b);
-    const rank = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+    // The rank is within 0..length-1 of a non-empty array, so the `?? null` never applies.
+    const rank = (p: number) => sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? null;
     return { p50: rank(50), p90: rank(90), p99: rank(99) };
   }
 }
