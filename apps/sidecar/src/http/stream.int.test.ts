@@ -148,10 +148,14 @@ describe('push streams against a real listening sidecar', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(got.map((e) => e.data)).toEqual([{ v: 1 }, { v: 3 }]);
     ws.close();
+    await new Promise((r) => ws.once('close', r));
 
     const unauth = new WebSocket(`${baseUrl.replace('http', 'ws')}/stream/ws`);
     const status = await new Promise((r) =>
-      unauth.once('unexpected-response', (_req, res) => r(res.statusCode)),
+      unauth.once('unexpected-response', (req, res) => {
+        req.destroy();
+        r(res.statusCode);
+      }),
     );
     expect(status).toBe(401);
 

@@ -123,6 +123,11 @@ export function registerStreamRoutes(
 
   app.register(async (scope) => {
     await scope.register(websocket, { options: { maxPayload: 4096 } });
+    // An upgrade refused before the plugin's own hooks ran (401 from the token check) leaves the
+    // socket open and paused: close it once the refusal is sent.
+    scope.addHook('onResponse', async (req, reply) => {
+      if (req.headers.upgrade && reply.statusCode >= 400) req.raw.socket.destroy();
+    });
     scope.get<{ Querystring: StreamQuery }>(
       '/stream/ws',
       {
@@ -258,7 +263,10 @@ function startWs(
     if (held === null) return;
     let id: number | undefined;
     try {
-      id = parseLastId((JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : '') as { lastEventId?: unknown }).lastEventId);
+      id = parseLastId(
+        (JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : '') as { lastEventId?: unknown })
+          .lastEventId,
+      );
     } catch {
       id = undefined;
     }
