@@ -2,13 +2,23 @@
 // endpoint under autocannon load. Prints a table and writes <repo>/bench-results/sidecar.json.
 // BENCH_LONG=1 runs longer (more cycles, longer load phases).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Fetcher, systemClock } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
-import { cleanupTempDirs, getFreePort, repoRoot, tempSqlitePath } from '@pipeline/test-utils';
+import {
+  benchRow,
+  cleanupTempDirs,
+  getFreePort,
+  percentile as pct,
+  repoRoot,
+  round,
+  tempSqlitePath,
+  writeBenchResult,
+  type BenchRow as Row,
+} from '@pipeline/test-utils';
 import { loadConfig } from '../src/wiring/config';
 import { createService, type Service } from '../src/wiring/service';
 
@@ -16,30 +26,10 @@ const LONG = process.env.BENCH_LONG === '1';
 /** BENCH_ONLY=latency,scale,load runs a subset (the JSON then holds only those rows). */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'latency,scale,load').split(','));
 
-interface Row {
-  case: string;
-  unit: string;
-  ours: number;
-  baseline: string | null;
-  baselineValue: number | null;
-  ratio: number | null;
-  goal: string | null;
-  pass: boolean | null;
-}
 const rows: Row[] = [];
 const row = (r: Partial<Row> & Pick<Row, 'case' | 'unit' | 'ours'>) =>
-  rows.push({
-    baseline: null,
-    baselineValue: null,
-    ratio: null,
-    goal: null,
-    pass: null,
-    ...r,
-    ours: Math.round(r.ours * 1000) / 1000,
-  });
+  rows.push(benchRow({ ...r, ours: round(r.ours, 3) }));
 
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const symbolsOf = (n: number) => Array.from({ length: n }, (_, i) => `SYM${String(i).padStart(5, '0')}`);
 
 function makeService(n: number, extra: Record<string, string> = {}, fetcher?: Fetcher): Service {
@@ -356,9 +346,7 @@ function report(): void {
   console.table(
     rows.map((r) => ({ case: r.case, ours: r.ours, unit: r.unit, goal: r.goal ?? '', pass: r.pass ?? '' })),
   );
-  const out = join(repoRoot(), 'bench-results');
-  mkdirSync(out, { recursive: true });
-  const file = join(out, 'sidecar.json');
+  const file = join(repoRoot(), 'bench-results', 'sidecar.json');
   // A partial run (BENCH_ONLY) keeps the other rows of the previous full run.
   let all = rows;
   if (process.env.BENCH_ONLY && existsSync(file)) {
@@ -371,19 +359,7 @@ function report(): void {
       ),
     ];
   }
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        package: '@pipeline/sidecar',
-        date: new Date().toISOString(),
-        machine: { cpus: cpus().length, node: process.version },
-        rows: all,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
+  writeBenchResult('sidecar', { package: '@pipeline/sidecar', rows: all });
   cleanupTempDirs();
 }
 
