@@ -13,7 +13,7 @@ import { type Instrument } from './types';
 // Conventional priority of the eight majors: the higher-priority currency is the base (EURUSD, not USDEUR).
 const MAJORS = ['EUR', 'GBP', 'AUD', 'NZD', 'USD', 'CAD', 'CHF', 'JPY'] as const;
 
-const CURRENCY_NAMES: Record<string, string> = {
+const CURRENCY_NAMES: Record<(typeof MAJORS)[number], string> = {
   EUR: 'Euro',
   GBP: 'British pound',
   AUD: 'Australian dollar',
@@ -56,10 +56,8 @@ function pair(
 
 function fxPairs(): Instrument[] {
   const out: Instrument[] = [];
-  for (let i = 0; i < MAJORS.length; i++) {
-    for (let j = i + 1; j < MAJORS.length; j++) {
-      const base = MAJORS[i];
-      const quote = MAJORS[j];
+  for (const [i, base] of MAJORS.entries()) {
+    for (const quote of MAJORS.slice(i + 1)) {
       out.push(
         pair(
           base,

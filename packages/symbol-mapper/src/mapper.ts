@@ -123,21 +123,33 @@ function mergeEntries(entries: readonly SymbolMapEntry[]): {
         aliases: [...(existing.aliases ?? [])],
       };
     } else {
-      for (const field of ['assetClass', 'base', 'quote', 'priceMultiplier'] as const) {
-        if (entry[field] === undefined) {
-          throw new SymbolMapEntryError({
-            index,
-            field,
-            message: `is required for a new instrument ("${entry.symbol}" is not in the built-in table)`,
-          });
-        }
+      const { assetClass, base, quote, priceMultiplier } = entry;
+      if (
+        assetClass === undefined ||
+        base === undefined ||
+        quote === undefined ||
+        priceMultiplier === undefined
+      ) {
+        const field =
+          assetClass === undefined
+            ? 'assetClass'
+            : base === undefined
+              ? 'base'
+              : quote === undefined
+                ? 'quote'
+                : 'priceMultiplier';
+        throw new SymbolMapEntryError({
+          index,
+          field,
+          message: `is required for a new instrument ("${entry.symbol}" is not in the built-in table)`,
+        });
       }
       inst = {
         symbol: entry.symbol,
-        assetClass: entry.assetClass!,
-        base: entry.base!,
-        quote: entry.quote!,
-        priceMultiplier: entry.priceMultiplier!,
+        assetClass,
+        base,
+        quote,
+        priceMultiplier,
         providers: { replay: entry.symbol, synthetic: entry.symbol },
         brokers: {},
         aliases: [],
@@ -231,9 +243,11 @@ export function createSymbolMapper(options?: Partial<SymbolMapperOptions>): Symb
   const brokerIndex = new Map<string, Map<string, string>>();
   const folded = new Map<string, string>();
   const conflict = (where: string, spelling: string, a: string, b: string): never => {
-    const culprit = origin.get(b)!.entry >= 0 ? b : a;
+    // Every symbol of the table has an origin; -1 (built-in) is only the type's fallback.
+    const entryOf = (symbol: string): number => origin.get(symbol)?.entry ?? -1;
+    const culprit = entryOf(b) >= 0 ? b : a;
     throw new SymbolMapEntryError({
-      index: origin.get(culprit)!.entry,
+      index: entryOf(culprit),
       code: SYMBOL_MAPPER_ERROR_CODES.mapConflict,
       message: `${where} spelling "${spelling}" is claimed by both "${a}" and "${b}"`,
     });

@@ -11,17 +11,20 @@ export function editDistance(a: string, b: string): number {
   let prev2 = new Array<number>(m + 1).fill(0);
   let prev = Array.from({ length: m + 1 }, (_, j) => j);
   let cur = new Array<number>(m + 1).fill(0);
+  // The three rows have m + 1 cells and every index read below is within 0..m.
+  const at = (row: number[], j: number): number => row[j]!;
   for (let i = 1; i <= n; i++) {
     cur[0] = i;
     for (let j = 1; j <= m; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2] + 1);
+      let v = Math.min(at(prev, j) + 1, at(cur, j - 1) + 1, at(prev, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, at(prev2, j - 2) + 1);
       cur[j] = v;
     }
     [prev2, prev, cur] = [prev, cur, prev2];
   }
-  return prev[m];
+  return at(prev, m);
 }
 
 /**
