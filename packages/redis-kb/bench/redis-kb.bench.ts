@@ -3,12 +3,19 @@
 // Run: pnpm --filter @pipeline/redis-kb bench  (REDIS_URL, BENCH_SCALE=4 for longer, BENCH_ONLY=pool).
 // Writes bench-results/redis-kb.json at the repo root.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { type Bar, TIMEFRAME_MS } from '@pipeline/core';
+import {
+  benchRow,
+  benchTable,
+  percentileOf as pct,
+  round as roundTo,
+  writeBenchResult,
+  type BenchRow as Row,
+} from '@pipeline/test-utils';
 import { Redis } from 'ioredis';
 import { Packr } from 'msgpackr';
 import { createMemoryHotCache, createRedisHotCache, type HotCache, WRITE_BARS_LUA } from '../src/index';
@@ -23,16 +30,6 @@ const T0 = Date.UTC(2024, 0, 2);
 const M = TIMEFRAME_MS['1m'];
 const RUN = `bench:rediskb:${process.pid}:`;
 
-interface Row {
-  case: string;
-  unit: string;
-  ours: number;
-  baseline: string | null;
-  baselineValue: number | null;
-  ratio: number | null;
-  goal: string | null;
-  pass: boolean | null;
-}
 const rows: Row[] = [];
 
 function mkBar(symbol: string, i: number): Bar {
@@ -52,12 +49,8 @@ function mkBar(symbol: string, i: number): Bar {
   };
 }
 const symbols = Array.from({ length: SYMBOLS }, (_, i) => `S${i}`);
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
 const median = (xs: number[]) => pct(xs, 50);
-const round = (x: number, d = 3) => Number(x.toFixed(d));
+const round = (x: number, d = 3) => roundTo(x, d);
 
 /** Raw ioredis + msgpackr doing what writeBars does: one EVALSHA per series in one pipeline, then one XADD of the accepted bars. */
 function rawWriter(redis: Redis, prefix: string, fanout: boolean) {
@@ -345,7 +338,7 @@ function benchHeapPerBar(): void {
     ours: number,
     goal: string | null = null,
     pass: boolean | null = null,
-  ) => rows.push({ case: c, unit, ours, baseline: null, baselineValue: null, ratio: null, goal, pass });
+  ) => rows.push(benchRow({ case: c, unit, ours, goal, pass }));
   row(
     'in-process cache: heap per cached bar, 2,000 x 5,000',
     'bytes',
@@ -482,12 +475,6 @@ async function benchPoolReads(callers: number): Promise<void> {
   await Promise.all(caches.map((c) => c.close()));
 }
 
-function repoRoot(): string {
-  let dir = resolve(dirname(fileURLToPath(import.meta.url)));
-  while (!existsSync(join(dir, 'pnpm-workspace.yaml'))) dir = dirname(dir);
-  return dir;
-}
-
 async function main(): Promise<void> {
   const admin = new Redis(REDIS_URL);
   const loadAtStart = loadavg()[0];
@@ -515,25 +502,12 @@ async function main(): Promise<void> {
     await admin.quit();
   }
   console.log(`1-min load average at start: ${loadAtStart.toFixed(2)} on ${cpus().length} CPUs`);
-  console.table(
-    rows.map((r) => ({
-      case: r.case,
-      unit: r.unit,
-      ours: r.ours,
-      baseline: r.baselineValue,
-      ratio: r.ratio,
-      pass: r.pass,
-    })),
-  );
-  const out = join(repoRoot(), 'bench-results', 'redis-kb.json');
-  mkdirSync(dirname(out), { recursive: true });
-  const result = {
+  console.table(benchTable(rows));
+  const out = writeBenchResult('redis-kb', {
     package: '@pipeline/redis-kb',
-    date: new Date().toISOString(),
-    machine: { cpus: cpus().length, node: process.version, loadavg1mAtStart: round(loadAtStart, 2) },
+    machine: { loadavg1mAtStart: round(loadAtStart, 2) },
     rows,
-  };
-  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  });
   console.log(`wrote ${out}`);
 }
 
