@@ -100,7 +100,7 @@ describe('cluster mode (in process)', () => {
     const stored = Number(psql(DB, `SELECT count(*) FROM bars WHERE symbol = '${ownedB[0]}'`));
     expect(stored).toBeGreaterThanOrEqual(1440);
 
-    const view = (await get(a, '/cluster')).json() as ClusterView;
+    const view = (await get(a, '/cluster')).json<ClusterView>();
     expect(view.instanceId).toBe('int-a');
     expect(view.members.map((m) => [m.id, m.symbols.sort()]).sort()).toEqual(
       [
