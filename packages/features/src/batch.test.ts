@@ -1,6 +1,7 @@
 import { isPipelineError } from '@pipeline/core';
 import { randomSeries } from '../test/series';
 import {
+  Stochastic,
   VWAP,
   adxBatch,
   atrBatch,
@@ -111,5 +112,104 @@ describe('vwapBatch', () => {
     }
     expect(vw.rejected).toBe(1);
     expect(batch[20]).toBe(batch[19]);
+  });
+});
+
+describe('stochasticBatch: branch-free extremes and the index/rescan fallback', () => {
+  /** The incremental class's %K and %D at every bar (NaN before it is stable), for comparison bit by bit. */
+  const viaClass = (h: ArrayLike<number>, l: ArrayLike<number>, c: ArrayLike<number>, kPeriod: number) => {
+    const ind = new Stochastic({ kPeriod, kSlowing: 3, dPeriod: 3 });
+    const k = new Float64Array(c.length).fill(NaN);
+    const d = new Float64Array(c.length).fill(NaN);
+    for (let i = 0; i < c.length; i++) {
+      ind.addValues(h[i], l[i], c[i]);
+      const r = ind.getResult();
+      if (r) {
+        k[i] = r.k;
+        d[i] = r.d;
+      }
+    }
+    return { k, d };
+  };
+
+  it.each([1, 2, 5, 14, 37])('kPeriod %i: the same doubles as the class on random prices', (kPeriod) => {
+    const got = stochasticBatch(s.high, s.low, s.close, { kPeriod });
+    const want = viaClass(s.high, s.low, s.close, kPeriod);
+    expect(same(got.k, want.k)).toBe(true);
+    expect(same(got.d, want.d)).toBe(true);
+  });
+
+  /** TA-Lib's index/rescan method written plainly (the kernel before the branch-free pass), k 3 / d 3. */
+  const indexRescan = (h: ArrayLike<number>, l: ArrayLike<number>, c: ArrayLike<number>, P: number) => {
+    const n = c.length;
+    const fast = new Float64Array(n);
+    let hiIdx = -1;
+    let loIdx = -1;
+    let hi = 0;
+    let lo = 0;
+    for (let i = P - 1; i < n; i++) {
+      const t = i - P + 1;
+      if (hiIdx < t) {
+        hiIdx = t;
+        hi = h[t];
+        for (let j = t + 1; j <= i; j++) if (h[j] > hi) [hi, hiIdx] = [h[j], j];
+      } else if (h[i] >= hi) [hi, hiIdx] = [h[i], i];
+      if (loIdx < t) {
+        loIdx = t;
+        lo = l[t];
+        for (let j = t + 1; j <= i; j++) if (l[j] < lo) [lo, loIdx] = [l[j], j];
+      } else if (l[i] <= lo) [lo, loIdx] = [l[i], i];
+      const diff = (hi - lo) / 100;
+      fast[i] = diff !== 0 ? (c[i] - lo) / diff : 0;
+    }
+    const sma = (x: Float64Array, from: number): Float64Array => {
+      const out = new Float64Array(n).fill(NaN);
+      let total = 0;
+      for (let i = from; i < from + 2 && i < n; i++) total += x[i];
+      for (let i = from + 2; i < n; i++) {
+        const tt = total + x[i];
+        out[i] = tt / 3;
+        total = tt - x[i - 2];
+      }
+      return out;
+    };
+    const k = sma(fast, P - 1);
+    const d = sma(k, P + 1);
+    k.fill(NaN, 0, Math.min(P + 3, n));
+    return { k, d };
+  };
+
+  it('zero, negative and signed-zero prices (ties everywhere): the same doubles as the class', () => {
+    // Ties and signed zeros are where a value-only extreme could pick other bits than TA-Lib's indexes;
+    // the sign of a zero extreme never reaches the outputs.
+    const base = [0, -0, 1, -0, 0, -2, 0, 1, 1, -0, 0, 3, -1, 0, -0, 2, 0, 0, -0, 1];
+    const h = Array.from({ length: 200 }, (_, i) => base[i % base.length] + (i % 7 === 0 ? 0 : 0.5));
+    const l = h.map((x, i) => (i % 3 === 0 ? x : x - 0.5));
+    const c = h.map((x, i) => (i % 4 === 0 ? -0 : x - 0.25));
+    for (const kPeriod of [1, 3, 5, 14]) {
+      const got = stochasticBatch(h, l, c, { kPeriod });
+      const want = viaClass(h, l, c, kPeriod);
+      expect(same(got.k, want.k)).toBe(true);
+      expect(same(got.d, want.d)).toBe(true);
+    }
+  });
+
+  it('non-finite inputs: the index/rescan result, as before the branch-free pass', () => {
+    const h = Float64Array.from(s.high.subarray(0, 300));
+    const l = Float64Array.from(s.low.subarray(0, 300));
+    h[40] = NaN;
+    h[100] = Infinity;
+    l[150] = -Infinity;
+    l[200] = NaN;
+    const c = s.close.subarray(0, 300);
+    const got = stochasticBatch(h, l, c, { kPeriod: 14 });
+    const want = indexRescan(h, l, c, 14);
+    expect(same(got.k, want.k)).toBe(true);
+    expect(same(got.d, want.d)).toBe(true);
+    // and the plain rendering agrees with the batch function on ordinary prices too
+    const plain = indexRescan(s.high, s.low, s.close, 14);
+    const fastPath = stochasticBatch(s.high, s.low, s.close);
+    expect(same(fastPath.k, plain.k)).toBe(true);
+    expect(same(fastPath.d, plain.d)).toBe(true);
   });
 });

@@ -539,7 +539,99 @@ export function stochasticBatch(
   return { k, d };
 }
 
+/** Block-suffix extremes of the van Herk/Gil-Werman pass, grown to the largest kPeriod seen. */
+let suffixHigh = new Float64Array(64);
+let suffixLow = new Float64Array(64);
+
 function stochasticKernel(
+  high: Series,
+  low: Series,
+  close: Series,
+  P: number,
+  K: number,
+  D: number,
+  k: Float64Array,
+  d: Float64Array,
+): void {
+  if (!stochasticFastK(high, low, close, P, d)) {
+    stochasticKernelScan(high, low, close, P, K, D, k, d);
+    return;
+  }
+  stochasticSlow(P, K, D, close.length, k, d);
+}
+
+/**
+ * Fast %K into d without a data-dependent branch (van Herk/Gil-Werman): the series is cut into blocks of
+ * P bars; the window [i-P+1, i] is the suffix of one block and the prefix of the next, so its extremes are
+ * max(suffix extreme, prefix extreme), both running values. Each "keep the larger" is the select
+ * `c * x + (1 - c) * y` with c = 0 or 1, a comparison turned into a number: no jump to mispredict, going
+ * by the measured speed-up (V8's assembly was not inspected). For finite x and y it is x or y plus a
+ * zero, so exactly x or y, except that a zero result may come out with the other sign. Such a zero cannot
+ * reach the outputs: hi - lo of equal values is +0 whatever their signs, `close - lo` is a zero only when
+ * the fast %K is one, and the slow %K's running sum is never -0 (it starts at +0; +0 + -0 and x - x are
+ * +0), so a -0 fast %K adds as +0 does. So for finite inputs the outputs are the same doubles as TA-Lib's
+ * index/rescan method (the TA-Lib reference suite and `batch.test.ts` check it). That method branches
+ * unpredictably on about 40 % of random-walk bars (a new extreme on 18 %, an extreme leaving the window on
+ * 19 %, then a rescan of up to P bars); this pass only has its loops' branches. It returns false when a
+ * window's range is NaN or infinite (a non-finite input, which the index method treats its own way); the
+ * caller then recomputes everything with the index/rescan kernel.
+ */
+function stochasticFastK(high: Series, low: Series, close: Series, P: number, d: Float64Array): boolean {
+  const n = close.length;
+  if (suffixHigh.length < P) {
+    suffixHigh = new Float64Array(P);
+    suffixLow = new Float64Array(P);
+  }
+  const sH = suffixHigh;
+  const sL = suffixLow;
+  let bad = 0;
+  for (let b = 0; b < n; b += P) {
+    const e = Math.min(b + P, n);
+    let pH = high[b];
+    let pL = low[b];
+    for (let i = b; i < e; i++) {
+      const h = high[i];
+      const l = low[i];
+      let c = +(h > pH);
+      pH = c * h + (1 - c) * pH;
+      c = +(l < pL);
+      pL = c * l + (1 - c) * pL;
+      if (i >= P - 1) {
+        let hi = pH;
+        let lo = pL;
+        const t = i - P + 1;
+        if (t !== b) {
+          const o = t - b + P;
+          const a = sH[o];
+          const x = sL[o];
+          c = +(a > hi);
+          hi = c * a + (1 - c) * hi;
+          c = +(x < lo);
+          lo = c * x + (1 - c) * lo;
+        }
+        const diff = (hi - lo) / 100;
+        bad |= +(diff - diff !== 0); // NaN or infinite: a non-finite input (or a range beyond 1.8e308)
+        d[i] = diff !== 0 ? (close[i] - lo) / diff : 0;
+      }
+    }
+    let a = high[e - 1];
+    let x = low[e - 1];
+    for (let i = e - 1; i >= b; i--) {
+      const h = high[i];
+      const l = low[i];
+      let c = +(h > a);
+      a = c * h + (1 - c) * a;
+      c = +(l < x);
+      x = c * l + (1 - c) * x;
+      sH[i - b] = a;
+      sL[i - b] = x;
+    }
+  }
+  return bad === 0;
+}
+
+/** The index/rescan kernel (TA-Lib's method, with its branches), for inputs the fast pass refuses. */
+function stochasticKernelScan(
   high: Series,
   low: Series,
   close: Series,
@@ -591,6 +683,11 @@ function stochasticKernel(
     const diff = (hi - lo) / 100;
     d[i] = diff !== 0 ? (close[i] - lo) / diff : 0;
   }
+  stochasticSlow(P, K, D, n, k, d);
+}
+
+/** Slow %K (running-sum SMA of the fast %K in d) into k, then %D (running-sum SMA of k) into d. */
+function stochasticSlow(P: number, K: number, D: number, n: number, k: Float64Array, d: Float64Array): void {
   // The same running-sum operations as Stochastic.addValues: total + x, / period, - the oldest.
   const s1 = P - 1 + K - 1;
   let total = 0;
