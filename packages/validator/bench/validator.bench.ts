@@ -39,12 +39,12 @@ function toBars(c: BarColumns): Bar[] {
   return Array.from({ length: c.ts.length }, (_, i) => ({
     symbol: c.symbol,
     timeframe: c.timeframe,
-    ts: c.ts[i],
-    open: c.open[i],
-    high: c.high[i],
-    low: c.low[i],
-    close: c.close[i],
-    volume: c.volume[i],
+    ts: c.ts[i]!,
+    open: c.open[i]!,
+    high: c.high[i]!,
+    low: c.low[i]!,
+    close: c.close[i]!,
+    volume: c.volume[i]!,
     source: 'replay' as const,
     final: true,
     quality: 1,
@@ -80,11 +80,12 @@ const bareLoop = measure(N, () => {
   let bad = 0;
   const { ts, open, high, low, close, volume } = cols;
   for (let i = 0; i < N; i++) {
-    const o = open[i],
-      h = high[i],
-      l = low[i],
-      c = close[i],
-      v = volume[i];
+    // i < N = the columns' length.
+    const o = open[i]!,
+      h = high[i]!,
+      l = low[i]!,
+      c = close[i]!,
+      v = volume[i]!;
     if (!(
       Number.isFinite(ts[i]) &&
       Number.isFinite(o) &&
@@ -99,7 +100,7 @@ const bareLoop = measure(N, () => {
       Math.max(o, c) > h ||
       Math.min(o, c) < l ||
       !(v >= 0) ||
-      ts[i] % MIN !== 0
+      ts[i]! % MIN !== 0
     )
       bad++;
   }
@@ -150,7 +151,7 @@ const live = createValidator({ clock });
 const liveN = Math.min(N, 500_000);
 const s4 = measure(liveN, () => {
   live.reset();
-  for (let i = 0; i < liveN; i++) live.validate(bars[i]);
+  for (let i = 0; i < liveN; i++) live.validate(bars[i]!);
 });
 rows.push({
   case: 'validate() per bar (live path, result object + bar copy)',

@@ -15,8 +15,7 @@ import { type SeriesState, sigmaOf } from './state';
 const shown = (value: unknown): string => redactText(String(value));
 
 const B = RULE_BITS;
-const PRICE_FIELDS = ['open', 'high', 'low', 'close'] as const;
-type PriceField = (typeof PRICE_FIELDS)[number];
+type PriceField = 'open' | 'high' | 'low' | 'close';
 
 /**
  * Output of one check, reused between bars so the hot path allocates nothing. `mask` has a bit per rule that
@@ -97,7 +96,8 @@ export class CheckConfig {
 export function qualityOf(mask: number, status: StatusCode, penalties: ArrayLike<number>): number {
   if (status === STATUS_CODES.rejected) return 0;
   let q = 1;
-  for (let i = 0; mask !== 0; i++, mask >>>= 1) if (mask & 1) q *= 1 - penalties[i];
+  // A set bit i is a rule index (< RULE_ORDER.length), and penalties has one entry per rule.
+  for (let i = 0; mask !== 0; i++, mask >>>= 1) if (mask & 1) q *= 1 - penalties[i]!;
   return q;
 }
 
@@ -109,6 +109,11 @@ function rejectWith(out: Scratch, mask: number, rule: RuleName): void {
   out.status = STATUS_CODES.rejected;
   out.rejectedBy = rule;
   out.quality = 0;
+}
+
+/** {@link relDiff} against a usable reference price, 0 (no disagreement) when the reference is missing or bad. */
+function refDiff(a: number, ref: number): number {
+  return ref > 0 && Number.isFinite(ref) ? relDiff(a, ref) : 0;
 }
 
 function relDiff(a: number, ref: number): number {
@@ -303,17 +308,28 @@ export function checkBar(
     }
   }
   if (en & B.disagreement && refClose === refClose) {
+    // The first field with the largest difference wins (open, high, low, close), as a loop would find it.
     let worst = 0;
     let field: PriceField = 'close';
-    const pairs = [open, refOpen, out.high, refHigh, out.low, refLow, close, refClose];
-    for (let i = 0; i < 4; i++) {
-      const ref = pairs[2 * i + 1];
-      if (!(ref > 0) || !Number.isFinite(ref)) continue;
-      const d = relDiff(pairs[2 * i], ref);
-      if (d > worst) {
-        worst = d;
-        field = PRICE_FIELDS[i]!;
-      }
+    let d = refDiff(open, refOpen);
+    if (d > worst) {
+      worst = d;
+      field = 'open';
+    }
+    d = refDiff(out.high, refHigh);
+    if (d > worst) {
+      worst = d;
+      field = 'high';
+    }
+    d = refDiff(out.low, refLow);
+    if (d > worst) {
+      worst = d;
+      field = 'low';
+    }
+    d = refDiff(close, refClose);
+    if (d > worst) {
+      worst = d;
+      field = 'close';
     }
     if (worst > cfg.disagreeTol) {
       out.disagreeRel = worst;

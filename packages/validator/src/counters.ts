@@ -22,9 +22,14 @@ export class RuleCounters {
     for (let i = 0; mask !== 0; i++, mask >>>= 1) {
       if ((mask & 1) === 0) continue;
       const rule = RULE_ORDER[i];
-      if (rule === out.rejectedBy) this.rejectedBy[i]++;
-      else if (rule === RULES.ohlc || rule === RULES.volume) this.repairedBy[i]++;
-      else this.flagged[i]++;
+      const tally =
+        rule === out.rejectedBy
+          ? this.rejectedBy
+          : rule === RULES.ohlc || rule === RULES.volume
+            ? this.repairedBy
+            : this.flagged;
+      // A set bit i is a rule index, and each tally has one cell per rule.
+      tally[i]!++;
     }
   }
 

@@ -67,9 +67,9 @@ describe('real series: yahoo EURUSD 1d 2020', () => {
   it('flags nothing but the March 2020 crash as a spike, and finds an injected bad tick', () => {
     const v = createValidator({ clock: new ManualClock(AFTER_2020) });
     const res = v.validateSeries(bars);
-    const spikes = [...res.rules.keys()].filter((i) => res.rules[i] & RULE_BITS.spike);
+    const spikes = [...res.rules.keys()].filter((i) => res.rules[i]! & RULE_BITS.spike);
     expect(spikes.length).toBeLessThanOrEqual(2);
-    for (const i of spikes) expect(new Date(bars[i].ts).toISOString().slice(0, 7)).toBe('2020-03');
+    for (const i of spikes) expect(new Date(bars[i]!.ts).toISOString().slice(0, 7)).toBe('2020-03');
 
     // A bad tick in the calm second half: the whole bar 4 % off.
     const at = bars.findIndex((b) => b.ts >= Date.UTC(2020, 8, 15));
@@ -79,10 +79,10 @@ describe('real series: yahoo EURUSD 1d 2020', () => {
         : b,
     );
     const res2 = createValidator({ clock: new ManualClock(AFTER_2020) }).validateSeries(tampered);
-    expect(res2.rules[at] & RULE_BITS.spike).toBeTruthy();
+    expect(res2.rules[at]! & RULE_BITS.spike).toBeTruthy();
     expect(res2.quality[at]).toBeCloseTo(0.5, 12);
     // the next bar returns to the real level: not a second spike
-    expect(res2.rules[at + 1] & RULE_BITS.spike).toBe(0);
+    expect(res2.rules[at + 1]! & RULE_BITS.spike).toBe(0);
     const issue = res2.issues.find((x) => x.index === at)!.issues.find((x) => x.rule === 'spike')!;
     expect(issue.message).toMatch(/^close moved \d+\.\d+ sigma/);
   });
@@ -94,7 +94,7 @@ describe('real series: yahoo EURUSD 1d 2020', () => {
         : { ...b, source: 'twelvedata' as const },
     );
     const res = createValidator({ clock: new ManualClock(AFTER_2020) }).validateSeries(bars, { reference });
-    const flagged = [...res.rules.keys()].filter((i) => res.rules[i] & RULE_BITS.disagreement);
+    const flagged = [...res.rules.keys()].filter((i) => res.rules[i]! & RULE_BITS.disagreement);
     expect(flagged).toEqual(
       bars.map((_, i) => i).filter((i) => i % 50 === 10 && res.status[i] !== STATUS_CODES.rejected),
     );
@@ -117,7 +117,7 @@ function faultySeries(n: number, seed: number): { bars: Bar[]; reference: Bar[] 
     const open = price;
     price *= Math.exp((rand() - 0.5) * 0.002);
     // runs of unchanged closes for the flatline rule
-    const close = i > 0 && rand() < 0.5 ? bars[bars.length - 1].close || price : price;
+    const close = i > 0 && rand() < 0.5 ? bars[bars.length - 1]!.close || price : price;
     const b: Bar = {
       symbol: rand() < 0.1 ? 'B' : 'A',
       timeframe: '1m',
@@ -175,7 +175,7 @@ describe('validateSeries equals per-bar validate', () => {
         expect(repair).toEqual({ index: i, high: one.bar.high, low: one.bar.low, volume: one.bar.volume });
       else expect(repair).toBeUndefined();
       expect(one.issues).toEqual(res.issues.find((x) => x.index === i)?.issues ?? []);
-      seen.add(res.status[i]);
+      seen.add(res.status[i]!);
     });
     void reference;
     // the series exercises every series and value rule (schema and future need other inputs)
@@ -205,7 +205,7 @@ describe('validateSeries equals per-bar validate', () => {
     const bars = all.filter((b) => b.symbol === 'A');
     const reference = allRef
       .filter((b) => b.symbol === 'A')
-      .filter((b, i, arr) => i === 0 || b.ts > arr[i - 1].ts);
+      .filter((b, i, arr) => i === 0 || b.ts > arr[i - 1]!.ts);
     const toCols = (list: Bar[]): BarColumns => ({
       symbol: 'A',
       timeframe: '1m',

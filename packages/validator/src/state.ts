@@ -37,7 +37,8 @@ export class SeriesState {
   push(r: number): void {
     const cap = this.ring.length;
     if (this.ringLen === cap) {
-      const old = this.ring[this.ringPos];
+      // ringPos stays within 0..cap-1 (it advances modulo cap).
+      const old = this.ring[this.ringPos]!;
       this.sum -= old;
       this.sumSq -= old * old;
     } else {
@@ -51,7 +52,8 @@ export class SeriesState {
 
   /** The value `push` would evict next, or 0 while the ring is not full. */
   evictable(): number {
-    return this.ringLen === this.ring.length ? this.ring[this.ringPos] : 0;
+    // ringPos stays within 0..length-1 (it advances modulo the length).
+    return this.ringLen === this.ring.length ? this.ring[this.ringPos]! : 0;
   }
 }
 

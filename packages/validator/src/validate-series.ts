@@ -63,7 +63,8 @@ export function validateSeriesIn(
       timeframe = cols.timeframe;
       source = columnSource;
     } else {
-      const bar: Bar = (rows as readonly Bar[])[i];
+      // i < n = rows.length (the index is in range; the element is checked by the schema rule below).
+      const bar = (rows as readonly Bar[])[i]!;
       const problem = ctx.schemaEnabled ? schemaProblem(bar) : null;
       if (problem !== null) {
         const issues = schemaReject(scratch, problem.field, problem.message);

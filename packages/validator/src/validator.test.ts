@@ -60,7 +60,7 @@ describe('schema', () => {
 
   it('rejects a non-object without throwing', () => {
     const { v } = setup();
-    expect(v.validate(null as never).issues[0].message).toBe('bar must be an object, got null');
+    expect(v.validate(null as never).issues[0]!.message).toBe('bar must be an object, got null');
   });
 });
 
@@ -107,7 +107,7 @@ describe('ohlc', () => {
     expect(r.bar.low).toBe(1.09897);
     expect(r.quality).toBeCloseTo(1 - RULE_DEFAULTS.ohlc.penalty, 12);
     expect(r.issues).toEqual([expect.objectContaining({ rule: 'ohlc', severity: 'warning', field: 'high' })]);
-    expect(r.issues[0].message).toMatch(/^high\/low widened by 0.00005 \(0.4545\d* bp of the close\)/);
+    expect(r.issues[0]!.message).toMatch(/^high\/low widened by 0.00005 \(0.4545\d* bp of the close\)/);
   });
 
   it('rejects a violation above the tolerance and does not repair it', () => {
@@ -122,7 +122,7 @@ describe('ohlc', () => {
     const { v } = setup();
     const r = v.validate(bar({ open: 1.1, close: 1.1, high: 1.1, low: 1.10001 }));
     expect(r.status).toBe('rejected');
-    expect(r.issues[0].message).toBe('low 1.10001 is above high 1.1');
+    expect(r.issues[0]!.message).toBe('low 1.10001 is above high 1.1');
   });
 
   it('rejects even tiny violations when repair is off', () => {
@@ -176,7 +176,7 @@ describe('time rules', () => {
     expect(v.validate(bar({ ts: nextMinute })).status).toBe('accepted');
     const r = v.validate(bar({ ts: nextMinute + MIN }));
     expect(r.status).toBe('rejected');
-    expect(r.issues[0].message).toBe('ts lies 90000 ms in the future (tolerance 30000 ms)');
+    expect(r.issues[0]!.message).toBe('ts lies 90000 ms in the future (tolerance 30000 ms)');
   });
 });
 
@@ -317,7 +317,7 @@ describe('spike', () => {
     expect(r.issues).toEqual([
       expect.objectContaining({ rule: 'spike', severity: 'warning', field: 'close' }),
     ]);
-    expect(r.issues[0].message).toMatch(/^close moved \d+(\.\d+)? sigma/);
+    expect(r.issues[0]!.message).toMatch(/^close moved \d+(\.\d+)? sigma/);
     const back = last.close;
     expect(
       v.validate(bar({ ts: last.ts + 2 * MIN, open: back, high: back, low: back, close: back })).issues,
@@ -406,8 +406,8 @@ describe('stale and flatline', () => {
     const v = createValidator({ clock, rules: { flatline: { maxUnchangedUpdates: 3 } } });
     const results = [0, 1, 2, 3, 4].map(() => v.validate(bar({ final: false })));
     expect(results.map(rulesOf)).toEqual([[], [], [], ['flatline'], ['flatline']]);
-    expect(results[3].issues[0].message).toBe('close unchanged for 3 consecutive updates');
-    expect(results[3].quality).toBeCloseTo(0.7, 12);
+    expect(results[3]!.issues[0]!.message).toBe('close unchanged for 3 consecutive updates');
+    expect(results[3]!.quality).toBeCloseTo(0.7, 12);
     expect(rulesOf(v.validate(bar({ final: false, close: 1.1011 })))).toEqual([]);
   });
 });
