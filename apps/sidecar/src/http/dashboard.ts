@@ -52,15 +52,26 @@ export function registerDashboard(app: FastifyInstance, options: DashboardOption
     );
     return;
   }
-  app.register(fastifyStatic, {
-    root: dir,
-    prefix: '/dashboard/',
-    index: false,
-    // Asset names are stable (app.js), so browsers revalidate rather than cache blindly.
-    cacheControl: true,
-    maxAge: 0,
+  // A scope of its own, so that the static plugin's errors (403 for a path outside the folder) answer
+  // in the API's error envelope as 404 rather than as the API's 500 for an unexpected error.
+  app.register(async (scope) => {
+    scope.setErrorHandler((err: { statusCode?: number }, req, reply) => {
+      const status = err.statusCode ?? 500;
+      if (status >= 500) throw err as Error;
+      return reply
+        .code(404)
+        .send(errorBody(API_ERROR_CODES.notFound, `no route ${req.method} ${req.url.split('?')[0]}`));
+    });
+    await scope.register(fastifyStatic, {
+      root: dir,
+      prefix: '/dashboard/',
+      index: false,
+      // Asset names are stable (app.js), so browsers revalidate rather than cache blindly.
+      cacheControl: true,
+      maxAge: 0,
+    });
+    scope.get('/', { schema: { hide: true } }, async (_req, reply) =>
+      reply.header('cache-control', 'no-cache').sendFile('index.html', dir),
+    );
   });
-  app.get('/', { schema: { hide: true } }, async (_req, reply) =>
-    reply.header('cache-control', 'no-cache').sendFile('index.html', dir),
-  );
 }
