@@ -152,6 +152,18 @@ export const featuresResponseSchema = {
 /** `/cluster`: members, their symbols and lease expiries (cluster mode), passed through as is. */
 export const clusterResponseSchema = { type: 'object', additionalProperties: true } as const;
 
+/** `/metrics`: Prometheus text exposition format. */
+export const metricsTextResponseSchema = {
+  description: 'Prometheus text exposition format',
+  content: { 'text/plain': { schema: { type: 'string' } } },
+} as const;
+
+/** `/metrics/json`: the same metrics as prom-client's JSON (one object per metric). */
+export const metricsJsonResponseSchema = {
+  type: 'array',
+  items: { type: 'object', additionalProperties: true },
+} as const;
+
 /** Kinds of push-stream events. */
 export const STREAM_KINDS = ['bars', 'features', 'signals', 'health'] as const;
 

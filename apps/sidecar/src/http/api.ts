@@ -15,6 +15,8 @@ import {
   errorSchema,
   featuresResponseSchema,
   healthResponseSchema,
+  metricsJsonResponseSchema,
+  metricsTextResponseSchema,
   signalSchema,
   signalsResponseSchema,
   statusSchema,
@@ -162,10 +164,12 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
     },
   );
 
-  app.get('/metrics', async (_req, reply) =>
+  app.get('/metrics', { schema: { response: { 200: metricsTextResponseSchema } } }, async (_req, reply) =>
     reply.type(view.metrics.contentType).send(await view.metrics.text()),
   );
-  app.get('/metrics/json', async () => view.metrics.json());
+  app.get('/metrics/json', { schema: { response: { 200: metricsJsonResponseSchema } } }, async () =>
+    view.metrics.json(),
+  );
 
   const withTime = <T extends { dataTs: number }>(s: T) => ({
     ...s,

@@ -38,20 +38,20 @@ describe('GET /bars/:symbol?timeframe= (resampled from the stored base bars)', (
       expect(a).toMatchObject({
         ts: T0,
         timeframe: '1h',
-        open: first[0]!.open,
+        open: first[0].open,
         high: Math.max(...first.map((x) => x.high)),
         low: Math.min(...first.map((x) => x.low)),
-        close: first[59]!.close,
+        close: first[59].close,
         volume: first.reduce((s, x) => s + x.volume, 0),
         final: true,
       });
       expect(a.high).toBeCloseTo(1.1 + 17 * 0.0001 + 0.0105, 10);
       expect(b).toMatchObject({
         ts: T0 + 3_600_000,
-        open: second[0]!.open,
+        open: second[0].open,
         high: Math.max(...second.map((x) => x.high)),
         low: Math.min(...second.map((x) => x.low)),
-        close: second[29]!.close,
+        close: second[29].close,
         volume: second.reduce((s, x) => s + x.volume, 0),
         final: false,
       });
@@ -85,7 +85,7 @@ describe('GET /bars/:symbol?timeframe= (resampled from the stored base bars)', (
   });
 
   it('a replaced forming base bar is folded in once (no double-counted volume)', () => {
-    const withReplay = [...base.slice(0, 61), { ...base[60]!, high: 2, volume: 1000, final: false }];
+    const withReplay = [...base.slice(0, 61), { ...base[60], high: 2, volume: 1000, final: false }];
     const out = resampleBars(withReplay, '1h');
     expect(out).toHaveLength(2);
     expect(out[1]).toMatchObject({ high: 2, volume: 1000, final: false });

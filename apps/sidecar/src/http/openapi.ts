@@ -7,6 +7,7 @@
 // fastify instance that declares the same routes (method, url, schema) after the plugin was awaited.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import { streamEventSchema } from '@pipeline/client';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 
 const openApiBase = (version: string) => ({
@@ -57,10 +58,24 @@ async function buildDocument(routes: readonly RouteOptions[], version: string) {
   try {
     await scratch.register(swagger, openApiBase(version));
     for (const r of routes) {
+      // @fastify/websocket hides its routes from the document; the WebSocket twin is documented here
+      // with its 101 answer (its messages are the /stream events).
+      const schema = r.websocket
+        ? {
+            ...r.schema,
+            hide: false,
+            response: {
+              101: {
+                description: 'Switching Protocols; then one JSON event per message',
+                ...streamEventSchema,
+              },
+            },
+          }
+        : r.schema;
       scratch.route({
         method: r.method,
         url: r.url,
-        ...(r.schema ? { schema: r.schema } : {}),
+        ...(schema ? { schema } : {}),
         handler: async () => null,
       });
     }

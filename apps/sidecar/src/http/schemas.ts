@@ -10,6 +10,8 @@ export {
   featuresResponseSchema,
   healthResponseSchema,
   indicatorsSchema,
+  metricsJsonResponseSchema,
+  metricsTextResponseSchema,
   nullableNum,
   num,
   signalSchema,

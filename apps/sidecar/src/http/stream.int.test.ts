@@ -57,7 +57,7 @@ describe('push streams against a real listening sidecar', () => {
     expect((await fetch(`${baseUrl}/stream`)).status).toBe(401);
     const bad = await fetch(`${baseUrl}/stream?kinds=bars,ticks&token=${TOKEN}`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('BAD_REQUEST');
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
     const unknown = await fetch(`${baseUrl}/stream?symbols=NOPE&token=${TOKEN}`);
     expect(unknown.status).toBe(404);
     const ac = new AbortController();
@@ -140,7 +140,7 @@ describe('push streams against a real listening sidecar', () => {
       `${baseUrl.replace('http', 'ws')}/stream/ws?kinds=features&symbols=EURUSD&token=${TOKEN}`,
     );
     const got: StreamEvent[] = [];
-    ws.on('message', (m) => got.push(JSON.parse(String(m)) as StreamEvent));
+    ws.on('message', (m) => got.push(JSON.parse((m as Buffer).toString('utf8')) as StreamEvent));
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ lastEventId: mark }));
     await new Promise((r) => setTimeout(r, 100));
