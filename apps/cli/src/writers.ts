@@ -12,61 +12,42 @@ import {
   vectorFromArray,
 } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import { type Bar } from '@pipeline/core';
+import { BAR_TUPLE_FIELDS, type Bar } from '@pipeline/core';
 
-/** Columns of the CSV and Parquet files, in order. `time` (CSV only) is `ts` as ISO 8601 UTC. */
-export const CSV_COLUMNS = [
-  'symbol',
-  'timeframe',
-  'ts',
-  'time',
-  'open',
-  'high',
-  'low',
-  'close',
-  'volume',
-  'source',
-  'final',
-  'quality',
-] as const;
+const [symbolField, timeframeField, tsField, ...valueFields] = BAR_TUPLE_FIELDS;
+
+/**
+ * Columns of the CSV and Parquet files, in order: core's bar fields (`BAR_TUPLE_FIELDS`) with `time`
+ * (CSV only, `ts` as ISO 8601 UTC) after `ts`.
+ */
+export const CSV_COLUMNS = [symbolField, timeframeField, tsField, 'time', ...valueFields] as const;
 
 const csvField = (v: string): string => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
 export function barToCsvLine(b: Bar): string {
-  return [
-    csvField(b.symbol),
-    b.timeframe,
-    String(b.ts),
-    new Date(b.ts).toISOString(),
-    String(b.open),
-    String(b.high),
-    String(b.low),
-    String(b.close),
-    String(b.volume),
-    b.source,
-    b.final ? 'true' : 'false',
-    String(b.quality),
-  ].join(',');
+  return CSV_COLUMNS.map((column) =>
+    column === 'time'
+      ? new Date(b.ts).toISOString()
+      : column === 'symbol'
+        ? csvField(b.symbol)
+        : String(b[column]),
+  ).join(',');
 }
 
 /**
- * Writes bars to a CSV file: written to `<path>.tmp` and renamed, so the file at `path` is always
- * complete. Pages come from an async iterable so that any number of bars streams through.
+ * Streams `body`'s chunks into `<path>.tmp` and renames it to `path` once complete, so the file at
+ * `path` is never a partial one; on failure the temporary file's stream is destroyed.
  */
-export async function writeCsv(path: string, pages: AsyncIterable<readonly Bar[]>): Promise<number> {
+async function writeViaTmp(
+  path: string,
+  body: (write: (chunk: string | Uint8Array) => Promise<void>) => Promise<void>,
+): Promise<void> {
   const tmp = `${path}.tmp`;
   const out = createWriteStream(tmp);
-  let rows = 0;
-  const write = async (chunk: string) => {
-    if (!out.write(chunk)) await once(out, 'drain');
-  };
   try {
-    await write(CSV_COLUMNS.join(',') + '\n');
-    for await (const page of pages) {
-      if (page.length === 0) continue;
-      await write(page.map(barToCsvLine).join('\n') + '\n');
-      rows += page.length;
-    }
+    await body(async (chunk) => {
+      if (!out.write(chunk)) await once(out, 'drain');
+    });
     out.end();
     await once(out, 'finish');
   } catch (err) {
@@ -74,6 +55,22 @@ export async function writeCsv(path: string, pages: AsyncIterable<readonly Bar[]
     throw err;
   }
   await rename(tmp, path);
+}
+
+/**
+ * Writes bars to a CSV file: written to `<path>.tmp` and renamed, so the file at `path` is always
+ * complete. Pages come from an async iterable so that any number of bars streams through.
+ */
+export async function writeCsv(path: string, pages: AsyncIterable<readonly Bar[]>): Promise<number> {
+  let rows = 0;
+  await writeViaTmp(path, async (write) => {
+    await write(CSV_COLUMNS.join(',') + '\n');
+    for await (const page of pages) {
+      if (page.length === 0) continue;
+      await write(page.map(barToCsvLine).join('\n') + '\n');
+      rows += page.length;
+    }
+  });
   return rows;
 }
 
@@ -142,19 +139,9 @@ export async function writeParquet(path: string, pages: AsyncIterable<readonly B
     .setMaxRowGroupSize(65_536)
     .build();
   const bytes = (await parquet.transformParquetStream(batches, props)) as ReadableStream<Uint8Array>;
-  const tmp = `${path}.tmp`;
-  const out = createWriteStream(tmp);
-  try {
-    for await (const chunk of bytes as unknown as AsyncIterable<Uint8Array>) {
-      if (!out.write(chunk)) await once(out, 'drain');
-    }
-    out.end();
-    await once(out, 'finish');
-  } catch (err) {
-    out.destroy();
-    throw err;
-  }
-  await rename(tmp, path);
+  await writeViaTmp(path, async (write) => {
+    for await (const chunk of bytes as unknown as AsyncIterable<Uint8Array>) await write(chunk);
+  });
   return rows;
 }
 
