@@ -7,8 +7,6 @@ export const CLIENT_ERROR_CODES = {
   HTTP: 'HTTP',
   /** The server could not be reached or the connection broke. */
   NETWORK: 'NETWORK',
-  /** The request was aborted through the caller's AbortSignal. */
-  ABORTED: 'ABORTED',
   /** The server dropped the stream because the client read too slowly. */
   SLOW_CONSUMER: 'SLOW_CONSUMER',
   /** A bad option was passed to createClient or a method. */
