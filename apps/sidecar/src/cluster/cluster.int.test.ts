@@ -112,7 +112,7 @@ describe('cluster mode (in process)', () => {
 
     // A symbol B owns, read through A: bars from the shared cache, B's signal and features.
     const foreign = ownedB[0];
-    await a.sidecar.runCycle(); // A mirrors at the start of its cycle: now B's latest
+    await cycle(a); // A mirrors at the start of its cycle: now B's latest
     const bars = (await get(a, `/bars/${foreign}?limit=10`)).json();
     expect(bars.bars).toHaveLength(10);
     const signalA = (await get(a, `/signals/${foreign}`)).json();

@@ -83,7 +83,7 @@ export interface ClusterStage {
   features(local: Pick<FeatureEnginePort, 'latest'>): Pick<FeatureEnginePort, 'latest'>;
   view(): Promise<ClusterView>;
   health(): ClusterHealth;
-  /** Resolves when every takeover in progress is done (tests). */
+  /** Resolves when every takeover and the mirror refresh in progress are done (tests). */
   settled(): Promise<void>;
   /** Graceful stop: release every lease at once so others take over within a second. */
   leave(): Promise<void>;
@@ -99,6 +99,8 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
   const taking = new Map<string, Promise<void>>();
   const mirroredFeatures = new Map<string, FeatureValues>();
   let lastTickError: string | null = null;
+  /** The mirror refresh in flight (one at a time). */
+  let mirroring: Promise<void> | undefined;
   let leaving = false;
 
   async function takeOver(symbol: string): Promise<void> {
@@ -214,11 +216,10 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
             .finally(() => taking.delete(symbol));
           taking.set(symbol, p);
         }
-      try {
-        await refreshMirror();
-      } catch (err) {
-        log.debug('cluster: mirror refresh failed', { err });
-      }
+      // Off the cycle's critical path: the mirror only feeds readers, the fetches need not wait.
+      mirroring ??= refreshMirror()
+        .catch((err: unknown) => log.debug('cluster: mirror refresh failed', { err }))
+        .finally(() => (mirroring = undefined));
     },
     isCollecting: (symbol) => live.has(symbol) && coordinator.isOwner(symbol),
     async fence(symbols) {
@@ -271,7 +272,7 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
       };
     },
     async settled() {
-      await Promise.all(taking.values());
+      await Promise.all([...taking.values(), mirroring]);
     },
     async leave() {
       if (leaving) return;
