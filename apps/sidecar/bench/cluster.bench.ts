@@ -2,7 +2,7 @@
 // on lease renewal (one tick) and on shared-budget takes, against the real Redis. The goal (issue 13)
 // is under 5 % of a cycle's CPU; the cycle's own CPU per symbol comes from the sidecar bench
 // (bench-results/sidecar.json) when present, else from the issue's measured 85 us per symbol.
-// Run: pnpm --filter @pipeline/sidecar bench:cluster (part of `pnpm bench`).
+// Run: pnpm --filter @pipeline/sidecar bench (after the sidecar bench), or pnpm exec tsx bench/cluster.bench.ts.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deleteRedisPrefix, repoRoot, TEST_REDIS_URL, uniqueRedisPrefix } from '@pipeline/test-utils';
