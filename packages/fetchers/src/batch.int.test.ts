@@ -82,7 +82,7 @@ describe("batch endpoints in today's shapes: one request serves many symbols", (
         quality: 1,
       },
     ]);
-    expect(bars(res.get('MSFT'))[0].close).toBe(380.16);
+    expect(bars(res.get('MSFT'))[0]!.close).toBe(380.16);
     expect(error(res.get('NVDA')).kind).toBe('symbol_not_found');
     expect(error(res.get('NAS100')).kind).toBe('not_supported');
     const day = await pg.fetchLatestMany({ symbols: ['AAPL'], timeframe: '1d' });

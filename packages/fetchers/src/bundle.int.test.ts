@@ -19,7 +19,7 @@ async function bundle(code: string): Promise<string> {
     external: ['@pipeline/*', 'got', 'csv-parse', 'csv-parse/*'],
     logLevel: 'silent',
   });
-  return out.outputFiles[0].text;
+  return out.outputFiles[0]!.text;
 }
 
 // Strings that only ws's own code contains.
@@ -68,7 +68,7 @@ describe('bundling only what is imported (issue 15)', () => {
       };
       expect(pkg.engines.node).toBe('>=20.19');
       const [major, minor] = process.versions.node.split('.').map(Number);
-      expect(major > 20 || (major === 20 && minor >= 19)).toBe(true);
+      expect(major! > 20 || (major === 20 && minor! >= 19)).toBe(true);
       const out = execFileSync(
         process.execPath,
         ['-e', "const f = require('./dist/index.cjs'); console.log(typeof f.createYahooFetcher)"],

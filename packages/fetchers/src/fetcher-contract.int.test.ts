@@ -105,7 +105,7 @@ afterAll(() => cleanupTempDirs());
 describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
   let s: Subject;
   beforeEach(async () => {
-    s = await subjects[name]();
+    s = await subjects[name]!();
   });
   afterEach(async () => {
     await s.close();

@@ -17,7 +17,7 @@ describe('createFetcher / createFetchers', () => {
         { source: 'alphavantage', reason: 'no API key' },
         { source: 'polygon', reason: 'no API key' },
       ]);
-      const bars = await built.fetchers[2].fetchLatest({ symbol: 'EURUSD', timeframe: '1m', limit: 2 });
+      const bars = await built.fetchers[2]!.fetchLatest({ symbol: 'EURUSD', timeframe: '1m', limit: 2 });
       expect(bars.map((b) => b.ts)).toEqual([clock.now() - 60_000, clock.now()]);
     } finally {
       await built.close();

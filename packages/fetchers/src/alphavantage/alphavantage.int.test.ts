@@ -96,7 +96,7 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
       final: true,
       quality: 1,
     });
-    expect(bars[0].ts).toBe(Date.UTC(2017, 11, 18, 18, 16));
+    expect(bars[0]!.ts).toBe(Date.UTC(2017, 11, 18, 18, 16));
   });
 
   it("IBM 5min in May (EDT, UTC-4): `end` for the archived answer, `start` (today's default) as is", async () => {
@@ -185,7 +185,7 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
       to: Date.UTC(2020, 0, 15),
     });
     expect(bars).toHaveLength(9);
-    expect(bars[0].ts).toBe(Date.UTC(2020, 0, 2));
+    expect(bars[0]!.ts).toBe(Date.UTC(2020, 0, 2));
     expect(bars.at(-1)).toMatchObject({
       ts: Date.UTC(2020, 0, 14),
       close: 163.335,
@@ -227,7 +227,7 @@ describe('Alpha Vantage fetcher against recorded responses on a real HTTP server
     ]);
     expect(progress).toEqual([1, 2, 3]);
     // Before: three requests about 11 ms apart, and AV's burst notice on the second.
-    expect(sentAt.slice(1).map((t, i) => t - sentAt[i])).toEqual([1_250, 1_250]);
+    expect(sentAt.slice(1).map((t, i) => t - sentAt[i]!)).toEqual([1_250, 1_250]);
   });
 
   it('quotes: GLOBAL_QUOTE and CURRENCY_EXCHANGE_RATE, "-" bid/ask -> null', async () => {
@@ -368,7 +368,7 @@ describe('parseAvCsv on the extended-hours CSV', () => {
       close: 219.4,
       volume: 844,
     });
-    expect(bars.every((b, i) => i === 0 || b.ts > bars[i - 1].ts)).toBe(true);
+    expect(bars.every((b, i) => i === 0 || b.ts > bars[i - 1]!.ts)).toBe(true);
     expect(stats.nullRowsSkipped + stats.partialRowsSkipped).toBe(0);
   });
 });

@@ -36,9 +36,9 @@ describe("Alpha Vantage in today's shapes (hand-made recordings, fixtures/PROVEN
     const { av } = make(Date.UTC(2025, 2, 15, 12));
     const bars = await av.fetchLatest({ symbol: 'IBM', timeframe: '5m', limit: 500 });
     expect(bars).toHaveLength(192);
-    expect(bars[0].ts).toBe(et(4, 0));
+    expect(bars[0]!.ts).toBe(et(4, 0));
     expect(bars.at(-1)!.ts).toBe(et(19, 55));
-    expect(bars.every((b, i) => i === 0 || b.ts - bars[i - 1].ts === TIMEFRAME_MS['5m'])).toBe(true);
+    expect(bars.every((b, i) => i === 0 || b.ts - bars[i - 1]!.ts === TIMEFRAME_MS['5m'])).toBe(true);
     const auction = bars.find((b) => b.ts === et(16, 0))!;
     expect(auction.volume).toBe(1843227);
     expect(Math.max(...bars.map((b) => b.volume))).toBe(auction.volume);
@@ -51,7 +51,7 @@ describe("Alpha Vantage in today's shapes (hand-made recordings, fixtures/PROVEN
     );
     const { av } = make(Date.UTC(2025, 2, 15, 12), { intradayStamp: 'end' });
     const bars = await av.fetchLatest({ symbol: 'IBM', timeframe: '5m', limit: 500 });
-    expect([bars[0].ts, bars.at(-1)!.ts]).toEqual([et(3, 55), et(19, 50)]);
+    expect([bars[0]!.ts, bars.at(-1)!.ts]).toEqual([et(3, 55), et(19, 50)]);
   });
 
   it('regular-hours 15min CSV: the 09:30 row is the 09:30 bar, oldest first, 09:30..15:45', () => {
@@ -63,7 +63,7 @@ describe("Alpha Vantage in today's shapes (hand-made recordings, fixtures/PROVEN
     expect(bars).toHaveLength(26);
     expect(bars[0]).toMatchObject({ ts: et(9, 30), open: 212.5, source: 'alphavantage' });
     expect(bars.at(-1)!.ts).toBe(et(15, 45));
-    expect(bars.every((b, i) => i === 0 || b.ts > bars[i - 1].ts)).toBe(true);
+    expect(bars.every((b, i) => i === 0 || b.ts > bars[i - 1]!.ts)).toBe(true);
     expect(stats.partialRowsSkipped).toBe(0);
   });
 

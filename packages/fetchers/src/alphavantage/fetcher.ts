@@ -171,12 +171,9 @@ class AlphaVantageFetcherImpl extends HttpFetcherBase<'alphavantage'> implements
     checkRequest('alphavantage', { symbol, timeframe: '1m' }, false);
     return this.accounted(symbol, async () => {
       const provider = this.providerSymbol(symbol);
+      const [from = '', to = ''] = provider.split('/');
       const params: Record<string, string> = provider.includes('/')
-        ? {
-            function: 'CURRENCY_EXCHANGE_RATE',
-            from_currency: provider.split('/')[0],
-            to_currency: provider.split('/')[1],
-          }
+        ? { function: 'CURRENCY_EXCHANGE_RATE', from_currency: from, to_currency: to }
         : { function: 'GLOBAL_QUOTE', symbol: provider };
       return parseAvQuote(await this.query(params, symbol, signal), symbol);
     });
@@ -217,15 +214,21 @@ class AlphaVantageFetcherImpl extends HttpFetcherBase<'alphavantage'> implements
     }
     const provider = this.providerSymbol(symbol);
     const intraday = timeframe !== '1d';
+    const [from = '', to = ''] = provider.split('/');
     const params: Record<string, string> =
       kind === 'pair'
-        ? {
-            function: intraday ? 'FX_INTRADAY' : 'FX_DAILY',
-            from_symbol: provider.split('/')[0],
-            to_symbol: provider.split('/')[1],
-          }
+        ? { function: intraday ? 'FX_INTRADAY' : 'FX_DAILY', from_symbol: from, to_symbol: to }
         : { function: intraday ? 'TIME_SERIES_INTRADAY' : 'TIME_SERIES_DAILY', symbol: provider };
-    if (intraday) params.interval = AV_INTERVALS[timeframe]!;
+    const interval = AV_INTERVALS[timeframe];
+    if (intraday && interval === undefined) {
+      throw new FetchError({
+        kind: 'not_supported',
+        source: 'alphavantage',
+        symbol,
+        message: `timeframe ${timeframe} is not served`,
+      });
+    }
+    if (interval !== undefined && intraday) params.interval = interval;
     if (intraday && kind === 'stock') params.extended_hours = String(this.opts.extendedHours);
     const body = await this.query({ ...params, ...extra }, symbol, signal);
     return parseAvSeries(body, { symbol, timeframe, stamp: this.opts.intradayStamp, stats: this.counters });

@@ -28,14 +28,10 @@ export function splitRange(from: number, to: number, maxRangeMs?: number): Range
 export function finishBars(bars: readonly Bar[], clock: Clock): Bar[] {
   const byTs = new Map<number, Bar>();
   for (const bar of bars) byTs.set(bar.ts, bar);
-  const out = [...byTs.values()].sort((a, b) => a.ts - b.ts);
   const now = clock.now();
-  for (let i = 0; i < out.length; i++) {
-    const bar = out[i];
-    const forming = now < bar.ts + TIMEFRAME_MS[bar.timeframe];
-    if (forming && bar.final) out[i] = { ...bar, final: false };
-  }
-  return out;
+  return [...byTs.values()]
+    .sort((a, b) => a.ts - b.ts)
+    .map((bar) => (bar.final && now < bar.ts + TIMEFRAME_MS[bar.timeframe] ? { ...bar, final: false } : bar));
 }
 
 /** Keeps bars whose `ts` lies in [from, to). */
@@ -56,7 +52,7 @@ export function lastBars(bars: readonly Bar[], limit: number | undefined): Bar[]
  * and the window has ended per the clock (checked later by {@link finishBars}).
  */
 export function resampleBars(bars: readonly Bar[], to: Timeframe): Bar[] {
-  const groups = new Map<number, Bar[]>();
+  const groups = new Map<number, [Bar, ...Bar[]]>();
   for (const bar of [...bars].sort((a, b) => a.ts - b.ts)) {
     const key = alignTs(bar.ts, to);
     const g = groups.get(key);
@@ -66,7 +62,7 @@ export function resampleBars(bars: readonly Bar[], to: Timeframe): Bar[] {
   const out: Bar[] = [];
   for (const [ts, g] of groups) {
     const first = g[0];
-    const last = g[g.length - 1];
+    const last = g[g.length - 1] ?? first;
     out.push({
       ...first,
       timeframe: to,

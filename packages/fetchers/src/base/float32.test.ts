@@ -45,9 +45,9 @@ describe('shortestFloat32Decimal', () => {
       const body = JSON.parse(readFixture(file)) as {
         chart: { result: { indicators: { quote: Record<string, (number | null)[]>[] } }[] };
       };
-      const q = body.chart.result[0].indicators.quote[0];
+      const q = body.chart.result[0]!.indicators.quote[0];
       for (const key of ['open', 'high', 'low', 'close']) {
-        for (const raw of q[key] ?? []) {
+        for (const raw of q![key] ?? []) {
           if (raw === null || Math.fround(raw) !== raw) continue;
           const meant = shortestFloat32Decimal(raw);
           expect(Math.fround(meant)).toBe(raw);

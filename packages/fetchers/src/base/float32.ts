@@ -33,8 +33,7 @@ export function shortestFloat32Decimal(value: number): number {
   if (f !== value) return value;
   const abs = Math.abs(value);
   if (abs < 1e-4 || abs >= 1e7) return shortestFloat32DecimalByString(value);
-  for (let k = 0; k < POW10.length; k++) {
-    const p = POW10[k];
+  for (const p of POW10) {
     const candidate = Math.round(value * p) / p;
     if (Math.fround(candidate) === f) return candidate;
   }

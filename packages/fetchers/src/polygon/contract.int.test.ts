@@ -100,7 +100,7 @@ function twelveDataHandler(clock: ManualClock) {
 function polygonHandler(clock: ManualClock) {
   return async (req: RecordedRequest) => {
     const m = /^\/v2\/aggs\/ticker\/([^/]+)\/range\/(\d+)\/(\w+)\/(\d+)\/(\d+)$/.exec(req.path);
-    const generic = m ? mapper.fromProvider(decodeURIComponent(m[1]), 'polygon') : null;
+    const generic = m ? mapper.fromProvider(decodeURIComponent(m[1]!), 'polygon') : null;
     const timeframe = m
       ? ({ '1minute': '1m', '5minute': '5m' } as Record<string, Timeframe>)[`${m[2]}${m[3]}`]
       : undefined;
@@ -120,7 +120,7 @@ function polygonHandler(clock: ManualClock) {
     }));
     return {
       body: JSON.stringify({
-        ticker: decodeURIComponent(m[1]),
+        ticker: decodeURIComponent(m[1]!),
         status: 'OK',
         resultsCount: results.length,
         results,
@@ -158,7 +158,7 @@ const subjects: Record<string, () => Promise<Subject>> = {
 describe.each(Object.keys(subjects))('Fetcher contract: %s', (name) => {
   let s: Subject;
   beforeEach(async () => {
-    s = await subjects[name]();
+    s = await subjects[name]!();
   });
   afterEach(async () => {
     await s.fetcher.close();

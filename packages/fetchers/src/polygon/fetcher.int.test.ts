@@ -134,7 +134,7 @@ describe('PolygonFetcher aggregates from recorded responses', () => {
     expect(bars[0]).toMatchObject({ ts: 1638349200000, open: 49.6325, close: 49.65, volume: 2184 });
     expect(bars[28]).toMatchObject({ ts: 1638486000000, open: 45.375, close: 45.375, volume: 1200 });
     expect(bars.find((b) => b.ts === 1638457200000)!.volume).toBe(2534380);
-    for (let i = 1; i < bars.length; i++) expect(bars[i].ts).toBeGreaterThan(bars[i - 1].ts);
+    for (let i = 1; i < bars.length; i++) expect(bars[i]!.ts).toBeGreaterThan(bars[i - 1]!.ts);
   });
 
   it('index I:NDX: no volume field -> volume 0, history starting later than asked (plan limit) is not an error', async () => {
@@ -222,8 +222,8 @@ describe('PolygonFetcher paging and range splitting', () => {
     const reqs = srv.requests.slice(before);
     expect(reqs).toHaveLength(3);
     expect(reqs.map((r) => r.query.get('apiKey'))).toEqual([KEY, KEY, KEY]);
-    expect(reqs[1].path).toBe('/v2/aggs/ticker/AAPL/range/1/day/1578114000000/2020-01-10');
-    expect(reqs[2].query.get('cursor')).toBe('page3');
+    expect(reqs[1]!.path).toBe('/v2/aggs/ticker/AAPL/range/1/day/1578114000000/2020-01-10');
+    expect(reqs[2]!.query.get('cursor')).toBe('page3');
     expect(bars.map((b) => new Date(b.ts).toISOString().slice(0, 10))).toEqual([
       '2020-01-02',
       '2020-01-03',
@@ -254,10 +254,10 @@ describe('PolygonFetcher paging and range splitting', () => {
         .slice(before)
         .map((r) => r.path.split('/').slice(-2).map(Number) as [number, number]);
       expect(spans.length).toBe(Math.ceil((to - from) / (50_000 * unitMs)));
-      expect(spans[0][0]).toBe(from);
+      expect(spans[0]![0]).toBe(from);
       expect(spans.at(-1)![1]).toBe(to - 1);
       for (const [a, b] of spans) expect((b + 1 - a) / unitMs).toBeLessThanOrEqual(50_000);
-      for (let i = 1; i < spans.length; i++) expect(spans[i][0]).toBe(spans[i - 1][1] + 1);
+      for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBe(spans[i - 1]![1] + 1);
       return spans.length;
     };
     expect(await check('1m', 60_000)).toBe(3); // 144,000 minutes

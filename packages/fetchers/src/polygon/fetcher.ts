@@ -356,8 +356,8 @@ class PolygonFetcherImpl extends HttpFetcherBase<'polygon'> implements PolygonFe
             });
           }
           const market = snapshotMarket(ticker);
-          if (!byMarket.has(market)) byMarket.set(market, new Map());
-          byMarket.get(market)!.set(ticker, symbol);
+          const group = byMarket.get(market) ?? new Map<string, string>();
+          byMarket.set(market, group.set(ticker, symbol));
         } catch (err) {
           out.set(symbol, asFetchError(err, symbol));
         }

@@ -5,7 +5,7 @@
 import { FetchError, type Bar, type FetchErrorKind, type Timeframe } from '@pipeline/core';
 import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
-import { zoneOffsetMs } from '@pipeline/core';
+import { isRecord, zoneOffsetMs } from '@pipeline/core';
 
 /** Polygon's `{multiplier}/{timespan}` for each core timeframe. */
 export const POLYGON_TIMESPANS = Object.freeze({
@@ -31,10 +31,6 @@ const TIMESPAN_UNIT_MS = { second: 1_000, minute: 60_000, hour: 3_600_000, day: 
  */
 export function polygonMaxRangeMs(timeframe: Timeframe): number {
   return POLYGON_MAX_AGGREGATES * TIMESPAN_UNIT_MS[POLYGON_TIMESPANS[timeframe].timespan];
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -346,12 +342,11 @@ export function parsePolygonSnapshot(obj: Record<string, unknown>, symbol: strin
       message: 'snapshot: no "ticker" object',
     });
   let lastTrade: PolygonSnapshot['lastTrade'] = null;
-  if (isRecord(t.lastTrade) && num(t.lastTrade.p) !== null && num(t.lastTrade.t) !== null) {
-    lastTrade = {
-      price: num(t.lastTrade.p)!,
-      size: num(t.lastTrade.s),
-      ts: polygonTimeToMs(num(t.lastTrade.t)!),
-    };
+  const trade = isRecord(t.lastTrade) ? t.lastTrade : null;
+  const tradePrice = trade === null ? null : num(trade.p);
+  const tradeTime = trade === null ? null : num(trade.t);
+  if (trade !== null && tradePrice !== null && tradeTime !== null) {
+    lastTrade = { price: tradePrice, size: num(trade.s), ts: polygonTimeToMs(tradeTime) };
   }
   let lastQuote: PolygonSnapshot['lastQuote'] = null;
   if (isRecord(t.lastQuote)) {

@@ -39,7 +39,7 @@ it('README quick start: Polygon REST and WebSocket', async () => {
     await stream.connect(); // resolves once authenticated; subscriptions follow
     // ... later
     // --- end (shutdown below) ---
-    ws.broadcast(readFixture('polygon/ws-stocks-captured-frames-2020-T-Q-AM.jsonl').split('\n')[3]);
+    ws.broadcast(readFixture('polygon/ws-stocks-captured-frames-2020-T-Q-AM.jsonl').split('\n')[3]!);
     const deadline = Date.now() + 3000;
     while (live.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     // --- README code ---

@@ -118,8 +118,8 @@ describe('PolygonStream handshake, subscription and bars', () => {
   it('subscribes to per-second and per-minute aggregates and reads the documented A and AM events', async () => {
     const h = open({ symbols: ['SPCE'], timeframes: ['1s', '1m'] });
     await h.stream.connect();
-    await until(() => srv.received[0].length === 2, 'subscribe message');
-    expect(srv.received[0][1]).toEqual({ connection: 1, action: 'subscribe', params: 'A.SPCE,AM.SPCE' });
+    await until(() => srv.received[0]!.length === 2, 'subscribe message');
+    expect(srv.received[0]![1]).toEqual({ connection: 1, action: 'subscribe', params: 'A.SPCE,AM.SPCE' });
     srv.broadcast(JSON.stringify([docs.events['/stocks/A'], { ...docs.events['/stocks/AM'], sym: 'SPCE' }]));
     await until(() => h.bars.length === 2, 'two bars');
     expect(h.bars[0]).toMatchObject({
@@ -154,9 +154,9 @@ describe('PolygonStream handshake, subscription and bars', () => {
     });
     const h = open({ market: 'forex', symbols: ['USDSGD', 'EURUSD'], symbolMapper: mapper });
     await h.stream.connect();
-    await until(() => srv.received[0].length === 2, 'subscribe message');
-    expect(srv.received[0][1].params).toBe('CA.USD-SGD,CA.EUR-USD');
-    srv.broadcast(frames('polygon/ws-forex-CA-captured-frame-2023-USD-SGD.jsonl')[0]);
+    await until(() => srv.received[0]!.length === 2, 'subscribe message');
+    expect(srv.received[0]![1]!.params).toBe('CA.USD-SGD,CA.EUR-USD');
+    srv.broadcast(frames('polygon/ws-forex-CA-captured-frame-2023-USD-SGD.jsonl')[0]!);
     srv.broadcast(JSON.stringify([{ ...docs.events['/forex/CA'], pair: 'EUR/USD' }]));
     await until(() => h.bars.length === 2, 'forex bars');
     expect(h.bars[0]).toEqual({
@@ -178,8 +178,8 @@ describe('PolygonStream handshake, subscription and bars', () => {
   it('indices: AM.I:SPX, no volume -> 0, tick-stamped s aligned to the minute; V (value) events are not bars', async () => {
     const h = open({ market: 'indices', symbols: ['SPX500'] });
     await h.stream.connect();
-    await until(() => srv.received[0].length === 2, 'subscribe message');
-    expect(srv.received[0][1].params).toBe('AM.I:SPX');
+    await until(() => srv.received[0]!.length === 2, 'subscribe message');
+    expect(srv.received[0]![1]!.params).toBe('AM.I:SPX');
     srv.broadcast(JSON.stringify([docs.events['/indices/AM'], docs.events['/indices/V']]));
     await until(() => h.stream.stats().framesReceived >= 4, 'index frame'); // connected, auth_success, success, data
     expect(h.bars).toEqual([
@@ -235,8 +235,8 @@ describe('PolygonStream handshake, subscription and bars', () => {
     await h.stream.connect(); // already connected: resolves at once
     h.stream.subscribe(['MSFT', 'AAPL']);
     h.stream.unsubscribe(['AAPL']);
-    await until(() => srv.received[0].length === 4, 'runtime messages');
-    expect(srv.received[0].slice(2).map((m) => `${m.action} ${m.params}`)).toEqual([
+    await until(() => srv.received[0]!.length === 4, 'runtime messages');
+    expect(srv.received[0]!.slice(2).map((m) => `${m.action} ${m.params}`)).toEqual([
       'subscribe AM.MSFT',
       'unsubscribe AM.AAPL',
     ]);
@@ -308,7 +308,7 @@ describe('PolygonStream reconnects', () => {
       { connection: 2, action: 'subscribe', params: 'AM.AAPL,AM.TSLA' },
     ]);
     await until(() => h.stream.state === 'subscribed', 'subscribed again');
-    srv.broadcast(frames('polygon/ws-stocks-captured-frames-2020-T-Q-AM.jsonl')[3]);
+    srv.broadcast(frames('polygon/ws-stocks-captured-frames-2020-T-Q-AM.jsonl')[3]!);
     await until(() => h.bars.length === 1, 'bar after reconnect');
     expect(h.stream.stats().reconnects).toBe(1);
   });

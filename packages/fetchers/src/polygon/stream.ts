@@ -24,6 +24,7 @@ import {
   OptionsError,
   alignTs,
   assertNumberOption,
+  isRecord,
   resolveOptions,
   systemClock,
   type Bar,
@@ -182,7 +183,8 @@ class BarQueue implements AsyncIterableIterator<Bar> {
 
   next(): Promise<IteratorResult<Bar>> {
     if (this.head < this.items.length) {
-      const value = this.items[this.head++];
+      // head < items.length was checked just above.
+      const value = this.items[this.head++]!;
       if (this.head === this.items.length) {
         this.items.length = 0;
         this.head = 0;
@@ -214,10 +216,6 @@ class BarQueue implements AsyncIterableIterator<Bar> {
   [Symbol.asyncIterator](): AsyncIterableIterator<Bar> {
     return this;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Pair spellings on the wire (`USD/SGD`, `EUR-USD`) and in REST tickers (`C:EURUSD`) reduced to `EURUSD`. */
@@ -400,9 +398,9 @@ export class PolygonStream {
     const removed = symbols.filter((s) => this.subscribed.has(s));
     if (removed.length > 0 && this.isAuthenticated()) this.send('unsubscribe', this.channelsFor(removed));
     for (const s of removed) {
-      const key = this.subscribed.get(s)!;
+      const key = this.subscribed.get(s);
       this.subscribed.delete(s);
-      this.wireToGeneric.delete(key);
+      if (key !== undefined) this.wireToGeneric.delete(key);
     }
   }
 
@@ -448,7 +446,8 @@ export class PolygonStream {
         const inst = this.mapper.instrument(s);
         param = `${inst.base}-${inst.quote}`;
       } else {
-        param = this.subscribed.get(s)!;
+        // Callers pass only tracked symbols (subscribe tracks before it sends, unsubscribe filters).
+        param = this.subscribed.get(s) ?? s;
       }
       for (const tf of this.options.timeframes) out.push(`${channels[tf]}.${param}`);
     }

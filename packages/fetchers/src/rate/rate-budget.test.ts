@@ -185,7 +185,7 @@ describe('createRateBudget', () => {
     const most = (windowMs: number): number => {
       let best = 0;
       for (let i = 0, j = 0; i < sends.length; i++) {
-        while (sends[i] - sends[j] >= windowMs) j++;
+        while (sends[i]! - sends[j]! >= windowMs) j++;
         best = Math.max(best, i - j + 1);
       }
       return best;

@@ -128,14 +128,15 @@ function slidingWindow(limit: number | null, windowMs: number) {
   const log: number[] = [];
   return {
     roll(now: number): void {
-      while (log.length > 0 && log[0] <= now - windowMs) log.shift();
+      for (let first = log[0]; first !== undefined && first <= now - windowMs; first = log[0]) log.shift();
     },
     left(): number | null {
       return limit === null ? null : Math.max(0, limit - log.length);
     },
     waitMs(now: number): number {
       if (limit === null || log.length < limit) return 0;
-      return log[log.length - limit] + windowMs - now;
+      // limit is a positive integer (checked at creation) and log.length >= limit here.
+      return log[log.length - limit]! + windowMs - now;
     },
     push(now: number): void {
       if (limit === null) return;

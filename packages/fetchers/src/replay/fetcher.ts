@@ -277,6 +277,7 @@ class ReplayFetcherImpl implements ReplayFetcher {
     this.csv ??= (async () => {
       let text: string;
       try {
+        // Options validation requires exactly one of csvPath and source, and only a csvPath fetcher loads CSV.
         text = await readFile(this.opts.csvPath!, 'utf8');
       } catch (err) {
         throw new FetchError({

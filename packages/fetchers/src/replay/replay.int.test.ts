@@ -52,7 +52,7 @@ describe('replay fetcher', () => {
     clock.advance(2_500);
     const later = await replay.fetchLatest({ symbol: 'EURUSD', timeframe: '1m', limit: 2 });
     expect(later.map((b) => b.ts)).toEqual([T0 + M, T0 + 2 * M]);
-    expect(later[1].volume).toBe(0); // empty volume cell -> 0
+    expect(later[1]!.volume).toBe(0); // empty volume cell -> 0
     expect((await replay.position()).dataNow).toBe(T0 + 3.5 * M);
   });
 

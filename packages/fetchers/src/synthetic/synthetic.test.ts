@@ -33,8 +33,8 @@ describe('synthetic fetcher', () => {
       expect(bars).toHaveLength(50);
       assertPlausible(bars);
       for (let i = 1; i < bars.length; i++) {
-        expect(bars[i].ts - bars[i - 1].ts).toBe(bars[1].ts - bars[0].ts);
-        expect(bars[i].open).toBeCloseTo(bars[i - 1].close, 10);
+        expect(bars[i]!.ts - bars[i - 1]!.ts).toBe(bars[1]!.ts - bars[0]!.ts);
+        expect(bars[i]!.open).toBeCloseTo(bars[i - 1]!.close, 10);
       }
       expect(bars.at(-1)!.final).toBe(false);
       expect(bars.slice(0, -1).every((bar) => bar.final)).toBe(true);
@@ -46,11 +46,11 @@ describe('synthetic fetcher', () => {
     const f = createSyntheticFetcher({ clock });
     const ones = await f.fetchHistory({ symbol: 'NAS100', timeframe: '1m', from: T0 - 300_000, to: T0 });
     const [five] = await f.fetchHistory({ symbol: 'NAS100', timeframe: '5m', from: T0 - 300_000, to: T0 });
-    expect(five.open).toBeCloseTo(ones[0].open, 9);
-    expect(five.close).toBeCloseTo(ones[4].close, 9);
-    expect(five.high).toBeCloseTo(Math.max(...ones.map((b) => b.high)), 9);
-    expect(five.low).toBeCloseTo(Math.min(...ones.map((b) => b.low)), 9);
-    expect(five.volume).toBe(ones.reduce((s, b) => s + b.volume, 0));
+    expect(five!.open).toBeCloseTo(ones[0]!.open, 9);
+    expect(five!.close).toBeCloseTo(ones[4]!.close, 9);
+    expect(five!.high).toBeCloseTo(Math.max(...ones.map((b) => b.high)), 9);
+    expect(five!.low).toBeCloseTo(Math.min(...ones.map((b) => b.low)), 9);
+    expect(five!.volume).toBe(ones.reduce((s, b) => s + b.volume, 0));
   });
 
   it('updates the forming bar within its period and closes it on the same path', async () => {
@@ -59,20 +59,20 @@ describe('synthetic fetcher', () => {
     const seen: Bar[] = [];
     for (let i = 0; i < 5; i++) {
       const [bar] = await f.fetchLatest({ symbol: 'EURUSD', timeframe: '1m', limit: 1 });
-      seen.push(bar);
+      seen.push(bar!);
       clock.advance(10_000);
     }
     expect(new Set(seen.map((b) => b.ts))).toEqual(new Set([T0]));
     expect(seen.every((b) => !b.final)).toBe(true);
     expect(new Set(seen.map((b) => b.close)).size).toBeGreaterThan(1);
     for (let i = 1; i < seen.length; i++) {
-      expect(seen[i].high).toBeGreaterThanOrEqual(seen[i - 1].high);
-      expect(seen[i].open).toBe(seen[0].open);
+      expect(seen[i]!.high).toBeGreaterThanOrEqual(seen[i - 1]!.high);
+      expect(seen[i]!.open).toBe(seen[0]!.open);
     }
     clock.set(T0 + 120_000);
     const [done] = await f.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from: T0, to: T0 + 60_000 });
-    expect(done).toMatchObject({ ts: T0, final: true, open: seen[0].open });
-    expect(done.high).toBeGreaterThanOrEqual(seen.at(-1)!.high);
+    expect(done).toMatchObject({ ts: T0, final: true, open: seen[0]!.open });
+    expect(done!.high).toBeGreaterThanOrEqual(seen.at(-1)!.high);
   });
 
   it('never returns bars after now', async () => {
@@ -101,7 +101,7 @@ describe('synthetic fetcher', () => {
       from: Date.UTC(2024, 0, 1),
       to: Date.UTC(2024, 0, 1, 0, 1),
     });
-    expect(first.open).toBeCloseTo(50, 10);
+    expect(first!.open).toBeCloseTo(50, 10);
     const bars = await f.fetchHistory({
       symbol: 'ABC',
       timeframe: '1m',

@@ -80,8 +80,8 @@ export class PricePath {
     if (known !== undefined) return known;
     const step = d > 0 ? -1 : 1;
     let k = d;
-    while (!this.dayOpens.has(k)) k += step; // nearest known day towards 0
-    let value = this.dayOpens.get(k)!;
+    let value: number | undefined;
+    while (value === undefined) value = this.dayOpens.get((k += step)); // nearest known day towards 0
     while (k !== d) {
       const next = k - step;
       const z = gaussian(prng(mixSeed(this.seeds.day, Math.max(k, next))))();
@@ -105,9 +105,11 @@ export class PricePath {
       w += g() * this.p.minuteVol;
       arr[i] = w;
     }
-    const end = arr[MINUTES_PER_DAY];
-    for (let i = 0; i <= MINUTES_PER_DAY; i++) arr[i] = a + arr[i] - (end - (b - a)) * (i / MINUTES_PER_DAY);
-    if (this.minuteCache.size > 8) this.minuteCache.delete(this.minuteCache.keys().next().value!);
+    const end = w; // arr[MINUTES_PER_DAY]
+    // i runs over 0..MINUTES_PER_DAY, within the array's MINUTES_PER_DAY + 1 cells.
+    for (let i = 0; i <= MINUTES_PER_DAY; i++) arr[i] = a + arr[i]! - (end - (b - a)) * (i / MINUTES_PER_DAY);
+    const oldest = this.minuteCache.keys().next();
+    if (this.minuteCache.size > 8 && oldest.done !== true) this.minuteCache.delete(oldest.value);
     this.minuteCache.set(d, arr);
     return arr;
   }
@@ -115,7 +117,8 @@ export class PricePath {
   /** Log price (relative to the start price) at the start of absolute minute `m` since the epoch. */
   logAtMinute(m: number): number {
     const d = Math.floor(m / MINUTES_PER_DAY);
-    return this.minutes(d)[m - d * MINUTES_PER_DAY];
+    // 0 <= m - d * MINUTES_PER_DAY < MINUTES_PER_DAY since d = floor(m / MINUTES_PER_DAY).
+    return this.minutes(d)[m - d * MINUTES_PER_DAY]!;
   }
 
   /** Price at epoch-ms time `t` (second resolution inside a minute). */

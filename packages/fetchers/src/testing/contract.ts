@@ -15,8 +15,8 @@ export interface ContractSubject {
  */
 export function assertContractBars(bars: Bar[], s: ContractSubject): void {
   const tf = TIMEFRAME_MS[s.timeframe];
-  for (let i = 0; i < bars.length; i++) {
-    const b = bars[i];
+  let prev: Bar | undefined;
+  for (const b of bars) {
     expect(b).toMatchObject({
       symbol: s.symbol,
       timeframe: s.timeframe,
@@ -29,7 +29,7 @@ export function assertContractBars(bars: Bar[], s: ContractSubject): void {
     expect(b.low).toBeGreaterThan(0);
     expect(b.volume).toBeGreaterThanOrEqual(0);
     expect(b.ts).toBeLessThanOrEqual(s.clock.now());
-    if (i > 0) expect(b.ts).toBeGreaterThan(bars[i - 1].ts);
+    if (prev !== undefined) expect(b.ts).toBeGreaterThan(prev.ts);
     expect(b.final).toBe(s.clock.now() >= b.ts + tf);
   }
 }

@@ -116,7 +116,7 @@ export function alphaVantageSeriesBody(
     'Meta Data': {
       '1. Information': `${fn} (simulated)`,
       '2. Symbol': label,
-      '3. Last Refreshed': bars.length ? utcText(bars[bars.length - 1].ts, false) : '',
+      '3. Last Refreshed': bars.length ? utcText(bars[bars.length - 1]?.ts ?? 0, false) : '',
       '4. Time Zone': 'UTC',
     },
     [key]: series,

@@ -27,7 +27,7 @@ describe('startProviderServer (the ./testing subpath)', () => {
         from: T0 + 9 * H,
         to: T0 + 10 * H,
       });
-      expect(decodeURIComponent(srv.requests[0].path)).toBe('/v8/finance/chart/EURUSD=X');
+      expect(decodeURIComponent(srv.requests[0]!.path)).toBe('/v8/finance/chart/EURUSD=X');
       expect(got.map(strip)).toEqual(want.map(strip));
       const latest = await yahoo.fetchLatest({ symbol: 'EURUSD', timeframe: '1m', limit: 3 });
       expect(latest.map((b) => b.final)).toEqual([true, true, false]);

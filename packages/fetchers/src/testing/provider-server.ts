@@ -55,8 +55,9 @@ export interface ProviderServer {
   close(): Promise<void>;
 }
 
+const DAY_MS = 86_400_000;
 const RANGE_MS: Record<string, number> = {
-  '1d': 86_400_000,
+  '1d': DAY_MS,
   '5d': 5 * 86_400_000,
   '1mo': 31 * 86_400_000,
   '3mo': 92 * 86_400_000,
@@ -141,11 +142,16 @@ export async function startProviderServer(
       if (!(await known(symbol)))
         return { status: 404, body: yahooChartError('Not Found', 'No data found, symbol may be delisted') };
       const range = q.get('range');
-      const from = range ? now - (RANGE_MS[range] ?? RANGE_MS['1d']) : Number(q.get('period1')) * 1000;
+      const from = range ? now - (RANGE_MS[range] ?? DAY_MS) : Number(q.get('period1')) * 1000;
       const to = range ? now + 1 : Number(q.get('period2')) * 1000;
       return {
         status: 200,
-        body: yahooChartBody(providerSymbol, q.get('interval')!, await barsOf(symbol, tf, from, to), now),
+        body: yahooChartBody(
+          providerSymbol,
+          q.get('interval') ?? '',
+          await barsOf(symbol, tf, from, to),
+          now,
+        ),
       };
     }
     if (u.pathname === '/v7/finance/quote') {

@@ -43,9 +43,14 @@ describe('TwelveDataFetcher against recorded responses', () => {
       quality: 1,
     });
     const last = bars[29];
-    expect(last.ts).toBe(iso('2023-08-24T15:09:00Z'));
-    expect([last.open, last.close, last.volume, last.final]).toEqual([177.9101, 178.00121, 293189, false]);
-    for (let i = 1; i < bars.length; i++) expect(bars[i].ts - bars[i - 1].ts).toBe(60_000);
+    expect(last!.ts).toBe(iso('2023-08-24T15:09:00Z'));
+    expect([last!.open, last!.close, last!.volume, last!.final]).toEqual([
+      177.9101,
+      178.00121,
+      293189,
+      false,
+    ]);
+    for (let i = 1; i < bars.length; i++) expect(bars[i]!.ts - bars[i - 1]!.ts).toBe(60_000);
     const q = srv.requests.at(-1)!;
     expect(q.path).toBe('/time_series');
     expect(Object.fromEntries(q.query)).toEqual({
@@ -156,7 +161,7 @@ describe('TwelveDataFetcher against recorded responses', () => {
       volume: 0,
     });
     expect(czk[3]).toMatchObject({ ts: iso('2023-08-04T00:00:00Z'), open: 22.11, close: 22.0353 });
-    expect((res.get('USDCHF') as unknown as { close: number }[])[3].close).toBe(0.8729);
+    expect((res.get('USDCHF') as unknown as { close: number }[])[3]!.close).toBe(0.8729);
     // four credits for one request
     expect(f.budget().perMinuteLeft).toBe(4);
     expect(f.stats().requests).toBe(1);
@@ -313,7 +318,7 @@ describe('TwelveDataFetcher history paging (outputsize cursor) across a DST chan
     const end = req.query.get('end_date')!;
     const size = Number(req.query.get('outputsize'));
     const rows = series
-      .filter((s) => s.row.datetime >= start && s.row.datetime <= end)
+      .filter((s) => s.row.datetime! >= start && s.row.datetime! <= end)
       .reverse()
       .slice(0, size)
       .map((s) => s.row);
@@ -345,14 +350,14 @@ describe('TwelveDataFetcher history paging (outputsize cursor) across a DST chan
     expect(bars).toHaveLength(24);
     // 02:00-03:00 New York does not exist on 2023-03-12: 01:00 EST and 03:00 EDT are one hour apart.
     const i = bars.findIndex((b) => b.ts === iso('2023-03-12T06:00:00Z'));
-    expect([bars[i].ts - bars[i - 1].ts, bars[i + 1].ts - bars[i].ts]).toEqual([HOUR, HOUR]);
+    expect([bars[i]!.ts - bars[i - 1]!.ts, bars[i + 1]!.ts - bars[i]!.ts]).toEqual([HOUR, HOUR]);
     expect(reqs.length).toBeGreaterThanOrEqual(3);
     expect(progress).toEqual(reqs.map((_, k) => k + 1));
     for (let k = 1; k < reqs.length; k++) {
-      const prevRows = handler(reqs[k - 1]).body;
+      const prevRows = handler(reqs[k - 1]!).body;
       const oldest = JSON.parse(prevRows).values.at(-1).datetime;
-      expect(reqs[k].query.get('end_date')).toBe(oldest);
-      expect(reqs[k].query.get('outputsize')).toBe('10');
+      expect(reqs[k]!.query.get('end_date')).toBe(oldest);
+      expect(reqs[k]!.query.get('outputsize')).toBe('10');
     }
     expect(f.stats().bars).toBe(24);
   });

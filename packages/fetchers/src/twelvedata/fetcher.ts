@@ -233,7 +233,7 @@ class TwelveDataFetcherImpl extends HttpFetcherBase<'twelvedata'> implements Twe
           requestsPlanned: Math.max(planned, page),
           bars: all.length,
         });
-        const oldest = parsed.bars.length > 0 ? parsed.bars[0].ts : Infinity;
+        const oldest = parsed.bars[0]?.ts ?? Infinity;
         const full = parsed.rowCount >= pageSize;
         // Stop on a short page, once `from` is covered, or when a page brought nothing older.
         if (!full || oldest <= from || parsed.oldestDatetime === null || !(oldest < oldestSeen)) break;
@@ -328,10 +328,12 @@ class TwelveDataFetcherImpl extends HttpFetcherBase<'twelvedata'> implements Twe
         options.signal,
       );
       // A batch of one answers in the single-symbol shape, not keyed by symbol.
-      const entries: [string, unknown][] =
-        need === 1 ? [[[...providers.keys()][0], obj]] : [...providers.keys()].map((p) => [p, obj[p]]);
-      for (const [provider, entry] of entries) {
-        const symbol = providers.get(provider)!;
+      const entries: Array<[string, string, unknown]> = [...providers].map(([p, symbol]) => [
+        p,
+        symbol,
+        need === 1 ? obj : obj[p],
+      ]);
+      for (const [provider, symbol, entry] of entries) {
         try {
           if (typeof entry !== 'object' || entry === null) {
             throw new FetchError({

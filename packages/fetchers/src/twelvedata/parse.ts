@@ -8,6 +8,7 @@ import { rowToBar } from '../base/fetcher-kit';
 import { type FetcherStats } from '../base/stats';
 import {
   isKnownTimeZone,
+  isRecord,
   parseLocalDateTime,
   zonedTimeToUtc,
   zonedTimeToUtcCandidates,
@@ -52,10 +53,6 @@ interface TwelveDataErrorBody {
   code?: unknown;
   message?: unknown;
   status?: unknown;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Next minute boundary after `now`: Twelve Data's per-minute credits refill on the minute. */
@@ -228,7 +225,8 @@ export function parseTwelveDataSeries(
       ts = Date.UTC(when.year, when.month - 1, when.day);
     } else {
       const candidates = zonedTimeToUtcCandidates(when, zone);
-      ts = candidates.find((c) => c > previousTs) ?? candidates[0];
+      // zonedTimeToUtcCandidates never returns an empty list (a skipped wall time still gets one instant).
+      ts = candidates.find((c) => c > previousTs) ?? candidates[0]!;
     }
     previousTs = ts;
     const raw = { open: row.open, high: row.high, low: row.low, close: row.close, volume: row.volume };

@@ -112,7 +112,7 @@ function validate(opts: Readonly<YahooFetcherOptions>): void {
 }
 
 /** Yahoo `range` spans, shortest first, used by fetchLatest to ask for "the last N bars". */
-const RANGES: readonly [string, number][] = [
+const RANGES: readonly [[string, number], ...Array<[string, number]>] = [
   ['1d', DAY],
   ['5d', 5 * DAY],
   ['1mo', 31 * DAY],
@@ -154,7 +154,9 @@ class YahooFetcherImpl extends HttpFetcherBase<'yahoo'> implements YahooFetcher 
       const cap = this.capabilities.maxRangeMsPerRequest[native] ?? Infinity;
       // Markets close: ask for the smallest range that still covers `limit` bars of wall time.
       const range =
-        RANGES.find(([, ms]) => ms >= needMs && ms <= cap) ?? RANGES.filter(([, ms]) => ms <= cap).at(-1)!;
+        RANGES.find(([, ms]) => ms >= needMs && ms <= cap) ??
+        RANGES.filter(([, ms]) => ms <= cap).at(-1) ??
+        RANGES[0];
       const now = this.clock.now();
       // No bar can open after now (a recording or a skewed server may hold later ones).
       let bars = await this.chart(req.symbol, native, { range: range[0] }, { to: now + 1 }, req.signal);

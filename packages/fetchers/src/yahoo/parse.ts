@@ -183,8 +183,8 @@ export function parseChartBars(body: unknown, ctx: ChartParseContext): Bar[] {
     );
     if (!bar) continue;
     const at = index.get(ts);
-    if (live && at !== undefined) {
-      const prev = out[at];
+    const prev = at === undefined ? undefined : out[at];
+    if (live && at !== undefined && prev !== undefined) {
       out[at] = {
         ...prev,
         high: Math.max(prev.high, bar.high),

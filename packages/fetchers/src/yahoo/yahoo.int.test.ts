@@ -41,7 +41,7 @@ function recorded(req: RecordedRequest): FixtureReply {
         };
   }
   if (req.path === '/v7/finance/quote')
-    return fixtureReply(QUOTE[req.query.get('symbols') ?? ''] ?? QUOTE.NONEXIST);
+    return fixtureReply(QUOTE[req.query.get('symbols') ?? ''] ?? QUOTE.NONEXIST!);
   return { status: 404, body: 'Not Found', headers: { 'content-type': 'text/plain' } };
 }
 
@@ -285,7 +285,7 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
       });
       expect(srv.requests.at(-1)!.query.get('includePrePost')).toBe('true');
       expect(bars).toHaveLength(30);
-      expect([bars[0].ts, bars.at(-1)!.ts]).toEqual([
+      expect([bars[0]!.ts, bars.at(-1)!.ts]).toEqual([
         Date.UTC(2021, 10, 22, 9),
         Date.UTC(2021, 10, 22, 23, 30),
       ]);
@@ -383,7 +383,7 @@ describe('Yahoo fetcher against recorded responses on a real HTTP server', () =>
         [from / 1000, from / 1000 + 7 * 86_400],
         [from / 1000 + 7 * 86_400, from / 1000 + 14 * 86_400],
         [from / 1000 + 14 * 86_400, clock.now() / 1000],
-      ].map(([a, b]) => [Math.floor(a), Math.ceil(b)]),
+      ].map(([a, b]) => [Math.floor(a!), Math.ceil(b!)]),
     );
     expect(progress).toEqual([13, 23, 33]);
   });
@@ -481,14 +481,14 @@ describe('Yahoo float32 prices (issue 11)', () => {
     };
     const a = await meant.fetchHistory(req);
     const b = await raw.fetchHistory(req);
-    expect([a[0].open, b[0].open]).toEqual([225.89, 225.88999938964844]);
+    expect([a[0]!.open, b[0]!.open]).toEqual([225.89, 225.88999938964844]);
     expect(a).toHaveLength(b.length);
     for (let i = 0; i < a.length; i++) {
       for (const k of ['open', 'high', 'low', 'close'] as const) {
-        expect(Math.fround(a[i][k])).toBe(b[i][k]);
-        expect(String(a[i][k]).length).toBeLessThanOrEqual(String(b[i][k]).length);
+        expect(Math.fround(a[i]![k])).toBe(b[i]![k]);
+        expect(String(a[i]![k]).length).toBeLessThanOrEqual(String(b[i]![k]).length);
       }
-      expect(a[i].volume).toBe(b[i].volume);
+      expect(a[i]!.volume).toBe(b[i]!.volume);
     }
     // Read back, every recorded AAPL price has at most 4 decimals (cents, and the sub-penny prints
     // like 224.0109 the tape carries); raw, most of them have 10 or more.
