@@ -1,0 +1,50 @@
+import { cleanupTempDirs } from '@pipeline/test-utils';
+import { feedStreamHub } from './stream-feed';
+import { createStreamHub, type HubEvent } from './stream-hub';
+import { createHarness } from '../../test/harness';
+
+afterAll(() => cleanupTempDirs());
+
+describe('the stream feed from a real sidecar', () => {
+  it('publishes bars, features and signals per cycle, and a health event when a breaker opens', async () => {
+    const h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD' });
+    const hub = createStreamHub({ startedAt: h.clock.now() });
+    const off = feedStreamHub(hub, h.sidecar);
+    const seen: HubEvent[] = [];
+    hub.subscribe({
+      filter: { symbols: new Set(), kinds: new Set(['bars', 'features', 'signals', 'health'] as const) },
+      send: (e) => seen.push(e),
+    });
+    try {
+      await h.sidecar.runCycle();
+      const kinds = (sym: string) => new Set(seen.filter((e) => e.symbol === sym).map((e) => e.kind));
+      expect(kinds('EURUSD')).toEqual(new Set(['bars', 'features', 'signals']));
+      expect(kinds('XAUUSD')).toEqual(new Set(['bars', 'features', 'signals']));
+      const bar = seen.find((e) => e.kind === 'bars' && e.symbol === 'EURUSD')!.data;
+      expect(bar).toMatchObject({ symbol: 'EURUSD', timeframe: '1m', final: expect.any(Boolean) });
+      const signal = seen.find((e) => e.kind === 'signals')!.data as { dataTime: string; stale: boolean };
+      expect(typeof signal.dataTime).toBe('string');
+      expect(seen.some((e) => e.kind === 'health')).toBe(false);
+      const ids = seen.map((e) => e.id);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(ids[0]).toBe(h.clock.now() * 1000);
+
+      // Five failed cycles open yahoo's breaker (threshold 5): one health event says so.
+      h.fetchers[0].mode = 'transient';
+      for (let i = 0; i < 5; i++) {
+        h.clock.advance(1000);
+        await h.sidecar.runCycle();
+      }
+      const health = seen.filter((e) => e.kind === 'health');
+      expect(health).toHaveLength(1);
+      expect(health[0].data).toMatchObject({
+        breakers: { yahoo: 'open' },
+        changed: expect.arrayContaining(['source:yahoo']),
+      });
+      expect(health[0].symbol).toBeUndefined();
+    } finally {
+      off();
+      await h.sidecar.stop();
+    }
+  });
+});
