@@ -95,3 +95,4 @@ export {
   writeBarTuple,
   barFromTuple,
 } from './bar-tuple';
+export { BarBuffer } from './bar-buffer';

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  BarBuffer,
   TIMEFRAME_MS,
   isTimeframe,
   type Bar,
@@ -17,7 +18,6 @@ import {
 } from '@pipeline/core';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { BarBuffer } from './bar-buffer';
 import { PG_STORE_ERROR_CODES as CODES, PgStoreError, isPgStoreError, type PgStoreErrorCode } from './errors';
 import {
   PG_CALENDARS,

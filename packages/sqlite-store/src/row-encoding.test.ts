@@ -1,6 +1,5 @@
-import { BAR_TUPLE_WIDTH, barFromTuple, writeBarTuple } from '@pipeline/core';
+import { BAR_TUPLE_WIDTH, BarBuffer, barFromTuple, writeBarTuple } from '@pipeline/core';
 import { makeBar } from '../test/helpers';
-import { BarBuffer } from './bar-buffer';
 import { ROW_WIDTH, STRING_COLUMNS, encodeBars, encodeRows, flatten } from './row-encoding';
 
 const buffer = new BarBuffer();

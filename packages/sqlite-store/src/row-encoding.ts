@@ -1,7 +1,6 @@
 // How bars leave the calling thread: flat row arrays bound to the multi-row INSERT (core's bar tuple
 // order, `final` as 0/1) and their packed form for the writer thread (one transferable Float64Array).
-import { BAR_TUPLE_INDEX, BAR_TUPLE_WIDTH, writeBarTuple, type Bar } from '@pipeline/core';
-import { type BarBuffer } from './bar-buffer';
+import { BAR_TUPLE_INDEX, BAR_TUPLE_WIDTH, writeBarTuple, type Bar, type BarBuffer } from '@pipeline/core';
 
 /** Values per row in a flat row array: core's bar tuple. */
 export const ROW_WIDTH = BAR_TUPLE_WIDTH;

@@ -3,9 +3,8 @@
 // each in their own file, named after what they do.
 import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
-import { Emitter, isRecord, type Bar, type TimerHandle, type Timeframe } from '@pipeline/core';
+import { BarBuffer, Emitter, isRecord, type Bar, type TimerHandle, type Timeframe } from '@pipeline/core';
 import { COMPONENT, checkRange, type RangeQuery } from './arguments';
-import { BarBuffer } from './bar-buffer';
 import { BarQueries, type Gap, type PruneResult, type SeriesCoverage } from './bar-queries';
 import { type CalendarSpec } from './calendar';
 import { exportCsv } from './csv-export';

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { type BarBuffer } from './bar-buffer';
+import { type BarBuffer } from '@pipeline/core';
 import { type SqliteStoreError } from './errors';
 import { type ResolvedSqliteStoreOptions } from './options';
 import { ROW_WIDTH, STRING_COLUMNS, type EncodedRows } from './row-encoding';

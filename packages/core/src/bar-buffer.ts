@@ -1,18 +1,20 @@
-import { type Bar } from '@pipeline/core';
+// The write buffer of the history stores (sqlite-store, pg-store): one implementation, so that both
+// treat a forming bar's update the same way (ARCHITECTURE.md: same key replaces, never adds).
+import { type Bar } from './bar';
 
 /**
  * Pending bars keyed by (symbol, timeframe, ts): a later bar with the same key replaces the buffered
- * one (the forming bar). Two levels (series -> ts), as in sqlite-store: a number-keyed inner map is
- * much cheaper than one string key per bar.
+ * one (the forming bar). Two levels (series -> ts) because a number-keyed inner map is much cheaper
+ * than one string key per bar, and consecutive bars of one series skip the outer lookup entirely.
  */
 export class BarBuffer {
   private series = new Map<string, Map<number, Bar>>();
   private count = 0;
-  // Consecutive bars of one series skip the outer lookup (and its key string).
   private lastSymbol: string | null = null;
   private lastTf: string | null = null;
   private last: Map<number, Bar> | null = null;
 
+  /** Distinct (symbol, timeframe, ts) keys held. */
   get size(): number {
     return this.count;
   }
@@ -32,10 +34,15 @@ export class BarBuffer {
     return this.seriesOf(bar.symbol, bar.timeframe, false)?.has(bar.ts) ?? false;
   }
 
+  /** Every buffered bar, series by series in first-write order (the buffer keeps them). */
+  *values(): Generator<Bar> {
+    for (const inner of this.series.values()) yield* inner.values();
+  }
+
   /**
    * Takes every buffered bar out (the buffer is empty afterwards), in key order: series by
    * (symbol, timeframe), then ts. Writers that lock rows in one global order cannot deadlock each other
-   * (two sidecars flushing overlapping keys during a handover).
+   * (two processes flushing overlapping keys during a handover).
    */
   drain(): Bar[] {
     const out: Bar[] = [];
@@ -64,6 +71,7 @@ export class BarBuffer {
 
   private seriesOf(symbol: string, tf: string, create: boolean): Map<number, Bar> | undefined {
     if (symbol === this.lastSymbol && tf === this.lastTf) return this.last!;
+    // NUL cannot occur in a symbol or timeframe, so no two series share a key.
     const key = `${symbol}\u0000${tf}`;
     let inner = this.series.get(key);
     if (!inner) {

@@ -1,0 +1,78 @@
+import { type Bar, type Timeframe, TIMEFRAME_MS } from './bar';
+import { BarBuffer } from './bar-buffer';
+
+function makeBar(i: number, overrides: Partial<Bar> = {}, timeframe: Timeframe = '1m'): Bar {
+  const base = 1.1 + (i % 97) / 1000;
+  return {
+    symbol: 'EURUSD',
+    timeframe,
+    ts: Date.UTC(2024, 0, 1) + i * TIMEFRAME_MS[timeframe],
+    open: base,
+    high: base + 0.002,
+    low: base - 0.002,
+    close: base + 0.001,
+    volume: i % 7,
+    source: 'yahoo',
+    final: true,
+    quality: 1,
+    ...overrides,
+  };
+}
+
+describe('BarBuffer', () => {
+  it('replaces a bar with the same (symbol, timeframe, ts) and counts distinct keys', () => {
+    const b = new BarBuffer();
+    b.set(makeBar(0, { final: false, close: 1 }));
+    b.set(makeBar(1));
+    b.set(makeBar(0, { symbol: 'XAUUSD' }));
+    b.set(makeBar(0, { final: true, close: 2 }));
+    b.set(makeBar(0, {}, '5m'));
+    expect(b.size).toBe(4);
+    const eur = [...b.values()].filter((x) => x.symbol === 'EURUSD' && x.timeframe === '1m');
+    expect(eur.map((x) => [x.ts, x.close, x.final])).toEqual([
+      [makeBar(0).ts, 2, true],
+      [makeBar(1).ts, makeBar(1).close, true],
+    ]);
+    expect(b.has(makeBar(0, { symbol: 'XAUUSD' }))).toBe(true);
+    expect(b.has(makeBar(2))).toBe(false);
+    expect(b.has(makeBar(0, { symbol: 'NAS100' }))).toBe(false);
+  });
+
+  it('keeps a copy, so a caller mutating its bar afterwards changes nothing', () => {
+    const b = new BarBuffer();
+    const bar = makeBar(0);
+    b.set(bar);
+    bar.close = Number.NaN;
+    expect([...b.values()][0]!.close).toBe(makeBar(0).close);
+  });
+
+  it('keeps the caller object itself when copy is false', () => {
+    const b = new BarBuffer();
+    const bar = makeBar(0);
+    b.set(bar, false);
+    expect([...b.values()][0]).toBe(bar);
+  });
+
+  it('drains in key order (series sorted, then ts) and is empty afterwards', () => {
+    const b = new BarBuffer();
+    b.set(makeBar(2, { symbol: 'XAUUSD' }));
+    b.set(makeBar(3));
+    b.set(makeBar(1));
+    b.set(makeBar(0, { symbol: 'XAUUSD' }));
+    b.set(makeBar(0, { close: 9 }, '5m'));
+    b.set(makeBar(3, { close: 7 }));
+    const out = b.drain();
+    expect(out.map((x) => [x.symbol, x.timeframe, x.ts, x.close])).toEqual([
+      ['EURUSD', '1m', makeBar(1).ts, makeBar(1).close],
+      ['EURUSD', '1m', makeBar(3).ts, 7],
+      ['EURUSD', '5m', makeBar(0, {}, '5m').ts, 9],
+      ['XAUUSD', '1m', makeBar(0).ts, makeBar(0).close],
+      ['XAUUSD', '1m', makeBar(2).ts, makeBar(2).close],
+    ]);
+    expect(b.size).toBe(0);
+    expect([...b.values()]).toEqual([]);
+    expect(b.has(makeBar(1))).toBe(false);
+    b.set(makeBar(1));
+    expect(b.size).toBe(1);
+  });
+});
