@@ -256,9 +256,18 @@ class YahooFetcherImpl extends HttpFetcherBase<'yahoo'> implements YahooFetcher 
     signal: AbortSignal | undefined,
   ): Promise<Bar[]> {
     const providerSymbol = this.providerSymbol(symbol);
+    const interval = YAHOO_INTERVALS[timeframe];
+    if (interval === undefined) {
+      throw new FetchError({
+        kind: 'not_supported',
+        source: 'yahoo',
+        symbol,
+        message: `timeframe ${timeframe} is not served`,
+      });
+    }
     const res = await this.send(
       `${this.base}/v8/finance/chart/${encodeURIComponent(providerSymbol)}`,
-      { interval: YAHOO_INTERVALS[timeframe]!, includePrePost: this.opts.includePrePost, ...window },
+      { interval, includePrePost: this.opts.includePrePost, ...window },
       symbol,
       signal,
     );
