@@ -135,6 +135,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     symbols: config.symbols,
     toBroker: (s) => deps.symbols.toBroker(s),
     staleAfterMs: config.staleAfterMs,
+    // Freshness from the data: while a symbol's market is open, bars that stop advancing are stale.
+    timeframe: tf,
+    calendarFor: (s) => deps.symbols.calendar(s),
   });
   const signals = createSignalBook({
     strategy: deps.strategy ?? createDefaultStrategy(),
@@ -262,6 +265,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   const scrape = deps.metrics.onScrape(() => ({
     ...scrapeGauges(deps, states.all()),
     refreshIntervals: planner.refreshIntervals(),
+    stale: Object.fromEntries([...states.all()].map((s) => [s.symbol, states.freshness(s, now()).stale])),
   }));
 
   async function bootstrap(): Promise<BootstrapReport> {

@@ -4,6 +4,7 @@
 // returned so that cache and store writes can be batched per cycle.
 import { TIMEFRAME_MS, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
 import { type FeatureEnginePort, type FeatureValues, type ValidatorPort } from '../ports';
+import { advances } from '../state/freshness';
 import { type SymbolState } from '../state/symbol-state';
 import { type SignalBook } from '../strategy/signals';
 
@@ -72,9 +73,13 @@ export function createIngest(options: IngestOptions): Ingest {
         state.consecutiveFailures = 0;
       }
       const last = fresh.at(-1);
+      // The data advanced (a newer bar, or the forming bar's values moved): the clock of the
+      // freshness rule. A frozen answer (the same bar again) leaves it, and the signal's data time.
+      if (last && advances(prev, last)) state.lastAdvanceAt = now;
       if (last) state.lastBar = last;
-      if (values && last) signals.evaluate(state, last, values, now);
-      else if (last) signals.redate(state.symbol, now);
+      const dataAt = state.lastAdvanceAt ?? now;
+      if (values && last) signals.evaluate(state, last, values, dataAt);
+      else if (last) signals.redate(state.symbol, dataAt);
       return { accepted: fresh, rejected };
     },
   };

@@ -4,6 +4,7 @@ import { type ClusterHealth } from '../cluster/stage';
 import { type BootstrapProgress } from '../pipeline/bootstrap';
 import { type SourcePlan } from '../pipeline/planner';
 import { type BarCachePort, type BarStorePort, type BreakerPort, type SourceSlot } from '../ports';
+import { type StaleReason } from './freshness';
 import { type SymbolStates } from './symbol-state';
 
 export const HEALTH_STATUSES = { ok: 'ok', degraded: 'degraded', down: 'down' } as const;
@@ -36,6 +37,8 @@ export interface HealthReport {
     lastBarTs: number | null;
     ageMs: number | null;
     stale: boolean;
+    /** Why the data is stale (state/freshness.ts): `no_answer`, `frozen` or `old_bar`; null when fresh. */
+    staleReason: StaleReason | null;
     source: SourceName | null;
   }[];
   storage: {
@@ -120,13 +123,14 @@ export function createHealth(options: HealthOptions): { report(): HealthReport }
       const now = clock.now();
       const live = options.live();
       const symbols = [...states.all()].map((s) => {
-        const { ageMs, stale } = states.freshness(s, now);
+        const { ageMs, stale, reason } = states.freshness(s, now);
         return {
           symbol: s.symbol,
           brokerSymbol: s.brokerSymbol,
           lastBarTs: s.lastBar?.ts ?? null,
           ageMs,
           stale,
+          staleReason: reason,
           source: s.lastSource,
         };
       });

@@ -18,10 +18,10 @@ describe('symbol state', () => {
       ['XAUUSD', 'XAUUSD.b'],
     ]);
     const s = states.get('EURUSD');
-    expect(states.freshness(s, 5_000)).toEqual({ ageMs: null, stale: true });
+    expect(states.freshness(s, 5_000)).toEqual({ ageMs: null, stale: true, reason: 'no_answer' });
     s.lastSuccessAt = 1_000;
-    expect(states.freshness(s, 5_000)).toEqual({ ageMs: 4_000, stale: false });
-    expect(states.freshness(s, 20_000)).toEqual({ ageMs: 19_000, stale: true });
+    expect(states.freshness(s, 5_000)).toEqual({ ageMs: 4_000, stale: false, reason: null });
+    expect(states.freshness(s, 20_000)).toEqual({ ageMs: 19_000, stale: true, reason: 'no_answer' });
     expect(states.find('GBPUSD')).toBeUndefined();
     expect(() => states.get('GBPUSD')).toThrow(/GBPUSD/);
   });

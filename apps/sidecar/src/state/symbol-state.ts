@@ -1,7 +1,8 @@
 // Per-symbol collection state and the one staleness rule that /health, /bars, /features and the
-// signals all apply.
-import { type Bar, type SourceName } from '@pipeline/core';
+// signals all apply (state/freshness.ts: from the answers and from the data itself).
+import { type Bar, type CalendarSpec, type SourceName, type Timeframe } from '@pipeline/core';
 import { type SourceAttempt } from '../errors';
+import { judgeFreshness, type Freshness } from './freshness';
 
 /** Per-symbol state after the latest cycle. */
 export interface SymbolState {
@@ -11,13 +12,16 @@ export interface SymbolState {
   /** When a source last answered for it, epoch ms. */
   lastSuccessAt: number | null;
   lastSource: SourceName | null;
+  /** When the newest bar last changed (a newer bar, or new values of the forming one), epoch ms. */
+  lastAdvanceAt: number | null;
   consecutiveFailures: number;
   lastAttempts: readonly SourceAttempt[];
 }
 
 /**
- * THE staleness rule: data is stale when no source ever answered (`ageMs` null) or when the last
- * answer is older than `staleAfterMs` (STALE_AFTER).
+ * The answer part of the staleness rule: stale when no source ever answered (`ageMs` null) or when
+ * the last answer is older than `staleAfterMs` (STALE_AFTER). The whole rule, with the data's own
+ * advance, is {@link SymbolStates.freshness}.
  */
 export function isStale(ageMs: number | null, staleAfterMs: number): boolean {
   return ageMs === null || ageMs > staleAfterMs;
@@ -36,8 +40,8 @@ export interface SymbolStates {
   has(symbol: string): boolean;
   /** Every symbol's state, in configuration order. */
   all(): IterableIterator<SymbolState>;
-  /** Age and stale flag of a symbol's data now (see {@link isStale}). */
-  freshness(state: SymbolState, now: number): { ageMs: number | null; stale: boolean };
+  /** Age, stale flag and stale reason of a symbol's data now (state/freshness.ts). */
+  freshness(state: SymbolState, now: number): Freshness;
 }
 
 export interface SymbolStatesOptions {
@@ -46,6 +50,10 @@ export interface SymbolStatesOptions {
   toBroker: (symbol: string) => string;
   /** STALE_AFTER in ms. */
   staleAfterMs: number;
+  /** The collected timeframe: a newest bar older than it allows is stale. @default none */
+  timeframe?: Timeframe;
+  /** A symbol's trading calendar: while open, data that stops advancing is stale. @default none */
+  calendarFor?: (symbol: string) => CalendarSpec;
 }
 
 export function createSymbolStates(options: SymbolStatesOptions): SymbolStates {
@@ -57,6 +65,7 @@ export function createSymbolStates(options: SymbolStatesOptions): SymbolStates {
       lastBar: null,
       lastSuccessAt: null,
       lastSource: null,
+      lastAdvanceAt: null,
       consecutiveFailures: 0,
       lastAttempts: [],
     });
@@ -70,9 +79,6 @@ export function createSymbolStates(options: SymbolStatesOptions): SymbolStates {
     find: (symbol) => states.get(symbol),
     has: (symbol) => states.has(symbol),
     all: () => states.values(),
-    freshness(state, now) {
-      const ageMs = ageOf(state, now);
-      return { ageMs, stale: isStale(ageMs, options.staleAfterMs) };
-    },
+    freshness: (state, now) => judgeFreshness(state, now, options),
   };
 }

@@ -1,0 +1,79 @@
+// Freshness from the data, not from the answers: a provider that keeps answering with the same frozen
+// bar (its feed stopped, its answer did not) must not count as fresh. Three facts make data stale
+// after STALE_AFTER, each named as the reason in /health:
+//   no_answer  no source answered with a usable bar for STALE_AFTER (or none ever did)
+//   frozen     while the market is open, the newest bar's time and values stopped advancing
+//   old_bar    while the market is open, the newest bar ended more than STALE_AFTER ago (a current
+//              answer holds this period's forming bar)
+// Outside market hours only `no_answer` applies: a closed market's bar is rightly still.
+import { TIMEFRAME_MS, resolveCalendar, type Bar, type CalendarSpec, type Timeframe } from '@pipeline/core';
+
+export const STALE_REASONS = { noAnswer: 'no_answer', frozen: 'frozen', oldBar: 'old_bar' } as const;
+export type StaleReason = (typeof STALE_REASONS)[keyof typeof STALE_REASONS];
+
+/** What the rule reads of a symbol's state. */
+export interface FreshnessFacts {
+  symbol: string;
+  lastBar: Bar | null;
+  /** When a source last answered with a usable bar, epoch ms. */
+  lastSuccessAt: number | null;
+  /** When the newest bar last changed (a newer bar, or the forming bar's values), epoch ms. */
+  lastAdvanceAt: number | null;
+}
+
+export interface Freshness {
+  /** ms since the data was last current (the older of answered and advanced), or null. */
+  ageMs: number | null;
+  stale: boolean;
+  /** Why it is stale, or null when fresh. */
+  reason: StaleReason | null;
+}
+
+export interface FreshnessRuleOptions {
+  /** STALE_AFTER in ms. */
+  staleAfterMs: number;
+  /** The collected timeframe (bounds how old the newest bar may be). @default none: no old_bar rule */
+  timeframe?: Timeframe;
+  /** A symbol's trading calendar. @default none: the data rules (frozen, old_bar) do not apply */
+  calendarFor?: (symbol: string) => CalendarSpec;
+}
+
+/** True when `symbol`'s market is open at `at` by its calendar. */
+export function isMarketOpen(calendar: CalendarSpec, at: number): boolean {
+  return resolveCalendar(calendar)(at, at + 1).length > 0;
+}
+
+/** Whether `next` advances the data over `prev`: a newer bar, or the same bar with other values. */
+export function advances(prev: Bar | null, next: Bar): boolean {
+  if (!prev || next.ts > prev.ts) return true;
+  if (next.ts < prev.ts) return false;
+  return (
+    next.open !== prev.open ||
+    next.high !== prev.high ||
+    next.low !== prev.low ||
+    next.close !== prev.close ||
+    next.volume !== prev.volume ||
+    next.final !== prev.final
+  );
+}
+
+/** THE freshness rule (see the file header); `now` in epoch ms. */
+export function judgeFreshness(facts: FreshnessFacts, now: number, options: FreshnessRuleOptions): Freshness {
+  const { staleAfterMs } = options;
+  if (facts.lastSuccessAt === null) return { ageMs: null, stale: true, reason: STALE_REASONS.noAnswer };
+  const answeredAge = now - facts.lastSuccessAt;
+  if (answeredAge > staleAfterMs) return { ageMs: answeredAge, stale: true, reason: STALE_REASONS.noAnswer };
+  const calendar = options.calendarFor?.(facts.symbol);
+  if (calendar === undefined || !isMarketOpen(calendar, now) || !facts.lastBar)
+    return { ageMs: answeredAge, stale: false, reason: null };
+  const advancedAge = now - (facts.lastAdvanceAt ?? facts.lastSuccessAt);
+  const ageMs = Math.max(answeredAge, advancedAge);
+  if (advancedAge > staleAfterMs) return { ageMs, stale: true, reason: STALE_REASONS.frozen };
+  if (options.timeframe) {
+    const endedAgo = now - (facts.lastBar.ts + TIMEFRAME_MS[options.timeframe]);
+    // The market may have opened since that bar: only bars that ended in open hours count as old.
+    if (endedAgo > staleAfterMs && isMarketOpen(calendar, now - staleAfterMs))
+      return { ageMs: Math.max(ageMs, endedAgo), stale: true, reason: STALE_REASONS.oldBar };
+  }
+  return { ageMs, stale: false, reason: null };
+}
