@@ -96,3 +96,4 @@ export {
   barFromTuple,
 } from './bar-tuple';
 export { BarBuffer } from './bar-buffer';
+export { assertIntegerOptions, assertSchedulerOption, assertTimeframeMsOption } from './store-options';

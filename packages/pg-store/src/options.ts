@@ -1,8 +1,9 @@
 import {
   OptionsError,
-  TIMEFRAMES,
+  assertIntegerOptions,
   assertNumberOption,
-  isTimeframe,
+  assertSchedulerOption,
+  assertTimeframeMsOption,
   resolveOptions,
   systemClock,
   type HistoryCalendar,
@@ -149,11 +150,7 @@ export function resolvePgStoreOptions(options: PgStoreOptions): ResolvedPgStoreO
   assertNumberOption(COMPONENT, 'retryBaseMs', o.retryBaseMs, 1, 3_600_000);
   assertNumberOption(COMPONENT, 'retryMaxMs', o.retryMaxMs, 1, 3_600_000);
   assertNumberOption(COMPONENT, 'partitionsAhead', o.partitionsAhead, 0, 120);
-  for (const name of ['poolSize', 'maxPending', 'rowsPerStatement', 'partitionsAhead'] as const) {
-    if (!Number.isInteger(o[name])) {
-      throw new OptionsError(`${COMPONENT}: option "${name}" must be an integer, got ${o[name]}`);
-    }
-  }
+  assertIntegerOptions(COMPONENT, o, ['poolSize', 'maxPending', 'rowsPerStatement', 'partitionsAhead']);
   if (o.retryMaxMs < o.retryBaseMs) {
     throw new OptionsError(
       `${COMPONENT}: option "retryMaxMs" (${o.retryMaxMs}) must be >= "retryBaseMs" (${o.retryBaseMs})`,
@@ -174,29 +171,7 @@ export function resolvePgStoreOptions(options: PgStoreOptions): ResolvedPgStoreO
       `${COMPONENT}: option "applicationName" must be a string of at most 63 characters`,
     );
   }
-  const s = o.scheduler as Partial<Scheduler> | null;
-  if (
-    typeof s !== 'object' ||
-    s === null ||
-    typeof s.now !== 'function' ||
-    typeof s.setTimeout !== 'function'
-  ) {
-    throw new OptionsError(
-      `${COMPONENT}: option "scheduler" must have now() and setTimeout(), got ${s === null ? 'null' : typeof s}`,
-    );
-  }
-  if (typeof o.retentionMs !== 'object' || o.retentionMs === null) {
-    throw new OptionsError(
-      `${COMPONENT}: option "retentionMs" must be an object, got ${String(o.retentionMs)}`,
-    );
-  }
-  for (const [tf, ms] of Object.entries(o.retentionMs)) {
-    if (!isTimeframe(tf)) {
-      throw new OptionsError(
-        `${COMPONENT}: option "retentionMs" has unknown timeframe "${tf}"; known: ${TIMEFRAMES.join(', ')}`,
-      );
-    }
-    assertNumberOption(COMPONENT, `retentionMs.${tf}`, ms, 1);
-  }
+  assertSchedulerOption(COMPONENT, 'scheduler', o.scheduler);
+  assertTimeframeMsOption(COMPONENT, 'retentionMs', o.retentionMs);
   return Object.freeze({ ...o, url, pool });
 }

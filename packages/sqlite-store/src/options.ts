@@ -1,8 +1,9 @@
 import {
   OptionsError,
-  TIMEFRAMES,
+  assertIntegerOptions,
   assertNumberOption,
-  isTimeframe,
+  assertSchedulerOption,
+  assertTimeframeMsOption,
   resolveOptions,
   systemClock,
   type Scheduler,
@@ -107,40 +108,14 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
   assertNumberOption(COMPONENT, 'rowsPerStatement', o.rowsPerStatement, 1, 2_978);
   assertNumberOption(COMPONENT, 'busyTimeoutMs', o.busyTimeoutMs, 0, 600_000);
   assertNumberOption(COMPONENT, 'exportPageRows', o.exportPageRows, 1, 1_000_000);
-  for (const name of ['maxPending', 'rowsPerStatement', 'exportPageRows'] as const) {
-    if (!Number.isInteger(o[name])) {
-      throw new OptionsError(`${COMPONENT}: option "${name}" must be an integer, got ${o[name]}`);
-    }
-  }
-  const s = o.scheduler as Partial<Scheduler> | null;
-  if (
-    typeof s !== 'object' ||
-    s === null ||
-    typeof s.now !== 'function' ||
-    typeof s.setTimeout !== 'function'
-  ) {
-    throw new OptionsError(
-      `${COMPONENT}: option "scheduler" must have now() and setTimeout(), got ${s === null ? 'null' : typeof s}`,
-    );
-  }
+  assertIntegerOptions(COMPONENT, o, ['maxPending', 'rowsPerStatement', 'exportPageRows']);
+  assertSchedulerOption(COMPONENT, 'scheduler', o.scheduler);
   if (!isCalendarSpec(o.calendar)) {
     throw new OptionsError(
       `${COMPONENT}: option "calendar" must be '24x7', 'fx', 'us-equity' or a function, got ${JSON.stringify(o.calendar)}`,
     );
   }
-  if (typeof o.retentionMs !== 'object' || o.retentionMs === null) {
-    throw new OptionsError(
-      `${COMPONENT}: option "retentionMs" must be an object, got ${String(o.retentionMs)}`,
-    );
-  }
-  for (const [tf, ms] of Object.entries(o.retentionMs)) {
-    if (!isTimeframe(tf)) {
-      throw new OptionsError(
-        `${COMPONENT}: option "retentionMs" has unknown timeframe "${tf}"; known: ${TIMEFRAMES.join(', ')}`,
-      );
-    }
-    assertNumberOption(COMPONENT, `retentionMs.${tf}`, ms, 1);
-  }
+  assertTimeframeMsOption(COMPONENT, 'retentionMs', o.retentionMs);
   validatePragmas(o.pragmas);
   const locking = o.pragmas.locking_mode;
   if (o.mode === 'worker' && typeof locking === 'string' && locking.toUpperCase() === 'EXCLUSIVE') {
