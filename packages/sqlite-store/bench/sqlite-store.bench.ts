@@ -46,7 +46,7 @@ const PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL'];
 function rawBackfill(path: string, bars: Bar[]): number {
   const db = new Database(path);
   for (const p of PRAGMAS) db.pragma(p);
-  db.exec(MIGRATIONS[0]);
+  db.exec(MIGRATIONS[0]!);
   const stmt = db.prepare(
     'INSERT INTO bars (symbol, timeframe, ts, open, high, low, close, volume, source, final, quality) VALUES (?,?,?,?,?,?,?,?,?,?,?) ' +
       'ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close, ' +
@@ -171,7 +171,7 @@ function benchLatest(): void {
     (_, i) => `SYM${String((i * 7919) % SYMBOLS).padStart(4, '0')}`,
   );
   const time = (fn: (s: string) => unknown): number[] => {
-    for (let i = 0; i < 50; i++) fn(symbols[i]); // warm the page cache and statement
+    for (let i = 0; i < 50; i++) fn(symbols[i]!); // warm the page cache and statement
     const out: number[] = [];
     for (const s of symbols) {
       const t0 = performance.now();
@@ -253,8 +253,9 @@ async function benchLiveFlush(): Promise<void> {
     pass: null,
   });
   for (const size of sizes) {
-    const inline = results.inline[size];
-    const worker = results.worker[size];
+    // Both modes ran every size.
+    const inline = results.inline[size]!;
+    const worker = results.worker[size]!;
     rows.push({
       case: `event-loop blocking of a live flush of ${size} rows into the big file, inline mode`,
       unit: 'ms max loop delay',
@@ -292,7 +293,7 @@ function benchLayout(): void {
     const path = join(work, `layout-${layout}.db`);
     const db = new Database(path);
     for (const p of PRAGMAS) db.pragma(p);
-    if (layout === 'text') db.exec(MIGRATIONS[0]);
+    if (layout === 'text') db.exec(MIGRATIONS[0]!);
     else {
       db.exec(`CREATE TABLE series_d (id INTEGER PRIMARY KEY, symbol TEXT NOT NULL, timeframe TEXT NOT NULL, UNIQUE (symbol, timeframe));
         CREATE TABLE bars_d (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, open REAL NOT NULL, high REAL NOT NULL,

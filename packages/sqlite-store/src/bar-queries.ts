@@ -77,7 +77,8 @@ export class BarQueries {
     checkLimit(limit);
     const rows = this.stmts.latest.all(symbol, timeframe, limit) as unknown[][];
     const out = new Array<Bar>(rows.length);
-    for (let i = 0, j = rows.length - 1; j >= 0; i++, j--) out[i] = rowToBar(rows[j]);
+    // j runs over rows.length-1..0, inside the array.
+    for (let i = 0, j = rows.length - 1; j >= 0; i++, j--) out[i] = rowToBar(rows[j]!);
     return out;
   }
 
@@ -119,9 +120,10 @@ export class BarQueries {
     const out: Gap[] = [];
     let current: Gap | null = null;
     let i = 0;
+    let next = stored[0]; // the first stored ts not below the expected one; undefined past the end
     for (const ts of expectedBarTimes(cal, query.timeframe, query.from, query.to)) {
-      while (i < stored.length && stored[i] < ts) i++;
-      if (i < stored.length && stored[i] === ts) {
+      while (next !== undefined && next < ts) next = stored[++i];
+      if (next === ts) {
         if (current) out.push(current);
         current = null;
       } else if (current) {

@@ -24,7 +24,7 @@ describe('fx calendar', () => {
     const from = Date.UTC(2024, 0, 6); // Saturday 00:00
     const bars = [...expectedBarTimes(fxCalendar, '1h', from, from + 7 * 24 * H)];
     expect(bars).toHaveLength(120);
-    expect(iso(bars[0])).toBe('2024-01-07T22:00:00.000Z');
+    expect(iso(bars[0]!)).toBe('2024-01-07T22:00:00.000Z');
     expect(bars.some((t) => new Date(t).getUTCDay() === 6)).toBe(false);
   });
 });

@@ -49,8 +49,9 @@ export async function exportCsv(
         chunk += `${r[2] as number},${r[3] as number},${r[4] as number},${r[5] as number},${r[6] as number},${r[7] as number},${csvField(r[0] as string)},${r[1] as string}\n`;
       rows += page.length;
       await write(chunk);
-      if (page.length < pageRows) break;
-      from = (page[page.length - 1][2] as number) + 1;
+      const last = page[page.length - 1];
+      if (page.length < pageRows || last === undefined) break;
+      from = (last[2] as number) + 1;
     }
     if (ownStream) {
       const closed = once(out, 'close');

@@ -59,9 +59,10 @@ function migrate(db: Database.Database, path: string): void {
       { path },
     );
   }
-  for (let v = version; v < SCHEMA_VERSION; v++) {
+  for (const [k, migration] of MIGRATIONS.slice(version, SCHEMA_VERSION).entries()) {
+    const v = version + k;
     db.transaction(() => {
-      db.exec(MIGRATIONS[v]);
+      db.exec(migration);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -140,7 +140,7 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     locker.exec('BEGIN IMMEDIATE');
     await expect(store.flush()).rejects.toMatchObject({ code: 'SQLITE_FLUSH_FAILED' });
     expect(errors.map((e) => e.code)).toEqual(['SQLITE_FLUSH_FAILED']);
-    expect(errors[0].data.rows).toBe(30);
+    expect(errors[0]!.data.rows).toBe(30);
     expect(store.pendingCount).toBe(30);
     expect(store.stats().failedFlushes).toBe(1);
     // A newer version of a key written while the failed batch was out must win over the old one.
@@ -150,7 +150,7 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     await expect(store.flush()).resolves.toMatchObject({ rows: 30 });
     expect(countRows(path)).toBe(30);
     expect(
-      store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 3 * MIN, to: T0 + 4 * MIN })[0].close,
+      store.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 3 * MIN, to: T0 + 4 * MIN })[0]!.close,
     ).toBe(9.9);
   });
 
@@ -203,7 +203,7 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
       rejected: 1,
     });
     expect(errors.map((e) => e.code)).toEqual(Array(5).fill('SQLITE_BAD_BAR'));
-    expect(errors[0].data.key).toBe(`EURUSD|1m|${T0 + MIN}`);
+    expect(errors[0]!.data.key).toBe(`EURUSD|1m|${T0 + MIN}`);
     expect(store.stats().rejectedBars).toBe(5);
     await store.close();
     expect(countRows(path)).toBe(2);

@@ -373,8 +373,11 @@ export class SqliteStore {
 
   // ---------------------------------------------------------------- internals
 
-  /** The writer thread's Worker (worker mode), for tests that kill it the way a native crash would. */
-  private get worker(): WriterThread['worker'] | null {
+  /**
+   * The writer thread's Worker (worker mode), for tests that kill it the way a native crash would. Protected
+   * rather than private: the test reads it through a cast that `noUnusedLocals` cannot see.
+   */
+  protected get worker(): WriterThread['worker'] | null {
     return this.thread?.worker ?? null;
   }
 
