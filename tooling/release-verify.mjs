@@ -104,12 +104,14 @@ run('node', ['--test', '--test-reporter=dot', join(root, 'tooling', 'quickstart.
 
 const VERDACCIO = `verdaccio@${process.env.VERDACCIO_VERSION ?? '6.8.0'}`; // last line that runs on Node 20
 const work = mkdtempSync(join(tmpdir(), 'pipeline-release-'));
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
   });
-});
+const port = await freePort();
 const registry = `http://127.0.0.1:${port}/`;
 
 writeFileSync(
@@ -171,6 +173,8 @@ const stop = () => {
   }
 };
 process.on('exit', stop);
+/** Services this check started besides the registry (the sidecar): stopped at the end, by pid. */
+const stopAtEnd = [];
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
     stop();
@@ -382,6 +386,67 @@ try {
       .version,
     typesNode: '^20.19.0',
   };
+  // A quick start of a client of the sidecar (its README reads SIDECAR_URL) needs a sidecar to talk to:
+  // the workspace's own build (apps/sidecar/dist, private, so not published) is started once, offline
+  // (SOURCES=synthetic, in-process cache, a SQLite file in the scratch folder, 7 days of bootstrap) on a
+  // free port, and every run gets its URL as SIDECAR_URL. Stopped (SIGTERM, by pid) at the end.
+  const readmeOf = (p) =>
+    existsSync(join(p.dir, 'README.md')) ? readFileSync(join(p.dir, 'README.md'), 'utf8') : '';
+  let sidecarUrl = null;
+  let sidecarProblem = null;
+  if (checked.some((p) => /SIDECAR_URL/.test(readmeOf(p)))) {
+    const main = join(root, 'apps', 'sidecar', 'dist', 'main.js');
+    if (!existsSync(main)) {
+      sidecarProblem = 'apps/sidecar/dist/main.js missing: run pnpm build';
+    } else {
+      const sidecarPort = await freePort();
+      const sidecarEnv = { ...process.env };
+      for (const k of ['REDIS_URL', 'REDIS_CLUSTER_NODES', 'HISTORY_URL', 'CLUSTER_NAME', 'API_TOKEN']) {
+        delete sidecarEnv[k];
+      }
+      Object.assign(sidecarEnv, {
+        SOURCES: 'synthetic',
+        HOST: '127.0.0.1',
+        PORT: String(sidecarPort),
+        SQLITE_PATH: join(work, 'sidecar', 'pipeline.db'),
+        BOOTSTRAP_DAYS: '7',
+        LOG_LEVEL: 'warn',
+      });
+      mkdirSync(join(work, 'sidecar'), { recursive: true });
+      let sidecarLog = '';
+      const sidecar = spawn('node', [main], { cwd: join(work, 'sidecar'), env: sidecarEnv, detached: true });
+      sidecar.stdout.on('data', (d) => (sidecarLog += d));
+      sidecar.stderr.on('data', (d) => (sidecarLog += d));
+      const stopSidecar = () => {
+        try {
+          process.kill(-sidecar.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      };
+      process.on('exit', stopSidecar);
+      stopAtEnd.push(stopSidecar);
+      const url = `http://127.0.0.1:${sidecarPort}`;
+      const until = Date.now() + 120_000;
+      while (!sidecarUrl && !sidecarProblem) {
+        try {
+          if ((await fetch(`${url}/health/ready`)).status === 200) sidecarUrl = url;
+        } catch {
+          // not listening yet
+        }
+        if (sidecar.exitCode !== null)
+          sidecarProblem = `sidecar exited ${sidecar.exitCode}: ${firstLines(sidecarLog)}`;
+        else if (Date.now() > until)
+          sidecarProblem = `sidecar not ready within 120 s: ${firstLines(sidecarLog)}`;
+        else if (!sidecarUrl) await new Promise((r) => setTimeout(r, 500));
+      }
+      console.log(
+        sidecarUrl
+          ? `sidecar (workspace build, SOURCES=synthetic) ready at ${url} (+${elapsed()})`
+          : `sidecar: ${sidecarProblem}`,
+      );
+    }
+  }
   const pgUp =
     spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-Atc', 'select 1'], { encoding: 'utf8' })
       .status === 0;
@@ -399,6 +464,7 @@ try {
         REDIS_URL: `redis://127.0.0.1:6379/${db}`,
         REDIS_KEY_PREFIX: prefix,
         REDIS_PREFIX: prefix,
+        ...(sidecarUrl ? { SIDECAR_URL: sidecarUrl } : {}),
       },
     };
     const readme = existsSync(join(pkg.dir, 'README.md'))
@@ -421,6 +487,11 @@ try {
     try {
       const t0 = Date.now();
       res = await verifyQuickStart({ pkg, work, registry, env: readEnv, versions, services });
+      if (sidecarProblem && /SIDECAR_URL/.test(readme)) {
+        for (const form of ['esm', 'cjs', 'sh']) {
+          if (res[form] && !res[form].ok) res[form].detail += `\n(no sidecar to talk to: ${sidecarProblem})`;
+        }
+      }
       const mark = (s) => (s?.ok ? 'pass' : 'FAIL');
       console.log(
         `  ${pkg.name}: install ${mark(res.install)}, ${res.kind === 'sh' ? `sh ${mark(res.sh)}` : `esm ${mark(res.esm)}, cjs ${mark(res.cjs)}`} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
@@ -491,6 +562,7 @@ try {
     console.log(`\nrelease verified: ${summary}`);
   }
 } finally {
+  for (const f of stopAtEnd) f();
   stop();
   if (!keep) rmSync(work, { recursive: true, force: true });
 }
