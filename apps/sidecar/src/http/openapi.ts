@@ -35,20 +35,29 @@ export interface OpenApiOptions {
 /** Call right after creating the app, before any route is declared. */
 export function registerOpenApi(app: FastifyInstance, options: OpenApiOptions): void {
   const routes: RouteOptions[] = [];
-  let document: Record<string, unknown> = {};
   app.addHook('onRoute', (r) => {
     if (r.url.startsWith('/docs') || r.url === '/openapi.json' || r.method === 'HEAD') return;
     routes.push(r);
   });
-  app.addHook('onReady', async () => {
-    document = await buildDocument(routes, options.version());
-  });
-  app.get('/openapi.json', { schema: { hide: true, response: { 200: anyObject } } }, async () => document);
+  // Built on first use, not at ready: it takes a scratch instance's start-up (hundreds of ms), which
+  // must not delay the service's first answers.
+  let document: Record<string, unknown> | undefined;
+  let building: Promise<Record<string, unknown>> | undefined;
+  const ensure = async () => {
+    document ??= await (building ??= buildDocument(routes, options.version()));
+    return document;
+  };
+  app.get('/openapi.json', { schema: { hide: true, response: { 200: anyObject } } }, ensure);
   // The UI plugin needs @fastify/swagger on this instance; the document it shows is the one built above.
   app.register(swagger, openApiBase('0.0.0'));
   app.register(swaggerUi, {
     routePrefix: '/docs',
-    transformSpecification: () => document,
+    uiHooks: {
+      onRequest: (_req, _reply, done) => {
+        ensure().then(() => done(), done);
+      },
+    },
+    transformSpecification: () => document ?? {},
     transformSpecificationClone: false,
   });
 }

@@ -10,7 +10,7 @@ export interface StreamFeedSource {
   onBars(fn: (e: { symbol: string; bars: readonly Bar[] }) => void): () => void;
   onSignal(fn: (s: { symbol: string }) => void): () => void;
   onCycle(fn: () => void): () => void;
-  signal(symbol: string): ({ dataTs: number } & Record<string, unknown>) | null;
+  signal(symbol: string): { dataTs: number } | null;
   features(symbol: string): { values: unknown; dataTs: number | null; stale: boolean } | null;
   health(): HealthReport;
 }
