@@ -3,7 +3,7 @@
 // does (decimal strings, intraday bars stamped with their START). Two sidecars, one per source, each
 // with its real fetcher, bootstrap and loop; for every closed minute both hold, the Alpha Vantage
 // bar equals the Yahoo bar (issue 11: AV bars one interval early, Yahoo float32 artefacts).
-import { systemClock, type Bar, type Fetcher } from '@pipeline/core';
+import { systemClock, type Bar, type Fetcher, type Scheduler } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { startProviderServer, type ProviderServer } from '@pipeline/fetchers/testing';
 import { cleanupTempDirs, tempSqlitePath } from '@pipeline/test-utils';
@@ -16,9 +16,16 @@ import { createService, type Service } from './wiring/service';
  */
 const DECIMALS: Record<string, number> = { EURUSD: 5, AAPL: 3 };
 
+/**
+ * Real time, shifted to a Wednesday 18:00:30 UTC (13:00 in New York): FX and the US session are
+ * open and the last day holds both, whatever day the test runs.
+ */
+const shift = Date.UTC(2024, 0, 3, 18, 0, 30) - Date.now();
+const clock: Scheduler = { now: () => Date.now() + shift, setTimeout: systemClock.setTimeout };
+
 /** The synthetic walk with prices as a provider quotes them, optionally widened from float32. */
 function quotedPath(float32: boolean): Fetcher {
-  const inner = createSyntheticFetcher({ clock: systemClock });
+  const inner = createSyntheticFetcher({ clock });
   const quote = (b: Bar): Bar => {
     const q = (v: number) => {
       const d = Number(v.toFixed(DECIMALS[b.symbol] ?? 5));
@@ -42,17 +49,17 @@ describe('Alpha Vantage bars equal Yahoo bars for the same minute (same price pa
   let yahooSide: Service;
   let avSide: Service;
 
-  // Four days hold a US session and an FX day whatever the weekday. COLLECTION_INTERVAL=5 gives the breaker a 4 s timeout: the servers compute a day of the walk per answer.
+  // COLLECTION_INTERVAL=5 gives the breaker a 4 s timeout: the servers compute a day of the walk per answer.
   const common = {
     SYMBOLS: 'EURUSD,AAPL',
-    BOOTSTRAP_DAYS: '4',
+    BOOTSTRAP_DAYS: '1',
     BATCH_WRITE_INTERVAL: '3600',
     COLLECTION_INTERVAL: '5',
   };
 
   beforeAll(async () => {
-    yahoo = await startProviderServer({ fetcher: quotedPath(true) });
-    av = await startProviderServer({ fetcher: quotedPath(false) });
+    yahoo = await startProviderServer({ fetcher: quotedPath(true), clock });
+    av = await startProviderServer({ fetcher: quotedPath(false), clock });
     yahooSide = createService(
       loadConfig({
         ...common,
@@ -60,6 +67,7 @@ describe('Alpha Vantage bars equal Yahoo bars for the same minute (same price pa
         YAHOO_BASE_URL: yahoo.url,
         SQLITE_PATH: tempSqlitePath('y'),
       }),
+      { scheduler: clock },
     );
     avSide = createService(
       loadConfig({
@@ -69,6 +77,7 @@ describe('Alpha Vantage bars equal Yahoo bars for the same minute (same price pa
         ALPHAVANTAGE_BASE_URL: av.url,
         SQLITE_PATH: tempSqlitePath('av'),
       }),
+      { scheduler: clock },
     );
     await Promise.all([yahooSide.sidecar.start({ loop: false }), avSide.sidecar.start({ loop: false })]);
     await Promise.all([yahooSide.sidecar.runCycle(), avSide.sidecar.runCycle()]);
@@ -81,7 +90,7 @@ describe('Alpha Vantage bars equal Yahoo bars for the same minute (same price pa
   });
 
   it.each(['EURUSD', 'AAPL'])('%s: every closed minute held by both is the same bar', async (symbol) => {
-    const closedBefore = Math.floor(Date.now() / 60_000) * 60_000 - 60_000;
+    const closedBefore = Math.floor(clock.now() / 60_000) * 60_000 - 60_000;
     const fromYahoo = (await yahooSide.sidecar.bars(symbol, '1m', 500)).bars;
     const fromAv = (await avSide.sidecar.bars(symbol, '1m', 500)).bars;
     const yahooAt = new Map(fromYahoo.map((b) => [b.ts, b]));
