@@ -2,20 +2,9 @@
 // of the breaker that reports it: snapshot().lastError, exportState(), onStateChange's lastError,
 // onRetry's error, the cool-down error's cause, and restoreState() of a hand-edited saved state.
 import { FetchError, ManualClock } from '@pipeline/core';
+import { SECRET_SPELLINGS as SPELLINGS, TEST_SECRET as SECRET } from '@pipeline/test-utils';
 import { createBreakerRegistry, isBreakerError, type RetryEvent, type StateChangeEvent } from './index';
 
-const SECRET = 'S3cr3tV4lue9x';
-const SPELLINGS = [
-  'apikey',
-  'api_key',
-  'apiKey',
-  'api-key',
-  'token',
-  'access_token',
-  'key',
-  'password',
-  'secret',
-];
 const messages = (name: string): string[] => [
   `GET https://api.example.com/q?symbol=IBM&${name}=${SECRET} failed`,
   `request failed: ${name}=${SECRET}`,

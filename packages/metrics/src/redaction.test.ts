@@ -1,20 +1,9 @@
 // Issue 11: every known secret spelling, fed through every path of this package that ends up in a
 // scrape (free-text labels, closed-set labels, constant labels, the scrape-error report), never
 // reaches the exposition or the JSON.
+import { SECRET_SPELLINGS as SPELLINGS, TEST_SECRET as SECRET } from '@pipeline/test-utils';
 import { createPipelineMetrics, type MetricsError } from './index';
 
-const SECRET = 'S3cr3tV4lue9x';
-const SPELLINGS = [
-  'apikey',
-  'api_key',
-  'apiKey',
-  'api-key',
-  'token',
-  'access_token',
-  'key',
-  'password',
-  'secret',
-];
 const shapes = (name: string): string[] => [
   `/q?${name}=${SECRET}`,
   `${name}=${SECRET}`,

@@ -50,3 +50,4 @@ export {
   type LoopBlocking,
   type LoopBlockingOptions,
 } from './bench';
+export { TEST_SECRET, SECRET_SPELLINGS } from './secrets';

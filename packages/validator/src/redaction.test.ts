@@ -1,9 +1,8 @@
 // Issue 11: a secret that arrives inside bad market data (a provider echoing a request URL into a
 // field) never reaches an issue message, an onIssue event's message or a thrown SeriesShapeError.
+import { SECRET_SPELLINGS as SPELLINGS, TEST_SECRET as SECRET } from '@pipeline/test-utils';
 import { createValidator, ManualClock, type Bar, type IssueEvent } from './index';
 
-const SECRET = 'S3cr3tV4lue9x';
-const SPELLINGS = ['apikey', 'api_key', 'apiKey', 'token', 'access_token', 'key', 'password', 'secret'];
 const VALUES = [
   ...SPELLINGS.flatMap((n) => [
     `https://x.io/q?${n}=${SECRET}`,
