@@ -189,7 +189,7 @@ async function ensureBigTable(): Promise<void> {
     const { rows: r } = await c.query<{ n: string }>('SELECT count(*) AS n FROM big.bars WHERE ts < $1', [
       T0 + BARS * MIN,
     ]);
-    return Number(r[0].n);
+    return Number(r[0]!.n); // count(*) returns one row
   }, url);
   if (n === SYMBOLS * BARS) return;
   const t = performance.now();
@@ -277,7 +277,7 @@ async function benchLiveFlush(): Promise<void> {
   for (let run = 0; run < 5; run++) {
     probes.push((await loopBlocking(() => new Promise((r) => setTimeout(r, 100)))).maxLagMs);
   }
-  const idle = probes.sort((a, b) => a - b)[2];
+  const idle = probes.sort((a, b) => a - b)[2]!; // 5 probes
   rows.push({
     case: 'event-loop max delay with no flush running, 100 ms, median of 5 (noise floor for the rows below)',
     unit: 'ms max loop delay',
@@ -301,7 +301,7 @@ async function benchLiveFlush(): Promise<void> {
       samples.push(await loopBlocking(() => store.flush()));
     }
     samples.sort((a, b) => a.maxLagMs - b.maxLagMs);
-    const median = samples[Math.floor(samples.length / 2)];
+    const median = samples[Math.floor(samples.length / 2)]!; // 5 samples
     rows.push({
       case: `event-loop max delay during a live flush of ${size.toLocaleString('en')} rows into the big table (median of 5; flush took ${median.wallMs.toFixed(0)} ms)`,
       unit: 'ms max loop delay',
@@ -315,7 +315,7 @@ async function benchLiveFlush(): Promise<void> {
     rows.push({
       case: `event-loop busy time (JavaScript running) during that flush of ${size.toLocaleString('en')} rows, median of 5`,
       unit: 'ms',
-      ours: round([...samples].sort((a, b) => a.busyMs - b.busyMs)[2].busyMs, 1),
+      ours: round([...samples].sort((a, b) => a.busyMs - b.busyMs)[2]!.busyMs, 1),
       baseline: null,
       baselineValue: null,
       ratio: null,

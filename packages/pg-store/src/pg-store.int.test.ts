@@ -105,11 +105,11 @@ describe('schema: migrations, partitions, retention', () => {
     const stores = Array.from({ length: 6 }, () => createPgStore({ url: db.url, schema, poolSize: 1 }));
     open.push(...stores);
     await Promise.all(stores.map((s) => s.ready()));
-    expect(await stores[0].migrations()).toEqual([{ version: 1, name: 'bars, kv' }]);
+    expect(await stores[0]!.migrations()).toEqual([{ version: 1, name: 'bars, kv' }]);
     expect(SCHEMA_VERSION).toBe(1);
     // Every one of them can write and sees the others' rows.
     await Promise.all(stores.map((s, i) => s.backfill([contractBar(i)])));
-    expect(await stores[5].latest('EURUSD', '1m', 10)).toHaveLength(6);
+    expect(await stores[5]!.latest('EURUSD', '1m', 10)).toHaveLength(6);
   });
 
   it('refuses a schema written by a newer version of the package', async () => {
@@ -211,7 +211,7 @@ describe('schema: migrations, partitions, retention', () => {
       }),
     ).toBe(1);
     expect(
-      (await s.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 5 * MIN, to: T0 + 6 * MIN }))[0].close,
+      (await s.range({ symbol: 'EURUSD', timeframe: '1m', from: T0 + 5 * MIN, to: T0 + 6 * MIN }))[0]!.close,
     ).toBe(8);
   });
 
@@ -229,8 +229,8 @@ describe('schema: migrations, partitions, retention', () => {
     ];
     s.write(live);
     await s.flush();
-    expect(await s.latest(live[0].symbol, '1m')).toEqual([{ ...odd, close: 1.3, high: 1.4 }, live[0]]);
-    expect(await s.latest(live[1].symbol, '1m')).toEqual([live[1]]);
+    expect(await s.latest(live[0]!.symbol, '1m')).toEqual([{ ...odd, close: 1.3, high: 1.4 }, live[0]]);
+    expect(await s.latest(live[1]!.symbol, '1m')).toEqual([live[1]]);
     expect(await s.latest('NULL', '1m')).toEqual([live[2]]);
   });
 

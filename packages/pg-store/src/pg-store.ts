@@ -150,7 +150,6 @@ export class PgStore implements HistoryStore {
   private readonly knownPartitions = new Set<number>();
   private timer: TimerHandle | null = null;
   private flushChain: Promise<unknown> = Promise.resolve();
-  private flushRunning = false;
   private earlyFlush = false;
   /** True only while close() runs its last flush (the one use allowed after closing). */
   private finalFlush = false;
@@ -445,7 +444,6 @@ export class PgStore implements HistoryStore {
     const started = performance.now();
     const batch = this.buffer.drain();
     this.inFlight = batch.length;
-    this.flushRunning = true;
     try {
       await this.ready();
       await this.ensurePartitions(monthsOf(batch));
@@ -493,7 +491,6 @@ export class PgStore implements HistoryStore {
       throw error;
     } finally {
       this.inFlight = 0;
-      this.flushRunning = false;
     }
   }
 
@@ -614,7 +611,8 @@ export class PgStore implements HistoryStore {
       name: `pg-store-latest-${this.options.schema}`,
     });
     const out = new Array<Bar>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[rows.length - 1 - i] = rowToBar(rows[i]);
+    // i < rows.length: inside the array.
+    for (let i = 0; i < rows.length; i++) out[rows.length - 1 - i] = rowToBar(rows[i]!);
     return out;
   }
 
@@ -665,7 +663,7 @@ export class PgStore implements HistoryStore {
     const { rows } = await this.query<{ value: T }>(`SELECT value FROM ${this.schema}.kv WHERE key = $1`, [
       key,
     ]);
-    return rows.length === 0 ? undefined : rows[0].value;
+    return rows[0]?.value;
   }
 
   /** Stores a JSON-serialisable value under `key`, committed immediately (not buffered). */

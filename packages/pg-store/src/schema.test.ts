@@ -35,13 +35,13 @@ describe('partitions', () => {
 
 describe('TimescaleDB branch (the extension is not installed here: SQL and choice only)', () => {
   it('creates a hypertable on integer ms with ~monthly chunks instead of range partitions', () => {
-    const [create, hyper, kv] = MIGRATIONS[0].statements({ schema: '"h"', layout: 'timescale' });
+    const [create, hyper, kv] = MIGRATIONS[0]!.statements({ schema: '"h"', layout: 'timescale' });
     expect(create).not.toMatch(/PARTITION BY/);
     expect(hyper).toBe(
       `SELECT create_hypertable('"h".bars', 'ts', chunk_time_interval => ${TIMESCALE_CHUNK_MS}::bigint)`,
     );
     expect(kv).toMatch(/CREATE TABLE "h".kv/);
-    const native = MIGRATIONS[0].statements({ schema: '"h"', layout: 'native' });
+    const native = MIGRATIONS[0]!.statements({ schema: '"h"', layout: 'native' });
     expect(native).toHaveLength(2);
     expect(native[0]).toMatch(/PARTITION BY RANGE \(ts\)$/);
   });

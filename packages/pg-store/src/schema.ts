@@ -157,6 +157,7 @@ function writeText(
   for (const b of bars) {
     const v = b[field];
     if (v !== lastValue) {
+      // encodeTexts put every value of this field of these bars in the map.
       e = bytes.get(v)!;
       lastValue = v;
     }
