@@ -149,7 +149,17 @@ describe('cluster mode: several sidecars, one pipeline', () => {
           : undefined,
       30_000,
       'every symbol polled by its owner',
-    );
+    ).catch((err: unknown) => {
+      const lines = [a, b, c].flatMap((i) =>
+        i.svc
+          .output()
+          .split('\n')
+          .filter((l) => /cluster|takeover|warn|error/.test(l))
+          .slice(-15)
+          .map((l) => `${i.id}: ${l.slice(0, 400)}`),
+      );
+      throw new Error(`${String(err)}\n${lines.join('\n')}`);
+    });
     await new Promise((r) => setTimeout(r, 3_000));
     const windowFrom = settledAt + 1_000; // requests already in flight at the settle may still land
     for (const symbol of SYMBOLS) {
@@ -179,6 +189,14 @@ describe('cluster mode: several sidecars, one pipeline', () => {
       .filter(([, o]) => o === victim.id)
       .map(([s]) => s);
     expect(victimSymbols.length).toBeGreaterThan(0);
+    // The victim flushes nothing before it dies (BATCH_WRITE_INTERVAL=120), so its live minutes are
+    // only in its memory. Widen the hole to ten minutes (more than a live poll's three bars) by
+    // removing the newest stored minutes of its symbols: only the successor's backfill can fill it.
+    const holeFrom = Math.floor(Date.now() / MIN) * MIN - 10 * MIN;
+    psql(
+      DB,
+      `DELETE FROM bars WHERE symbol IN (${victimSymbols.map((s) => `'${s}'`).join(',')}) AND ts >= ${holeFrom}`,
+    );
     const killedAt = Date.now();
     victim.svc.child.kill('SIGKILL');
     await victim.svc.exited;
@@ -209,6 +227,16 @@ describe('cluster mode: several sidecars, one pipeline', () => {
       'the killed instance symbols polled by the survivors',
     );
     const firstPollMs = Date.now() - killedAt;
+    // Each successor backfilled the minutes since the last stored bar from the provider (compared
+    // with what the server serves below).
+    for (const symbol of victimSymbols) {
+      const line = survivors
+        .flatMap((i) => i.svc.output().split('\n'))
+        .filter((l) => l.includes('took over symbol') && l.includes(`"symbol":"${symbol}"`))
+        .map((l) => JSON.parse(l) as { backfilled: number; timestamp: string })
+        .find((l) => Date.parse(l.timestamp) > killedAt);
+      expect(line?.backfilled).toBeGreaterThanOrEqual(10);
+    }
     const takeoverLog = survivors
       .flatMap((i) => i.svc.output().split('\n'))
       .filter((l) => /took over|takeover failed|coordinator round failed/.test(l));

@@ -104,10 +104,18 @@ export function withSharedBudget(
   const limits: SharedLimits = slot.fetcher.capabilities.rateLimits;
   if (!limits.perSecond && !limits.perMinute && !limits.perDay) return slot;
   const f = slot.fetcher;
-  async function guarded<T>(symbol: string, run: () => Promise<T>): Promise<T> {
+  // Live polls may spend only part of each minute's and day's budget; the rest is kept for history
+  // requests (a takeover's backfill, gap repair), which otherwise lose every race against N
+  // instances polling at full speed. One log in Redis counts both kinds.
+  const pollLimits: SharedLimits = {
+    perSecond: limits.perSecond ?? null,
+    perMinute: keepForHistory(limits.perMinute),
+    perDay: keepForHistory(limits.perDay),
+  };
+  async function guarded<T>(symbol: string, kind: 'poll' | 'history', run: () => Promise<T>): Promise<T> {
     let answer: Awaited<ReturnType<SharedBudget['take']>> | null = null;
     try {
-      answer = await budget.take(slot.name, apiKey, limits);
+      answer = await budget.take(slot.name, apiKey, kind === 'poll' ? pollLimits : limits);
     } catch (err) {
       // Redis unreachable: the fetcher's own in-process budget still applies (fail open, so a Redis
       // outage does not stop collection; N instances may then together exceed the shared limit).
@@ -132,10 +140,19 @@ export function withSharedBudget(
   const fetcher: Fetcher = {
     source: f.source,
     capabilities: f.capabilities,
-    fetchLatest: (req) => guarded(req.symbol, () => f.fetchLatest(req)),
-    fetchHistory: (req) => guarded(req.symbol, () => f.fetchHistory(req)),
+    fetchLatest: (req) => guarded(req.symbol, 'poll', () => f.fetchLatest(req)),
+    fetchHistory: (req) => guarded(req.symbol, 'history', () => f.fetchHistory(req)),
     budget: () => f.budget(),
     close: () => f.close(),
   };
   return { name: slot.name, fetcher };
+}
+
+/** Share of a minute's or day's budget kept for history requests. */
+export const HISTORY_RESERVE = 0.2;
+
+/** The part of `limit` live polls may spend: all but max(1, 20 %) of it (a limit of 1 stays 1). */
+function keepForHistory(limit: number | null | undefined): number | null {
+  if (!limit || limit <= 1) return limit ?? null;
+  return limit - Math.max(1, Math.floor(limit * HISTORY_RESERVE));
 }
