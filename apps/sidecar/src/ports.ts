@@ -24,6 +24,13 @@ export interface BarCachePort {
   setFeatures(symbol: string, features: Record<string, unknown>): Promise<void>;
   setSignal(symbol: string, signal: Record<string, unknown>): Promise<void>;
   health(): { status: 'ready' | 'connecting' | 'down'; connections?: { total: number; ready: number } };
+  /**
+   * Connection state changes (redis-kb `onStatusChange`): the sinks refill the cache the moment it is
+   * ready again after an outage. @default none: refilled at the next write
+   */
+  onStatusChange?(
+    listener: (change: { status: 'ready' | 'connecting' | 'down'; previous: string }) => void,
+  ): { dispose(): void };
   close(): Promise<void>;
 }
 

@@ -1,4 +1,6 @@
 import { type Bar } from '@pipeline/core';
+import { createMemoryHotCache } from '@pipeline/redis-kb';
+import { createSinks } from './sinks';
 import { stageFixture } from './stage-fixtures';
 
 const MIN = 60_000;
@@ -34,6 +36,49 @@ describe('sinks', () => {
       expect(await f.cache.latestBars('EURUSD', '1m', 100)).toHaveLength(21);
       expect(f.log.text()).toMatch(/refilled from SQLite/);
       expect(await f.store.latest('EURUSD', '1m', 100)).toHaveLength(21);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('refills the cache the moment it reports ready after an outage, without waiting for a bar', async () => {
+    const f = stageFixture();
+    const listeners: ((c: { status: 'ready' | 'down'; previous: string }) => void)[] = [];
+    const cache = Object.assign(f.cache, {
+      onStatusChange(fn: (c: { status: 'ready' | 'down'; previous: string }) => void) {
+        listeners.push(fn);
+        return { dispose: () => undefined };
+      },
+    });
+    const setDown = (down: boolean) => {
+      cache.down = down;
+      for (const l of listeners)
+        l(down ? { status: 'down', previous: 'ready' } : { status: 'ready', previous: 'down' });
+    };
+    try {
+      const sinks = createSinks({
+        store: f.store,
+        cache,
+        symbols: f.config.symbols,
+        timeframe: '1m',
+        maxBarsCache: 100,
+        log: f.log,
+      });
+      const t0 = Date.UTC(2024, 0, 3);
+      await sinks.writeBars(bars(t0, 10));
+      setDown(true);
+      await sinks.writeBars(bars(t0 + 10 * MIN, 5));
+      // Redis restarted empty; it reconnects, and no bar is written after that.
+      await f.cache.close();
+      const fresh = createMemoryHotCache({ maxBars: 5000 });
+      Object.assign(cache, {
+        writeBars: fresh.writeBars.bind(fresh),
+        latestBars: fresh.latestBars.bind(fresh),
+      });
+      setDown(false);
+      await sinks.idle();
+      expect(await cache.latestBars('EURUSD', '1m', 100)).toHaveLength(15);
+      expect(f.log.text()).toMatch(/refilled from SQLite/);
     } finally {
       await f.close();
     }

@@ -1,6 +1,7 @@
 // Sinks: where accepted bars and new signals go. The store gets every bar (buffered, flushed on its
 // own timer); the hot cache gets them too, but cache trouble never stops collection: failures are
-// counted and logged throttled, and once the cache is ready again it is refilled from the store.
+// counted and logged throttled, and the moment the cache reports it is ready again (its status
+// event, or the next write where it has none) it is refilled from the store.
 import { type Bar, type Timeframe } from '@pipeline/core';
 import { type Logger } from '../wiring/logger';
 import { type BarCachePort, type BarStorePort } from '../ports';
@@ -24,6 +25,8 @@ export interface Sinks {
   writeBars(bars: readonly Bar[]): Promise<void>;
   /** Writes signals and their features to the hot cache for its other readers (never rejects). */
   publish(signals: readonly StoredSignal[]): Promise<void>;
+  /** Resolves when a running refill (if any) is over. */
+  idle(): Promise<void>;
   /**
    * Writes the newest MAX_BARS_CACHE stored bars of every symbol to the hot cache, oldest first, in
    * batches: at start, and after the cache comes back empty from an outage (other readers of Redis
@@ -62,7 +65,7 @@ export function createSinks(options: SinksOptions): Sinks {
     }
   }
 
-  async function writeCache(bars: readonly Bar[]): Promise<void> {
+  function refillIfReady(): Promise<void> | undefined {
     if (needsRefill && cache.health().status === 'ready') {
       refilling ??= fillFromStore().then((ok) => {
         if (ok) {
@@ -71,8 +74,22 @@ export function createSinks(options: SinksOptions): Sinks {
         }
         refilling = undefined;
       });
-      await refilling;
     }
+    return refilling;
+  }
+
+  // At reconnect, not at the next fetched bar (which may be long in coming when every source
+  // fails): a cache that was down may have lost its contents (a Redis restart), so it is refilled.
+  cache.onStatusChange?.((change) => {
+    if (change.status === 'down') needsRefill = true;
+    else if (change.status === 'ready' && change.previous !== 'ready') {
+      if (change.previous === 'down') needsRefill = true;
+      void refillIfReady();
+    }
+  });
+
+  async function writeCache(bars: readonly Bar[]): Promise<void> {
+    await refillIfReady();
     try {
       await cache.writeBars(bars);
     } catch (err) {
@@ -102,6 +119,9 @@ export function createSinks(options: SinksOptions): Sinks {
         if (worthLogging(cacheFailures))
           log.error('hot cache signal publish failed', { err, failures: cacheFailures });
       }
+    },
+    async idle() {
+      await refilling;
     },
     async fillCache() {
       const ok = await fillFromStore();
