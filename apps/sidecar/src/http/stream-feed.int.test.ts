@@ -48,3 +48,35 @@ describe('the stream feed from a real sidecar', () => {
     }
   });
 });
+
+describe('stream limits from the environment', () => {
+  it('STREAM_REPLAY_SIZE and STREAM_MAX_QUEUE reach the hub; bad values name the variable', async () => {
+    const { loadConfig } = await import('../wiring/config');
+    const { createService } = await import('../wiring/service');
+    const { tempSqlitePath } = await import('@pipeline/test-utils');
+    expect(() => loadConfig({ STREAM_MAX_QUEUE: '0' })).toThrow(/STREAM_MAX_QUEUE/);
+    expect(() => loadConfig({ STREAM_REPLAY_SIZE: 'lots' })).toThrow(/STREAM_REPLAY_SIZE/);
+    const config = loadConfig({
+      SYMBOLS: 'EURUSD',
+      SOURCES: 'synthetic',
+      BOOTSTRAP_DAYS: '0',
+      SQLITE_PATH: tempSqlitePath('stream-env'),
+      STREAM_REPLAY_SIZE: '2',
+      STREAM_MAX_QUEUE: '3',
+    });
+    expect(config).toMatchObject({ streamReplaySize: 2, streamMaxQueue: 3 });
+    const service = createService(config);
+    try {
+      expect(service.app.streamHub.options).toEqual({ ringSize: 2, maxQueue: 3 });
+      // A ring of 2 per kind: resuming from before the first of three events says reset.
+      const hub = service.app.streamHub;
+      const mark = hub.lastId;
+      for (let i = 0; i < 3; i++) hub.publish('signals', 'EURUSD', { i });
+      const r = hub.replay({ symbols: new Set(), kinds: new Set(['signals']) }, mark);
+      expect(r.reset).toEqual(['signals']);
+      expect(r.events.map((e) => e.data)).toEqual([{ i: 1 }, { i: 2 }]);
+    } finally {
+      await service.close();
+    }
+  });
+});

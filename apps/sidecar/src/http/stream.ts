@@ -18,6 +18,13 @@ import {
   type StreamKind,
 } from './stream-hub';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The push-stream hub this app serves (buildApp creates it). */
+    streamHub: StreamHub;
+  }
+}
+
 export const STREAM_ERROR_CODES = { SLOW_CONSUMER: 'SLOW_CONSUMER' } as const;
 /** WebSocket close code for a dropped slow client (1008: policy violation). */
 export const WS_SLOW_CONSUMER_CLOSE = 1008;
@@ -285,6 +292,7 @@ export function attachStream(
   options: { hub?: StreamHub; stream?: StreamHubOptions },
 ): StreamHub {
   const hub = options.hub ?? createStreamHub(options.stream);
+  app.decorate('streamHub', hub);
   registerStreamRoutes(app, { hub, resolveSymbol: (s) => view.resolveSymbol(s) });
   const source = view as Partial<StreamFeedSource>;
   if (source.onBars && source.onSignal && source.onCycle && source.health) {

@@ -40,6 +40,10 @@ export interface SidecarConfig {
   redisPoolSize: number;
   redisKeyPrefix: string;
   httpPoolSize: number;
+  /** STREAM_REPLAY_SIZE: push-stream events kept per kind for resuming clients. */
+  streamReplaySize: number;
+  /** STREAM_MAX_QUEUE: unsent push-stream events after which a slow client is dropped. */
+  streamMaxQueue: number;
   sqlitePath: string;
   /** HISTORY_URL: `postgres://...` keeps the history in PostgreSQL (@pipeline/pg-store); unset: SQLite. */
   historyUrl: string | undefined;
@@ -180,6 +184,8 @@ export const CONFIG_VARIABLES = {
     allowed: 'letters, digits and : _ . - (1 to 64 characters)',
   },
   HTTP_POOL_SIZE: { schema: int(1, 1024), default: '10', allowed: 'an integer from 1 to 1024' },
+  STREAM_REPLAY_SIZE: { schema: int(1, 1_000_000), default: '1000', allowed: 'an integer from 1 to 1000000' },
+  STREAM_MAX_QUEUE: { schema: int(1, 100_000), default: '1000', allowed: 'an integer from 1 to 100000' },
   SQLITE_PATH: { schema: text, default: './data/pipeline.db', allowed: 'a file path (":memory:" for none)' },
   HISTORY_URL: {
     schema: url(['postgres:', 'postgresql:']),
@@ -307,6 +313,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     redisPoolSize: v.REDIS_POOL_SIZE as number,
     redisKeyPrefix: v.REDIS_KEY_PREFIX as string,
     httpPoolSize: v.HTTP_POOL_SIZE as number,
+    streamReplaySize: v.STREAM_REPLAY_SIZE as number,
+    streamMaxQueue: v.STREAM_MAX_QUEUE as number,
     sqlitePath: v.SQLITE_PATH as string,
     historyUrl: v.HISTORY_URL as string | undefined,
     clusterName: v.CLUSTER_NAME as string | undefined,

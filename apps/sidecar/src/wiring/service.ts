@@ -87,7 +87,11 @@ export function createService(config: SidecarConfig, options: ServiceOptions = {
     ...(cluster ? { cluster } : {}),
   };
   const sidecar = createSidecar(config, deps);
-  const app = buildApp(sidecar, { logger: log, ...(config.apiToken ? { apiToken: config.apiToken } : {}) });
+  const app = buildApp(sidecar, {
+    logger: log,
+    ...(config.apiToken ? { apiToken: config.apiToken } : {}),
+    stream: { ringSize: config.streamReplaySize, maxQueue: config.streamMaxQueue },
+  });
   registerClusterRoutes(app, sidecar);
   let closing: Promise<void> | undefined;
   return {
