@@ -7,7 +7,27 @@ export {
 } from './client';
 export { CLIENT_ERROR_CODES, ClientError, isClientError, type ClientErrorCode } from './errors';
 export { type StreamOptions } from './stream';
-export * from './schemas';
+export {
+  STREAM_KINDS,
+  barSchema,
+  barsQuerySchema,
+  barsResponseSchema,
+  clusterResponseSchema,
+  errorSchema,
+  featuresResponseSchema,
+  healthResponseSchema,
+  indicatorsSchema,
+  metricsJsonResponseSchema,
+  metricsTextResponseSchema,
+  nullableNum,
+  num,
+  signalSchema,
+  signalsResponseSchema,
+  statusSchema,
+  streamEventSchema,
+  streamQuerySchema,
+  symbolParams,
+} from './schemas';
 export {
   type ApiBar,
   type BarsResponse,
