@@ -2,20 +2,13 @@
 // PostgreSQL, a Yahoo-format fixture server) and unreachable ones (closed ports).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupTempDirs, getFreePort, tempDir, TEST_REDIS_URL } from '@pipeline/test-utils';
-import { assertBuilt, cleanEnv, runBin, startYahooFixture, type YahooFixture } from './helpers';
+import { getFreePort, tempDir, TEST_REDIS_URL } from '@pipeline/test-utils';
+import { cleanEnv, runBin, setUpBinSuite, type YahooFixture } from './helpers';
 
 jest.setTimeout(60_000);
 
 let yahoo: YahooFixture;
-beforeAll(async () => {
-  assertBuilt();
-  yahoo = await startYahooFixture();
-});
-afterAll(async () => {
-  await yahoo.close();
-  cleanupTempDirs();
-});
+setUpBinSuite((y) => (yahoo = y));
 
 /** The table's rows as { check: [status, detail] }. */
 function table(stdout: string): Record<string, [string, string]> {

@@ -5,34 +5,14 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createSyntheticFetcher, createYahooFetcher } from '@pipeline/fetchers';
-import { cleanupTempDirs, tempDir } from '@pipeline/test-utils';
+import { tempDir } from '@pipeline/test-utils';
 import { readParquet } from '../src/writers';
-import {
-  assertBuilt,
-  cleanEnv,
-  parseCsv,
-  runBin,
-  startBin,
-  startYahooFixture,
-  stepsOf,
-  type YahooFixture,
-} from './helpers';
+import { cleanEnv, parseCsv, runBin, setUpBinSuite, startBin, stepsOf, type YahooFixture } from './helpers';
 
 jest.setTimeout(120_000);
 
 let yahoo: YahooFixture;
-beforeAll(async () => {
-  assertBuilt();
-  yahoo = await startYahooFixture();
-});
-afterAll(async () => {
-  await yahoo.close();
-  cleanupTempDirs();
-});
-beforeEach(() => {
-  yahoo.delayMs = 0;
-  yahoo.queue.length = 0;
-});
+setUpBinSuite((y) => (yahoo = y));
 
 const MIN = 60_000;
 

@@ -7,6 +7,7 @@ import { TIMEFRAME_MS, type Bar, type Timeframe } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { yahooChartBody } from '@pipeline/fetchers/testing';
 import {
+  cleanupTempDirs,
   fixtureReply,
   startFixtureServer,
   type FixtureReply,
@@ -148,6 +149,29 @@ export async function startYahooFixture(): Promise<YahooFixture> {
     queue: state.queue,
     close: () => server.close(),
   };
+}
+
+/**
+ * The set-up every bin suite shares: the bin must be built, one Yahoo fixture serves the whole file
+ * (its delay and reply queue reset before each test; `onReady` receives it), and the temp dirs are
+ * removed at the end.
+ */
+export function setUpBinSuite(onReady: (yahoo: YahooFixture) => void): void {
+  let yahoo: YahooFixture | undefined;
+  beforeAll(async () => {
+    assertBuilt();
+    yahoo = await startYahooFixture();
+    onReady(yahoo);
+  });
+  afterAll(async () => {
+    await yahoo?.close();
+    cleanupTempDirs();
+  });
+  beforeEach(() => {
+    if (!yahoo) return;
+    yahoo.delayMs = 0;
+    yahoo.queue.length = 0;
+  });
 }
 
 /** CSV rows as objects (the CLI's own files: no quoted commas in these symbols). */

@@ -3,21 +3,14 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupTempDirs, tempDir } from '@pipeline/test-utils';
+import { tempDir } from '@pipeline/test-utils';
 import { readParquet } from '../src/writers';
-import { BIN, assertBuilt, cleanEnv, startYahooFixture, type YahooFixture } from './helpers';
+import { BIN, cleanEnv, setUpBinSuite, type YahooFixture } from './helpers';
 
 jest.setTimeout(180_000);
 
 let yahoo: YahooFixture;
-beforeAll(async () => {
-  assertBuilt();
-  yahoo = await startYahooFixture();
-});
-afterAll(async () => {
-  await yahoo.close();
-  cleanupTempDirs();
-});
+setUpBinSuite((y) => (yahoo = y));
 
 function examples(): string[] {
   const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
