@@ -125,6 +125,21 @@ describe('cluster mode (in process)', () => {
     // Only the owner fetched it: A's collect stage never asked its source for B's symbols.
     expect(a.sidecar.symbolState(foreign)!.lastAttempts).toEqual([]);
 
+    // B's heartbeat vanishes (as after a pause longer than LEASE_TTL): the fence refuses B's writes,
+    // B stops collecting, and once its next round has confirmed the leases it takes the symbols over
+    // again (backfilling from their last stored bar) before polling them.
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      expect(await redis.zrem(`${prefix}{cluster:int}:members`, 'int-b')).toBe(1);
+    } finally {
+      await redis.quit();
+    }
+    expect(await b.sidecar.cluster!.fence(ownedB)).toEqual(new Set());
+    expect(ownedB.some((s) => b.sidecar.cluster!.isCollecting(s))).toBe(false);
+    await cycle(b);
+    expect(ownedB.every((s) => b.sidecar.cluster!.isCollecting(s))).toBe(true);
+    expect([...(await b.sidecar.cluster!.fence(ownedB))].sort()).toEqual([...ownedB].sort());
+
     // Graceful stop of B: its leases are released at once; A takes everything on its next cycle.
     await b.close();
     await cycle(a);
