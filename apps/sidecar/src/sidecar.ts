@@ -24,6 +24,7 @@ import {
 } from './pipeline/bootstrap';
 import { createCollector, type CycleReport, type FetchedInfo } from './pipeline/collect';
 import { createGapRepair } from './pipeline/gap-repair';
+import { createFinalizer } from './pipeline/finalizer';
 import { createIngest } from './pipeline/ingest';
 import { createRequestPlanner } from './pipeline/planner';
 import { createCollectionLoop } from './pipeline/loop';
@@ -154,6 +155,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   const ingest: typeof validated = {
     apply(state, raw, source, at) {
       const r = validated.apply(state, raw, source, at);
+      finalizer.note(r.accepted);
       if (r.accepted.length > 0 && barEvents.size > 0)
         barEvents.emit({ symbol: state.symbol, bars: r.accepted });
       return r;
@@ -206,6 +208,15 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     symbols: config.symbols.length,
     now,
   });
+  // Finished periods whose final bar never came are fetched again (pipeline/finalizer.ts).
+  const finalizer = createFinalizer({
+    ...deps,
+    timeframe: tf,
+    write: (bars) => sinks.writeBars(bars),
+    admit: (source, symbol, at) => planner.admit(source, symbol, at),
+    now,
+    log,
+  });
   const collector = createCollector({
     ...deps,
     planner,
@@ -222,7 +233,10 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     log,
     isStopping: () => stopping !== undefined,
     afterCycle: () => {
-      if (phase === 'live') gapRepair.kick();
+      if (phase === 'live') {
+        gapRepair.kick();
+        finalizer.kick();
+      }
     },
   });
   const loop = createCollectionLoop({
@@ -303,6 +317,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     }
     if (stopping) return;
     if (!cluster) await warmStart({ ...deps, symbols: config.symbols, timeframe: tf, states, sinks });
+    // A restart: every finished period still stored as forming is queued, not only the newest row.
+    if (!cluster) await finalizer.scanStore(config.symbols);
     phase = 'live';
     const stream = deps.stream;
     if (stream)
@@ -335,6 +351,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     collector.abort();
     await running;
     await gapRepair.idle();
+    await finalizer.idle();
     if (cluster) {
       // Flush first, so the next owner's backfill starts after this instance's last stored bar;
       // then release the leases at once (others take over on their next cycle).
