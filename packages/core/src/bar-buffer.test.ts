@@ -1,17 +1,19 @@
 import { type Bar, type Timeframe, TIMEFRAME_MS } from './bar';
 import { BarBuffer } from './bar-buffer';
 
+/** Bar `i` of a 1m (or `timeframe`) EURUSD series; only the key and `close` matter to the buffer. */
 function makeBar(i: number, overrides: Partial<Bar> = {}, timeframe: Timeframe = '1m'): Bar {
-  const base = 1.1 + (i % 97) / 1000;
+  const ts = Date.UTC(2024, 0, 1) + i * TIMEFRAME_MS[timeframe];
+  const close = 1.1 + i / 1000;
   return {
     symbol: 'EURUSD',
     timeframe,
-    ts: Date.UTC(2024, 0, 1) + i * TIMEFRAME_MS[timeframe],
-    open: base,
-    high: base + 0.002,
-    low: base - 0.002,
-    close: base + 0.001,
-    volume: i % 7,
+    ts,
+    open: close,
+    high: close,
+    low: close,
+    close,
+    volume: 0,
     source: 'yahoo',
     final: true,
     quality: 1,
