@@ -34,16 +34,18 @@ export interface StreamMessage {
 }
 
 /**
- * Opens `/stream` for every symbol and the given kinds. EventSource reconnects on its own and sends
+ * Opens `/stream` for the given kinds and symbols (every symbol when `symbols` is empty). EventSource reconnects on its own and sends
  * `Last-Event-ID`, so the sidecar replays what was missed; a `reset` event means the gap was too old
  * and the page refetches.
  */
 export function openStream(
   kinds: readonly string[],
+  symbols: readonly string[],
   onMessage: (m: StreamMessage) => void,
   onState: (state: 'open' | 'retrying' | 'closed') => void,
 ): () => void {
   const q = new URLSearchParams({ kinds: kinds.join(',') });
+  if (symbols.length) q.set('symbols', symbols.join(','));
   const token = getToken();
   if (token) q.set('token', token);
   const es = new EventSource(`/stream?${q.toString()}`);

@@ -64,6 +64,9 @@ let healthAt = performance.now();
 let streamState = 'connecting';
 let lastEventId = 0;
 let closeStream: (() => void) | null = null;
+/** Features and signals are subscribed for the selected symbol only: at 1,000 symbols they would
+ * double the events of a cycle for data the page does not show. */
+let closeSelectedStream: (() => void) | null = null;
 let healthTimer: number | undefined;
 
 const fmtPrice = (p: number | null) =>
@@ -205,6 +208,8 @@ async function select(symbol: string): Promise<void> {
   if (selected !== symbol) return;
   if (features) chart.setFeatures(features.values, features.dataTs ?? null);
   renderSignal(signal);
+  closeSelectedStream?.();
+  closeSelectedStream = openStream(['features', 'signals'], [symbol], onStream, () => undefined);
 }
 
 function onStream(m: StreamMessage): void {
@@ -261,7 +266,8 @@ async function refreshHealth(): Promise<void> {
 
 function showTokenForm(message: string): void {
   closeStream?.();
-  closeStream = null;
+  closeSelectedStream?.();
+  closeStream = closeSelectedStream = null;
   $('token-message').textContent = message;
   $('token-dialog').hidden = false;
   $<HTMLInputElement>('token-input').focus();
@@ -281,7 +287,7 @@ async function load(): Promise<void> {
     table.refresh();
     await select(selected ?? rowList[0]?.symbol ?? '');
     closeStream?.();
-    closeStream = openStream(['bars', 'features', 'signals', 'health'], onStream, (s) => {
+    closeStream = openStream(['bars', 'health'], [], onStream, (s) => {
       setStreamState(s);
       // A stream closed for good is most often a wrong token: ask the JSON side, which says 401.
       if (s === 'closed')
