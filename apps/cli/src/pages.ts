@@ -13,10 +13,11 @@ export async function* storePages(
     let cursor = from;
     for (;;) {
       const page = await store.range({ symbol, timeframe, from: cursor, to }, pageSize);
-      if (page.length === 0) break;
+      const last = page[page.length - 1];
+      if (last === undefined) break;
       yield page;
       if (page.length < pageSize) break;
-      cursor = page[page.length - 1].ts + 1;
+      cursor = last.ts + 1;
     }
   }
 }

@@ -79,7 +79,9 @@ function pageTable(page: readonly Bar[]): Table {
   const n = page.length;
   const num = (f: (b: Bar) => number) => {
     const a = new Float64Array(n);
-    for (let i = 0; i < n; i++) a[i] = f(page[i]);
+    page.forEach((bar, i) => {
+      a[i] = f(bar);
+    });
     return a;
   };
   return new Table({
