@@ -129,3 +129,12 @@ export {
   type HistoryGap,
   type SeriesQuery,
 } from './ports';
+export {
+  type ClusterDeps,
+  type ClusterHealth,
+  type ClusterMirrorCache,
+  type ClusterStage,
+  type ClusterView,
+} from './cluster/stage';
+export { type ClusterCoordinator, type LeaseInfo, type MemberInfo } from './cluster/coordinator';
+export { createClusterFromConfig, createPgHistoryFromConfig, withSharedBudget } from './cluster/wiring';
