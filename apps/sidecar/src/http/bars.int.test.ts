@@ -65,6 +65,16 @@ describe('GET /bars/:symbol?timeframe= (resampled from the stored base bars)', (
         })
       ).json();
       expect(q.bars.map((x: Bar) => x.ts)).toEqual([1, 2, 3].map((k) => T0 + k * 900_000));
+      // With `from`, the window is read from the store: the first `limit` bars from `from`, not the newest.
+      const w = (
+        await app.inject({ method: 'GET', url: `/bars/EURUSD?timeframe=15m&from=${T0}&limit=2` })
+      ).json();
+      expect(w.bars.map((x: Bar) => x.ts)).toEqual([T0, T0 + 900_000]);
+      expect(w.bars[0]).toMatchObject({ open: base[0].open, close: base[14].close, final: true });
+      const m = (
+        await app.inject({ method: 'GET', url: `/bars/EURUSD?from=${T0 + 600_000}&to=${T0 + 720_000}` })
+      ).json();
+      expect(m.bars.map((x: Bar) => x.ts)).toEqual([T0 + 600_000, T0 + 660_000]);
 
       // A limit above what is served is lowered and said so.
       const big = (await app.inject({ method: 'GET', url: '/bars/EURUSD?timeframe=1h&limit=100000' })).json();

@@ -1,8 +1,8 @@
 // /bars for every timeframe: higher timeframes are resampled from the stored base bars with the
 // features package's Resampler (the one implementation the indicators use too), UTC aligned, the
-// forming bar last with `final: false`. A limit above what is served is lowered and the answer says so
+// forming bar last with `final: false`; `from` reads that window from the store. A limit above what is served is lowered and the answer says so
 // (`clipped: true`, `limit` the one applied), never silently.
-import { TIMEFRAME_MS, type Bar, type Timeframe } from '@pipeline/core';
+import { TIMEFRAME_MS, alignTs, type Bar, type Timeframe } from '@pipeline/core';
 import { Resampler } from '@pipeline/features';
 
 /** Base bars read for one resampled answer at most (a 4h or 1d answer from 1m bars reads many). */
@@ -29,6 +29,14 @@ export interface BarsReader {
   bars(
     symbol: string,
     timeframe: Timeframe,
+    limit: number,
+  ): Promise<{ bars: Bar[]; stale: boolean; ageMs: number | null }>;
+  /** Bars in `[from, to)`, at most `limit` from `from` (the sidecar's read model has it). */
+  barsRange?(
+    symbol: string,
+    timeframe: Timeframe,
+    from: number,
+    to: number,
     limit: number,
   ): Promise<{ bars: Bar[]; stale: boolean; ageMs: number | null }>;
   config: { timeframe: Timeframe; maxBarsCache: number };
@@ -84,6 +92,17 @@ export async function readBars(view: BarsReader, symbol: string, q: BarsQuery): 
   const limit = Math.min(asked, max);
   const inWindow = (b: Bar) =>
     (q.from === undefined || b.ts >= q.from) && (q.to === undefined || b.ts < q.to);
+  if (q.from !== undefined && view.barsRange) {
+    // A window: read the base bars from the start of the first period on, `limit` periods at most.
+    const from = alignTs(q.from, q.timeframe);
+    const to = q.to ?? Number.MAX_SAFE_INTEGER;
+    const readTf = TIMEFRAME_MS[q.timeframe] <= TIMEFRAME_MS[base] ? q.timeframe : base;
+    const r = await view.barsRange(symbol, readTf, from, to, limit * ratio);
+    const bars = (readTf === q.timeframe ? r.bars : resampleBars(r.bars, q.timeframe))
+      .filter(inWindow)
+      .slice(0, limit);
+    return { bars, stale: r.stale, ageMs: r.ageMs, limit, clipped: limit < asked };
+  }
   if (TIMEFRAME_MS[q.timeframe] <= TIMEFRAME_MS[base]) {
     const r = await view.bars(symbol, q.timeframe, limit);
     return { ...r, bars: r.bars.filter(inWindow), limit, clipped: limit < asked };

@@ -24,6 +24,17 @@ export interface ReadModel {
     timeframe: Timeframe,
     limit: number,
   ): Promise<{ bars: Bar[]; stale: boolean; ageMs: number | null }>;
+  /**
+   * Bars with `from <= ts < to`, oldest first, at most `limit` from `from`: the store's committed rows
+   * with the hot cache's copy winning (it holds what is not flushed yet).
+   */
+  barsRange(
+    symbol: string,
+    timeframe: Timeframe,
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<{ bars: Bar[]; stale: boolean; ageMs: number | null }>;
   features(symbol: string): { values: FeatureValues; dataTs: number | null; stale: boolean } | null;
   symbolState(symbol: string): SymbolState | undefined;
 }
@@ -34,7 +45,7 @@ export interface ReadModelOptions {
   signals: Pick<SignalBook, 'get' | 'all'>;
   features: Pick<FeatureEnginePort, 'latest'>;
   cache: Pick<BarCachePort, 'latestBars'>;
-  store: Pick<BarStorePort, 'latest'>;
+  store: Pick<BarStorePort, 'latest' | 'range'>;
   symbols: Pick<SymbolPort, 'resolve' | 'suggest'>;
   log: Logger;
 }
@@ -72,6 +83,20 @@ export function createReadModel(options: ReadModelOptions): ReadModel {
           bars = [...byTs.values()].sort((a, b) => a.ts - b.ts).slice(-limit);
         }
       }
+      return { bars, ...states.freshness(state, clock.now()) };
+    },
+    async barsRange(symbol, timeframe, from, to, limit) {
+      const state = states.get(symbol);
+      const stored = await store.range({ symbol, timeframe, from, to }, limit);
+      const byTs = new Map(stored.map((b) => [b.ts, b]));
+      try {
+        for (const b of await cache.latestBars(symbol, timeframe, limit)) {
+          if (b.ts >= from && b.ts < to) byTs.set(b.ts, b);
+        }
+      } catch (err) {
+        log.warn('hot cache read failed; reading SQLite', { symbol, err });
+      }
+      const bars = [...byTs.values()].sort((a, b) => a.ts - b.ts).slice(0, limit);
       return { bars, ...states.freshness(state, clock.now()) };
     },
     features(symbol) {
