@@ -1,7 +1,7 @@
 // /bars for every timeframe: higher timeframes are resampled from the stored base bars with the
 // features package's Resampler (the one implementation the indicators use too), UTC aligned, the
-// forming bar last with `final: false`; `from` reads that window from the store. A limit above what is served is lowered and the answer says so
-// (`clipped: true`, `limit` the one applied), never silently.
+// forming bar last with `final: false`; `from` reads that window from the store. A limit above what
+// is served is lowered and the answer says so (`clipped: true`, `limit` the one applied), never silently.
 import { TIMEFRAME_MS, alignTs, type Bar, type Timeframe } from '@pipeline/core';
 import { Resampler } from '@pipeline/features';
 
