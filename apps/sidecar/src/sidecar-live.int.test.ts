@@ -35,12 +35,13 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     expect(h.fetchers[0].historyCalls.length).toBeGreaterThan(0);
   });
 
-  it('uses a push stream while it delivers and polls again when it goes quiet', async () => {
+  it('uses a push stream while it delivers, keeps polling the forming bar, and notices silence within STALE_AFTER', async () => {
     const stream = createScriptedStream();
-    h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD', SOURCES: 'yahoo' }, { stream });
+    h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD', SOURCES: 'yahoo', STALE_AFTER: '10' }, { stream });
     await h.sidecar.start({ skipBootstrap: true, loop: false });
     expect(stream.subscribed).toEqual(['EURUSD', 'XAUUSD']);
-    const ts = alignTs(h.clock.now(), '1m');
+    // The stream delivers the minute that just closed.
+    const ts = alignTs(h.clock.now(), '1m') - MIN;
     const bar: Bar = {
       symbol: 'EURUSD',
       timeframe: '1m',
@@ -56,14 +57,19 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     };
     stream.push(bar);
     expect(h.sidecar.symbolState('EURUSD')!.lastSource).toBe('polygon');
+    // The stream delivers closed bars; the forming bar is polled alongside (within the budget).
     const r = await h.sidecar.runCycle();
-    expect(r).toMatchObject({ streamed: 1, ok: 1 });
-    expect(h.fetchers[0].served.has('EURUSD')).toBe(false);
-    // Quiet for more than two bars: polling takes over.
-    h.clock.advance(2 * MIN + 1000);
-    const r2 = await h.sidecar.runCycle();
-    expect(r2).toMatchObject({ streamed: 0, ok: 2 });
+    expect(r).toMatchObject({ streamed: 1, ok: 2 });
+    expect(h.fetchers[0].served.has('EURUSD')).toBe(true);
+    // The next bar is due when the current minute closes; 10 s (STALE_AFTER) later the stream is silent.
+    h.clock.set(ts + 2 * MIN + 9_000);
+    expect(await h.sidecar.runCycle()).toMatchObject({ streamed: 1 });
+    h.clock.set(ts + 2 * MIN + 11_000);
+    expect(await h.sidecar.runCycle()).toMatchObject({ streamed: 0, ok: 2 });
     expect(h.sidecar.symbolState('EURUSD')!.lastSource).toBe('yahoo');
+    // It delivers again: counted as streaming at once.
+    stream.push({ ...bar, ts: ts + MIN });
+    expect(await h.sidecar.runCycle()).toMatchObject({ streamed: 1 });
   });
 
   it('treats an answer without a current bar as a failure and asks the next source in the same cycle', async () => {

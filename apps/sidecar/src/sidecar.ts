@@ -224,6 +224,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     symbols: config.symbols,
     timeframe: tf,
     intervalMs: config.collectionIntervalMs,
+    staleAfterMs: config.staleAfterMs,
     fetchConcurrency: config.fetchConcurrency,
     clock,
     states,

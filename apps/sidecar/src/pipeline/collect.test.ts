@@ -51,7 +51,7 @@ describe('collect', () => {
     }
   });
 
-  it('pauses polling of a symbol while the stream delivers it, and runs afterCycle before announcing', async () => {
+  it('counts a symbol the stream delivers as streamed and still polls its forming bar, and runs afterCycle before announcing', async () => {
     const f = stageFixture();
     try {
       const order: string[] = [];
@@ -74,9 +74,10 @@ describe('collect', () => {
         },
         'polygon',
       );
-      const report = await c.runCycle();
-      expect(report).toMatchObject({ ok: 1, streamed: 1 });
       expect(f.states.get('EURUSD').lastSource).toBe('polygon');
+      const report = await c.runCycle();
+      expect(report).toMatchObject({ ok: 2, streamed: 1 });
+      expect(f.fetchers[0].served.has('EURUSD')).toBe(true);
       expect(order).toEqual(['after', 'report']);
     } finally {
       await f.close();

@@ -1,11 +1,12 @@
-// Collect: one collection cycle. Every symbol (not currently served by the stream) is fetched from
-// its first healthy source, at most FETCH_CONCURRENCY at a time; answers are ingested as they
+// Collect: one collection cycle. Every symbol whose turn it is (the request planner) is fetched
+// from its first healthy source, at most FETCH_CONCURRENCY at a time, streamed or not; answers are ingested as they
 // arrive, with a time-based yield gate so HTTP readers are not starved; then the cycle's accepted
 // bars go to the sinks in one batch and its new signals are published.
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import {
   TIMEFRAME_MS,
+  alignTs,
   isFetchError,
   type Bar,
   type Clock,
@@ -38,7 +39,7 @@ export interface CycleReport {
   durationMs: number;
   ok: number;
   failed: number;
-  /** Symbols served by the stream instead of polling. */
+  /** Symbols whose stream is delivering (their polls keep the forming bar fresh alongside it). */
   streamed: number;
   /** Symbols not asked this cycle: the request planner spreads the budget, their turn comes later. */
   waiting: number;
@@ -57,8 +58,10 @@ export interface FetchedInfo {
 export interface CollectorOptions {
   symbols: readonly string[];
   timeframe: Timeframe;
-  /** COLLECTION_INTERVAL in ms (a streamed symbol is not polled while its last bar is this young x2). */
+  /** COLLECTION_INTERVAL in ms. */
   intervalMs: number;
+  /** STALE_AFTER in ms: a stream whose due bar is this late is silent. @default max(2 x interval, timeframe) */
+  staleAfterMs?: number;
   /** FETCH_CONCURRENCY: symbols fetched at once. */
   fetchConcurrency: number;
   sources: readonly SourceSlot[];
@@ -91,7 +94,7 @@ export interface CollectorOptions {
 export interface Collector {
   /** Runs one cycle now. */
   runCycle(): Promise<CycleReport>;
-  /** Ingests one bar pushed by the stream; polling of its symbol pauses while the stream delivers. */
+  /** Ingests one bar pushed by the stream (polls of its symbol go on, within the budget). */
   onStreamBar(bar: Bar, source: SourceName): void;
   /** Aborts the in-flight fetches of the running cycle (shutdown). */
   abort(): void;
@@ -105,11 +108,18 @@ export function createCollector(options: CollectorOptions): Collector {
   const { clock, states, ingest, sinks, metrics, log } = options;
   const tf = options.timeframe;
   const tfMs = TIMEFRAME_MS[tf];
-  const streamFreshMs = Math.max(2 * options.intervalMs, 2 * tfMs);
+  // The stream delivers each period's bar once it closed. It counts as delivering while the bar of
+  // the period that closed STALE_AFTER ago has arrived: silence is noticed STALE_AFTER after a
+  // delivery is due, and the symbol's own polls (which keep its forming bar fresh meanwhile) carry on.
+  const silentAfterMs = options.staleAfterMs ?? Math.max(2 * options.intervalMs, tfMs);
+  const streamDelivers = (symbol: string, now: number) => {
+    const last = streamLastTs.get(symbol);
+    return last !== undefined && last >= alignTs(now - silentAfterMs, tf) - tfMs;
+  };
   const cycleEvents = createEmitter<CycleReport>();
   const fetchedEvents = createEmitter<FetchedInfo>();
-  /** Last time the stream delivered a bar per symbol (epoch ms). */
-  const streamSeen = new Map<string, number>();
+  /** Open time of the newest bar the stream delivered per symbol (epoch ms). */
+  const streamLastTs = new Map<string, number>();
   let cycleNo = 0;
   let lastCycleMs: number | null = null;
   let cycleAbort = new AbortController();
@@ -160,21 +170,12 @@ export function createCollector(options: CollectorOptions): Collector {
     if (cluster) await cluster.beforeCycle();
     const symbols = cluster ? options.symbols.filter((s) => cluster.isCollecting(s)) : options.symbols;
     const planner = options.planner;
-    // Symbols streamed now are not planned: their poll would spend budget the stream makes unneeded.
-    const due = planner?.beginCycle(
-      symbols.filter((s) => {
-        const seen = streamSeen.get(s);
-        return seen === undefined || t0 - seen > streamFreshMs;
-      }),
-      t0,
-    );
+    // Streamed symbols are planned too: the stream brings each closed bar, the polls (within the
+    // budget) keep the forming bar fresh, and take over alone when the stream falls silent.
+    const due = planner?.beginCycle(symbols, t0);
     await forEachLimited(symbols, options.fetchConcurrency, async (symbol) => {
       const state = states.get(symbol);
-      const seen = streamSeen.get(symbol);
-      if (seen !== undefined && t0 - seen <= streamFreshMs) {
-        streamed++;
-        return;
-      }
+      if (streamDelivers(symbol, t0)) streamed++;
       if (due && !due.has(symbol)) {
         waiting++;
         return;
@@ -259,7 +260,7 @@ export function createCollector(options: CollectorOptions): Collector {
       if (!state || bar.timeframe !== tf || options.isStopping()) return;
       if (options.ownership && !options.ownership.isCollecting(bar.symbol)) return;
       const now = clock.now();
-      streamSeen.set(bar.symbol, now);
+      streamLastTs.set(bar.symbol, Math.max(bar.ts, streamLastTs.get(bar.symbol) ?? -Infinity));
       const { accepted } = ingest.apply(state, [bar], source, now);
       if (accepted.length > 0) {
         const cluster = options.ownership;

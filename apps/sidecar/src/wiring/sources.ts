@@ -87,8 +87,8 @@ const MARKET_OF_CLASS: Record<string, PolygonStreamMarket> = {
 /**
  * Polygon's WebSocket aggregates as one live stream, when POLYGON_API_KEY is set and polygon is in
  * SOURCES: one socket per market cluster the symbols need. Minute aggregates arrive as final bars;
- * while they flow the loop stops polling those symbols, and when the stream goes quiet (or
- * reconnects) polling takes over again.
+ * the loop keeps polling the forming bar alongside (within the budget), and carries the symbols
+ * alone when the stream goes quiet.
  */
 export function createPolygonLiveStream(
   config: SidecarConfig,
