@@ -15,14 +15,15 @@
 //
 // Attribution: a sample's stage is the stage of the nearest frame on its stack that is workspace code
 // (or better-sqlite3 / prom-client / winston), so a builtin (Map#get, a Promise job) counts for the code
-// that called it; shared helpers (@pipeline/core, the symbol mapper, wiring.ts) count for their caller
+// that called it; shared helpers and glue (@pipeline/core, the symbol mapper, wiring.ts, sidecar.ts) count
+// for their caller
 // too. "state" is health, freshness, symbol state, metrics, events, logging and the HTTP stream feed.
 // Frames with no such ancestor (timers, microtask plumbing, the profiler) are "other";
 // "(garbage collector)" is "gc"; "(program)" (native code V8 cannot attribute) is "other" too.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { systemClock } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
@@ -33,6 +34,12 @@ import { createService, type Service } from '../src/wiring/service';
 const SIZES = (process.env.PROFILE_SIZES ?? '2000,20000').split(',').map(Number);
 const CYCLES = Number(process.env.PROFILE_CYCLES ?? 5);
 const OUT = process.env.PROFILE_OUT ?? join(repoRoot(), 'bench-results');
+/**
+ * PROFILE_MEMO_CALENDAR=1: the service's symbol port answers calendar(symbol) from a per-symbol memo, to
+ * show the cycle without the calendar lookup (which, for a symbol the mapper does not know, throws and
+ * ranks suggestions on every call). A what-if for the fix, not the service as shipped.
+ */
+const MEMO_CALENDAR = process.env.PROFILE_MEMO_CALENDAR === '1';
 
 export const STAGES = [
   'collect',
@@ -66,7 +73,8 @@ export function stageOfUrl(url: string): Stage | null {
     [/\/pipeline\/(collect|loop|gap-repair)\.ts|\/apps\/sidecar\/src\/sidecar\.ts/, 'collect'],
   ];
   // Shared helpers count for whoever called them: the walk goes on up the stack.
-  if (/\/packages\/(core|symbol-mapper)\/|\/wiring\/wiring\.ts/.test(u)) return null;
+  if (/\/packages\/(core|symbol-mapper)\/|\/wiring\/wiring\.ts|\/apps\/sidecar\/src\/sidecar\.ts/.test(u))
+    return null;
   for (const [re, stage] of rules) if (re.test(u)) return stage;
   if (u.includes('/work/') && !u.includes('/node_modules/')) return 'other'; // other workspace code
   return null;
@@ -158,6 +166,14 @@ export function heapBreakdown(p: HeapProfile, topN = 12): Breakdown {
   );
 }
 
+function scaleBreakdown(b: Breakdown, k: number): Breakdown {
+  return {
+    byStage: Object.fromEntries(STAGES.map((s) => [s, b.byStage[s] / k])) as Record<Stage, number>,
+    top: b.top.map((t) => ({ ...t, value: t.value / k })),
+    total: b.total / k,
+  };
+}
+
 function chain(id: number, byId: Map<number, { callFrame: CallFrame }>, parent: Map<number, number>) {
   const frames: CallFrame[] = [];
   for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
@@ -199,7 +215,20 @@ function makeService(n: number): Service {
     LOG_LEVEL: 'error',
   });
   const f = createSyntheticFetcher({ clock: systemClock });
-  return createService(config, { overrides: { sources: [{ name: 'synthetic', fetcher: f }] } });
+  const service = createService(config, { overrides: { sources: [{ name: 'synthetic', fetcher: f }] } });
+  if (MEMO_CALENDAR) {
+    const port = service.deps.symbols;
+    const memo = new Map<string, ReturnType<typeof port.calendar>>();
+    service.deps.symbols = {
+      ...port,
+      calendar(symbol) {
+        let c = memo.get(symbol);
+        if (c === undefined) memo.set(symbol, (c = port.calendar(symbol)));
+        return c;
+      },
+    };
+  }
+  return service;
 }
 
 /** As bench/sidecar.bench.ts: 40 bars of history through the indicators, so every cycle yields a signal. */
@@ -265,14 +294,10 @@ async function profileSize(session: Session, n: number): Promise<SizeResult> {
     };
     const { profile: cpu } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
     mkdirSync(OUT, { recursive: true });
-    writeFileSync(join(OUT, `profile-${n}.cpuprofile`), JSON.stringify(cpu));
-    writeFileSync(join(OUT, `profile-${n}.heapprofile`), JSON.stringify(heap));
+    const tag = MEMO_CALENDAR ? `${n}-memo-calendar` : `${n}`;
+    writeFileSync(join(OUT, `profile-${tag}.cpuprofile`), JSON.stringify(cpu));
+    writeFileSync(join(OUT, `profile-${tag}.heapprofile`), JSON.stringify(heap));
     const per = n * CYCLES;
-    const scale = (b: Breakdown, k: number): Breakdown => ({
-      byStage: Object.fromEntries(STAGES.map((s) => [s, b.byStage[s] / k])) as Record<Stage, number>,
-      top: b.top.map((t) => ({ ...t, value: t.value / k })),
-      total: b.total / k,
-    });
     return {
       symbols: n,
       cycles: CYCLES,
@@ -280,8 +305,8 @@ async function profileSize(session: Session, n: number): Promise<SizeResult> {
       wallMsPerCycle: plain.wallMs / CYCLES,
       profiledCpuUsPerSymbolCycle: profiled.cpuUs / per,
       rssMB: process.memoryUsage().rss / 2 ** 20,
-      cpu: scale(cpuBreakdown(cpu), per),
-      alloc: scale(heapBreakdown(heap), per),
+      cpu: scaleBreakdown(cpuBreakdown(cpu), per),
+      alloc: scaleBreakdown(heapBreakdown(heap), per),
       loadavg1m: loadavg()[0],
     };
   } finally {
@@ -294,31 +319,32 @@ const f1 = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.
 function table(results: SizeResult[]): string {
   const lines: string[] = [];
   const head = results.map((r) => `${r.symbols.toLocaleString('en-US')} symbols`);
+  const cells = (f: (r: SizeResult) => string) => results.map(f).join(' | ');
+  // CPU figures: a stage's (or function's) share of the profile applied to the unprofiled CPU, since the
+  // profilers themselves inflate the CPU they observe.
+  const scaled = (r: SizeResult, v: number) =>
+    `${f1((v / r.cpu.total) * r.cpuUsPerSymbolCycle)} (${((100 * v) / r.cpu.total).toFixed(1)} %)`;
   lines.push(
     `| per symbol per cycle | ${head.join(' | ')} |`,
     `| --- |${results.map(() => ' --- |').join('')}`,
   );
-  lines.push(
-    `| process CPU, unprofiled (us) | ${results.map((r) => f1(r.cpuUsPerSymbolCycle)).join(' | ')} |`,
-  );
-  lines.push(`| wall time per cycle (ms) | ${results.map((r) => f1(r.wallMsPerCycle)).join(' | ')} |`);
-  lines.push(`| main-thread CPU in the profile (us) | ${results.map((r) => f1(r.cpu.total)).join(' | ')} |`);
-  for (const s of STAGES)
-    lines.push(
-      `| - ${s} (us) | ${results.map((r) => `${f1(r.cpu.byStage[s])} (${((100 * r.cpu.byStage[s]) / r.cpu.total).toFixed(0)} %)`).join(' | ')} |`,
-    );
-  lines.push(`| allocated (bytes) | ${results.map((r) => f1(r.alloc.total)).join(' | ')} |`);
+  lines.push(`| process CPU, unprofiled (us) | ${cells((r) => f1(r.cpuUsPerSymbolCycle))} |`);
+  lines.push(`| wall time per cycle (ms) | ${cells((r) => f1(r.wallMsPerCycle))} |`);
+  lines.push(`| main-thread CPU under the profilers (us) | ${cells((r) => f1(r.cpu.total))} |`);
+  for (const s of STAGES) lines.push(`| - ${s}: us (share) | ${cells((r) => scaled(r, r.cpu.byStage[s]))} |`);
+  lines.push(`| allocated (bytes, sampled) | ${cells((r) => f1(r.alloc.total))} |`);
   for (const s of STAGES)
     if (results.some((r) => r.alloc.byStage[s] > 0))
-      lines.push(`| - ${s} (bytes) | ${results.map((r) => f1(r.alloc.byStage[s])).join(' | ')} |`);
+      lines.push(`| - ${s} (bytes) | ${cells((r) => f1(r.alloc.byStage[s]))} |`);
   const out = [lines.join('\n')];
   for (const r of results) {
+    const n = r.symbols.toLocaleString('en-US');
     out.push(
-      `\nTop self time at ${r.symbols.toLocaleString('en-US')} symbols (us per symbol per cycle):\n\n| function | stage | us |\n| --- | --- | --- |\n` +
-        r.cpu.top.map((t) => `| \`${t.site}\` | ${t.stage} | ${f1(t.value)} |`).join('\n'),
+      `\nTop self time at ${n} symbols (us per symbol per cycle, share):\n\n| function | stage | us (share) |\n| --- | --- | --- |\n` +
+        r.cpu.top.map((t) => `| \`${t.site}\` | ${t.stage} | ${scaled(r, t.value)} |`).join('\n'),
     );
     out.push(
-      `\nTop allocation sites at ${r.symbols.toLocaleString('en-US')} symbols (bytes per symbol per cycle):\n\n| site | stage | bytes |\n| --- | --- | --- |\n` +
+      `\nTop allocation sites at ${n} symbols (bytes per symbol per cycle):\n\n| site | stage | bytes |\n| --- | --- | --- |\n` +
         r.alloc.top.map((t) => `| \`${t.site}\` | ${t.stage} | ${f1(t.value)} |`).join('\n'),
     );
   }
@@ -343,7 +369,7 @@ async function main(): Promise<void> {
   }
   const date = new Date().toISOString();
   console.log(
-    `${date}, ${cpus().length} CPUs, Node ${process.version}, 1-min load average ${load0.toFixed(1)} at start, ` +
+    `${MEMO_CALENDAR ? 'PROFILE_MEMO_CALENDAR=1 (calendar memoized), ' : ''}${date}, ${cpus().length} CPUs, Node ${process.version}, 1-min load average ${load0.toFixed(1)} at start, ` +
       results.map((r) => `${r.loadavg1m.toFixed(1)} after ${r.symbols}`).join(', '),
   );
   console.log(table(results));
@@ -357,7 +383,30 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+/**
+ * PROFILE_REPORT=<sidecar-profile.json>: no run; re-reads that file and the .cpuprofile/.heapprofile
+ * files beside it and prints the table again (after a change to the attribution rules).
+ */
+function report(file: string): void {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { memoCalendar?: boolean; results: SizeResult[] };
+  const dir = dirname(file);
+  const results = saved.results.map((r) => {
+    const tag = saved.memoCalendar ? `${r.symbols}-memo-calendar` : `${r.symbols}`;
+    const per = r.symbols * r.cycles;
+    const cpu = cpuBreakdown(
+      JSON.parse(readFileSync(join(dir, `profile-${tag}.cpuprofile`), 'utf8')) as CpuProfile,
+    );
+    const alloc = heapBreakdown(
+      JSON.parse(readFileSync(join(dir, `profile-${tag}.heapprofile`), 'utf8')) as HeapProfile,
+    );
+    return { ...r, cpu: scaleBreakdown(cpu, per), alloc: scaleBreakdown(alloc, per) };
+  });
+  console.log(table(results));
+}
+
+if (process.env.PROFILE_REPORT) report(process.env.PROFILE_REPORT);
+else
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
