@@ -20,6 +20,7 @@ import { alignTs, type Bar } from '@pipeline/core';
 import {
   BENCH_T0 as T0,
   benchBar as bar,
+  benchRow,
   benchTable,
   envNumber as env,
   measureLoopBlocking as loopBlocking,
@@ -155,26 +156,26 @@ async function benchBackfill(): Promise<void> {
     goal: '>= raw / 1.25',
     pass: rate(best.copy) >= raw / 1.25,
   });
-  rows.push({
-    case: `backfill() of the same ${bars.length.toLocaleString('en')} bars again (staging + upsert, replaces)`,
-    unit: 'bars/s',
-    ours: rate(best.staging),
-    baseline: 'raw COPY of the same rows, same run',
-    baselineValue: raw,
-    ratio: round(rate(best.staging) / raw, 2),
-    goal: null,
-    pass: null,
-  });
-  rows.push({
-    case: `write() + flush() of ${bars.length.toLocaleString('en')} bars (buffered live path, unnest upsert)`,
-    unit: 'bars/s',
-    ours: rate(best.live),
-    baseline: 'raw COPY of the same rows, same run',
-    baselineValue: raw,
-    ratio: round(rate(best.live) / raw, 2),
-    goal: null,
-    pass: null,
-  });
+  rows.push(
+    benchRow({
+      case: `backfill() of the same ${bars.length.toLocaleString('en')} bars again (staging + upsert, replaces)`,
+      unit: 'bars/s',
+      ours: rate(best.staging),
+      baseline: 'raw COPY of the same rows, same run',
+      baselineValue: raw,
+      ratio: round(rate(best.staging) / raw, 2),
+    }),
+  );
+  rows.push(
+    benchRow({
+      case: `write() + flush() of ${bars.length.toLocaleString('en')} bars (buffered live path, unnest upsert)`,
+      unit: 'bars/s',
+      ours: rate(best.live),
+      baseline: 'raw COPY of the same rows, same run',
+      baselineValue: raw,
+      ratio: round(rate(best.live) / raw, 2),
+    }),
+  );
 }
 
 // ------------------------------------------------------------------------------ the big table
@@ -278,16 +279,13 @@ async function benchLiveFlush(): Promise<void> {
     probes.push((await loopBlocking(() => new Promise((r) => setTimeout(r, 100)))).maxLagMs);
   }
   const idle = probes.sort((a, b) => a - b)[2]!; // 5 probes
-  rows.push({
-    case: 'event-loop max delay with no flush running, 100 ms, median of 5 (noise floor for the rows below)',
-    unit: 'ms max loop delay',
-    ours: round(idle, 1),
-    baseline: null,
-    baselineValue: null,
-    ratio: null,
-    goal: null,
-    pass: null,
-  });
+  rows.push(
+    benchRow({
+      case: 'event-loop max delay with no flush running, 100 ms, median of 5 (noise floor for the rows below)',
+      unit: 'ms max loop delay',
+      ours: round(idle, 1),
+    }),
+  );
   let base = alignTs(Date.now(), '1m');
   for (const size of [1_000, 10_000]) {
     const samples: { maxLagMs: number; wallMs: number; busyMs: number }[] = [];
@@ -302,26 +300,22 @@ async function benchLiveFlush(): Promise<void> {
     }
     samples.sort((a, b) => a.maxLagMs - b.maxLagMs);
     const median = samples[Math.floor(samples.length / 2)]!; // 5 samples
-    rows.push({
-      case: `event-loop max delay during a live flush of ${size.toLocaleString('en')} rows into the big table (median of 5; flush took ${median.wallMs.toFixed(0)} ms)`,
-      unit: 'ms max loop delay',
-      ours: round(median.maxLagMs, 1),
-      baseline: null,
-      baselineValue: null,
-      ratio: null,
-      goal: '< 5 ms',
-      pass: median.maxLagMs < 5,
-    });
-    rows.push({
-      case: `event-loop busy time (JavaScript running) during that flush of ${size.toLocaleString('en')} rows, median of 5`,
-      unit: 'ms',
-      ours: round([...samples].sort((a, b) => a.busyMs - b.busyMs)[2]!.busyMs, 1),
-      baseline: null,
-      baselineValue: null,
-      ratio: null,
-      goal: null,
-      pass: null,
-    });
+    rows.push(
+      benchRow({
+        case: `event-loop max delay during a live flush of ${size.toLocaleString('en')} rows into the big table (median of 5; flush took ${median.wallMs.toFixed(0)} ms)`,
+        unit: 'ms max loop delay',
+        ours: round(median.maxLagMs, 1),
+        goal: '< 5 ms',
+        pass: median.maxLagMs < 5,
+      }),
+    );
+    rows.push(
+      benchRow({
+        case: `event-loop busy time (JavaScript running) during that flush of ${size.toLocaleString('en')} rows, median of 5`,
+        unit: 'ms',
+        ours: round([...samples].sort((a, b) => a.busyMs - b.busyMs)[2]!.busyMs, 1),
+      }),
+    );
   }
   await store.close();
 }

@@ -147,16 +147,16 @@ async function benchWrites(admin: Redis, barsPerSeries: number, fanout: boolean)
     pass: ratio <= 1.5,
   });
   const cpuRatio = median(ours.cpuUs) / median(base.cpuUs);
-  rows.push({
-    case: `${name}: Node CPU per bar`,
-    unit: 'us',
-    ours: round(median(ours.cpuUs) / barsPerCall, 2),
-    baseline: 'raw ioredis pipeline + msgpackr',
-    baselineValue: round(median(base.cpuUs) / barsPerCall, 2),
-    ratio: round(cpuRatio, 2),
-    goal: null,
-    pass: null,
-  });
+  rows.push(
+    benchRow({
+      case: `${name}: Node CPU per bar`,
+      unit: 'us',
+      ours: round(median(ours.cpuUs) / barsPerCall, 2),
+      baseline: 'raw ioredis pipeline + msgpackr',
+      baselineValue: round(median(base.cpuUs) / barsPerCall, 2),
+      ratio: round(cpuRatio, 2),
+    }),
+  );
   await cache.close();
   await raw.quit();
 }
@@ -222,53 +222,41 @@ async function benchReads(admin: Redis): Promise<void> {
     if (got.length !== 500) throw new Error('bad range');
     if (i >= 100) range.push(performance.now() - t0);
   }
-  rows.push({
-    case: 'barsInRange(500 of 5000) from Redis + decode: p50',
-    unit: 'ms',
-    ours: round(median(range)),
-    baseline: null,
-    baselineValue: null,
-    ratio: null,
-    goal: null,
-    pass: null,
-  });
+  rows.push(
+    benchRow({
+      case: 'barsInRange(500 of 5000) from Redis + decode: p50',
+      unit: 'ms',
+      ours: round(median(range)),
+    }),
+  );
   // Memory per bar: a full 5000-bar list.
   const bytes = Number(await admin.memory('USAGE', key, 'SAMPLES', 0));
-  rows.push({
-    case: 'Redis memory per cached bar (5000-bar list, MEMORY USAGE)',
-    unit: 'bytes',
-    ours: round(bytes / 5000, 1),
-    baseline: null,
-    baselineValue: null,
-    ratio: null,
-    goal: null,
-    pass: null,
-  });
+  rows.push(
+    benchRow({
+      case: 'Redis memory per cached bar (5000-bar list, MEMORY USAGE)',
+      unit: 'bytes',
+      ours: round(bytes / 5000, 1),
+    }),
+  );
   // Decode cost alone.
   const bufs = await raw.lrangeBuffer(key, -500, -1);
   const t0 = performance.now();
   const reps = Math.round(200 * SCALE);
   for (let r = 0; r < reps; r++) for (const b of bufs) decodeBar(b, 'EURUSD', '1m');
-  rows.push({
-    case: 'decodeBar (msgpack array -> Bar)',
-    unit: 'us',
-    ours: round(((performance.now() - t0) * 1000) / (reps * 500), 3),
-    baseline: null,
-    baselineValue: null,
-    ratio: null,
-    goal: null,
-    pass: null,
-  });
-  rows.push({
-    case: 'packed bar size',
-    unit: 'bytes',
-    ours: bufs[0].length,
-    baseline: null,
-    baselineValue: null,
-    ratio: null,
-    goal: null,
-    pass: null,
-  });
+  rows.push(
+    benchRow({
+      case: 'decodeBar (msgpack array -> Bar)',
+      unit: 'us',
+      ours: round(((performance.now() - t0) * 1000) / (reps * 500), 3),
+    }),
+  );
+  rows.push(
+    benchRow({
+      case: 'packed bar size',
+      unit: 'bytes',
+      ours: bufs[0].length,
+    }),
+  );
   await cache.close();
   await raw.quit();
 }
@@ -279,16 +267,13 @@ async function benchMemory(): Promise<void> {
   const t0 = performance.now();
   for (let c = 0; c < cycles; c++) await cache.writeBars(symbols.map((s) => mkBar(s, c)));
   const perCall = (performance.now() - t0) / cycles;
-  rows.push({
-    case: `in-process writeBars ${SYMBOLS} symbols x 1 bar/call: throughput`,
-    unit: 'bars/s',
-    ours: Math.round(SYMBOLS / (perCall / 1000)),
-    baseline: null,
-    baselineValue: null,
-    ratio: null,
-    goal: null,
-    pass: null,
-  });
+  rows.push(
+    benchRow({
+      case: `in-process writeBars ${SYMBOLS} symbols x 1 bar/call: throughput`,
+      unit: 'bars/s',
+      ours: Math.round(SYMBOLS / (perCall / 1000)),
+    }),
+  );
   await cache.writeBars(Array.from({ length: 5000 }, (_, i) => mkBar('EURUSD', i)));
   const lat: number[] = [];
   for (let i = 0; i < Math.round(3000 * SCALE) + 300; i++) {
@@ -297,16 +282,15 @@ async function benchMemory(): Promise<void> {
     if (i >= 300) lat.push(performance.now() - t);
   }
   for (const p of [50, 99] as const) {
-    rows.push({
-      case: `in-process latestBars(500): p${p}`,
-      unit: 'ms',
-      ours: round(pct(lat, p), 4),
-      baseline: null,
-      baselineValue: null,
-      ratio: null,
-      goal: '< 1 ms',
-      pass: pct(lat, p) < 1,
-    });
+    rows.push(
+      benchRow({
+        case: `in-process latestBars(500): p${p}`,
+        unit: 'ms',
+        ours: round(pct(lat, p), 4),
+        goal: '< 1 ms',
+        pass: pct(lat, p) < 1,
+      }),
+    );
   }
   await cache.close();
 }
@@ -391,26 +375,26 @@ async function benchPoolWrites(symbolCount: number, fanout: boolean): Promise<vo
   }
   POOL_SIZES.forEach((poolSize, i) => {
     const ratio = median(wall[i]) / median(wall[0]);
-    rows.push({
-      case: `pool sweep: ${name}, poolSize ${poolSize}: throughput (median call)`,
-      unit: 'bars/s',
-      ours: Math.round(symbolCount / (median(wall[i]) / 1000)),
-      baseline: i === 0 ? null : 'poolSize 1, same run (ratio = time per call vs poolSize 1)',
-      baselineValue: i === 0 ? null : Math.round(symbolCount / (median(wall[0]) / 1000)),
-      ratio: i === 0 ? null : round(ratio, 2),
-      goal: null,
-      pass: null,
-    });
-    rows.push({
-      case: `pool sweep: ${name}, poolSize ${poolSize}: Node CPU per bar`,
-      unit: 'us',
-      ours: round(median(cpu[i]) / symbolCount, 2),
-      baseline: i === 0 ? null : 'poolSize 1, same run',
-      baselineValue: i === 0 ? null : round(median(cpu[0]) / symbolCount, 2),
-      ratio: i === 0 ? null : round(median(cpu[i]) / median(cpu[0]), 2),
-      goal: null,
-      pass: null,
-    });
+    rows.push(
+      benchRow({
+        case: `pool sweep: ${name}, poolSize ${poolSize}: throughput (median call)`,
+        unit: 'bars/s',
+        ours: Math.round(symbolCount / (median(wall[i]) / 1000)),
+        baseline: i === 0 ? null : 'poolSize 1, same run (ratio = time per call vs poolSize 1)',
+        baselineValue: i === 0 ? null : Math.round(symbolCount / (median(wall[0]) / 1000)),
+        ratio: i === 0 ? null : round(ratio, 2),
+      }),
+    );
+    rows.push(
+      benchRow({
+        case: `pool sweep: ${name}, poolSize ${poolSize}: Node CPU per bar`,
+        unit: 'us',
+        ours: round(median(cpu[i]) / symbolCount, 2),
+        baseline: i === 0 ? null : 'poolSize 1, same run',
+        baselineValue: i === 0 ? null : round(median(cpu[0]) / symbolCount, 2),
+        ratio: i === 0 ? null : round(median(cpu[i]) / median(cpu[0]), 2),
+      }),
+    );
   });
   await Promise.all(caches.map((c) => c.close()));
 }
@@ -449,27 +433,27 @@ async function benchPoolReads(callers: number): Promise<void> {
   }
   POOL_SIZES.forEach((poolSize, i) => {
     const base = (xs: number[][], f: (x: number[]) => number) => (i === 0 ? null : round(f(xs[0])));
-    rows.push({
-      case: `pool sweep: ${callers} concurrent callers x latestBars(500) + decode, poolSize ${poolSize}: throughput (median round)`,
-      unit: 'reads/s',
-      ours: Math.round(callers / (median(roundMs[i]) / 1000)),
-      baseline: i === 0 ? null : 'poolSize 1, same run (ratio = time per round vs poolSize 1)',
-      baselineValue: i === 0 ? null : Math.round(callers / (median(roundMs[0]) / 1000)),
-      ratio: i === 0 ? null : round(median(roundMs[i]) / median(roundMs[0]), 2),
-      goal: null,
-      pass: null,
-    });
+    rows.push(
+      benchRow({
+        case: `pool sweep: ${callers} concurrent callers x latestBars(500) + decode, poolSize ${poolSize}: throughput (median round)`,
+        unit: 'reads/s',
+        ours: Math.round(callers / (median(roundMs[i]) / 1000)),
+        baseline: i === 0 ? null : 'poolSize 1, same run (ratio = time per round vs poolSize 1)',
+        baselineValue: i === 0 ? null : Math.round(callers / (median(roundMs[0]) / 1000)),
+        ratio: i === 0 ? null : round(median(roundMs[i]) / median(roundMs[0]), 2),
+      }),
+    );
     for (const p of [50, 99] as const) {
-      rows.push({
-        case: `pool sweep: ${callers} concurrent callers x latestBars(500), poolSize ${poolSize}: per-call latency p${p}`,
-        unit: 'ms',
-        ours: round(pct(callMs[i], p)),
-        baseline: i === 0 ? null : 'poolSize 1, same run',
-        baselineValue: base(callMs, (x) => pct(x, p)),
-        ratio: i === 0 ? null : round(pct(callMs[i], p) / pct(callMs[0], p), 2),
-        goal: null,
-        pass: null,
-      });
+      rows.push(
+        benchRow({
+          case: `pool sweep: ${callers} concurrent callers x latestBars(500), poolSize ${poolSize}: per-call latency p${p}`,
+          unit: 'ms',
+          ours: round(pct(callMs[i], p)),
+          baseline: i === 0 ? null : 'poolSize 1, same run',
+          baselineValue: base(callMs, (x) => pct(x, p)),
+          ratio: i === 0 ? null : round(pct(callMs[i], p) / pct(callMs[0], p), 2),
+        }),
+      );
     }
   });
   await Promise.all(caches.map((c) => c.close()));

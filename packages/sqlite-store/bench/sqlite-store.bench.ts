@@ -20,6 +20,7 @@ import { alignTs, type Bar } from '@pipeline/core';
 import {
   BENCH_T0 as T0,
   benchBar as bar,
+  benchRow,
   benchTable,
   envNumber as env,
   measureLoopBlocking,
@@ -117,17 +118,17 @@ async function benchBackfill(): Promise<void> {
     goal: '>= baseline / 1.3',
     pass: rate(best.ours) >= raw / 1.3,
   });
-  rows.push({
-    // Informational: the live path buffers a few bars per second; bulk loads belong in backfill().
-    case: `write() + flush() of ${bars.length} bars into an empty file (buffered live path, keyed buffer)`,
-    unit: 'bars/s',
-    ours: rate(best.live),
-    baseline: 'better-sqlite3 single-row upsert loop in one transaction',
-    baselineValue: raw,
-    ratio: round(rate(best.live) / raw, 2),
-    goal: null,
-    pass: null,
-  });
+  rows.push(
+    benchRow({
+      // Informational: the live path buffers a few bars per second; bulk loads belong in backfill().
+      case: `write() + flush() of ${bars.length} bars into an empty file (buffered live path, keyed buffer)`,
+      unit: 'bars/s',
+      ours: rate(best.live),
+      baseline: 'better-sqlite3 single-row upsert loop in one transaction',
+      baselineValue: raw,
+      ratio: round(rate(best.live) / raw, 2),
+    }),
+  );
 }
 
 async function ensureBigFile(): Promise<void> {
@@ -242,30 +243,24 @@ async function benchLiveFlush(): Promise<void> {
   for (let run = 0; run < 3; run++) {
     idle = Math.min(idle, (await loopBlocking(() => new Promise((r) => setTimeout(r, 100)))).maxLagMs);
   }
-  rows.push({
-    case: 'event-loop delay probe with no flush running (noise floor for the rows below)',
-    unit: 'ms max loop delay',
-    ours: round(idle, 1),
-    baseline: null,
-    baselineValue: null,
-    ratio: null,
-    goal: null,
-    pass: null,
-  });
+  rows.push(
+    benchRow({
+      case: 'event-loop delay probe with no flush running (noise floor for the rows below)',
+      unit: 'ms max loop delay',
+      ours: round(idle, 1),
+    }),
+  );
   for (const size of sizes) {
     // Both modes ran every size.
     const inline = results.inline[size]!;
     const worker = results.worker[size]!;
-    rows.push({
-      case: `event-loop blocking of a live flush of ${size} rows into the big file, inline mode`,
-      unit: 'ms max loop delay',
-      ours: round(inline.maxLagMs, 1),
-      baseline: null,
-      baselineValue: null,
-      ratio: null,
-      goal: null,
-      pass: null,
-    });
+    rows.push(
+      benchRow({
+        case: `event-loop blocking of a live flush of ${size} rows into the big file, inline mode`,
+        unit: 'ms max loop delay',
+        ours: round(inline.maxLagMs, 1),
+      }),
+    );
     rows.push({
       case: `event-loop blocking of a live flush of ${size} rows into the big file, worker mode (flush took ${round(worker.wallMs, 1)} ms)`,
       unit: 'ms max loop delay',
@@ -380,16 +375,16 @@ function benchLayout(): void {
     ['last 500 rows (.raw()) p50', 'ms', 'p50', 3],
   ] as const;
   for (const [name, unit, field, digits] of cases) {
-    rows.push({
-      case: `layout: text symbol/timeframe key (chosen) vs integer series dictionary, ${symbols * per} rows: ${name}`,
-      unit,
-      ours: round(result.text[field], digits),
-      baseline: 'dictionary layout (series_id INTEGER in the key)',
-      baselineValue: round(result.dict[field], digits),
-      ratio: round(result.text[field] / result.dict[field], 2),
-      goal: null,
-      pass: null,
-    });
+    rows.push(
+      benchRow({
+        case: `layout: text symbol/timeframe key (chosen) vs integer series dictionary, ${symbols * per} rows: ${name}`,
+        unit,
+        ours: round(result.text[field], digits),
+        baseline: 'dictionary layout (series_id INTEGER in the key)',
+        baselineValue: round(result.dict[field], digits),
+        ratio: round(result.text[field] / result.dict[field], 2),
+      }),
+    );
   }
 }
 

@@ -20,9 +20,18 @@ export interface BenchRow {
   pass: boolean | null;
 }
 
-/** A row with every comparison field it does not set left `null`. */
+/** A row with every comparison field it does not set left `null` (fields in the order of {@link BenchRow}). */
 export function benchRow(row: Partial<BenchRow> & Pick<BenchRow, 'case' | 'unit' | 'ours'>): BenchRow {
-  return { baseline: null, baselineValue: null, ratio: null, goal: null, pass: null, ...row };
+  return {
+    case: row.case,
+    unit: row.unit,
+    ours: row.ours,
+    baseline: row.baseline ?? null,
+    baselineValue: row.baselineValue ?? null,
+    ratio: row.ratio ?? null,
+    goal: row.goal ?? null,
+    pass: row.pass ?? null,
+  };
 }
 
 /** The rows as the scripts print them with console.table (`baseline` shows the baseline's value). */
