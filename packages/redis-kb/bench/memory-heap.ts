@@ -29,7 +29,7 @@ function mkBars(symbol: string, from: number, n: number): Bar[] {
       low: c - 0.001,
       close: c + 0.0005,
       volume: i % 977,
-      source: SOURCES[i % 3],
+      source: SOURCES[i % 3]!,
       final: i % 5 !== 0,
       quality: 0.5 + (i % 50) / 100,
     };

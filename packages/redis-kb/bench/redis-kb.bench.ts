@@ -83,7 +83,7 @@ function rawWriter(redis: Redis, prefix: string, fanout: boolean) {
     res.forEach(([err, reply], i) => {
       if (err) throw err;
       const status = (reply as unknown[])[4] as string;
-      groups[i][1].forEach((b, j) => status[j] !== 'x' && accepted.push(b));
+      groups[i]![1].forEach((b, j) => status[j] !== 'x' && accepted.push(b));
     });
     await redis.xadd(`${prefix}stream:bars`, 'MAXLEN', '~', 10000, '*', 'bars', encodeFanoutBars(accepted));
   };
@@ -106,7 +106,7 @@ async function timeCycles(
   return { wallMs, cpuUs };
 }
 
-async function benchWrites(admin: Redis, barsPerSeries: number, fanout: boolean): Promise<void> {
+async function benchWrites(_admin: Redis, barsPerSeries: number, fanout: boolean): Promise<void> {
   const prefixOurs = `${RUN}w${barsPerSeries}${fanout ? 'f' : ''}:ours:`;
   const prefixRaw = `${RUN}w${barsPerSeries}${fanout ? 'f' : ''}:raw:`;
   const cache = createRedisHotCache({ redis: REDIS_URL, keyPrefix: prefixOurs, fanout });
@@ -254,7 +254,7 @@ async function benchReads(admin: Redis): Promise<void> {
     benchRow({
       case: 'packed bar size',
       unit: 'bytes',
-      ours: bufs[0].length,
+      ours: bufs[0]!.length,
     }),
   );
   await cache.close();
@@ -367,21 +367,21 @@ async function benchPoolWrites(symbolCount: number, fanout: boolean): Promise<vo
     for (let k = 0; k < caches.length; k++) {
       // Rotate which size goes first so none always follows the same neighbour.
       const i = (k + c) % caches.length;
-      const t = await timeCycles(1, () => caches[i].writeBars(batch).then(() => undefined));
+      const t = await timeCycles(1, () => caches[i]!.writeBars(batch).then(() => undefined));
       if (c < warm) continue;
-      wall[i].push(...t.wallMs);
-      cpu[i].push(...t.cpuUs);
+      wall[i]!.push(...t.wallMs);
+      cpu[i]!.push(...t.cpuUs);
     }
   }
   POOL_SIZES.forEach((poolSize, i) => {
-    const ratio = median(wall[i]) / median(wall[0]);
+    const ratio = median(wall[i]!) / median(wall[0]!);
     rows.push(
       benchRow({
         case: `pool sweep: ${name}, poolSize ${poolSize}: throughput (median call)`,
         unit: 'bars/s',
-        ours: Math.round(symbolCount / (median(wall[i]) / 1000)),
+        ours: Math.round(symbolCount / (median(wall[i]!) / 1000)),
         baseline: i === 0 ? null : 'poolSize 1, same run (ratio = time per call vs poolSize 1)',
-        baselineValue: i === 0 ? null : Math.round(symbolCount / (median(wall[0]) / 1000)),
+        baselineValue: i === 0 ? null : Math.round(symbolCount / (median(wall[0]!) / 1000)),
         ratio: i === 0 ? null : round(ratio, 2),
       }),
     );
@@ -389,10 +389,10 @@ async function benchPoolWrites(symbolCount: number, fanout: boolean): Promise<vo
       benchRow({
         case: `pool sweep: ${name}, poolSize ${poolSize}: Node CPU per bar`,
         unit: 'us',
-        ours: round(median(cpu[i]) / symbolCount, 2),
+        ours: round(median(cpu[i]!) / symbolCount, 2),
         baseline: i === 0 ? null : 'poolSize 1, same run',
-        baselineValue: i === 0 ? null : round(median(cpu[0]) / symbolCount, 2),
-        ratio: i === 0 ? null : round(median(cpu[i]) / median(cpu[0]), 2),
+        baselineValue: i === 0 ? null : round(median(cpu[0]!) / symbolCount, 2),
+        ratio: i === 0 ? null : round(median(cpu[i]!) / median(cpu[0]!), 2),
       }),
     );
   });
@@ -421,26 +421,26 @@ async function benchPoolReads(callers: number): Promise<void> {
       const lat = await Promise.all(
         names.map(async (s) => {
           const t = performance.now();
-          const got = await caches[i].latestBars(s, '1m', 500);
+          const got = await caches[i]!.latestBars(s, '1m', 500);
           if (got.length !== 500) throw new Error('short read');
           return performance.now() - t;
         }),
       );
       if (r < warm) continue;
-      roundMs[i].push(performance.now() - t0);
-      callMs[i].push(...lat);
+      roundMs[i]!.push(performance.now() - t0);
+      callMs[i]!.push(...lat);
     }
   }
   POOL_SIZES.forEach((poolSize, i) => {
-    const base = (xs: number[][], f: (x: number[]) => number) => (i === 0 ? null : round(f(xs[0])));
+    const base = (xs: number[][], f: (x: number[]) => number) => (i === 0 ? null : round(f(xs[0]!)));
     rows.push(
       benchRow({
         case: `pool sweep: ${callers} concurrent callers x latestBars(500) + decode, poolSize ${poolSize}: throughput (median round)`,
         unit: 'reads/s',
-        ours: Math.round(callers / (median(roundMs[i]) / 1000)),
+        ours: Math.round(callers / (median(roundMs[i]!) / 1000)),
         baseline: i === 0 ? null : 'poolSize 1, same run (ratio = time per round vs poolSize 1)',
-        baselineValue: i === 0 ? null : Math.round(callers / (median(roundMs[0]) / 1000)),
-        ratio: i === 0 ? null : round(median(roundMs[i]) / median(roundMs[0]), 2),
+        baselineValue: i === 0 ? null : Math.round(callers / (median(roundMs[0]!) / 1000)),
+        ratio: i === 0 ? null : round(median(roundMs[i]!) / median(roundMs[0]!), 2),
       }),
     );
     for (const p of [50, 99] as const) {
@@ -448,10 +448,10 @@ async function benchPoolReads(callers: number): Promise<void> {
         benchRow({
           case: `pool sweep: ${callers} concurrent callers x latestBars(500), poolSize ${poolSize}: per-call latency p${p}`,
           unit: 'ms',
-          ours: round(pct(callMs[i], p)),
+          ours: round(pct(callMs[i]!, p)),
           baseline: i === 0 ? null : 'poolSize 1, same run',
           baselineValue: base(callMs, (x) => pct(x, p)),
-          ratio: i === 0 ? null : round(pct(callMs[i], p) / pct(callMs[0], p), 2),
+          ratio: i === 0 ? null : round(pct(callMs[i]!, p) / pct(callMs[0]!, p), 2),
         }),
       );
     }
@@ -485,11 +485,11 @@ async function main(): Promise<void> {
     } while (cursor !== '0');
     await admin.quit();
   }
-  console.log(`1-min load average at start: ${loadAtStart.toFixed(2)} on ${cpus().length} CPUs`);
+  console.log(`1-min load average at start: ${loadAtStart!.toFixed(2)} on ${cpus().length} CPUs`);
   console.table(benchTable(rows));
   const out = writeBenchResult('redis-kb', {
     package: '@pipeline/redis-kb',
-    machine: { loadavg1mAtStart: round(loadAtStart, 2) },
+    machine: { loadavg1mAtStart: round(loadAtStart!, 2) },
     rows,
   });
   console.log(`wrote ${out}`);

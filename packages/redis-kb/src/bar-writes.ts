@@ -62,9 +62,10 @@ export function createBarWriter(deps: BarWriterDeps): (bars: readonly Bar[]) => 
       replies.forEach((reply, i) => {
         if (reply[0]) return;
         const status = (reply[1] as [number, number, number, number, string])[4];
-        const chunk = calls[i].bars;
-        for (let j = 0; j < chunk.length; j++)
-          if (status.charCodeAt(j) !== 120 /* x */) accepted.push(chunk[j]);
+        // One status character per bar of the call: x = refused.
+        calls[i]?.bars.forEach((bar, j) => {
+          if (status.charCodeAt(j) !== 120 /* x */) accepted.push(bar);
+        });
       });
       if (accepted.length === 0) return { replies };
       await previous;
@@ -125,7 +126,7 @@ export function createBarWriter(deps: BarWriterDeps): (bars: readonly Bar[]) => 
           writeOnConn(
             op,
             c,
-            indexes.map((i) => calls[i]),
+            indexes.map((i) => calls[i]).filter((call) => call !== undefined),
           ),
         ),
       );
@@ -133,7 +134,9 @@ export function createBarWriter(deps: BarWriterDeps): (bars: readonly Bar[]) => 
       const replies = new Array<Reply | undefined>(calls.length);
       let firstError: { c: Conn; err: unknown } | null = null;
       settled.forEach((s, g) => {
-        const [c, indexes] = entries[g];
+        const entry = entries[g]; // settled has one result per entry
+        if (entry === undefined) return;
+        const [c, indexes] = entry;
         if (s.status === 'rejected') {
           firstError ??= { c, err: s.reason };
           return;
@@ -141,20 +144,20 @@ export function createBarWriter(deps: BarWriterDeps): (bars: readonly Bar[]) => 
         indexes.forEach((i, j) => (replies[i] = s.value.replies[j]));
       });
       replies.forEach((reply, i) => {
-        if (!reply) return;
+        const call = calls[i]; // replies has one slot per call
+        if (!reply || call === undefined) return;
         if (reply[0]) {
-          firstError ??= { c: connFor(calls[i].symbol), err: reply[0] };
+          firstError ??= { c: connFor(call.symbol), err: reply[0] };
           return;
         }
         const [a, r, x, , status] = reply[1] as [number, number, number, number, string];
         result.appended += a;
         result.replaced += r;
         result.refused += x;
-        const chunk = calls[i].bars;
-        for (let j = 0; j < chunk.length; j++) {
-          if (status.charCodeAt(j) === 120 /* x */) refused.push(chunk[j]);
-          else accepted.push(chunk[j]);
-        }
+        call.bars.forEach((bar, j) => {
+          if (status.charCodeAt(j) === 120 /* x */) refused.push(bar);
+          else accepted.push(bar);
+        });
       });
       stats.barsAppended += result.appended;
       stats.barsReplaced += result.replaced;

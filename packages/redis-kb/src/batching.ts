@@ -67,7 +67,7 @@ export function createBatcher(pool: ConnectionPool, cluster: Cluster | null): Ba
     const settled = await Promise.allSettled(
       [...groups.values()].map(async (indexes) => {
         const p = c.client.pipeline();
-        for (const i of indexes) commands[i].add(p);
+        for (const i of indexes) commands[i]?.add(p); // indexes come from commands
         const res = (await p.exec()) ?? [];
         indexes.forEach((i, j) => (replies[i] = res[j] ?? [new Error('no reply'), null]));
       }),
@@ -95,10 +95,11 @@ export function createBatcher(pool: ConnectionPool, cluster: Cluster | null): Ba
       const retried = await runBatched(
         op,
         c,
-        missing.map((i) => ({
-          key: calls[i].key,
-          add: (p) => void p.eval(script.source, 1, calls[i].key, ...calls[i].args),
-        })),
+        missing.map((i) => {
+          // missing holds indexes of calls.
+          const call = calls[i]!;
+          return { key: call.key, add: (p) => void p.eval(script.source, 1, call.key, ...call.args) };
+        }),
       );
       missing.forEach((i, j) => (replies[i] = retried[j]!));
     }

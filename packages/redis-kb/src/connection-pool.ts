@@ -82,7 +82,8 @@ export function createConnectionPool(deps: ConnectionPoolDeps): ConnectionPool {
     fanoutTail: Promise.resolve(),
     listeners: [],
   }));
-  const connFor = (symbol: string): Conn => conns[poolIndexOf(symbol, conns.length)];
+  // poolIndexOf returns an index in 0..conns.length-1, and the pool is never empty.
+  const connFor = (symbol: string): Conn => conns[poolIndexOf(symbol, conns.length)]!;
   /** Names the connection in messages only when there is more than one. */
   const which = (c: Conn) => (conns.length > 1 ? ` (pool connection ${c.index})` : '');
 

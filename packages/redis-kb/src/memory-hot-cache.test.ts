@@ -68,7 +68,7 @@ describe('createMemoryHotCache', () => {
     await cache.writeBars([b]);
     b.close = 99;
     const [got] = await cache.latestBars('EURUSD', '1m', 1);
-    got.close = 98;
+    got!.close = 98;
     expect((await cache.lastBar('EURUSD', '1m'))!.close).toBe(bar(0).close);
     await cache.close();
   });
@@ -105,7 +105,7 @@ describe('createMemoryHotCache', () => {
     const want = [...expected.values()].sort((a, b) => a.ts - b.ts).slice(-37);
     expect(await cache.seriesLength('XAUUSD', '5m')).toBe(37);
     expect(await cache.latestBars('XAUUSD', '5m', 100)).toEqual(want);
-    expect(await cache.barsInRange('XAUUSD', '5m', want[3].ts, want[30].ts)).toEqual(want.slice(3, 30));
+    expect(await cache.barsInRange('XAUUSD', '5m', want[3]!.ts, want[30]!.ts)).toEqual(want.slice(3, 30));
     expect(await cache.lastBar('XAUUSD', '5m')).toEqual(want[36]);
     await cache.close();
   });

@@ -106,11 +106,13 @@ class Series {
     const p = this.head + i;
     return p >= this.capacity ? p - this.capacity : p;
   }
+  // Hot path: rows are < capacity and nums holds capacity * COLS cells, so every read below is in range
+  // (callers pass 0 <= i < length); one assertion per read instead of a branch.
   ts(i: number): number {
-    return this.nums[this.row(i) * COLS];
+    return this.nums[this.row(i) * COLS]!;
   }
   lastTs(): number {
-    return this.nums[this.row(this.length - 1) * COLS];
+    return this.nums[this.row(this.length - 1) * COLS]!;
   }
 
   /** Appends a bar newer than the tail, dropping the oldest when `maxBars` are held. */
@@ -146,19 +148,19 @@ class Series {
     const r = this.row(i);
     const o = r * COLS;
     const nums = this.nums;
-    const tag = this.tags[r];
+    const tag = this.tags[r]!; // r < capacity = tags.length
     return {
       symbol: this.symbol,
       timeframe: this.timeframe,
-      ts: nums[o],
-      open: nums[o + 1],
-      high: nums[o + 2],
-      low: nums[o + 3],
-      close: nums[o + 4],
-      volume: nums[o + 5],
+      ts: nums[o]!, // o + 6 < (r + 1) * COLS <= nums.length
+      open: nums[o + 1]!,
+      high: nums[o + 2]!,
+      low: nums[o + 3]!,
+      close: nums[o + 4]!,
+      volume: nums[o + 5]!,
       source: sources[tag & MAX_SOURCES] as Bar['source'],
       final: (tag & FINAL_BIT) !== 0,
-      quality: nums[o + 6],
+      quality: nums[o + 6]!,
     };
   }
 

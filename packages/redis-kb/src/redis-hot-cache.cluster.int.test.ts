@@ -57,7 +57,7 @@ describe('on a real Redis Cluster', () => {
       await cache.ready(10_000);
       const client = cache.client as Cluster;
       const symbols = Array.from({ length: 60 }, (_, i) => `SYM${i}`);
-      const owners = new Set(symbols.map((s) => client.slots[calculateSlot(s)].join(';')));
+      const owners = new Set(symbols.map((s) => client.slots[calculateSlot(s)]!.join(';')));
       expect(owners.size).toBe(3); // the batch really spans all three masters
       const res = await cache.writeBars(
         symbols.flatMap((symbol) => [0, 1, 2].map((i) => bar(i, { symbol }))),

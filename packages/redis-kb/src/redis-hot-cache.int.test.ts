@@ -120,16 +120,16 @@ describe('createRedisHotCache on a real Redis', () => {
       [Buffer, Buffer[]]
     >;
     expect(entries).toHaveLength(2);
-    const batches = entries.map(([, fields]) => decodeFanoutBars(fields[1]));
-    expect(batches[0].map((b) => `${b.symbol}@${b.ts}`).sort()).toEqual(
+    const batches = entries.map(([, fields]) => decodeFanoutBars(fields[1]!));
+    expect(batches[0]!.map((b) => `${b.symbol}@${b.ts}`).sort()).toEqual(
       [`EURUSD@${bar(0).ts}`, `EURUSD@${bar(1).ts}`, `XAUUSD@${bar(0).ts}`].sort(),
     );
     expect(batches[1]).toEqual([bar(1, { close: 3 })]);
     const signals = (await admin.xrangeBuffer(cache.keys.stream('signals'), '-', '+')) as Array<
       [Buffer, Buffer[]]
     >;
-    expect(signals[0][1][1].toString()).toBe('EURUSD');
-    expect(decodeValue(signals[0][1][3])).toEqual({ direction: 'short', confidence: 0.4 });
+    expect(signals[0]![1][1]!.toString()).toBe('EURUSD');
+    expect(decodeValue(signals[0]![1][3]!)).toEqual({ direction: 'short', confidence: 0.4 });
     // MAXLEN ~ trims whole macro nodes, so the bound is approximate but holds.
     for (let i = 2; i < 400; i++) await cache.writeBars([bar(i)]);
     expect(await admin.xlen(cache.keys.stream('bars'))).toBeLessThan(400);

@@ -26,7 +26,7 @@ function pinnedSymbols(poolSize: number, perConnection: number): string[][] {
   const groups = Array.from({ length: poolSize }, () => [] as string[]);
   for (let i = 0; groups.some((g) => g.length < perConnection); i++) {
     const g = groups[poolIndexOf(`SYM${i}`, poolSize)];
-    if (g.length < perConnection) g.push(`SYM${i}`);
+    if (g!.length < perConnection) g!.push(`SYM${i}`);
   }
   return groups;
 }
@@ -113,13 +113,13 @@ describe('poolSize > 1 on a real Redis', () => {
         [Buffer, Buffer[]]
       >;
       const perEntry = entries.map(([, fields]) =>
-        [...new Set(decodeFanoutBars(fields[1]).map((b) => b.symbol))].sort(),
+        [...new Set(decodeFanoutBars(fields[1]!).map((b) => b.symbol))].sort(),
       );
       expect(perEntry.sort()).toEqual(groups.map((g) => [...g].sort()).sort());
       for (const symbol of symbols) await cache.setSignal(symbol, { symbol });
       const signals = await cache.getSignals([...symbols, 'NOSIGNAL']);
       expect(signals.size).toBe(20);
-      expect(signals.get(symbols[7])).toEqual({ symbol: symbols[7] });
+      expect(signals.get(symbols[7]!)).toEqual({ symbol: symbols[7] });
     } finally {
       await cache.close();
     }
@@ -140,7 +140,7 @@ describe('poolSize > 1 on a real Redis', () => {
         );
         if (v % 7 === 0) batch.push(...Array.from({ length: 300 }, (_, i) => bar(i, { symbol: `BULK${v}` })));
         writes.push(cache.writeBars(batch));
-        if (v % 10 === 0) writes.push(cache.setSignal(symbols[v % symbols.length], { v }));
+        if (v % 10 === 0) writes.push(cache.setSignal(symbols[v % symbols.length]!, { v }));
       }
       await Promise.all(writes);
       for (const symbol of symbols)
@@ -150,7 +150,7 @@ describe('poolSize > 1 on a real Redis', () => {
       >;
       const seen = new Map<string, number[]>();
       for (const [, fields] of entries) {
-        for (const b of decodeFanoutBars(fields[1]))
+        for (const b of decodeFanoutBars(fields[1]!))
           if (!b.symbol.startsWith('BULK')) seen.set(b.symbol, [...(seen.get(b.symbol) ?? []), b.volume]);
       }
       const inOrder = Array.from({ length: versions }, (_, i) => i + 1);
@@ -158,7 +158,7 @@ describe('poolSize > 1 on a real Redis', () => {
       const signals = (await admin.xrangeBuffer(cache.keys.stream('signals'), '-', '+')) as Array<
         [Buffer, Buffer[]]
       >;
-      expect(signals.map(([, f]) => decodeValue<{ v: number }>(f[3]).v)).toEqual([10, 20, 30, 40, 50, 60]);
+      expect(signals.map(([, f]) => decodeValue<{ v: number }>(f[3]!).v)).toEqual([10, 20, 30, 40, 50, 60]);
     } finally {
       await cache.close();
     }
@@ -201,7 +201,7 @@ describe('poolSize 4, one connection lost (private redis-server)', () => {
     try {
       await cache.ready();
       const [lostSyms, ...others] = pinnedSymbols(4, 1);
-      const lostId = await cache.clients[0].client('ID');
+      const lostId = await cache.clients[0]!.client('ID');
       const down = new Promise<void>((resolve) =>
         cache.onStatusChange((c) => c.status === 'down' && resolve()),
       );
@@ -209,18 +209,18 @@ describe('poolSize 4, one connection lost (private redis-server)', () => {
       await down;
       expect(cache.health()).toMatchObject({ status: 'down', connections: { total: 4, ready: 3 } });
       const started = performance.now();
-      await expect(cache.latestBars(lostSyms[0], '1m', 5)).rejects.toMatchObject({
+      await expect(cache.latestBars(lostSyms![0]!, '1m', 5)).rejects.toMatchObject({
         code: 'CACHE_UNAVAILABLE',
         status: 'down',
       });
       // A write touching the lost connection fails as a whole, before anything is sent.
       await expect(
-        cache.writeBars([bar(0, { symbol: others[0][0] }), bar(0, { symbol: lostSyms[0] })]),
+        cache.writeBars([bar(0, { symbol: others[0]![0] }), bar(0, { symbol: lostSyms![0] })]),
       ).rejects.toMatchObject({
         code: 'CACHE_UNAVAILABLE',
       });
       expect(performance.now() - started).toBeLessThan(50);
-      expect(await raw.exists(cache.keys.bars(others[0][0], '1m'))).toBe(0);
+      expect(await raw.exists(cache.keys.bars(others[0]![0]!, '1m'))).toBe(0);
       // Symbols on the other connections are still served.
       expect(await cache.writeBars(others.flat().map((symbol) => bar(0, { symbol })))).toMatchObject({
         appended: 3,
@@ -229,7 +229,7 @@ describe('poolSize 4, one connection lost (private redis-server)', () => {
       await cache.ready(5000);
       expect(cache.health()).toMatchObject({ status: 'ready', connections: { total: 4, ready: 4 } });
       expect(changes.map((c) => c.status)).toEqual(['ready', 'down', 'ready']); // connecting -> ready at start, then one outage
-      expect(await cache.writeBars([bar(0, { symbol: lostSyms[0] })])).toMatchObject({ appended: 1 });
+      expect(await cache.writeBars([bar(0, { symbol: lostSyms![0] })])).toMatchObject({ appended: 1 });
     } finally {
       await raw.quit();
       await cache.close();

@@ -85,7 +85,9 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
   const clients: RedisClient[] = isClient(opts.redis)
     ? [opts.redis]
     : Array.from({ length: poolSize }, () => createClient(opts));
-  const cluster = clients[0].isCluster ? (clients[0] as Cluster) : null;
+  // clients has one entry (the given client) or poolSize >= 1 entries.
+  const client0 = clients[0]!;
+  const cluster = client0.isCluster ? (client0 as Cluster) : null;
 
   const stats: CacheStats = {
     barsAppended: 0,
@@ -137,7 +139,8 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
   ): Bar[] => {
     const out = new Array<Bar>(bufs.length);
     try {
-      for (let i = 0; i < bufs.length; i++) out[i] = decodeBar(bufs[i], symbol, timeframe);
+      // i < bufs.length: inside the array.
+      for (let i = 0; i < bufs.length; i++) out[i] = decodeBar(bufs[i]!, symbol, timeframe);
     } catch (err) {
       throw new CacheDecodeError(op, key, err);
     }
@@ -147,7 +150,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
   const cache: RedisHotCache<TFeatures, TSignal> = {
     kind: 'redis',
     maxBars,
-    client: clients[0],
+    client: client0,
     clients: Object.freeze([...clients]),
     keys,
 
@@ -207,7 +210,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       const op = 'lastBar';
       const key = keys.bars(symbol, timeframe);
       const buf = await guard(op, symbol, (client) => client.lindexBuffer(key, -1));
-      return buf ? decodeAll(op, key, [buf], symbol, timeframe)[0] : null;
+      return buf ? (decodeAll(op, key, [buf], symbol, timeframe)[0] ?? null) : null;
     },
 
     seriesLength(symbol, timeframe) {
@@ -245,7 +248,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
         });
       }
       const replies = await runBatched(op, c, commands);
-      replyOrThrow(op, c, replies[0]);
+      replyOrThrow(op, c, replies[0]!); // runBatched answers one reply per command
       if (replies[1]?.[0]) reportError(new CacheUnavailableError('setSignal/fanout', c.state, replies[1][0]));
       signalEvents.emit({ symbol, signal: decodeValue<TSignal>(packed) });
     },
@@ -269,12 +272,13 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
           const replies = await runBatched(
             op,
             c,
-            indexes.map((i) => ({
-              key: keys.signal(symbols[i]),
-              add: (p: ChainableCommander) => void p.getBuffer(keys.signal(symbols[i])),
-            })),
+            indexes.map((i) => {
+              const key = keys.signal(symbols[i]!); // indexes come from symbols
+              return { key, add: (p: ChainableCommander) => void p.getBuffer(key) };
+            }),
           );
-          indexes.forEach((i, j) => (found[i] = replyOrThrow(op, c, replies[j]) as Buffer | null));
+          // runBatched answers one reply per command.
+          indexes.forEach((i, j) => (found[i] = replyOrThrow(op, c, replies[j]!) as Buffer | null));
         }),
       );
       const lost = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -283,8 +287,9 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
         stats.failedCalls = failedBefore + 1;
         throw lost.reason;
       }
-      found.forEach((buf, i) => {
-        if (buf) out.set(symbols[i], decodeOrThrow<TSignal>(op, keys.signal(symbols[i]), buf));
+      symbols.forEach((symbol, i) => {
+        const buf = found[i];
+        if (buf) out.set(symbol, decodeOrThrow<TSignal>(op, keys.signal(symbol), buf));
       });
       return out;
     },

@@ -149,7 +149,8 @@ export function isClient(value: unknown): value is RedisClient {
 function parseNode(node: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(node);
   if (!m) throw new OptionsError(`${NAME}: cluster node must be "host:port", got ${JSON.stringify(node)}`);
-  return { host: m[1], port: Number(m[2]) };
+  const [, host = '', port] = m; // both groups are mandatory
+  return { host, port: Number(port) };
 }
 
 /** Checks what resolveOptions cannot: ranges, types, and the combinations of `redis`, `clusterNodes` and `poolSize`. */

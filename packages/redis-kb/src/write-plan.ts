@@ -39,6 +39,10 @@ export function planWrite(bars: readonly Bar[]): WritePlan {
 }
 
 function isSorted(bars: readonly Bar[]): boolean {
-  for (let i = 1; i < bars.length; i++) if (bars[i].ts < bars[i - 1].ts) return false;
+  let prev = -Infinity;
+  for (const bar of bars) {
+    if (bar.ts < prev) return false;
+    prev = bar.ts;
+  }
   return true;
 }
