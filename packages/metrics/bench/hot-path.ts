@@ -24,10 +24,10 @@ function timeBoth(a: (i: number) => void, b: (i: number) => void, ops = OPS): [n
     for (const [k, run] of [a, b].entries()) {
       const t = process.hrtime.bigint();
       for (let i = 0; i < ops; i++) run(i);
-      best[k] = Math.min(best[k], Number(process.hrtime.bigint() - t) / ops);
+      best[k] = Math.min(best[k]!, Number(process.hrtime.bigint() - t) / ops);
     }
   }
-  return [best[0], best[1]];
+  return [best[0]!, best[1]!];
 }
 async function timeAsync(run: () => Promise<unknown>, ops: number): Promise<number> {
   for (let i = 0; i < 5; i++) await run();
@@ -57,12 +57,12 @@ const rawHistogram = new Histogram({
 });
 
 const [oursInc, rawInc] = timeBoth(
-  (i) => metrics.fetchErrors.inc({ source: SOURCES[i & 3], kind: KINDS[i % 3] }),
-  (i) => rawCounter.inc({ source: SOURCES[i & 3], kind: KINDS[i % 3] }),
+  (i) => metrics.fetchErrors.inc({ source: SOURCES[i & 3]!, kind: KINDS[i % 3]! }),
+  (i) => rawCounter.inc({ source: SOURCES[i & 3]!, kind: KINDS[i % 3]! }),
 );
 const [oursObserve, rawObserve] = timeBoth(
-  (i) => metrics.cacheOperationDuration.observe({ op: OPS_NAMES[i % 3] }, 0.0003),
-  (i) => rawHistogram.observe({ op: OPS_NAMES[i % 3] }, 0.0003),
+  (i) => metrics.cacheOperationDuration.observe({ op: OPS_NAMES[i % 3]! }, 0.0003),
+  (i) => rawHistogram.observe({ op: OPS_NAMES[i % 3]! }, 0.0003),
 );
 
 // One scrape of a realistic instance: every metric used, 20 symbols, 4 sources, process metrics on.

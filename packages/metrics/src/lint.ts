@@ -86,7 +86,8 @@ function parseLabels(text: string): Record<string, string> | string {
     LABEL_PAIR.lastIndex = pos;
     const m = LABEL_PAIR.exec(text);
     if (!m) return `cannot parse labels at ${JSON.stringify(text.slice(pos))}`;
-    const [, name, value] = m;
+    // Both groups are mandatory in LABEL_PAIR, so the defaults never apply.
+    const [, name = '', value = ''] = m;
     if (labels[name] !== undefined) return `duplicate label ${name}`;
     labels[name] = value;
     pos = LABEL_PAIR.lastIndex;
@@ -98,13 +99,11 @@ function parseLabels(text: string): Record<string, string> | string {
 export function lintMetricsText(text: string): MetricsLintIssue[] {
   const issues: MetricsLintIssue[] = [];
   const families = new Map<string, Family>();
-  const order: string[] = [];
   const family = (name: string): Family => {
     let f = families.get(name);
     if (!f) {
       f = { samples: [] };
       families.set(name, f);
-      order.push(name);
     }
     return f;
   };
@@ -120,7 +119,7 @@ export function lintMetricsText(text: string): MetricsLintIssue[] {
     if (line.startsWith('#')) {
       const m = /^#\s+(HELP|TYPE)\s+(\S+)(?:\s+(.*))?$/.exec(line);
       if (!m) continue; // plain comment
-      const [, kind, name, rest = ''] = m;
+      const [, kind, name = '', rest = ''] = m; // name is a mandatory group
       if (!NAME.test(name)) add(name, 'invalid_name', `${where}: invalid metric name`);
       if (current !== name && current !== undefined) closed.add(current);
       if (closed.has(name))
@@ -143,7 +142,7 @@ export function lintMetricsText(text: string): MetricsLintIssue[] {
       add('?', 'syntax', `${where}: cannot parse ${JSON.stringify(line)}`);
       continue;
     }
-    const [, sampleName, , labelText = '', value] = m;
+    const [, sampleName = '', , labelText = '', value = ''] = m; // name and value are mandatory groups
     const name = familyOf(sampleName, families);
     if (current !== name && current !== undefined) closed.add(current);
     if (closed.has(name)) add(name, 'duplicate_family', `${where}: samples of one family are not contiguous`);
@@ -164,8 +163,8 @@ export function lintMetricsText(text: string): MetricsLintIssue[] {
     family(name).samples.push({ name: sampleName, labels });
   }
 
-  for (const name of order) {
-    const f = families.get(name)!;
+  for (const [name, f] of families) {
+    // A Map iterates in insertion order: families in the order they first appeared.
     if (!f.help) add(name, 'missing_help', 'no HELP text');
     if (!f.type) add(name, 'missing_type', 'no TYPE line');
     if (/[A-Z]/.test(name)) add(name, 'not_snake_case', 'metric names are snake_case');

@@ -16,7 +16,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (!m || m[1] !== name) continue;
     const got: Record<string, string> = {};
     for (const pair of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
-      got[pair[1]] = pair[2];
+      got[pair[1]!] = pair[2]!;
     if (JSON.stringify(Object.entries(got).sort()) === JSON.stringify(Object.entries(labels).sort()))
       return Number(m[3]);
   }
@@ -305,7 +305,7 @@ describe('scrape-time gauges', () => {
     expect(sample(text, 'pipeline_scrape_errors_total')).toBe(1);
     expect(errors).toHaveLength(1);
     expect(isMetricsError(errors[0], 'METRICS_PROVIDER_FAILED')).toBe(true);
-    expect(errors[0].message).toContain('store is closed');
+    expect(errors[0]!.message).toContain('store is closed');
     sub.dispose();
     expect(sample(await m.text(), 'pipeline_pending_writes')).toBeUndefined();
   });

@@ -154,7 +154,8 @@ export function resolvePipelineMetricsOptions(
       Array.isArray(list) &&
       list.length > 0 &&
       list.every(
-        (b, i) => typeof b === 'number' && Number.isFinite(b) && b > 0 && (i === 0 || b > list[i - 1]),
+        (b, i) =>
+          typeof b === 'number' && Number.isFinite(b) && b > 0 && (i === 0 || b > (list[i - 1] ?? -Infinity)),
       );
     if (!ok) {
       throw new OptionsError(
