@@ -6,7 +6,7 @@ import { silentLogger, type Logger } from '../wiring/logger';
 import { type Sidecar } from '../sidecar';
 import { readBars } from './bars';
 import { isDashboardUrl, registerDashboard, type DashboardOptions } from './dashboard';
-import { registerOpenApi } from './openapi';
+import { isDocsUrl, registerOpenApi } from './openapi';
 import { attachStream } from './stream';
 import { type StreamHub, type StreamHubOptions } from './stream-hub';
 import {
@@ -93,6 +93,8 @@ export function buildApp(view: ApiView, options: BuildAppOptions = {}): FastifyI
       if (req.url === '/health' || req.url.startsWith('/health/') || req.url.startsWith('/health?')) return;
       // The dashboard's page and assets hold no data; the page asks for the token itself.
       if (isDashboardUrl(req.url)) return;
+      // The API's description and its browsable page hold no data either (the UI's calls send the token).
+      if (isDocsUrl(req.url)) return;
       const header = req.headers.authorization ?? '';
       // EventSource cannot set headers: the push streams also take the token as `?token=`.
       const given = header.startsWith('Bearer ') ? header.slice(7) : streamToken(req.url);

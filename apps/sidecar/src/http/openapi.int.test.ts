@@ -54,6 +54,11 @@ describe('GET /openapi.json and /docs', () => {
         doc.paths['/stream/ws'].get.responses['101'].content['application/json'].schema.properties,
       ).toHaveProperty('kind');
 
+      // The description and the page hold no data: served without the token; the data routes still need it.
+      expect((await app.inject({ method: 'GET', url: '/openapi.json' })).statusCode).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/docs/json' })).statusCode).toBe(200);
+      expect((await app.inject({ method: 'GET', url: '/docsx' })).statusCode).toBe(401);
+      expect((await app.inject({ method: 'GET', url: '/signals' })).statusCode).toBe(401);
       const docs = await app.inject({ method: 'GET', url: '/docs', headers: auth });
       const page =
         docs.statusCode === 302

@@ -25,6 +25,12 @@ const openApiBase = (version: string) => ({
   },
 });
 
+/** `/openapi.json`, `/docs` and its assets: served without the API token (they hold no data). */
+export function isDocsUrl(url: string): boolean {
+  const path = url.split('?')[0];
+  return path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/');
+}
+
 const anyObject = { type: 'object', additionalProperties: true } as const;
 
 export interface OpenApiOptions {
