@@ -18,7 +18,7 @@ function instructions(text: string): { keyword: string; args: string }[] {
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => {
-      const [keyword, ...rest] = l.split(/\s+/);
+      const [keyword = '', ...rest] = l.split(/\s+/);
       return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
     });
 }
@@ -36,7 +36,7 @@ describe('sidecar.Dockerfile', () => {
 
   it('is multi-stage: pnpm builds, the runtime stage holds only the pnpm deploy output', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    expect(froms[0].args).toMatch(/^node:\$\{NODE_VERSION\}-bookworm AS build$/);
+    expect(froms[0]!.args).toMatch(/^node:\$\{NODE_VERSION\}-bookworm AS build$/);
     expect(all.find((i) => i.keyword === 'ARG' && i.args.startsWith('NODE_VERSION='))?.args).toMatch(
       /^NODE_VERSION=20\./,
     );
@@ -54,7 +54,7 @@ describe('sidecar.Dockerfile', () => {
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
     const health = runtime.filter((i) => i.keyword === 'HEALTHCHECK');
     expect(health).toHaveLength(1);
-    expect(health[0].args).toContain('/health/live');
+    expect(health[0]!.args).toContain('/health/live');
     expect(runtime.at(-1)).toEqual({
       keyword: 'CMD',
       args: '["node", "--enable-source-maps", "dist/main.js"]',
@@ -93,7 +93,7 @@ describe('compose.yaml', () => {
     const compose = parse(readFileSync(join(deployDir, 'compose.yaml'), 'utf8')) as {
       services: Record<string, Service>;
     };
-    const sidecar = compose.services.sidecar;
+    const sidecar = compose.services.sidecar!;
     expect(sidecar.build).toEqual({ context: '..', dockerfile: 'deploy/sidecar.Dockerfile' });
     expect(sidecar.environment?.REDIS_URL).toBe('redis://redis:6379');
     expect(sidecar.environment?.HISTORY_URL).toMatch(/^postgres:\/\/[^@]+@postgres:5432\//);

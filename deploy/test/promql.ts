@@ -32,7 +32,8 @@ export function selectorsOf(expr: string): Selector[] {
   const values = expr.match(
     /^\s*label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*,\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$/,
   );
-  if (values) return [{ metric: values[1], labels: [values[2]] }];
+  // Both groups are mandatory in the pattern.
+  if (values) return [{ metric: values[1]!, labels: [values[2]!] }];
   const s = expr
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""')
     .replace(/\[[^\]]*\]/g, '')
@@ -40,11 +41,11 @@ export function selectorsOf(expr: string): Selector[] {
   const out: Selector[] = [];
   const re = /(?<![\w.$])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?(\s*\()?/g;
   for (let m = re.exec(s); m; m = re.exec(s)) {
-    const [, name, braces, call] = m;
+    const [, name = '', braces, call] = m; // name is a mandatory group
     if (call && !braces) continue; // a function or aggregation
     if (KEYWORDS.has(name.toLowerCase())) continue;
     const labels = [...(braces ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map(
-      (l) => l[1],
+      (l) => l[1]!,
     );
     out.push({ metric: name, labels });
   }
@@ -58,9 +59,10 @@ export function exposedSeries(text: string): Map<string, Set<string>> {
     if (line === '' || line.startsWith('#')) continue;
     const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s/);
     if (!m) continue;
-    const labels = names.get(m[1]) ?? new Set<string>();
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) labels.add(l[1]);
-    names.set(m[1], labels);
+    const [, name = '', braces = ''] = m; // the name group is mandatory
+    const labels = names.get(name) ?? new Set<string>();
+    for (const [, label = ''] of braces.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="/g)) labels.add(label);
+    names.set(name, labels);
   }
   return names;
 }
