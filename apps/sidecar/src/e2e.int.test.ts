@@ -44,7 +44,8 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
       REDIS_POOL_SIZE: '2',
       SQLITE_PATH: sqlitePath,
       BOOTSTRAP_DAYS: '1',
-      STALE_AFTER: '1',
+      // Short enough for the stale test to wait it out, long enough for a loaded machine between tests.
+      STALE_AFTER: '3',
       BATCH_WRITE_INTERVAL: '3600',
       API_TOKEN: TOKEN,
       BROKER: 'oanda',
@@ -128,7 +129,8 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
   it('marks data and signals stale when every source fails, and keeps the last bars readable', async () => {
     yahoo.setFault({ status: 500 });
     av.setFault({ status: 500 });
-    await nextYahooTurn();
+    // Past STALE_AFTER (3 s), and Yahoo's planned turn has come for both symbols by then.
+    await new Promise((r) => setTimeout(r, 3_100));
     const report = await service.sidecar.runCycle();
     expect(report.failed).toBe(2);
     const bars = (await get('/bars/EURUSD?limit=5')).json();
