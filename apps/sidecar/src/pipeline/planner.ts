@@ -13,8 +13,11 @@
 // more and finalised by the provider, then the longest waiting). A symbol without a grant waits for a
 // later cycle: that is its refresh interval, not a failure. A fallback source asked after the first
 // one failed takes tokens of its own, if it has them.
+// A batch endpoint that costs nothing per symbol (Polygon's snapshot; pipeline/batcher.ts sends the
+// cycle's calls as one request) serves up to its `maxSymbols` symbols for one token.
 import { alignTs, type SourceName, type Timeframe } from '@pipeline/core';
 import { type BreakerPort, type SourceSlot } from '../ports';
+import { batchesLatest } from './batcher';
 import { skipReason } from './fallback';
 
 const SECOND_MS = 1_000;
@@ -96,7 +99,12 @@ interface SourceBuckets {
   needers: number;
   /** The symbols granted this cycle (their first source's request is already paid for). */
   granted: Set<string>;
+  /** Symbols one request serves: a batch endpoint's `maxSymbols` when it costs nothing per symbol, else 1. */
+  perRequest: number;
 }
+
+/** Requests a round of `needers` symbols costs. */
+const requestsFor = (b: SourceBuckets, needers: number) => Math.ceil(needers / b.perRequest);
 
 const widen = (windowMs: number) => windowMs + Math.max(MIN_MARGIN_MS, windowMs * WINDOW_MARGIN);
 
@@ -152,6 +160,11 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
       refilledAt: t0,
       needers: 0,
       granted: new Set(),
+      perRequest: batchesLatest(slot.fetcher, options.timeframe)
+        ? slot.fetcher.capabilities.batchLatest!.costPerSymbol === 0
+          ? slot.fetcher.capabilities.batchLatest!.maxSymbols
+          : 1
+        : 1,
     });
   }
   /** When each symbol was last granted a request (any source), epoch ms. */
@@ -173,7 +186,7 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
     if (needers === 0) return null;
     const { rate } = slowestWindow(b.windows);
     if (rate === Infinity) return intervalMs;
-    return Math.max(intervalMs, Math.ceil(needers / rate));
+    return Math.max(intervalMs, Math.ceil(requestsFor(b, needers) / rate));
   }
 
   function planOf(b: SourceBuckets): SourcePlan {
@@ -222,10 +235,13 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
             const yc = y.at < closedAt ? 0 : 1;
             return xc - yc || x.at - y.at || x.i - y.i;
           });
-        for (const { symbol } of order) {
+        // A free batch endpoint serves up to `perRequest` symbols with one request (one token).
+        for (let i = 0; i < order.length; i += b.perRequest) {
           if (!take(b)) break;
-          b.granted.add(symbol);
-          due.add(symbol);
+          for (const { symbol } of order.slice(i, i + b.perRequest)) {
+            b.granted.add(symbol);
+            due.add(symbol);
+          }
         }
       }
       return due;

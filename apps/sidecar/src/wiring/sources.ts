@@ -13,6 +13,7 @@ import {
 import { type SymbolMapper } from '@pipeline/symbol-mapper';
 import { type SidecarConfig } from './config';
 import { type Logger } from './logger';
+import { coalesceLatest } from '../pipeline/batcher';
 import { type SourceSlot } from '../ports';
 import { type LiveStreamPort } from '../sidecar';
 
@@ -48,21 +49,26 @@ export function createSources(
       case 'twelvedata':
         slots.push({
           name,
-          fetcher: createTwelveDataFetcher({
-            ...common,
-            apiKey: config.apiKeys.twelvedata!,
-            ...base(config.baseUrls.twelvedata),
-          }),
+          // The loop's latest-bar calls of one cycle go out as one batch request (pipeline/batcher.ts).
+          fetcher: coalesceLatest(
+            createTwelveDataFetcher({
+              ...common,
+              apiKey: config.apiKeys.twelvedata!,
+              ...base(config.baseUrls.twelvedata),
+            }),
+          ),
         });
         break;
       case 'polygon':
         slots.push({
           name,
-          fetcher: createPolygonFetcher({
-            ...common,
-            apiKey: config.apiKeys.polygon!,
-            ...base(config.baseUrls.polygon),
-          }),
+          fetcher: coalesceLatest(
+            createPolygonFetcher({
+              ...common,
+              apiKey: config.apiKeys.polygon!,
+              ...base(config.baseUrls.polygon),
+            }),
+          ),
         });
         break;
       case 'synthetic':
