@@ -73,8 +73,16 @@ function parseLastId(raw: unknown): number | undefined {
   return Number(s);
 }
 
-const toJson = (e: HubEvent) =>
-  JSON.stringify(e.symbol === undefined ? { id: e.id, kind: e.kind, data: e.data } : e);
+// One serialisation per event, however many clients receive it.
+const encoded = new WeakMap<HubEvent, string>();
+const toJson = (e: HubEvent): string => {
+  let json = encoded.get(e);
+  if (json === undefined) {
+    json = JSON.stringify(e.symbol === undefined ? { id: e.id, kind: e.kind, data: e.data } : e);
+    encoded.set(e, json);
+  }
+  return json;
+};
 
 export interface StreamRoutesOptions {
   hub: StreamHub;
