@@ -39,13 +39,13 @@ describe('pipeline doctor', () => {
     expect(r.code).toBe(0);
     const rows = table(r.stdout);
     expect(rows['config SOURCES']).toEqual(['ok', 'yahoo']);
-    expect(rows.redis[0]).toBe('ok');
-    expect(rows.redis[1]).toMatch(/PONG in [\d.]+ ms, Redis \d/);
-    expect(rows.postgres[0]).toBe('ok');
-    expect(rows.postgres[1]).toMatch(/PostgreSQL \d/);
-    expect(rows.sqlite[0]).toBe('skip');
-    expect(rows['provider yahoo'][0]).toBe('ok');
-    expect(rows['provider yahoo'][1]).toMatch(
+    expect(rows.redis![0]).toBe('ok');
+    expect(rows.redis![1]).toMatch(/PONG in [\d.]+ ms, Redis \d/);
+    expect(rows.postgres![0]).toBe('ok');
+    expect(rows.postgres![1]).toMatch(/PostgreSQL \d/);
+    expect(rows.sqlite![0]).toBe('skip');
+    expect(rows['provider yahoo']![0]).toBe('ok');
+    expect(rows['provider yahoo']![1]).toMatch(
       /^EURUSD 1d: 1 bar\(s\), last \d{4}-\d\d-\d\d close [\d.]+ in \d+ ms$/,
     );
     // one cheap request: the latest daily bar, nothing more
@@ -75,12 +75,12 @@ describe('pipeline doctor', () => {
     expect(rows['config TIMEFRAME']).toEqual(['FAIL', '"2m" is not one of 1s,1m,5m,15m,30m,1h,4h,1d']);
     expect(rows['config PORT']).toEqual(['FAIL', '"eighty" is not a number in [0, 65535]']);
     expect(rows['key ALPHAVANTAGE_API_KEY']).toEqual(['warn', 'not set: alphavantage is skipped']);
-    expect(rows.redis[0]).toBe('FAIL');
-    expect(rows.redis[1]).toMatch(/ECONNREFUSED/);
-    expect(rows.postgres[0]).toBe('FAIL');
-    expect(rows.postgres[1]).toMatch(/ECONNREFUSED/);
-    expect(rows['provider yahoo'][0]).toBe('FAIL');
-    expect(rows['provider yahoo'][1]).toMatch(/FETCH_TRANSIENT/);
+    expect(rows.redis![0]).toBe('FAIL');
+    expect(rows.redis![1]).toMatch(/ECONNREFUSED/);
+    expect(rows.postgres![0]).toBe('FAIL');
+    expect(rows.postgres![1]).toMatch(/ECONNREFUSED/);
+    expect(rows['provider yahoo']![0]).toBe('FAIL');
+    expect(rows['provider yahoo']![1]).toMatch(/FETCH_TRANSIENT/);
     expect(rows['provider alphavantage']).toEqual(['skip', 'no ALPHAVANTAGE_API_KEY']);
     expect(r1.stderr).toMatch(
       /CLI_DOCTOR_FAILED: 5 check\(s\) failed: config TIMEFRAME, config PORT, redis, postgres, provider yahoo/,
@@ -96,6 +96,6 @@ describe('pipeline doctor', () => {
       'FAIL',
       `${join(dir, 'not-a-db.db')}: SQLITE_NOTADB: file is not a database`,
     ]);
-    expect(table(r2.stdout)['provider synthetic'][0]).toBe('ok');
+    expect(table(r2.stdout)['provider synthetic']![0]).toBe('ok');
   });
 });

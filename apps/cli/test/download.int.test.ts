@@ -122,7 +122,7 @@ describe('pipeline download', () => {
             .prepare('SELECT ts FROM bars WHERE symbol = ? AND timeframe = ? ORDER BY ts')
             .raw()
             .all(symbol, '1m') as number[][]
-        ).map((x) => x[0]);
+        ).map((x) => x[0]!);
         expect(ts.length).toBeGreaterThanOrEqual(2 * 1440 - 2);
         expect(stepsOf(ts)).toEqual(new Set([MIN]));
         expect(Date.now() - ts.at(-1)!).toBeLessThan(3 * MIN);

@@ -96,7 +96,7 @@ export async function startYahooFixture(): Promise<YahooFixture> {
     if (!m) return { status: 404, body: '{"error":"not a chart request"}' };
     const next = state.queue.shift();
     if (next) return next;
-    const provider = decodeURIComponent(m[1]);
+    const provider = decodeURIComponent(m[1]!);
     const interval = req.query.get('interval') ?? '1d';
     const p1 = Number(req.query.get('period1')) * 1000;
     if (
@@ -177,13 +177,13 @@ export function setUpBinSuite(onReady: (yahoo: YahooFixture) => void): void {
 /** CSV rows as objects (the CLI's own files: no quoted commas in these symbols). */
 export function parseCsv(text: string): Record<string, string>[] {
   const [head, ...lines] = text.trim().split('\n');
-  const cols = head.split(',');
+  const cols = head!.split(',');
   return lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
 }
 
 /** Asserts one series is strictly increasing with a fixed step (no duplicates, no gaps). */
 export function stepsOf(ts: number[]): Set<number> {
   const steps = new Set<number>();
-  for (let i = 1; i < ts.length; i++) steps.add(ts[i] - ts[i - 1]);
+  for (let i = 1; i < ts.length; i++) steps.add(ts[i]! - ts[i - 1]!);
   return steps;
 }

@@ -17,7 +17,7 @@ function examples(): string[] {
   const at = readme.indexOf('<!-- readme-examples:');
   expect(at).toBeGreaterThan(0);
   const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at));
-  return block![1].trim().split('\n');
+  return block![1]!.trim().split('\n');
 }
 
 it('runs the README examples verbatim', async () => {
