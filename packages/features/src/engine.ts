@@ -131,10 +131,18 @@ interface TfState {
   pending: boolean;
 }
 
+/** A higher timeframe: built from the base bars by its resampler. */
+interface HigherTfState extends TfState {
+  resampler: Resampler;
+}
+
 interface SymbolState {
   latestTs: number;
   final: boolean;
+  /** Every timeframe, the base one first: `[base, ...higher]`. */
   tfs: TfState[];
+  base: TfState;
+  higher: HigherTfState[];
   cached: FeatureSet | null;
 }
 
@@ -202,14 +210,18 @@ export class FeatureEngine {
 
   private newSymbol(): SymbolState {
     const o = this.options;
-    const tfs: TfState[] = [o.baseTimeframe, ...o.timeframes].map((tf, i) => ({
+    const tfState = (tf: Timeframe) => ({
       timeframe: tf,
       set: new IndicatorSet(o.featuresByTimeframe[tf] ?? o.features),
-      resampler: i === 0 ? null : new Resampler(tf),
       bars: 0,
       pending: false,
+    });
+    const base: TfState = { ...tfState(o.baseTimeframe), resampler: null };
+    const higher: HigherTfState[] = o.timeframes.map((tf) => ({
+      ...tfState(tf),
+      resampler: new Resampler(tf),
     }));
-    return { latestTs: -Infinity, final: false, tfs, cached: null };
+    return { latestTs: -Infinity, final: false, tfs: [base, ...higher], base, higher, cached: null };
   }
 
   private state(symbol: string): SymbolState {
@@ -268,17 +280,15 @@ export class FeatureEngine {
     x.low = low;
     x.close = close;
     x.volume = volume;
-    const tfs = s.tfs;
-    const base = tfs[0];
+    const base = s.base;
     base.set.update(x, replace);
     if (!replace) base.bars++;
     // Higher timeframes: a new higher bar is added at once; changes to the forming one are applied
     // lazily (before the next higher bar, a read or a snapshot). Replace is idempotent (replace(x)
     // then replace(y) equals replace(y)), so the result equals replacing on every base bar, at a
     // fraction of the cost.
-    for (let i = 1; i < tfs.length; i++) {
-      const t = tfs[i];
-      const r = t.resampler!;
+    for (const t of s.higher) {
+      const r = t.resampler;
       if (t.pending && r.startsNew(ts)) {
         t.set.update(r.bar, true);
         t.pending = false;
@@ -349,9 +359,9 @@ export class FeatureEngine {
   }
 
   private flush(s: SymbolState): void {
-    for (const t of s.tfs) {
+    for (const t of s.higher) {
       if (t.pending) {
-        t.set.update(t.resampler!.bar, true);
+        t.set.update(t.resampler.bar, true);
         t.pending = false;
       }
     }
