@@ -99,11 +99,15 @@ for (let run = 0; run < BATCH_RUNS; run++) {
   for (const lib of REPEATED_BATCH_LIBS) {
     const again = runWorker(lib);
     for (const [k, v] of Object.entries(again.results))
-      if (k.startsWith('batch ') || k.startsWith('into ')) keepMin(results[lib].results, k, v);
+      if (k.startsWith('batch ') || k.startsWith('into ')) keepMin(results[lib]!.results, k, v);
   }
 }
 // Our incremental, batch and engine figures come from separate fresh processes.
-const ours = { ...results.ours.results, ...results['ours-batch'].results, ...results['ours-engine'].results };
+const ours = {
+  ...results.ours!.results,
+  ...results['ours-batch']!.results,
+  ...results['ours-engine']!.results,
+};
 
 function fastest(libsToScan: string[], key: string): { lib: string; ns: number } | null {
   let best: { lib: string; ns: number } | null = null;
@@ -123,7 +127,7 @@ for (const ind of INDICATORS) {
     case: `incremental ${ind}: speed-up vs fastest JS`,
     unit: 'x',
     ours: f ? f.ns / mine : NaN,
-    baseline: f ? LABEL[f.lib] : null,
+    baseline: f ? (LABEL[f.lib] ?? null) : null,
     baselineValue: f ? f.ns : null,
     ratio: f ? f.ns / mine : null,
     goal: '>= 10x',
@@ -137,7 +141,7 @@ for (const ind of INDICATORS) {
     case: `batch ${ind}: speed-up vs fastest JS batch`,
     unit: 'x',
     ours: f ? f.ns / mine : NaN,
-    baseline: f ? LABEL[f.lib] : null,
+    baseline: f ? (LABEL[f.lib] ?? null) : null,
     baselineValue: f ? f.ns : null,
     ratio: f ? f.ns / mine : null,
     goal: '> 1x',
@@ -165,7 +169,7 @@ for (const ind of INDICATORS) {
     case: `incremental ${ind} add`,
     unit: 'ns/update',
     ours: ours[ind]!,
-    baseline: f ? LABEL[f.lib] : null,
+    baseline: f ? (LABEL[f.lib] ?? null) : null,
     baselineValue: f?.ns ?? null,
     ratio: f ? f.ns / ours[ind]! : null,
     goal: null,
@@ -188,7 +192,7 @@ for (const ind of INDICATORS) {
     case: `batch ${ind}`,
     unit: 'ns/bar',
     ours: ours[`batch ${ind}`]!,
-    baseline: f ? LABEL[f.lib] : null,
+    baseline: f ? (LABEL[f.lib] ?? null) : null,
     baselineValue: f?.ns ?? null,
     ratio: f ? f.ns / ours[`batch ${ind}`]! : null,
     goal: null,
@@ -277,9 +281,9 @@ for (const c of ref.cases) {
   const mine = computeCase(c.fn, c.params, series);
   for (const [name, theirs] of Object.entries(c.outputs)) {
     total++;
-    if (sha256(mine[name]) === theirs.sha256) identical++;
-    if (firstValid(mine[name]) === c.begIndex) sameFirst++;
-    const samples = Float64Array.from(ref.sampleIdx, (i) => mine[name][i]);
+    if (sha256(mine[name]!) === theirs.sha256) identical++;
+    if (firstValid(mine[name]!) === c.begIndex) sameFirst++;
+    const samples = Float64Array.from(ref.sampleIdx, (i) => mine[name]![i]!);
     worst = Math.max(worst, maxAbsDiff(samples, theirs.samples));
   }
 }

@@ -26,7 +26,7 @@ for (let r = 0; r < RUNS; r++) {
   keep('stochasticBatch into', res['into Stochastic']);
   keep('stochasticBatch new outputs', res['batch Stochastic']);
 }
-const ratio = best['stochasticBatch into'] / best['TA_STOCH (C)'];
+const ratio = best['stochasticBatch into']! / best['TA_STOCH (C)']!;
 console.log(best);
 console.log(
   `ours (into) / TA-Lib C: ${ratio.toFixed(2)}x (goal <= 1.5x: ${ratio <= 1.5 ? 'pass' : 'MISSED'})`,

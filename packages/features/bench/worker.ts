@@ -28,9 +28,9 @@ const closes = Array.from(s.close.subarray(0, POOL));
 const revisedCloses = closes.map((c) => c * 1.0005);
 const revisedBars = bars.map((b) => ({
   ...b,
-  high: b.high * 1.0005,
-  close: b.close * 1.0005,
-  volume: b.volume + 1,
+  high: b.high! * 1.0005,
+  close: b.close! * 1.0005,
+  volume: b.volume! + 1,
 }));
 const allBarsTs = Array.from(s.ts);
 
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
     }));
     const engineLoop = (e: Any) => {
       for (let i = 0; i < N; i++) {
-        const bar = symbolBars[i & MASK];
+        const bar = symbolBars[i & MASK]!;
         bar.ts = allBarsTs[i]!;
         e.update(bar);
       }
@@ -195,7 +195,7 @@ async function main(): Promise<void> {
       () => (eng = f.createFeatureEngine({ cacheTtlMs: 0 })),
       (from, to) => {
         for (let i = from; i < to; i++) {
-          const bar = symbolBars[i & MASK];
+          const bar = symbolBars[i & MASK]!;
           bar.ts = allBarsTs[i]!;
           eng.update(bar);
         }
@@ -215,17 +215,19 @@ async function main(): Promise<void> {
     const f = await import('../src');
     // Batch over typed arrays.
     const one = (fn: (k: number) => unknown) => time(fn);
-    results['batch SMA'] = one((k) => f.smaBatch(C.close[k], { period: 20 }));
-    results['batch EMA'] = one((k) => f.emaBatch(C.close[k], { period: 12 }));
-    results['batch RSI'] = one((k) => f.rsiBatch(C.close[k], { period: 14 }));
-    results['batch MACD'] = one((k) => f.macdBatch(C.close[k]));
-    results['batch Bollinger'] = one((k) => f.bollingerBatch(C.close[k]));
-    results['batch StdDev'] = one((k) => f.stdDevBatch(C.close[k]));
-    results['batch ATR'] = one((k) => f.atrBatch(C.high[k], C.low[k], C.close[k]));
-    results['batch Stochastic'] = one((k) => f.stochasticBatch(C.high[k], C.low[k], C.close[k]));
-    results['batch ADX'] = one((k) => f.adxBatch(C.high[k], C.low[k], C.close[k]));
-    results['batch OBV'] = one((k) => f.obvBatch(C.close[k], C.volume[k]));
-    results['batch VWAP'] = one((k) => f.vwapBatch(C.ts[k], C.high[k], C.low[k], C.close[k], C.volume[k]));
+    results['batch SMA'] = one((k) => f.smaBatch(C.close[k]!, { period: 20 }));
+    results['batch EMA'] = one((k) => f.emaBatch(C.close[k]!, { period: 12 }));
+    results['batch RSI'] = one((k) => f.rsiBatch(C.close[k]!, { period: 14 }));
+    results['batch MACD'] = one((k) => f.macdBatch(C.close[k]!));
+    results['batch Bollinger'] = one((k) => f.bollingerBatch(C.close[k]!));
+    results['batch StdDev'] = one((k) => f.stdDevBatch(C.close[k]!));
+    results['batch ATR'] = one((k) => f.atrBatch(C.high[k]!, C.low[k]!, C.close[k]!));
+    results['batch Stochastic'] = one((k) => f.stochasticBatch(C.high[k]!, C.low[k]!, C.close[k]!));
+    results['batch ADX'] = one((k) => f.adxBatch(C.high[k]!, C.low[k]!, C.close[k]!));
+    results['batch OBV'] = one((k) => f.obvBatch(C.close[k]!, C.volume[k]!));
+    results['batch VWAP'] = one((k) =>
+      f.vwapBatch(C.ts[k]!, C.high[k]!, C.low[k]!, C.close[k]!, C.volume[k]!),
+    );
     // The same calls writing into preallocated outputs (`into`), the way TA-Lib's C core is called
     // (bench/talib-c/harness.c): these are the figures compared with TA-Lib C.
     const buf = (): Float64Array => new Float64Array(N);
@@ -234,20 +236,20 @@ async function main(): Promise<void> {
     const b3 = { upper: buf(), middle: buf(), lower: buf() };
     const a3 = { adx: buf(), plusDI: buf(), minusDI: buf() };
     const s2 = { k: buf(), d: buf() };
-    results['into SMA'] = one((k) => f.smaBatch(C.close[k], { period: 20 }, o1));
-    results['into EMA'] = one((k) => f.emaBatch(C.close[k], { period: 12 }, o1));
-    results['into RSI'] = one((k) => f.rsiBatch(C.close[k], { period: 14 }, o1));
-    results['into MACD'] = one((k) => f.macdBatch(C.close[k], undefined, m3));
-    results['into Bollinger'] = one((k) => f.bollingerBatch(C.close[k], undefined, b3));
-    results['into StdDev'] = one((k) => f.stdDevBatch(C.close[k], undefined, o1));
-    results['into ATR'] = one((k) => f.atrBatch(C.high[k], C.low[k], C.close[k], undefined, o1));
+    results['into SMA'] = one((k) => f.smaBatch(C.close[k]!, { period: 20 }, o1));
+    results['into EMA'] = one((k) => f.emaBatch(C.close[k]!, { period: 12 }, o1));
+    results['into RSI'] = one((k) => f.rsiBatch(C.close[k]!, { period: 14 }, o1));
+    results['into MACD'] = one((k) => f.macdBatch(C.close[k]!, undefined, m3));
+    results['into Bollinger'] = one((k) => f.bollingerBatch(C.close[k]!, undefined, b3));
+    results['into StdDev'] = one((k) => f.stdDevBatch(C.close[k]!, undefined, o1));
+    results['into ATR'] = one((k) => f.atrBatch(C.high[k]!, C.low[k]!, C.close[k]!, undefined, o1));
     results['into Stochastic'] = one((k) =>
-      f.stochasticBatch(C.high[k], C.low[k], C.close[k], undefined, s2),
+      f.stochasticBatch(C.high[k]!, C.low[k]!, C.close[k]!, undefined, s2),
     );
-    results['into ADX'] = one((k) => f.adxBatch(C.high[k], C.low[k], C.close[k], undefined, a3));
-    results['into OBV'] = one((k) => f.obvBatch(C.close[k], C.volume[k], o1));
+    results['into ADX'] = one((k) => f.adxBatch(C.high[k]!, C.low[k]!, C.close[k]!, undefined, a3));
+    results['into OBV'] = one((k) => f.obvBatch(C.close[k]!, C.volume[k]!, o1));
     results['into VWAP'] = one((k) =>
-      f.vwapBatch(C.ts[k], C.high[k], C.low[k], C.close[k], C.volume[k], undefined, o1),
+      f.vwapBatch(C.ts[k]!, C.high[k]!, C.low[k]!, C.close[k]!, C.volume[k]!, undefined, o1),
     );
   } else if (lib === 'trading-signals-8') {
     const t: Any = await import('trading-signals');

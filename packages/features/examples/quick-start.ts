@@ -32,7 +32,7 @@ console.log('EMA(12) first valid at index 11:', ema[10], ema[11]);
 const engine = createFeatureEngine({ cacheTtlMs: 2000 });
 const t0 = Date.UTC(2024, 0, 2, 9, 0);
 for (let i = 0; i < 120; i++) {
-  const close = closes[i % closes.length];
+  const close = 100 + Math.sin((i % closes.length) / 5) * 3; // the same values as closes
   const bar: Bar = {
     symbol: 'EURUSD',
     timeframe: '1m',

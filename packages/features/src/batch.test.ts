@@ -73,7 +73,7 @@ describe('batch outputs written into caller buffers (`into`)', () => {
       const want = fresh() as Record<string, Float64Array>;
       const bufs = Object.fromEntries(Object.keys(want).map((k) => [k, dirty()]));
       into(bufs);
-      for (const k of Object.keys(want)) expect([k, same(bufs[k], want[k])]).toEqual([k, true]);
+      for (const k of Object.keys(want)) expect([k, same(bufs[k]!, want[k]!)]).toEqual([k, true]);
     }
   });
 
@@ -103,11 +103,17 @@ describe('vwapBatch', () => {
   it('skips a bar with a non-finite field as the class does (the output repeats the previous value)', () => {
     const close = Float64Array.from(s.close.subarray(0, 50));
     close[20] = NaN;
-    const cols = [s.ts, s.high, s.low, close, s.volume].map((c) => c.subarray(0, 50));
+    const cols = [s.ts, s.high, s.low, close, s.volume].map((c) => c.subarray(0, 50)) as [
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+      Float64Array,
+    ];
     const batch = vwapBatch(cols[0], cols[1], cols[2], cols[3], cols[4]);
     const vw = new VWAP();
     for (let i = 0; i < 50; i++) {
-      vw.addValues(cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i]);
+      vw.addValues(cols[0][i]!, cols[1][i]!, cols[2][i]!, cols[3][i]!, cols[4][i]!);
       expect(Object.is(batch[i], vw.valueOrNaN())).toBe(true);
     }
     expect(vw.rejected).toBe(1);
@@ -122,7 +128,7 @@ describe('stochasticBatch: branch-free extremes and the index/rescan fallback', 
     const k = new Float64Array(c.length).fill(NaN);
     const d = new Float64Array(c.length).fill(NaN);
     for (let i = 0; i < c.length; i++) {
-      ind.addValues(h[i], l[i], c[i]);
+      ind.addValues(h[i]!, l[i]!, c[i]!);
       const r = ind.getResult();
       if (r) {
         k[i] = r.k;
@@ -151,25 +157,25 @@ describe('stochasticBatch: branch-free extremes and the index/rescan fallback', 
       const t = i - P + 1;
       if (hiIdx < t) {
         hiIdx = t;
-        hi = h[t];
-        for (let j = t + 1; j <= i; j++) if (h[j] > hi) [hi, hiIdx] = [h[j], j];
-      } else if (h[i] >= hi) [hi, hiIdx] = [h[i], i];
+        hi = h[t]!;
+        for (let j = t + 1; j <= i; j++) if (h[j]! > hi) [hi, hiIdx] = [h[j]!, j];
+      } else if (h[i]! >= hi) [hi, hiIdx] = [h[i]!, i];
       if (loIdx < t) {
         loIdx = t;
-        lo = l[t];
-        for (let j = t + 1; j <= i; j++) if (l[j] < lo) [lo, loIdx] = [l[j], j];
-      } else if (l[i] <= lo) [lo, loIdx] = [l[i], i];
+        lo = l[t]!;
+        for (let j = t + 1; j <= i; j++) if (l[j]! < lo) [lo, loIdx] = [l[j]!, j];
+      } else if (l[i]! <= lo) [lo, loIdx] = [l[i]!, i];
       const diff = (hi - lo) / 100;
-      fast[i] = diff !== 0 ? (c[i] - lo) / diff : 0;
+      fast[i] = diff !== 0 ? (c[i]! - lo) / diff : 0;
     }
     const sma = (x: Float64Array, from: number): Float64Array => {
       const out = new Float64Array(n).fill(NaN);
       let total = 0;
-      for (let i = from; i < from + 2 && i < n; i++) total += x[i];
+      for (let i = from; i < from + 2 && i < n; i++) total += x[i]!;
       for (let i = from + 2; i < n; i++) {
-        const tt = total + x[i];
+        const tt = total + x[i]!;
         out[i] = tt / 3;
-        total = tt - x[i - 2];
+        total = tt - x[i - 2]!;
       }
       return out;
     };
@@ -183,7 +189,7 @@ describe('stochasticBatch: branch-free extremes and the index/rescan fallback', 
     // Ties and signed zeros are where a value-only extreme could pick other bits than TA-Lib's indexes;
     // the sign of a zero extreme never reaches the outputs.
     const base = [0, -0, 1, -0, 0, -2, 0, 1, 1, -0, 0, 3, -1, 0, -0, 2, 0, 0, -0, 1];
-    const h = Array.from({ length: 200 }, (_, i) => base[i % base.length] + (i % 7 === 0 ? 0 : 0.5));
+    const h = Array.from({ length: 200 }, (_, i) => base[i % base.length]! + (i % 7 === 0 ? 0 : 0.5));
     const l = h.map((x, i) => (i % 3 === 0 ? x : x - 0.5));
     const c = h.map((x, i) => (i % 4 === 0 ? -0 : x - 0.25));
     for (const kPeriod of [1, 3, 5, 14]) {

@@ -16,11 +16,11 @@ function baseBars(n: number, symbol = 'EURUSD'): Bar[] {
     symbol,
     timeframe: '1m' as const,
     ts: T0 + i * 60_000,
-    open: s.open[i],
-    high: s.high[i],
-    low: s.low[i],
-    close: s.close[i],
-    volume: s.volume[i],
+    open: s.open[i]!,
+    high: s.high[i]!,
+    low: s.low[i]!,
+    close: s.close[i]!,
+    volume: s.volume[i]!,
     source: 'synthetic' as const,
     final: true,
     quality: 1,
@@ -83,7 +83,7 @@ describe('FeatureEngine', () => {
       expect(fs.timeframes['1m']!.values).toEqual(direct(part).values());
       for (const tf of ['5m', '15m', '1h'] as const) {
         const agg = aggregate(part, tf);
-        expect(fs.timeframes[tf]!.ts).toBe(agg[agg.length - 1].ts);
+        expect(fs.timeframes[tf]!.ts).toBe(agg[agg.length - 1]!.ts);
         expect(fs.timeframes[tf]!.ts % (tf === '1h' ? 3_600_000 : tf === '15m' ? 900_000 : 300_000)).toBe(0);
         expect(fs.timeframes[tf]!.bars).toBe(agg.length);
         expect(fs.timeframes[tf]!.values).toEqual(direct(agg).values());
@@ -98,13 +98,13 @@ describe('FeatureEngine', () => {
     const e = engine();
     const seen: RejectedBar[] = [];
     const off = e.onRejected((r) => seen.push(r));
-    const [a, b] = baseBars(2);
+    const [a, b] = baseBars(2) as [Bar, Bar];
     expect(e.update(b)).toBe('added');
     expect(e.update(a)).toBe('rejected');
     expect(e.update({ ...b, timeframe: '5m' })).toBe('rejected');
     expect(e.update({ ...b, close: Number.NaN })).toBe('rejected');
     expect(seen.map((r) => r.reason)).toEqual(['out_of_order', 'timeframe', 'non_finite']);
-    expect(seen[0].latestTs).toBe(b.ts);
+    expect(seen[0]!.latestTs).toBe(b.ts);
     off();
     e.update(a);
     expect(seen).toHaveLength(3);
@@ -119,13 +119,13 @@ describe('FeatureEngine', () => {
     for (const b of bars.slice(0, 40)) e.update(b);
     const first = e.getFeatures('EURUSD')!;
     expect(Object.isFrozen(first)).toBe(true);
-    e.update(bars[40]);
+    e.update(bars[40]!);
     clock.advance(1999);
     expect(e.getFeatures('EURUSD')).toBe(first);
     clock.advance(1);
     const second = e.getFeatures('EURUSD')!;
     expect(second).not.toBe(first);
-    expect(second.ts).toBe(bars[40].ts);
+    expect(second.ts).toBe(bars[40]!.ts);
     expect(e.stats()).toMatchObject({ cacheHits: 1, cacheMisses: 2 });
     expect(e.getFeatures('XAUUSD')).toBeNull();
     expect(e.listSymbols()).toEqual(['EURUSD']);
@@ -139,7 +139,7 @@ describe('FeatureEngine', () => {
     const a = engine({ cacheTtlMs: 0 });
     feedLive(a, bars.slice(0, 217));
     // Leave a forming bar pending so the restored engine must replace it correctly.
-    a.update({ ...bars[217], close: bars[217].open, final: false });
+    a.update({ ...bars[217]!, close: bars[217]!.open, final: false });
     const b = engine({ cacheTtlMs: 0 });
     b.restore(JSON.parse(JSON.stringify(a.snapshot('EURUSD'))));
     feedLive(a, bars.slice(217));
@@ -151,7 +151,7 @@ describe('FeatureEngine', () => {
     const bars = baseBars(120);
     const a = engine({ cacheTtlMs: 0 });
     feedLive(a, bars.slice(0, 10)); // state that warmStart must forget
-    expect(a.warmStart('EURUSD', [...bars, { ...bars[0], symbol: 'XAUUSD' }])).toBe(120);
+    expect(a.warmStart('EURUSD', [...bars, { ...bars[0]!, symbol: 'XAUUSD' }])).toBe(120);
     expect(a.stats().rejected.symbol).toBe(1);
     const b = engine({ cacheTtlMs: 0 });
     for (const bar of bars) b.update(bar);

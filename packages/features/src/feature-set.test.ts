@@ -15,12 +15,12 @@ import {
 
 const s = randomSeries(11, 80);
 const bars = Array.from({ length: s.close.length }, (_, i) => ({
-  ts: s.ts[i],
-  open: s.open[i],
-  high: s.high[i],
-  low: s.low[i],
-  close: s.close[i],
-  volume: s.volume[i],
+  ts: s.ts[i]!,
+  open: s.open[i]!,
+  high: s.high[i]!,
+  low: s.low[i]!,
+  close: s.close[i]!,
+  volume: s.volume[i]!,
 }));
 
 describe('feature keys (the one documented naming)', () => {
@@ -54,20 +54,20 @@ describe('feature keys (the one documented naming)', () => {
 
   it('flatValues() carries every output of every indicator under its key, null while warming up', () => {
     const set = createIndicatorSet();
-    set.update(bars[0], false);
+    set.update(bars[0]!, false);
     const early = set.flatValues();
     expect(Object.keys(early)).toEqual(featureKeys());
     expect(early.macd_hist).toBeNull();
-    expect(early.obv).toBe(bars[0].volume);
+    expect(early.obv).toBe(bars[0]!.volume);
 
     const rsi = new RSI({ period: 14 });
     const macd = new MACD();
     const bb = new BollingerBands();
     const adx = new ADX();
-    rsi.add(bars[0].close);
-    macd.add(bars[0].close);
-    bb.add(bars[0].close);
-    adx.add(bars[0]);
+    rsi.add(bars[0]!.close);
+    macd.add(bars[0]!.close);
+    bb.add(bars[0]!.close);
+    adx.add(bars[0]!);
     for (const b of bars.slice(1)) {
       set.update(b, false);
       rsi.add(b.close);

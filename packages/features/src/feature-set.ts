@@ -321,7 +321,7 @@ export class IndicatorSet {
     this.spec = spec;
     this.lookback = this.entries.reduce((m, e) => Math.max(m, e.ind.lookback), 0);
     for (const [i, e] of this.entries.entries()) {
-      const spec_ = Object.values(spec)[i];
+      const spec_ = Object.values(spec)[i]!; // entries hold one entry per spec value, in order
       const closeOnly = !('source' in spec_) || spec_.source === undefined || spec_.source === 'close';
       const ind = e.ind;
       if (ind instanceof SMA && closeOnly) this.sma.push(ind);
@@ -367,7 +367,7 @@ export class IndicatorSet {
       for (const x of this.vwap) x.addValues(ts, high, low, close, volume);
     }
     const other = this.other;
-    for (let i = 0; i < other.length; i++) other[i].update(bar, replace);
+    for (const ind of other) ind.update(bar, replace);
   }
 
   values(): FeatureValues {

@@ -69,9 +69,9 @@ export function firstValid(a: Float64Array): number {
 export function maxAbsDiff(ours: Float64Array, theirs: Float64Array, from = 0): number {
   let worst = 0;
   for (let i = from; i < theirs.length; i++) {
-    const t = theirs[i];
+    const t = theirs[i]!;
     if (Number.isNaN(t)) continue;
-    const d = Math.abs(ours[i] - t);
+    const d = Math.abs(ours[i]! - t);
     if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
   }
   return worst;

@@ -13,8 +13,8 @@ describe('TA-Lib edge rules on edge.json', () => {
     for (const id of ['rsi14', 'rsi7']) {
       const c = byId(id);
       for (let i = c.begIndex; i < 45; i++) {
-        expect(c.outputs.value[i]).toBe(0);
-        expect(ours(id).value[i]).toBe(0);
+        expect(c.outputs.value![i]).toBe(0);
+        expect(ours(id).value![i]).toBe(0);
       }
     }
   });
@@ -22,31 +22,31 @@ describe('TA-Lib edge rules on edge.json', () => {
   it('Stochastic %K is 0 when the window has no range', () => {
     const c = byId('stoch14_3_3');
     for (let i = c.begIndex; i < 45; i++) {
-      expect(c.outputs.k[i]).toBe(0);
-      expect(ours('stoch14_3_3').k[i]).toBe(0);
+      expect(c.outputs.k![i]).toBe(0);
+      expect(ours('stoch14_3_3').k![i]).toBe(0);
     }
   });
 
   it('ATR and the band width are 0 on a flat stretch', () => {
     for (let i = 19; i < 45; i++) {
-      expect(byId('atr14').outputs.value[i] ?? 0).toBe(0);
-      expect(ours('bbands20').upper[i]).toBe(ours('bbands20').middle[i]);
-      expect(byId('bbands20').outputs.upper[i]).toBe(byId('bbands20').outputs.middle[i]);
+      expect(byId('atr14').outputs.value![i] ?? 0).toBe(0);
+      expect(ours('bbands20').upper![i]).toBe(ours('bbands20').middle![i]);
+      expect(byId('bbands20').outputs.upper![i]).toBe(byId('bbands20').outputs.middle![i]);
     }
   });
 
   it('equal up and down moves count as neither +DM nor -DM (DI stay 0)', () => {
     for (let i = 45; i < 75; i++) {
-      expect(byId('plusdi14').outputs.value[i]).toBe(0);
-      expect(byId('minusdi14').outputs.value[i]).toBe(0);
-      expect(ours('plusdi14').value[i]).toBe(0);
-      expect(ours('minusdi14').value[i]).toBe(0);
+      expect(byId('plusdi14').outputs.value![i]).toBe(0);
+      expect(byId('minusdi14').outputs.value![i]).toBe(0);
+      expect(ours('plusdi14').value![i]).toBe(0);
+      expect(ours('minusdi14').value![i]).toBe(0);
     }
   });
 
   it('OBV starts at the first volume and keeps it on unchanged closes', () => {
-    expect(byId('obv').outputs.value[0]).toBe(ref.inputs.volume[0]);
-    expect(ours('obv').value[0]).toBe(ref.inputs.volume[0]);
-    expect(ours('obv').value[44]).toBe(ref.inputs.volume[0]);
+    expect(byId('obv').outputs.value![0]).toBe(ref.inputs.volume[0]);
+    expect(ours('obv').value![0]).toBe(ref.inputs.volume[0]);
+    expect(ours('obv').value![44]).toBe(ref.inputs.volume[0]);
   });
 });

@@ -48,7 +48,7 @@ describe('porting traps (README)', () => {
 
   it("MACD's first value comes at bar 33 here (TA-Lib), at bar 25 in trading-signals and technicalindicators", () => {
     const firstIndex = (add: (x: number, i: number) => boolean): number => {
-      for (let i = 0; i < wave.length; i++) if (add(wave[i], i)) return i;
+      for (let i = 0; i < wave.length; i++) if (add(wave[i]!, i)) return i;
       return -1;
     };
     const ours = new MACD();

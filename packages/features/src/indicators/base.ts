@@ -149,7 +149,7 @@ export abstract class IndicatorBase<TInput, TResult> implements Indicator<TInput
     }
     for (const name of this.bufferFields) {
       const target = self[name] as Float64Array;
-      const arr = snapshot.buffers[name];
+      const arr = snapshot.buffers[name]!; // checked above: an array of target.length numbers
       for (let i = 0; i < target.length; i++) target[i] = arr[i] ?? NaN;
     }
   }

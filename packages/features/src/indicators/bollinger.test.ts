@@ -29,8 +29,8 @@ describe('BollingerBands modes', () => {
     let worstTalib = 0;
     for (let i = 19; i < prices.length; i++) {
       const sd = exactStd(cents.slice(i - 19, i + 1));
-      worstExact = Math.max(worstExact, Math.abs(exact.upper[i] - exact.middle[i] - sd) / sd);
-      worstTalib = Math.max(worstTalib, Math.abs(talib.upper[i] - talib.middle[i] - sd) / sd);
+      worstExact = Math.max(worstExact, Math.abs(exact.upper[i]! - exact.middle[i]! - sd) / sd);
+      worstTalib = Math.max(worstTalib, Math.abs(talib.upper[i]! - talib.middle[i]! - sd) / sd);
     }
     expect(worstExact).toBeLessThan(1e-9);
     expect(worstTalib).toBeGreaterThan(1e-6);

@@ -119,7 +119,8 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
         const s2 = this.t2 + x * x;
         const mid = s1 / this.period;
         const v = s2 / this.period - mid * mid;
-        const old = buf[p];
+        // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+        const old = buf[p]!;
         this.t1 = s1 - old;
         this.t2 = s2 - old * old;
         this.mid = mid;
@@ -136,11 +137,13 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
     const buf = this.buf;
     const n = buf.length;
     let s = 0;
-    for (let i = 0; i < n; i++) s += buf[i];
+    // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+    for (let i = 0; i < n; i++) s += buf[i]!;
     const mean = s / n;
     let q = 0;
     for (let i = 0; i < n; i++) {
-      const d = buf[i] - mean;
+      // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+      const d = buf[i]! - mean;
       q += d * d;
     }
     this.mid = mean;

@@ -55,7 +55,8 @@ export class SMA extends NumberIndicatorBase<number> {
       const s = this.total + x;
       this.value = s / this.period;
       // After the write, slot p holds the oldest input of the current window.
-      this.total = s - buf[p];
+      // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+      this.total = s - buf[p]!;
     } else {
       this.total += x;
     }

@@ -65,7 +65,8 @@ export class StdDev extends NumberIndicatorBase<number> {
       const s2 = this.t2 + x * x;
       const m1 = s1 / this.period;
       const m2 = s2 / this.period;
-      const old = buf[p];
+      // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+      const old = buf[p]!;
       this.t1 = s1 - old;
       this.t2 = s2 - old * old;
       const v = m2 - m1 * m1;

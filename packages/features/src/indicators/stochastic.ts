@@ -175,7 +175,8 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
     }
     const ks = this.kTotal + fastK;
     const slowK = ks / K;
-    this.kTotal = ks - kb[kp];
+    // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+    this.kTotal = ks - kb[kp]!;
     this.slowK = slowK;
 
     const m = j - (K - 1);
@@ -191,15 +192,18 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
     }
     const ds = this.dTotal + slowK;
     this.slowD = ds / D;
-    this.dTotal = ds - db[dp];
+    // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+    this.dTotal = ds - db[dp]!;
   }
 
   private rescanLow(from: number, to: number): void {
     const P = this.kPeriod;
     let idx = from;
-    let v = this.lows[from % P];
+    // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+    let v = this.lows[from % P]!;
     for (let i = from + 1; i <= to; i++) {
-      const x = this.lows[i % P];
+      // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+      const x = this.lows[i % P]!;
       if (x < v) {
         v = x;
         idx = i;
@@ -212,9 +216,11 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
   private rescanHigh(from: number, to: number): void {
     const P = this.kPeriod;
     let idx = from;
-    let v = this.highs[from % P];
+    // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+    let v = this.highs[from % P]!;
     for (let i = from + 1; i <= to; i++) {
-      const x = this.highs[i % P];
+      // Hot path: a ring index below the buffer's length (unchecked read, no branch).
+      const x = this.highs[i % P]!;
       if (x > v) {
         v = x;
         idx = i;

@@ -8,8 +8,8 @@ function exactVwap(tp: number[], vol: number[]): number {
   let v = 0n;
   for (let i = 0; i < tp.length; i++) {
     // tp * 2^60 is exact (a power-of-two scaling) and integral for tp >= 2^-8.
-    pv += BigInt(tp[i] * SCALE) * BigInt(vol[i]);
-    v += BigInt(vol[i]);
+    pv += BigInt(tp[i]! * SCALE) * BigInt(vol[i]!);
+    v += BigInt(vol[i]!);
   }
   const q = (pv << 64n) / (v * BigInt(SCALE));
   return Number(q) / 2 ** 64;
