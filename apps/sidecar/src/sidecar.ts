@@ -236,7 +236,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     afterCycle: () => {
       if (phase === 'live') {
         gapRepair.kick();
-        finalizer.kick();
+        // Cluster mode: its writes are not fenced yet, so a symbol's late bars are left to its owner's
+        // own polls (see README, Late finalisation).
+        if (!cluster) finalizer.kick();
       }
     },
   });
