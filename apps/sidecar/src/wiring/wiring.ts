@@ -46,6 +46,7 @@ export function marketCalendar(mapper: SymbolMapper, symbol: string): MarketCale
 
 /** The symbol-mapper seen through the sidecar's port: unknown spellings are null, not exceptions. */
 export function createSymbolPort(mapper: SymbolMapper, broker: string | undefined): SymbolPort {
+  const calendars = new Map<string, MarketCalendar>();
   return {
     resolve(input) {
       try {
@@ -56,7 +57,14 @@ export function createSymbolPort(mapper: SymbolMapper, broker: string | undefine
       }
     },
     calendar(symbol) {
-      return marketCalendar(mapper, symbol);
+      // Asked several times per symbol per cycle (freshness, gaps); an unknown symbol makes the
+      // mapper build an error with ranked suggestions (~0.6 ms), so the answer is kept per symbol.
+      let cal = calendars.get(symbol);
+      if (cal === undefined) {
+        cal = marketCalendar(mapper, symbol);
+        calendars.set(symbol, cal);
+      }
+      return cal;
     },
     toBroker(symbol) {
       if (!broker) return symbol;
@@ -101,7 +109,16 @@ export function createCacheFromConfig(
   clock: Scheduler = systemClock,
 ): HotCache & BarCachePort {
   const common = { maxBars: config.maxBarsCache, featureTtlMs: config.featureCacheTtlMs, clock };
-  if (!config.redisUrl && !config.redisClusterNodes) return createMemoryHotCache(common);
+  if (!config.redisUrl && !config.redisClusterNodes) {
+    // One series per symbol and timeframe the sidecar writes (the base timeframe, plus headroom for
+    // resampled ones): below that every write would evict a series and /bars would miss the cache.
+    const series = Math.max(1_000, config.symbols.length * 4);
+    return createMemoryHotCache({
+      ...common,
+      maxSeries: series,
+      maxSymbols: Math.max(10_000, config.symbols.length),
+    });
+  }
   return createRedisHotCache({
     ...common,
     keyPrefix: config.redisKeyPrefix,
