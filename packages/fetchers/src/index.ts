@@ -44,7 +44,7 @@ export {
   POLYGON_TIMESPANS,
   POLYGON_MAX_AGGREGATES,
   polygonMaxRangeMs,
-  PolygonStream,
+  type PolygonStream,
   createPolygonStream,
   POLYGON_STREAM_DEFAULTS,
   POLYGON_STREAM_MARKETS,

@@ -16,7 +16,7 @@ export {
   type PolygonSnapshotBar,
 } from './parse';
 export {
-  PolygonStream,
+  type PolygonStream,
   createPolygonStream,
   POLYGON_STREAM_DEFAULTS,
   POLYGON_STREAM_MARKETS,

@@ -230,7 +230,39 @@ function pairKey(text: string): string {
  * A reconnecting Polygon aggregates stream. Create it with {@link createPolygonStream}; it connects
  * on `connect()` and stays connected (re-subscribing after every reconnect) until `close()`.
  */
-export class PolygonStream {
+export interface PolygonStream {
+  /** The resolved options (frozen). */
+  readonly options: Readonly<PolygonStreamOptions>;
+  /** Current connection state (`new` before `connect()`). */
+  readonly state: PolygonStreamState | 'new';
+  /** A copy of the counters. */
+  stats(): PolygonStreamStats;
+  /** Generic symbols currently subscribed (kept across reconnects). */
+  readonly symbols: string[];
+  /** Every bar as it arrives (synchronously, in frame order). Returns an unsubscribe function. */
+  onBar(listener: (bar: Bar) => void): () => void;
+  /** Connection state changes. Returns an unsubscribe function. */
+  onStatus(listener: (status: PolygonStreamStatus) => void): () => void;
+  /** Failures, fatal or not (see {@link PolygonStreamError.fatal}). Returns an unsubscribe function. */
+  onError(listener: (error: PolygonStreamError) => void): () => void;
+  /**
+   * An async iterator over bars with its own bounded queue (`maxQueuedBars`). A consumer slower than
+   * the feed loses the OLDEST queued bars, counted in `stats().droppedBars`; it never blocks the
+   * socket or grows memory without bound. Ends when the stream is closed or fails.
+   */
+  bars(): AsyncIterableIterator<Bar>;
+  /** Opens the socket. Resolves once it is authenticated; rejects on a fatal error (bad key) or close(). */
+  connect(): Promise<void>;
+  /** Adds generic symbols; sent at once when authenticated and again after every reconnect. */
+  subscribe(symbols: readonly string[]): void;
+  /** Removes generic symbols. */
+  unsubscribe(symbols: readonly string[]): void;
+  /** Closes the socket, cancels timers and ends every `bars()` iterator. Idempotent. */
+  close(): Promise<void>;
+}
+
+// One provider idiom (issue 12): a factory returning an interface; the class stays internal.
+class PolygonStreamImpl implements PolygonStream {
   readonly options: Readonly<PolygonStreamOptions>;
   private readonly mapper: SymbolMapper;
   private readonly clock: Scheduler;
@@ -799,5 +831,5 @@ export class PolygonStream {
 export function createPolygonStream(
   options: Partial<PolygonStreamOptions> & { apiKey: string },
 ): PolygonStream {
-  return new PolygonStream(options);
+  return new PolygonStreamImpl(options);
 }
