@@ -262,7 +262,10 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
   const touch = <V>(map: Map<string, V>, key: string, value: V, max: number) => {
     map.delete(key);
     map.set(key, value);
-    if (map.size > max) map.delete(map.keys().next().value!);
+    if (map.size > max) {
+      const oldest = map.keys().next();
+      if (oldest.done !== true) map.delete(oldest.value);
+    }
   };
 
   const cache: HotCache<TFeatures, TSignal> = {
