@@ -9,7 +9,7 @@ import { type Fetcher, type HistoryStore, type PipelineMetrics, type Timeframe }
 export interface MetricsWiring {
   breakers: BreakerRegistry;
   fetchers: readonly Fetcher[];
-  /** Any store with `stats().pending`: core's HistoryStore port, sqlite-store, pg-store. */
+  /** Any store with `stats()` (pending, failedFlushes): core's HistoryStore port, sqlite-store, pg-store. */
   store: Pick<HistoryStore, 'stats'>;
   cache: Pick<HotCache, 'lastBar'>;
   symbols: readonly string[];
@@ -17,16 +17,20 @@ export interface MetricsWiring {
 }
 
 export function wireMetrics(metrics: PipelineMetrics, w: MetricsWiring) {
-  return metrics.onScrape(async () => ({
-    breakers: Object.fromEntries(Object.entries(w.breakers.snapshot()).map(([s, h]) => [s, h?.state])),
-    rateBudgets: Object.fromEntries(w.fetchers.map((f) => [f.source, f.budget()])),
-    pendingWrites: w.store.stats().pending,
-    lastBarTs: Object.fromEntries(
-      await Promise.all(
-        w.symbols.map(
-          async (symbol) => [symbol, (await w.cache.lastBar(symbol, w.timeframe))?.ts ?? null] as const,
+  return metrics.onScrape(async () => {
+    const stats = w.store.stats();
+    return {
+      breakers: Object.fromEntries(Object.entries(w.breakers.snapshot()).map(([s, h]) => [s, h?.state])),
+      rateBudgets: Object.fromEntries(w.fetchers.map((f) => [f.source, f.budget()])),
+      pendingWrites: stats.pending,
+      storeFlushFailures: stats.failedFlushes,
+      lastBarTs: Object.fromEntries(
+        await Promise.all(
+          w.symbols.map(
+            async (symbol) => [symbol, (await w.cache.lastBar(symbol, w.timeframe))?.ts ?? null] as const,
+          ),
         ),
       ),
-    ),
-  }));
+    };
+  });
 }

@@ -8,6 +8,7 @@ export {
   type MetricKey,
   type BreakerStateLabel,
   type ScrapeSnapshot,
+  type BootstrapSnapshot,
   type ScrapeProvider,
   type Disposable,
   type LabelValues,

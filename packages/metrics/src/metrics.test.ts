@@ -309,6 +309,65 @@ describe('scrape-time gauges', () => {
     sub.dispose();
     expect(sample(await m.text(), 'pipeline_pending_writes')).toBeUndefined();
   });
+
+  it('store flush failures and bootstrap progress are read at scrape time, as counters and gauges', async () => {
+    const m = make();
+    // Nothing reported yet: no series at all (unknown is not 0).
+    let text = await m.text();
+    for (const name of [
+      'pipeline_store_flush_failures_total',
+      'pipeline_bootstrap_chunks_failed_total',
+      'pipeline_bootstrap_progress_ratio',
+      'pipeline_bootstrap_done',
+    ])
+      expect(sample(text, name)).toBeUndefined();
+
+    const store = { failedFlushes: 0 };
+    let bootstrap: { chunksPlanned: number; chunksDone: number; chunksFailed: number; done: boolean } | null =
+      null;
+    m.onScrape(() => ({ storeFlushFailures: store.failedFlushes, bootstrap }));
+    m.onScrape(() => ({ storeFlushFailures: 2 })); // a second store: failures are summed
+    text = await m.text();
+    expect(sample(text, 'pipeline_store_flush_failures_total')).toBe(2);
+    expect(sample(text, 'pipeline_bootstrap_progress_ratio')).toBeUndefined();
+    expect(text).toContain('# TYPE pipeline_store_flush_failures_total counter');
+    expect(text).toContain('# TYPE pipeline_bootstrap_chunks_failed_total counter');
+    expect(text).toContain('# TYPE pipeline_bootstrap_progress_ratio gauge');
+
+    store.failedFlushes = 3;
+    bootstrap = { chunksPlanned: 40, chunksDone: 10, chunksFailed: 4, done: false };
+    text = await m.text();
+    // The store's running total is copied, not added to the previous scrape's value.
+    expect(sample(text, 'pipeline_store_flush_failures_total')).toBe(5);
+    expect(sample(text, 'pipeline_bootstrap_chunks_failed_total')).toBe(4);
+    expect(sample(text, 'pipeline_bootstrap_progress_ratio')).toBe(0.25);
+    expect(sample(text, 'pipeline_bootstrap_done')).toBe(0);
+    expect(lintMetricsText(text)).toEqual([]);
+
+    bootstrap = { chunksPlanned: 40, chunksDone: 40, chunksFailed: 4, done: true };
+    text = await m.text();
+    expect(sample(text, 'pipeline_bootstrap_progress_ratio')).toBe(1);
+    expect(sample(text, 'pipeline_bootstrap_done')).toBe(1);
+
+    // Nothing missing to fetch: done with nothing planned is complete, not 0/0.
+    bootstrap = { chunksPlanned: 0, chunksDone: 0, chunksFailed: 0, done: true };
+    expect(sample(await m.text(), 'pipeline_bootstrap_progress_ratio')).toBe(1);
+    bootstrap = { chunksPlanned: 0, chunksDone: 0, chunksFailed: 0, done: false };
+    expect(sample(await m.text(), 'pipeline_bootstrap_progress_ratio')).toBe(0);
+  });
+
+  it('bad flush-failure or bootstrap numbers produce no series instead of a wrong one', async () => {
+    const m = make();
+    m.onScrape(() => ({
+      storeFlushFailures: Number.NaN,
+      bootstrap: { chunksPlanned: -1, chunksDone: 0, chunksFailed: Number.POSITIVE_INFINITY, done: false },
+    }));
+    const text = await m.text();
+    expect(sample(text, 'pipeline_store_flush_failures_total')).toBeUndefined();
+    expect(sample(text, 'pipeline_bootstrap_chunks_failed_total')).toBeUndefined();
+    expect(sample(text, 'pipeline_bootstrap_progress_ratio')).toBeUndefined();
+    expect(sample(text, 'pipeline_bootstrap_done')).toBe(0);
+  });
 });
 
 describe('output formats', () => {

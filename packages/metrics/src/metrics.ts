@@ -24,6 +24,7 @@ export {
 export type {
   PipelineMetrics,
   ScrapeSnapshot,
+  BootstrapSnapshot,
   ScrapeProvider,
   LabelValues,
   CounterHandle,

@@ -16,7 +16,7 @@ it('examples/quick-start.ts runs and prints the scrape-time gauges', async () =>
   expect(stdout).toContain(
     'pipeline_fetch_errors_total{instance="demo",source="polygon",kind="rate_limited"} 1',
   );
-  expect(stdout).toContain('families in JSON: 20');
+  expect(stdout).toContain('families in JSON: 24');
 });
 
 it('the README shows examples/quick-start.ts verbatim, importing only this package', () => {

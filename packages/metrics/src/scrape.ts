@@ -1,5 +1,6 @@
-// Scrape-time gauges: data age, pending writes, breaker state and rate budgets are computed when the
-// registry is read, from the providers registered with onScrape. prom-client collects all metrics of a
+// Scrape-time gauges: data age, pending writes, breaker state, rate budgets and bootstrap progress are
+// computed when the registry is read; so are the scrape-time counters (store flush failures, failed
+// bootstrap chunks), whose owners keep the running total, from the providers registered with onScrape. prom-client collects all metrics of a
 // scrape concurrently, so they share one provider round (the in-flight promise is reused and dropped
 // once it settles); a failing provider is counted and reported, the scrape goes on.
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -7,7 +8,7 @@ import { Emitter, redactText, type Clock, type Disposable } from '@pipeline/core
 import { MetricsError } from './errors';
 import { type Labeller } from './labels';
 import { BREAKER_STATE_LABELS, RATE_WINDOWS, type MetricKey } from './names';
-import { type ScrapeProvider, type ScrapeSnapshot } from './types';
+import { type BootstrapSnapshot, type ScrapeProvider, type ScrapeSnapshot } from './types';
 
 const BREAKER_STATES: ReadonlySet<string> = new Set(BREAKER_STATE_LABELS);
 
@@ -46,8 +47,11 @@ export function createScrapeGauges(
       rateBudgets: {},
       stale: {},
       refreshIntervals: {},
+      storeFlushFailures: 0,
+      bootstrap: null,
     };
     let sawPending = false;
+    let sawFlushFailures = false;
     for (const provider of [...providers]) {
       let part: ScrapeSnapshot;
       try {
@@ -66,6 +70,10 @@ export function createScrapeGauges(
                 names.rateBudgetRemaining,
                 names.dataStale,
                 names.refreshInterval,
+                names.storeFlushFailures,
+                names.bootstrapChunksFailed,
+                names.bootstrapProgress,
+                names.bootstrapDone,
               ],
               cause,
             },
@@ -82,8 +90,17 @@ export function createScrapeGauges(
         merged.pendingWrites += part.pendingWrites;
         sawPending = true;
       }
+      if (typeof part.storeFlushFailures === 'number' && Number.isFinite(part.storeFlushFailures)) {
+        merged.storeFlushFailures += Math.max(0, part.storeFlushFailures);
+        sawFlushFailures = true;
+      }
+      if (part.bootstrap) merged.bootstrap = part.bootstrap;
     }
-    return sawPending ? merged : { ...merged, pendingWrites: undefined };
+    return {
+      ...merged,
+      pendingWrites: sawPending ? merged.pendingWrites : undefined,
+      storeFlushFailures: sawFlushFailures ? merged.storeFlushFailures : undefined,
+    };
   }
   function gather(): Promise<ScrapeSnapshot> {
     if (!inFlight) {
@@ -110,6 +127,30 @@ export function createScrapeGauges(
         // Series of symbols/sources that disappeared must not linger with a stale value.
         this.reset();
         fill(this, snap);
+      },
+    });
+    owned.push(names[key]);
+  }
+  /**
+   * A counter whose running total lives elsewhere (a store's stats) and is copied in at scrape time;
+   * the exposition type stays `counter` so `rate()`/`increase()` apply and a restart reads as a reset.
+   */
+  function scrapeCounter(
+    key: MetricKey,
+    help: string,
+    value: (snap: ScrapeSnapshot) => number | undefined,
+  ): void {
+    new Counter({
+      name: names[key],
+      help,
+      labelNames: [...constantNames],
+      registers,
+      async collect() {
+        const v = value(await gather());
+        this.reset();
+        if (v !== undefined && Number.isFinite(v) && v >= 0) this.inc(constantLabels, v);
+        // As for pending_writes: no provider reported it, so no series (unknown is not 0).
+        else this.remove(constantLabels);
       },
     });
     owned.push(names[key]);
@@ -187,6 +228,37 @@ export function createScrapeGauges(
     },
   );
 
+  scrapeCounter(
+    'storeFlushFailures',
+    'History store flushes that failed since the store was opened (the store keeps the rows and retries).',
+    (s) => s.storeFlushFailures,
+  );
+  scrapeCounter(
+    'bootstrapChunksFailed',
+    'Bootstrap chunks (about one day of one symbol) no source could deliver, in the current run.',
+    (s) => s.bootstrap?.chunksFailed,
+  );
+  scrapeGauge(
+    'bootstrapProgress',
+    'Share of the planned bootstrap chunks finished, 0..1 (1 when nothing was planned and the run is done).',
+    [],
+    (g, s) => {
+      const ratio = bootstrapRatio(s.bootstrap);
+      if (ratio !== undefined) g.set(constantLabels, ratio);
+      else g.remove(constantLabels);
+    },
+  );
+  scrapeGauge(
+    'bootstrapDone',
+    'Whether the start-up bootstrap has finished (1) or is still running (0).',
+    [],
+    (g, s) => {
+      if (s.bootstrap && typeof s.bootstrap.done === 'boolean')
+        g.set(constantLabels, s.bootstrap.done ? 1 : 0);
+      else g.remove(constantLabels);
+    },
+  );
+
   return {
     onScrape: (provider) => {
       const wrapped: ScrapeProvider = () => provider();
@@ -199,4 +271,13 @@ export function createScrapeGauges(
       errors.clear();
     },
   };
+}
+
+/** chunksDone / chunksPlanned clamped to 0..1; undefined when there is no (valid) bootstrap report. */
+function bootstrapRatio(b: BootstrapSnapshot | null | undefined): number | undefined {
+  if (!b) return undefined;
+  const { chunksPlanned: planned, chunksDone: done } = b;
+  if (!Number.isFinite(planned) || !Number.isFinite(done) || planned < 0 || done < 0) return undefined;
+  if (planned === 0) return b.done ? 1 : 0;
+  return Math.min(1, done / planned);
 }

@@ -19,6 +19,25 @@ export interface ScrapeSnapshot {
   stale?: Record<string, boolean>;
   /** Planned seconds between two polls of one symbol per source (the request planner); null omitted. */
   refreshIntervals?: Partial<Record<string, number | null>>;
+  /**
+   * Store flushes that failed since the store was opened (a history store's `stats().failedFlushes`);
+   * summed over providers. Exposed as a counter: a restart resets it, which `increase()` handles.
+   */
+  storeFlushFailures?: number;
+  /** The start-up bootstrap's progress; null or absent = no bootstrap has reported yet (series omitted). */
+  bootstrap?: BootstrapSnapshot | null;
+}
+
+/** The numbers of a bootstrap run that the bootstrap gauges report. */
+export interface BootstrapSnapshot {
+  /** Chunks planned over all symbols. */
+  chunksPlanned: number;
+  /** Chunks finished (filled or failed). */
+  chunksDone: number;
+  /** Chunks no source could deliver in this run. */
+  chunksFailed: number;
+  /** Whether the run finished. */
+  done: boolean;
 }
 
 export type ScrapeProvider = () => ScrapeSnapshot | Promise<ScrapeSnapshot>;

@@ -33,7 +33,7 @@ it('wireMetrics feeds breaker states, rate budgets, pending writes and data age 
     },
   ]);
   const store: Pick<HistoryStore, 'stats'> = {
-    stats: () => ({ pending: 17, flushes: 0, failedFlushes: 0, flushedRows: 0, rejectedBars: 0 }),
+    stats: () => ({ pending: 17, flushes: 0, failedFlushes: 3, flushedRows: 0, rejectedBars: 0 }),
   };
   const metrics = createPipelineMetrics({ clock });
   const sub = wireMetrics(metrics, {
@@ -48,6 +48,7 @@ it('wireMetrics feeds breaker states, rate budgets, pending writes and data age 
   expect(text).toContain('pipeline_breaker_state{source="polygon",state="open"} 1');
   expect(text).toContain('pipeline_breaker_state{source="yahoo",state="closed"} 1');
   expect(text).toContain('pipeline_pending_writes 17');
+  expect(text).toContain('pipeline_store_flush_failures_total 3');
   expect(text).toContain('pipeline_data_age_seconds{symbol="EURUSD"} 60');
   expect(text).not.toContain('symbol="XAUUSD"'); // no bar yet: no series
   sub.dispose();

@@ -21,6 +21,8 @@ export function populate(m: PipelineMetrics, clock: ManualClock): void {
     pendingWrites: 12,
     breakers: { yahoo: 'half_open' },
     rateBudgets: { twelvedata: { perMinuteLeft: 7, perDayLeft: 790 } },
+    storeFlushFailures: 2,
+    bootstrap: { chunksPlanned: 8, chunksDone: 6, chunksFailed: 1, done: false },
   }));
   m.onScrape(() => {
     throw new Error('fills scrape_errors_total');
