@@ -29,6 +29,8 @@ function member(id: string, symbols = SYMBOLS, leaseTtlMs = 5_000): ClusterCoord
     symbols,
     clock,
     leaseTtlMs,
+    // Rounds run only when a test calls tick(), so each edge case sees exactly the rounds it drives.
+    events: false,
   });
 }
 
@@ -164,5 +166,57 @@ describe('cluster coordinator', () => {
   it('rejects bad options with the value quoted', () => {
     expect(() => member('a|b')).toThrow(/instanceId.*"a\|b"/);
     expect(() => member('a', SYMBOLS, 10)).toThrow(/leaseTtlMs.*10/);
+  });
+});
+
+describe('prompt handover (events channel)', () => {
+  it("moves a leaver's symbols to the survivors within ~200 ms, nobody calling tick()", async () => {
+    const made: ClusterCoordinator[] = [];
+    const live = (id: string): ClusterCoordinator => {
+      // Real time (no injected clock): the Lua scripts read Redis' TIME, as in production.
+      const c = createClusterCoordinator({ redis, prefix, cluster: 'c1', instanceId: id, symbols: SYMBOLS });
+      made.push(c);
+      return c;
+    };
+    try {
+      const [a, b, c] = [live('a'), live('b'), live('c')];
+      for (let i = 0; i < 3; i++) for (const m of [a, b, c]) await m.tick();
+      assertExactlyOneOwner([a, b, c]);
+      const leaving = [...c.owned().keys()];
+      expect(leaving.length).toBeGreaterThan(0);
+      const t0 = Date.now();
+      await c.leave();
+      let ms = Infinity;
+      while (Date.now() - t0 < 2_000) {
+        if (leaving.every((s) => a.isOwner(s) || b.isOwner(s))) {
+          ms = Date.now() - t0;
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(ms).toBeLessThan(200);
+      assertExactlyOneOwner([a, b]);
+      expect(
+        a
+          .members()
+          .map((m) => m.id)
+          .sort(),
+      ).toEqual(['a', 'b']);
+      // The leases in Redis agree with what the survivors believe.
+      const leases = await a.leases();
+      for (const l of leases) expect(l.owner === 'a' ? a.isOwner(l.symbol) : b.isOwner(l.symbol)).toBe(true);
+
+      // A joining member is seen by the others at once too: they release its share without a tick.
+      const d = live('d');
+      await d.tick(); // joins (publishes) and learns the members
+      const t1 = Date.now();
+      const dShare = desiredSymbols(SYMBOLS, ['a', 'b', 'd'], 'd');
+      while (Date.now() - t1 < 2_000 && dShare.some((s) => a.isOwner(s) || b.isOwner(s)))
+        await new Promise((r) => setTimeout(r, 5));
+      expect(dShare.filter((s) => a.isOwner(s) || b.isOwner(s))).toEqual([]);
+      expect(Date.now() - t1).toBeLessThan(200);
+    } finally {
+      for (const m of made) await m.close();
+    }
   });
 });

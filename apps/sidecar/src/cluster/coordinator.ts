@@ -25,6 +25,17 @@ export interface ClusterCoordinatorOptions {
    * every instance, so machine clock skew cannot produce two owners.
    */
   clock?: Clock;
+  /**
+   * Prompt handover: publish a message on `<prefix>{cluster:<name>}:events` when this instance
+   * joins or leaves, and subscribe to it (on `redis.duplicate()`, opened at the first tick, closed by
+   * `leave()` / `close()`) to run an extra coordinator round at once when another member does, so a
+   * graceful stop moves the leases within a Redis round trip instead of at the survivors' next
+   * cycle. Plain (not sharded) pub/sub: on a Redis Cluster the message is broadcast to every node.
+   * False: membership changes are seen at the next `tick()` only. @default true
+   */
+  events?: boolean;
+  /** Called when an event-triggered round fails (Redis unreachable); the next cycle's tick retries. */
+  onEventError?: (err: unknown) => void;
 }
 
 /** A symbol's lease as /cluster reports it. */
@@ -62,8 +73,13 @@ export interface ClusterCoordinator {
   onAcquire(listener: (symbols: string[]) => void): Disposable;
   /** Symbols this instance lost or handed over (stop collecting them). */
   onRelease(listener: (symbols: string[]) => void): Disposable;
-  /** Graceful stop: release every lease and leave the member list so others take over at once. */
+  /**
+   * Graceful stop: release every lease and leave the member list so others take over at once (with
+   * `events`, the others are told on the events channel and run a round immediately).
+   */
   leave(): Promise<void>;
+  /** Close the events subscription without leaving (leases lapse after LEASE_TTL). Idempotent. */
+  close(): Promise<void>;
 }
 
 interface ScriptClient {
@@ -126,6 +142,8 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     throw new Error(`createClusterCoordinator: "leaseTtlMs" must be an integer >= 500, got ${ttl}`);
   }
   const keys: ClusterKeys = clusterKeys(prefix, options.cluster);
+  const eventsChannel = `${prefix}{cluster:${options.cluster}}:events`;
+  const events = options.events ?? true;
   const client = defineScripts(options.redis);
   const symbols = [...new Set(options.symbols)];
   const now = (): string => (options.clock ? String(options.clock.now()) : '');
@@ -188,44 +206,104 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     if (gained.length > 0) acquired.emit(gained);
   }
 
+  /** The round in flight (the cycle's or an event's): rounds never overlap. */
+  let inflight: Promise<unknown> = Promise.resolve();
+  /** An event-triggered round is queued behind `inflight` (coalesces a burst of events). */
+  let eventQueued = false;
+  let subscriber: (Redis | Cluster) | undefined;
+  let joined = false;
+
+  function serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = inflight.then(fn, fn);
+    inflight = run.catch(() => undefined);
+    return run;
+  }
+
+  async function tick(): Promise<ReadonlyMap<string, number>> {
+    if (events && !subscriber && !closed) subscribe();
+    const result = await serial(tickOnce);
+    if (events && !joined && !closed) {
+      joined = true;
+      await publish('join');
+    }
+    return result;
+  }
+
+  function onEvent(): void {
+    if (closed || eventQueued) return;
+    eventQueued = true;
+    void serial(() => {
+      eventQueued = false;
+      return tickOnce();
+    }).catch((err: unknown) => options.onEventError?.(err));
+  }
+
+  function subscribe(): void {
+    const sub = (options.redis as Redis).duplicate();
+    subscriber = sub;
+    sub.on('error', (err: unknown) => options.onEventError?.(err));
+    sub.on('message', (channel: string, message: string) => {
+      if (channel !== eventsChannel) return;
+      const [, from] = message.split('|');
+      if (from !== me) onEvent();
+    });
+    sub.subscribe(eventsChannel).catch((err: unknown) => options.onEventError?.(err));
+  }
+
+  async function publish(kind: 'join' | 'leave'): Promise<void> {
+    try {
+      await (options.redis as Redis).publish(eventsChannel, `${kind}|${me}`);
+    } catch (err) {
+      options.onEventError?.(err); // the others see the change at their next cycle instead
+    }
+  }
+
+  async function unsubscribe(): Promise<void> {
+    const sub = subscriber;
+    subscriber = undefined;
+    if (sub) await sub.quit().catch(() => sub.disconnect());
+  }
+
+  async function tickOnce(): Promise<ReadonlyMap<string, number>> {
+    if (closed) return owned;
+    // The member list of the previous round (plus me) decides the shares; the round itself
+    // refreshes it, so a join or leave settles within two rounds.
+    const ids = members.map((m) => m.id);
+    if (members.length === 0) {
+      await round('tick', [], [], true); // learn the members first (the round adds me)
+      if (members.length === 0) throw new Error('cluster tick: the member list came back empty');
+      return tickOnce();
+    }
+    // The shares change only when the member list does: hash once per membership change.
+    const signature = ids.join('\n');
+    if (signature !== shares.signature) {
+      const desired = desiredSymbols(symbols, ids, me);
+      shares = { signature, desired, want: new Set(desired) };
+    }
+    const { desired, want } = shares;
+    const release: string[] = [];
+    for (const s of owned.keys()) if (!want.has(s)) release.push(s);
+    // Leases live with the heartbeat: while it has not lapsed nobody could take ours, so only the
+    // desired symbols not held yet are sent. A lapse (a pause longer than LEASE_TTL) re-checks all.
+    const missing = desired.filter((s) => !owned.has(s));
+    const lapsed = await round('tick', missing, release, false);
+    if (lapsed && owned.size > 0) await round('tick', desired, [], true);
+    // The round showed a member joining or leaving: settle the new shares now rather than one
+    // cycle later (a takeover then starts right after the lease expiry or the leave).
+    if (!settling && members.map((m) => m.id).join('\n') !== signature) {
+      settling = true;
+      try {
+        return await tickOnce();
+      } finally {
+        settling = false;
+      }
+    }
+    return owned;
+  }
+
   return {
     instanceId: me,
-    async tick() {
-      if (closed) return owned;
-      // The member list of the previous round (plus me) decides the shares; the round itself
-      // refreshes it, so a join or leave settles within two rounds.
-      const ids = members.map((m) => m.id);
-      if (members.length === 0) {
-        await round('tick', [], [], true); // learn the members first (the round adds me)
-        if (members.length === 0) throw new Error('cluster tick: the member list came back empty');
-        return this.tick();
-      }
-      // The shares change only when the member list does: hash once per membership change.
-      const signature = ids.join('\n');
-      if (signature !== shares.signature) {
-        const desired = desiredSymbols(symbols, ids, me);
-        shares = { signature, desired, want: new Set(desired) };
-      }
-      const { desired, want } = shares;
-      const release: string[] = [];
-      for (const s of owned.keys()) if (!want.has(s)) release.push(s);
-      // Leases live with the heartbeat: while it has not lapsed nobody could take ours, so only the
-      // desired symbols not held yet are sent. A lapse (a pause longer than LEASE_TTL) re-checks all.
-      const missing = desired.filter((s) => !owned.has(s));
-      const lapsed = await round('tick', missing, release, false);
-      if (lapsed && owned.size > 0) await round('tick', desired, [], true);
-      // The round showed a member joining or leaving: settle the new shares now rather than one
-      // cycle later (a takeover then starts right after the lease expiry or the leave).
-      if (!settling && members.map((m) => m.id).join('\n') !== signature) {
-        settling = true;
-        try {
-          return await this.tick();
-        } finally {
-          settling = false;
-        }
-      }
-      return owned;
-    },
+    tick,
     owned: () => owned,
     isOwner: (symbol) => owned.has(symbol),
     members: () => members,
@@ -259,7 +337,13 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     async leave() {
       if (closed) return;
       closed = true;
-      await round('leave', [], [...owned.keys()], true);
+      await unsubscribe();
+      await serial(() => round('leave', [], [...owned.keys()], true));
+      if (events) await publish('leave');
+    },
+    async close() {
+      closed = true;
+      await unsubscribe();
     },
   };
 }

@@ -62,6 +62,7 @@ export function createClusterFromConfig(
     instanceId: config.instanceId,
     leaseTtlMs: config.leaseTtlMs,
     symbols: config.symbols,
+    onEventError: (err) => log?.debug('cluster events channel error', { err }),
   });
   const budget = createSharedBudget({ redis, prefix: config.redisKeyPrefix });
   const keyOf = (name: string): string | undefined =>
@@ -72,6 +73,7 @@ export function createClusterFromConfig(
       coordinator,
       mirror,
       close: async () => {
+        await coordinator.close();
         await redis.quit().catch(() => redis.disconnect());
       },
     },
