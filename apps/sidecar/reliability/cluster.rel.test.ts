@@ -245,7 +245,8 @@ describe('cluster mode: several sidecars, one pipeline', () => {
     // Lease expiry + one cycle, plus the takeover's own work (backfill request, warm-up) on a busy box.
     expect(resumedMs).toBeLessThan((LEASE_TTL_S + CYCLE_S) * 1000 + 1_500);
 
-    // SIGTERM one survivor: the other takes its symbols within about a second.
+    // SIGTERM one survivor: it flushes, releases and tells the others on the events channel; the other
+    // runs a coordinator round at once and holds its symbols within a second (issue 13).
     const [leaver, stayer] = survivors;
     const leaverSymbols = [...ownersOf(await view(stayer)).entries()]
       .filter(([, o]) => o === leaver.id)
@@ -266,7 +267,7 @@ describe('cluster mode: several sidecars, one pipeline', () => {
     }
     const exit = await leaver.svc.exited;
     expect(exit.code).toBe(0);
-    if (leaverSymbols.length > 0) expect(handoverMs).toBeLessThan(1_500);
+    if (leaverSymbols.length > 0) expect(handoverMs).toBeLessThan(1_000);
 
     // A fourth instance joins and takes a share.
     const d = await startInstance('inst-d');
