@@ -14,7 +14,7 @@ import {
   type Timeframe,
 } from '@pipeline/core';
 import { LifecycleError, isSidecarError, type SourceAttempt } from '../errors';
-import { createEmitter } from '../events';
+import { createEmitter, type Emitter } from '../events';
 import { type BreakerPort, type MetricsPort, type SourceSlot } from '../ports';
 import { type SymbolState, type SymbolStates } from '../state/symbol-state';
 import { type SignalBook } from '../strategy/signals';
@@ -104,136 +104,239 @@ export interface Collector {
   onFetched(fn: (info: FetchedInfo) => void): () => void;
 }
 
-export function createCollector(options: CollectorOptions): Collector {
-  const { clock, states, ingest, sinks, metrics, log } = options;
-  const tf = options.timeframe;
+/** Per-symbol stream delivery: the stream brings each period's bar once it closed. */
+interface StreamWatch {
+  /** True while the bar of the period that closed STALE_AFTER ago has arrived. */
+  delivers(symbol: string, now: number): boolean;
+  /** Notes a delivered bar's open time. */
+  saw(symbol: string, ts: number): void;
+}
+
+function createStreamWatch(tf: Timeframe, silentAfterMs: number): StreamWatch {
   const tfMs = TIMEFRAME_MS[tf];
+  /** Open time of the newest bar the stream delivered per symbol (epoch ms). */
+  const lastTs = new Map<string, number>();
+  return {
+    delivers(symbol, now) {
+      const last = lastTs.get(symbol);
+      return last !== undefined && last >= alignTs(now - silentAfterMs, tf) - tfMs;
+    },
+    saw(symbol, ts) {
+      lastTs.set(symbol, Math.max(ts, lastTs.get(symbol) ?? -Infinity));
+    },
+  };
+}
+
+/**
+ * The cycle's yield gate. When many answers arrive together their processing runs back to back as
+ * microtasks, and HTTP readers wait for the whole batch. After `afterMs` of such work all workers
+ * pause on one shared setImmediate gate, so pending requests (I/O) are served in between.
+ */
+interface YieldGate {
+  /** Undefined when open (no extra await), else a promise that settles once the gate opens again. */
+  pass(): Promise<void> | undefined;
+  /** Call after processing an answer: closes the gate once the slice is used up. */
+  worked(): void;
+}
+
+function createYieldGate(afterMs: number): YieldGate {
+  let gate: Promise<void> | undefined;
+  let sliceStart = performance.now();
+  const resume = () => {
+    if (sliceStart === 0) sliceStart = performance.now();
+  };
+  return {
+    pass() {
+      if (!gate) {
+        resume();
+        return undefined;
+      }
+      return (async () => {
+        while (gate !== undefined) await gate;
+        resume();
+      })();
+    },
+    worked() {
+      if (!gate && performance.now() - sliceStart >= afterMs) {
+        sliceStart = 0;
+        gate = new Promise<void>((r) =>
+          setImmediate(() => {
+            gate = undefined;
+            r();
+          }),
+        );
+      }
+    },
+  };
+}
+
+/** What one cycle counts and collects while its symbols are fetched. */
+interface CycleTally {
+  ok: number;
+  failed: number;
+  streamed: number;
+  waiting: number;
+  rejected: number;
+  toWrite: Bar[];
+}
+
+/** What the per-symbol step shares within one cycle. */
+interface CycleStep {
+  t0: number;
+  /** The symbols whose turn it is (undefined: every symbol). */
+  due: Set<string> | undefined;
+  signal: AbortSignal;
+  gate: YieldGate;
+  tally: CycleTally;
+}
+
+function recordAttempts(metrics: CollectorOptions['metrics'], attempts: readonly SourceAttempt[]): void {
+  for (const a of attempts) {
+    if (a.outcome !== 'ok' && a.outcome !== 'failed') continue;
+    const source = a.source as SourceName;
+    metrics.fetchDuration.observe({ source }, (a.latencyMs ?? 0) / 1000);
+    if (a.outcome === 'failed')
+      metrics.fetchErrors.inc({ source, kind: isFetchError(a.error) ? a.error.kind : 'other' });
+  }
+}
+
+function recordFailure(options: CollectorOptions, state: SymbolState, err: unknown): void {
+  state.consecutiveFailures++;
+  if (isSidecarError(err)) {
+    const attempts = (err as { attempts?: readonly SourceAttempt[] }).attempts ?? [];
+    state.lastAttempts = attempts;
+    recordAttempts(options.metrics, attempts);
+  }
+  // Log the first failure of a streak and then every 60th, not every second.
+  if (state.consecutiveFailures === 1 || state.consecutiveFailures % 60 === 0) {
+    options.log.warn('every source failed; serving the last bars as stale', {
+      symbol: state.symbol,
+      consecutiveFailures: state.consecutiveFailures,
+      reason: err instanceof Error ? err.message : String(err),
+    });
+  }
+}
+
+/** The per-symbol step: fetch from the first healthy source, ingest the answer, count the outcome. */
+async function collectSymbol(
+  options: CollectorOptions,
+  stream: StreamWatch,
+  fetched: Emitter<FetchedInfo>,
+  symbol: string,
+  step: CycleStep,
+): Promise<void> {
+  const { clock, planner } = options;
+  const { tally } = step;
+  const state = options.states.get(symbol);
+  if (stream.delivers(symbol, step.t0)) tally.streamed++;
+  if (step.due && !step.due.has(symbol)) {
+    tally.waiting++;
+    return;
+  }
+  try {
+    const res = await fetchLatestWithFallback({
+      slots: options.sources,
+      breaker: options.breaker,
+      symbol,
+      timeframe: options.timeframe,
+      limit: LATEST_LIMIT,
+      now: () => clock.now(),
+      signal: step.signal,
+      ...(planner ? { admit: (slot) => planner.admit(slot.name, symbol, clock.now()) } : {}),
+    });
+    const closed = step.gate.pass();
+    if (closed) await closed;
+    const at = clock.now();
+    recordAttempts(options.metrics, res.attempts);
+    if (fetched.size) fetched.emit({ symbol, source: res.source, at, bars: res.value.length });
+    state.lastAttempts = res.attempts;
+    const { accepted, rejected } = options.ingest.apply(state, res.value, res.source, at);
+    tally.rejected += rejected;
+    for (const b of accepted) tally.toWrite.push(b);
+    if (accepted.length > 0) options.metrics.barsIngested.inc({ source: res.source }, accepted.length);
+    tally.ok++;
+    step.gate.worked();
+  } catch (err) {
+    tally.failed++;
+    if (options.isStopping()) return; // fetches cancelled by stop(): not a source failure
+    recordFailure(options, state, err);
+  }
+}
+
+/** The cycle's write step: its accepted bars to the sinks in one batch, then its new signals. Returns bars written. */
+async function writeCycle(options: CollectorOptions, toWrite: Bar[]): Promise<number> {
+  const { sinks } = options;
+  const cluster = options.ownership;
+  let writes = toWrite;
+  let published = options.signals.drain();
+  if (cluster && (writes.length > 0 || published.length > 0)) {
+    // A paused owner whose leases lapsed must not overwrite the new owner's bars.
+    const allowed = await cluster.fence([...writes.map((b) => b.symbol), ...published.map((s) => s.symbol)]);
+    writes = writes.filter((b) => allowed.has(b.symbol));
+    published = published.filter((s) => allowed.has(s.symbol));
+  }
+  if (writes.length > 0) await sinks.writeBars(writes);
+  await sinks.publish(published);
+  return writes.length;
+}
+
+/** Ingests one bar pushed by the stream and writes it (fenced in cluster mode) with the signals it made. */
+function ingestStreamBar(options: CollectorOptions, stream: StreamWatch, bar: Bar, source: SourceName): void {
+  const { sinks } = options;
+  const state = options.states.find(bar.symbol);
+  if (!state || bar.timeframe !== options.timeframe || options.isStopping()) return;
+  if (options.ownership && !options.ownership.isCollecting(bar.symbol)) return;
+  const now = options.clock.now();
+  stream.saw(bar.symbol, bar.ts);
+  const { accepted } = options.ingest.apply(state, [bar], source, now);
+  if (accepted.length > 0) {
+    const cluster = options.ownership;
+    if (cluster) {
+      const signals = options.signals.drain();
+      void cluster.fence([bar.symbol, ...signals.map((s) => s.symbol)]).then(async (allowed) => {
+        if (allowed.has(bar.symbol)) await sinks.writeBars(accepted);
+        await sinks.publish(signals.filter((s) => allowed.has(s.symbol)));
+      });
+    } else {
+      void sinks.writeBars(accepted).then(() => sinks.publish(options.signals.drain()));
+    }
+  }
+}
+
+export function createCollector(options: CollectorOptions): Collector {
+  const { clock, metrics } = options;
+  const tf = options.timeframe;
   // The stream delivers each period's bar once it closed. It counts as delivering while the bar of
   // the period that closed STALE_AFTER ago has arrived: silence is noticed STALE_AFTER after a
   // delivery is due, and the symbol's own polls (which keep its forming bar fresh meanwhile) carry on.
-  const silentAfterMs = options.staleAfterMs ?? Math.max(2 * options.intervalMs, tfMs);
-  const streamDelivers = (symbol: string, now: number) => {
-    const last = streamLastTs.get(symbol);
-    return last !== undefined && last >= alignTs(now - silentAfterMs, tf) - tfMs;
-  };
+  const silentAfterMs = options.staleAfterMs ?? Math.max(2 * options.intervalMs, TIMEFRAME_MS[tf]);
+  const stream = createStreamWatch(tf, silentAfterMs);
   const cycleEvents = createEmitter<CycleReport>();
   const fetchedEvents = createEmitter<FetchedInfo>();
-  /** Open time of the newest bar the stream delivered per symbol (epoch ms). */
-  const streamLastTs = new Map<string, number>();
   let cycleNo = 0;
   let lastCycleMs: number | null = null;
   let cycleAbort = new AbortController();
 
-  function recordAttempts(attempts: readonly SourceAttempt[]): void {
-    for (const a of attempts) {
-      if (a.outcome !== 'ok' && a.outcome !== 'failed') continue;
-      const source = a.source as SourceName;
-      metrics.fetchDuration.observe({ source }, (a.latencyMs ?? 0) / 1000);
-      if (a.outcome === 'failed')
-        metrics.fetchErrors.inc({ source, kind: isFetchError(a.error) ? a.error.kind : 'other' });
-    }
-  }
-
-  function recordFailure(state: SymbolState, err: unknown): void {
-    state.consecutiveFailures++;
-    if (isSidecarError(err)) {
-      const attempts = (err as { attempts?: readonly SourceAttempt[] }).attempts ?? [];
-      state.lastAttempts = attempts;
-      recordAttempts(attempts);
-    }
-    // Log the first failure of a streak and then every 60th, not every second.
-    if (state.consecutiveFailures === 1 || state.consecutiveFailures % 60 === 0) {
-      log.warn('every source failed; serving the last bars as stale', {
-        symbol: state.symbol,
-        consecutiveFailures: state.consecutiveFailures,
-        reason: err instanceof Error ? err.message : String(err),
-      });
-    }
-  }
-
   async function runCycle(): Promise<CycleReport> {
     const t0 = clock.now();
     const cycle = ++cycleNo;
-    let ok = 0;
-    let failed = 0;
-    let streamed = 0;
-    let waiting = 0;
-    let rejectedTotal = 0;
-    const toWrite: Bar[] = [];
-    let sliceStart = performance.now();
+    const gate = createYieldGate(YIELD_AFTER_MS);
     // One signal per cycle, shared by every fetch (hence no listener limit): abort() cancels it so
     // in-flight requests end at once instead of running into their timeouts.
     cycleAbort = new AbortController();
     setMaxListeners(0, cycleAbort.signal);
-    let gate: Promise<void> | undefined;
     const cluster = options.ownership;
     if (cluster) await cluster.beforeCycle();
     const symbols = cluster ? options.symbols.filter((s) => cluster.isCollecting(s)) : options.symbols;
-    const planner = options.planner;
     // Streamed symbols are planned too: the stream brings each closed bar, the polls (within the
     // budget) keep the forming bar fresh, and take over alone when the stream falls silent.
-    const due = planner?.beginCycle(symbols, t0);
-    await forEachLimited(symbols, options.fetchConcurrency, async (symbol) => {
-      const state = states.get(symbol);
-      if (streamDelivers(symbol, t0)) streamed++;
-      if (due && !due.has(symbol)) {
-        waiting++;
-        return;
-      }
-      try {
-        const res = await fetchLatestWithFallback({
-          slots: options.sources,
-          breaker: options.breaker,
-          symbol,
-          timeframe: tf,
-          limit: LATEST_LIMIT,
-          now: () => clock.now(),
-          signal: cycleAbort.signal,
-          ...(planner ? { admit: (slot) => planner.admit(slot.name, symbol, clock.now()) } : {}),
-        });
-        while (gate) await gate;
-        if (sliceStart === 0) sliceStart = performance.now();
-        const at = clock.now();
-        recordAttempts(res.attempts);
-        if (fetchedEvents.size)
-          fetchedEvents.emit({ symbol, source: res.source, at, bars: res.value.length });
-        state.lastAttempts = res.attempts;
-        const { accepted, rejected } = ingest.apply(state, res.value, res.source, at);
-        rejectedTotal += rejected;
-        for (const b of accepted) toWrite.push(b);
-        if (accepted.length > 0) metrics.barsIngested.inc({ source: res.source }, accepted.length);
-        ok++;
-        // When many answers arrive together their processing runs back to back as microtasks, and
-        // HTTP readers wait for the whole batch. After about a millisecond of such work all workers
-        // pause on one shared setImmediate gate, so pending requests (I/O) are served in between.
-        if (!gate && performance.now() - sliceStart >= YIELD_AFTER_MS) {
-          sliceStart = 0;
-          gate = new Promise<void>((r) =>
-            setImmediate(() => {
-              gate = undefined;
-              r();
-            }),
-          );
-        }
-      } catch (err) {
-        failed++;
-        if (options.isStopping()) return; // fetches cancelled by stop(): not a source failure
-        recordFailure(state, err);
-      }
-    });
-    let writes = toWrite;
-    let published = options.signals.drain();
-    if (cluster && (writes.length > 0 || published.length > 0)) {
-      // A paused owner whose leases lapsed must not overwrite the new owner's bars.
-      const allowed = await cluster.fence([
-        ...writes.map((b) => b.symbol),
-        ...published.map((s) => s.symbol),
-      ]);
-      writes = writes.filter((b) => allowed.has(b.symbol));
-      published = published.filter((s) => allowed.has(s.symbol));
-    }
-    if (writes.length > 0) await sinks.writeBars(writes);
-    await sinks.publish(published);
+    const due = options.planner?.beginCycle(symbols, t0);
+    const tally: CycleTally = { ok: 0, failed: 0, streamed: 0, waiting: 0, rejected: 0, toWrite: [] };
+    const step: CycleStep = { t0, due, signal: cycleAbort.signal, gate, tally };
+    await forEachLimited(symbols, options.fetchConcurrency, (symbol) =>
+      collectSymbol(options, stream, fetchedEvents, symbol, step),
+    );
+    const barsWritten = await writeCycle(options, tally.toWrite);
     const durationMs = clock.now() - t0;
     lastCycleMs = durationMs;
     metrics.cycleDuration.observe(durationMs / 1000);
@@ -242,12 +345,12 @@ export function createCollector(options: CollectorOptions): Collector {
       cycle,
       startedAt: t0,
       durationMs,
-      ok,
-      failed,
-      streamed,
-      waiting,
-      barsWritten: writes.length,
-      barsRejected: rejectedTotal,
+      ok: tally.ok,
+      failed: tally.failed,
+      streamed: tally.streamed,
+      waiting: tally.waiting,
+      barsWritten,
+      barsRejected: tally.rejected,
     };
     cycleEvents.emit(report);
     return report;
@@ -255,26 +358,7 @@ export function createCollector(options: CollectorOptions): Collector {
 
   return {
     runCycle,
-    onStreamBar(bar, source) {
-      const state = states.find(bar.symbol);
-      if (!state || bar.timeframe !== tf || options.isStopping()) return;
-      if (options.ownership && !options.ownership.isCollecting(bar.symbol)) return;
-      const now = clock.now();
-      streamLastTs.set(bar.symbol, Math.max(bar.ts, streamLastTs.get(bar.symbol) ?? -Infinity));
-      const { accepted } = ingest.apply(state, [bar], source, now);
-      if (accepted.length > 0) {
-        const cluster = options.ownership;
-        if (cluster) {
-          const signals = options.signals.drain();
-          void cluster.fence([bar.symbol, ...signals.map((s) => s.symbol)]).then(async (allowed) => {
-            if (allowed.has(bar.symbol)) await sinks.writeBars(accepted);
-            await sinks.publish(signals.filter((s) => allowed.has(s.symbol)));
-          });
-        } else {
-          void sinks.writeBars(accepted).then(() => sinks.publish(options.signals.drain()));
-        }
-      }
-    },
+    onStreamBar: (bar, source) => ingestStreamBar(options, stream, bar, source),
     abort() {
       cycleAbort.abort(new LifecycleError('sidecar stopping'));
     },
