@@ -9,6 +9,7 @@ import { createIndicatorFeatures } from '../strategy/features';
 import { silentLogger, type Logger } from './logger';
 import { type Strategy } from '../strategy/scanner';
 import { createSidecar, type Sidecar, type SidecarDeps } from '../sidecar';
+import { type BootstrapProgress } from '../pipeline/bootstrap';
 import { createPolygonLiveStream, createSources } from './sources';
 import { type ClusterMirrorCache } from '../cluster/stage';
 import { createClusterFromConfig, createPgHistoryFromConfig } from '../cluster/wiring';
@@ -93,6 +94,21 @@ export function createService(config: SidecarConfig, options: ServiceOptions = {
     stream: { ringSize: config.streamReplaySize, maxQueue: config.streamMaxQueue },
   });
   registerClusterRoutes(app, sidecar);
+  // Store flush failures and bootstrap progress for the alert rules (deploy/prometheus/alerts.yml),
+  // from the numbers /health reports: the store's stats() and the last bootstrap progress event.
+  let bootstrap: BootstrapProgress | null = null;
+  const offProgress = sidecar.onBootstrapProgress((p) => {
+    bootstrap = p;
+  });
+  const healthGauges = deps.metrics.onScrape(() => ({
+    ...(deps.store.isClosed ? {} : { storeFlushFailures: deps.store.stats().failedFlushes }),
+    bootstrap: bootstrap && {
+      chunksPlanned: bootstrap.chunksPlanned,
+      chunksDone: bootstrap.chunksDone,
+      chunksFailed: bootstrap.failedChunks,
+      done: bootstrap.done,
+    },
+  }));
   let closing: Promise<void> | undefined;
   return {
     sidecar,
@@ -101,6 +117,8 @@ export function createService(config: SidecarConfig, options: ServiceOptions = {
     listen: () => app.listen({ port: config.port, host: config.host }),
     close() {
       closing ??= (async () => {
+        offProgress();
+        healthGauges.dispose();
         try {
           await app.close();
         } finally {
