@@ -26,7 +26,7 @@ import { createCollector, type CycleReport, type FetchedInfo } from './pipeline/
 import { createGapRepair } from './pipeline/gap-repair';
 import { createFinalizer } from './pipeline/finalizer';
 import { createIngest } from './pipeline/ingest';
-import { createRequestPlanner } from './pipeline/planner';
+import { createRequestPlanner, type RequestPlanner } from './pipeline/planner';
 import { createCollectionLoop } from './pipeline/loop';
 import { createSinks } from './pipeline/sinks';
 import { warmStart } from './pipeline/warm';
@@ -43,9 +43,9 @@ import {
 } from './ports';
 import { createHealth, type HealthReport, type Phase } from './state/health';
 import { createReadModel, type ReadModel } from './state/read-model';
-import { createSymbolStates, type SymbolState } from './state/symbol-state';
+import { createSymbolStates, type SymbolState, type SymbolStates } from './state/symbol-state';
 import { createDefaultStrategy, type StoredSignal, type Strategy } from './strategy/scanner';
-import { createSignalBook } from './strategy/signals';
+import { createSignalBook, type SignalBook } from './strategy/signals';
 import { type SidecarConfig } from './wiring/config';
 import { silentLogger, type Logger } from './wiring/logger';
 
@@ -119,19 +119,60 @@ export interface Sidecar extends SidecarEvents, ReadModel {
   readonly ready: boolean;
 }
 
-export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar {
+/** What the stages read from the shell's lifecycle. */
+interface ShellView {
+  phase(): Phase;
+  isStopping(): boolean;
+}
+
+/** Cluster mode's stage (leases, takeover backfill), or null for a single process. */
+function wireCluster(
+  config: SidecarConfig,
+  deps: SidecarDeps,
+  stages: { states: SymbolStates; signals: SignalBook },
+  now: () => number,
+  log: Logger,
+): ClusterStage | null {
+  if (!deps.cluster) return null;
+  const tf = config.timeframe;
+  return createClusterStage({
+    ...deps.cluster,
+    symbols: config.symbols,
+    timeframe: tf,
+    bootstrapDays: config.bootstrapDays,
+    leaseTtlMs: config.leaseTtlMs,
+    store: deps.store,
+    cache: deps.cache,
+    features: deps.features,
+    states: stages.states,
+    adoptSignal: (s) => stages.signals.adopt(s),
+    // A takeover's backfill goes the gap-repair way: the chunked bootstrap over [from, to).
+    backfill: async (symbol, from, to) => {
+      const r = await runBootstrap({
+        ...deps,
+        symbols: [symbol],
+        timeframe: tf,
+        from,
+        to,
+        now,
+        calendarFor: (s) => deps.symbols.calendar(s),
+      });
+      // A chunk the providers did not serve (budget spent, outage): the takeover is retried.
+      if (r.failedChunks > 0)
+        throw new Error(`backfill of ${symbol}: ${r.failedChunks} of ${r.chunksPlanned} chunks failed`);
+      return r.bars;
+    },
+    now,
+    log,
+  });
+}
+
+/** The stages, in the order data flows through them, up to the collection loop. */
+function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) {
   const clock = deps.scheduler ?? systemClock;
   const log = deps.logger ?? silentLogger;
   const tf = config.timeframe;
   const now = () => clock.now();
-  let phase: Phase = 'starting';
-  let bootstrapProgress: BootstrapProgress | null = null;
-  let stopping: Promise<void> | undefined;
-  let started = false;
-  let unsubscribeStream: (() => void) | undefined;
-  const progressEvents = createEmitter<BootstrapProgress>();
-
-  // The stages, in the order data flows through them.
   const states = createSymbolStates({
     symbols: config.symbols,
     toBroker: (s) => deps.symbols.toBroker(s),
@@ -168,38 +209,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     maxBarsCache: config.maxBarsCache,
     log,
   });
-  const cluster = deps.cluster
-    ? createClusterStage({
-        ...deps.cluster,
-        symbols: config.symbols,
-        timeframe: tf,
-        bootstrapDays: config.bootstrapDays,
-        leaseTtlMs: config.leaseTtlMs,
-        store: deps.store,
-        cache: deps.cache,
-        features: deps.features,
-        states,
-        adoptSignal: (s) => signals.adopt(s),
-        // A takeover's backfill goes the gap-repair way: the chunked bootstrap over [from, to).
-        backfill: async (symbol, from, to) => {
-          const r = await runBootstrap({
-            ...deps,
-            symbols: [symbol],
-            timeframe: tf,
-            from,
-            to,
-            now,
-            calendarFor: (s) => deps.symbols.calendar(s),
-          });
-          // A chunk the providers did not serve (budget spent, outage): the takeover is retried.
-          if (r.failedChunks > 0)
-            throw new Error(`backfill of ${symbol}: ${r.failedChunks} of ${r.chunksPlanned} chunks failed`);
-          return r.bars;
-        },
-        now,
-        log,
-      })
-    : null;
+  const cluster = wireCluster(config, deps, { states, signals }, now, log);
   const planner = createRequestPlanner({
     sources: deps.sources,
     breaker: deps.breaker,
@@ -232,9 +242,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     sinks,
     signals,
     log,
-    isStopping: () => stopping !== undefined,
+    isStopping: () => shell.isStopping(),
     afterCycle: () => {
-      if (phase === 'live') {
+      if (shell.phase() === 'live') {
         gapRepair.kick();
         // Cluster mode: its writes are not fenced yet, so a symbol's late bars are left to its owner's
         // own polls (see README, Late finalisation).
@@ -254,6 +264,35 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     },
     onError: (err) => log.error('collection cycle failed', { err }),
   });
+  return {
+    clock,
+    log,
+    now,
+    states,
+    signals,
+    gapRepair,
+    barEvents,
+    sinks,
+    cluster,
+    planner,
+    finalizer,
+    collector,
+    loop,
+  };
+}
+
+export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar {
+  let phase: Phase = 'starting';
+  let bootstrapProgress: BootstrapProgress | null = null;
+  let stopping: Promise<void> | undefined;
+  let started = false;
+  let unsubscribeStream: (() => void) | undefined;
+  const progressEvents = createEmitter<BootstrapProgress>();
+  const stages = wireStages(config, deps, { phase: () => phase, isStopping: () => stopping !== undefined });
+  const { clock, log, now, states, signals, sinks, cluster, planner, finalizer, collector, loop } = stages;
+  const tf = config.timeframe;
+
+  // Beside the flow: the health rule, the read model (what the HTTP API reads), scrape-time gauges.
   const health = createHealth({
     ...deps,
     clock,
@@ -305,23 +344,26 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     return report;
   }
 
-  async function start(options: { skipBootstrap?: boolean; loop?: boolean } = {}): Promise<void> {
-    if (started) throw new LifecycleError(`start() called twice (phase ${phase})`);
-    started = true;
-    // Cluster mode: each symbol's owner backfills it when it takes it over (cluster/stage.ts), so
-    // N instances do not fetch every symbol's history N times.
-    if (!options.skipBootstrap && config.bootstrapDays > 0 && !cluster) {
-      try {
-        const r = await bootstrap();
-        log.info('bootstrap finished', { ...r });
-      } catch (err) {
-        log.error('bootstrap failed; going live with what is stored', { err });
-      }
+  /** Start step 1: the history. Cluster mode: each symbol's owner backfills it on takeover instead. */
+  async function bootstrapStep(options: { skipBootstrap?: boolean }): Promise<void> {
+    if (options.skipBootstrap || config.bootstrapDays <= 0 || cluster) return;
+    try {
+      const r = await bootstrap();
+      log.info('bootstrap finished', { ...r });
+    } catch (err) {
+      log.error('bootstrap failed; going live with what is stored', { err });
     }
-    if (stopping) return;
-    if (!cluster) await warmStart({ ...deps, symbols: config.symbols, timeframe: tf, states, sinks });
-    // A restart: every finished period still stored as forming is queued, not only the newest row.
-    if (!cluster) await finalizer.scanStore(config.symbols);
+  }
+
+  /** Start step 2: indicators and cache from the store; a restart queues every finished period still stored as forming. */
+  async function warmStep(): Promise<void> {
+    if (cluster) return;
+    await warmStart({ ...deps, symbols: config.symbols, timeframe: tf, states, sinks });
+    await finalizer.scanStore(config.symbols);
+  }
+
+  /** Start step 3: live. The stream subscribes, then (unless `loop: false`) the loop starts. */
+  function liveStep(options: { loop?: boolean }): void {
     phase = 'live';
     const stream = deps.stream;
     if (stream)
@@ -330,22 +372,19 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       );
     if (options.loop === false) return;
     loop.start();
-    for (const p of planner.shortfalls(config.symbols.length))
-      log.warn('the rate budget cannot give every symbol the configured interval from this source', {
-        source: p.source,
-        limitedBy: p.limitedBy,
-        plannedPerMinute: p.plannedPerMinute,
-        symbols: p.symbols,
-        intervalMs: config.collectionIntervalMs,
-        refreshMs: p.refreshMs,
-      });
-    log.info('collection loop started', {
-      symbols: config.symbols.length,
-      sources: deps.sources.map((s) => s.name),
-      intervalMs: config.collectionIntervalMs,
-    });
+    logLoopStarted(config, deps, planner, log);
   }
 
+  async function start(options: { skipBootstrap?: boolean; loop?: boolean } = {}): Promise<void> {
+    if (started) throw new LifecycleError(`start() called twice (phase ${phase})`);
+    started = true;
+    await bootstrapStep(options);
+    if (stopping) return;
+    await warmStep();
+    liveStep(options);
+  }
+
+  /** Stop: quiet the inputs, let in-flight work end, leave the cluster, then the ordered closers. */
   async function shutdown(): Promise<void> {
     phase = 'stopping';
     unsubscribeStream?.();
@@ -353,29 +392,10 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     const running = loop.stop();
     collector.abort();
     await running;
-    await gapRepair.idle();
+    await stages.gapRepair.idle();
     await finalizer.idle();
-    if (cluster) {
-      // Flush first, so the next owner's backfill starts after this instance's last stored bar;
-      // then release the leases at once (others take over on their next cycle).
-      try {
-        await deps.store.flush();
-      } catch (err) {
-        log.error('flushing the store before leaving the cluster failed', { err });
-      }
-      try {
-        await cluster.leave();
-      } catch (err) {
-        log.error('leaving the cluster failed; the leases lapse after LEASE_TTL', { err });
-      }
-    }
-    for (const [name, close] of closers(deps)) {
-      try {
-        await close();
-      } catch (err) {
-        log.error(`closing ${name} failed`, { err });
-      }
-    }
+    if (cluster) await leaveCluster(deps, cluster, log);
+    await runClosers(closers(deps), log);
     phase = 'stopped';
   }
 
@@ -384,7 +404,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     metrics: deps.metrics,
     onCycle: collector.onCycle,
     onSignal: signals.onSignal,
-    onBars: barEvents.on,
+    onBars: stages.barEvents.on,
     onFetched: collector.onFetched,
     onBootstrapProgress: progressEvents.on,
     get ready() {
@@ -401,6 +421,57 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     cluster,
     ...reads,
   };
+}
+
+/** Warns about sources whose budget cannot give every symbol the interval, then logs the start. */
+function logLoopStarted(
+  config: SidecarConfig,
+  deps: SidecarDeps,
+  planner: RequestPlanner,
+  log: Logger,
+): void {
+  for (const p of planner.shortfalls(config.symbols.length))
+    log.warn('the rate budget cannot give every symbol the configured interval from this source', {
+      source: p.source,
+      limitedBy: p.limitedBy,
+      plannedPerMinute: p.plannedPerMinute,
+      symbols: p.symbols,
+      intervalMs: config.collectionIntervalMs,
+      refreshMs: p.refreshMs,
+    });
+  log.info('collection loop started', {
+    symbols: config.symbols.length,
+    sources: deps.sources.map((s) => s.name),
+    intervalMs: config.collectionIntervalMs,
+  });
+}
+
+/**
+ * Cluster mode's exit: flush first, so the next owner's backfill starts after this instance's last
+ * stored bar; then release the leases at once (others take over on their next cycle).
+ */
+async function leaveCluster(deps: SidecarDeps, cluster: ClusterStage, log: Logger): Promise<void> {
+  try {
+    await deps.store.flush();
+  } catch (err) {
+    log.error('flushing the store before leaving the cluster failed', { err });
+  }
+  try {
+    await cluster.leave();
+  } catch (err) {
+    log.error('leaving the cluster failed; the leases lapse after LEASE_TTL', { err });
+  }
+}
+
+/** Runs each closer in order; a failing one is logged and the rest still run. */
+async function runClosers(list: readonly Closer[], log: Logger): Promise<void> {
+  for (const [name, close] of list) {
+    try {
+      await close();
+    } catch (err) {
+      log.error(`closing ${name} failed`, { err });
+    }
+  }
 }
 
 type Closer = readonly [name: string, close: () => Promise<unknown>];
