@@ -70,6 +70,10 @@ beforeAll(async () => {
     pendingWrites: 3,
     breakers: { yahoo: 'closed' },
     rateBudgets: { alphavantage: { perMinuteLeft: 5, perDayLeft: 25 } },
+    stale: { EURUSD: false },
+    refreshIntervals: { yahoo: 2 },
+    storeFlushFailures: 0,
+    bootstrap: { chunksPlanned: 4, chunksDone: 2, chunksFailed: 0, done: false },
   }));
   exposed = exposedSeries(await metrics.text());
 });
@@ -92,8 +96,8 @@ describe('the PromQL reader', () => {
   });
 
   it('reports a metric the registry does not expose and a label it does not carry', () => {
-    expect(unknownReferences('rate(pipeline_store_flush_failures_total[5m]) > 0', exposed)).toEqual([
-      'unknown metric pipeline_store_flush_failures_total',
+    expect(unknownReferences('rate(pipeline_store_flush_errors_total[5m]) > 0', exposed)).toEqual([
+      'unknown metric pipeline_store_flush_errors_total',
     ]);
     expect(unknownReferences('pipeline_breaker_state{source="yahoo",sate="open"}', exposed)).toEqual([
       'pipeline_breaker_state has no label sate',
@@ -110,8 +114,9 @@ describe('alert rules', () => {
         'PipelineBreakerOpen',
         'PipelineRateBudgetSpent',
         'PipelineCycleOverruns',
-        'PipelineNoDataSinceStart',
-        'PipelineStoreNotFlushing',
+        'PipelineBootstrapChunksFailed',
+        'PipelineBootstrapStuck',
+        'PipelineStoreFlushFailing',
       ]),
     );
   });
