@@ -41,7 +41,7 @@ import {
   type SymbolPort,
   type ValidatorPort,
 } from './ports';
-import { createHealth, type HealthReport, type Phase } from './state/health';
+import { createHealth, type HealthOptions, type HealthReport, type Phase } from './state/health';
 import { createReadModel, type ReadModel } from './state/read-model';
 import { createSymbolStates, type SymbolState, type SymbolStates } from './state/symbol-state';
 import { createDefaultStrategy, type StoredSignal, type Strategy } from './strategy/scanner';
@@ -281,18 +281,14 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
   };
 }
 
-export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar {
-  let phase: Phase = 'starting';
-  let bootstrapProgress: BootstrapProgress | null = null;
-  let stopping: Promise<void> | undefined;
-  let started = false;
-  let unsubscribeStream: (() => void) | undefined;
-  const progressEvents = createEmitter<BootstrapProgress>();
-  const stages = wireStages(config, deps, { phase: () => phase, isStopping: () => stopping !== undefined });
-  const { clock, log, now, states, signals, sinks, cluster, planner, finalizer, collector, loop } = stages;
-  const tf = config.timeframe;
-
-  // Beside the flow: the health rule, the read model (what the HTTP API reads), scrape-time gauges.
+/** Beside the flow: the health rule, the read model (what the HTTP API reads), scrape-time gauges. */
+function wireReadSide(
+  config: SidecarConfig,
+  deps: SidecarDeps,
+  stages: ReturnType<typeof wireStages>,
+  live: HealthOptions['live'],
+) {
+  const { clock, log, now, states, signals, cluster, planner } = stages;
   const health = createHealth({
     ...deps,
     clock,
@@ -301,14 +297,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     states,
     plan: () => planner.plan(),
     ...(cluster ? { clusterHealth: () => cluster.health() } : {}),
-    live: () => ({
-      phase,
-      bootstrap: bootstrapProgress,
-      cycles: collector.cycles,
-      loopCycles: loop.cycles,
-      overruns: loop.overruns,
-      lastCycleMs: collector.lastCycleMs,
-    }),
+    live,
   });
   const reads = createReadModel({
     ...deps,
@@ -322,6 +311,28 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     ...scrapeGauges(deps, states.all()),
     refreshIntervals: planner.refreshIntervals(),
     stale: Object.fromEntries([...states.all()].map((s) => [s.symbol, states.freshness(s, now()).stale])),
+  }));
+  return { health, reads, scrape };
+}
+
+export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar {
+  let phase: Phase = 'starting';
+  let bootstrapProgress: BootstrapProgress | null = null;
+  let stopping: Promise<void> | undefined;
+  let started = false;
+  let unsubscribeStream: (() => void) | undefined;
+  const progressEvents = createEmitter<BootstrapProgress>();
+  const stages = wireStages(config, deps, { phase: () => phase, isStopping: () => stopping !== undefined });
+  const { log, now, states, signals, sinks, cluster, planner, finalizer, collector, loop } = stages;
+  const tf = config.timeframe;
+
+  const { health, reads, scrape } = wireReadSide(config, deps, stages, () => ({
+    phase,
+    bootstrap: bootstrapProgress,
+    cycles: collector.cycles,
+    loopCycles: loop.cycles,
+    overruns: loop.overruns,
+    lastCycleMs: collector.lastCycleMs,
   }));
 
   async function bootstrap(): Promise<BootstrapReport> {
