@@ -1,9 +1,10 @@
 // Cluster mode's coordination: membership by heartbeat, one owner per symbol by a lease with a
 // fencing token, balanced shares by rendezvous hashing. One `tick()` per collection cycle does all
-// of it in one Redis pipeline (one Lua call per symbol, each on the symbol's own hash slot).
-import { type Clock, type Disposable } from '@pipeline/core';
+// of it in one atomic Lua call on the cluster's hash slot (leases live with the heartbeat).
+import { Emitter, type Clock, type Disposable } from '@pipeline/core';
 import { type Cluster, type Redis } from 'ioredis';
 import { desiredSymbols } from './assign';
+import { createClusterEvents } from './events';
 import { clusterKeys, type ClusterKeys } from './keys';
 import { FENCE_SCRIPT, TICK_SCRIPT } from './scripts';
 
@@ -109,28 +110,8 @@ function pairs(flat: readonly string[]): [string, string][] {
   return out;
 }
 
-function listeners<T>(): { add(fn: (v: T) => void): Disposable; emit(v: T): void } {
-  const set = new Set<(v: T) => void>();
-  return {
-    add(fn) {
-      set.add(fn);
-      return { dispose: () => void set.delete(fn) };
-    },
-    emit(v) {
-      for (const fn of set) {
-        try {
-          fn(v);
-        } catch {
-          // a listener's failure must not stop coordination
-        }
-      }
-    },
-  };
-}
-
-export function createClusterCoordinator(options: ClusterCoordinatorOptions): ClusterCoordinator {
-  const prefix = options.prefix ?? 'pipeline:';
-  const ttl = options.leaseTtlMs ?? 5_000;
+/** Checks the options; throws naming the bad value. */
+function checkOptions(options: ClusterCoordinatorOptions, ttl: number): void {
   const me = options.instanceId;
   if (!options.cluster) throw new Error('createClusterCoordinator: "cluster" (CLUSTER_NAME) is required');
   if (!me || me.includes('|')) {
@@ -141,24 +122,96 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
   if (!Number.isInteger(ttl) || ttl < 500) {
     throw new Error(`createClusterCoordinator: "leaseTtlMs" must be an integer >= 500, got ${ttl}`);
   }
+}
+
+/** Every symbol's lease as /cluster shows it: owner live by its heartbeat at `t`, else free. */
+async function readLeases(
+  client: ScriptClient,
+  keys: ClusterKeys,
+  symbols: readonly string[],
+  t: number,
+): Promise<LeaseInfo[]> {
+  const [owners, flat] = await Promise.all([
+    client.hgetall(keys.owners),
+    client.zrange(keys.members, 0, -1, 'WITHSCORES'),
+  ]);
+  const expiry = new Map(pairs(flat).map(([id, e]) => [id, Number(e)]));
+  return symbols.map((symbol) => {
+    const [owner, token] = (owners[symbol] ?? '').split('|');
+    const expiresAt = owner ? (expiry.get(owner) ?? 0) : 0;
+    const liveOwner = owner && expiresAt > t ? owner : null;
+    return { symbol, owner: liveOwner, token: Number(token ?? 0) || 0, expiresAt: liveOwner ? expiresAt : 0 };
+  });
+}
+
+interface Shares {
+  signature: string;
+  desired: string[];
+  want: Set<string>;
+}
+
+/** The symbols `me` should own; recomputed only when the member list changes (hashing is the cost). */
+function sharesFor(symbols: readonly string[], ids: string[], me: string, previous: Shares): Shares {
+  const signature = ids.join('\n');
+  if (signature === previous.signature) return previous;
+  const desired = desiredSymbols(symbols, ids, me);
+  return { signature, desired, want: new Set(desired) };
+}
+
+/**
+ * What a round must send: the held symbols no longer wanted, and the wanted ones not held yet. Leases
+ * live with the heartbeat: while it has not lapsed nobody could take ours, so the held and wanted
+ * ones need not be sent (a lapse, a pause longer than LEASE_TTL, re-checks them all).
+ */
+function changesFor(
+  shares: Shares,
+  owned: ReadonlyMap<string, number>,
+): { release: string[]; missing: string[] } {
+  const release: string[] = [];
+  for (const s of owned.keys()) if (!shares.want.has(s)) release.push(s);
+  return { release, missing: shares.desired.filter((s) => !owned.has(s)) };
+}
+
+/** TICK_SCRIPT's answer: {wasLive, members flat..., '|', owned flat...}. */
+function parseRound(flat: string[]): {
+  wasLive: boolean;
+  members: MemberInfo[];
+  answered: [string, number][];
+} {
+  const bar = flat.indexOf('|');
+  return {
+    wasLive: Number(flat[0]) === 1,
+    members: pairs(flat.slice(1, bar)).map(([id, e]) => ({ id, expiresAt: Number(e) })),
+    answered: pairs(flat.slice(bar + 1)).map(([s, t]): [string, number] => [s, Number(t)]),
+  };
+}
+
+export function createClusterCoordinator(options: ClusterCoordinatorOptions): ClusterCoordinator {
+  const prefix = options.prefix ?? 'pipeline:';
+  const ttl = options.leaseTtlMs ?? 5_000;
+  const me = options.instanceId;
+  checkOptions(options, ttl);
   const keys: ClusterKeys = clusterKeys(prefix, options.cluster);
-  const eventsChannel = `${prefix}{cluster:${options.cluster}}:events`;
   const events = options.events ?? true;
+  const channel = createClusterEvents({
+    redis: options.redis,
+    channel: `${prefix}{cluster:${options.cluster}}:events`,
+    me,
+    onChange: () => onEvent(),
+    onError: (err) => options.onEventError?.(err),
+  });
   const client = defineScripts(options.redis);
   const symbols = [...new Set(options.symbols)];
   const now = (): string => (options.clock ? String(options.clock.now()) : '');
   let owned = new Map<string, number>();
   let members: MemberInfo[] = [];
-  const acquired = listeners<string[]>();
-  const released = listeners<string[]>();
+  // A listener's failure must not stop coordination: the emitter reports it and goes on.
+  const acquired = new Emitter<string[]>('cluster onAcquire');
+  const released = new Emitter<string[]>('cluster onRelease');
   let closed = false;
   /** True while tick() re-runs itself after a membership change (once per tick at most). */
   let settling = false;
-  let shares: { signature: string; desired: string[]; want: Set<string> } = {
-    signature: '',
-    desired: [],
-    want: new Set(),
-  };
+  let shares: Shares = { signature: '', desired: [], want: new Set() };
 
   /**
    * One atomic round: heartbeat (or leave), keep or take `desired`, release `release`. `full`: the
@@ -183,10 +236,9 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
       ...desired,
       ...release,
     );
-    const wasLive = Number(flat[0]) === 1;
-    const bar = flat.indexOf('|');
-    members = pairs(flat.slice(1, bar)).map(([id, e]) => ({ id, expiresAt: Number(e) }));
-    const answered = pairs(flat.slice(bar + 1)).map(([s, t]): [string, number] => [s, Number(t)]);
+    const reply = parseRound(flat);
+    members = reply.members;
+    const { answered, wasLive } = reply;
     if (full || mode === 'leave') {
       apply(new Map(answered));
     } else {
@@ -210,7 +262,6 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
   let inflight: Promise<unknown> = Promise.resolve();
   /** An event-triggered round is queued behind `inflight` (coalesces a burst of events). */
   let eventQueued = false;
-  let subscriber: (Redis | Cluster) | undefined;
   let joined = false;
 
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -220,11 +271,11 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
   }
 
   async function tick(): Promise<ReadonlyMap<string, number>> {
-    if (events && !subscriber && !closed) subscribe();
+    if (events && !channel.subscribed && !closed) channel.subscribe();
     const result = await serial(tickOnce);
     if (events && !joined && !closed) {
       joined = true;
-      await publish('join');
+      await channel.publish('join');
     }
     return result;
   }
@@ -238,32 +289,6 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     }).catch((err: unknown) => options.onEventError?.(err));
   }
 
-  function subscribe(): void {
-    const sub = (options.redis as Redis).duplicate();
-    subscriber = sub;
-    sub.on('error', (err: unknown) => options.onEventError?.(err));
-    sub.on('message', (channel: string, message: string) => {
-      if (channel !== eventsChannel) return;
-      const [, from] = message.split('|');
-      if (from !== me) onEvent();
-    });
-    sub.subscribe(eventsChannel).catch((err: unknown) => options.onEventError?.(err));
-  }
-
-  async function publish(kind: 'join' | 'leave'): Promise<void> {
-    try {
-      await (options.redis as Redis).publish(eventsChannel, `${kind}|${me}`);
-    } catch (err) {
-      options.onEventError?.(err); // the others see the change at their next cycle instead
-    }
-  }
-
-  async function unsubscribe(): Promise<void> {
-    const sub = subscriber;
-    subscriber = undefined;
-    if (sub) await sub.quit().catch(() => sub.disconnect());
-  }
-
   async function tickOnce(): Promise<ReadonlyMap<string, number>> {
     if (closed) return owned;
     // The member list of the previous round (plus me) decides the shares; the round itself
@@ -274,18 +299,9 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
       if (members.length === 0) throw new Error('cluster tick: the member list came back empty');
       return tickOnce();
     }
-    // The shares change only when the member list does: hash once per membership change.
-    const signature = ids.join('\n');
-    if (signature !== shares.signature) {
-      const desired = desiredSymbols(symbols, ids, me);
-      shares = { signature, desired, want: new Set(desired) };
-    }
-    const { desired, want } = shares;
-    const release: string[] = [];
-    for (const s of owned.keys()) if (!want.has(s)) release.push(s);
-    // Leases live with the heartbeat: while it has not lapsed nobody could take ours, so only the
-    // desired symbols not held yet are sent. A lapse (a pause longer than LEASE_TTL) re-checks all.
-    const missing = desired.filter((s) => !owned.has(s));
+    shares = sharesFor(symbols, ids, me, shares);
+    const { desired, signature } = shares;
+    const { release, missing } = changesFor(shares, owned);
     const lapsed = await round('tick', missing, release, false);
     if (lapsed && owned.size > 0) await round('tick', desired, [], true);
     // The round showed a member joining or leaving: settle the new shares now rather than one
@@ -313,37 +329,19 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
       const live = await client.pipelineFence(keys.members, me, now());
       return live === 1 ? new Set(held) : new Set();
     },
-    async leases() {
-      const [owners, flat] = await Promise.all([
-        client.hgetall(keys.owners),
-        client.zrange(keys.members, 0, -1, 'WITHSCORES'),
-      ]);
-      const expiry = new Map(pairs(flat).map(([id, e]) => [id, Number(e)]));
-      const t = options.clock ? options.clock.now() : Date.now();
-      return symbols.map((symbol) => {
-        const [owner, token] = (owners[symbol] ?? '').split('|');
-        const expiresAt = owner ? (expiry.get(owner) ?? 0) : 0;
-        const liveOwner = owner && expiresAt > t ? owner : null;
-        return {
-          symbol,
-          owner: liveOwner,
-          token: Number(token ?? 0) || 0,
-          expiresAt: liveOwner ? expiresAt : 0,
-        };
-      });
-    },
-    onAcquire: (fn) => acquired.add(fn),
-    onRelease: (fn) => released.add(fn),
+    leases: () => readLeases(client, keys, symbols, options.clock ? options.clock.now() : Date.now()),
+    onAcquire: acquired.on,
+    onRelease: released.on,
     async leave() {
       if (closed) return;
       closed = true;
-      await unsubscribe();
+      await channel.unsubscribe();
       await serial(() => round('leave', [], [...owned.keys()], true));
-      if (events) await publish('leave');
+      if (events) await channel.publish('leave');
     },
     async close() {
       closed = true;
-      await unsubscribe();
+      await channel.unsubscribe();
     },
   };
 }

@@ -4,22 +4,18 @@
 // bootstrap/gap-repair path, indicators warmed from history); writes of a cycle go out only for the
 // symbols whose lease the fence still confirms. Symbols owned by others are mirrored from the shared
 // cache (last bar, signal, features), so every instance answers reads for every symbol.
-import { TIMEFRAME_MS, alignTs, type Bar, type Timeframe } from '@pipeline/core';
-import { type BarCachePort, type BarStorePort, type FeatureEnginePort, type FeatureValues } from '../ports';
+import { TIMEFRAME_MS, alignTs, type Timeframe } from '@pipeline/core';
+import { type BarCachePort, type BarStorePort, type FeatureEnginePort } from '../ports';
 import { type SymbolStates } from '../state/symbol-state';
 import { type StoredSignal } from '../strategy/scanner';
 import { type Logger } from '../wiring/logger';
 import { type ClusterCoordinator, type LeaseInfo, type MemberInfo } from './coordinator';
+import { createClusterMirror, type ClusterMirrorCache } from './mirror';
+
+export { type ClusterMirrorCache } from './mirror';
 
 /** Bars of history fed to the indicators (and written to the shared cache) on a takeover. */
 const TAKEOVER_WARM_BARS = 500;
-
-/** What the mirror reads from the shared cache (redis-kb's HotCache has all of it). */
-export interface ClusterMirrorCache {
-  lastBar(symbol: string, timeframe: Timeframe): Promise<Bar | null>;
-  getSignals(symbols: readonly string[]): Promise<Map<string, Record<string, unknown>>>;
-  getFeatures(symbol: string): Promise<Record<string, unknown> | null>;
-}
 
 /** Cluster mode's dependencies (wiring/wiring.ts builds them from CLUSTER_NAME, INSTANCE_ID, LEASE_TTL). */
 export interface ClusterDeps {
@@ -89,65 +85,87 @@ export interface ClusterStage {
   leave(): Promise<void>;
 }
 
-export function createClusterStage(options: ClusterStageOptions): ClusterStage {
+/**
+ * Takes a symbol over: backfill from its last stored bar (or BOOTSTRAP_DAYS back) through the
+ * gap-repair path, warm the indicators from history, and go live once the lease is confirmed.
+ */
+async function takeOver(
+  options: ClusterStageOptions,
+  symbol: string,
+  live: Set<string>,
+  forget: (symbol: string) => void,
+): Promise<void> {
   const { coordinator, log, states } = options;
   const tf = options.timeframe;
   const tfMs = TIMEFRAME_MS[tf];
+  const t0 = options.now();
+  const to = alignTs(t0, tf);
+  const stored = (await options.store.latest(symbol, tf, 1)).at(-1);
+  const from = stored ? stored.ts + tfMs : to - options.bootstrapDays * 86_400_000;
+  let backfilled = 0;
+  if (from < to) backfilled = await options.backfill(symbol, from, to);
+  if (!coordinator.isOwner(symbol)) return; // lost it again while backfilling
+  const history = await options.store.latest(symbol, tf, TAKEOVER_WARM_BARS);
+  // The indicators skip what they have seen already (a symbol owned here before): only newer
+  // history moves them on, the same-ts bar replaces.
+  for (const bar of history) options.features.update(bar);
+  const state = states.get(symbol);
+  const last = history.at(-1);
+  if (last && (!state.lastBar || state.lastBar.ts <= last.ts)) state.lastBar = last;
+  forget(symbol);
+  // Live only once the lease is confirmed (Redis reachable, not lapsed); otherwise the next
+  // cycle's coordinator round decides and the takeover runs again.
+  const allowed = await coordinator.fence([symbol]);
+  if (!allowed.has(symbol)) return;
+  if (history.length > 0) {
+    try {
+      await options.cache.writeBars(history);
+    } catch (err) {
+      log.warn('cluster takeover: writing history to the shared cache failed', { symbol, err });
+    }
+  }
+  if (!coordinator.isOwner(symbol)) return;
+  live.add(symbol);
+  log.info('cluster: took over symbol', {
+    symbol,
+    backfilled,
+    from: from < to ? new Date(from).toISOString() : null,
+    ms: options.now() - t0,
+  });
+}
+
+export function createClusterStage(options: ClusterStageOptions): ClusterStage {
+  const { coordinator, log, states } = options;
+  const tf = options.timeframe;
   /** Owned and taken over: the collect stage fetches these. */
   const live = new Set<string>();
   /** Takeovers in progress, by symbol. */
   const taking = new Map<string, Promise<void>>();
-  const mirroredFeatures = new Map<string, FeatureValues>();
+  const mirror = createClusterMirror({
+    cache: options.mirror,
+    symbols: options.symbols,
+    timeframe: tf,
+    states,
+    isOwner: (s) => coordinator.isOwner(s),
+    adoptSignal: options.adoptSignal,
+    now: options.now,
+  });
   let lastTickError: string | null = null;
   /** The mirror refresh in flight (one at a time). */
   let mirroring: Promise<void> | undefined;
   let leaving = false;
 
-  async function takeOver(symbol: string): Promise<void> {
-    const t0 = options.now();
-    const to = alignTs(t0, tf);
-    const stored = (await options.store.latest(symbol, tf, 1)).at(-1);
-    const from = stored ? stored.ts + tfMs : to - options.bootstrapDays * 86_400_000;
-    let backfilled = 0;
-    if (from < to) backfilled = await options.backfill(symbol, from, to);
-    if (!coordinator.isOwner(symbol)) return; // lost it again while backfilling
-    const history = await options.store.latest(symbol, tf, TAKEOVER_WARM_BARS);
-    // The indicators skip what they have seen already (a symbol owned here before): only newer
-    // history moves them on, the same-ts bar replaces.
-    for (const bar of history) options.features.update(bar);
-    const state = states.get(symbol);
-    const last = history.at(-1);
-    if (last && (!state.lastBar || state.lastBar.ts <= last.ts)) state.lastBar = last;
-    mirroredFeatures.delete(symbol);
-    // Live only once the lease is confirmed (Redis reachable, not lapsed); otherwise the next
-    // cycle's coordinator round decides and the takeover runs again.
-    const allowed = await coordinator.fence([symbol]);
-    if (!allowed.has(symbol)) return;
-    if (history.length > 0) {
-      try {
-        await options.cache.writeBars(history);
-      } catch (err) {
-        log.warn('cluster takeover: writing history to the shared cache failed', { symbol, err });
-      }
-    }
-    if (!coordinator.isOwner(symbol)) return;
-    live.add(symbol);
-    log.info('cluster: took over symbol', {
-      symbol,
-      backfilled,
-      from: from < to ? new Date(from).toISOString() : null,
-      ms: options.now() - t0,
-    });
+  /** Starts a takeover unless one runs for the symbol (a failed one is retried next cycle). */
+  function startTakeover(symbol: string): void {
+    if (taking.has(symbol) || leaving) return;
+    const p = takeOver(options, symbol, live, (s) => mirror.forget(s))
+      .catch((err: unknown) => log.warn('cluster takeover failed; retried next cycle', { symbol, err }))
+      .finally(() => taking.delete(symbol));
+    taking.set(symbol, p);
   }
 
   coordinator.onAcquire((symbols) => {
-    for (const symbol of symbols) {
-      if (taking.has(symbol) || leaving) continue;
-      const p = takeOver(symbol)
-        .catch((err: unknown) => log.warn('cluster takeover failed; retried next cycle', { symbol, err }))
-        .finally(() => taking.delete(symbol));
-      taking.set(symbol, p);
-    }
+    for (const symbol of symbols) startTakeover(symbol);
   });
   coordinator.onRelease((symbols) => {
     for (const symbol of symbols) {
@@ -158,41 +176,6 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
     }
     log.info('cluster: released symbols', { symbols });
   });
-
-  /** Last bar, signal and features of the symbols other instances own, from the shared cache. */
-  async function refreshMirror(): Promise<void> {
-    const others = options.symbols.filter((s) => !coordinator.isOwner(s));
-    if (others.length === 0) return;
-    const [lasts, signals, features] = await Promise.all([
-      Promise.all(others.map((s) => options.mirror.lastBar(s, tf))),
-      options.mirror.getSignals(others),
-      Promise.all(others.map((s) => options.mirror.getFeatures(s))),
-    ]);
-    others.forEach((symbol, i) => {
-      const state = states.get(symbol);
-      const bar = lasts[i];
-      if (bar && (!state.lastBar || bar.ts >= state.lastBar.ts)) {
-        if (!state.lastBar || bar.ts !== state.lastBar.ts || bar.close !== state.lastBar.close)
-          state.lastSuccessAt = options.now();
-        state.lastBar = bar;
-      }
-      const f = features[i];
-      if (f) {
-        const values: Record<string, number | null> = {};
-        for (const [k, v] of Object.entries(f))
-          if (k !== 'dataTs') values[k] = typeof v === 'number' ? v : null;
-        mirroredFeatures.set(symbol, values);
-      }
-      const signal = signals.get(symbol);
-      if (signal) {
-        const stored = signal as unknown as StoredSignal;
-        options.adoptSignal(stored);
-        // The owner's last data time: the age readers see is the owner's, not this mirror's.
-        if (typeof stored.dataAt === 'number' && stored.dataAt > (state.lastSuccessAt ?? 0))
-          state.lastSuccessAt = stored.dataAt;
-      }
-    });
-  }
 
   return {
     instanceId: coordinator.instanceId,
@@ -209,15 +192,10 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
       }
       // A takeover that failed (provider or store down) is tried again once Redis answers.
       if (lastTickError === null)
-        for (const symbol of coordinator.owned().keys()) {
-          if (live.has(symbol) || taking.has(symbol)) continue;
-          const p = takeOver(symbol)
-            .catch((err: unknown) => log.warn('cluster takeover failed; retried next cycle', { symbol, err }))
-            .finally(() => taking.delete(symbol));
-          taking.set(symbol, p);
-        }
+        for (const symbol of coordinator.owned().keys()) if (!live.has(symbol)) startTakeover(symbol);
       // Off the cycle's critical path: the mirror only feeds readers, the fetches need not wait.
-      mirroring ??= refreshMirror()
+      mirroring ??= mirror
+        .refresh()
         .catch((err: unknown) => log.debug('cluster: mirror refresh failed', { err }))
         .finally(() => (mirroring = undefined));
     },
@@ -242,7 +220,7 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
       return {
         latest(symbol) {
           if (coordinator.isOwner(symbol)) return local.latest(symbol);
-          return mirroredFeatures.get(symbol) ?? local.latest(symbol);
+          return mirror.features(symbol) ?? local.latest(symbol);
         },
       };
     },
