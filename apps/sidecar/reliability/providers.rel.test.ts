@@ -1,6 +1,6 @@
 // Each way a provider fails, served by a real HTTP server in front of a Yahoo-format server: the
-// real Yahoo fetcher, the sidecar's breaker wiring and its fallback order (yahoo -> alphavantage ->
-// synthetic) must react as documented (breaker README "What counts" and "Rate-limit policy",
+// real Yahoo fetcher, the sidecar's breaker wiring and its fallback order (yahoo -> synthetic)
+// must react as documented (breaker README "What counts" and "Rate-limit policy",
 // ARCHITECTURE "Data flow"), inside the cycle where the failure happens, and /health must say so.
 import { alignTs } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
@@ -97,10 +97,11 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     service = createService(
       loadConfig({
         SYMBOLS: SYMBOL,
-        SOURCES: 'yahoo,alphavantage,synthetic',
-        ALPHAVANTAGE_API_KEY: 'reliability-av-key',
+        // The fallback is the synthetic source: Alpha Vantage's free budget (25 a day) is spread by
+        // the request planner over the day, so it cannot serve five fallbacks in a row (its own
+        // tests are in fetchers and src/av-yahoo.int.test.ts).
+        SOURCES: 'yahoo,synthetic',
         YAHOO_BASE_URL: proxy.url,
-        ALPHAVANTAGE_BASE_URL: av.url,
         SQLITE_PATH: sqlitePath,
         BOOTSTRAP_DAYS: '0',
         COLLECTION_INTERVAL: '1',
@@ -115,6 +116,15 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     service = undefined;
   });
 
+  /**
+   * The next cycle, one planner slot later: the request planner spreads each source's budget over its
+   * windows (Yahoo 60/min, Alpha Vantage 1/s and 5/min, each with a margin), so back-to-back cycles
+   * would find the sources waiting for their turn instead of being asked.
+   */
+  const nextCycle = () => {
+    clock.advance(1_300);
+    return service!.sidecar.runCycle();
+  };
   const health = async (): Promise<HealthReport> =>
     (await service!.app.inject({ method: 'GET', url: '/health' })).json();
   const sourceHealth = (h: HealthReport, name: string) => h.sources.find((s) => s.name === name)!;
@@ -148,35 +158,32 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
       proxy.setFault(spec);
       for (let i = 1; i <= FAILURE_THRESHOLD; i++) {
         const before = proxy.count;
-        const report = await service!.sidecar.runCycle();
-        // Same cycle: yahoo was asked and failed, alphavantage answered; the symbol is not stale.
+        const report = await nextCycle();
+        // Same cycle: yahoo was asked and failed, the fallback answered; the symbol is not stale.
         expect(proxy.count).toBeGreaterThan(before);
         expect(report).toMatchObject({ ok: 1, failed: 0 });
         expect(attempts()).toEqual([
           { source: 'yahoo', outcome: 'failed', code },
-          { source: 'alphavantage', outcome: 'ok' },
+          { source: 'synthetic', outcome: 'ok' },
         ]);
         const h = await health();
-        expect(h.symbols[0]).toMatchObject({ stale: false, source: 'alphavantage' });
+        expect(h.symbols[0]).toMatchObject({ stale: false, source: 'synthetic' });
         expect(sourceHealth(h, 'yahoo').breaker).toBe(i < FAILURE_THRESHOLD ? 'closed' : 'open');
         expect(h.status).toBe(i < FAILURE_THRESHOLD ? 'ok' : 'degraded');
       }
       const h = await health();
       expect(sourceHealth(h, 'yahoo').successRate).toBeLessThan(1);
-      // Open: yahoo is skipped without a request; Alpha Vantage's 5/min budget is spent by now, so
-      // the third source answers, still in the same cycle.
+      // Open: yahoo is skipped without a request; the fallback answers, still in the same cycle.
       const before = proxy.count;
-      const report = await service!.sidecar.runCycle();
+      const report = await nextCycle();
       expect(proxy.count).toBe(before);
       expect(report).toMatchObject({ ok: 1, failed: 0 });
       expect(attempts()).toEqual([
         { source: 'yahoo', outcome: 'skipped_open' },
-        { source: 'alphavantage', outcome: 'skipped_budget' },
         { source: 'synthetic', outcome: 'ok' },
       ]);
       const after = await health();
       expect(after.symbols[0]).toMatchObject({ stale: false, source: 'synthetic' });
-      expect(sourceHealth(after, 'alphavantage').budget.perMinuteLeft).toBe(0);
 
       // Recovery: after the half-open wait one probe goes to yahoo; a good answer closes the circuit.
       proxy.setFault(null);
@@ -201,19 +208,19 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     body: 'Too Many Requests',
   };
 
-  it('HTTP 429 with Retry-After: not counted, yahoo is not contacted until Retry-After has passed, alphavantage serves meanwhile', async () => {
+  it('HTTP 429 with Retry-After: not counted, yahoo is not contacted until Retry-After has passed, the fallback serves meanwhile', async () => {
     await service!.sidecar.runCycle();
     proxy.setFault(RATE_LIMITED);
-    const r1 = await service!.sidecar.runCycle();
+    const r1 = await nextCycle();
     expect(r1).toMatchObject({ ok: 1, failed: 0 });
     expect(attempts()).toEqual([
       { source: 'yahoo', outcome: 'failed', code: 'FETCH_RATE_LIMITED' },
-      { source: 'alphavantage', outcome: 'ok' },
+      { source: 'synthetic', outcome: 'ok' },
     ]);
     const h1 = await health();
     // A rate limit is the source working as designed: the circuit stays closed, nothing degrades.
     expect(sourceHealth(h1, 'yahoo').breaker).toBe('closed');
-    expect(h1.symbols[0]).toMatchObject({ stale: false, source: 'alphavantage' });
+    expect(h1.symbols[0]).toMatchObject({ stale: false, source: 'synthetic' });
 
     // During the cool-down yahoo is not contacted at all (even with the fault gone).
     proxy.setFault(null);
@@ -224,8 +231,8 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
     expect(r2).toMatchObject({ ok: 1, failed: 0 });
     expect(attempts()[0].source).toBe('yahoo');
     expect(attempts()[0].outcome).toMatch(/^skipped_/);
-    expect(attempts().at(-1)).toEqual({ source: 'alphavantage', outcome: 'ok' });
-    expect((await health()).symbols[0]).toMatchObject({ stale: false, source: 'alphavantage' });
+    expect(attempts().at(-1)).toEqual({ source: 'synthetic', outcome: 'ok' });
+    expect((await health()).symbols[0]).toMatchObject({ stale: false, source: 'synthetic' });
 
     // Once Retry-After (120 s) has passed, yahoo is asked again and serves.
     clock.advance(61_000);
@@ -240,7 +247,7 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
   it('HTTP 429 with Retry-After: /health shows that yahoo is paused and until when', async () => {
     await service!.sidecar.runCycle();
     proxy.setFault(RATE_LIMITED);
-    await service!.sidecar.runCycle();
+    await nextCycle();
     const yahoo = sourceHealth(await health(), 'yahoo');
     expect(yahoo.breaker).toBe('closed');
     expect(yahoo.coolingDownUntil).toEqual(expect.any(Number));
@@ -257,7 +264,7 @@ describe('provider failures: breaker, fallback and /health in the same cycle', (
   it('HTTP 429 with Retry-After: the budget /health shows for yahoo is 0 while it is blocked', async () => {
     await service!.sidecar.runCycle();
     proxy.setFault(RATE_LIMITED);
-    await service!.sidecar.runCycle();
+    await nextCycle();
     expect(sourceHealth(await health(), 'yahoo').budget.perMinuteLeft).toBe(0);
   });
 
