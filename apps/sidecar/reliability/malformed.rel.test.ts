@@ -116,8 +116,10 @@ describe('malformed provider payloads', () => {
       await service.sidecar.start({ loop: false });
       for (let i = 0; i < CYCLES; i++) {
         const report = await service.sidecar.runCycle();
-        if (report.ok + report.failed !== 1)
-          throw new Error(`cycle ${i} counted ${report.ok + report.failed} symbols`);
+        // Back-to-back cycles: the request planner may hold the symbol for its next budget slot
+        // (`waiting`), which is neither a success nor a failure; every symbol is counted once.
+        const counted = report.ok + report.failed + report.waiting;
+        if (counted !== 1) throw new Error(`cycle ${i} counted ${counted} symbols`);
         // /health answers 503 when the service is down (every symbol stale): still an answer.
         const h = await service.app.inject({ method: 'GET', url: '/health' });
         if (h.statusCode !== 200 && h.statusCode !== 503) throw new Error(`/health answered ${h.statusCode}`);
