@@ -222,7 +222,11 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
   const finalizer = createFinalizer({
     ...deps,
     timeframe: tf,
-    write: (bars) => sinks.writeBars(bars),
+    // Cluster mode: only the symbols whose lease the fence still confirms are written.
+    write: async (bars) => {
+      const allowed = cluster ? await cluster.fence(bars.map((b) => b.symbol)) : null;
+      await sinks.writeBars(allowed ? bars.filter((b) => allowed.has(b.symbol)) : bars);
+    },
     admit: (source, symbol, at) => planner.admit(source, symbol, at),
     now,
     log,
@@ -246,9 +250,7 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
     afterCycle: () => {
       if (shell.phase() === 'live') {
         gapRepair.kick();
-        // Cluster mode: its writes are not fenced yet, so a symbol's late bars are left to its owner's
-        // own polls (see README, Late finalisation).
-        if (!cluster) finalizer.kick();
+        finalizer.kick();
       }
     },
   });
