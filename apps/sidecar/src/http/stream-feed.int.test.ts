@@ -49,6 +49,36 @@ describe('the stream feed from a real sidecar', () => {
   });
 });
 
+describe('the stream feed without listeners', () => {
+  it('builds no /health report per cycle while nobody listens, and starts when a client subscribes', async () => {
+    const h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD' });
+    let reports = 0;
+    const source = new Proxy(h.sidecar, {
+      get(target, key, receiver) {
+        if (key === 'health') return () => (reports++, target.health());
+        const v: unknown = Reflect.get(target, key, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const hub = createStreamHub({ startedAt: h.clock.now() });
+    const off = feedStreamHub(hub, source);
+    const firstId = hub.lastId;
+    try {
+      await h.sidecar.runCycle();
+      await h.sidecar.runCycle();
+      expect(reports).toBe(0);
+      // Bars still reach the replay ring for clients that resume later.
+      expect(hub.lastId).toBeGreaterThan(firstId);
+      hub.subscribe({ filter: { symbols: new Set(), kinds: new Set(['health'] as const) }, send: () => {} });
+      await h.sidecar.runCycle();
+      expect(reports).toBe(1);
+    } finally {
+      off();
+      await h.sidecar.stop();
+    }
+  });
+});
+
 describe('stream limits from the environment', () => {
   it('STREAM_REPLAY_SIZE and STREAM_MAX_QUEUE reach the hub; bad values name the variable', async () => {
     const { loadConfig } = await import('../wiring/config');

@@ -1,6 +1,7 @@
 // Feeds the stream hub from the sidecar's own publish points: accepted bars (after validation, so a
 // replaced forming bar is sent again with the same ts), the features they moved, every new signal, and
-// a health event when /health's status or a source's breaker state changes (checked after each cycle).
+// a health event when /health's status or a source's breaker state changes (checked after each cycle
+// while a client is connected).
 import { type Bar } from '@pipeline/core';
 import { type HealthReport } from '../state/health';
 import { type StreamHub } from './stream-hub';
@@ -20,6 +21,13 @@ export function feedStreamHub(hub: StreamHub, source: StreamFeedSource): () => v
   let status: HealthReport['status'] | null = null;
   let breakers: Record<string, string> = {};
   const checkHealth = () => {
+    // The full /health report judges every symbol's freshness and every breaker's percentiles: not
+    // worth building each cycle for nobody. Health changes are published while a client listens;
+    // one that connects reads /health (or its first change event) for the state it starts from.
+    if (hub.subscribers === 0) {
+      status = null;
+      return;
+    }
     const h = source.health();
     const now: Record<string, string> = {};
     for (const s of h.sources) now[s.name] = s.breaker;
