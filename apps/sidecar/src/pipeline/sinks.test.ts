@@ -1,23 +1,8 @@
-import { type Bar } from '@pipeline/core';
 import { createMemoryHotCache } from '@pipeline/redis-kb';
 import { createSinks } from './sinks';
-import { stageFixture } from './stage-fixtures';
+import { flatBars as bars, stageFixture } from './stage-fixtures';
 
 const MIN = 60_000;
-const bars = (from: number, n: number): Bar[] =>
-  Array.from({ length: n }, (_, i) => ({
-    symbol: 'EURUSD',
-    timeframe: '1m',
-    ts: from + i * MIN,
-    open: 1.1,
-    high: 1.2,
-    low: 1,
-    close: 1.15,
-    volume: 0,
-    source: 'synthetic',
-    final: true,
-    quality: 1,
-  }));
 
 describe('sinks', () => {
   it('writes bars to the store and the cache; a cache outage is logged once and refilled from the store after', async () => {

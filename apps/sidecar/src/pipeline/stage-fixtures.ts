@@ -1,6 +1,6 @@
 // Real parts for the stage unit tests: a test config, the validator, the indicators, the signal
 // book, an in-process hot cache and a SQLite history store in memory, around scripted sources.
-import { ManualClock } from '@pipeline/core';
+import { ManualClock, type Bar } from '@pipeline/core';
 import { createMemoryHotCache } from '@pipeline/redis-kb';
 import { createSqliteHistoryStore } from '@pipeline/sqlite-store';
 import { captureLogger } from '@pipeline/test-utils';
@@ -103,4 +103,21 @@ export function stageFixture(env: Record<string, string> = {}) {
     sinks,
     close,
   };
+}
+
+/** `n` final EURUSD 1m bars from `from`, one minute apart (flat prices: the stages under test move them). */
+export function flatBars(from: number, n: number, symbol = 'EURUSD'): Bar[] {
+  return Array.from({ length: n }, (_, i) => ({
+    symbol,
+    timeframe: '1m',
+    ts: from + i * 60_000,
+    open: 1.1,
+    high: 1.2,
+    low: 1,
+    close: 1.15,
+    volume: 0,
+    source: 'synthetic',
+    final: true,
+    quality: 1,
+  }));
 }

@@ -1,24 +1,9 @@
-import { type Bar } from '@pipeline/core';
 import { isSidecarError, SIDECAR_ERROR_CODES } from '../errors';
-import { stageFixture } from '../pipeline/stage-fixtures';
+import { flatBars as bars, stageFixture } from '../pipeline/stage-fixtures';
 import { createSymbolPort, createMapperFromConfig } from '../wiring/wiring';
 import { createReadModel } from './read-model';
 
 const MIN = 60_000;
-const bars = (from: number, n: number): Bar[] =>
-  Array.from({ length: n }, (_, i) => ({
-    symbol: 'EURUSD',
-    timeframe: '1m',
-    ts: from + i * MIN,
-    open: 1.1,
-    high: 1.2,
-    low: 1,
-    close: 1.15,
-    volume: 0,
-    source: 'synthetic',
-    final: true,
-    quality: 1,
-  }));
 
 describe('the read model', () => {
   it('resolves symbol spellings and rejects unknown ones with suggestions', async () => {
