@@ -316,12 +316,12 @@ export class IndicatorSet {
   constructor(spec: FeatureSetSpec = DEFAULT_FEATURE_SET) {
     if (typeof spec !== 'object' || spec === null)
       throw new OptionsError(`IndicatorSet: spec must be an object, got ${String(spec)}`);
-    this.entries = Object.entries(spec).map(([name, s]) => compile(name, s));
+    const compiled = Object.entries(spec).map(([name, s]) => ({ e: compile(name, s), spec_: s }));
+    this.entries = compiled.map((c) => c.e);
     this.names = this.entries.map((e) => e.name);
     this.spec = spec;
     this.lookback = this.entries.reduce((m, e) => Math.max(m, e.ind.lookback), 0);
-    for (const [i, e] of this.entries.entries()) {
-      const spec_ = Object.values(spec)[i]!; // entries hold one entry per spec value, in order
+    for (const { e, spec_ } of compiled) {
       const closeOnly = !('source' in spec_) || spec_.source === undefined || spec_.source === 'close';
       const ind = e.ind;
       if (ind instanceof SMA && closeOnly) this.sma.push(ind);

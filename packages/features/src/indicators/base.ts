@@ -136,20 +136,20 @@ export abstract class IndicatorBase<TInput, TResult> implements Indicator<TInput
         );
       }
     }
+    const checked: [target: Float64Array, from: readonly (number | null)[]][] = [];
     for (const name of this.bufferFields) {
       const arr = snapshot.buffers?.[name];
       const target = self[name] as Float64Array;
       if (!Array.isArray(arr) || arr.length !== target.length) {
         throw new SnapshotError(this.label, `snapshot buffer "${name}" must hold ${target.length} numbers`);
       }
+      checked.push([target, arr]);
     }
     for (const name of names) {
       const v = snapshot.scalars[name];
       self[name] = v === null ? NaN : v;
     }
-    for (const name of this.bufferFields) {
-      const target = self[name] as Float64Array;
-      const arr = snapshot.buffers[name]!; // checked above: an array of target.length numbers
+    for (const [target, arr] of checked) {
       for (let i = 0; i < target.length; i++) target[i] = arr[i] ?? NaN;
     }
   }

@@ -105,7 +105,7 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
     let p = this.pos;
     this.uT1 = this.t1;
     this.uT2 = this.t2;
-    this.uSlot = buf[p]!;
+    this.uSlot = buf[p] ?? NaN;
     this.uMid = this.mid;
     this.uSd = this.sd;
     buf[p] = x;
@@ -120,7 +120,7 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
         const mid = s1 / this.period;
         const v = s2 / this.period - mid * mid;
         // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-        const old = buf[p]!;
+        const old = buf[p] ?? NaN;
         this.t1 = s1 - old;
         this.t2 = s2 - old * old;
         this.mid = mid;
@@ -138,12 +138,12 @@ export class BollingerBands extends IndicatorBase<number, BollingerBandsResult> 
     const n = buf.length;
     let s = 0;
     // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-    for (let i = 0; i < n; i++) s += buf[i]!;
+    for (let i = 0; i < n; i++) s += buf[i] ?? NaN;
     const mean = s / n;
     let q = 0;
     for (let i = 0; i < n; i++) {
       // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-      const d = buf[i]! - mean;
+      const d = (buf[i] ?? NaN) - mean;
       q += d * d;
     }
     this.mid = mean;

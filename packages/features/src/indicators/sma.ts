@@ -46,7 +46,7 @@ export class SMA extends NumberIndicatorBase<number> {
     const buf = this.buf;
     let p = this.pos;
     this.uTotal = this.total;
-    this.uSlot = buf[p]!;
+    this.uSlot = buf[p] ?? NaN;
     this.uValue = this.value;
     buf[p] = x;
     if (++p === buf.length) p = 0;
@@ -56,7 +56,7 @@ export class SMA extends NumberIndicatorBase<number> {
       this.value = s / this.period;
       // After the write, slot p holds the oldest input of the current window.
       // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-      this.total = s - buf[p]!;
+      this.total = s - (buf[p] ?? NaN);
     } else {
       this.total += x;
     }

@@ -55,7 +55,7 @@ export class StdDev extends NumberIndicatorBase<number> {
     let p = this.pos;
     this.uT1 = this.t1;
     this.uT2 = this.t2;
-    this.uSlot = buf[p]!;
+    this.uSlot = buf[p] ?? NaN;
     this.uValue = this.value;
     buf[p] = x;
     if (++p === buf.length) p = 0;
@@ -66,7 +66,7 @@ export class StdDev extends NumberIndicatorBase<number> {
       const m1 = s1 / this.period;
       const m2 = s2 / this.period;
       // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-      const old = buf[p]!;
+      const old = buf[p] ?? NaN;
       this.t1 = s1 - old;
       this.t2 = s2 - old * old;
       const v = m2 - m1 * m1;

@@ -129,17 +129,17 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
     const n = this.count;
     const P = this.kPeriod;
     const p = this.pos;
-    this.uHiSlot = this.highs[p]!;
-    this.uLoSlot = this.lows[p]!;
+    this.uHiSlot = this.highs[p] ?? NaN;
+    this.uLoSlot = this.lows[p] ?? NaN;
     this.uLowIdx = this.lowIdx;
     this.uLow = this.low;
     this.uHighIdx = this.highIdx;
     this.uHigh = this.high;
     this.uKTotal = this.kTotal;
-    this.uKSlot = this.kBuf[this.kPos]!;
+    this.uKSlot = this.kBuf[this.kPos] ?? NaN;
     this.uSlowK = this.slowK;
     this.uDTotal = this.dTotal;
-    this.uDSlot = this.dBuf[this.dPos]!;
+    this.uDSlot = this.dBuf[this.dPos] ?? NaN;
     this.uSlowD = this.slowD;
     this.highs[p] = high;
     this.lows[p] = low;
@@ -176,7 +176,7 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
     const ks = this.kTotal + fastK;
     const slowK = ks / K;
     // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-    this.kTotal = ks - kb[kp]!;
+    this.kTotal = ks - (kb[kp] ?? NaN);
     this.slowK = slowK;
 
     const m = j - (K - 1);
@@ -193,17 +193,17 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
     const ds = this.dTotal + slowK;
     this.slowD = ds / D;
     // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-    this.dTotal = ds - db[dp]!;
+    this.dTotal = ds - (db[dp] ?? NaN);
   }
 
   private rescanLow(from: number, to: number): void {
     const P = this.kPeriod;
     let idx = from;
     // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-    let v = this.lows[from % P]!;
+    let v = this.lows[from % P] ?? NaN;
     for (let i = from + 1; i <= to; i++) {
       // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-      const x = this.lows[i % P]!;
+      const x = this.lows[i % P] ?? NaN;
       if (x < v) {
         v = x;
         idx = i;
@@ -217,10 +217,10 @@ export class Stochastic extends IndicatorBase<HLC, StochasticResult> {
     const P = this.kPeriod;
     let idx = from;
     // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-    let v = this.highs[from % P]!;
+    let v = this.highs[from % P] ?? NaN;
     for (let i = from + 1; i <= to; i++) {
       // Hot path: a ring index below the buffer's length (unchecked read, no branch).
-      const x = this.highs[i % P]!;
+      const x = this.highs[i % P] ?? NaN;
       if (x > v) {
         v = x;
         idx = i;
