@@ -24,7 +24,7 @@ export class BarBuffer {
    * the object itself when `copy` is false (a batch consumed by the caller's own call).
    */
   set(bar: Bar, copy = true): void {
-    const inner = this.seriesOf(bar.symbol, bar.timeframe, true)!;
+    const inner = this.seriesOf(bar.symbol, bar.timeframe, true);
     const before = inner.size;
     inner.set(bar.ts, copy ? { ...bar } : bar);
     this.count += inner.size - before;
@@ -46,9 +46,9 @@ export class BarBuffer {
    */
   drain(): Bar[] {
     const out: Bar[] = [];
-    const keys = [...this.series.keys()].sort();
-    for (const key of keys) {
-      const inner = this.series.get(key)!;
+    // Series in key order (the code-unit order of the default sort).
+    const series = [...this.series].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [, inner] of series) {
       const start = out.length;
       let sorted = true;
       let last = -Infinity;
@@ -69,8 +69,10 @@ export class BarBuffer {
     return out;
   }
 
+  private seriesOf(symbol: string, tf: string, create: true): Map<number, Bar>;
+  private seriesOf(symbol: string, tf: string, create: false): Map<number, Bar> | undefined;
   private seriesOf(symbol: string, tf: string, create: boolean): Map<number, Bar> | undefined {
-    if (symbol === this.lastSymbol && tf === this.lastTf) return this.last!;
+    if (this.last !== null && symbol === this.lastSymbol && tf === this.lastTf) return this.last;
     // NUL cannot occur in a symbol or timeframe, so no two series share a key.
     const key = `${symbol}\u0000${tf}`;
     let inner = this.series.get(key);

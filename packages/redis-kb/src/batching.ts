@@ -23,8 +23,11 @@ export interface Batcher {
     commands: ReadonlyArray<{ key: string; add: (p: ChainableCommander) => void }>,
   ) => Promise<Reply[]>;
   runScripts: (op: string, c: Conn, script: LuaScript, calls: readonly ScriptCall[]) => Promise<Reply[]>;
-  /** The reply's result, or the mapped error thrown. */
-  replyOrThrow: (op: string, c: Conn, reply: Reply) => unknown;
+  /**
+   * The reply's result, or the mapped error thrown. Takes `replies[j]` as read: runBatched answers one
+   * reply per command, and a missing one (never seen) fails as "no reply", as runBatched's own gaps do.
+   */
+  replyOrThrow: (op: string, c: Conn, reply: Reply | undefined) => unknown;
 }
 
 export function createBatcher(pool: ConnectionPool, cluster: Cluster | null): Batcher {
@@ -90,25 +93,29 @@ export function createBatcher(pool: ConnectionPool, cluster: Cluster | null): Ba
       c,
       calls.map((s) => ({ key: s.key, add: (p) => void p.evalsha(script.sha, 1, s.key, ...s.args) })),
     );
-    const missing = replies.flatMap((r, i) => (isNoScript(r[0]) ? [i] : []));
+    const missing = calls.flatMap((call, i) => (isNoScript(replies[i]?.[0]) ? [{ i, call }] : []));
     if (missing.length > 0) {
       const retried = await runBatched(
         op,
         c,
-        missing.map((i) => {
-          // missing holds indexes of calls.
-          const call = calls[i]!;
-          return { key: call.key, add: (p) => void p.eval(script.source, 1, call.key, ...call.args) };
-        }),
+        missing.map(({ call }) => ({
+          key: call.key,
+          add: (p) => void p.eval(script.source, 1, call.key, ...call.args),
+        })),
       );
-      missing.forEach((i, j) => (replies[i] = retried[j]!));
+      // runBatched answers one reply per command, in order.
+      retried.forEach((reply, j) => {
+        const m = missing[j];
+        if (m !== undefined) replies[m.i] = reply;
+      });
     }
     return replies;
   };
 
-  const replyOrThrow = (op: string, c: Conn, reply: Reply): unknown => {
-    if (reply[0]) fail(op, c, reply[0]);
-    return reply[1];
+  const replyOrThrow = (op: string, c: Conn, reply: Reply | undefined): unknown => {
+    const [err, value] = reply ?? [new Error('no reply'), null];
+    if (err) fail(op, c, err);
+    return value;
   };
 
   return { byConn, runBatched, runScripts, replyOrThrow };

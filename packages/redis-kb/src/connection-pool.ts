@@ -82,8 +82,10 @@ export function createConnectionPool(deps: ConnectionPoolDeps): ConnectionPool {
     fanoutTail: Promise.resolve(),
     listeners: [],
   }));
-  // poolIndexOf returns an index in 0..conns.length-1, and the pool is never empty.
-  const connFor = (symbol: string): Conn => conns[poolIndexOf(symbol, conns.length)]!;
+  const conn0 = conns[0];
+  if (conn0 === undefined) throw new Error('createConnectionPool: no clients');
+  // poolIndexOf returns an index in 0..conns.length-1: the fallback is never taken.
+  const connFor = (symbol: string): Conn => conns[poolIndexOf(symbol, conns.length)] ?? conn0;
   /** Names the connection in messages only when there is more than one. */
   const which = (c: Conn) => (conns.length > 1 ? ` (pool connection ${c.index})` : '');
 

@@ -80,7 +80,7 @@ export function runHotCacheContract(
       const got = await cache.latestBars('EURUSD', '1m', 10);
       expect(tsOf(got)).toEqual([0, 1, 2]);
       expect(got[1]).toMatchObject({ close: 1.3, final: true });
-      expect(got[2]!.final).toBe(false);
+      expect(got[2]?.final).toBe(false);
     });
 
     it('replaces an older bar within replaceWindow, refuses older ones beyond it or missing', async () => {
@@ -102,7 +102,7 @@ export function runHotCacheContract(
       expect(res).toMatchObject({ appended: 3, replaced: 1, refused: 0 });
       const got = await cache.latestBars('EURUSD', '1m', 10);
       expect(tsOf(got)).toEqual([1, 2, 3]);
-      expect(got[1]!.close).toBe(8);
+      expect(got[1]?.close).toBe(8);
     });
 
     it('caps each series at maxBars, dropping the oldest, in one call and across calls', async () => {
@@ -153,7 +153,7 @@ export function runHotCacheContract(
       const res = await cache.writeBars([bar(0), ...bad]);
       expect(res).toMatchObject({ appended: 1, invalid: 5 });
       expect(rejected).toHaveLength(1);
-      expect(rejected[0]!.invalid.map((i) => i.issue)).toEqual([
+      expect(rejected[0]?.invalid.map((i) => i.issue)).toEqual([
         expect.stringContaining('symbol'),
         expect.stringContaining('ts'),
         expect.stringContaining('timeframe'),
@@ -162,7 +162,7 @@ export function runHotCacheContract(
       ]);
       await cache.writeBars([bar(5)]);
       await cache.writeBars([bar(1)]); // older than the tail and not cached: refused
-      expect(rejected[1]!.refused.map((b) => b.ts)).toEqual([bar(1).ts]);
+      expect(rejected[1]?.refused.map((b) => b.ts)).toEqual([bar(1).ts]);
       expect(cache.stats()).toMatchObject({ barsAppended: 2, barsInvalid: 5, barsRefused: 1 });
       sub.dispose();
     });
@@ -218,7 +218,7 @@ export function runHotCacheContract(
         [0, 1, 2],
         [2, 3],
       ]);
-      expect(events[1]!.bars[0]!.close).toBe(5);
+      expect(events[1]?.bars[0]?.close).toBe(5);
       sub.dispose();
       await cache.writeBars([bar(4)]);
       expect(events).toHaveLength(2);

@@ -82,11 +82,12 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
   const poolSize = opts.poolSize;
   const keys = createKeyLayout(opts.keyPrefix);
   const owned = !isClient(opts.redis);
-  const clients: RedisClient[] = isClient(opts.redis)
-    ? [opts.redis]
-    : Array.from({ length: poolSize }, () => createClient(opts));
-  // clients has one entry (the given client) or poolSize >= 1 entries.
-  const client0 = clients[0]!;
+  // The given client alone, or poolSize (validated >= 1) new ones.
+  const client0 = isClient(opts.redis) ? opts.redis : createClient(opts);
+  const clients: RedisClient[] = [
+    client0,
+    ...Array.from({ length: owned ? poolSize - 1 : 0 }, () => createClient(opts)),
+  ];
   const cluster = client0.isCluster ? (client0 as Cluster) : null;
 
   const stats: CacheStats = {
@@ -139,8 +140,8 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
   ): Bar[] => {
     const out = new Array<Bar>(bufs.length);
     try {
-      // i < bufs.length: inside the array.
-      for (let i = 0; i < bufs.length; i++) out[i] = decodeBar(bufs[i]!, symbol, timeframe);
+      let i = 0;
+      for (const buf of bufs) out[i++] = decodeBar(buf, symbol, timeframe);
     } catch (err) {
       throw new CacheDecodeError(op, key, err);
     }
@@ -248,7 +249,7 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
         });
       }
       const replies = await runBatched(op, c, commands);
-      replyOrThrow(op, c, replies[0]!); // runBatched answers one reply per command
+      replyOrThrow(op, c, replies[0]);
       if (replies[1]?.[0]) reportError(new CacheUnavailableError('setSignal/fanout', c.state, replies[1][0]));
       signalEvents.emit({ symbol, signal: decodeValue<TSignal>(packed) });
     },
@@ -269,16 +270,17 @@ export function createRedisHotCache<TFeatures = Record<string, unknown>, TSignal
       const failedBefore = stats.failedCalls;
       const settled = await Promise.allSettled(
         [...groups.entries()].map(async ([c, indexes]) => {
+          // indexes come from symbols; the flatMap only lets the compiler see each one is defined.
+          const wanted = indexes.flatMap((i) => {
+            const symbol = symbols[i];
+            return symbol === undefined ? [] : [{ i, key: keys.signal(symbol) }];
+          });
           const replies = await runBatched(
             op,
             c,
-            indexes.map((i) => {
-              const key = keys.signal(symbols[i]!); // indexes come from symbols
-              return { key, add: (p: ChainableCommander) => void p.getBuffer(key) };
-            }),
+            wanted.map(({ key }) => ({ key, add: (p: ChainableCommander) => void p.getBuffer(key) })),
           );
-          // runBatched answers one reply per command.
-          indexes.forEach((i, j) => (found[i] = replyOrThrow(op, c, replies[j]!) as Buffer | null));
+          wanted.forEach(({ i }, j) => (found[i] = replyOrThrow(op, c, replies[j]) as Buffer | null));
         }),
       );
       const lost = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
