@@ -97,7 +97,7 @@ export function qualityOf(mask: number, status: StatusCode, penalties: ArrayLike
   if (status === STATUS_CODES.rejected) return 0;
   let q = 1;
   // A set bit i is a rule index (< RULE_ORDER.length), and penalties has one entry per rule.
-  for (let i = 0; mask !== 0; i++, mask >>>= 1) if (mask & 1) q *= 1 - penalties[i]!;
+  for (let i = 0; mask !== 0; i++, mask >>>= 1) if (mask & 1) q *= 1 - (penalties[i] ?? NaN);
   return q;
 }
 

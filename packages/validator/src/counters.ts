@@ -29,7 +29,7 @@ export class RuleCounters {
             ? this.repairedBy
             : this.flagged;
       // A set bit i is a rule index, and each tally has one cell per rule.
-      tally[i]!++;
+      tally[i] = (tally[i] ?? 0) + 1;
     }
   }
 

@@ -38,7 +38,7 @@ export class SeriesState {
     const cap = this.ring.length;
     if (this.ringLen === cap) {
       // ringPos stays within 0..cap-1 (it advances modulo cap).
-      const old = this.ring[this.ringPos]!;
+      const old = this.ring[this.ringPos] ?? NaN;
       this.sum -= old;
       this.sumSq -= old * old;
     } else {
@@ -53,7 +53,7 @@ export class SeriesState {
   /** The value `push` would evict next, or 0 while the ring is not full. */
   evictable(): number {
     // ringPos stays within 0..length-1 (it advances modulo the length).
-    return this.ringLen === this.ring.length ? this.ring[this.ringPos]! : 0;
+    return this.ringLen === this.ring.length ? (this.ring[this.ringPos] ?? NaN) : 0;
   }
 }
 

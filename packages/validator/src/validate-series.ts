@@ -63,18 +63,20 @@ export function validateSeriesIn(
       timeframe = cols.timeframe;
       source = columnSource;
     } else {
-      // i < n = rows.length (the index is in range; the element is checked by the schema rule below).
-      const bar = (rows as readonly Bar[])[i]!;
-      const problem = ctx.schemaEnabled ? schemaProblem(bar) : null;
+      // i < n = rows.length, but an array may have holes: a missing element is a schema problem even
+      // when the schema rule is off.
+      const row = (rows as readonly (Bar | undefined)[])[i];
+      const problem = ctx.schemaEnabled || row === undefined ? schemaProblem(row) : null;
       if (problem !== null) {
         const issues = schemaReject(scratch, problem.field, problem.message);
         counters.count(scratch);
         status[i] = STATUS_CODES.rejected;
         rules[i] = SCHEMA_BIT;
         issuesOut.push({ index: i, issues });
-        events.emitForUnknown(issues, STATUS_CODES.rejected, bar);
+        events.emitForUnknown(issues, STATUS_CODES.rejected, row);
         continue;
       }
+      const bar = row as Bar; // defined: schemaProblem(undefined) is never null
       ts = bar.ts;
       o = bar.open;
       h = bar.high;
