@@ -76,8 +76,7 @@ export async function* openStream(
         const decoder = new TextDecoder();
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           parser.feed(decoder.decode(chunk, { stream: true }));
-          while (queue.length > 0) {
-            const m = queue.shift()!;
+          for (let m = queue.shift(); m !== undefined; m = queue.shift()) {
             if (m.id) lastId = m.id;
             if (m.event === 'error') {
               // The server's last word before it closes (SLOW_CONSUMER): reconnect and resume.

@@ -147,7 +147,7 @@ export function zonedWallClock(utcMs: number, timeZone: string): WallClock {
  * earliest first: one normally, two in a repeated (fall-back) hour, and for a skipped (spring-forward)
  * wall time the one instant of the documented rule (module comment).
  */
-export function wallMsToUtcCandidates(wallMs: number, timeZone: string): number[] {
+export function wallMsToUtcCandidates(wallMs: number, timeZone: string): [number, ...number[]] {
   if (isUtc(timeZone)) return [wallMs];
   // Offsets a day either side bracket any single transition near `wallMs` (zones change at most
   // twice a year, never twice within two days).
@@ -162,17 +162,20 @@ export function wallMsToUtcCandidates(wallMs: number, timeZone: string): number[
   }
   const candidateBefore = wallMs - offsetBefore; // read with the pre-transition offset
   const candidateAfter = wallMs - offsetAfter; // read with the post-transition offset
-  const out: number[] = [];
-  if (zoneOffsetMs(candidateBefore, timeZone) === offsetBefore) out.push(candidateBefore);
-  if (candidateAfter !== candidateBefore && zoneOffsetMs(candidateAfter, timeZone) === offsetAfter)
-    out.push(candidateAfter);
-  if (out.length === 0) return [candidateBefore]; // skipped wall time: the pre-jump offset
-  return out.sort((a, b) => a - b);
+  const before = zoneOffsetMs(candidateBefore, timeZone) === offsetBefore;
+  const after = candidateAfter !== candidateBefore && zoneOffsetMs(candidateAfter, timeZone) === offsetAfter;
+  if (before && after) {
+    return candidateBefore < candidateAfter
+      ? [candidateBefore, candidateAfter]
+      : [candidateAfter, candidateBefore];
+  }
+  if (after) return [candidateAfter];
+  return [candidateBefore]; // the valid one, or a skipped wall time: the pre-jump offset
 }
 
 /** The UTC instant of a wall time given as ms-as-if-UTC; the documented rule picks one of two. */
 export function wallMsToUtc(wallMs: number, timeZone: string): number {
-  return wallMsToUtcCandidates(wallMs, timeZone)[0] ?? wallMs;
+  return wallMsToUtcCandidates(wallMs, timeZone)[0];
 }
 
 function fieldsToWallMs(fields: WallFields): number {
@@ -191,7 +194,7 @@ function fieldsToWallMs(fields: WallFields): number {
  * normally, two in a repeated fall-back hour. A wall time skipped by a spring-forward gets the one
  * instant it would have had without the jump (02:30 New York on a spring-forward night -> 03:30 EDT).
  */
-export function zonedTimeToUtcCandidates(fields: WallFields, timeZone: string): number[] {
+export function zonedTimeToUtcCandidates(fields: WallFields, timeZone: string): [number, ...number[]] {
   return wallMsToUtcCandidates(fieldsToWallMs(fields), timeZone);
 }
 

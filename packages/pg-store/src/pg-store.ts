@@ -611,8 +611,8 @@ export class PgStore implements HistoryStore {
       name: `pg-store-latest-${this.options.schema}`,
     });
     const out = new Array<Bar>(rows.length);
-    // i < rows.length: inside the array.
-    for (let i = 0; i < rows.length; i++) out[rows.length - 1 - i] = rowToBar(rows[i]!);
+    let i = rows.length; // newest first from the query, oldest first out
+    for (const row of rows) out[--i] = rowToBar(row);
     return out;
   }
 

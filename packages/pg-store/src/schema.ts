@@ -158,7 +158,9 @@ function writeText(
     const v = b[field];
     if (v !== lastValue) {
       // encodeTexts put every value of this field of these bars in the map.
-      e = bytes.get(v)!;
+      const got = bytes.get(v);
+      if (got === undefined) throw new Error(`pg-store: no encoded bytes for ${field} ${JSON.stringify(v)}`);
+      e = got;
       lastValue = v;
     }
     buf.writeInt32BE(e.length, off);

@@ -77,8 +77,8 @@ export class BarQueries {
     checkLimit(limit);
     const rows = this.stmts.latest.all(symbol, timeframe, limit) as unknown[][];
     const out = new Array<Bar>(rows.length);
-    // j runs over rows.length-1..0, inside the array.
-    for (let i = 0, j = rows.length - 1; j >= 0; i++, j--) out[i] = rowToBar(rows[j]!);
+    let i = rows.length; // newest first from the query, oldest first out
+    for (const row of rows) out[--i] = rowToBar(row);
     return out;
   }
 

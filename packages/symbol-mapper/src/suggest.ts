@@ -11,8 +11,8 @@ export function editDistance(a: string, b: string): number {
   let prev2 = new Array<number>(m + 1).fill(0);
   let prev = Array.from({ length: m + 1 }, (_, j) => j);
   let cur = new Array<number>(m + 1).fill(0);
-  // The three rows have m + 1 cells and every index read below is within 0..m.
-  const at = (row: number[], j: number): number => row[j]!;
+  // The three rows have m + 1 cells and every index read below is within 0..m: the fallback is never taken.
+  const at = (row: number[], j: number): number => row[j] ?? Infinity;
   for (let i = 1; i <= n; i++) {
     cur[0] = i;
     for (let j = 1; j <= m; j++) {

@@ -182,9 +182,9 @@ class BarQueue implements AsyncIterableIterator<Bar> {
   }
 
   next(): Promise<IteratorResult<Bar>> {
-    if (this.head < this.items.length) {
-      // head < items.length was checked just above.
-      const value = this.items[this.head++]!;
+    const value = this.items[this.head]; // undefined when head = items.length: nothing queued
+    if (value !== undefined) {
+      this.head++;
       if (this.head === this.items.length) {
         this.items.length = 0;
         this.head = 0;

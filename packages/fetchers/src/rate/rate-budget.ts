@@ -134,9 +134,9 @@ function slidingWindow(limit: number | null, windowMs: number) {
       return limit === null ? null : Math.max(0, limit - log.length);
     },
     waitMs(now: number): number {
-      if (limit === null || log.length < limit) return 0;
-      // limit is a positive integer (checked at creation) and log.length >= limit here.
-      return log[log.length - limit]! + windowMs - now;
+      // The call `limit` calls back frees the slot; none while fewer than `limit` are logged.
+      const freeing = limit === null ? undefined : log[log.length - limit];
+      return freeing === undefined ? 0 : freeing + windowMs - now;
     },
     push(now: number): void {
       if (limit === null) return;

@@ -275,10 +275,12 @@ class ReplayFetcherImpl implements ReplayFetcher {
 
   private loadCsv(): Promise<Map<string, Bar[]>> {
     this.csv ??= (async () => {
+      // Options validation requires exactly one of csvPath and source, and only a csvPath fetcher loads CSV.
+      const { csvPath } = this.opts;
+      if (csvPath === undefined) throw new OptionsError('ReplayFetcher: no csvPath to load');
       let text: string;
       try {
-        // Options validation requires exactly one of csvPath and source, and only a csvPath fetcher loads CSV.
-        text = await readFile(this.opts.csvPath!, 'utf8');
+        text = await readFile(csvPath, 'utf8');
       } catch (err) {
         throw new FetchError({
           kind: 'transient',

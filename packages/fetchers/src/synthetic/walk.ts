@@ -107,7 +107,8 @@ export class PricePath {
     }
     const end = w; // arr[MINUTES_PER_DAY]
     // i runs over 0..MINUTES_PER_DAY, within the array's MINUTES_PER_DAY + 1 cells.
-    for (let i = 0; i <= MINUTES_PER_DAY; i++) arr[i] = a + arr[i]! - (end - (b - a)) * (i / MINUTES_PER_DAY);
+    for (let i = 0; i <= MINUTES_PER_DAY; i++)
+      arr[i] = a + (arr[i] ?? NaN) - (end - (b - a)) * (i / MINUTES_PER_DAY);
     const oldest = this.minuteCache.keys().next();
     if (this.minuteCache.size > 8 && oldest.done !== true) this.minuteCache.delete(oldest.value);
     this.minuteCache.set(d, arr);
@@ -118,7 +119,7 @@ export class PricePath {
   logAtMinute(m: number): number {
     const d = Math.floor(m / MINUTES_PER_DAY);
     // 0 <= m - d * MINUTES_PER_DAY < MINUTES_PER_DAY since d = floor(m / MINUTES_PER_DAY).
-    return this.minutes(d)[m - d * MINUTES_PER_DAY]!;
+    return this.minutes(d)[m - d * MINUTES_PER_DAY] ?? NaN;
   }
 
   /** Price at epoch-ms time `t` (second resolution inside a minute). */

@@ -225,8 +225,9 @@ export function parseTwelveDataSeries(
       ts = Date.UTC(when.year, when.month - 1, when.day);
     } else {
       const candidates = zonedTimeToUtcCandidates(when, zone);
-      // zonedTimeToUtcCandidates never returns an empty list (a skipped wall time still gets one instant).
-      ts = candidates.find((c) => c > previousTs) ?? candidates[0]!;
+      // zonedTimeToUtcCandidates never returns an empty list (its type says so: a skipped wall time
+      // still gets one instant).
+      ts = candidates.find((c) => c > previousTs) ?? candidates[0];
     }
     previousTs = ts;
     const raw = { open: row.open, high: row.high, low: row.low, close: row.close, volume: row.volume };
