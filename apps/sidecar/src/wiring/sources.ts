@@ -19,6 +19,13 @@ import { type LiveStreamPort } from '../sidecar';
 
 const base = <T extends string | undefined>(url: T) => (url ? { baseUrl: url } : {});
 
+/** The API key of an active source: the config drops a source whose key is missing, so it is set. */
+function apiKeyOf(config: SidecarConfig, source: keyof SidecarConfig['apiKeys']): string {
+  const key = config.apiKeys[source];
+  if (!key) throw new Error(`source ${source} is active without ${source.toUpperCase()}_API_KEY`);
+  return key;
+}
+
 /**
  * One fetcher per active source, in fallback order, sharing the symbol mapper and the clock.
  * `replay` needs a bar source given in code, so from the environment it is skipped with a note.
@@ -41,7 +48,7 @@ export function createSources(
           name,
           fetcher: createAlphaVantageFetcher({
             ...common,
-            apiKey: config.apiKeys.alphavantage!,
+            apiKey: apiKeyOf(config, 'alphavantage'),
             ...base(config.baseUrls.alphavantage),
           }),
         });
@@ -53,7 +60,7 @@ export function createSources(
           fetcher: coalesceLatest(
             createTwelveDataFetcher({
               ...common,
-              apiKey: config.apiKeys.twelvedata!,
+              apiKey: apiKeyOf(config, 'twelvedata'),
               ...base(config.baseUrls.twelvedata),
             }),
           ),
@@ -65,7 +72,7 @@ export function createSources(
           fetcher: coalesceLatest(
             createPolygonFetcher({
               ...common,
-              apiKey: config.apiKeys.polygon!,
+              apiKey: apiKeyOf(config, 'polygon'),
               ...base(config.baseUrls.polygon),
             }),
           ),
@@ -102,7 +109,8 @@ export function createPolygonLiveStream(
   clock: Scheduler = systemClock,
   log?: Logger,
 ): LiveStreamPort | undefined {
-  if (!config.apiKeys.polygon || !config.activeSources.includes('polygon')) return undefined;
+  const apiKey = config.apiKeys.polygon;
+  if (!apiKey || !config.activeSources.includes('polygon')) return undefined;
   if (config.timeframe !== '1m' && config.timeframe !== '1s') return undefined;
   const byMarket = new Map<PolygonStreamMarket, string[]>();
   for (const symbol of config.symbols) {
@@ -126,7 +134,7 @@ export function createPolygonLiveStream(
           ? `${config.baseUrls.polygonWs.replace(/\/$/, '')}/${market}`
           : '';
         const stream = createPolygonStream({
-          apiKey: config.apiKeys.polygon!,
+          apiKey,
           market,
           url: wsUrl,
           symbols,

@@ -109,7 +109,8 @@ export function createCacheFromConfig(
   clock: Scheduler = systemClock,
 ): HotCache & BarCachePort {
   const common = { maxBars: config.maxBarsCache, featureTtlMs: config.featureCacheTtlMs, clock };
-  if (!config.redisUrl && !config.redisClusterNodes) {
+  const { redisUrl, redisClusterNodes } = config;
+  if (!redisUrl && !redisClusterNodes) {
     // One series per symbol and timeframe the sidecar writes (the base timeframe, plus headroom for
     // resampled ones): below that every write would evict a series and /bars would miss the cache.
     const series = Math.max(1_000, config.symbols.length * 4);
@@ -123,9 +124,9 @@ export function createCacheFromConfig(
     ...common,
     keyPrefix: config.redisKeyPrefix,
     // REDIS_POOL_SIZE connections, each symbol pinned to one (a Cluster client keeps its own per node).
-    ...(config.redisClusterNodes
-      ? { clusterNodes: config.redisClusterNodes }
-      : { redis: config.redisUrl!, poolSize: config.redisPoolSize }),
+    ...(redisClusterNodes
+      ? { clusterNodes: redisClusterNodes }
+      : { redis: redisUrl, poolSize: config.redisPoolSize }),
   });
 }
 
