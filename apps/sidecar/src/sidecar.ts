@@ -208,6 +208,8 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
     timeframe: tf,
     maxBarsCache: config.maxBarsCache,
     log,
+    // Cluster mode: a refill after an outage writes only the symbols this instance owns.
+    ...(deps.cluster ? { owns: (s: string) => cluster?.owns(s) ?? true } : {}),
   });
   const cluster = wireCluster(config, deps, { states, signals }, now, log);
   const planner = createRequestPlanner({
@@ -217,6 +219,9 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
     intervalMs: config.collectionIntervalMs,
     symbols: config.symbols.length,
     now,
+    // Cluster mode: plan this instance's share of each budget, at the poll limits the shared one grants.
+    ...(cluster ? { share: () => cluster.share() } : {}),
+    ...(deps.cluster?.pollLimits ? { limitsFor: deps.cluster.pollLimits } : {}),
   });
   // Finished periods whose final bar never came are fetched again (pipeline/finalizer.ts).
   const finalizer = createFinalizer({

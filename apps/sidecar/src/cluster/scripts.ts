@@ -84,8 +84,10 @@ return 0
  * of send times in a sorted set), a UTC-day counter, and a provider block (429 / Retry-After) that
  * pauses the provider for every instance.
  * KEYS[1] send log (zset), KEYS[2] day counter, KEYS[3] block-until.
- * ARGV: now, perSecond, perMinute, perDay (0 = no limit), marginMs, mode ('take' | 'peek' | 'block'),
- *       blockMs (mode 'block'), uid (unique member suffix).
+ * ARGV: now, perSecond, perMinute, perDay (0 = no limit), marginMs, mode ('take' | 'peek' | 'block' |
+ *       'spend'), blockMs (mode 'block'), uid (unique member suffix), count (requests, default 1).
+ * 'take' grants `count` requests only if every window has room for all of them; 'spend' records
+ * `count` requests already sent (a fetcher that paged) whatever the windows say.
  * Windows are widened by marginMs (a send counts for 1000+margin and 60000+margin ms), so clock skew
  * and latency at the window's edge never let the provider see more than its limit.
  * Returns {granted (1/0), waitMs, secondLeft, minuteLeft, dayLeft, blockedUntil}; -1 = no limit.
@@ -94,6 +96,8 @@ export const BUDGET_SCRIPT = `${NOW}
 local now = now_ms(ARGV[1])
 local perSec, perMin, perDay = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local margin, mode = tonumber(ARGV[5]), ARGV[6]
+local count = tonumber(ARGV[9] or '1') or 1
+if count < 1 then count = 1 end
 local secW, minW = 1000 + margin, 60000 + margin
 local day = math.floor(now / 86400000)
 if mode == 'block' then
@@ -113,26 +117,34 @@ local inMin = redis.call('ZCARD', KEYS[1])
 local inSec = redis.call('ZCOUNT', KEYS[1], now - secW + 1, '+inf')
 local wait = 0
 if blocked > now then wait = blocked - now end
-if perDay > 0 and used >= perDay then wait = math.max(wait, (day + 1) * 86400000 - now) end
-if perMin > 0 and inMin >= perMin then
-  local r = redis.call('ZRANGE', KEYS[1], inMin - perMin, inMin - perMin, 'WITHSCORES')
-  wait = math.max(wait, tonumber(r[2]) + minW - now)
+-- A take of more requests than a window's whole limit waits for the full window (never granted
+-- at once); callers split such work into requests of one.
+if perDay > 0 and used + count > perDay then wait = math.max(wait, (day + 1) * 86400000 - now) end
+if perMin > 0 and inMin + count > perMin then
+  local i = inMin + count - perMin - 1
+  if i < inMin then
+    local r = redis.call('ZRANGE', KEYS[1], i, i, 'WITHSCORES')
+    wait = math.max(wait, tonumber(r[2]) + minW - now)
+  else wait = math.max(wait, minW) end
 end
-if perSec > 0 and inSec >= perSec then
-  local r = redis.call('ZRANGEBYSCORE', KEYS[1], now - secW + 1, '+inf', 'WITHSCORES', 'LIMIT', inSec - perSec, 1)
-  wait = math.max(wait, tonumber(r[2]) + secW - now)
+if perSec > 0 and inSec + count > perSec then
+  local i = inSec + count - perSec - 1
+  if i < inSec then
+    local r = redis.call('ZRANGEBYSCORE', KEYS[1], now - secW + 1, '+inf', 'WITHSCORES', 'LIMIT', i, 1)
+    wait = math.max(wait, tonumber(r[2]) + secW - now)
+  else wait = math.max(wait, secW) end
 end
 local granted = 0
-if mode == 'take' and wait == 0 then
+if (mode == 'take' and wait == 0) or mode == 'spend' then
   granted = 1
   if perMin > 0 or perSec > 0 then
-    redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[8])
+    for k = 1, count do redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[8] .. ':' .. k) end
     redis.call('PEXPIRE', KEYS[1], minW + 1000)
   end
-  used = used + 1
+  used = used + count
   redis.call('SET', KEYS[2], day .. ':' .. used, 'PX', 2 * 86400000)
-  inMin = inMin + 1
-  inSec = inSec + 1
+  inMin = inMin + count
+  inSec = inSec + count
 end
 local function left(limit, n) if limit > 0 then return math.max(0, limit - n) else return -1 end end
 local bl = 0

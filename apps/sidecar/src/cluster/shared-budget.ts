@@ -41,8 +41,26 @@ export interface SharedBudgetOptions {
 }
 
 export interface SharedBudget {
-  /** Spends one request of `provider` under `apiKey` if every window allows it. */
-  take(provider: string, apiKey: string | undefined, limits: SharedLimits): Promise<SharedBudgetAnswer>;
+  /**
+   * Spends `count` (default 1) requests of `provider` under `apiKey` if every window has room for all
+   * of them (none is spent otherwise).
+   */
+  take(
+    provider: string,
+    apiKey: string | undefined,
+    limits: SharedLimits,
+    count?: number,
+  ): Promise<SharedBudgetAnswer>;
+  /**
+   * Records `count` requests already sent (a history call the fetcher paged into more requests than
+   * were taken), whatever the windows say: the other instances see them in the counts.
+   */
+  spend(
+    provider: string,
+    apiKey: string | undefined,
+    limits: SharedLimits,
+    count: number,
+  ): Promise<SharedBudgetAnswer>;
   /** Reads without spending. */
   peek(provider: string, apiKey: string | undefined, limits: SharedLimits): Promise<SharedBudgetAnswer>;
   /** The provider asked us to wait (429 / Retry-After / spent quota): pause it for every instance. */
@@ -67,12 +85,15 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
   const lim = (n: number | null | undefined): number => (n && n > 0 ? n : 0);
 
   async function call(
-    mode: 'take' | 'peek' | 'block',
+    mode: 'take' | 'peek' | 'block' | 'spend',
     provider: string,
     apiKey: string | undefined,
     limits: SharedLimits,
     blockMs = 0,
+    count = 1,
   ): Promise<SharedBudgetAnswer> {
+    if (!Number.isInteger(count) || count < 1)
+      throw new Error(`shared budget: "count" must be an integer >= 1, got ${count}`);
     const k = keys.budget(provider, apiKey);
     const now = options.clock ? String(options.clock.now()) : '';
     const [granted, wait, s, m, d, blocked] = await client.pipelineBudget(
@@ -87,6 +108,7 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
       mode,
       Math.max(0, Math.round(blockMs)),
       `${uid}:${++seq}`,
+      count,
     );
     const left = (v: number): number | null => (v < 0 ? null : v);
     return {
@@ -100,7 +122,8 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
   }
 
   return {
-    take: (p, key, limits) => call('take', p, key, limits),
+    take: (p, key, limits, count = 1) => call('take', p, key, limits, 0, count),
+    spend: (p, key, limits, count) => call('spend', p, key, limits, 0, count),
     peek: (p, key, limits) => call('peek', p, key, limits),
     async block(p, key, ms) {
       if (Number.isFinite(ms) && ms > 0) await call('block', p, key, {}, ms);

@@ -5,12 +5,13 @@
 // symbols whose lease the fence still confirms. Symbols owned by others are mirrored from the shared
 // cache (last bar, signal, features), so every instance answers reads for every symbol.
 import { TIMEFRAME_MS, alignTs, type Timeframe } from '@pipeline/core';
-import { type BarCachePort, type BarStorePort, type FeatureEnginePort } from '../ports';
+import { type BarCachePort, type BarStorePort, type FeatureEnginePort, type SourceSlot } from '../ports';
 import { type SymbolStates } from '../state/symbol-state';
 import { type StoredSignal } from '../strategy/scanner';
 import { type Logger } from '../wiring/logger';
 import { type ClusterCoordinator, type LeaseInfo, type MemberInfo } from './coordinator';
 import { createClusterMirror, type ClusterMirrorCache } from './mirror';
+import { type SharedLimits } from './shared-budget';
 
 export { type ClusterMirrorCache } from './mirror';
 
@@ -25,6 +26,11 @@ export interface ClusterDeps {
   mirror: ClusterMirrorCache;
   /** Closed at shutdown after the leases are released (e.g. the coordinator's own Redis client). */
   close?: () => Promise<void>;
+  /**
+   * The limits the request planner spreads for a source (the provider's, less the part the shared
+   * budget keeps for history requests). @default the fetcher's declared limits
+   */
+  pollLimits?: (slot: SourceSlot) => SharedLimits;
 }
 
 /** `GET /cluster`. */
@@ -73,6 +79,13 @@ export interface ClusterStage {
   beforeCycle(): Promise<void>;
   /** True for the symbols this instance collects now (owned and taken over). */
   isCollecting(symbol: string): boolean;
+  /** True for the symbols whose lease this instance holds (taken over or still being taken over). */
+  owns(symbol: string): boolean;
+  /**
+   * This instance's part of the cluster's work: owned symbols / all symbols (0..1). The request
+   * planner plans this part of each provider budget.
+   */
+  share(): number;
   /** Of `symbols`, those this instance may still write (one O(1) Redis call). */
   fence(symbols: Iterable<string>): Promise<Set<string>>;
   /** The features port seen by readers: mirrored values for symbols other instances own. */
@@ -200,6 +213,8 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
         .finally(() => (mirroring = undefined));
     },
     isCollecting: (symbol) => live.has(symbol) && coordinator.isOwner(symbol),
+    owns: (symbol) => coordinator.isOwner(symbol),
+    share: () => (options.symbols.length === 0 ? 0 : coordinator.owned().size / options.symbols.length),
     async fence(symbols) {
       const list = [...new Set(symbols)];
       if (list.length === 0) return new Set();

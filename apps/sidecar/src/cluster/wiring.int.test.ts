@@ -28,13 +28,17 @@ afterEach(async () => {
   redis.disconnect();
 });
 
-function provider(perMinute: number, answer: () => Promise<Bar[]> = async () => []) {
+function provider(
+  perMinute: number,
+  answer: () => Promise<Bar[]> = async () => [],
+  opts: { maxRangeMs?: number; pagesPerCall?: number } = {},
+) {
   const sent: string[] = [];
   const capabilities = {
     source: 'twelvedata',
     timeframes: ['1m'],
     historyDepthMs: {},
-    maxRangeMsPerRequest: {},
+    maxRangeMsPerRequest: opts.maxRangeMs ? { '1m': opts.maxRangeMs } : {},
     needsApiKey: true,
     rateLimits: { perSecond: null, perMinute, perDay: null },
     streaming: false,
@@ -47,7 +51,12 @@ function provider(perMinute: number, answer: () => Promise<Bar[]> = async () => 
       return answer();
     },
     fetchHistory: async (r) => {
-      sent.push(`history ${r.symbol}`);
+      // A fetcher that pages: `pagesPerCall` provider requests for one call, reported as it goes.
+      const pages = opts.pagesPerCall ?? 1;
+      for (let i = 1; i <= pages; i++) {
+        sent.push(`history ${r.symbol} ${r.from}-${r.to}`);
+        r.onProgress?.({ requestsDone: i, requestsPlanned: pages, bars: 0 });
+      }
       return answer();
     },
     budget: () => ({ perMinuteLeft: null, perDayLeft: null, dayResetsAt: null, blockedUntil: null }),
@@ -119,5 +128,65 @@ describe('withSharedBudget', () => {
     const free = provider(0);
     const slot = { name: 'twelvedata' as const, fetcher: free.fetcher };
     expect(withSharedBudget(slot, budget, 'KEY-1')).toBe(slot);
+  });
+
+  it('a history call spends one unit per provider request it makes, not one per call', async () => {
+    const budget = createSharedBudget({ redis, prefix, clock });
+    const limits = { perMinute: 100 };
+    const left = async () => (await budget.peek('twelvedata', 'KEY', limits)).minuteLeft;
+    // 35 minutes with at most 10 per request: four requests, each paid for before it is sent.
+    const chunked = provider(100, async () => [], { maxRangeMs: 10 * 60_000 });
+    const a = withSharedBudget({ name: 'twelvedata', fetcher: chunked.fetcher }, budget, 'KEY');
+    const progress: number[] = [];
+    await a.fetcher.fetchHistory({
+      symbol: 'EURUSD',
+      timeframe: '1m',
+      from: 0,
+      to: 35 * 60_000,
+      onProgress: (p) => progress.push(p.requestsDone),
+    });
+    expect(chunked.sent).toHaveLength(4);
+    expect(await left()).toBe(96);
+    expect(progress).toEqual([1, 2, 3, 4]);
+    // A fetcher that pages on its own (three requests for one call): the two extra are recorded.
+    const paging = provider(100, async () => [], { pagesPerCall: 3 });
+    const b = withSharedBudget({ name: 'twelvedata', fetcher: paging.fetcher }, budget, 'KEY');
+    await b.fetcher.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from: 0, to: 60_000 });
+    expect(paging.sent).toHaveLength(3);
+    expect(await left()).toBe(93);
+    // The budget runs out mid-call: the requests already sent stay counted, the rest is refused.
+    const tight = createSharedBudget({ redis, prefix: `${prefix}tight:`, clock });
+    const small = provider(2, async () => [], { maxRangeMs: 10 * 60_000 });
+    const c = withSharedBudget({ name: 'twelvedata', fetcher: small.fetcher }, tight, 'KEY');
+    await expect(
+      c.fetcher.fetchHistory({ symbol: 'EURUSD', timeframe: '1m', from: 0, to: 35 * 60_000 }),
+    ).rejects.toMatchObject({ kind: 'rate_limited' });
+    expect(small.sent).toHaveLength(2);
+  });
+
+  it("budget() shows the shared budget's remaining requests, not this process's", async () => {
+    const budget = createSharedBudget({ redis, prefix, clock });
+    const a = provider(10);
+    const b = provider(10);
+    const slotA = withSharedBudget({ name: 'twelvedata', fetcher: a.fetcher }, budget, 'KEY', undefined, () =>
+      clock.now(),
+    );
+    const slotB = withSharedBudget({ name: 'twelvedata', fetcher: b.fetcher }, budget, 'KEY', undefined, () =>
+      clock.now(),
+    );
+    for (let i = 0; i < 3; i++) await slotA.fetcher.fetchLatest(latest);
+    // A's own answers: 10 - 3 (the poll answers count against the poll limit; the reserve is added back).
+    expect(slotA.fetcher.budget().perMinuteLeft).toBe(7);
+    // B sent nothing itself: its first read starts a peek (the fetcher's own budget until it answers).
+    slotB.fetcher.budget();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(slotB.fetcher.budget().perMinuteLeft).toBe(7);
+    await slotB.fetcher.fetchLatest(latest);
+    expect(slotB.fetcher.budget().perMinuteLeft).toBe(6);
+    // A reads again more than a second later: a fresh peek sees B's request.
+    clock.advance(1_001);
+    slotA.fetcher.budget();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(slotA.fetcher.budget().perMinuteLeft).toBe(6);
   });
 });

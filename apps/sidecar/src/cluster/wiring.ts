@@ -1,14 +1,28 @@
 // Cluster mode from the configuration: the history store (PostgreSQL when HISTORY_URL is set), the
 // coordinator on its own ioredis connection (same server and key prefix as the hot cache), and the
 // provider budgets shared through Redis in front of every rate-limited fetcher.
-import { FetchError, isFetchError, systemClock, type Fetcher, type Scheduler } from '@pipeline/core';
+import {
+  FetchError,
+  isFetchError,
+  systemClock,
+  type Bar,
+  type FetchHistoryRequest,
+  type Fetcher,
+  type RateBudgetSnapshot,
+  type Scheduler,
+} from '@pipeline/core';
 import { createPgStore } from '@pipeline/pg-store';
 import { Cluster, Redis } from 'ioredis';
 import { type BarStorePort, type SourceSlot } from '../ports';
 import { type SidecarConfig } from '../wiring/config';
 import { type Logger } from '../wiring/logger';
 import { createClusterCoordinator } from './coordinator';
-import { createSharedBudget, type SharedBudget, type SharedLimits } from './shared-budget';
+import {
+  createSharedBudget,
+  type SharedBudget,
+  type SharedBudgetAnswer,
+  type SharedLimits,
+} from './shared-budget';
 import { type ClusterDeps, type ClusterMirrorCache } from './stage';
 
 /** HISTORY_URL set: the history in PostgreSQL, flushed every BATCH_WRITE_INTERVAL; null otherwise. */
@@ -72,6 +86,7 @@ export function createClusterFromConfig(
       clusterName: config.clusterName,
       coordinator,
       mirror,
+      pollLimits: (slot) => pollLimits(slot.fetcher.capabilities.rateLimits),
       close: async () => {
         await coordinator.close();
         await redis.quit().catch(() => redis.disconnect());
@@ -93,15 +108,23 @@ function budgetRefused(source: SourceSlot['name'], waitMs: number, symbol?: stri
 }
 
 /**
- * A source whose every request first takes one unit from the budget shared by the cluster (per
- * provider and API key, the fetcher's own limits); a provider's rate_limited answer with a
+ * A source whose every provider request first takes one unit from the budget shared by the cluster
+ * (per provider and API key, the fetcher's own limits); a provider's rate_limited answer with a
  * Retry-After blocks the provider for every instance. Sources without limits pass through.
+ *
+ * A history call is split into the fetcher's own requests (its `maxRangeMsPerRequest` for the
+ * timeframe), one unit taken before each; a fetcher that still sent more than one request for a
+ * piece (it reports `requestsDone` through `onProgress`) has the extra ones recorded afterwards, so
+ * the shared count is the requests actually made. `budget()` (what /health shows) is the shared
+ * budget's remaining count, read with a peek at most once a second, or the fetcher's own until the
+ * first answer.
  */
 export function withSharedBudget(
   slot: SourceSlot,
   budget: SharedBudget,
   apiKey: string | undefined,
   log?: Logger,
+  now: () => number = () => Date.now(),
 ): SourceSlot {
   const limits: SharedLimits = slot.fetcher.capabilities.rateLimits;
   if (!limits.perSecond && !limits.perMinute && !limits.perDay) return slot;
@@ -109,45 +132,154 @@ export function withSharedBudget(
   // Live polls may spend only part of each minute's and day's budget; the rest is kept for history
   // requests (a takeover's backfill, gap repair), which otherwise lose every race against N
   // instances polling at full speed. One log in Redis counts both kinds.
-  const pollLimits: SharedLimits = {
-    perSecond: limits.perSecond ?? null,
-    perMinute: keepForHistory(limits.perMinute),
-    perDay: keepForHistory(limits.perDay),
+  const polls = pollLimits(limits);
+  /** The shared budget's last answer against the full limits (for budget()), and when it came. */
+  let shared: { answer: SharedBudgetAnswer; at: number } | null = null;
+  let peeking = false;
+  const remember = (answer: SharedBudgetAnswer, kind: 'poll' | 'history'): void => {
+    // A poll's answer counts against the poll limits: add back what they keep for history.
+    const add = (full: number | null | undefined, part: number | null | undefined, left: number | null) =>
+      left === null || !full ? left : left + (full - (part ?? full));
+    shared = {
+      at: now(),
+      answer:
+        kind === 'history'
+          ? answer
+          : {
+              ...answer,
+              minuteLeft: add(limits.perMinute, polls.perMinute, answer.minuteLeft),
+              dayLeft: add(limits.perDay, polls.perDay, answer.dayLeft),
+            },
+    };
   };
-  async function guarded<T>(symbol: string, kind: 'poll' | 'history', run: () => Promise<T>): Promise<T> {
-    let answer: Awaited<ReturnType<SharedBudget['take']>> | null = null;
+
+  /** Takes one unit; throws the refusal as a rate_limited FetchError. Redis down: fail open. */
+  async function takeOne(symbol: string, kind: 'poll' | 'history'): Promise<void> {
+    let answer: SharedBudgetAnswer | null = null;
     try {
-      answer = await budget.take(slot.name, apiKey, kind === 'poll' ? pollLimits : limits);
+      answer = await budget.take(slot.name, apiKey, kind === 'poll' ? polls : limits);
     } catch (err) {
       // Redis unreachable: the fetcher's own in-process budget still applies (fail open, so a Redis
       // outage does not stop collection; N instances may then together exceed the shared limit).
       log?.debug('shared budget unavailable; in-process budget only', { source: slot.name, err });
     }
+    if (answer) remember(answer, kind);
     if (answer && !answer.granted) throw budgetRefused(slot.name, answer.waitMs, symbol);
+  }
+
+  /** The provider itself said wait (429, Retry-After, spent quota): every instance waits. */
+  async function shareProviderBlock(err: unknown): Promise<void> {
+    // A refusal by this process's own budget or by the shared one is not the provider's word.
+    if (!isFetchError(err) || err.kind !== 'rate_limited') return;
+    if (/local rate budget|shared cluster rate budget/.test(err.message)) return;
+    const ms = err.retryAfterMs;
+    if (typeof ms === 'number' && ms > 0)
+      await budget
+        .block(slot.name, apiKey, ms)
+        .catch((e: unknown) => log?.debug('shared budget block failed', { err: e }));
+  }
+
+  async function guarded<T>(symbol: string, kind: 'poll' | 'history', run: () => Promise<T>): Promise<T> {
+    await takeOne(symbol, kind);
     try {
       return await run();
     } catch (err) {
-      // The provider itself said wait (429, Retry-After, spent quota): every instance waits. A refusal
-      // by this process's own budget is not the provider's word and is not shared.
-      if (isFetchError(err) && err.kind === 'rate_limited' && !/local rate budget/.test(err.message)) {
-        const ms = err.retryAfterMs;
-        if (typeof ms === 'number' && ms > 0)
-          await budget
-            .block(slot.name, apiKey, ms)
-            .catch((e: unknown) => log?.debug('shared budget block failed', { err: e }));
-      }
+      await shareProviderBlock(err);
       throw err;
     }
   }
+
+  /** One history call as the fetcher's own requests, each paid for before it is sent. */
+  async function history(req: FetchHistoryRequest): Promise<Bar[]> {
+    const pieces = splitRange(req.from, req.to, f.capabilities.maxRangeMsPerRequest[req.timeframe]);
+    if (pieces.length === 0) pieces.push({ from: req.from, to: req.to });
+    const out: Bar[] = [];
+    let done = 0;
+    for (const piece of pieces) {
+      let made = 0;
+      const bars = await guarded(req.symbol, 'history', () =>
+        f.fetchHistory({
+          ...req,
+          from: piece.from,
+          to: piece.to,
+          onProgress: (p) => {
+            made = Math.max(made, p.requestsDone);
+            req.onProgress?.({
+              requestsDone: done + p.requestsDone,
+              requestsPlanned: Math.max(pieces.length, done + p.requestsPlanned),
+              bars: out.length + p.bars,
+            });
+          },
+        }),
+      );
+      if (made > 1)
+        await budget
+          .spend(slot.name, apiKey, limits, made - 1)
+          .then((a) => remember(a, 'history'))
+          .catch((err: unknown) => log?.debug('shared budget spend failed', { err }));
+      done += Math.max(1, made);
+      for (const b of bars) out.push(b);
+    }
+    return out;
+  }
+
+  function snapshot(): RateBudgetSnapshot {
+    const local = f.budget();
+    const t = now();
+    if (!peeking && (!shared || t - shared.at > 1_000)) {
+      peeking = true;
+      budget
+        .peek(slot.name, apiKey, limits)
+        .then((a) => remember(a, 'history'))
+        .catch(() => undefined) // Redis down: the last answer (or the local budget) stays
+        .finally(() => (peeking = false));
+    }
+    if (!shared) return local;
+    const a = shared.answer;
+    const blockedUntil = Math.max(a.blockedUntil ?? 0, local.blockedUntil ?? 0) || null;
+    return {
+      perMinuteLeft: limits.perMinute ? a.minuteLeft : local.perMinuteLeft,
+      perDayLeft: limits.perDay ? a.dayLeft : local.perDayLeft,
+      dayResetsAt: local.dayResetsAt,
+      blockedUntil,
+    };
+  }
+
   const fetcher: Fetcher = {
     source: f.source,
     capabilities: f.capabilities,
     fetchLatest: (req) => guarded(req.symbol, 'poll', () => f.fetchLatest(req)),
-    fetchHistory: (req) => guarded(req.symbol, 'history', () => f.fetchHistory(req)),
-    budget: () => f.budget(),
+    fetchHistory: history,
+    budget: snapshot,
     close: () => f.close(),
   };
   return { name: slot.name, fetcher };
+}
+
+/**
+ * The limits live polls plan with in cluster mode: the provider's, less the share kept for history
+ * requests (minute and day windows; the request planner of each instance spreads these).
+ */
+export function pollLimits(limits: SharedLimits): SharedLimits {
+  return {
+    perSecond: limits.perSecond ?? null,
+    perMinute: keepForHistory(limits.perMinute),
+    perDay: keepForHistory(limits.perDay),
+  };
+}
+
+/** [from, to) in pieces of at most `maxRangeMs` (the fetchers' own request ranges). */
+function splitRange(
+  from: number,
+  to: number,
+  maxRangeMs: number | undefined,
+): { from: number; to: number }[] {
+  if (!(to > from)) return [];
+  if (maxRangeMs === undefined || !Number.isFinite(maxRangeMs) || maxRangeMs <= 0) return [{ from, to }];
+  const out: { from: number; to: number }[] = [];
+  for (let start = from; start < to; start += maxRangeMs)
+    out.push({ from: start, to: Math.min(to, start + maxRangeMs) });
+  return out;
 }
 
 /** Share of a minute's or day's budget kept for history requests. */

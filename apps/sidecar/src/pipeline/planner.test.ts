@@ -186,3 +186,59 @@ describe('request planner', () => {
     expect(windowBuckets({ perMinute: 60, perDay: null }, 3).map((w) => w.cap)).toEqual([3]);
   });
 });
+
+describe('request planner in cluster mode (share of the shared budget)', () => {
+  /** Requests sent over `minutes` by a planner planning `share` of a 60/min budget, at the given limits. */
+  function sentWith(share: () => number, minutes: number, limitsFor?: (s: SourceSlot) => Limits) {
+    const clock = new ManualClock(T0);
+    const sources = [slot('yahoo', clock, { perMinute: 60, perDay: null })];
+    const breaker = createBreakerFromConfig(testConfig({ SQLITE_PATH: ':memory:' }), clock);
+    const planner = createRequestPlanner({
+      sources,
+      breaker,
+      timeframe: '1m',
+      intervalMs: 1000,
+      symbols: 30,
+      now: () => clock.now(),
+      share,
+      ...(limitsFor ? { limitsFor } : {}),
+    });
+    const symbols = Array.from({ length: 30 }, (_, i) => `S${i}`);
+    const times: number[] = [];
+    for (let t = T0; t < T0 + minutes * 60_000; t += 1000) {
+      clock.set(t);
+      for (const symbol of planner.beginCycle(symbols, t))
+        if (planner.admit('yahoo', symbol, t)) times.push(t);
+    }
+    breaker.close();
+    return { times, planner };
+  }
+
+  it("plans only this instance's share of each window: three instances together stay within the limit", () => {
+    const full = sentWith(() => 1, 5);
+    const third = sentWith(() => 1 / 3, 5);
+    // Alone: about the whole 60 a minute. One of three: about 20 a minute, never over a third.
+    expect(maxInWindow(full.times, 60_000)).toBeGreaterThan(50);
+    expect(maxInWindow(third.times, 60_000)).toBeLessThanOrEqual(21);
+    expect(maxInWindow(third.times, 60_000)).toBeGreaterThanOrEqual(15);
+    expect(third.planner.plan()[0]?.plannedPerMinute).toBeLessThan(20);
+    expect(third.planner.plan()[0]?.plannedPerMinute).toBeGreaterThan(15);
+    // The limits shown stay the provider's.
+    expect(third.planner.plan()[0]?.limits.perMinute).toBe(60);
+  });
+
+  it('resizes when the share changes (a member joins or leaves) and plans at the poll limits', () => {
+    let share = 1 / 3;
+    const clock = { minute: 0 };
+    const run = sentWith(
+      () => (clock.minute++ < 60 * 2 ? share : (share = 1)),
+      4,
+      () => ({ perMinute: 48, perDay: null }), // the poll limits: 60 less the 12 kept for history
+    );
+    const firstTwo = run.times.filter((t) => t < T0 + 2 * 60_000);
+    const lastOne = run.times.filter((t) => t >= T0 + 3 * 60_000);
+    expect(maxInWindow(firstTwo, 60_000)).toBeLessThanOrEqual(17); // 48 / 3 + 1
+    expect(lastOne.length).toBeGreaterThan(40); // alone again: the whole 48
+    expect(lastOne.length).toBeLessThanOrEqual(48);
+  });
+});

@@ -62,6 +62,22 @@ export interface RequestPlannerOptions {
   symbols: number;
   /** The planner's time, epoch ms. */
   now: () => number;
+  /**
+   * Cluster mode: the part of each provider budget this instance plans (its share of the symbols,
+   * 0..1), read at the start of every cycle; the buckets are resized when it changes. The shared
+   * budget in Redis stays the hard limit; planning only this share keeps the instances from asking
+   * for more than it grants. @default () => 1
+   */
+  share?: () => number;
+  /**
+   * The limits a source's buckets are built from. Cluster mode: the poll limits (the provider's, less
+   * the share the shared budget keeps for history requests). @default the fetcher's declared limits
+   */
+  limitsFor?: (slot: SourceSlot) => {
+    perSecond?: number | null;
+    perMinute?: number | null;
+    perDay?: number | null;
+  };
 }
 
 export interface RequestPlanner {
@@ -115,8 +131,9 @@ const widen = (windowMs: number) => windowMs + Math.max(MIN_MARGIN_MS, windowMs 
  * than the limit.
  */
 export function windowBuckets(
-  limits: { perSecond?: number | null; perMinute: number | null; perDay: number | null },
+  limits: { perSecond?: number | null; perMinute?: number | null; perDay?: number | null },
   symbols: number,
+  share = 1,
 ): WindowBucket[] {
   const out: WindowBucket[] = [];
   const windows: [number | null | undefined, number, Exclude<PlanLimit, null>][] = [
@@ -124,8 +141,11 @@ export function windowBuckets(
     [limits.perMinute, MINUTE_MS, 'minute'],
     [limits.perDay, DAY_MS, 'day'],
   ];
-  for (const [limit, windowMs, window] of windows) {
-    if (limit === null || limit === undefined) continue;
+  for (const [full, windowMs, window] of windows) {
+    if (full === null || full === undefined) continue;
+    // This instance's part of the limit (cluster mode); the caps and rates below keep its windows
+    // within that part, so the instances' parts together stay within the limit.
+    const limit = full * share;
     const cap =
       window === 'second'
         ? Math.max(1, Math.floor(limit))
@@ -153,10 +173,16 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
   const { intervalMs, breaker } = options;
   const t0 = options.now();
   const sources = new Map<SourceName, SourceBuckets>();
+  const limitsOf = (slot: SourceSlot) => options.limitsFor?.(slot) ?? slot.fetcher.capabilities.rateLimits;
+  const shareNow = (): number => {
+    const v = options.share?.() ?? 1;
+    return Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 1;
+  };
+  let share = shareNow();
   for (const slot of options.sources) {
     sources.set(slot.name, {
       slot,
-      windows: windowBuckets(slot.fetcher.capabilities.rateLimits, options.symbols),
+      windows: windowBuckets(limitsOf(slot), options.symbols, share),
       refilledAt: t0,
       needers: 0,
       granted: new Set(),
@@ -166,6 +192,15 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
           : 1
         : 1,
     });
+  }
+  /** A new share (cluster membership changed): resize every bucket, keeping the tokens held (capped). */
+  function reshare(next: number): void {
+    share = next;
+    for (const b of sources.values()) {
+      const held = new Map(b.windows.map((w) => [w.window, w.tokens]));
+      b.windows = windowBuckets(limitsOf(b.slot), options.symbols, share);
+      for (const w of b.windows) w.tokens = Math.min(w.cap, held.get(w.window) ?? w.cap);
+    }
   }
   /** When each symbol was last granted a request (any source), epoch ms. */
   const lastPolled = new Map<string, number>();
@@ -194,7 +229,7 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
     const { rate, limitedBy } = slowestWindow(b.windows);
     return {
       source: b.slot.name,
-      limits: { perSecond: l.perSecond ?? null, perMinute: l.perMinute, perDay: l.perDay },
+      limits: { perSecond: l.perSecond ?? null, perMinute: l.perMinute ?? null, perDay: l.perDay ?? null },
       limitedBy,
       plannedPerMinute: rate === Infinity ? null : Math.floor(rate * MINUTE_MS * 100) / 100,
       symbols: b.needers,
@@ -205,6 +240,8 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
   return {
     beginCycle(symbols, now) {
       const closedAt = alignTs(now, options.timeframe);
+      const nextShare = shareNow();
+      if (Math.abs(nextShare - share) > 1e-9) reshare(nextShare);
       const bySource = new Map<SourceName, string[]>();
       for (const b of sources.values()) {
         b.granted.clear();

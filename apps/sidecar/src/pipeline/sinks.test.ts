@@ -1,3 +1,4 @@
+import { type Bar } from '@pipeline/core';
 import { createMemoryHotCache } from '@pipeline/redis-kb';
 import { createSinks } from './sinks';
 import { flatBars as bars, stageFixture } from './stage-fixtures';
@@ -64,6 +65,45 @@ describe('sinks', () => {
       await sinks.idle();
       expect(await cache.latestBars('EURUSD', '1m', 100)).toHaveLength(15);
       expect(f.log.text()).toMatch(/refilled from SQLite/);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('cluster mode: a refill writes only the symbols this instance owns', async () => {
+    // Another instance owns XAUUSD: its cache may hold a newer forming bar than the shared history
+    // (the owner flushes every BATCH_WRITE_INTERVAL), which a refill from here would overwrite.
+    const f = stageFixture();
+    const owned = new Set(['EURUSD']);
+    try {
+      const sinks = createSinks({
+        store: f.store,
+        cache: f.cache,
+        symbols: f.config.symbols,
+        timeframe: '1m',
+        maxBarsCache: 100,
+        log: f.log,
+        owns: (s) => owned.has(s),
+      });
+      const t0 = Date.UTC(2024, 0, 3);
+      f.store.write([...bars(t0, 10), ...bars(t0, 10, 'XAUUSD')]);
+      await f.store.flush();
+      // The owner of XAUUSD has written a newer version of its last minute to the shared cache.
+      const [last] = bars(t0 + 9 * MIN, 1, 'XAUUSD');
+      const newer = { ...last, close: 1.19, high: 1.2, final: false } as Bar;
+      await f.cache.writeBars([newer]);
+      expect(await sinks.fillCache()).toBe(true);
+      expect(await f.cache.latestBars('EURUSD', '1m', 100)).toHaveLength(10);
+      const x = await f.cache.latestBars('XAUUSD', '1m', 100);
+      expect(x).toHaveLength(1);
+      expect(x[0]).toMatchObject({ close: 1.19, final: false }); // not replaced by the stored version
+      // Once this instance owns it (a takeover), a refill includes it (the stored version lands).
+      owned.add('XAUUSD');
+      expect(await sinks.fillCache()).toBe(true);
+      expect((await f.cache.latestBars('XAUUSD', '1m', 100)).at(-1)).toMatchObject({
+        close: 1.15,
+        final: true,
+      });
     } finally {
       await f.close();
     }

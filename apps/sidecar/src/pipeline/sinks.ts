@@ -18,6 +18,12 @@ export interface SinksOptions {
   /** MAX_BARS_CACHE: bars per series written when the cache is filled from the store. */
   maxBarsCache: number;
   log: Logger;
+  /**
+   * Cluster mode: the symbols this instance owns now. A refill writes only those: the others' owners
+   * refill their own (their cache may hold a newer forming bar than the shared history, which a
+   * refill by a non-owner would overwrite with the older stored version). @default every symbol
+   */
+  owns?: (symbol: string) => boolean;
 }
 
 export interface Sinks {
@@ -51,6 +57,7 @@ export function createSinks(options: SinksOptions): Sinks {
       await store.flush();
       let batch: Bar[] = [];
       for (const symbol of options.symbols) {
+        if (options.owns && !options.owns(symbol)) continue;
         for (const b of await store.latest(symbol, options.timeframe, options.maxBarsCache)) batch.push(b);
         if (batch.length >= CACHE_FILL_BATCH) {
           await cache.writeBars(batch);
