@@ -269,6 +269,26 @@ rows.push({
   goal: 'far below 20 ms',
   pass: fc < 20e6 / 100,
 });
+// The live loop's read after each bar (the sidecar's six-indicator strategy set, base timeframe only):
+// what reading the values costs on top of the update, frozen object + flatten vs values()/valuesInto().
+const liveUpdate = ours['live: update only']!;
+for (const [label, key] of [
+  ['getFeatures + flattenFeatureValues', 'live: update + getFeatures + flatten'],
+  ['values()', 'live: update + values()'],
+  ['valuesInto() (one kept record)', 'live: update + valuesInto()'],
+] as const) {
+  const v = ours[key]!;
+  rows.push({
+    case: `live read after each bar: ${label} (ns/bar over update's ${liveUpdate.toFixed(0)})`,
+    unit: 'ns/bar',
+    ours: v - liveUpdate,
+    baseline: null,
+    baselineValue: null,
+    ratio: null,
+    goal: null,
+    pass: null,
+  });
+}
 
 // Accuracy against TA-Lib on 100,000 bars, from the committed reference (test/reference/).
 const ref = loadSampledReference('random-100000.json');

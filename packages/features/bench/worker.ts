@@ -211,6 +211,43 @@ async function main(): Promise<void> {
       if (i >= 500) calls.push(Number(process.hrtime.bigint() - t));
     }
     results['feature set computation (getFeatures, uncached)'] = percentileOf(calls, 20);
+    // The live loop's read after each bar (the sidecar's strategy set, base timeframe only, no read
+    // cache): the frozen getFeatures object flattened, against values() and valuesInto().
+    const strategySet = {
+      ema12: { kind: 'ema', options: { period: 12 } },
+      ema26: { kind: 'ema', options: { period: 26 } },
+      rsi14: { kind: 'rsi', options: { period: 14 } },
+      macd: { kind: 'macd', options: { fast: 12, slow: 26, signal: 9 } },
+      bb: { kind: 'bollinger', options: { period: 20, stdDev: 2 } },
+      atr14: { kind: 'atr', options: { period: 14 } },
+    } as const;
+    const liveEngine = () => f.createFeatureEngine({ features: strategySet, timeframes: [], cacheTtlMs: 0 });
+    const liveCase = (read: (e: Any) => void) => {
+      let e: Any = null;
+      return timeChunks(
+        () => (e = liveEngine()),
+        (from, to) => {
+          for (let i = from; i < to; i++) {
+            const bar = symbolBars[i & MASK]!;
+            bar.ts = allBarsTs[i]!;
+            e.update(bar);
+            read(e);
+          }
+        },
+      );
+    };
+    results['live: update only'] = liveCase(() => {});
+    results['live: update + getFeatures + flatten'] = liveCase((e) => {
+      const fs = e.getFeatures('EURUSD');
+      sink += Number(f.flattenFeatureValues(fs.timeframes['1m'].values, strategySet).ema12 !== null);
+    });
+    results['live: update + values()'] = liveCase((e) => {
+      sink += Number(e.values('EURUSD').ema12 !== null);
+    });
+    const record = {};
+    results['live: update + valuesInto()'] = liveCase((e) => {
+      sink += Number(e.valuesInto('EURUSD', record).ema12 !== null);
+    });
   } else if (lib === 'ours-batch') {
     const f = await import('../src');
     // Batch over typed arrays.

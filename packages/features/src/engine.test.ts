@@ -2,6 +2,9 @@ import { type Bar, ManualClock, type Timeframe, alignTs, isPipelineError } from 
 import {
   DEFAULT_FEATURE_SET,
   type FeatureEngineOptions,
+  type FlatFeatureValues,
+  featureKeys,
+  flattenFeatureValues,
   IndicatorSet,
   type RejectedBar,
   createFeatureEngine,
@@ -167,6 +170,58 @@ describe('FeatureEngine', () => {
     const fs = e.getFeatures('EURUSD')!;
     expect(Object.keys(fs.timeframes['5m']!.values)).toEqual(['fast']);
     expect(Object.keys(fs.timeframes['1m']!.values)).toEqual(Object.keys(DEFAULT_FEATURE_SET));
+  });
+
+  it('values() and valuesInto() give the flattened getFeatures() values of each timeframe, mid-period too', () => {
+    const spec = DEFAULT_FEATURE_SET;
+    const keys = featureKeys(spec);
+    const e = engine({ cacheTtlMs: 0 });
+    const watched = engine({ cacheTtlMs: 0 }); // read through values() after every bar
+    const kept: Record<Timeframe, FlatFeatureValues> = { '1m': {}, '5m': {}, '15m': {}, '1h': {} } as never;
+    const bars = baseBars(200);
+    feedLive(e, bars);
+    let checked = 0;
+    for (const [i, b] of bars.entries()) {
+      feedLive(watched, [b]);
+      for (const tf of ['1m', '5m', '15m', '1h'] as const) {
+        const got = watched.values('EURUSD', tf);
+        const into = kept[tf];
+        expect(watched.valuesInto('EURUSD', into, tf)).toBe(into); // the caller's record, filled
+        expect(into).toEqual(got);
+        if (i % 7 !== 0 && i !== bars.length - 1) continue;
+        // Compared with the frozen path on a fresh engine state: same keys, same numbers.
+        const fs = watched.getFeatures('EURUSD');
+        const frame = fs?.timeframes[tf];
+        if (frame === undefined) throw new Error(`no ${tf} features`);
+        expect(Object.keys(got ?? {})).toEqual(keys);
+        expect(got).toEqual(flattenFeatureValues(frame.values, spec));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(100);
+    // Reading mid-period (applying the forming higher bar early) does not change later results.
+    for (const tf of ['1m', '5m', '15m', '1h'] as const) {
+      expect(watched.values('EURUSD', tf)).toEqual(e.values('EURUSD', tf));
+    }
+    // Once warm, every key holds a number (the default set is stable after 34 bars).
+    const last = e.values('EURUSD');
+    expect(Object.values(last ?? {}).every((v) => typeof v === 'number')).toBe(true);
+  });
+
+  it('values() is null for a symbol never seen or a timeframe not computed, and leaves extra keys alone', () => {
+    const e = engine({
+      timeframes: ['5m'],
+      featuresByTimeframe: { '5m': { fast: { kind: 'ema', options: { period: 3 } } } },
+    });
+    expect(e.values('EURUSD')).toBeNull();
+    const record: FlatFeatureValues = { mine: 42 };
+    expect(e.valuesInto('EURUSD', record)).toBeNull();
+    expect(record).toEqual({ mine: 42 });
+    for (const b of baseBars(30)) e.update(b);
+    expect(e.values('EURUSD', '1h')).toBeNull();
+    expect(e.values('EURUSD', '5m')).toEqual({ fast: expect.any(Number) });
+    expect(e.valuesInto('EURUSD', record, '5m')).toEqual({ mine: 42, fast: expect.any(Number) });
+    expect(Object.isFrozen(e.values('EURUSD'))).toBe(false);
   });
 
   it.each([

@@ -15,6 +15,7 @@ import {
   type FeatureBar,
   type FeatureSetSpec,
   type FeatureValues,
+  type FlatFeatureValues,
   IndicatorSet,
   type IndicatorSetSnapshot,
 } from './feature-set';
@@ -356,6 +357,42 @@ export class FeatureEngine {
       timeframes: Object.freeze(timeframes),
     });
     return s.cached;
+  }
+
+  /**
+   * The symbol's values on one timeframe (the base one by default) under the flat feature keys
+   * (`featureKeys(spec)`: `ema12`, `macd`, `macd_signal`, `macd_hist`, ...; null while not stable), read
+   * from the indicators now: no cache, no wrapper objects, no freezing. A new plain object per call;
+   * {@link valuesInto} writes into one you keep instead. Null for a symbol never seen or a timeframe the
+   * engine does not compute. Equal to `flattenFeatureValues(getFeatures(symbol).timeframes[tf].values,
+   * spec)`, at a fraction of the cost (packages/features/README.md, "Feature engine").
+   */
+  values(symbol: string, timeframe: Timeframe = this.options.baseTimeframe): FlatFeatureValues | null {
+    return this.valuesInto(symbol, {}, timeframe);
+  }
+
+  /**
+   * {@link values} written into `into` (every key of the timeframe's set; other keys are left as they
+   * are) and returned, or null (and `into` untouched) for a symbol never seen or a timeframe not
+   * computed. Reusing one record per symbol allocates nothing per call; the record is yours to mutate,
+   * so copy it before handing it to code that keeps it.
+   */
+  valuesInto(
+    symbol: string,
+    into: FlatFeatureValues,
+    timeframe: Timeframe = this.options.baseTimeframe,
+  ): FlatFeatureValues | null {
+    const s = this.symbols.get(symbol);
+    if (s === undefined || s.latestTs === -Infinity) return null;
+    for (const t of s.tfs) {
+      if (t.timeframe !== timeframe) continue;
+      if (t.pending && t.resampler !== null) {
+        t.set.update(t.resampler.bar, true);
+        t.pending = false;
+      }
+      return t.set.flatValuesInto(into);
+    }
+    return null;
   }
 
   private flush(s: SymbolState): void {

@@ -312,6 +312,12 @@ export class IndicatorSet {
   private readonly vwap: VWAP[] = [];
   /** Entries that read another price than the close. */
   private readonly other: Entry[] = [];
+  /** What {@link flatValuesInto} writes: per entry its key, or its [output field, key] pairs. */
+  private readonly flatPlan: {
+    ind: Entry['ind'];
+    key: string;
+    fields: readonly (readonly [field: string, key: string])[] | null;
+  }[];
 
   constructor(spec: FeatureSetSpec = DEFAULT_FEATURE_SET) {
     if (typeof spec !== 'object' || spec === null)
@@ -321,6 +327,17 @@ export class IndicatorSet {
     this.names = this.entries.map((e) => e.name);
     this.spec = spec;
     this.lookback = this.entries.reduce((m, e) => Math.max(m, e.ind.lookback), 0);
+    const suffixes = FEATURE_OUTPUT_SUFFIXES as Readonly<Record<string, Readonly<Record<string, string>>>>;
+    this.flatPlan = compiled.map(({ e, spec_ }) => {
+      const outputs = suffixes[spec_.kind];
+      return {
+        ind: e.ind,
+        key: e.name,
+        fields: outputs
+          ? Object.entries(outputs).map(([field, sfx]) => [field, e.name + sfx] as const)
+          : null,
+      };
+    });
     for (const { e, spec_ } of compiled) {
       const closeOnly = !('source' in spec_) || spec_.source === undefined || spec_.source === 'close';
       const ind = e.ind;
@@ -382,6 +399,27 @@ export class IndicatorSet {
   /** The values under the documented flat feature keys (`ema12`, `macd_hist`, ...): {@link flattenFeatureValues}. */
   flatValues(): FlatFeatureValues {
     return flattenFeatureValues(this.values(), this.spec);
+  }
+
+  /**
+   * {@link flatValues} written into `out` (every key of {@link featureKeys}`(spec)`, in spec order; other
+   * keys of `out` are left as they are) and returned. Reads the indicators' results directly: no
+   * per-indicator copy, no walk over the spec, no allocation once `out` has its keys.
+   */
+  flatValuesInto(out: FlatFeatureValues): FlatFeatureValues {
+    for (const p of this.flatPlan) {
+      const r = p.ind.getResult();
+      if (p.fields === null) {
+        out[p.key] = typeof r === 'number' ? r : null;
+        continue;
+      }
+      const o = r !== null && typeof r === 'object' ? (r as Readonly<Record<string, number>>) : null;
+      for (const [field, key] of p.fields) {
+        const x = o === null ? undefined : o[field];
+        out[key] = typeof x === 'number' ? x : null;
+      }
+    }
+    return out;
   }
 
   snapshot(): IndicatorSetSnapshot {
