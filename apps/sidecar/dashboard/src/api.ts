@@ -49,8 +49,16 @@ export function openStream(
   const token = getToken();
   if (token) q.set('token', token);
   const es = new EventSource(`/stream?${q.toString()}`);
-  const handle = (ev: MessageEvent<string>) => onMessage(JSON.parse(ev.data) as StreamMessage);
-  for (const k of [...kinds, 'reset', 'error']) es.addEventListener(k, handle as EventListener);
+  const handle = (ev: Event) => {
+    // `error` is both the server's last frame (`event: error`, with data and no id) and
+    // EventSource's own connection error (no data): only the former is a message.
+    const data = (ev as MessageEvent<unknown>).data;
+    if (typeof data !== 'string') return;
+    const m = JSON.parse(data) as Partial<StreamMessage>;
+    if (ev.type === 'error') onMessage({ id: 0, kind: 'error', data: m });
+    else onMessage(m as StreamMessage);
+  };
+  for (const k of [...kinds, 'reset', 'error']) es.addEventListener(k, handle);
   es.onopen = () => onState('open');
   es.onerror = () => onState(es.readyState === EventSource.CLOSED ? 'closed' : 'retrying');
   return () => es.close();

@@ -41,11 +41,11 @@ function emaSeries(bars: ChartBar[], period: number): { time: UTCTimestamp; valu
   if (bars.length < period) return out;
   const k = 2 / (period + 1);
   let ema = bars.slice(0, period).reduce((s, b) => s + b.close, 0) / period;
-  out.push({ time: time(bars[period - 1].ts), value: ema });
-  for (let i = period; i < bars.length; i++) {
-    ema = bars[i].close * k + ema * (1 - k);
-    out.push({ time: time(bars[i].ts), value: ema });
-  }
+  bars.forEach((b, i) => {
+    if (i < period - 1) return;
+    if (i >= period) ema = b.close * k + ema * (1 - k);
+    out.push({ time: time(b.ts), value: ema });
+  });
   return out;
 }
 

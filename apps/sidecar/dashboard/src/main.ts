@@ -63,6 +63,9 @@ let selected: string | null = null;
 let healthAt = performance.now();
 let streamState = 'connecting';
 let lastEventId = 0;
+/** Stream events received, and the server's close reasons (SLOW_CONSUMER...), for the browser test. */
+let eventsReceived = 0;
+const streamErrors: string[] = [];
 let closeStream: (() => void) | null = null;
 /** Features and signals are subscribed for the selected symbol only: at 1,000 symbols they would
  * double the events of a cycle for data the page does not show. */
@@ -214,6 +217,7 @@ async function select(symbol: string): Promise<void> {
 
 function onStream(m: StreamMessage): void {
   lastEventId = Math.max(lastEventId, m.id);
+  eventsReceived++;
   switch (m.kind) {
     case 'bars': {
       const b = m.data as StreamBar;
@@ -244,6 +248,7 @@ function onStream(m: StreamMessage): void {
       void load();
       break;
     case 'error':
+      streamErrors.push(JSON.stringify(m.data));
       setStreamState(`closed by server: ${JSON.stringify(m.data)}`);
       break;
   }
@@ -328,6 +333,8 @@ declare global {
       selected(): string | null;
       streamState(): string;
       lastEventId(): number;
+      eventsReceived(): number;
+      streamErrors(): string[];
       select(symbol: string): Promise<void>;
     };
   }
@@ -337,6 +344,8 @@ window.__dashboard = {
   selected: () => selected,
   streamState: () => streamState,
   lastEventId: () => lastEventId,
+  eventsReceived: () => eventsReceived,
+  streamErrors: () => [...streamErrors],
   select,
 };
 

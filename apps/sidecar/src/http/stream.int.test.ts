@@ -113,6 +113,33 @@ describe('push streams against a real listening sidecar', () => {
     expect(reconnects).toEqual([10]);
   });
 
+  it('a burst of 4 x maxQueue events in one turn reaches clients that read (SSE and WebSocket), no drop', async () => {
+    // A cycle publishes an event per symbol in one synchronous run (a batch source answers every
+    // symbol at once): more than maxQueue (8 here) events, none of them unsent once the turn ends.
+    const client = createClient({ baseUrl, token: TOKEN });
+    const ac = new AbortController();
+    const sse = client.stream({ kinds: ['signals'], symbols: ['EURUSD'], signal: ac.signal });
+    const ws = new WebSocket(
+      `${baseUrl.replace('http', 'ws')}/stream/ws?kinds=signals&symbols=EURUSD&lastEventId=${hub.lastId}&token=${TOKEN}`,
+    );
+    const wsGot: number[] = [];
+    ws.on('message', (m) =>
+      wsGot.push((JSON.parse((m as Buffer).toString('utf8')) as { data: { b: number } }).data.b),
+    );
+    await new Promise((r) => ws.once('open', r));
+    const first = sse.next();
+    await new Promise((r) => setTimeout(r, 100));
+    const before = hub.subscribers;
+    for (let b = 0; b < 32; b++) hub.publish('signals', 'EURUSD', { b });
+    const got = [((await first).value as StreamEvent).data, ...(await take(sse, 31)).map((e) => e.data)];
+    expect(got).toEqual(Array.from({ length: 32 }, (_, b) => ({ b })));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(wsGot).toEqual(Array.from({ length: 32 }, (_, b) => b));
+    expect(hub.subscribers).toBe(before);
+    ac.abort();
+    ws.close();
+  });
+
   it('a client that does not read is dropped with SLOW_CONSUMER, memory bounded by maxQueue', async () => {
     const port = Number(new URL(baseUrl).port);
     const sock = connect(port, '127.0.0.1');
@@ -122,7 +149,11 @@ describe('push streams against a real listening sidecar', () => {
     sock.pause();
     const big = 'x'.repeat(256 * 1024);
     const before = hub.subscribers;
-    for (let i = 0; i < 400 && hub.subscribers === before; i++) hub.publish('bars', 'EURUSD', { big });
+    // One event per turn: the backlog is judged when a turn ends.
+    for (let i = 0; i < 400 && hub.subscribers === before; i++) {
+      hub.publish('bars', 'EURUSD', { big });
+      await new Promise((r) => setImmediate(r));
+    }
     expect(hub.subscribers).toBe(before - 1);
     const chunks: Buffer[] = [];
     sock.on('data', (c: Buffer) => chunks.push(c));
@@ -167,7 +198,11 @@ describe('push streams against a real listening sidecar', () => {
     (slow as unknown as { _socket: { pause(): void } })._socket.pause();
     const before = hub.subscribers;
     const big = 'x'.repeat(256 * 1024);
-    for (let i = 0; i < 400 && hub.subscribers === before; i++) hub.publish('bars', 'EURUSD', { big });
+    // One event per turn: the backlog is judged when a turn ends.
+    for (let i = 0; i < 400 && hub.subscribers === before; i++) {
+      hub.publish('bars', 'EURUSD', { big });
+      await new Promise((r) => setImmediate(r));
+    }
     expect(hub.subscribers).toBe(before - 1);
     (slow as unknown as { _socket: { resume(): void } })._socket.resume();
     const [code, reason] = await new Promise<[number, string]>((r) =>

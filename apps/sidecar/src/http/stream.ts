@@ -168,18 +168,39 @@ function startSse(
   after: number | undefined,
   maxQueue: number,
 ): void {
-  let pending = 0;
+  // Events of one event-loop turn go out as one write (a cycle's thousand bars: one syscall, one
+  // chunk). `backlog` counts events in writes the socket has not completed; it is judged when the
+  // next turn's events are flushed, so a burst larger than maxQueue that the kernel takes at once
+  // is no slowness, and a client that leaves more than maxQueue unsent from earlier turns is dropped.
+  let backlog = 0;
   let closed = false;
-  const flushed = () => void pending--;
+  let buf = '';
+  let bufCount = 0;
+  let scheduled = false;
   const frame = (e: HubEvent) => `id: ${e.id}\nevent: ${e.kind}\ndata: ${toJson(e)}\n\n`;
   const send = (e: HubEvent) => {
     if (closed) return;
-    pending++;
-    res.write(frame(e), flushed);
-    if (pending > maxQueue) drop();
+    buf += frame(e);
+    bufCount++;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   };
+  function flush() {
+    scheduled = false;
+    if (closed) return;
+    if (backlog > maxQueue) return drop();
+    const n = bufCount;
+    const chunk = buf;
+    buf = '';
+    bufCount = 0;
+    backlog += n;
+    res.write(chunk, () => void (backlog -= n));
+  }
   function drop() {
     const message = `more than ${maxQueue} events unsent: the client reads too slowly`;
+    buf = '';
     res.write(
       `event: error\ndata: ${JSON.stringify({ code: STREAM_ERROR_CODES.SLOW_CONSUMER, message })}\n\n`,
     );
@@ -224,17 +245,26 @@ function startWs(
     socket.close(1008, String((err as Error).message).slice(0, 120));
     return;
   }
-  let pending = 0;
+  // As on SSE: `backlog` (events sent, not yet written to the socket) is judged once the turn that
+  // sent them has ended, so a burst the kernel takes at once is no slowness.
+  let backlog = 0;
   let closed = false;
-  const flushed = () => void pending--;
+  let checking = false;
+  const flushed = () => void backlog--;
+  const check = () => {
+    checking = false;
+    if (closed || backlog <= maxQueue) return;
+    close();
+    socket.close(WS_SLOW_CONSUMER_CLOSE, STREAM_ERROR_CODES.SLOW_CONSUMER);
+    setTimeout(() => socket.terminate(), DROP_GRACE_MS).unref();
+  };
   const transmit = (e: HubEvent) => {
     if (closed) return;
-    pending++;
+    backlog++;
     socket.send(toJson(e), flushed);
-    if (pending > maxQueue) {
-      close();
-      socket.close(WS_SLOW_CONSUMER_CLOSE, STREAM_ERROR_CODES.SLOW_CONSUMER);
-      setTimeout(() => socket.terminate(), DROP_GRACE_MS).unref();
+    if (!checking) {
+      checking = true;
+      setImmediate(check);
     }
   };
   // Until the resume id is known, live events wait here (bounded like the socket queue).
