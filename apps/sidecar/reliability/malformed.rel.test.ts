@@ -19,6 +19,7 @@ import { loadConfig } from '../src/wiring/config';
 import { createService } from '../src/wiring/service';
 import { type HealthReport } from '../src/sidecar';
 import { barViolations, readStoredBars } from './helpers';
+import { at } from '../test/at';
 
 const SYMBOL = 'EURUSD';
 const CYCLES = 3;
@@ -49,7 +50,7 @@ describe('malformed provider payloads', () => {
   let yahooGood: ProviderServer;
   let avGood: ProviderServer;
   let deadWsUrl: string;
-  let current: MalformedPayload = corpus[0];
+  let current: MalformedPayload = at(corpus, 0);
   const summary: { id: string; outcome: string; primaryBarsStored: number }[] = [];
   /** Cycles after which /health said down (both sources failed), for the diagnosis of a failure. */
   const downCycles: string[] = [];

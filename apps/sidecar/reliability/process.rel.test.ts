@@ -13,6 +13,7 @@ import {
   waitReady,
   type ChildService,
 } from './helpers';
+import { at, defined } from '../test/at';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const SECOND = TIMEFRAME_MS['1s'];
@@ -21,7 +22,7 @@ const SECOND = TIMEFRAME_MS['1s'];
 function holes(rows: readonly Bar[]): number[] {
   const have = new Set(rows.map((b) => b.ts));
   const out: number[] = [];
-  for (let ts = rows[0].ts; ts <= rows.at(-1)!.ts; ts += SECOND) if (!have.has(ts)) out.push(ts);
+  for (let ts = at(rows, 0).ts; ts <= at(rows, -1).ts; ts += SECOND) if (!have.has(ts)) out.push(ts);
   return out;
 }
 
@@ -30,8 +31,8 @@ async function expectEqualToSource(symbol: string, rows: readonly Bar[]): Promis
   const truth = await createSyntheticFetcher({ maxBarsPerRequest: 1_000_000 }).fetchHistory({
     symbol,
     timeframe: '1s',
-    from: rows[0].ts,
-    to: rows.at(-1)!.ts,
+    from: at(rows, 0).ts,
+    to: at(rows, -1).ts,
   });
   const byTs = new Map(rows.map((b) => [b.ts, b]));
   const wrong = truth.filter((t) => {
@@ -121,7 +122,7 @@ describe('the service process under signals', () => {
       for (const b of rows) expect(barViolations(b, Date.now())).toEqual([]);
     }
     // Values against the source for a sample (all 300 would only repeat the same check).
-    for (const symbol of [symbols[0], symbols[150], symbols[299]])
+    for (const symbol of [at(symbols, 0), at(symbols, 150), at(symbols, 299)])
       await expectEqualToSource(symbol, await readStoredBars(sqlitePath, symbol, '1s'));
   }, 60_000);
 });
@@ -183,7 +184,8 @@ describe('SIGKILL then restart', () => {
     await sleep(2_000);
     second.child.kill('SIGTERM');
     expect(await second.exited).toEqual({ code: 0, signal: null });
-    for (const symbol of symbols) stored.set(symbol, await readStoredBars(env.SQLITE_PATH, symbol, '1s'));
+    for (const symbol of symbols)
+      stored.set(symbol, await readStoredBars(defined(env.SQLITE_PATH, 'SQLITE_PATH'), symbol, '1s'));
   }, 120_000);
   afterAll(() => {
     for (const c of children) c.dispose();

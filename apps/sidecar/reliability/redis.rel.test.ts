@@ -16,6 +16,7 @@ import { type Logger } from '../src/wiring/logger';
 import { createService, type Service } from '../src/wiring/service';
 import { type CycleReport, type HealthReport } from '../src/sidecar';
 import { barViolations, readStoredBars, waitFor } from './helpers';
+import { at } from '../test/at';
 
 const SYMBOLS = ['EURUSD', 'XAUUSD'];
 const PHASE_MS = 3_000;
@@ -126,8 +127,8 @@ describe('Redis killed mid-run and restarted', () => {
       expect(rows.length).toBeGreaterThan((3 * PHASE_MS) / 1000);
       // Bars of the outage reached the file.
       expect(rows.some((b) => b.ts > killedAt && b.ts + 1000 < restartedAt)).toBe(true);
-      const first = rows[0].ts;
-      const last = rows.at(-1)!.ts;
+      const first = at(rows, 0).ts;
+      const last = at(rows, -1).ts;
       const missing: string[] = [];
       const byTs = new Map(rows.map((b) => [b.ts, b]));
       for (let ts = first; ts <= last; ts += TIMEFRAME_MS['1s'])

@@ -76,8 +76,8 @@ export function soakSecondsFromEnv(env: Readonly<Record<string, string | undefin
 
 const MB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (sorted: readonly number[], p: number) =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const pct = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 
 /** A full, synchronous GC (V8's `gc()`, exposed at run time so no node flag is needed). */
 function fullGc(): void {

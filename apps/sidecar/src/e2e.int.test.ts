@@ -15,6 +15,7 @@ import {
 import { Redis } from 'ioredis';
 import { loadConfig } from './wiring/config';
 import { createService, type Service } from './wiring/service';
+import { at, defined } from '../test/at';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
 
@@ -101,7 +102,9 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
 
   /** Waits until the request planner gives every symbol its next Yahoo poll. */
   const nextYahooTurn = () =>
-    new Promise((r) => setTimeout(r, service.sidecar.health().sources[0].plan!.refreshMs! + 50));
+    new Promise((r) =>
+      setTimeout(r, defined(at(service.sidecar.health().sources, 0).plan?.refreshMs, 'yahoo refreshMs') + 50),
+    );
 
   it('falls back to the next source within the same cycle when the first fails', async () => {
     await nextYahooTurn();

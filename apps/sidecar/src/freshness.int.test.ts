@@ -6,6 +6,7 @@ import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { startProviderServer, type ProviderServer } from '@pipeline/fetchers/testing';
 import { loadConfig } from './wiring/config';
 import { createService, type Service } from './wiring/service';
+import { at } from '../test/at';
 
 describe('a frozen provider is shown as stale (Yahoo-format server, STALE_AFTER=10)', () => {
   // A Wednesday, 15:00:05 UTC: FX is open.
@@ -42,8 +43,8 @@ describe('a frozen provider is shown as stale (Yahoo-format server, STALE_AFTER=
       const h = service.sidecar.health();
       seen.push({
         at: clock.now(),
-        stale: h.symbols[0].stale,
-        reason: h.symbols[0].staleReason,
+        stale: at(h.symbols, 0).stale,
+        reason: at(h.symbols, 0).staleReason,
         status: h.status,
       });
       clock.advance(1_000);

@@ -13,6 +13,7 @@ import {
 } from '../../../packages/fetchers/src/polygon/ws-fixture-server';
 import { loadConfig } from './wiring/config';
 import { createService, type Service } from './wiring/service';
+import { at } from '../test/at';
 
 const MIN = 60_000;
 const KEY = 'test-polygon-key-123';
@@ -81,7 +82,7 @@ describe('Polygon stream beside polling (WebSocket fixture server, Yahoo-format 
       const closed = alignTs(t, '1m') - MIN;
       if (sinceClose === 2_000 && closed >= start && closed < start + 2 * MIN) await deliver(closed);
       const r = await service.sidecar.runCycle();
-      const h = service.sidecar.health().symbols[0];
+      const h = at(service.sidecar.health().symbols, 0);
       const last = service.sidecar.symbolState('EURUSD')!.lastBar!;
       log.push({ t, streamed: r.streamed, stale: h.stale, forming: last.ts === alignTs(t, '1m') });
       clock.advance(1_000);

@@ -71,14 +71,12 @@ export function validateHistory(validator: ValidatorPort, bars: readonly Bar[]):
   const r = validator.validateSeries(bars);
   const repairs = new Map(r.repairs.map((x) => [x.index, x]));
   const out: Bar[] = [];
-  for (let i = 0; i < bars.length; i++) {
+  for (const [i, bar] of bars.entries()) {
     if (r.status[i] === 2) continue;
     const fix = repairs.get(i);
-    const bar = bars[i];
+    const quality = r.quality[i] ?? NaN; // one score per bar
     out.push(
-      fix
-        ? { ...bar, high: fix.high, low: fix.low, volume: fix.volume, quality: r.quality[i] }
-        : { ...bar, quality: r.quality[i] },
+      fix ? { ...bar, high: fix.high, low: fix.low, volume: fix.volume, quality } : { ...bar, quality },
     );
   }
   return out;

@@ -7,6 +7,7 @@ import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { startProviderServer, type ProviderServer } from '@pipeline/fetchers/testing';
 import { createSqliteStore } from '@pipeline/sqlite-store';
 import { cleanupTempDirs, getFreePort, tempSqlitePath } from '@pipeline/test-utils';
+import { at } from '../test/at';
 
 const APP_DIR = join(__dirname, '..');
 
@@ -95,8 +96,8 @@ describe('sidecar as a child process', () => {
           const truth = await createSyntheticFetcher({ clock: systemClock }).fetchHistory({
             symbol,
             timeframe: '1m',
-            from: rows[0].ts,
-            to: rows.at(-1)!.ts,
+            from: at(rows, 0).ts,
+            to: at(rows, -1).ts,
           });
           for (const t of truth) expect(rows.find((r) => r.ts === t.ts)?.close).toBeCloseTo(t.close, 10);
         }

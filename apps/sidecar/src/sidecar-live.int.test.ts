@@ -2,6 +2,7 @@ import { TIMEFRAME_MS, alignTs, type Bar } from '@pipeline/core';
 import { cleanupTempDirs } from '@pipeline/test-utils';
 import { createHarness, settle, type Harness } from '../test/harness';
 import { createScriptedStream } from '../test/scripted-fetcher';
+import { at } from '../test/at';
 
 afterAll(() => cleanupTempDirs());
 const MIN = TIMEFRAME_MS['1m'];
@@ -17,12 +18,12 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     await h.sidecar.start({ skipBootstrap: true, loop: false });
     await h.sidecar.runCycle();
     const before = h.sidecar.symbolState('EURUSD')!.lastBar!.ts;
-    h.fetchers[0].mode = 'transient';
+    at(h.fetchers, 0).mode = 'transient';
     for (let i = 0; i < 5; i++) {
       h.clock.advance(MIN);
       await h.sidecar.runCycle();
     }
-    h.fetchers[0].mode = 'ok';
+    at(h.fetchers, 0).mode = 'ok';
     // Past the breaker's open window (60 s after the 5th failure it lets a probe through).
     h.clock.advance(MIN);
     await h.sidecar.runCycle();
@@ -32,7 +33,7 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     expect(
       await h.deps.store.gaps({ symbol: 'EURUSD', timeframe: '1m', from: before, to: now - MIN }),
     ).toEqual([]);
-    expect(h.fetchers[0].historyCalls.length).toBeGreaterThan(0);
+    expect(at(h.fetchers, 0).historyCalls.length).toBeGreaterThan(0);
   });
 
   it('uses a push stream while it delivers, keeps polling the forming bar, and notices silence within STALE_AFTER', async () => {
@@ -60,7 +61,7 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     // The stream delivers closed bars; the forming bar is polled alongside (within the budget).
     const r = await h.sidecar.runCycle();
     expect(r).toMatchObject({ streamed: 1, ok: 2 });
-    expect(h.fetchers[0].served.has('EURUSD')).toBe(true);
+    expect(at(h.fetchers, 0).served.has('EURUSD')).toBe(true);
     // The next bar is due when the current minute closes; 10 s (STALE_AFTER) later the stream is silent.
     h.clock.set(ts + 2 * MIN + 9_000);
     expect(await h.sidecar.runCycle()).toMatchObject({ streamed: 1 });
@@ -74,7 +75,7 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
 
   it('treats an answer without a current bar as a failure and asks the next source in the same cycle', async () => {
     h = createHarness({ SYMBOLS: 'EURUSD' });
-    const [yahoo] = h.fetchers;
+    const yahoo = at(h.fetchers, 0);
     yahoo.fetchLatest = async () => [];
     const r = await h.sidecar.runCycle();
     expect(r).toMatchObject({ ok: 1, failed: 0 });
@@ -89,7 +90,7 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
   it('rejects and counts bad market data without stopping the loop', async () => {
     h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo' });
     await h.sidecar.runCycle();
-    const f = h.fetchers[0];
+    const f = at(h.fetchers, 0);
     const good = f.fetchLatest.bind(f);
     f.fetchLatest = async (req) => {
       const bars = await good(req);
@@ -100,7 +101,7 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     expect(r.ok).toBe(1);
     expect(r.barsRejected).toBeGreaterThan(0);
     // Nothing usable arrived: the symbol's data age keeps growing.
-    expect(h.sidecar.health().symbols[0].ageMs).toBe(MIN);
+    expect(at(h.sidecar.health().symbols, 0).ageMs).toBe(MIN);
     expect(await h.sidecar.metrics.text()).toMatch(
       /^pipeline_bars_rejected_total\{rule="nonFinite"\} [1-9]/m,
     );
@@ -126,7 +127,10 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
     await h.deps.store.backfill([stale]); // what a SIGKILL after a flush of the forming bar leaves
     h.clock.advance(2 * MIN);
     await h.sidecar.bootstrap();
-    const row = (await h.deps.store.range({ symbol: 'EURUSD', timeframe: '1m', from: ts, to: ts + MIN }))[0];
+    const row = at(
+      await h.deps.store.range({ symbol: 'EURUSD', timeframe: '1m', from: ts, to: ts + MIN }),
+      0,
+    );
     expect(row.final).toBe(true);
     expect(row.close).not.toBe(1);
   });

@@ -2,6 +2,7 @@ import { TIMEFRAME_MS, alignTs } from '@pipeline/core';
 import { cleanupTempDirs } from '@pipeline/test-utils';
 import { createSqliteStore } from '@pipeline/sqlite-store';
 import { createHarness, settle, type Harness } from '../test/harness';
+import { at, defined } from '../test/at';
 
 afterAll(() => cleanupTempDirs());
 
@@ -20,20 +21,20 @@ describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', 
     const bars = await h.sidecar.bars('EURUSD', '1m', 500);
     // Every minute: the previous bar (final) and the forming one; the forming bar is replaced in place.
     expect(bars.bars).toHaveLength(41);
-    const served = h.fetchers[0].served.get('EURUSD')!;
-    const lastServed = served.at(-1)!;
+    const served = defined(at(h.fetchers, 0).served.get('EURUSD'), 'served EURUSD bars');
+    const lastServed = at(served, -1);
     expect(bars.bars.at(-1)).toMatchObject({ ts: lastServed.ts, close: lastServed.close, final: false });
     const signal = h.sidecar.signal('EURUSD');
     expect(signal).not.toBeNull();
     expect(signal!.indicators.ema26).not.toBeNull();
     expect(['long', 'short', 'flat']).toContain(signal!.direction);
     expect(h.sidecar.signals().map((s) => s.symbol)).toEqual(['EURUSD', 'XAUUSD']);
-    expect(h.fetchers[1].calls).toBe(0);
+    expect(at(h.fetchers, 1).calls).toBe(0);
   });
 
   it('falls back to the next source within the same cycle and skips an open breaker or spent budget', async () => {
     h = createHarness();
-    const [yahoo, synthetic] = h.fetchers;
+    const [yahoo, synthetic] = [at(h.fetchers, 0), at(h.fetchers, 1)];
     yahoo.mode = 'transient';
     const r = await h.sidecar.runCycle();
     expect(r).toMatchObject({ ok: 2, failed: 0 });
@@ -110,8 +111,8 @@ describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', 
     const store = createSqliteStore({ path: h.config.sqlitePath });
     try {
       const rows = store.latest('EURUSD', '1m', 10);
-      const served = h.fetchers[0].served.get('EURUSD')!;
-      expect(rows.at(-1)).toMatchObject({ ts: served.at(-1)!.ts, close: served.at(-1)!.close });
+      const served = at(defined(at(h.fetchers, 0).served.get('EURUSD'), 'served EURUSD bars'), -1);
+      expect(rows.at(-1)).toMatchObject({ ts: served.ts, close: served.close });
     } finally {
       await store.close();
     }
@@ -142,6 +143,6 @@ describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', 
     await settle();
     const bars = await h.sidecar.bars('EURUSD', '1m', 600);
     const ts = bars.bars.map((b) => b.ts);
-    for (let i = 1; i < ts.length; i++) expect(ts[i] - ts[i - 1]).toBe(tf);
+    for (let i = 1; i < ts.length; i++) expect(at(ts, i) - at(ts, i - 1)).toBe(tf);
   });
 });

@@ -3,6 +3,7 @@ import { cleanupTempDirs } from '@pipeline/test-utils';
 import { type FastifyInstance } from 'fastify';
 import { buildApp } from './api';
 import { createHarness, type Harness } from '../../test/harness';
+import { at, defined } from '../../test/at';
 
 afterAll(() => cleanupTempDirs());
 
@@ -92,7 +93,7 @@ describe('HTTP API (inject, real sidecar state)', () => {
       count: 5,
       stale: false,
     });
-    const served = h.fetchers[0].served.get('EURUSD')!;
+    const served = defined(at(h.fetchers, 0).served.get('EURUSD'), 'served EURUSD bars');
     expect(body.bars.at(-1)).toEqual(served.at(-1));
     expect(body.bars[0].ts).toBeLessThan(body.bars[4].ts);
   });

@@ -3,6 +3,7 @@ import { type Bar } from '@pipeline/core';
 import { buildApp } from './api';
 import { MAX_BASE_BARS_READ, resampleBars } from './bars';
 import { createHarness } from '../../test/harness';
+import { at } from '../../test/at';
 
 afterAll(() => cleanupTempDirs());
 
@@ -38,20 +39,20 @@ describe('GET /bars/:symbol?timeframe= (resampled from the stored base bars)', (
       expect(a).toMatchObject({
         ts: T0,
         timeframe: '1h',
-        open: first[0].open,
+        open: at(first, 0).open,
         high: Math.max(...first.map((x) => x.high)),
         low: Math.min(...first.map((x) => x.low)),
-        close: first[59].close,
+        close: at(first, 59).close,
         volume: first.reduce((s, x) => s + x.volume, 0),
         final: true,
       });
       expect(a.high).toBeCloseTo(1.1 + 17 * 0.0001 + 0.0105, 10);
       expect(b).toMatchObject({
         ts: T0 + 3_600_000,
-        open: second[0].open,
+        open: at(second, 0).open,
         high: Math.max(...second.map((x) => x.high)),
         low: Math.min(...second.map((x) => x.low)),
-        close: second[29].close,
+        close: at(second, 29).close,
         volume: second.reduce((s, x) => s + x.volume, 0),
         final: false,
       });
@@ -70,7 +71,7 @@ describe('GET /bars/:symbol?timeframe= (resampled from the stored base bars)', (
         await app.inject({ method: 'GET', url: `/bars/EURUSD?timeframe=15m&from=${T0}&limit=2` })
       ).json();
       expect(w.bars.map((x: Bar) => x.ts)).toEqual([T0, T0 + 900_000]);
-      expect(w.bars[0]).toMatchObject({ open: base[0].open, close: base[14].close, final: true });
+      expect(w.bars[0]).toMatchObject({ open: at(base, 0).open, close: at(base, 14).close, final: true });
       const m = (
         await app.inject({ method: 'GET', url: `/bars/EURUSD?from=${T0 + 600_000}&to=${T0 + 720_000}` })
       ).json();
@@ -95,7 +96,7 @@ describe('GET /bars/:symbol?timeframe= (resampled from the stored base bars)', (
   });
 
   it('a replaced forming base bar is folded in once (no double-counted volume)', () => {
-    const withReplay = [...base.slice(0, 61), { ...base[60], high: 2, volume: 1000, final: false }];
+    const withReplay = [...base.slice(0, 61), { ...at(base, 60), high: 2, volume: 1000, final: false }];
     const out = resampleBars(withReplay, '1h');
     expect(out).toHaveLength(2);
     expect(out[1]).toMatchObject({ high: 2, volume: 1000, final: false });

@@ -112,7 +112,8 @@ export async function readBars(view: BarsReader, symbol: string, q: BarsQuery): 
   let bars = resampleBars(r.bars, q.timeframe);
   // The oldest higher bar is cut short when the read started inside its period: drop it.
   const firstBase = r.bars[0];
-  if (bars.length > 0 && firstBase && firstBase.ts > bars[0].ts) bars = bars.slice(1);
+  const firstHigher = bars[0];
+  if (firstBase && firstHigher && firstBase.ts > firstHigher.ts) bars = bars.slice(1);
   bars = bars.filter(inWindow).slice(-limit);
   return { bars, stale: r.stale, ageMs: r.ageMs, limit, clipped: limit < asked };
 }

@@ -17,7 +17,7 @@ export interface DashboardOptions {
 
 /** Routes of the dashboard: the auth hook lets these through without a token. */
 export function isDashboardUrl(url: string): boolean {
-  const path = url.split('?')[0];
+  const path = url.split('?')[0] ?? url;
   return path === '/' || path === '/index.html' || path.startsWith('/dashboard/');
 }
 

@@ -27,7 +27,7 @@ const openApiBase = (version: string) => ({
 
 /** `/openapi.json`, `/docs` and its assets: served without the API token (they hold no data). */
 export function isDocsUrl(url: string): boolean {
-  const path = url.split('?')[0];
+  const path = url.split('?')[0] ?? url;
   return path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/');
 }
 

@@ -1,6 +1,7 @@
 import { TIMEFRAME_MS, alignTs, type Bar } from '@pipeline/core';
 import { createFinalizer, FINALIZE_GRACE_MS } from './finalizer';
 import { stageFixture } from './stage-fixtures';
+import { at } from '../../test/at';
 
 const MIN = TIMEFRAME_MS['1m'];
 
@@ -43,14 +44,17 @@ describe('late finalisation', () => {
       fin.kick();
       await fin.idle();
       // Still forming: nothing asked yet.
-      expect(f.fetchers[0].historyCalls).toHaveLength(0);
+      expect(at(f.fetchers, 0).historyCalls).toHaveLength(0);
       f.clock.advance(MIN + FINALIZE_GRACE_MS);
       // Yahoo fails now: the fallback source's final bar replaces the whole bar (volume included).
-      f.fetchers[0].mode = 'transient';
+      at(f.fetchers, 0).mode = 'transient';
       fin.kick();
       await fin.idle();
       await f.store.flush();
-      const [stored] = await f.store.range({ symbol: 'EURUSD', timeframe: '1m', from: ts, to: ts + MIN });
+      const stored = at(
+        await f.store.range({ symbol: 'EURUSD', timeframe: '1m', from: ts, to: ts + MIN }),
+        0,
+      );
       expect(stored).toMatchObject({ ts, final: true, source: 'synthetic', volume: 10 });
       expect(stored.close).not.toBe(last.close);
       expect(fin.pending).toBe(0);
@@ -84,7 +88,7 @@ describe('late finalisation', () => {
         ...forming('XAUUSD', now - m * MIN),
         final: i % 2 === 1,
       }));
-      rows[4] = { ...rows[4], final: false };
+      rows[4] = { ...at(rows, 4), final: false };
       f.store.write(rows);
       await f.store.flush();
       const fin = setup(f);
@@ -119,8 +123,8 @@ describe('late finalisation', () => {
       f.clock.advance(MIN + FINALIZE_GRACE_MS);
       fin.kick();
       await fin.idle();
-      expect(f.fetchers[0].historyCalls).toHaveLength(0);
-      expect(f.fetchers[1].historyCalls).toHaveLength(1);
+      expect(at(f.fetchers, 0).historyCalls).toHaveLength(0);
+      expect(at(f.fetchers, 1).historyCalls).toHaveLength(1);
     } finally {
       await f.close();
     }

@@ -10,6 +10,7 @@ import { cleanupTempDirs, tempSqlitePath } from '@pipeline/test-utils';
 import { createRequire } from 'node:module';
 import { loadConfig } from './config';
 import { createService, type Service } from './service';
+import { at } from '../../test/at';
 
 // The second connection uses the store's own better-sqlite3 (the sidecar does not depend on it directly).
 const requireFromStore = createRequire(require.resolve('@pipeline/sqlite-store'));
@@ -91,7 +92,7 @@ describe('/metrics carries store flush failures and bootstrap progress', () => {
         from: 0,
         to: Date.now() + 86_400_000,
       });
-      const last = stored[stored.length - 1];
+      const last = at(stored, -1);
       store.write([{ ...last, ts: last.ts + 60_000 }]);
     }
     expect(store.stats().pending).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { createLogger, createRedactor } from './logger';
+import { at } from '../../test/at';
 
 function sink() {
   const lines: string[] = [];
@@ -37,7 +38,7 @@ describe('createLogger', () => {
       token: 'tok_0123456789abcdef',
       symbol: 'EURUSD',
     });
-    const rec = JSON.parse(lines[0]);
+    const rec = JSON.parse(at(lines, 0));
     expect(rec).toMatchObject({
       level: 'info',
       message: 'calling https://api/x?apikey=***',
@@ -54,6 +55,6 @@ describe('createLogger', () => {
     log.warn('visible', { symbol: 'XAUUSD' });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/warn.*visible \{"symbol":"XAUUSD"\}/);
-    expect(() => JSON.parse(lines[0])).toThrow();
+    expect(() => JSON.parse(at(lines, 0))).toThrow();
   });
 });
