@@ -8,7 +8,7 @@ afterAll(() => cleanupTempDirs());
 describe('the stream feed from a real sidecar', () => {
   it('publishes bars, features and signals per cycle, and a health event when a breaker opens', async () => {
     const h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD' });
-    const hub = createStreamHub({ startedAt: h.clock.now() });
+    const hub = createStreamHub({ now: () => h.clock.now() });
     const off = feedStreamHub(hub, h.sidecar);
     const seen: HubEvent[] = [];
     hub.subscribe({
@@ -62,7 +62,7 @@ describe('the stream feed without listeners', () => {
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
-    const hub = createStreamHub({ startedAt: h.clock.now() });
+    const hub = createStreamHub({ now: () => h.clock.now() });
     const off = feedStreamHub(hub, source);
     const firstId = hub.lastId;
     try {
@@ -99,7 +99,7 @@ describe('stream limits from the environment', () => {
     expect(config).toMatchObject({ streamReplaySize: 2, streamMaxQueue: 3 });
     const service = createService(config);
     try {
-      expect(service.app.streamHub.options).toEqual({ ringSize: 2, maxQueue: 3 });
+      expect(service.app.streamHub.options).toEqual({ ringSize: 2, maxQueue: 3, maxBackfillBars: 20_000 });
       // A ring of 2 per kind: resuming from before the first of three events says reset.
       const hub = service.app.streamHub;
       const mark = hub.lastId;

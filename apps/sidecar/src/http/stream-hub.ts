@@ -7,7 +7,11 @@ import { STREAM_KINDS } from '@pipeline/client';
 export type StreamKind = (typeof STREAM_KINDS)[number];
 
 export interface HubEvent {
-  /** Monotonically increasing across kinds and, being seeded from the start time, across restarts. */
+  /**
+   * Increasing across kinds and across restarts: `max(previous id + 1, now ms * 1000)`, so
+   * `floor(id / 1000)` is the time (ms) the event was published, which lets a client resuming from
+   * an id older than the ring get the finished bars since then from the history store.
+   */
   readonly id: number;
   readonly kind: StreamKind | 'reset';
   readonly symbol?: string;
@@ -19,11 +23,25 @@ export interface StreamHubOptions {
   ringSize?: number;
   /** Events a client may have queued (written, not yet flushed to its socket) before it is dropped. @default 1000 */
   maxQueue?: number;
-  /** First event id is `startedAt * 1000` so a restarted sidecar's ids stay above its earlier ones. @default Date.now() */
+  /**
+   * Most finished bars a resuming client whose id is older than the ring gets from the history
+   * store; a longer gap gets a `reset`. @default 20000
+   */
+  maxBackfillBars?: number;
+  /** First event id is at least `startedAt * 1000`. @default now() */
   startedAt?: number;
+  /** The clock ids are taken from (ms). @default Date.now */
+  now?: () => number;
 }
 
-export const DEFAULT_STREAM_HUB_OPTIONS = Object.freeze({ ringSize: 1000, maxQueue: 1000 });
+export const DEFAULT_STREAM_HUB_OPTIONS = Object.freeze({
+  ringSize: 1000,
+  maxQueue: 1000,
+  maxBackfillBars: 20_000,
+});
+
+/** The time (epoch ms) an event id was published at (see {@link HubEvent.id}). */
+export const idTime = (id: number): number => Math.floor(id / 1000);
 
 export interface StreamFilter {
   /** Generic symbols; empty: all. Events without a symbol (health) always match. */
@@ -44,7 +62,7 @@ export interface Replay {
 }
 
 export interface StreamHub {
-  readonly options: Readonly<Required<Omit<StreamHubOptions, 'startedAt'>>>;
+  readonly options: Readonly<Required<Omit<StreamHubOptions, 'startedAt' | 'now'>>>;
   publish(kind: StreamKind, symbol: string | undefined, data: unknown): HubEvent;
   /** Events after `lastEventId` matching the filter, oldest first, and the kinds that have a gap. */
   replay(filter: StreamFilter, lastEventId: number): Replay;
@@ -55,6 +73,8 @@ export interface StreamHub {
   readonly subscribers: number;
   /** A reset event with a fresh id (not kept in a ring). */
   reset(kinds: StreamKind[], reason: string): HubEvent;
+  /** The hub's clock (ms). */
+  now(): number;
 }
 
 function positiveInt(name: string, v: number): number {
@@ -79,6 +99,7 @@ class Ring {
   push(e: HubEvent): void {
     const i = (this.head + this.count) % this.capacity;
     if (this.count === this.capacity) {
+      // reason: a full ring has an event in every slot
       this.floor = this.buf[this.head]!.id + 1;
       this.buf[this.head] = e;
       this.head = (this.head + 1) % this.capacity;
@@ -89,6 +110,7 @@ class Ring {
   }
   *after(id: number): Generator<HubEvent> {
     for (let k = 0; k < this.count; k++) {
+      // reason: the `count` slots from `head` on are filled
       const e = this.buf[(this.head + k) % this.capacity]!;
       if (e.id > id) yield e;
     }
@@ -102,22 +124,30 @@ export function matches(filter: StreamFilter, e: HubEvent): boolean {
 
 export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
   for (const k of Object.keys(options)) {
-    if (!['ringSize', 'maxQueue', 'startedAt'].includes(k)) throw new TypeError(`unknown stream option ${k}`);
+    if (!['ringSize', 'maxQueue', 'maxBackfillBars', 'startedAt', 'now'].includes(k))
+      throw new TypeError(`unknown stream option ${k}`);
   }
   const resolved = Object.freeze({
     ringSize: positiveInt('ringSize', options.ringSize ?? DEFAULT_STREAM_HUB_OPTIONS.ringSize),
     maxQueue: positiveInt('maxQueue', options.maxQueue ?? DEFAULT_STREAM_HUB_OPTIONS.maxQueue),
+    maxBackfillBars: positiveInt(
+      'maxBackfillBars',
+      options.maxBackfillBars ?? DEFAULT_STREAM_HUB_OPTIONS.maxBackfillBars,
+    ),
   });
-  const firstId = Math.floor(options.startedAt ?? Date.now()) * 1000;
+  const now = options.now ?? Date.now;
+  const firstId = Math.floor(options.startedAt ?? now()) * 1000;
   let lastId = firstId - 1;
+  const nextId = () => (lastId = Math.max(lastId + 1, Math.floor(now()) * 1000));
   const rings = new Map<StreamKind, Ring>(STREAM_KINDS.map((k) => [k, new Ring(resolved.ringSize, firstId)]));
   const subs = new Set<Subscriber>();
 
   return {
     options: resolved,
     publish(kind, symbol, data) {
-      const e: HubEvent =
-        symbol === undefined ? { id: ++lastId, kind, data } : { id: ++lastId, kind, symbol, data };
+      const id = nextId();
+      const e: HubEvent = symbol === undefined ? { id, kind, data } : { id, kind, symbol, data };
+      // reason: every kind's ring is made at creation
       rings.get(kind)!.push(e);
       for (const s of subs) if (matches(s.filter, e)) s.send(e);
       return e;
@@ -126,6 +156,7 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
       const events: HubEvent[] = [];
       const reset: StreamKind[] = [];
       for (const kind of filter.kinds) {
+        // reason: every kind's ring is made at creation
         const ring = rings.get(kind)!;
         // A gap: events of this kind after `after` were evicted, or the id is from another run.
         if (after + 1 < ring.floor || after > lastId) reset.push(kind);
@@ -145,7 +176,8 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
       return subs.size;
     },
     reset(kinds, reason) {
-      return { id: ++lastId, kind: 'reset', data: { kinds, reason } };
+      return { id: nextId(), kind: 'reset', data: { kinds, reason } };
     },
+    now,
   };
 }

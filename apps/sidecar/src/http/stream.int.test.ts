@@ -3,7 +3,7 @@ import { createClient, isClientError, type StreamEvent } from '@pipeline/client'
 import { cleanupTempDirs } from '@pipeline/test-utils';
 import { WebSocket } from 'ws';
 import { buildApp } from './api';
-import { createStreamHub } from './stream-hub';
+import { createStreamHub, type StreamHub } from './stream-hub';
 import { createHarness, type Harness } from '../../test/harness';
 
 afterAll(() => cleanupTempDirs());
@@ -24,10 +24,12 @@ describe('push streams against a real listening sidecar', () => {
   let h: Harness;
   let app: ReturnType<typeof buildApp>;
   let baseUrl: string;
-  const hub = createStreamHub({ ringSize: 5, maxQueue: 8 });
+  let hub: StreamHub;
 
   beforeAll(async () => {
     h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD' });
+    // Ids from the harness's manual clock: consecutive within a test (the clock stands still).
+    hub = createStreamHub({ ringSize: 5, maxQueue: 8, now: () => h.clock.now() });
     app = buildApp(h.sidecar, { apiToken: TOKEN, streamHub: hub });
     baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   });

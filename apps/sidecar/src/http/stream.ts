@@ -1,16 +1,20 @@
 // GET /stream (Server-Sent Events) and GET /stream/ws (its WebSocket twin) on top of the stream hub.
 // Subscribe by query (`symbols=EURUSD,XAUUSD&kinds=bars,signals`); resume with `Last-Event-ID` (SSE
-// header), `lastEventId` (query) or, on the WebSocket, a first message `{"lastEventId": N}`. A client
-// whose unflushed events exceed the hub's `maxQueue` is dropped: SSE gets a final `event: error` with
-// code SLOW_CONSUMER, WebSocket a close with code 1008 and reason `SLOW_CONSUMER`.
+// header), `lastEventId` (query) or, on the WebSocket, a first message `{"lastEventId": N}`. What the
+// ring still holds is replayed; bars older than the ring come from the history store (at most the
+// hub's `maxBackfillBars`, else `reset`). A client that leaves more than the hub's `maxQueue` events
+// unsent past the turn they were published in is dropped: SSE gets a final `event: error` with code
+// SLOW_CONSUMER, WebSocket a close with code 1008 and reason `SLOW_CONSUMER`.
 import { type ServerResponse } from 'node:http';
 import websocket from '@fastify/websocket';
 import { STREAM_KINDS, streamQuerySchema } from '@pipeline/client';
+import { TIMEFRAME_MS, type Bar, type Timeframe } from '@pipeline/core';
 import { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { type WebSocket } from 'ws';
 import { feedStreamHub, type StreamFeedSource } from './stream-feed';
 import {
   createStreamHub,
+  idTime,
   type HubEvent,
   type StreamFilter,
   type StreamHub,
@@ -84,15 +88,109 @@ const toJson = (e: HubEvent): string => {
   return json;
 };
 
+/** The history store as the stream reads it to backfill finished bars older than the ring. */
+export interface StreamHistory {
+  /** Every symbol the sidecar collects (a stream without `symbols` gets them all). */
+  symbols: readonly string[];
+  /** The base timeframe: the one the stream's `bars` events are in. */
+  timeframe: Timeframe;
+  /** The read model's `barsRange`: bars with `from <= ts < to`, oldest first. */
+  barsRange(
+    symbol: string,
+    timeframe: Timeframe,
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<{ bars: readonly Bar[] }>;
+}
+
 export interface StreamRoutesOptions {
   hub: StreamHub;
   resolveSymbol: (input: string) => string;
+  /** Resume older than the ring: finished bars from here. @default none: such a client gets `reset` */
+  history?: StreamHistory;
+}
+
+const RESET_REASON = 'events after the given id are no longer kept; refetch';
+
+/**
+ * The finished bars of `symbols` a client resuming from `after` may have missed: open time from one
+ * bar before the bar forming when `after` was published, up to now, oldest first. A string says why
+ * not (the gap is longer than `maxBackfillBars`, or the store failed): the client gets `reset`.
+ */
+export async function backfillBars(
+  history: StreamHistory,
+  symbols: readonly string[],
+  after: number,
+  now: number,
+  maxBars: number,
+): Promise<Bar[] | string> {
+  const tf = TIMEFRAME_MS[history.timeframe];
+  const from = Math.floor(idTime(after) / tf) * tf - tf;
+  if (from > now) return "the given id is newer than this sidecar's clock";
+  const perSymbol = Math.ceil((now - from) / tf) + 1;
+  if (perSymbol * symbols.length > maxBars) {
+    return `the gap since the given id spans up to ${perSymbol * symbols.length} bars, more than the ${maxBars} a resume backfills; refetch /bars`;
+  }
+  try {
+    const out: Bar[] = [];
+    for (const symbol of symbols) {
+      const { bars } = await history.barsRange(symbol, history.timeframe, from, now + tf, perSymbol);
+      for (const b of bars) if (b.final) out.push(b);
+    }
+    return out.sort((a, b) => a.ts - b.ts || (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+  } catch (err) {
+    return `the history store could not be read (${String((err as Error).message ?? err)}); refetch /bars`;
+  }
+}
+
+/**
+ * Sends `out` what a client resuming from `after` missed, then every new event, in order; returns
+ * the function that stops it. Replay and subscribe happen in one synchronous step, so no event slips
+ * between them. When `bars` events after `after` were evicted from the ring (or the id is from an
+ * earlier run) and the history store is known, the finished bars since the id's time come from the
+ * store first (each with `id` = `after`, so a client cut off during them resumes from the same
+ * point), live events waiting meanwhile; other evicted kinds (and bars past the limit) get `reset`.
+ */
+function follow(
+  hub: StreamHub,
+  history: StreamHistory | undefined,
+  filter: StreamFilter,
+  after: number | undefined,
+  out: (e: HubEvent) => void,
+): () => void {
+  if (after === undefined) return hub.subscribe({ filter, send: out });
+  const r = hub.replay(filter, after);
+  if (!(history && r.reset.includes('bars'))) {
+    if (r.reset.length) out(hub.reset(r.reset, RESET_REASON));
+    for (const e of r.events) out(e);
+    return hub.subscribe({ filter, send: out });
+  }
+  let held: HubEvent[] | null = [];
+  let stopped = false;
+  const unsubscribe = hub.subscribe({ filter, send: (e) => (held ? held.push(e) : out(e)) });
+  const symbols = filter.symbols.size ? [...filter.symbols] : history.symbols;
+  void backfillBars(history, symbols, after, hub.now(), hub.options.maxBackfillBars).then((bars) => {
+    if (stopped) return;
+    const reset = typeof bars === 'string' ? r.reset : r.reset.filter((k) => k !== 'bars');
+    if (reset.length) out(hub.reset(reset, typeof bars === 'string' ? bars : RESET_REASON));
+    if (typeof bars !== 'string')
+      for (const b of bars) out({ id: after, kind: 'bars', symbol: b.symbol, data: b });
+    for (const e of r.events) out(e);
+    for (const e of held ?? []) out(e);
+    held = null;
+  });
+  return () => {
+    stopped = true;
+    held = null;
+    unsubscribe();
+  };
 }
 
 /** Registers /stream and /stream/ws (call inside buildApp; the websocket plugin is registered here). */
 export function registerStreamRoutes(
   app: FastifyInstance,
-  { hub, resolveSymbol }: StreamRoutesOptions,
+  { hub, resolveSymbol, history }: StreamRoutesOptions,
 ): void {
   const maxQueue = hub.options.maxQueue;
   // Open SSE responses, ended when the app closes (hijacked replies would keep close() waiting).
@@ -132,7 +230,7 @@ export function registerStreamRoutes(
       res.write('retry: 2000\n\n');
       open.add(res);
       res.on('close', () => open.delete(res));
-      startSse(res, req, hub, filter, after, maxQueue);
+      startSse(res, req, (out) => follow(hub, history, filter, after, out), maxQueue);
     },
   );
 
@@ -155,7 +253,7 @@ export function registerStreamRoutes(
           querystring: streamQuerySchema,
         },
       },
-      (socket, req) => startWs(socket, req, hub, resolveSymbol, maxQueue),
+      (socket, req) => startWs(socket, req, hub, history, resolveSymbol, maxQueue),
     );
   });
 }
@@ -163,9 +261,7 @@ export function registerStreamRoutes(
 function startSse(
   res: ServerResponse,
   req: FastifyRequest,
-  hub: StreamHub,
-  filter: StreamFilter,
-  after: number | undefined,
+  start: (out: (e: HubEvent) => void) => () => void,
   maxQueue: number,
 ): void {
   // Events of one event-loop turn go out as one write (a cycle's thousand bars: one syscall, one
@@ -216,13 +312,7 @@ function startSse(
     unsubscribe();
     clearInterval(beat);
   }
-  // Replay and subscribe in one synchronous step: no event can slip in between.
-  if (after !== undefined) {
-    const r = hub.replay(filter, after);
-    if (r.reset.length) send(hub.reset(r.reset, 'events after the given id are no longer kept; refetch'));
-    for (const e of r.events) send(e);
-  }
-  const unsubscribe = hub.subscribe({ filter, send });
+  const unsubscribe = start(send);
   const beat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   beat.unref();
   req.raw.on('close', close);
@@ -233,6 +323,7 @@ function startWs(
   socket: WebSocket,
   req: FastifyRequest<{ Querystring: StreamQuery }>,
   hub: StreamHub,
+  history: StreamHistory | undefined,
   resolveSymbol: (s: string) => string,
   maxQueue: number,
 ): void {
@@ -267,45 +358,26 @@ function startWs(
       setImmediate(check);
     }
   };
-  // Until the resume id is known, live events wait here (bounded like the socket queue).
-  let held: HubEvent[] | null = after === undefined ? [] : null;
-  const send = (e: HubEvent) => {
-    if (held === null) return transmit(e);
-    held.push(e);
-    if (held.length > maxQueue) release(undefined);
-  };
-  function release(from: number | undefined) {
-    const waiting = held ?? [];
-    held = null;
+  let unsubscribe: (() => void) | null = null;
+  const start = (from: number | undefined) => {
     clearTimeout(wait);
-    let last = -1;
-    if (from !== undefined) {
-      const r = hub.replay(filter, from);
-      if (r.reset.length)
-        transmit(hub.reset(r.reset, 'events after the given id are no longer kept; refetch'));
-      for (const e of r.events) {
-        transmit(e);
-        last = e.id;
-      }
-    }
-    for (const e of waiting) if (e.id > last) transmit(e);
-  }
+    if (closed || unsubscribe) return;
+    unsubscribe = follow(hub, history, filter, from, transmit);
+  };
   function close() {
     if (closed) return;
     closed = true;
     clearTimeout(wait);
-    unsubscribe();
+    unsubscribe?.();
   }
-  if (after !== undefined) {
-    const r = hub.replay(filter, after);
-    if (r.reset.length) transmit(hub.reset(r.reset, 'events after the given id are no longer kept; refetch'));
-    for (const e of r.events) transmit(e);
-  }
-  const unsubscribe = hub.subscribe({ filter, send });
-  const wait = held ? setTimeout(() => release(undefined), WS_RESUME_WAIT_MS) : undefined;
+  // Without `lastEventId` in the query the client may send it as a first message; until then (at
+  // most WS_RESUME_WAIT_MS) nothing is sent, and what was published meanwhile comes from the ring.
+  const connectedAt = hub.lastId;
+  const wait = after === undefined ? setTimeout(() => start(connectedAt), WS_RESUME_WAIT_MS) : undefined;
   wait?.unref();
+  if (after !== undefined) start(after);
   socket.on('message', (data) => {
-    if (held === null) return;
+    if (unsubscribe) return;
     let id: number | undefined;
     try {
       id = parseLastId(
@@ -315,7 +387,7 @@ function startWs(
     } catch {
       id = undefined;
     }
-    release(id);
+    start(id ?? connectedAt);
   });
   socket.on('close', close);
 }
@@ -331,7 +403,24 @@ export function attachStream(
 ): StreamHub {
   const hub = options.hub ?? createStreamHub(options.stream);
   app.decorate('streamHub', hub);
-  registerStreamRoutes(app, { hub, resolveSymbol: (s) => view.resolveSymbol(s) });
+  // A whole sidecar (its read model's barsRange and its symbols) backfills resumes from the store.
+  const store = view as Partial<{
+    barsRange: StreamHistory['barsRange'];
+    config: { symbols?: readonly string[]; timeframe?: Timeframe };
+  }>;
+  const history: StreamHistory | undefined =
+    typeof store.barsRange === 'function' && store.config?.symbols && store.config.timeframe
+      ? {
+          symbols: store.config.symbols,
+          timeframe: store.config.timeframe,
+          barsRange: store.barsRange.bind(view),
+        }
+      : undefined;
+  registerStreamRoutes(app, {
+    hub,
+    resolveSymbol: (s) => view.resolveSymbol(s),
+    ...(history ? { history } : {}),
+  });
   const source = view as Partial<StreamFeedSource>;
   if (source.onBars && source.onSignal && source.onCycle && source.health) {
     const off = feedStreamHub(hub, source as StreamFeedSource);
