@@ -1,6 +1,6 @@
 import { BAR_TUPLE_WIDTH, BarBuffer, barFromTuple, writeBarTuple } from '@pipeline/core';
 import { makeBar } from '../test/helpers';
-import { ROW_WIDTH, STRING_COLUMNS, encodeBars, encodeRows, flatten } from './row-encoding';
+import { ROW_WIDTH, STRING_COLUMNS, encodeBarList, encodeBars, encodeRows, flatten } from './row-encoding';
 
 const buffer = new BarBuffer();
 buffer.set(makeBar(0, { final: false, source: 'polygon', quality: 0.5 }));
@@ -33,4 +33,21 @@ it('packs the buffer (encodeBars) exactly as it packs flat rows (encodeRows), an
   expect(Array.from(fromBuffer.data)).toEqual(Array.from(fromRows.data));
   expect(decode(fromBuffer.data, fromBuffer.strings)).toEqual(flatten(buffer));
   expect(fromBuffer.strings).toEqual(['EURUSD', '1m', 'polygon', 'XAUUSD', 'yahoo', '5m']);
+});
+
+it('packs a bar list (encodeBarList, the backfill path) exactly as flat rows, strings repeated or not', () => {
+  const bars = [
+    makeBar(0),
+    makeBar(1),
+    makeBar(2, { symbol: 'XAUUSD', source: 'polygon' }),
+    makeBar(3),
+    makeBar(4, {}, '5m'),
+  ];
+  const flat: unknown[] = [];
+  bars.forEach((bar, i) => writeBarTuple(flat, i * ROW_WIDTH, bar, true));
+  const fromList = encodeBarList(bars);
+  const fromRows = encodeRows(flat);
+  expect(fromList.strings).toEqual(fromRows.strings);
+  expect(Array.from(fromList.data)).toEqual(Array.from(fromRows.data));
+  expect(decode(fromList.data, fromList.strings)).toEqual(flat);
 });

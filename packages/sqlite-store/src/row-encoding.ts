@@ -47,20 +47,48 @@ export function encodeRows(flat: readonly unknown[]): EncodedRows {
 
 /** Same packing as {@link encodeRows}, straight from the buffer (no intermediate array on the loop). */
 export function encodeBars(batch: BarBuffer): EncodedRows {
-  const data = new Float64Array(batch.size * ROW_WIDTH);
+  return packBars(batch.values(), batch.size);
+}
+
+/** Same packing as {@link encodeRows}, straight from storable bars (the backfill path in worker mode). */
+export function encodeBarList(bars: readonly Bar[]): EncodedRows {
+  return packBars(bars, bars.length);
+}
+
+function packBars(bars: Iterable<Bar>, size: number): EncodedRows {
+  const data = new Float64Array(size * ROW_WIDTH);
   const strings: string[] = [];
   const index = new Map<string, number>();
+  // Rows come grouped by series: a string equal to the previous row's skips the table lookup.
+  let symbol = '';
+  let symbolAt = -1;
+  let timeframe = '';
+  let timeframeAt = -1;
+  let source = '';
+  let sourceAt = -1;
   let o = 0;
-  for (const bar of batch.values()) {
-    data[o] = intern(bar.symbol, strings, index);
-    data[o + 1] = intern(bar.timeframe, strings, index);
+  for (const bar of bars) {
+    if (bar.symbol !== symbol || symbolAt < 0) {
+      symbol = bar.symbol;
+      symbolAt = intern(symbol, strings, index);
+    }
+    if (bar.timeframe !== timeframe || timeframeAt < 0) {
+      timeframe = bar.timeframe;
+      timeframeAt = intern(timeframe, strings, index);
+    }
+    if (bar.source !== source || sourceAt < 0) {
+      source = bar.source;
+      sourceAt = intern(source, strings, index);
+    }
+    data[o] = symbolAt;
+    data[o + 1] = timeframeAt;
     data[o + 2] = bar.ts;
     data[o + 3] = bar.open;
     data[o + 4] = bar.high;
     data[o + 5] = bar.low;
     data[o + 6] = bar.close;
     data[o + 7] = bar.volume;
-    data[o + 8] = intern(bar.source, strings, index);
+    data[o + 8] = sourceAt;
     data[o + 9] = bar.final ? 1 : 0;
     data[o + 10] = bar.quality;
     o += ROW_WIDTH;

@@ -17,7 +17,7 @@ import {
   type SqliteStoreOptions,
   type WriteMode,
 } from './options';
-import { ROW_WIDTH, encodeBars, encodeRows, flatten, putRow } from './row-encoding';
+import { ROW_WIDTH, encodeBarList, encodeBars, flatten, putRow } from './row-encoding';
 import { barProblem } from './schema';
 import { StateTable } from './state-table';
 import { RowWriter } from './writer';
@@ -176,30 +176,32 @@ export class SqliteStore {
    */
   async backfill(bars: readonly Bar[]): Promise<WriteResult> {
     this.assertOpen();
-    // One preallocated flat array filled by index (no per-bar row arrays), trimmed if bars were refused.
-    let flat = new Array<unknown>(bars.length * ROW_WIDTH);
+    // The storable bars: the call's own array unless some were refused (the common case copies nothing).
     let rejected = 0;
-    let o = 0;
     for (const bar of bars) {
       const problem = barProblem(bar);
-      if (problem !== null) {
-        rejected++;
-        this.reportBadBar(bar, problem);
-        continue;
-      }
-      putRow(flat, o, bar);
-      o += ROW_WIDTH;
+      if (problem === null) continue;
+      rejected++;
+      this.reportBadBar(bar, problem);
     }
-    if (o < flat.length) flat = flat.slice(0, o);
-    const accepted = flat.length / ROW_WIDTH;
+    const good = rejected === 0 ? bars : bars.filter((bar) => barProblem(bar) === null);
+    const accepted = good.length;
     if (accepted === 0) return { accepted, rejected };
     if (this.thread && !this.thread.failed) {
       try {
-        await this.thread.post(encodeRows(flat), null);
+        // Packed straight from the bars into one transferable array (no flat row array between).
+        await this.thread.post(encodeBarList(good), null);
       } catch (cause) {
         throw isSqliteStoreError(cause, CODES.BACKFILL_FAILED) ? cause : this.backfillError(accepted, cause);
       }
     } else {
+      // One preallocated flat array filled by index (no per-bar row arrays).
+      const flat = new Array<unknown>(accepted * ROW_WIDTH);
+      let o = 0;
+      for (const bar of good) {
+        putRow(flat, o, bar);
+        o += ROW_WIDTH;
+      }
       try {
         this.writer.write(flat);
       } catch (cause) {
