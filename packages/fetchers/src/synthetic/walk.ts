@@ -10,6 +10,8 @@
  */
 
 const MINUTES_PER_DAY = 1440;
+/** Day opens are remembered every this many days (and wherever asked for). */
+const DAY_OPEN_CHECKPOINT = 64;
 
 /** FNV-1a over the string form of the parts: a stable 32-bit seed. */
 export function hashSeed(...parts: (string | number)[]): number {
@@ -42,6 +44,14 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** The first value of {@link prng}(seed), without building the generator (the per-minute hot path). */
+export function prngFirst(seed: number): number {
+  const t0 = ((seed >>> 0) + 0x6d2b79f5) >>> 0;
+  let t = Math.imul(t0 ^ (t0 >>> 15), t0 | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+
 /** Standard normal deviates from a uniform source (Box-Muller). */
 export function gaussian(rand: () => number): () => number {
   return () => {
@@ -67,6 +77,9 @@ export class PricePath {
   private readonly dayVol: number;
   /** Per-stream seeds of this symbol: day steps, minute walks, seconds, wicks, volumes. */
   private readonly seeds: { day: number; min: number; sec: number; wick: number; vol: number };
+  /** The day whose minutes were read last, and they (consecutive reads are mostly of the same day). */
+  private lastDay = Number.NaN;
+  private lastMinutes: Float64Array = new Float64Array(0);
 
   constructor(private readonly p: PathParams) {
     this.dayVol = p.minuteVol * Math.sqrt(MINUTES_PER_DAY);
@@ -86,7 +99,10 @@ export class PricePath {
       const next = k - step;
       const z = gaussian(prng(mixSeed(this.seeds.day, Math.max(k, next))))();
       value += step === -1 ? z * this.dayVol : -z * this.dayVol;
-      this.dayOpens.set(next, value);
+      // Kept: the day asked for and every 64th on the way (a path now ~1,000 days from its epoch
+      // kept every day, ~40 bytes each per symbol); later days start from the nearest one kept,
+      // adding the same steps in the same order, so the values are the same.
+      if (next === d || next % DAY_OPEN_CHECKPOINT === 0) this.dayOpens.set(next, value);
       k = next;
     }
     return value;
@@ -118,8 +134,12 @@ export class PricePath {
   /** Log price (relative to the start price) at the start of absolute minute `m` since the epoch. */
   logAtMinute(m: number): number {
     const d = Math.floor(m / MINUTES_PER_DAY);
+    if (d !== this.lastDay) {
+      this.lastMinutes = this.minutes(d);
+      this.lastDay = d;
+    }
     // 0 <= m - d * MINUTES_PER_DAY < MINUTES_PER_DAY since d = floor(m / MINUTES_PER_DAY).
-    return this.minutes(d)[m - d * MINUTES_PER_DAY] ?? NaN;
+    return this.lastMinutes[m - d * MINUTES_PER_DAY] ?? NaN;
   }
 
   /** Price at epoch-ms time `t` (second resolution inside a minute). */
@@ -132,7 +152,7 @@ export class PricePath {
     // A bridged wiggle: zero at both minute ends, so minute prices stay exactly on the path.
     const second = Math.floor(frac * 60);
     const wiggle =
-      (prng(mixSeed(this.seeds.sec, m, second))() - 0.5) * this.p.minuteVol * Math.sin(Math.PI * frac);
+      (prngFirst(mixSeed(this.seeds.sec, m, second)) - 0.5) * this.p.minuteVol * Math.sin(Math.PI * frac);
     return this.p.startPrice * Math.exp(a + (b - a) * frac + wiggle);
   }
 
@@ -151,6 +171,6 @@ export class PricePath {
 
   /** Deterministic volume of minute `m`. */
   volume(m: number): number {
-    return Math.round(50 + prng(mixSeed(this.seeds.vol, m))() * 950);
+    return Math.round(50 + prngFirst(mixSeed(this.seeds.vol, m)) * 950);
   }
 }
