@@ -17,10 +17,16 @@ export interface WritePlan {
 export function planWrite(bars: readonly Bar[]): WritePlan {
   const bySeries = new Map<string, SeriesBatch>();
   const invalid: WritePlan['invalid'] = [];
+  // Bars come grouped by series: one of the previous bar's series skips the key and the lookup.
+  let last: SeriesBatch | undefined;
   for (const bar of bars) {
     const issue = cacheIssue(bar);
     if (issue !== null) {
       invalid.push({ bar, issue });
+      continue;
+    }
+    if (last !== undefined && last.symbol === bar.symbol && last.timeframe === bar.timeframe) {
+      last.bars.push(bar);
       continue;
     }
     const id = `${bar.symbol}\u0000${bar.timeframe}`;
@@ -30,6 +36,7 @@ export function planWrite(bars: readonly Bar[]): WritePlan {
       bySeries.set(id, batch);
     }
     batch.bars.push(bar);
+    last = batch;
   }
   const series = [...bySeries.values()];
   for (const s of series) {
