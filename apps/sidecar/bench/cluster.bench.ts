@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     );
     for (let r = 0; r < 3; r++) for (const m of members) await m.tick();
     const me = members[0];
+    if (!me) throw new Error('no member');
     const owned = me.owned().size;
     // Steady state: one tick per cycle (heartbeat renews every lease) plus a fence check of the
     // owned symbols before the writes.
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
       );
     }
     tickCpu.sort((a, b) => a - b);
-    const tickMs = tickCpu[Math.floor(CYCLES / 2)];
+    const tickMs = tickCpu[Math.floor(CYCLES / 2)] ?? NaN;
     // Shared budget: one take per provider request. With batch endpoints one request serves many
     // symbols; the worst case (no batching) is one take per owned symbol of a limited provider.
     const budget = createSharedBudget({ redis, prefix });

@@ -77,8 +77,8 @@ describe('cluster mode: several sidecars, one pipeline', () => {
       const reqs = proxy.requests;
       for (; counted < reqs.length; counted++) {
         const r = reqs[counted];
-        const m = /\/v8\/finance\/chart\/([^/?]+)/.exec(r.path);
-        if (!m) continue;
+        const m = r ? /\/v8\/finance\/chart\/([^/?]+)/.exec(r.path) : null;
+        if (!r || !m?.[1]) continue;
         const symbol = decodeURIComponent(m[1]).replace('-', '');
         seen.push({ symbol, at: Date.now(), history: r.query.has('period1') });
         allRequests.push(Date.now());
@@ -116,7 +116,12 @@ describe('cluster mode: several sidecars, one pipeline', () => {
 
   it('shares the symbols, fails over, hands over, takes in a newcomer, and stores every minute once', async () => {
     const startedAt = Date.now();
-    const [a, b, c] = await Promise.all(['inst-a', 'inst-b', 'inst-c'].map(startInstance));
+    const three = await Promise.all(['inst-a', 'inst-b', 'inst-c'].map(startInstance));
+    const [a, b, c] = [0, 1, 2].map((k) => {
+      const inst = three[k];
+      if (!inst) throw new Error('instance missing');
+      return inst;
+    }) as [Instance, Instance, Instance];
     await Promise.all([a, b, c].map((i) => waitReady(i.svc, 60_000)));
 
     // Every symbol owned by exactly one of the three, spread over more than one of them.
@@ -180,11 +185,11 @@ describe('cluster mode: several sidecars, one pipeline', () => {
     expect((await fetch(`${c.svc.baseUrl}/features/${foreign}`)).status).toBe(200);
 
     // SIGKILL the instance owning the most symbols: they resume elsewhere within LEASE_TTL + a cycle.
-    const victim = [a, b, c].sort(
+    const [victim = a] = [a, b, c].sort(
       (x, y) =>
         settled.leases.filter((l) => l.owner === y.id).length -
         settled.leases.filter((l) => l.owner === x.id).length,
-    )[0];
+    );
     const victimSymbols = [...ownersOf(await view(victim)).entries()]
       .filter(([, o]) => o === victim.id)
       .map(([s]) => s);
@@ -247,7 +252,7 @@ describe('cluster mode: several sidecars, one pipeline', () => {
 
     // SIGTERM one survivor: it flushes, releases and tells the others on the events channel; the other
     // runs a coordinator round at once and holds its symbols within a second (issue 13).
-    const [leaver, stayer] = survivors;
+    const [leaver, stayer] = survivors as [Instance, Instance];
     const leaverSymbols = [...ownersOf(await view(stayer)).entries()]
       .filter(([, o]) => o === leaver.id)
       .map(([s]) => s);
@@ -290,7 +295,7 @@ describe('cluster mode: several sidecars, one pipeline', () => {
     const times = [...allRequests].sort((x, y) => x - y);
     let worst = 0;
     for (let i = 0, j = 0; i < times.length; i++) {
-      while (times[i] - times[j] >= 60_000) j++;
+      while ((times[i] ?? 0) - (times[j] ?? 0) >= 60_000) j++;
       worst = Math.max(worst, i - j + 1);
     }
     expect(worst).toBeLessThanOrEqual(YAHOO_PER_MINUTE);
@@ -315,7 +320,9 @@ describe('cluster mode: several sidecars, one pipeline', () => {
         expect(rows.map((r) => r[0])).toEqual(served.map((x) => x.ts)); // none missing, none doubled
         for (const [k, r] of rows.entries()) {
           const s = served[k];
-          expect(r.slice(1)).toEqual([s.open, s.high, s.low, s.close].map((v) => expect.closeTo(v, 9)));
+          expect(r.slice(1)).toEqual(
+            [s?.open, s?.high, s?.low, s?.close].map((v) => expect.closeTo(v ?? NaN, 9)),
+          );
         }
       }
     } finally {

@@ -111,7 +111,7 @@ describe('cluster mode (in process)', () => {
     for (const l of view.leases) expect(l.expiresAt).toBeGreaterThan(Date.now());
 
     // A symbol B owns, read through A: bars from the shared cache, B's signal and features.
-    const foreign = ownedB[0];
+    const foreign = ownedB[0] ?? '';
     await cycle(a); // A mirrors at the start of its cycle: now B's latest
     const bars = (await get(a, `/bars/${foreign}?limit=10`)).json();
     expect(bars.bars).toHaveLength(10);

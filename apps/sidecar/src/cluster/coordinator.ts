@@ -106,7 +106,7 @@ function defineScripts(redis: Redis | Cluster): ScriptClient {
 
 function pairs(flat: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i], flat[i + 1]]);
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i] ?? '', flat[i + 1] ?? '']);
   return out;
 }
 
@@ -150,9 +150,17 @@ interface Shares {
   want: Set<string>;
 }
 
-/** The symbols `me` should own; recomputed only when the member list changes (hashing is the cost). */
+/** The member set as a string: the ids sorted (Redis lists them by heartbeat expiry, which moves every round). */
+function signatureOf(members: readonly MemberInfo[]): string {
+  return members
+    .map((m) => m.id)
+    .sort()
+    .join('\n');
+}
+
+/** The symbols `me` should own; recomputed only when the member set changes (hashing is the cost). */
 function sharesFor(symbols: readonly string[], ids: string[], me: string, previous: Shares): Shares {
-  const signature = ids.join('\n');
+  const signature = [...ids].sort().join('\n');
   if (signature === previous.signature) return previous;
   const desired = desiredSymbols(symbols, ids, me);
   return { signature, desired, want: new Set(desired) };
@@ -306,7 +314,9 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     if (lapsed && owned.size > 0) await round('tick', desired, [], true);
     // The round showed a member joining or leaving: settle the new shares now rather than one
     // cycle later (a takeover then starts right after the lease expiry or the leave).
-    if (!settling && members.map((m) => m.id).join('\n') !== signature) {
+    // (Compared as sorted ids: the order Redis lists them in changes with every heartbeat, and an
+    // order-sensitive check re-ran the round and the hashing on most ticks.)
+    if (!settling && signatureOf(members) !== signature) {
       settling = true;
       try {
         return await tickOnce();

@@ -13,6 +13,14 @@ export interface ClusterMirrorCache {
   getFeatures(symbol: string): Promise<Record<string, unknown> | null>;
 }
 
+/**
+ * Symbols owned elsewhere read per refresh at most (round-robin over them): the mirror's Redis work
+ * per cycle is bounded whatever the cluster's size, and each such symbol is read again at least every
+ * ceil(owned elsewhere / MIRROR_PER_REFRESH) cycles (bench/cluster-throughput.bench.ts: reading every
+ * one of them every cycle cost each instance more CPU than collecting its own share).
+ */
+export const MIRROR_PER_REFRESH = 200;
+
 export interface ClusterMirrorOptions {
   cache: ClusterMirrorCache;
   symbols: readonly string[];
@@ -22,10 +30,15 @@ export interface ClusterMirrorOptions {
   /** Signals of other owners land in the local book (read by /signals). */
   adoptSignal: (signal: StoredSignal) => void;
   now: () => number;
+  /** @default MIRROR_PER_REFRESH */
+  perRefresh?: number;
 }
 
 export interface ClusterMirror {
-  /** Copies the others' last bars, signals and features; one refresh reads each symbol once. */
+  /**
+   * Copies the others' last bars, signals and features: all of them when they are at most
+   * `perRefresh`, else the next `perRefresh` of them in turn.
+   */
   refresh(): Promise<void>;
   /** Mirrored features of a symbol owned elsewhere (null when none was read yet). */
   features(symbol: string): FeatureValues | undefined;
@@ -36,6 +49,9 @@ export interface ClusterMirror {
 export function createClusterMirror(options: ClusterMirrorOptions): ClusterMirror {
   const { states } = options;
   const mirroredFeatures = new Map<string, FeatureValues>();
+  const perRefresh = Math.max(1, options.perRefresh ?? MIRROR_PER_REFRESH);
+  /** Where the next partial refresh starts in the list of symbols owned elsewhere. */
+  let cursor = 0;
 
   function adoptBar(symbol: string, bar: Bar | null): void {
     const state = states.get(symbol);
@@ -64,8 +80,15 @@ export function createClusterMirror(options: ClusterMirrorOptions): ClusterMirro
 
   return {
     async refresh() {
-      const others = options.symbols.filter((s) => !options.isOwner(s));
-      if (others.length === 0) return;
+      const all = options.symbols.filter((s) => !options.isOwner(s));
+      if (all.length === 0) return;
+      let others = all;
+      if (all.length > perRefresh) {
+        cursor %= all.length;
+        others = all.slice(cursor, cursor + perRefresh);
+        if (others.length < perRefresh) others = [...others, ...all.slice(0, perRefresh - others.length)];
+        cursor = (cursor + perRefresh) % all.length;
+      }
       const [lasts, signals, features] = await Promise.all([
         Promise.all(others.map((s) => options.cache.lastBar(s, options.timeframe))),
         options.cache.getSignals(others),

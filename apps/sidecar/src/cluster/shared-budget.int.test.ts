@@ -18,22 +18,29 @@ afterEach(async () => {
   redis.disconnect();
 });
 
+/** xs[i], or a failed test when there is none. */
+function at<T>(xs: readonly T[], i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i}`);
+  return x;
+}
+
 describe('shared budget', () => {
   it('per-minute window: N instances together never exceed the limit, including at the edge', async () => {
     const instances = [1, 2, 3].map(() => createSharedBudget({ redis, prefix, clock, marginMs: 250 }));
     let granted = 0;
     for (let i = 0; i < 30; i++) {
-      const a = await instances[i % 3].take('alphavantage', 'KEY1', { perMinute: 5, perDay: 25 });
+      const a = await at(instances, i % 3).take('alphavantage', 'KEY1', { perMinute: 5, perDay: 25 });
       if (a.granted) granted++;
     }
     expect(granted).toBe(5);
     // At exactly 60 s the first sends still count (the window is widened by the margin).
     clock.advance(60_000);
-    expect((await instances[0].take('alphavantage', 'KEY1', { perMinute: 5 })).granted).toBe(false);
-    const wait = (await instances[0].peek('alphavantage', 'KEY1', { perMinute: 5 })).waitMs;
+    expect((await at(instances, 0).take('alphavantage', 'KEY1', { perMinute: 5 })).granted).toBe(false);
+    const wait = (await at(instances, 0).peek('alphavantage', 'KEY1', { perMinute: 5 })).waitMs;
     expect(wait).toBe(250);
     clock.advance(250);
-    expect((await instances[1].take('alphavantage', 'KEY1', { perMinute: 5 })).granted).toBe(true);
+    expect((await at(instances, 1).take('alphavantage', 'KEY1', { perMinute: 5 })).granted).toBe(true);
   });
 
   it('per-second window spaces requests (1/s: the second one waits 1 s + margin)', async () => {
@@ -82,7 +89,7 @@ describe('shared budget', () => {
     try {
       const budgets = clients.map((redis) => createSharedBudget({ redis, prefix, clock }));
       const answers = await Promise.all(
-        Array.from({ length: 120 }, (_, i) => budgets[i % 6].take('yahoo', 'K', { perMinute: 60 })),
+        Array.from({ length: 120 }, (_, i) => at(budgets, i % 6).take('yahoo', 'K', { perMinute: 60 })),
       );
       expect(answers.filter((a) => a.granted).length).toBe(60);
     } finally {

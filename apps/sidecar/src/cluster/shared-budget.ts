@@ -96,7 +96,7 @@ export function createSharedBudget(options: SharedBudgetOptions): SharedBudget {
       throw new Error(`shared budget: "count" must be an integer >= 1, got ${count}`);
     const k = keys.budget(provider, apiKey);
     const now = options.clock ? String(options.clock.now()) : '';
-    const [granted, wait, s, m, d, blocked] = await client.pipelineBudget(
+    const [granted = 0, wait = 0, s = -1, m = -1, d = -1, blocked = 0] = await client.pipelineBudget(
       k.log,
       k.day,
       k.block,

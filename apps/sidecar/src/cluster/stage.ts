@@ -49,7 +49,11 @@ export interface ClusterHealth {
   members: number;
   /** Symbols whose lease this instance holds. */
   owned: string[];
-  /** Of those, the ones still being taken over (backfill, warm-up): not collected yet. */
+  /**
+   * Of those, the ones not collected yet: being taken over (backfill, warm-up), or waiting to be
+   * taken over again (a takeover that failed because the history or a provider was unreachable, or
+   * writes the fence refused while Redis was unreachable); retried every cycle.
+   */
   takingOver: string[];
   /** The last coordinator round failed (Redis unreachable): nothing is written until it succeeds. */
   lastTickError: string | null;
@@ -260,7 +264,7 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
         instanceId: coordinator.instanceId,
         members: coordinator.members().length,
         owned: [...coordinator.owned().keys()],
-        takingOver: [...taking.keys()],
+        takingOver: [...coordinator.owned().keys()].filter((s) => !live.has(s)),
         lastTickError,
       };
     },

@@ -67,6 +67,13 @@ function provider(
 
 const latest = { symbol: 'EURUSD', timeframe: '1m', limit: 3 } as const;
 
+/** xs[i], or a failed test when there is none. */
+function at<T>(xs: readonly T[], i: number): T {
+  const x = xs[i];
+  if (x === undefined) throw new Error(`no element ${i}`);
+  return x;
+}
+
 describe('withSharedBudget', () => {
   it('three instances together send at most the limit; polls leave 20 % for history', async () => {
     const budget = createSharedBudget({ redis, prefix, clock });
@@ -76,16 +83,20 @@ describe('withSharedBudget', () => {
     });
     const refusals: unknown[] = [];
     for (let i = 0; i < 30; i++) {
-      await instances[i % 3].slot.fetcher.fetchLatest(latest).catch((e: unknown) => refusals.push(e));
+      await at(instances, i % 3)
+        .slot.fetcher.fetchLatest(latest)
+        .catch((e: unknown) => refusals.push(e));
     }
     const polls = instances.reduce((n, i) => n + i.sent.length, 0);
     expect(polls).toBe(8); // 10 a minute, 2 kept for history
     expect(refusals).toHaveLength(22);
     expect(isFetchError(refusals[0]) && refusals[0].kind).toBe('rate_limited');
     const h = { symbol: 'EURUSD', timeframe: '1m', from: 0, to: 60_000 } as const;
-    await instances[0].slot.fetcher.fetchHistory(h);
-    await instances[1].slot.fetcher.fetchHistory(h);
-    await expect(instances[2].slot.fetcher.fetchHistory(h)).rejects.toMatchObject({ kind: 'rate_limited' });
+    await at(instances, 0).slot.fetcher.fetchHistory(h);
+    await at(instances, 1).slot.fetcher.fetchHistory(h);
+    await expect(at(instances, 2).slot.fetcher.fetchHistory(h)).rejects.toMatchObject({
+      kind: 'rate_limited',
+    });
     expect(instances.reduce((n, i) => n + i.sent.length, 0)).toBe(10);
   });
 

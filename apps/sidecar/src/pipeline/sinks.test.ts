@@ -113,7 +113,9 @@ describe('sinks', () => {
     const f = stageFixture();
     try {
       const state = f.states.get('EURUSD');
-      const s = f.signals.evaluate(state, bars(0, 1)[0], { ema12: 1 }, f.clock.now());
+      const [first] = bars(0, 1);
+      if (!first) throw new Error('no bar');
+      const s = f.signals.evaluate(state, first, { ema12: 1 }, f.clock.now());
       await f.sinks.publish(f.signals.drain());
       expect(s.symbol).toBe('EURUSD');
       await expect(f.sinks.publish([])).resolves.toBeUndefined();
