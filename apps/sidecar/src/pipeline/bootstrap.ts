@@ -7,6 +7,7 @@ import {
   type Timeframe,
 } from '@pipeline/core';
 import { withFallback } from './fallback';
+import { createSlicer } from './slice';
 import {
   validateHistory,
   type BarStorePort,
@@ -140,13 +141,32 @@ export function finestTimeframeFor(
 }
 
 /**
+ * Chunks fetched and validated ahead while earlier ones are being written: the store writes on its
+ * own thread (SQLite worker mode, PostgreSQL's server), so the next fetch and validation overlap the
+ * write instead of waiting for it.
+ */
+export const BOOTSTRAP_WRITES_IN_FLIGHT = 3;
+
+/** One chunk as fetched and validated, its write started. */
+interface FetchedChunk {
+  tf: Timeframe;
+  source: SourceName;
+  bars: number;
+  /** The store's backfill of the chunk (already started). */
+  written: Promise<unknown>;
+}
+
+/**
  * Fetches what the store lacks over [from, to) for every symbol, chunk by chunk, each from the
  * first source that has it (breakers, budgets and fallback as in the live loop) at the finest
- * timeframe that source keeps that far back. Each chunk is written in its own transaction before
- * the next is asked for, so progress survives a crash. Also used for live gap repair.
+ * timeframe that source keeps that far back. Each chunk is written in its own transaction, so
+ * progress survives a crash; up to {@link BOOTSTRAP_WRITES_IN_FLIGHT} writes run while the next
+ * chunks are fetched, and chunks are counted, reported and remembered as exhausted in plan order.
+ * The loop is handed back every few ms (see slice.ts). Also used for live gap repair.
  */
 export async function runBootstrap(input: BootstrapInput): Promise<BootstrapReport> {
   const { store, validator, timeframe } = input;
+  const slice = createSlicer();
   const chunks: Chunk[] = [];
   for (const symbol of input.symbols) {
     for (const c of await planChunks(
@@ -158,6 +178,7 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       input.calendarFor?.(symbol),
     ))
       chunks.push(c);
+    await slice();
   }
   const report: BootstrapReport = {
     chunksPlanned: chunks.length,
@@ -177,52 +198,61 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       failedChunks: report.failedChunks,
       done,
     });
-  progress(chunks[0]?.symbol ?? null);
-  for (const chunk of chunks) {
-    if (input.isCancelled?.()) break;
+
+  /** Fetches and validates one chunk and starts its write. */
+  async function fetchChunk(chunk: Chunk): Promise<FetchedChunk> {
+    const res = await withFallback({
+      slots: input.sources,
+      breaker: input.breaker,
+      symbol: chunk.symbol,
+      // History may come at a coarser timeframe than the live one: each source picks its own.
+      timeframe: null,
+      call: async (slot, signal) => {
+        const tf = finestTimeframeFor(slot, timeframe, chunk.from, input.now());
+        if (!tf) {
+          throw new FetchError({
+            kind: 'not_supported',
+            source: slot.name,
+            symbol: chunk.symbol,
+            message: `no history back to ${new Date(chunk.from).toISOString()}`,
+          });
+        }
+        const from = alignTs(chunk.from, tf);
+        return {
+          tf,
+          bars: await slot.fetcher.fetchHistory({
+            symbol: chunk.symbol,
+            timeframe: tf,
+            from,
+            to: Math.max(chunk.to, from + TIMEFRAME_MS[tf]),
+            signal,
+          }),
+        };
+      },
+      now: input.now,
+    });
+    const bars = validateHistory(validator, res.value.bars);
+    const written = bars.length > 0 ? store.backfill(bars) : Promise.resolve();
+    // A failed write is settle's to count, later: handled here so it is not an unhandled rejection meanwhile.
+    written.catch(() => undefined);
+    return { tf: res.value.tf, source: res.source, bars: bars.length, written };
+  }
+
+  /** A chunk's outcome once its write is committed: counted, reported and (if empty) remembered. */
+  async function settle(chunk: Chunk, fetched: Promise<FetchedChunk>): Promise<void> {
     try {
-      const res = await withFallback({
-        slots: input.sources,
-        breaker: input.breaker,
-        symbol: chunk.symbol,
-        // History may come at a coarser timeframe than the live one: each source picks its own.
-        timeframe: null,
-        call: async (slot, signal) => {
-          const tf = finestTimeframeFor(slot, timeframe, chunk.from, input.now());
-          if (!tf) {
-            throw new FetchError({
-              kind: 'not_supported',
-              source: slot.name,
-              symbol: chunk.symbol,
-              message: `no history back to ${new Date(chunk.from).toISOString()}`,
-            });
-          }
-          const from = alignTs(chunk.from, tf);
-          return {
-            tf,
-            bars: await slot.fetcher.fetchHistory({
-              symbol: chunk.symbol,
-              timeframe: tf,
-              from,
-              to: Math.max(chunk.to, from + TIMEFRAME_MS[tf]),
-              signal,
-            }),
-          };
-        },
-        now: input.now,
-      });
-      const bars = validateHistory(validator, res.value.bars);
-      if (bars.length > 0) await store.backfill(bars);
-      const base = res.value.tf === timeframe ? bars.length : 0;
+      const c = await fetched;
+      await c.written;
+      const base = c.tf === timeframe ? c.bars : 0;
       // A recent window may still fill (a market reopening, a provider catching up): only older ones are given up on.
       if (base === 0 && chunk.key + 2 * chunkWindowMs(timeframe) < input.now()) {
         const key = bootstrapStateKey(chunk.symbol, timeframe);
         const state = (await store.getState<BootstrapState>(key)) ?? { exhausted: [] };
         await store.setState(key, { exhausted: [...state.exhausted, chunk.key].slice(-MAX_EXHAUSTED) });
       }
-      report.bars += bars.length;
-      report.barsByTimeframe[res.value.tf] = (report.barsByTimeframe[res.value.tf] ?? 0) + bars.length;
-      report.bySource[res.source] = (report.bySource[res.source] ?? 0) + bars.length;
+      report.bars += c.bars;
+      report.barsByTimeframe[c.tf] = (report.barsByTimeframe[c.tf] ?? 0) + c.bars;
+      report.bySource[c.source] = (report.bySource[c.source] ?? 0) + c.bars;
     } catch (error) {
       report.failedChunks++;
       input.onChunkError?.({ symbol: chunk.symbol, from: chunk.from, to: chunk.to, error });
@@ -230,6 +260,26 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     report.chunksDone++;
     progress(chunk.symbol);
   }
+
+  progress(chunks[0]?.symbol ?? null);
+  // Settled one after the other in plan order (`tail`), at most BOOTSTRAP_WRITES_IN_FLIGHT behind the fetches.
+  let tail: Promise<void> = Promise.resolve();
+  const settling: Promise<void>[] = [];
+  for (const chunk of chunks) {
+    if (input.isCancelled?.()) break;
+    if (settling.length >= BOOTSTRAP_WRITES_IN_FLIGHT) await settling.shift();
+    await slice();
+    const fetched = fetchChunk(chunk);
+    // The next fetch starts once this one is in hand (one request at a time, as before); a failure
+    // is settle's to count, in plan order.
+    await fetched.then(
+      () => undefined,
+      () => undefined,
+    );
+    tail = tail.then(() => settle(chunk, fetched));
+    settling.push(tail);
+  }
+  await tail;
   progress(null, true);
   return report;
 }

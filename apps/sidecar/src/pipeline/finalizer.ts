@@ -11,6 +11,7 @@ import { TIMEFRAME_MS, type Bar, type SourceName, type Timeframe } from '@pipeli
 import { type BarStorePort, type BreakerPort, type SourceSlot, type ValidatorPort } from '../ports';
 import { type Logger } from '../wiring/logger';
 import { skipReason } from './fallback';
+import { createSlicer } from './slice';
 
 /** Stored rows per symbol scanned at start for unfinished periods. */
 export const FINALIZE_SCAN_BARS = 1_000;
@@ -111,7 +112,9 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
     async scanStore(symbols) {
       const before = queue.size;
       const now = options.now();
+      const slice = createSlicer();
       for (const symbol of symbols) {
+        await slice();
         for (const b of await options.store.latest(symbol, timeframe, FINALIZE_SCAN_BARS)) {
           if (!b.final && b.ts + tfMs <= now) {
             const key = keyOf(symbol, b.ts);

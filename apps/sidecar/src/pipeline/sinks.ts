@@ -6,6 +6,7 @@ import { type Bar, type Timeframe } from '@pipeline/core';
 import { type Logger } from '../wiring/logger';
 import { type BarCachePort, type BarStorePort } from '../ports';
 import { type StoredSignal } from '../strategy/scanner';
+import { createSlicer } from './slice';
 
 /** Bars per hot-cache write when filling it from the store. */
 const CACHE_FILL_BATCH = 20_000;
@@ -56,8 +57,10 @@ export function createSinks(options: SinksOptions): Sinks {
     try {
       await store.flush();
       let batch: Bar[] = [];
+      const slice = createSlicer();
       for (const symbol of options.symbols) {
         if (options.owns && !options.owns(symbol)) continue;
+        await slice();
         for (const b of await store.latest(symbol, options.timeframe, options.maxBarsCache)) batch.push(b);
         if (batch.length >= CACHE_FILL_BATCH) {
           await cache.writeBars(batch);

@@ -3,6 +3,7 @@
 import { type Timeframe } from '@pipeline/core';
 import { type BarStorePort, type FeatureEnginePort } from '../ports';
 import { type SymbolStates } from '../state/symbol-state';
+import { createSlicer } from './slice';
 import { type Sinks } from './sinks';
 
 /** Stored bars fed to the indicators before going live (enough for every default indicator to be stable). */
@@ -19,7 +20,10 @@ export interface WarmOptions {
 
 /** Feeds the newest stored history to the indicators and the cache so the first live bar continues it. */
 export async function warmStart(options: WarmOptions): Promise<void> {
+  // A few ms at a time: thousands of symbols read and fed here would hold the loop for seconds.
+  const slice = createSlicer();
   for (const symbol of options.symbols) {
+    await slice();
     const history = await options.store.latest(symbol, options.timeframe, WARM_BARS);
     const last = history.at(-1);
     if (!last) continue;

@@ -1,0 +1,177 @@
+import { ManualClock, alignTs, type Bar } from '@pipeline/core';
+import { createSyntheticFetcher } from '@pipeline/fetchers';
+import { createSqliteHistoryStore } from '@pipeline/sqlite-store';
+import { type BarStorePort } from '../ports';
+import { createBreakerFromConfig, createValidatorFromConfig } from '../wiring/wiring';
+import { testConfig } from '../../test/harness';
+import { BOOTSTRAP_WRITES_IN_FLIGHT, runBootstrap, type BootstrapProgress } from './bootstrap';
+
+const DAY = 86_400_000;
+
+/**
+ * A real SQLite store whose backfills complete one after the other (as a writer thread runs them),
+ * each held until `hold` writes are waiting or `total` have been asked for (or 2 s passed): a run
+ * that kept fewer in flight would stall here, and the figures below would show it.
+ */
+function heldWriteStore(clock: ManualClock, hold: number, total: number, failWrite?: (n: number) => boolean) {
+  const store = createSqliteHistoryStore({ path: ':memory:', mode: 'inline', scheduler: clock });
+  const log: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let writes = 0;
+  let queue: Promise<unknown> = Promise.resolve();
+  const released = async () => {
+    for (let waited = 0; inFlight < hold && writes < total && waited < 2000; waited++)
+      await new Promise((r) => setTimeout(r, 1));
+  };
+  const wrapped: BarStorePort = Object.assign(Object.create(store) as BarStorePort, {
+    backfill(bars: readonly Bar[]) {
+      const n = ++writes;
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      log.push(`write ${n} start`);
+      const done = queue.then(async () => {
+        await released();
+        inFlight--;
+        log.push(`write ${n} end`);
+        if (failWrite?.(n)) throw new Error(`write ${n} failed`);
+        return store.backfill(bars);
+      });
+      queue = done.catch(() => undefined);
+      return done;
+    },
+  });
+  return { store, wrapped, log, stats: () => ({ maxInFlight, writes }) };
+}
+
+function setup(failWrite?: (n: number) => boolean) {
+  const clock = new ManualClock(Date.UTC(2024, 0, 10, 12, 0, 0));
+  const config = testConfig({ SQLITE_PATH: ':memory:' });
+  const fetcher = createSyntheticFetcher({ clock });
+  const fetched: string[] = [];
+  const sources = [
+    {
+      name: 'synthetic' as const,
+      fetcher: Object.assign(Object.create(fetcher) as typeof fetcher, {
+        fetchHistory: (req: Parameters<typeof fetcher.fetchHistory>[0]) => {
+          fetched.push(`${req.symbol} ${new Date(req.from).toISOString()}`);
+          return fetcher.fetchHistory(req);
+        },
+      }),
+    },
+  ];
+  const s = heldWriteStore(clock, BOOTSTRAP_WRITES_IN_FLIGHT, 8, failWrite);
+  const breaker = createBreakerFromConfig(config, clock);
+  const validator = createValidatorFromConfig(config, clock);
+  const to = alignTs(clock.now(), '1m');
+  const input = {
+    symbols: ['BTCUSD', 'ETHUSD'],
+    timeframe: '1m' as const,
+    from: to - 3 * DAY,
+    to,
+    sources,
+    breaker,
+    store: s.wrapped,
+    validator,
+    now: () => clock.now(),
+  };
+  return {
+    ...s,
+    input,
+    fetched,
+    close: async () => {
+      breaker.close();
+      await s.store.close();
+    },
+  };
+}
+
+describe('runBootstrap', () => {
+  it('fetches the next chunks while earlier ones are written, at most BOOTSTRAP_WRITES_IN_FLIGHT at once, and settles them in plan order', async () => {
+    const t = setup();
+    try {
+      const progress: BootstrapProgress[] = [];
+      const report = await runBootstrap({ ...t.input, onProgress: (p) => progress.push(p) });
+      // 3 days from a midday start touch 4 day windows per symbol.
+      expect(report).toMatchObject({ chunksPlanned: 8, chunksDone: 8, failedChunks: 0 });
+      expect(report.bars).toBe(2 * 3 * 1440);
+      expect(t.stats()).toEqual({ maxInFlight: BOOTSTRAP_WRITES_IN_FLIGHT, writes: 8 });
+      // The second chunk was fetched and its write queued before the first write ended.
+      expect(t.log.indexOf('write 2 start')).toBeLessThan(t.log.indexOf('write 1 end'));
+      // Progress: one event per chunk, in plan order (each symbol's windows newest first), then done.
+      expect(progress.map((p) => p.chunksDone)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 8]);
+      expect(progress.slice(1, 9).map((p) => p.current)).toEqual([
+        ...Array<string>(4).fill('BTCUSD'),
+        ...Array<string>(4).fill('ETHUSD'),
+      ]);
+      expect(progress.at(-1)).toMatchObject({ done: true, current: null, bars: report.bars, fraction: 1 });
+      expect(t.fetched.slice(0, 4)).toEqual([...t.fetched.slice(0, 4)].sort().reverse());
+      for (const symbol of t.input.symbols)
+        expect(await t.store.gaps({ symbol, timeframe: '1m', from: t.input.from, to: t.input.to })).toEqual(
+          [],
+        );
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('counts a failed write in its place and goes on with the rest', async () => {
+    const t = setup((n) => n === 2);
+    try {
+      const errors: { symbol: string; from: number }[] = [];
+      const progress: number[] = [];
+      const report = await runBootstrap({
+        ...t.input,
+        onProgress: (p) => progress.push(p.failedChunks),
+        onChunkError: (e) => errors.push({ symbol: e.symbol, from: e.from }),
+      });
+      expect(report).toMatchObject({ chunksPlanned: 8, chunksDone: 8, failedChunks: 1 });
+      expect(report.bars).toBe(2 * 3 * 1440 - 1440);
+      // The second chunk in plan order: BTCUSD's second-newest window, reported when its turn came.
+      expect(errors).toEqual([{ symbol: 'BTCUSD', from: Date.UTC(2024, 0, 9) }]);
+      expect(progress).toEqual([0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
+      // What failed is still a gap, to be fetched by the next run; the rest is stored.
+      const gaps = await t.store.gaps({
+        symbol: 'BTCUSD',
+        timeframe: '1m',
+        from: t.input.from,
+        to: t.input.to,
+      });
+      expect(gaps).toEqual([{ from: Date.UTC(2024, 0, 9), to: Date.UTC(2024, 0, 10), missing: 1440 }]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('hands the event loop back every few ms while planning and fetching, even from a synchronous store', async () => {
+    const clock = new ManualClock(Date.UTC(2024, 0, 10, 12, 0, 0));
+    const config = testConfig({ SQLITE_PATH: ':memory:' });
+    const store = createSqliteHistoryStore({ path: ':memory:', mode: 'inline', scheduler: clock });
+    const breaker = createBreakerFromConfig(config, clock);
+    const to = alignTs(clock.now(), '1m');
+    const symbols = Array.from({ length: 60 }, (_, i) => `SYM${i}`);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      // Every await below resolves at once (in-process store and source): without the slicing no
+      // timer could run until the whole bootstrap is over.
+      const report = await runBootstrap({
+        symbols,
+        timeframe: '1m',
+        from: to - DAY / 2,
+        to,
+        sources: [{ name: 'synthetic', fetcher: createSyntheticFetcher({ clock }) }],
+        breaker,
+        store,
+        validator: createValidatorFromConfig(config, clock),
+        now: () => clock.now(),
+      });
+      expect(report.bars).toBe(60 * 720);
+      expect(ticks).toBeGreaterThan(3);
+    } finally {
+      clearInterval(timer);
+      breaker.close();
+      await store.close();
+    }
+  });
+});
