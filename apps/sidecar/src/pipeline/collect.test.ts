@@ -1,6 +1,47 @@
-import { alignTs } from '@pipeline/core';
+import { FetchError, alignTs, type Bar } from '@pipeline/core';
+import { type FetchLatestManyRequest, type FetchLatestManyResult } from '@pipeline/fetchers';
+import { type ScriptedFetcher } from '../../test/scripted-fetcher';
+import { type SourceAttempt } from '../errors';
 import { createCollector } from './collect';
 import { stageFixture } from './stage-fixtures';
+
+/**
+ * Gives a scripted fetcher a batch endpoint: `fetchLatestMany` answers up to `maxSymbols` symbols
+ * per request (the scripted mode fails the whole request; `notFound` symbols get their own error).
+ */
+function withBatch(f: ScriptedFetcher, maxSymbols: number) {
+  const batched = Object.assign(f, {
+    batches: [] as string[][],
+    notFound: new Set<string>(),
+    async fetchLatestMany(req: FetchLatestManyRequest): Promise<FetchLatestManyResult> {
+      batched.batches.push([...req.symbols]);
+      const out: FetchLatestManyResult = new Map();
+      const mode = f.mode;
+      if (mode !== 'ok' && mode !== 'hang')
+        throw new FetchError({ kind: mode, source: f.source, message: `scripted batch ${mode}` });
+      for (const symbol of req.symbols) {
+        if (batched.notFound.has(symbol)) {
+          out.set(
+            symbol,
+            new FetchError({ kind: 'symbol_not_found', source: f.source, symbol, message: 'no' }),
+          );
+          continue;
+        }
+        const bars: Bar[] = await f.fetchLatest({ symbol, timeframe: req.timeframe, limit: req.limit });
+        out.set(symbol, bars);
+      }
+      f.calls -= req.symbols.length - batched.notFound.size; // one request, not one per symbol
+      return out;
+    },
+  });
+  (f as { capabilities: ScriptedFetcher['capabilities'] }).capabilities = {
+    ...f.capabilities,
+    batchLatest: { timeframes: f.capabilities.timeframes, maxSymbols, maxLimit: null, costPerSymbol: 0 },
+  };
+  return batched;
+}
+
+const outcomes = (attempts: readonly SourceAttempt[]) => attempts.map((a) => `${a.source}=${a.outcome}`);
 
 function collector(f: ReturnType<typeof stageFixture>, afterCycle = () => undefined) {
   return createCollector({
@@ -79,6 +120,77 @@ describe('collect', () => {
       expect(report).toMatchObject({ ok: 2, streamed: 1 });
       expect(f.fetchers[0].served.has('EURUSD')).toBe(true);
       expect(order).toEqual(['after', 'report']);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('asks a batch source for many symbols in one request, through its breaker once per request', async () => {
+    const f = stageFixture({ SYMBOLS: 'EURUSD,XAUUSD,BTCUSD' });
+    try {
+      const yahoo = withBatch(f.fetchers[0], 2);
+      const c = collector(f);
+      const fetched: string[] = [];
+      c.onFetched((i) => fetched.push(`${i.symbol}:${i.source}`));
+      const report = await c.runCycle();
+      expect(report).toMatchObject({ ok: 3, failed: 0 });
+      expect(report.barsWritten).toBeGreaterThan(0);
+      expect(yahoo.batches).toEqual([['EURUSD', 'XAUUSD'], ['BTCUSD']]);
+      expect(fetched.sort()).toEqual(['BTCUSD:yahoo', 'EURUSD:yahoo', 'XAUUSD:yahoo']);
+      expect(f.breaker.snapshot('yahoo').counts.calls).toBe(2);
+      expect(f.fetchers[1].calls).toBe(0);
+      expect(outcomes(f.states.get('BTCUSD').lastAttempts)).toEqual(['yahoo=ok']);
+      expect(f.states.get('EURUSD').lastBar?.ts).toBe(alignTs(f.clock.now(), '1m'));
+      expect(f.signals.get('XAUUSD')).not.toBeNull();
+      const text = await f.metrics.text();
+      expect(text).toMatch(/pipeline_fetch_duration_seconds_count\{source="yahoo"\} 2/);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it("falls back per symbol when a batch fails; the failures trip the batch source's breaker, which is then skipped", async () => {
+    const f = stageFixture();
+    try {
+      const yahoo = withBatch(f.fetchers[0], 10);
+      const c = collector(f);
+      yahoo.mode = 'transient';
+      const r1 = await c.runCycle();
+      expect(r1).toMatchObject({ ok: 2, failed: 0 });
+      expect(f.states.get('EURUSD').lastSource).toBe('synthetic');
+      expect(outcomes(f.states.get('EURUSD').lastAttempts)).toEqual(['yahoo=failed', 'synthetic=ok']);
+      expect(f.fetchers[1].calls).toBe(2);
+      // One breaker call per failed batch (not one per symbol) until the circuit opens.
+      let cycles = 1;
+      while (f.breaker.snapshot('yahoo').state !== 'open' && cycles < 20) {
+        f.clock.advance(1000);
+        await c.runCycle();
+        cycles++;
+      }
+      expect(f.breaker.snapshot('yahoo').state).toBe('open');
+      expect(f.breaker.snapshot('yahoo').counts.calls).toBe(cycles);
+      const asked = yahoo.batches.length;
+      f.clock.advance(1000);
+      expect(await c.runCycle()).toMatchObject({ ok: 2, failed: 0 });
+      expect(yahoo.batches).toHaveLength(asked);
+      expect(outcomes(f.states.get('XAUUSD').lastAttempts)).toEqual(['yahoo=skipped_open', 'synthetic=ok']);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('falls back alone for a symbol the batch answer did not serve', async () => {
+    const f = stageFixture();
+    try {
+      const yahoo = withBatch(f.fetchers[0], 10);
+      yahoo.notFound.add('XAUUSD');
+      const c = collector(f);
+      expect(await c.runCycle()).toMatchObject({ ok: 2, failed: 0 });
+      expect(f.states.get('EURUSD').lastSource).toBe('yahoo');
+      expect(f.states.get('XAUUSD').lastSource).toBe('synthetic');
+      expect(outcomes(f.states.get('XAUUSD').lastAttempts)).toEqual(['yahoo=failed', 'synthetic=ok']);
+      expect(f.states.get('XAUUSD').lastAttempts[0]?.code).toBe('FETCH_SYMBOL_NOT_FOUND');
+      expect(f.breaker.snapshot('yahoo').state).toBe('closed');
     } finally {
       await f.close();
     }

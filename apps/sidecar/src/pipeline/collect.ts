@@ -2,9 +2,14 @@
 // from its first healthy source, at most FETCH_CONCURRENCY at a time, streamed or not; answers are ingested as they
 // arrive, with a time-based yield gate so HTTP readers are not starved; then the cycle's accepted
 // bars go to the sinks in one batch and its new signals are published.
+// Where the first source that may be asked has a batch endpoint (`fetchLatestMany`), the cycle asks
+// it for up to `batchLatest.maxSymbols` symbols per request, through its breaker once per request,
+// and ingests each answer's symbols back to back; a symbol the batch did not serve (its own error,
+// an old answer, a failed request) falls back on its own to the next sources, as a poll would.
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import {
+  FetchError,
   TIMEFRAME_MS,
   alignTs,
   isFetchError,
@@ -13,13 +18,27 @@ import {
   type SourceName,
   type Timeframe,
 } from '@pipeline/core';
-import { LifecycleError, isSidecarError, type SourceAttempt } from '../errors';
+import { isBatchFetcher, type FetchLatestManyResult } from '@pipeline/fetchers';
+import {
+  AllSourcesFailedError,
+  EmptyAnswerError,
+  LifecycleError,
+  isSidecarError,
+  type SourceAttempt,
+} from '../errors';
 import { createEmitter, type Emitter } from '../events';
 import { type BreakerPort, type MetricsPort, type SourceSlot } from '../ports';
 import { type SymbolState, type SymbolStates } from '../state/symbol-state';
 import { type SignalBook } from '../strategy/signals';
 import { type Logger } from '../wiring/logger';
-import { fetchLatestWithFallback, forEachLimited } from './fallback';
+import { batchesLatest } from './batcher';
+import {
+  fetchLatestBatch,
+  fetchLatestWithFallback,
+  forEachLimited,
+  isCurrentAnswer,
+  skipReason,
+} from './fallback';
 import { type Ingest } from './ingest';
 import { type RequestPlanner } from './planner';
 import { type Sinks } from './sinks';
@@ -178,6 +197,8 @@ interface CycleTally {
   waiting: number;
   rejected: number;
   toWrite: Bar[];
+  /** Bars accepted per source (the barsIngested counter is bumped once per source per cycle). */
+  ingested: Map<SourceName, number>;
 }
 
 /** What the per-symbol step shares within one cycle. */
@@ -190,8 +211,15 @@ interface CycleStep {
   tally: CycleTally;
 }
 
-function recordAttempts(metrics: CollectorOptions['metrics'], attempts: readonly SourceAttempt[]): void {
-  for (const a of attempts) {
+/** Records the attempts from index `from` on (the ones before were recorded with their batch). */
+function recordAttempts(
+  metrics: CollectorOptions['metrics'],
+  attempts: readonly SourceAttempt[],
+  from = 0,
+): void {
+  for (let i = from; i < attempts.length; i++) {
+    const a = attempts[i];
+    if (a === undefined) continue;
     if (a.outcome !== 'ok' && a.outcome !== 'failed') continue;
     const source = a.source as SourceName;
     metrics.fetchDuration.observe({ source }, (a.latencyMs ?? 0) / 1000);
@@ -200,12 +228,12 @@ function recordAttempts(metrics: CollectorOptions['metrics'], attempts: readonly
   }
 }
 
-function recordFailure(options: CollectorOptions, state: SymbolState, err: unknown): void {
+function recordFailure(options: CollectorOptions, state: SymbolState, err: unknown, recorded = 0): void {
   state.consecutiveFailures++;
   if (isSidecarError(err)) {
     const attempts = (err as { attempts?: readonly SourceAttempt[] }).attempts ?? [];
     state.lastAttempts = attempts;
-    recordAttempts(options.metrics, attempts);
+    recordAttempts(options.metrics, attempts, recorded);
   }
   // Log the first failure of a streak and then every 60th, not every second.
   if (state.consecutiveFailures === 1 || state.consecutiveFailures % 60 === 0) {
@@ -217,22 +245,41 @@ function recordFailure(options: CollectorOptions, state: SymbolState, err: unkno
   }
 }
 
-/** The per-symbol step: fetch from the first healthy source, ingest the answer, count the outcome. */
-async function collectSymbol(
+/** Ingests one symbol's answer and counts it (synchronous: no await between answer and signal). */
+function absorb(
   options: CollectorOptions,
-  stream: StreamWatch,
+  fetched: Emitter<FetchedInfo>,
+  state: SymbolState,
+  bars: Bar[],
+  source: SourceName,
+  attempts: readonly SourceAttempt[],
+  at: number,
+  tally: CycleTally,
+): void {
+  if (fetched.size) fetched.emit({ symbol: state.symbol, source, at, bars: bars.length });
+  state.lastAttempts = attempts;
+  const { accepted, rejected } = options.ingest.apply(state, bars, source, at);
+  tally.rejected += rejected;
+  for (const b of accepted) tally.toWrite.push(b);
+  if (accepted.length > 0) tally.ingested.set(source, (tally.ingested.get(source) ?? 0) + accepted.length);
+  tally.ok++;
+}
+
+/**
+ * Fetches one symbol from its first healthy source (from `sources[from]` on, after the `prior`
+ * attempts of a batch), ingests the answer and counts the outcome.
+ */
+async function fetchSymbol(
+  options: CollectorOptions,
   fetched: Emitter<FetchedInfo>,
   symbol: string,
   step: CycleStep,
+  from = 0,
+  prior?: readonly SourceAttempt[],
 ): Promise<void> {
   const { clock, planner } = options;
-  const { tally } = step;
   const state = options.states.get(symbol);
-  if (stream.delivers(symbol, step.t0)) tally.streamed++;
-  if (step.due && !step.due.has(symbol)) {
-    tally.waiting++;
-    return;
-  }
+  const recorded = prior?.length ?? 0;
   try {
     const res = await fetchLatestWithFallback({
       slots: options.sources,
@@ -243,24 +290,204 @@ async function collectSymbol(
       now: () => clock.now(),
       signal: step.signal,
       ...(planner ? { admit: (slot) => planner.admit(slot.name, symbol, clock.now()) } : {}),
+      ...(prior ? { from, attempts: prior } : {}),
     });
     const closed = step.gate.pass();
     if (closed) await closed;
-    const at = clock.now();
-    recordAttempts(options.metrics, res.attempts);
-    if (fetched.size) fetched.emit({ symbol, source: res.source, at, bars: res.value.length });
-    state.lastAttempts = res.attempts;
-    const { accepted, rejected } = options.ingest.apply(state, res.value, res.source, at);
-    tally.rejected += rejected;
-    for (const b of accepted) tally.toWrite.push(b);
-    if (accepted.length > 0) options.metrics.barsIngested.inc({ source: res.source }, accepted.length);
-    tally.ok++;
+    recordAttempts(options.metrics, res.attempts, recorded);
+    absorb(options, fetched, state, res.value, res.source, res.attempts, clock.now(), step.tally);
     step.gate.worked();
   } catch (err) {
-    tally.failed++;
+    step.tally.failed++;
     if (options.isStopping()) return; // fetches cancelled by stop(): not a source failure
-    recordFailure(options, state, err);
+    recordFailure(options, state, err, recorded);
   }
+}
+
+/** The per-symbol step: counts a streamed or waiting symbol, else fetches it. */
+async function collectSymbol(
+  options: CollectorOptions,
+  stream: StreamWatch,
+  fetched: Emitter<FetchedInfo>,
+  symbol: string,
+  step: CycleStep,
+): Promise<void> {
+  const { tally } = step;
+  if (stream.delivers(symbol, step.t0)) tally.streamed++;
+  if (step.due && !step.due.has(symbol)) {
+    tally.waiting++;
+    return;
+  }
+  await fetchSymbol(options, fetched, symbol, step);
+}
+
+/** Symbols per batch request of the cycle: the smallest `maxSymbols` of its batch sources; 0 when none. */
+function batchSize(options: CollectorOptions): number {
+  let size = 0;
+  for (const slot of options.sources) {
+    const batch = slot.fetcher.capabilities.batchLatest;
+    if (batch && batchesLatest(slot.fetcher, options.timeframe))
+      size = size === 0 ? batch.maxSymbols : Math.min(size, batch.maxSymbols);
+  }
+  return Math.max(0, Math.floor(size));
+}
+
+/**
+ * One batch of the cycle's symbols. The first source that may be asked now (breaker closed, budget
+ * left, timeframe served) is asked for the symbols the planner admits in one batch request, if it
+ * has a batch endpoint; every symbol it did not serve falls back on its own to the sources after it.
+ * Without a batch endpoint at the front, each symbol is fetched on its own as in a plain cycle.
+ */
+async function collectBatch(
+  options: CollectorOptions,
+  fetched: Emitter<FetchedInfo>,
+  symbols: readonly string[],
+  step: CycleStep,
+): Promise<void> {
+  const { sources, breaker, timeframe, clock, planner, metrics } = options;
+  const { tally, gate } = step;
+  const before: SourceAttempt[] = [];
+  let index = 0;
+  for (; index < sources.length; index++) {
+    const slot = sources[index];
+    if (slot === undefined) break;
+    const skip = skipReason(slot, breaker, timeframe);
+    if (skip === null) break;
+    before.push({ source: slot.name, outcome: skip });
+  }
+  const slot = sources[index];
+  const fetcher = slot?.fetcher;
+  if (!slot || !fetcher || !isBatchFetcher(fetcher) || !batchesLatest(fetcher, timeframe)) {
+    await forEachLimited(symbols, options.fetchConcurrency, (s) => fetchSymbol(options, fetched, s, step));
+    return;
+  }
+  const source = slot.name;
+  /** Symbols that go on to the next sources, each with its attempts so far. */
+  const fallbacks: { symbol: string; prior: SourceAttempt[] }[] = [];
+  const failed = (symbol: string, attempt: SourceAttempt) => {
+    const prior = [...before, attempt];
+    if (isFetchError(attempt.error) && !attempt.error.tryNextSource) {
+      tally.failed++;
+      const state = options.states.get(symbol);
+      recordFailure(options, state, new AllSourcesFailedError(symbol, prior), prior.length);
+    } else fallbacks.push({ symbol, prior });
+  };
+  let asked: readonly string[] = symbols;
+  if (planner) {
+    const admitted: string[] = [];
+    const now = clock.now();
+    for (const s of symbols) {
+      if (planner.admit(source, s, now)) admitted.push(s);
+      else fallbacks.push({ symbol: s, prior: [...before, { source, outcome: 'skipped_budget' }] });
+    }
+    asked = admitted;
+  }
+  if (asked.length > 0) {
+    const sentAt = clock.now();
+    let answers: FetchLatestManyResult | undefined;
+    let failure: unknown;
+    try {
+      answers = await fetchLatestBatch({
+        source,
+        fetcher,
+        breaker,
+        symbols: asked,
+        timeframe,
+        limit: LATEST_LIMIT,
+        sentAt,
+        signal: step.signal,
+      });
+    } catch (err) {
+      failure = err;
+    }
+    const at = clock.now();
+    const latencyMs = at - sentAt;
+    // One request: one observation (and one error) per batch, not per symbol.
+    metrics.fetchDuration.observe({ source }, latencyMs / 1000);
+    if (answers === undefined) {
+      if (options.isStopping()) {
+        tally.failed += asked.length + fallbacks.length;
+        return; // cancelled by stop(): not a source failure
+      }
+      metrics.fetchErrors.inc({ source, kind: isFetchError(failure) ? failure.kind : 'other' });
+      const code = codeOf(failure);
+      const attempt: SourceAttempt = { source, outcome: 'failed', code, error: failure, latencyMs };
+      for (const s of asked) failed(s, attempt);
+    } else {
+      // Every symbol the batch served shares one attempts list.
+      const served: readonly SourceAttempt[] = Object.freeze([
+        ...before,
+        { source, outcome: 'ok', latencyMs },
+      ]);
+      for (const symbol of asked) {
+        const closed = gate.pass();
+        if (closed) await closed;
+        const got = answers.get(symbol);
+        if (Array.isArray(got) && isCurrentAnswer(got, sentAt, timeframe)) {
+          absorb(options, fetched, options.states.get(symbol), got, source, served, at, tally);
+          gate.worked();
+          continue;
+        }
+        const error =
+          got === undefined
+            ? new FetchError({
+                kind: 'malformed',
+                source,
+                symbol,
+                message: `the batch answer has no entry for ${symbol}`,
+              })
+            : Array.isArray(got)
+              ? new EmptyAnswerError(source, symbol)
+              : got;
+        metrics.fetchErrors.inc({ source, kind: isFetchError(error) ? error.kind : 'other' });
+        failed(symbol, { source, outcome: 'failed', code: codeOf(error), error, latencyMs });
+      }
+    }
+  }
+  if (fallbacks.length > 0) {
+    await forEachLimited(fallbacks, options.fetchConcurrency, (f) =>
+      fetchSymbol(options, fetched, f.symbol, step, index + 1, f.prior),
+    );
+  }
+}
+
+function codeOf(e: unknown): string | undefined {
+  const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Every symbol of the cycle through batch requests of `size` symbols: the streamed and waiting ones
+ * are counted first, the rest asked batch after batch (as many batches in flight as make up
+ * FETCH_CONCURRENCY symbols, at least one), each answer ingested as it arrives.
+ */
+async function collectBatched(
+  options: CollectorOptions,
+  stream: StreamWatch,
+  fetched: Emitter<FetchedInfo>,
+  symbols: readonly string[],
+  size: number,
+  step: CycleStep,
+): Promise<void> {
+  const { tally } = step;
+  const batches: string[][] = [];
+  let batch: string[] = [];
+  for (const symbol of symbols) {
+    if (stream.delivers(symbol, step.t0)) tally.streamed++;
+    if (step.due && !step.due.has(symbol)) {
+      tally.waiting++;
+      continue;
+    }
+    batch.push(symbol);
+    if (batch.length === size) {
+      batches.push(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) batches.push(batch);
+  await forEachLimited(batches, Math.max(1, Math.ceil(options.fetchConcurrency / size)), (b) =>
+    collectBatch(options, fetched, b, step),
+  );
 }
 
 /** The cycle's write step: its accepted bars to the sinks in one batch, then its new signals. Returns bars written. */
@@ -331,11 +558,24 @@ export function createCollector(options: CollectorOptions): Collector {
     // Streamed symbols are planned too: the stream brings each closed bar, the polls (within the
     // budget) keep the forming bar fresh, and take over alone when the stream falls silent.
     const due = options.planner?.beginCycle(symbols, t0);
-    const tally: CycleTally = { ok: 0, failed: 0, streamed: 0, waiting: 0, rejected: 0, toWrite: [] };
+    const tally: CycleTally = {
+      ok: 0,
+      failed: 0,
+      streamed: 0,
+      waiting: 0,
+      rejected: 0,
+      toWrite: [],
+      ingested: new Map(),
+    };
     const step: CycleStep = { t0, due, signal: cycleAbort.signal, gate, tally };
-    await forEachLimited(symbols, options.fetchConcurrency, (symbol) =>
-      collectSymbol(options, stream, fetchedEvents, symbol, step),
-    );
+    const size = batchSize(options);
+    if (size > 0) await collectBatched(options, stream, fetchedEvents, symbols, size, step);
+    else {
+      await forEachLimited(symbols, options.fetchConcurrency, (symbol) =>
+        collectSymbol(options, stream, fetchedEvents, symbol, step),
+      );
+    }
+    for (const [source, n] of tally.ingested) metrics.barsIngested.inc({ source }, n);
     const barsWritten = await writeCycle(options, tally.toWrite);
     const durationMs = clock.now() - t0;
     lastCycleMs = durationMs;

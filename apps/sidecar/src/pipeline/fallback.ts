@@ -1,4 +1,5 @@
 import { TIMEFRAME_MS, alignTs, isFetchError, type Bar, type Timeframe } from '@pipeline/core';
+import { type BatchFetcher, type FetchLatestManyResult } from '@pipeline/fetchers';
 import { AllSourcesFailedError, EmptyAnswerError, type SourceAttempt } from '../errors';
 import { type BreakerPort, type SourceSlot } from '../ports';
 
@@ -48,6 +49,13 @@ export interface WithFallbackOptions<T> {
    * of the provider's budget is spent for now). @default every source may be asked
    */
   admit?: (slot: SourceSlot) => boolean;
+  /**
+   * Index in `slots` of the first source to try: the ones before it were tried already (a batch
+   * request of the cycle, see {@link fetchLatestBatch}), their outcome is in `attempts`. @default 0
+   */
+  from?: number;
+  /** Attempts made before this call; they lead the result's (or the error's) attempts. @default none */
+  attempts?: readonly SourceAttempt[];
 }
 
 /**
@@ -57,9 +65,11 @@ export interface WithFallbackOptions<T> {
  * attempt when none succeeded.
  */
 export async function withFallback<T>(options: WithFallbackOptions<T>): Promise<FallbackResult<T>> {
-  const { breaker, call, now, signal, accept } = options;
-  const attempts: SourceAttempt[] = [];
-  for (const slot of options.slots) {
+  const { breaker, call, now, signal, accept, slots } = options;
+  const attempts: SourceAttempt[] = options.attempts ? [...options.attempts] : [];
+  for (let i = options.from ?? 0; i < slots.length; i++) {
+    const slot = slots[i];
+    if (slot === undefined) break; // i < slots.length
     const skip =
       skipReason(slot, breaker, options.timeframe) ??
       (options.admit && !options.admit(slot) ? 'skipped_budget' : null);
@@ -95,10 +105,23 @@ function isCoded(e: unknown): e is { code: string } {
   return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string';
 }
 
+/**
+ * Whether an answer is current: it holds the forming bar or the one just closed when the request
+ * was sent. Anything older (or nothing) means the source has no live data for the symbol now, so the
+ * next source is asked. Judged at the send time: a source that lists completed bars only (Alpha
+ * Vantage) answers a request sent just before a minute boundary with the bar before, and that answer
+ * may arrive after the boundary.
+ */
+export function isCurrentAnswer(bars: readonly Bar[], sentAt: number, timeframe: Timeframe): boolean {
+  const since = alignTs(sentAt, timeframe) - TIMEFRAME_MS[timeframe];
+  for (let i = bars.length - 1; i >= 0; i--) if ((bars[i]?.ts ?? -Infinity) >= since) return true;
+  return false;
+}
+
 /** What {@link fetchLatestWithFallback} asks for. */
 export interface FetchLatestOptions extends Pick<
   WithFallbackOptions<Bar[]>,
-  'slots' | 'breaker' | 'symbol' | 'now' | 'signal' | 'admit'
+  'slots' | 'breaker' | 'symbol' | 'now' | 'signal' | 'admit' | 'from' | 'attempts'
 > {
   timeframe: Timeframe;
   /** Bars asked for (the forming bar and the ones before it). */
@@ -108,20 +131,49 @@ export interface FetchLatestOptions extends Pick<
 /** Fetches the latest bars of one symbol from the first source that answers. */
 export function fetchLatestWithFallback(options: FetchLatestOptions): Promise<FallbackResult<Bar[]>> {
   const { symbol, timeframe, limit } = options;
-  // A current answer holds the forming bar or the one just closed when the request was sent;
-  // anything older (or nothing) means the source has no live data for the symbol now, so the next
-  // source is asked. Judged at the send time: a source that lists completed bars only (Alpha
-  // Vantage) answers a request sent just before a minute boundary with the bar before, and that
-  // answer may arrive after the boundary.
-  const current = (bars: Bar[], sentAt: number) => {
-    const since = alignTs(sentAt, timeframe) - TIMEFRAME_MS[timeframe];
-    return bars.some((b) => b.ts >= since);
-  };
   return withFallback({
     ...options,
     call: (slot, inner) => slot.fetcher.fetchLatest({ symbol, timeframe, limit, signal: inner }),
-    accept: current,
+    accept: (bars, sentAt) => isCurrentAnswer(bars, sentAt, timeframe),
   });
+}
+
+/** What {@link fetchLatestBatch} asks one batch source for. */
+export interface FetchLatestBatchOptions {
+  source: SourceSlot['name'];
+  fetcher: BatchFetcher;
+  breaker: BreakerPort;
+  /** At most the source's `batchLatest.maxSymbols`. */
+  symbols: readonly string[];
+  timeframe: Timeframe;
+  /** Bars asked for per symbol. */
+  limit: number;
+  /** When the request goes out, epoch ms (an answer is current by what the source could know then). */
+  sentAt: number;
+  /** Cancels the request (shutdown). @default none */
+  signal?: AbortSignal;
+}
+
+/**
+ * The latest bars of many symbols from one batch source (`fetchLatestMany`) in ONE call through its
+ * breaker, so the circuit and its bookkeeping see one request per batch rather than one per symbol.
+ * An answer in which no symbol is current throws {@link EmptyAnswerError} inside the breaker's call
+ * (the circuit counts it like an error, as {@link withFallback} does for one symbol); a failure of
+ * the whole request is thrown. The caller reads each symbol's entry: its bars (check them with
+ * {@link isCurrentAnswer}), its own FetchError, or nothing; each of those falls back on its own.
+ */
+export function fetchLatestBatch(options: FetchLatestBatchOptions): Promise<FetchLatestManyResult> {
+  const { fetcher, symbols, timeframe, limit, sentAt } = options;
+  return options.breaker.execute(
+    options.source,
+    async (inner) => {
+      const answers = await fetcher.fetchLatestMany({ symbols, timeframe, limit, signal: inner });
+      for (const got of answers.values())
+        if (Array.isArray(got) && isCurrentAnswer(got, sentAt, timeframe)) return answers;
+      throw new EmptyAnswerError(options.source, `any of ${symbols.length} symbols`);
+    },
+    options.signal ? { signal: options.signal } : undefined,
+  );
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight; resolves when all settled. */

@@ -1,6 +1,7 @@
 import {
   FetchError,
   OptionsError,
+  isFetchError,
   TIMEFRAMES,
   TIMEFRAME_MS,
   alignTs,
@@ -11,11 +12,11 @@ import {
   type Clock,
   type FetchHistoryRequest,
   type FetchLatestRequest,
-  type Fetcher,
   type RateBudgetSnapshot,
   type SourceCapabilities,
   type Timeframe,
 } from '@pipeline/core';
+import { type BatchFetcher, type FetchLatestManyRequest, type FetchLatestManyResult } from '../base/batch';
 import { checkRequest, throwIfAborted } from '../base/fetcher-kit';
 import { createFetcherStats, type FetcherStats } from '../base/stats';
 import { PricePath } from './walk';
@@ -43,6 +44,12 @@ export interface SyntheticFetcherOptions {
   latestLimit: number;
   /** Most bars one call may produce (a guard against 1s bars over years). @default 200000 */
   maxBarsPerRequest: number;
+  /**
+   * Most symbols one `fetchLatestMany` call answers (`capabilities.batchLatest.maxSymbols`): the
+   * sidecar asks a cycle's symbols in batches of this many and processes each answer as it arrives,
+   * so it also bounds how many answers wait behind each other. @default 100
+   */
+  batchMaxSymbols: number;
 }
 
 export const SYNTHETIC_FETCHER_DEFAULTS: Readonly<SyntheticFetcherOptions> = Object.freeze({
@@ -54,9 +61,11 @@ export const SYNTHETIC_FETCHER_DEFAULTS: Readonly<SyntheticFetcherOptions> = Obj
   clock: systemClock,
   latestLimit: 100,
   maxBarsPerRequest: 200_000,
+  batchMaxSymbols: 100,
 });
 
-export interface SyntheticFetcher extends Fetcher {
+/** Also a batch source: `fetchLatestMany` answers many symbols per call (see `capabilities.batchLatest`). */
+export interface SyntheticFetcher extends BatchFetcher {
   readonly source: 'synthetic';
   stats(): FetcherStats;
 }
@@ -79,17 +88,57 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
       needsApiKey: false,
       rateLimits: { perMinute: null, perDay: null },
       streaming: false,
+      batchLatest: Object.freeze({
+        timeframes: TIMEFRAMES,
+        maxSymbols: opts.batchMaxSymbols,
+        maxLimit: null,
+        costPerSymbol: 0,
+      }),
     });
   }
 
   async fetchLatest(req: FetchLatestRequest): Promise<Bar[]> {
     checkRequest('synthetic', req, false);
     throwIfAborted('synthetic', req.signal, req.symbol);
+    return this.latest(req.symbol, req.timeframe, req.limit ?? this.opts.latestLimit, true);
+  }
+
+  /**
+   * The latest bars of each symbol, as `fetchLatest` would answer them, in one call (counted as one
+   * request); a symbol without a path (`defaultStartPrice: null`) gets its own `symbol_not_found`.
+   */
+  async fetchLatestMany(req: FetchLatestManyRequest): Promise<FetchLatestManyResult> {
+    const { symbols, timeframe } = req;
+    if (!Array.isArray(symbols) || symbols.length > this.opts.batchMaxSymbols) {
+      throw new FetchError({
+        kind: 'bad_request',
+        source: 'synthetic',
+        message: `symbols must be an array of at most ${this.opts.batchMaxSymbols}, got ${Array.isArray(symbols) ? `${symbols.length} symbols` : JSON.stringify(symbols)}`,
+      });
+    }
+    const out: FetchLatestManyResult = new Map();
+    for (const symbol of symbols) {
+      checkRequest('synthetic', { symbol, timeframe, limit: req.limit }, false);
+      if (!out.has(symbol)) out.set(symbol, []); // keeps the asked order; filled below
+    }
+    throwIfAborted('synthetic', req.signal);
     const limit = req.limit ?? this.opts.latestLimit;
-    const tf = TIMEFRAME_MS[req.timeframe];
-    const now = this.opts.clock.now();
-    const last = alignTs(now, req.timeframe);
-    return this.build(req.symbol, req.timeframe, last - (limit - 1) * tf, last + tf);
+    this.counters.requests++;
+    for (const symbol of out.keys()) {
+      try {
+        out.set(symbol, this.latest(symbol, timeframe, limit, false));
+      } catch (err) {
+        if (!isFetchError(err) || err.kind !== 'symbol_not_found') throw err;
+        out.set(symbol, err);
+      }
+    }
+    return out;
+  }
+
+  private latest(symbol: string, timeframe: Timeframe, limit: number, count: boolean): Bar[] {
+    const tf = TIMEFRAME_MS[timeframe];
+    const last = alignTs(this.opts.clock.now(), timeframe);
+    return this.build(symbol, timeframe, last - (limit - 1) * tf, last + tf, count);
   }
 
   async fetchHistory(req: FetchHistoryRequest): Promise<Bar[]> {
@@ -97,7 +146,7 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     throwIfAborted('synthetic', req.signal, req.symbol);
     const tf = TIMEFRAME_MS[req.timeframe];
     const first = alignTs(req.from, req.timeframe);
-    const bars = this.build(req.symbol, req.timeframe, first < req.from ? first + tf : first, req.to);
+    const bars = this.build(req.symbol, req.timeframe, first < req.from ? first + tf : first, req.to, true);
     req.onProgress?.({ requestsDone: 1, requestsPlanned: 1, bars: bars.length });
     return bars;
   }
@@ -137,7 +186,7 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
   }
 
   /** Bars with opens in [from, to) (from aligned), none after now; the one holding now is forming. */
-  private build(symbol: string, timeframe: Timeframe, from: number, to: number): Bar[] {
+  private build(symbol: string, timeframe: Timeframe, from: number, to: number, counted: boolean): Bar[] {
     const path = this.path(symbol);
     const tf = TIMEFRAME_MS[timeframe];
     const now = this.opts.clock.now();
@@ -151,7 +200,7 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
         message: `${count} bars requested, more than maxBarsPerRequest ${this.opts.maxBarsPerRequest}`,
       });
     }
-    this.counters.requests++;
+    if (counted) this.counters.requests++;
     const out: Bar[] = [];
     for (let ts = from; ts < end; ts += tf) out.push(this.bar(path, symbol, timeframe, ts, now));
     this.counters.bars += out.length;
@@ -218,6 +267,7 @@ export function createSyntheticFetcher(options?: Partial<SyntheticFetcherOptions
   assertNumberOption(C, 'epoch', opts.epoch, -8.64e15, 8.64e15);
   assertNumberOption(C, 'latestLimit', opts.latestLimit, 1, 1_000_000);
   assertNumberOption(C, 'maxBarsPerRequest', opts.maxBarsPerRequest, 1);
+  assertNumberOption(C, 'batchMaxSymbols', opts.batchMaxSymbols, 1, 1_000_000);
   if (opts.defaultStartPrice !== null)
     assertNumberOption(C, 'defaultStartPrice', opts.defaultStartPrice, Number.MIN_VALUE);
   if (typeof opts.symbols !== 'object' || opts.symbols === null) {

@@ -1,4 +1,5 @@
 import { ManualClock, TIMEFRAMES, isFetchError, type Bar } from '@pipeline/core';
+import { isBatchFetcher } from '../base/batch';
 import { createSyntheticFetcher } from './fetcher';
 
 const T0 = Date.UTC(2024, 2, 5, 10, 0, 0);
@@ -134,6 +135,36 @@ describe('synthetic fetcher', () => {
       dayResetsAt: null,
       blockedUntil: null,
     });
+  });
+
+  it('answers many symbols in one call exactly as fetchLatest answers each (batchLatest), one request counted', async () => {
+    const clock = new ManualClock(T0 + 25_000);
+    const f = createSyntheticFetcher({ clock, defaultStartPrice: null, batchMaxSymbols: 3 });
+    expect(isBatchFetcher(f)).toBe(true);
+    expect(f.capabilities.batchLatest).toEqual({
+      timeframes: TIMEFRAMES,
+      maxSymbols: 3,
+      maxLimit: null,
+      costPerSymbol: 0,
+    });
+    const many = await f.fetchLatestMany({
+      symbols: ['EURUSD', 'NOPE', 'XAUUSD'],
+      timeframe: '1m',
+      limit: 3,
+    });
+    expect([...many.keys()]).toEqual(['EURUSD', 'NOPE', 'XAUUSD']);
+    expect(f.stats().requests).toBe(1);
+    for (const symbol of ['EURUSD', 'XAUUSD'])
+      expect(many.get(symbol)).toEqual(await f.fetchLatest({ symbol, timeframe: '1m', limit: 3 }));
+    const missing = many.get('NOPE');
+    expect(isFetchError(missing) && missing.kind).toBe('symbol_not_found');
+    await expect(
+      f.fetchLatestMany({ symbols: ['EURUSD', 'XAUUSD', 'AAPL', 'NAS100'], timeframe: '1m' }),
+    ).rejects.toMatchObject({ kind: 'bad_request' });
+    const aborted = AbortSignal.abort();
+    await expect(
+      f.fetchLatestMany({ symbols: ['EURUSD'], timeframe: '1m', signal: aborted }),
+    ).rejects.toMatchObject({ kind: 'aborted' });
   });
 
   it('rejects bad options quoting the value', () => {
