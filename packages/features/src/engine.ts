@@ -365,7 +365,7 @@ export class FeatureEngine {
    * from the indicators now: no cache, no wrapper objects, no freezing. A new plain object per call;
    * {@link valuesInto} writes into one you keep instead. Null for a symbol never seen or a timeframe the
    * engine does not compute. Equal to `flattenFeatureValues(getFeatures(symbol).timeframes[tf].values,
-   * spec)`, at a fraction of the cost (packages/features/README.md, "Feature engine").
+   * spec)`, at a fraction of the cost (packages/features/README.md, "The feature engine").
    */
   values(symbol: string, timeframe: Timeframe = this.options.baseTimeframe): FlatFeatureValues | null {
     return this.valuesInto(symbol, {}, timeframe);
