@@ -1,4 +1,5 @@
 import { type Bar } from '@pipeline/core';
+import { type FeatureValues } from '../ports';
 import { adjustedConfidence, ageSignal, createDefaultStrategy, type StoredSignal } from './scanner';
 
 const bar = (close: number): Bar => ({
@@ -38,6 +39,28 @@ describe('default strategy', () => {
     expect(r.stop).toBeCloseTo(1.1 - 1.5 * 0.002, 10);
     expect(r.target).toBeCloseTo(1.1 + 3 * 0.002, 10);
     expect(r.reasons.join(' ')).toMatch(/trend up.*momentum up.*MACD histogram positive/);
+  });
+
+  it('decides without reasons and explains on demand exactly as evaluate does', () => {
+    const cases: FeatureValues[] = [
+      {
+        ema12: 1.09,
+        ema26: 1.08,
+        rsi14: 62,
+        macd_hist: 0.0004,
+        bb_upper: 1.12,
+        bb_lower: 1.06,
+        atr14: 0.002,
+      },
+      { ema12: 1.07, ema26: 1.08, rsi14: 50, macd_hist: 0, bb_upper: 1.12, bb_lower: 1.06 },
+      { ema12: null, ema26: null },
+    ];
+    for (const features of cases) {
+      const input = { symbol: 'EURUSD', bar: bar(1.1), features };
+      const { reasons, ...decision } = s.evaluate(input);
+      expect(s.decide!(input)).toEqual(decision);
+      expect(s.explain!(input)).toEqual(reasons);
+    }
   });
 
   it('goes short on the mirror image', () => {

@@ -26,10 +26,21 @@ export interface StrategyResult {
   target: number | null;
 }
 
+/** What a strategy decides, without the reasons (see {@link Strategy.decide}). */
+export type StrategyDecision = Omit<StrategyResult, 'reasons'>;
+
 /** A pluggable signal strategy: pure, synchronous, and fast (it runs for every symbol every cycle). */
 export interface Strategy {
   readonly name: string;
   evaluate(input: StrategyInput): StrategyResult;
+  /**
+   * Optional, with `explain`: `evaluate`'s decision without its reasons. The signal book then calls
+   * `explain` on the same input only when the signal is read (HTTP, stream, shared cache), so the
+   * reason strings are not built every cycle for signals nobody reads.
+   */
+  decide?(input: StrategyInput): StrategyDecision;
+  /** The reasons `evaluate` gives for this input. */
+  explain?(input: StrategyInput): string[];
 }
 
 /** A signal as stored after a cycle; the API adds its age with {@link ageSignal}. */
@@ -102,83 +113,142 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
   assertNumberOption('createDefaultStrategy', 'stopAtr', o.stopAtr, 0);
   assertNumberOption('createDefaultStrategy', 'targetAtr', o.targetAtr, 0);
   const k = o.keys;
+  /** The decision; the reasons go to `reasons` when given (null: not wanted now). */
+  const run = ({ bar, features }: StrategyInput, reasons: string[] | null): StrategyDecision => {
+    const f = (name: string): number | null => {
+      const v = features[name];
+      return typeof v === 'number' && Number.isFinite(v) ? v : null;
+    };
+    let score = 0;
+    let weight = 0;
+    const fast = f(k.emaFast);
+    const slow = f(k.emaSlow);
+    if (fast !== null && slow !== null) {
+      weight += WEIGHTS.trend;
+      const up = fast > slow;
+      score += (up ? 1 : -1) * WEIGHTS.trend;
+      reasons?.push(
+        `trend ${up ? 'up' : 'down'}: ${k.emaFast} ${fmt(fast)} ${up ? '>' : '<='} ${k.emaSlow} ${fmt(slow)}`,
+      );
+    }
+    const rsi = f(k.rsi);
+    if (rsi !== null) {
+      weight += WEIGHTS.rsi;
+      if (rsi >= o.rsiBull) {
+        score += WEIGHTS.rsi;
+        reasons?.push(`momentum up: ${k.rsi} ${fmt(rsi)} >= ${o.rsiBull}`);
+      } else if (rsi <= 100 - o.rsiBull) {
+        score -= WEIGHTS.rsi;
+        reasons?.push(`momentum down: ${k.rsi} ${fmt(rsi)} <= ${100 - o.rsiBull}`);
+      } else reasons?.push(`momentum neutral: ${k.rsi} ${fmt(rsi)}`);
+    }
+    const hist = f(k.macdHistogram);
+    if (hist !== null) {
+      weight += WEIGHTS.macd;
+      if (hist !== 0) score += Math.sign(hist) * WEIGHTS.macd;
+      reasons?.push(`MACD histogram ${hist > 0 ? 'positive' : hist < 0 ? 'negative' : 'zero'}: ${fmt(hist)}`);
+    }
+    const upper = f(k.bbUpper);
+    const lower = f(k.bbLower);
+    if (upper !== null && lower !== null && upper > lower) {
+      weight += WEIGHTS.bollinger;
+      const pctB = (bar.close - lower) / (upper - lower);
+      // Inside the bands the position follows the trend; beyond a band the move is stretched.
+      const b = pctB > 1 ? -0.5 : pctB < 0 ? 0.5 : (pctB - 0.5) * 2;
+      score += b * WEIGHTS.bollinger;
+      reasons?.push(
+        `Bollinger %B ${fmt(pctB)}${pctB > 1 ? ' (above upper band, stretched)' : pctB < 0 ? ' (below lower band, stretched)' : ''}`,
+      );
+    }
+    if (weight === 0) {
+      reasons?.push('indicators not stable yet');
+      return { direction: 'flat', confidence: 0, stop: null, target: null };
+    }
+    const s = Math.max(-1, Math.min(1, score));
+    const direction: Direction = s >= o.threshold ? 'long' : s <= -o.threshold ? 'short' : 'flat';
+    // A signal built on fewer indicators is less certain: scale by the share of weight present.
+    const coverage = weight / (WEIGHTS.trend + WEIGHTS.rsi + WEIGHTS.macd + WEIGHTS.bollinger);
+    const confidence = direction === 'flat' ? (1 - Math.abs(s)) * coverage : Math.abs(s) * coverage;
+    const atr = f(k.atr);
+    let stop: number | null = null;
+    let target: number | null = null;
+    if (atr !== null && atr > 0 && direction !== 'flat') {
+      const sign = direction === 'long' ? 1 : -1;
+      stop = bar.close - sign * o.stopAtr * atr;
+      target = bar.close + sign * o.targetAtr * atr;
+      reasons?.push(`stop ${o.stopAtr} ATR, target ${o.targetAtr} ATR (${k.atr} ${fmt(atr)})`);
+    }
+    return { direction, confidence: round(confidence), stop, target };
+  };
   return {
     name: 'ema-rsi-macd-bb-atr',
-    evaluate({ bar, features }) {
-      const f = (name: string): number | null => {
-        const v = features[name];
-        return typeof v === 'number' && Number.isFinite(v) ? v : null;
-      };
+    evaluate(input) {
       const reasons: string[] = [];
-      let score = 0;
-      let weight = 0;
-      const fast = f(k.emaFast);
-      const slow = f(k.emaSlow);
-      if (fast !== null && slow !== null) {
-        weight += WEIGHTS.trend;
-        const up = fast > slow;
-        score += (up ? 1 : -1) * WEIGHTS.trend;
-        reasons.push(
-          `trend ${up ? 'up' : 'down'}: ${k.emaFast} ${fmt(fast)} ${up ? '>' : '<='} ${k.emaSlow} ${fmt(slow)}`,
-        );
-      }
-      const rsi = f(k.rsi);
-      if (rsi !== null) {
-        weight += WEIGHTS.rsi;
-        if (rsi >= o.rsiBull) {
-          score += WEIGHTS.rsi;
-          reasons.push(`momentum up: ${k.rsi} ${fmt(rsi)} >= ${o.rsiBull}`);
-        } else if (rsi <= 100 - o.rsiBull) {
-          score -= WEIGHTS.rsi;
-          reasons.push(`momentum down: ${k.rsi} ${fmt(rsi)} <= ${100 - o.rsiBull}`);
-        } else reasons.push(`momentum neutral: ${k.rsi} ${fmt(rsi)}`);
-      }
-      const hist = f(k.macdHistogram);
-      if (hist !== null) {
-        weight += WEIGHTS.macd;
-        if (hist !== 0) score += Math.sign(hist) * WEIGHTS.macd;
-        reasons.push(
-          `MACD histogram ${hist > 0 ? 'positive' : hist < 0 ? 'negative' : 'zero'}: ${fmt(hist)}`,
-        );
-      }
-      const upper = f(k.bbUpper);
-      const lower = f(k.bbLower);
-      if (upper !== null && lower !== null && upper > lower) {
-        weight += WEIGHTS.bollinger;
-        const pctB = (bar.close - lower) / (upper - lower);
-        // Inside the bands the position follows the trend; beyond a band the move is stretched.
-        const b = pctB > 1 ? -0.5 : pctB < 0 ? 0.5 : (pctB - 0.5) * 2;
-        score += b * WEIGHTS.bollinger;
-        reasons.push(
-          `Bollinger %B ${fmt(pctB)}${pctB > 1 ? ' (above upper band, stretched)' : pctB < 0 ? ' (below lower band, stretched)' : ''}`,
-        );
-      }
-      if (weight === 0) {
-        return {
-          direction: 'flat',
-          confidence: 0,
-          reasons: ['indicators not stable yet'],
-          stop: null,
-          target: null,
-        };
-      }
-      const s = Math.max(-1, Math.min(1, score));
-      const direction: Direction = s >= o.threshold ? 'long' : s <= -o.threshold ? 'short' : 'flat';
-      // A signal built on fewer indicators is less certain: scale by the share of weight present.
-      const coverage = weight / (WEIGHTS.trend + WEIGHTS.rsi + WEIGHTS.macd + WEIGHTS.bollinger);
-      const confidence = direction === 'flat' ? (1 - Math.abs(s)) * coverage : Math.abs(s) * coverage;
-      const atr = f(k.atr);
-      let stop: number | null = null;
-      let target: number | null = null;
-      if (atr !== null && atr > 0 && direction !== 'flat') {
-        const sign = direction === 'long' ? 1 : -1;
-        stop = bar.close - sign * o.stopAtr * atr;
-        target = bar.close + sign * o.targetAtr * atr;
-        reasons.push(`stop ${o.stopAtr} ATR, target ${o.targetAtr} ATR (${k.atr} ${fmt(atr)})`);
-      }
-      return { direction, confidence: round(confidence), reasons, stop, target };
+      const d = run(input, reasons);
+      return { direction: d.direction, confidence: d.confidence, reasons, stop: d.stop, target: d.target };
+    },
+    decide: (input) => run(input, null),
+    explain(input) {
+      const reasons: string[] = [];
+      run(input, reasons);
+      return reasons;
     },
   };
+}
+
+/**
+ * Proxy handler of {@link lazyReasons}: the array is filled from `explain(input)` on its first use
+ * (any read of an element, its length, its keys, iteration, JSON.stringify), never before.
+ */
+class ReasonsOnRead implements ProxyHandler<string[]> {
+  #pending: { explain: (input: StrategyInput) => string[]; input: StrategyInput } | null;
+  constructor(explain: (input: StrategyInput) => string[], input: StrategyInput) {
+    this.#pending = { explain, input };
+  }
+  #fill(target: string[]): void {
+    const p = this.#pending;
+    if (p === null) return;
+    this.#pending = null;
+    for (const r of p.explain(p.input)) target.push(r);
+  }
+  get(target: string[], key: string | symbol, receiver: unknown): unknown {
+    this.#fill(target);
+    return Reflect.get(target, key, receiver) as unknown;
+  }
+  set(target: string[], key: string | symbol, value: unknown, receiver: unknown): boolean {
+    this.#fill(target);
+    return Reflect.set(target, key, value, receiver);
+  }
+  has(target: string[], key: string | symbol): boolean {
+    this.#fill(target);
+    return Reflect.has(target, key);
+  }
+  ownKeys(target: string[]): (string | symbol)[] {
+    this.#fill(target);
+    return Reflect.ownKeys(target);
+  }
+  getOwnPropertyDescriptor(target: string[], key: string | symbol): PropertyDescriptor | undefined {
+    this.#fill(target);
+    return Reflect.getOwnPropertyDescriptor(target, key);
+  }
+  defineProperty(target: string[], key: string | symbol, attributes: PropertyDescriptor): boolean {
+    this.#fill(target);
+    return Reflect.defineProperty(target, key, attributes);
+  }
+  deleteProperty(target: string[], key: string | symbol): boolean {
+    this.#fill(target);
+    return Reflect.deleteProperty(target, key);
+  }
+}
+
+/**
+ * The reasons `explain(input)` gives, as an array built on first use: a signal is made for every
+ * symbol every cycle and read far less often, so its reason strings (number formatting) wait for a
+ * reader. It is a real array to every reader (`Array.isArray`, spread, JSON, iteration); `input`
+ * must not change afterwards (the book passes the bar and the frozen feature values it used).
+ */
+export function lazyReasons(explain: (input: StrategyInput) => string[], input: StrategyInput): string[] {
+  return new Proxy<string[]>([], new ReasonsOnRead(explain, input));
 }
 
 function fmt(n: number): string {

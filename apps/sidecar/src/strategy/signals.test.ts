@@ -84,4 +84,37 @@ describe('the signal book', () => {
     expect(book.get('EURUSD')).toMatchObject({ ageMs: 0, stale: false });
     expect(book.all().map((s) => s.symbol)).toEqual(['EURUSD', 'XAUUSD']);
   });
+
+  it('builds reason strings only when a signal is read, the same ones evaluate gives', () => {
+    const { clock, states } = setup(false);
+    const inner = createDefaultStrategy();
+    let explained = 0;
+    const strategy = {
+      ...inner,
+      name: inner.name,
+      evaluate: inner.evaluate.bind(inner),
+      decide: inner.decide!.bind(inner),
+      explain: (input: Parameters<typeof inner.evaluate>[0]) => (explained++, inner.explain!(input)),
+    };
+    const book = createSignalBook({
+      strategy,
+      clock,
+      metrics: createMetricsFromConfig(clock, undefined, false),
+      symbols: ['EURUSD', 'XAUUSD'],
+      staleAfterMs: 10_000,
+      publish: true,
+    });
+    for (let i = 1; i <= 3; i++) book.evaluate(states.get('EURUSD'), bar(i * 60_000), features, clock.now());
+    const read = book.get('EURUSD');
+    const copy = { ...book.drain()[2] };
+    expect(explained).toBe(0);
+    const expected = inner.evaluate({ symbol: 'EURUSD', bar: bar(180_000), features }).reasons;
+    expect(expected.length).toBeGreaterThan(1);
+    expect(Array.isArray(read?.reasons)).toBe(true);
+    expect(read?.reasons).toEqual(expected);
+    expect(explained).toBe(1);
+    expect(JSON.parse(JSON.stringify(copy)).reasons).toEqual(expected);
+    expect([...(book.get('EURUSD')?.reasons ?? [])]).toEqual(expected);
+    expect(explained).toBe(1);
+  });
 });

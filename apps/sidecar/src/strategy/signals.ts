@@ -4,7 +4,15 @@ import { type Bar, type Clock } from '@pipeline/core';
 import { createEmitter } from '../events';
 import { type FeatureValues, type MetricsPort } from '../ports';
 import { type SymbolState } from '../state/symbol-state';
-import { ageSignal, type Signal, type StoredSignal, type Strategy } from './scanner';
+import {
+  ageSignal,
+  lazyReasons,
+  type Signal,
+  type StoredSignal,
+  type Strategy,
+  type StrategyInput,
+  type StrategyResult,
+} from './scanner';
 
 export interface SignalBookOptions {
   strategy: Strategy;
@@ -46,9 +54,25 @@ export function createSignalBook(options: SignalBookOptions): SignalBook {
   const signals = new Map<string, StoredSignal>();
   const events = createEmitter<StoredSignal>();
   let queue: StoredSignal[] = [];
+  const decide = strategy.decide?.bind(strategy);
+  const explain = strategy.explain?.bind(strategy);
+  /** The strategy's result; its reasons built on first read when it explains lazily. */
+  const run: (input: StrategyInput) => StrategyResult =
+    decide && explain
+      ? (input) => {
+          const d = decide(input);
+          return {
+            direction: d.direction,
+            confidence: d.confidence,
+            reasons: lazyReasons(explain, input),
+            stop: d.stop,
+            target: d.target,
+          };
+        }
+      : (input) => strategy.evaluate(input);
   return {
     evaluate(state, bar, features, dataAt) {
-      const result = strategy.evaluate({ symbol: state.symbol, bar, features });
+      const result = run({ symbol: state.symbol, bar, features });
       const stored: StoredSignal = {
         ...result,
         symbol: state.symbol,
