@@ -143,3 +143,120 @@ describe('createClient', () => {
     expect(isClientError(gone, 'NETWORK')).toBe(true);
   });
 });
+
+describe("stream over WebSocket (a real ws server speaking the sidecar's framing)", () => {
+  it('reconnects with backoff after SLOW_CONSUMER and a drop, resumes with lastEventId, stops on abort', async () => {
+    const { WebSocketServer, WebSocket } = await import('ws');
+    // `ws`'s class fits the option's type as it is.
+    expect(() => createClient({ baseUrl: 'http://x', WebSocket })).not.toThrow();
+    const server = createServer();
+    const wss = new WebSocketServer({ server, path: '/stream/ws' });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const seen: { lastEventId: string | null; auth: string | undefined; symbols: string | null }[] = [];
+    let n = 0;
+    wss.on('connection', (ws, req) => {
+      const q = new URL(req.url ?? '/', 'http://x').searchParams;
+      seen.push({
+        lastEventId: q.get('lastEventId'),
+        auth: req.headers.authorization,
+        symbols: q.get('symbols'),
+      });
+      n++;
+      const id = n * 10;
+      ws.send(JSON.stringify({ id, kind: 'bars', symbol: 'EURUSD', data: { n } }));
+      if (n === 1) ws.close(1008, 'SLOW_CONSUMER');
+      if (n === 2) ws.terminate(); // a broken connection, no close frame
+    });
+    const delays: number[] = [];
+    const codes: string[] = [];
+    try {
+      const ac = new AbortController();
+      const c = createClient({
+        baseUrl: url,
+        token: 'sekrit',
+        reconnectInitialDelayMs: 40,
+        reconnectMaxDelayMs: 60,
+        random: () => 0.5,
+      });
+      const got: StreamEvent[] = [];
+      for await (const e of c.stream({
+        transport: 'websocket',
+        symbols: ['EURUSD'],
+        lastEventId: 7,
+        signal: ac.signal,
+        onReconnect: (r) => {
+          delays.push(r.delayMs);
+          codes.push((r.error as { code: string }).code);
+        },
+      })) {
+        got.push(e);
+        if (got.length === 3) ac.abort();
+      }
+      expect(got.map((e) => e.id)).toEqual([10, 20, 30]);
+      // Each connection delivered an event first, so every attempt is a first one: 40 * 0.5.
+      expect(delays).toEqual([20, 20]);
+      expect(codes).toEqual(['SLOW_CONSUMER', 'NETWORK']);
+      expect(seen).toEqual([
+        { lastEventId: '7', auth: 'Bearer sekrit', symbols: 'EURUSD' },
+        { lastEventId: '10', auth: 'Bearer sekrit', symbols: 'EURUSD' },
+        { lastEventId: '20', auth: 'Bearer sekrit', symbols: 'EURUSD' },
+      ]);
+      // The aborted stream's socket is closed.
+      await new Promise((r) => setTimeout(r, 50));
+      expect([...wss.clients].filter((w) => w.readyState === w.OPEN)).toHaveLength(0);
+    } finally {
+      wss.close();
+      await close(server);
+    }
+  });
+
+  it('a refused upgrade (401) is thrown, not retried; a given WebSocket class gets the token in the query', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(401);
+      res.end('no');
+    });
+    server.on('upgrade', (req, socket) => {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      void req;
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const err = await createClient({ baseUrl: url })
+        .stream({ transport: 'websocket' })
+        .next()
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'HTTP', status: 401 });
+    } finally {
+      await close(server);
+    }
+    const urls: string[] = [];
+    class Recording {
+      constructor(u: string) {
+        urls.push(u);
+      }
+      addEventListener(type: string, fn: (ev: never) => void) {
+        const close = fn as (ev: { code: number; reason: string }) => void;
+        if (type === 'close') setTimeout(() => close({ code: 1006, reason: '' }), 1);
+      }
+      close() {}
+    }
+    const gone = await createClient({
+      baseUrl: 'https://example.invalid/api',
+      token: 't0k',
+      WebSocket: Recording,
+      reconnectInitialDelayMs: 1,
+    })
+      .stream({ transport: 'websocket', kinds: ['bars'], maxAttempts: 1 })
+      .next()
+      .catch((e: unknown) => e);
+    expect(isClientError(gone, 'NETWORK')).toBe(true);
+    expect(urls).toEqual(['wss://example.invalid/api/stream/ws?kinds=bars&token=t0k']);
+    const bad = await createClient({ baseUrl: url })
+      .stream({ transport: 'carrier-pigeon' as never })
+      .next()
+      .catch((e: unknown) => e);
+    expect(isClientError(bad, 'BAD_OPTION')).toBe(true);
+  });
+});

@@ -1,6 +1,6 @@
 // createClient: one typed method per route of the sidecar's HTTP API, plus the push stream.
 import { CLIENT_ERROR_CODES, ClientError } from './errors';
-import { openStream, type StreamOptions } from './stream';
+import { openStream, type StreamOptions, type WebSocketConstructor } from './stream';
 import {
   type BarsResponse,
   type ClusterResponse,
@@ -26,6 +26,11 @@ export interface ClientOptions {
   reconnectMaxDelayMs?: number;
   /** Random source in [0, 1) for the jitter (tests pass a fixed one). @default Math.random */
   random?: () => number;
+  /**
+   * The WebSocket class for `stream({ transport: 'websocket' })`. @default the global `WebSocket`,
+   * else the `ws` package (Node 20 has no global WebSocket)
+   */
+  WebSocket?: WebSocketConstructor;
 }
 
 export const DEFAULT_CLIENT_OPTIONS = Object.freeze({
@@ -42,6 +47,7 @@ const KNOWN_OPTIONS = new Set<string>([
   'reconnectInitialDelayMs',
   'reconnectMaxDelayMs',
   'random',
+  'WebSocket',
 ]);
 
 export interface BarsOptions {
@@ -64,7 +70,7 @@ export interface Client {
   cluster(): Promise<ClusterResponse>;
   /** The Prometheus text of `/metrics`. */
   metrics(): Promise<string>;
-  /** The push stream as an async iterator; reconnects and resumes by the last event id. */
+  /** The push stream (SSE or WebSocket) as an async iterator; reconnects and resumes by the last event id. */
   stream(options?: StreamOptions): AsyncIterableIterator<StreamEvent>;
 }
 
@@ -143,7 +149,14 @@ export function createClient(options: ClientOptions): Client {
       openStream(
         {
           url: url('/stream'),
+          wsUrl: (() => {
+            const w = url('/stream/ws');
+            w.protocol = w.protocol === 'https:' ? 'wss:' : 'ws:';
+            return w;
+          })(),
           headers,
+          token: o.token,
+          WebSocket: o.WebSocket,
           fetch: doFetch,
           initialDelayMs: o.reconnectInitialDelayMs,
           maxDelayMs: o.reconnectMaxDelayMs,

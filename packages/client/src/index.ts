@@ -6,7 +6,7 @@ export {
   type ClientOptions,
 } from './client';
 export { CLIENT_ERROR_CODES, ClientError, isClientError, type ClientErrorCode } from './errors';
-export { type StreamOptions } from './stream';
+export { type StreamOptions, type WebSocketConstructor, type WebSocketLike } from './stream';
 export {
   STREAM_KINDS,
   barSchema,

@@ -1,4 +1,4 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { createClient, isClientError, type StreamEvent } from '@pipeline/client';
 import { cleanupTempDirs } from '@pipeline/test-utils';
 import { WebSocket } from 'ws';
@@ -212,6 +212,44 @@ describe('push streams against a real listening sidecar', () => {
     );
     expect([1008, 1006]).toContain(code);
     if (code === 1008) expect(reason).toBe('SLOW_CONSUMER');
+  });
+
+  it("the client's WebSocket mode: real cycles' events, reconnect resumes from the last id, 404 thrown", async () => {
+    const upgraded: Socket[] = [];
+    const onUpgrade = (_req: unknown, socket: Socket) => upgraded.push(socket);
+    app.server.on('upgrade', onUpgrade);
+    const client = createClient({ baseUrl, token: TOKEN, reconnectInitialDelayMs: 20, random: () => 0.5 });
+    const ac = new AbortController();
+    const reconnects: string[] = [];
+    const it = client.stream({
+      transport: 'websocket',
+      symbols: ['EURUSD'],
+      kinds: ['bars', 'signals'],
+      lastEventId: hub.lastId,
+      signal: ac.signal,
+      onReconnect: (r) => reconnects.push((r.error as { code: string }).code),
+    });
+    const first = it.next();
+    await new Promise((r) => setTimeout(r, 100));
+    await h.sidecar.runCycle();
+    const events = [(await first).value as StreamEvent, ...(await take(it, 1))];
+    expect(events.map((e) => e.kind)).toContain('bars');
+    expect(events.every((e) => 'symbol' in e && e.symbol === 'EURUSD')).toBe(true);
+    // Cut the socket: the client comes back with lastEventId and gets what was published meanwhile.
+    expect(upgraded).toHaveLength(1);
+    for (const socket of upgraded) socket.destroy();
+    hub.publish('signals', 'EURUSD', { k: 'while away' });
+    const next = await it.next();
+    ac.abort();
+    expect(next.value).toMatchObject({ kind: 'signals', data: { k: 'while away' } });
+    expect(reconnects).toEqual(['NETWORK']);
+    app.server.off('upgrade', onUpgrade);
+
+    const err = await client
+      .stream({ transport: 'websocket', symbols: ['NOPE'] })
+      .next()
+      .catch((e: unknown) => e);
+    expect(isClientError(err, 'HTTP') && err.status).toBe(404);
   });
 
   it('a bad token makes the client throw a ClientError HTTP 401 instead of retrying', async () => {

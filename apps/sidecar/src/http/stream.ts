@@ -245,6 +245,12 @@ export function registerStreamRoutes(
       '/stream/ws',
       {
         websocket: true,
+        // A bad kind (400), unknown symbol (404) or bad id (400) is answered before the upgrade, as an
+        // HTTP status like /stream's, rather than as a close after it.
+        preValidation: async (req) => {
+          parseFilter(req.query, resolveSymbol);
+          parseLastId(req.query.lastEventId);
+        },
         schema: {
           description:
             'WebSocket twin of /stream: the same query; each message is one event as JSON ' +
