@@ -149,7 +149,13 @@ export function createValidatorFromConfig(
   config: SidecarConfig,
   clock: Scheduler = systemClock,
 ): Validator & ValidatorPort {
-  return createValidator({ clock, rules: { stale: { staleAfterMs: config.staleAfterMs } } });
+  return createValidator({
+    clock,
+    rules: { stale: { staleAfterMs: config.staleAfterMs } },
+    // One live series per symbol (headroom for more timeframes): beyond the default 10,000 every
+    // validate() forgot the least recently used series and judged the bar against a blank state.
+    maxSeries: Math.max(10_000, config.symbols.length * 4),
+  });
 }
 
 /**
