@@ -82,12 +82,13 @@ describe('the stream feed without listeners', () => {
 });
 
 describe('stream limits from the environment', () => {
-  it('STREAM_REPLAY_SIZE and STREAM_MAX_QUEUE reach the hub; bad values name the variable', async () => {
+  it('STREAM_REPLAY_SIZE, STREAM_MAX_QUEUE and STREAM_BACKFILL_MAX_BARS reach the hub; bad values name the variable', async () => {
     const { loadConfig } = await import('../wiring/config');
     const { createService } = await import('../wiring/service');
     const { tempSqlitePath } = await import('@pipeline/test-utils');
     expect(() => loadConfig({ STREAM_MAX_QUEUE: '0' })).toThrow(/STREAM_MAX_QUEUE/);
     expect(() => loadConfig({ STREAM_REPLAY_SIZE: 'lots' })).toThrow(/STREAM_REPLAY_SIZE/);
+    expect(() => loadConfig({ STREAM_BACKFILL_MAX_BARS: '-1' })).toThrow(/STREAM_BACKFILL_MAX_BARS/);
     const config = loadConfig({
       SYMBOLS: 'EURUSD',
       SOURCES: 'synthetic',
@@ -95,11 +96,12 @@ describe('stream limits from the environment', () => {
       SQLITE_PATH: tempSqlitePath('stream-env'),
       STREAM_REPLAY_SIZE: '2',
       STREAM_MAX_QUEUE: '3',
+      STREAM_BACKFILL_MAX_BARS: '4',
     });
-    expect(config).toMatchObject({ streamReplaySize: 2, streamMaxQueue: 3 });
+    expect(config).toMatchObject({ streamReplaySize: 2, streamMaxQueue: 3, streamBackfillMaxBars: 4 });
     const service = createService(config);
     try {
-      expect(service.app.streamHub.options).toEqual({ ringSize: 2, maxQueue: 3, maxBackfillBars: 20_000 });
+      expect(service.app.streamHub.options).toEqual({ ringSize: 2, maxQueue: 3, maxBackfillBars: 4 });
       // A ring of 2 per kind: resuming from before the first of three events says reset.
       const hub = service.app.streamHub;
       const mark = hub.lastId;

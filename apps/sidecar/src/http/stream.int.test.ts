@@ -62,6 +62,20 @@ describe('push streams against a real listening sidecar', () => {
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
     const unknown = await fetch(`${baseUrl}/stream?symbols=NOPE&token=${TOKEN}`);
     expect(unknown.status).toBe(404);
+    // The WebSocket twin answers the same statuses before the upgrade.
+    for (const [query, want] of [
+      ['kinds=bars,ticks', 400],
+      ['symbols=NOPE', 404],
+    ] as const) {
+      const ws = new WebSocket(`${baseUrl.replace('http', 'ws')}/stream/ws?${query}&token=${TOKEN}`);
+      const status = await new Promise((r) =>
+        ws.once('unexpected-response', (req, res) => {
+          req.destroy();
+          r(res.statusCode);
+        }),
+      );
+      expect(status).toBe(want);
+    }
     const ac = new AbortController();
     const ok = await fetch(`${baseUrl}/stream?token=${TOKEN}`, { signal: ac.signal });
     expect(ok.status).toBe(200);

@@ -44,6 +44,8 @@ export interface SidecarConfig {
   streamReplaySize: number;
   /** STREAM_MAX_QUEUE: unsent push-stream events after which a slow client is dropped. */
   streamMaxQueue: number;
+  /** STREAM_BACKFILL_MAX_BARS: finished bars a resume older than the ring gets from the store. */
+  streamBackfillMaxBars: number;
   sqlitePath: string;
   /** HISTORY_URL: `postgres://...` keeps the history in PostgreSQL (@pipeline/pg-store); unset: SQLite. */
   historyUrl: string | undefined;
@@ -186,6 +188,11 @@ export const CONFIG_VARIABLES = {
   HTTP_POOL_SIZE: { schema: int(1, 1024), default: '10', allowed: 'an integer from 1 to 1024' },
   STREAM_REPLAY_SIZE: { schema: int(1, 1_000_000), default: '1000', allowed: 'an integer from 1 to 1000000' },
   STREAM_MAX_QUEUE: { schema: int(1, 100_000), default: '1000', allowed: 'an integer from 1 to 100000' },
+  STREAM_BACKFILL_MAX_BARS: {
+    schema: int(1, 1_000_000),
+    default: '20000',
+    allowed: 'an integer from 1 to 1000000',
+  },
   SQLITE_PATH: { schema: text, default: './data/pipeline.db', allowed: 'a file path (":memory:" for none)' },
   HISTORY_URL: {
     schema: url(['postgres:', 'postgresql:']),
@@ -315,6 +322,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     httpPoolSize: v.HTTP_POOL_SIZE as number,
     streamReplaySize: v.STREAM_REPLAY_SIZE as number,
     streamMaxQueue: v.STREAM_MAX_QUEUE as number,
+    streamBackfillMaxBars: v.STREAM_BACKFILL_MAX_BARS as number,
     sqlitePath: v.SQLITE_PATH as string,
     historyUrl: v.HISTORY_URL as string | undefined,
     clusterName: v.CLUSTER_NAME as string | undefined,

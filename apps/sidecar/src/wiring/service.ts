@@ -91,7 +91,11 @@ export function createService(config: SidecarConfig, options: ServiceOptions = {
   const app = buildApp(sidecar, {
     logger: log,
     ...(config.apiToken ? { apiToken: config.apiToken } : {}),
-    stream: { ringSize: config.streamReplaySize, maxQueue: config.streamMaxQueue },
+    stream: {
+      ringSize: config.streamReplaySize,
+      maxQueue: config.streamMaxQueue,
+      maxBackfillBars: config.streamBackfillMaxBars,
+    },
   });
   registerClusterRoutes(app, sidecar);
   // Store flush failures and bootstrap progress for the alert rules (deploy/prometheus/alerts.yml),
