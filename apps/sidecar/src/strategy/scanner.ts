@@ -115,14 +115,10 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
   const k = o.keys;
   /** The decision; the reasons go to `reasons` when given (null: not wanted now). */
   const run = ({ bar, features }: StrategyInput, reasons: string[] | null): StrategyDecision => {
-    const f = (name: string): number | null => {
-      const v = features[name];
-      return typeof v === 'number' && Number.isFinite(v) ? v : null;
-    };
     let score = 0;
     let weight = 0;
-    const fast = f(k.emaFast);
-    const slow = f(k.emaSlow);
+    const fast = finite(features[k.emaFast]);
+    const slow = finite(features[k.emaSlow]);
     if (fast !== null && slow !== null) {
       weight += WEIGHTS.trend;
       const up = fast > slow;
@@ -131,7 +127,7 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
         `trend ${up ? 'up' : 'down'}: ${k.emaFast} ${fmt(fast)} ${up ? '>' : '<='} ${k.emaSlow} ${fmt(slow)}`,
       );
     }
-    const rsi = f(k.rsi);
+    const rsi = finite(features[k.rsi]);
     if (rsi !== null) {
       weight += WEIGHTS.rsi;
       if (rsi >= o.rsiBull) {
@@ -142,14 +138,14 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
         reasons?.push(`momentum down: ${k.rsi} ${fmt(rsi)} <= ${100 - o.rsiBull}`);
       } else reasons?.push(`momentum neutral: ${k.rsi} ${fmt(rsi)}`);
     }
-    const hist = f(k.macdHistogram);
+    const hist = finite(features[k.macdHistogram]);
     if (hist !== null) {
       weight += WEIGHTS.macd;
       if (hist !== 0) score += Math.sign(hist) * WEIGHTS.macd;
       reasons?.push(`MACD histogram ${hist > 0 ? 'positive' : hist < 0 ? 'negative' : 'zero'}: ${fmt(hist)}`);
     }
-    const upper = f(k.bbUpper);
-    const lower = f(k.bbLower);
+    const upper = finite(features[k.bbUpper]);
+    const lower = finite(features[k.bbLower]);
     if (upper !== null && lower !== null && upper > lower) {
       weight += WEIGHTS.bollinger;
       const pctB = (bar.close - lower) / (upper - lower);
@@ -169,7 +165,7 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
     // A signal built on fewer indicators is less certain: scale by the share of weight present.
     const coverage = weight / (WEIGHTS.trend + WEIGHTS.rsi + WEIGHTS.macd + WEIGHTS.bollinger);
     const confidence = direction === 'flat' ? (1 - Math.abs(s)) * coverage : Math.abs(s) * coverage;
-    const atr = f(k.atr);
+    const atr = finite(features[k.atr]);
     let stop: number | null = null;
     let target: number | null = null;
     if (atr !== null && atr > 0 && direction !== 'flat') {
@@ -249,6 +245,10 @@ class ReasonsOnRead implements ProxyHandler<string[]> {
  */
 export function lazyReasons(explain: (input: StrategyInput) => string[], input: StrategyInput): string[] {
   return new Proxy<string[]>([], new ReasonsOnRead(explain, input));
+}
+
+function finite(v: number | null | undefined): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 function fmt(n: number): string {
