@@ -11,7 +11,6 @@ import {
   type StoredSignal,
   type Strategy,
   type StrategyInput,
-  type StrategyResult,
 } from './scanner';
 
 export interface SignalBookOptions {
