@@ -5,7 +5,7 @@ import { ManualClock, type Bar } from '@pipeline/core';
 import { cleanupTempDirs, tempSqlitePath } from '@pipeline/test-utils';
 import { WebSocket } from 'ws';
 import { buildApp } from './api';
-import { createStreamHub, idTime } from './stream-hub';
+import { createStreamHub, idTime, type StreamHub } from './stream-hub';
 import { createHarness, type Harness } from '../../test/harness';
 
 afterAll(() => cleanupTempDirs());
@@ -24,9 +24,16 @@ async function take(it: AsyncIterator<StreamEvent>, n: number): Promise<StreamEv
 }
 
 /** A real sidecar on a free port with a hub on its manual clock (ring of 5 events per kind). */
-async function start(sqlitePath: string, clock: ManualClock, hubOptions: { maxBackfillBars?: number } = {}) {
+async function start(
+  sqlitePath: string,
+  clock: ManualClock,
+  hubOptions: { maxBackfillBars?: number } = {},
+  /** Changes the sidecar before the app is built on it. */
+  prepare: (h: Harness, hub: StreamHub) => void = () => undefined,
+) {
   const h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD', SQLITE_PATH: sqlitePath }, {}, clock);
   const hub = createStreamHub({ ringSize: 5, now: () => clock.now(), ...hubOptions });
+  prepare(h, hub);
   const app = buildApp(h.sidecar, { streamHub: hub });
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   const cycle = async (n: number) => {
@@ -143,6 +150,39 @@ describe('resume older than the ring, from the SQLite history store', () => {
       expect(reset).toMatchObject({ kind: 'reset', data: { kinds: ['bars'] } });
       expect((reset?.data as { reason?: string } | undefined)?.reason).toMatch(
         /more than the 6 a resume backfills/,
+      );
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('bars evicted while the store is read: reset for bars, not a silent hole (nothing buffered per client)', async () => {
+    // The store read "takes" long enough for more bars than the ring of 5 to be published.
+    const other = await start(tempSqlitePath('stream-resume-race'), new ManualClock(START), {}, (h, hub) => {
+      const read = h.sidecar.barsRange.bind(h.sidecar);
+      h.sidecar.barsRange = async (...args: Parameters<typeof read>) => {
+        for (let i = 0; i < 8; i++) hub.publish('bars', 'EURUSD', { during: i });
+        return read(...args);
+      };
+    });
+    try {
+      await other.cycle(2);
+      const mark = other.hub.lastId;
+      await other.cycle(6);
+      const ac = new AbortController();
+      const [first] = await take(
+        createClient({ baseUrl: other.baseUrl }).stream({
+          kinds: ['bars'],
+          symbols: ['EURUSD'],
+          lastEventId: mark,
+          signal: ac.signal,
+        }),
+        1,
+      );
+      ac.abort();
+      expect(first).toMatchObject({ kind: 'reset', data: { kinds: ['bars'] } });
+      expect((first?.data as { reason?: string } | undefined)?.reason).toMatch(
+        /while the history store was read/,
       );
     } finally {
       await other.stop();

@@ -150,7 +150,9 @@ export async function backfillBars(
  * between them. When `bars` events after `after` were evicted from the ring (or the id is from an
  * earlier run) and the history store is known, the finished bars since the id's time come from the
  * store first (each with `id` = `after`, so a client cut off during them resumes from the same
- * point), live events waiting meanwhile; other evicted kinds (and bars past the limit) get `reset`.
+ * point); other evicted kinds (and bars past the limit) get `reset`. Nothing is buffered per client
+ * while the store is read: the ring is replayed once the read is done, and should it have evicted
+ * bars published during the read, the client gets `reset` for bars instead of a silent hole.
  */
 function follow(
   hub: StreamHub,
@@ -159,31 +161,40 @@ function follow(
   after: number | undefined,
   out: (e: HubEvent) => void,
 ): () => void {
-  if (after === undefined) return hub.subscribe({ filter, send: out });
-  const r = hub.replay(filter, after);
-  if (!(history && r.reset.includes('bars'))) {
-    if (r.reset.length) out(hub.reset(r.reset, RESET_REASON));
+  const replayAndSubscribe = (from: number, backfilled: Bar[] | null, reason: string) => {
+    const r = hub.replay(filter, from);
+    const reset = backfilled ? r.reset.filter((k) => k !== 'bars') : r.reset;
+    if (reset.length) out(hub.reset(reset, reset.includes('bars') ? reason : RESET_REASON));
+    for (const b of backfilled ?? []) out({ id: from, kind: 'bars', symbol: b.symbol, data: b });
     for (const e of r.events) out(e);
     return hub.subscribe({ filter, send: out });
+  };
+  if (after === undefined) return hub.subscribe({ filter, send: out });
+  if (!(history && hub.replay(filter, after).reset.includes('bars'))) {
+    return replayAndSubscribe(after, null, RESET_REASON);
   }
-  let held: HubEvent[] | null = [];
+  let unsubscribe: (() => void) | null = null;
   let stopped = false;
-  const unsubscribe = hub.subscribe({ filter, send: (e) => (held ? held.push(e) : out(e)) });
+  const readFrom = hub.lastId;
   const symbols = filter.symbols.size ? [...filter.symbols] : history.symbols;
   void backfillBars(history, symbols, after, hub.now(), hub.options.maxBackfillBars).then((bars) => {
     if (stopped) return;
-    const reset = typeof bars === 'string' ? r.reset : r.reset.filter((k) => k !== 'bars');
-    if (reset.length) out(hub.reset(reset, typeof bars === 'string' ? bars : RESET_REASON));
-    if (typeof bars !== 'string')
-      for (const b of bars) out({ id: after, kind: 'bars', symbol: b.symbol, data: b });
-    for (const e of r.events) out(e);
-    for (const e of held ?? []) out(e);
-    held = null;
+    const barsOnly: StreamFilter = { symbols: filter.symbols, kinds: new Set(['bars']) };
+    if (typeof bars === 'string') {
+      unsubscribe = replayAndSubscribe(after, null, bars);
+    } else if (hub.replay(barsOnly, readFrom).reset.length) {
+      unsubscribe = replayAndSubscribe(
+        after,
+        null,
+        'more bars were published while the history store was read than the replay ring keeps; refetch /bars',
+      );
+    } else {
+      unsubscribe = replayAndSubscribe(after, bars, RESET_REASON);
+    }
   });
   return () => {
     stopped = true;
-    held = null;
-    unsubscribe();
+    unsubscribe?.();
   };
 }
 
