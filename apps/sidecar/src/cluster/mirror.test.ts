@@ -29,6 +29,7 @@ async function setup(perRefresh: number) {
   const cache = createMemoryHotCache();
   for (const s of SYMBOLS) await cache.writeBars([bar(s, 1.5)]);
   const read: string[] = [];
+  const featureReads: string[] = [];
   // The cache as the mirror sees it, noting which symbols each refresh reads.
   const seen: ClusterMirrorCache = {
     lastBar: async (symbol, tf) => {
@@ -36,7 +37,10 @@ async function setup(perRefresh: number) {
       return cache.lastBar(symbol, tf);
     },
     getSignals: (symbols) => cache.getSignals(symbols),
-    getFeatures: (symbol) => cache.getFeatures(symbol),
+    getFeatures: (symbol) => {
+      featureReads.push(symbol);
+      return cache.getFeatures(symbol);
+    },
   };
   const states = createSymbolStates({ symbols: SYMBOLS, toBroker: (s) => s, staleAfterMs: 10_000 });
   const adopted: StoredSignal[] = [];
@@ -50,7 +54,7 @@ async function setup(perRefresh: number) {
     now: () => T0 + 1_000,
     perRefresh,
   });
-  return { cache, read, states, mirror };
+  return { cache, read, featureReads, states, mirror };
 }
 
 describe('cluster mirror', () => {
@@ -79,5 +83,23 @@ describe('cluster mirror', () => {
     await mirror.refresh();
     await mirror.refresh();
     expect(states.get('S5').lastBar?.close).toBe(1.75);
+  });
+
+  it("takes a symbol's features from its signal's indicators; reads the features key only without a signal", async () => {
+    const { cache, featureReads, mirror } = await setup(200);
+    const signal = {
+      symbol: 'S1',
+      indicators: { ema12: 1.5, rsi14: null },
+      dataTs: T0,
+      dataAt: T0 + 500,
+      generatedAt: T0 + 600,
+    };
+    await cache.setSignal('S1', signal);
+    await cache.setFeatures('S2', { ema12: 2.5, dataTs: T0 });
+    await mirror.refresh();
+    expect(mirror.features('S1')).toEqual({ ema12: 1.5, rsi14: null });
+    expect(mirror.features('S2')).toEqual({ ema12: 2.5 });
+    expect(featureReads).not.toContain('S1');
+    expect(featureReads).toContain('S2');
   });
 });

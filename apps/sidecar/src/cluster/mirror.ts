@@ -89,16 +89,25 @@ export function createClusterMirror(options: ClusterMirrorOptions): ClusterMirro
         if (others.length < perRefresh) others = [...others, ...all.slice(0, perRefresh - others.length)];
         cursor = (cursor + perRefresh) % all.length;
       }
-      const [lasts, signals, features] = await Promise.all([
+      const [lasts, signals] = await Promise.all([
         Promise.all(others.map((s) => options.cache.lastBar(s, options.timeframe))),
         options.cache.getSignals(others),
-        Promise.all(others.map((s) => options.cache.getFeatures(s))),
       ]);
+      // The owner publishes a symbol's features as its signal's indicators (pipeline/sinks.ts
+      // publish): they come with the signal. Only a symbol without a signal yet is asked for its
+      // features key (one read per symbol and refresh was a third of the mirror's Redis work).
+      const noSignal: string[] = [];
       others.forEach((symbol, i) => {
         adoptBar(symbol, lasts[i] ?? null);
-        adoptFeatures(symbol, features[i] ?? null);
-        adoptSignal(symbol, signals.get(symbol));
+        const signal = signals.get(symbol);
+        adoptSignal(symbol, signal);
+        const indicators = signal?.indicators;
+        if (indicators && typeof indicators === 'object')
+          adoptFeatures(symbol, indicators as Record<string, unknown>);
+        else noSignal.push(symbol);
       });
+      const features = await Promise.all(noSignal.map((s) => options.cache.getFeatures(s)));
+      noSignal.forEach((symbol, i) => adoptFeatures(symbol, features[i] ?? null));
     },
     features: (symbol) => mirroredFeatures.get(symbol),
     forget: (symbol) => void mirroredFeatures.delete(symbol),
