@@ -192,6 +192,10 @@ async function main(): Promise<void> {
   await service.close();
   cleanupTempDirs();
 
+  // --trace-gc prints times since the process started, as performance.now() counts them.
+  console.log(
+    `start() at ${t0.toFixed(0)} ms, bootstrap done at ${bootstrapDoneAt.toFixed(0)} ms, live at ${t1.toFixed(0)} ms after the process started`,
+  );
   const phase = (at: number) =>
     at < bootstrapDoneAt ? 'fetch/validate/store' : at < t1 ? 'warm' : 'after live';
   for (const s of poll.slow) {
@@ -202,7 +206,7 @@ async function main(): Promise<void> {
   }
   for (const g of gaps)
     console.log(
-      `loop held ${g.ms.toFixed(0)} ms from ${((g.at - t0) / 1000).toFixed(2)} s after start (${phase(g.at)})`,
+      `loop held ${g.ms.toFixed(0)} ms from ${((g.at - t0) / 1000).toFixed(2)} s after start (${g.at.toFixed(0)} ms after the process started; ${phase(g.at)})`,
     );
   const p = last as BootstrapProgress | null;
   if (!p?.done) throw new Error('bootstrap did not finish');
