@@ -178,9 +178,11 @@ export const streamQuerySchema = {
 } as const;
 
 /**
- * One push-stream event (SSE `data:` / one WebSocket text message). `id` increases monotonically
- * across kinds (and across restarts of one sidecar); `reset` tells the client it missed events older
- * than the replay ring and must refetch (`/bars`, `/signals`, ...); `error` precedes a server close.
+ * One push-stream event (SSE `data:` / one WebSocket text message). `id` increases across kinds (and
+ * across restarts of one sidecar) and `floor(id / 1000)` is its publish time in ms; finished bars a
+ * resume gets from the history store carry the resume id. `reset` tells the client it missed events
+ * the server cannot send (bars past its backfill limit, other kinds older than the replay ring) and
+ * must refetch (`/bars`, `/signals`, ...); `error` precedes a server close.
  */
 export const streamEventSchema = {
   type: 'object',

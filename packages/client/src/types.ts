@@ -29,7 +29,10 @@ export type StreamEvent =
   | { id: number; kind: 'features'; symbol: string; data: FeaturesResponse }
   | { id: number; kind: 'signals'; symbol: string; data: Signal }
   | { id: number; kind: 'health'; data: HealthChange }
-  /** Events were missed (older than the server's replay ring): refetch the named kinds. */
+  /**
+   * Events were missed that the server cannot send (bars past its backfill limit, other kinds older
+   * than its replay ring; `reason` says which): refetch the named kinds.
+   */
   | { id: number; kind: 'reset'; data: { kinds: StreamKind[]; reason: string } };
 
 /** A health-change event: the overall status or a source's breaker state changed. */

@@ -216,7 +216,9 @@ export function registerStreamRoutes(
       schema: {
         description:
           'Server-Sent Events: `id:` the event id, `event:` the kind, `data:` the event as JSON. Resume with ' +
-          'the `Last-Event-ID` header or `lastEventId`. EventSource cannot set headers: pass the API token ' +
+          'the `Last-Event-ID` header or `lastEventId`: finished bars older than the replay ring come from ' +
+          'the history store (at most STREAM_BACKFILL_MAX_BARS, else a `reset` event with the reason), ' +
+          'then the ring, then live events. EventSource cannot set headers: pass the API token ' +
           'as `token` in the query. A WebSocket twin is at `/stream/ws` (same query; one JSON event per message).',
         querystring: streamQuerySchema,
         response: {
