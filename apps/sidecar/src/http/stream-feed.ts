@@ -11,6 +11,7 @@ export interface StreamFeedSource {
   onBars(fn: (e: { symbol: string; bars: readonly Bar[] }) => void): () => void;
   onSignal(fn: (s: { symbol: string }) => void): () => void;
   onCycle(fn: () => void): () => void;
+  /** The symbol's signal as of now: a fresh object per call (the feed adds `dataTime` to it). */
   signal(symbol: string): { dataTs: number } | null;
   features(symbol: string): { values: unknown; dataTs: number | null; stale: boolean } | null;
   health(): HealthReport;
@@ -62,8 +63,9 @@ export function feedStreamHub(hub: StreamHub, source: StreamFeedSource): () => v
     }),
     source.onSignal(({ symbol }) => {
       const s = source.signal(symbol);
-      // Object.assign: a spread of the signal's ~18 fields costs V8 about 1.4 us, this about 0.2 us.
-      if (s) hub.publish('signals', symbol, Object.assign({}, s, { dataTime: dataTime(s.dataTs) }));
+      // The signal as read is a fresh copy (aged now): it gets its dataTime in place rather than
+      // being copied again (a spread of its ~18 fields costs V8 about 1.4 us).
+      if (s) hub.publish('signals', symbol, Object.assign(s, { dataTime: dataTime(s.dataTs) }));
     }),
     source.onCycle(checkHealth),
   ];

@@ -197,15 +197,20 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
  * (any read of an element, its length, its keys, iteration, JSON.stringify), never before.
  */
 class ReasonsOnRead implements ProxyHandler<string[]> {
-  #pending: { explain: (input: StrategyInput) => string[]; input: StrategyInput } | null;
+  // Two fields, no wrapper object: one signal per symbol per cycle keeps this alive until replaced.
+  #explain: ((input: StrategyInput) => string[]) | null;
+  #input: StrategyInput | null;
   constructor(explain: (input: StrategyInput) => string[], input: StrategyInput) {
-    this.#pending = { explain, input };
+    this.#explain = explain;
+    this.#input = input;
   }
   #fill(target: string[]): void {
-    const p = this.#pending;
-    if (p === null) return;
-    this.#pending = null;
-    for (const r of p.explain(p.input)) target.push(r);
+    const explain = this.#explain;
+    const input = this.#input;
+    if (explain === null || input === null) return;
+    this.#explain = null;
+    this.#input = null;
+    for (const r of explain(input)) target.push(r);
   }
   get(target: string[], key: string | symbol, receiver: unknown): unknown {
     this.#fill(target);

@@ -116,15 +116,13 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
         message: `symbols must be an array of at most ${this.opts.batchMaxSymbols}, got ${Array.isArray(symbols) ? `${symbols.length} symbols` : JSON.stringify(symbols)}`,
       });
     }
-    const out: FetchLatestManyResult = new Map();
-    for (const symbol of symbols) {
-      checkRequest('synthetic', { symbol, timeframe, limit: req.limit }, false);
-      if (!out.has(symbol)) out.set(symbol, []); // keeps the asked order; filled below
-    }
+    for (const symbol of symbols) checkRequest('synthetic', { symbol, timeframe, limit: req.limit }, false);
     throwIfAborted('synthetic', req.signal);
     const limit = req.limit ?? this.opts.latestLimit;
     this.counters.requests++;
-    for (const symbol of out.keys()) {
+    const out: FetchLatestManyResult = new Map();
+    for (const symbol of symbols) {
+      if (out.has(symbol)) continue;
       try {
         out.set(symbol, this.latest(symbol, timeframe, limit, false));
       } catch (err) {
