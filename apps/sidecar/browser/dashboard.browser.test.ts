@@ -214,18 +214,35 @@ describe('dashboard with 1,000 symbols, live from the push stream', () => {
     const prices: (string | null)[] = [await cellOf('T0000', 1)];
     const received: number[] = [await page.evaluate(() => window.__dashboard.eventsReceived())];
     const cpu: number[] = [];
+    const pageMs: number[] = [];
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const taskMs = async () =>
+      1000 *
+      ((await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')?.value ?? 0);
+    // The bars the hub publishes (the page's subscription for every symbol), counted beside it.
+    let bars = 0;
+    let lastBarId = 0;
+    const off = s.app.streamHub.subscribe({
+      filter: { symbols: new Set(), kinds: new Set(['bars']) },
+      send: (e) => {
+        bars++;
+        lastBarId = e.id;
+      },
+    });
     for (let c = 0; c < 5; c++) {
-      const before = s.app.streamHub.lastId;
+      bars = 0;
       const t0 = process.cpuUsage();
+      const p0 = await taskMs();
       await s.cycle(1);
       const u = process.cpuUsage(t0);
       cpu.push((u.user + u.system) / 1000);
-      const published = s.app.streamHub.lastId;
-      expect(published - before).toBeGreaterThanOrEqual(1000); // every symbol moved this cycle
-      // The page has seen the cycle's last event (the stream keeps up), and T0000's price changed.
-      await page.waitForFunction((id) => window.__dashboard.lastEventId() >= id, published - 1, {
+      expect(bars).toBeGreaterThanOrEqual(1000); // every symbol's bar moved this cycle
+      // The page has seen the cycle's last bar (the stream keeps up), and T0000's price changed.
+      await page.waitForFunction((id) => window.__dashboard.lastEventId() >= id, lastBarId, {
         timeout: 10_000,
       });
+      pageMs.push((await taskMs()) - p0);
       await page.waitForFunction(
         (prev) => {
           const row = [...document.querySelectorAll('#symbols .vt-spacer .vt-row:not([hidden])')].find(
@@ -237,8 +254,9 @@ describe('dashboard with 1,000 symbols, live from the push stream', () => {
       );
       prices.push(await cellOf('T0000', 1));
       received.push(await page.evaluate(() => window.__dashboard.eventsReceived()));
-      expect(s.app.streamHub.subscribers).toBe(subscribers);
+      expect(s.app.streamHub.subscribers).toBe(subscribers + 1); // the page's two and the counter
     }
+    off();
     // A batch source (one request for every symbol) hands the hub a cycle's bars in one turn: 2,000
     // events at once, twice STREAM_MAX_QUEUE's default, to a page that reads them all.
     expect(s.app.streamHub.options.maxQueue).toBe(1000);
@@ -271,7 +289,8 @@ describe('dashboard with 1,000 symbols, live from the push stream', () => {
     expect(prices.every((p) => /^\d/.test(p ?? ''))).toBe(true);
     console.log(
       `1,000 symbols: ${JSON.stringify(received)} stream messages received (cumulative), ` +
-        `cycle CPU ms ${cpu.map((x) => x.toFixed(0)).join(',')}`,
+        `sidecar+test process CPU ms per cycle ${cpu.map((x) => x.toFixed(0)).join(',')}, ` +
+        `page main-thread task ms per cycle ${pageMs.map((x) => x.toFixed(0)).join(',')}`,
     );
   });
 
