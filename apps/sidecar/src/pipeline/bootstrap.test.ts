@@ -4,44 +4,44 @@ import { createSqliteHistoryStore } from '@pipeline/sqlite-store';
 import { type BarStorePort } from '../ports';
 import { createBreakerFromConfig, createValidatorFromConfig } from '../wiring/wiring';
 import { testConfig } from '../../test/harness';
-import { BOOTSTRAP_WRITES_IN_FLIGHT, runBootstrap, type BootstrapProgress } from './bootstrap';
+import { runBootstrap, type BootstrapProgress } from './bootstrap';
 
 const DAY = 86_400_000;
 
 /**
- * A real SQLite store whose backfills complete one after the other (as a writer thread runs them),
- * each held until `hold` writes are waiting or `total` have been asked for (or 2 s passed): a run
- * that kept fewer in flight would stall here, and the figures below would show it.
+ * A real SQLite store whose backfills are logged and counted; write `n` is held until the fetch of
+ * chunk `n + 1` has happened (or `total` chunks were fetched, or 2 s passed), so a run that did not
+ * fetch ahead while writing would stall here and the log would show it.
  */
-function heldWriteStore(clock: ManualClock, hold: number, total: number, failWrite?: (n: number) => boolean) {
+function heldWriteStore(clock: ManualClock, total: number, failWrite?: (n: number) => boolean) {
   const store = createSqliteHistoryStore({ path: ':memory:', mode: 'inline', scheduler: clock });
   const log: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   let writes = 0;
-  let queue: Promise<unknown> = Promise.resolve();
-  const released = async () => {
-    for (let waited = 0; inFlight < hold && writes < total && waited < 2000; waited++)
+  let fetches = 0;
+  const onFetch = () => log.push(`fetch ${++fetches}`);
+  const released = async (n: number) => {
+    for (let waited = 0; fetches <= n && fetches < total && waited < 2000; waited++)
       await new Promise((r) => setTimeout(r, 1));
   };
   const wrapped: BarStorePort = Object.assign(Object.create(store) as BarStorePort, {
-    backfill(bars: readonly Bar[]) {
+    async backfill(bars: readonly Bar[]) {
       const n = ++writes;
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       log.push(`write ${n} start`);
-      const done = queue.then(async () => {
-        await released();
+      try {
+        await released(n);
+        if (failWrite?.(n)) throw new Error(`write ${n} failed`);
+        return await store.backfill(bars);
+      } finally {
         inFlight--;
         log.push(`write ${n} end`);
-        if (failWrite?.(n)) throw new Error(`write ${n} failed`);
-        return store.backfill(bars);
-      });
-      queue = done.catch(() => undefined);
-      return done;
+      }
     },
   });
-  return { store, wrapped, log, stats: () => ({ maxInFlight, writes }) };
+  return { store, wrapped, log, onFetch, stats: () => ({ maxInFlight, writes, fetches }) };
 }
 
 function setup(failWrite?: (n: number) => boolean) {
@@ -49,18 +49,19 @@ function setup(failWrite?: (n: number) => boolean) {
   const config = testConfig({ SQLITE_PATH: ':memory:' });
   const fetcher = createSyntheticFetcher({ clock });
   const fetched: string[] = [];
+  const s = heldWriteStore(clock, 8, failWrite);
   const sources = [
     {
       name: 'synthetic' as const,
       fetcher: Object.assign(Object.create(fetcher) as typeof fetcher, {
         fetchHistory: (req: Parameters<typeof fetcher.fetchHistory>[0]) => {
           fetched.push(`${req.symbol} ${new Date(req.from).toISOString()}`);
+          s.onFetch();
           return fetcher.fetchHistory(req);
         },
       }),
     },
   ];
-  const s = heldWriteStore(clock, BOOTSTRAP_WRITES_IN_FLIGHT, 8, failWrite);
   const breaker = createBreakerFromConfig(config, clock);
   const validator = createValidatorFromConfig(config, clock);
   const to = alignTs(clock.now(), '1m');
@@ -87,7 +88,7 @@ function setup(failWrite?: (n: number) => boolean) {
 }
 
 describe('runBootstrap', () => {
-  it('fetches the next chunks while earlier ones are written, at most BOOTSTRAP_WRITES_IN_FLIGHT at once, and settles them in plan order', async () => {
+  it('fetches the next chunk while the previous one is written, writes one at a time, and settles them in plan order', async () => {
     const t = setup();
     try {
       const progress: BootstrapProgress[] = [];
@@ -95,9 +96,10 @@ describe('runBootstrap', () => {
       // 3 days from a midday start touch 4 day windows per symbol.
       expect(report).toMatchObject({ chunksPlanned: 8, chunksDone: 8, failedChunks: 0 });
       expect(report.bars).toBe(2 * 3 * 1440);
-      expect(t.stats()).toEqual({ maxInFlight: BOOTSTRAP_WRITES_IN_FLIGHT, writes: 8 });
-      // The second chunk was fetched and its write queued before the first write ended.
-      expect(t.log.indexOf('write 2 start')).toBeLessThan(t.log.indexOf('write 1 end'));
+      expect(t.stats()).toEqual({ maxInFlight: 1, writes: 8, fetches: 8 });
+      // The second chunk was fetched while the first was being written.
+      expect(t.log.indexOf('fetch 2')).toBeLessThan(t.log.indexOf('write 1 end'));
+      expect(t.log.indexOf('write 2 start')).toBeGreaterThan(t.log.indexOf('write 1 end'));
       // Progress: one event per chunk, in plan order (each symbol's windows newest first), then done.
       expect(progress.map((p) => p.chunksDone)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 8]);
       expect(progress.slice(1, 9).map((p) => p.current)).toEqual([
@@ -138,6 +140,32 @@ describe('runBootstrap', () => {
         to: t.input.to,
       });
       expect(gaps).toEqual([{ from: Date.UTC(2024, 0, 9), to: Date.UTC(2024, 0, 10), missing: 1440 }]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a stop after two chunks leaves exactly those two written (a fetched chunk not yet written is dropped)', async () => {
+    const t = setup();
+    try {
+      let stopped = false;
+      const report = await runBootstrap({
+        ...t.input,
+        onProgress: (p) => {
+          if (p.chunksDone === 2) stopped = true;
+        },
+        isCancelled: () => stopped,
+      });
+      expect(report).toMatchObject({ chunksPlanned: 8, chunksDone: 2, failedChunks: 0, bars: 1440 + 720 });
+      expect(t.stats().writes).toBe(2);
+      // BTCUSD's two newest windows are stored; the two older ones are still gaps for the next run.
+      const gaps = await t.store.gaps({
+        symbol: 'BTCUSD',
+        timeframe: '1m',
+        from: t.input.from,
+        to: t.input.to,
+      });
+      expect(gaps).toEqual([{ from: t.input.from, to: Date.UTC(2024, 0, 9), missing: 720 + 1440 }]);
     } finally {
       await t.close();
     }

@@ -1,5 +1,6 @@
 import {
   FetchError,
+  type Bar,
   TIMEFRAMES,
   TIMEFRAME_MS,
   alignTs,
@@ -141,27 +142,27 @@ export function finestTimeframeFor(
 }
 
 /**
- * Chunks fetched and validated ahead while earlier ones are being written: the store writes on its
- * own thread (SQLite worker mode, PostgreSQL's server), so the next fetch and validation overlap the
- * write instead of waiting for it.
+ * Chunks fetched and validated ahead of the one being written: the store writes on its own thread
+ * (SQLite worker mode, PostgreSQL's server), so the next fetches and validations overlap the write
+ * instead of waiting for it. Writes stay one at a time, in plan order: a stop (or crash) leaves
+ * exactly the chunks reported done in the store, and a fetched chunk not yet written is dropped.
  */
-export const BOOTSTRAP_WRITES_IN_FLIGHT = 3;
+export const BOOTSTRAP_FETCH_AHEAD = 2;
 
-/** One chunk as fetched and validated, its write started. */
+/** One chunk as fetched and validated, not yet written. */
 interface FetchedChunk {
   tf: Timeframe;
   source: SourceName;
-  bars: number;
-  /** The store's backfill of the chunk (already started). */
-  written: Promise<unknown>;
+  bars: Bar[];
 }
 
 /**
  * Fetches what the store lacks over [from, to) for every symbol, chunk by chunk, each from the
  * first source that has it (breakers, budgets and fallback as in the live loop) at the finest
- * timeframe that source keeps that far back. Each chunk is written in its own transaction, so
- * progress survives a crash; up to {@link BOOTSTRAP_WRITES_IN_FLIGHT} writes run while the next
- * chunks are fetched, and chunks are counted, reported and remembered as exhausted in plan order.
+ * timeframe that source keeps that far back. Each chunk is written in its own transaction, one at a
+ * time in plan order, so progress survives a crash; while one is written the next ones (up to
+ * {@link BOOTSTRAP_FETCH_AHEAD}) are fetched and validated. Chunks are counted, reported and
+ * remembered as exhausted in plan order.
  * The loop is handed back every few ms (see slice.ts). Also used for live gap repair.
  */
 export async function runBootstrap(input: BootstrapInput): Promise<BootstrapReport> {
@@ -231,28 +232,29 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       },
       now: input.now,
     });
-    const bars = validateHistory(validator, res.value.bars);
-    const written = bars.length > 0 ? store.backfill(bars) : Promise.resolve();
-    // A failed write is settle's to count, later: handled here so it is not an unhandled rejection meanwhile.
-    written.catch(() => undefined);
-    return { tf: res.value.tf, source: res.source, bars: bars.length, written };
+    return { tf: res.value.tf, source: res.source, bars: validateHistory(validator, res.value.bars) };
   }
 
-  /** A chunk's outcome once its write is committed: counted, reported and (if empty) remembered. */
-  async function settle(chunk: Chunk, fetched: Promise<FetchedChunk>): Promise<void> {
+  /**
+   * Writes a fetched chunk (unless the run was cancelled meanwhile: then it is dropped, as a chunk
+   * not yet started was before) and counts, reports and (if empty) remembers it.
+   */
+  async function writeChunk(chunk: Chunk, fetched: Promise<FetchedChunk>): Promise<void> {
+    if (input.isCancelled?.()) return;
     try {
       const c = await fetched;
-      await c.written;
-      const base = c.tf === timeframe ? c.bars : 0;
+      if (c.bars.length > 0) await store.backfill(c.bars);
+      const base = c.tf === timeframe ? c.bars.length : 0;
       // A recent window may still fill (a market reopening, a provider catching up): only older ones are given up on.
       if (base === 0 && chunk.key + 2 * chunkWindowMs(timeframe) < input.now()) {
         const key = bootstrapStateKey(chunk.symbol, timeframe);
         const state = (await store.getState<BootstrapState>(key)) ?? { exhausted: [] };
         await store.setState(key, { exhausted: [...state.exhausted, chunk.key].slice(-MAX_EXHAUSTED) });
       }
-      report.bars += c.bars;
-      report.barsByTimeframe[c.tf] = (report.barsByTimeframe[c.tf] ?? 0) + c.bars;
-      report.bySource[c.source] = (report.bySource[c.source] ?? 0) + c.bars;
+      const n = c.bars.length;
+      report.bars += n;
+      report.barsByTimeframe[c.tf] = (report.barsByTimeframe[c.tf] ?? 0) + n;
+      report.bySource[c.source] = (report.bySource[c.source] ?? 0) + n;
     } catch (error) {
       report.failedChunks++;
       input.onChunkError?.({ symbol: chunk.symbol, from: chunk.from, to: chunk.to, error });
@@ -262,22 +264,22 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
   }
 
   progress(chunks[0]?.symbol ?? null);
-  // Settled one after the other in plan order (`tail`), at most BOOTSTRAP_WRITES_IN_FLIGHT behind the fetches.
+  // Writes chained one after the other in plan order (`tail`); fetches run up to BOOTSTRAP_FETCH_AHEAD ahead.
   let tail: Promise<void> = Promise.resolve();
-  const settling: Promise<void>[] = [];
+  const writes: Promise<void>[] = [];
   for (const chunk of chunks) {
     if (input.isCancelled?.()) break;
-    if (settling.length >= BOOTSTRAP_WRITES_IN_FLIGHT) await settling.shift();
+    if (writes.length >= BOOTSTRAP_FETCH_AHEAD) await writes.shift();
     await slice();
     const fetched = fetchChunk(chunk);
     // The next fetch starts once this one is in hand (one request at a time, as before); a failure
-    // is settle's to count, in plan order.
+    // is writeChunk's to count, in plan order.
     await fetched.then(
       () => undefined,
       () => undefined,
     );
-    tail = tail.then(() => settle(chunk, fetched));
-    settling.push(tail);
+    tail = tail.then(() => writeChunk(chunk, fetched));
+    writes.push(tail);
   }
   await tail;
   progress(null, true);
