@@ -126,8 +126,21 @@ const ISSUE16 = [
     goal: '< 1 ms',
     ok: (v) => v < 1,
     find() {
-      const hit = findRow(sidecarFiles(), /\bGC\b|garbage/i, /pause/i);
-      return hit && { value: hit.row.ours, unit: hit.row.unit, file: hit.file, note: hit.row.case };
+      // The longest over every "GC pause ... max" row (a script may report several sizes and rounds).
+      const hits = sidecarFiles().flatMap((file) =>
+        rowsOf(results.get(file))
+          .filter((r) => /\bGC\b|garbage/i.test(r.case) && /pause/i.test(r.case) && /max/i.test(r.case))
+          .filter((r) => num(r.ours) !== null)
+          .map((row) => ({ row, file })),
+      );
+      if (hits.length === 0) return null;
+      const worst = hits.reduce((a, b) => (b.row.ours > a.row.ours ? b : a));
+      return {
+        value: worst.row.ours,
+        unit: worst.row.unit,
+        file: worst.file,
+        note: `${worst.row.case} (longest of ${hits.length} rows)`,
+      };
     },
   },
   {
