@@ -27,7 +27,7 @@ import { createGapRepair } from './pipeline/gap-repair';
 import { createFinalizer } from './pipeline/finalizer';
 import { createIngest } from './pipeline/ingest';
 import { createRequestPlanner, type RequestPlanner } from './pipeline/planner';
-import { createCollectionLoop } from './pipeline/loop';
+import { createIdleGc, createCollectionLoop } from './pipeline/loop';
 import { createSinks } from './pipeline/sinks';
 import { warmStart } from './pipeline/warm';
 import {
@@ -270,6 +270,8 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
       log.warn('collection cycle overran its interval', { cycle, durationMs, skipped });
     },
     onError: (err) => log.error('collection cycle failed', { err }),
+    // The cycle's garbage collected in the idle time after it, not by a pause inside the next one.
+    betweenCycles: createIdleGc(),
   });
   return {
     clock,

@@ -1,5 +1,6 @@
+import { PerformanceObserver } from 'node:perf_hooks';
 import { ManualClock } from '@pipeline/core';
-import { createCollectionLoop } from './loop';
+import { createCollectionLoop, createIdleGc, youngGenerationGc } from './loop';
 
 const flush = () => new Promise((r) => setImmediate(r));
 
@@ -91,5 +92,77 @@ describe('createCollectionLoop', () => {
   it('rejects a bad interval and unknown options', () => {
     expect(() => createCollectionLoop({ intervalMs: 0 })).toThrow(/intervalMs.*got 0/);
     expect(() => createCollectionLoop({ intervalMS: 5 } as never)).toThrow(/unknown option "intervalMS"/);
+  });
+
+  it('runs betweenCycles after a cycle that leaves idle time before the next boundary, not after a long one', async () => {
+    const clock = new ManualClock(Date.UTC(2024, 0, 2));
+    const calls: number[] = [];
+    const loop = createCollectionLoop({
+      scheduler: clock,
+      intervalMs: 1000,
+      idleMinMs: 50,
+      // The second cycle takes 980 ms of its second: 20 ms left is too little.
+      tick: async ({ cycle }) => {
+        await Promise.resolve(); // after the timer fired (not inside the clock's advance)
+        clock.advance(cycle === 2 ? 980 : 10);
+      },
+      betweenCycles: () => calls.push(loop.cycles),
+    });
+    loop.start();
+    for (let i = 0; i < 3; i++) {
+      clock.advance(1000 - (clock.now() % 1000));
+      await flush();
+    }
+    expect(loop.cycles).toBe(3);
+    expect(calls).toEqual([1, 3]);
+    await loop.stop();
+  });
+});
+
+describe('youngGenerationGc', () => {
+  it('collects the young generation now (a minor GC that perf_hooks sees)', async () => {
+    const kinds: number[] = [];
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries())
+        kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    const garbage = Array.from({ length: 1000 }, (_, i) => ({ i }));
+    expect(garbage).toHaveLength(1000);
+    kinds.length = 0;
+    expect(youngGenerationGc()).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    obs.disconnect();
+    expect(kinds).toContain(1); // NODE_PERFORMANCE_GC_MINOR
+  });
+});
+
+describe('createIdleGc', () => {
+  /** The kinds of the GCs perf_hooks reports while `fn` runs (1 minor, 4 major). */
+  async function gcKinds(fn: () => void): Promise<number[]> {
+    const kinds: number[] = [];
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries())
+        kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
+    });
+    obs.observe({ entryTypes: ['gc'] });
+    fn();
+    await new Promise((r) => setTimeout(r, 20));
+    obs.disconnect();
+    return kinds;
+  }
+
+  it('collects the young generation after every cycle, and the whole heap once it grew, if the idle time allows', async () => {
+    const idle = createIdleGc({ growthBytes: 4 * 2 ** 20 });
+    expect(await gcKinds(() => idle(1000))).toEqual([1]); // first call: minor, and the baseline
+    const kept: object[] = [];
+    const grow = () => {
+      for (let i = 0; i < 200_000; i++) kept.push({ i });
+    };
+    // Grown past 4 MB, but 5 ms of idle time is too little for a full collection.
+    expect(await gcKinds(() => (grow(), idle(5)))).not.toContain(4);
+    expect(await gcKinds(() => idle(60_000))).toContain(4);
+    expect(await gcKinds(() => idle(60_000))).not.toContain(4); // no growth since
+    expect(kept.length).toBe(200_000);
   });
 });
