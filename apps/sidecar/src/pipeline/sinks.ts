@@ -38,10 +38,15 @@ export interface Sinks {
    * Writes the newest MAX_BARS_CACHE stored bars of every symbol to the hot cache, oldest first, in
    * batches: at start, and after the cache comes back empty from an outage (other readers of Redis
    * then see the full window again, the outage's bars included, not only what arrived since).
-   * Resolves false (and marks the cache for a refill) when it failed.
+   * Resolves false (and marks the cache for a refill) when it failed. `read` replaces the store
+   * read of a symbol's newest `limit` bars (the warm start reads once for its indicators and the
+   * fill); it may return more, of which the newest `limit` are written.
    */
-  fillCache(): Promise<boolean>;
+  fillCache(read?: FillRead): Promise<boolean>;
 }
+
+/** A symbol's newest stored bars, oldest first: at least the newest `limit` of them. */
+export type FillRead = (symbol: string, limit: number) => Promise<readonly Bar[]>;
 
 /** Log the first failure of a streak and then every 60th, not every second. */
 const worthLogging = (n: number) => n === 1 || n % 60 === 0;
@@ -53,7 +58,9 @@ export function createSinks(options: SinksOptions): Sinks {
   let needsRefill = false;
   let refilling: Promise<void> | undefined;
 
-  async function fillFromStore(): Promise<boolean> {
+  async function fillFromStore(
+    read: FillRead = (symbol, limit) => store.latest(symbol, options.timeframe, limit),
+  ): Promise<boolean> {
     try {
       await store.flush();
       let batch: Bar[] = [];
@@ -61,7 +68,10 @@ export function createSinks(options: SinksOptions): Sinks {
       for (const symbol of options.symbols) {
         if (options.owns && !options.owns(symbol)) continue;
         await slice();
-        for (const b of await store.latest(symbol, options.timeframe, options.maxBarsCache)) batch.push(b);
+        const bars = await read(symbol, options.maxBarsCache);
+        const newest =
+          bars.length > options.maxBarsCache ? bars.slice(bars.length - options.maxBarsCache) : bars;
+        for (const b of newest) batch.push(b);
         if (batch.length >= CACHE_FILL_BATCH) {
           await cache.writeBars(batch);
           batch = [];
@@ -133,8 +143,8 @@ export function createSinks(options: SinksOptions): Sinks {
     async idle() {
       await refilling;
     },
-    async fillCache() {
-      const ok = await fillFromStore();
+    async fillCache(read) {
+      const ok = await fillFromStore(read);
       if (!ok) needsRefill = true;
       return ok;
     },

@@ -1,5 +1,5 @@
 import { type Bar } from '@pipeline/core';
-import { stageFixture } from './stage-fixtures';
+import { flatBars, stageFixture } from './stage-fixtures';
 import { warmStart, WARM_BARS } from './warm';
 
 const MIN = 60_000;
@@ -28,6 +28,46 @@ describe('warm start', () => {
       expect(f.states.get('XAUUSD').lastBar).toBeNull();
       expect(f.features.latest('EURUSD')?.macd_hist).toEqual(expect.any(Number));
       expect(await f.cache.latestBars('EURUSD', '1m', 10_000)).toHaveLength(WARM_BARS + 100);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('reads each symbol once for the indicators and the cache fill', async () => {
+    const f = stageFixture();
+    try {
+      const t0 = Date.UTC(2024, 0, 2);
+      await f.store.backfill([...flatBars(t0, 800), ...flatBars(t0, 300, 'XAUUSD')]);
+      const reads: string[] = [];
+      const store = {
+        latest: (symbol: string, timeframe: '1m', limit?: number) => {
+          reads.push(`${symbol} ${limit}`);
+          return f.store.latest(symbol, timeframe, limit);
+        },
+      };
+      await warmStart({ ...f, store, symbols: f.config.symbols, timeframe: '1m' });
+      expect(reads.sort()).toEqual(
+        f.config.symbols.map((s) => `${s} ${Math.max(f.config.maxBarsCache, WARM_BARS)}`).sort(),
+      );
+      expect(f.states.get('EURUSD').lastBar?.ts).toBe(t0 + 799 * MIN);
+      expect(f.states.get('XAUUSD').lastBar?.ts).toBe(t0 + 299 * MIN);
+      expect(await f.cache.latestBars('EURUSD', '1m', 10_000)).toHaveLength(800);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('still warms every symbol when the cache fill fails (and the cache is marked for a refill)', async () => {
+    const f = stageFixture();
+    try {
+      const t0 = Date.UTC(2024, 0, 2);
+      await f.store.backfill([...flatBars(t0, 600), ...flatBars(t0, 600, 'XAUUSD')]);
+      f.cache.down = true;
+      await warmStart({ ...f, symbols: f.config.symbols, timeframe: '1m' });
+      expect(f.states.get('EURUSD').lastBar?.ts).toBe(t0 + 599 * MIN);
+      expect(f.states.get('XAUUSD').lastBar?.ts).toBe(t0 + 599 * MIN);
+      expect(f.features.latest('XAUUSD')?.macd_hist).toEqual(expect.any(Number));
+      expect(f.log.text()).toMatch(/filling the hot cache from SQLite failed/);
     } finally {
       await f.close();
     }
