@@ -76,6 +76,8 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
   readonly source = 'synthetic' as const;
   readonly capabilities: SourceCapabilities;
   private readonly paths = new Map<string, PricePath>();
+  /** Per symbol: extremes of the seconds quoted so far in the minute in progress, and the next second. */
+  private readonly quoted = new Map<string, { from: number; next: number; high: number; low: number }>();
   private readonly counters = createFetcherStats();
 
   constructor(private readonly opts: Readonly<SyntheticFetcherOptions>) {
@@ -159,6 +161,7 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
 
   async close(): Promise<void> {
     this.paths.clear();
+    this.quoted.clear();
   }
 
   private path(symbol: string): PricePath {
@@ -230,11 +233,22 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
       const minuteStart = stop * MIN + this.opts.epoch;
       if (forming && minuteStart < endT) {
         // The minute in progress: every second quoted so far (at most 60), so the high/low only grow.
-        for (let t = Math.max(minuteStart, ts); t < endT; t += 1000) {
-          const p = path.priceAt(t);
-          high = Math.max(high, p);
-          low = Math.min(low, p);
+        // The seconds already quoted in an earlier call are not priced again (a poll every second
+        // would redo up to 60 per symbol): the extremes so far are kept and the loop resumes.
+        const from = Math.max(minuteStart, ts);
+        let q = this.quoted.get(symbol);
+        if (q === undefined || q.from !== from || q.next > endT) {
+          q = { from, next: from, high: -Infinity, low: Infinity };
+          this.quoted.set(symbol, q);
         }
+        for (let t = q.next; t < endT; t += 1000) {
+          const p = path.priceAt(t);
+          if (p > q.high) q.high = p;
+          if (p < q.low) q.low = p;
+          q.next = t + 1000;
+        }
+        high = Math.max(high, q.high);
+        low = Math.min(low, q.low);
         volume += Math.round((path.volume(stop) * (endT - minuteStart)) / MIN);
       }
     } else {

@@ -167,6 +167,19 @@ describe('synthetic fetcher', () => {
     ).rejects.toMatchObject({ kind: 'aborted' });
   });
 
+  it('gives the same forming bar polled every second as asked once (the quoted seconds are resumed, not redone)', async () => {
+    const clock = new ManualClock(T0 + 500);
+    const polled = createSyntheticFetcher({ clock });
+    for (let s = 0; s < 130; s += 1 + (s % 3)) {
+      clock.set(T0 + 500 + s * 1000);
+      const once = createSyntheticFetcher({ clock });
+      for (const timeframe of ['1m', '5m'] as const) {
+        const req = { symbol: 'EURUSD', timeframe, limit: 2 };
+        expect(await polled.fetchLatest(req)).toEqual(await once.fetchLatest(req));
+      }
+    }
+  });
+
   it('rejects bad options quoting the value', () => {
     expect(() => createSyntheticFetcher({ volatility: 0 })).toThrow(/volatility.*got 0/);
     expect(() => createSyntheticFetcher({ symbols: { EURUSD: -1 } })).toThrow(/EURUSD.*got -1/);
