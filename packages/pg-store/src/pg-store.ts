@@ -446,11 +446,16 @@ export class PgStore implements HistoryStore {
     this.inFlight = batch.length;
     try {
       await this.ready();
+      // The event loop gets a turn between the synchronous steps of a flush (drain, the partition
+      // check, each statement's encoding), so none of them adds to another: a 10,000-row flush is
+      // ten slices of about a millisecond each instead of one long one (bench: live flush case).
+      await yieldToLoop();
       await this.ensurePartitions(monthsOf(batch));
       const step = this.options.rowsPerStatement;
       const sql = upsertSql(this.schema);
       await this.transaction(async (client) => {
         for (let i = 0; i < batch.length; i += step) {
+          await yieldToLoop();
           // Named: parsed and planned once per connection.
           await client.query({
             name: `pg-store-upsert-${this.options.schema}`,
@@ -1026,6 +1031,11 @@ export function choosePartitioning(wanted: 'auto' | Layout, timescalePresent: bo
 }
 
 function noop(): void {}
+
+/** Resolves on the next turn of the event loop (after pending I/O and timers), not as a microtask. */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** True when every series appears in one contiguous run with strictly increasing ts (no duplicate keys). */
 export function increasingPerSeries(bars: readonly Bar[]): boolean {
