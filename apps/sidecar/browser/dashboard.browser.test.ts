@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { cleanupTempDirs } from '@pipeline/test-utils';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildApp } from '../src/http/api';
+import { type StreamHubOptions } from '../src/http/stream-hub';
 import { createHarness, type Harness } from '../test/harness';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -31,6 +32,7 @@ declare global {
       lastEventId(): number;
       eventsReceived(): number;
       streamErrors(): string[];
+      resets(): number;
     };
   }
 }
@@ -57,9 +59,14 @@ afterAll(async () => {
 });
 
 /** A real sidecar on a free port; cycles are run by the test (its clock is a manual one). */
-async function startSidecar(env: Record<string, string>, apiToken?: string) {
+async function startSidecar(env: Record<string, string>, apiToken?: string, stream?: StreamHubOptions) {
   const h = createHarness(env);
-  const app = buildApp(h.sidecar, { dashboard: { dir: DASHBOARD_DIR }, ...(apiToken ? { apiToken } : {}) });
+  const app = buildApp(h.sidecar, {
+    dashboard: { dir: DASHBOARD_DIR },
+    ...(apiToken ? { apiToken } : {}),
+    // Event ids on the harness's clock, which the bars' times and the store's backfill use.
+    stream: { now: () => h.clock.now(), ...stream },
+  });
   const baseUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   const cycle = async (n = 1) => {
     for (let i = 0; i < n; i++) {
@@ -164,6 +171,47 @@ describe('dashboard in chromium against a real sidecar (API_TOKEN set)', () => {
     mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
     await page.mouse.move(5, 5); // no crosshair left over from the clicks
     await page.screenshot({ path: SCREENSHOT });
+  });
+});
+
+describe('dashboard reconnect: finished bars missed while away come from the store', () => {
+  let s: Awaited<ReturnType<typeof startSidecar>>;
+  let page: Page;
+
+  beforeAll(async () => {
+    // A ring of 3 events per kind: five cycles away evict every bar the page missed.
+    s = await startSidecar({ SYMBOLS: 'EURUSD,XAUUSD' }, undefined, { ringSize: 3 });
+    await s.cycle(40);
+    page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    page.setDefaultTimeout(15_000);
+  });
+  afterAll(async () => {
+    await page?.close();
+    await s?.stop();
+  });
+
+  it('after the stream is cut for five cycles, the chart holds every finished bar /bars has, no reload', async () => {
+    await page.goto(`${s.baseUrl}/`);
+    await page.waitForFunction(() => window.__dashboard.streamState() === 'open');
+    await page.waitForFunction(() => window.__dashboard.chartBars().length > 0);
+    const selected = await page.evaluate(() => window.__dashboard.selected());
+    // The page has an event id to resume from.
+    await s.cycle(1);
+    await page.waitForFunction(() => window.__dashboard.lastEventId() > 0);
+    // Cut every connection (EventSource retries after the stream's `retry: 2000`) and move on.
+    s.app.server.closeAllConnections();
+    await s.cycle(5);
+    const r = await fetch(`${s.baseUrl}/bars/${selected ?? ''}?limit=500`);
+    const fromApi = ((await r.json()) as { bars: (ChartBar & { final: boolean })[] }).bars;
+    const finished = fromApi.filter((b) => b.final).map(ohlcv);
+    const newest = finished.at(-1)?.ts ?? 0;
+    await page.waitForFunction((ts) => window.__dashboard.chartBars().some((b) => b.ts === ts), newest, {
+      timeout: 10_000,
+    });
+    const chart = (await page.evaluate(() => window.__dashboard.chartBars())).map(ohlcv);
+    expect(chart.filter((b) => b.ts <= newest)).toEqual(finished);
+    expect(await page.evaluate(() => window.__dashboard.resets())).toBe(0);
+    expect(await page.evaluate(() => window.__dashboard.streamState())).toBe('open');
   });
 });
 

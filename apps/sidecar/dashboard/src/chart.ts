@@ -28,7 +28,7 @@ const time = (ts: number) => Math.floor(ts / 1000) as UTCTimestamp;
 export interface PriceChart {
   /** Replaces every bar (a symbol was selected, or the stream said reset). */
   setBars(bars: ChartBar[]): void;
-  /** A new bar, or the forming bar replaced (same ts). Older bars are ignored. */
+  /** A new bar, the forming bar replaced (same ts), or an older bar replaced or inserted. */
   upsert(bar: ChartBar): void;
   /** The sidecar's latest indicator values, e.g. `{ ema12: 1.08, ema26: 1.07 }`. */
   setFeatures(values: Record<string, number | null>, dataTs: number | null): void;
@@ -112,11 +112,20 @@ export function createPriceChart(host: HTMLElement): PriceChart {
     },
     upsert(bar) {
       const last = data[data.length - 1];
-      if (last && bar.ts < last.ts) return;
-      if (last && bar.ts === last.ts) data[data.length - 1] = bar;
-      else data.push(bar);
-      candles.update(candle(bar));
-      volume.update(vol(bar));
+      if (last && bar.ts < last.ts) {
+        // An older bar: a finished one the sidecar backfills from its store after a reconnect
+        // replaces the forming version the chart kept, or fills a minute it never saw.
+        const i = data.findIndex((b) => b.ts >= bar.ts);
+        if (data[i]?.ts === bar.ts) data[i] = bar;
+        else data.splice(i, 0, bar);
+        candles.setData(data.map(candle));
+        volume.setData(data.map(vol));
+      } else {
+        if (last && bar.ts === last.ts) data[data.length - 1] = bar;
+        else data.push(bar);
+        candles.update(candle(bar));
+        volume.update(vol(bar));
+      }
       // Recomputing 500 points is cheaper than tracking the EMA state across forming-bar replacements.
       redrawEmas();
     },

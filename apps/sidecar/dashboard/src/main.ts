@@ -65,6 +65,7 @@ let streamState = 'connecting';
 let lastEventId = 0;
 /** Stream events received, and the server's close reasons (SLOW_CONSUMER...), for the browser test. */
 let eventsReceived = 0;
+let resets = 0;
 const streamErrors: string[] = [];
 let closeStream: (() => void) | null = null;
 /** Features and signals are subscribed for the selected symbol only: at 1,000 symbols they would
@@ -215,6 +216,20 @@ async function select(symbol: string): Promise<void> {
   closeSelectedStream = openStream(['features', 'signals'], [symbol], onStream, () => undefined);
 }
 
+/** Reads the selected symbol's features and signal again (after a `reset` for those kinds). */
+async function refreshSelected(): Promise<void> {
+  const symbol = selected;
+  if (!symbol) return;
+  const q = encodeURIComponent(symbol);
+  const [features, signal] = await Promise.all([
+    getJson<FeaturesResponse>(`/features/${q}`).catch(() => null),
+    getJson<Signal>(`/signals/${q}`).catch(() => null),
+  ]);
+  if (selected !== symbol) return;
+  if (features) chart.setFeatures(features.values, features.dataTs ?? null);
+  renderSignal(signal);
+}
+
 function onStream(m: StreamMessage): void {
   lastEventId = Math.max(lastEventId, m.id);
   eventsReceived++;
@@ -244,9 +259,19 @@ function onStream(m: StreamMessage): void {
     case 'health':
       void refreshHealth();
       break;
-    case 'reset':
-      void load();
+    case 'reset': {
+      // Bars past the sidecar's backfill limit: reload everything. Features, signals and health are
+      // current state: read them again (the bars stream's resume brings missed bars from the store).
+      const kinds = (m.data as { kinds?: string[] } | null)?.kinds ?? [];
+      if (kinds.includes('bars')) {
+        resets++;
+        void load();
+      } else {
+        if (kinds.includes('health')) void refreshHealth();
+        void refreshSelected();
+      }
       break;
+    }
     case 'error':
       streamErrors.push(JSON.stringify(m.data));
       setStreamState(`closed by server: ${JSON.stringify(m.data)}`);
@@ -335,6 +360,8 @@ declare global {
       lastEventId(): number;
       eventsReceived(): number;
       streamErrors(): string[];
+      /** Resets that reloaded the page's bars (a gap past the sidecar's backfill limit). */
+      resets(): number;
       select(symbol: string): Promise<void>;
     };
   }
@@ -346,6 +373,7 @@ window.__dashboard = {
   lastEventId: () => lastEventId,
   eventsReceived: () => eventsReceived,
   streamErrors: () => [...streamErrors],
+  resets: () => resets,
   select,
 };
 
