@@ -316,6 +316,9 @@ async function profileSize(session: Session, n: number): Promise<SizeResult> {
 
 const f1 = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
+/** Issue 16: CPU per symbol per cycle at 20,000 symbols, us. */
+const GOAL_US = 10;
+
 function table(results: SizeResult[]): string {
   const lines: string[] = [];
   const head = results.map((r) => `${r.symbols.toLocaleString('en-US')} symbols`);
@@ -329,6 +332,14 @@ function table(results: SizeResult[]): string {
     `| --- |${results.map(() => ' --- |').join('')}`,
   );
   lines.push(`| process CPU, unprofiled (us) | ${cells((r) => f1(r.cpuUsPerSymbolCycle))} |`);
+  // Issue 16's goal: at most 10 us per symbol per cycle at 20,000 symbols.
+  const goal = (r: SizeResult) =>
+    r.symbols < 20_000
+      ? ''
+      : r.cpuUsPerSymbolCycle <= GOAL_US
+        ? `<= ${GOAL_US} us: met`
+        : `<= ${GOAL_US} us: missed ${(r.cpuUsPerSymbolCycle / GOAL_US).toFixed(1)}x`;
+  lines.push(`| goal (issue 16) | ${cells(goal)} |`);
   lines.push(`| wall time per cycle (ms) | ${cells((r) => f1(r.wallMsPerCycle))} |`);
   lines.push(`| main-thread CPU under the profilers (us) | ${cells((r) => f1(r.cpu.total))} |`);
   for (const s of STAGES) lines.push(`| - ${s}: us (share) | ${cells((r) => scaled(r, r.cpu.byStage[s]))} |`);
