@@ -378,8 +378,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   /** Start step 2: indicators and cache from the store; a restart queues every finished period still stored as forming. */
   async function warmStep(): Promise<void> {
     if (cluster) return;
-    await warmStart({ ...deps, symbols: config.symbols, timeframe: tf, states, sinks });
-    await finalizer.scanStore(config.symbols);
+    await warmStart({ ...deps, symbols: config.symbols, timeframe: tf, states, sinks, finalizer });
   }
 
   /** Start step 3: live. The stream subscribes, then (unless `loop: false`) the loop starts. */

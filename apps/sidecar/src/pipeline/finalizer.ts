@@ -39,6 +39,11 @@ export interface Finalizer {
   note(bars: readonly Bar[]): void;
   /** Queues the finished periods still marked forming among the newest stored rows of `symbols`. */
   scanStore(symbols: readonly string[]): Promise<number>;
+  /**
+   * Queues the finished periods still marked forming among `bars`, a symbol's newest stored rows
+   * (the warm start's read, so the store is not read again); returns how many joined the queue.
+   */
+  scanBars(symbol: string, bars: readonly Bar[]): number;
   /** Fetches the finished periods of the queue once (unless a run is going on). */
   kick(): void;
   /** Resolves when the running pass (if any) is over. */
@@ -54,6 +59,17 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
   const tfMs = TIMEFRAME_MS[timeframe];
   /** Unfinished periods: symbol and ts, with the attempts spent on them. */
   const queue = new Map<string, { symbol: string; ts: number; attempts: number }>();
+
+  /** Queues the periods over by `now` still marked forming among the newest FINALIZE_SCAN_BARS of `bars`. */
+  function queueForming(symbol: string, bars: readonly Bar[], now: number): void {
+    for (let i = Math.max(0, bars.length - FINALIZE_SCAN_BARS); i < bars.length; i++) {
+      const b = bars[i];
+      if (b && !b.final && b.ts + tfMs <= now) {
+        const key = keyOf(symbol, b.ts);
+        if (!queue.has(key)) queue.set(key, { symbol, ts: b.ts, attempts: 0 });
+      }
+    }
+  }
   let running: Promise<void> | undefined;
 
   async function finalOf(symbol: string, ts: number): Promise<Bar | null> {
@@ -115,13 +131,13 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
       const slice = createSlicer();
       for (const symbol of symbols) {
         await slice();
-        for (const b of await options.store.latest(symbol, timeframe, FINALIZE_SCAN_BARS)) {
-          if (!b.final && b.ts + tfMs <= now) {
-            const key = keyOf(symbol, b.ts);
-            if (!queue.has(key)) queue.set(key, { symbol, ts: b.ts, attempts: 0 });
-          }
-        }
+        queueForming(symbol, await options.store.latest(symbol, timeframe, FINALIZE_SCAN_BARS), now);
       }
+      return queue.size - before;
+    },
+    scanBars(symbol, bars) {
+      const before = queue.size;
+      queueForming(symbol, bars, options.now());
       return queue.size - before;
     },
     kick() {

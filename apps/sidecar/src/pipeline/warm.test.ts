@@ -1,5 +1,6 @@
-import { type Bar } from '@pipeline/core';
+import { alignTs, type Bar } from '@pipeline/core';
 import { flatBars, stageFixture } from './stage-fixtures';
+import { createFinalizer, FINALIZE_SCAN_BARS } from './finalizer';
 import { warmStart, WARM_BARS } from './warm';
 
 const MIN = 60_000;
@@ -68,6 +69,53 @@ describe('warm start', () => {
       expect(f.states.get('XAUUSD').lastBar?.ts).toBe(t0 + 599 * MIN);
       expect(f.features.latest('XAUUSD')?.macd_hist).toEqual(expect.any(Number));
       expect(f.log.text()).toMatch(/filling the hot cache from SQLite failed/);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('with a finalizer, queues the finished periods still stored as forming from the same single read', async () => {
+    const f = stageFixture();
+    try {
+      const now = alignTs(f.clock.now(), '1m');
+      // 1,200 stored minutes up to the last closed one; three left forming (a crash), one of them
+      // older than the newest FINALIZE_SCAN_BARS, which the scan leaves alone as before.
+      const rows = flatBars(now - 1200 * MIN, 1200).map((b, i) =>
+        [10, 600, 1199].includes(i) || i === 1200 - FINALIZE_SCAN_BARS - 1 ? { ...b, final: false } : b,
+      );
+      await f.store.backfill(rows);
+      const reads: string[] = [];
+      const store = {
+        latest: (symbol: string, timeframe: '1m', limit?: number) => {
+          reads.push(symbol);
+          return f.store.latest(symbol, timeframe, limit);
+        },
+      };
+      const finalizer = createFinalizer({
+        timeframe: '1m',
+        sources: f.sources,
+        breaker: f.breaker,
+        validator: f.validator,
+        store: f.store,
+        write: (bars) => f.sinks.writeBars(bars),
+        now: () => f.clock.now(),
+        log: f.log,
+      });
+      await warmStart({ ...f, store, symbols: f.config.symbols, timeframe: '1m', finalizer });
+      expect(reads.sort()).toEqual([...f.config.symbols].sort());
+      expect(finalizer.pending).toBe(2);
+      // The same as the scan of the store it replaces.
+      const scanned = createFinalizer({
+        timeframe: '1m',
+        sources: f.sources,
+        breaker: f.breaker,
+        validator: f.validator,
+        store: f.store,
+        write: async () => undefined,
+        now: () => f.clock.now(),
+        log: f.log,
+      });
+      expect(await scanned.scanStore(f.config.symbols)).toBe(2);
     } finally {
       await f.close();
     }

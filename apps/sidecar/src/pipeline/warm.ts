@@ -3,6 +3,7 @@
 import { type Bar, type Timeframe } from '@pipeline/core';
 import { type BarStorePort, type FeatureEnginePort } from '../ports';
 import { type SymbolStates } from '../state/symbol-state';
+import { FINALIZE_SCAN_BARS, type Finalizer } from './finalizer';
 import { createSlicer } from './slice';
 import { type Sinks } from './sinks';
 
@@ -16,17 +17,33 @@ export interface WarmOptions {
   features: Pick<FeatureEnginePort, 'update'>;
   states: SymbolStates;
   sinks: Pick<Sinks, 'fillCache'>;
+  /**
+   * Given, it queues the finished periods still stored as forming (a restart after a crash), from
+   * the same read, once every symbol is warmed. @default no scan
+   */
+  finalizer?: Pick<Finalizer, 'scanBars'>;
 }
 
 /**
  * Feeds the newest stored history to the indicators and the cache so the first live bar continues
- * it. One read per symbol serves both: the cache fill asks for its MAX_BARS_CACHE bars and the
- * indicators take the newest WARM_BARS of the same read (the store is not written meanwhile).
+ * it, and (with a finalizer) queues the finished periods still stored as forming. One read per
+ * symbol serves all three: the cache fill asks for its MAX_BARS_CACHE bars, the indicators take the
+ * newest WARM_BARS of the same read and the finalizer the newest FINALIZE_SCAN_BARS (the store is
+ * not written meanwhile).
  */
 export async function warmStart(options: WarmOptions): Promise<void> {
-  const warmed = new Set<string>();
+  const depth = Math.max(WARM_BARS, options.finalizer ? FINALIZE_SCAN_BARS : 0);
+  /** Per symbol warmed, its rows still marked forming among the newest FINALIZE_SCAN_BARS, for the scan. */
+  const warmed = new Map<string, Bar[]>();
   const warm = (symbol: string, history: readonly Bar[]) => {
-    warmed.add(symbol);
+    const forming: Bar[] = [];
+    if (options.finalizer) {
+      for (let i = Math.max(0, history.length - FINALIZE_SCAN_BARS); i < history.length; i++) {
+        const bar = history[i];
+        if (bar && !bar.final) forming.push(bar);
+      }
+    }
+    warmed.set(symbol, forming);
     const last = history.at(-1);
     if (!last) return;
     for (let i = Math.max(0, history.length - WARM_BARS); i < history.length; i++) {
@@ -37,7 +54,7 @@ export async function warmStart(options: WarmOptions): Promise<void> {
   };
   // A failed fill marks the cache for a refill after the next successful write.
   await options.sinks.fillCache(async (symbol, limit) => {
-    const history = await options.store.latest(symbol, options.timeframe, Math.max(limit, WARM_BARS));
+    const history = await options.store.latest(symbol, options.timeframe, Math.max(limit, depth));
     warm(symbol, history);
     return history;
   });
@@ -47,6 +64,9 @@ export async function warmStart(options: WarmOptions): Promise<void> {
   for (const symbol of options.symbols) {
     if (warmed.has(symbol)) continue;
     await slice();
-    warm(symbol, await options.store.latest(symbol, options.timeframe, WARM_BARS));
+    warm(symbol, await options.store.latest(symbol, options.timeframe, depth));
   }
+  // After the warm, as the separate scan of the store ran before: a period that ended meanwhile counts.
+  const { finalizer } = options;
+  if (finalizer) for (const symbol of options.symbols) finalizer.scanBars(symbol, warmed.get(symbol) ?? []);
 }
