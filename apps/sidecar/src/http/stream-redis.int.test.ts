@@ -115,6 +115,31 @@ describe('push streams with CACHE on Redis and API_TOKEN', () => {
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
 
+  it("the client's WebSocket mode (token as a header through ws) gets the cycle's events", async () => {
+    const ac = new AbortController();
+    const it = createClient({ baseUrl, token: TOKEN }).stream({
+      transport: 'websocket',
+      symbols: ['EURUSD'],
+      kinds: ['bars', 'features'],
+      lastEventId: hub.lastId,
+      signal: ac.signal,
+    });
+    const first = it.next();
+    await new Promise((r) => setTimeout(r, 100));
+    await cycle(1);
+    const events = [(await first).value as StreamEvent, ...(await take(it, 2))];
+    ac.abort();
+    expect(new Set(events.map((e) => e.kind))).toEqual(new Set(['bars', 'features']));
+    const bar = events.filter((e) => e.kind === 'bars').at(-1)?.data as { ts: number; close: number };
+    // The same bar is in Redis once the cycle's cache write has settled.
+    let cached = await h.deps.cache.latestBars('EURUSD', '1m', 1);
+    for (let i = 0; i < 100 && cached.at(-1)?.close !== bar.close; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      cached = await h.deps.cache.latestBars('EURUSD', '1m', 1);
+    }
+    expect(cached.at(-1)).toMatchObject({ ts: bar.ts, close: bar.close });
+  });
+
   it('a resume older than the ring backfills the finished bars through the Redis cache and store', async () => {
     const mark = hub.lastId;
     await cycle(6); // far more bars events than the ring of 5 keeps
