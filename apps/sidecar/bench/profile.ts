@@ -115,8 +115,7 @@ const site = (f: CallFrame) => `${f.functionName || '(anonymous)'} ${f.url ? sho
 
 /** Stage of a frame given its ancestors (nearest attributable frame wins). */
 function stageOf(frames: CallFrame[]): Stage {
-  const top = frames[0];
-  if (top.functionName === '(garbage collector)') return 'gc';
+  if (frames[0]?.functionName === '(garbage collector)') return 'gc';
   for (const f of frames) {
     const s = stageOfUrl(f.url);
     if (s) return s;
@@ -138,6 +137,7 @@ export function cpuBreakdown(p: CpuProfile, topN = 12): Breakdown {
   const self = new Map<number, number>();
   for (let i = 0; i < p.samples.length; i++) {
     const id = p.samples[i];
+    if (id === undefined) continue;
     self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i + 1] ?? 0));
   }
   return aggregate(
@@ -191,11 +191,12 @@ function aggregate(items: Array<{ frames: CallFrame[]; value: number }>, topN: n
   const bySite = new Map<string, { site: string; stage: Stage; value: number }>();
   let total = 0;
   for (const { frames, value } of items) {
-    if (frames[0].functionName === '(idle)' || frames[0].functionName === '(root)') continue;
+    const leaf = frames[0];
+    if (!leaf || leaf.functionName === '(idle)' || leaf.functionName === '(root)') continue;
     const stage = stageOf(frames);
     byStage[stage] += value;
     total += value;
-    const key = site(frames[0]);
+    const key = site(leaf);
     const e = bySite.get(key) ?? { site: key, stage, value: 0 };
     e.value += value;
     bySite.set(key, e);
@@ -233,7 +234,8 @@ function makeService(n: number): Service {
 
 /** As bench/sidecar.bench.ts: 40 bars of history through the indicators, so every cycle yields a signal. */
 async function warm(service: Service, n: number, bars = 40): Promise<void> {
-  const f = service.deps.sources[0].fetcher;
+  const f = service.deps.sources[0]?.fetcher;
+  if (!f) throw new Error('the service has no source');
   const now = Date.now();
   for (const symbol of symbolsOf(n)) {
     const history = await f.fetchHistory({
@@ -307,7 +309,7 @@ async function profileSize(session: Session, n: number): Promise<SizeResult> {
       rssMB: process.memoryUsage().rss / 2 ** 20,
       cpu: scaleBreakdown(cpuBreakdown(cpu), per),
       alloc: scaleBreakdown(heapBreakdown(heap), per),
-      loadavg1m: loadavg()[0],
+      loadavg1m: loadavg()[0] ?? NaN,
     };
   } finally {
     await service.close();
@@ -367,7 +369,7 @@ async function main(): Promise<void> {
   session.connect();
   await session.post('Profiler.enable');
   await session.post('HeapProfiler.enable');
-  const load0 = loadavg()[0];
+  const load0 = loadavg()[0] ?? NaN;
   const results: SizeResult[] = [];
   try {
     for (const n of SIZES) {

@@ -51,7 +51,8 @@ function makeService(n: number, extra: Record<string, string> = {}, fetcher?: Fe
  * service's own source so its per-symbol price paths are built before anything is timed.
  */
 async function warm(service: Service, n: number, bars = 60): Promise<void> {
-  const f = service.deps.sources[0].fetcher;
+  const f = service.deps.sources[0]?.fetcher;
+  if (!f) throw new Error('the service has no source');
   const now = Date.now();
   const syms = symbolsOf(n);
   for (const symbol of syms) {
@@ -170,7 +171,7 @@ async function latency(n: number, cycles: number): Promise<LatencyRun> {
   const idleGc = createIdleGc();
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < cycles; i++) {
-    probe = names[Math.floor(Math.random() * n)];
+    probe = names[Math.floor(Math.random() * n)] ?? '';
     const c0 = performance.now();
     await gc.inside(() => service.sidecar.runCycle());
     await Promise.all(pending.splice(0));
@@ -447,7 +448,7 @@ function report(): void {
   row({
     case: 'machine load average (1 min) at the end of the run, 2 cores',
     unit: 'load',
-    ours: loadavg()[0],
+    ours: loadavg()[0] ?? NaN,
   });
   console.table(
     rows.map((r) => ({ case: r.case, ours: r.ours, unit: r.unit, goal: r.goal ?? '', pass: r.pass ?? '' })),

@@ -58,7 +58,7 @@ describe('batch endpoints in the loop', () => {
     ]);
     expect(wrapped.batches).toBe(2);
     expect((eur as Bar[]).map((b) => [b.symbol, b.ts])).toEqual([['EURUSD', alignTs(T0, '1m')]]);
-    expect((xau as Bar[])[0].symbol).toBe('XAUUSD');
+    expect((xau as Bar[])[0]?.symbol).toBe('XAUUSD');
     expect(isFetchError(nope) && nope.kind).toBe('symbol_not_found');
     // Other timeframes and history pass through to the fetcher itself.
     expect(batchesLatest(wrapped, '1m')).toBe(true);
@@ -95,7 +95,7 @@ describe('batch endpoints in the loop', () => {
       });
       // The first cycle: with maxSymbols 2, one token serves two symbols.
       const due = planner.beginCycle(['EURUSD', 'XAUUSD', 'NAS100'], T0);
-      return { due, refreshMs: planner.plan()[0].refreshMs! };
+      return { due, refreshMs: planner.plan()[0]?.refreshMs ?? NaN };
     };
     const free = plan(0);
     const paid = plan(1);

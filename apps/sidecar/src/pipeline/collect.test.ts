@@ -41,6 +41,13 @@ function withBatch(f: ScriptedFetcher, maxSymbols: number) {
   return batched;
 }
 
+/** The fixture's i-th scripted source (the test config has two: yahoo, synthetic). */
+function source(f: ReturnType<typeof stageFixture>, i: number): ScriptedFetcher {
+  const x = f.fetchers[i];
+  if (!x) throw new Error(`the fixture has no source ${i}`);
+  return x;
+}
+
 const outcomes = (attempts: readonly SourceAttempt[]) => attempts.map((a) => `${a.source}=${a.outcome}`);
 
 function collector(f: ReturnType<typeof stageFixture>, afterCycle = () => undefined) {
@@ -77,7 +84,7 @@ describe('collect', () => {
     const f = stageFixture();
     try {
       const c = collector(f);
-      f.fetchers[0].mode = 'transient';
+      source(f, 0).mode = 'transient';
       const r1 = await c.runCycle();
       expect(r1).toMatchObject({ ok: 2, failed: 0 });
       expect(f.states.get('EURUSD').lastSource).toBe('synthetic');
@@ -118,7 +125,7 @@ describe('collect', () => {
       expect(f.states.get('EURUSD').lastSource).toBe('polygon');
       const report = await c.runCycle();
       expect(report).toMatchObject({ ok: 2, streamed: 1 });
-      expect(f.fetchers[0].served.has('EURUSD')).toBe(true);
+      expect(source(f, 0).served.has('EURUSD')).toBe(true);
       expect(order).toEqual(['after', 'report']);
     } finally {
       await f.close();
@@ -128,7 +135,7 @@ describe('collect', () => {
   it('asks a batch source for many symbols in one request, through its breaker once per request', async () => {
     const f = stageFixture({ SYMBOLS: 'EURUSD,XAUUSD,BTCUSD' });
     try {
-      const yahoo = withBatch(f.fetchers[0], 2);
+      const yahoo = withBatch(source(f, 0), 2);
       const c = collector(f);
       const fetched: string[] = [];
       c.onFetched((i) => fetched.push(`${i.symbol}:${i.source}`));
@@ -138,7 +145,7 @@ describe('collect', () => {
       expect(yahoo.batches).toEqual([['EURUSD', 'XAUUSD'], ['BTCUSD']]);
       expect(fetched.sort()).toEqual(['BTCUSD:yahoo', 'EURUSD:yahoo', 'XAUUSD:yahoo']);
       expect(f.breaker.snapshot('yahoo').counts.calls).toBe(2);
-      expect(f.fetchers[1].calls).toBe(0);
+      expect(source(f, 1).calls).toBe(0);
       expect(outcomes(f.states.get('BTCUSD').lastAttempts)).toEqual(['yahoo=ok']);
       expect(f.states.get('EURUSD').lastBar?.ts).toBe(alignTs(f.clock.now(), '1m'));
       expect(f.signals.get('XAUUSD')).not.toBeNull();
@@ -152,14 +159,14 @@ describe('collect', () => {
   it("falls back per symbol when a batch fails; the failures trip the batch source's breaker, which is then skipped", async () => {
     const f = stageFixture();
     try {
-      const yahoo = withBatch(f.fetchers[0], 10);
+      const yahoo = withBatch(source(f, 0), 10);
       const c = collector(f);
       yahoo.mode = 'transient';
       const r1 = await c.runCycle();
       expect(r1).toMatchObject({ ok: 2, failed: 0 });
       expect(f.states.get('EURUSD').lastSource).toBe('synthetic');
       expect(outcomes(f.states.get('EURUSD').lastAttempts)).toEqual(['yahoo=failed', 'synthetic=ok']);
-      expect(f.fetchers[1].calls).toBe(2);
+      expect(source(f, 1).calls).toBe(2);
       // One breaker call per failed batch (not one per symbol) until the circuit opens.
       let cycles = 1;
       while (f.breaker.snapshot('yahoo').state !== 'open' && cycles < 20) {
@@ -182,7 +189,7 @@ describe('collect', () => {
   it('falls back alone for a symbol the batch answer did not serve', async () => {
     const f = stageFixture();
     try {
-      const yahoo = withBatch(f.fetchers[0], 10);
+      const yahoo = withBatch(source(f, 0), 10);
       yahoo.notFound.add('XAUUSD');
       const c = collector(f);
       expect(await c.runCycle()).toMatchObject({ ok: 2, failed: 0 });

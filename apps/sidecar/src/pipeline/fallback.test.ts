@@ -3,11 +3,18 @@ import { isSidecarError, SIDECAR_ERROR_CODES } from '../errors';
 import { fetchLatestWithFallback, forEachLimited, withFallback } from './fallback';
 import { stageFixture } from './stage-fixtures';
 
+/** The fixture's i-th scripted source (the test config has two: yahoo, synthetic). */
+function source(f: ReturnType<typeof stageFixture>, i: number) {
+  const x = f.fetchers[i];
+  if (!x) throw new Error(`the fixture has no source ${i}`);
+  return x;
+}
+
 describe('fallback', () => {
   it('asks sources in order and records every attempt', async () => {
     const f = stageFixture();
     try {
-      f.fetchers[0].mode = 'transient';
+      source(f, 0).mode = 'transient';
       const res = await fetchLatestWithFallback({
         slots: f.sources,
         breaker: f.breaker,

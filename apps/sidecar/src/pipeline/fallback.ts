@@ -182,12 +182,10 @@ export async function forEachLimited<T>(
   limit: number,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item when it is free.
+  const next = items[Symbol.iterator]();
   const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      await fn(item);
-    }
+    for (let r = next.next(); r.done !== true; r = next.next()) await fn(r.value);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
