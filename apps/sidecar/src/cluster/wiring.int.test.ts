@@ -11,7 +11,9 @@ import {
   type SourceCapabilities,
 } from '@pipeline/core';
 import { deleteRedisPrefix, TEST_REDIS_URL, uniqueRedisPrefix } from '@pipeline/test-utils';
+import { isBatchFetcher, type BatchFetcher } from '@pipeline/fetchers';
 import { Redis } from 'ioredis';
+import { coalesceLatest } from '../pipeline/batcher';
 import { createSharedBudget } from './shared-budget';
 import { withSharedBudget } from './wiring';
 
@@ -199,5 +201,46 @@ describe('withSharedBudget', () => {
     slotA.fetcher.budget();
     await new Promise((r) => setTimeout(r, 100));
     expect(slotA.fetcher.budget().perMinuteLeft).toBe(6);
+  });
+
+  it('a batch endpoint free per symbol pays one unit per batch request, and stays a batch fetcher', async () => {
+    const budget = createSharedBudget({ redis, prefix, clock });
+    const requests: string[][] = [];
+    const p = provider(10);
+    // Polygon-like: one snapshot request serves up to 50 symbols and costs one request.
+    const capabilities = {
+      ...p.fetcher.capabilities,
+      source: 'polygon',
+      batchLatest: { timeframes: ['1m'], maxSymbols: 50, maxLimit: 1, costPerSymbol: 0 },
+    } as SourceCapabilities;
+    const inner: BatchFetcher = {
+      ...p.fetcher,
+      source: 'polygon',
+      capabilities,
+      fetchLatestMany: async (r) => {
+        requests.push([...r.symbols]);
+        return new Map(r.symbols.map((s) => [s, [] as Bar[]]));
+      },
+    };
+    const slot = withSharedBudget({ name: 'polygon', fetcher: coalesceLatest(inner) }, budget, 'KEY');
+    expect(isBatchFetcher(slot.fetcher)).toBe(true);
+    const symbols = Array.from({ length: 60 }, (_, i) => `S${i}`);
+    await Promise.all(
+      symbols.map((symbol) => slot.fetcher.fetchLatest({ symbol, timeframe: '1m', limit: 1 })),
+    );
+    // 60 symbols in one turn: two batch requests (50 + 10), two units of the budget, not 60.
+    expect(requests.map((r) => r.length)).toEqual([50, 10]);
+    expect((await budget.peek('polygon', 'KEY', { perMinute: 10 })).minuteLeft).toBe(8);
+    // The poll limit (8 of 10) runs out after four such turns.
+    for (let i = 0; i < 3; i++)
+      await Promise.all(
+        symbols.map((symbol) => slot.fetcher.fetchLatest({ symbol, timeframe: '1m', limit: 1 })),
+      );
+    await expect(slot.fetcher.fetchLatest({ symbol: 'S0', timeframe: '1m', limit: 1 })).rejects.toMatchObject(
+      {
+        kind: 'rate_limited',
+      },
+    );
+    expect(requests).toHaveLength(8);
   });
 });

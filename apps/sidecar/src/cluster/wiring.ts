@@ -7,10 +7,12 @@ import {
   systemClock,
   type Bar,
   type FetchHistoryRequest,
+  type FetchLatestRequest,
   type Fetcher,
   type RateBudgetSnapshot,
   type Scheduler,
 } from '@pipeline/core';
+import { isBatchFetcher, type BatchFetcher } from '@pipeline/fetchers';
 import { createPgStore } from '@pipeline/pg-store';
 import { Cluster, Redis } from 'ioredis';
 import { type BarStorePort, type SourceSlot } from '../ports';
@@ -153,11 +155,11 @@ export function withSharedBudget(
     };
   };
 
-  /** Takes one unit; throws the refusal as a rate_limited FetchError. Redis down: fail open. */
-  async function takeOne(symbol: string, kind: 'poll' | 'history'): Promise<void> {
+  /** Takes `count` units at once; throws the refusal as a rate_limited FetchError. Redis down: fail open. */
+  async function takeOne(symbol: string, kind: 'poll' | 'history', count = 1): Promise<void> {
     let answer: SharedBudgetAnswer | null = null;
     try {
-      answer = await budget.take(slot.name, apiKey, kind === 'poll' ? polls : limits);
+      answer = await budget.take(slot.name, apiKey, kind === 'poll' ? polls : limits, count);
     } catch (err) {
       // Redis unreachable: the fetcher's own in-process budget still applies (fail open, so a Redis
       // outage does not stop collection; N instances may then together exceed the shared limit).
@@ -179,8 +181,13 @@ export function withSharedBudget(
         .catch((e: unknown) => log?.debug('shared budget block failed', { err: e }));
   }
 
-  async function guarded<T>(symbol: string, kind: 'poll' | 'history', run: () => Promise<T>): Promise<T> {
-    await takeOne(symbol, kind);
+  async function guarded<T>(
+    symbol: string,
+    kind: 'poll' | 'history',
+    run: () => Promise<T>,
+    count = 1,
+  ): Promise<T> {
+    await takeOne(symbol, kind, count);
     try {
       return await run();
     } catch (err) {
@@ -245,14 +252,68 @@ export function withSharedBudget(
     };
   }
 
+  // A batch endpoint free per symbol (Polygon's snapshot; pipeline/batcher.ts coalesces the cycle's
+  // fetchLatest calls into one request per `maxSymbols`): the calls of one event-loop turn pay one
+  // unit per batch they become, not one per symbol, and reach the fetcher in one turn again so they
+  // still coalesce. A batch endpoint that costs per symbol (Twelve Data's credits) pays per symbol.
+  const batch = isBatchFetcher(f) ? f.capabilities.batchLatest : undefined;
+  const freeBatch = batch && batch.costPerSymbol === 0 ? batch : undefined;
+  let turn: { req: FetchLatestRequest; resolve: (b: Bar[]) => void; reject: (e: unknown) => void }[] | null =
+    null;
+  async function payTurn(): Promise<void> {
+    const group = turn ?? [];
+    turn = null;
+    if (!freeBatch || group.length === 0) return;
+    const perTimeframe = new Map<string, number>();
+    for (const g of group) perTimeframe.set(g.req.timeframe, (perTimeframe.get(g.req.timeframe) ?? 0) + 1);
+    let units = 0;
+    for (const n of perTimeframe.values()) units += Math.ceil(n / freeBatch.maxSymbols);
+    try {
+      await takeOne(group[0]?.req.symbol ?? '', 'poll', units);
+    } catch (err) {
+      for (const g of group) g.reject(err);
+      return;
+    }
+    for (const g of group)
+      f.fetchLatest(g.req).then(g.resolve, (err: unknown) => {
+        void shareProviderBlock(err);
+        g.reject(err);
+      });
+  }
+  function fetchLatest(req: FetchLatestRequest): Promise<Bar[]> {
+    if (!freeBatch || !freeBatch.timeframes.includes(req.timeframe))
+      return guarded(req.symbol, 'poll', () => f.fetchLatest(req));
+    return new Promise<Bar[]>((resolve, reject) => {
+      if (turn === null) {
+        turn = [];
+        setImmediate(() => void payTurn());
+      }
+      turn.push({ req, resolve, reject });
+    });
+  }
+
   const fetcher: Fetcher = {
     source: f.source,
     capabilities: f.capabilities,
-    fetchLatest: (req) => guarded(req.symbol, 'poll', () => f.fetchLatest(req)),
+    fetchLatest,
     fetchHistory: history,
     budget: snapshot,
     close: () => f.close(),
   };
+  if (isBatchFetcher(f)) {
+    // Kept a batch fetcher (the request planner grants free batches one token per maxSymbols).
+    const inner = f;
+    const cost = inner.capabilities.batchLatest?.costPerSymbol ?? 1;
+    const many: BatchFetcher['fetchLatestMany'] = (req) =>
+      guarded(
+        req.symbols[0] ?? '',
+        'poll',
+        () => inner.fetchLatestMany(req),
+        cost === 0 ? 1 : Math.max(1, Math.ceil(req.symbols.length * cost)),
+      );
+    const batchFetcher: BatchFetcher = { ...fetcher, fetchLatestMany: many };
+    return { name: slot.name, fetcher: batchFetcher };
+  }
   return { name: slot.name, fetcher };
 }
 
