@@ -219,7 +219,20 @@ describe('cluster mode: several sidecars, one pipeline', () => {
       },
       15_000,
       'the killed instance symbols taken over by the survivors',
-    );
+    ).catch(async (err: unknown) => {
+      const hs = await Promise.all(survivors.map((i) => i.svc.health()));
+      const lines = survivors.flatMap((i) =>
+        i.svc
+          .output()
+          .split('\n')
+          .filter((l) => /took over|takeover|coordinator round|budget|chunk/.test(l))
+          .slice(-20)
+          .map((l) => `${i.id}: ${l.slice(0, 400)}`),
+      );
+      throw new Error(
+        `${String(err)}\nvictim symbols ${victimSymbols.join(',')}; survivors: ${JSON.stringify(hs.map((h) => h.cluster))}\n${lines.join('\n')}`,
+      );
+    });
     const resumedMs = Date.now() - killedAt;
     await waitFor(
       () =>
