@@ -116,11 +116,27 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
     }
   }
 
+  /**
+   * The key note() built last per symbol: the forming bar comes again every cycle with the same ts, and
+   * the kept string (its hash computed once) spares building and hashing a new one per bar.
+   */
+  const lastKey = new Map<string, { ts: number; key: string }>();
+  const noteKey = (symbol: string, ts: number): string => {
+    const last = lastKey.get(symbol);
+    if (last?.ts === ts) return last.key;
+    const key = keyOf(symbol, ts);
+    if (last) {
+      last.ts = ts;
+      last.key = key;
+    } else lastKey.set(symbol, { ts, key });
+    return key;
+  };
+
   return {
     note(bars) {
       for (const b of bars) {
         if (b.timeframe !== timeframe) continue;
-        const key = keyOf(b.symbol, b.ts);
+        const key = noteKey(b.symbol, b.ts);
         if (b.final) queue.delete(key);
         else if (!queue.has(key)) queue.set(key, { symbol: b.symbol, ts: b.ts, attempts: 0 });
       }

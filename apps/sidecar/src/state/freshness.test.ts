@@ -1,4 +1,4 @@
-import { type Bar } from '@pipeline/core';
+import { resolveCalendar, type Bar } from '@pipeline/core';
 import { advances, isMarketOpen, judgeFreshness, type FreshnessFacts } from './freshness';
 
 // Wednesday 2024-01-03 15:00 UTC: FX open, US equities open (10:00 New York).
@@ -98,5 +98,33 @@ describe('freshness from the data', () => {
       stale: false,
       reason: null,
     });
+  });
+
+  it('answers isMarketOpen for the named calendars exactly as the calendar does, minute memo or not', () => {
+    // Around FX's Friday close and Sunday open, New York's open and close, second by second and at random.
+    const times: number[] = [];
+    for (const edge of [
+      Date.UTC(2024, 0, 5, 22, 0),
+      Date.UTC(2024, 0, 7, 22, 0),
+      Date.UTC(2024, 0, 3, 14, 30),
+      Date.UTC(2024, 0, 3, 21, 0),
+      Date.UTC(2024, 6, 3, 13, 30),
+    ]) {
+      for (let t = edge - 90_000; t <= edge + 90_000; t += 1000) times.push(t);
+    }
+    let seed = 7;
+    for (let i = 0; i < 2000; i++) {
+      seed = (seed * 16807) % 2147483647;
+      times.push(Date.UTC(2024, 0, 1) + (seed % (14 * 86_400_000)));
+    }
+    for (const calendar of ['fx', '24x7', 'us-equity'] as const) {
+      for (const at of times) {
+        expect([calendar, at, isMarketOpen(calendar, at)]).toEqual([
+          calendar,
+          at,
+          resolveCalendar(calendar)(at, at + 1).length > 0,
+        ]);
+      }
+    }
   });
 });

@@ -38,9 +38,25 @@ export interface FreshnessRuleOptions {
   calendarFor?: (symbol: string) => CalendarSpec;
 }
 
+/**
+ * The last answer per named calendar and the minute it holds for: the built-in calendars ('fx',
+ * '24x7', 'us-equity') open and close on whole minutes, so one lookup serves every symbol judged in the
+ * same minute (freshness is judged per symbol several times a cycle).
+ */
+const openByMinute = new Map<string, { minute: number; open: boolean }>();
+
 /** True when `symbol`'s market is open at `at` by its calendar. */
 export function isMarketOpen(calendar: CalendarSpec, at: number): boolean {
-  return resolveCalendar(calendar)(at, at + 1).length > 0;
+  if (typeof calendar !== 'string') return resolveCalendar(calendar)(at, at + 1).length > 0;
+  const minute = Math.floor(at / 60_000);
+  const last = openByMinute.get(calendar);
+  if (last?.minute === minute) return last.open;
+  const open = resolveCalendar(calendar)(at, at + 1).length > 0;
+  if (last) {
+    last.minute = minute;
+    last.open = open;
+  } else openByMinute.set(calendar, { minute, open });
+  return open;
 }
 
 /** Whether `next` advances the data over `prev`: a newer bar, or the same bar with other values. */
