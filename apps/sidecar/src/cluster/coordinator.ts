@@ -37,6 +37,13 @@ export interface ClusterCoordinatorOptions {
   events?: boolean;
   /** Called when an event-triggered round fails (Redis unreachable); the next cycle's tick retries. */
   onEventError?: (err: unknown) => void;
+  /**
+   * A round, fence check or lease read that has no answer after this long fails (ms). A client may
+   * hold commands while Redis is unreachable (ioredis' Cluster client queues them until a node
+   * answers): without a bound a cycle would wait for the whole outage. A round answered later than
+   * a lease lives is useless anyway. @default leaseTtlMs
+   */
+  roundTimeoutMs?: number;
 }
 
 /** A symbol's lease as /cluster reports it. */
@@ -102,6 +109,16 @@ function defineScripts(redis: Redis | Cluster): ScriptClient {
     r.defineCommand('pipelineFence', { numberOfKeys: 1, lua: FENCE_SCRIPT });
   }
   return redis as unknown as ScriptClient;
+}
+
+/** `p`, or a rejection naming `what` once `ms` have passed without an answer. */
+function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`cluster ${what}: no answer from Redis within ${ms} ms`)), ms);
+    timer.unref?.();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function pairs(flat: readonly string[]): [string, string][] {
@@ -197,6 +214,7 @@ function parseRound(flat: string[]): {
 export function createClusterCoordinator(options: ClusterCoordinatorOptions): ClusterCoordinator {
   const prefix = options.prefix ?? 'pipeline:';
   const ttl = options.leaseTtlMs ?? 5_000;
+  const roundTimeout = options.roundTimeoutMs ?? ttl;
   const me = options.instanceId;
   checkOptions(options, ttl);
   const keys: ClusterKeys = clusterKeys(prefix, options.cluster);
@@ -232,17 +250,21 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     release: string[],
     full: boolean,
   ): Promise<boolean> {
-    const flat = await client.pipelineTick(
-      keys.members,
-      keys.owners,
-      keys.fences,
-      me,
-      ttl,
-      now(),
-      mode,
-      desired.length,
-      ...desired,
-      ...release,
+    const flat = await bounded(
+      client.pipelineTick(
+        keys.members,
+        keys.owners,
+        keys.fences,
+        me,
+        ttl,
+        now(),
+        mode,
+        desired.length,
+        ...desired,
+        ...release,
+      ),
+      roundTimeout,
+      'round',
     );
     const reply = parseRound(flat);
     members = reply.members;
@@ -336,10 +358,15 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     async fence(list) {
       const held = list.filter((s) => owned.has(s));
       if (held.length === 0) return new Set();
-      const live = await client.pipelineFence(keys.members, me, now());
+      const live = await bounded(client.pipelineFence(keys.members, me, now()), roundTimeout, 'fence');
       return live === 1 ? new Set(held) : new Set();
     },
-    leases: () => readLeases(client, keys, symbols, options.clock ? options.clock.now() : Date.now()),
+    leases: () =>
+      bounded(
+        readLeases(client, keys, symbols, options.clock ? options.clock.now() : Date.now()),
+        roundTimeout,
+        'lease read',
+      ),
     onAcquire: acquired.on,
     onRelease: released.on,
     async leave() {

@@ -47,8 +47,11 @@ export function createClusterRedis(config: SidecarConfig): Redis | Cluster {
     return new Cluster(
       config.redisClusterNodes.map((n) => {
         const [host, port] = n.split(':');
-        return { host, port: Number(port) };
+        return { host: host ?? '', port: Number(port) };
       }),
+      // As the single-node client below. (A Cluster client keeps commands in its own offline queue
+      // while no node answers; the coordinator bounds every round by LEASE_TTL itself.)
+      { redisOptions: { maxRetriesPerRequest: 1 } },
     );
   }
   return new Redis(config.redisUrl!, {
