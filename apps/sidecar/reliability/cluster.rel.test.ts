@@ -165,8 +165,20 @@ describe('cluster mode: several sidecars, one pipeline', () => {
       );
       throw new Error(`${String(err)}\n${lines.join('\n')}`);
     });
-    await new Promise((r) => setTimeout(r, 3_000));
     const windowFrom = settledAt + 1_000; // requests already in flight at the settle may still land
+    // Each instance plans its share of Yahoo's poll budget (48 of 60 a minute over 5 symbols: each
+    // symbol about every 6 s), so wait until every symbol was polled inside the window, then a little.
+    await waitFor(
+      () =>
+        SYMBOLS.every((symbol) =>
+          [a, b, c].some((i) => i.seen.some((s) => s.symbol === symbol && !s.history && s.at >= windowFrom)),
+        )
+          ? true
+          : undefined,
+      30_000,
+      'every symbol polled inside the window',
+    );
+    await new Promise((r) => setTimeout(r, 3_000));
     for (const symbol of SYMBOLS) {
       const pollers = new Set(
         [a, b, c].filter((i) => i.seen.some((s) => s.symbol === symbol && !s.history && s.at >= windowFrom)),
