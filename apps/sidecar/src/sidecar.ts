@@ -29,7 +29,7 @@ import { createIngest } from './pipeline/ingest';
 import { createRequestPlanner, type RequestPlanner } from './pipeline/planner';
 import { createIdleGc, createCollectionLoop } from './pipeline/loop';
 import { createSinks } from './pipeline/sinks';
-import { warmStart } from './pipeline/warm';
+import { createWarmer, type Warmer } from './pipeline/warm';
 import {
   type BarCachePort,
   type BarStorePort,
@@ -344,10 +344,12 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     lastCycleMs: collector.lastCycleMs,
   }));
 
-  async function bootstrap(): Promise<BootstrapReport> {
+  /** `onSymbolDone`: the start warms each symbol once its history is written (see Warmer). */
+  async function bootstrap(onSymbolDone?: (symbol: string) => void): Promise<BootstrapReport> {
     phase = 'bootstrap';
     const report = await runStartBootstrap({
       ...deps,
+      ...(onSymbolDone ? { onSymbolDone } : {}),
       symbols: config.symbols,
       timeframe: tf,
       days: config.bootstrapDays,
@@ -364,11 +366,14 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     return report;
   }
 
-  /** Start step 1: the history. Cluster mode: each symbol's owner backfills it on takeover instead. */
-  async function bootstrapStep(options: { skipBootstrap?: boolean }): Promise<void> {
+  /**
+   * Start step 1: the history, each symbol warmed (step 2) as soon as its own is written. Cluster
+   * mode: each symbol's owner backfills it on takeover instead.
+   */
+  async function bootstrapStep(options: { skipBootstrap?: boolean }, warmer: Warmer): Promise<void> {
     if (options.skipBootstrap || config.bootstrapDays <= 0 || cluster) return;
     try {
-      const r = await bootstrap();
+      const r = await bootstrap((symbol) => warmer.symbolReady(symbol));
       log.info('bootstrap finished', { ...r });
     } catch (err) {
       log.error('bootstrap failed; going live with what is stored', { err });
@@ -376,9 +381,9 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   }
 
   /** Start step 2: indicators and cache from the store; a restart queues every finished period still stored as forming. */
-  async function warmStep(): Promise<void> {
+  async function warmStep(warmer: Warmer): Promise<void> {
     if (cluster) return;
-    await warmStart({ ...deps, symbols: config.symbols, timeframe: tf, states, sinks, finalizer });
+    await warmer.finish();
   }
 
   /** Start step 3: live. The stream subscribes, then (unless `loop: false`) the loop starts. */
@@ -397,9 +402,21 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   async function start(options: { skipBootstrap?: boolean; loop?: boolean } = {}): Promise<void> {
     if (started) throw new LifecycleError(`start() called twice (phase ${phase})`);
     started = true;
-    await bootstrapStep(options);
-    if (stopping) return;
-    await warmStep();
+    const warmer = createWarmer({
+      ...deps,
+      symbols: config.symbols,
+      timeframe: tf,
+      states,
+      sinks,
+      finalizer,
+      isCancelled: () => stopping !== undefined,
+    });
+    await bootstrapStep(options, warmer);
+    if (stopping) {
+      await warmer.idle();
+      return;
+    }
+    await warmStep(warmer);
     liveStep(options);
   }
 

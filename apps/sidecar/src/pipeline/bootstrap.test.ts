@@ -171,6 +171,40 @@ describe('runBootstrap', () => {
     }
   });
 
+  it('reports each symbol done once its last chunk is settled, in plan order, and none after a stop', async () => {
+    const t = setup();
+    try {
+      const events: string[] = [];
+      await runBootstrap({
+        ...t.input,
+        onProgress: (p) => events.push(`progress ${p.chunksDone}`),
+        onSymbolDone: (symbol) => events.push(`done ${symbol}`),
+      });
+      expect(events.filter((e) => e.startsWith('done'))).toEqual(['done BTCUSD', 'done ETHUSD']);
+      // Right after each symbol's fourth (last) chunk.
+      expect(events.indexOf('done BTCUSD')).toBe(events.indexOf('progress 4') + 1);
+      expect(events.indexOf('done ETHUSD')).toBe(events.indexOf('progress 8') + 1);
+    } finally {
+      await t.close();
+    }
+    const u = setup();
+    try {
+      const done: string[] = [];
+      let stopped = false;
+      await runBootstrap({
+        ...u.input,
+        onProgress: (p) => {
+          if (p.chunksDone === 2) stopped = true;
+        },
+        isCancelled: () => stopped,
+        onSymbolDone: (symbol) => done.push(symbol),
+      });
+      expect(done).toEqual([]);
+    } finally {
+      await u.close();
+    }
+  });
+
   it('hands the event loop back every few ms while planning and fetching, even from a synchronous store', async () => {
     const clock = new ManualClock(Date.UTC(2024, 0, 10, 12, 0, 0));
     const config = testConfig({ SQLITE_PATH: ':memory:' });

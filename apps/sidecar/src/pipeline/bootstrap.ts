@@ -61,6 +61,12 @@ export interface BootstrapInput {
   /** A chunk that no source could deliver (the run goes on with the next). */
   onChunkError?: (info: { symbol: string; from: number; to: number; error: unknown }) => void;
   isCancelled?: () => boolean;
+  /**
+   * Called when the last planned chunk of a symbol is settled (written or failed), in plan order:
+   * its history is as complete as this run makes it (the start warms it meanwhile). Not called for
+   * symbols with nothing to fetch, nor after a stop. @default none
+   */
+  onSymbolDone?: (symbol: string) => void;
 }
 
 /** A piece of a gap inside one aligned chunk window; `key` (the window start) is stable across restarts. */
@@ -181,6 +187,9 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       chunks.push(c);
     await slice();
   }
+  /** Each symbol's last chunk in plan order (chunks come grouped by symbol). */
+  const lastChunk = new Map<string, Chunk>();
+  for (const c of chunks) lastChunk.set(c.symbol, c);
   const report: BootstrapReport = {
     chunksPlanned: chunks.length,
     chunksDone: 0,
@@ -261,6 +270,7 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     }
     report.chunksDone++;
     progress(chunk.symbol);
+    if (lastChunk.get(chunk.symbol) === chunk) input.onSymbolDone?.(chunk.symbol);
   }
 
   progress(chunks[0]?.symbol ?? null);
@@ -288,7 +298,7 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
 
 export interface StartBootstrapOptions extends Pick<
   BootstrapInput,
-  'symbols' | 'timeframe' | 'sources' | 'breaker' | 'store' | 'validator' | 'now'
+  'symbols' | 'timeframe' | 'sources' | 'breaker' | 'store' | 'validator' | 'now' | 'onSymbolDone'
 > {
   /** BOOTSTRAP_DAYS. */
   days: number;
@@ -320,6 +330,7 @@ export function runStartBootstrap(options: StartBootstrapOptions): Promise<Boots
     calendarFor: (symbol) => options.symbolPort.calendar(symbol),
     onProgress: options.onProgress,
     isCancelled: options.isCancelled,
+    ...(options.onSymbolDone ? { onSymbolDone: options.onSymbolDone } : {}),
     onChunkError: ({ symbol, from, to, error }) => {
       if (++chunkErrors <= 5 || chunkErrors % 100 === 0) {
         log.warn('bootstrap chunk failed; it is retried on the next start', {

@@ -40,9 +40,10 @@ export interface Sinks {
    * then see the full window again, the outage's bars included, not only what arrived since).
    * Resolves false (and marks the cache for a refill) when it failed. `read` replaces the store
    * read of a symbol's newest `limit` bars (the warm start reads once for its indicators and the
-   * fill); it may return more, of which the newest `limit` are written.
+   * fill); it may return more, of which the newest `limit` are written. `symbols` fills only those
+   * (the warm start fills each symbol once its bootstrap is written). @default every symbol
    */
-  fillCache(read?: FillRead): Promise<boolean>;
+  fillCache(read?: FillRead, symbols?: readonly string[]): Promise<boolean>;
 }
 
 /** A symbol's newest stored bars, oldest first: at least the newest `limit` of them. */
@@ -60,12 +61,13 @@ export function createSinks(options: SinksOptions): Sinks {
 
   async function fillFromStore(
     read: FillRead = (symbol, limit) => store.latest(symbol, options.timeframe, limit),
+    symbols: readonly string[] = options.symbols,
   ): Promise<boolean> {
     try {
       await store.flush();
       let batch: Bar[] = [];
       const slice = createSlicer();
-      for (const symbol of options.symbols) {
+      for (const symbol of symbols) {
         if (options.owns && !options.owns(symbol)) continue;
         await slice();
         const bars = await read(symbol, options.maxBarsCache);
@@ -143,8 +145,8 @@ export function createSinks(options: SinksOptions): Sinks {
     async idle() {
       await refilling;
     },
-    async fillCache(read) {
-      const ok = await fillFromStore(read);
+    async fillCache(read, symbols) {
+      const ok = await fillFromStore(read, symbols);
       if (!ok) needsRefill = true;
       return ok;
     },

@@ -1,7 +1,7 @@
 import { alignTs, type Bar } from '@pipeline/core';
 import { flatBars, stageFixture } from './stage-fixtures';
 import { createFinalizer, FINALIZE_SCAN_BARS } from './finalizer';
-import { warmStart, WARM_BARS } from './warm';
+import { createWarmer, warmStart, WARM_BARS } from './warm';
 
 const MIN = 60_000;
 
@@ -116,6 +116,56 @@ describe('warm start', () => {
         log: f.log,
       });
       expect(await scanned.scanStore(f.config.symbols)).toBe(2);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('a warmer warms a symbol in the background once its history is ready, the others at finish, each read once', async () => {
+    const f = stageFixture();
+    try {
+      const t0 = Date.UTC(2024, 0, 2);
+      await f.store.backfill([...flatBars(t0, 700), ...flatBars(t0, 650, 'XAUUSD')]);
+      const reads: string[] = [];
+      const store = {
+        latest: (symbol: string, timeframe: '1m', limit?: number) => {
+          reads.push(symbol);
+          return f.store.latest(symbol, timeframe, limit);
+        },
+      };
+      const warmer = createWarmer({ ...f, store, symbols: f.config.symbols, timeframe: '1m' });
+      warmer.symbolReady('XAUUSD');
+      await warmer.idle();
+      // Warmed and cached before the finish; EURUSD not yet.
+      expect(f.states.get('XAUUSD').lastBar?.ts).toBe(t0 + 649 * MIN);
+      expect(await f.cache.latestBars('XAUUSD', '1m', 10_000)).toHaveLength(650);
+      expect(f.states.get('EURUSD').lastBar).toBeNull();
+      await warmer.finish();
+      expect(f.states.get('EURUSD').lastBar?.ts).toBe(t0 + 699 * MIN);
+      expect(await f.cache.latestBars('EURUSD', '1m', 10_000)).toHaveLength(700);
+      expect(reads).toEqual(['XAUUSD', 'EURUSD']);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('a cancelled warmer leaves a ready symbol to the finish', async () => {
+    const f = stageFixture();
+    try {
+      await f.store.backfill(flatBars(Date.UTC(2024, 0, 2), 600, 'XAUUSD'));
+      let cancelled = true;
+      const warmer = createWarmer({
+        ...f,
+        symbols: f.config.symbols,
+        timeframe: '1m',
+        isCancelled: () => cancelled,
+      });
+      warmer.symbolReady('XAUUSD');
+      await warmer.idle();
+      expect(f.states.get('XAUUSD').lastBar).toBeNull();
+      cancelled = false;
+      await warmer.finish();
+      expect(f.states.get('XAUUSD').lastBar).not.toBeNull();
     } finally {
       await f.close();
     }

@@ -24,6 +24,20 @@ export interface WarmOptions {
   finalizer?: Pick<Finalizer, 'scanBars'>;
 }
 
+/** The warm start, symbol by symbol as each one's history is complete, then the rest. */
+export interface Warmer {
+  /**
+   * `symbol`'s history is complete (its bootstrap chunks are written and nothing else writes it
+   * before live): it is warmed in the background, one symbol after the other, overlapping the rest
+   * of the bootstrap. Ignored once `isCancelled` says so.
+   */
+  symbolReady(symbol: string): void;
+  /** Waits for the symbols warmed in the background, warms the others, then runs the finaliser's scan. */
+  finish(): Promise<void>;
+  /** Resolves when the background warming (if any) is over. */
+  idle(): Promise<void>;
+}
+
 /**
  * Feeds the newest stored history to the indicators and the cache so the first live bar continues
  * it, and (with a finalizer) queues the finished periods still stored as forming. One read per
@@ -31,7 +45,7 @@ export interface WarmOptions {
  * newest WARM_BARS of the same read and the finalizer the newest FINALIZE_SCAN_BARS (the store is
  * not written meanwhile).
  */
-export async function warmStart(options: WarmOptions): Promise<void> {
+export function createWarmer(options: WarmOptions & { isCancelled?: () => boolean }): Warmer {
   const depth = Math.max(WARM_BARS, options.finalizer ? FINALIZE_SCAN_BARS : 0);
   /** Per symbol warmed, its rows still marked forming among the newest FINALIZE_SCAN_BARS, for the scan. */
   const warmed = new Map<string, Bar[]>();
@@ -52,21 +66,43 @@ export async function warmStart(options: WarmOptions): Promise<void> {
     }
     options.states.get(symbol).lastBar = last;
   };
-  // A failed fill marks the cache for a refill after the next successful write.
-  await options.sinks.fillCache(async (symbol, limit) => {
+  const read = async (symbol: string, limit: number) => {
     const history = await options.store.latest(symbol, options.timeframe, Math.max(limit, depth));
     warm(symbol, history);
     return history;
-  });
-  // Symbols the fill did not read (it failed part way, or leaves them to another owner): their own
-  // read, a few ms at a time (thousands of symbols read and fed at once would hold the loop for seconds).
-  const slice = createSlicer();
-  for (const symbol of options.symbols) {
-    if (warmed.has(symbol)) continue;
-    await slice();
-    warm(symbol, await options.store.latest(symbol, options.timeframe, depth));
-  }
-  // After the warm, as the separate scan of the store ran before: a period that ended meanwhile counts.
-  const { finalizer } = options;
-  if (finalizer) for (const symbol of options.symbols) finalizer.scanBars(symbol, warmed.get(symbol) ?? []);
+  };
+  // A failed fill marks the cache for a refill after the next successful write (fillCache never rejects).
+  let background: Promise<unknown> = Promise.resolve();
+  return {
+    symbolReady(symbol) {
+      background = background.then(() =>
+        options.isCancelled?.() || warmed.has(symbol) ? undefined : options.sinks.fillCache(read, [symbol]),
+      );
+    },
+    async idle() {
+      await background;
+    },
+    async finish() {
+      await background;
+      const rest = options.symbols.filter((s) => !warmed.has(s));
+      if (rest.length > 0) await options.sinks.fillCache(read, rest);
+      // Symbols the fill did not read (it failed part way, or leaves them to another owner): their own
+      // read, a few ms at a time (thousands of symbols read and fed at once would hold the loop for seconds).
+      const slice = createSlicer();
+      for (const symbol of options.symbols) {
+        if (warmed.has(symbol)) continue;
+        await slice();
+        warm(symbol, await options.store.latest(symbol, options.timeframe, depth));
+      }
+      // After the warm, as the separate scan of the store ran before: a period that ended meanwhile counts.
+      const { finalizer } = options;
+      if (finalizer)
+        for (const symbol of options.symbols) finalizer.scanBars(symbol, warmed.get(symbol) ?? []);
+    },
+  };
+}
+
+/** {@link createWarmer} for every symbol at once (no bootstrap running). */
+export async function warmStart(options: WarmOptions): Promise<void> {
+  await createWarmer(options).finish();
 }
