@@ -5,6 +5,7 @@ import { createSyntheticFetcher } from './synthetic/fetcher';
 import { useFixtureServer } from './testing/use-fixture-server';
 import { ownFixtureReply } from './testing/own-fixtures';
 import { createTwelveDataFetcher } from './twelvedata/fetcher';
+import { createYahooFetcher } from './yahoo/fetcher';
 
 const bars = (v: Bar[] | FetchError | undefined): Bar[] => {
   if (!Array.isArray(v)) throw new Error(`expected bars, got ${String(v)}`);
@@ -97,9 +98,13 @@ describe("batch endpoints in today's shapes: one request serves many symbols", (
     });
   });
 
-  it('a source without a batch endpoint says so', () => {
+  it('a source without a batch endpoint says so; the synthetic source has one', async () => {
+    const yahoo = createYahooFetcher({ baseUrl: srv.url });
+    expect(isBatchFetcher(yahoo)).toBe(false);
+    expect(yahoo.capabilities.batchLatest).toBeUndefined();
+    await yahoo.close();
     const syn = createSyntheticFetcher({});
-    expect(isBatchFetcher(syn)).toBe(false);
-    expect(syn.capabilities.batchLatest).toBeUndefined();
+    expect(isBatchFetcher(syn)).toBe(true);
+    expect(syn.capabilities.batchLatest).toMatchObject({ maxSymbols: 100, costPerSymbol: 0 });
   });
 });
