@@ -21,7 +21,18 @@ interface Waiter {
 
 /** Whether the loop's latest-bar calls of `fetcher` for `timeframe` go out in batches. */
 export function batchesLatest(fetcher: Fetcher, timeframe: Timeframe): boolean {
-  return isBatchFetcher(fetcher) && fetcher.capabilities.batchLatest!.timeframes.includes(timeframe);
+  return (
+    isBatchFetcher(fetcher) && (fetcher.capabilities.batchLatest?.timeframes.includes(timeframe) ?? false)
+  );
+}
+
+/**
+ * Bars per symbol to ask a batch endpoint for: `wanted`, clipped to the source's `batchLatest.maxLimit`
+ * (Polygon's snapshot answers one bar per ticker and refuses a larger limit before sending anything).
+ */
+export function batchLimit(fetcher: BatchFetcher, wanted: number): number {
+  const max = fetcher.capabilities.batchLatest?.maxLimit ?? null;
+  return max === null ? wanted : Math.min(wanted, max);
 }
 
 /**
@@ -29,20 +40,21 @@ export function batchesLatest(fetcher: Fetcher, timeframe: Timeframe): boolean {
  * `batches` counts the batch requests sent (for tests and logs).
  */
 export function coalesceLatest(fetcher: Fetcher): Fetcher & { readonly batches: number } {
-  if (!isBatchFetcher(fetcher)) return Object.assign(fetcher, { batches: 0 });
+  const batch = fetcher.capabilities.batchLatest;
+  if (!isBatchFetcher(fetcher) || !batch) return Object.assign(fetcher, { batches: 0 });
   const inner: BatchFetcher = fetcher;
-  const batch = inner.capabilities.batchLatest!;
+  const { maxSymbols, timeframes } = batch;
   const queued = new Map<Timeframe, Waiter[]>();
   let batches = 0;
 
   function flush(timeframe: Timeframe): void {
     const all = queued.get(timeframe) ?? [];
     queued.delete(timeframe);
-    for (let i = 0; i < all.length; i += batch.maxSymbols) {
-      const group = all.slice(i, i + batch.maxSymbols);
+    for (let i = 0; i < all.length; i += maxSymbols) {
+      const group = all.slice(i, i + maxSymbols);
       const symbols = [...new Set(group.map((w) => w.symbol))];
       const wanted = Math.max(...group.map((w) => w.limit ?? 1));
-      const limit = batch.maxLimit === null ? wanted : Math.min(wanted, batch.maxLimit);
+      const limit = batchLimit(inner, wanted);
       batches++;
       inner.fetchLatestMany({ symbols, timeframe, limit }).then(
         (result) => {
@@ -69,15 +81,16 @@ export function coalesceLatest(fetcher: Fetcher): Fetcher & { readonly batches: 
   }
 
   const fetchLatest = (request: FetchLatestRequest): Promise<Bar[]> => {
-    if (!batch.timeframes.includes(request.timeframe)) return inner.fetchLatest(request);
+    if (!timeframes.includes(request.timeframe)) return inner.fetchLatest(request);
     return new Promise<Bar[]>((resolve, reject) => {
       const list = queued.get(request.timeframe);
       const waiter: Waiter = { symbol: request.symbol, limit: request.limit, resolve, reject };
       // A caller that gives up (breaker timeout, shutdown) is answered at once; the batch goes on.
-      request.signal?.addEventListener(
+      const { signal } = request;
+      signal?.addEventListener(
         'abort',
         () => {
-          const why: unknown = request.signal!.reason;
+          const why: unknown = signal.reason;
           reject(why instanceof Error ? why : new Error(String(why)));
         },
         { once: true },

@@ -31,7 +31,7 @@ import { type BreakerPort, type MetricsPort, type SourceSlot } from '../ports';
 import { type SymbolState, type SymbolStates } from '../state/symbol-state';
 import { type SignalBook } from '../strategy/signals';
 import { type Logger } from '../wiring/logger';
-import { batchesLatest } from './batcher';
+import { batchLimit, batchesLatest } from './batcher';
 import {
   fetchLatestBatch,
   fetchLatestWithFallback,
@@ -393,7 +393,7 @@ async function collectBatch(
         breaker,
         symbols: asked,
         timeframe,
-        limit: LATEST_LIMIT,
+        limit: batchLimit(fetcher, LATEST_LIMIT),
         sentAt,
         signal: step.signal,
       });
