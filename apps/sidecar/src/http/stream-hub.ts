@@ -99,8 +99,9 @@ class Ring {
   push(e: HubEvent): void {
     const i = (this.head + this.count) % this.capacity;
     if (this.count === this.capacity) {
-      // reason: a full ring has an event in every slot
-      this.floor = this.buf[this.head]!.id + 1;
+      const oldest = this.buf[this.head];
+      if (oldest !== undefined) this.floor = oldest.id + 1; // a full ring has an event in every slot
+
       this.buf[this.head] = e;
       this.head = (this.head + 1) % this.capacity;
     } else {
@@ -110,9 +111,8 @@ class Ring {
   }
   *after(id: number): Generator<HubEvent> {
     for (let k = 0; k < this.count; k++) {
-      // reason: the `count` slots from `head` on are filled
-      const e = this.buf[(this.head + k) % this.capacity]!;
-      if (e.id > id) yield e;
+      const e = this.buf[(this.head + k) % this.capacity]; // the `count` slots from `head` on are filled
+      if (e !== undefined && e.id > id) yield e;
     }
   }
 }
@@ -139,7 +139,9 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
   const firstId = Math.floor(options.startedAt ?? now()) * 1000;
   let lastId = firstId - 1;
   const nextId = () => (lastId = Math.max(lastId + 1, Math.floor(now()) * 1000));
-  const rings = new Map<StreamKind, Ring>(STREAM_KINDS.map((k) => [k, new Ring(resolved.ringSize, firstId)]));
+  const rings = Object.fromEntries(
+    STREAM_KINDS.map((k) => [k, new Ring(resolved.ringSize, firstId)]),
+  ) as Record<StreamKind, Ring>;
   const subs = new Set<Subscriber>();
 
   return {
@@ -147,8 +149,7 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
     publish(kind, symbol, data) {
       const id = nextId();
       const e: HubEvent = symbol === undefined ? { id, kind, data } : { id, kind, symbol, data };
-      // reason: every kind's ring is made at creation
-      rings.get(kind)!.push(e);
+      rings[kind].push(e);
       for (const s of subs) if (matches(s.filter, e)) s.send(e);
       return e;
     },
@@ -156,8 +157,7 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
       const events: HubEvent[] = [];
       const reset: StreamKind[] = [];
       for (const kind of filter.kinds) {
-        // reason: every kind's ring is made at creation
-        const ring = rings.get(kind)!;
+        const ring = rings[kind];
         // A gap: events of this kind after `after` were evicted, or the id is from another run.
         if (after + 1 < ring.floor || after > lastId) reset.push(kind);
         for (const e of ring.after(after)) if (matches(filter, e)) events.push(e);
