@@ -344,12 +344,19 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     lastCycleMs: collector.lastCycleMs,
   }));
 
-  /** `onSymbolDone`: the start warms each symbol once its history is written (see Warmer). */
-  async function bootstrap(onSymbolDone?: (symbol: string) => void): Promise<BootstrapReport> {
+  /**
+   * `onSymbolDone`: the start warms each symbol once its history is written, from the newest
+   * `keepNewest` bars the bootstrap wrote where they are all the store holds of it (see Warmer).
+   */
+  async function bootstrap(
+    onSymbolDone?: (symbol: string, history?: readonly Bar[]) => void,
+    keepNewest?: number,
+  ): Promise<BootstrapReport> {
     phase = 'bootstrap';
     const report = await runStartBootstrap({
       ...deps,
       ...(onSymbolDone ? { onSymbolDone } : {}),
+      ...(keepNewest !== undefined ? { keepNewest } : {}),
       symbols: config.symbols,
       timeframe: tf,
       days: config.bootstrapDays,
@@ -373,7 +380,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
   async function bootstrapStep(options: { skipBootstrap?: boolean }, warmer: Warmer): Promise<void> {
     if (options.skipBootstrap || config.bootstrapDays <= 0 || cluster) return;
     try {
-      const r = await bootstrap((symbol) => warmer.symbolReady(symbol));
+      const r = await bootstrap((symbol, history) => warmer.symbolReady(symbol, history), warmer.keepBars);
       log.info('bootstrap finished', { ...r });
     } catch (err) {
       log.error('bootstrap failed; going live with what is stored', { err });
@@ -408,6 +415,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       timeframe: tf,
       states,
       sinks,
+      cacheBars: config.maxBarsCache,
       finalizer,
       isCancelled: () => stopping !== undefined,
     });

@@ -205,6 +205,40 @@ describe('runBootstrap', () => {
     }
   });
 
+  it('hands each symbol its newest written bars (equal to the store read) unless a chunk of it failed', async () => {
+    const t = setup((n) => n === 2);
+    try {
+      const handed = new Map<string, readonly Bar[] | undefined>();
+      await runBootstrap({
+        ...t.input,
+        keepNewest: 2000,
+        onSymbolDone: (symbol, history) => handed.set(symbol, history),
+      });
+      // BTCUSD's second chunk failed: no hand-over (its warm start reads the store).
+      expect([...handed.keys()]).toEqual(['BTCUSD', 'ETHUSD']);
+      expect(handed.get('BTCUSD')).toBeUndefined();
+      const eth = handed.get('ETHUSD');
+      expect(eth).toHaveLength(2000);
+      expect(eth).toEqual(await t.store.latest('ETHUSD', '1m', 2000));
+    } finally {
+      await t.close();
+    }
+    const u = setup();
+    try {
+      const handed = new Map<string, readonly Bar[] | undefined>();
+      await runBootstrap({
+        ...u.input,
+        keepNewest: 10_000,
+        onSymbolDone: (symbol, history) => handed.set(symbol, history),
+      });
+      // Fewer written than kept: every stored bar, as the store read gives them.
+      expect(handed.get('BTCUSD')).toHaveLength(3 * 1440);
+      expect(handed.get('BTCUSD')).toEqual(await u.store.latest('BTCUSD', '1m', 10_000));
+    } finally {
+      await u.close();
+    }
+  });
+
   it('hands the event loop back every few ms while planning and fetching, even from a synchronous store', async () => {
     const clock = new ManualClock(Date.UTC(2024, 0, 10, 12, 0, 0));
     const config = testConfig({ SQLITE_PATH: ':memory:' });

@@ -10,7 +10,6 @@ import {
 import { withFallback } from './fallback';
 import { createSlicer } from './slice';
 import {
-  validateHistory,
   type BarStorePort,
   type BreakerPort,
   type MarketCalendar,
@@ -64,9 +63,19 @@ export interface BootstrapInput {
   /**
    * Called when the last planned chunk of a symbol is settled (written or failed), in plan order:
    * its history is as complete as this run makes it (the start warms it meanwhile). Not called for
-   * symbols with nothing to fetch, nor after a stop. @default none
+   * symbols with nothing to fetch, nor after a stop. With `keepNewest`, `history` is what the store
+   * now holds of the symbol at `timeframe`, as this run fetched, validated and wrote it (oldest
+   * first): every stored bar when fewer than `keepNewest` were, else the newest `keepNewest` of them.
+   * It is given only when the store held no bar of the symbol at `timeframe` before this run and
+   * every chunk of it was written whole (no failure, nothing refused, bars in order), so it equals
+   * `store.latest(symbol, timeframe, keepNewest)`; otherwise `history` is undefined. @default none
    */
-  onSymbolDone?: (symbol: string) => void;
+  onSymbolDone?: (symbol: string, history?: readonly Bar[]) => void;
+  /**
+   * Bars per symbol kept for `onSymbolDone`'s `history` (the warm start's read, not done again).
+   * @default 0 (none kept)
+   */
+  keepNewest?: number;
 }
 
 /** A piece of a gap inside one aligned chunk window; `key` (the window start) is stable across restarts. */
@@ -104,6 +113,18 @@ export async function planChunks(
   to: number,
   calendar: MarketCalendar = '24x7',
 ): Promise<Chunk[]> {
+  return (await planSymbol(store, symbol, timeframe, from, to, calendar)).chunks;
+}
+
+/** {@link planChunks}, and whether the store held any bar of the symbol at `timeframe`. */
+async function planSymbol(
+  store: BarStorePort,
+  symbol: string,
+  timeframe: Timeframe,
+  from: number,
+  to: number,
+  calendar: MarketCalendar = '24x7',
+): Promise<{ chunks: Chunk[]; stored: boolean }> {
   const size = chunkWindowMs(timeframe);
   const exhausted = new Set(
     (await store.getState<BootstrapState>(bootstrapStateKey(symbol, timeframe)))?.exhausted ?? [],
@@ -128,7 +149,7 @@ export async function planChunks(
         to: newest.ts + TIMEFRAME_MS[timeframe],
       });
   }
-  return out.sort((a, b) => b.from - a.from);
+  return { chunks: out.sort((a, b) => b.from - a.from), stored: newest !== undefined };
 }
 
 /** The finest timeframe at or above `base` that `slot` serves with history reaching back to `from`. */
@@ -162,6 +183,60 @@ interface FetchedChunk {
   bars: Bar[];
 }
 
+/** A symbol's written chunks at the base timeframe, newest first, while fewer than keepNewest bars are kept. */
+interface KeptHistory {
+  chunks: Bar[][];
+  /** Bars written over all its chunks (kept or not). */
+  count: number;
+  /** ts of the oldest bar written so far (the next chunk's bars must all be older). */
+  oldest: number;
+}
+
+/** The newest `limit` kept bars, oldest first. */
+function newestKept(k: KeptHistory, limit: number): Bar[] {
+  const out = new Array<Bar>(Math.min(k.count, limit));
+  let o = out.length;
+  for (const bars of k.chunks) {
+    for (let i = bars.length - 1; i >= 0 && o > 0; i--) {
+      const bar = bars[i];
+      if (bar) out[--o] = bar;
+    }
+  }
+  return out;
+}
+
+/**
+ * Scores a fetched chunk and keeps its usable bars with repairs applied, as `validateHistory`
+ * (ports.ts) does, with less garbage per bar: no index/bar pair per bar, no repair map when nothing
+ * was repaired, and each copy built field by field (the eleven fields the store keeps, one object
+ * shape, the same object the warm start's read would build).
+ */
+function validateChunk(validator: ValidatorPort, bars: readonly Bar[]): Bar[] {
+  if (bars.length === 0) return [];
+  const r = validator.validateSeries(bars);
+  const repairs = r.repairs.length > 0 ? new Map(r.repairs.map((x) => [x.index, x])) : undefined;
+  const out: Bar[] = [];
+  for (let i = 0; i < bars.length; i++) {
+    const bar = bars[i];
+    if (!bar || r.status[i] === 2) continue;
+    const fix = repairs?.get(i);
+    out.push({
+      symbol: bar.symbol,
+      timeframe: bar.timeframe,
+      ts: bar.ts,
+      open: bar.open,
+      high: fix ? fix.high : bar.high,
+      low: fix ? fix.low : bar.low,
+      close: bar.close,
+      volume: fix ? fix.volume : bar.volume,
+      source: bar.source,
+      final: bar.final,
+      quality: r.quality[i] ?? NaN, // one score per bar
+    });
+  }
+  return out;
+}
+
 /**
  * Fetches what the store lacks over [from, to) for every symbol, chunk by chunk, each from the
  * first source that has it (breakers, budgets and fallback as in the live loop) at the finest
@@ -173,18 +248,23 @@ interface FetchedChunk {
  */
 export async function runBootstrap(input: BootstrapInput): Promise<BootstrapReport> {
   const { store, validator, timeframe } = input;
+  const keepNewest = input.onSymbolDone ? Math.max(0, input.keepNewest ?? 0) : 0;
   const slice = createSlicer();
   const chunks: Chunk[] = [];
+  /** The symbols with no stored bar at `timeframe` before this run: their written chunks are kept (see onSymbolDone). */
+  const kept = new Map<string, KeptHistory>();
   for (const symbol of input.symbols) {
-    for (const c of await planChunks(
+    const plan = await planSymbol(
       store,
       symbol,
       timeframe,
       input.from,
       input.to,
       input.calendarFor?.(symbol),
-    ))
-      chunks.push(c);
+    );
+    for (const c of plan.chunks) chunks.push(c);
+    if (keepNewest > 0 && !plan.stored && plan.chunks.length > 0)
+      kept.set(symbol, { chunks: [], count: 0, oldest: Infinity });
     await slice();
   }
   /** Each symbol's last chunk in plan order (chunks come grouped by symbol). */
@@ -241,7 +321,34 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       },
       now: input.now,
     });
-    return { tf: res.value.tf, source: res.source, bars: validateHistory(validator, res.value.bars) };
+    return { tf: res.value.tf, source: res.source, bars: validateChunk(validator, res.value.bars) };
+  }
+
+  /**
+   * A chunk of `symbol` is written (`accepted` of its bars): kept while fewer than keepNewest are,
+   * checked always. The store upserts, so the kept bars are what it holds only if every chunk came
+   * whole, at `timeframe`'s own series, strictly older than the chunk written before (newest first).
+   */
+  function keepChunk(symbol: string, c: FetchedChunk, accepted: number): void {
+    const k = kept.get(symbol);
+    if (!k || c.tf !== timeframe) return; // a coarser timeframe's bars are another series
+    const { bars } = c;
+    let next = k.oldest;
+    for (let i = bars.length - 1; i >= 0; i--) {
+      const bar = bars[i];
+      if (!bar || bar.ts >= next || bar.symbol !== symbol || bar.timeframe !== timeframe) {
+        kept.delete(symbol);
+        return;
+      }
+      next = bar.ts;
+    }
+    if (accepted !== bars.length) {
+      kept.delete(symbol);
+      return;
+    }
+    k.oldest = next;
+    if (k.count < keepNewest && bars.length > 0) k.chunks.push(bars);
+    k.count += bars.length;
   }
 
   /**
@@ -252,7 +359,8 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     if (input.isCancelled?.()) return;
     try {
       const c = await fetched;
-      if (c.bars.length > 0) await store.backfill(c.bars);
+      const accepted = c.bars.length > 0 ? await store.backfill(c.bars) : 0;
+      if (kept.size > 0) keepChunk(chunk.symbol, c, accepted);
       const base = c.tf === timeframe ? c.bars.length : 0;
       // A recent window may still fill (a market reopening, a provider catching up): only older ones are given up on.
       if (base === 0 && chunk.key + 2 * chunkWindowMs(timeframe) < input.now()) {
@@ -265,12 +373,17 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       report.barsByTimeframe[c.tf] = (report.barsByTimeframe[c.tf] ?? 0) + n;
       report.bySource[c.source] = (report.bySource[c.source] ?? 0) + n;
     } catch (error) {
+      kept.delete(chunk.symbol); // written or not, whole or not: the warm start reads the store
       report.failedChunks++;
       input.onChunkError?.({ symbol: chunk.symbol, from: chunk.from, to: chunk.to, error });
     }
     report.chunksDone++;
     progress(chunk.symbol);
-    if (lastChunk.get(chunk.symbol) === chunk) input.onSymbolDone?.(chunk.symbol);
+    if (lastChunk.get(chunk.symbol) === chunk) {
+      const k = kept.get(chunk.symbol);
+      kept.delete(chunk.symbol);
+      input.onSymbolDone?.(chunk.symbol, k ? newestKept(k, keepNewest) : undefined);
+    }
   }
 
   progress(chunks[0]?.symbol ?? null);
@@ -298,7 +411,15 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
 
 export interface StartBootstrapOptions extends Pick<
   BootstrapInput,
-  'symbols' | 'timeframe' | 'sources' | 'breaker' | 'store' | 'validator' | 'now' | 'onSymbolDone'
+  | 'symbols'
+  | 'timeframe'
+  | 'sources'
+  | 'breaker'
+  | 'store'
+  | 'validator'
+  | 'now'
+  | 'onSymbolDone'
+  | 'keepNewest'
 > {
   /** BOOTSTRAP_DAYS. */
   days: number;
@@ -331,6 +452,7 @@ export function runStartBootstrap(options: StartBootstrapOptions): Promise<Boots
     onProgress: options.onProgress,
     isCancelled: options.isCancelled,
     ...(options.onSymbolDone ? { onSymbolDone: options.onSymbolDone } : {}),
+    ...(options.keepNewest !== undefined ? { keepNewest: options.keepNewest } : {}),
     onChunkError: ({ symbol, from, to, error }) => {
       if (++chunkErrors <= 5 || chunkErrors % 100 === 0) {
         log.warn('bootstrap chunk failed; it is retried on the next start', {

@@ -71,9 +71,11 @@ export function createSinks(options: SinksOptions): Sinks {
         if (options.owns && !options.owns(symbol)) continue;
         await slice();
         const bars = await read(symbol, options.maxBarsCache);
-        const newest =
-          bars.length > options.maxBarsCache ? bars.slice(bars.length - options.maxBarsCache) : bars;
-        for (const b of newest) batch.push(b);
+        // The newest maxBarsCache, without a copy of them first.
+        for (let i = Math.max(0, bars.length - options.maxBarsCache); i < bars.length; i++) {
+          const bar = bars[i];
+          if (bar) batch.push(bar);
+        }
         if (batch.length >= CACHE_FILL_BATCH) {
           await cache.writeBars(batch);
           batch = [];

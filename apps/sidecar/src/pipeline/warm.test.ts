@@ -1,5 +1,7 @@
 import { alignTs, type Bar } from '@pipeline/core';
+import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { flatBars, stageFixture } from './stage-fixtures';
+import { runBootstrap } from './bootstrap';
 import { createFinalizer, FINALIZE_SCAN_BARS } from './finalizer';
 import { createWarmer, warmStart, WARM_BARS } from './warm';
 
@@ -169,5 +171,126 @@ describe('warm start', () => {
     } finally {
       await f.close();
     }
+  });
+
+  // Two identical fixtures bootstrap the same synthetic history (some bars left forming, one symbol
+  // with rows stored before); one warms from the bars the bootstrap hands over, the other reads the
+  // store back as before. Indicators, last bars, cache contents and the finaliser's scan must agree.
+  async function bootstrapAndWarm(maxBarsCache: number, handOver: boolean) {
+    const f = stageFixture({ SYMBOLS: 'BTCUSD,ETHUSD,SOLUSD', MAX_BARS_CACHE: String(maxBarsCache) });
+    const to = alignTs(f.clock.now(), '1m');
+    const from = to - 3 * 86_400_000;
+    // SOLUSD had its oldest day stored already (a resumed bootstrap): it must be read back.
+    const synthetic = createSyntheticFetcher({ clock: f.clock });
+    const resumed = await synthetic.fetchHistory({
+      symbol: 'SOLUSD',
+      timeframe: '1m',
+      from,
+      to: from + 86_400_000,
+    });
+    await f.store.backfill(resumed.map((b) => ({ ...b, quality: 1 })));
+    const fetcher = Object.assign(Object.create(synthetic) as typeof synthetic, {
+      fetchHistory: async (req: Parameters<typeof synthetic.fetchHistory>[0]) =>
+        (await synthetic.fetchHistory(req)).map((b) =>
+          b.ts % (97 * MIN) === 0 ? { ...b, final: false } : b,
+        ),
+    });
+    const reads: string[] = [];
+    const store = {
+      latest: (symbol: string, timeframe: '1m', limit?: number) => {
+        reads.push(symbol);
+        return f.store.latest(symbol, timeframe, limit);
+      },
+    };
+    const scans: string[] = [];
+    const finalizer = createFinalizer({
+      timeframe: '1m',
+      sources: f.sources,
+      breaker: f.breaker,
+      validator: f.validator,
+      store: f.store,
+      write: async () => undefined,
+      now: () => f.clock.now(),
+      log: f.log,
+    });
+    const warmer = createWarmer({
+      ...f,
+      store,
+      symbols: f.config.symbols,
+      timeframe: '1m',
+      cacheBars: f.config.maxBarsCache,
+      finalizer: {
+        scanBars: (symbol, bars) => {
+          scans.push(`${symbol} ${bars.map((b) => b.ts).join(',')}`);
+          return finalizer.scanBars(symbol, bars);
+        },
+      },
+    });
+    const handed = new Map<string, number>();
+    const checks: Promise<void>[] = [];
+    await runBootstrap({
+      symbols: f.config.symbols,
+      timeframe: '1m',
+      from,
+      to,
+      sources: [{ name: 'synthetic', fetcher }],
+      breaker: f.breaker,
+      store: f.store,
+      validator: f.validator,
+      now: () => f.clock.now(),
+      keepNewest: handOver ? warmer.keepBars : 0,
+      onSymbolDone: (symbol, history) => {
+        if (history) handed.set(symbol, history.length);
+        // What is handed over is what the store read would give.
+        if (history)
+          checks.push(
+            f.store.latest(symbol, '1m', warmer.keepBars).then((stored) => expect(history).toEqual(stored)),
+          );
+        warmer.symbolReady(symbol, history);
+      },
+    });
+    await warmer.finish();
+    await Promise.all(checks);
+    const out = {
+      reads,
+      handed,
+      scans,
+      pending: finalizer.pending,
+      lastBars: f.config.symbols.map((s) => f.states.get(s).lastBar),
+      features: f.config.symbols.map((s) => f.features.latest(s)),
+      cache: await Promise.all(f.config.symbols.map((s) => f.cache.latestBars(s, '1m', 100_000))),
+      log: f.log.text(),
+    };
+    await f.close();
+    return out;
+  }
+
+  it.each([
+    ['every bootstrapped bar fits the cache', 6000],
+    ['the cache takes the newest of them', 2000],
+  ])('warming from the bootstrap hand-over equals reading the store back (%s)', async (_, maxBarsCache) => {
+    const read = await bootstrapAndWarm(maxBarsCache, false);
+    const handed = await bootstrapAndWarm(maxBarsCache, true);
+    // BTCUSD and ETHUSD were empty before: handed over, never read; SOLUSD was resumed: read.
+    expect([...handed.handed.keys()]).toEqual(['BTCUSD', 'ETHUSD']);
+    expect(handed.handed.get('BTCUSD')).toBe(Math.min(3 * 1440, Math.max(maxBarsCache, FINALIZE_SCAN_BARS)));
+    expect(handed.reads).toEqual(['SOLUSD']);
+    expect(read.reads).toEqual(['BTCUSD', 'ETHUSD', 'SOLUSD']);
+    expect(read.handed.size).toBe(0);
+    // Same indicators, last bars, cache contents and finaliser queue.
+    expect(handed.lastBars).toEqual(read.lastBars);
+    expect(handed.lastBars.every((b) => b !== null)).toBe(true);
+    expect(handed.features).toEqual(read.features);
+    expect(handed.features[0]?.macd_hist).toEqual(expect.any(Number));
+    expect(handed.cache).toEqual(read.cache);
+    expect(handed.cache.map((c) => c.length)).toEqual([
+      Math.min(maxBarsCache, 3 * 1440),
+      Math.min(maxBarsCache, 3 * 1440),
+      Math.min(maxBarsCache, 3 * 1440),
+    ]);
+    expect(handed.scans).toEqual(read.scans);
+    expect(handed.pending).toBe(read.pending);
+    expect(handed.pending).toBeGreaterThan(0);
+    expect(handed.log).not.toMatch(/failed/);
   });
 });

@@ -17,6 +17,8 @@ export interface WarmOptions {
   features: Pick<FeatureEnginePort, 'update'>;
   states: SymbolStates;
   sinks: Pick<Sinks, 'fillCache'>;
+  /** MAX_BARS_CACHE: the bars per symbol the cache fill asks for (sets {@link Warmer.keepBars}). @default 0 */
+  cacheBars?: number;
   /**
    * Given, it queues the finished periods still stored as forming (a restart after a crash), from
    * the same read, once every symbol is warmed. @default no scan
@@ -24,14 +26,25 @@ export interface WarmOptions {
   finalizer?: Pick<Finalizer, 'scanBars'>;
 }
 
+/**
+ * Bars of handed-over histories held at once (about 100 MB): beyond, a symbol is read back from the
+ * store as before (the background warm fell behind the bootstrap).
+ */
+const MAX_PENDING_BARS = 1_000_000;
+
 /** The warm start, symbol by symbol as each one's history is complete, then the rest. */
 export interface Warmer {
   /**
    * `symbol`'s history is complete (its bootstrap chunks are written and nothing else writes it
    * before live): it is warmed in the background, one symbol after the other, overlapping the rest
-   * of the bootstrap. Ignored once `isCancelled` says so.
+   * of the bootstrap. Ignored once `isCancelled` says so. `history`, when given, is what the store
+   * holds of the symbol at the timeframe, oldest first: all of it when fewer than `keepBars` bars,
+   * else the newest `keepBars` (runBootstrap's `onSymbolDone` with `keepNewest: keepBars`). It then
+   * replaces the symbol's store read (indicators, cache fill and finaliser scan take the same bars).
    */
-  symbolReady(symbol: string): void;
+  symbolReady(symbol: string, history?: readonly Bar[]): void;
+  /** Bars per symbol one read serves (indicators, cache fill, finaliser scan): what to keep for `symbolReady`. */
+  readonly keepBars: number;
   /** Waits for the symbols warmed in the background, warms the others, then runs the finaliser's scan. */
   finish(): Promise<void>;
   /** Resolves when the background warming (if any) is over. */
@@ -47,6 +60,19 @@ export interface Warmer {
  */
 export function createWarmer(options: WarmOptions & { isCancelled?: () => boolean }): Warmer {
   const depth = Math.max(WARM_BARS, options.finalizer ? FINALIZE_SCAN_BARS : 0);
+  const keepBars = Math.max(depth, options.cacheBars ?? 0);
+  /** Histories handed over by `symbolReady`, not yet warmed (at most MAX_PENDING_BARS bars in all). */
+  const pending = new Map<string, readonly Bar[]>();
+  let pendingBars = 0;
+  /** `symbol`'s handed-over history if it has the newest `limit` stored bars (it is dropped either way). */
+  const take = (symbol: string, limit: number): readonly Bar[] | undefined => {
+    const history = pending.get(symbol);
+    if (!history) return undefined;
+    pending.delete(symbol);
+    pendingBars -= history.length;
+    // Fewer than keepBars: every stored bar; else the newest keepBars.
+    return history.length < keepBars || history.length >= limit ? history : undefined;
+  };
   /** Per symbol warmed, its rows still marked forming among the newest FINALIZE_SCAN_BARS, for the scan. */
   const warmed = new Map<string, Bar[]>();
   const warm = (symbol: string, history: readonly Bar[]) => {
@@ -67,14 +93,21 @@ export function createWarmer(options: WarmOptions & { isCancelled?: () => boolea
     options.states.get(symbol).lastBar = last;
   };
   const read = async (symbol: string, limit: number) => {
-    const history = await options.store.latest(symbol, options.timeframe, Math.max(limit, depth));
+    const need = Math.max(limit, depth);
+    const history = take(symbol, need) ?? (await options.store.latest(symbol, options.timeframe, need));
     warm(symbol, history);
     return history;
   };
   // A failed fill marks the cache for a refill after the next successful write (fillCache never rejects).
   let background: Promise<unknown> = Promise.resolve();
   return {
-    symbolReady(symbol) {
+    keepBars,
+    symbolReady(symbol, history) {
+      if (options.isCancelled?.()) return;
+      if (history && !warmed.has(symbol) && pendingBars + history.length <= MAX_PENDING_BARS) {
+        pending.set(symbol, history);
+        pendingBars += history.length;
+      }
       background = background.then(() =>
         options.isCancelled?.() || warmed.has(symbol) ? undefined : options.sinks.fillCache(read, [symbol]),
       );
@@ -92,7 +125,7 @@ export function createWarmer(options: WarmOptions & { isCancelled?: () => boolea
       for (const symbol of options.symbols) {
         if (warmed.has(symbol)) continue;
         await slice();
-        warm(symbol, await options.store.latest(symbol, options.timeframe, depth));
+        warm(symbol, take(symbol, depth) ?? (await options.store.latest(symbol, options.timeframe, depth)));
       }
       // After the warm, as the separate scan of the store ran before: a period that ended meanwhile counts.
       const { finalizer } = options;
