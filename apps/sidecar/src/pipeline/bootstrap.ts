@@ -183,23 +183,76 @@ interface FetchedChunk {
   bars: Bar[];
 }
 
+/**
+ * One written chunk's bars as columns: ts, open, high, low, close, volume, quality per bar in `num`.
+ * Typed arrays keep their contents off the collected heap, so holding a symbol's chunks until its
+ * warm start costs the young-generation collections nothing (the Bar objects held instead survived
+ * scavenges and made them several times longer); the Bars are built again at the hand-over.
+ */
+interface PackedChunk {
+  n: number;
+  num: Float64Array;
+  final: Uint8Array;
+  /** Every bar's source: one name when they share it (the usual case), else one per bar. */
+  source: SourceName | SourceName[];
+}
+const PACKED_WIDTH = 7;
+
+function packChunk(bars: readonly Bar[]): PackedChunk {
+  const n = bars.length;
+  const num = new Float64Array(n * PACKED_WIDTH);
+  const final = new Uint8Array(n);
+  let source: SourceName | SourceName[] = bars[0]?.source ?? 'synthetic';
+  for (let i = 0; i < n; i++) {
+    const bar = bars[i];
+    if (!bar) continue;
+    const o = i * PACKED_WIDTH;
+    num[o] = bar.ts;
+    num[o + 1] = bar.open;
+    num[o + 2] = bar.high;
+    num[o + 3] = bar.low;
+    num[o + 4] = bar.close;
+    num[o + 5] = bar.volume;
+    num[o + 6] = bar.quality;
+    final[i] = bar.final ? 1 : 0;
+    if (typeof source === 'string' && bar.source !== source) source = bars.map((b) => b.source);
+  }
+  return { n, num, final, source };
+}
+
 /** A symbol's written chunks at the base timeframe, newest first, while fewer than keepNewest bars are kept. */
 interface KeptHistory {
-  chunks: Bar[][];
+  chunks: PackedChunk[];
   /** Bars written over all its chunks (kept or not). */
   count: number;
   /** ts of the oldest bar written so far (the next chunk's bars must all be older). */
   oldest: number;
 }
 
-/** The newest `limit` kept bars, oldest first. */
-function newestKept(k: KeptHistory, limit: number): Bar[] {
+/**
+ * The newest `limit` kept bars, oldest first, as Bars of the same fields in the same order as the
+ * store's `latest()` builds them.
+ */
+function newestKept(k: KeptHistory, limit: number, symbol: string, timeframe: Timeframe): Bar[] {
   const out = new Array<Bar>(Math.min(k.count, limit));
   let o = out.length;
-  for (const bars of k.chunks) {
-    for (let i = bars.length - 1; i >= 0 && o > 0; i--) {
-      const bar = bars[i];
-      if (bar) out[--o] = bar;
+  for (const { n, num, final, source } of k.chunks) {
+    for (let i = n - 1; i >= 0 && o > 0; i--) {
+      const x = i * PACKED_WIDTH;
+      out[--o] = {
+        symbol,
+        timeframe,
+        // Indices below n * PACKED_WIDTH: always defined.
+        ts: num[x] ?? NaN,
+        open: num[x + 1] ?? NaN,
+        high: num[x + 2] ?? NaN,
+        low: num[x + 3] ?? NaN,
+        close: num[x + 4] ?? NaN,
+        volume: num[x + 5] ?? NaN,
+        source: typeof source === 'string' ? source : (source[i] ?? 'synthetic'),
+        final: final[i] === 1,
+        quality: num[x + 6] ?? NaN,
+      };
     }
   }
   return out;
@@ -347,7 +400,7 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       return;
     }
     k.oldest = next;
-    if (k.count < keepNewest && bars.length > 0) k.chunks.push(bars);
+    if (k.count < keepNewest && bars.length > 0) k.chunks.push(packChunk(bars));
     k.count += bars.length;
   }
 
@@ -382,7 +435,7 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     if (lastChunk.get(chunk.symbol) === chunk) {
       const k = kept.get(chunk.symbol);
       kept.delete(chunk.symbol);
-      input.onSymbolDone?.(chunk.symbol, k ? newestKept(k, keepNewest) : undefined);
+      input.onSymbolDone?.(chunk.symbol, k ? newestKept(k, keepNewest, chunk.symbol, timeframe) : undefined);
     }
   }
 
