@@ -54,7 +54,10 @@ export function createClusterRedis(config: SidecarConfig): Redis | Cluster {
       { redisOptions: { maxRetriesPerRequest: 1 } },
     );
   }
-  return new Redis(config.redisUrl!, {
+  const url = config.redisUrl;
+  // The configuration refuses CLUSTER_NAME without REDIS_URL or REDIS_CLUSTER_NODES (exit 78).
+  if (url === undefined) throw new TypeError('cluster mode needs REDIS_URL or REDIS_CLUSTER_NODES');
+  return new Redis(url, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
     lazyConnect: false,

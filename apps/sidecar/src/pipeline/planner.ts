@@ -169,6 +169,15 @@ export function slowestWindow(windows: readonly WindowBucket[]): { rate: number;
   return { rate, limitedBy };
 }
 
+/**
+ * Symbols one request of `slot` serves in the loop: a free batch endpoint (Polygon's snapshot: one
+ * request for all its symbols) serves up to `maxSymbols`; every other source one.
+ */
+function symbolsPerRequest(slot: SourceSlot, timeframe: Timeframe): number {
+  const batch = slot.fetcher.capabilities.batchLatest;
+  return batch && batchesLatest(slot.fetcher, timeframe) && batch.costPerSymbol === 0 ? batch.maxSymbols : 1;
+}
+
 export function createRequestPlanner(options: RequestPlannerOptions): RequestPlanner {
   const { intervalMs, breaker } = options;
   const t0 = options.now();
@@ -186,11 +195,7 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
       refilledAt: t0,
       needers: 0,
       granted: new Set(),
-      perRequest: batchesLatest(slot.fetcher, options.timeframe)
-        ? slot.fetcher.capabilities.batchLatest!.costPerSymbol === 0
-          ? slot.fetcher.capabilities.batchLatest!.maxSymbols
-          : 1
-        : 1,
+      perRequest: symbolsPerRequest(slot, options.timeframe),
     });
   }
   /** A new share (cluster membership changed): resize every bucket, keeping the tokens held (capped). */
@@ -261,7 +266,8 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
         bySource.set(first.name, list);
       }
       for (const [source, list] of bySource) {
-        const b = sources.get(source)!;
+        const b = sources.get(source);
+        if (b === undefined) continue; // bySource holds only names of options.sources, each in `sources`
         b.needers = list.length;
         // Not asked since the latest bar closed first (the closing minute is fetched once more),
         // then the longest waiting; ties in configuration order.
