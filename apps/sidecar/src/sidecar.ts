@@ -13,7 +13,12 @@ import {
   type Scheduler,
   type SourceName,
 } from '@pipeline/core';
-import { createClusterStage, type ClusterDeps, type ClusterStage } from './cluster/stage';
+import {
+  createClusterStage,
+  isNotCarriedAnywhere,
+  type ClusterDeps,
+  type ClusterStage,
+} from './cluster/stage';
 import { LifecycleError } from './errors';
 import { createEmitter } from './events';
 import {
@@ -148,6 +153,7 @@ function wireCluster(
     adoptSignal: (s) => stages.signals.adopt(s),
     // A takeover's backfill goes the gap-repair way: the chunked bootstrap over [from, to).
     backfill: async (symbol, from, to) => {
+      let notCarried = 0;
       const r = await runBootstrap({
         ...deps,
         symbols: [symbol],
@@ -156,10 +162,14 @@ function wireCluster(
         to,
         now,
         calendarFor: (s) => deps.symbols.calendar(s),
+        onChunkError: ({ error }) => void (isNotCarriedAnywhere(error) && notCarried++),
       });
-      // A chunk the providers did not serve (budget spent, outage): the takeover is retried.
-      if (r.failedChunks > 0)
+      // A chunk the providers did not serve (budget spent, outage): the takeover is retried. One no
+      // source carries (a symbol the mapper does not know) never will be: live as in single mode.
+      if (r.failedChunks > notCarried)
         throw new Error(`backfill of ${symbol}: ${r.failedChunks} of ${r.chunksPlanned} chunks failed`);
+      if (notCarried > 0)
+        log.warn('cluster takeover: no source carries the symbol; collected without history', { symbol });
       return r.bars;
     },
     now,

@@ -4,7 +4,8 @@
 // bootstrap/gap-repair path, indicators warmed from history); writes of a cycle go out only for the
 // symbols whose lease the fence still confirms. Symbols owned by others are mirrored from the shared
 // cache (last bar, signal, features), so every instance answers reads for every symbol.
-import { TIMEFRAME_MS, alignTs, type Timeframe } from '@pipeline/core';
+import { TIMEFRAME_MS, alignTs, isFetchError, type Timeframe } from '@pipeline/core';
+import { AllSourcesFailedError } from '../errors';
 import { type BarCachePort, type BarStorePort, type FeatureEnginePort, type SourceSlot } from '../ports';
 import { type SymbolStates } from '../state/symbol-state';
 import { type StoredSignal } from '../strategy/scanner';
@@ -100,6 +101,28 @@ export interface ClusterStage {
   settled(): Promise<void>;
   /** Graceful stop: release every lease at once so others take over within a second. */
   leave(): Promise<void>;
+}
+
+/**
+ * True when a backfill chunk failed because no configured source carries the symbol: every source
+ * asked answered symbol_not_found (e.g. a symbol the symbol mapper does not know), the others lack
+ * the timeframe. Retrying cannot help; the takeover goes live as single-instance mode does (the
+ * collector keeps asking, the symbol stays without data). An outage, a spent budget or an open
+ * breaker is not this: such a chunk fails the takeover, which is retried next cycle.
+ */
+export function isNotCarriedAnywhere(error: unknown): boolean {
+  if (!(error instanceof AllSourcesFailedError)) return false;
+  const notFound = error.attempts.filter(
+    (a) => a.outcome === 'failed' && isFetchError(a.error) && a.error.kind === 'symbol_not_found',
+  ).length;
+  return (
+    notFound > 0 &&
+    error.attempts.every(
+      (a) =>
+        a.outcome === 'skipped_unsupported' ||
+        (a.outcome === 'failed' && isFetchError(a.error) && a.error.kind === 'symbol_not_found'),
+    )
+  );
 }
 
 /**
