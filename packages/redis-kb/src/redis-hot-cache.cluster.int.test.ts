@@ -1,14 +1,18 @@
-import { cleanupTempDirs, uniqueRedisPrefix } from '@pipeline/test-utils';
+import {
+  cleanupTempDirs,
+  startRedisCluster,
+  uniqueRedisPrefix,
+  type RedisClusterHandle,
+} from '@pipeline/test-utils';
 import calculateSlot from 'cluster-key-slot';
 import { type Cluster } from 'ioredis';
 import { bar, runHotCacheContract } from './hot-cache.contract';
 import { createRedisHotCache } from './redis-hot-cache';
-import { startTestCluster, type TestCluster } from './test-cluster';
 
 // One real three-master cluster for the whole file (about 1-2 s to form).
-let cluster: TestCluster;
+let cluster: RedisClusterHandle;
 beforeAll(async () => {
-  cluster = await startTestCluster(3);
+  cluster = await startRedisCluster(3);
 }, 30_000);
 afterAll(async () => {
   await cluster?.stop();

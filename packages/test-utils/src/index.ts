@@ -18,6 +18,7 @@ export {
   type RedisServerHandle,
 } from './redis';
 export { getFreePort } from './net';
+export { startRedisCluster, type RedisClusterHandle } from './redis-cluster';
 export {
   startFixtureServer,
   fixtureReply,

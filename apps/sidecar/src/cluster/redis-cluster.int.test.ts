@@ -1,11 +1,12 @@
 // Cluster mode on a real Redis Cluster (issue 13: "Redis (single node or Cluster) for coordination"):
-// a private 3-master cluster (test-redis-cluster.ts), reached through ioredis' Cluster client. The
+// a private 3-master cluster (@pipeline/test-utils' startRedisCluster), reached through ioredis' Cluster client. The
 // coordination scripts touch one hash slot each (the cluster's or the provider key's hash tag), so they
 // must run unchanged here; a script touching two slots would fail with CROSSSLOT. Then two sidecars
 // wired from the environment (REDIS_CLUSTER_NODES, CLUSTER_NAME, HISTORY_URL) share the symbols with
 // the hot cache on the same Redis Cluster.
 import { execFileSync } from 'node:child_process';
 import { ManualClock } from '@pipeline/core';
+import { startRedisCluster, type RedisClusterHandle } from '@pipeline/test-utils';
 import { Cluster } from 'ioredis';
 import { loadConfig } from '../wiring/config';
 import { createService, type Service } from '../wiring/service';
@@ -13,7 +14,6 @@ import { createClusterCoordinator, type ClusterCoordinator } from './coordinator
 import { clusterKeys } from './keys';
 import { createSharedBudget } from './shared-budget';
 import { createClusterRedis } from './wiring';
-import { startRedisCluster, type RedisClusterHandle } from './test-redis-cluster';
 
 jest.setTimeout(90_000);
 
@@ -40,7 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   redis?.disconnect();
-  await rc?.destroy();
+  await rc?.stop();
 });
 
 /** The master serving `key` (its port), from CLUSTER KEYSLOT and the slot map. */
@@ -223,7 +223,7 @@ describe('on a 3-master Redis Cluster', () => {
     });
     await c.tick();
     expect(c.owned().size).toBe(SYMBOLS.length);
-    await rc.destroy(); // SIGKILL of every node (the last test of this file)
+    await rc.stop(); // SIGKILL of every node (the last test of this file)
     const t0 = Date.now();
     await expect(c.tick()).rejects.toBeInstanceOf(Error);
     await expect(c.fence(SYMBOLS)).rejects.toBeInstanceOf(Error);
