@@ -1,4 +1,4 @@
-// Checked reads for tests (issue 12: no non-null assertions). A missing element fails the test with
+// Checked reads for tests (issue 12: no non-null assertions), and the first values of a stream. A missing element fails the test with
 // a message that names what was expected, instead of a TypeError further down.
 
 /** `arr[i]` (negative i counts from the end, like Array#at), or throws naming the index and length. */
@@ -13,4 +13,15 @@ export function at<T>(arr: ArrayLike<T>, i: number, what = 'element'): T {
 export function defined<T>(x: T | undefined | null, what = 'value'): T {
   if (x === undefined || x === null) throw new Error(`expected ${what}, got ${String(x)}`);
   return x;
+}
+
+/** The next `n` values of an async iterator (fewer if it ends first): a stream's first events. */
+export async function take<T>(it: AsyncIterator<T>, n: number): Promise<T[]> {
+  const out: T[] = [];
+  while (out.length < n) {
+    const r = await it.next();
+    if (r.done) break;
+    out.push(r.value);
+  }
+  return out;
 }

@@ -8,20 +8,11 @@ import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { buildApp } from './api';
 import { createStreamHub, type StreamHub } from './stream-hub';
+import { take } from '../../test/at';
 import { createHarness, type Harness } from '../../test/harness';
 
 const TOKEN = 'stream-redis-token-0123456789';
 const MINUTE = 60_000;
-
-async function take(it: AsyncIterator<StreamEvent>, n: number): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
 
 describe('push streams with CACHE on Redis and API_TOKEN', () => {
   const prefix = uniqueRedisPrefix('stream');

@@ -6,22 +6,13 @@ import { cleanupTempDirs, tempSqlitePath } from '@pipeline/test-utils';
 import { WebSocket } from 'ws';
 import { buildApp } from './api';
 import { createStreamHub, idTime, type StreamHub } from './stream-hub';
+import { take } from '../../test/at';
 import { createHarness, type Harness } from '../../test/harness';
 
 afterAll(() => cleanupTempDirs());
 
 const MINUTE = 60_000;
 const START = Date.UTC(2024, 0, 3, 12, 0, 0);
-
-async function take(it: AsyncIterator<StreamEvent>, n: number): Promise<StreamEvent[]> {
-  const out: StreamEvent[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
 
 /** A real sidecar on a free port with a hub on its manual clock (ring of 5 events per kind). */
 async function start(

@@ -4,21 +4,12 @@ import { cleanupTempDirs } from '@pipeline/test-utils';
 import { WebSocket } from 'ws';
 import { buildApp } from './api';
 import { createStreamHub, type StreamHub } from './stream-hub';
+import { take } from '../../test/at';
 import { createHarness, type Harness } from '../../test/harness';
 
 afterAll(() => cleanupTempDirs());
 
 const TOKEN = 'stream-token-0123456789';
-
-async function take<T>(it: AsyncIterator<T>, n: number): Promise<T[]> {
-  const out: T[] = [];
-  while (out.length < n) {
-    const r = await it.next();
-    if (r.done) break;
-    out.push(r.value);
-  }
-  return out;
-}
 
 describe('push streams against a real listening sidecar', () => {
   let h: Harness;
