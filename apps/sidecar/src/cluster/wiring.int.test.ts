@@ -10,6 +10,7 @@ import {
   type Fetcher,
   type SourceCapabilities,
 } from '@pipeline/core';
+import { createBreakerRegistry } from '@pipeline/breaker';
 import { deleteRedisPrefix, TEST_REDIS_URL, uniqueRedisPrefix } from '@pipeline/test-utils';
 import { isBatchFetcher, type BatchFetcher } from '@pipeline/fetchers';
 import { Redis } from 'ioredis';
@@ -100,6 +101,32 @@ describe('withSharedBudget', () => {
       kind: 'rate_limited',
     });
     expect(instances.reduce((n, i) => n + i.sent.length, 0)).toBe(10);
+  });
+
+  it('a poll refused at the poll limits leaves history requests callable (a takeover is not starved)', async () => {
+    // The breaker as the sidecar wires it: a rate_limited error with retryAfterMs cools the whole
+    // source down on this instance. A poll refusal must not, or a takeover's backfill (granted from
+    // the 20 % kept for history) is skipped as "open" until the poll window has room again.
+    const budget = createSharedBudget({ redis, prefix, clock });
+    const breaker = createBreakerRegistry({ clock, retry: { maxAttempts: 1 } });
+    const p = provider(10);
+    const slot = withSharedBudget({ name: 'twelvedata', fetcher: p.fetcher }, budget, 'KEY');
+    for (let i = 0; i < 8; i++) await breaker.execute('twelvedata', () => slot.fetcher.fetchLatest(latest));
+    await expect(breaker.execute('twelvedata', () => slot.fetcher.fetchLatest(latest))).rejects.toMatchObject(
+      { kind: 'rate_limited' },
+    );
+    expect(breaker.isCallable('twelvedata')).toBe(true);
+    const h = { symbol: 'EURUSD', timeframe: '1m', from: 0, to: 60_000 } as const;
+    await breaker.execute('twelvedata', () => slot.fetcher.fetchHistory(h));
+    await breaker.execute('twelvedata', () => slot.fetcher.fetchHistory(h));
+    expect(p.sent).toHaveLength(10);
+    // The full limit spent: now every kind waits, and the source cools down until the window has room.
+    await expect(breaker.execute('twelvedata', () => slot.fetcher.fetchHistory(h))).rejects.toMatchObject({
+      kind: 'rate_limited',
+      retryAfterMs: expect.any(Number),
+    });
+    expect(breaker.isCallable('twelvedata')).toBe(false);
+    expect(p.sent).toHaveLength(10);
   });
 
   it("a provider's 429 with Retry-After pauses the source for every instance", async () => {

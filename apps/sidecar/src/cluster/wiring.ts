@@ -104,13 +104,24 @@ export function createClusterFromConfig(
   };
 }
 
-/** The error a refused take() raises: the fallback order moves on to the next source this cycle. */
-function budgetRefused(source: SourceSlot['name'], waitMs: number, symbol?: string): FetchError {
+/**
+ * The error a refused take() raises: the fallback order moves on to the next source this cycle.
+ * `cooldown`: carry the wait as retryAfterMs, which makes this instance's breaker cool the whole
+ * source down for that long (every kind of request). Only a refusal that holds for every kind may
+ * do that: a live poll refused at the poll limits must not stop the history requests the rest of
+ * the budget is kept for (a takeover's backfill would wait out the poll window, tens of seconds).
+ */
+function budgetRefused(
+  source: SourceSlot['name'],
+  waitMs: number,
+  symbol: string | undefined,
+  cooldown: boolean,
+): FetchError {
   return new FetchError({
     kind: 'rate_limited',
     source,
     ...(symbol ? { symbol } : {}),
-    retryAfterMs: waitMs,
+    ...(cooldown ? { retryAfterMs: waitMs } : {}),
     message: `shared cluster rate budget spent; retry in ${waitMs} ms`,
   });
 }
@@ -172,7 +183,16 @@ export function withSharedBudget(
       log?.debug('shared budget unavailable; in-process budget only', { source: slot.name, err });
     }
     if (answer) remember(answer, kind);
-    if (answer && !answer.granted) throw budgetRefused(slot.name, answer.waitMs, symbol);
+    // A history refusal means the full limits are spent (polls would be refused too); a poll refusal
+    // holds for history only while the provider asked every instance to wait or the per-second
+    // window (the same for both kinds) is full.
+    if (answer && !answer.granted)
+      throw budgetRefused(
+        slot.name,
+        answer.waitMs,
+        symbol,
+        kind === 'history' || answer.blockedUntil !== null || answer.secondLeft === 0,
+      );
   }
 
   /** The provider itself said wait (429, Retry-After, spent quota): every instance waits. */
