@@ -264,6 +264,9 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
     isStopping: () => shell.isStopping(),
     afterCycle: () => {
       if (shell.phase() === 'live') {
+        // Cluster mode: a takeover's backfill goes first (gap repair and late finalisation draw on
+        // the same history share of the provider budgets); their queues wait.
+        if (cluster?.takingOver()) return;
         gapRepair.kick();
         finalizer.kick();
       }

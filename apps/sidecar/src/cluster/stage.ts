@@ -87,6 +87,12 @@ export interface ClusterStage {
   /** True for the symbols whose lease this instance holds (taken over or still being taken over). */
   owns(symbol: string): boolean;
   /**
+   * True while a symbol this instance owns is not collected yet (being taken over, or waiting to be
+   * taken over again). The late finaliser then leaves the history share of the provider budgets to
+   * the takeover's backfill.
+   */
+  takingOver(): boolean;
+  /**
    * This instance's part of the cluster's work: owned symbols / all symbols (0..1). The request
    * planner plans this part of each provider budget.
    */
@@ -241,6 +247,10 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
     },
     isCollecting: (symbol) => live.has(symbol) && coordinator.isOwner(symbol),
     owns: (symbol) => coordinator.isOwner(symbol),
+    takingOver() {
+      for (const symbol of coordinator.owned().keys()) if (!live.has(symbol)) return true;
+      return false;
+    },
     share: () => (options.symbols.length === 0 ? 0 : coordinator.owned().size / options.symbols.length),
     async fence(symbols) {
       const list = [...new Set(symbols)];
