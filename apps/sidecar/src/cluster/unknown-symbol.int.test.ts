@@ -57,7 +57,8 @@ describe('cluster mode: a symbol the mapper does not know', () => {
     );
     services.push(service);
     await service.sidecar.start({ loop: false });
-    const cluster = service.sidecar.cluster!;
+    const cluster = service.sidecar.cluster;
+    if (!cluster) throw new Error('not in cluster mode');
     for (let i = 0; i < 3; i++) {
       await service.sidecar.runCycle();
       await cluster.settled();
@@ -66,6 +67,12 @@ describe('cluster mode: a symbol the mapper does not know', () => {
     expect(cluster.health().takingOver).toEqual([]);
     expect(cluster.isCollecting('ADAUSD')).toBe(true);
     expect(cluster.isCollecting('BTCUSD')).toBe(true);
+    expect(cluster.takingOver()).toBe(false); // gap repair and late finalisation run again
+    // The known symbol's takeover backfilled a day from the provider; the unknown one stored nothing.
+    expect(Number(psql(DB, `SELECT count(*) FROM bars WHERE symbol = 'BTCUSD'`))).toBeGreaterThanOrEqual(
+      1440,
+    );
+    expect(Number(psql(DB, `SELECT count(*) FROM bars WHERE symbol = 'ADAUSD'`))).toBe(0);
     // Polled like any collected symbol (whenever the request planner grants it a request): the
     // provider's answer is symbol_not_found, as in single-instance mode.
     const attemptsOf = (symbol: string) => service.sidecar.symbolState(symbol)?.lastAttempts ?? [];
