@@ -237,12 +237,17 @@ describe('cluster mode: several sidecars, one pipeline', () => {
         i.svc
           .output()
           .split('\n')
-          .filter((l) => /took over|takeover|coordinator round|budget|chunk/.test(l))
+          .filter((l) => /took over|takeover|coordinator round|budget|chunk|skipped_open/.test(l))
           .slice(-20)
           .map((l) => `${i.id}: ${l.slice(0, 400)}`),
       );
+      // The source's breaker on each survivor: a takeover backfill is skipped while it is open or cooling down.
+      const breakers = hs.map((h) =>
+        h.sources.map((s) => ({ name: s.name, breaker: s.breaker, coolingDownUntil: s.coolingDownUntil })),
+      );
       throw new Error(
-        `${String(err)}\nvictim symbols ${victimSymbols.join(',')}; survivors: ${JSON.stringify(hs.map((h) => h.cluster))}\n${lines.join('\n')}`,
+        `${String(err)}\nvictim symbols ${victimSymbols.join(',')}; survivors: ${JSON.stringify(hs.map((h) => h.cluster))}\n` +
+          `survivors' sources: ${JSON.stringify(breakers)}\n${lines.join('\n')}`,
       );
     });
     const resumedMs = Date.now() - killedAt;
