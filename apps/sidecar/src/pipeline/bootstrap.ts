@@ -290,6 +290,70 @@ function validateChunk(validator: ValidatorPort, bars: readonly Bar[]): Bar[] {
   return out;
 }
 
+/** Fetches one chunk from the first source that has it (at its finest timeframe that far back) and validates it. */
+async function fetchChunk(input: BootstrapInput, chunk: Chunk): Promise<FetchedChunk> {
+  const { validator, timeframe } = input;
+  const res = await withFallback({
+    slots: input.sources,
+    breaker: input.breaker,
+    symbol: chunk.symbol,
+    // History may come at a coarser timeframe than the live one: each source picks its own.
+    timeframe: null,
+    call: async (slot, signal) => {
+      const tf = finestTimeframeFor(slot, timeframe, chunk.from, input.now());
+      if (!tf) {
+        throw new FetchError({
+          kind: 'not_supported',
+          source: slot.name,
+          symbol: chunk.symbol,
+          message: `no history back to ${new Date(chunk.from).toISOString()}`,
+        });
+      }
+      const from = alignTs(chunk.from, tf);
+      return {
+        tf,
+        bars: await slot.fetcher.fetchHistory({
+          symbol: chunk.symbol,
+          timeframe: tf,
+          from,
+          to: Math.max(chunk.to, from + TIMEFRAME_MS[tf]),
+          signal,
+        }),
+      };
+    },
+    now: input.now,
+  });
+  return { tf: res.value.tf, source: res.source, bars: validateChunk(validator, res.value.bars) };
+}
+
+/**
+ * Every symbol's missing chunks in plan order (grouped by symbol), and the symbols with no stored bar
+ * at the timeframe before this run, whose written chunks are kept for the hand-over (see onSymbolDone).
+ */
+async function planRun(
+  input: BootstrapInput,
+  keepNewest: number,
+  slice: () => Promise<void> | undefined,
+): Promise<{ chunks: Chunk[]; kept: Map<string, KeptHistory> }> {
+  const chunks: Chunk[] = [];
+  const kept = new Map<string, KeptHistory>();
+  for (const symbol of input.symbols) {
+    const plan = await planSymbol(
+      input.store,
+      symbol,
+      input.timeframe,
+      input.from,
+      input.to,
+      input.calendarFor?.(symbol),
+    );
+    for (const c of plan.chunks) chunks.push(c);
+    if (keepNewest > 0 && !plan.stored && plan.chunks.length > 0)
+      kept.set(symbol, { chunks: [], count: 0, oldest: Infinity });
+    await slice();
+  }
+  return { chunks, kept };
+}
+
 /**
  * Fetches what the store lacks over [from, to) for every symbol, chunk by chunk, each from the
  * first source that has it (breakers, budgets and fallback as in the live loop) at the finest
@@ -300,26 +364,10 @@ function validateChunk(validator: ValidatorPort, bars: readonly Bar[]): Bar[] {
  * The loop is handed back every few ms (see slice.ts). Also used for live gap repair.
  */
 export async function runBootstrap(input: BootstrapInput): Promise<BootstrapReport> {
-  const { store, validator, timeframe } = input;
+  const { store, timeframe } = input;
   const keepNewest = input.onSymbolDone ? Math.max(0, input.keepNewest ?? 0) : 0;
   const slice = createSlicer();
-  const chunks: Chunk[] = [];
-  /** The symbols with no stored bar at `timeframe` before this run: their written chunks are kept (see onSymbolDone). */
-  const kept = new Map<string, KeptHistory>();
-  for (const symbol of input.symbols) {
-    const plan = await planSymbol(
-      store,
-      symbol,
-      timeframe,
-      input.from,
-      input.to,
-      input.calendarFor?.(symbol),
-    );
-    for (const c of plan.chunks) chunks.push(c);
-    if (keepNewest > 0 && !plan.stored && plan.chunks.length > 0)
-      kept.set(symbol, { chunks: [], count: 0, oldest: Infinity });
-    await slice();
-  }
+  const { chunks, kept } = await planRun(input, keepNewest, slice);
   /** Each symbol's last chunk in plan order (chunks come grouped by symbol). */
   const lastChunk = new Map<string, Chunk>();
   for (const c of chunks) lastChunk.set(c.symbol, c);
@@ -341,41 +389,6 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       failedChunks: report.failedChunks,
       done,
     });
-
-  /** Fetches and validates one chunk and starts its write. */
-  async function fetchChunk(chunk: Chunk): Promise<FetchedChunk> {
-    const res = await withFallback({
-      slots: input.sources,
-      breaker: input.breaker,
-      symbol: chunk.symbol,
-      // History may come at a coarser timeframe than the live one: each source picks its own.
-      timeframe: null,
-      call: async (slot, signal) => {
-        const tf = finestTimeframeFor(slot, timeframe, chunk.from, input.now());
-        if (!tf) {
-          throw new FetchError({
-            kind: 'not_supported',
-            source: slot.name,
-            symbol: chunk.symbol,
-            message: `no history back to ${new Date(chunk.from).toISOString()}`,
-          });
-        }
-        const from = alignTs(chunk.from, tf);
-        return {
-          tf,
-          bars: await slot.fetcher.fetchHistory({
-            symbol: chunk.symbol,
-            timeframe: tf,
-            from,
-            to: Math.max(chunk.to, from + TIMEFRAME_MS[tf]),
-            signal,
-          }),
-        };
-      },
-      now: input.now,
-    });
-    return { tf: res.value.tf, source: res.source, bars: validateChunk(validator, res.value.bars) };
-  }
 
   /**
    * A chunk of `symbol` is written (`accepted` of its bars): kept while fewer than keepNewest are,
@@ -447,7 +460,7 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     if (input.isCancelled?.()) break;
     if (writes.length >= BOOTSTRAP_FETCH_AHEAD) await writes.shift();
     await slice();
-    const fetched = fetchChunk(chunk);
+    const fetched = fetchChunk(input, chunk);
     // The next fetch starts once this one is in hand (one request at a time, as before); a failure
     // is writeChunk's to count, in plan order.
     await fetched.then(
