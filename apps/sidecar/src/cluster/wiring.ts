@@ -126,27 +126,28 @@ function budgetRefused(
   });
 }
 
-/**
- * A source whose every provider request first takes one unit from the budget shared by the cluster
- * (per provider and API key, the fetcher's own limits); a provider's rate_limited answer with a
- * Retry-After blocks the provider for every instance. Sources without limits pass through.
- *
- * A history call is split into the fetcher's own requests (its `maxRangeMsPerRequest` for the
- * timeframe), one unit taken before each; a fetcher that still sent more than one request for a
- * piece (it reports `requestsDone` through `onProgress`) has the extra ones recorded afterwards, so
- * the shared count is the requests actually made. `budget()` (what /health shows) is the shared
- * budget's remaining count, read with a peek at most once a second, or the fetcher's own until the
- * first answer.
- */
-export function withSharedBudget(
+/** What a source's calls pay the shared budget through (see {@link withSharedBudget}). */
+interface BudgetGate {
+  /** Takes `count` units at once; throws the refusal as a rate_limited FetchError. Redis down: fail open. */
+  take(symbol: string, kind: 'poll' | 'history', count?: number): Promise<void>;
+  /** Pays, then runs `run`; a provider's Retry-After seen by it blocks the provider for every instance. */
+  guarded<T>(symbol: string, kind: 'poll' | 'history', run: () => Promise<T>, count?: number): Promise<T>;
+  /** The provider itself said wait (429, Retry-After, spent quota): every instance waits. */
+  shareProviderBlock(err: unknown): Promise<void>;
+  /** Records `extra` history requests a fetcher made beyond the one paid for. */
+  spend(extra: number): Promise<void>;
+  /** The shared budget's remaining count (what /health shows). */
+  snapshot(): RateBudgetSnapshot;
+}
+
+function createBudgetGate(
   slot: SourceSlot,
   budget: SharedBudget,
   apiKey: string | undefined,
-  log?: Logger,
-  now: () => number = () => Date.now(),
-): SourceSlot {
-  const limits: SharedLimits = slot.fetcher.capabilities.rateLimits;
-  if (!limits.perSecond && !limits.perMinute && !limits.perDay) return slot;
+  limits: SharedLimits,
+  log: Logger | undefined,
+  now: () => number,
+): BudgetGate {
   const f = slot.fetcher;
   // Live polls may spend only part of each minute's and day's budget; the rest is kept for history
   // requests (a takeover's backfill, gap repair), which otherwise lose every race against N
@@ -172,7 +173,6 @@ export function withSharedBudget(
     };
   };
 
-  /** Takes `count` units at once; throws the refusal as a rate_limited FetchError. Redis down: fail open. */
   async function takeOne(symbol: string, kind: 'poll' | 'history', count = 1): Promise<void> {
     let answer: SharedBudgetAnswer | null = null;
     try {
@@ -195,7 +195,6 @@ export function withSharedBudget(
       );
   }
 
-  /** The provider itself said wait (429, Retry-After, spent quota): every instance waits. */
   async function shareProviderBlock(err: unknown): Promise<void> {
     // A refusal by this process's own budget or by the shared one is not the provider's word.
     if (!isFetchError(err) || err.kind !== 'rate_limited') return;
@@ -222,6 +221,66 @@ export function withSharedBudget(
     }
   }
 
+  function snapshot(): RateBudgetSnapshot {
+    const local = f.budget();
+    const t = now();
+    if (!peeking && (!shared || t - shared.at > 1_000)) {
+      peeking = true;
+      budget
+        .peek(slot.name, apiKey, limits)
+        .then((a) => remember(a, 'history'))
+        .catch(() => undefined) // Redis down: the last answer (or the local budget) stays
+        .finally(() => (peeking = false));
+    }
+    if (!shared) return local;
+    const a = shared.answer;
+    const blockedUntil = Math.max(a.blockedUntil ?? 0, local.blockedUntil ?? 0) || null;
+    return {
+      perMinuteLeft: limits.perMinute ? a.minuteLeft : local.perMinuteLeft,
+      perDayLeft: limits.perDay ? a.dayLeft : local.perDayLeft,
+      dayResetsAt: local.dayResetsAt,
+      blockedUntil,
+    };
+  }
+
+  return {
+    take: takeOne,
+    guarded,
+    shareProviderBlock,
+    spend: (extra) =>
+      budget
+        .spend(slot.name, apiKey, limits, extra)
+        .then((a) => remember(a, 'history'))
+        .catch((err: unknown) => log?.debug('shared budget spend failed', { err })),
+    snapshot,
+  };
+}
+
+/**
+ * A source whose every provider request first takes one unit from the budget shared by the cluster
+ * (per provider and API key, the fetcher's own limits); a provider's rate_limited answer with a
+ * Retry-After blocks the provider for every instance. Sources without limits pass through.
+ *
+ * A history call is split into the fetcher's own requests (its `maxRangeMsPerRequest` for the
+ * timeframe), one unit taken before each; a fetcher that still sent more than one request for a
+ * piece (it reports `requestsDone` through `onProgress`) has the extra ones recorded afterwards, so
+ * the shared count is the requests actually made. `budget()` (what /health shows) is the shared
+ * budget's remaining count, read with a peek at most once a second, or the fetcher's own until the
+ * first answer.
+ */
+export function withSharedBudget(
+  slot: SourceSlot,
+  budget: SharedBudget,
+  apiKey: string | undefined,
+  log?: Logger,
+  now: () => number = () => Date.now(),
+): SourceSlot {
+  const limits: SharedLimits = slot.fetcher.capabilities.rateLimits;
+  if (!limits.perSecond && !limits.perMinute && !limits.perDay) return slot;
+  const f = slot.fetcher;
+  const gate = createBudgetGate(slot, budget, apiKey, limits, log, now);
+  const { guarded } = gate;
+
   /** One history call as the fetcher's own requests, each paid for before it is sent. */
   async function history(req: FetchHistoryRequest): Promise<Bar[]> {
     const pieces = splitRange(req.from, req.to, f.capabilities.maxRangeMsPerRequest[req.timeframe]);
@@ -245,37 +304,11 @@ export function withSharedBudget(
           },
         }),
       );
-      if (made > 1)
-        await budget
-          .spend(slot.name, apiKey, limits, made - 1)
-          .then((a) => remember(a, 'history'))
-          .catch((err: unknown) => log?.debug('shared budget spend failed', { err }));
+      if (made > 1) await gate.spend(made - 1);
       done += Math.max(1, made);
       for (const b of bars) out.push(b);
     }
     return out;
-  }
-
-  function snapshot(): RateBudgetSnapshot {
-    const local = f.budget();
-    const t = now();
-    if (!peeking && (!shared || t - shared.at > 1_000)) {
-      peeking = true;
-      budget
-        .peek(slot.name, apiKey, limits)
-        .then((a) => remember(a, 'history'))
-        .catch(() => undefined) // Redis down: the last answer (or the local budget) stays
-        .finally(() => (peeking = false));
-    }
-    if (!shared) return local;
-    const a = shared.answer;
-    const blockedUntil = Math.max(a.blockedUntil ?? 0, local.blockedUntil ?? 0) || null;
-    return {
-      perMinuteLeft: limits.perMinute ? a.minuteLeft : local.perMinuteLeft,
-      perDayLeft: limits.perDay ? a.dayLeft : local.perDayLeft,
-      dayResetsAt: local.dayResetsAt,
-      blockedUntil,
-    };
   }
 
   // A batch endpoint free per symbol (Polygon's snapshot; pipeline/batcher.ts coalesces the cycle's
@@ -295,14 +328,14 @@ export function withSharedBudget(
     let units = 0;
     for (const n of perTimeframe.values()) units += Math.ceil(n / freeBatch.maxSymbols);
     try {
-      await takeOne(group[0]?.req.symbol ?? '', 'poll', units);
+      await gate.take(group[0]?.req.symbol ?? '', 'poll', units);
     } catch (err) {
       for (const g of group) g.reject(err);
       return;
     }
     for (const g of group)
       f.fetchLatest(g.req).then(g.resolve, (err: unknown) => {
-        void shareProviderBlock(err);
+        void gate.shareProviderBlock(err);
         g.reject(err);
       });
   }
@@ -323,7 +356,7 @@ export function withSharedBudget(
     capabilities: f.capabilities,
     fetchLatest,
     fetchHistory: history,
-    budget: snapshot,
+    budget: gate.snapshot,
     close: () => f.close(),
   };
   if (isBatchFetcher(f)) {
