@@ -197,6 +197,34 @@ function changesFor(
   return { release, missing: shares.desired.filter((s) => !owned.has(s)) };
 }
 
+/** The TICK script's round on Redis (bounded by `timeoutMs`), parsed. */
+async function callRound(
+  client: ScriptClient,
+  keys: ClusterKeys,
+  at: { me: string; ttl: number; now: string; timeoutMs: number },
+  mode: 'tick' | 'leave',
+  desired: readonly string[],
+  release: readonly string[],
+): Promise<ReturnType<typeof parseRound>> {
+  const flat = await bounded(
+    client.pipelineTick(
+      keys.members,
+      keys.owners,
+      keys.fences,
+      at.me,
+      at.ttl,
+      at.now,
+      mode,
+      desired.length,
+      ...desired,
+      ...release,
+    ),
+    at.timeoutMs,
+    'round',
+  );
+  return parseRound(flat);
+}
+
 /** TICK_SCRIPT's answer: {wasLive, members flat..., '|', owned flat...}. */
 function parseRound(flat: string[]): {
   wasLive: boolean;
@@ -250,23 +278,14 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
     release: string[],
     full: boolean,
   ): Promise<boolean> {
-    const flat = await bounded(
-      client.pipelineTick(
-        keys.members,
-        keys.owners,
-        keys.fences,
-        me,
-        ttl,
-        now(),
-        mode,
-        desired.length,
-        ...desired,
-        ...release,
-      ),
-      roundTimeout,
-      'round',
+    const reply = await callRound(
+      client,
+      keys,
+      { me, ttl, now: now(), timeoutMs: roundTimeout },
+      mode,
+      desired,
+      release,
     );
-    const reply = parseRound(flat);
     members = reply.members;
     const { answered, wasLive } = reply;
     if (full || mode === 'leave') {
