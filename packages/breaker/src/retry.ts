@@ -40,15 +40,17 @@ export function sleep(
   clock: Scheduler,
 ): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const keepAlive = clock === systemClock ? setTimeout(() => undefined, ms + 1) : undefined;
+    // Held until the wait settles (not a one-shot of ms + 1: the release check saw an exit 13 once in
+    // CI, with no output, i.e. inside a retry wait; an interval cannot lapse before the wait ends).
+    const keepAlive = clock === systemClock ? setInterval(() => undefined, 1_000) : undefined;
     const onAbort = () => {
       handle.cancel();
-      if (keepAlive !== undefined) clearTimeout(keepAlive);
+      if (keepAlive !== undefined) clearInterval(keepAlive);
       reject(new BreakerCancelledError(source, signal.reason));
     };
     const handle = clock.setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
-      if (keepAlive !== undefined) clearTimeout(keepAlive);
+      if (keepAlive !== undefined) clearInterval(keepAlive);
       resolve();
     }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
