@@ -14,6 +14,22 @@ afterAll(() => cleanupTempDirs());
 const MINUTE = 60_000;
 const START = Date.UTC(2024, 0, 3, 12, 0, 0);
 
+/** The first EURUSD bars event a client resuming at `lastEventId` gets (then it disconnects). */
+async function firstOnResume(baseUrl: string, lastEventId: number): Promise<StreamEvent | undefined> {
+  const ac = new AbortController();
+  const [first] = await take(
+    createClient({ baseUrl }).stream({
+      kinds: ['bars'],
+      symbols: ['EURUSD'],
+      lastEventId,
+      signal: ac.signal,
+    }),
+    1,
+  );
+  ac.abort();
+  return first;
+}
+
 /** A real sidecar on a free port with a hub on its manual clock (ring of 5 events per kind). */
 async function start(
   sqlitePath: string,
@@ -127,17 +143,7 @@ describe('resume older than the ring, from the SQLite history store', () => {
       await other.cycle(2);
       const mark = other.hub.lastId;
       await other.cycle(10);
-      const ac = new AbortController();
-      const [reset] = await take(
-        createClient({ baseUrl: other.baseUrl }).stream({
-          kinds: ['bars'],
-          symbols: ['EURUSD'],
-          lastEventId: mark,
-          signal: ac.signal,
-        }),
-        1,
-      );
-      ac.abort();
+      const reset = await firstOnResume(other.baseUrl, mark);
       expect(reset).toMatchObject({ kind: 'reset', data: { kinds: ['bars'] } });
       expect((reset?.data as { reason?: string } | undefined)?.reason).toMatch(
         /more than the 6 a resume backfills/,
@@ -160,17 +166,7 @@ describe('resume older than the ring, from the SQLite history store', () => {
       await other.cycle(2);
       const mark = other.hub.lastId;
       await other.cycle(6);
-      const ac = new AbortController();
-      const [first] = await take(
-        createClient({ baseUrl: other.baseUrl }).stream({
-          kinds: ['bars'],
-          symbols: ['EURUSD'],
-          lastEventId: mark,
-          signal: ac.signal,
-        }),
-        1,
-      );
-      ac.abort();
+      const first = await firstOnResume(other.baseUrl, mark);
       expect(first).toMatchObject({ kind: 'reset', data: { kinds: ['bars'] } });
       expect((first?.data as { reason?: string } | undefined)?.reason).toMatch(
         /while the history store was read/,
