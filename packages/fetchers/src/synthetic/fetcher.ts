@@ -1,7 +1,6 @@
 import {
   FetchError,
   OptionsError,
-  isFetchError,
   TIMEFRAMES,
   TIMEFRAME_MS,
   alignTs,
@@ -71,13 +70,58 @@ export interface SyntheticFetcher extends BatchFetcher {
 }
 
 const MIN = 60_000;
+/** Final bars remembered per symbol: a poll for the latest 3 asks for the same 2 final ones again. */
+const MEMO_SLOTS = 4;
+/** Per remembered bar: ts, open, high, low, close, volume. */
+const MEMO_COLS = 6;
+
+/**
+ * One symbol's state: its path; the extremes of the seconds quoted so far in the minute in progress
+ * and the next second to quote (`qFrom` is the minute they belong to; NaN before the first); and the
+ * last {@link MEMO_SLOTS} final bars built, as numbers (a final bar never changes, so a poll that
+ * asks for it again reads it instead of pricing it again).
+ */
+class SymbolFeed {
+  qFrom = Number.NaN;
+  qNext = Number.NaN;
+  qHigh = -Infinity;
+  qLow = Infinity;
+  readonly memo = new Float64Array(MEMO_SLOTS * MEMO_COLS).fill(Number.NaN);
+  readonly memoTf: (Timeframe | null)[] = [null, null, null, null];
+  private memoNext = 0;
+
+  constructor(
+    readonly symbol: string,
+    readonly path: PricePath,
+  ) {}
+
+  /** The memo slot holding the final bar (timeframe, ts), or -1. */
+  memoSlot(timeframe: Timeframe, ts: number): number {
+    for (let i = 0; i < MEMO_SLOTS; i++)
+      if (this.memo[i * MEMO_COLS] === ts && this.memoTf[i] === timeframe) return i;
+    return -1;
+  }
+
+  remember(timeframe: Timeframe, ts: number, o: number, h: number, l: number, c: number, v: number): void {
+    const i = this.memoNext;
+    this.memoNext = i + 1 === MEMO_SLOTS ? 0 : i + 1;
+    const k = i * MEMO_COLS;
+    const m = this.memo;
+    m[k] = ts;
+    m[k + 1] = o;
+    m[k + 2] = h;
+    m[k + 3] = l;
+    m[k + 4] = c;
+    m[k + 5] = v;
+    this.memoTf[i] = timeframe;
+  }
+}
 
 class SyntheticFetcherImpl implements SyntheticFetcher {
   readonly source = 'synthetic' as const;
   readonly capabilities: SourceCapabilities;
-  private readonly paths = new Map<string, PricePath>();
-  /** Per symbol: extremes of the seconds quoted so far in the minute in progress, and the next second. */
-  private readonly quoted = new Map<string, { from: number; next: number; high: number; low: number }>();
+  /** Per symbol: its price path, the seconds quoted so far and the last final bars built. */
+  private readonly feeds = new Map<string, SymbolFeed>();
   private readonly counters = createFetcherStats();
 
   constructor(private readonly opts: Readonly<SyntheticFetcherOptions>) {
@@ -118,27 +162,46 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
         message: `symbols must be an array of at most ${this.opts.batchMaxSymbols}, got ${Array.isArray(symbols) ? `${symbols.length} symbols` : JSON.stringify(symbols)}`,
       });
     }
-    for (const symbol of symbols) checkRequest('synthetic', { symbol, timeframe, limit: req.limit }, false);
+    // The request's own fields are checked once; a symbol only when it is not a plain non-empty
+    // string (checkRequest then throws the same error it always did), with no object per symbol.
+    // string (checkRequest then throws the same error it always did), with no object per symbol; the
+    // first symbol is checked in full, so the first error is the one a check per symbol would throw.
+    for (let i = 0; i < symbols.length; i++) {
+      const symbol: unknown = symbols[i];
+      if (i === 0 || typeof symbol !== 'string' || symbol.trim() === '')
+        checkRequest('synthetic', { symbol, timeframe, limit: req.limit }, false);
+    }
     throwIfAborted('synthetic', req.signal);
     const limit = req.limit ?? this.opts.latestLimit;
     this.counters.requests++;
     const out: FetchLatestManyResult = new Map();
-    for (const symbol of symbols) {
+    // One clock read for the whole answer: every symbol's bars end at the same instant.
+    const now = this.opts.clock.now();
+    for (let i = 0; i < symbols.length; i++) {
+      const symbol = symbols[i] as string;
       if (out.has(symbol)) continue;
-      try {
-        out.set(symbol, this.latest(symbol, timeframe, limit, false));
-      } catch (err) {
-        if (!isFetchError(err) || err.kind !== 'symbol_not_found') throw err;
-        out.set(symbol, err);
-      }
+      const feed = this.feedOrError(symbol);
+      out.set(symbol, feed instanceof SymbolFeed ? this.latestAt(feed, timeframe, limit, now, false) : feed);
     }
     return out;
   }
 
   private latest(symbol: string, timeframe: Timeframe, limit: number, count: boolean): Bar[] {
+    const feed = this.feedOrError(symbol);
+    if (!(feed instanceof SymbolFeed)) throw feed;
+    return this.latestAt(feed, timeframe, limit, this.opts.clock.now(), count);
+  }
+
+  private latestAt(
+    feed: SymbolFeed,
+    timeframe: Timeframe,
+    limit: number,
+    now: number,
+    count: boolean,
+  ): Bar[] {
     const tf = TIMEFRAME_MS[timeframe];
-    const last = alignTs(this.opts.clock.now(), timeframe);
-    return this.build(symbol, timeframe, last - (limit - 1) * tf, last + tf, count);
+    const last = alignTs(now, timeframe);
+    return this.buildAt(feed, timeframe, last - (limit - 1) * tf, last + tf, now, count);
   }
 
   async fetchHistory(req: FetchHistoryRequest): Promise<Bar[]> {
@@ -146,7 +209,10 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     throwIfAborted('synthetic', req.signal, req.symbol);
     const tf = TIMEFRAME_MS[req.timeframe];
     const first = alignTs(req.from, req.timeframe);
-    const bars = this.build(req.symbol, req.timeframe, first < req.from ? first + tf : first, req.to, true);
+    const feed = this.feedOrError(req.symbol);
+    if (!(feed instanceof SymbolFeed)) throw feed;
+    const from = first < req.from ? first + tf : first;
+    const bars = this.buildAt(feed, req.timeframe, from, req.to, this.opts.clock.now(), true);
     req.onProgress?.({ requestsDone: 1, requestsPlanned: 1, bars: bars.length });
     return bars;
   }
@@ -160,37 +226,46 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
   }
 
   async close(): Promise<void> {
-    this.paths.clear();
-    this.quoted.clear();
+    this.feeds.clear();
   }
 
-  private path(symbol: string): PricePath {
-    let p = this.paths.get(symbol);
-    if (p) return p;
+  /** The symbol's feed, created on first use, or its `symbol_not_found` error (returned, not thrown). */
+  private feedOrError(symbol: string): SymbolFeed | FetchError {
+    const known = this.feeds.get(symbol);
+    if (known !== undefined) return known;
     const start = this.opts.symbols[symbol] ?? this.opts.defaultStartPrice;
     if (start === null)
-      throw new FetchError({
+      return new FetchError({
         kind: 'symbol_not_found',
         source: 'synthetic',
         symbol,
         message: `no start price for ${symbol}`,
       });
-    p = new PricePath({
-      seed: this.opts.seed,
+    const feed = new SymbolFeed(
       symbol,
-      startPrice: start,
-      minuteVol: this.opts.volatility,
-      epoch: this.opts.epoch,
-    });
-    this.paths.set(symbol, p);
-    return p;
+      new PricePath({
+        seed: this.opts.seed,
+        symbol,
+        startPrice: start,
+        minuteVol: this.opts.volatility,
+        epoch: this.opts.epoch,
+      }),
+    );
+    this.feeds.set(symbol, feed);
+    return feed;
   }
 
   /** Bars with opens in [from, to) (from aligned), none after now; the one holding now is forming. */
-  private build(symbol: string, timeframe: Timeframe, from: number, to: number, counted: boolean): Bar[] {
-    const path = this.path(symbol);
+  private buildAt(
+    feed: SymbolFeed,
+    timeframe: Timeframe,
+    from: number,
+    to: number,
+    now: number,
+    counted: boolean,
+  ): Bar[] {
+    const symbol = feed.symbol;
     const tf = TIMEFRAME_MS[timeframe];
-    const now = this.opts.clock.now();
     const end = Math.min(to, alignTs(now, timeframe) + tf);
     const count = Math.max(0, Math.ceil((end - from) / tf));
     if (count > this.opts.maxBarsPerRequest) {
@@ -202,15 +277,39 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
       });
     }
     if (counted) this.counters.requests++;
-    const out: Bar[] = [];
-    for (let ts = from; ts < end; ts += tf) out.push(this.bar(path, symbol, timeframe, ts, now));
-    this.counters.bars += out.length;
+    // Exactly `count` cells (a pushed array would reserve 16); every cell is written below.
+    const out = new Array<Bar>(count);
+    for (let i = 0, ts = from; i < count; i++, ts += tf) out[i] = this.bar(feed, timeframe, tf, ts, now);
+    this.counters.bars += count;
     return out;
   }
 
-  private bar(path: PricePath, symbol: string, timeframe: Timeframe, ts: number, now: number): Bar {
-    const tf = TIMEFRAME_MS[timeframe];
+  private bar(feed: SymbolFeed, timeframe: Timeframe, tf: number, ts: number, now: number): Bar {
     const forming = now < ts + tf;
+    // A final bar is a function of (symbol, timeframe, ts) only: the last few are kept, and a poll
+    // that asks for them again gets them from the memo (a new object, same numbers).
+    if (!forming) {
+      const slot = feed.memoSlot(timeframe, ts);
+      if (slot >= 0) {
+        const m = feed.memo;
+        const o = slot * MEMO_COLS;
+        return {
+          symbol: feed.symbol,
+          timeframe,
+          ts,
+          open: m[o + 1] ?? NaN, // o + 5 < MEMO_SLOTS * MEMO_COLS
+          high: m[o + 2] ?? NaN,
+          low: m[o + 3] ?? NaN,
+          close: m[o + 4] ?? NaN,
+          volume: m[o + 5] ?? NaN,
+          source: 'synthetic',
+          final: true,
+          quality: 1,
+        };
+      }
+    }
+    const symbol = feed.symbol;
+    const path = feed.path;
     const endT = forming ? now : ts + tf;
     const open = path.priceAt(ts);
     const close = path.priceAt(endT);
@@ -225,9 +324,9 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
         // A completed minute inside the bar: its endpoints plus its wick.
         const a = base * Math.exp(path.logAtMinute(m));
         const b = base * Math.exp(path.logAtMinute(m + 1));
-        const w = path.wick(m);
-        high = Math.max(high, Math.max(a, b) * Math.exp(w.up));
-        low = Math.min(low, Math.min(a, b) * Math.exp(-w.down));
+        path.wickOf(m);
+        high = Math.max(high, Math.max(a, b) * Math.exp(path.wickUp));
+        low = Math.min(low, Math.min(a, b) * Math.exp(-path.wickDown));
         volume += path.volume(m);
       }
       const minuteStart = stop * MIN + this.opts.epoch;
@@ -236,24 +335,27 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
         // The seconds already quoted in an earlier call are not priced again (a poll every second
         // would redo up to 60 per symbol): the extremes so far are kept and the loop resumes.
         const from = Math.max(minuteStart, ts);
-        let q = this.quoted.get(symbol);
-        if (q === undefined || q.from !== from || q.next > endT) {
-          q = { from, next: from, high: -Infinity, low: Infinity };
-          this.quoted.set(symbol, q);
+        const q = feed;
+        if (q.qFrom !== from || q.qNext > endT) {
+          q.qFrom = from;
+          q.qNext = from;
+          q.qHigh = -Infinity;
+          q.qLow = Infinity;
         }
-        for (let t = q.next; t < endT; t += 1000) {
+        for (let t = q.qNext; t < endT; t += 1000) {
           const p = path.priceAt(t);
-          if (p > q.high) q.high = p;
-          if (p < q.low) q.low = p;
-          q.next = t + 1000;
+          if (p > q.qHigh) q.qHigh = p;
+          if (p < q.qLow) q.qLow = p;
+          q.qNext = t + 1000;
         }
-        high = Math.max(high, q.high);
-        low = Math.min(low, q.low);
+        high = Math.max(high, q.qHigh);
+        low = Math.min(low, q.qLow);
         volume += Math.round((path.volume(stop) * (endT - minuteStart)) / MIN);
       }
     } else {
       volume = Math.round(path.volume(path.minuteOf(ts)) / 60);
     }
+    if (!forming) feed.remember(timeframe, ts, open, high, low, close, volume);
     return {
       symbol,
       timeframe,

@@ -180,6 +180,19 @@ describe('synthetic fetcher', () => {
     }
   });
 
+  it('answers new bar objects every time: a caller that changes a final bar it got changes nothing after', async () => {
+    const clock = new ManualClock(T0 + 30_000);
+    const f = createSyntheticFetcher({ clock });
+    const first = await f.fetchLatestMany({ symbols: ['EURUSD'], timeframe: '1m', limit: 3 });
+    const got = first.get('EURUSD') as Bar[];
+    const pristine = structuredClone(got);
+    for (const b of got) Object.assign(b, { open: -1, high: -1, close: -1, volume: -1, final: false });
+    clock.advance(1000);
+    const again = (await f.fetchLatestMany({ symbols: ['EURUSD'], timeframe: '1m', limit: 3 })).get('EURUSD');
+    expect((again as Bar[]).slice(0, 2)).toEqual(pristine.slice(0, 2)); // the final ones, from the memo
+    expect((again as Bar[])[0]).not.toBe(got[0]);
+  });
+
   it('rejects bad options quoting the value', () => {
     expect(() => createSyntheticFetcher({ volatility: 0 })).toThrow(/volatility.*got 0/);
     expect(() => createSyntheticFetcher({ symbols: { EURUSD: -1 } })).toThrow(/EURUSD.*got -1/);

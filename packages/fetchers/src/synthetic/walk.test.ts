@@ -25,3 +25,14 @@ describe('PricePath', () => {
     for (const seed of [0, 1, 0x7fffffff, 0xffffffff, 123456789]) expect(prngFirst(seed)).toBe(prng(seed)());
   });
 });
+
+describe('PricePath.wickOf', () => {
+  it('writes what wick() returns, minute for minute', () => {
+    const path = new PricePath(params);
+    for (let m = -5000; m < 200_000; m += 97) {
+      const w = path.wick(m);
+      path.wickOf(m);
+      expect([path.wickUp, path.wickDown]).toEqual([w.up, w.down]);
+    }
+  });
+});

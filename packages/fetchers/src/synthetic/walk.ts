@@ -80,6 +80,9 @@ export class PricePath {
   /** The day whose minutes were read last, and they (consecutive reads are mostly of the same day). */
   private lastDay = Number.NaN;
   private lastMinutes: Float64Array = new Float64Array(0);
+  /** Written by {@link wickOf}. */
+  wickUp = 0;
+  wickDown = 0;
 
   constructor(private readonly p: PathParams) {
     this.dayVol = p.minuteVol * Math.sqrt(MINUTES_PER_DAY);
@@ -167,6 +170,14 @@ export class PricePath {
     // At least 0.5 x minuteVol: the in-minute wiggle of priceAt() never exceeds that, so a minute's
     // high/low bound every price quoted during it (a forming bar's high never has to shrink).
     return { up: (0.5 + r() * 0.8) * this.p.minuteVol, down: (0.5 + r() * 0.8) * this.p.minuteVol };
+  }
+
+  /** {@link wick}(m) into `wickUp` / `wickDown`: no generator and no result object per minute. */
+  wickOf(m: number): void {
+    // The two first values of prng(seed): mulberry32 advances its state by 0x6d2b79f5 per value.
+    const seed = mixSeed(this.seeds.wick, m);
+    this.wickUp = (0.5 + prngFirst(seed) * 0.8) * this.p.minuteVol;
+    this.wickDown = (0.5 + prngFirst((seed + 0x6d2b79f5) >>> 0) * 0.8) * this.p.minuteVol;
   }
 
   /** Deterministic volume of minute `m`. */
