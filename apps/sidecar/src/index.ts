@@ -63,6 +63,7 @@ export {
   type SymbolState,
   type CycleReport,
   type HealthReport,
+  type ProbeResult,
   type HealthStatus,
   type LiveStreamPort,
 } from './sidecar';

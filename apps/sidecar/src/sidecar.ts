@@ -46,7 +46,13 @@ import {
   type SymbolPort,
   type ValidatorPort,
 } from './ports';
-import { createHealth, type HealthOptions, type HealthReport, type Phase } from './state/health';
+import {
+  createHealth,
+  type HealthOptions,
+  type HealthReport,
+  type Phase,
+  type ProbeResult,
+} from './state/health';
 import { createReadModel, type ReadModel } from './state/read-model';
 import { createSymbolStates, type SymbolState, type SymbolStates } from './state/symbol-state';
 import { createDefaultStrategy, type StoredSignal, type Strategy } from './strategy/scanner';
@@ -54,7 +60,7 @@ import { createSignalBook, type SignalBook } from './strategy/signals';
 import { type SidecarConfig } from './wiring/config';
 import { silentLogger, type Logger } from './wiring/logger';
 
-export { HEALTH_STATUSES, type HealthReport, type HealthStatus } from './state/health';
+export { HEALTH_STATUSES, type HealthReport, type HealthStatus, type ProbeResult } from './state/health';
 export { type SymbolState } from './state/symbol-state';
 export { type CycleReport } from './pipeline/collect';
 
@@ -118,6 +124,10 @@ export interface Sidecar extends SidecarEvents, ReadModel {
   /** Stop the loop, flush the store, close cache, sources and closers. Idempotent. */
   stop(): Promise<void>;
   health(): HealthReport;
+  /** `/health/live`: not stopped, and the running loop not stalled (constant time). */
+  liveness(): ProbeResult;
+  /** `/health/ready`: live and not down (see state/health.ts). */
+  readiness(): ProbeResult;
   /** Cluster mode's stage (GET /cluster), or null for a single process. */
   readonly cluster: ClusterStage | null;
   readonly metrics: MetricsPort;
@@ -355,6 +365,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     loopCycles: loop.cycles,
     overruns: loop.overruns,
     lastCycleMs: collector.lastCycleMs,
+    loopRunning: loop.running,
   }));
 
   /**
@@ -475,6 +486,8 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       return stopping;
     },
     health: () => health.report(),
+    liveness: () => health.liveness(),
+    readiness: () => health.readiness(),
     cluster,
     ...reads,
   };

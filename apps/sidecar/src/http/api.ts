@@ -13,6 +13,8 @@ import { type StreamHub, type StreamHubOptions } from './stream-hub';
 export type ApiView = Pick<
   Sidecar,
   | 'health'
+  | 'liveness'
+  | 'readiness'
   | 'resolveSymbol'
   | 'signal'
   | 'signals'

@@ -1,4 +1,6 @@
-import { healthStatus, type HealthFacts } from './health';
+import { ManualClock } from '@pipeline/core';
+import { createHealth, healthStatus, type HealthFacts, type HealthOptions, type Phase } from './health';
+import { createSymbolStates, type SymbolStates } from './symbol-state';
 
 const ok: HealthFacts = {
   phase: 'live',
@@ -29,5 +31,97 @@ describe('the health rule', () => {
     expect(healthStatus({ ...ok, phase: 'stopped' })).toBe('down');
     expect(healthStatus({ ...ok, staleSymbols: 2 })).toBe('down');
     expect(healthStatus({ ...ok, staleSymbols: 2, cycles: 0 })).toBe('degraded');
+  });
+});
+
+describe('the probes', () => {
+  const untouchable = <T extends object>(name: string): T =>
+    new Proxy({} as T, {
+      get: (_t, prop) => {
+        if (prop === 'then') return undefined;
+        throw new Error(`the probe read ${name}.${String(prop)}`);
+      },
+    });
+
+  function setup(symbols: number, live: Partial<ReturnType<HealthOptions['live']>> = {}) {
+    const clock = new ManualClock(1_700_000_000_000);
+    const base = createSymbolStates({
+      symbols: Array.from({ length: symbols }, (_, i) => `SYM${i}`),
+      toBroker: (s) => s,
+      staleAfterMs: 10_000,
+    });
+    let judged = 0;
+    const states: SymbolStates = {
+      ...base,
+      freshness: (s, now) => {
+        judged++;
+        return base.freshness(s, now);
+      },
+    };
+    const facts = {
+      phase: 'live' as Phase,
+      bootstrap: null,
+      cycles: 1,
+      loopCycles: 1,
+      overruns: 0,
+      lastCycleMs: 5,
+      loopRunning: true,
+      ...live,
+    };
+    const health = createHealth({
+      clock,
+      version: '1.0.0',
+      intervalMs: 1000,
+      sources: untouchable('sources'),
+      breaker: untouchable('breaker'),
+      store: untouchable('store'),
+      cache: untouchable('cache'),
+      states,
+      live: () => facts,
+    });
+    return { clock, base, health, facts, judged: () => judged };
+  }
+
+  it('liveness reads no symbol, source or storage state', () => {
+    const { health, judged } = setup(1000);
+    expect(health.liveness()).toEqual({ ok: true, status: 'ok' });
+    expect(judged()).toBe(0);
+  });
+
+  it('readiness judges symbols only until the first fresh one, and is down only when all are stale', () => {
+    const { clock, base, health, judged } = setup(1000);
+    const first = base.get('SYM0');
+    first.lastSuccessAt = clock.now();
+    expect(health.readiness()).toEqual({ ok: true, status: 'ready' });
+    expect(judged()).toBe(1);
+    first.lastSuccessAt = null;
+    base.get('SYM999').lastSuccessAt = clock.now();
+    expect(health.readiness()).toEqual({ ok: true, status: 'ready' });
+    base.get('SYM999').lastSuccessAt = null;
+    expect(health.readiness()).toEqual({ ok: false, status: 'down' });
+  });
+
+  it('readiness before the first cycle, or while not live, judges no symbol', () => {
+    const { health, facts, judged } = setup(10, { cycles: 0 });
+    expect(health.readiness()).toEqual({ ok: true, status: 'ready' });
+    facts.phase = 'bootstrap';
+    expect(health.readiness()).toEqual({ ok: false, status: 'bootstrap' });
+    expect(judged()).toBe(0);
+  });
+
+  it('liveness is stalled after stallAfterMs without a new loop cycle, and only while the loop runs', () => {
+    const { clock, health, facts } = setup(1);
+    expect(health.liveness().ok).toBe(true);
+    clock.advance(60_000);
+    expect(health.liveness().ok).toBe(true);
+    clock.advance(1);
+    expect(health.liveness()).toEqual({ ok: false, status: 'stalled' });
+    facts.loopCycles++;
+    expect(health.liveness().ok).toBe(true);
+    clock.advance(120_000);
+    facts.loopRunning = false;
+    expect(health.liveness().ok).toBe(true);
+    facts.phase = 'stopped';
+    expect(health.liveness()).toEqual({ ok: false, status: 'down' });
   });
 });

@@ -70,7 +70,7 @@ export interface HealthFacts {
  * live yet, any symbol stale, any source unavailable, the cache not ready or the store not up.
  */
 export function healthStatus(f: HealthFacts): HealthStatus {
-  if (f.phase === 'stopped' || (f.cycles > 0 && f.staleSymbols === f.symbols && f.symbols > 0)) return 'down';
+  if (isDown({ ...f, everySymbolStale: f.symbols > 0 && f.staleSymbols === f.symbols })) return 'down';
   if (
     f.phase !== 'live' ||
     f.staleSymbols > 0 ||
@@ -80,6 +80,24 @@ export function healthStatus(f: HealthFacts): HealthStatus {
   )
     return 'degraded';
   return 'ok';
+}
+
+/**
+ * The `down` half of {@link healthStatus} alone, which is all readiness needs: stopped, or every
+ * symbol (at least one) stale after at least one cycle.
+ */
+export function isDown(f: Pick<HealthFacts, 'phase' | 'cycles'> & { everySymbolStale: boolean }): boolean {
+  return f.phase === 'stopped' || (f.cycles > 0 && f.everySymbolStale);
+}
+
+/** What a probe (`/health/live`, `/health/ready`) answers: HTTP 200 when `ok`, else 503, with `status`. */
+export interface ProbeResult {
+  ok: boolean;
+  /**
+   * Liveness: `ok`, `down` (stopped) or `stalled` (the loop started no cycle for `stallAfterMs`).
+   * Readiness: `ready`, the phase while not live, or `down`.
+   */
+  status: string;
 }
 
 /** The store's state as /health names it. */
@@ -117,14 +135,74 @@ export interface HealthOptions {
     loopCycles: number;
     overruns: number;
     lastCycleMs: number | null;
+    /** Whether the collection loop is running (liveness watches its cycles only then). @default false */
+    loopRunning?: boolean;
   };
+  /**
+   * Liveness: how long (ms) the running loop may go without starting a cycle before `/health/live`
+   * answers 503 `stalled` (a cycle that hangs). @default max(60 s, 10 x intervalMs)
+   */
+  stallAfterMs?: number;
 }
 
-/** Builds the /health report on demand. */
-export function createHealth(options: HealthOptions): { report(): HealthReport } {
+export interface Health {
+  /** The whole `/health` report: every source and every symbol, O(symbols). */
+  report(): HealthReport;
+  /**
+   * `/health/live`, constant time: the process answers, is not stopped, and its loop (when running)
+   * started a cycle within `stallAfterMs`. It does not look at sources, symbols or storage: an outage
+   * there is not cured by a restart.
+   */
+  liveness(): ProbeResult;
+  /**
+   * `/health/ready`: live (bootstrap and warm start done) and not down. Only the `down` half of the
+   * rule is judged, and the stale scan stops at the first fresh symbol (O(1) while the first is
+   * fresh, O(symbols) only when readiness fails anyway).
+   */
+  readiness(): ProbeResult;
+}
+
+/** Builds the /health report, and answers the two probes, on demand. */
+export function createHealth(options: HealthOptions): Health {
   const { clock, states, breaker, store, cache } = options;
   const startedAt = clock.now();
+  const stallAfterMs = options.stallAfterMs ?? Math.max(60_000, 10 * options.intervalMs);
+  // Liveness watches the loop's cycle counter: when it last changed (as far as the probes saw).
+  let seenCycles = -1;
+  let seenAt = 0;
+  const everySymbolStale = (now: number): boolean => {
+    let any = false;
+    for (const s of states.all()) {
+      if (!states.freshness(s, now).stale) return false;
+      any = true;
+    }
+    return any;
+  };
   return {
+    liveness() {
+      const live = options.live();
+      if (live.phase === 'stopped') return { ok: false, status: 'down' };
+      if (!live.loopRunning) {
+        seenCycles = -1;
+        return { ok: true, status: 'ok' };
+      }
+      const now = clock.now();
+      if (live.loopCycles !== seenCycles) {
+        seenCycles = live.loopCycles;
+        seenAt = now;
+      }
+      return now - seenAt > stallAfterMs ? { ok: false, status: 'stalled' } : { ok: true, status: 'ok' };
+    },
+    readiness() {
+      const live = options.live();
+      if (live.phase !== 'live') return { ok: false, status: live.phase };
+      // Before the first cycle nothing can be down: the symbols are not judged at all.
+      const down =
+        live.cycles > 0 &&
+        isDown({ phase: live.phase, cycles: live.cycles, everySymbolStale: everySymbolStale(clock.now()) });
+      if (down) return { ok: false, status: 'down' };
+      return { ok: true, status: 'ready' };
+    },
     report() {
       const now = clock.now();
       const live = options.live();

@@ -21,20 +21,21 @@ export function registerHealthRoutes(app: FastifyInstance, view: ApiView): void 
       return reply.code(h.status === 'down' ? 503 : 200).send(h);
     },
   });
+  // The probes answer without the report: liveness in constant time, readiness from what decides it.
   app.get(
     '/health/live',
     { schema: { response: { 200: statusSchema, 503: statusSchema } } },
     async (_req, reply) => {
-      const phase = view.health().phase;
-      return phase === 'stopped' ? reply.code(503).send({ status: 'down' }) : { status: 'ok' };
+      const p = view.liveness();
+      return reply.code(p.ok ? 200 : 503).send({ status: p.status });
     },
   );
   app.get(
     '/health/ready',
     { schema: { response: { 200: statusSchema, 503: statusSchema } } },
     async (_req, reply) => {
-      if (!view.ready) return reply.code(503).send({ status: view.health().phase });
-      return view.health().status === 'down' ? reply.code(503).send({ status: 'down' }) : { status: 'ready' };
+      const p = view.readiness();
+      return reply.code(p.ok ? 200 : 503).send({ status: p.status });
     },
   );
 
