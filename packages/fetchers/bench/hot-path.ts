@@ -48,6 +48,7 @@ console.log(
     bench: 'fetchers hot path: fetchLatestMany(100 symbols, 1m, limit 3), per symbol',
     symbols: SYMBOLS,
     nsPerSymbol: Math.round(median(ns)),
+    nsMinPerSymbol: Math.round(Math.min(...ns)),
     bytesPerSymbol: Math.round(median(bytes)),
     load: loadavg()
       .map((x) => x.toFixed(2))

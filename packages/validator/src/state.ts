@@ -30,7 +30,15 @@ export class SeriesState {
   sum = 0;
   sumSq = 0;
 
-  constructor(window: number) {
+  /** Neighbours in the live store's recency list (SeriesStates); null when not on it. */
+  lruPrev: SeriesState | null = null;
+  lruNext: SeriesState | null = null;
+
+  constructor(
+    window: number,
+    readonly symbol = '',
+    readonly timeframe = '',
+  ) {
     this.ring = new Float64Array(window);
   }
 

@@ -21,7 +21,7 @@ export function validateBar(ctx: ValidatorContext, bar: Bar, context?: ValidateC
     const tfMs = TIMEFRAME_MS[bar.timeframe] ?? NaN;
     checkBar(
       cfg,
-      ctx.states.stateFor(ctx.states.map, bar.symbol, bar.timeframe, true),
+      ctx.states.live(bar.symbol, bar.timeframe),
       tfMs,
       bar.ts,
       bar.open,

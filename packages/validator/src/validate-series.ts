@@ -24,7 +24,7 @@ export function validateSeriesIn(
       `option "state" must be "fresh" or "shared", got ${JSON.stringify(seriesOptions.state)}`,
     );
   }
-  const map = shared ? ctx.states.map : new Map<string, SeriesState>();
+  const fresh = shared ? null : new Map<string, SeriesState>();
   const rows = Array.isArray(series) ? (series as readonly Bar[]) : null;
   const cols = rows === null ? (series as BarColumns) : null;
   const n = cols !== null ? checkColumns(cols) : (rows?.length ?? 0);
@@ -41,7 +41,7 @@ export function validateSeriesIn(
   let lastSymbol: string | undefined;
   let lastTimeframe: string | undefined;
   if (cols !== null) {
-    st = ctx.states.stateFor(map, cols.symbol, cols.timeframe, shared);
+    st = stateOf(ctx, fresh, cols.symbol, cols.timeframe);
     tfMs = TIMEFRAME_MS[cols.timeframe];
   }
   const finalCol = cols?.final;
@@ -88,7 +88,7 @@ export function validateSeriesIn(
       timeframe = bar.timeframe;
       source = bar.source;
       if (symbol !== lastSymbol || timeframe !== lastTimeframe) {
-        st = ctx.states.stateFor(map, symbol, timeframe, shared);
+        st = stateOf(ctx, fresh, symbol, timeframe);
         tfMs = TIMEFRAME_MS[bar.timeframe];
         lastSymbol = symbol;
         lastTimeframe = timeframe;
@@ -119,4 +119,14 @@ export function validateSeriesIn(
     else rejected++;
   }
   return { length: n, status, quality, rules, repairs, issues: issuesOut, accepted, repaired, rejected };
+}
+
+/** The live state of a series, or its state in the run's own map (`state: 'fresh'`). */
+function stateOf(
+  ctx: ValidatorContext,
+  fresh: Map<string, SeriesState> | null,
+  symbol: string,
+  timeframe: string,
+): SeriesState {
+  return fresh === null ? ctx.states.live(symbol, timeframe) : ctx.states.fresh(fresh, symbol, timeframe);
 }

@@ -47,7 +47,7 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
     },
     reset: (symbol, timeframe) => states.reset(symbol, timeframe),
     get seriesCount() {
-      return states.map.size;
+      return states.size;
     },
     onIssue: ctx.events.emitter.on,
   };
