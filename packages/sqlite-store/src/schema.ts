@@ -6,6 +6,7 @@ import {
   isTimeframe,
   type Bar,
 } from '@pipeline/core';
+import { STRING_COLUMNS } from './row-encoding';
 
 /**
  * Versioned schema. Entry i moves a file from user_version i to i + 1; a file is migrated in one
@@ -50,10 +51,32 @@ export const BAR_COLUMNS = BAR_TUPLE_FIELDS.join(', ');
 export function upsertSql(rows: number): string {
   const one = `(${new Array<string>(BAR_TUPLE_WIDTH).fill('?').join(',')})`;
   return (
-    `INSERT INTO bars (${BAR_COLUMNS}) VALUES ${new Array<string>(rows).fill(one).join(',')} ` +
-    'ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET open = excluded.open, high = excluded.high, ' +
-    'low = excluded.low, close = excluded.close, volume = excluded.volume, source = excluded.source, ' +
-    'final = excluded.final, quality = excluded.quality'
+    `INSERT INTO bars (${BAR_COLUMNS}) VALUES ${new Array<string>(rows).fill(one).join(',')} ` + UPSERT_TAIL
+  );
+}
+
+const UPSERT_TAIL =
+  'ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET open = excluded.open, high = excluded.high, ' +
+  'low = excluded.low, close = excluded.close, volume = excluded.volume, source = excluded.source, ' +
+  'final = excluded.final, quality = excluded.quality';
+
+/**
+ * Multi-row upsert of `rows` rows that share their symbol, timeframe and source (a backfill chunk, a
+ * series' run in a flush): those three are bound once per statement, first and in
+ * {@link STRING_COLUMNS} order, then the other columns of each row in tuple order. Binding a string
+ * costs a UTF-8 conversion and a copy per value, three per row in {@link upsertSql}; the writer thread
+ * spent about a fifth of its time there. Same rows, same upsert.
+ */
+export function upsertSharedSql(rows: number): string {
+  const shared = new Set(STRING_COLUMNS);
+  let k = 0;
+  const select = BAR_TUPLE_FIELDS.map((f, i) => (shared.has(i) ? `p.${f}` : `v.column${++k}`)).join(', ');
+  const one = `(${new Array<string>(BAR_TUPLE_WIDTH - shared.size).fill('?').join(',')})`;
+  const p = STRING_COLUMNS.map((i) => `? AS ${BAR_TUPLE_FIELDS[i] ?? ''}`).join(', ');
+  return (
+    `INSERT INTO bars (${BAR_COLUMNS}) SELECT ${select} FROM (SELECT ${p}) AS p, ` +
+    `(VALUES ${new Array<string>(rows).fill(one).join(',')}) AS v WHERE true ` +
+    UPSERT_TAIL
   );
 }
 

@@ -220,6 +220,33 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     ]);
   });
 
+  it('stores every column of statement chunks that share a series and of chunks that mix them', async () => {
+    // 4 rows per statement: EURUSD 1m (one source change inside), EURUSD 5m, GBPUSD 1m; chunks that
+    // share symbol, timeframe and source take the shared-series statement, the others the plain one.
+    const { store } = make({ rowsPerStatement: 4 });
+    const bars = [
+      ...makeBars(9, {}, '1m').map((b, i) => (i === 6 ? { ...b, source: 'twelvedata' as const } : b)),
+      ...makeBars(5, { final: false, quality: 0.25 }, '5m'),
+      ...makeBars(8, { symbol: 'GBPUSD', volume: 7 }, '1m'),
+    ];
+    expect(await store.backfill(bars)).toEqual({ accepted: 22, rejected: 0 });
+    // The buffered path too: the same bars a minute later, through a flush.
+    const later = bars.map((b) => ({ ...b, ts: b.ts + DAY, close: b.close + 0.5, high: b.high + 1 }));
+    store.write(later);
+    await store.flush();
+    const read = (symbol: string, timeframe: '1m' | '5m') =>
+      store.range({ symbol, timeframe, from: T0, to: T0 + 2 * DAY });
+    const sortKey = (b: { symbol: string; timeframe: string; ts: number }) =>
+      `${b.symbol}|${b.timeframe}|${b.ts}`;
+    const expected = [...bars, ...later].sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1));
+    expect([...read('EURUSD', '1m'), ...read('EURUSD', '5m'), ...read('GBPUSD', '1m')]).toEqual(expected);
+    expect(store.coverage().map((c) => `${c.symbol}|${c.timeframe}`)).toEqual([
+      'EURUSD|1m',
+      'EURUSD|5m',
+      'GBPUSD|1m',
+    ]);
+  });
+
   it('answers ranges [from, to), coverage and latest per series', async () => {
     const { store } = make();
     await store.backfill([...makeBars(100), ...makeBars(10, { symbol: 'XAUUSD' }), ...makeBars(5, {}, '5m')]);

@@ -23,8 +23,20 @@ const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
 for (const p of workerData.pragmas) db.pragma(p);
 const n = workerData.rowsPerStatement;
 const chunkStmt = db.prepare(workerData.chunkSql);
+const sharedStmt = db.prepare(workerData.sharedSql);
 const oneStmt = db.prepare(workerData.oneSql);
 const seriesStmt = db.prepare(workerData.seriesSql);
+// The string columns, which a series shares (bound once per statement by sharedSql), and the row's own.
+const SHARED = workerData.stringColumns;
+const OWN = [];
+for (let c = 0; c < W; c++) if (!SHARED.includes(c)) OWN.push(c);
+// Values bound as the call's arguments: an array argument costs a V8 property lookup per value
+// (about a quarter of this thread's time). Past MAX_SPREAD values (large rowsPerStatement) the
+// call would take a deep stack, so those are bound as an array.
+const MAX_SPREAD = 8192;
+function run(stmt, values) {
+  return values.length <= MAX_SPREAD ? stmt.run(...values) : stmt.run(values);
+}
 // Rows arrive as one Float64Array with W values per row; the string columns (symbol, timeframe,
 // source) hold indexes into msg.strings.
 function decode(data, strings, from, count) {
@@ -35,11 +47,34 @@ function decode(data, strings, from, count) {
   }
   return out;
 }
+// True when the count rows from row from share symbol, timeframe and source (equal string indexes:
+// the parent interns each string once per batch).
+function sharesSeries(data, from, count) {
+  const a = from * W;
+  for (let o = a + W, end = (from + count) * W; o < end; o += W) {
+    for (const c of SHARED) if (data[o + c] !== data[a + c]) return false;
+  }
+  return true;
+}
+// sharedSql's parameters: the shared strings once, then each row's own columns.
+function decodeShared(data, strings, from, count) {
+  const out = new Array(SHARED.length + count * OWN.length);
+  const a = from * W;
+  let k = 0;
+  for (const c of SHARED) out[k++] = strings[data[a + c]];
+  for (let o = a, end = (from + count) * W; o < end; o += W) {
+    for (const c of OWN) out[k++] = data[o + c];
+  }
+  return out;
+}
 const tx = db.transaction((data, strings) => {
   const rows = data.length / W;
   let i = 0;
-  for (; i + n <= rows; i += n) chunkStmt.run(decode(data, strings, i, n));
-  for (; i < rows; i++) oneStmt.run(decode(data, strings, i, 1));
+  for (; i + n <= rows; i += n) {
+    if (sharesSeries(data, i, n)) run(sharedStmt, decodeShared(data, strings, i, n));
+    else run(chunkStmt, decode(data, strings, i, n));
+  }
+  for (; i < rows; i++) run(oneStmt, decode(data, strings, i, 1));
   // Series seen in this batch, by (symbol index, timeframe index).
   let lastSymbol = -1, lastTf = -1;
   const seen = new Set();

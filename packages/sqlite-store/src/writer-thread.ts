@@ -11,7 +11,7 @@ import { type BarBuffer } from '@pipeline/core';
 import { type SqliteStoreError } from './errors';
 import { type ResolvedSqliteStoreOptions } from './options';
 import { ROW_WIDTH, STRING_COLUMNS, type EncodedRows } from './row-encoding';
-import { SERIES_SQL, upsertSql } from './schema';
+import { SERIES_SQL, upsertSharedSql, upsertSql } from './schema';
 import { WORKER_SOURCE } from './worker-source';
 
 /** What the store decides when a job settles. Called synchronously, in reply order. */
@@ -85,6 +85,7 @@ export class WriterThread {
         busyTimeoutMs: options.busyTimeoutMs,
         rowsPerStatement: options.rowsPerStatement,
         chunkSql: upsertSql(options.rowsPerStatement),
+        sharedSql: upsertSharedSql(options.rowsPerStatement),
         oneSql: upsertSql(1),
         seriesSql: SERIES_SQL,
         width: ROW_WIDTH,
