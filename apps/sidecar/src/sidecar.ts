@@ -328,6 +328,7 @@ function wireReadSide(
     intervalMs: config.collectionIntervalMs,
     states,
     plan: () => planner.plan(),
+    finalizer: () => stages.finalizer.stats(),
     ...(cluster ? { clusterHealth: () => cluster.health() } : {}),
     live,
   });

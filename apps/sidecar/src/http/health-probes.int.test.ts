@@ -30,6 +30,9 @@ describe('GET /health/live and /health/ready (real sidecar, inject)', () => {
     expect(await probe(app, '/health/ready')).toEqual([200, 'ready']);
     await h.sidecar.runCycle();
     expect(await probe(app, '/health/ready')).toEqual([200, 'ready']);
+    // The full report carries the late finaliser's counters (its forming bars are pending).
+    const full = (await app.inject({ method: 'GET', url: '/health' })).json();
+    expect(full.finalizer).toMatchObject({ pending: 3, retrying: 0, givenUp: 0, lastGivenUp: null });
 
     for (const f of h.fetchers) f.mode = 'transient';
     h.clock.advance(h.config.staleAfterMs + 1000);

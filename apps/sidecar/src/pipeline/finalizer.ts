@@ -7,6 +7,14 @@
 // bar it gets replaces the whole stored bar (prices and volume from that one source: sources are
 // never mixed within a bar) and is marked final. At start the newest stored rows are scanned for
 // finished periods still marked forming (a restart), not only the newest row.
+//
+// A period is not dropped because its sources are down: it is retried at every kick for its first
+// FINALIZE_FAST_ATTEMPTS asks, then with a backoff doubling from 2 s to FINALIZE_MAX_BACKOFF_MS, until
+// its final bar comes or the period is `giveUpAfterMs` old (history that old may be out of the
+// providers' reach); only an ask that reached a source counts (a source skipped by its breaker or
+// the planner's budget is not asked). What is given up is counted and exposed (stats(), /health) and
+// logged; its row stays stored, marked forming, and a restart's scan queues it again. A write of
+// final bars that fails puts them back in the queue.
 import { TIMEFRAME_MS, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
 import { type BarStorePort, type BreakerPort, type SourceSlot, type ValidatorPort } from '../ports';
 import { type Logger } from '../wiring/logger';
@@ -17,8 +25,26 @@ import { createSlicer } from './slice';
 export const FINALIZE_SCAN_BARS = 1_000;
 /** A period is asked for again this long after it ended, so the provider has closed it too. */
 export const FINALIZE_GRACE_MS = 5_000;
-/** Attempts per period before it is given up (logged); a period is retried once per kick. */
-export const FINALIZE_MAX_ATTEMPTS = 20;
+/** Asks per period retried at every kick (about 20 s at 1 Hz) before the backoff starts. */
+export const FINALIZE_FAST_ATTEMPTS = 20;
+/** The longest wait between two asks for one period, ms (the backoff doubles from 2 s up to it). */
+export const FINALIZE_MAX_BACKOFF_MS = 5 * 60_000;
+/** A period still not final this long after it ended is given up (counted, logged), ms. */
+export const FINALIZE_GIVE_UP_MS = 24 * 3_600_000;
+
+/** The finaliser's counters, for /health. */
+export interface FinalizerStats {
+  /** Periods waiting for their final bar. */
+  pending: number;
+  /** Of those, the ones asked at least once without getting their final bar (a source down or lacking it). */
+  retrying: number;
+  /** Periods given up since start (`giveUpAfterMs` old and still not final; the row stays forming). */
+  givenUp: number;
+  /** The period given up last, or null. */
+  lastGivenUp: { symbol: string; ts: number } | null;
+  /** Start (epoch ms) of the oldest pending period, or null. */
+  oldestPendingTs: number | null;
+}
 
 export interface FinalizerOptions {
   timeframe: Timeframe;
@@ -32,6 +58,8 @@ export interface FinalizerOptions {
   admit?: (source: SourceName, symbol: string, now: number) => boolean;
   now: () => number;
   log: Logger;
+  /** Age (ms after the period ended) at which a period still not final is given up. @default FINALIZE_GIVE_UP_MS (24 h) */
+  giveUpAfterMs?: number;
 }
 
 export interface Finalizer {
@@ -50,6 +78,23 @@ export interface Finalizer {
   idle(): Promise<void>;
   /** Periods waiting for their final bar. */
   readonly pending: number;
+  /** Pending, retrying and given-up periods, for /health (walks the queue: O(pending)). */
+  stats(): FinalizerStats;
+}
+
+/** The wait after the `attempts`-th failed ask: none for the fast ones, then 2 s, 4 s, ... up to the cap. */
+export function finalizeBackoffMs(attempts: number): number {
+  if (attempts < FINALIZE_FAST_ATTEMPTS) return 0;
+  return Math.min(FINALIZE_MAX_BACKOFF_MS, 2_000 * 2 ** (attempts - FINALIZE_FAST_ATTEMPTS));
+}
+
+interface QueueItem {
+  symbol: string;
+  ts: number;
+  /** Asks that reached a source and did not bring the final bar. */
+  attempts: number;
+  /** Not asked again before this time, epoch ms (the backoff). */
+  nextAt: number;
 }
 
 const keyOf = (symbol: string, ts: number) => `${symbol}\u0000${ts}`;
@@ -57,25 +102,33 @@ const keyOf = (symbol: string, ts: number) => `${symbol}\u0000${ts}`;
 export function createFinalizer(options: FinalizerOptions): Finalizer {
   const { timeframe, log } = options;
   const tfMs = TIMEFRAME_MS[timeframe];
-  /** Unfinished periods: symbol and ts, with the attempts spent on them. */
-  const queue = new Map<string, { symbol: string; ts: number; attempts: number }>();
+  const giveUpAfterMs = options.giveUpAfterMs ?? FINALIZE_GIVE_UP_MS;
+  /** Unfinished periods: symbol and ts, with the asks spent on them. */
+  const queue = new Map<string, QueueItem>();
+  let givenUp = 0;
+  let lastGivenUp: FinalizerStats['lastGivenUp'] = null;
+  const enqueue = (key: string, symbol: string, ts: number) => {
+    if (!queue.has(key)) queue.set(key, { symbol, ts, attempts: 0, nextAt: 0 });
+  };
 
   /** Queues the periods over by `now` still marked forming among the newest FINALIZE_SCAN_BARS of `bars`. */
   function queueForming(symbol: string, bars: readonly Bar[], now: number): void {
     for (let i = Math.max(0, bars.length - FINALIZE_SCAN_BARS); i < bars.length; i++) {
       const b = bars[i];
       if (b && !b.final && b.ts + tfMs <= now) {
-        const key = keyOf(symbol, b.ts);
-        if (!queue.has(key)) queue.set(key, { symbol, ts: b.ts, attempts: 0 });
+        enqueue(keyOf(symbol, b.ts), symbol, b.ts);
       }
     }
   }
   let running: Promise<void> | undefined;
 
-  async function finalOf(symbol: string, ts: number): Promise<Bar | null> {
+  /** The final bar from the first source that has it; `asked` when any source was asked at all. */
+  async function finalOf(symbol: string, ts: number): Promise<{ bar: Bar | null; asked: boolean }> {
+    let asked = false;
     for (const slot of options.sources) {
       if (skipReason(slot, options.breaker, timeframe) !== null) continue;
       if (options.admit && !options.admit(slot.name, symbol, options.now())) continue;
+      asked = true;
       try {
         const bars = await options.breaker.execute(slot.name, (signal) =>
           slot.fetcher.fetchHistory({ symbol, timeframe, from: ts, to: ts + tfMs, signal }),
@@ -84,34 +137,60 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
         if (!bar) continue;
         // The period is over: this is the source's final word on it, whatever its flag said.
         const v = options.validator.validate({ ...bar, final: true });
-        if (v.status !== 'rejected') return v.bar;
+        if (v.status !== 'rejected') return { bar: v.bar, asked };
       } catch {
         // The next source is tried; the period stays queued when none has it.
       }
     }
-    return null;
+    return { bar: null, asked };
   }
 
   async function pass(): Promise<void> {
-    const due = options.now() - FINALIZE_GRACE_MS;
+    const now = options.now();
+    const due = now - FINALIZE_GRACE_MS;
     const done: Bar[] = [];
-    for (const [key, item] of [...queue]) {
-      if (item.ts + tfMs > due) continue;
-      const bar = await finalOf(item.symbol, item.ts);
+    const dropped: QueueItem[] = [];
+    // A Map iterates entries added or deleted meanwhile correctly (note() runs between the awaits).
+    for (const [key, item] of queue) {
+      if (item.ts + tfMs > due || item.nextAt > now) continue;
+      const { bar, asked } = await finalOf(item.symbol, item.ts);
       if (bar) {
         queue.delete(key);
         done.push(bar);
-      } else if (++item.attempts >= FINALIZE_MAX_ATTEMPTS) {
+        continue;
+      }
+      if (item.ts + tfMs + giveUpAfterMs <= options.now()) {
         queue.delete(key);
-        log.warn('no source had the final bar of a finished period; it stays marked forming', {
-          symbol: item.symbol,
-          ts: item.ts,
-          attempts: item.attempts,
-        });
+        dropped.push(item);
+        continue;
+      }
+      if (asked) {
+        item.attempts++;
+        item.nextAt = options.now() + finalizeBackoffMs(item.attempts);
       }
     }
+    if (dropped.length > 0) {
+      givenUp += dropped.length;
+      const last = dropped[dropped.length - 1];
+      if (last) lastGivenUp = { symbol: last.symbol, ts: last.ts };
+      log.warn(
+        'no source had the final bar of finished periods within the give-up age; they stay stored as forming',
+        {
+          periods: dropped.length,
+          givenUpTotal: givenUp,
+          giveUpAfterMs,
+          first: { symbol: dropped[0]?.symbol, ts: dropped[0]?.ts, attempts: dropped[0]?.attempts },
+        },
+      );
+    }
     if (done.length > 0) {
-      await options.write(done);
+      try {
+        await options.write(done);
+      } catch (err) {
+        // Not written: back in the queue (the bars are fetched again), not lost.
+        for (const b of done) enqueue(keyOf(b.symbol, b.ts), b.symbol, b.ts);
+        throw err;
+      }
       log.info('finished periods finalised from the provider', { bars: done.length });
     }
   }
@@ -138,7 +217,7 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
         if (b.timeframe !== timeframe) continue;
         const key = noteKey(b.symbol, b.ts);
         if (b.final) queue.delete(key);
-        else if (!queue.has(key)) queue.set(key, { symbol: b.symbol, ts: b.ts, attempts: 0 });
+        else enqueue(key, b.symbol, b.ts);
       }
     },
     async scanStore(symbols) {
@@ -167,6 +246,15 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
     },
     get pending() {
       return queue.size;
+    },
+    stats() {
+      let retrying = 0;
+      let oldest: number | null = null;
+      for (const item of queue.values()) {
+        if (item.attempts > 0) retrying++;
+        if (oldest === null || item.ts < oldest) oldest = item.ts;
+      }
+      return { pending: queue.size, retrying, givenUp, lastGivenUp, oldestPendingTs: oldest };
     },
   };
 }

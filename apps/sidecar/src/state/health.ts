@@ -2,6 +2,7 @@
 import { type Clock, type SourceName } from '@pipeline/core';
 import { type ClusterHealth } from '../cluster/stage';
 import { type BootstrapProgress } from '../pipeline/bootstrap';
+import { type FinalizerStats } from '../pipeline/finalizer';
 import { type SourcePlan } from '../pipeline/planner';
 import { type BarCachePort, type BarStorePort, type BreakerPort, type SourceSlot } from '../ports';
 import { type StaleReason } from './freshness';
@@ -50,6 +51,8 @@ export interface HealthReport {
   };
   /** Cluster mode only: this instance, the cluster and the symbols this instance owns. */
   cluster?: ClusterHealth & { ownedCount: number };
+  /** Late finalisation (pipeline/finalizer.ts): finished periods waiting for their final bar, and those given up. */
+  finalizer?: FinalizerStats;
 }
 
 /** The facts the status rule looks at. */
@@ -127,6 +130,8 @@ export interface HealthOptions {
   plan?: () => readonly SourcePlan[];
   /** Cluster mode: who owns what, read at report time. @default none */
   clusterHealth?: () => ClusterHealth;
+  /** The late finaliser's counters, read at report time. @default none */
+  finalizer?: () => FinalizerStats;
   /** The live values of the lifecycle and the loop, read at report time. */
   live: () => {
     phase: Phase;
@@ -265,6 +270,7 @@ export function createHealth(options: HealthOptions): Health {
           sqlite,
           pendingWrites: store.stats().pending,
         },
+        ...(options.finalizer ? { finalizer: options.finalizer() } : {}),
         ...(options.clusterHealth
           ? (() => {
               const c = options.clusterHealth();
