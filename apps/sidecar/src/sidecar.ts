@@ -293,8 +293,9 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
       log.warn('collection cycle overran its interval', { cycle, durationMs, skipped });
     },
     onError: (err) => log.error('collection cycle failed', { err }),
-    // The cycle's garbage collected in the idle time after it, not by a pause inside the next one.
-    betweenCycles: createIdleGc(),
+    // The cycle's garbage collected in the idle time after it, not by a pause inside the next one
+    // (IDLE_GC=off: no runtime --expose-gc, V8 collects on its own).
+    ...(config.idleGc ? { betweenCycles: createIdleGc() } : {}),
   });
   return {
     clock,

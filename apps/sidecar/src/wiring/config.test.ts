@@ -24,7 +24,15 @@ describe('loadConfig', () => {
     expect(c.host).toBe('127.0.0.1');
     expect(c.apiToken).toBeUndefined();
     expect(c.logLevel).toBe('info');
+    expect(c.idleGc).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('IDLE_GC: on or off (any case), anything else named in the error', () => {
+    expect(loadConfig({ IDLE_GC: 'off' }).idleGc).toBe(false);
+    expect(loadConfig({ IDLE_GC: ' OFF ' }).idleGc).toBe(false);
+    expect(loadConfig({ IDLE_GC: 'on' }).idleGc).toBe(true);
+    expect(() => loadConfig({ IDLE_GC: 'false' })).toThrow(/IDLE_GC.*"?false"?.*on .*or off/s);
   });
 
   it('parses lists, numbers and keys; empty strings count as unset', () => {

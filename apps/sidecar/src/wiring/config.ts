@@ -62,6 +62,11 @@ export interface SidecarConfig {
   logFormat: LogFormat;
   /** Symbols fetched at the same time in one cycle. */
   fetchConcurrency: number;
+  /**
+   * IDLE_GC: `on` collects garbage in the idle time between cycles (pipeline/loop.ts `createIdleGc`,
+   * which switches V8's `--expose-gc` on at runtime); `off` leaves every collection to V8.
+   */
+  idleGc: boolean;
   apiKeys: { alphavantage?: string; twelvedata?: string; polygon?: string };
   baseUrls: {
     yahoo?: string;
@@ -133,8 +138,8 @@ interface VariableSpec {
 
 /**
  * Every variable the sidecar reads, with its schema, its default and the sentence shown when it is
- * wrong. ARCHITECTURE.md fixes the names and defaults; `LOG_FORMAT`, `FETCH_CONCURRENCY` and
- * `REDIS_KEY_PREFIX` are the sidecar's own additions.
+ * wrong. ARCHITECTURE.md fixes the names and defaults; `LOG_FORMAT`, `FETCH_CONCURRENCY`,
+ * `REDIS_KEY_PREFIX` and `IDLE_GC` are the sidecar's own additions.
  */
 export const CONFIG_VARIABLES = {
   SYMBOLS: {
@@ -216,6 +221,16 @@ export const CONFIG_VARIABLES = {
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS), default: 'info', allowed: `one of ${LOG_LEVELS.join(', ')}` },
   LOG_FORMAT: { schema: z.enum(LOG_FORMATS), default: 'auto', allowed: `one of ${LOG_FORMATS.join(', ')}` },
   FETCH_CONCURRENCY: { schema: int(1, 10_000), default: '32', allowed: 'an integer from 1 to 10000' },
+  IDLE_GC: {
+    schema: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .pipe(z.enum(['on', 'off']))
+      .transform((v) => v === 'on'),
+    default: 'on',
+    allowed: 'on (garbage collected between cycles, --expose-gc switched on at runtime) or off (V8 alone)',
+  },
   ALPHAVANTAGE_API_KEY: { schema: text, allowed: 'a non-empty key' },
   TWELVEDATA_API_KEY: { schema: text, allowed: 'a non-empty key' },
   POLYGON_API_KEY: { schema: text, allowed: 'a non-empty key' },
@@ -334,6 +349,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): S
     logLevel: v.LOG_LEVEL as LogLevel,
     logFormat: v.LOG_FORMAT as LogFormat,
     fetchConcurrency: v.FETCH_CONCURRENCY as number,
+    idleGc: v.IDLE_GC as boolean,
     apiKeys: Object.freeze(apiKeys),
     baseUrls: Object.freeze({
       yahoo: v.YAHOO_BASE_URL as string | undefined,
