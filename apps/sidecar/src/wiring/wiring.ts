@@ -26,6 +26,9 @@ const US_INDICES = new Set(['NAS100', 'US30', 'SPX500']);
 
 /** The market calendar of a symbol, from its asset class in the symbol table (see MarketCalendar). */
 export function marketCalendar(mapper: SymbolMapper, symbol: string): MarketCalendar {
+  // An unknown symbol is 24x7 (below); asked first because instrument() throws for it with spelling
+  // suggestions, an edit distance to every known symbol (~1 ms per symbol in the bootstrap's plan).
+  if (!mapper.has(symbol)) return '24x7';
   let assetClass: string;
   try {
     assetClass = mapper.instrument(symbol).assetClass;
