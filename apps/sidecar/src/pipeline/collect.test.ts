@@ -186,6 +186,34 @@ describe('collect', () => {
     }
   });
 
+  it("serves a read that came in during a batch's answers before the next batch request and the write step", async () => {
+    // One batch of 2 in flight at a time.
+    const f = stageFixture({ SYMBOLS: 'EURUSD,XAUUSD,BTCUSD', FETCH_CONCURRENCY: '2' });
+    try {
+      const yahoo = withBatch(source(f, 0), 2);
+      const order: string[] = [];
+      const ask = yahoo.fetchLatestMany.bind(yahoo);
+      yahoo.fetchLatestMany = (req) => {
+        order.push(`batch ${req.symbols.join(',')}`);
+        return ask(req);
+      };
+      const write = f.sinks.writeBars.bind(f.sinks);
+      f.sinks.writeBars = (bars) => {
+        order.push('write');
+        return write(bars);
+      };
+      // A read queued when the batch's last signal exists (as a request waiting for the event
+      // loop): the answers need no I/O, so only the gate's pause at the end of the batch lets it in.
+      f.signals.onSignal((s) => {
+        if (s.symbol === 'XAUUSD') setImmediate(() => order.push('read'));
+      });
+      await collector(f).runCycle();
+      expect(order).toEqual(['batch EURUSD,XAUUSD', 'read', 'batch BTCUSD', 'write']);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('falls back alone for a symbol the batch answer did not serve', async () => {
     const f = stageFixture();
     try {

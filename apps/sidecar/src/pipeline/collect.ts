@@ -1,13 +1,12 @@
 // Collect: one collection cycle. Every symbol whose turn it is (the request planner) is fetched
 // from its first healthy source, at most FETCH_CONCURRENCY at a time, streamed or not; answers are ingested as they
-// arrive, with a time-based yield gate so HTTP readers are not starved; then the cycle's accepted
+// arrive, with a time-based yield gate (yield-gate.ts) so HTTP readers are not starved; then the cycle's accepted
 // bars go to the sinks in one batch and its new signals are published.
 // Where the first source that may be asked has a batch endpoint (`fetchLatestMany`), the cycle asks
 // it for up to `batchLatest.maxSymbols` symbols per request, through its breaker once per request,
 // and ingests each answer's symbols back to back; a symbol the batch did not serve (its own error,
 // an old answer, a failed request) falls back on its own to the next sources, as a poll would.
 import { setMaxListeners } from 'node:events';
-import { performance } from 'node:perf_hooks';
 import {
   FetchError,
   TIMEFRAME_MS,
@@ -42,14 +41,10 @@ import {
 import { type Ingest } from './ingest';
 import { type RequestPlanner } from './planner';
 import { type Sinks } from './sinks';
+import { createYieldGate, type YieldGate } from './yield-gate';
 
 /** How many latest bars a poll asks for: the forming bar and the one before it (closes the previous). */
 const LATEST_LIMIT = 3;
-/**
- * CPU time (ms of wall time) the cycle may spend processing answers back to back before it yields
- * to the event loop, so HTTP readers wait at most about this long behind a cycle.
- */
-const YIELD_AFTER_MS = 1;
 
 /** Summary of one collection cycle. */
 export interface CycleReport {
@@ -142,49 +137,6 @@ function createStreamWatch(tf: Timeframe, silentAfterMs: number): StreamWatch {
     },
     saw(symbol, ts) {
       lastTs.set(symbol, Math.max(ts, lastTs.get(symbol) ?? -Infinity));
-    },
-  };
-}
-
-/**
- * The cycle's yield gate. When many answers arrive together their processing runs back to back as
- * microtasks, and HTTP readers wait for the whole batch. After `afterMs` of such work all workers
- * pause on one shared setImmediate gate, so pending requests (I/O) are served in between.
- */
-interface YieldGate {
-  /** Undefined when open (no extra await), else a promise that settles once the gate opens again. */
-  pass(): Promise<void> | undefined;
-  /** Call after processing an answer: closes the gate once the slice is used up. */
-  worked(): void;
-}
-
-function createYieldGate(afterMs: number): YieldGate {
-  let gate: Promise<void> | undefined;
-  let sliceStart = performance.now();
-  const resume = () => {
-    if (sliceStart === 0) sliceStart = performance.now();
-  };
-  return {
-    pass() {
-      if (!gate) {
-        resume();
-        return undefined;
-      }
-      return (async () => {
-        while (gate !== undefined) await gate;
-        resume();
-      })();
-    },
-    worked() {
-      if (!gate && performance.now() - sliceStart >= afterMs) {
-        sliceStart = 0;
-        gate = new Promise<void>((r) =>
-          setImmediate(() => {
-            gate = undefined;
-            r();
-          }),
-        );
-      }
     },
   };
 }
@@ -442,6 +394,10 @@ async function collectBatch(
         metrics.fetchErrors.inc({ source, kind: isFetchError(error) ? error.kind : 'other' });
         failed(symbol, { source, outcome: 'failed', code: codeOf(error), error, latencyMs });
       }
+      // A reader that came in during the answers is served now, not after the next batch request
+      // (which may need no I/O) or the cycle's write step.
+      const settled = gate.settle();
+      if (settled) await settled;
     }
   }
   if (fallbacks.length > 0) {
@@ -547,7 +503,7 @@ export function createCollector(options: CollectorOptions): Collector {
   async function runCycle(): Promise<CycleReport> {
     const t0 = clock.now();
     const cycle = ++cycleNo;
-    const gate = createYieldGate(YIELD_AFTER_MS);
+    const gate = createYieldGate();
     // One signal per cycle, shared by every fetch (hence no listener limit): abort() cancels it so
     // in-flight requests end at once instead of running into their timeouts.
     cycleAbort = new AbortController();
