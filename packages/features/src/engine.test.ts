@@ -224,6 +224,27 @@ describe('FeatureEngine', () => {
     expect(Object.isFrozen(e.values('EURUSD'))).toBe(false);
   });
 
+  it('values() gives a new record per call: what a caller does to one it keeps shows in no later one', () => {
+    const e = engine({ timeframes: [] });
+    const bars = baseBars(40);
+    for (const b of bars.slice(0, 10)) e.update(b); // not stable yet: some keys null
+    const early = e.values('EURUSD') as FlatFeatureValues;
+    const pristine = { ...early };
+    const keys = featureKeys(DEFAULT_FEATURE_SET);
+    early.ema12 = -1;
+    delete early.macd;
+    early.extra = 7;
+    const again = e.values('EURUSD') as FlatFeatureValues;
+    expect(again).not.toBe(early);
+    expect(again).toEqual(pristine);
+    expect(Object.keys(again)).toEqual(keys);
+    for (const b of bars.slice(10)) e.update(b);
+    const late = e.values('EURUSD') as FlatFeatureValues;
+    expect(Object.keys(late)).toEqual(keys);
+    expect(late).toEqual(flattenFeatureValues(e.getFeatures('EURUSD')?.timeframes['1m']?.values ?? {}));
+    expect(again).toEqual(pristine); // an earlier record is not refilled by later reads
+  });
+
   it.each([
     [{ timeframes: ['7m'] as never }, /"7m"/],
     [{ baseTimeframe: '5m' as const, timeframes: ['1m'] as never }, /"1m"/],

@@ -368,7 +368,8 @@ export class FeatureEngine {
    * spec)`, at a fraction of the cost (packages/features/README.md, "The feature engine").
    */
   values(symbol: string, timeframe: Timeframe = this.options.baseTimeframe): FlatFeatureValues | null {
-    return this.valuesInto(symbol, {}, timeframe);
+    const t = this.timeframeState(symbol, timeframe);
+    return t === null ? null : t.set.newFlatValues();
   }
 
   /**
@@ -382,15 +383,23 @@ export class FeatureEngine {
     into: FlatFeatureValues,
     timeframe: Timeframe = this.options.baseTimeframe,
   ): FlatFeatureValues | null {
+    const t = this.timeframeState(symbol, timeframe);
+    return t === null ? null : t.set.flatValuesInto(into);
+  }
+
+  /** The timeframe's state with its pending forming bar applied, or null (symbol never seen, timeframe not computed). */
+  private timeframeState(symbol: string, timeframe: Timeframe): TfState | null {
     const s = this.symbols.get(symbol);
     if (s === undefined || s.latestTs === -Infinity) return null;
-    for (const t of s.tfs) {
+    const tfs = s.tfs;
+    for (let i = 0; i < tfs.length; i++) {
+      const t = tfs[i] as TfState; // i < tfs.length
       if (t.timeframe !== timeframe) continue;
       if (t.pending && t.resampler !== null) {
         t.set.update(t.resampler.bar, true);
         t.pending = false;
       }
-      return t.set.flatValuesInto(into);
+      return t;
     }
     return null;
   }

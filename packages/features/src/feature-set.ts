@@ -283,6 +283,18 @@ function compile(name: string, spec: IndicatorSpec): Entry {
   }
 }
 
+/** One entry of {@link IndicatorSet}'s flat plan (a class, so every step has one hidden class). */
+class FlatStep {
+  constructor(
+    readonly ind: Entry['ind'],
+    /** The key of a single-output indicator. */
+    readonly key: string,
+    /** A multi-output indicator's result fields, and the key each is written under (same length). */
+    readonly fields: readonly string[] | null,
+    readonly keys: readonly string[] | null,
+  ) {}
+}
+
 /** Indicator snapshots of a whole set, by feature name. */
 export type IndicatorSetSnapshot = Record<string, IndicatorSnapshot>;
 
@@ -312,12 +324,13 @@ export class IndicatorSet {
   private readonly vwap: VWAP[] = [];
   /** Entries that read another price than the close. */
   private readonly other: Entry[] = [];
-  /** What {@link flatValuesInto} writes: per entry its key, or its [output field, key] pairs. */
-  private readonly flatPlan: {
-    ind: Entry['ind'];
-    key: string;
-    fields: readonly (readonly [field: string, key: string])[] | null;
-  }[];
+  /** What {@link flatValuesInto} writes: per entry its key, or its output fields and their keys. */
+  private readonly flatPlan: FlatStep[];
+  /**
+   * Every flat key in {@link featureKeys} order, each null: {@link newFlatValues} clones it, so a new
+   * record starts with all its properties in place (one hidden class, no property added one by one).
+   */
+  private readonly flatTemplate: FlatFeatureValues;
 
   constructor(spec: FeatureSetSpec = DEFAULT_FEATURE_SET) {
     if (typeof spec !== 'object' || spec === null)
@@ -330,14 +343,19 @@ export class IndicatorSet {
     const suffixes = FEATURE_OUTPUT_SUFFIXES as Readonly<Record<string, Readonly<Record<string, string>>>>;
     this.flatPlan = compiled.map(({ e, spec_ }) => {
       const outputs = suffixes[spec_.kind];
-      return {
-        ind: e.ind,
-        key: e.name,
-        fields: outputs
-          ? Object.entries(outputs).map(([field, sfx]) => [field, e.name + sfx] as const)
-          : null,
-      };
+      return new FlatStep(
+        e.ind,
+        e.name,
+        outputs ? Object.keys(outputs) : null,
+        outputs ? Object.values(outputs).map((sfx) => e.name + sfx) : null,
+      );
     });
+    const template: FlatFeatureValues = {};
+    for (const step of this.flatPlan) {
+      if (step.keys === null) template[step.key] = null;
+      else for (const key of step.keys) template[key] = null;
+    }
+    this.flatTemplate = template;
     for (const { e, spec_ } of compiled) {
       const closeOnly = !('source' in spec_) || spec_.source === undefined || spec_.source === 'close';
       const ind = e.ind;
@@ -407,19 +425,32 @@ export class IndicatorSet {
    * per-indicator copy, no walk over the spec, no allocation once `out` has its keys.
    */
   flatValuesInto(out: FlatFeatureValues): FlatFeatureValues {
-    for (const p of this.flatPlan) {
+    const plan = this.flatPlan;
+    for (let i = 0; i < plan.length; i++) {
+      const p = plan[i] as FlatStep; // i < plan.length
       const r = p.ind.getResult();
-      if (p.fields === null) {
+      const fields = p.fields;
+      const keys = p.keys;
+      if (fields === null || keys === null) {
         out[p.key] = typeof r === 'number' ? r : null;
         continue;
       }
       const o = r !== null && typeof r === 'object' ? (r as Readonly<Record<string, number>>) : null;
-      for (const [field, key] of p.fields) {
-        const x = o === null ? undefined : o[field];
-        out[key] = typeof x === 'number' ? x : null;
+      for (let j = 0; j < fields.length; j++) {
+        const x = o === null ? undefined : o[fields[j] as string]; // j < fields.length = keys.length
+        out[keys[j] as string] = typeof x === 'number' ? x : null;
       }
     }
     return out;
+  }
+
+  /**
+   * {@link flatValues} as a new plain object: equal to `flatValuesInto({})` (same keys in the same
+   * order, same values), built by cloning a record that already has every key, which costs a
+   * fraction of adding the keys one by one.
+   */
+  newFlatValues(): FlatFeatureValues {
+    return this.flatValuesInto({ ...this.flatTemplate });
   }
 
   snapshot(): IndicatorSetSnapshot {

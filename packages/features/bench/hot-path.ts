@@ -1,0 +1,71 @@
+// Per-call cost of the feature engine on the sidecar's hot path (issue 16): 20,000 symbols warmed
+// with 60 bars, then each cycle one forming-bar update per symbol (a replace; a new bar every 60
+// cycles) followed by a read of the flat values, as the sidecar does (apps/sidecar/src/strategy/
+// features.ts: update, then values(symbol) into a new object it keeps). Two sets: the sidecar's
+// strategy set (6 indicators, 10 keys) and the package's DEFAULT_FEATURE_SET (12 indicators, 19 keys).
+// How it measures: bench/measure.ts. Run: pnpm --filter @pipeline/features bench:hot
+import { type Bar } from '@pipeline/core';
+import { DEFAULT_FEATURE_SET, FeatureEngine, type FeatureSetSpec } from '../src/index';
+import { measure } from './measure';
+
+const SYMBOLS = Number(process.env.BENCH_SYMBOLS ?? 20_000);
+
+const STRATEGY_SET: FeatureSetSpec = {
+  ema12: { kind: 'ema', options: { period: 12 } },
+  ema26: { kind: 'ema', options: { period: 26 } },
+  rsi14: { kind: 'rsi', options: { period: 14 } },
+  macd: { kind: 'macd', options: { fast: 12, slow: 26, signal: 9 } },
+  bb: { kind: 'bollinger', options: { period: 20, stdDev: 2 } },
+  atr14: { kind: 'atr', options: { period: 14 } },
+};
+const T0 = Date.UTC(2026, 11, 5, 9, 0, 0);
+const symbols = Array.from({ length: SYMBOLS }, (_, i) => `SYM${i}`);
+const bar = (i: number, t: number): Bar => {
+  const ts = t - (t % 60_000);
+  const close = 100 + Math.sin(i + t / 7e5) * 2 + Math.sin(t / 3e4);
+  return {
+    symbol: symbols[i] ?? '',
+    timeframe: '1m',
+    ts,
+    open: 100 + Math.sin(i + ts / 7e5) * 2,
+    high: close + 1,
+    low: close - 1.5,
+    close,
+    volume: 1000 + (t % 60_000) / 100,
+    source: 'synthetic',
+    final: false,
+    quality: 1,
+  };
+};
+
+async function run(name: string, spec: FeatureSetSpec): Promise<Record<string, unknown>> {
+  const engine = new FeatureEngine({ features: spec, timeframes: [], cacheTtlMs: 0 });
+  for (let k = 60; k > 0; k--) for (let i = 0; i < SYMBOLS; i++) engine.update(bar(i, T0 - k * 60_000));
+  let t = T0;
+  let bars: Bar[] = [];
+  let kept: unknown = null;
+  const cost = await measure(
+    SYMBOLS,
+    () => {
+      for (let i = 0; i < SYMBOLS; i++) {
+        const b = bars[i] as Bar;
+        engine.update(b);
+        kept = engine.values(b.symbol);
+      }
+    },
+    {
+      prepare: () => {
+        t += 1000;
+        bars = symbols.map((_, i) => bar(i, t));
+      },
+    },
+  );
+  void kept;
+  return { case: `update + values, ${name}`, ...cost };
+}
+
+for (const [name, spec] of [
+  ['strategy set (10 keys)', STRATEGY_SET],
+  ['DEFAULT_FEATURE_SET (19 keys)', DEFAULT_FEATURE_SET],
+] as const)
+  console.log(JSON.stringify({ bench: 'features: per symbol', ...(await run(name, spec)) }));
