@@ -32,7 +32,8 @@ export interface SqliteHistoryStore extends HistoryStore {
  */
 export function createSqliteHistoryStore(options: SqliteStoreOptions): SqliteHistoryStore {
   const store = createSqliteStore(options);
-  // Health: the last flush or writer failure, until a later flush leaves nothing pending.
+  // Health: the last flush failure until a flush succeeds again (as pg-store's consecutive
+  // failures), and a writer thread failure for good (writes go on inline).
   let failure: string | null = null;
   let workerFailure: string | null = null;
   store.onError((error) => {
@@ -41,7 +42,8 @@ export function createSqliteHistoryStore(options: SqliteStoreOptions): SqliteHis
     if (error.code === CODES.WORKER_FAILED) workerFailure = error.message;
   });
   store.onFlush(() => {
-    if (store.pendingCount === 0) failure = null;
+    // Not "nothing pending": live writes keep rows pending between any two flushes.
+    failure = null;
   });
   return {
     kind: 'sqlite',

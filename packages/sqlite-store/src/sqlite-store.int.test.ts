@@ -154,6 +154,25 @@ describe.each(['inline', 'worker'] as WriteMode[])('SqliteStore (%s mode)', (mod
     ).toBe(9.9);
   });
 
+  it('counts failures in a row until a flush succeeds again, while rows stay pending', async () => {
+    const { store, path } = make({ busyTimeoutMs: 20 });
+    store.write(makeBars(10));
+    const locker = new Database(path);
+    locker.exec('BEGIN IMMEDIATE');
+    await expect(store.flush()).rejects.toMatchObject({ code: 'SQLITE_FLUSH_FAILED' });
+    store.write(makeBars(5, {}, '1m', T0 + 10 * MIN));
+    await expect(store.flush()).rejects.toMatchObject({ code: 'SQLITE_FLUSH_FAILED' });
+    expect(store.stats()).toMatchObject({ failedFlushes: 2, consecutiveFailures: 2, pending: 15 });
+    locker.exec('ROLLBACK');
+    locker.close();
+    // The file takes writes again; bars keep arriving meanwhile, so something is always pending.
+    const flushed = store.flush();
+    store.write(makeBars(3, {}, '1m', T0 + 15 * MIN));
+    await expect(flushed).resolves.toMatchObject({ rows: 15 });
+    expect(store.stats()).toMatchObject({ flushes: 1, failedFlushes: 2, consecutiveFailures: 0, pending: 3 });
+    expect(countRows(path)).toBe(15);
+  });
+
   it('reports a failed timer flush and retries it on the next tick', async () => {
     const { store, path, clock } = make({ busyTimeoutMs: 20, flushIntervalMs: 1_000 });
     store.write(makeBars(25));

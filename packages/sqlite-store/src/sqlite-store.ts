@@ -48,6 +48,8 @@ export interface SqliteStoreStats {
   pending: number;
   flushes: number;
   failedFlushes: number;
+  /** Failed flushes since the last successful one (0 when the last flush succeeded): "failing now". */
+  consecutiveFailures: number;
   flushedRows: number;
   /** Bars refused by write()/backfill() (SQLITE_BAD_BAR). */
   rejectedBars: number;
@@ -78,7 +80,13 @@ export class SqliteStore {
   private timer: TimerHandle | null = null;
   private closing: Promise<void> | null = null;
   private closed = false;
-  private counters = { flushes: 0, failedFlushes: 0, flushedRows: 0, rejectedBars: 0 };
+  private counters = {
+    flushes: 0,
+    failedFlushes: 0,
+    consecutiveFailures: 0,
+    flushedRows: 0,
+    rejectedBars: 0,
+  };
   private lastFlushMs: number | null = null;
   private lastFlushAt: number | null = null;
   /** Buffer size at which write() flushes early; raised after a failed early flush to avoid a retry per write. */
@@ -500,6 +508,7 @@ export class SqliteStore {
 
   private flushed(rows: number, ms: number, mode: WriteMode): FlushEvent {
     this.counters.flushes++;
+    this.counters.consecutiveFailures = 0;
     this.counters.flushedRows += rows;
     this.lastFlushMs = ms;
     this.lastFlushAt = this.options.scheduler.now();
@@ -510,6 +519,7 @@ export class SqliteStore {
 
   private flushFailed(rows: number, cause: unknown): SqliteStoreError {
     this.counters.failedFlushes++;
+    this.counters.consecutiveFailures++;
     const error = new SqliteStoreError(
       CODES.FLUSH_FAILED,
       `${COMPONENT}: flush of ${rows} rows failed, kept pending for the next flush: ${(cause as Error).message}`,

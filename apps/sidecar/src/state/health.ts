@@ -112,7 +112,9 @@ export function storeState(
   // `failedFlushes` counts forever, and rows are pending between any two flushes, so the rule below
   // would say `failing` for good after one outage (cluster-outage.rel.test.ts).
   if (store.kind === 'postgres' && store.health) return store.health().status === 'ready' ? 'up' : 'failing';
-  const stats = store.stats();
+  const stats: { failedFlushes: number; pending: number; consecutiveFailures?: number } = store.stats();
+  // SQLite: failing from a failed flush until one succeeds again (its consecutiveFailures).
+  if (typeof stats.consecutiveFailures === 'number') return stats.consecutiveFailures > 0 ? 'failing' : 'up';
   return stats.failedFlushes > 0 && stats.pending > 0 ? 'failing' : 'up';
 }
 
