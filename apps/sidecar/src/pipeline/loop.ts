@@ -176,6 +176,11 @@ export interface IdleGcOptions {
   growthBytes?: number;
 }
 
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
 /**
  * Garbage collection in the idle time between two cycles, so that its pauses do not land inside a
  * cycle in front of an HTTP reader (issue 16: GC pauses inside the cycle under 1 ms). After each
@@ -183,13 +188,14 @@ export interface IdleGcOptions {
  * next cycle starts with an empty one, so while a cycle allocates less than the young generation holds
  * (about 16 MB, some 2,000 symbols) no scavenge lands inside it. What the young collections promote
  * fills the old generation; a full collection runs here too, if the idle time is at least twice what
- * the last one took (1 ms per MB of heap before the first), once the heap grew by `growthBytes` since the last full collection or once V8 began
+ * the last ones took (the median of up to 5; 1 ms per MB of heap before the first), once the heap grew by `growthBytes` since the last full collection or once V8 began
  * marking on its own (a perf_hooks 'gc' entry of an incremental step: its final pause would land in a
  * cycle). Returns the function the loop calls with the idle time (ms) before its next boundary.
  */
 export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => void {
   let base = -1;
-  let majorMs = 0;
+  /** The last few full collections' wall times, ms (a machine busy with other work inflates some). */
+  const majorMs: number[] = [];
   let marking = false;
   let observer: PerformanceObserver | undefined;
   return (idleMs) => {
@@ -212,12 +218,15 @@ export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => v
       return;
     }
     const growth = options.growthBytes ?? Math.max(32 * 2 ** 20, base);
-    // Before the first one is timed, a full collection is expected to take 1 ms per MB of heap.
-    const expectMs = majorMs > 0 ? majorMs : used / 2 ** 20;
+    // The median of the last few, so that one collection descheduled by other processes does not
+    // keep the next ones out of every idle time (V8 then collects inside a cycle instead); before
+    // the first one is timed, a full collection is expected to take 1 ms per MB of heap.
+    const expectMs = majorMs.length > 0 ? median(majorMs) : used / 2 ** 20;
     if ((marking || used - base >= growth) && idleMs >= 2 * expectMs + 10) {
       const t0 = performance.now();
       gc(); // full (Node 20's V8 reads any argument, { type: 'major' } too, as minor)
-      majorMs = performance.now() - t0;
+      majorMs.push(performance.now() - t0);
+      if (majorMs.length > 5) majorMs.shift();
       marking = false;
       base = getHeapStatistics().used_heap_size;
     }
