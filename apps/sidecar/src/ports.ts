@@ -66,7 +66,10 @@ export interface ValidatorPort {
 }
 
 /** Scores a history batch and keeps the usable bars, with repairs applied. */
-export function validateHistory(validator: ValidatorPort, bars: readonly Bar[]): Bar[] {
+export function validateHistory(
+  validator: Pick<ValidatorPort, 'validateSeries'>,
+  bars: readonly Bar[],
+): Bar[] {
   if (bars.length === 0) return [];
   const r = validator.validateSeries(bars);
   const repairs = new Map(r.repairs.map((x) => [x.index, x]));

@@ -281,4 +281,26 @@ describe('late finalisation', () => {
       await f.close();
     }
   });
+
+  it('finalises a period after the live series moved past it (the live validator refuses older bars)', async () => {
+    const f = stageFixture();
+    try {
+      const fin = setup(f);
+      const ts = alignTs(f.clock.now(), '1m');
+      const last = forming('EURUSD', ts);
+      f.store.write([last]);
+      fin.note([last]);
+      f.clock.advance(MIN + FINALIZE_GRACE_MS);
+      // The loop validated the next periods' bars meanwhile: to the live series, ts is in the past.
+      expect(f.validator.validate(forming('EURUSD', ts)).status).not.toBe('rejected');
+      expect(f.validator.validate(forming('EURUSD', ts + MIN)).status).not.toBe('rejected');
+      expect(f.validator.validate({ ...forming('EURUSD', ts), final: true }).status).toBe('rejected');
+      fin.kick();
+      await fin.idle();
+      expect(fin.pending).toBe(0);
+      expect(await storedAt(f, 'EURUSD', ts)).toMatchObject({ ts, final: true, volume: 10 });
+    } finally {
+      await f.close();
+    }
+  });
 });

@@ -16,7 +16,13 @@
 // logged; its row stays stored, marked forming, and a restart's scan queues it again. A write of
 // final bars that fails puts them back in the queue.
 import { TIMEFRAME_MS, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
-import { type BarStorePort, type BreakerPort, type SourceSlot, type ValidatorPort } from '../ports';
+import {
+  validateHistory,
+  type BarStorePort,
+  type BreakerPort,
+  type SourceSlot,
+  type ValidatorPort,
+} from '../ports';
 import { type Logger } from '../wiring/logger';
 import { skipReason } from './fallback';
 import { createSlicer } from './slice';
@@ -50,7 +56,11 @@ export interface FinalizerOptions {
   timeframe: Timeframe;
   sources: readonly SourceSlot[];
   breaker: BreakerPort;
-  validator: Pick<ValidatorPort, 'validate'>;
+  /**
+   * Judges the fetched final bar as history, from a blank state (validateSeries): the live series has
+   * moved past the period by then, and its order rule would refuse the older bar.
+   */
+  validator: Pick<ValidatorPort, 'validateSeries'>;
   store: Pick<BarStorePort, 'latest'>;
   /** Writes the final bars (store and cache: pipeline/sinks). */
   write: (bars: readonly Bar[]) => Promise<void>;
@@ -136,8 +146,8 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
         const bar = bars.find((b) => b.ts === ts);
         if (!bar) continue;
         // The period is over: this is the source's final word on it, whatever its flag said.
-        const v = options.validator.validate({ ...bar, final: true });
-        if (v.status !== 'rejected') return { bar: v.bar, asked };
+        const [valid] = validateHistory(options.validator, [{ ...bar, final: true }]);
+        if (valid) return { bar: valid, asked };
       } catch {
         // The next source is tried; the period stays queued when none has it.
       }
