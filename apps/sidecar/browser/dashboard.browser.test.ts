@@ -215,6 +215,120 @@ describe('dashboard reconnect: finished bars missed while away come from the sto
   });
 });
 
+describe('dashboard: bars older than the last drawn one', () => {
+  let s: Awaited<ReturnType<typeof startSidecar>>;
+  let page: Page;
+  const SYMBOL = 'EURUSD';
+  const chartBars = async () => (await page.evaluate(() => window.__dashboard.chartBars())).map(ohlcv);
+  const priceCell = () =>
+    page.evaluate(
+      (sym) =>
+        [...document.querySelectorAll('#symbols .vt-spacer .vt-row:not([hidden])')].find(
+          (r) => r.firstElementChild?.textContent === sym,
+        )?.children[1]?.textContent ?? null,
+      SYMBOL,
+    );
+  const barsFromApi = async () => {
+    const r = await fetch(`${s.baseUrl}/bars/${SYMBOL}?limit=500`);
+    return ((await r.json()) as { bars: (ChartBar & { final: boolean })[] }).bars;
+  };
+  /** The table's price format (dashboard/src/main.ts). */
+  const fmtPrice = (p: number) => (p >= 1000 ? p.toFixed(2) : p >= 10 ? p.toFixed(3) : p.toFixed(5));
+  /** Strictly increasing times: no minute twice, none out of order. */
+  const inOrder = (bars: ChartBar[]) => bars.every((b, i) => i === 0 || b.ts > (bars[i - 1]?.ts ?? 0));
+
+  beforeAll(async () => {
+    s = await startSidecar({ SYMBOLS: 'EURUSD,XAUUSD' });
+    // Live (the late finaliser runs after each cycle only then); the test runs the cycles itself.
+    await s.h.sidecar.start({ skipBootstrap: true, loop: false });
+    await s.cycle(40);
+    page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${s.baseUrl}/`);
+    await page.waitForFunction(() => window.__dashboard.streamState() === 'open');
+    await page.waitForFunction((sym) => window.__dashboard.selected() === sym, SYMBOL);
+    await page.waitForFunction(() => window.__dashboard.chartBars().length > 0);
+  });
+  afterAll(async () => {
+    await page?.close();
+    await s?.stop();
+  });
+
+  it('a period finalised late (its sources down at the close) redraws its own candle, not a new one at the end', async () => {
+    await s.cycle(1);
+    // The cycle's forming bar (this minute) is on the chart.
+    const minute = s.h.clock.now() - (s.h.clock.now() % MINUTE);
+    await page.waitForFunction((ts) => window.__dashboard.chartBars().at(-1)?.ts === ts, minute);
+    const forming = (await chartBars()).at(-1);
+    if (!forming) throw new Error('no bar on the chart');
+    // Every source fails the cycle after the close: the period's final bar does not come with the
+    // next poll, so the chart (and the store) keep its forming version.
+    for (const f of s.h.fetchers) f.mode = 'transient';
+    await s.cycle(1);
+    for (const f of s.h.fetchers) f.mode = 'ok';
+    // Next cycle: the poll brings newer bars; after it the late finaliser fetches the period's history
+    // and writes its final bar, which the stream carries to the page.
+    await s.cycle(1);
+    const stored = async () => (await barsFromApi()).find((b) => b.ts === forming.ts);
+    for (let i = 0; i < 50 && !(await stored())?.final; i++) await new Promise((r) => setTimeout(r, 20));
+    const final = await stored();
+    expect(final).toMatchObject({ ts: forming.ts, final: true });
+    if (!final) throw new Error('not finalised');
+    expect(ohlcv(final)).not.toEqual(forming); // the provider's final values differ from the snapshot
+    const expected = (await barsFromApi()).map(ohlcv);
+    expect(expected.at(-1)?.ts).toBeGreaterThan(forming.ts);
+    await page.waitForFunction(
+      ([ts, close]) => window.__dashboard.chartBars().find((b) => b.ts === ts)?.close === close,
+      [forming.ts, final.close] as const,
+      { timeout: 10_000 },
+    );
+    const chart = await chartBars();
+    expect(inOrder(chart)).toBe(true);
+    expect(chart).toEqual(expected);
+    // The table's price stays the newest bar's close, not the late final's.
+    const newest = expected.at(-1);
+    if (!newest) throw new Error('no bars from /bars');
+    expect(await priceCell()).toBe(fmtPrice(newest.close));
+    expect(fmtPrice(newest.close)).not.toBe(fmtPrice(final.close));
+  });
+
+  it('older bars in one burst (a backfill) are put in time order, before the first candle too, without duplicates', async () => {
+    const before = await chartBars();
+    const first = before[0];
+    const middle = before[Math.floor(before.length / 2)];
+    const last = before.at(-1);
+    if (!first || !middle || !last) throw new Error('too few bars on the chart');
+    const price = await priceCell();
+    const bar = (ts: number, close: number) => ({
+      symbol: SYMBOL,
+      timeframe: '1m',
+      ts,
+      open: close,
+      high: close + 0.001,
+      low: close - 0.001,
+      close,
+      volume: 3,
+      source: 'synthetic',
+      final: true,
+      quality: 1,
+    });
+    // Three minutes before the first drawn one, newest first, and new values for two drawn minutes.
+    const older = [1, 2, 3].map((k) => bar(first.ts - k * MINUTE, 1.5 + k / 1000));
+    const replaced = [bar(middle.ts, 1.4242), bar(first.ts, 1.4343)];
+    for (const b of [...older, ...replaced]) s.app.streamHub.publish('bars', SYMBOL, b);
+    await page.waitForFunction((id) => window.__dashboard.lastEventId() >= id, s.app.streamHub.lastId);
+    const chart = await chartBars();
+    expect(chart).toHaveLength(before.length + 3);
+    expect(inOrder(chart)).toBe(true);
+    const expected = [...older.reverse(), ...replaced.slice(1), ...before.slice(1)]
+      .map((b) => (b.ts === middle.ts ? bar(middle.ts, 1.4242) : b))
+      .map(ohlcv);
+    expect(chart).toEqual(expected);
+    expect(chart.at(-1)).toEqual(last);
+    expect(await priceCell()).toBe(price);
+  });
+});
+
 describe('dashboard with 1,000 symbols, live from the push stream', () => {
   let s: Awaited<ReturnType<typeof startSidecar>>;
   let page: Page;

@@ -102,7 +102,10 @@ export interface SidecarDeps {
 export interface SidecarEvents {
   onCycle(fn: (report: CycleReport) => void): () => void;
   onSignal(fn: (signal: StoredSignal) => void): () => void;
-  /** Called with the bars of one symbol accepted by validation (a forming bar again when it changes). */
+  /**
+   * Called with the bars of one symbol accepted by validation (a forming bar again when it changes),
+   * and with each final bar the late finaliser wrote for a period that had stayed forming.
+   */
   onBars(fn: (e: { symbol: string; bars: readonly Bar[] }) => void): () => void;
   /** Called when a source's answer for a symbol arrived, before validation (`at` from the clock). */
   onFetched(fn: (info: FetchedInfo) => void): () => void;
@@ -250,7 +253,10 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
     // Cluster mode: only the symbols whose lease the fence still confirms are written.
     write: async (bars) => {
       const allowed = cluster ? await cluster.fence(bars.map((b) => b.symbol)) : null;
-      await sinks.writeBars(allowed ? bars.filter((b) => allowed.has(b.symbol)) : bars);
+      const written = allowed ? bars.filter((b) => allowed.has(b.symbol)) : bars;
+      await sinks.writeBars(written);
+      // Published like the loop's bars, so the push stream (and the dashboard's candle) gets the final one.
+      if (barEvents.size > 0) for (const b of written) barEvents.emit({ symbol: b.symbol, bars: [b] });
     },
     admit: (source, symbol, at) => planner.admit(source, symbol, at),
     now,

@@ -14,6 +14,8 @@ interface Row {
   symbol: string;
   brokerSymbol: string;
   price: number | null;
+  /** The bar `price` came from (ts, epoch ms): an older bar (a late final, a backfill) does not set it. */
+  priceTs: number | null;
   ageMs: number | null;
   stale: boolean;
   source: string | null;
@@ -100,7 +102,16 @@ const chart = createPriceChart($('chart'));
 function rowOf(symbol: string): Row {
   let r = rows.get(symbol);
   if (!r) {
-    r = { symbol, brokerSymbol: symbol, price: null, ageMs: null, stale: false, source: null, quality: null };
+    r = {
+      symbol,
+      brokerSymbol: symbol,
+      price: null,
+      priceTs: null,
+      ageMs: null,
+      stale: false,
+      source: null,
+      quality: null,
+    };
     rows.set(symbol, r);
     rowList = [...rows.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
     table.setRows(rowList);
@@ -237,10 +248,14 @@ function onStream(m: StreamMessage): void {
     case 'bars': {
       const b = m.data as StreamBar;
       const r = rowOf(b.symbol);
-      r.price = b.close;
-      r.source = b.source ?? r.source;
-      r.quality = b.quality ?? r.quality;
-      table.refresh();
+      // The price column follows the newest bar; an older one only redraws its candle.
+      if (r.priceTs === null || b.ts >= r.priceTs) {
+        r.price = b.close;
+        r.priceTs = b.ts;
+        r.source = b.source ?? r.source;
+        r.quality = b.quality ?? r.quality;
+        table.refresh();
+      }
       if (b.symbol === selected) chart.upsert(b);
       break;
     }
