@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3';
 import { TIMEFRAME_MS, alignTs, isTimeframe, type Bar, type Timeframe } from '@pipeline/core';
 import { badArgument, checkLimit, checkRange, checkSeries, type RangeQuery } from './arguments';
-import { expectedBarTimes, resolveCalendar, type CalendarSpec } from './calendar';
+import { resolveCalendar, type CalendarFunction, type CalendarSpec } from './calendar';
 import { BAR_COLUMNS, rowToBar } from './schema';
 
 /** A run of expected bars missing from the file. `to` is exclusive, ready to use as a fetch range. */
@@ -137,25 +137,7 @@ export class BarQueries {
     checkRange(query);
     const cal = resolveCalendar(calendar);
     const stored = this.stmts.tsRange.all(query.symbol, query.timeframe, query.from, query.to) as number[];
-    const step = TIMEFRAME_MS[query.timeframe];
-    const out: Gap[] = [];
-    let current: Gap | null = null;
-    let i = 0;
-    let next = stored[0]; // the first stored ts not below the expected one; undefined past the end
-    for (const ts of expectedBarTimes(cal, query.timeframe, query.from, query.to)) {
-      while (next !== undefined && next < ts) next = stored[++i];
-      if (next === ts) {
-        if (current) out.push(current);
-        current = null;
-      } else if (current) {
-        current.to = ts + step;
-        current.missing++;
-      } else {
-        current = { from: ts, to: ts + step, missing: 1 };
-      }
-    }
-    if (current) out.push(current);
-    return out;
+    return gapsAmong(stored, cal, query.timeframe, query.from, query.to);
   }
 
   needsBootstrap(
@@ -194,4 +176,59 @@ export class BarQueries {
     })();
     return result;
   }
+}
+
+/**
+ * The runs of `expectedBarTimes(calendar, timeframe, from, to)` missing from `stored` (ascending ts
+ * in [from, to)), counted per session window instead of walking every expected bar: a session's
+ * expected bars are the timeframe grid from its first bar to its end, so the bars between two
+ * stored ones are one subtraction. A bootstrap plans on a file that holds nothing yet, where the walk
+ * cost one step per bar of the whole range (2,000 symbols x 4 days of 1m: 11.5 M steps). Same gaps:
+ * a stored ts off the grid or in a closed period fills no slot, and a run of missing bars goes on
+ * across closed periods until a stored bar ends it.
+ */
+export function gapsAmong(
+  stored: readonly number[],
+  calendar: CalendarFunction,
+  timeframe: Timeframe,
+  from: number,
+  to: number,
+): Gap[] {
+  const step = TIMEFRAME_MS[timeframe];
+  const first = alignTs(from, timeframe) === from ? from : alignTs(from, timeframe) + step;
+  const out: Gap[] = [];
+  let current: Gap | null = null;
+  /** Adds the expected bars [a, b) (b on the grid after a) as missing. */
+  const miss = (a: number, b: number): void => {
+    if (b <= a) return;
+    if (current) {
+      current.to = b;
+      current.missing += (b - a) / step;
+    } else {
+      current = { from: a, to: b, missing: (b - a) / step };
+    }
+  };
+  let i = 0;
+  let last = -Infinity; // the last expected bar counted (sessions may overlap)
+  for (const s of calendar(first, to)) {
+    let ts = Math.max(first, alignTs(s.from, timeframe));
+    if (ts <= last) ts = last + step;
+    const end = Math.min(to, s.to);
+    if (ts >= end) continue;
+    const stop = ts + Math.ceil((end - ts) / step) * step; // the grid bar after the session's last
+    while (i < stored.length && (stored[i] ?? Infinity) < ts) i++;
+    for (; i < stored.length; i++) {
+      const st = stored[i] ?? Infinity;
+      if (st >= stop) break;
+      if ((st - ts) % step !== 0) continue; // off the grid: fills no expected slot
+      miss(ts, st);
+      if (current) out.push(current);
+      current = null;
+      ts = st + step;
+    }
+    miss(ts, stop);
+    last = stop - step;
+  }
+  if (current) out.push(current);
+  return out;
 }
