@@ -52,9 +52,17 @@ export function cacheIssue(bar: unknown): string | null {
   if (!isCacheableSymbol(bar.symbol)) return `bad symbol ${JSON.stringify(bar.symbol)}`;
   if (!isTimeframe(bar.timeframe)) return `bad timeframe ${JSON.stringify(bar.timeframe)}`;
   if (typeof bar.ts !== 'number' || !Number.isSafeInteger(bar.ts)) return `bad ts ${JSON.stringify(bar.ts)}`;
-  for (const f of ['open', 'high', 'low', 'close', 'volume', 'quality'] as const) {
-    if (typeof bar[f] !== 'number' || !Number.isFinite(bar[f])) return `bad ${f} ${JSON.stringify(bar[f])}`;
-  }
+  // Field by field rather than a loop over a list of names: no array per bar on the write path.
+  if (!isFiniteNumber(bar.open)) return `bad open ${JSON.stringify(bar.open)}`;
+  if (!isFiniteNumber(bar.high)) return `bad high ${JSON.stringify(bar.high)}`;
+  if (!isFiniteNumber(bar.low)) return `bad low ${JSON.stringify(bar.low)}`;
+  if (!isFiniteNumber(bar.close)) return `bad close ${JSON.stringify(bar.close)}`;
+  if (!isFiniteNumber(bar.volume)) return `bad volume ${JSON.stringify(bar.volume)}`;
+  if (!isFiniteNumber(bar.quality)) return `bad quality ${JSON.stringify(bar.quality)}`;
   if (typeof bar.source !== 'string') return `bad source ${JSON.stringify(bar.source)}`;
   return null;
+}
+
+function isFiniteNumber(x: unknown): boolean {
+  return typeof x === 'number' && Number.isFinite(x);
 }

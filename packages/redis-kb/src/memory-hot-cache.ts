@@ -20,7 +20,8 @@ import {
   type SignalWrittenEvent,
   type WriteBarsResult,
 } from './hot-cache';
-import { planWrite } from './write-plan';
+import { cacheIssue } from './keys';
+import { planWrite, type WritePlan } from './write-plan';
 
 export interface MemoryHotCacheOptions {
   /**
@@ -91,6 +92,12 @@ class Series {
   /** Physical row of the oldest bar. */
   head = 0;
   length = 0;
+  /** Neighbours in the index's recency list; false `live` once evicted or the cache is closed. */
+  prev: Series | null = null;
+  next: Series | null = null;
+  live = false;
+  /** The last writeBars call that met this series (its fast path sees a series twice by this). */
+  stamp = 0;
   constructor(
     readonly symbol: string,
     readonly timeframe: Timeframe,
@@ -202,6 +209,80 @@ class Series {
 }
 
 /**
+ * The series of one cache, found by timeframe then symbol (two Map reads, no key string built per
+ * call) and kept in write-recency order on a doubly linked list through the series: a write moves
+ * its series to the tail in O(1), and beyond `max` the head (the least recently written) is dropped.
+ */
+class SeriesIndex {
+  private readonly byTimeframe = new Map<string, Map<string, Series>>();
+  private head: Series | null = null;
+  private tail: Series | null = null;
+  private count = 0;
+
+  constructor(private readonly max: number) {}
+
+  get(symbol: string, timeframe: string): Series | undefined {
+    return this.byTimeframe.get(timeframe)?.get(symbol);
+  }
+
+  /** Marks `s` most recently written, adding it first if it is not held; evicts beyond the bound. */
+  touch(s: Series): void {
+    if (s.live) {
+      if (s !== this.tail) {
+        this.unlink(s);
+        this.append(s);
+      }
+      return;
+    }
+    let bySymbol = this.byTimeframe.get(s.timeframe);
+    if (bySymbol === undefined) {
+      bySymbol = new Map();
+      this.byTimeframe.set(s.timeframe, bySymbol);
+    }
+    bySymbol.set(s.symbol, s);
+    s.live = true;
+    this.append(s);
+    this.count++;
+    if (this.count > this.max && this.head !== null) {
+      const oldest = this.head;
+      this.byTimeframe.get(oldest.timeframe)?.delete(oldest.symbol);
+      this.unlink(oldest);
+      oldest.live = false;
+      this.count--;
+    }
+  }
+
+  clear(): void {
+    for (let s = this.head; s !== null;) {
+      const next = s.next;
+      s.prev = s.next = null;
+      s.live = false;
+      s = next;
+    }
+    this.byTimeframe.clear();
+    this.head = this.tail = null;
+    this.count = 0;
+  }
+
+  private append(s: Series): void {
+    s.prev = this.tail;
+    s.next = null;
+    if (this.tail === null) this.head = s;
+    else this.tail.next = s;
+    this.tail = s;
+  }
+
+  private unlink(s: Series): void {
+    const { prev, next } = s;
+    if (prev === null) this.head = next;
+    else prev.next = next;
+    if (next === null) this.tail = prev;
+    else next.prev = prev;
+    s.prev = s.next = null;
+  }
+}
+
+/**
  * The embedded hot cache used when no Redis is configured: same contract as the Redis cache, held in
  * this process (bounded by `maxBars`, `maxSeries` and `maxSymbols`), with in-process fan-out events.
  */
@@ -221,7 +302,15 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
   const maxBars = Math.floor(opts.maxBars);
   const replaceWindow = Math.floor(opts.replaceWindow);
 
-  const series = new Map<string, Series>();
+  const series = new SeriesIndex(opts.maxSeries);
+  /** Stamp of the current writeBars call (Series.stamp). */
+  let writeStamp = 0;
+  // The fast path's runs, reused between calls (grown, never shrunk: truncating would free them and
+  // each call would grow them again): per series run, its start in the batch and its series (null for
+  // one not held yet); `runs` of them are in use.
+  let runStart = new Int32Array(64);
+  const runSeries: (Series | null)[] = [];
+  let runs = 0;
   // The source names seen, each stored once; a bar row keeps the index (15 bits of its tag).
   const sourceNames: string[] = [];
   const sourceIds = new Map<string, number>();
@@ -258,7 +347,6 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
   const check = (op: string) => {
     if (closed) throw new CacheClosedError(op);
   };
-  const sid = (symbol: string, timeframe: Timeframe) => `${symbol}\u0000${timeframe}`;
   // Map insertion order is the recency order: touching re-inserts, eviction drops the first.
   const touch = <V>(map: Map<string, V>, key: string, value: V, max: number) => {
     map.delete(key);
@@ -267,6 +355,95 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
       const oldest = map.keys().next();
       if (oldest.done !== true) map.delete(oldest.value);
     }
+  };
+
+  /**
+   * The fast path's plan, in `runStart` / `runSeries`: true when every bar is cacheable and each
+   * series comes in one run of non-decreasing ts (what a batch of one bar per series, or of a few
+   * sorted bars per series, always is); false (runs cleared) when planWrite must sort it out.
+   */
+  const planRuns = (bars: readonly Bar[]): boolean => {
+    const stamp = ++writeStamp;
+    runs = 0;
+    let fresh: Set<string> | null = null;
+    let prev: Bar | null = null;
+    for (let i = 0; i < bars.length; i++) {
+      const bar = bars[i] as Bar; // i < bars.length
+      if (cacheIssue(bar) !== null) return abandonRuns();
+      if (prev !== null && bar.symbol === prev.symbol && bar.timeframe === prev.timeframe) {
+        if (bar.ts < prev.ts) return abandonRuns();
+        prev = bar;
+        continue;
+      }
+      const s = series.get(bar.symbol, bar.timeframe);
+      if (s !== undefined) {
+        if (s.stamp === stamp) return abandonRuns(); // its series came earlier, in another run
+        s.stamp = stamp;
+      } else {
+        // A series not held yet (rare: first writes): seen twice is found by its key.
+        const key = `${bar.symbol}\u0000${bar.timeframe}`;
+        fresh ??= new Set();
+        if (fresh.has(key)) return abandonRuns();
+        fresh.add(key);
+      }
+      if (runs === runStart.length) {
+        const grown = new Int32Array(runs * 2);
+        grown.set(runStart);
+        runStart = grown;
+      }
+      runStart[runs] = i;
+      if (runs < runSeries.length) runSeries[runs] = s ?? null;
+      else runSeries.push(s ?? null);
+      runs++;
+      prev = bar;
+    }
+    return true;
+  };
+  const abandonRuns = (): false => {
+    runSeries.fill(null, 0, runs);
+    runs = 0;
+    return false;
+  };
+
+  /** Appends, replaces or refuses one cacheable bar of series `s`, counting it in `result`. */
+  const writeOne = (
+    s: Series,
+    input: Bar,
+    result: WriteBarsResult,
+    accepted: Bar[] | null,
+    refused: Bar[],
+    invalid: WritePlan['invalid'],
+  ): void => {
+    const source = sourceIndex(input.source);
+    if (source < 0) {
+      result.invalid++;
+      invalid.push({ bar: input, issue: `more than ${MAX_SOURCES} distinct source names` });
+      return;
+    }
+    const tag = input.final ? source | FINAL_BIT : source;
+    // The tail's ts read here, once, rather than through lastTs(): a double returned from a call
+    // that is not inlined is boxed, 16 bytes a bar.
+    const ts = input.ts;
+    const lastTs = s.length === 0 ? NaN : (s.nums[s.row(s.length - 1) * COLS] ?? NaN);
+    if (s.length === 0 || ts > lastTs) {
+      s.push(input, tag);
+      result.appended++;
+    } else if (ts === lastTs) {
+      s.set(s.length - 1, input, tag);
+      result.replaced++;
+    } else {
+      const lowest = Math.max(0, s.length - replaceWindow);
+      const i = s.lowerBound(input.ts);
+      if (i >= lowest && i < s.length && s.ts(i) === input.ts) {
+        s.set(i, input, tag);
+        result.replaced++;
+      } else {
+        result.refused++;
+        refused.push(input);
+        return;
+      }
+    }
+    if (accepted !== null) accepted.push({ ...input, final: (tag & FINAL_BIT) !== 0 });
   };
 
   const cache: HotCache<TFeatures, TSignal> = {
@@ -279,82 +456,74 @@ export function createMemoryHotCache<TFeatures = Record<string, unknown>, TSigna
 
     async writeBars(bars) {
       check('writeBars');
-      const plan = planWrite(bars);
-      const result: WriteBarsResult = {
-        appended: 0,
-        replaced: 0,
-        refused: 0,
-        invalid: plan.invalid.length,
-        series: plan.series.length,
-      };
-      const accepted: Bar[] = [];
+      const result: WriteBarsResult = { appended: 0, replaced: 0, refused: 0, invalid: 0, series: 0 };
+      // Bar copies for onBars and refused bars for onRejected only while someone listens.
+      const accepted: Bar[] | null = barsEvents.size > 0 ? [] : null;
       const refused: Bar[] = [];
-      const invalid = plan.invalid;
-      for (const batch of plan.series) {
-        const id = sid(batch.symbol, batch.timeframe);
-        const s = series.get(id) ?? new Series(batch.symbol, batch.timeframe, maxBars);
-        touch(series, id, s, opts.maxSeries);
-        for (const input of batch.bars) {
-          const source = sourceIndex(input.source);
-          if (source < 0) {
-            result.invalid++;
-            invalid.push({ bar: input, issue: `more than ${MAX_SOURCES} distinct source names` });
-            continue;
-          }
-          const tag = input.final ? source | FINAL_BIT : source;
-          if (s.length === 0 || input.ts > s.lastTs()) {
-            s.push(input, tag);
-            result.appended++;
-          } else if (input.ts === s.lastTs()) {
-            s.set(s.length - 1, input, tag);
-            result.replaced++;
-          } else {
-            const lowest = Math.max(0, s.length - replaceWindow);
-            const i = s.lowerBound(input.ts);
-            if (i >= lowest && i < s.length && s.ts(i) === input.ts) {
-              s.set(i, input, tag);
-              result.replaced++;
-            } else {
-              result.refused++;
-              refused.push(input);
-              continue;
-            }
-          }
-          accepted.push({ ...input, final: (tag & FINAL_BIT) !== 0 });
+      let invalid: WritePlan['invalid'];
+      if (planRuns(bars)) {
+        // Every bar cacheable, each series in one ts-sorted run: the runs are planWrite's series,
+        // in the same order, without building it.
+        invalid = [];
+        const n = runs;
+        runs = 0;
+        result.series = n;
+        for (let r = 0; r < n; r++) {
+          // r < n <= runStart.length and runSeries.length: both written for every run.
+          const from = runStart[r] ?? 0;
+          const to = r + 1 < n ? (runStart[r + 1] ?? 0) : bars.length;
+          const first = bars[from] as Bar;
+          let s = runSeries[r] ?? null;
+          runSeries[r] = null; // hold no series between calls
+          // Evicted by an earlier run of this call: a new series, as a fresh lookup would find.
+          if (s === null || !s.live) s = new Series(first.symbol, first.timeframe, maxBars);
+          series.touch(s);
+          for (let i = from; i < to; i++) writeOne(s, bars[i] as Bar, result, accepted, refused, invalid);
+        }
+      } else {
+        const plan = planWrite(bars);
+        invalid = plan.invalid;
+        result.invalid = invalid.length;
+        result.series = plan.series.length;
+        for (const batch of plan.series) {
+          let s = series.get(batch.symbol, batch.timeframe);
+          if (s === undefined) s = new Series(batch.symbol, batch.timeframe, maxBars);
+          series.touch(s);
+          for (const input of batch.bars) writeOne(s, input, result, accepted, refused, invalid);
         }
       }
       stats.barsAppended += result.appended;
       stats.barsReplaced += result.replaced;
       stats.barsRefused += result.refused;
       stats.barsInvalid += result.invalid;
-      if (accepted.length > 0) barsEvents.emit({ bars: accepted });
+      if (accepted !== null && accepted.length > 0) barsEvents.emit({ bars: accepted });
       if (refused.length > 0 || invalid.length > 0) rejectedEvents.emit({ refused, invalid });
       return result;
     },
 
     async latestBars(symbol, timeframe, limit) {
       check('latestBars');
-      const s = series.get(sid(symbol, timeframe));
+      const s = series.get(symbol, timeframe);
       if (!s || limit <= 0) return [];
       return s.slice(Math.max(0, s.length - Math.floor(limit)), s.length, sourceNames);
     },
 
     async barsInRange(symbol, timeframe, from, to) {
       check('barsInRange');
-      const s = series.get(sid(symbol, timeframe));
+      const s = series.get(symbol, timeframe);
       if (!s || !(from < to)) return [];
       return s.slice(s.lowerBound(from), s.lowerBound(to), sourceNames);
     },
 
     async lastBar(symbol, timeframe) {
       check('lastBar');
-      const s = series.get(sid(symbol, timeframe));
+      const s = series.get(symbol, timeframe);
       return s && s.length > 0 ? s.bar(s.length - 1, sourceNames) : null;
     },
 
     async seriesLength(symbol, timeframe) {
       check('seriesLength');
-      return series.get(sid(symbol, timeframe))?.length ?? 0;
+      return series.get(symbol, timeframe)?.length ?? 0;
     },
 
     async setFeatures(symbol, value) {
