@@ -78,3 +78,56 @@ describe('BarBuffer', () => {
     expect(b.size).toBe(1);
   });
 });
+
+describe('BarBuffer columns', () => {
+  it('keeps every field of a replaced bar, across growth past its first capacity', () => {
+    const b = new BarBuffer();
+    const bars: Bar[] = [];
+    for (let i = 0; i < 500; i++) {
+      bars.push(
+        makeBar(i % 250, {
+          symbol: i % 2 === 0 ? 'EURUSD' : 'XAUUSD',
+          open: i + 0.25,
+          high: i + 0.75,
+          low: i - 0.5,
+          close: i + 0.125,
+          volume: i * 3,
+          source: i % 3 === 0 ? 'polygon' : 'twelvedata',
+          final: i % 5 === 0,
+          quality: (i % 10) / 10,
+        }),
+      );
+    }
+    for (const bar of bars) b.set(bar);
+    // The later bar with each key won: i and i + 250 share (symbol, ts) only when both are even or both odd.
+    const expected = new Map<string, Bar>();
+    for (const bar of bars) expected.set(`${bar.symbol} ${bar.ts}`, bar);
+    expect(b.size).toBe(expected.size);
+    const got = b.drain();
+    expect(got).toHaveLength(expected.size);
+    for (const bar of got) expect(bar).toEqual(expected.get(`${bar.symbol} ${bar.ts}`));
+    expect(got.map((x) => x.symbol)).toEqual([...got.map((x) => x.symbol)].sort());
+  });
+
+  it('mixes kept objects and copied values, and sorts series by symbol then timeframe', () => {
+    const b = new BarBuffer();
+    const kept = makeBar(1, { symbol: 'AB' });
+    b.set(makeBar(0, { symbol: 'AB' }, '5m'));
+    b.set(kept, false);
+    b.set(makeBar(0, { symbol: 'A' }));
+    b.set(makeBar(2, { symbol: 'AB' }));
+    const out = b.drain();
+    expect(out.map((x) => [x.symbol, x.timeframe])).toEqual([
+      ['A', '1m'],
+      ['AB', '1m'],
+      ['AB', '1m'],
+      ['AB', '5m'],
+    ]);
+    expect(out[1]).toBe(kept);
+    // A copied write over a kept object's key stores the new values, not the old object.
+    b.set(kept, false);
+    b.set({ ...kept, close: 42 });
+    expect([...b.values()][0]).toEqual({ ...kept, close: 42 });
+    expect([...b.values()][0]).not.toBe(kept);
+  });
+});
