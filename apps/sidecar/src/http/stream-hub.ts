@@ -64,6 +64,19 @@ export interface Replay {
 export interface StreamHub {
   readonly options: Readonly<Required<Omit<StreamHubOptions, 'startedAt' | 'now'>>>;
   publish(kind: StreamKind, symbol: string | undefined, data: unknown): HubEvent;
+  /**
+   * Publishes an event whose data is `make(arg, at)`, made when the event is first read (sent to a
+   * subscriber, replayed, serialised), never more than once; `at` is the hub's clock at publishing.
+   * `arg` must not change afterwards. For data that costs something to build and that, with nobody
+   * subscribed, is mostly overwritten in the ring before anyone reads it (a signal aged to its
+   * publishing time: one per symbol per cycle).
+   */
+  publishDeferred<A>(
+    kind: StreamKind,
+    symbol: string,
+    make: (arg: A, at: number) => unknown,
+    arg: A,
+  ): HubEvent;
   /** Events after `lastEventId` matching the filter, oldest first, and the kinds that have a gap. */
   replay(filter: StreamFilter, lastEventId: number): Replay;
   /** Adds a subscriber; returns the function that removes it. */
@@ -117,6 +130,39 @@ class Ring {
   }
 }
 
+/** An event of {@link StreamHub.publishDeferred}: its data made on first read. */
+class DeferredEvent<A> implements HubEvent {
+  #make: ((arg: A, at: number) => unknown) | null;
+  #arg: A | null;
+  #at: number;
+  #data: unknown;
+  constructor(
+    readonly id: number,
+    readonly kind: StreamKind,
+    readonly symbol: string,
+    make: (arg: A, at: number) => unknown,
+    arg: A,
+    at: number,
+  ) {
+    this.#make = make;
+    this.#arg = arg;
+    this.#at = at;
+  }
+  get data(): unknown {
+    const make = this.#make;
+    if (make !== null) {
+      this.#data = make(this.#arg as A, this.#at);
+      this.#make = null;
+      this.#arg = null;
+    }
+    return this.#data;
+  }
+  /** The same JSON as a plain event's (the data is a getter, which JSON.stringify would skip). */
+  toJSON(): { id: number; kind: StreamKind; symbol: string; data: unknown } {
+    return { id: this.id, kind: this.kind, symbol: this.symbol, data: this.data };
+  }
+}
+
 export function matches(filter: StreamFilter, e: HubEvent): boolean {
   if (e.kind !== 'reset' && !filter.kinds.has(e.kind)) return false;
   return e.symbol === undefined || filter.symbols.size === 0 || filter.symbols.has(e.symbol);
@@ -149,6 +195,12 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
     publish(kind, symbol, data) {
       const id = nextId();
       const e: HubEvent = symbol === undefined ? { id, kind, data } : { id, kind, symbol, data };
+      rings[kind].push(e);
+      for (const s of subs) if (matches(s.filter, e)) s.send(e);
+      return e;
+    },
+    publishDeferred(kind, symbol, make, arg) {
+      const e = new DeferredEvent(nextId(), kind, symbol, make, arg, now());
       rings[kind].push(e);
       for (const s of subs) if (matches(s.filter, e)) s.send(e);
       return e;

@@ -441,7 +441,7 @@ export function attachStream(
     ...(history ? { history } : {}),
   });
   const source = view as Partial<StreamFeedSource>;
-  if (source.onBars && source.onSignal && source.onCycle && source.health) {
+  if (source.onBars && source.onSignal && source.onCycle && source.health && source.config) {
     const off = feedStreamHub(hub, source as StreamFeedSource);
     app.addHook('onClose', async () => off());
   }

@@ -1,6 +1,12 @@
 import { type Bar } from '@pipeline/core';
 import { type FeatureValues } from '../ports';
-import { adjustedConfidence, ageSignal, createDefaultStrategy, type StoredSignal } from './scanner';
+import {
+  adjustedConfidence,
+  ageSignal,
+  BookSignal,
+  createDefaultStrategy,
+  type StoredSignal,
+} from './scanner';
 
 const bar = (close: number): Bar => ({
   symbol: 'EURUSD',
@@ -111,5 +117,38 @@ describe('confidence adjustment', () => {
     const stored = { rawConfidence: 0.6, quality: 1, dataAt: 1000, confidence: 0.6 } as StoredSignal;
     expect(ageSignal(stored, 5000, 10_000)).toMatchObject({ ageMs: 4000, stale: false, confidence: 0.6 });
     expect(ageSignal(stored, 21_000, 10_000)).toMatchObject({ ageMs: 20_000, stale: true, confidence: 0.27 });
+  });
+
+  it('ages a signal of the book field by field into the same object the generic copy makes', () => {
+    const input = {
+      symbol: 'EURUSD',
+      bar: { ...bar(1.25), ts: 60_000, quality: 0.5 },
+      features: { rsi14: 61 },
+    };
+    const book = new BookSignal(
+      { direction: 'long', confidence: 0.7, stop: 1.2, target: 1.4 },
+      ['because'],
+      input,
+      'EURUSD.x',
+      'test',
+      1000,
+      1200,
+    );
+    const plain: StoredSignal = { ...book };
+    expect(plain).not.toBeInstanceOf(BookSignal);
+    for (const now of [1000, 5000, 21_000, 500_000]) {
+      const fast = ageSignal(book, now, 10_000);
+      const generic = ageSignal(plain, now, 10_000);
+      expect(fast).not.toBeInstanceOf(BookSignal);
+      // Same keys in the same order (the JSON clients get), same values.
+      expect(JSON.stringify(fast)).toBe(JSON.stringify(generic));
+      expect(fast).toEqual(generic);
+    }
+    expect(ageSignal(book, 5000, 10_000)).toMatchObject({
+      price: 1.25,
+      dataTs: 60_000,
+      quality: 0.5,
+      confidence: 0.35,
+    });
   });
 });

@@ -6,6 +6,7 @@ import { type FeatureValues, type MetricsPort } from '../ports';
 import { type SymbolState } from '../state/symbol-state';
 import {
   ageSignal,
+  BookSignal,
   lazyReasons,
   type Signal,
   type StoredSignal,
@@ -67,27 +68,18 @@ export function createSignalBook(options: SignalBookOptions): SignalBook {
     dataAt: number,
     generatedAt: number,
   ): StoredSignal => {
-    const { symbol, bar, features } = input;
     if (decide && explain) {
-      const d = decide(input);
-      return {
-        direction: d.direction,
-        confidence: d.confidence,
-        reasons: lazyReasons(explain, input),
-        stop: d.stop,
-        target: d.target,
-        symbol,
+      return new BookSignal(
+        decide(input),
+        lazyReasons(explain, input),
+        input,
         brokerSymbol,
-        strategy: strategy.name,
-        rawConfidence: d.confidence,
-        price: bar.close,
-        dataTs: bar.ts,
+        strategy.name,
         dataAt,
         generatedAt,
-        quality: bar.quality,
-        indicators: features,
-      };
+      );
     }
+    const { symbol, bar, features } = input;
     const result = strategy.evaluate(input);
     return {
       ...result,
@@ -115,7 +107,18 @@ export function createSignalBook(options: SignalBookOptions): SignalBook {
     },
     redate(symbol, dataAt) {
       const s = signals.get(symbol);
-      if (s) signals.set(symbol, { ...s, dataAt });
+      // A copy (the stored signal may have been handed out); one of the book's own stays one.
+      if (s)
+        signals.set(
+          symbol,
+          Object.assign(
+            s instanceof BookSignal ? (Object.create(BookSignal.prototype) as BookSignal) : {},
+            s,
+            {
+              dataAt,
+            },
+          ),
+        );
     },
     adopt(signal) {
       const s = signals.get(signal.symbol);
