@@ -171,7 +171,7 @@ export function youngGenerationGc(): boolean {
 export interface IdleGcOptions {
   /**
    * Heap growth (bytes used after the young collection, over the size after the last full one) from
-   * which a full collection runs between cycles, if the idle time allows. @default max(32 MB, the heap size after the last full collection)
+   * which a full collection runs between cycles, if the idle time allows. @default max(32 MB, 3/4 of the heap size after the last full collection), lowered to 3/4 of the growth at which V8 last collected on its own
    */
   growthBytes?: number;
 }
@@ -190,7 +190,8 @@ function median(values: readonly number[]): number {
  * fills the old generation; a full collection runs here too, if the idle time is at least twice what
  * the last ones took (the median of up to 5; 1 ms per MB of heap before the first), once the heap grew by `growthBytes` since the last full collection or once V8 began
  * marking on its own (a perf_hooks 'gc' entry of an incremental step: its final pause would land in a
- * cycle). Returns the function the loop calls with the idle time (ms) before its next boundary.
+ * cycle). When V8 still runs a full collection of its own (its heap limit is not exposed), the default
+ * growth drops to 3/4 of the growth at which it did. Returns the function the loop calls with the idle time (ms) before its next boundary.
  */
 export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => void {
   let base = -1;
@@ -198,26 +199,52 @@ export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => v
   const majorMs: number[] = [];
   let marking = false;
   let observer: PerformanceObserver | undefined;
+  /** The heap after the young collection at the last two idle times: [performance.now(), bytes]. */
+  const idleAt: [number, number][] = [];
+  /** Growth (bytes) at which V8 collected on its own: learned, the default threshold stays under it. */
+  let v8Growth = Infinity;
+  /** V8 ran a full collection of its own since the last idle time (what it left is the new base). */
+  let v8Collected = false;
+  /** V8 collected on its own at about twice what its last full collection left (1,000 symbols: 49 -> ~100 MB). */
+  const defaultGrowth = () => Math.min(Math.max(32 * 2 ** 20, 0.75 * base), v8Growth);
+  const onV8Major = (startTime: number) => {
+    // Its heap limit lay above the heap of the idle time before it: from now on the idle time
+    // collects at 3/4 of that growth (at least 4 MB), before V8 does, inside a cycle, again. A
+    // collection far below the threshold (V8's memory reducer when allocation slows) teaches nothing.
+    const before = idleAt.filter(([t]) => t < startTime).at(-1);
+    const grown = before ? before[1] - base : 0;
+    if (base > 0 && grown >= defaultGrowth() / 2)
+      v8Growth = Math.max(4 * 2 ** 20, Math.min(v8Growth, 0.75 * grown));
+    v8Collected = true;
+  };
   return (idleMs) => {
     const gc = exposedGc();
     if (!gc) return;
     if (!observer) {
       observer = new PerformanceObserver((list) => {
         for (const e of list.getEntries()) {
-          const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
-          if (kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) marking = true;
-          else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) marking = false;
+          const detail = (e as unknown as { detail?: { kind?: number; flags?: number } }).detail;
+          if (detail?.kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) marking = true;
+          else if (detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+            marking = false;
+            // Not ours (gc() is flagged forced): V8 reached its own limit.
+            if (((detail.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) === 0)
+              onV8Major(e.startTime);
+          }
         }
       });
       observer.observe({ entryTypes: ['gc'] });
     }
     gc({ type: 'minor' });
     const used = getHeapStatistics().used_heap_size;
-    if (base < 0) {
+    idleAt.push([performance.now(), used]);
+    if (idleAt.length > 2) idleAt.shift();
+    if (base < 0 || v8Collected) {
       base = used;
+      v8Collected = false;
       return;
     }
-    const growth = options.growthBytes ?? Math.max(32 * 2 ** 20, base);
+    const growth = options.growthBytes ?? defaultGrowth();
     // The median of the last few, so that one collection descheduled by other processes does not
     // keep the next ones out of every idle time (V8 then collects inside a cycle instead); before
     // the first one is timed, a full collection is expected to take 1 ms per MB of heap.
