@@ -50,7 +50,11 @@ export function createIngest(options: IngestOptions): Ingest {
       const fresh: Bar[] = [];
       let rejected = 0;
       let known = 0;
-      for (const b of raw) {
+      // Indexed loops: no iterator objects, whichever tier V8 runs this in (it runs for every
+      // symbol every cycle).
+      for (let i = 0; i < raw.length; i++) {
+        const b = raw[i];
+        if (b === undefined) continue;
         if (prev && b.ts < prev.ts) {
           known++;
           continue;
@@ -64,7 +68,10 @@ export function createIngest(options: IngestOptions): Ingest {
         onGap({ symbol: state.symbol, from: prev.ts + tfMs, to: first.ts });
       }
       let values: FeatureValues | null = null;
-      for (const bar of fresh) values = features.update(bar);
+      for (let i = 0; i < fresh.length; i++) {
+        const bar = fresh[i];
+        if (bar !== undefined) values = features.update(bar);
+      }
       // Fresh only when the answer held a usable bar (new, or one already known: a fallback source
       // may lag the forming bar by one); an answer of only rejected bars must not hide staleness.
       if (fresh.length + known > 0) {
@@ -72,7 +79,7 @@ export function createIngest(options: IngestOptions): Ingest {
         state.lastSource = source;
         state.consecutiveFailures = 0;
       }
-      const last = fresh.at(-1);
+      const last = fresh.length > 0 ? fresh[fresh.length - 1] : undefined;
       // The data advanced (a newer bar, or the forming bar's values moved): the clock of the
       // freshness rule. A frozen answer (the same bar again) leaves it, and the signal's data time.
       if (last && advances(prev, last)) state.lastAdvanceAt = now;
