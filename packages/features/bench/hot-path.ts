@@ -1,7 +1,7 @@
 // Per-call cost of the feature engine on the sidecar's hot path (issue 16): 20,000 symbols warmed
 // with 60 bars, then each cycle one forming-bar update per symbol (a replace; a new bar every 60
 // cycles) followed by a read of the flat values, as the sidecar does (apps/sidecar/src/strategy/
-// features.ts: update, then values(symbol) into a new object it keeps). Two sets: the sidecar's
+// features.ts: update, then values(symbol) into a new object it freezes and keeps). Two sets: the sidecar's
 // strategy set (6 indicators, 10 keys) and the package's DEFAULT_FEATURE_SET (12 indicators, 19 keys).
 // How it measures: bench/measure.ts. Run: pnpm --filter @pipeline/features bench:hot
 import { type Bar } from '@pipeline/core';
@@ -50,7 +50,7 @@ async function run(name: string, spec: FeatureSetSpec): Promise<Record<string, u
       for (let i = 0; i < SYMBOLS; i++) {
         const b = bars[i] as Bar;
         engine.update(b);
-        kept = engine.values(b.symbol);
+        kept = Object.freeze(engine.values(b.symbol)); // frozen, as the sidecar keeps it
       }
     },
     {

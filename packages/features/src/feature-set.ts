@@ -326,11 +326,6 @@ export class IndicatorSet {
   private readonly other: Entry[] = [];
   /** What {@link flatValuesInto} writes: per entry its key, or its output fields and their keys. */
   private readonly flatPlan: FlatStep[];
-  /**
-   * Every flat key in {@link featureKeys} order, each null: {@link newFlatValues} clones it, so a new
-   * record starts with all its properties in place (one hidden class, no property added one by one).
-   */
-  private readonly flatTemplate: FlatFeatureValues;
 
   constructor(spec: FeatureSetSpec = DEFAULT_FEATURE_SET) {
     if (typeof spec !== 'object' || spec === null)
@@ -350,12 +345,6 @@ export class IndicatorSet {
         outputs ? Object.values(outputs).map((sfx) => e.name + sfx) : null,
       );
     });
-    const template: FlatFeatureValues = {};
-    for (const step of this.flatPlan) {
-      if (step.keys === null) template[step.key] = null;
-      else for (const key of step.keys) template[key] = null;
-    }
-    this.flatTemplate = template;
     for (const { e, spec_ } of compiled) {
       const closeOnly = !('source' in spec_) || spec_.source === undefined || spec_.source === 'close';
       const ind = e.ind;
@@ -442,15 +431,6 @@ export class IndicatorSet {
       }
     }
     return out;
-  }
-
-  /**
-   * {@link flatValues} as a new plain object: equal to `flatValuesInto({})` (same keys in the same
-   * order, same values), built by cloning a record that already has every key, which costs a
-   * fraction of adding the keys one by one.
-   */
-  newFlatValues(): FlatFeatureValues {
-    return this.flatValuesInto({ ...this.flatTemplate });
   }
 
   snapshot(): IndicatorSetSnapshot {
