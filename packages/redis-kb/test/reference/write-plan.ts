@@ -1,6 +1,6 @@
 // planWrite as it was before the issue-16 hot-path rework (commit 5b1df61): the reference. Not shipped.
 import { type Bar, type Timeframe } from '@pipeline/core';
-import { cacheIssue } from '../../src/keys';
+import { cacheIssue } from './keys';
 
 export interface SeriesBatch {
   symbol: string;
