@@ -154,7 +154,9 @@ describe('createIdleGc', () => {
 
   it('collects the young generation after every cycle, and the whole heap once it grew, if the idle time allows', async () => {
     const idle = createIdleGc({ growthBytes: 4 * 2 ** 20 });
-    expect(await gcKinds(() => idle(1000))).toEqual([1]); // first call: minor, and the baseline
+    // First call: the whole heap too (the baseline is the live heap), when the idle time allows.
+    expect(await gcKinds(() => idle(1000))).toEqual([1, 4]);
+    expect(await gcKinds(() => idle(1000))).toEqual([1]); // no growth since
     const kept: object[] = [];
     const grow = () => {
       for (let i = 0; i < 200_000; i++) kept.push({ i });
@@ -164,5 +166,11 @@ describe('createIdleGc', () => {
     expect(await gcKinds(() => idle(60_000))).toContain(4);
     expect(await gcKinds(() => idle(60_000))).not.toContain(4); // no growth since
     expect(kept.length).toBe(200_000);
+  });
+
+  it('takes the first baseline without a full collection when the idle time is too short for one', async () => {
+    const idle = createIdleGc({ growthBytes: 4 * 2 ** 20 });
+    expect(await gcKinds(() => idle(5))).toEqual([1]);
+    expect(await gcKinds(() => idle(60_000))).toEqual([1]); // no growth since the baseline
   });
 });

@@ -239,17 +239,22 @@ export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => v
     const used = getHeapStatistics().used_heap_size;
     idleAt.push([performance.now(), used]);
     if (idleAt.length > 2) idleAt.shift();
-    if (base < 0 || v8Collected) {
+    if (v8Collected) {
       base = used;
       v8Collected = false;
       return;
     }
+    // The first idle time collects the whole heap if it can: the baseline is then the live heap,
+    // not what the start-up left, and V8 sets its own limit from that collection (before it, the
+    // limit came from start-up and V8 could reach it before the threshold here did).
+    const first = base < 0;
+    if (first) base = used;
     const growth = options.growthBytes ?? defaultGrowth();
     // The median of the last few, so that one collection descheduled by other processes does not
     // keep the next ones out of every idle time (V8 then collects inside a cycle instead); before
     // the first one is timed, a full collection is expected to take 1 ms per MB of heap.
     const expectMs = majorMs.length > 0 ? median(majorMs) : used / 2 ** 20;
-    if ((marking || used - base >= growth) && idleMs >= 2 * expectMs + 10) {
+    if ((first || marking || used - base >= growth) && idleMs >= 2 * expectMs + 10) {
       const t0 = performance.now();
       gc(); // full (Node 20's V8 reads any argument, { type: 'major' } too, as minor)
       majorMs.push(performance.now() - t0);
