@@ -131,3 +131,20 @@ describe('BarBuffer columns', () => {
     expect([...b.values()][0]).not.toBe(kept);
   });
 });
+
+describe('BarBuffer after a drain', () => {
+  it('starts the first-write order again and keeps nothing of the drained bars', () => {
+    const b = new BarBuffer();
+    b.set(makeBar(0));
+    b.set(makeBar(0, { symbol: 'XAUUSD' }));
+    expect(b.drain()).toHaveLength(2);
+    b.set(makeBar(5, { symbol: 'XAUUSD', close: 3 }));
+    b.set(makeBar(6));
+    expect([...b.values()].map((x) => [x.symbol, x.ts, x.close])).toEqual([
+      ['XAUUSD', makeBar(5).ts, 3],
+      ['EURUSD', makeBar(6).ts, makeBar(6).close],
+    ]);
+    expect(b.has(makeBar(0))).toBe(false);
+    expect(b.size).toBe(2);
+  });
+});

@@ -25,9 +25,12 @@ const WIDTH = 7;
  * {@link drain}).
  */
 export class BarBuffer {
-  /** Series by symbol (a symbol usually has one timeframe here; no key string per write). */
-  private bySymbol = new Map<string, Series[]>();
-  /** Every series, in first-write order. */
+  /**
+   * Series by symbol (a symbol usually has one timeframe here; no key string per write). Kept
+   * across drains: a store writes the same series flush after flush.
+   */
+  private readonly bySymbol = new Map<string, Series[]>();
+  /** The series holding bars now, in first-write order. */
   private series: Series[] = [];
   private count = 0;
   private nums = new Float64Array(64 * WIDTH);
@@ -51,6 +54,7 @@ export class BarBuffer {
     const series = this.seriesOf(bar.symbol, bar.timeframe, true);
     let slot = series.slots.get(bar.ts);
     if (slot === undefined) {
+      if (series.slots.size === 0) this.series.push(series);
       slot = this.count++;
       if (slot >= this.finals.length) this.grow();
       series.slots.set(bar.ts, slot);
@@ -109,13 +113,12 @@ export class BarBuffer {
         for (const b of part) out.push(b);
       }
     }
-    this.bySymbol = new Map();
+    for (const s of this.series) s.slots.clear();
     this.series = [];
     this.count = 0;
     this.sources = [];
     this.owners = [];
     this.refs = [];
-    this.last = null;
     return out;
   }
 
@@ -166,7 +169,6 @@ export class BarBuffer {
       series = { symbol, timeframe: tf, slots: new Map() };
       if (list === undefined) this.bySymbol.set(symbol, (list = []));
       list.push(series);
-      this.series.push(series);
     }
     this.last = series;
     return series;
