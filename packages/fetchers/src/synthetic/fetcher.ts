@@ -77,7 +77,8 @@ const MEMO_COLS = 6;
 
 /**
  * One symbol's state: its path; the extremes of the seconds quoted so far in the minute in progress
- * and the next second to quote (`qFrom` is the minute they belong to; NaN before the first); and the
+ * and the next second to quote (`qFrom` is the minute they belong to; NaN before the first); the
+ * last open priced; and the
  * last {@link MEMO_SLOTS} final bars built, as numbers (a final bar never changes, so a poll that
  * asks for it again reads it instead of pricing it again).
  */
@@ -86,6 +87,9 @@ class SymbolFeed {
   qNext = Number.NaN;
   qHigh = -Infinity;
   qLow = Infinity;
+  /** The last bar open priced (a price at a time: the same for every timeframe). */
+  openTs = Number.NaN;
+  openPrice = Number.NaN;
   readonly memo = new Float64Array(MEMO_SLOTS * MEMO_COLS).fill(Number.NaN);
   readonly memoTf: (Timeframe | null)[] = [null, null, null, null];
   private memoNext = 0;
@@ -311,7 +315,14 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     const symbol = feed.symbol;
     const path = feed.path;
     const endT = forming ? now : ts + tf;
-    const open = path.priceAt(ts);
+    // The forming bar's open is priced once per bar period, not once per poll.
+    let open: number;
+    if (feed.openTs === ts) open = feed.openPrice;
+    else {
+      open = path.priceAt(ts);
+      feed.openTs = ts;
+      feed.openPrice = open;
+    }
     const close = path.priceAt(endT);
     let high = Math.max(open, close);
     let low = Math.min(open, close);
