@@ -7,6 +7,12 @@ import { type HealthReport } from '../state/health';
 import { ageSignal, type StoredSignal } from '../strategy/scanner';
 import { type StreamHub } from './stream-hub';
 
+interface FeaturesRead {
+  values: unknown;
+  dataTs: number | null;
+  stale: boolean;
+}
+
 /** What the feed reads from the sidecar (the Sidecar satisfies it). */
 export interface StreamFeedSource {
   onBars(fn: (e: { symbol: string; bars: readonly Bar[] }) => void): () => void;
@@ -15,7 +21,8 @@ export interface StreamFeedSource {
   onCycle(fn: () => void): () => void;
   /** STALE_AFTER (ms): a signal event is the signal aged to its publishing time (as GET /signals ages it). */
   readonly config: { readonly staleAfterMs: number };
-  features(symbol: string): { values: unknown; dataTs: number | null; stale: boolean } | null;
+  /** The symbol's features as of now (a fresh object per call: the feed keeps it for the event). */
+  features(symbol: string): FeaturesRead | null;
   health(): HealthReport;
 }
 
@@ -62,12 +69,18 @@ export function feedStreamHub(hub: StreamHub, source: StreamFeedSource): () => v
   // rather than being copied again (a spread of its ~18 fields costs V8 about 1.4 us).
   const signalEvent = (stored: StoredSignal, at: number) =>
     Object.assign(ageSignal(stored, at, staleAfterMs), { dataTime: dataTime(stored.dataTs) });
+  // Built field by field when first read: the same object as `{ symbol, ...f }`.
+  const featuresEvent = (f: FeaturesRead, _at: number, symbol: string) => ({
+    symbol,
+    values: f.values,
+    dataTs: f.dataTs,
+    stale: f.stale,
+  });
   const offs = [
     source.onBars(({ symbol, bars }) => {
       for (const b of bars) hub.publish('bars', symbol, b);
       const f = source.features(symbol);
-      // Built field by field: the same object as `{ symbol, ...f }`, without the spread's copy.
-      if (f) hub.publish('features', symbol, { symbol, values: f.values, dataTs: f.dataTs, stale: f.stale });
+      if (f) hub.publishDeferred('features', symbol, featuresEvent, f);
     }),
     // The aged copy is made when the event is first read: with nobody subscribed, most are
     // overwritten in the ring unread (at 20,000 symbols a cycle publishes 20 rings' worth).

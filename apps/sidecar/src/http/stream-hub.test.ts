@@ -1,35 +1,38 @@
 import { createStreamHub, type HubEvent } from './stream-hub';
 
-describe('stream hub: deferred events', () => {
-  it('makes the data once, on first read, with the publishing time; same JSON as a plain event', () => {
+const ALL = { symbols: new Set<string>(), kinds: new Set(['signals', 'bars'] as const) };
+
+describe('stream hub: events kept as columns, deferred data', () => {
+  it('makes a deferred event’s data once, on first read, with the publishing time; same JSON as a plain event', () => {
     let t = 5_000;
     const hub = createStreamHub({ now: () => t, startedAt: 5_000 });
-    const made: Array<[string, number]> = [];
-    const make = (arg: { v: string }, at: number) => {
-      made.push([arg.v, at]);
+    const made: Array<[string, number, string]> = [];
+    const make = (arg: { v: string }, at: number, symbol: string) => {
+      made.push([arg.v, at, symbol]);
       return { v: arg.v, at };
     };
     const deferred = hub.publishDeferred('signals', 'EURUSD', make, { v: 'a' });
     t = 9_000;
     const plain = hub.publish('signals', 'EURUSD', { v: 'b', at: 9_000 });
     expect(made).toEqual([]); // nobody subscribed, nothing read yet
-    const replayed = hub.replay({ symbols: new Set(), kinds: new Set(['signals']) }, 0).events;
-    expect(replayed.map((e) => e.id)).toEqual([deferred.id, plain.id]);
-    expect(replayed[0]?.data).toEqual({ v: 'a', at: 5_000 });
-    expect(deferred.data).toBe(replayed[0]?.data);
-    expect(made).toEqual([['a', 5_000]]);
-    expect(JSON.parse(JSON.stringify(deferred))).toEqual({
-      id: deferred.id,
+    const first = hub.replay(ALL, 0).events;
+    expect(first.map((e) => e.id)).toEqual([deferred, plain]);
+    expect(first[0]).toEqual({
+      id: deferred,
       kind: 'signals',
       symbol: 'EURUSD',
       data: { v: 'a', at: 5_000 },
     });
-    expect(Object.keys(JSON.parse(JSON.stringify(deferred)) as object)).toEqual(
-      Object.keys(JSON.parse(JSON.stringify(plain)) as object),
-    );
+    expect(made).toEqual([['a', 5_000, 'EURUSD']]);
+    // A second replay gives the same objects; the data is not made again.
+    const again = hub.replay(ALL, 0).events;
+    expect(again[0]).toBe(first[0]);
+    expect(again[1]).toBe(first[1]);
+    expect(made).toHaveLength(1);
+    expect(Object.keys(first[0] as object)).toEqual(Object.keys(first[1] as object));
   });
 
-  it('hands a subscriber the event, which it reads at once', () => {
+  it('hands a subscriber the events it asked for, made at once', () => {
     const hub = createStreamHub({ now: () => 1_000 });
     const got: HubEvent[] = [];
     hub.subscribe({
@@ -38,6 +41,22 @@ describe('stream hub: deferred events', () => {
     });
     hub.publishDeferred('signals', 'EURUSD', () => 'other symbol', null);
     hub.publishDeferred('signals', 'XAUUSD', (n: number, at) => n + at, 1);
+    hub.publish('bars', 'XAUUSD', { close: 1 });
     expect(got.map((e) => [e.symbol, e.data])).toEqual([['XAUUSD', 1_001]]);
+    // What was sent is what a replay gives.
+    const replayed = hub.replay({ symbols: new Set(['XAUUSD']), kinds: new Set(['signals']) }, 0).events;
+    expect(replayed).toHaveLength(1);
+    expect(replayed[0]).toBe(got[0]);
+  });
+
+  it('overwrites the oldest slot when full and reports the gap to a resume older than the ring', () => {
+    const hub = createStreamHub({ now: () => 1_000, ringSize: 3 });
+    const ids = [1, 2, 3, 4, 5].map((i) => hub.publishDeferred('bars', `S${i}`, (v: number) => v * 10, i));
+    const r = hub.replay(ALL, (ids[0] as number) - 1);
+    expect(r.events.map((e) => e.data)).toEqual([30, 40, 50]);
+    expect(r.reset).toEqual(['bars']);
+    const inRing = hub.replay(ALL, ids[2] as number);
+    expect(inRing.events.map((e) => e.symbol)).toEqual(['S4', 'S5']);
+    expect(inRing.reset).toEqual([]);
   });
 });

@@ -63,20 +63,16 @@ export interface Replay {
 
 export interface StreamHub {
   readonly options: Readonly<Required<Omit<StreamHubOptions, 'startedAt' | 'now'>>>;
-  publish(kind: StreamKind, symbol: string | undefined, data: unknown): HubEvent;
+  /** Publishes an event; returns its id. */
+  publish(kind: StreamKind, symbol: string | undefined, data: unknown): number;
   /**
-   * Publishes an event whose data is `make(arg, at)`, made when the event is first read (sent to a
-   * subscriber, replayed, serialised), never more than once; `at` is the hub's clock at publishing.
-   * `arg` must not change afterwards. For data that costs something to build and that, with nobody
-   * subscribed, is mostly overwritten in the ring before anyone reads it (a signal aged to its
-   * publishing time: one per symbol per cycle).
+   * Publishes an event whose data is `make(arg, at, symbol)`, made only when the event is first
+   * needed (a subscriber is sent it now, or a replay reads it), never more than once; `at` is the
+   * hub's clock at publishing. `arg` must not change afterwards. For data that costs something to
+   * build and that, with nobody subscribed, is mostly overwritten in the ring unread (a signal aged
+   * to its publishing time: one per symbol per cycle). Returns the event's id.
    */
-  publishDeferred<A>(
-    kind: StreamKind,
-    symbol: string,
-    make: (arg: A, at: number) => unknown,
-    arg: A,
-  ): HubEvent;
+  publishDeferred<A>(kind: StreamKind, symbol: string, make: EventMaker<A>, arg: A): number;
   /** Events after `lastEventId` matching the filter, oldest first, and the kinds that have a gap. */
   replay(filter: StreamFilter, lastEventId: number): Replay;
   /** Adds a subscriber; returns the function that removes it. */
@@ -95,73 +91,92 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
-/** A fixed-capacity ring of events of one kind. */
+/** Makes a deferred event's data (see {@link StreamHub.publishDeferred}). */
+export type EventMaker<A> = (arg: A, at: number, symbol: string) => unknown;
+
+/**
+ * A fixed-capacity ring of the events of one kind, kept as columns: publishing with nobody
+ * subscribed stores an id, a symbol and a value, and makes no event object (issue 16: at 20,000
+ * symbols a cycle publishes 60,000 events that the ring overwrites unread, and the objects lived
+ * long enough to be promoted to V8's old generation). An event object is made when a subscriber
+ * or a replay needs it, once.
+ */
 class Ring {
-  private readonly buf: (HubEvent | undefined)[];
+  private readonly ids: Float64Array;
+  private readonly ats: Float64Array;
+  private readonly symbols: (string | undefined)[];
+  /** The data, or a deferred event's argument. */
+  private readonly values: unknown[];
+  private readonly makers: (EventMaker<unknown> | null)[];
+  /** The event object of a slot, once made. */
+  private readonly events: (HubEvent | null)[];
   private head = 0;
   private count = 0;
   /** Every event of this kind with id >= floor is in the ring. */
   floor: number;
   constructor(
+    readonly kind: StreamKind,
     readonly capacity: number,
     firstId: number,
   ) {
-    this.buf = new Array<HubEvent | undefined>(capacity);
+    this.ids = new Float64Array(capacity);
+    this.ats = new Float64Array(capacity);
+    this.symbols = new Array<string | undefined>(capacity).fill(undefined);
+    this.values = new Array<unknown>(capacity).fill(null);
+    this.makers = new Array<EventMaker<unknown> | null>(capacity).fill(null);
+    this.events = new Array<HubEvent | null>(capacity).fill(null);
     this.floor = firstId;
   }
-  push(e: HubEvent): void {
-    const i = (this.head + this.count) % this.capacity;
+  /** Stores an event (`event`: its object, when one was made for a subscriber). */
+  push(
+    id: number,
+    symbol: string | undefined,
+    value: unknown,
+    maker: EventMaker<unknown> | null,
+    at: number,
+    event: HubEvent | null,
+  ): void {
+    let i: number;
     if (this.count === this.capacity) {
-      const oldest = this.buf[this.head];
-      if (oldest !== undefined) this.floor = oldest.id + 1; // a full ring has an event in every slot
-
-      this.buf[this.head] = e;
+      i = this.head;
+      this.floor = (this.ids[i] as number) + 1; // a full ring has an event in every slot
       this.head = (this.head + 1) % this.capacity;
     } else {
-      this.buf[i] = e;
+      i = (this.head + this.count) % this.capacity;
       this.count++;
     }
+    this.ids[i] = id;
+    this.ats[i] = at;
+    this.symbols[i] = symbol;
+    this.values[i] = value;
+    this.makers[i] = maker;
+    this.events[i] = event;
   }
-  *after(id: number): Generator<HubEvent> {
+  /** Events with an id above `id` whose symbol `wanted` accepts, oldest first. */
+  *after(id: number, wanted: (symbol: string | undefined) => boolean): Generator<HubEvent> {
     for (let k = 0; k < this.count; k++) {
-      const e = this.buf[(this.head + k) % this.capacity]; // the `count` slots from `head` on are filled
-      if (e !== undefined && e.id > id) yield e;
+      const i = (this.head + k) % this.capacity;
+      if ((this.ids[i] as number) > id && wanted(this.symbols[i])) yield this.event(i);
     }
+  }
+  private event(i: number): HubEvent {
+    const made = this.events[i];
+    if (made) return made;
+    const symbol = this.symbols[i];
+    const maker = this.makers[i] ?? null;
+    const value = this.values[i];
+    // A deferred event always has its symbol (publishDeferred takes one).
+    const data = maker !== null && symbol !== undefined ? maker(value, this.ats[i] as number, symbol) : value;
+    const e = plainEvent(this.ids[i] as number, this.kind, symbol, data);
+    this.events[i] = e;
+    this.makers[i] = null;
+    this.values[i] = data;
+    return e;
   }
 }
 
-/** An event of {@link StreamHub.publishDeferred}: its data made on first read. */
-class DeferredEvent<A> implements HubEvent {
-  #make: ((arg: A, at: number) => unknown) | null;
-  #arg: A | null;
-  #at: number;
-  #data: unknown;
-  constructor(
-    readonly id: number,
-    readonly kind: StreamKind,
-    readonly symbol: string,
-    make: (arg: A, at: number) => unknown,
-    arg: A,
-    at: number,
-  ) {
-    this.#make = make;
-    this.#arg = arg;
-    this.#at = at;
-  }
-  get data(): unknown {
-    const make = this.#make;
-    if (make !== null) {
-      this.#data = make(this.#arg as A, this.#at);
-      this.#make = null;
-      this.#arg = null;
-    }
-    return this.#data;
-  }
-  /** The same JSON as a plain event's (the data is a getter, which JSON.stringify would skip). */
-  toJSON(): { id: number; kind: StreamKind; symbol: string; data: unknown } {
-    return { id: this.id, kind: this.kind, symbol: this.symbol, data: this.data };
-  }
-}
+const plainEvent = (id: number, kind: StreamKind, symbol: string | undefined, data: unknown): HubEvent =>
+  symbol === undefined ? { id, kind, data } : { id, kind, symbol, data };
 
 export function matches(filter: StreamFilter, e: HubEvent): boolean {
   if (e.kind !== 'reset' && !filter.kinds.has(e.kind)) return false;
@@ -186,7 +201,7 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
   let lastId = firstId - 1;
   const nextId = () => (lastId = Math.max(lastId + 1, Math.floor(now()) * 1000));
   const rings = Object.fromEntries(
-    STREAM_KINDS.map((k) => [k, new Ring(resolved.ringSize, firstId)]),
+    STREAM_KINDS.map((k) => [k, new Ring(k, resolved.ringSize, firstId)]),
   ) as Record<StreamKind, Ring>;
   const subs = new Set<Subscriber>();
 
@@ -194,16 +209,24 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
     options: resolved,
     publish(kind, symbol, data) {
       const id = nextId();
-      const e: HubEvent = symbol === undefined ? { id, kind, data } : { id, kind, symbol, data };
-      rings[kind].push(e);
-      for (const s of subs) if (matches(s.filter, e)) s.send(e);
-      return e;
+      let e: HubEvent | null = null;
+      if (subs.size > 0) {
+        e = plainEvent(id, kind, symbol, data);
+        for (const s of subs) if (matches(s.filter, e)) s.send(e);
+      }
+      rings[kind].push(id, symbol, data, null, 0, e);
+      return id;
     },
     publishDeferred(kind, symbol, make, arg) {
-      const e = new DeferredEvent(nextId(), kind, symbol, make, arg, now());
-      rings[kind].push(e);
-      for (const s of subs) if (matches(s.filter, e)) s.send(e);
-      return e;
+      const id = nextId();
+      const at = now();
+      if (subs.size > 0) {
+        // Someone listens: made now, and kept as a plain event.
+        const e = plainEvent(id, kind, symbol, make(arg, at, symbol));
+        for (const s of subs) if (matches(s.filter, e)) s.send(e);
+        rings[kind].push(id, symbol, e.data, null, at, e);
+      } else rings[kind].push(id, symbol, arg, make as EventMaker<unknown>, at, null);
+      return id;
     },
     replay(filter, after) {
       const events: HubEvent[] = [];
@@ -212,7 +235,9 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
         const ring = rings[kind];
         // A gap: events of this kind after `after` were evicted, or the id is from another run.
         if (after + 1 < ring.floor || after > lastId) reset.push(kind);
-        for (const e of ring.after(after)) if (matches(filter, e)) events.push(e);
+        const wanted = (symbol: string | undefined) =>
+          symbol === undefined || filter.symbols.size === 0 || filter.symbols.has(symbol);
+        for (const e of ring.after(after, wanted)) events.push(e);
       }
       events.sort((a, b) => a.id - b.id);
       return { events, reset };

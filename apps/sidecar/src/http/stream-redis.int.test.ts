@@ -52,13 +52,15 @@ describe('push streams with CACHE on Redis and API_TOKEN', () => {
 
   it('the cache really is Redis under the test prefix', async () => {
     expect(h.deps.cache.kind).toBe('redis');
-    // The cycle's cache writes settle after it returns.
+    // The cycle's cache writes settle after it returns (the bars and their fan-out entry are
+    // separate commands: wait for both, a loaded machine ran the check between them).
+    const want = [`${prefix}bars:{EURUSD}:1m`, `${prefix}stream:bars`];
     let keys: string[] = [];
-    for (let i = 0; i < 100 && !keys.some((k) => k.includes('{EURUSD}')); i++) {
+    for (let i = 0; i < 100 && !want.every((k) => keys.includes(k)); i++) {
       await new Promise((r) => setTimeout(r, 20));
       keys = await redis.keys(`${prefix}*`);
     }
-    expect(keys).toEqual(expect.arrayContaining([`${prefix}bars:{EURUSD}:1m`, `${prefix}stream:bars`]));
+    expect(keys).toEqual(expect.arrayContaining(want));
   });
 
   it('SSE (Bearer token): bars, features and signals of a cycle; the bar is the one /bars reads from Redis', async () => {
