@@ -245,6 +245,25 @@ describe('FeatureEngine', () => {
     expect(again).toEqual(pristine); // an earlier record is not refilled by later reads
   });
 
+  it('a read right after an update of the same symbol sees forget, restore and warmStart of it', () => {
+    const e = engine({ timeframes: [] });
+    const bars = baseBars(60);
+    for (const b of bars.slice(0, 40)) e.update(b);
+    const snap = e.snapshot('EURUSD');
+    const at40 = e.values('EURUSD');
+    e.update(bars[40] as Bar);
+    expect(e.forget('EURUSD')).toBe(true);
+    expect(e.values('EURUSD')).toBeNull(); // not the state read last
+    e.update(bars[41] as Bar);
+    if (snap === null) throw new Error('no snapshot');
+    e.restore(snap);
+    expect(e.values('EURUSD')).toEqual(at40); // the restored state, not the one updated before
+    e.update(bars[40] as Bar);
+    expect(e.warmStart('EURUSD', bars.slice(0, 40))).toBe(40);
+    expect(e.values('EURUSD')).toEqual(at40);
+    expect(e.update(bars[40] as Bar)).toBe('added'); // a state that had seen bar 40 would replace it
+  });
+
   it.each([
     [{ timeframes: ['7m'] as never }, /"7m"/],
     [{ baseTimeframe: '5m' as const, timeframes: ['1m'] as never }, /"1m"/],

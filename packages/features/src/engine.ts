@@ -158,6 +158,13 @@ export class FeatureEngine {
   readonly options: Readonly<FeatureEngineOptions>;
   private readonly symbols = new Map<string, SymbolState>();
   /**
+   * The symbol state found last, and its symbol: a read right after an update of the same symbol
+   * (what the sidecar does for every bar) skips the second lookup in a map of every symbol. Cleared
+   * wherever `symbols` loses or replaces an entry.
+   */
+  private recentSymbol: string | null = null;
+  private recentState: SymbolState | null = null;
+  /**
    * Incoming bars are copied into this one object (same shape as the resampler's bars) before the
    * indicators see them: bars from JSON, msgpack or spreads have many hidden classes, and feeding them
    * directly would let every indicator call site see them all.
@@ -226,12 +233,15 @@ export class FeatureEngine {
   }
 
   private state(symbol: string): SymbolState {
+    if (symbol === this.recentSymbol && this.recentState !== null) return this.recentState;
     let s = this.symbols.get(symbol);
     if (s === undefined) {
       s = this.newSymbol();
       this.symbols.set(symbol, s);
       this.counters.symbols = this.symbols.size;
     }
+    this.recentSymbol = symbol;
+    this.recentState = s;
     return s;
   }
 
@@ -313,6 +323,7 @@ export class FeatureEngine {
    */
   warmStart(symbol: string, bars: readonly Bar[]): number {
     this.symbols.delete(symbol);
+    this.forgetRecent();
     this.state(symbol);
     let used = 0;
     for (const b of bars) {
@@ -392,7 +403,8 @@ export class FeatureEngine {
 
   /** The timeframe's state with its pending forming bar applied, or null (symbol never seen, timeframe not computed). */
   private timeframeState(symbol: string, timeframe: Timeframe): TfState | null {
-    const s = this.symbols.get(symbol);
+    const s =
+      symbol === this.recentSymbol && this.recentState !== null ? this.recentState : this.symbols.get(symbol);
     if (s === undefined || s.latestTs === -Infinity) return null;
     const tfs = s.tfs;
     for (let i = 0; i < tfs.length; i++) {
@@ -416,9 +428,15 @@ export class FeatureEngine {
     }
   }
 
+  private forgetRecent(): void {
+    this.recentSymbol = null;
+    this.recentState = null;
+  }
+
   /** Drops a symbol's state (e.g. when it is no longer collected); returns whether it existed. */
   forget(symbol: string): boolean {
     const existed = this.symbols.delete(symbol);
+    this.forgetRecent();
     this.counters.symbols = this.symbols.size;
     return existed;
   }
@@ -475,6 +493,7 @@ export class FeatureEngine {
     s.latestTs = snapshot.latestTs ?? -Infinity;
     s.final = snapshot.final;
     this.symbols.set(snapshot.symbol, s);
+    this.forgetRecent();
     this.counters.symbols = this.symbols.size;
   }
 }
