@@ -113,8 +113,11 @@ interface SourceBuckets {
   windows: WindowBucket[];
   refilledAt: number;
   needers: number;
-  /** The symbols granted this cycle (their first source's request is already paid for). */
-  granted: Set<string>;
+  /**
+   * The cycle number in which each symbol was granted its first source's request (already paid
+   * for), until it is used; 0 once used. Stable keys, so the map is not rebuilt every cycle.
+   */
+  granted: Map<string, number>;
   /** Symbols one request serves: a batch endpoint's `maxSymbols` when it costs nothing per symbol, else 1. */
   perRequest: number;
 }
@@ -194,7 +197,7 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
       windows: windowBuckets(limitsOf(slot), options.symbols, share),
       refilledAt: t0,
       needers: 0,
-      granted: new Set(),
+      granted: new Map(),
       perRequest: symbolsPerRequest(slot, options.timeframe),
     });
   }
@@ -207,6 +210,8 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
       for (const w of b.windows) w.tokens = Math.min(w.cap, held.get(w.window) ?? w.cap);
     }
   }
+  /** Cycles begun (grants are stamped with it). */
+  let cycle = 0;
   /** When each symbol was last granted a request (any source), epoch ms. */
   const lastPolled = new Map<string, number>();
 
@@ -244,12 +249,12 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
 
   return {
     beginCycle(symbols, now) {
+      cycle++;
       const closedAt = alignTs(now, options.timeframe);
       const nextShare = shareNow();
       if (Math.abs(nextShare - share) > 1e-9) reshare(nextShare);
       const bySource = new Map<SourceName, string[]>();
       for (const b of sources.values()) {
-        b.granted.clear();
         b.needers = 0;
         refill(b, now);
       }
@@ -274,7 +279,7 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
         // every symbol every cycle at 20,000 symbols, where the budget is rarely short).
         if (take(b, requestsFor(b, list.length))) {
           for (const symbol of list) {
-            b.granted.add(symbol);
+            b.granted.set(symbol, cycle);
             due.add(symbol);
           }
           continue;
@@ -292,7 +297,7 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
         for (let i = 0; i < order.length; i += b.perRequest) {
           if (!take(b)) break;
           for (const { symbol } of order.slice(i, i + b.perRequest)) {
-            b.granted.add(symbol);
+            b.granted.set(symbol, cycle);
             due.add(symbol);
           }
         }
@@ -302,7 +307,8 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
     admit(source, symbol, now) {
       const b = sources.get(source);
       if (!b) return true;
-      if (b.granted.delete(symbol)) {
+      if (b.granted.get(symbol) === cycle) {
+        b.granted.set(symbol, 0);
         lastPolled.set(symbol, now);
         return true;
       }
