@@ -52,3 +52,10 @@ export {
   type LoopBlockingOptions,
 } from './bench';
 export { TEST_SECRET, SECRET_SPELLINGS } from './secrets';
+export {
+  shiftedClock,
+  openMarketClock,
+  openMarketShiftDays,
+  type ShiftedClock,
+  type OpenMarketClockOptions,
+} from './market-clock';
