@@ -1,6 +1,6 @@
 // End to end: the real fetchers over HTTP against local servers answering in Yahoo's and Alpha
 // Vantage's formats, a real Redis (own key prefix), a real SQLite file, the HTTP API by inject().
-import { TIMEFRAME_MS, alignTs, systemClock } from '@pipeline/core';
+import { TIMEFRAME_MS, alignTs } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { startProviderServer, type ProviderServer } from '@pipeline/fetchers/testing';
 import { lintMetricsText } from '@pipeline/metrics';
@@ -9,6 +9,7 @@ import {
   TEST_REDIS_URL,
   cleanupTempDirs,
   deleteRedisPrefix,
+  openMarketClock,
   tempSqlitePath,
   uniqueRedisPrefix,
 } from '@pipeline/test-utils';
@@ -18,11 +19,17 @@ import { createService, type Service } from './wiring/service';
 import { at, defined } from '../test/at';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
+const BOOTSTRAP_DAYS = 1;
 
 describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
+  // FX symbols (EURUSD, XAUUSD) trade Sunday 22:00 to Friday 22:00 UTC, and the sidecar counts closed
+  // hours as no gap: the service, the servers and the test share one real-time clock, the wall clock
+  // on a weekday and shifted back by whole days at the weekend, so that the last BOOTSTRAP_DAYS and
+  // the test's run were open, whatever the day it runs.
+  const clock = openMarketClock({ lookbackMs: BOOTSTRAP_DAYS * 86_400_000 });
   // The servers serve a deterministic synthetic walk; a second copy of the same walk tells the
   // test exactly what the servers served.
-  const truth = createSyntheticFetcher({ clock: systemClock });
+  const truth = createSyntheticFetcher({ clock });
   let yahoo: ProviderServer;
   let av: ProviderServer;
   let service: Service;
@@ -31,8 +38,8 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
   const sqlitePath = tempSqlitePath('e2e');
 
   beforeAll(async () => {
-    yahoo = await startProviderServer({ fetcher: createSyntheticFetcher({ clock: systemClock }) });
-    av = await startProviderServer({ fetcher: createSyntheticFetcher({ clock: systemClock }) });
+    yahoo = await startProviderServer({ fetcher: createSyntheticFetcher({ clock }), clock });
+    av = await startProviderServer({ fetcher: createSyntheticFetcher({ clock }), clock });
     redis = new Redis(TEST_REDIS_URL);
     const config = loadConfig({
       SYMBOLS: 'EURUSD,XAUUSD',
@@ -44,14 +51,14 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
       REDIS_KEY_PREFIX: prefix,
       REDIS_POOL_SIZE: '2',
       SQLITE_PATH: sqlitePath,
-      BOOTSTRAP_DAYS: '1',
+      BOOTSTRAP_DAYS: String(BOOTSTRAP_DAYS),
       // Short enough for the stale test to wait it out, long enough for a loaded machine between tests.
       STALE_AFTER: '3',
       BATCH_WRITE_INTERVAL: '3600',
       API_TOKEN: TOKEN,
       BROKER: 'oanda',
     });
-    service = createService(config);
+    service = createService(config, { scheduler: clock });
     await service.sidecar.start({ loop: false });
   });
 
@@ -86,7 +93,7 @@ describe('sidecar end to end (provider-format servers, Redis, SQLite)', () => {
       expect(got.high).toBeCloseTo(want.high, 10);
     }
     // The newest bar is the forming one of this minute.
-    expect(body.bars[49].ts).toBe(alignTs(Date.now(), '1m'));
+    expect(body.bars[49].ts).toBe(alignTs(clock.now(), '1m'));
     // In Redis under the configured prefix, with the symbol in a hash tag.
     const keys = await redis.keys(`${prefix}*`);
     expect(keys.some((k) => k.includes('{EURUSD}'))).toBe(true);

@@ -1,9 +1,9 @@
 // A Redis crash must not stop collection: bars keep flowing into SQLite, /health says degraded,
 // and once Redis is back the cache is written again.
-import { systemClock } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import {
   cleanupTempDirs,
+  openMarketClock,
   startRedisServer,
   tempSqlitePath,
   type RedisServerHandle,
@@ -13,6 +13,10 @@ import { loadConfig } from './wiring/config';
 import { createService, type Service } from './wiring/service';
 
 describe('Redis outage', () => {
+  // EURUSD and XAUUSD trade Sunday 22:00 to Friday 22:00 UTC and closed hours are no gap: the service
+  // and its source share one real-time clock, shifted back by whole days at the weekend, so that the
+  // bootstrapped day (the > 1000 bars refilled below) was open whatever the day the test runs.
+  const clock = openMarketClock({ lookbackMs: 86_400_000 });
   let redis: RedisServerHandle;
   let service: Service;
   beforeAll(async () => {
@@ -25,8 +29,9 @@ describe('Redis outage', () => {
       BOOTSTRAP_DAYS: '1',
     });
     service = createService(config, {
+      scheduler: clock,
       overrides: {
-        sources: [{ name: 'synthetic', fetcher: createSyntheticFetcher({ clock: systemClock }) }],
+        sources: [{ name: 'synthetic', fetcher: createSyntheticFetcher({ clock }) }],
       },
     });
     await service.sidecar.start({ loop: false });

@@ -1,12 +1,11 @@
 // The alert rules' metrics (deploy/prometheus/alerts.yml) scraped from /metrics of a real service:
 // a Yahoo-format provider server, a real SQLite file whose flush is made to fail by a second
 // connection holding the write lock, the bootstrap run for real.
-import { systemClock } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { startProviderServer, type ProviderServer } from '@pipeline/fetchers/testing';
 import { lintMetricsText } from '@pipeline/metrics';
 import { createSqliteHistoryStore } from '@pipeline/sqlite-store';
-import { cleanupTempDirs, tempSqlitePath } from '@pipeline/test-utils';
+import { cleanupTempDirs, openMarketClock, tempSqlitePath } from '@pipeline/test-utils';
 import { createRequire } from 'node:module';
 import { loadConfig } from './config';
 import { createService, type Service } from './service';
@@ -25,7 +24,13 @@ function sample(text: string, name: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+const BOOTSTRAP_DAYS = 1;
+
 describe('/metrics carries store flush failures and bootstrap progress', () => {
+  // EURUSD trades Sunday 22:00 to Friday 22:00 UTC and closed hours are no gap: one real-time clock
+  // for the service, the server and the store, shifted back by whole days at the weekend, so that
+  // the bootstrap has the last BOOTSTRAP_DAYS of open hours to plan whatever the day it runs.
+  const clock = openMarketClock({ lookbackMs: BOOTSTRAP_DAYS * 86_400_000 });
   let yahoo: ProviderServer;
   let service: Service;
   const sqlitePath = tempSqlitePath('health-metrics');
@@ -34,20 +39,20 @@ describe('/metrics carries store flush failures and bootstrap progress', () => {
     mode: 'inline',
     busyTimeoutMs: 20,
     flushIntervalMs: 3_600_000,
-    scheduler: systemClock,
+    scheduler: clock,
   });
 
   beforeAll(async () => {
-    yahoo = await startProviderServer({ fetcher: createSyntheticFetcher({ clock: systemClock }) });
+    yahoo = await startProviderServer({ fetcher: createSyntheticFetcher({ clock }), clock });
     const config = loadConfig({
       SYMBOLS: 'EURUSD',
       SOURCES: 'yahoo',
       YAHOO_BASE_URL: yahoo.url,
       SQLITE_PATH: sqlitePath,
-      BOOTSTRAP_DAYS: '1',
+      BOOTSTRAP_DAYS: String(BOOTSTRAP_DAYS),
       BATCH_WRITE_INTERVAL: '3600',
     });
-    service = createService(config, { overrides: { store } });
+    service = createService(config, { scheduler: clock, overrides: { store } });
   });
 
   afterAll(async () => {
@@ -90,7 +95,7 @@ describe('/metrics carries store flush failures and bootstrap progress', () => {
         symbol: 'EURUSD',
         timeframe: '1m',
         from: 0,
-        to: Date.now() + 86_400_000,
+        to: clock.now() + 86_400_000,
       });
       const last = at(stored, -1);
       store.write([{ ...last, ts: last.ts + 60_000 }]);
