@@ -105,6 +105,15 @@ interface QueueItem {
   attempts: number;
   /** Not asked again before this time, epoch ms (the backoff). */
   nextAt: number;
+  /** Still in the queue (false once removed): lets note() skip the queue lookup. */
+  queued: boolean;
+}
+
+/** The period a symbol's bars were last noted for, with its key and queue item (if queued then). */
+interface LastNote {
+  ts: number;
+  key: string;
+  item: QueueItem | null;
 }
 
 const keyOf = (symbol: string, ts: number) => `${symbol}\u0000${ts}`;
@@ -117,8 +126,16 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
   const queue = new Map<string, QueueItem>();
   let givenUp = 0;
   let lastGivenUp: FinalizerStats['lastGivenUp'] = null;
-  const enqueue = (key: string, symbol: string, ts: number) => {
-    if (!queue.has(key)) queue.set(key, { symbol, ts, attempts: 0, nextAt: 0 });
+  const enqueue = (key: string, symbol: string, ts: number): QueueItem => {
+    let item = queue.get(key);
+    if (item === undefined) queue.set(key, (item = { symbol, ts, attempts: 0, nextAt: 0, queued: true }));
+    return item;
+  };
+  const dequeue = (key: string): void => {
+    const item = queue.get(key);
+    if (item === undefined) return;
+    item.queued = false;
+    queue.delete(key);
   };
 
   /** Queues the periods over by `now` still marked forming among the newest FINALIZE_SCAN_BARS of `bars`. */
@@ -165,12 +182,12 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
       if (item.ts + tfMs > due || item.nextAt > now) continue;
       const { bar, asked } = await finalOf(item.symbol, item.ts);
       if (bar) {
-        queue.delete(key);
+        dequeue(key);
         done.push(bar);
         continue;
       }
       if (item.ts + tfMs + giveUpAfterMs <= options.now()) {
-        queue.delete(key);
+        dequeue(key);
         dropped.push(item);
         continue;
       }
@@ -209,25 +226,33 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
    * The key note() built last per symbol: the forming bar comes again every cycle with the same ts, and
    * the kept string (its hash computed once) spares building and hashing a new one per bar.
    */
-  const lastKey = new Map<string, { ts: number; key: string }>();
-  const noteKey = (symbol: string, ts: number): string => {
-    const last = lastKey.get(symbol);
-    if (last?.ts === ts) return last.key;
-    const key = keyOf(symbol, ts);
-    if (last) {
+  const lastNote = new Map<string, LastNote>();
+  /** The symbol's last-noted period, moved to `ts` (the key is built once per period, not per bar). */
+  const noteOf = (symbol: string, ts: number): LastNote => {
+    let last = lastNote.get(symbol);
+    if (last === undefined) lastNote.set(symbol, (last = { ts, key: keyOf(symbol, ts), item: null }));
+    else if (last.ts !== ts) {
       last.ts = ts;
-      last.key = key;
-    } else lastKey.set(symbol, { ts, key });
-    return key;
+      last.key = keyOf(symbol, ts);
+      last.item = null;
+    }
+    return last;
   };
 
   return {
     note(bars) {
-      for (const b of bars) {
-        if (b.timeframe !== timeframe) continue;
-        const key = noteKey(b.symbol, b.ts);
-        if (b.final) queue.delete(key);
-        else enqueue(key, b.symbol, b.ts);
+      for (let i = 0; i < bars.length; i++) {
+        const b = bars[i];
+        if (b === undefined || b.timeframe !== timeframe) continue;
+        const last = noteOf(b.symbol, b.ts);
+        if (b.final) {
+          dequeue(last.key);
+          last.item = null;
+        } else if (last.item === null || !last.item.queued) {
+          // A forming bar of the period noted last time, still queued: nothing to look up (every
+          // symbol's forming bar comes every cycle).
+          last.item = enqueue(last.key, b.symbol, b.ts);
+        }
       }
     },
     async scanStore(symbols) {
