@@ -6,7 +6,7 @@
 // How it measures: bench/measure.ts. Run: pnpm --filter @pipeline/features bench:hot
 import { type Bar } from '@pipeline/core';
 import { DEFAULT_FEATURE_SET, FeatureEngine, type FeatureSetSpec } from '../src/index';
-import { measure } from './measure';
+import { measureCycles as measure } from '@pipeline/test-utils';
 
 const SYMBOLS = Number(process.env.BENCH_SYMBOLS ?? 20_000);
 

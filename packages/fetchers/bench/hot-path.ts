@@ -4,7 +4,7 @@
 // Run: pnpm --filter @pipeline/fetchers bench:hot
 import { ManualClock } from '@pipeline/core';
 import { createSyntheticFetcher } from '../src/synthetic/index';
-import { measure } from './measure';
+import { measureCycles as measure } from '@pipeline/test-utils';
 
 const SYMBOLS = Number(process.env.BENCH_SYMBOLS ?? 20_000);
 const BATCH = 100;

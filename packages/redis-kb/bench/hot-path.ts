@@ -10,7 +10,7 @@ import { createMemoryHotCache as createBefore } from '../test/reference/memory-h
 import { planWrite as planWriteBefore } from '../test/reference/write-plan';
 import { createMemoryHotCache } from '../src/memory-hot-cache';
 import { planWrite } from '../src/write-plan';
-import { measure } from './measure';
+import { measureCycles as measure } from '@pipeline/test-utils';
 
 const SYMBOLS = Number(process.env.BENCH_SYMBOLS ?? 20_000);
 const T0 = Date.UTC(2026, 11, 5, 9, 0, 0);

@@ -2,9 +2,9 @@
 // holds the row shape that `pnpm bench` (tooling/bench.mjs) reads, the statistics, the event-loop
 // probe and the writing of bench-results/<name>.json at the workspace root.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver, performance } from 'node:perf_hooks';
 import type { Bar } from '@pipeline/core';
 import { repoRoot } from './paths';
 
@@ -171,4 +171,74 @@ export function writeBenchResult(name: string, result: BenchResult): string {
   };
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
   return file;
+}
+
+// Per-call CPU time and allocation of a repeated cycle (the issue-16 hot-path benches, `bench:hot` in
+// features, fetchers, redis-kb and validator). Run the script with
+//   node --expose-gc --min-semi-space-size=256 --max-semi-space-size=256 --import tsx <script>
+// so the young generation is large and fixed: no scavenge runs inside a cycle, and the bytes a cycle
+// allocates are heapUsed after minus before it (after a full GC). A cycle during which a GC ran anyway
+// (seen by a PerformanceObserver) is not counted for bytes. CPU is the process's user + system time,
+// which a busy machine's other processes disturb less than wall time; the median and the minimum over
+// cycles are reported.
+export interface CycleCost {
+  /** Median CPU time per call over the measured cycles, ns. */
+  nsPerCall: number;
+  /** Minimum CPU time per call over the measured cycles, ns. */
+  nsMinPerCall: number;
+  /** Median bytes allocated per call over the cycles without a GC (NaN if every cycle had one). */
+  bytesPerCall: number;
+  /** Cycles measured for bytes (no GC inside). */
+  cleanCycles: number;
+  /** 1-, 5- and 15-minute load averages at the end. */
+  load: string;
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * Runs `prepare` then `cycle` `warmup + cycles` times (each cycle making `calls` calls); measures only
+ * `cycle`. `prepare` builds the cycle's inputs outside the measured window.
+ */
+export async function measureCycles(
+  calls: number,
+  cycle: () => void | Promise<void>,
+  { cycles = 20, warmup = 5, prepare }: { cycles?: number; warmup?: number; prepare?: () => void } = {},
+): Promise<CycleCost> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined)
+    throw new Error('run with node --expose-gc (see measureCycles in @pipeline/test-utils)');
+  let gcs = 0;
+  const observer = new PerformanceObserver((list) => {
+    gcs += list.getEntries().length;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const ns: number[] = [];
+  const bytes: number[] = [];
+  for (let i = 0; i < warmup + cycles; i++) {
+    prepare?.();
+    gc();
+    await nextTurn();
+    const before = gcs;
+    const h0 = process.memoryUsage().heapUsed;
+    const c0 = process.cpuUsage();
+    await cycle();
+    const c = process.cpuUsage(c0);
+    const h1 = process.memoryUsage().heapUsed;
+    await nextTurn();
+    if (i < warmup) continue;
+    ns.push(((c.user + c.system) * 1e3) / calls);
+    if (gcs === before) bytes.push((h1 - h0) / calls);
+  }
+  observer.disconnect();
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? Number.NaN;
+  return {
+    nsPerCall: Math.round(median(ns)),
+    nsMinPerCall: Math.round(Math.min(...ns)),
+    bytesPerCall: Math.round(median(bytes)),
+    cleanCycles: bytes.length,
+    load: loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' '),
+  };
 }

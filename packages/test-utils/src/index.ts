@@ -50,6 +50,8 @@ export {
   type BenchResult,
   type LoopBlocking,
   type LoopBlockingOptions,
+  measureCycles,
+  type CycleCost,
 } from './bench';
 export { TEST_SECRET, SECRET_SPELLINGS } from './secrets';
 export {

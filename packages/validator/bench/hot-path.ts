@@ -4,7 +4,7 @@
 // Run: pnpm --filter @pipeline/validator bench:hot
 import { ManualClock, type Bar } from '@pipeline/core';
 import { createValidator } from '../src/index';
-import { measure } from './measure';
+import { measureCycles as measure } from '@pipeline/test-utils';
 
 const SYMBOLS = Number(process.env.BENCH_SYMBOLS ?? 20_000);
 const T0 = Date.UTC(2026, 11, 5, 10, 0, 0);
