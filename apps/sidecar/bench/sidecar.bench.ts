@@ -472,7 +472,10 @@ function autocannon(args: string[]): Promise<CannonResult> {
 
 async function load(): Promise<void> {
   const port = await getFreePort();
-  const service = makeService(100, { PORT: String(port) });
+  const service = makeService(100, {
+    PORT: String(port),
+    ...(process.env.BENCH_IDLE_GC ? { IDLE_GC: process.env.BENCH_IDLE_GC } : {}),
+  });
   await warm(service, 100);
   await service.sidecar.start({ skipBootstrap: true });
   await service.listen();

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { type FastifyInstance } from 'fastify';
 import { isSidecarError, SIDECAR_ERROR_CODES, type UnknownSymbolError } from '../errors';
+import { noteForegroundWork } from '../pipeline/loop';
 import { type Logger } from '../wiring/logger';
 import { type ApiView } from './api';
 import { isDashboardUrl } from './dashboard';
@@ -41,6 +42,7 @@ export function registerBearerAuth(app: FastifyInstance, apiToken: string): void
 /** Request metrics by route pattern (never the raw URL, so label cardinality stays bounded). */
 export function registerRequestMetrics(app: FastifyInstance, view: Pick<ApiView, 'metrics'>): void {
   app.addHook('onResponse', async (req, reply) => {
+    noteForegroundWork();
     const route = req.routeOptions.url ?? 'unmatched';
     view.metrics.httpRequests.inc({ method: req.method, route, status: reply.statusCode });
     view.metrics.httpRequestDuration.observe({ method: req.method, route }, reply.elapsedTime / 1000);

@@ -1,6 +1,12 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { ManualClock } from '@pipeline/core';
-import { createCollectionLoop, createIdleGc, youngGenerationGc } from './loop';
+import {
+  createCollectionLoop,
+  createIdleGc,
+  IDLE_GC_MAX_REQUEST_RATE,
+  noteForegroundWork,
+  youngGenerationGc,
+} from './loop';
 
 const flush = () => new Promise((r) => setImmediate(r));
 
@@ -166,6 +172,20 @@ describe('createIdleGc', () => {
     expect(await gcKinds(() => idle(60_000))).toContain(4);
     expect(await gcKinds(() => idle(60_000))).not.toContain(4); // no growth since
     expect(kept.length).toBe(200_000);
+  });
+
+  it('stands aside while the API serves more than IDLE_GC_MAX_REQUEST_RATE requests a second', async () => {
+    const idle = createIdleGc({ growthBytes: 4 * 2 ** 20 });
+    expect(await gcKinds(() => idle(60_000))).toEqual([1, 4]);
+    await new Promise((r) => setTimeout(r, 100));
+    // 100 requests in about 100 ms: 1,000 a second.
+    for (let i = 0; i < 100; i++) noteForegroundWork();
+    expect(await gcKinds(() => idle(60_000))).toEqual([]);
+    // A quiet spell: the young generation again.
+    await new Promise((r) => setTimeout(r, 200));
+    noteForegroundWork();
+    expect(await gcKinds(() => idle(60_000))).toEqual([1]);
+    expect(IDLE_GC_MAX_REQUEST_RATE).toBeLessThan(1000);
   });
 
   it('takes the first baseline without a full collection when the idle time is too short for one', async () => {
