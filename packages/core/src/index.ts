@@ -96,5 +96,4 @@ export {
   barFromTuple,
 } from './bar-tuple';
 export { BarBuffer } from './bar-buffer';
-export { SeriesLru, type LruSeries } from './series-lru';
 export { assertIntegerOptions, assertSchedulerOption, assertTimeframeMsOption } from './store-options';
