@@ -136,31 +136,29 @@ describe('sidecar: gaps, streaming, bad data, resumable bootstrap', () => {
   });
 
   it('resumes an interrupted bootstrap without fetching again what is stored', async () => {
-    h = createHarness({ SYMBOLS: 'EURUSD', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '3' });
+    // Each symbol's chunks (3 days + the current partial day = 4 windows) are written as one group.
+    const env = { SYMBOLS: 'EURUSD,GBPUSD,USDJPY', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '3' };
+    h = createHarness(env);
     const sqlite = h.config.sqlitePath;
     let chunks = 0;
-    const stopAfterTwo = h.sidecar.onBootstrapProgress((p) => {
+    const stopMidway = h.sidecar.onBootstrapProgress((p) => {
       chunks = p.chunksDone;
-      if (p.chunksDone === 2) void h.sidecar.stop(); // a crash/stop after two chunks
+      if (p.chunksDone === 2) void h.sidecar.stop(); // a stop while EURUSD's group is being reported
     });
     await h.sidecar.start();
-    stopAfterTwo();
-    expect(chunks).toBe(2);
+    stopMidway();
+    // EURUSD's group is whole; GBPUSD's too if it was already with the store (two writes in
+    // flight); USDJPY's was not handed over.
+    expect([4, 8]).toContain(chunks);
     const clock = h.clock;
-    h = createHarness(
-      { SYMBOLS: 'EURUSD', SOURCES: 'yahoo', BOOTSTRAP_DAYS: '3', SQLITE_PATH: sqlite },
-      {},
-      clock,
-    );
+    h = createHarness({ ...env, SQLITE_PATH: sqlite }, {}, clock);
     const report = await h.sidecar.bootstrap();
-    expect(report.chunksPlanned).toBe(2); // 3 days + the current partial day = 4 windows, 2 already stored
+    expect(report.chunksPlanned).toBe(12 - chunks); // what was reported done is stored
     expect(report.failedChunks).toBe(0);
     const from = alignTs(clock.now() - 3 * 86_400_000, '1m');
-    expect(
-      await h.deps.store.gaps(
-        { symbol: 'EURUSD', timeframe: '1m', from, to: alignTs(clock.now(), '1m') },
-        'fx',
-      ),
-    ).toEqual([]);
+    for (const symbol of ['EURUSD', 'GBPUSD', 'USDJPY'])
+      expect(
+        await h.deps.store.gaps({ symbol, timeframe: '1m', from, to: alignTs(clock.now(), '1m') }, 'fx'),
+      ).toEqual([]);
   });
 });

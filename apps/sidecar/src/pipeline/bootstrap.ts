@@ -57,18 +57,20 @@ export interface BootstrapInput {
   /** Each symbol's trading calendar, so closed hours are not fetched as gaps. @default '24x7' */
   calendarFor?: (symbol: string) => MarketCalendar;
   onProgress?: (p: BootstrapProgress) => void;
-  /** A chunk that no source could deliver (the run goes on with the next). */
+  /** A chunk that no source could deliver, or whose group's write failed (the run goes on with the next). */
   onChunkError?: (info: { symbol: string; from: number; to: number; error: unknown }) => void;
+  /** Checked before each fetch and each hand-over to the store: see {@link runBootstrap} for what a stop leaves. */
   isCancelled?: () => boolean;
   /**
-   * Called when the last planned chunk of a symbol is settled (written or failed), in plan order:
-   * its history is as complete as this run makes it (the start warms it meanwhile). Not called for
-   * symbols with nothing to fetch, nor after a stop. With `keepNewest`, `history` is what the store
-   * now holds of the symbol at `timeframe`, as this run fetched, validated and wrote it (oldest
-   * first): every stored bar when fewer than `keepNewest` were, else the newest `keepNewest` of them.
-   * It is given only when the store held no bar of the symbol at `timeframe` before this run and
-   * every chunk of it was written whole (no failure, nothing refused, bars in order), so it equals
-   * `store.latest(symbol, timeframe, keepNewest)`; otherwise `history` is undefined. @default none
+   * Called when the last write group of a symbol is settled (its chunks written or failed), in plan
+   * order: its history is as complete as this run makes it (the start warms it meanwhile). Not called
+   * for symbols with nothing to fetch, nor for a symbol whose last group a stop left unwritten. With
+   * `keepNewest`, `history` is what the store now holds of the symbol at `timeframe`, as this run
+   * fetched, validated and wrote it (oldest first): every stored bar when fewer than `keepNewest`
+   * were, else the newest `keepNewest` of them. It is given only when the store held no bar of the
+   * symbol at `timeframe` before this run and every chunk of it was written whole (no failure,
+   * nothing refused, bars in order), so it equals `store.latest(symbol, timeframe, keepNewest)`;
+   * otherwise `history` is undefined. @default none
    */
   onSymbolDone?: (symbol: string, history?: readonly Bar[]) => void;
   /**
@@ -76,6 +78,10 @@ export interface BootstrapInput {
    * @default 0 (none kept)
    */
   keepNewest?: number;
+  /** Expected bars per write group at most (one chunk at least): {@link BOOTSTRAP_GROUP_BARS}. */
+  groupBars?: number;
+  /** Write groups with the store at once, at least 1: {@link BOOTSTRAP_WRITES_IN_FLIGHT}. */
+  writesInFlight?: number;
 }
 
 /** A piece of a gap inside one aligned chunk window; `key` (the window start) is stable across restarts. */
@@ -169,12 +175,20 @@ export function finestTimeframeFor(
 }
 
 /**
- * Chunks fetched and validated ahead of the one being written: the store writes on its own thread
- * (SQLite worker mode, PostgreSQL's server), so the next fetches and validations overlap the write
- * instead of waiting for it. Writes stay one at a time, in plan order: a stop (or crash) leaves
- * exactly the chunks reported done in the store, and a fetched chunk not yet written is dropped.
+ * Bars (expected at the base timeframe) of one write group at most: a symbol's consecutive chunks
+ * in plan order, fetched newest first and then written together, oldest bar first, in one
+ * transaction (see {@link runBootstrap}). About two weeks of 1m bars: a longer history is written
+ * in several groups, the newest first.
  */
-export const BOOTSTRAP_FETCH_AHEAD = 2;
+export const BOOTSTRAP_GROUP_BARS = 20_000;
+
+/**
+ * Write groups handed to the store and not yet settled, at most. With two, the next group is
+ * already with the store's writer (SQLite's thread, which runs them one after the other in the
+ * order given) when it finishes one, instead of waiting for the event loop to take the reply and
+ * hand the next over; the following group is fetched and validated meanwhile.
+ */
+export const BOOTSTRAP_WRITES_IN_FLIGHT = 2;
 
 /** One chunk as fetched and validated, not yet written. */
 interface FetchedChunk {
@@ -183,11 +197,52 @@ interface FetchedChunk {
   bars: Bar[];
 }
 
+/** A chunk's fetch: its validated bars, or why no source delivered it. */
+type ChunkResult = { chunk: Chunk; fetched: FetchedChunk } | { chunk: Chunk; error: unknown };
+
+/** Consecutive chunks of one symbol in plan order (newest first), written in one transaction. */
+interface Group {
+  symbol: string;
+  chunks: Chunk[];
+}
+
+/** Cuts the plan (grouped by symbol) into write groups of at most `maxBars` expected bars (one chunk at least). */
+function groupChunks(chunks: readonly Chunk[], timeframe: Timeframe, maxBars: number): Group[] {
+  const out: Group[] = [];
+  const tfMs = TIMEFRAME_MS[timeframe];
+  let group: Group | undefined;
+  let bars = 0;
+  for (const chunk of chunks) {
+    const n = Math.max(1, Math.ceil((chunk.to - chunk.from) / tfMs));
+    if (!group || group.symbol !== chunk.symbol || bars + n > maxBars) {
+      group = { symbol: chunk.symbol, chunks: [] };
+      out.push(group);
+      bars = 0;
+    }
+    group.chunks.push(chunk);
+    bars += n;
+  }
+  return out;
+}
+
+/** A group's bars oldest first: its fetched chunks' bars (each oldest first) in reverse plan order. */
+function groupBars(results: readonly ChunkResult[]): Bar[] {
+  const withBars = results.filter((r) => 'fetched' in r && r.fetched.bars.length > 0);
+  const [only] = withBars;
+  if (withBars.length === 1 && only && 'fetched' in only) return only.fetched.bars;
+  const out: Bar[] = [];
+  for (let i = results.length - 1; i >= 0; i--) {
+    const r = results[i];
+    if (r && 'fetched' in r) for (const bar of r.fetched.bars) out.push(bar);
+  }
+  return out;
+}
+
 /**
- * One written chunk's bars as columns: ts, open, high, low, close, volume, quality per bar in `num`.
- * Typed arrays keep their contents off the collected heap, so holding a symbol's chunks until its
- * warm start costs the young-generation collections nothing (the Bar objects held instead survived
- * scavenges and made them several times longer); the Bars are built again at the hand-over.
+ * Kept bars as columns: ts, open, high, low, close, volume, quality per bar in `num`. Typed arrays
+ * keep their contents off the collected heap, so holding a symbol's newest bars until its last
+ * group is written costs the young-generation collections nothing (Bar objects held that long
+ * survived scavenges and made them several times longer); the Bars are built again at the hand-over.
  */
 interface PackedChunk {
   n: number;
@@ -198,13 +253,14 @@ interface PackedChunk {
 }
 const PACKED_WIDTH = 7;
 
-function packChunk(bars: readonly Bar[]): PackedChunk {
-  const n = bars.length;
+/** Packs bars[from..] (oldest first). */
+function packChunk(bars: readonly Bar[], from: number): PackedChunk {
+  const n = bars.length - from;
   const num = new Float64Array(n * PACKED_WIDTH);
   const final = new Uint8Array(n);
-  let source: SourceName | SourceName[] = bars[0]?.source ?? 'synthetic';
+  let source: SourceName | SourceName[] = bars[from]?.source ?? 'synthetic';
   for (let i = 0; i < n; i++) {
-    const bar = bars[i];
+    const bar = bars[from + i];
     if (!bar) continue;
     const o = i * PACKED_WIDTH;
     num[o] = bar.ts;
@@ -215,25 +271,30 @@ function packChunk(bars: readonly Bar[]): PackedChunk {
     num[o + 5] = bar.volume;
     num[o + 6] = bar.quality;
     final[i] = bar.final ? 1 : 0;
-    if (typeof source === 'string' && bar.source !== source) source = bars.map((b) => b.source);
+    if (typeof source === 'string' && bar.source !== source) source = bars.slice(from).map((b) => b.source);
   }
   return { n, num, final, source };
 }
 
-/** A symbol's written chunks at the base timeframe, newest first, while fewer than keepNewest bars are kept. */
+/** What runBootstrap keeps of a symbol for its hand-over (see onSymbolDone). */
 interface KeptHistory {
+  /** The newest bars of the groups written before the last, packed, newest group first (each oldest first). */
   chunks: PackedChunk[];
-  /** Bars written over all its chunks (kept or not). */
+  /** Bars written at the base timeframe over all its groups (kept or not). */
   count: number;
-  /** ts of the oldest bar written so far (the next chunk's bars must all be older). */
+  /** ts of the oldest bar written so far (the next group's bars must all be older). */
   oldest: number;
+  /** The last group's own bars (oldest first), held as they are when no earlier group was kept. */
+  last?: readonly Bar[];
 }
 
 /**
  * The newest `limit` kept bars, oldest first, as Bars of the same fields in the same order as the
  * store's `latest()` builds them.
  */
-function newestKept(k: KeptHistory, limit: number, symbol: string, timeframe: Timeframe): Bar[] {
+function newestKept(k: KeptHistory, limit: number, symbol: string, timeframe: Timeframe): readonly Bar[] {
+  if (k.last && k.chunks.length === 0)
+    return k.last.length > limit ? k.last.slice(k.last.length - limit) : k.last;
   const out = new Array<Bar>(Math.min(k.count, limit));
   let o = out.length;
   for (const { n, num, final, source } of k.chunks) {
@@ -326,9 +387,41 @@ async function fetchChunk(input: BootstrapInput, chunk: Chunk): Promise<FetchedC
   return { tf: res.value.tf, source: res.source, bars: validateChunk(validator, res.value.bars) };
 }
 
+/** Fetches a group's chunks one at a time, in plan order; stops early (null) once the run is cancelled. */
+async function fetchGroup(
+  input: BootstrapInput,
+  group: Group,
+  slice: () => Promise<void> | undefined,
+): Promise<ChunkResult[] | null> {
+  const results: ChunkResult[] = [];
+  for (const chunk of group.chunks) {
+    if (input.isCancelled?.()) return null;
+    await slice();
+    try {
+      results.push({ chunk, fetched: await fetchChunk(input, chunk) });
+    } catch (error) {
+      results.push({ chunk, error });
+    }
+  }
+  return results;
+}
+
+/** Hands bars to the store now (the call packs and posts them before returning); the result is observed later. */
+function handOver(store: BarStorePort, bars: readonly Bar[]): Promise<number> {
+  let written: Promise<number>;
+  try {
+    written = bars.length > 0 ? store.backfill(bars) : Promise.resolve(0);
+  } catch (error) {
+    written = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+  // Settled in plan order, perhaps after it fails: not an unhandled rejection meanwhile.
+  written.catch(() => undefined);
+  return written;
+}
+
 /**
  * Every symbol's missing chunks in plan order (grouped by symbol), and the symbols with no stored bar
- * at the timeframe before this run, whose written chunks are kept for the hand-over (see onSymbolDone).
+ * at the timeframe before this run, whose written bars are kept for the hand-over (see onSymbolDone).
  */
 async function planRun(
   input: BootstrapInput,
@@ -357,20 +450,29 @@ async function planRun(
 /**
  * Fetches what the store lacks over [from, to) for every symbol, chunk by chunk, each from the
  * first source that has it (breakers, budgets and fallback as in the live loop) at the finest
- * timeframe that source keeps that far back. Each chunk is written in its own transaction, one at a
- * time in plan order, so progress survives a crash; while one is written the next ones (up to
- * {@link BOOTSTRAP_FETCH_AHEAD}) are fetched and validated. Chunks are counted, reported and
- * remembered as exhausted in plan order.
+ * timeframe that source keeps that far back. A symbol's chunks are fetched newest first and written
+ * in groups ({@link BOOTSTRAP_GROUP_BARS}: its whole history when it is short), each group in one
+ * transaction with its bars oldest first, groups in plan order (newest group first). Up to
+ * {@link BOOTSTRAP_WRITES_IN_FLIGHT} groups are with the store while the next one is fetched and
+ * validated. Chunks are counted, reported and remembered as exhausted in plan order once their
+ * group's write is settled.
+ *
+ * A stop (`isCancelled`) hands no further group to the store: the groups it has are written and
+ * reported, a group being fetched is dropped. A crash leaves each group wholly written or not at
+ * all. Either way the store then holds whole groups, so exactly the chunks reported done (and
+ * failed ones' gaps stay): a restart plans the rest.
  * The loop is handed back every few ms (see slice.ts). Also used for live gap repair.
  */
 export async function runBootstrap(input: BootstrapInput): Promise<BootstrapReport> {
   const { store, timeframe } = input;
   const keepNewest = input.onSymbolDone ? Math.max(0, input.keepNewest ?? 0) : 0;
+  const inFlight = Math.max(1, input.writesInFlight ?? BOOTSTRAP_WRITES_IN_FLIGHT);
   const slice = createSlicer();
   const { chunks, kept } = await planRun(input, keepNewest, slice);
-  /** Each symbol's last chunk in plan order (chunks come grouped by symbol). */
-  const lastChunk = new Map<string, Chunk>();
-  for (const c of chunks) lastChunk.set(c.symbol, c);
+  const groups = groupChunks(chunks, timeframe, input.groupBars ?? BOOTSTRAP_GROUP_BARS);
+  /** Each symbol's last group in plan order (chunks come grouped by symbol). */
+  const lastGroup = new Map<string, Group>();
+  for (const g of groups) lastGroup.set(g.symbol, g);
   const report: BootstrapReport = {
     chunksPlanned: chunks.length,
     chunksDone: 0,
@@ -391,84 +493,107 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     });
 
   /**
-   * A chunk of `symbol` is written (`accepted` of its bars): kept while fewer than keepNewest are,
-   * checked always. The store upserts, so the kept bars are what it holds only if every chunk came
-   * whole, at `timeframe`'s own series, strictly older than the chunk written before (newest first).
+   * A group of `symbol` is written whole (`bars` oldest first, all accepted): its bars at the base
+   * timeframe are kept while fewer than keepNewest are, checked always. The store upserts, so the
+   * kept bars are what it holds only if every group came whole, at `timeframe`'s own series,
+   * strictly older than the group written before (newest group first).
    */
-  function keepChunk(symbol: string, c: FetchedChunk, accepted: number): void {
-    const k = kept.get(symbol);
-    if (!k || c.tf !== timeframe) return; // a coarser timeframe's bars are another series
-    const { bars } = c;
+  function keepGroup(group: Group, results: readonly ChunkResult[], bars: Bar[]): void {
+    const k = kept.get(group.symbol);
+    if (!k) return;
+    // A coarser timeframe's bars are another series: only the base chunks' bars count.
+    const base = results.every((r) => 'fetched' in r && r.fetched.tf === timeframe)
+      ? bars
+      : groupBars(results.filter((r) => 'fetched' in r && r.fetched.tf === timeframe));
     let next = k.oldest;
-    for (let i = bars.length - 1; i >= 0; i--) {
-      const bar = bars[i];
-      if (!bar || bar.ts >= next || bar.symbol !== symbol || bar.timeframe !== timeframe) {
-        kept.delete(symbol);
+    for (let i = base.length - 1; i >= 0; i--) {
+      const bar = base[i];
+      if (!bar || bar.ts >= next || bar.symbol !== group.symbol || bar.timeframe !== timeframe) {
+        kept.delete(group.symbol);
         return;
       }
       next = bar.ts;
     }
-    if (accepted !== bars.length) {
-      kept.delete(symbol);
-      return;
-    }
     k.oldest = next;
-    if (k.count < keepNewest && bars.length > 0) k.chunks.push(packChunk(bars));
-    k.count += bars.length;
+    if (lastGroup.get(group.symbol) === group && k.chunks.length === 0) k.last = base;
+    else if (k.count < keepNewest && base.length > 0)
+      k.chunks.push(packChunk(base, Math.max(0, base.length - (keepNewest - k.count))));
+    k.count += base.length;
   }
 
-  /**
-   * Writes a fetched chunk (unless the run was cancelled meanwhile: then it is dropped, as a chunk
-   * not yet started was before) and counts, reports and (if empty) remembers it.
-   */
-  async function writeChunk(chunk: Chunk, fetched: Promise<FetchedChunk>): Promise<void> {
-    if (input.isCancelled?.()) return;
+  /** Remembers a chunk that gave no bar at the base timeframe, unless it is recent (it may still fill). */
+  async function markExhausted(chunk: Chunk): Promise<void> {
+    // A recent window may still fill (a market reopening, a provider catching up): only older ones are given up on.
+    if (chunk.key + 2 * chunkWindowMs(timeframe) >= input.now()) return;
+    const key = bootstrapStateKey(chunk.symbol, timeframe);
+    const state = (await store.getState<BootstrapState>(key)) ?? { exhausted: [] };
+    await store.setState(key, { exhausted: [...state.exhausted, chunk.key].slice(-MAX_EXHAUSTED) });
+  }
+
+  /** A chunk failed (no source delivered it, or its group's write failed): counted, reported, still a gap. */
+  function failChunk(chunk: Chunk, error: unknown): void {
+    kept.delete(chunk.symbol); // written or not, whole or not: the warm start reads the store
+    report.failedChunks++;
+    input.onChunkError?.({ symbol: chunk.symbol, from: chunk.from, to: chunk.to, error });
+  }
+
+  /** Once its write settles: each chunk of the group counted, reported and (if empty) remembered, in plan order. */
+  async function settleGroup(
+    group: Group,
+    results: readonly ChunkResult[],
+    bars: Bar[],
+    written: Promise<number>,
+  ): Promise<void> {
+    let writeError: { error: unknown } | null = null;
     try {
-      const c = await fetched;
-      const accepted = c.bars.length > 0 ? await store.backfill(c.bars) : 0;
-      if (kept.size > 0) keepChunk(chunk.symbol, c, accepted);
-      const base = c.tf === timeframe ? c.bars.length : 0;
-      // A recent window may still fill (a market reopening, a provider catching up): only older ones are given up on.
-      if (base === 0 && chunk.key + 2 * chunkWindowMs(timeframe) < input.now()) {
-        const key = bootstrapStateKey(chunk.symbol, timeframe);
-        const state = (await store.getState<BootstrapState>(key)) ?? { exhausted: [] };
-        await store.setState(key, { exhausted: [...state.exhausted, chunk.key].slice(-MAX_EXHAUSTED) });
+      const accepted = await written;
+      if (kept.size > 0) {
+        if (accepted === bars.length && results.every((r) => 'fetched' in r)) keepGroup(group, results, bars);
+        else kept.delete(group.symbol);
       }
-      const n = c.bars.length;
-      report.bars += n;
-      report.barsByTimeframe[c.tf] = (report.barsByTimeframe[c.tf] ?? 0) + n;
-      report.bySource[c.source] = (report.bySource[c.source] ?? 0) + n;
     } catch (error) {
-      kept.delete(chunk.symbol); // written or not, whole or not: the warm start reads the store
-      report.failedChunks++;
-      input.onChunkError?.({ symbol: chunk.symbol, from: chunk.from, to: chunk.to, error });
+      writeError = { error };
     }
-    report.chunksDone++;
-    progress(chunk.symbol);
-    if (lastChunk.get(chunk.symbol) === chunk) {
-      const k = kept.get(chunk.symbol);
-      kept.delete(chunk.symbol);
-      input.onSymbolDone?.(chunk.symbol, k ? newestKept(k, keepNewest, chunk.symbol, timeframe) : undefined);
+    for (const r of results) {
+      const { chunk } = r;
+      if (!('fetched' in r)) failChunk(chunk, r.error);
+      else if (writeError && r.fetched.bars.length > 0) failChunk(chunk, writeError.error);
+      else {
+        const c = r.fetched;
+        try {
+          if (c.tf !== timeframe || c.bars.length === 0) await markExhausted(chunk);
+          const n = c.bars.length;
+          report.bars += n;
+          report.barsByTimeframe[c.tf] = (report.barsByTimeframe[c.tf] ?? 0) + n;
+          report.bySource[c.source] = (report.bySource[c.source] ?? 0) + n;
+        } catch (error) {
+          failChunk(chunk, error);
+        }
+      }
+      report.chunksDone++;
+      progress(chunk.symbol);
+    }
+    if (lastGroup.get(group.symbol) === group) {
+      const k = kept.get(group.symbol);
+      kept.delete(group.symbol);
+      input.onSymbolDone?.(group.symbol, k ? newestKept(k, keepNewest, group.symbol, timeframe) : undefined);
     }
   }
 
   progress(chunks[0]?.symbol ?? null);
-  // Writes chained one after the other in plan order (`tail`); fetches run up to BOOTSTRAP_FETCH_AHEAD ahead.
+  // Settles chained one after the other in plan order (`tail`); at most `inFlight` groups with the store.
   let tail: Promise<void> = Promise.resolve();
-  const writes: Promise<void>[] = [];
-  for (const chunk of chunks) {
+  const settling: Promise<void>[] = [];
+  for (const group of groups) {
+    const results = await fetchGroup(input, group, slice);
+    if (!results) break;
+    while (settling.length >= inFlight) await settling.shift();
+    // A stop while waiting: this group is dropped, as one not yet fetched.
     if (input.isCancelled?.()) break;
-    if (writes.length >= BOOTSTRAP_FETCH_AHEAD) await writes.shift();
-    await slice();
-    const fetched = fetchChunk(input, chunk);
-    // The next fetch starts once this one is in hand (one request at a time, as before); a failure
-    // is writeChunk's to count, in plan order.
-    await fetched.then(
-      () => undefined,
-      () => undefined,
-    );
-    tail = tail.then(() => writeChunk(chunk, fetched));
-    writes.push(tail);
+    const bars = groupBars(results);
+    const written = handOver(store, bars);
+    tail = tail.then(() => settleGroup(group, results, bars, written));
+    settling.push(tail);
   }
   await tail;
   progress(null, true);
