@@ -56,7 +56,7 @@ import {
 import { createReadModel, type ReadModel } from './state/read-model';
 import { createSymbolStates, type SymbolState, type SymbolStates } from './state/symbol-state';
 import { createDefaultStrategy, type StoredSignal, type Strategy } from './strategy/scanner';
-import { createSignalBook, type SignalBook } from './strategy/signals';
+import { createSignalBook, type SignalBook, type SignalHandle } from './strategy/signals';
 import { type SidecarConfig } from './wiring/config';
 import { silentLogger, type Logger } from './wiring/logger';
 
@@ -102,6 +102,11 @@ export interface SidecarDeps {
 export interface SidecarEvents {
   onCycle(fn: (report: CycleReport) => void): () => void;
   onSignal(fn: (signal: StoredSignal) => void): () => void;
+  /**
+   * Called with each new signal as a handle whose object is made only when read (the push stream's
+   * feed: its replay ring overwrites most events unread); see SignalBook.onSignalHandle.
+   */
+  onSignalHandle(fn: (symbol: string, handle: SignalHandle) => void): () => void;
   /**
    * Called with the bars of one symbol accepted by validation (a forming bar again when it changes),
    * and with each final bar the late finaliser wrote for a period that had stayed forming.
@@ -480,6 +485,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     metrics: deps.metrics,
     onCycle: collector.onCycle,
     onSignal: signals.onSignal,
+    onSignalHandle: signals.onSignalHandle,
     onBars: stages.barEvents.on,
     onFetched: collector.onFetched,
     onBootstrapProgress: progressEvents.on,

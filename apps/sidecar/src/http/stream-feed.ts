@@ -5,6 +5,7 @@
 import { type Bar } from '@pipeline/core';
 import { type HealthReport } from '../state/health';
 import { ageSignal, type StoredSignal } from '../strategy/scanner';
+import { type SignalHandle } from '../strategy/signals';
 import { type StreamHub } from './stream-hub';
 
 interface FeaturesRead {
@@ -18,6 +19,11 @@ export interface StreamFeedSource {
   onBars(fn: (e: { symbol: string; bars: readonly Bar[] }) => void): () => void;
   /** Called with each new signal as the signal book stored it. */
   onSignal(fn: (s: StoredSignal) => void): () => void;
+  /**
+   * Each new signal as a handle read only when the event is (SignalBook.onSignalHandle): with it the
+   * book makes no signal object for the events the ring overwrites unread. @default onSignal
+   */
+  onSignalHandle?(fn: (symbol: string, handle: SignalHandle) => void): () => void;
   onCycle(fn: () => void): () => void;
   /** STALE_AFTER (ms): a signal event is the signal aged to its publishing time (as GET /signals ages it). */
   readonly config: { readonly staleAfterMs: number };
@@ -69,6 +75,8 @@ export function feedStreamHub(hub: StreamHub, source: StreamFeedSource): () => v
   // rather than being copied again (a spread of its ~18 fields costs V8 about 1.4 us).
   const signalEvent = (stored: StoredSignal, at: number) =>
     Object.assign(ageSignal(stored, at, staleAfterMs), { dataTime: dataTime(stored.dataTs) });
+  const handleEvent = (handle: SignalHandle, at: number) => signalEvent(handle.read(), at);
+  const releaseHandle = (handle: SignalHandle) => handle.release();
   // Built field by field when first read: the same object as `{ symbol, ...f }`.
   const featuresEvent = (f: FeaturesRead, _at: number, symbol: string) => ({
     symbol,
@@ -84,7 +92,11 @@ export function feedStreamHub(hub: StreamHub, source: StreamFeedSource): () => v
     }),
     // The aged copy is made when the event is first read: with nobody subscribed, most are
     // overwritten in the ring unread (at 20,000 symbols a cycle publishes 20 rings' worth).
-    source.onSignal((stored) => hub.publishDeferred('signals', stored.symbol, signalEvent, stored)),
+    source.onSignalHandle
+      ? source.onSignalHandle((symbol, handle) =>
+          hub.publishDeferred('signals', symbol, handleEvent, handle, releaseHandle),
+        )
+      : source.onSignal((stored) => hub.publishDeferred('signals', stored.symbol, signalEvent, stored)),
     source.onCycle(checkHealth),
   ];
   return () => offs.forEach((off) => off());

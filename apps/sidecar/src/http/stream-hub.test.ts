@@ -59,4 +59,23 @@ describe('stream hub: events kept as columns, deferred data', () => {
     expect(inRing.events.map((e) => e.symbol)).toEqual(['S4', 'S5']);
     expect(inRing.reset).toEqual([]);
   });
+
+  it('releases a deferred argument once it is made or overwritten unread, never twice', () => {
+    const hub = createStreamHub({ now: () => 1_000, ringSize: 2 });
+    const released: number[] = [];
+    const release = (v: number) => released.push(v);
+    const make = (v: number) => v * 10;
+    const ids = [1, 2].map((i) => hub.publishDeferred('bars', `S${i}`, make, i, release));
+    expect(released).toEqual([]);
+    expect(hub.replay(ALL, (ids[1] as number) - 1).events.map((e) => e.data)).toEqual([20]);
+    expect(released).toEqual([2]);
+    hub.publishDeferred('bars', 'S3', make, 3, release); // overwrites S1, unread
+    hub.publishDeferred('bars', 'S4', make, 4, release); // overwrites S2, already made
+    expect(released).toEqual([2, 1]);
+    const got: unknown[] = [];
+    hub.subscribe({ filter: ALL, send: (e) => got.push(e.data) });
+    hub.publishDeferred('bars', 'S5', make, 5, release); // made now for the subscriber
+    expect(got).toEqual([50]);
+    expect(released).toEqual([2, 1, 5, 3]);
+  });
 });

@@ -70,9 +70,17 @@ export interface StreamHub {
    * needed (a subscriber is sent it now, or a replay reads it), never more than once; `at` is the
    * hub's clock at publishing. `arg` must not change afterwards. For data that costs something to
    * build and that, with nobody subscribed, is mostly overwritten in the ring unread (a signal aged
-   * to its publishing time: one per symbol per cycle). Returns the event's id.
+   * to its publishing time: one per symbol per cycle). `release(arg)`, when given, is called once
+   * `arg` is no longer needed: after `make` ran, or when the ring overwrote the event unread.
+   * Returns the event's id.
    */
-  publishDeferred<A>(kind: StreamKind, symbol: string, make: EventMaker<A>, arg: A): number;
+  publishDeferred<A>(
+    kind: StreamKind,
+    symbol: string,
+    make: EventMaker<A>,
+    arg: A,
+    release?: (arg: A) => void,
+  ): number;
   /** Events after `lastEventId` matching the filter, oldest first, and the kinds that have a gap. */
   replay(filter: StreamFilter, lastEventId: number): Replay;
   /** Adds a subscriber; returns the function that removes it. */
@@ -108,6 +116,8 @@ class Ring {
   /** The data, or a deferred event's argument. */
   private readonly values: unknown[];
   private readonly makers: (EventMaker<unknown> | null)[];
+  /** Called with a deferred event's argument once it is not needed (made, or overwritten unread). */
+  private readonly releases: (((arg: unknown) => void) | null)[];
   /** The event object of a slot, once made. */
   private readonly events: (HubEvent | null)[];
   private head = 0;
@@ -124,6 +134,7 @@ class Ring {
     this.symbols = new Array<string | undefined>(capacity).fill(undefined);
     this.values = new Array<unknown>(capacity).fill(null);
     this.makers = new Array<EventMaker<unknown> | null>(capacity).fill(null);
+    this.releases = new Array<((arg: unknown) => void) | null>(capacity).fill(null);
     this.events = new Array<HubEvent | null>(capacity).fill(null);
     this.floor = firstId;
   }
@@ -135,10 +146,16 @@ class Ring {
     maker: EventMaker<unknown> | null,
     at: number,
     event: HubEvent | null,
+    release: ((arg: unknown) => void) | null = null,
   ): void {
     let i: number;
     if (this.count === this.capacity) {
       i = this.head;
+      const evicted = this.releases[i];
+      if (evicted != null) {
+        this.releases[i] = null;
+        evicted(this.values[i]);
+      }
       this.floor = (this.ids[i] as number) + 1; // a full ring has an event in every slot
       this.head = (this.head + 1) % this.capacity;
     } else {
@@ -151,6 +168,7 @@ class Ring {
     this.values[i] = value;
     this.makers[i] = maker;
     this.events[i] = event;
+    this.releases[i] = release;
   }
   /** Events with an id above `id` whose symbol `wanted` accepts, oldest first. */
   *after(id: number, wanted: (symbol: string | undefined) => boolean): Generator<HubEvent> {
@@ -171,6 +189,11 @@ class Ring {
     this.events[i] = e;
     this.makers[i] = null;
     this.values[i] = data;
+    const release = this.releases[i];
+    if (release != null) {
+      this.releases[i] = null;
+      release(value);
+    }
     return e;
   }
 }
@@ -217,15 +240,25 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
       rings[kind].push(id, symbol, data, null, 0, e);
       return id;
     },
-    publishDeferred(kind, symbol, make, arg) {
+    publishDeferred(kind, symbol, make, arg, release) {
       const id = nextId();
       const at = now();
       if (subs.size > 0) {
         // Someone listens: made now, and kept as a plain event.
         const e = plainEvent(id, kind, symbol, make(arg, at, symbol));
+        release?.(arg);
         for (const s of subs) if (matches(s.filter, e)) s.send(e);
         rings[kind].push(id, symbol, e.data, null, at, e);
-      } else rings[kind].push(id, symbol, arg, make as EventMaker<unknown>, at, null);
+      } else
+        rings[kind].push(
+          id,
+          symbol,
+          arg,
+          make as EventMaker<unknown>,
+          at,
+          null,
+          (release as ((arg: unknown) => void) | undefined) ?? null,
+        );
       return id;
     },
     replay(filter, after) {

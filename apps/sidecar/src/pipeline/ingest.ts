@@ -22,7 +22,7 @@ export interface IngestOptions {
   timeframe: Timeframe;
   validator: ValidatorPort;
   features: FeatureEnginePort;
-  signals: Pick<SignalBook, 'evaluate' | 'redate'>;
+  signals: Pick<SignalBook, 'record' | 'redate'>;
   /** Called when a new bar lands more than one period after the previous one. */
   onGap: (gap: LiveGap) => void;
 }
@@ -85,7 +85,7 @@ export function createIngest(options: IngestOptions): Ingest {
       if (last && advances(prev, last)) state.lastAdvanceAt = now;
       if (last) state.lastBar = last;
       const dataAt = state.lastAdvanceAt ?? now;
-      if (values && last) signals.evaluate(state, last, values, dataAt);
+      if (values && last) signals.record(state, last, values, dataAt);
       else if (last) signals.redate(state.symbol, dataAt);
       return { accepted: fresh, rejected };
     },

@@ -117,4 +117,38 @@ describe('the signal book', () => {
     expect([...(book.get('EURUSD')?.reasons ?? [])]).toEqual(expected);
     expect(explained).toBe(1);
   });
+  it('hands each new signal out as a handle that keeps its values once the book has moved on', () => {
+    const { clock, states, book } = setup(false);
+    const handles: { symbol: string; read(): { price: number; dataAt: number; dataTs: number } }[] = [];
+    const off = book.onSignalHandle((symbol, handle) => handles.push({ symbol, read: () => handle.read() }));
+    const state = states.get('EURUSD');
+    book.record(state, bar(60_000, 1.1), features, 1_000);
+    book.redate('EURUSD', 2_000);
+    book.record(state, bar(120_000, 1.2), features, 3_000);
+    clock.advance(500);
+    expect(handles.map((h) => h.symbol)).toEqual(['EURUSD', 'EURUSD']);
+    expect(handles[0]?.read()).toMatchObject({ price: 1.1, dataTs: 60_000, dataAt: 1_000 });
+    expect(handles[1]?.read()).toMatchObject({ price: 1.2, dataTs: 120_000, dataAt: 3_000 });
+    expect(book.get('EURUSD')).toMatchObject({ price: 1.2, dataAt: 3_000, ageMs: clock.now() - 3_000 });
+    // The same object on every read of one handle, and the book's own as long as it is current.
+    expect(handles[1]?.read()).toBe(handles[1]?.read());
+    off();
+    book.record(state, bar(180_000, 1.3), features, 4_000);
+    expect(handles).toHaveLength(2);
+  });
+
+  it('keeps nothing for a released handle: the signal object is made only when read', () => {
+    const { states, book } = setup(false);
+    const released: boolean[] = [];
+    book.onSignalHandle((_symbol, handle) => {
+      handle.release();
+      released.push(true);
+      expect(() => handle.read()).toThrow(/released/);
+    });
+    book.record(states.get('EURUSD'), bar(60_000), features, 1_000);
+    book.record(states.get('EURUSD'), bar(120_000), features, 2_000);
+    expect(released).toEqual([true, true]);
+    expect(book.get('EURUSD')).toMatchObject({ dataTs: 120_000, dataAt: 2_000 });
+    expect(book.all().map((s) => s.symbol)).toEqual(['EURUSD']);
+  });
 });
