@@ -1,14 +1,19 @@
 /*
  * Times TA-Lib's C core per bar over the benchmark's input series, for bench/indicators.ts.
- * Built at bench time by bench/talib-c/build.ts from the C sources the `talib` npm package ships
+ * Built at bench time by bench/talib-c/talib-c.ts from the C sources the `talib` npm package ships
  * (cc -O2); nothing is committed but this file.
  *
- *   harness <series.bin> <rounds>
+ *   harness <series.bin> <rounds>     all cases, prints one JSON line
+ *   harness <series.bin> --serve      paired mode for bench/talib-c/paired.ts (below)
  *
  * series.bin: int64 n, then n doubles each of ts, high, low, close, volume (little-endian, as written
- * by build.ts). Statistic as in bench/worker.ts for batch: every sample is one call over the whole
- * history (preallocated output buffers, the way TA-Lib is called), 3 warm-up calls discarded, the
- * figure is the 20th percentile of `rounds` calls, in ns per bar. Prints one JSON line.
+ * by talib-c.ts). Every sample is one call over the whole history (preallocated output buffers, the way
+ * TA-Lib is called), in ns per bar. JSON mode: 3 warm-up calls, then `rounds` rounds, each calling
+ * every case once (so a burst of load spreads over all cases); the figure is the minimum per case.
+ *
+ * Serve mode: reads one case name per line on stdin, calls that function once, answers one line with
+ * its ns per bar (or "error <rc>"); "q" or end of input ends. Between requests it waits blocked in
+ * read(), using no CPU, so the JavaScript side can time its own call alone in between.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdint.h>
@@ -32,37 +37,20 @@ static double now_ns(void) {
   return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
 }
 
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 typedef TA_RetCode (*Fn)(int *beg, int *nb);
 
 static int lastBeg;
 
-/* 20th percentile of per-call ns/bar over `rounds` calls after 3 warm-up calls. */
-static double measure(Fn fn) {
-  double *samples = malloc(sizeof(double) * (size_t)rounds);
-  for (int r = 0; r < 3 + rounds; r++) {
-    int beg = 0, nb = 0;
-    double t = now_ns();
-    TA_RetCode rc = fn(&beg, &nb);
-    double dt = (now_ns() - t) / N;
-    if (rc != TA_SUCCESS) {
-      free(samples);
-      return -(double)rc;
-    }
-    sink += o1[nb > 0 ? nb - 1 : 0];
-    lastBeg = beg;
-    if (r >= 3) samples[r - 3] = dt;
-  }
-  qsort(samples, (size_t)rounds, sizeof(double), cmp);
-  int idx = (int)(rounds * 0.2);
-  if (idx >= rounds) idx = rounds - 1;
-  double p = samples[idx];
-  free(samples);
-  return p;
+/* One call of fn: ns per bar, or -rc when TA-Lib returns an error. */
+static double once(Fn fn) {
+  int beg = 0, nb = 0;
+  double t = now_ns();
+  TA_RetCode rc = fn(&beg, &nb);
+  double dt = (now_ns() - t) / N;
+  if (rc != TA_SUCCESS) return -(double)rc;
+  sink += o1[nb > 0 ? nb - 1 : 0];
+  lastBeg = beg;
+  return dt;
 }
 
 static TA_RetCode f_sma(int *b, int *n) { return TA_SMA(0, N - 1, close_, 20, b, n, o1); }
@@ -93,10 +81,11 @@ static double *readCol(FILE *f) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: harness <series.bin> <rounds>\n");
+    fprintf(stderr, "usage: harness <series.bin> <rounds> | harness <series.bin> --serve\n");
     return 2;
   }
-  rounds = atoi(argv[2]);
+  int serve = strcmp(argv[2], "--serve") == 0;
+  rounds = serve ? 1 : atoi(argv[2]);
   if (rounds < 1) rounds = 1;
   FILE *f = fopen(argv[1], "rb");
   if (!f) {
@@ -126,11 +115,39 @@ int main(int argc, char **argv) {
       {"ADX", f_adx},     {"PLUS_DI", f_pdi}, {"MINUS_DI", f_mdi},      {"OBV", f_obv},
   };
   const int nc = (int)(sizeof cases / sizeof cases[0]);
-  printf("{\"version\":\"%s\",\"bars\":%d,\"rounds\":%d,\"results\":{", TA_GetVersionString(), N, rounds);
-  for (int i = 0; i < nc; i++) {
-    double ns = measure(cases[i].fn);
-    printf("%s\"%s\":{\"nsPerBar\":%.4f,\"begIndex\":%d}", i ? "," : "", cases[i].name, ns, lastBeg);
+  if (serve) {
+    char line[64];
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    while (fgets(line, sizeof line, stdin)) {
+      line[strcspn(line, "\r\n")] = 0;
+      if (strcmp(line, "q") == 0) break;
+      int i = 0;
+      while (i < nc && strcmp(cases[i].name, line) != 0) i++;
+      if (i == nc) {
+        printf("error unknown case %s\n", line);
+        continue;
+      }
+      double ns = once(cases[i].fn);
+      if (ns < 0) printf("error %d\n", (int)-ns);
+      else printf("%.6f\n", ns);
+    }
+    TA_Shutdown();
+    return 0;
   }
+  double best[sizeof cases / sizeof cases[0]];
+  int begs[sizeof cases / sizeof cases[0]];
+  for (int i = 0; i < nc; i++) best[i] = 1e300;
+  for (int r = 0; r < 3 + rounds; r++) {
+    for (int i = 0; i < nc; i++) {
+      double ns = once(cases[i].fn);
+      begs[i] = lastBeg;
+      if (ns < 0) best[i] = ns; /* an error sticks */
+      else if (r >= 3 && best[i] >= 0 && ns < best[i]) best[i] = ns;
+    }
+  }
+  printf("{\"version\":\"%s\",\"bars\":%d,\"rounds\":%d,\"results\":{", TA_GetVersionString(), N, rounds);
+  for (int i = 0; i < nc; i++)
+    printf("%s\"%s\":{\"nsPerBar\":%.4f,\"begIndex\":%d}", i ? "," : "", cases[i].name, best[i], begs[i]);
   printf("},\"sink\":%d}\n", sink != 0.0);
   TA_Shutdown();
   return 0;

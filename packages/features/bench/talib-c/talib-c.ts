@@ -7,6 +7,9 @@
 //   <package>/node_modules/.cache/talib-c/src/package/...        the unpacked package
 //   <package>/node_modules/.cache/talib-c/harness-<hash>         cc -O2 build of harness.c + the needed sources
 //
+// runTalibC runs every case in one process (minimum over rounds); bench/talib-c/paired.ts runs the
+// harness in serve mode and alternates single C calls with single JavaScript calls (the comparison
+// bench/indicators.ts reports).
 // TALIB_DIR=/path/to/unpacked/talib uses an existing copy instead of `npm pack` (offline machines).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -51,7 +54,7 @@ export interface TalibCResult {
   version: string;
   /** How the harness was compiled. */
   compiler: string;
-  /** ns per bar, 20th percentile of whole-history calls; keyed SMA, EMA, ..., ADX, PLUS_DI, MINUS_DI, OBV. */
+  /** ns per bar, minimum of whole-history calls; keyed SMA, EMA, ..., ADX, PLUS_DI, MINUS_DI, OBV. */
   results: Record<string, { nsPerBar: number; begIndex: number }>;
 }
 
@@ -120,8 +123,8 @@ function build(): { exe: string; compiler: string } {
   return { exe, compiler: `${compiler} ${CFLAGS.join(' ')}` };
 }
 
-/** Builds (once, cached) and runs the harness over `s`; `rounds` timed calls per function. */
-export function runTalibC(s: Columns, rounds: number): TalibCResult {
+/** Builds the harness (once, cached) and writes `s` where it reads it; returns both paths. */
+export function prepareTalibC(s: Columns): { exe: string; compiler: string; seriesFile: string } {
   const { exe, compiler } = build();
   const n = s.close.length;
   const buf = Buffer.alloc(8 + 5 * 8 * n);
@@ -131,9 +134,21 @@ export function runTalibC(s: Columns, rounds: number): TalibCResult {
     Buffer.from(col.buffer, col.byteOffset, col.byteLength).copy(buf, off);
     off += col.byteLength;
   }
-  const file = join(cacheDir, `series-${n}.bin`);
-  writeFileSync(file, buf);
-  const out = execFileSync(exe, [file, String(rounds)], { encoding: 'utf8' });
+  const seriesFile = join(cacheDir, `series-${n}.bin`);
+  writeFileSync(seriesFile, buf);
+  return { exe, compiler, seriesFile };
+}
+
+/** Builds (once, cached) and runs the harness over `s`: every case, `rounds` rounds, minimum per case. */
+export function runTalibC(s: Columns, rounds: number): TalibCResult {
+  const { exe, compiler, seriesFile } = prepareTalibC(s);
+  const out = execFileSync(exe, [seriesFile, String(rounds)], { encoding: 'utf8' });
   const parsed = JSON.parse(out.trim()) as Omit<TalibCResult, 'compiler'>;
   return { version: parsed.version, compiler, results: parsed.results };
+}
+
+/** The TA-Lib version string of the built harness (runs it for one round). */
+export function talibCVersion(s: Columns): { version: string; compiler: string } {
+  const r = runTalibC(s, 1);
+  return { version: r.version, compiler: r.compiler };
 }
