@@ -1,6 +1,15 @@
 import { BAR_TUPLE_WIDTH, BarBuffer, barFromTuple, writeBarTuple } from '@pipeline/core';
 import { makeBar } from '../test/helpers';
-import { ROW_WIDTH, STRING_COLUMNS, encodeBarList, encodeBars, encodeRows, flatten } from './row-encoding';
+import {
+  ROW_WIDTH,
+  STRING_COLUMNS,
+  encodeBarList,
+  encodeBars,
+  encodeRows,
+  encodeStorableBars,
+  flatten,
+} from './row-encoding';
+import { barProblem } from './schema';
 
 const buffer = new BarBuffer();
 buffer.set(makeBar(0, { final: false, source: 'polygon', quality: 0.5 }));
@@ -50,4 +59,44 @@ it('packs a bar list (encodeBarList, the backfill path) exactly as flat rows, st
   expect(fromList.strings).toEqual(fromRows.strings);
   expect(Array.from(fromList.data)).toEqual(Array.from(fromRows.data));
   expect(decode(fromList.data, fromList.strings)).toEqual(flat);
+});
+
+it('checks while it packs (encodeStorableBars): the same rows as encodeBarList when every bar is storable, else null exactly where barProblem finds one', () => {
+  const good = [
+    makeBar(0),
+    makeBar(1),
+    makeBar(2, { symbol: 'XAUUSD', source: 'polygon' }),
+    makeBar(3, {}, '5m'),
+  ];
+  const packed = encodeStorableBars(good);
+  const list = encodeBarList(good);
+  expect(packed?.strings).toEqual(list.strings);
+  expect(Array.from(packed?.data ?? [])).toEqual(Array.from(list.data));
+  const bad: Record<string, unknown>[] = [
+    { symbol: '' },
+    { symbol: 7 },
+    { timeframe: '2m' },
+    { ts: 1.5 },
+    { ts: Number.MAX_SAFE_INTEGER + 2 },
+    { open: NaN },
+    { high: Infinity },
+    { low: '1' },
+    { close: null },
+    { volume: -1 },
+    { volume: NaN },
+    { source: '' },
+    { final: 1 },
+    { quality: undefined },
+  ];
+  for (const change of bad) {
+    // The bad bar after good ones of the same series: a string equal to the previous row's is not
+    // checked again, a different one is.
+    const bars: unknown[] = [makeBar(0), makeBar(1), { ...makeBar(2), ...change }, makeBar(3)];
+    expect(barProblem(bars[2])).not.toBeNull();
+    expect(encodeStorableBars(bars)).toBeNull();
+  }
+  for (const notABar of [null, 3, 'bar', [makeBar(0)]]) {
+    expect(barProblem(notABar)).not.toBeNull();
+    expect(encodeStorableBars([makeBar(0), notABar])).toBeNull();
+  }
 });

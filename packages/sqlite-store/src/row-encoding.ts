@@ -1,6 +1,13 @@
 // How bars leave the calling thread: flat row arrays bound to the multi-row INSERT (core's bar tuple
 // order, `final` as 0/1) and their packed form for the writer thread (one transferable Float64Array).
-import { BAR_TUPLE_INDEX, BAR_TUPLE_WIDTH, writeBarTuple, type Bar, type BarBuffer } from '@pipeline/core';
+import {
+  BAR_TUPLE_INDEX,
+  BAR_TUPLE_WIDTH,
+  isTimeframe,
+  writeBarTuple,
+  type Bar,
+  type BarBuffer,
+} from '@pipeline/core';
 
 /** Values per row in a flat row array: core's bar tuple. */
 export const ROW_WIDTH = BAR_TUPLE_WIDTH;
@@ -53,6 +60,69 @@ export function encodeBars(batch: BarBuffer): EncodedRows {
 /** Same packing as {@link encodeRows}, straight from storable bars (the backfill path in worker mode). */
 export function encodeBarList(bars: readonly Bar[]): EncodedRows {
   return packBars(bars, bars.length);
+}
+
+/**
+ * {@link encodeBarList} and the store's bar check (`barProblem`) in one pass: the packed rows when
+ * every bar is storable, else null (the caller then checks bar by bar and reports the bad ones). A
+ * string column equal to the previous row's was checked already: only a change costs a check.
+ */
+export function encodeStorableBars(bars: readonly unknown[]): EncodedRows | null {
+  const data = new Float64Array(bars.length * ROW_WIDTH);
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  let symbol: unknown = undefined;
+  let symbolAt = -1;
+  let timeframe: unknown = undefined;
+  let timeframeAt = -1;
+  let source: unknown = undefined;
+  let sourceAt = -1;
+  let o = 0;
+  for (const bar of bars) {
+    if (typeof bar !== 'object' || bar === null || Array.isArray(bar)) return null;
+    const b = bar as Record<string, unknown>;
+    const { ts, open, high, low, close, volume, final, quality } = b;
+    if (
+      !Number.isSafeInteger(ts) ||
+      !Number.isFinite(open) ||
+      !Number.isFinite(high) ||
+      !Number.isFinite(low) ||
+      !Number.isFinite(close) ||
+      !Number.isFinite(volume) ||
+      (volume as number) < 0 ||
+      typeof final !== 'boolean' ||
+      !Number.isFinite(quality)
+    )
+      return null;
+    if (b.symbol !== symbol || symbolAt < 0) {
+      if (typeof b.symbol !== 'string' || b.symbol.length === 0) return null;
+      symbol = b.symbol;
+      symbolAt = intern(b.symbol, strings, index);
+    }
+    if (b.timeframe !== timeframe || timeframeAt < 0) {
+      if (!isTimeframe(b.timeframe)) return null;
+      timeframe = b.timeframe;
+      timeframeAt = intern(b.timeframe, strings, index);
+    }
+    if (b.source !== source || sourceAt < 0) {
+      if (typeof b.source !== 'string' || b.source.length === 0) return null;
+      source = b.source;
+      sourceAt = intern(b.source, strings, index);
+    }
+    data[o] = symbolAt;
+    data[o + 1] = timeframeAt;
+    data[o + 2] = ts as number;
+    data[o + 3] = open as number;
+    data[o + 4] = high as number;
+    data[o + 5] = low as number;
+    data[o + 6] = close as number;
+    data[o + 7] = volume as number;
+    data[o + 8] = sourceAt;
+    data[o + 9] = final ? 1 : 0;
+    data[o + 10] = quality as number;
+    o += ROW_WIDTH;
+  }
+  return { data, strings };
 }
 
 function packBars(bars: Iterable<Bar>, size: number): EncodedRows {

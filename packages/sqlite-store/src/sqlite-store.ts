@@ -17,7 +17,7 @@ import {
   type SqliteStoreOptions,
   type WriteMode,
 } from './options';
-import { ROW_WIDTH, encodeBarList, encodeBars, flatten, putRow } from './row-encoding';
+import { ROW_WIDTH, encodeBarList, encodeBars, encodeStorableBars, flatten, putRow } from './row-encoding';
 import { barProblem } from './schema';
 import { StateTable } from './state-table';
 import { RowWriter } from './writer';
@@ -184,6 +184,20 @@ export class SqliteStore {
    */
   async backfill(bars: readonly Bar[]): Promise<WriteResult> {
     this.assertOpen();
+    if (this.thread && !this.thread.failed && bars.length > 0) {
+      // The usual case: every bar storable, checked while packed (one pass over the bars).
+      const packed = encodeStorableBars(bars);
+      if (packed) {
+        try {
+          await this.thread.post(packed, null);
+        } catch (cause) {
+          throw isSqliteStoreError(cause, CODES.BACKFILL_FAILED)
+            ? cause
+            : this.backfillError(bars.length, cause);
+        }
+        return { accepted: bars.length, rejected: 0 };
+      }
+    }
     // The storable bars: the call's own array unless some were refused (the common case copies nothing).
     let rejected = 0;
     for (const bar of bars) {

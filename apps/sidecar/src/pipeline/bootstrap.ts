@@ -322,8 +322,9 @@ function newestKept(k: KeptHistory, limit: number, symbol: string, timeframe: Ti
 /**
  * Scores a fetched chunk and keeps its usable bars with repairs applied, as `validateHistory`
  * (ports.ts) does, with less garbage per bar: no index/bar pair per bar, no repair map when nothing
- * was repaired, and each copy built field by field (the eleven fields the store keeps, one object
- * shape, the same object the warm start's read would build).
+ * was repaired, and a bar accepted as it is with the score it already carries is kept itself (the
+ * fetcher's bars are new objects nobody else holds); only a repaired or re-scored bar is copied,
+ * field by field (the eleven fields the store keeps, the object the warm start's read would build).
  */
 function validateChunk(validator: ValidatorPort, bars: readonly Bar[]): Bar[] {
   if (bars.length === 0) return [];
@@ -334,6 +335,11 @@ function validateChunk(validator: ValidatorPort, bars: readonly Bar[]): Bar[] {
     const bar = bars[i];
     if (!bar || r.status[i] === 2) continue;
     const fix = repairs?.get(i);
+    const quality = r.quality[i] ?? NaN; // one score per bar
+    if (!fix && quality === bar.quality) {
+      out.push(bar);
+      continue;
+    }
     out.push({
       symbol: bar.symbol,
       timeframe: bar.timeframe,
@@ -345,7 +351,7 @@ function validateChunk(validator: ValidatorPort, bars: readonly Bar[]): Bar[] {
       volume: fix ? fix.volume : bar.volume,
       source: bar.source,
       final: bar.final,
-      quality: r.quality[i] ?? NaN, // one score per bar
+      quality,
     });
   }
   return out;
