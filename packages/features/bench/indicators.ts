@@ -217,6 +217,8 @@ for (const ind of INDICATORS) {
 // Batch against TA-Lib's C core (goal: at most 1.5x its time per bar), from the paired runs. ADX: ours
 // computes ADX, +DI and -DI in one call; the baseline is TA_ADX alone (the C sum of TA_ADX +
 // TA_PLUS_DI + TA_MINUS_DI, unpaired, is printed beside it). TA-Lib has no VWAP.
+const TALIB_NAME: Record<string, string> = { Bollinger: 'TA_BBANDS', Stochastic: 'TA_STOCH' };
+for (const ind of INDICATORS) TALIB_NAME[ind] ??= `TA_${ind.toUpperCase()}`;
 const cRows: Record<string, string | number>[] = [];
 const rng = (r: [number, number]): string => `${fmtN(r[0])}-${fmtN(r[1])}`;
 for (const ind of INDICATORS) {
@@ -231,7 +233,7 @@ for (const ind of INDICATORS) {
         ? ind === 'VWAP'
           ? 'TA-Lib has no VWAP'
           : 'TA-Lib C not measured'
-        : `TA_${ind === 'Bollinger' ? 'BBANDS' : ind.toUpperCase()} ns/bar`,
+        : `${TALIB_NAME[ind] ?? ind} ns/bar`,
     baselineValue: p?.c ?? null,
     ratio,
     goal: '<= 1.5x',
