@@ -188,6 +188,23 @@ describe('createIdleGc', () => {
     expect(IDLE_GC_MAX_REQUEST_RATE).toBeLessThan(1000);
   });
 
+  it('measures the request rate on the clock it is given (a benchmark running 1 Hz cycles back to back)', async () => {
+    let now = 0;
+    const idle = createIdleGc({ growthBytes: 4 * 2 ** 20, now: () => now });
+    now += 1000;
+    expect(await gcKinds(() => idle(60_000))).toEqual([1, 4]);
+    // One request per (virtual) second: far below the limit, however fast the wall clock ran.
+    for (let i = 0; i < 5; i++) {
+      noteForegroundWork();
+      now += 1000;
+      expect(await gcKinds(() => idle(60_000))).toEqual([1]);
+    }
+    // More than the limit within one virtual second: it stands aside.
+    for (let i = 0; i <= IDLE_GC_MAX_REQUEST_RATE; i++) noteForegroundWork();
+    now += 1000;
+    expect(await gcKinds(() => idle(60_000))).toEqual([]);
+  });
+
   it('takes the first baseline without a full collection when the idle time is too short for one', async () => {
     const idle = createIdleGc({ growthBytes: 4 * 2 ** 20 });
     expect(await gcKinds(() => idle(5))).toEqual([1]);
