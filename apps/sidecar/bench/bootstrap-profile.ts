@@ -38,7 +38,8 @@ const STAGES: [string, (fn: string, url: string) => boolean][] = [
   [
     'store: backfill (check, pack, hand to the writer)',
     (fn, url) =>
-      url.includes('sqlite-store') && /backfill|encodeBarList|packBars|post|barProblem|putRow/.test(fn),
+      url.includes('sqlite-store') &&
+      /backfill|encodeBarList|encodeStorableBars|packBars|post|barProblem|putRow/.test(fn),
   ],
   [
     'store: reads (latest, gaps, state)',

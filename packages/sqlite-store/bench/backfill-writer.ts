@@ -1,15 +1,17 @@
-// CPU per row of the writer thread for the sidecar bootstrap's write pattern (issue 16): worker mode,
-// one backfill() per symbol and day of 1m bars (1,440 rows, one transaction each), symbols in order.
+// CPU per row of the writer thread for the sidecar bootstrap's write patterns (issue 16): worker mode,
+// 1m bars, symbols in order; one backfill() (one transaction) per symbol and day (1,440 rows), or
+// one per symbol (all its days, the sidecar's write group since 7bf31e2).
 // Each chunk order is run BENCH_ROUNDS times, alternated; the writer thread's CPU comes from
 // /proc/self/task (Linux), the caller's (packing and handing over) from its own thread.
 //
 //   pnpm --filter @pipeline/sqlite-store exec tsx bench/backfill-writer.ts
 //   BENCH_SYMBOLS=200 BENCH_DAYS=4 BENCH_ROUNDS=3 (defaults)
 //
-// "newest first" is the sidecar's plan order (each symbol's days newest first, so a stop keeps the
-// most recent history): every chunk but a symbol's first lands before rows already stored, and SQLite
+// "newest first" was the sidecar's write order until 7bf31e2 (each symbol's days newest first, one
+// transaction each): every chunk but a symbol's first lands before rows already stored, and SQLite
 // seeks each row from the root. "oldest first" appends every row at the end of the table, where SQLite
-// skips the descent: it shows what the order costs.
+// skips the descent: it shows what the order costs. "one group per symbol" is what the sidecar does
+// now: the days still fetched newest first, written together, oldest bar first, in one transaction.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,18 +58,24 @@ function day(symbol: string, d: number, rand: () => number): Bar[] {
   return bars;
 }
 
-async function run(
-  order: 'newest first' | 'oldest first',
-  dir: string,
-): Promise<{ writer: number; caller: number }> {
-  const store = createSqliteStore({ path: join(dir, `${order.replace(' ', '-')}.db`), mode: 'worker' });
+const ORDERS = ['newest first', 'oldest first', 'one group per symbol'] as const;
+type Order = (typeof ORDERS)[number];
+
+async function run(order: Order, dir: string): Promise<{ writer: number; caller: number }> {
+  const store = createSqliteStore({ path: join(dir, `${order.replaceAll(' ', '-')}.db`), mode: 'worker' });
   let seed = 1;
   const rand = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
   const before = threadCpu();
   for (let s = 0; s < SYMBOLS; s++) {
     const symbol = `SYM${String(s).padStart(5, '0')}`;
-    for (let k = 0; k < DAYS; k++)
-      await store.backfill(day(symbol, order === 'newest first' ? DAYS - 1 - k : k, rand));
+    if (order === 'one group per symbol') {
+      // Generated newest day first (the sidecar's fetch order), handed over oldest bar first.
+      const days: Bar[][] = [];
+      for (let k = DAYS - 1; k >= 0; k--) days.unshift(day(symbol, k, rand));
+      await store.backfill(days.flat());
+    } else
+      for (let k = 0; k < DAYS; k++)
+        await store.backfill(day(symbol, order === 'newest first' ? DAYS - 1 - k : k, rand));
   }
   const after = threadCpu();
   await store.close();
@@ -88,14 +96,14 @@ async function main(): Promise<void> {
   const results: Record<string, { writer: number[]; caller: number[] }> = {};
   try {
     for (let r = 0; r < ROUNDS; r++) {
-      for (const order of ['newest first', 'oldest first'] as const) {
+      for (const order of ORDERS) {
         const { writer, caller } = await run(order, dir);
         const slot = (results[order] ??= { writer: [], caller: [] });
         slot.writer.push(writer);
         slot.caller.push(caller);
-        rmSync(join(dir, `${order.replace(' ', '-')}.db`), { force: true });
+        rmSync(join(dir, `${order.replaceAll(' ', '-')}.db`), { force: true });
         for (const ext of ['-wal', '-shm'])
-          rmSync(join(dir, `${order.replace(' ', '-')}.db${ext}`), { force: true });
+          rmSync(join(dir, `${order.replaceAll(' ', '-')}.db${ext}`), { force: true });
       }
     }
   } finally {
@@ -103,7 +111,7 @@ async function main(): Promise<void> {
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   console.log(
-    `${SYMBOLS} symbols x ${DAYS} days of 1m, one backfill per symbol and day, ${ROUNDS} rounds alternated; load ${load0.toFixed(2)} -> ${(loadavg()[0] ?? 0).toFixed(2)}`,
+    `${SYMBOLS} symbols x ${DAYS} days of 1m, one backfill per symbol and day (one per symbol for the group), ${ROUNDS} rounds alternated; load ${load0.toFixed(2)} -> ${(loadavg()[0] ?? 0).toFixed(2)}`,
   );
   console.table(
     Object.entries(results).map(([order, r]) => ({
