@@ -96,4 +96,5 @@ export {
   barFromTuple,
 } from './bar-tuple';
 export { BarBuffer } from './bar-buffer';
+export { SeriesLru, type LruSeries } from './series-lru';
 export { assertIntegerOptions, assertSchedulerOption, assertTimeframeMsOption } from './store-options';

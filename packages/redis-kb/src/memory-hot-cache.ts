@@ -9,7 +9,7 @@ import {
 } from '@pipeline/core';
 import { decodeValue, encodeValue } from './codec';
 import { CacheClosedError } from './errors';
-import { Emitter } from '@pipeline/core';
+import { Emitter, SeriesLru } from '@pipeline/core';
 import {
   type BarsRejectedEvent,
   type BarsWrittenEvent,
@@ -92,9 +92,9 @@ class Series {
   /** Physical row of the oldest bar. */
   head = 0;
   length = 0;
-  /** Neighbours in the index's recency list; false `live` once evicted or the cache is closed. */
-  prev: Series | null = null;
-  next: Series | null = null;
+  /** Neighbours in the index's recency list (core's SeriesLru); false `live` once evicted or the cache is closed. */
+  lruPrev: Series | null = null;
+  lruNext: Series | null = null;
   live = false;
   /** The last writeBars call that met this series (its fast path sees a series twice by this). */
   stamp = 0;
@@ -209,76 +209,37 @@ class Series {
 }
 
 /**
- * The series of one cache, found by timeframe then symbol (two Map reads, no key string built per
- * call) and kept in write-recency order on a doubly linked list through the series: a write moves
- * its series to the tail in O(1), and beyond `max` the head (the least recently written) is dropped.
+ * The series of one cache in core's `SeriesLru` (found by timeframe then symbol, no key string built
+ * per call; write-recency order on a list through the series): a write moves its series to the tail
+ * in O(1), and beyond `max` the least recently written is dropped. `live` says whether a series is
+ * still held (a writer may keep a reference to one that was evicted meanwhile).
  */
 class SeriesIndex {
-  private readonly byTimeframe = new Map<string, Map<string, Series>>();
-  private head: Series | null = null;
-  private tail: Series | null = null;
-  private count = 0;
+  private readonly lru: SeriesLru<Series>;
 
-  constructor(private readonly max: number) {}
+  constructor(max: number) {
+    this.lru = new SeriesLru(max);
+  }
 
   get(symbol: string, timeframe: string): Series | undefined {
-    return this.byTimeframe.get(timeframe)?.get(symbol);
+    return this.lru.get(symbol, timeframe);
   }
 
   /** Marks `s` most recently written, adding it first if it is not held; evicts beyond the bound. */
   touch(s: Series): void {
     if (s.live) {
-      if (s !== this.tail) {
-        this.unlink(s);
-        this.append(s);
-      }
+      this.lru.touch(s);
       return;
     }
-    let bySymbol = this.byTimeframe.get(s.timeframe);
-    if (bySymbol === undefined) {
-      bySymbol = new Map();
-      this.byTimeframe.set(s.timeframe, bySymbol);
-    }
-    bySymbol.set(s.symbol, s);
     s.live = true;
-    this.append(s);
-    this.count++;
-    if (this.count > this.max && this.head !== null) {
-      const oldest = this.head;
-      this.byTimeframe.get(oldest.timeframe)?.delete(oldest.symbol);
-      this.unlink(oldest);
-      oldest.live = false;
-      this.count--;
-    }
+    const evicted = this.lru.add(s);
+    if (evicted !== null) evicted.live = false;
   }
 
   clear(): void {
-    for (let s = this.head; s !== null;) {
-      const next = s.next;
-      s.prev = s.next = null;
+    this.lru.clear((s) => {
       s.live = false;
-      s = next;
-    }
-    this.byTimeframe.clear();
-    this.head = this.tail = null;
-    this.count = 0;
-  }
-
-  private append(s: Series): void {
-    s.prev = this.tail;
-    s.next = null;
-    if (this.tail === null) this.head = s;
-    else this.tail.next = s;
-    this.tail = s;
-  }
-
-  private unlink(s: Series): void {
-    const { prev, next } = s;
-    if (prev === null) this.head = next;
-    else prev.next = next;
-    if (next === null) this.tail = prev;
-    else next.prev = prev;
-    s.prev = s.next = null;
+    });
   }
 }
 

@@ -1,50 +1,37 @@
 // The per-series state (window of recent bars, last update) the rules judge against, keyed by
 // symbol and timeframe, bounded by `maxSeries` with least-recently-used eviction.
+import { SeriesLru } from '@pipeline/core';
 import { SeriesState } from './state';
 
 /**
- * Live states are found by timeframe, then symbol (two Map reads, no key string built per bar), and
- * kept in recency order on a doubly linked list threaded through the states themselves: a hit moves
- * its state to the tail in O(1) without touching a Map, and eviction drops the head (the least
- * recently used, as the one Map in insertion order did before).
+ * Live states are held in core's `SeriesLru`: found by timeframe, then symbol (no key string built
+ * per bar), in recency order on a list threaded through the states themselves, so a hit moves its
+ * state to the tail in O(1) and eviction drops the least recently used.
  */
 export class SeriesStates {
-  private readonly byTimeframe = new Map<string, Map<string, SeriesState>>();
-  /** Least recently used first. */
-  private head: SeriesState | null = null;
-  private tail: SeriesState | null = null;
-  private count = 0;
+  private readonly lru: SeriesLru<SeriesState>;
 
   constructor(
     private readonly window: number,
-    private readonly maxSeries: number,
-  ) {}
+    maxSeries: number,
+  ) {
+    this.lru = new SeriesLru(maxSeries);
+  }
 
   /** Live series held. */
   get size(): number {
-    return this.count;
+    return this.lru.size;
   }
 
   /** The live state of a series, created on first use; marks it most recently used, enforces the bound. */
   live(symbol: string, timeframe: string): SeriesState {
-    let bySymbol = this.byTimeframe.get(timeframe);
-    if (bySymbol === undefined) {
-      bySymbol = new Map();
-      this.byTimeframe.set(timeframe, bySymbol);
-    }
-    let st = bySymbol.get(symbol);
+    let st = this.lru.get(symbol, timeframe);
     if (st !== undefined) {
-      if (st !== this.tail) {
-        this.unlink(st);
-        this.append(st);
-      }
+      this.lru.touch(st);
       return st;
     }
     st = new SeriesState(this.window, symbol, timeframe);
-    bySymbol.set(symbol, st);
-    this.append(st);
-    this.count++;
-    if (this.count > this.maxSeries && this.head !== null) this.drop(this.head);
+    this.lru.add(st);
     return st;
   }
 
@@ -60,52 +47,16 @@ export class SeriesStates {
   }
 
   get(symbol: string, timeframe: string): SeriesState | undefined {
-    return this.byTimeframe.get(timeframe)?.get(symbol);
+    return this.lru.get(symbol, timeframe);
   }
 
   /** Forgets one series, every timeframe of a symbol, or everything. */
   reset(symbol?: string, timeframe?: string): void {
-    if (symbol === undefined) {
-      this.byTimeframe.clear();
-      // Unthread the list so dropped states hold no references to each other or to live ones.
-      for (let st = this.head; st !== null;) {
-        const next = st.lruNext;
-        st.lruPrev = st.lruNext = null;
-        st = next;
-      }
-      this.head = this.tail = null;
-      this.count = 0;
-    } else if (timeframe === undefined) {
-      for (const bySymbol of this.byTimeframe.values()) {
-        const st = bySymbol.get(symbol);
-        if (st !== undefined) this.drop(st);
-      }
-    } else {
-      const st = this.get(symbol, timeframe);
-      if (st !== undefined) this.drop(st);
+    if (symbol === undefined) this.lru.clear();
+    else if (timeframe === undefined) for (const st of this.lru.ofSymbol(symbol)) this.lru.delete(st);
+    else {
+      const st = this.lru.get(symbol, timeframe);
+      if (st !== undefined) this.lru.delete(st);
     }
-  }
-
-  private drop(st: SeriesState): void {
-    this.byTimeframe.get(st.timeframe)?.delete(st.symbol);
-    this.unlink(st);
-    this.count--;
-  }
-
-  private append(st: SeriesState): void {
-    st.lruPrev = this.tail;
-    st.lruNext = null;
-    if (this.tail === null) this.head = st;
-    else this.tail.lruNext = st;
-    this.tail = st;
-  }
-
-  private unlink(st: SeriesState): void {
-    const { lruPrev: prev, lruNext: next } = st;
-    if (prev === null) this.head = next;
-    else prev.lruNext = next;
-    if (next === null) this.tail = prev;
-    else next.lruPrev = prev;
-    st.lruPrev = st.lruNext = null;
   }
 }

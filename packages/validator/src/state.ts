@@ -30,7 +30,7 @@ export class SeriesState {
   sum = 0;
   sumSq = 0;
 
-  /** Neighbours in the live store's recency list (SeriesStates); null when not on it. */
+  /** Neighbours in the live store's recency list (core's SeriesLru, via SeriesStates); null when not on it. */
   lruPrev: SeriesState | null = null;
   lruNext: SeriesState | null = null;
 
