@@ -261,6 +261,24 @@ describe('runBootstrap', () => {
     }
   });
 
+  it('a restart completes whatever subset of groups an earlier run left (an older group stored, a newer one not)', async () => {
+    // As PostgreSQL may leave it after a crash (two transactions in flight commit in either order).
+    const t = setup({ failWrite: (n) => n === 1 });
+    try {
+      t.releaseAll();
+      const first = await runBootstrap({ ...t.input, symbols: ['BTCUSD'], groupBars: 2 * 1440 });
+      expect(first).toMatchObject({ chunksDone: 4, failedChunks: 2, bars: 1440 + 720 });
+      expect(await t.gapsOf('BTCUSD')).toEqual([
+        { from: Date.UTC(2024, 0, 9), to: t.input.to, missing: 1440 + 720 },
+      ]);
+      const again = await runBootstrap({ ...t.input, symbols: ['BTCUSD'], groupBars: 2 * 1440 });
+      expect(again).toMatchObject({ chunksPlanned: 2, chunksDone: 2, failedChunks: 0, bars: 720 + 1440 });
+      expect(await t.gapsOf('BTCUSD')).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('reports each symbol done once its last group is settled, right after its chunks, in plan order', async () => {
     const t = setup();
     try {
