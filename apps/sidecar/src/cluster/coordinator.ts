@@ -63,6 +63,8 @@ export interface MemberInfo {
 
 export interface ClusterCoordinator {
   readonly instanceId: string;
+  /** LEASE_TTL in ms: a lease (and the heartbeat it lives with) not renewed for this long has lapsed. */
+  readonly leaseTtlMs: number;
   /** Heartbeat, work out this instance's share, acquire/renew/release leases. Call once per cycle. */
   tick(): Promise<ReadonlyMap<string, number>>;
   /** Symbols this instance owns now, with their fencing tokens. */
@@ -370,6 +372,7 @@ export function createClusterCoordinator(options: ClusterCoordinatorOptions): Cl
 
   return {
     instanceId: me,
+    leaseTtlMs: ttl,
     tick,
     owned: () => owned,
     isOwner: (symbol) => owned.has(symbol),

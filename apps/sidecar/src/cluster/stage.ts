@@ -197,6 +197,8 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
     now: options.now,
   });
   let lastTickError: string | null = null;
+  /** When a coordinator round last succeeded (the leases held were renewed then). */
+  let lastTickOkAt = options.now();
   /** The mirror refresh in flight (one at a time). */
   let mirroring: Promise<void> | undefined;
   let leaving = false;
@@ -230,11 +232,22 @@ export function createClusterStage(options: ClusterStageOptions): ClusterStage {
       try {
         await coordinator.tick();
         lastTickError = null;
+        lastTickOkAt = options.now();
       } catch (err) {
         // Logged when the trouble starts, not every cycle; /health shows it while it lasts.
         if (lastTickError === null)
           log.warn('cluster: coordinator round failed; writes wait for the fence', { err });
         lastTickError = err instanceof Error ? err.message : String(err);
+        // No round for a whole LEASE_TTL: every lease held here has lapsed, so the fence would refuse
+        // whatever is polled now (it spends the shared budget for nothing, and the poll interval
+        // decided when the fence found out). Collection stops at once; each owned symbol is taken
+        // over again (backfilled from its last stored bar) once a round confirms its lease.
+        if (live.size > 0 && options.now() - lastTickOkAt >= coordinator.leaseTtlMs) {
+          log.warn('cluster: leases lapsed while the coordinator cannot reach Redis; collection stops', {
+            symbols: [...live],
+          });
+          live.clear();
+        }
       }
       // A takeover that failed (provider or store down) is tried again once Redis answers.
       if (lastTickError === null)
