@@ -54,6 +54,7 @@ export {
   type DefaultStrategyOptions,
   type DefaultStrategyKeys,
 } from './strategy/scanner';
+export { type SignalHandle } from './strategy/signals';
 export {
   createSidecar,
   HEALTH_STATUSES,
