@@ -54,8 +54,9 @@ export function createSqliteHistoryStore(options: SqliteStoreOptions): SqliteHis
     async flush(): Promise<void> {
       await store.flush();
     },
-    async backfill(bars: readonly Bar[]): Promise<number> {
-      return (await store.backfill(bars)).accepted;
+    // Not `async`, as SqliteStore.backfill: the promise keeps no reference to the bars handed over.
+    backfill(bars: readonly Bar[]): Promise<number> {
+      return store.backfill(bars).then((r) => r.accepted);
     },
     async latest(symbol: string, timeframe: Timeframe, limit?: number): Promise<Bar[]> {
       return store.latest(symbol, timeframe, limit);

@@ -17,7 +17,15 @@ import {
   type SqliteStoreOptions,
   type WriteMode,
 } from './options';
-import { ROW_WIDTH, encodeBarList, encodeBars, encodeStorableBars, flatten, putRow } from './row-encoding';
+import {
+  ROW_WIDTH,
+  encodeBarList,
+  encodeBars,
+  encodeStorableBars,
+  flatten,
+  putRow,
+  type EncodedRows,
+} from './row-encoding';
 import { barProblem } from './schema';
 import { StateTable } from './state-table';
 import { RowWriter } from './writer';
@@ -182,21 +190,23 @@ export class SqliteStore {
    * buffer: the bootstrap/backfill path. Bad bars are dropped and counted as in write(). Rejects with
    * SQLITE_BACKFILL_FAILED if the transaction fails (nothing of the call is written).
    */
-  async backfill(bars: readonly Bar[]): Promise<WriteResult> {
+  backfill(bars: readonly Bar[]): Promise<WriteResult> {
+    // Not `async`: the bars are checked, packed and handed over before this returns, and the promise
+    // returned holds no reference to them. A suspended async function keeps its arguments until the
+    // write is done: a caller's bars then outlived their hand-over, survived scavenges and were promoted.
+    try {
+      return this.startBackfill(bars);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private startBackfill(bars: readonly Bar[]): Promise<WriteResult> {
     this.assertOpen();
     if (this.thread && !this.thread.failed && bars.length > 0) {
       // The usual case: every bar storable, checked while packed (one pass over the bars).
       const packed = encodeStorableBars(bars);
-      if (packed) {
-        try {
-          await this.thread.post(packed, null);
-        } catch (cause) {
-          throw isSqliteStoreError(cause, CODES.BACKFILL_FAILED)
-            ? cause
-            : this.backfillError(bars.length, cause);
-        }
-        return { accepted: bars.length, rejected: 0 };
-      }
+      if (packed) return this.postBackfill(packed, { accepted: bars.length, rejected: 0 });
     }
     // The storable bars: the call's own array unless some were refused (the common case copies nothing).
     let rejected = 0;
@@ -208,29 +218,35 @@ export class SqliteStore {
     }
     const good = rejected === 0 ? bars : bars.filter((bar) => barProblem(bar) === null);
     const accepted = good.length;
-    if (accepted === 0) return { accepted, rejected };
-    if (this.thread && !this.thread.failed) {
-      try {
-        // Packed straight from the bars into one transferable array (no flat row array between).
-        await this.thread.post(encodeBarList(good), null);
-      } catch (cause) {
-        throw isSqliteStoreError(cause, CODES.BACKFILL_FAILED) ? cause : this.backfillError(accepted, cause);
-      }
-    } else {
-      // One preallocated flat array filled by index (no per-bar row arrays).
-      const flat = new Array<unknown>(accepted * ROW_WIDTH);
-      let o = 0;
-      for (const bar of good) {
-        putRow(flat, o, bar);
-        o += ROW_WIDTH;
-      }
-      try {
-        this.writer.write(flat);
-      } catch (cause) {
-        throw this.backfillError(accepted, cause);
-      }
+    if (accepted === 0) return Promise.resolve({ accepted, rejected });
+    // Packed straight from the bars into one transferable array (no flat row array between).
+    if (this.thread && !this.thread.failed)
+      return this.postBackfill(encodeBarList(good), { accepted, rejected });
+    // One preallocated flat array filled by index (no per-bar row arrays).
+    const flat = new Array<unknown>(accepted * ROW_WIDTH);
+    let o = 0;
+    for (const bar of good) {
+      putRow(flat, o, bar);
+      o += ROW_WIDTH;
     }
-    return { accepted, rejected };
+    try {
+      this.writer.write(flat);
+    } catch (cause) {
+      throw this.backfillError(accepted, cause);
+    }
+    return Promise.resolve({ accepted, rejected });
+  }
+
+  /** Hands packed rows to the writer thread; resolves with `result` once they are committed. */
+  private postBackfill(packed: EncodedRows, result: WriteResult): Promise<WriteResult> {
+    return (this.thread as WriterThread).post(packed, null).then(
+      () => result,
+      (cause: unknown) => {
+        throw isSqliteStoreError(cause, CODES.BACKFILL_FAILED)
+          ? cause
+          : this.backfillError(result.accepted, cause);
+      },
+    );
   }
 
   // ---------------------------------------------------------------- reads

@@ -206,6 +206,19 @@ interface Group {
   chunks: Chunk[];
 }
 
+/** A group handed to the store: what settling it needs, without its bars. */
+interface HandedGroup {
+  group: Group;
+  /** Bars handed over. */
+  rows: number;
+  written: Promise<number>;
+  /** Per chunk in plan order: its bar count, timeframe and source, or why it was not fetched. */
+  chunks: (
+    | { chunk: Chunk; tf: Timeframe; source: SourceName; bars: number }
+    | { chunk: Chunk; tf: null; error: unknown }
+  )[];
+}
+
 /** Cuts the plan (grouped by symbol) into write groups of at most `maxBars` expected bars (one chunk at least). */
 function groupChunks(chunks: readonly Chunk[], timeframe: Timeframe, maxBars: number): Group[] {
   const out: Group[] = [];
@@ -239,10 +252,11 @@ function groupBars(results: readonly ChunkResult[]): Bar[] {
 }
 
 /**
- * Kept bars as columns: ts, open, high, low, close, volume, quality per bar in `num`. Typed arrays
- * keep their contents off the collected heap, so holding a symbol's newest bars until its last
- * group is written costs the young-generation collections nothing (Bar objects held that long
- * survived scavenges and made them several times longer); the Bars are built again at the hand-over.
+ * Kept bars as columns: ts, open, high, low, close, volume, quality per bar in `num`. A group's bars
+ * are packed when it is handed to the store and the Bar objects are dropped there: held until the
+ * write was settled, they lived through several scavenges and were promoted, and the old generation
+ * filled with them. Typed arrays keep their contents off the collected heap; the Bars are built
+ * again at the hand-over to the warm start.
  */
 interface PackedChunk {
   n: number;
@@ -278,23 +292,19 @@ function packChunk(bars: readonly Bar[], from: number): PackedChunk {
 
 /** What runBootstrap keeps of a symbol for its hand-over (see onSymbolDone). */
 interface KeptHistory {
-  /** The newest bars of the groups written before the last, packed, newest group first (each oldest first). */
+  /** The newest bars of the groups handed over, packed, newest group first (each oldest first). */
   chunks: PackedChunk[];
-  /** Bars written at the base timeframe over all its groups (kept or not). */
+  /** Bars handed over at the base timeframe over all its groups (kept or not). */
   count: number;
-  /** ts of the oldest bar written so far (the next group's bars must all be older). */
+  /** ts of the oldest bar handed over so far (the next group's bars must all be older). */
   oldest: number;
-  /** The last group's own bars (oldest first), held as they are when no earlier group was kept. */
-  last?: readonly Bar[];
 }
 
 /**
  * The newest `limit` kept bars, oldest first, as Bars of the same fields in the same order as the
  * store's `latest()` builds them.
  */
-function newestKept(k: KeptHistory, limit: number, symbol: string, timeframe: Timeframe): readonly Bar[] {
-  if (k.last && k.chunks.length === 0)
-    return k.last.length > limit ? k.last.slice(k.last.length - limit) : k.last;
+function newestKept(k: KeptHistory, limit: number, symbol: string, timeframe: Timeframe): Bar[] {
   const out = new Array<Bar>(Math.min(k.count, limit));
   let o = out.length;
   for (const { n, num, final, source } of k.chunks) {
@@ -499,14 +509,19 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     });
 
   /**
-   * A group of `symbol` is written whole (`bars` oldest first, all accepted): its bars at the base
-   * timeframe are kept while fewer than keepNewest are, checked always. The store upserts, so the
-   * kept bars are what it holds only if every group came whole, at `timeframe`'s own series,
-   * strictly older than the group written before (newest group first).
+   * A group of `symbol` is handed to the store (`bars` oldest first): its bars at the base timeframe
+   * are packed while fewer than keepNewest are, checked always. The store upserts, so the kept bars
+   * are what it holds only if every group comes whole, at `timeframe`'s own series, strictly older
+   * than the group handed over before (newest group first); a failed or partial write drops the
+   * symbol's kept bars when it is settled.
    */
   function keepGroup(group: Group, results: readonly ChunkResult[], bars: Bar[]): void {
     const k = kept.get(group.symbol);
     if (!k) return;
+    if (!results.every((r) => 'fetched' in r)) {
+      kept.delete(group.symbol);
+      return;
+    }
     // A coarser timeframe's bars are another series: only the base chunks' bars count.
     const base = results.every((r) => 'fetched' in r && r.fetched.tf === timeframe)
       ? bars
@@ -521,8 +536,7 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       next = bar.ts;
     }
     k.oldest = next;
-    if (lastGroup.get(group.symbol) === group && k.chunks.length === 0) k.last = base;
-    else if (k.count < keepNewest && base.length > 0)
+    if (k.count < keepNewest && base.length > 0)
       k.chunks.push(packChunk(base, Math.max(0, base.length - (keepNewest - k.count))));
     k.count += base.length;
   }
@@ -544,34 +558,24 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
   }
 
   /** Once its write settles: each chunk of the group counted, reported and (if empty) remembered, in plan order. */
-  async function settleGroup(
-    group: Group,
-    results: readonly ChunkResult[],
-    bars: Bar[],
-    written: Promise<number>,
-  ): Promise<void> {
+  async function settleGroup(handed: HandedGroup): Promise<void> {
+    const { group, chunks: settled, rows } = handed;
     let writeError: { error: unknown } | null = null;
     try {
-      const accepted = await written;
-      if (kept.size > 0) {
-        if (accepted === bars.length && results.every((r) => 'fetched' in r)) keepGroup(group, results, bars);
-        else kept.delete(group.symbol);
-      }
+      if ((await handed.written) !== rows) kept.delete(group.symbol); // some refused
     } catch (error) {
       writeError = { error };
     }
-    for (const r of results) {
-      const { chunk } = r;
-      if (!('fetched' in r)) failChunk(chunk, r.error);
-      else if (writeError && r.fetched.bars.length > 0) failChunk(chunk, writeError.error);
+    for (const c of settled) {
+      const { chunk } = c;
+      if (c.tf === null) failChunk(chunk, c.error);
+      else if (writeError && c.bars > 0) failChunk(chunk, writeError.error);
       else {
-        const c = r.fetched;
         try {
-          if (c.tf !== timeframe || c.bars.length === 0) await markExhausted(chunk);
-          const n = c.bars.length;
-          report.bars += n;
-          report.barsByTimeframe[c.tf] = (report.barsByTimeframe[c.tf] ?? 0) + n;
-          report.bySource[c.source] = (report.bySource[c.source] ?? 0) + n;
+          if (c.tf !== timeframe || c.bars === 0) await markExhausted(chunk);
+          report.bars += c.bars;
+          report.barsByTimeframe[c.tf] = (report.barsByTimeframe[c.tf] ?? 0) + c.bars;
+          report.bySource[c.source] = (report.bySource[c.source] ?? 0) + c.bars;
         } catch (error) {
           failChunk(chunk, error);
         }
@@ -586,19 +590,48 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     }
   }
 
-  progress(chunks[0]?.symbol ?? null);
+  /**
+   * Hands a fetched group to the store now and keeps only what its settling needs (each chunk's bar
+   * count, timeframe and source; the kept bars packed): the Bar objects die young.
+   */
+  function handGroup(group: Group, results: readonly ChunkResult[]): HandedGroup {
+    const bars = groupBars(results);
+    const written = handOver(store, bars);
+    if (kept.size > 0) keepGroup(group, results, bars);
+    return {
+      group,
+      rows: bars.length,
+      written,
+      chunks: results.map((r) =>
+        'fetched' in r
+          ? { chunk: r.chunk, tf: r.fetched.tf, source: r.fetched.source, bars: r.fetched.bars.length }
+          : { chunk: r.chunk, tf: null, error: r.error },
+      ),
+    };
+  }
+
   // Settles chained one after the other in plan order (`tail`); at most `inFlight` groups with the store.
   let tail: Promise<void> = Promise.resolve();
   const settling: Promise<void>[] = [];
-  for (const group of groups) {
+  /**
+   * Fetches a group, waits for a place among the writes in flight and hands it over; null once the
+   * run is stopped. Its own frame, so that the fetched bars are unreachable once it returns (a
+   * variable of runBootstrap's would hold them until the next group's fetch).
+   */
+  async function nextGroup(group: Group): Promise<HandedGroup | null> {
     const results = await fetchGroup(input, group, slice);
-    if (!results) break;
+    if (!results) return null;
     while (settling.length >= inFlight) await settling.shift();
     // A stop while waiting: this group is dropped, as one not yet fetched.
-    if (input.isCancelled?.()) break;
-    const bars = groupBars(results);
-    const written = handOver(store, bars);
-    tail = tail.then(() => settleGroup(group, results, bars, written));
+    if (input.isCancelled?.()) return null;
+    return handGroup(group, results);
+  }
+
+  progress(chunks[0]?.symbol ?? null);
+  for (const group of groups) {
+    const handed = await nextGroup(group);
+    if (!handed) break;
+    tail = tail.then(() => settleGroup(handed));
     settling.push(tail);
   }
   await tail;
