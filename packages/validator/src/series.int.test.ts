@@ -3,7 +3,7 @@ import { ManualClock, TIMEFRAME_MS, type Bar, type Timeframe } from '@pipeline/c
 import { readFixture } from '@pipeline/test-utils';
 import { isSeriesShapeError } from './errors';
 import { RULE_BITS, STATUS_CODES } from './rules';
-import { createValidator, type BarColumns } from './validator';
+import { createValidator, type BarColumns, type IssueEvent } from './validator';
 
 const DAY = TIMEFRAME_MS['1d'];
 
@@ -156,6 +156,73 @@ function faultySeries(n: number, seed: number): { bars: Bar[]; reference: Bar[] 
   }
   return { bars, reference };
 }
+
+describe('keep equals validate', () => {
+  const now = Date.UTC(2024, 0, 2) + 400 * TIMEFRAME_MS['1m'];
+
+  it.each([1, 2, 3, 4, 5])('on random faulty series, reference included (seed %i)', (seed) => {
+    const { bars, reference } = faultySeries(400, seed);
+    const refByTs = new Map(reference.map((r) => [r.ts, r]));
+    // some bars arrive already scored (as a cache read back would give them), some as a source gives them
+    const input = bars.map((b, i) => Object.freeze(i % 7 === 3 ? { ...b, quality: 0.5 } : b));
+    const rules = { flatline: { maxUnchangedUpdates: 3 } };
+    const a = createValidator({ clock: new ManualClock(now), rules });
+    const b = createValidator({ clock: new ManualClock(now), rules });
+    const eventsA: IssueEvent[] = [];
+    const eventsB: IssueEvent[] = [];
+    a.onIssue((e) => eventsA.push(e));
+    b.onIssue((e) => eventsB.push(e));
+    let same = 0;
+    let copies = 0;
+    input.forEach((bar, i) => {
+      const ctx = { reference: refByTs.get(bar.ts) ?? null };
+      const one = a.validate(bar, ctx);
+      const kept = b.keep(bar, ctx);
+      if (one.status === 'rejected') {
+        expect([i, kept]).toEqual([i, null]);
+        return;
+      }
+      expect([i, kept]).toEqual([i, one.bar]);
+      const unchanged =
+        one.bar.high === bar.high &&
+        one.bar.low === bar.low &&
+        Object.is(one.bar.volume, bar.volume) &&
+        one.bar.quality === bar.quality;
+      // the input itself exactly when the verdict changes none of its values
+      expect([i, kept === bar]).toEqual([i, unchanged]);
+      if (kept === bar) same++;
+      else copies++;
+    });
+    expect(same).toBeGreaterThan(0);
+    expect(copies).toBeGreaterThan(0);
+    expect(b.counters()).toEqual(a.counters());
+    expect(eventsB).toEqual(eventsA);
+    expect(b.staleness('A', '1m')).toEqual(a.staleness('A', '1m'));
+  });
+
+  it('scores the series state the same for a listener that validates another bar', () => {
+    const v = createValidator({ clock: new ManualClock(now) });
+    const clean: Bar = {
+      symbol: 'C',
+      timeframe: '1m',
+      ts: Date.UTC(2024, 0, 2),
+      open: 1,
+      high: 1.1,
+      low: 0.9,
+      close: 1,
+      volume: 1,
+      source: 'polygon',
+      final: true,
+      quality: 1,
+    };
+    // a listener that judges a clean bar overwrites the validator's scratch verdict
+    let step = 0;
+    v.onIssue(() => void v.keep({ ...clean, ts: clean.ts + ++step * TIMEFRAME_MS['1m'] }));
+    const repaired = v.keep({ ...clean, symbol: 'D', high: 0.99999 });
+    expect(repaired).toMatchObject({ high: 1, quality: 0.9 });
+    expect(v.keep({ ...clean, symbol: 'E', close: NaN })).toBeNull();
+  });
+});
 
 describe('validateSeries equals per-bar validate', () => {
   const now = Date.UTC(2024, 0, 2) + 400 * TIMEFRAME_MS['1m'];

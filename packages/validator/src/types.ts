@@ -132,6 +132,15 @@ export interface Validator {
   readonly options: ResolvedValidatorOptions;
   /** Judges one live bar and updates its series state. Never throws on bad data. */
   validate(bar: Bar, context?: ValidateContext): ValidationResult;
+  /**
+   * {@link Validator.validate} without the result object, for hot paths that only keep or drop the bar:
+   * the same verdict, state update, counters and events. Returns null when the bar is rejected; `bar`
+   * itself when the verdict changes none of its values (no repair, and its `quality` already equals the
+   * score, as for a clean bar a source delivered with quality 1); otherwise a copy with the repairs
+   * applied and `quality` set, as `validate(bar).bar`. Never changes its input; a caller that keeps the
+   * returned bar shares it with whoever else holds the input, so neither may change it.
+   */
+  keep(bar: Bar, context?: ValidateContext): Bar | null;
   /** Judges many bars in one pass, without allocating per clean bar. */
   validateSeries(series: readonly Bar[] | BarColumns, options?: SeriesOptions): SeriesResult;
   counters(): ValidatorCounters;

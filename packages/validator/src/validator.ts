@@ -3,7 +3,7 @@
 //   schema.ts           the schema rule, before any other
 //   check.ts            the rules over one bar (ohlc, volume, future, duplicate, spike, stale, ...)
 //   series-states.ts    per-series state, LRU-bounded
-//   validate-bar.ts     validate(): one live bar
+//   validate-bar.ts     validate() and keep(): one live bar
 //   validate-series.ts  validateSeries(): many bars into columns (series-input.ts checks the input)
 //   counters.ts         counts per status and rule
 //   issue-events.ts     onIssue on core's emitter
@@ -11,7 +11,7 @@ import { type Timeframe } from '@pipeline/core';
 import { createValidatorContext } from './context';
 import { resolveValidatorOptions, type ValidatorOptions } from './options';
 import { type Staleness, type Validator } from './types';
-import { validateBar } from './validate-bar';
+import { keepBar, validateBar } from './validate-bar';
 import { validateSeriesIn } from './validate-series';
 
 export type { Disposable } from '@pipeline/core';
@@ -36,6 +36,7 @@ export function createValidator(options?: Partial<ValidatorOptions>): Validator 
   return {
     options: ctx.opts,
     validate: (bar, context) => validateBar(ctx, bar, context),
+    keep: (bar, context) => keepBar(ctx, bar, context),
     validateSeries: (series, seriesOptions) => validateSeriesIn(ctx, series, seriesOptions),
     counters: () => counters.snapshot(),
     resetCounters: () => counters.reset(),
