@@ -2,6 +2,7 @@
 // prom-client metric, resolves its label rules once, and drops (and counts) bad values instead of
 // throwing on the hot path.
 import { Counter, Histogram, type Registry } from 'prom-client';
+import { createFoldedHistogram } from './folded-histogram';
 import { type Labeller } from './labels';
 import { type MetricKey } from './names';
 import {
@@ -90,9 +91,24 @@ export function createInstruments(
   return {
     histogram,
     counter,
+    // Label-free: counted without an object per call and folded into prom-client on collect.
     plainHistogram(key, help, buckets) {
-      const h = histogram<never>(key, help, [], buckets);
-      return { observe: (seconds) => h.observe({}, seconds), startTimer: () => h.startTimer({}) };
+      const name = names[key];
+      const h = createFoldedHistogram({ name, help, labels: constantLabels, buckets, registers });
+      owned.push(name);
+      return {
+        observe(seconds) {
+          if (valid(name, seconds)) h.observe(seconds);
+        },
+        startTimer() {
+          const start = process.hrtime.bigint();
+          return () => {
+            const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+            h.observe(seconds);
+            return seconds;
+          };
+        },
+      };
     },
     plainCounter(key, help) {
       const c = counter<never>(key, help, []);
