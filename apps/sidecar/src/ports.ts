@@ -55,6 +55,11 @@ export interface FeatureEnginePort {
 export interface ValidatorPort {
   /** One live bar against its series' state; `bar` is the scored (possibly repaired) copy. */
   validate(bar: Bar): { status: 'accepted' | 'repaired' | 'rejected'; bar: Bar };
+  /**
+   * The same verdict without the result object: null when rejected, else the scored (possibly
+   * repaired) bar, which is `bar` itself when the verdict changes none of its values (never mutated).
+   */
+  keep(bar: Bar): Bar | null;
   /** A history batch judged from a blank state, as columns (status 2 = rejected). */
   validateSeries(series: readonly Bar[]): {
     status: ArrayLike<number>;

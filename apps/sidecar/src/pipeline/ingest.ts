@@ -59,9 +59,11 @@ export function createIngest(options: IngestOptions): Ingest {
           known++;
           continue;
         }
-        const v = validator.validate(b);
-        if (v.status === 'rejected') rejected++;
-        else fresh.push(v.bar);
+        // keep(): no result object, and a clean bar the source scored 1 is kept as it came (no copy
+        // living until the cycle's writes); nothing here or downstream changes a kept bar.
+        const kept = validator.keep(b);
+        if (kept === null) rejected++;
+        else fresh.push(kept);
       }
       const first = fresh[0];
       if (prev && first && first.ts > prev.ts + tfMs && first.ts - prev.ts <= MAX_LIVE_GAP_MS) {
