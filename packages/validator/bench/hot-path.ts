@@ -1,6 +1,6 @@
-// Per-call cost of `validate()` on the sidecar's hot path (issue 16): 20,000 series, each cycle the
-// forming 1m bar of every symbol (the close moving, the minute rolling over every 60 cycles), one
-// call per symbol. How it measures: bench/measure.ts.
+// Per-call cost of `validate()` and of `keep()` (the sidecar's hot path, issue 16): 20,000 series, each
+// cycle the forming 1m bar of every symbol (the close moving, the minute rolling over every 60 cycles),
+// one call per symbol; each on a validator of its own. How it measures: measureCycles in @pipeline/test-utils.
 // Run: pnpm --filter @pipeline/validator bench:hot
 import { ManualClock, type Bar } from '@pipeline/core';
 import { createValidator } from '../src/index';
@@ -9,7 +9,6 @@ import { measureCycles as measure } from '@pipeline/test-utils';
 const SYMBOLS = Number(process.env.BENCH_SYMBOLS ?? 20_000);
 const T0 = Date.UTC(2026, 11, 5, 10, 0, 0);
 const clock = new ManualClock(T0);
-const validator = createValidator({ clock, maxSeries: SYMBOLS });
 // Bars as the synthetic source builds them (one literal shape), prepared outside the measured window.
 const bar = (i: number, now: number): Bar => {
   const ts = now - (now % 60_000);
@@ -30,21 +29,26 @@ const bar = (i: number, now: number): Bar => {
 let now = T0;
 let bars: Bar[] = [];
 let kept: unknown = null;
-const cost = await measure(
-  SYMBOLS,
-  () => {
-    for (const b of bars) kept = validator.validate(b);
-  },
-  {
+for (const call of ['validate', 'keep'] as const) {
+  const validator = createValidator({ clock, maxSeries: SYMBOLS });
+  const run =
+    call === 'validate'
+      ? () => {
+          for (const b of bars) kept = validator.validate(b);
+        }
+      : () => {
+          for (const b of bars) kept = validator.keep(b);
+        };
+  const cost = await measure(SYMBOLS, run, {
     cycles: 30,
     prepare: () => {
       now += 1000;
       clock.set(now);
       bars = Array.from({ length: SYMBOLS }, (_, i) => bar(i, now));
     },
-  },
-);
+  });
+  console.log(
+    JSON.stringify({ bench: `validator: ${call}(forming 1m bar), 20,000 series, per call`, ...cost }),
+  );
+}
 void kept;
-console.log(
-  JSON.stringify({ bench: 'validator: validate(forming 1m bar), 20,000 series, per call', ...cost }),
-);
