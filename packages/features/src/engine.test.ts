@@ -243,6 +243,10 @@ describe('FeatureEngine', () => {
     expect(Object.keys(late)).toEqual(keys);
     expect(late).toEqual(flattenFeatureValues(e.getFeatures('EURUSD')?.timeframes['1m']?.values ?? {}));
     expect(again).toEqual(pristine); // an earlier record is not refilled by later reads
+    // A plain object, as one built from {} (toStrictEqual also compares prototypes), extensible.
+    expect(Object.getPrototypeOf(late)).toBe(Object.prototype);
+    expect(late).toStrictEqual({ ...late });
+    expect(Object.isExtensible(late)).toBe(true);
   });
 
   it('a read right after an update of the same symbol sees forget, restore and warmStart of it', () => {

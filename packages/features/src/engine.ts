@@ -379,11 +379,11 @@ export class FeatureEngine {
    * spec)`, at a fraction of the cost (packages/features/README.md, "The feature engine").
    */
   values(symbol: string, timeframe: Timeframe = this.options.baseTimeframe): FlatFeatureValues | null {
-    // A record built by adding its keys to {} one by one, not a clone of a template: cloning is
-    // faster, but a frozen clone (the sidecar freezes what it keeps) gets a map of its own, about
-    // 300 bytes more per call (bench/hot-path.ts).
+    // A record made by the set's record constructor (IndicatorSet.flatValues), not a clone of a
+    // template: cloning is faster, but a frozen clone (the sidecar freezes what it keeps) gets a map
+    // of its own, about 300 bytes more per call (bench/hot-path.ts).
     const t = this.timeframeState(symbol, timeframe);
-    return t === null ? null : t.set.flatValuesInto({});
+    return t === null ? null : t.set.flatValues();
   }
 
   /**

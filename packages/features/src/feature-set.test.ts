@@ -52,6 +52,30 @@ describe('feature keys (the one documented naming)', () => {
     expect(documented).toEqual(featureKeys());
   });
 
+  it('flatValues() equals flattenFeatureValues(values()) for sets of several specs, a new plain object per call', () => {
+    const one: FeatureSetSpec = { fast: { kind: 'ema', options: { period: 3 } } };
+    const two: FeatureSetSpec = {
+      m: { kind: 'macd' },
+      hi: { kind: 'sma', options: { period: 2 }, source: 'high' },
+    };
+    const sets = [
+      createIndicatorSet(one),
+      createIndicatorSet(two),
+      createIndicatorSet(two),
+      createIndicatorSet(),
+    ];
+    for (const [i, b] of bars.slice(0, 60).entries()) {
+      for (const set of sets) {
+        set.update(b, false);
+        const flat = set.flatValues();
+        expect(flat).toStrictEqual(flattenFeatureValues(set.values(), set.spec));
+        expect(Object.keys(flat)).toEqual(featureKeys(set.spec));
+        expect(set.flatValues()).not.toBe(flat);
+        if (i === 0) flat.extra = 1; // a caller's change shows in no later record
+      }
+    }
+  });
+
   it('flatValues() carries every output of every indicator under its key, null while warming up', () => {
     const set = createIndicatorSet();
     set.update(bars[0]!, false);
