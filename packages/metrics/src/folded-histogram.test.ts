@@ -74,3 +74,32 @@ it('startTimer of a label-free histogram records into the same series', async ()
   expect(text).toContain(`${m.names.cycleDuration}_sum ${seconds}`);
   m.close();
 });
+
+it('falls back to prom-client observe when its per-series value is not the shape the fold writes', async () => {
+  const labels = { instance: 'eu-1' };
+  // As a prom-client release that keeps its series otherwise: the shape check finds no series.
+  const zero = jest.spyOn(Histogram.prototype, 'zero').mockImplementation(() => undefined);
+  const m = createPipelineMetrics({ labels, defaultMetrics: false });
+  zero.mockRestore();
+  // The fold replaces the histogram's reset (to clear its own counts too); the fallback leaves it.
+  const metric = m.registry.getSingleMetric(m.names.signalLatency);
+  expect(metric?.reset).toBe(Histogram.prototype.reset);
+  const fast = createPipelineMetrics({ defaultMetrics: false });
+  expect(fast.registry.getSingleMetric(fast.names.signalLatency)?.reset).not.toBe(Histogram.prototype.reset);
+  fast.close();
+  const refRegistry = new Registry();
+  const name = m.names.signalLatency;
+  const ref = new Histogram({
+    name,
+    help: 'Time from the data a signal used to the signal being available.',
+    labelNames: Object.keys(labels),
+    buckets: [...DEFAULT_METRIC_BUCKETS.signal],
+    registers: [refRegistry],
+  });
+  for (const v of values(200, 7)) {
+    m.signalLatency.observe(v);
+    ref.observe(labels, v);
+  }
+  expect(linesOf(await m.text(), name)).toEqual(linesOf(await refRegistry.metrics(), name));
+  m.close();
+});

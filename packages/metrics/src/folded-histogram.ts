@@ -57,6 +57,11 @@ export function createFoldedHistogram(config: {
       totals[FOLDED] = count;
     },
   });
+  // The fold writes into prom-client's undocumented per-series value (15.x: hashMap ->
+  // { bucketValues, sum, count }); the package allows any 15.x. If this release keeps it otherwise,
+  // observe through prom-client's own API instead: slower, never wrong.
+  if (!hasKnownShape(h, bounds, config.labels))
+    return { observe: (value) => h.observe(config.labels, value) };
   const reset = h.reset.bind(h);
   h.reset = () => {
     reset();
@@ -75,6 +80,34 @@ export function createFoldedHistogram(config: {
       totals[SUM] = (totals[SUM] ?? 0) + value;
     },
   };
+}
+
+/**
+ * True when the series of `h` (made by `zero` and removed again when there was none) has the shape the fold writes:
+ * numeric `sum` and `count`, and a numeric `bucketValues` entry under each bound's string.
+ */
+function hasKnownShape(
+  h: Histogram,
+  bounds: Float64Array,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  const had = entryOf(h) !== undefined; // a label-free histogram starts with its zero series
+  try {
+    if (!had) h.zero(labels);
+    const entry = entryOf(h) as Partial<PromHistogramEntry> | undefined;
+    const values = entry?.bucketValues;
+    const ok =
+      typeof entry?.sum === 'number' &&
+      typeof entry.count === 'number' &&
+      typeof values === 'object' &&
+      values !== null &&
+      Array.from(bounds).every((b) => typeof values[String(b)] === 'number');
+    return ok;
+  } catch {
+    return false;
+  } finally {
+    if (!had) h.remove(labels);
+  }
 }
 
 /** The one series of a histogram with a single label set, or undefined before it has one. */
