@@ -149,7 +149,17 @@ function cluster(env: () => Record<string, string>) {
         .map((l) => `${i.id}: ${l.slice(0, 300)}`),
     );
   }
-  return { instances, start, alive, healths, settled, stopAll, dispose, logs };
+  /** {@link settled} within `timeoutMs`; a timeout's error carries the last 30 cluster log lines. */
+  function settledWithLogs(timeoutMs: number, what: string): Promise<Map<string, string>> {
+    return waitFor(() => settled(), timeoutMs, what).catch((err: unknown) => {
+      throw new Error(
+        `${String(err)}\n${logs(/cluster|takeover|warn|error/)
+          .slice(-30)
+          .join('\n')}`,
+      );
+    });
+  }
+  return { instances, start, alive, healths, settled, settledWithLogs, stopAll, dispose, logs };
 }
 
 /** Each symbol's closed 1m bars in PostgreSQL over [from, to) equal what the server serves: none missing, none doubled. */
@@ -370,16 +380,7 @@ describe('cluster mode: Redis dies while three instances collect', () => {
     await Promise.all(['r-a', 'r-b', 'r-c'].map((id) => c.start(id)));
     await Promise.all(c.instances.map((i) => waitReady(i.svc, 90_000)));
     // As in the PostgreSQL case: 4-18 s usually, a refused takeover backfill retried next cycle.
-    const before = await waitFor(() => c.settled(), 90_000, 'three instances sharing every symbol').catch(
-      (err: unknown) => {
-        throw new Error(
-          `${String(err)}\n${c
-            .logs(/cluster|takeover|warn|error/)
-            .slice(-30)
-            .join('\n')}`,
-        );
-      },
-    );
+    const before = await c.settledWithLogs(90_000, 'three instances sharing every symbol');
 
     // Redis dies for longer than LEASE_TTL: every heartbeat and lease lapses.
     await redisServer.kill();
@@ -417,16 +418,7 @@ describe('cluster mode: Redis dies while three instances collect', () => {
     // were refused are taken over again (backfilled from their last stored bar).
     await redisServer.restart();
     const restartedAt = Date.now();
-    const after = await waitFor(() => c.settled(), 60_000, 'one owner per symbol after the restart').catch(
-      (err: unknown) => {
-        throw new Error(
-          `${String(err)}\n${c
-            .logs(/cluster|takeover|warn|error/)
-            .slice(-30)
-            .join('\n')}`,
-        );
-      },
-    );
+    const after = await c.settledWithLogs(60_000, 'one owner per symbol after the restart');
     const regainedMs = Date.now() - restartedAt;
     // The hot cache's own connections reconnect on their own schedule (ioredis backoff).
     await waitFor(

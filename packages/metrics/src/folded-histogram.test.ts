@@ -10,6 +10,22 @@ function linesOf(text: string, name: string): string[] {
     .filter((l) => l.includes(`${name} `) || l.includes(`${name}_`) || l.includes(`${name}{`));
 }
 
+/** A plain prom-client histogram of the signal-latency buckets in a registry of its own: the reference. */
+function referenceHistogram(
+  name: string,
+  labels: Record<string, string>,
+): { ref: Histogram; refRegistry: Registry } {
+  const refRegistry = new Registry();
+  const ref = new Histogram({
+    name,
+    help: 'Time from the data a signal used to the signal being available.',
+    labelNames: Object.keys(labels),
+    buckets: [...DEFAULT_METRIC_BUCKETS.signal],
+    registers: [refRegistry],
+  });
+  return { ref, refRegistry };
+}
+
 /** Seeded values over every bucket, +Inf, exact bounds and zero. */
 function values(n: number, seed: number): number[] {
   let s = seed;
@@ -26,15 +42,8 @@ describe.each<Record<string, string>>([{}, { instance: 'eu-1', region: 'x' }])(
   (labels) => {
     it('exposes what prom-client gives for the same values (text and JSON), across scrapes and a reset', async () => {
       const m = createPipelineMetrics({ labels, defaultMetrics: false });
-      const refRegistry = new Registry();
       const name = m.names.signalLatency;
-      const ref = new Histogram({
-        name,
-        help: 'Time from the data a signal used to the signal being available.',
-        labelNames: Object.keys(labels),
-        buckets: [...DEFAULT_METRIC_BUCKETS.signal],
-        registers: [refRegistry],
-      });
+      const { ref, refRegistry } = referenceHistogram(name, labels);
       const same = async (): Promise<void> => {
         expect(linesOf(await m.text(), name)).toEqual(linesOf(await refRegistry.metrics(), name));
         const json = (await m.json()).find((x) => x.name === name);
@@ -87,15 +96,8 @@ it('falls back to prom-client observe when its per-series value is not the shape
   const fast = createPipelineMetrics({ defaultMetrics: false });
   expect(fast.registry.getSingleMetric(fast.names.signalLatency)?.reset).not.toBe(Histogram.prototype.reset);
   fast.close();
-  const refRegistry = new Registry();
   const name = m.names.signalLatency;
-  const ref = new Histogram({
-    name,
-    help: 'Time from the data a signal used to the signal being available.',
-    labelNames: Object.keys(labels),
-    buckets: [...DEFAULT_METRIC_BUCKETS.signal],
-    registers: [refRegistry],
-  });
+  const { ref, refRegistry } = referenceHistogram(name, labels);
   for (const v of values(200, 7)) {
     m.signalLatency.observe(v);
     ref.observe(labels, v);
