@@ -52,13 +52,17 @@ function rejectedOrNotABar(status: number, bar: Bar): boolean {
   return status === STATUS_CODES.rejected || typeof bar !== 'object' || bar === null;
 }
 
+/** `bar` with the scratch verdict's repairs (high, low, volume) and score applied: a new object. */
+function repaired(ctx: ValidatorContext, bar: Bar): Bar {
+  const { scratch } = ctx;
+  return { ...bar, high: scratch.high, low: scratch.low, volume: scratch.volume, quality: scratch.quality };
+}
+
 export function validateBar(ctx: ValidatorContext, bar: Bar, context?: ValidateContext): ValidationResult {
   const issues = judge(ctx, bar, context) ?? [];
   const { scratch } = ctx;
   const status = scratch.status;
-  const out: Bar = rejectedOrNotABar(status, bar)
-    ? { ...bar, quality: 0 }
-    : { ...bar, high: scratch.high, low: scratch.low, volume: scratch.volume, quality: scratch.quality };
+  const out: Bar = rejectedOrNotABar(status, bar) ? { ...bar, quality: 0 } : repaired(ctx, bar);
   if (issues.length > 0) ctx.events.emitForUnknown(issues, status, bar);
   return { status: STATUS_NAMES[status] ?? 'rejected', quality: scratch.quality, issues, bar: out };
 }
@@ -82,8 +86,7 @@ export function keepBar(ctx: ValidatorContext, bar: Bar, context?: ValidateConte
     Object.is(scratch.quality, bar.quality)
   )
     out = bar;
-  else
-    out = { ...bar, high: scratch.high, low: scratch.low, volume: scratch.volume, quality: scratch.quality };
+  else out = repaired(ctx, bar);
   if (issues !== null && issues.length > 0) ctx.events.emitForUnknown(issues, status, bar);
   return out;
 }
