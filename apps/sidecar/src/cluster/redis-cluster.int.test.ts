@@ -118,6 +118,20 @@ describe('on a 3-master Redis Cluster', () => {
     const ms = ['e1', 'e2', 'e3'].map(live);
     try {
       for (let r = 0; r < 3; r++) for (const m of ms) await m.tick();
+      // A tick opens the events subscription without waiting for it (a lost message only costs
+      // time: the next cycle's round sees the change). Nobody ticks here, so wait until the three
+      // subscriptions are counted (PUBSUB NUMSUB per master, summed): a loaded machine once had the
+      // leaver publish before the others listened, and no handover followed.
+      const channel = `${PREFIX}{cluster:events}:events`;
+      const t1 = Date.now();
+      for (;;) {
+        const counts = await Promise.all(
+          redis.nodes('master').map(async (n) => Number((await n.pubsub('NUMSUB', channel))[1])),
+        );
+        if (counts.reduce((a, b) => a + b, 0) >= ms.length) break;
+        if (Date.now() - t1 > 10_000) throw new Error(`subscriptions not ready: ${counts.join(', ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       const [leaver, ...stay] = ms as [ClusterCoordinator, ...ClusterCoordinator[]];
       const had = [...leaver.owned().keys()];
       expect(had.length).toBeGreaterThan(0);
