@@ -1,47 +1,53 @@
-import { BAR_TUPLE_WIDTH, BarBuffer, barFromTuple, writeBarTuple } from '@pipeline/core';
+import { BAR_TUPLE_WIDTH, barFromTuple, writeBarTuple } from '@pipeline/core';
 import { makeBar } from '../test/helpers';
+import { PendingRows, decodeRows } from './pending-rows';
 import {
   ROW_WIDTH,
   STRING_COLUMNS,
   encodeBarList,
-  encodeBars,
   encodeRows,
   encodeStorableBars,
-  flatten,
+  putRow,
 } from './row-encoding';
 import { barProblem } from './schema';
 
-const buffer = new BarBuffer();
-buffer.set(makeBar(0, { final: false, source: 'polygon', quality: 0.5 }));
-buffer.set(makeBar(1, { symbol: 'XAUUSD' }));
-buffer.set(makeBar(2, {}, '5m'));
+const bars = [
+  makeBar(0, { final: false, source: 'polygon', quality: 0.5 }),
+  makeBar(1, { symbol: 'XAUUSD' }),
+  makeBar(2, {}, '5m'),
+];
 
 /** What the writer thread does: string columns back from the table, the rest as is. */
 function decode(data: Float64Array, strings: string[]): unknown[] {
   return Array.from(data, (v, i) => (STRING_COLUMNS.includes(i % ROW_WIDTH) ? strings[v] : v));
 }
 
+/** The bars as flat rows, the way the inline writer binds them. */
+function flatRows(list: readonly (typeof bars)[number][]): unknown[] {
+  const flat: unknown[] = [];
+  list.forEach((bar, i) => putRow(flat, i * ROW_WIDTH, bar));
+  return flat;
+}
+
 it('lays rows out as core bar tuples with final as 0/1', () => {
   expect(ROW_WIDTH).toBe(BAR_TUPLE_WIDTH);
   const expected: unknown[] = [];
-  let o = 0;
-  for (const bar of buffer.values()) {
-    writeBarTuple(expected, o, bar, true);
-    o += ROW_WIDTH;
-  }
-  expect(flatten(buffer)).toEqual(expected);
-  expect(barFromTuple(flatten(buffer))).toEqual(
-    makeBar(0, { final: false, source: 'polygon', quality: 0.5 }),
-  );
+  bars.forEach((bar, i) => writeBarTuple(expected, i * ROW_WIDTH, bar, true));
+  expect(flatRows(bars)).toEqual(expected);
+  expect(barFromTuple(flatRows(bars))).toEqual(bars[0]);
 });
 
-it('packs the buffer (encodeBars) exactly as it packs flat rows (encodeRows), and both decode to the rows', () => {
-  const fromBuffer = encodeBars(buffer);
-  const fromRows = encodeRows(flatten(buffer));
-  expect(fromBuffer.strings).toEqual(fromRows.strings);
-  expect(Array.from(fromBuffer.data)).toEqual(Array.from(fromRows.data));
-  expect(decode(fromBuffer.data, fromBuffer.strings)).toEqual(flatten(buffer));
-  expect(fromBuffer.strings).toEqual(['EURUSD', '1m', 'polygon', 'XAUUSD', 'yahoo', '5m']);
+it('packs the pending buffer exactly as encodeRows packs its flat rows, and both decode to the rows', () => {
+  const pending = new PendingRows();
+  for (const bar of bars) pending.set(bar);
+  expect(pending.flat()).toEqual(flatRows(bars));
+  const taken = pending.take();
+  const fromRows = encodeRows(flatRows(bars));
+  expect(taken.strings).toEqual(fromRows.strings);
+  expect(Array.from(taken.data.subarray(0, taken.rows * ROW_WIDTH))).toEqual(Array.from(fromRows.data));
+  expect(decodeRows(taken)).toEqual(flatRows(bars));
+  expect(decode(taken.data.slice(0, taken.rows * ROW_WIDTH), taken.strings)).toEqual(flatRows(bars));
+  expect(taken.strings).toEqual(['EURUSD', '1m', 'polygon', 'XAUUSD', 'yahoo', '5m']);
 });
 
 it('packs a bar list (encodeBarList, the backfill path) exactly as flat rows, strings repeated or not', () => {

@@ -1,13 +1,6 @@
 // How bars leave the calling thread: flat row arrays bound to the multi-row INSERT (core's bar tuple
 // order, `final` as 0/1) and their packed form for the writer thread (one transferable Float64Array).
-import {
-  BAR_TUPLE_INDEX,
-  BAR_TUPLE_WIDTH,
-  isTimeframe,
-  writeBarTuple,
-  type Bar,
-  type BarBuffer,
-} from '@pipeline/core';
+import { BAR_TUPLE_INDEX, BAR_TUPLE_WIDTH, isTimeframe, writeBarTuple, type Bar } from '@pipeline/core';
 
 /** Values per row in a flat row array: core's bar tuple. */
 export const ROW_WIDTH = BAR_TUPLE_WIDTH;
@@ -50,11 +43,6 @@ export function encodeRows(flat: readonly unknown[]): EncodedRows {
     }
   }
   return { data, strings };
-}
-
-/** Same packing as {@link encodeRows}, straight from the buffer (no intermediate array on the loop). */
-export function encodeBars(batch: BarBuffer): EncodedRows {
-  return packBars(batch.values(), batch.size);
 }
 
 /** Same packing as {@link encodeRows}, straight from storable bars (the backfill path in worker mode). */
@@ -169,15 +157,4 @@ function packBars(bars: Iterable<Bar>, size: number): EncodedRows {
 /** Writes one bar as ROW_WIDTH consecutive values in the column order of the INSERT statements. */
 export function putRow(flat: unknown[], o: number, bar: Bar): void {
   writeBarTuple(flat, o, bar, true);
-}
-
-/** The buffer as one flat row array. */
-export function flatten(batch: BarBuffer): unknown[] {
-  const flat = new Array<unknown>(batch.size * ROW_WIDTH);
-  let o = 0;
-  for (const bar of batch.values()) {
-    putRow(flat, o, bar);
-    o += ROW_WIDTH;
-  }
-  return flat;
 }

@@ -435,6 +435,48 @@ describe('SqliteStore worker mode specifics', () => {
     expect(countRows(path)).toBe(150);
   });
 
+  it('gives the rows of failed jobs back with the newest version of each key winning (a later job, then the buffer)', async () => {
+    const path = tempSqlitePath('worker-requeue');
+    const store = createSqliteStore({
+      path,
+      mode: 'worker',
+      busyTimeoutMs: 300,
+      scheduler: new ManualClock(T0),
+    });
+    const errors: SqliteStoreError[] = [];
+    store.onError((e) => errors.push(e));
+    // The first job waits for the lock on the thread, the second queues behind it; the thread then dies.
+    const locker = new Database(path);
+    locker.exec('BEGIN IMMEDIATE');
+    store.write(makeBars(5));
+    const first = store.flush();
+    store.write([makeBar(2, { close: 7.7 }), makeBar(5)]);
+    const second = store.flush();
+    store.write([makeBar(4, { close: 8.8 })]);
+    const worker = (store as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    await worker.terminate();
+    await expect(first).rejects.toMatchObject({ code: 'SQLITE_FLUSH_FAILED' });
+    await expect(second).rejects.toMatchObject({ code: 'SQLITE_FLUSH_FAILED' });
+    expect(errors.map((e) => e.code)).toContain('SQLITE_WORKER_FAILED');
+    // Six keys: the first job's five (key 2 newer in the second job, key 4 newer in the buffer) and key 5.
+    expect(store.pendingCount).toBe(6);
+    locker.exec('ROLLBACK');
+    locker.close();
+    await store.close();
+    const closes = new Database(path, { readonly: true })
+      .prepare('SELECT close FROM bars ORDER BY ts')
+      .pluck()
+      .all() as number[];
+    expect(closes).toEqual([
+      makeBar(0).close,
+      makeBar(1).close,
+      7.7,
+      makeBar(3).close,
+      8.8,
+      makeBar(5).close,
+    ]);
+  });
+
   it('blocks write() only when the worker is a full buffer behind (back-pressure)', async () => {
     const path = tempSqlitePath('worker-bp');
     const store = createSqliteStore({

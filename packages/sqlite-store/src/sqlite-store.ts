@@ -3,7 +3,7 @@
 // each in their own file, named after what they do.
 import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
-import { BarBuffer, Emitter, isRecord, type Bar, type TimerHandle, type Timeframe } from '@pipeline/core';
+import { Emitter, isRecord, type Bar, type TimerHandle, type Timeframe } from '@pipeline/core';
 import { COMPONENT, checkRange, type RangeQuery } from './arguments';
 import { BarQueries, type Gap, type PruneResult, type SeriesCoverage } from './bar-queries';
 import { type CalendarSpec } from './calendar';
@@ -17,15 +17,8 @@ import {
   type SqliteStoreOptions,
   type WriteMode,
 } from './options';
-import {
-  ROW_WIDTH,
-  encodeBarList,
-  encodeBars,
-  encodeStorableBars,
-  flatten,
-  putRow,
-  type EncodedRows,
-} from './row-encoding';
+import { PendingRows, type PackedRows } from './pending-rows';
+import { ROW_WIDTH, encodeBarList, encodeStorableBars, putRow, type EncodedRows } from './row-encoding';
 import { barProblem } from './schema';
 import { StateTable } from './state-table';
 import { RowWriter } from './writer';
@@ -82,7 +75,8 @@ export class SqliteStore {
   private readonly queries: BarQueries;
   private readonly state: StateTable;
   private readonly thread: WriterThread | null = null;
-  private buffer = new BarBuffer();
+  /** Pending rows, already packed (pending-rows.ts); kept across flushes. */
+  private readonly buffer = new PendingRows();
   private readonly flushEvents = new Emitter<FlushEvent>('sqlite-store onFlush');
   private readonly errorEvents = new Emitter<SqliteStoreError>('sqlite-store onError');
   private timer: TimerHandle | null = null;
@@ -397,7 +391,7 @@ export class SqliteStore {
     this.closed = true;
     await this.thread?.stop();
     const lost = this.buffer.size;
-    this.buffer = new BarBuffer();
+    this.buffer.clear();
     this.db.close();
     this.flushEvents.clear();
     this.errorEvents.clear();
@@ -490,29 +484,32 @@ export class SqliteStore {
   }
 
   private flushInline(): FlushEvent {
-    const batch = this.buffer;
-    if (batch.size === 0) return { rows: 0, ms: 0, mode: this.options.mode };
-    const flat = flatten(batch);
+    const rows = this.buffer.size;
+    if (rows === 0) return { rows: 0, ms: 0, mode: this.options.mode };
+    const flat = this.buffer.flat();
     const t0 = performance.now();
     try {
       this.writer.write(flat);
     } catch (cause) {
-      throw this.flushFailed(batch.size, cause);
+      // The rows stay buffered (a later write of a key replaces it there, as before the flush).
+      throw this.flushFailed(rows, cause);
     }
-    this.buffer = new BarBuffer();
-    return this.flushed(batch.size, performance.now() - t0, 'inline');
+    this.buffer.clear();
+    return this.flushed(rows, performance.now() - t0, 'inline');
   }
 
   private async flushToWorker(): Promise<FlushEvent> {
-    const batch = this.buffer;
-    if (batch.size === 0) return { rows: 0, ms: 0, mode: 'worker' };
-    this.buffer = new BarBuffer();
+    if (this.buffer.size === 0) return { rows: 0, ms: 0, mode: 'worker' };
+    // The rows are packed already: the thread gets a copy of them (transferred), the job keeps the
+    // batch to give back if it fails.
+    const batch = this.buffer.take();
+    const encoded = { data: batch.data.slice(0, batch.rows * ROW_WIDTH), strings: batch.strings };
     try {
-      const { rows, ms } = await (this.thread as WriterThread).post(encodeBars(batch), batch);
+      const { rows, ms } = await (this.thread as WriterThread).post(encoded, batch);
       return this.flushed(rows, ms, 'worker');
     } catch (cause) {
       // The rows were given back to the buffer by the job's failure path (requeue).
-      throw isSqliteStoreError(cause, CODES.FLUSH_FAILED) ? cause : this.flushFailed(batch.size, cause);
+      throw isSqliteStoreError(cause, CODES.FLUSH_FAILED) ? cause : this.flushFailed(batch.rows, cause);
     }
   }
 
@@ -522,17 +519,31 @@ export class SqliteStore {
    * answered yet).
    */
   private requeue(
-    rows: BarBuffer,
+    rows: PackedRows,
     count: number,
-    later: readonly BarBuffer[],
+    later: readonly PackedRows[],
     cause: Error,
   ): SqliteStoreError {
-    const merged = new BarBuffer();
-    for (const bar of rows.values()) {
-      if (!this.buffer.has(bar) && !later.some((l) => l.has(bar))) merged.set(bar);
+    // Keys of the later jobs (the failure path only: a set of key strings is fine here).
+    const key = (symbol: string, tf: string, ts: number) => `${symbol}\u0000${tf}\u0000${ts}`;
+    const newer = new Set<string>();
+    for (const l of later) {
+      for (let r = 0; r < l.rows; r++) {
+        const o = r * ROW_WIDTH;
+        const d = l.data;
+        newer.add(
+          key(
+            l.strings[d[o] as number] as string,
+            l.strings[d[o + 1] as number] as string,
+            d[o + 2] as number,
+          ),
+        );
+      }
     }
-    for (const bar of this.buffer.values()) merged.set(bar);
-    this.buffer = merged;
+    this.buffer.restore(
+      rows,
+      (symbol, tf, ts) => !this.buffer.has(symbol, tf, ts) && !newer.has(key(symbol, tf, ts)),
+    );
     return this.flushFailed(count, cause);
   }
 

@@ -7,9 +7,9 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { type BarBuffer } from '@pipeline/core';
 import { type SqliteStoreError } from './errors';
 import { type ResolvedSqliteStoreOptions } from './options';
+import { type PackedRows } from './pending-rows';
 import { ROW_WIDTH, STRING_COLUMNS, type EncodedRows } from './row-encoding';
 import { SERIES_SQL, upsertSharedSql, upsertSql } from './schema';
 import { WORKER_SOURCE } from './worker-source';
@@ -21,9 +21,9 @@ export interface WriterThreadHooks {
    * in one of the `later` jobs not answered yet, wins) and return the error the job rejects with.
    */
   flushFailed(
-    requeue: BarBuffer,
+    requeue: PackedRows,
     rows: number,
-    later: readonly BarBuffer[],
+    later: readonly PackedRows[],
     failure: Error,
   ): SqliteStoreError;
   /** A backfill job failed (nothing of it was written): the error it rejects with. */
@@ -37,7 +37,7 @@ export interface WriterThreadHooks {
 interface Job {
   rows: number;
   /** Buffered rows of a flush job, given back to the buffer when the job fails. */
-  requeue: BarBuffer | null;
+  requeue: PackedRows | null;
   resolve: (r: { rows: number; ms: number }) => void;
   reject: (e: SqliteStoreError) => void;
 }
@@ -119,7 +119,7 @@ export class WriterThread {
   }
 
   /** Hands packed rows to the thread; `requeue` marks a flush job (its rows count as in flight). */
-  post(encoded: EncodedRows, requeue: BarBuffer | null): Promise<{ rows: number; ms: number }> {
+  post(encoded: EncodedRows, requeue: PackedRows | null): Promise<{ rows: number; ms: number }> {
     const seq = ++this.seq;
     const { data, strings } = encoded;
     const rows = data.length / ROW_WIDTH;
@@ -209,7 +209,7 @@ export class WriterThread {
       return;
     }
     // The thread runs jobs in order: later jobs have not been answered yet.
-    const later: BarBuffer[] = [];
+    const later: PackedRows[] = [];
     for (const j of this.jobs.values()) if (j.requeue) later.push(j.requeue);
     job.reject(this.hooks.flushFailed(job.requeue, job.rows, later, failure));
   }
