@@ -79,6 +79,54 @@ describe('ingest', () => {
     expect(state.lastSuccessAt).toBeNull();
   });
 
+  it('takes answers of several fresh bars (one array only then) in order, with rejected ones counted between them', () => {
+    const a = setup();
+    const b = setup();
+    // The reference: one bar per answer.
+    for (let m = 0; m < 30; m++)
+      b.ingest.apply(b.state, [bar(T0 + m * MIN, 1.1 + m * 0.0001)], 'synthetic', 0);
+    const answer = Array.from({ length: 30 }, (_, m) => bar(T0 + m * MIN, 1.1 + m * 0.0001));
+    // A bad bar in the middle (high below low): rejected, counted, not fed, the rest go on.
+    answer.splice(10, 0, bar(T0 + 9 * MIN + 1, 1.1, { high: 1.0, low: 1.2 }));
+    const r = a.ingest.apply(a.state, answer, 'synthetic', 0);
+    expect(r.rejected).toBe(1);
+    expect(r.accepted.map((x) => x.ts)).toEqual(answer.filter((_, i) => i !== 10).map((x) => x.ts));
+    expect(a.state.lastBar).toEqual(b.state.lastBar);
+    expect(a.features.latest('EURUSD')).toEqual(b.features.latest('EURUSD'));
+    expect(a.signals.get('EURUSD')?.dataTs).toBe(T0 + 29 * MIN);
+    // Two fresh bars (the closing bar and the next forming one), after a known one.
+    const two = a.ingest.apply(
+      a.state,
+      [bar(T0 + 28 * MIN), bar(T0 + 29 * MIN, 1.2), bar(T0 + 30 * MIN, 1.21)],
+      'yahoo',
+      5,
+    );
+    // (The jump to 1.2 costs the bars some quality: scored copies, in the answer's order.)
+    expect(two.rejected).toBe(0);
+    expect(two.accepted.map((x) => [x.ts, x.close])).toEqual([
+      [T0 + 29 * MIN, 1.2],
+      [T0 + 30 * MIN, 1.21],
+    ]);
+    expect(a.state).toMatchObject({ lastSource: 'yahoo', lastSuccessAt: 5, lastAdvanceAt: 5 });
+    expect(a.state.lastBar).toBe(two.accepted[1]);
+    expect(a.signals.get('EURUSD')?.dataTs).toBe(T0 + 30 * MIN);
+  });
+
+  it('an answer of known bars only: fresh, nothing accepted, the signal and last bar left as they were', () => {
+    const { state, signals, ingest } = setup();
+    for (let m = 0; m < 30; m++) ingest.apply(state, [bar(T0 + m * MIN, 1.1 + m * 0.0001)], 'synthetic', 1);
+    const lastBar = state.lastBar;
+    const signal = signals.get('EURUSD');
+    const r = ingest.apply(state, [bar(T0 + 27 * MIN), bar(T0 + 28 * MIN)], 'yahoo', 2);
+    expect(r).toEqual({ accepted: [], rejected: 0 });
+    expect(state).toMatchObject({ lastSuccessAt: 2, lastSource: 'yahoo', lastAdvanceAt: 1 });
+    expect(state.lastBar).toBe(lastBar);
+    expect(signals.get('EURUSD')).toEqual(signal);
+    // An empty answer is not fresh.
+    expect(ingest.apply(state, [], 'synthetic', 3)).toEqual({ accepted: [], rejected: 0 });
+    expect(state.lastSuccessAt).toBe(2);
+  });
+
   it('notes a gap when a new bar lands more than one period after the previous one', () => {
     const { clock, state, gaps, ingest } = setup();
     ingest.apply(state, [bar(T0)], 'synthetic', clock.now());

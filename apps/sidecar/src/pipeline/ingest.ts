@@ -28,14 +28,28 @@ export interface IngestOptions {
 }
 
 export interface IngestResult {
-  /** Validated bars to write to cache and store, oldest first. */
-  accepted: Bar[];
+  /** Validated bars to write to cache and store, oldest first (never changed after it is returned). */
+  accepted: readonly Bar[];
   rejected: number;
 }
 
 export interface Ingest {
   /** Applies one answer of `source` for `state`'s symbol, received at `now` (epoch ms). */
   apply(state: SymbolState, raw: readonly Bar[], source: SourceName, now: number): IngestResult;
+}
+
+const NO_BARS: readonly Bar[] = Object.freeze([]);
+/** The answer of an apply that accepted and rejected nothing (a known bar again, or an empty answer). */
+const NOTHING: IngestResult = Object.freeze({ accepted: NO_BARS, rejected: 0 });
+
+/**
+ * The answer held a usable bar (new, or one already known: a fallback source may lag the forming bar
+ * by one); an answer of only rejected bars must not hide staleness, so it does not come here.
+ */
+function markFresh(state: SymbolState, source: SourceName, now: number): void {
+  state.lastSuccessAt = now;
+  state.lastSource = source;
+  state.consecutiveFailures = 0;
 }
 
 export function createIngest(options: IngestOptions): Ingest {
@@ -47,7 +61,11 @@ export function createIngest(options: IngestOptions): Ingest {
       // Only bars at or after the newest known one go on: same ts replaces the forming bar (or
       // finalises it); older ones were seen in an earlier poll, and passing them again would count
       // them twice in the indicators and as duplicates in the validator.
-      const fresh: Bar[] = [];
+      // The usual answer holds one such bar (the forming one, or the closing bar and its successor
+      // once a minute): the first is kept in `first`, an array is made only for a second. An array
+      // grown by push from empty took a 17-slot backing store per symbol per cycle (issue 16).
+      let first: Bar | undefined;
+      let more: Bar[] | undefined;
       let rejected = 0;
       let known = 0;
       // Indexed loops: no iterator objects, whichever tier V8 runs this in (it runs for every
@@ -63,33 +81,37 @@ export function createIngest(options: IngestOptions): Ingest {
         // living until the cycle's writes); nothing here or downstream changes a kept bar.
         const kept = validator.keep(b);
         if (kept === null) rejected++;
-        else fresh.push(kept);
+        else if (first === undefined) first = kept;
+        else if (more === undefined) more = [first, kept];
+        else more.push(kept);
       }
-      const first = fresh[0];
-      if (prev && first && first.ts > prev.ts + tfMs && first.ts - prev.ts <= MAX_LIVE_GAP_MS) {
+      if (first === undefined) {
+        if (known > 0) markFresh(state, source, now);
+        return rejected === 0 ? NOTHING : { accepted: NO_BARS, rejected };
+      }
+      if (prev && first.ts > prev.ts + tfMs && first.ts - prev.ts <= MAX_LIVE_GAP_MS) {
         onGap({ symbol: state.symbol, from: prev.ts + tfMs, to: first.ts });
       }
-      let values: FeatureValues | null = null;
-      for (let i = 0; i < fresh.length; i++) {
-        const bar = fresh[i];
-        if (bar !== undefined) values = features.update(bar);
+      let values: FeatureValues | null = features.update(first);
+      let last: Bar = first;
+      if (more !== undefined) {
+        for (let i = 1; i < more.length; i++) {
+          const bar = more[i];
+          if (bar === undefined) continue;
+          values = features.update(bar);
+          last = bar;
+        }
       }
-      // Fresh only when the answer held a usable bar (new, or one already known: a fallback source
-      // may lag the forming bar by one); an answer of only rejected bars must not hide staleness.
-      if (fresh.length + known > 0) {
-        state.lastSuccessAt = now;
-        state.lastSource = source;
-        state.consecutiveFailures = 0;
-      }
-      const last = fresh.length > 0 ? fresh[fresh.length - 1] : undefined;
+      markFresh(state, source, now);
       // The data advanced (a newer bar, or the forming bar's values moved): the clock of the
       // freshness rule. A frozen answer (the same bar again) leaves it, and the signal's data time.
-      if (last && advances(prev, last)) state.lastAdvanceAt = now;
-      if (last) state.lastBar = last;
+      if (advances(prev, last)) state.lastAdvanceAt = now;
+      state.lastBar = last;
       const dataAt = state.lastAdvanceAt ?? now;
-      if (values && last) signals.record(state, last, values, dataAt);
-      else if (last) signals.redate(state.symbol, dataAt);
-      return { accepted: fresh, rejected };
+      // A port that has no values for the bar (typed out, but a fake may) only moves the signal's data time.
+      if (values) signals.record(state, last, values, dataAt);
+      else signals.redate(state.symbol, dataAt);
+      return { accepted: more ?? [first], rejected };
     },
   };
 }
