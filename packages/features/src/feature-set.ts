@@ -11,6 +11,24 @@ import { SMA, type SMAOptions } from './indicators/sma';
 import { StdDev, type StdDevOptions } from './indicators/stddev';
 import { Stochastic, type StochasticOptions } from './indicators/stochastic';
 import { VWAP, type VWAPOptions } from './indicators/vwap';
+import {
+  PACKED_ATR,
+  PACKED_BB,
+  PACKED_EMA,
+  PACKED_MACD,
+  PACKED_RSI,
+  PACKED_SCALARS,
+  PACKED_SD,
+  PACKED_SMA,
+  PackedStep,
+  packedBollinger,
+  packedLoad,
+  packedMacd,
+  packedSnapshot,
+  packedStable,
+  packedUpdate,
+  packedValue,
+} from './packed';
 
 /** Indicator kinds a feature set can declare. */
 export const INDICATOR_KINDS = {
@@ -283,18 +301,6 @@ function compile(name: string, spec: IndicatorSpec): Entry {
   }
 }
 
-/** One entry of {@link IndicatorSet}'s flat plan (a class, so every step has one hidden class). */
-class FlatStep {
-  constructor(
-    readonly ind: Entry['ind'],
-    /** The key of a single-output indicator. */
-    readonly key: string,
-    /** A multi-output indicator's result fields, and the key each is written under (same length). */
-    readonly fields: readonly string[] | null,
-    readonly keys: readonly string[] | null,
-  ) {}
-}
-
 /** Builds one flat record of a set: {@link IndicatorSet.flatValuesInto} run on the new object. */
 type FlatRecordConstructor = new (set: IndicatorSet) => FlatFeatureValues;
 
@@ -329,18 +335,152 @@ function flatRecordConstructor(spec: FeatureSetSpec): FlatRecordConstructor {
 export type IndicatorSetSnapshot = Record<string, IndicatorSnapshot>;
 
 /**
- * A compiled feature set: every indicator of a {@link FeatureSetSpec}, updated together from one bar.
- * `update(bar, true)` replaces the forming bar in every indicator.
+ * One feature of a set's plan, in spec order (a class, so every slot has one hidden class): either a
+ * packed indicator (`step`, state in the set's array) or one kept as an object (`entries[obj]`).
  */
-export class IndicatorSet {
-  private readonly entries: Entry[];
-  /** Largest lookback of the set: the bars needed before every value is non-null. */
-  readonly lookback: number;
-  readonly names: readonly string[];
-  /** The spec this set was compiled from. */
-  readonly spec: FeatureSetSpec;
-  // Indicators grouped by class so that each update loop below calls one class only (monomorphic,
-  // inlinable); dispatching through one closure per entry costs about twice as much.
+class Slot {
+  constructor(
+    readonly name: string,
+    readonly step: PackedStep | null,
+    readonly obj: number,
+    /** A packed indicator's snapshot kind and parameters, and a maker of its class (to check a snapshot). */
+    readonly kind: string,
+    readonly params: Record<string, number | string>,
+    readonly make: (() => Entry['ind']) | null,
+    /** The key of a single-output indicator. */
+    readonly key: string,
+    /** A multi-output indicator's result fields, and the key each is written under (same length). */
+    readonly fields: readonly string[] | null,
+    readonly keys: readonly string[] | null,
+  ) {}
+}
+
+/** What every set compiled from one spec object shares: its slots, the packed layout and its initial state. */
+class SetPlan {
+  constructor(
+    readonly slots: readonly Slot[],
+    readonly steps: readonly PackedStep[],
+    readonly template: Float64Array,
+    readonly lookback: number,
+    readonly names: readonly string[],
+    /** The features kept as objects, compiled anew for every set. */
+    readonly objects: readonly (readonly [name: string, spec: IndicatorSpec])[],
+  ) {}
+}
+
+const setPlans = new WeakMap<FeatureSetSpec, SetPlan>();
+
+const isCloseOnly = (s: IndicatorSpec): boolean =>
+  !('source' in s) || s.source === undefined || s.source === 'close';
+
+/** The packed form of a compiled indicator at offset `o`, or null when it has none. */
+function packedStep(ind: Entry['ind'], closeOnly: boolean, o: number): PackedStep | null {
+  const step = (
+    kind: number,
+    size: number,
+    p: number,
+    lb: number,
+    k = 0,
+    extra: { k2?: number; k3?: number; n1?: number; fast?: number; sigP?: number; fastStart?: number } = {},
+    len = 0,
+  ): PackedStep =>
+    new PackedStep(
+      kind,
+      o,
+      size,
+      p,
+      lb,
+      k,
+      extra.k2 ?? 0,
+      extra.k3 ?? 0,
+      extra.n1 ?? 0,
+      extra.fast ?? 0,
+      extra.sigP ?? 0,
+      extra.fastStart ?? 0,
+      len > 0 ? size - len : 0,
+      len,
+    );
+  // The constants are computed by the classes' own expressions, so they are the same doubles.
+  if (ind instanceof ATR) return step(PACKED_ATR, 8, ind.period, ind.lookback, 0, { n1: ind.period - 1 });
+  if (!closeOnly) return null;
+  if (ind instanceof EMA) return step(PACKED_EMA, 6, ind.period, ind.lookback, 2 / (ind.period + 1));
+  if (ind instanceof SMA) return step(PACKED_SMA, 8 + ind.period, ind.period, ind.lookback, 0, {}, ind.period);
+  if (ind instanceof RSI) return step(PACKED_RSI, 10, ind.period, ind.lookback, 0, { n1: ind.period - 1 });
+  if (ind instanceof MACD) {
+    return step(PACKED_MACD, 14, ind.slow, ind.lookback, 2 / (ind.fast + 1), {
+      k2: 2 / (ind.slow + 1),
+      k3: 2 / (ind.signal + 1),
+      fast: ind.fast,
+      sigP: ind.signal,
+      fastStart: ind.slow - ind.fast,
+    });
+  }
+  if (ind instanceof BollingerBands && ind.mode === 'talib') {
+    return step(PACKED_BB, 12 + ind.period, ind.period, ind.lookback, ind.stdDev, {}, ind.period);
+  }
+  if (ind instanceof StdDev) {
+    return step(PACKED_SD, 10 + ind.period, ind.period, ind.lookback, ind.multiplier, {}, ind.period);
+  }
+  return null;
+}
+
+/** Whether a class snapshot has exactly the packed layout of `t` (guards the packed functions' offsets). */
+function matchesLayout(snap: IndicatorSnapshot, t: PackedStep): boolean {
+  const want = ['count', 'rejected', ...(PACKED_SCALARS[t.kind] ?? [])];
+  const have = Object.keys(snap.scalars);
+  const bufs = Object.keys(snap.buffers);
+  return (
+    have.length === want.length &&
+    have.every((k, i) => k === want[i]) &&
+    (t.len === 0 ? bufs.length === 0 : bufs.length === 1 && snap.buffers.buf?.length === t.len)
+  );
+}
+
+function setPlan(spec: FeatureSetSpec): SetPlan {
+  const cached = setPlans.get(spec);
+  if (cached !== undefined) return cached;
+  const suffixes = FEATURE_OUTPUT_SUFFIXES as Readonly<Record<string, Readonly<Record<string, string>>>>;
+  const slots: Slot[] = [];
+  const steps: PackedStep[] = [];
+  const snaps: IndicatorSnapshot[] = [];
+  const objects: [string, IndicatorSpec][] = [];
+  const names: string[] = [];
+  let lookback = 0;
+  let size = 0;
+  for (const [name, s] of Object.entries(spec)) {
+    const e = compile(name, s); // validates the spec, and is the packed indicator's initial state
+    names.push(name);
+    lookback = Math.max(lookback, e.ind.lookback);
+    const outputs = suffixes[s.kind];
+    const fields = outputs ? Object.keys(outputs) : null;
+    const keys = outputs ? Object.values(outputs).map((sfx) => name + sfx) : null;
+    const t = packedStep(e.ind, isCloseOnly(s), size);
+    const snap = t === null ? null : e.ind.snapshot();
+    if (t !== null && snap !== null && matchesLayout(snap, t)) {
+      size += t.size;
+      steps.push(t);
+      snaps.push(snap);
+      slots.push(
+        new Slot(name, t, -1, snap.kind, snap.params, () => compile(name, s).ind, name, fields, keys),
+      );
+    } else {
+      slots.push(new Slot(name, null, objects.length, '', {}, null, name, fields, keys));
+      objects.push([name, s]);
+    }
+  }
+  const template = new Float64Array(size);
+  steps.forEach((t, i) => packedLoad(template, t, snaps[i] as IndicatorSnapshot)); // i < snaps.length
+  const plan = new SetPlan(slots, steps, template, lookback, names, objects);
+  setPlans.set(spec, plan);
+  return plan;
+}
+
+/**
+ * The indicators of a set kept as objects (kinds without a packed form, or reading another price
+ * than the close), grouped by class so that each update loop calls one class only (monomorphic,
+ * inlinable); dispatching through one closure per entry costs about twice as much.
+ */
+class ObjectGroup {
   private readonly sma: SMA[] = [];
   private readonly ema: EMA[] = [];
   private readonly rsi: RSI[] = [];
@@ -354,46 +494,21 @@ export class IndicatorSet {
   private readonly vwap: VWAP[] = [];
   /** Entries that read another price than the close. */
   private readonly other: Entry[] = [];
-  /** What {@link flatValuesInto} writes: per entry its key, or its output fields and their keys. */
-  private readonly flatPlan: FlatStep[];
-  /** Makes the records of {@link flatValues} (shared by every set compiled from the same spec object). */
-  private readonly FlatRecord: FlatRecordConstructor;
 
-  constructor(spec: FeatureSetSpec = DEFAULT_FEATURE_SET) {
-    if (typeof spec !== 'object' || spec === null)
-      throw new OptionsError(`IndicatorSet: spec must be an object, got ${String(spec)}`);
-    const compiled = Object.entries(spec).map(([name, s]) => ({ e: compile(name, s), spec_: s }));
-    this.entries = compiled.map((c) => c.e);
-    this.names = this.entries.map((e) => e.name);
-    this.spec = spec;
-    this.lookback = this.entries.reduce((m, e) => Math.max(m, e.ind.lookback), 0);
-    const suffixes = FEATURE_OUTPUT_SUFFIXES as Readonly<Record<string, Readonly<Record<string, string>>>>;
-    this.flatPlan = compiled.map(({ e, spec_ }) => {
-      const outputs = suffixes[spec_.kind];
-      return new FlatStep(
-        e.ind,
-        e.name,
-        outputs ? Object.keys(outputs) : null,
-        outputs ? Object.values(outputs).map((sfx) => e.name + sfx) : null,
-      );
-    });
-    for (const { e, spec_ } of compiled) {
-      const closeOnly = !('source' in spec_) || spec_.source === undefined || spec_.source === 'close';
-      const ind = e.ind;
-      if (ind instanceof SMA && closeOnly) this.sma.push(ind);
-      else if (ind instanceof EMA && closeOnly) this.ema.push(ind);
-      else if (ind instanceof RSI && closeOnly) this.rsi.push(ind);
-      else if (ind instanceof MACD && closeOnly) this.macd.push(ind);
-      else if (ind instanceof BollingerBands && closeOnly) this.bb.push(ind);
-      else if (ind instanceof StdDev && closeOnly) this.sd.push(ind);
-      else if (ind instanceof ATR) this.atr.push(ind);
-      else if (ind instanceof ADX) this.adx.push(ind);
-      else if (ind instanceof Stochastic) this.stoch.push(ind);
-      else if (ind instanceof OBV) this.obv.push(ind);
-      else if (ind instanceof VWAP) this.vwap.push(ind);
-      else this.other.push(e);
-    }
-    this.FlatRecord = flatRecordConstructor(spec);
+  add(e: Entry, closeOnly: boolean): void {
+    const ind = e.ind;
+    if (ind instanceof SMA && closeOnly) this.sma.push(ind);
+    else if (ind instanceof EMA && closeOnly) this.ema.push(ind);
+    else if (ind instanceof RSI && closeOnly) this.rsi.push(ind);
+    else if (ind instanceof MACD && closeOnly) this.macd.push(ind);
+    else if (ind instanceof BollingerBands && closeOnly) this.bb.push(ind);
+    else if (ind instanceof StdDev && closeOnly) this.sd.push(ind);
+    else if (ind instanceof ATR) this.atr.push(ind);
+    else if (ind instanceof ADX) this.adx.push(ind);
+    else if (ind instanceof Stochastic) this.stoch.push(ind);
+    else if (ind instanceof OBV) this.obv.push(ind);
+    else if (ind instanceof VWAP) this.vwap.push(ind);
+    else this.other.push(e);
   }
 
   update(bar: FeatureBar, replace: boolean): void {
@@ -426,12 +541,84 @@ export class IndicatorSet {
     const other = this.other;
     for (const ind of other) ind.update(bar, replace);
   }
+}
+
+/**
+ * A compiled feature set: every indicator of a {@link FeatureSetSpec}, updated together from one bar.
+ * `update(bar, true)` replaces the forming bar in every indicator.
+ *
+ * The O(1) close-price indicators (EMA, SMA, RSI, MACD, Bollinger in `talib` mode, StdDev) and ATR
+ * keep their state in one Float64Array per set (src/packed.ts: the same operations as their classes,
+ * bit for bit); the others are objects of their class. Snapshots are the classes' own.
+ */
+export class IndicatorSet {
+  /** Largest lookback of the set: the bars needed before every value is non-null. */
+  readonly lookback: number;
+  readonly names: readonly string[];
+  /** The spec this set was compiled from. */
+  readonly spec: FeatureSetSpec;
+  private readonly plan: SetPlan;
+  /** The packed indicators' state (layout: `plan.steps`). */
+  private readonly st: Float64Array;
+  private readonly steps: readonly PackedStep[];
+  /** The indicators kept as objects, in spec order (`Slot.obj` indexes this). */
+  private readonly entries: Entry[] = [];
+  private readonly objects: ObjectGroup | null;
+  /** Makes the records of {@link flatValues} (shared by every set compiled from the same spec object). */
+  private readonly FlatRecord: FlatRecordConstructor;
+
+  constructor(spec: FeatureSetSpec = DEFAULT_FEATURE_SET) {
+    if (typeof spec !== 'object' || spec === null)
+      throw new OptionsError(`IndicatorSet: spec must be an object, got ${String(spec)}`);
+    const plan = setPlan(spec);
+    this.plan = plan;
+    this.spec = spec;
+    this.names = plan.names;
+    this.lookback = plan.lookback;
+    this.st = plan.template.slice();
+    this.steps = plan.steps;
+    let group: ObjectGroup | null = null;
+    for (const [name, s] of plan.objects) {
+      const e = compile(name, s);
+      this.entries.push(e);
+      group ??= new ObjectGroup();
+      group.add(e, isCloseOnly(s));
+    }
+    this.objects = group;
+    this.FlatRecord = flatRecordConstructor(spec);
+  }
+
+  update(bar: FeatureBar, replace: boolean): void {
+    packedUpdate(this.st, this.steps, bar.high, bar.low, bar.close, replace);
+    const g = this.objects;
+    if (g !== null) g.update(bar, replace);
+  }
+
+  private entry(slot: Slot): Entry {
+    return this.entries[slot.obj] as Entry; // a slot without a step indexes entries
+  }
 
   values(): FeatureValues {
     const out: FeatureValues = {};
-    for (const e of this.entries) {
-      const r = e.ind.getResult();
-      out[e.name] = r === null || typeof r === 'number' ? r : { ...(r as Record<string, number>) };
+    const s = this.st;
+    for (const slot of this.plan.slots) {
+      const t = slot.step;
+      if (t === null) {
+        const r = this.entry(slot).ind.getResult();
+        out[slot.name] = r === null || typeof r === 'number' ? r : { ...(r as Record<string, number>) };
+      } else if (!packedStable(s, t)) {
+        out[slot.name] = null;
+      } else if (t.kind === PACKED_MACD) {
+        const r = { macd: NaN, signal: NaN, histogram: NaN };
+        packedMacd(s, t, r);
+        out[slot.name] = r;
+      } else if (t.kind === PACKED_BB) {
+        const r = { upper: NaN, middle: NaN, lower: NaN };
+        packedBollinger(s, t, r);
+        out[slot.name] = r;
+      } else {
+        out[slot.name] = packedValue(s, t);
+      }
     }
     return out;
   }
@@ -447,16 +634,43 @@ export class IndicatorSet {
 
   /**
    * {@link flatValues} written into `out` (every key of {@link featureKeys}`(spec)`, in spec order; other
-   * keys of `out` are left as they are) and returned. Reads the indicators' results directly: no
+   * keys of `out` are left as they are) and returned. Reads the indicators' state directly: no
    * per-indicator copy, no walk over the spec, no allocation once `out` has its keys.
    */
   flatValuesInto(out: FlatFeatureValues): FlatFeatureValues {
-    const plan = this.flatPlan;
-    for (let i = 0; i < plan.length; i++) {
-      const p = plan[i] as FlatStep; // i < plan.length
-      const r = p.ind.getResult();
+    const slots = this.plan.slots;
+    const s = this.st;
+    for (let i = 0; i < slots.length; i++) {
+      const p = slots[i] as Slot; // i < slots.length
+      const t = p.step;
       const fields = p.fields;
       const keys = p.keys;
+      if (t !== null) {
+        const stable = packedStable(s, t);
+        if (keys === null) {
+          out[p.key] = stable ? packedValue(s, t) : null;
+        } else if (!stable) {
+          for (let j = 0; j < keys.length; j++) out[keys[j] as string] = null; // j < keys.length
+        } else if (t.kind === PACKED_MACD) {
+          // As MACD.getResult(): macd, signal, histogram = macd - signal (keys in that order).
+          const o = t.o;
+          const sig = s[o + 7] ?? NaN;
+          const macd = (s[o + 6] ?? NaN) - (s[o + 5] ?? NaN);
+          out[keys[0] as string] = macd; // MACD has 3 keys
+          out[keys[1] as string] = sig;
+          out[keys[2] as string] = macd - sig;
+        } else {
+          // As BollingerBands.getResult(): upper, middle, lower (keys in that order).
+          const o = t.o;
+          const mid = s[o + 4] ?? NaN;
+          const d = (s[o + 5] ?? NaN) * t.k;
+          out[keys[0] as string] = mid + d; // Bollinger has 3 keys
+          out[keys[1] as string] = mid;
+          out[keys[2] as string] = mid - d;
+        }
+        continue;
+      }
+      const r = this.entry(p).ind.getResult();
       if (fields === null || keys === null) {
         out[p.key] = typeof r === 'number' ? r : null;
         continue;
@@ -471,18 +685,29 @@ export class IndicatorSet {
   }
 
   snapshot(): IndicatorSetSnapshot {
-    return Object.fromEntries(this.entries.map((e) => [e.name, e.ind.snapshot()]));
+    const s = this.st;
+    return Object.fromEntries(
+      this.plan.slots.map((slot) => [
+        slot.name,
+        slot.step === null
+          ? this.entry(slot).ind.snapshot()
+          : packedSnapshot(s, slot.step, slot.kind, slot.params),
+      ]),
+    );
   }
 
   /** Restores every indicator; throws `FEATURES_BAD_SNAPSHOT` if one does not match. */
   restore(snapshot: IndicatorSetSnapshot): void {
-    for (const e of this.entries) {
-      const s = snapshot[e.name];
-      if (s === undefined) {
-        e.ind.restore(undefined as unknown as IndicatorSnapshot);
-      } else {
-        e.ind.restore(s);
+    for (const slot of this.plan.slots) {
+      const s = snapshot[slot.name];
+      const t = slot.step;
+      if (t === null || slot.make === null) {
+        this.entry(slot).ind.restore(s as IndicatorSnapshot); // undefined: the class throws
+        continue;
       }
+      // The class checks the snapshot (kind, version, parameters, fields) and throws as it would.
+      slot.make().restore(s as IndicatorSnapshot);
+      packedLoad(this.st, t, s as IndicatorSnapshot);
     }
   }
 }
