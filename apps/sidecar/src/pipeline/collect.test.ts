@@ -214,6 +214,66 @@ describe('collect', () => {
     }
   });
 
+  it('batches only the due symbols, leaves out of the request the ones the planner refuses (they fall back), and writes every accepted bar once, in order', async () => {
+    const f = stageFixture({ SYMBOLS: 'EURUSD,XAUUSD,BTCUSD,ETHUSD,GBPUSD' });
+    try {
+      const yahoo = withBatch(source(f, 0), 2);
+      const written: (Bar | undefined)[] = [];
+      const write = f.sinks.writeBars.bind(f.sinks);
+      f.sinks.writeBars = (bars) => {
+        written.push(...bars);
+        return write(bars);
+      };
+      const c = createCollector({
+        ...f,
+        symbols: f.config.symbols,
+        timeframe: f.config.timeframe,
+        intervalMs: f.config.collectionIntervalMs,
+        fetchConcurrency: f.config.fetchConcurrency,
+        isStopping: () => false,
+        planner: {
+          // BTCUSD's turn is later; yahoo's budget refuses ETHUSD (synthetic takes it).
+          beginCycle: (symbols) => new Set(symbols.filter((s) => s !== 'BTCUSD')),
+          admit: (src, symbol) => !(src === 'yahoo' && symbol === 'ETHUSD'),
+          plan: () => [],
+          refreshIntervals: () => ({}),
+          shortfalls: () => [],
+        },
+      });
+      const report = await c.runCycle();
+      expect(report).toMatchObject({ ok: 4, failed: 0, waiting: 1 });
+      expect(yahoo.batches).toEqual([['EURUSD', 'XAUUSD'], ['GBPUSD']]);
+      expect(f.states.get('ETHUSD').lastSource).toBe('synthetic');
+      expect(outcomes(f.states.get('ETHUSD').lastAttempts)).toEqual(['yahoo=skipped_budget', 'synthetic=ok']);
+      expect(f.states.get('BTCUSD').lastBar).toBeNull();
+      // Two bars per symbol on a first answer (more than the one per symbol the write list is sized for).
+      expect(report.barsWritten).toBe(8);
+      expect(written).toHaveLength(8);
+      const bySymbol = new Map<string, number[]>();
+      for (const b of written) {
+        if (b === undefined) throw new Error('a hole in the written bars');
+        bySymbol.set(b.symbol, [...(bySymbol.get(b.symbol) ?? []), b.ts]);
+      }
+      const ts = alignTs(f.clock.now(), '1m');
+      for (const symbol of ['EURUSD', 'XAUUSD', 'GBPUSD', 'ETHUSD'])
+        expect(bySymbol.get(symbol)).toEqual([ts - 60_000, ts]);
+      // Next cycle: the forming bars only, and ETHUSD fails everywhere (fewer bars than due symbols).
+      source(f, 1).mode = 'transient';
+      f.clock.advance(1000);
+      written.length = 0;
+      const next = await c.runCycle();
+      expect(next).toMatchObject({ ok: 3, failed: 1, barsWritten: 3 });
+      // (Batches run side by side: the order between them is the order their answers came in.)
+      expect(written.map((b) => b && `${b.symbol}:${b.ts}`).sort()).toEqual([
+        `EURUSD:${ts}`,
+        `GBPUSD:${ts}`,
+        `XAUUSD:${ts}`,
+      ]);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('falls back alone for a symbol the batch answer did not serve', async () => {
     const f = stageFixture();
     try {
