@@ -72,15 +72,13 @@ export interface SyntheticFetcher extends BatchFetcher {
 const MIN = 60_000;
 /** Final bars remembered per symbol: a poll for the latest 3 asks for the same 2 final ones again. */
 const MEMO_SLOTS = 4;
-/** Per remembered bar: ts, open, high, low, close, volume. */
-const MEMO_COLS = 6;
 
 /**
  * One symbol's state: its path; the extremes of the seconds quoted so far in the minute in progress
  * and the next second to quote (`qFrom` is the minute they belong to; NaN before the first); the
- * last open priced; and the
- * last {@link MEMO_SLOTS} final bars built, as numbers (a final bar never changes, so a poll that
- * asks for it again reads it instead of pricing it again).
+ * last open priced; and the last {@link MEMO_SLOTS} final bars built, frozen (a final bar never
+ * changes, so a poll that asks for it again gets the same object instead of pricing it again or
+ * copying it).
  */
 class SymbolFeed {
   qFrom = Number.NaN;
@@ -90,8 +88,10 @@ class SymbolFeed {
   /** The last bar open priced (a price at a time: the same for every timeframe). */
   openTs = Number.NaN;
   openPrice = Number.NaN;
-  readonly memo = new Float64Array(MEMO_SLOTS * MEMO_COLS).fill(Number.NaN);
-  readonly memoTf: (Timeframe | null)[] = [null, null, null, null];
+  /** The minute whose volume `minuteVolume` is (the forming minute's, read on every poll). */
+  volMinute = Number.NaN;
+  minuteVolume = 0;
+  private readonly memo: (Bar | null)[] = [null, null, null, null];
   private memoNext = 0;
 
   constructor(
@@ -99,25 +99,30 @@ class SymbolFeed {
     readonly path: PricePath,
   ) {}
 
-  /** The memo slot holding the final bar (timeframe, ts), or -1. */
-  memoSlot(timeframe: Timeframe, ts: number): number {
-    for (let i = 0; i < MEMO_SLOTS; i++)
-      if (this.memo[i * MEMO_COLS] === ts && this.memoTf[i] === timeframe) return i;
-    return -1;
+  /** The remembered final bar (timeframe, ts), or null. */
+  memoized(timeframe: Timeframe, ts: number): Bar | null {
+    const m = this.memo;
+    for (let i = 0; i < MEMO_SLOTS; i++) {
+      const b = m[i];
+      if (b && b.ts === ts && b.timeframe === timeframe) return b;
+    }
+    return null;
   }
 
-  remember(timeframe: Timeframe, ts: number, o: number, h: number, l: number, c: number, v: number): void {
+  /** Keeps a final bar (frozen: it is handed out again), in place of the oldest kept. */
+  remember(bar: Readonly<Bar>): void {
     const i = this.memoNext;
     this.memoNext = i + 1 === MEMO_SLOTS ? 0 : i + 1;
-    const k = i * MEMO_COLS;
-    const m = this.memo;
-    m[k] = ts;
-    m[k + 1] = o;
-    m[k + 2] = h;
-    m[k + 3] = l;
-    m[k + 4] = c;
-    m[k + 5] = v;
-    this.memoTf[i] = timeframe;
+    this.memo[i] = bar;
+  }
+
+  /** Volume of minute `m` (the path's, read once per minute instead of once per poll). */
+  volumeOf(m: number): number {
+    if (this.volMinute !== m) {
+      this.minuteVolume = this.path.volume(m);
+      this.volMinute = m;
+    }
+    return this.minuteVolume;
   }
 }
 
@@ -167,7 +172,6 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
       });
     }
     // The request's own fields are checked once; a symbol only when it is not a plain non-empty
-    // string (checkRequest then throws the same error it always did), with no object per symbol.
     // string (checkRequest then throws the same error it always did), with no object per symbol; the
     // first symbol is checked in full, so the first error is the one a check per symbol would throw.
     for (let i = 0; i < symbols.length; i++) {
@@ -281,36 +285,30 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
       });
     }
     if (counted) this.counters.requests++;
-    // Exactly `count` cells (a pushed array would reserve 16); every cell is written below.
+    // Exactly `count` cells (a pushed array would reserve 16); every cell is written below. Only the
+    // last MEMO_SLOTS bars of a call can still be in the memo after it: the earlier ones are not kept.
     const out = new Array<Bar>(count);
-    for (let i = 0, ts = from; i < count; i++, ts += tf) out[i] = this.bar(feed, timeframe, tf, ts, now);
+    const keepFrom = count - MEMO_SLOTS;
+    for (let i = 0, ts = from; i < count; i++, ts += tf)
+      out[i] = this.bar(feed, timeframe, tf, ts, now, i >= keepFrom);
     this.counters.bars += count;
     return out;
   }
 
-  private bar(feed: SymbolFeed, timeframe: Timeframe, tf: number, ts: number, now: number): Bar {
+  private bar(
+    feed: SymbolFeed,
+    timeframe: Timeframe,
+    tf: number,
+    ts: number,
+    now: number,
+    keep: boolean,
+  ): Bar {
     const forming = now < ts + tf;
-    // A final bar is a function of (symbol, timeframe, ts) only: the last few are kept, and a poll
-    // that asks for them again gets them from the memo (a new object, same numbers).
+    // A final bar is a function of (symbol, timeframe, ts) only: the last few are kept, frozen, and a
+    // poll that asks for them again gets the same object (no pricing, no copy).
     if (!forming) {
-      const slot = feed.memoSlot(timeframe, ts);
-      if (slot >= 0) {
-        const m = feed.memo;
-        const o = slot * MEMO_COLS;
-        return {
-          symbol: feed.symbol,
-          timeframe,
-          ts,
-          open: m[o + 1] ?? NaN, // o + 5 < MEMO_SLOTS * MEMO_COLS
-          high: m[o + 2] ?? NaN,
-          low: m[o + 3] ?? NaN,
-          close: m[o + 4] ?? NaN,
-          volume: m[o + 5] ?? NaN,
-          source: 'synthetic',
-          final: true,
-          quality: 1,
-        };
-      }
+      const known = feed.memoized(timeframe, ts);
+      if (known !== null) return known;
     }
     const symbol = feed.symbol;
     const path = feed.path;
@@ -330,15 +328,18 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     if (tf >= MIN) {
       const start = path.minuteOf(ts);
       const stop = path.minuteOf(endT);
-      const base = open / Math.exp(path.logAtMinute(start));
-      for (let m = start; m < stop; m++) {
-        // A completed minute inside the bar: its endpoints plus its wick.
-        const a = base * Math.exp(path.logAtMinute(m));
-        const b = base * Math.exp(path.logAtMinute(m + 1));
-        path.wickOf(m);
-        high = Math.max(high, Math.max(a, b) * Math.exp(path.wickUp));
-        low = Math.min(low, Math.min(a, b) * Math.exp(-path.wickDown));
-        volume += path.volume(m);
+      if (start < stop) {
+        // Completed minutes inside the bar (none while a 1m bar forms: no base to price then).
+        const base = open / Math.exp(path.logAtMinute(start));
+        for (let m = start; m < stop; m++) {
+          // A completed minute inside the bar: its endpoints plus its wick.
+          const a = base * Math.exp(path.logAtMinute(m));
+          const b = base * Math.exp(path.logAtMinute(m + 1));
+          path.wickOf(m);
+          high = Math.max(high, Math.max(a, b) * Math.exp(path.wickUp));
+          low = Math.min(low, Math.min(a, b) * Math.exp(-path.wickDown));
+          volume += path.volume(m);
+        }
       }
       const minuteStart = stop * MIN + this.opts.epoch;
       if (forming && minuteStart < endT) {
@@ -361,13 +362,12 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
         }
         high = Math.max(high, q.qHigh);
         low = Math.min(low, q.qLow);
-        volume += Math.round((path.volume(stop) * (endT - minuteStart)) / MIN);
+        volume += Math.round((feed.volumeOf(stop) * (endT - minuteStart)) / MIN);
       }
     } else {
       volume = Math.round(path.volume(path.minuteOf(ts)) / 60);
     }
-    if (!forming) feed.remember(timeframe, ts, open, high, low, close, volume);
-    return {
+    const bar: Bar = {
       symbol,
       timeframe,
       ts,
@@ -380,6 +380,8 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
       final: !forming,
       quality: 1,
     };
+    if (!forming && keep) feed.remember(Object.freeze(bar));
+    return bar;
   }
 }
 

@@ -180,17 +180,48 @@ describe('synthetic fetcher', () => {
     }
   });
 
-  it('answers new bar objects every time: a caller that changes a final bar it got changes nothing after', async () => {
+  it('hands out a kept final bar again as the same frozen object; a forming bar is a new object every poll', async () => {
     const clock = new ManualClock(T0 + 30_000);
     const f = createSyntheticFetcher({ clock });
-    const first = await f.fetchLatestMany({ symbols: ['EURUSD'], timeframe: '1m', limit: 3 });
-    const got = first.get('EURUSD') as Bar[];
+    const poll = async () =>
+      (await f.fetchLatestMany({ symbols: ['EURUSD'], timeframe: '1m', limit: 3 })).get('EURUSD') as Bar[];
+    const got = await poll();
     const pristine = structuredClone(got);
-    for (const b of got) Object.assign(b, { open: -1, high: -1, close: -1, volume: -1, final: false });
+    expect(got.map((b) => Object.isFrozen(b))).toEqual([true, true, false]);
+    // A caller cannot change a kept bar (it would change every later answer): the attempt throws.
+    expect(() => Object.assign(got[0]!, { close: -1 })).toThrow(TypeError);
     clock.advance(1000);
-    const again = (await f.fetchLatestMany({ symbols: ['EURUSD'], timeframe: '1m', limit: 3 })).get('EURUSD');
-    expect((again as Bar[]).slice(0, 2)).toEqual(pristine.slice(0, 2)); // the final ones, from the memo
-    expect((again as Bar[])[0]).not.toBe(got[0]);
+    const again = await poll();
+    expect(again[0]).toBe(got[0]);
+    expect(again[1]).toBe(got[1]);
+    expect(again[2]).not.toBe(got[2]);
+    expect(again.slice(0, 2)).toEqual(pristine.slice(0, 2));
+    // The same numbers as a fetcher that never answered before (nothing from the memo).
+    const fresh = createSyntheticFetcher({ clock });
+    expect(again).toEqual(await fresh.fetchLatest({ symbol: 'EURUSD', timeframe: '1m', limit: 3 }));
+    // Across the minute's end: the bar that was forming comes back final, frozen, and is kept from then on.
+    clock.set(T0 + 61_000);
+    const next = await poll();
+    expect(next[0]).toBe(got[1]);
+    expect(next[1]).not.toBe(got[2]);
+    expect(next[1]).toMatchObject({ ts: T0, final: true });
+    expect(Object.isFrozen(next[1])).toBe(true);
+    clock.advance(1000);
+    expect((await poll())[1]).toBe(next[1]);
+  });
+
+  it('never changes a bar it handed out (forming or final), over polls across minute ends', async () => {
+    const clock = new ManualClock(T0 + 1_500);
+    const f = createSyntheticFetcher({ clock });
+    const seen: { bars: Bar[]; copy: Bar[] }[] = [];
+    for (let i = 0; i < 150; i++) {
+      const bars = (
+        await f.fetchLatestMany({ symbols: ['EURUSD', 'XAUUSD'], timeframe: '1m', limit: 3 })
+      ).get('XAUUSD') as Bar[];
+      seen.push({ bars, copy: structuredClone(bars) });
+      clock.advance(997);
+    }
+    for (const { bars, copy } of seen) expect(bars).toEqual(copy);
   });
 
   it('rejects bad options quoting the value', () => {
