@@ -224,6 +224,37 @@ describe('FeatureEngine', () => {
     expect(Object.isFrozen(e.values('EURUSD'))).toBe(false);
   });
 
+  it('updateValues() is update() then values(), frozen and kept per symbol; latestValues() reads it back', () => {
+    const e = engine({ timeframes: ['5m'] });
+    const twin = engine({ timeframes: ['5m'] });
+    expect(e.latestValues('EURUSD')).toBeNull();
+    const bars = baseBars(60);
+    let last: Readonly<FlatFeatureValues> | null = null;
+    for (const [i, b] of bars.entries()) {
+      // Forming versions first (replaces), then the final bar; another symbol in between.
+      for (const x of [{ ...b, close: b.open, final: false }, b]) {
+        const v = e.updateValues(x);
+        expect(twin.update(x)).not.toBe('rejected');
+        expect(v).toEqual(twin.values('EURUSD'));
+        expect(Object.isFrozen(v)).toBe(true);
+        expect(e.latestValues('EURUSD')).toBe(v);
+        last = v;
+      }
+      if (i % 7 === 0) e.updateValues({ ...b, symbol: 'GBPUSD' });
+    }
+    expect(e.latestValues('EURUSD')).toBe(last);
+    // Rejected bars (older, non-finite, other timeframe) give null and keep the record.
+    expect(e.updateValues(bars[3]!)).toBeNull();
+    expect(e.updateValues({ ...bars[59]!, close: NaN })).toBeNull();
+    expect(e.updateValues({ ...bars[59]!, timeframe: '5m' })).toBeNull();
+    expect(e.latestValues('EURUSD')).toBe(last);
+    expect(e.latestValues('GBPUSD')).not.toBeNull();
+    // The higher timeframe is as update() leaves it.
+    expect(e.values('EURUSD', '5m')).toEqual(twin.values('EURUSD', '5m'));
+    e.forget('EURUSD');
+    expect(e.latestValues('EURUSD')).toBeNull();
+  });
+
   it('values() gives a new record per call: what a caller does to one it keeps shows in no later one', () => {
     const e = engine({ timeframes: [] });
     const bars = baseBars(40);

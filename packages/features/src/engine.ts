@@ -145,6 +145,8 @@ interface SymbolState {
   base: TfState;
   higher: HigherTfState[];
   cached: FeatureSet | null;
+  /** The frozen record of the last {@link FeatureEngine.updateValues} (base timeframe), or null. */
+  latestValues: FlatFeatureValues | null;
 }
 
 const SNAPSHOT_VERSION = 1;
@@ -229,7 +231,15 @@ export class FeatureEngine {
       ...tfState(tf),
       resampler: new Resampler(tf),
     }));
-    return { latestTs: -Infinity, final: false, tfs: [base, ...higher], base, higher, cached: null };
+    return {
+      latestTs: -Infinity,
+      final: false,
+      tfs: [base, ...higher],
+      base,
+      higher,
+      cached: null,
+      latestValues: null,
+    };
   }
 
   private state(symbol: string): SymbolState {
@@ -401,11 +411,38 @@ export class FeatureEngine {
     return t === null ? null : t.set.flatValuesInto(into);
   }
 
+  /**
+   * {@link update} and then {@link values} of the base timeframe, as one frozen record that the engine
+   * also keeps as the symbol's latest ({@link latestValues}): one symbol lookup instead of one per call
+   * plus one in a map of the caller's. Null (and the kept record unchanged) when the bar is rejected.
+   * What the sidecar does per bar (apps/sidecar/src/strategy/features.ts).
+   */
+  updateValues(bar: Bar): Readonly<FlatFeatureValues> | null {
+    if (this.update(bar) === 'rejected') return null;
+    const s = this.recentState; // update() found or made the bar's symbol state
+    if (s === null) return null;
+    const v = Object.freeze(s.base.set.flatValues());
+    s.latestValues = v;
+    return v;
+  }
+
+  /**
+   * The record of the symbol's last accepted {@link updateValues}, or null (never given to
+   * `updateValues`, forgotten, or restored/warm-started since).
+   */
+  latestValues(symbol: string): Readonly<FlatFeatureValues> | null {
+    const s =
+      symbol === this.recentSymbol && this.recentState !== null ? this.recentState : this.symbols.get(symbol);
+    return s === undefined ? null : s.latestValues;
+  }
+
   /** The timeframe's state with its pending forming bar applied, or null (symbol never seen, timeframe not computed). */
   private timeframeState(symbol: string, timeframe: Timeframe): TfState | null {
     const s =
       symbol === this.recentSymbol && this.recentState !== null ? this.recentState : this.symbols.get(symbol);
     if (s === undefined || s.latestTs === -Infinity) return null;
+    // The base timeframe has no pending bar: no walk over the timeframes.
+    if (timeframe === this.options.baseTimeframe) return s.base;
     const tfs = s.tfs;
     for (let i = 0; i < tfs.length; i++) {
       const t = tfs[i] as TfState; // i < tfs.length

@@ -589,7 +589,7 @@ export class IndicatorSet {
   }
 
   update(bar: FeatureBar, replace: boolean): void {
-    packedUpdate(this.st, this.steps, bar.high, bar.low, bar.close, replace);
+    packedUpdate(this.st, this.steps, bar, replace);
     const g = this.objects;
     if (g !== null) g.update(bar, replace);
   }

@@ -76,10 +76,25 @@ export class PackedStep {
 
 type S = Float64Array;
 
+/** What the packed indicators read from a bar. */
+export interface PackedBar {
+  high: number;
+  low: number;
+  close: number;
+}
+
+/**
+ * The bar being fed: close, high, low. The update functions read their input here rather than take it
+ * as arguments: a double passed to a call V8 does not inline is boxed (a 16-byte heap number per
+ * argument per call; the three of the engine's call were ~48 bytes per symbol per cycle).
+ */
+const IN = new Float64Array(3);
+
 // Reads of a slot known to lie inside the array (offsets come from the plan): `?? NaN` satisfies
 // noUncheckedIndexedAccess without a branch V8 keeps.
 
-function emaAdd(s: S, o: number, t: PackedStep, x: number): void {
+function emaAdd(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (!(x - x === 0)) {
     s[o + 1] = (s[o + 1] ?? NaN) + 1;
     return;
@@ -99,18 +114,20 @@ function emaAdd(s: S, o: number, t: PackedStep, x: number): void {
   s[o] = n + 1;
 }
 
-function emaReplace(s: S, o: number, t: PackedStep, x: number): void {
+function emaReplace(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (s[o] === 0 || !(x - x === 0)) {
-    emaAdd(s, o, t, x);
+    emaAdd(s, o, t);
     return;
   }
   s[o + 2] = s[o + 4] ?? NaN;
   s[o + 3] = s[o + 5] ?? NaN;
   s[o] = (s[o] ?? NaN) - 1;
-  emaAdd(s, o, t, x);
+  emaAdd(s, o, t);
 }
 
-function smaAdd(s: S, o: number, t: PackedStep, x: number): void {
+function smaAdd(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (!(x - x === 0)) {
     s[o + 1] = (s[o + 1] ?? NaN) + 1;
     return;
@@ -135,9 +152,10 @@ function smaAdd(s: S, o: number, t: PackedStep, x: number): void {
   s[o] = n + 1;
 }
 
-function smaReplace(s: S, o: number, t: PackedStep, x: number): void {
+function smaReplace(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (s[o] === 0 || !(x - x === 0)) {
-    smaAdd(s, o, t, x);
+    smaAdd(s, o, t);
     return;
   }
   let p = (s[o + 4] ?? NaN) - 1;
@@ -147,10 +165,11 @@ function smaReplace(s: S, o: number, t: PackedStep, x: number): void {
   s[o + 2] = s[o + 5] ?? NaN;
   s[o + 3] = s[o + 7] ?? NaN;
   s[o] = (s[o] ?? NaN) - 1;
-  smaAdd(s, o, t, x);
+  smaAdd(s, o, t);
 }
 
-function rsiAdd(s: S, o: number, t: PackedStep, x: number): void {
+function rsiAdd(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (!(x - x === 0)) {
     s[o + 1] = (s[o + 1] ?? NaN) + 1;
     return;
@@ -192,9 +211,10 @@ function rsiAdd(s: S, o: number, t: PackedStep, x: number): void {
   }
 }
 
-function rsiReplace(s: S, o: number, t: PackedStep, x: number): void {
+function rsiReplace(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (s[o] === 0 || !(x - x === 0)) {
-    rsiAdd(s, o, t, x);
+    rsiAdd(s, o, t);
     return;
   }
   s[o + 2] = s[o + 6] ?? NaN;
@@ -202,11 +222,12 @@ function rsiReplace(s: S, o: number, t: PackedStep, x: number): void {
   s[o + 4] = s[o + 8] ?? NaN;
   s[o + 5] = s[o + 9] ?? NaN;
   s[o] = (s[o] ?? NaN) - 1;
-  rsiAdd(s, o, t, x);
+  rsiAdd(s, o, t);
 }
 
 // MACD slice: 2 slowSum, 3 fastSum, 4 sigSum, 5 slowEma, 6 fastEma, 7 sig, 8..13 the undo copies.
-function macdAdd(s: S, o: number, t: PackedStep, x: number): void {
+function macdAdd(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (!(x - x === 0)) {
     s[o + 1] = (s[o + 1] ?? NaN) + 1;
     return;
@@ -255,18 +276,20 @@ function macdAdd(s: S, o: number, t: PackedStep, x: number): void {
   }
 }
 
-function macdReplace(s: S, o: number, t: PackedStep, x: number): void {
+function macdReplace(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (s[o] === 0 || !(x - x === 0)) {
-    macdAdd(s, o, t, x);
+    macdAdd(s, o, t);
     return;
   }
   for (let i = 2; i < 8; i++) s[o + i] = s[o + i + 6] ?? NaN;
   s[o] = (s[o] ?? NaN) - 1;
-  macdAdd(s, o, t, x);
+  macdAdd(s, o, t);
 }
 
 // Bollinger (TA-Lib mode) slice: 2 t1, 3 t2, 4 mid, 5 sd, 6 pos, 7 uT1, 8 uT2, 9 uSlot, 10 uMid, 11 uSd.
-function bbAdd(s: S, o: number, t: PackedStep, x: number): void {
+function bbAdd(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (!(x - x === 0)) {
     s[o + 1] = (s[o + 1] ?? NaN) + 1;
     return;
@@ -301,9 +324,10 @@ function bbAdd(s: S, o: number, t: PackedStep, x: number): void {
   s[o] = n + 1;
 }
 
-function bbReplace(s: S, o: number, t: PackedStep, x: number): void {
+function bbReplace(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (s[o] === 0 || !(x - x === 0)) {
-    bbAdd(s, o, t, x);
+    bbAdd(s, o, t);
     return;
   }
   let p = (s[o + 6] ?? NaN) - 1;
@@ -315,11 +339,12 @@ function bbReplace(s: S, o: number, t: PackedStep, x: number): void {
   s[o + 4] = s[o + 10] ?? NaN;
   s[o + 5] = s[o + 11] ?? NaN;
   s[o] = (s[o] ?? NaN) - 1;
-  bbAdd(s, o, t, x);
+  bbAdd(s, o, t);
 }
 
 // StdDev slice: 2 t1, 3 t2, 4 value, 5 pos, 6 uT1, 7 uT2, 8 uSlot, 9 uValue.
-function sdAdd(s: S, o: number, t: PackedStep, x: number): void {
+function sdAdd(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (!(x - x === 0)) {
     s[o + 1] = (s[o + 1] ?? NaN) + 1;
     return;
@@ -353,9 +378,10 @@ function sdAdd(s: S, o: number, t: PackedStep, x: number): void {
   s[o] = n + 1;
 }
 
-function sdReplace(s: S, o: number, t: PackedStep, x: number): void {
+function sdReplace(s: S, o: number, t: PackedStep): void {
+  const x = IN[0] ?? NaN;
   if (s[o] === 0 || !(x - x === 0)) {
-    sdAdd(s, o, t, x);
+    sdAdd(s, o, t);
     return;
   }
   let p = (s[o + 5] ?? NaN) - 1;
@@ -366,11 +392,14 @@ function sdReplace(s: S, o: number, t: PackedStep, x: number): void {
   s[o + 3] = s[o + 7] ?? NaN;
   s[o + 4] = s[o + 9] ?? NaN;
   s[o] = (s[o] ?? NaN) - 1;
-  sdAdd(s, o, t, x);
+  sdAdd(s, o, t);
 }
 
 // ATR slice: 2 prevClose, 3 sum, 4 value, 5 uPrevClose, 6 uSum, 7 uValue.
-function atrAdd(s: S, o: number, t: PackedStep, high: number, low: number, close: number): void {
+function atrAdd(s: S, o: number, t: PackedStep): void {
+  const close = IN[0] ?? NaN;
+  const high = IN[1] ?? NaN;
+  const low = IN[2] ?? NaN;
   if (!(high - high === 0 && low - low === 0 && close - close === 0)) {
     s[o + 1] = (s[o + 1] ?? NaN) + 1;
     return;
@@ -399,58 +428,57 @@ function atrAdd(s: S, o: number, t: PackedStep, high: number, low: number, close
   }
 }
 
-function atrReplace(s: S, o: number, t: PackedStep, high: number, low: number, close: number): void {
+function atrReplace(s: S, o: number, t: PackedStep): void {
+  const close = IN[0] ?? NaN;
+  const high = IN[1] ?? NaN;
+  const low = IN[2] ?? NaN;
   if (s[o] === 0 || !(high - high === 0 && low - low === 0 && close - close === 0)) {
-    atrAdd(s, o, t, high, low, close);
+    atrAdd(s, o, t);
     return;
   }
   s[o + 2] = s[o + 5] ?? NaN;
   s[o + 3] = s[o + 6] ?? NaN;
   s[o + 4] = s[o + 7] ?? NaN;
   s[o] = (s[o] ?? NaN) - 1;
-  atrAdd(s, o, t, high, low, close);
+  atrAdd(s, o, t);
 }
 
 /** Feeds one bar (its high, low and close) to every packed indicator of a set. */
-export function packedUpdate(
-  s: S,
-  steps: readonly PackedStep[],
-  high: number,
-  low: number,
-  close: number,
-  replace: boolean,
-): void {
+export function packedUpdate(s: S, steps: readonly PackedStep[], bar: PackedBar, replace: boolean): void {
+  IN[0] = bar.close;
+  IN[1] = bar.high;
+  IN[2] = bar.low;
   for (let i = 0; i < steps.length; i++) {
     const t = steps[i] as PackedStep; // i < steps.length
     const o = t.o;
     switch (t.kind) {
       case PACKED_EMA:
-        if (replace) emaReplace(s, o, t, close);
-        else emaAdd(s, o, t, close);
+        if (replace) emaReplace(s, o, t);
+        else emaAdd(s, o, t);
         break;
       case PACKED_SMA:
-        if (replace) smaReplace(s, o, t, close);
-        else smaAdd(s, o, t, close);
+        if (replace) smaReplace(s, o, t);
+        else smaAdd(s, o, t);
         break;
       case PACKED_RSI:
-        if (replace) rsiReplace(s, o, t, close);
-        else rsiAdd(s, o, t, close);
+        if (replace) rsiReplace(s, o, t);
+        else rsiAdd(s, o, t);
         break;
       case PACKED_MACD:
-        if (replace) macdReplace(s, o, t, close);
-        else macdAdd(s, o, t, close);
+        if (replace) macdReplace(s, o, t);
+        else macdAdd(s, o, t);
         break;
       case PACKED_BB:
-        if (replace) bbReplace(s, o, t, close);
-        else bbAdd(s, o, t, close);
+        if (replace) bbReplace(s, o, t);
+        else bbAdd(s, o, t);
         break;
       case PACKED_SD:
-        if (replace) sdReplace(s, o, t, close);
-        else sdAdd(s, o, t, close);
+        if (replace) sdReplace(s, o, t);
+        else sdAdd(s, o, t);
         break;
       default:
-        if (replace) atrReplace(s, o, t, high, low, close);
-        else atrAdd(s, o, t, high, low, close);
+        if (replace) atrReplace(s, o, t);
+        else atrAdd(s, o, t);
     }
   }
 }

@@ -72,4 +72,27 @@ describe('the strategy feature set', () => {
     if (!first) throw new Error('no bars');
     expect(features.update({ ...first })).toBe(before);
   });
+
+  it('keeps the latest frozen record per symbol: a rejected bar answers it, an unseen symbol nothing', () => {
+    const features = createIndicatorFeatures();
+    expect(features.latest('EURUSD')).toBeNull();
+    expect(features.symbols).toBe(0);
+    const all = [...bars()];
+    let last = null;
+    for (const bar of all.slice(0, 90)) {
+      last = features.update(bar);
+      expect(Object.isFrozen(last)).toBe(true);
+      expect(features.latest('EURUSD')).toBe(last);
+    }
+    const next = all[90] as Bar;
+    // A non-finite bar is rejected: the answer is the kept record, nothing changes.
+    expect(features.update({ ...next, close: NaN })).toBe(last);
+    expect(features.update({ ...next, symbol: 'GBPUSD', high: Infinity })).toEqual({});
+    expect(features.latest('GBPUSD')).toBeNull();
+    expect(features.symbols).toBe(1);
+    const other = features.update({ ...next, symbol: 'GBPUSD' });
+    expect(features.latest('GBPUSD')).toBe(other);
+    expect(features.latest('EURUSD')).toBe(last);
+    expect(features.symbols).toBe(2);
+  });
 });

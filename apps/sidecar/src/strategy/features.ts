@@ -55,21 +55,23 @@ export function createIndicatorFeatures(
     // The sidecar reads values right after each update: no read cache.
     cacheTtlMs: 0,
   });
-  const latest = new Map<string, FeatureValues>();
+  // The engine keeps each symbol's latest record itself (`updateValues`/`latestValues`): one symbol
+  // lookup per bar, no second map here.
   return {
+    // A symbol's state is made by its first accepted bar (the engine rejects a non-finite or
+    // other-timeframe bar before it looks the symbol up), so this counts the symbols with values.
     get symbols() {
-      return latest.size;
+      return engine.stats().symbols;
     },
     update(bar: Bar): FeatureValues {
-      if (engine.update(bar) === 'rejected') return latest.get(bar.symbol) ?? {};
-      // The flat keys read straight from the indicators (no FeatureSet wrappers per bar), frozen:
-      // a signal keeps them, and builds its reasons from them when read.
-      const values: FeatureValues = Object.freeze(engine.values(bar.symbol) ?? {});
-      latest.set(bar.symbol, values);
-      return values;
+      // The flat keys read straight from the indicators (no FeatureSet wrappers per bar), frozen: a
+      // signal keeps them, and builds its reasons from them when read.
+      const values = engine.updateValues(bar);
+      if (values !== null) return values;
+      return engine.latestValues(bar.symbol) ?? {};
     },
     latest(symbol: string): FeatureValues | null {
-      return latest.get(symbol) ?? null;
+      return engine.latestValues(symbol);
     },
   };
 }
