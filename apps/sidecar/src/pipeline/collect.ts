@@ -262,8 +262,7 @@ async function fetchSymbol(
       from: prior ? from : undefined,
       attempts: prior,
     });
-    const closed = step.gate.pass();
-    if (closed) await closed;
+    for (let paused = step.gate.pass(); paused; paused = step.gate.pass()) await paused;
     recordAttempts(options.metrics, res.attempts, recorded);
     absorb(options, fetched, state, res.value, res.source, res.attempts, clock.now(), step.tally);
     step.gate.worked();
@@ -404,8 +403,7 @@ async function collectBatch(
       for (let i = 0; i < asked.length; i++) {
         const symbol = asked[i];
         if (symbol === undefined) continue;
-        const closed = gate.pass();
-        if (closed) await closed;
+        for (let paused = gate.pass(); paused; paused = gate.pass()) await paused;
         const got = answers.get(symbol);
         if (Array.isArray(got) && isCurrentAnswer(got, sentAt, timeframe)) {
           absorb(options, fetched, options.states.get(symbol), got, source, served, at, tally);
@@ -428,8 +426,7 @@ async function collectBatch(
       }
       // A reader that came in during the answers is served now, not after the next batch request
       // (which may need no I/O) or the cycle's write step.
-      const settled = gate.settle();
-      if (settled) await settled;
+      for (let paused = gate.settle(); paused; paused = gate.pass()) await paused;
     }
   }
   if (fallbacks.length > 0) {

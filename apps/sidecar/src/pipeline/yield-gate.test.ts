@@ -14,14 +14,12 @@ function work(ms: number): void {
 /** Processes `answers` answers of `ms` each through the gate, as the cycle's batch loop does. */
 async function batch(gate: YieldGate, answers: number, ms: number, done: number[] = []): Promise<void> {
   for (let i = 0; i < answers; i++) {
-    const closed = gate.pass();
-    if (closed) await closed;
+    for (let p = gate.pass(); p; p = gate.pass()) await p;
     work(ms);
     done.push(i);
     gate.worked();
   }
-  const settled = gate.settle();
-  if (settled) await settled;
+  for (let p = gate.settle(); p; p = gate.pass()) await p;
 }
 
 describe('yield gate', () => {
@@ -54,8 +52,7 @@ describe('yield gate', () => {
       const gate = createYieldGate(0.25);
       let sent = false;
       for (let i = 0; i < 400; i++) {
-        const closed = gate.pass();
-        if (closed) await closed;
+        for (let p = gate.pass(); p; p = gate.pass()) await p;
         work(0.05);
         done.push(i);
         // The request leaves the client at once (the kernel has it); the server can only read it
@@ -99,8 +96,28 @@ describe('yield gate', () => {
     gate.worked(); // slice of 0 ms: closed at once
     const waits = [gate.pass(), gate.pass(), gate.pass()];
     expect(waits.every((w) => w instanceof Promise)).toBe(true);
+    // One pause shared by every waiter: no promise or closure per waiter.
+    expect(waits[1]).toBe(waits[0]);
+    expect(waits[2]).toBe(waits[0]);
     for (const w of waits) await w;
     expect(ran).toBe(true);
     expect(gate.pass()).toBeUndefined();
+  });
+
+  it('a waiter that resumes after another worker closed the gate again waits for the next pause', async () => {
+    const gate = createYieldGate(0);
+    gate.worked(); // closed at once
+    const order: string[] = [];
+    const worker = async (name: string) => {
+      for (let p = gate.pass(); p; p = gate.pass()) {
+        order.push(`${name} waits`);
+        await p;
+      }
+      order.push(`${name} works`);
+      gate.worked(); // a 0 ms slice: closes the gate again
+    };
+    await Promise.all([worker('a'), worker('b')]);
+    // b resumed from the first pause after a had closed the gate again: it waited for the next one.
+    expect(order).toEqual(['a waits', 'b waits', 'a works', 'b waits', 'b works']);
   });
 });

@@ -13,13 +13,19 @@ import { performance } from 'node:perf_hooks';
 export const YIELD_AFTER_MS = 0.25;
 
 export interface YieldGate {
-  /** Undefined when open (no extra await), else a promise that settles once the gate opens again. */
+  /**
+   * Undefined when open (no extra await), else the current pause: one promise shared by every
+   * waiter (no closure or promise per waiter), settled after a turn of the event loop. Call pass()
+   * again once it settled, until it returns undefined: another worker may have closed the gate again
+   * before this one resumed. `for (let p = gate.pass(); p; p = gate.pass()) await p;`
+   */
   pass(): Promise<void> | undefined;
   /** Call after processing an answer: closes the gate once the slice is used up. */
   worked(): void;
   /**
    * Call after the last answer of a batch: undefined when nothing was processed since the last
-   * pause, else a promise that settles after one turn of the event loop (pending I/O served).
+   * pause, else the pause (as pass(): wait on pass() after it), which settles after one turn of the
+   * event loop (pending I/O served).
    */
   settle(): Promise<void> | undefined;
 }
@@ -48,14 +54,8 @@ export function createYieldGate(afterMs: number = YIELD_AFTER_MS): YieldGate {
     );
   };
   const pass = () => {
-    if (!gate) {
-      resume();
-      return undefined;
-    }
-    return (async () => {
-      while (gate !== undefined) await gate;
-      resume();
-    })();
+    if (!gate) resume();
+    return gate;
   };
   return {
     pass,
