@@ -154,6 +154,59 @@ describe('request planner', () => {
     expect(sent.get('synthetic')!.length).toBe(30);
   });
 
+  it('returns the same read-only set while every symbol of the same list is granted, a new one when that changes', () => {
+    const clock = new ManualClock(T0);
+    const breaker = createBreakerFromConfig(testConfig({ SQLITE_PATH: ':memory:' }), clock);
+    const planner = createRequestPlanner({
+      sources: [slot('synthetic', clock, { perMinute: null, perDay: null })],
+      breaker,
+      timeframe: '1m',
+      intervalMs: 1000,
+      symbols: 3,
+      now: () => clock.now(),
+    });
+    const first = planner.beginCycle(SYMBOLS, T0);
+    expect([...first]).toEqual(SYMBOLS);
+    // The same names in another array (cluster mode filters the list every cycle): the same set.
+    expect(planner.beginCycle([...SYMBOLS], T0 + 1000)).toBe(first);
+    expect(() => first.add('BTCUSD')).toThrow(TypeError);
+    expect(() => first.delete('EURUSD')).toThrow(TypeError);
+    expect(() => first.clear()).toThrow(TypeError);
+    const fewer = planner.beginCycle(['EURUSD', 'NAS100'], T0 + 2000);
+    expect([...fewer]).toEqual(['EURUSD', 'NAS100']);
+    expect([...first]).toEqual(SYMBOLS); // a set handed out is never changed
+    expect(planner.beginCycle(['EURUSD', 'NAS100'], T0 + 3000)).toBe(fewer);
+    expect(planner.beginCycle(SYMBOLS, T0 + 4000)).not.toBe(first);
+    breaker.close();
+  });
+
+  it("a cycle's grant is used once; the next ask in the same cycle takes tokens, and a short budget grants a new set", () => {
+    const clock = new ManualClock(T0);
+    const breaker = createBreakerFromConfig(testConfig({ SQLITE_PATH: ':memory:' }), clock);
+    const planner = createRequestPlanner({
+      sources: [slot('yahoo', clock, { perMinute: 60, perDay: null })],
+      breaker,
+      timeframe: '1m',
+      intervalMs: 1000,
+      symbols: 3,
+      now: () => clock.now(),
+    });
+    // The minute's burst is one round of the 3 symbols: all granted, no token left.
+    const due = planner.beginCycle(SYMBOLS, T0);
+    expect([...due]).toEqual(SYMBOLS);
+    for (const s of SYMBOLS) expect(planner.admit('yahoo', s, T0)).toBe(true);
+    expect(planner.admit('yahoo', 'EURUSD', T0)).toBe(false);
+    // A second later about one token came back: the round is not affordable, one symbol is granted
+    // (the order: polled longest ago, then configuration order), in a set of its own.
+    clock.set(T0 + 1500);
+    const next = planner.beginCycle(SYMBOLS, T0 + 1500);
+    expect([...next]).toEqual(['EURUSD']);
+    expect([...due]).toEqual(SYMBOLS);
+    expect(planner.admit('yahoo', 'XAUUSD', T0 + 1500)).toBe(false);
+    expect(planner.admit('yahoo', 'EURUSD', T0 + 1500)).toBe(true);
+    breaker.close();
+  });
+
   it('reports the sources whose budget cannot give the configured interval', () => {
     const clock = new ManualClock(T0);
     const breaker = createBreakerFromConfig(testConfig({ SQLITE_PATH: ':memory:' }), clock);

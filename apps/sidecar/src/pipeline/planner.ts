@@ -83,7 +83,9 @@ export interface RequestPlannerOptions {
 export interface RequestPlanner {
   /**
    * Starts a cycle at `now`: picks each symbol's first callable source and grants that source's
-   * tokens; returns the symbols that may be fetched this cycle (the others wait).
+   * tokens; returns the symbols that may be fetched this cycle (the others wait). The set belongs to
+   * the planner: a later cycle that grants every symbol of the same list returns the same set again
+   * (no set of 20,000 names rebuilt every second), so it is only read (add, delete and clear throw).
    */
   beginCycle(symbols: readonly string[], now: number): Set<string>;
   /**
@@ -113,13 +115,40 @@ interface SourceBuckets {
   windows: WindowBucket[];
   refilledAt: number;
   needers: number;
-  /**
-   * The cycle number in which each symbol was granted its first source's request (already paid
-   * for), until it is used; 0 once used. Stable keys, so the map is not rebuilt every cycle.
-   */
-  granted: Map<string, number>;
   /** Symbols one request serves: a batch endpoint's `maxSymbols` when it costs nothing per symbol, else 1. */
   perRequest: number;
+}
+
+/**
+ * One symbol's polls: the cycle in which it was granted a request of `grantedBy` (its first source,
+ * already paid for) until it is used, 0 once used; and when it was last granted a request (any source).
+ * One record per symbol, found once per cycle, instead of a map entry per source and one for the time.
+ */
+interface SymbolPolls {
+  readonly symbol: string;
+  grantedBy: SourceBuckets | null;
+  grantCycle: number;
+  lastPolled: number;
+}
+
+/**
+ * The set of due symbols a cycle returns: read by the cycle, kept by the planner and returned again
+ * while the due symbols stay the same, so it cannot be changed (add, delete and clear throw).
+ */
+class DueSet extends Set<string> {
+  constructor(symbols: readonly string[]) {
+    super();
+    for (const s of symbols) super.add(s);
+  }
+  override add(): this {
+    throw new TypeError('the set of due symbols belongs to the request planner: read it, do not change it');
+  }
+  override delete(): boolean {
+    throw new TypeError('the set of due symbols belongs to the request planner: read it, do not change it');
+  }
+  override clear(): void {
+    throw new TypeError('the set of due symbols belongs to the request planner: read it, do not change it');
+  }
 }
 
 /** Requests a round of `needers` symbols costs. */
@@ -197,7 +226,6 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
       windows: windowBuckets(limitsOf(slot), options.symbols, share),
       refilledAt: t0,
       needers: 0,
-      granted: new Map(),
       perRequest: symbolsPerRequest(slot, options.timeframe),
     });
   }
@@ -212,8 +240,34 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
   }
   /** Cycles begun (grants are stamped with it). */
   let cycle = 0;
-  /** When each symbol was last granted a request (any source), epoch ms. */
-  const lastPolled = new Map<string, number>();
+  /** Per symbol: its grant and when it was last granted a request (any source, epoch ms). */
+  const polls = new Map<string, SymbolPolls>();
+  const pollsOf = (symbol: string): SymbolPolls => {
+    let p = polls.get(symbol);
+    if (p === undefined) {
+      p = { symbol, grantedBy: null, grantCycle: 0, lastPolled: -Infinity };
+      polls.set(symbol, p);
+    }
+    return p;
+  };
+  /**
+   * The symbols of the latest cycle, their records in the same order, and the set of them (returned
+   * by every cycle that grants them all); rebuilt when the list changes.
+   */
+  let listed: readonly string[] = [];
+  let listedPolls: SymbolPolls[] = [];
+  let allDue: DueSet | null = null;
+  /** The records of `symbols` in order (the previous cycle's when the list is the same, no lookups). */
+  function pollsOfList(symbols: readonly string[]): SymbolPolls[] {
+    let same = symbols.length === listed.length;
+    for (let i = 0; same && i < symbols.length; i++) same = symbols[i] === listed[i];
+    if (!same) {
+      listed = [...symbols];
+      listedPolls = listed.map(pollsOf);
+      allDue = null;
+    }
+    return listedPolls;
+  }
 
   function refill(b: SourceBuckets, now: number): void {
     const dt = Math.max(0, now - b.refilledAt);
@@ -253,68 +307,66 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
       const closedAt = alignTs(now, options.timeframe);
       const nextShare = shareNow();
       if (Math.abs(nextShare - share) > 1e-9) reshare(nextShare);
-      const bySource = new Map<SourceName, string[]>();
       for (const b of sources.values()) {
         b.needers = 0;
         refill(b, now);
       }
+      const records = pollsOfList(symbols);
+      const all = (): Set<string> => (allDue ??= new DueSet(listed));
       const first = options.sources.find((s) => skipReason(s, breaker, options.timeframe) === null);
-      const due = new Set<string>();
-      for (const symbol of symbols) {
-        // No source may be asked: the cycle reports the symbol failed, with every skip as its reason.
-        if (!first) {
-          due.add(symbol);
-          continue;
+      // No source may be asked: the cycle reports every symbol failed, with every skip as its reason.
+      if (!first) return all();
+      // Every symbol needs the first source that may be asked now.
+      const b = sources.get(first.name);
+      if (b === undefined) return new DueSet([]); // `sources` holds every slot of options.sources
+      b.needers = symbols.length;
+      // Every round affordable (taking them one by one would succeed for each): all are granted,
+      // and their order does not matter. No per-symbol objects, no sort (issue 16: this ran for
+      // every symbol every cycle at 20,000 symbols, where the budget is rarely short).
+      if (take(b, requestsFor(b, symbols.length))) {
+        // An indexed loop: a for-of over 20,000 records left an iterator result per symbol (40 B)
+        // in the profile.
+        for (let i = 0; i < records.length; i++) {
+          const p = records[i];
+          if (p === undefined) continue; // i < records.length
+          p.grantedBy = b;
+          p.grantCycle = cycle;
         }
-        const list = bySource.get(first.name) ?? [];
-        list.push(symbol);
-        bySource.set(first.name, list);
+        return all();
       }
-      for (const [source, list] of bySource) {
-        const b = sources.get(source);
-        if (b === undefined) continue; // bySource holds only names of options.sources, each in `sources`
-        b.needers = list.length;
-        // Every round affordable (taking them one by one would succeed for each): all are granted,
-        // and their order does not matter. No per-symbol objects, no sort (issue 16: this ran for
-        // every symbol every cycle at 20,000 symbols, where the budget is rarely short).
-        if (take(b, requestsFor(b, list.length))) {
-          for (const symbol of list) {
-            b.granted.set(symbol, cycle);
-            due.add(symbol);
-          }
-          continue;
-        }
-        // Not asked since the latest bar closed first (the closing minute is fetched once more),
-        // then the longest waiting; ties in configuration order.
-        const order = list
-          .map((symbol, i) => ({ symbol, i, at: lastPolled.get(symbol) ?? -Infinity }))
-          .sort((x, y) => {
-            const xc = x.at < closedAt ? 0 : 1;
-            const yc = y.at < closedAt ? 0 : 1;
-            return xc - yc || x.at - y.at || x.i - y.i;
-          });
-        // A free batch endpoint serves up to `perRequest` symbols with one request (one token).
-        for (let i = 0; i < order.length; i += b.perRequest) {
-          if (!take(b)) break;
-          for (const { symbol } of order.slice(i, i + b.perRequest)) {
-            b.granted.set(symbol, cycle);
-            due.add(symbol);
-          }
+      // Not asked since the latest bar closed first (the closing minute is fetched once more),
+      // then the longest waiting; ties in configuration order.
+      const order = records
+        .map((p, i) => ({ p, i, at: p.lastPolled }))
+        .sort((x, y) => {
+          const xc = x.at < closedAt ? 0 : 1;
+          const yc = y.at < closedAt ? 0 : 1;
+          return xc - yc || x.at - y.at || x.i - y.i;
+        });
+      const due: string[] = [];
+      // A free batch endpoint serves up to `perRequest` symbols with one request (one token).
+      for (let i = 0; i < order.length; i += b.perRequest) {
+        if (!take(b)) break;
+        for (const { p } of order.slice(i, i + b.perRequest)) {
+          p.grantedBy = b;
+          p.grantCycle = cycle;
+          due.push(p.symbol);
         }
       }
-      return due;
+      return new DueSet(due);
     },
     admit(source, symbol, now) {
       const b = sources.get(source);
       if (!b) return true;
-      if (b.granted.get(symbol) === cycle) {
-        b.granted.set(symbol, 0);
-        lastPolled.set(symbol, now);
+      const p = pollsOf(symbol);
+      if (p.grantCycle === cycle && p.grantedBy === b) {
+        p.grantCycle = 0;
+        p.lastPolled = now;
         return true;
       }
       refill(b, now);
       if (!take(b)) return false;
-      lastPolled.set(symbol, now);
+      p.lastPolled = now;
       return true;
     },
     plan: () => [...sources.values()].map(planOf),
