@@ -1,5 +1,12 @@
 import { resolveCalendar, type Bar } from '@pipeline/core';
-import { advances, isMarketOpen, judgeFreshness, type FreshnessFacts } from './freshness';
+import {
+  advances,
+  isMarketOpen,
+  judgeFreshness,
+  judgeStale,
+  type FreshnessFacts,
+  type FreshnessRuleOptions,
+} from './freshness';
 
 // Wednesday 2024-01-03 15:00 UTC: FX open, US equities open (10:00 New York).
 const T = Date.UTC(2024, 0, 3, 15, 0, 0);
@@ -126,5 +133,41 @@ describe('freshness from the data', () => {
         ]);
       }
     }
+  });
+
+  it('judgeStale gives judgeFreshness().stale, asking for the calendar only when that does', () => {
+    const rules: FreshnessRuleOptions[] = [
+      rule,
+      { ...rule, timeframe: undefined },
+      { staleAfterMs: 10_000 },
+      { ...rule, calendarFor: () => 'us-equity' as const },
+      { ...rule, calendarFor: () => '24x7' as const },
+    ];
+    const starts = [T, SAT, Date.UTC(2024, 0, 3, 21, 0), Date.UTC(2024, 0, 5, 21, 59, 30)];
+    const offsets = [null, -70_000, -11_000, -10_000, -9_000, 0];
+    let cases = 0;
+    for (const base of rules)
+      for (const now of starts)
+        for (const success of offsets)
+          for (const advance of offsets)
+            for (const barAt of [null, now - 2 * MIN, now - MIN, now]) {
+              const facts: FreshnessFacts = {
+                symbol: 'EURUSD',
+                lastBar: barAt === null ? null : bar(Math.floor(barAt / MIN) * MIN),
+                lastSuccessAt: success === null ? null : now + success,
+                lastAdvanceAt: advance === null ? null : now + advance,
+              };
+              const asked: string[] = [];
+              const calendarFor = base.calendarFor;
+              const counted: FreshnessRuleOptions = calendarFor
+                ? { ...base, calendarFor: (s) => (asked.push(s), calendarFor(s)) }
+                : base;
+              const full = judgeFreshness(facts, now, counted);
+              const fullAsked = asked.length;
+              expect([facts, now, judgeStale(facts, now, counted)]).toEqual([facts, now, full.stale]);
+              expect(asked.length).toBe(2 * fullAsked);
+              cases++;
+            }
+    expect(cases).toBe(5 * 4 * 6 * 6 * 4);
   });
 });

@@ -73,13 +73,26 @@ export function advances(prev: Bar | null, next: Bar): boolean {
   );
 }
 
+/**
+ * The calendar of the symbol of `facts` (asked only once the rule needs it); the default reads
+ * `options.calendarFor`. SymbolStates passes one that remembers each symbol's calendar.
+ */
+export type CalendarOf = (facts: FreshnessFacts, options: FreshnessRuleOptions) => CalendarSpec | undefined;
+
+const calendarFromOptions: CalendarOf = (facts, options) => options.calendarFor?.(facts.symbol);
+
 /** THE freshness rule (see the file header); `now` in epoch ms. */
-export function judgeFreshness(facts: FreshnessFacts, now: number, options: FreshnessRuleOptions): Freshness {
+export function judgeFreshness(
+  facts: FreshnessFacts,
+  now: number,
+  options: FreshnessRuleOptions,
+  calendarOf: CalendarOf = calendarFromOptions,
+): Freshness {
   const { staleAfterMs } = options;
   if (facts.lastSuccessAt === null) return { ageMs: null, stale: true, reason: STALE_REASONS.noAnswer };
   const answeredAge = now - facts.lastSuccessAt;
   if (answeredAge > staleAfterMs) return { ageMs: answeredAge, stale: true, reason: STALE_REASONS.noAnswer };
-  const calendar = options.calendarFor?.(facts.symbol);
+  const calendar = calendarOf(facts, options);
   if (calendar === undefined || !isMarketOpen(calendar, now) || !facts.lastBar)
     return { ageMs: answeredAge, stale: false, reason: null };
   const advancedAge = now - (facts.lastAdvanceAt ?? facts.lastSuccessAt);
@@ -92,4 +105,29 @@ export function judgeFreshness(facts: FreshnessFacts, now: number, options: Fres
       return { ageMs: Math.max(ageMs, endedAgo), stale: true, reason: STALE_REASONS.oldBar };
   }
   return { ageMs, stale: false, reason: null };
+}
+
+/**
+ * {@link judgeFreshness}'s `stale` alone, without the object (the push stream's features event asks
+ * once per symbol per cycle): the same rule, step by step, with the same calendar lookups.
+ */
+export function judgeStale(
+  facts: FreshnessFacts,
+  now: number,
+  options: FreshnessRuleOptions,
+  calendarOf: CalendarOf = calendarFromOptions,
+): boolean {
+  const { staleAfterMs } = options;
+  if (facts.lastSuccessAt === null) return true;
+  const answeredAge = now - facts.lastSuccessAt;
+  if (answeredAge > staleAfterMs) return true;
+  const calendar = calendarOf(facts, options);
+  if (calendar === undefined || !isMarketOpen(calendar, now) || !facts.lastBar) return false;
+  const advancedAge = now - (facts.lastAdvanceAt ?? facts.lastSuccessAt);
+  if (advancedAge > staleAfterMs) return true;
+  if (options.timeframe) {
+    const endedAgo = now - (facts.lastBar.ts + TIMEFRAME_MS[options.timeframe]);
+    if (endedAgo > staleAfterMs && isMarketOpen(calendar, now - staleAfterMs)) return true;
+  }
+  return false;
 }

@@ -49,4 +49,41 @@ describe('the read model', () => {
       await f.close();
     }
   });
+
+  it('featuresInto gives features() without its object: the same values, data time (NaN for null) and stale flag', async () => {
+    const f = stageFixture();
+    try {
+      const reads = createReadModel({ ...f, symbols: { resolve: () => null, suggest: () => [] } });
+      const out = { dataTs: 123, stale: true };
+      expect(reads.featuresInto('EURUSD', out)).toBeNull();
+      expect(out).toEqual({ dataTs: 123, stale: true }); // left as it was
+      const t0 = Date.UTC(2024, 0, 3);
+      const history = bars(t0, 40);
+      for (const b of history) f.features.update(b);
+      const state = f.states.get('EURUSD');
+      const check = () => {
+        const whole = reads.features('EURUSD');
+        const values = reads.featuresInto('EURUSD', out);
+        expect(whole).not.toBeNull();
+        expect(values).toBe(whole?.values);
+        expect({ dataTs: Number.isNaN(out.dataTs) ? null : out.dataTs, stale: out.stale }).toEqual({
+          dataTs: whole?.dataTs,
+          stale: whole?.stale,
+        });
+      };
+      check(); // no bar in the state yet: dataTs null, stale (never answered)
+      expect(Number.isNaN(out.dataTs)).toBe(true);
+      expect(out.stale).toBe(true);
+      state.lastBar = history[history.length - 1] ?? null;
+      state.lastSuccessAt = f.clock.now();
+      state.lastAdvanceAt = f.clock.now();
+      check();
+      expect(out).toEqual({ dataTs: t0 + 39 * MIN, stale: expect.any(Boolean) });
+      f.clock.advance(20_000);
+      check();
+      expect(out.stale).toBe(true);
+    } finally {
+      await f.close();
+    }
+  });
 });

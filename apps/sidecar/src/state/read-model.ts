@@ -36,7 +36,19 @@ export interface ReadModel {
     limit: number,
   ): Promise<{ bars: Bar[]; stale: boolean; ageMs: number | null }>;
   features(symbol: string): { values: FeatureValues; dataTs: number | null; stale: boolean } | null;
+  /**
+   * {@link features} without its object (the push stream's feed asks once per symbol per cycle): the
+   * values, or null (then `out` is left as it was); their data time and stale flag are written to `out`.
+   */
+  featuresInto(symbol: string, out: FeaturesFacts): FeatureValues | null;
   symbolState(symbol: string): SymbolState | undefined;
+}
+
+/** Where {@link ReadModel.featuresInto} writes. */
+export interface FeaturesFacts {
+  /** `features().dataTs`, with NaN for null (a number field is rewritten in place). */
+  dataTs: number;
+  stale: boolean;
 }
 
 export interface ReadModelOptions {
@@ -105,6 +117,14 @@ export function createReadModel(options: ReadModelOptions): ReadModel {
       const state = states.get(symbol);
       const { stale } = states.freshness(state, clock.now());
       return { values, dataTs: state.lastBar?.ts ?? null, stale };
+    },
+    featuresInto(symbol, out) {
+      const values = options.features.latest(symbol);
+      if (!values) return null;
+      const state = states.get(symbol);
+      out.stale = states.stale(state, clock.now());
+      out.dataTs = state.lastBar !== null ? state.lastBar.ts : Number.NaN;
+      return values;
     },
     symbolState: (symbol) => states.find(symbol),
   };

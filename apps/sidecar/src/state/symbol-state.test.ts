@@ -25,4 +25,90 @@ describe('symbol state', () => {
     expect(states.find('GBPUSD')).toBeUndefined();
     expect(() => states.get('GBPUSD')).toThrow(/GBPUSD/);
   });
+
+  it('finds each state whatever the order of the lookups (the next one in configuration order is tried first)', () => {
+    const symbols = Array.from({ length: 40 }, (_, i) => `S${i}`);
+    const states = createSymbolStates({ symbols, toBroker: (s) => s, staleAfterMs: 10_000 });
+    const byOrder = [...states.all()];
+    const orders = [
+      symbols,
+      [...symbols].reverse(),
+      symbols.flatMap((s) => [s, s]),
+      symbols.filter((_, i) => i % 3 === 0),
+      symbols.map((_, i) => symbols[(i * 7) % symbols.length] ?? ''),
+    ];
+    for (const order of orders) {
+      for (const symbol of order) {
+        const s = states.get(symbol);
+        expect(s.symbol).toBe(symbol);
+        expect(s).toBe(byOrder[symbols.indexOf(symbol)]);
+        expect(states.find(symbol)).toBe(s);
+      }
+      // A symbol not collected, and a copy of a name (another string object), between them.
+      expect(states.find('NOPE')).toBeUndefined();
+      expect(states.get(['S', '1'].join(''))).toBe(byOrder[1]);
+    }
+    // The states are plain to their readers: the interface's fields, in its order, nothing else.
+    expect(Object.keys(states.get('S0'))).toEqual([
+      'symbol',
+      'brokerSymbol',
+      'lastBar',
+      'lastSuccessAt',
+      'lastSource',
+      'lastAdvanceAt',
+      'consecutiveFailures',
+      'lastAttempts',
+    ]);
+    expect(JSON.parse(JSON.stringify(states.get('S0')))).toEqual({
+      symbol: 'S0',
+      brokerSymbol: 'S0',
+      lastBar: null,
+      lastSuccessAt: null,
+      lastSource: null,
+      lastAdvanceAt: null,
+      consecutiveFailures: 0,
+      lastAttempts: [],
+    });
+  });
+
+  it('asks a symbol’s calendar once, when the rule first needs it, and judges stale as freshness() does', () => {
+    const asked: string[] = [];
+    // Wednesday 2024-01-03 15:00 UTC: FX open.
+    const T = Date.UTC(2024, 0, 3, 15, 0, 0);
+    const states = createSymbolStates({
+      symbols: ['EURUSD', 'XAUUSD'],
+      toBroker: (s) => s,
+      staleAfterMs: 10_000,
+      timeframe: '1m',
+      calendarFor: (s) => (asked.push(s), 'fx'),
+    });
+    const s = states.get('EURUSD');
+    expect(states.stale(s, T)).toBe(true); // never answered: no calendar needed
+    expect(asked).toEqual([]);
+    s.lastSuccessAt = T;
+    s.lastAdvanceAt = T - 11_000;
+    s.lastBar = {
+      symbol: 'EURUSD',
+      timeframe: '1m',
+      ts: T - 60_000,
+      open: 1,
+      high: 1,
+      low: 1,
+      close: 1,
+      volume: 0,
+      source: 'yahoo',
+      final: false,
+      quality: 1,
+    };
+    for (const now of [T, T + 5_000, T + 9_000, T + 11_000]) {
+      expect(states.stale(s, now)).toBe(states.freshness(s, now).stale);
+    }
+    expect(states.freshness(s, T)).toEqual({ ageMs: 11_000, stale: true, reason: 'frozen' });
+    expect(asked).toEqual(['EURUSD']);
+    // Facts that are not one of its states: asked each time.
+    const facts = { ...s };
+    states.freshness(facts, T);
+    states.stale(facts, T);
+    expect(asked).toEqual(['EURUSD', 'EURUSD', 'EURUSD']);
+  });
 });

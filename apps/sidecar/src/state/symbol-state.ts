@@ -2,7 +2,7 @@
 // signals all apply (state/freshness.ts: from the answers and from the data itself).
 import { type Bar, type CalendarSpec, type SourceName, type Timeframe } from '@pipeline/core';
 import { type SourceAttempt } from '../errors';
-import { judgeFreshness, type Freshness } from './freshness';
+import { judgeFreshness, judgeStale, type CalendarOf, type Freshness } from './freshness';
 
 /** Per-symbol state after the latest cycle. */
 export interface SymbolState {
@@ -42,6 +42,8 @@ export interface SymbolStates {
   all(): IterableIterator<SymbolState>;
   /** Age, stale flag and stale reason of a symbol's data now (state/freshness.ts). */
   freshness(state: SymbolState, now: number): Freshness;
+  /** {@link freshness}'s `stale` alone, without its object. */
+  stale(state: SymbolState, now: number): boolean;
 }
 
 export interface SymbolStatesOptions {
@@ -52,33 +54,89 @@ export interface SymbolStatesOptions {
   staleAfterMs: number;
   /** The collected timeframe: a newest bar older than it allows is stale. @default none */
   timeframe?: Timeframe;
-  /** A symbol's trading calendar: while open, data that stops advancing is stale. @default none */
+  /**
+   * A symbol's trading calendar: while open, data that stops advancing is stale. Asked once per
+   * symbol, when the rule first needs it (a symbol's calendar does not change). @default none
+   */
   calendarFor?: (symbol: string) => CalendarSpec;
 }
 
-export function createSymbolStates(options: SymbolStatesOptions): SymbolStates {
-  const states = new Map<string, SymbolState>();
-  for (const symbol of options.symbols) {
-    states.set(symbol, {
-      symbol,
-      brokerSymbol: options.toBroker(symbol),
-      lastBar: null,
-      lastSuccessAt: null,
-      lastSource: null,
-      lastAdvanceAt: null,
-      consecutiveFailures: 0,
-      lastAttempts: [],
-    });
+/** Not asked yet (a calendar may be undefined: none). */
+const UNASKED = Symbol('unasked');
+
+/**
+ * A symbol's state: the {@link SymbolState} fields, in its order, and, not enumerable, its position
+ * in configuration order and its calendar once asked (issue 16: the freshness rule runs for every
+ * symbol every cycle, and a lookup in a Map of 20,000 symbols costs a cache miss or two).
+ */
+class StateEntry implements SymbolState {
+  symbol: string;
+  brokerSymbol: string;
+  lastBar: Bar | null = null;
+  lastSuccessAt: number | null = null;
+  lastSource: SourceName | null = null;
+  lastAdvanceAt: number | null = null;
+  consecutiveFailures = 0;
+  lastAttempts: readonly SourceAttempt[] = [];
+  readonly #index: number;
+  #calendar: CalendarSpec | undefined | typeof UNASKED = UNASKED;
+  constructor(symbol: string, brokerSymbol: string, index: number) {
+    this.symbol = symbol;
+    this.brokerSymbol = brokerSymbol;
+    this.#index = index;
   }
+  static indexOf(state: StateEntry): number {
+    return state.#index;
+  }
+  /** The calendar of a state of ours (asked once), or of any other facts (asked each time). */
+  static readonly calendarOf: CalendarOf = (facts, options) => {
+    if (!(#calendar in facts)) return options.calendarFor?.(facts.symbol);
+    const known = facts.#calendar;
+    if (known !== UNASKED) return known;
+    return (facts.#calendar = options.calendarFor?.(facts.symbol));
+  };
+}
+
+export function createSymbolStates(options: SymbolStatesOptions): SymbolStates {
+  const states = new Map<string, StateEntry>();
+  /** The states in configuration order. */
+  const order: StateEntry[] = [];
+  for (const symbol of options.symbols) {
+    if (states.has(symbol)) continue;
+    const entry = new StateEntry(symbol, options.toBroker(symbol), order.length);
+    states.set(symbol, entry);
+    order.push(entry);
+  }
+  /** Position in `order` of the state last found. */
+  let cursor = -1;
+  /**
+   * A cycle asks for the symbols mostly in configuration order, several times each (collect, then
+   * the stream feed's features): the state last found and the one after it are tried first, by
+   * symbol, before the Map.
+   */
+  const lookup = (symbol: string): StateEntry | undefined => {
+    const same = order[cursor];
+    if (same !== undefined && same.symbol === symbol) return same;
+    const next = order[cursor + 1];
+    if (next !== undefined && next.symbol === symbol) {
+      cursor++;
+      return next;
+    }
+    const s = states.get(symbol);
+    if (s !== undefined) cursor = StateEntry.indexOf(s);
+    return s;
+  };
+  const { calendarOf } = StateEntry;
   return {
     get(symbol) {
-      const s = states.get(symbol);
+      const s = lookup(symbol);
       if (!s) throw new Error(`symbol state: ${symbol} is not collected`);
       return s;
     },
-    find: (symbol) => states.get(symbol),
+    find: (symbol) => lookup(symbol),
     has: (symbol) => states.has(symbol),
     all: () => states.values(),
-    freshness: (state, now) => judgeFreshness(state, now, options),
+    freshness: (state, now) => judgeFreshness(state, now, options, calendarOf),
+    stale: (state, now) => judgeStale(state, now, options, calendarOf),
   };
 }
