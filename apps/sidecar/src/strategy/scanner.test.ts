@@ -5,6 +5,7 @@ import {
   ageSignal,
   BookSignal,
   createDefaultStrategy,
+  DecisionFields,
   type StoredSignal,
 } from './scanner';
 
@@ -61,11 +62,17 @@ describe('default strategy', () => {
       { ema12: 1.07, ema26: 1.08, rsi14: 50, macd_hist: 0, bb_upper: 1.12, bb_lower: 1.06 },
       { ema12: null, ema26: null },
     ];
+    const into = new DecisionFields();
     for (const features of cases) {
       const input = { symbol: 'EURUSD', bar: bar(1.1), features };
       const { reasons, ...decision } = s.evaluate(input);
       expect(s.decide!(input)).toEqual(decision);
       expect(s.explain!(input)).toEqual(reasons);
+      // In place: the same decision, into an object written over (stale stop and target numbers
+      // from the previous case stay, flagged absent).
+      s.decideInto!(input, into);
+      expect(into.toDecision()).toEqual(decision);
+      expect([into.hasStop, into.hasTarget]).toEqual([decision.stop !== null, decision.target !== null]);
     }
   });
 

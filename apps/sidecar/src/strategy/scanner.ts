@@ -29,6 +29,32 @@ export interface StrategyResult {
 /** What a strategy decides, without the reasons (see {@link Strategy.decide}). */
 export type StrategyDecision = Omit<StrategyResult, 'reasons'>;
 
+/**
+ * A decision written in place ({@link Strategy.decideInto}): the {@link StrategyDecision} fields, with
+ * `stop` and `target` always numbers and `hasStop` / `hasTarget` saying whether there is one (false:
+ * the decision's null). Numbers only, so an object kept and rewritten every cycle (the signal book's
+ * slot of a symbol) holds them in place rather than a new boxed number per write.
+ */
+export class DecisionFields {
+  direction: Direction = 'flat';
+  // Doubles from the start (not 0, a small integer): V8 then keeps each field as one number box
+  // written in place.
+  confidence = Number.NaN;
+  stop = Number.NaN;
+  target = Number.NaN;
+  hasStop = false;
+  hasTarget = false;
+  /** The decision as {@link Strategy.decide} returns it (a new object). */
+  toDecision(): StrategyDecision {
+    return {
+      direction: this.direction,
+      confidence: this.confidence,
+      stop: this.hasStop ? this.stop : null,
+      target: this.hasTarget ? this.target : null,
+    };
+  }
+}
+
 /** A pluggable signal strategy: pure, synchronous, and fast (it runs for every symbol every cycle). */
 export interface Strategy {
   readonly name: string;
@@ -41,6 +67,12 @@ export interface Strategy {
   decide?(input: StrategyInput): StrategyDecision;
   /** The reasons `evaluate` gives for this input. */
   explain?(input: StrategyInput): string[];
+  /**
+   * Optional, with `decide` and `explain`: `decide`'s decision written into `out` instead of a new
+   * object (the signal book's hot path: one decision per symbol per cycle). It must not keep `input`
+   * (the book reuses the object).
+   */
+  decideInto?(input: StrategyInput, out: DecisionFields): void;
 }
 
 /** A signal as stored after a cycle; the API adds its age with {@link ageSignal}. */
@@ -113,8 +145,11 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
   assertNumberOption('createDefaultStrategy', 'stopAtr', o.stopAtr, 0);
   assertNumberOption('createDefaultStrategy', 'targetAtr', o.targetAtr, 0);
   const k = o.keys;
-  /** The decision; the reasons go to `reasons` when given (null: not wanted now). */
-  const run = ({ bar, features }: StrategyInput, reasons: string[] | null): StrategyDecision => {
+  /**
+   * The decision, written into `out`; the reasons go to `reasons` when given (null: not wanted now).
+   * No object is made on the way (issue 16: the book decides for every symbol every cycle).
+   */
+  const run = ({ bar, features }: StrategyInput, reasons: string[] | null, out: DecisionFields): void => {
     let score = 0;
     let weight = 0;
     const fast = finite(features[k.emaFast]);
@@ -158,7 +193,11 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
     }
     if (weight === 0) {
       reasons?.push('indicators not stable yet');
-      return { direction: 'flat', confidence: 0, stop: null, target: null };
+      out.direction = 'flat';
+      out.confidence = 0;
+      out.hasStop = false;
+      out.hasTarget = false;
+      return;
     }
     const s = Math.max(-1, Math.min(1, score));
     const direction: Direction = s >= o.threshold ? 'long' : s <= -o.threshold ? 'short' : 'flat';
@@ -166,29 +205,40 @@ export function createDefaultStrategy(options?: DefaultStrategyOptions): Strateg
     const coverage = weight / (WEIGHTS.trend + WEIGHTS.rsi + WEIGHTS.macd + WEIGHTS.bollinger);
     const confidence = direction === 'flat' ? (1 - Math.abs(s)) * coverage : Math.abs(s) * coverage;
     const atr = finite(features[k.atr]);
-    let stop: number | null = null;
-    let target: number | null = null;
+    out.direction = direction;
+    out.confidence = round(confidence);
     if (atr !== null && atr > 0 && direction !== 'flat') {
       const sign = direction === 'long' ? 1 : -1;
-      stop = bar.close - sign * o.stopAtr * atr;
-      target = bar.close + sign * o.targetAtr * atr;
+      out.stop = bar.close - sign * o.stopAtr * atr;
+      out.target = bar.close + sign * o.targetAtr * atr;
+      out.hasStop = true;
+      out.hasTarget = true;
       reasons?.push(`stop ${o.stopAtr} ATR, target ${o.targetAtr} ATR (${k.atr} ${fmt(atr)})`);
+    } else {
+      out.hasStop = false;
+      out.hasTarget = false;
     }
-    return { direction, confidence: round(confidence), stop, target };
   };
+  /** Where evaluate, decide and explain have the decision written (synchronous: read at once). */
+  const scratch = new DecisionFields();
   return {
     name: 'ema-rsi-macd-bb-atr',
     evaluate(input) {
       const reasons: string[] = [];
-      const d = run(input, reasons);
+      run(input, reasons, scratch);
+      const d = scratch.toDecision();
       return { direction: d.direction, confidence: d.confidence, reasons, stop: d.stop, target: d.target };
     },
-    decide: (input) => run(input, null),
+    decide(input) {
+      run(input, null, scratch);
+      return scratch.toDecision();
+    },
     explain(input) {
       const reasons: string[] = [];
-      run(input, reasons);
+      run(input, reasons, scratch);
       return reasons;
     },
+    decideInto: (input, out) => run(input, null, out),
   };
 }
 
