@@ -1,27 +1,38 @@
 // IDLE_GC end to end: a sidecar whose loop runs (on a manual clock, so every cycle leaves about a
-// second of idle time) forces V8 collections between cycles with IDLE_GC=on and none with IDLE_GC=off.
+// second of idle time) forces V8 collections before its first cycle and between cycles with
+// IDLE_GC=on (a young one when the young generation could fill inside the next cycle) and none with
+// IDLE_GC=off.
 // A collection forced through `gc()` carries perf_hooks' NODE_PERFORMANCE_GC_FLAGS_FORCED flag; V8's
 // own collections do not.
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { cleanupTempDirs } from '@pipeline/test-utils';
 import { createHarness, settle } from '../../test/harness';
+import { heapFill } from './loop';
 
 afterAll(() => cleanupTempDirs());
 
-/** Forced GCs while the sidecar's loop runs `cycles` cycles. */
-async function forcedGcsOver(idleGc: 'on' | 'off', cycles: number): Promise<number> {
+/**
+ * The kinds (1 minor, 4 major) of the GCs forced while the sidecar's loop runs `cycles` cycles;
+ * `before(i, n)` runs before cycle i, n forced so far.
+ */
+async function forcedGcsOver(
+  idleGc: 'on' | 'off',
+  cycles: number,
+  before: (cycle: number, forcedSoFar: number) => void = () => undefined,
+): Promise<number[]> {
   const h = createHarness({ SYMBOLS: 'EURUSD', IDLE_GC: idleGc });
-  let forced = 0;
+  const forced: number[] = [];
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const flags = (e as unknown as { detail?: { flags?: number } }).detail?.flags ?? 0;
-      if (flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) forced++;
+      const detail = (e as unknown as { detail?: { kind?: number; flags?: number } }).detail;
+      if ((detail?.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) forced.push(detail?.kind ?? 0);
     }
   });
   obs.observe({ entryTypes: ['gc'] });
   try {
     await h.sidecar.start({ skipBootstrap: true });
     for (let i = 0; i < cycles; i++) {
+      before(i + 1, forced.length);
       h.clock.advance(1000);
       for (let j = 0; j < 5; j++) await settle();
     }
@@ -35,12 +46,34 @@ async function forcedGcsOver(idleGc: 'on' | 'off', cycles: number): Promise<numb
   }
 }
 
+/** Short-lived objects until the young generation is 3/4 full. */
+function fillYoung(): void {
+  let sink: object[] = [];
+  for (let n = 0; n < 1e6; n++) {
+    const before = heapFill().youngUsed;
+    sink = Array.from({ length: 1000 }, (_, i) => ({ i }));
+    const { youngUsed, youngCapacity } = heapFill();
+    if (youngUsed >= 0.75 * youngCapacity && youngUsed > before) break;
+  }
+  expect(sink).toHaveLength(1000);
+}
+
 describe('IDLE_GC', () => {
   it('off: the loop runs its cycles and no collection is forced between them', async () => {
-    expect(await forcedGcsOver('off', 10)).toBe(0);
+    expect(await forcedGcsOver('off', 10)).toEqual([]);
   });
 
-  it('on (the default): collections are forced in the idle time between cycles', async () => {
-    expect(await forcedGcsOver('on', 10)).toBeGreaterThanOrEqual(5);
+  it('on (the default): collections are forced before the first cycle and when the young generation fills', async () => {
+    let beforeFill = -1;
+    const forced = await forcedGcsOver('on', 10, (cycle, n) => {
+      if (cycle !== 5) return;
+      beforeFill = n;
+      fillYoung();
+    });
+    // Before the first cycle: the young generation, then the whole heap (the first baseline); none
+    // after cycles 1-4 (one symbol leaves the young generation nearly empty).
+    expect(forced.slice(0, beforeFill)).toEqual([1, 4]);
+    // The young generation filled before cycle 5: collected in the idle time after it.
+    expect(forced.slice(beforeFill)).toContain(1);
   });
 });
