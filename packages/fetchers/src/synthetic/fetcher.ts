@@ -183,13 +183,25 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     const limit = req.limit ?? this.opts.latestLimit;
     this.counters.requests++;
     const out: FetchLatestManyResult = new Map();
-    // One clock read for the whole answer: every symbol's bars end at the same instant.
+    // One clock read for the whole answer: every symbol's bars end at the same instant, so the range
+    // (and its check) is the same for every symbol and worked out once.
     const now = this.opts.clock.now();
+    const tf = TIMEFRAME_MS[timeframe];
+    const last = alignTs(now, timeframe);
+    const from = last - (limit - 1) * tf;
+    const count = Math.max(0, Math.ceil((last + tf - from) / tf));
+    const tooMany = count > this.opts.maxBarsPerRequest;
     for (let i = 0; i < symbols.length; i++) {
       const symbol = symbols[i] as string;
       if (out.has(symbol)) continue;
       const feed = this.feedOrError(symbol);
-      out.set(symbol, feed instanceof SymbolFeed ? this.latestAt(feed, timeframe, limit, now, false) : feed);
+      if (!(feed instanceof SymbolFeed)) out.set(symbol, feed);
+      // Too many bars: latestAt throws the error a request for this symbol alone would.
+      else if (tooMany) out.set(symbol, this.latestAt(feed, timeframe, limit, now, false));
+      else {
+        out.set(symbol, this.fill(feed, timeframe, tf, from, count, now));
+        this.counters.bars += count;
+      }
     }
     return out;
   }
@@ -285,16 +297,34 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
       });
     }
     if (counted) this.counters.requests++;
-    // Exactly `count` cells (a pushed array would reserve 16); every cell is written below. Only the
-    // last MEMO_SLOTS bars of a call can still be in the memo after it: the earlier ones are not kept.
-    const out = new Array<Bar>(count);
-    const keepFrom = count - MEMO_SLOTS;
-    for (let i = 0, ts = from; i < count; i++, ts += tf)
-      out[i] = this.bar(feed, timeframe, tf, ts, now, i >= keepFrom);
+    const out = this.fill(feed, timeframe, tf, from, count, now);
     this.counters.bars += count;
     return out;
   }
 
+  /** The `count` bars opening at `from`, `from + tf`, ... (checked by the caller). */
+  private fill(
+    feed: SymbolFeed,
+    timeframe: Timeframe,
+    tf: number,
+    from: number,
+    count: number,
+    now: number,
+  ): Bar[] {
+    // Exactly `count` cells (a pushed array would reserve 16); every cell is written below. Only the
+    // last MEMO_SLOTS bars of a call can still be in the memo after it: the earlier ones are not kept.
+    const out = new Array<Bar>(count);
+    const keepFrom = count - MEMO_SLOTS;
+    for (let i = 0, ts = from; i < count; i++, ts += tf) {
+      // A final bar is a function of (symbol, timeframe, ts) only: the last few are kept, frozen, and
+      // a poll that asks for them again gets the same object (no pricing, no copy).
+      const known = now < ts + tf ? null : feed.memoized(timeframe, ts);
+      out[i] = known ?? this.bar(feed, timeframe, tf, ts, now, i >= keepFrom);
+    }
+    return out;
+  }
+
+  /** Prices the bar opening at `ts` (a final one not in the memo, or the forming one) and keeps it if `keep`. */
   private bar(
     feed: SymbolFeed,
     timeframe: Timeframe,
@@ -304,12 +334,6 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     keep: boolean,
   ): Bar {
     const forming = now < ts + tf;
-    // A final bar is a function of (symbol, timeframe, ts) only: the last few are kept, frozen, and a
-    // poll that asks for them again gets the same object (no pricing, no copy).
-    if (!forming) {
-      const known = feed.memoized(timeframe, ts);
-      if (known !== null) return known;
-    }
     const symbol = feed.symbol;
     const path = feed.path;
     const endT = forming ? now : ts + tf;
