@@ -274,6 +274,34 @@ describe('collect', () => {
     }
   });
 
+  it('without a batch source: counts the waiting symbols, fetches the due ones one by one (a refused source skipped)', async () => {
+    const f = stageFixture({ SYMBOLS: 'EURUSD,XAUUSD,BTCUSD' });
+    try {
+      const c = createCollector({
+        ...f,
+        symbols: f.config.symbols,
+        timeframe: f.config.timeframe,
+        intervalMs: f.config.collectionIntervalMs,
+        fetchConcurrency: f.config.fetchConcurrency,
+        isStopping: () => false,
+        planner: {
+          beginCycle: (symbols) => new Set(symbols.filter((s) => s !== 'BTCUSD')),
+          admit: (src, symbol) => !(src === 'yahoo' && symbol === 'XAUUSD'),
+          plan: () => [],
+          refreshIntervals: () => ({}),
+          shortfalls: () => [],
+        },
+      });
+      expect(await c.runCycle()).toMatchObject({ ok: 2, failed: 0, waiting: 1 });
+      expect(source(f, 0).calls).toBe(1);
+      expect(outcomes(f.states.get('XAUUSD').lastAttempts)).toEqual(['yahoo=skipped_budget', 'synthetic=ok']);
+      expect(outcomes(f.states.get('EURUSD').lastAttempts)).toEqual(['yahoo=ok']);
+      expect(f.states.get('BTCUSD').lastBar).toBeNull();
+    } finally {
+      await f.close();
+    }
+  });
+
   it('falls back alone for a symbol the batch answer did not serve', async () => {
     const f = stageFixture();
     try {

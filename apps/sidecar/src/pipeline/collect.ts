@@ -273,8 +273,14 @@ async function fetchSymbol(
   }
 }
 
-/** The per-symbol step: counts a streamed or waiting symbol, else fetches it. */
-async function collectSymbol(
+/** A settled promise for a symbol that needs no fetch (one, shared). */
+const SETTLED: Promise<void> = Promise.resolve();
+
+/**
+ * The per-symbol step: counts a streamed or waiting symbol, else fetches it. Not `async`: it hands
+ * back fetchSymbol's own promise (an async wrapper made a second promise per symbol per cycle).
+ */
+function collectSymbol(
   options: CollectorOptions,
   stream: StreamWatch,
   fetched: Emitter<FetchedInfo>,
@@ -285,9 +291,9 @@ async function collectSymbol(
   if (stream.delivers(symbol, step.t0)) tally.streamed++;
   if (step.due && !step.due.has(symbol)) {
     tally.waiting++;
-    return;
+    return SETTLED;
   }
-  await fetchSymbol(options, fetched, symbol, step);
+  return fetchSymbol(options, fetched, symbol, step);
 }
 
 /** Symbols per batch request of the cycle: the smallest `maxSymbols` of its batch sources; 0 when none. */
