@@ -2,6 +2,8 @@ import { cleanupTempDirs } from '@pipeline/test-utils';
 import { feedStreamHub } from './stream-feed';
 import { createStreamHub, type HubEvent } from './stream-hub';
 import { createHarness } from '../../test/harness';
+import { type StreamFeedSource } from './stream-feed';
+import { type FeaturesFacts } from '../state/read-model';
 
 afterAll(() => cleanupTempDirs());
 
@@ -112,5 +114,88 @@ describe('stream limits from the environment', () => {
     } finally {
       await service.close();
     }
+  });
+});
+
+describe('the features event', () => {
+  const FEATURES = { symbols: new Set<string>(), kinds: new Set(['features', 'bars'] as const) };
+
+  it('is `{ symbol, ...features() }` as of publishing, read through featuresInto or features, subscribed or replayed', async () => {
+    const h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD' });
+    // The same sidecar without featuresInto: the feed falls back on features().
+    const plain = new Proxy(h.sidecar, {
+      get(target, key, receiver) {
+        if (key === 'featuresInto') return undefined;
+        const v: unknown = Reflect.get(target, key, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const hubs = [h.sidecar, plain].map((source) => {
+      const hub = createStreamHub({ now: () => h.clock.now() });
+      return { hub, off: feedStreamHub(hub, source) };
+    });
+    const live: HubEvent[] = [];
+    hubs[0]?.hub.subscribe({ filter: FEATURES, send: (e) => live.push(e) });
+    try {
+      const expected: unknown[] = [];
+      for (let cycle = 0; cycle < 3; cycle++) {
+        // A gap longer than STALE_AFTER before the last cycle.
+        if (cycle === 2) h.clock.advance(h.sidecar.config.staleAfterMs + 1_000);
+        await h.sidecar.runCycle();
+        for (const symbol of ['EURUSD', 'XAUUSD']) {
+          const f = h.sidecar.features(symbol);
+          if (f) expected.push({ symbol, ...f });
+        }
+        h.clock.advance(1_000);
+      }
+      expect(expected.length).toBeGreaterThan(0);
+      const data = (events: HubEvent[]) => events.filter((e) => e.kind === 'features').map((e) => e.data);
+      // Subscribed (made at once) and replayed (made on read), both ways of reading the features.
+      expect(data(live)).toEqual(expected);
+      for (const { hub } of hubs) expect(data(hub.replay(FEATURES, 0).events)).toEqual(expected);
+      expect(JSON.stringify(data(hubs[1]?.hub.replay(FEATURES, 0).events ?? []))).toBe(
+        JSON.stringify(expected),
+      );
+    } finally {
+      for (const { off } of hubs) off();
+      await h.sidecar.stop();
+    }
+  });
+
+  it('keeps each event’s own data time and stale flag (null before any bar)', () => {
+    let bars: ((e: { symbol: string; bars: readonly never[] }) => void) | undefined;
+    const values = { rsi14: 50 };
+    const facts: FeaturesFacts[] = [
+      { dataTs: Number.NaN, stale: true },
+      { dataTs: 60_000, stale: false },
+      { dataTs: 120_000, stale: true },
+    ];
+    let k = 0;
+    const source: StreamFeedSource = {
+      onBars: (fn) => ((bars = fn), () => {}),
+      onSignal: () => () => {},
+      onCycle: () => () => {},
+      config: { staleAfterMs: 10_000 },
+      features: () => null,
+      featuresInto(_symbol, out) {
+        const f = facts[k++];
+        if (!f) return null;
+        out.dataTs = f.dataTs;
+        out.stale = f.stale;
+        return values;
+      },
+      health: () => {
+        throw new Error('not asked while nobody listens');
+      },
+    };
+    const hub = createStreamHub({ now: () => 1_000 });
+    const off = feedStreamHub(hub, source);
+    for (let i = 0; i < 4; i++) bars?.({ symbol: 'EURUSD', bars: [] });
+    off();
+    expect(hub.replay(FEATURES, 0).events.map((e) => e.data)).toEqual([
+      { symbol: 'EURUSD', values, dataTs: null, stale: true },
+      { symbol: 'EURUSD', values, dataTs: 60_000, stale: false },
+      { symbol: 'EURUSD', values, dataTs: 120_000, stale: true },
+    ]);
   });
 });

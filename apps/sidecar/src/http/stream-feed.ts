@@ -4,6 +4,7 @@
 // while a client is connected).
 import { type Bar } from '@pipeline/core';
 import { type HealthReport } from '../state/health';
+import { type FeaturesFacts } from '../state/read-model';
 import { ageSignal, type StoredSignal } from '../strategy/scanner';
 import { type SignalHandle } from '../strategy/signals';
 import { type StreamHub } from './stream-hub';
@@ -29,6 +30,11 @@ export interface StreamFeedSource {
   readonly config: { readonly staleAfterMs: number };
   /** The symbol's features as of now (a fresh object per call: the feed keeps it for the event). */
   features(symbol: string): FeaturesRead | null;
+  /**
+   * {@link features} without the object (ReadModel.featuresInto): the values, or null; their data
+   * time (NaN: null) and stale flag written to `out`. Used when given. @default features
+   */
+  featuresInto?(symbol: string, out: FeaturesFacts): unknown;
   health(): HealthReport;
 }
 
@@ -77,25 +83,57 @@ export function feedStreamHub(hub: StreamHub, source: StreamFeedSource): () => v
     Object.assign(ageSignal(stored, at, staleAfterMs), { dataTime: dataTime(stored.dataTs) });
   const handleEvent = (handle: SignalHandle, at: number) => signalEvent(handle.read(), at);
   const releaseHandle = (handle: SignalHandle) => handle.release();
-  // Built field by field when first read: the same object as `{ symbol, ...f }`.
-  const featuresEvent = (f: FeaturesRead, _at: number, symbol: string) => ({
+  // Built field by field when first read: the same object as `{ symbol, ...f }`. The ring keeps the
+  // values and the data time (NaN: null); the stale flag is which of the two makers it keeps, so a
+  // features event costs no object of its own until read.
+  const dataTsOf = (n: number) => (Number.isNaN(n) ? null : n);
+  const freshFeatures = (values: unknown, _at: number, symbol: string, dataTs: number) => ({
     symbol,
-    values: f.values,
-    dataTs: f.dataTs,
-    stale: f.stale,
+    values,
+    dataTs: dataTsOf(dataTs),
+    stale: false,
   });
+  const staleFeatures = (values: unknown, _at: number, symbol: string, dataTs: number) => ({
+    symbol,
+    values,
+    dataTs: dataTsOf(dataTs),
+    stale: true,
+  });
+  const facts: FeaturesFacts = { dataTs: Number.NaN, stale: false };
+  const featuresInto = source.featuresInto?.bind(source);
+  const publishFeatures = (symbol: string) => {
+    let values: unknown;
+    if (featuresInto) {
+      values = featuresInto(symbol, facts);
+      if (values === null || values === undefined) return;
+    } else {
+      const f = source.features(symbol);
+      if (!f) return;
+      values = f.values;
+      facts.dataTs = f.dataTs ?? Number.NaN;
+      facts.stale = f.stale;
+    }
+    hub.publishDeferred(
+      'features',
+      symbol,
+      facts.stale ? staleFeatures : freshFeatures,
+      values,
+      undefined,
+      facts.dataTs,
+    );
+  };
   const offs = [
     source.onBars(({ symbol, bars }) => {
-      for (const b of bars) hub.publish('bars', symbol, b);
-      const f = source.features(symbol);
-      if (f) hub.publishDeferred('features', symbol, featuresEvent, f);
+      for (let i = 0; i < bars.length; i++) hub.publish('bars', symbol, bars[i]);
+      publishFeatures(symbol);
     }),
     // The aged copy is made when the event is first read: with nobody subscribed, most are
     // overwritten in the ring unread (at 20,000 symbols a cycle publishes 20 rings' worth).
     source.onSignalHandle
-      ? source.onSignalHandle((symbol, handle) =>
-          hub.publishDeferred('signals', symbol, handleEvent, handle, releaseHandle),
-        )
+      ? source.onSignalHandle((symbol, handle) => {
+          // A block, not an expression body: a returned id would be boxed (an object per signal).
+          hub.publishDeferred('signals', symbol, handleEvent, handle, releaseHandle);
+        })
       : source.onSignal((stored) => hub.publishDeferred('signals', stored.symbol, signalEvent, stored)),
     source.onCycle(checkHealth),
   ];

@@ -11,7 +11,8 @@ describe('stream hub: events kept as columns, deferred data', () => {
       made.push([arg.v, at, symbol]);
       return { v: arg.v, at };
     };
-    const deferred = hub.publishDeferred('signals', 'EURUSD', make, { v: 'a' });
+    hub.publishDeferred('signals', 'EURUSD', make, { v: 'a' });
+    const deferred = hub.lastId; // publishDeferred returns nothing: the id is lastId
     t = 9_000;
     const plain = hub.publish('signals', 'EURUSD', { v: 'b', at: 9_000 });
     expect(made).toEqual([]); // nobody subscribed, nothing read yet
@@ -51,7 +52,9 @@ describe('stream hub: events kept as columns, deferred data', () => {
 
   it('overwrites the oldest slot when full and reports the gap to a resume older than the ring', () => {
     const hub = createStreamHub({ now: () => 1_000, ringSize: 3 });
-    const ids = [1, 2, 3, 4, 5].map((i) => hub.publishDeferred('bars', `S${i}`, (v: number) => v * 10, i));
+    const ids = [1, 2, 3, 4, 5].map(
+      (i) => (hub.publishDeferred('bars', `S${i}`, (v: number) => v * 10, i), hub.lastId),
+    );
     const r = hub.replay(ALL, (ids[0] as number) - 1);
     expect(r.events.map((e) => e.data)).toEqual([30, 40, 50]);
     expect(r.reset).toEqual(['bars']);
@@ -65,7 +68,7 @@ describe('stream hub: events kept as columns, deferred data', () => {
     const released: number[] = [];
     const release = (v: number) => released.push(v);
     const make = (v: number) => v * 10;
-    const ids = [1, 2].map((i) => hub.publishDeferred('bars', `S${i}`, make, i, release));
+    const ids = [1, 2].map((i) => (hub.publishDeferred('bars', `S${i}`, make, i, release), hub.lastId));
     expect(released).toEqual([]);
     expect(hub.replay(ALL, (ids[1] as number) - 1).events.map((e) => e.data)).toEqual([20]);
     expect(released).toEqual([2]);
@@ -77,5 +80,43 @@ describe('stream hub: events kept as columns, deferred data', () => {
     hub.publishDeferred('bars', 'S5', make, 5, release); // made now for the subscriber
     expect(got).toEqual([50]);
     expect(released).toEqual([2, 1, 5, 3]);
+  });
+
+  it('hands the maker the number published with the argument; one clock reading gives the id and the time', () => {
+    let reads = 0;
+    let t = 7_000;
+    const hub = createStreamHub({ now: () => (reads++, t), startedAt: 7_000 });
+    reads = 0;
+    const make = (arg: string, at: number, symbol: string, n: number) => ({ arg, at, symbol, n });
+    hub.publishDeferred('signals', 'EURUSD', make, 'a', undefined, 1.5);
+    const a = hub.lastId;
+    expect(reads).toBe(1);
+    t = 8_000;
+    hub.publishDeferred('signals', 'XAUUSD', make, 'b', undefined, Number.NaN);
+    const b = hub.lastId;
+    hub.publishDeferred('signals', 'XAUUSD', make, 'c'); // n defaults to 0
+    const c = hub.lastId;
+    expect(hub.replay(ALL, 0).events.map((e) => [e.id, e.data])).toEqual([
+      [a, { arg: 'a', at: 7_000, symbol: 'EURUSD', n: 1.5 }],
+      [b, { arg: 'b', at: 8_000, symbol: 'XAUUSD', n: Number.NaN }],
+      [c, { arg: 'c', at: 8_000, symbol: 'XAUUSD', n: 0 }],
+    ]);
+    expect([a, b, c]).toEqual([7_000_000, 8_000_000, 8_000_001]);
+  });
+
+  it('keeps its floor through many overwrites: a resume inside the ring has no gap, one before it has', () => {
+    let t = 1_000;
+    const hub = createStreamHub({ now: () => t, ringSize: 3, startedAt: 1_000 });
+    const ids: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      t += i % 7 === 0 ? 1 : 0;
+      hub.publishDeferred('bars', `S${i}`, (v: number) => v, i);
+      ids.push(hub.lastId);
+    }
+    const at = (k: number) => ids[k] as number;
+    expect(hub.replay(ALL, at(46)).reset).toEqual([]);
+    expect(hub.replay(ALL, at(46)).events.map((e) => e.data)).toEqual([47, 48, 49]);
+    expect(hub.replay(ALL, at(45)).reset).toEqual(['bars']);
+    expect(hub.replay({ ...ALL, kinds: new Set(['signals'] as const) }, at(45)).reset).toEqual([]);
   });
 });

@@ -66,13 +66,15 @@ export interface StreamHub {
   /** Publishes an event; returns its id. */
   publish(kind: StreamKind, symbol: string | undefined, data: unknown): number;
   /**
-   * Publishes an event whose data is `make(arg, at, symbol)`, made only when the event is first
+   * Publishes an event whose data is `make(arg, at, symbol, n)`, made only when the event is first
    * needed (a subscriber is sent it now, or a replay reads it), never more than once; `at` is the
-   * hub's clock at publishing. `arg` must not change afterwards. For data that costs something to
-   * build and that, with nobody subscribed, is mostly overwritten in the ring unread (a signal aged
-   * to its publishing time: one per symbol per cycle). `release(arg)`, when given, is called once
-   * `arg` is no longer needed: after `make` ran, or when the ring overwrote the event unread.
-   * Returns the event's id.
+   * hub's clock at publishing. `arg` must not change afterwards; `n` is a number kept with it
+   * (default 0), so that a fact of the publishing time needs no object. For data that costs
+   * something to build and that, with nobody subscribed, is mostly overwritten in the ring unread
+   * (a signal aged to its publishing time: one per symbol per cycle). `release(arg)`, when given, is
+   * called once `arg` is no longer needed: after `make` ran, or when the ring overwrote the event
+   * unread. The event's id is {@link lastId} afterwards (not returned: a number returned from a
+   * call V8 does not inline is boxed, an object per event on the hot path).
    */
   publishDeferred<A>(
     kind: StreamKind,
@@ -80,7 +82,8 @@ export interface StreamHub {
     make: EventMaker<A>,
     arg: A,
     release?: (arg: A) => void,
-  ): number;
+    n?: number,
+  ): void;
   /** Events after `lastEventId` matching the filter, oldest first, and the kinds that have a gap. */
   replay(filter: StreamFilter, lastEventId: number): Replay;
   /** Adds a subscriber; returns the function that removes it. */
@@ -100,7 +103,7 @@ function positiveInt(name: string, v: number): number {
 }
 
 /** Makes a deferred event's data (see {@link StreamHub.publishDeferred}). */
-export type EventMaker<A> = (arg: A, at: number, symbol: string) => unknown;
+export type EventMaker<A> = (arg: A, at: number, symbol: string, n: number) => unknown;
 
 /**
  * A fixed-capacity ring of the events of one kind, kept as columns: publishing with nobody
@@ -110,8 +113,11 @@ export type EventMaker<A> = (arg: A, at: number, symbol: string) => unknown;
  * or a replay needs it, once.
  */
 class Ring {
-  private readonly ids: Float64Array;
-  private readonly ats: Float64Array;
+  // The number columns are written by the caller of push() (see there).
+  readonly ids: Float64Array;
+  readonly ats: Float64Array;
+  /** A deferred event's number (publishDeferred's `n`). */
+  readonly nums: Float64Array;
   private readonly symbols: (string | undefined)[];
   /** The data, or a deferred event's argument. */
   private readonly values: unknown[];
@@ -122,8 +128,15 @@ class Ring {
   private readonly events: (HubEvent | null)[];
   private head = 0;
   private count = 0;
-  /** Every event of this kind with id >= floor is in the ring. */
-  floor: number;
+  /**
+   * Every event of this kind with an id >= this is in the ring. In a typed array: a number field
+   * declared without a number in it (a class field is first undefined) holds a boxed number, and
+   * every write made a new one (an object per event once the ring is full).
+   */
+  private readonly floorAt = new Float64Array(1);
+  get floor(): number {
+    return this.floorAt[0] as number;
+  }
   constructor(
     readonly kind: StreamKind,
     readonly capacity: number,
@@ -131,23 +144,26 @@ class Ring {
   ) {
     this.ids = new Float64Array(capacity);
     this.ats = new Float64Array(capacity);
+    this.nums = new Float64Array(capacity);
     this.symbols = new Array<string | undefined>(capacity).fill(undefined);
     this.values = new Array<unknown>(capacity).fill(null);
     this.makers = new Array<EventMaker<unknown> | null>(capacity).fill(null);
     this.releases = new Array<((arg: unknown) => void) | null>(capacity).fill(null);
     this.events = new Array<HubEvent | null>(capacity).fill(null);
-    this.floor = firstId;
+    this.floorAt[0] = firstId;
   }
-  /** Stores an event (`event`: its object, when one was made for a subscriber). */
+  /**
+   * Stores an event (`event`: its object, when one was made for a subscriber) and returns its slot,
+   * whose id, time and number the caller writes into {@link ids}, {@link ats} and {@link nums} at
+   * once: a number passed to a function V8 does not inline is boxed (a number object per event).
+   */
   push(
-    id: number,
     symbol: string | undefined,
     value: unknown,
     maker: EventMaker<unknown> | null,
-    at: number,
     event: HubEvent | null,
-    release: ((arg: unknown) => void) | null = null,
-  ): void {
+    release: ((arg: unknown) => void) | null,
+  ): number {
     let i: number;
     if (this.count === this.capacity) {
       i = this.head;
@@ -156,19 +172,19 @@ class Ring {
         this.releases[i] = null;
         evicted(this.values[i]);
       }
-      this.floor = (this.ids[i] as number) + 1; // a full ring has an event in every slot
-      this.head = (this.head + 1) % this.capacity;
+      this.floorAt[0] = (this.ids[i] as number) + 1; // a full ring has an event in every slot
+      this.head = i + 1 === this.capacity ? 0 : i + 1;
     } else {
-      i = (this.head + this.count) % this.capacity;
+      i = this.head + this.count;
+      if (i >= this.capacity) i -= this.capacity;
       this.count++;
     }
-    this.ids[i] = id;
-    this.ats[i] = at;
     this.symbols[i] = symbol;
     this.values[i] = value;
     this.makers[i] = maker;
     this.events[i] = event;
     this.releases[i] = release;
+    return i;
   }
   /** Events with an id above `id` whose symbol `wanted` accepts, oldest first. */
   *after(id: number, wanted: (symbol: string | undefined) => boolean): Generator<HubEvent> {
@@ -184,7 +200,10 @@ class Ring {
     const maker = this.makers[i] ?? null;
     const value = this.values[i];
     // A deferred event always has its symbol (publishDeferred takes one).
-    const data = maker !== null && symbol !== undefined ? maker(value, this.ats[i] as number, symbol) : value;
+    const data =
+      maker !== null && symbol !== undefined
+        ? maker(value, this.ats[i] as number, symbol, this.nums[i] as number)
+        : value;
     const e = plainEvent(this.ids[i] as number, this.kind, symbol, data);
     this.events[i] = e;
     this.makers[i] = null;
@@ -221,8 +240,16 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
   });
   const now = options.now ?? Date.now;
   const firstId = Math.floor(options.startedAt ?? now()) * 1000;
-  let lastId = firstId - 1;
-  const nextId = () => (lastId = Math.max(lastId + 1, Math.floor(now()) * 1000));
+  // The last id in a typed array: a double in a closure variable is boxed anew on every write (a
+  // number object per event, three events per symbol per cycle).
+  const last = new Float64Array(1);
+  last[0] = firstId - 1;
+  /** The id of an event published at `t` (the hub's clock). */
+  const nextId = (t: number): number => {
+    const id = Math.max((last[0] as number) + 1, Math.floor(t) * 1000);
+    last[0] = id;
+    return id;
+  };
   const rings = Object.fromEntries(
     STREAM_KINDS.map((k) => [k, new Ring(k, resolved.ringSize, firstId)]),
   ) as Record<StreamKind, Ring>;
@@ -231,35 +258,43 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
   return {
     options: resolved,
     publish(kind, symbol, data) {
-      const id = nextId();
+      const id = nextId(now());
       let e: HubEvent | null = null;
       if (subs.size > 0) {
         e = plainEvent(id, kind, symbol, data);
         for (const s of subs) if (matches(s.filter, e)) s.send(e);
       }
-      rings[kind].push(id, symbol, data, null, 0, e);
+      const ring = rings[kind];
+      const i = ring.push(symbol, data, null, e, null);
+      ring.ids[i] = id;
+      ring.ats[i] = 0;
+      ring.nums[i] = 0;
       return id;
     },
-    publishDeferred(kind, symbol, make, arg, release) {
-      const id = nextId();
+    publishDeferred(kind, symbol, make, arg, release, n = 0) {
+      // One clock reading for the id and the publishing time.
       const at = now();
+      const id = nextId(at);
+      const ring = rings[kind];
+      let i: number;
       if (subs.size > 0) {
         // Someone listens: made now, and kept as a plain event.
-        const e = plainEvent(id, kind, symbol, make(arg, at, symbol));
+        const e = plainEvent(id, kind, symbol, make(arg, at, symbol, n));
         release?.(arg);
         for (const s of subs) if (matches(s.filter, e)) s.send(e);
-        rings[kind].push(id, symbol, e.data, null, at, e);
+        i = ring.push(symbol, e.data, null, e, null);
+        n = 0;
       } else
-        rings[kind].push(
-          id,
+        i = ring.push(
           symbol,
           arg,
           make as EventMaker<unknown>,
-          at,
           null,
           (release as ((arg: unknown) => void) | undefined) ?? null,
         );
-      return id;
+      ring.ids[i] = id;
+      ring.ats[i] = at;
+      ring.nums[i] = n;
     },
     replay(filter, after) {
       const events: HubEvent[] = [];
@@ -267,7 +302,7 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
       for (const kind of filter.kinds) {
         const ring = rings[kind];
         // A gap: events of this kind after `after` were evicted, or the id is from another run.
-        if (after + 1 < ring.floor || after > lastId) reset.push(kind);
+        if (after + 1 < ring.floor || after > (last[0] as number)) reset.push(kind);
         const wanted = (symbol: string | undefined) =>
           symbol === undefined || filter.symbols.size === 0 || filter.symbols.has(symbol);
         for (const e of ring.after(after, wanted)) events.push(e);
@@ -280,13 +315,13 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
       return () => void subs.delete(sub);
     },
     get lastId() {
-      return lastId;
+      return last[0] as number;
     },
     get subscribers() {
       return subs.size;
     },
     reset(kinds, reason) {
-      return { id: nextId(), kind: 'reset', data: { kinds, reason } };
+      return { id: nextId(now()), kind: 'reset', data: { kinds, reason } };
     },
     now,
   };
