@@ -143,13 +143,19 @@ interface SymbolState {
   /** Every timeframe, the base one first: `[base, ...higher]`. */
   tfs: TfState[];
   base: TfState;
-  higher: HigherTfState[];
+  /** `base.set`, one pointer less to follow per bar. */
+  baseSet: IndicatorSet;
+  /** The higher timeframes; one shared empty array when there are none (nothing per symbol to read). */
+  higher: readonly HigherTfState[];
   cached: FeatureSet | null;
   /** The frozen record of the last {@link FeatureEngine.updateValues} (base timeframe), or null. */
   latestValues: FlatFeatureValues | null;
 }
 
 const SNAPSHOT_VERSION = 1;
+
+/** Shared by every symbol when no higher timeframe is computed (not frozen: a for-of over a frozen array took an iterator object). */
+const NO_HIGHER: readonly HigherTfState[] = [];
 
 /**
  * Keeps a declarative set of indicators per (symbol, timeframe) up to date from base bars, resamples
@@ -227,15 +233,16 @@ export class FeatureEngine {
       pending: false,
     });
     const base: TfState = { ...tfState(o.baseTimeframe), resampler: null };
-    const higher: HigherTfState[] = o.timeframes.map((tf) => ({
-      ...tfState(tf),
-      resampler: new Resampler(tf),
-    }));
+    const higher: readonly HigherTfState[] =
+      o.timeframes.length === 0
+        ? NO_HIGHER
+        : o.timeframes.map((tf) => ({ ...tfState(tf), resampler: new Resampler(tf) }));
     return {
       latestTs: -Infinity,
       final: false,
       tfs: [base, ...higher],
       base,
+      baseSet: base.set,
       higher,
       cached: null,
       latestValues: null,
@@ -301,14 +308,15 @@ export class FeatureEngine {
     x.low = low;
     x.close = close;
     x.volume = volume;
-    const base = s.base;
-    base.set.update(x, replace);
-    if (!replace) base.bars++;
+    s.baseSet.update(x, replace);
+    if (!replace) s.base.bars++;
     // Higher timeframes: a new higher bar is added at once; changes to the forming one are applied
     // lazily (before the next higher bar, a read or a snapshot). Replace is idempotent (replace(x)
     // then replace(y) equals replace(y)), so the result equals replacing on every base bar, at a
     // fraction of the cost.
-    for (const t of s.higher) {
+    const higher = s.higher;
+    for (let i = 0; i < higher.length; i++) {
+      const t = higher[i] as HigherTfState; // i < higher.length
       const r = t.resampler;
       if (t.pending && r.startsNew(ts)) {
         t.set.update(r.bar, true);
@@ -421,7 +429,7 @@ export class FeatureEngine {
     if (this.update(bar) === 'rejected') return null;
     const s = this.recentState; // update() found or made the bar's symbol state
     if (s === null) return null;
-    const v = Object.freeze(s.base.set.flatValues());
+    const v = Object.freeze(s.baseSet.flatValues());
     s.latestValues = v;
     return v;
   }
