@@ -57,6 +57,10 @@ describe('the probes', () => {
         judged++;
         return base.freshness(s, now);
       },
+      stale: (s, now) => {
+        judged++;
+        return base.stale(s, now);
+      },
     };
     const facts = {
       phase: 'live' as Phase,

@@ -180,7 +180,7 @@ export function createHealth(options: HealthOptions): Health {
   const everySymbolStale = (now: number): boolean => {
     let any = false;
     for (const s of states.all()) {
-      if (!states.freshness(s, now).stale) return false;
+      if (!states.stale(s, now)) return false;
       any = true;
     }
     return any;
@@ -213,9 +213,13 @@ export function createHealth(options: HealthOptions): Health {
     report() {
       const now = clock.now();
       const live = options.live();
-      const symbols = [...states.all()].map((s) => {
+      // One array, no copy of the states first (the report lists every symbol).
+      const symbols: HealthReport['symbols'] = [];
+      let staleSymbols = 0;
+      for (const s of states.all()) {
         const { ageMs, stale, reason } = states.freshness(s, now);
-        return {
+        if (stale) staleSymbols++;
+        symbols.push({
           symbol: s.symbol,
           brokerSymbol: s.brokerSymbol,
           lastBarTs: s.lastBar?.ts ?? null,
@@ -223,8 +227,8 @@ export function createHealth(options: HealthOptions): Health {
           stale,
           staleReason: reason,
           source: s.lastSource,
-        };
-      });
+        });
+      }
       const plans = new Map((options.plan?.() ?? []).map(({ source, ...p }) => [source, p]));
       const sources = options.sources.map((s) => {
         const st = breaker.snapshot(s.name);
@@ -247,7 +251,7 @@ export function createHealth(options: HealthOptions): Health {
         phase: live.phase,
         cycles: live.cycles,
         symbols: symbols.length,
-        staleSymbols: symbols.filter((s) => s.stale).length,
+        staleSymbols,
         unavailableSources: sources.filter((s) => s.breaker === 'open' || s.coolingDownUntil !== null).length,
         cache: cacheHealth.status,
         store: sqlite,
