@@ -60,6 +60,11 @@ describe('the stream feed without listeners', () => {
     const source = new Proxy(h.sidecar, {
       get(target, key, receiver) {
         if (key === 'health') return () => (reports++, target.health());
+        // The summary, where the sidecar gives one, in place of the report: counted the same.
+        if (key === 'healthSummary') {
+          const summary = Reflect.get(target, key, receiver) as (() => unknown) | undefined;
+          return summary && (() => (reports++, summary.call(target)));
+        }
         const v: unknown = Reflect.get(target, key, receiver);
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
@@ -196,6 +201,38 @@ describe('the features event', () => {
       { symbol: 'EURUSD', values, dataTs: null, stale: true },
       { symbol: 'EURUSD', values, dataTs: 60_000, stale: false },
       { symbol: 'EURUSD', values, dataTs: 120_000, stale: true },
+    ]);
+  });
+});
+
+describe('the feed’s health events from a summary', () => {
+  it('reads healthSummary, when the source has one, instead of the whole report', () => {
+    let cycle: (() => void) | undefined;
+    const summary = { status: 'ok' as const, sources: [{ name: 'yahoo' as const, breaker: 'closed' }] };
+    const source: StreamFeedSource = {
+      onBars: () => () => {},
+      onSignal: () => () => {},
+      onCycle: (fn) => ((cycle = fn), () => {}),
+      config: { staleAfterMs: 10_000 },
+      features: () => null,
+      health: () => {
+        throw new Error('the whole report is not read');
+      },
+      healthSummary: () => ({ ...summary, sources: summary.sources.map((s) => ({ ...s })) }),
+    };
+    const hub = createStreamHub({ now: () => 1_000 });
+    const got: HubEvent[] = [];
+    hub.subscribe({
+      filter: { symbols: new Set(), kinds: new Set(['health'] as const) },
+      send: (e) => got.push(e),
+    });
+    const off = feedStreamHub(hub, source);
+    cycle?.();
+    (summary.sources[0] as { breaker: string }).breaker = 'open';
+    cycle?.();
+    off();
+    expect(got.map((e) => e.data)).toEqual([
+      { status: 'ok', previous: 'ok', breakers: { yahoo: 'open' }, changed: ['source:yahoo'] },
     ]);
   });
 });

@@ -3,7 +3,7 @@
 // a health event when /health's status or a source's breaker state changes (checked after each cycle
 // while a client is connected).
 import { type Bar } from '@pipeline/core';
-import { type HealthReport } from '../state/health';
+import { type HealthReport, type HealthSummary } from '../state/health';
 import { type FeaturesFacts } from '../state/read-model';
 import { ageSignal, type StoredSignal } from '../strategy/scanner';
 import { type SignalHandle } from '../strategy/signals';
@@ -36,6 +36,11 @@ export interface StreamFeedSource {
    */
   featuresInto?(symbol: string, out: FeaturesFacts): unknown;
   health(): HealthReport;
+  /**
+   * The report's status and breakers alone (Health.summary: no entry per symbol), which is all the
+   * feed's health events read. @default health
+   */
+  healthSummary?(): HealthSummary;
 }
 
 /** Connects the source to the hub; returns the function that disconnects it. */
@@ -50,7 +55,7 @@ export function feedStreamHub(hub: StreamHub, source: StreamFeedSource): () => v
       status = null;
       return;
     }
-    const h = source.health();
+    const h: HealthSummary = source.healthSummary ? source.healthSummary() : source.health();
     const now: Record<string, string> = {};
     for (const s of h.sources) now[s.name] = s.breaker;
     const changed = Object.keys(now).filter((k) => breakers[k] !== now[k]);

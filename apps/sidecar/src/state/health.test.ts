@@ -129,3 +129,61 @@ describe('the probes', () => {
     expect(health.liveness()).toEqual({ ok: false, status: 'down' });
   });
 });
+
+describe('the health summary', () => {
+  it('is the report’s status and breakers, by the same rule, without the symbols', async () => {
+    const { stageFixture } = await import('../pipeline/stage-fixtures');
+    const f = stageFixture({ SYMBOLS: 'EURUSD,XAUUSD' });
+    const facts = {
+      phase: 'live' as Phase,
+      bootstrap: null,
+      cycles: 1,
+      loopCycles: 1,
+      overruns: 0,
+      lastCycleMs: 5,
+    };
+    // One source's breaker open, or cooling down after a 429, when the test says so.
+    const open = new Set<string>();
+    const cooling = new Set<string>();
+    const breaker: HealthOptions['breaker'] = {
+      ...f.breaker,
+      snapshot: (source) => {
+        const st = f.breaker.snapshot(source);
+        return {
+          ...st,
+          state: open.has(source) ? 'open' : st.state,
+          coolingDownUntil: cooling.has(source) ? f.clock.now() + 1_000 : st.coolingDownUntil,
+        };
+      },
+    };
+    const health = createHealth({ ...f, breaker, version: '1', intervalMs: 1000, live: () => facts });
+    const check = () => {
+      const r = health.report();
+      expect(health.summary()).toEqual({
+        status: r.status,
+        sources: r.sources.map((s) => ({ name: s.name, breaker: s.breaker })),
+      });
+      return r.status;
+    };
+    try {
+      const seen = [check()]; // every symbol stale after a cycle: down
+      f.states.get('EURUSD').lastSuccessAt = f.clock.now();
+      seen.push(check()); // one stale: degraded
+      f.states.get('XAUUSD').lastSuccessAt = f.clock.now();
+      seen.push(check());
+      const name = f.sources[0]?.name;
+      if (name === undefined) throw new Error('the fixture has no source');
+      cooling.add(name);
+      seen.push(check()); // a source cooling down
+      cooling.delete(name);
+      open.add(name);
+      seen.push(check()); // a breaker open
+      expect(health.summary().sources.find((s) => s.name === name)?.breaker).toBe('open');
+      facts.phase = 'stopped';
+      seen.push(check());
+      expect(seen).toEqual(['down', 'degraded', seen[2], 'degraded', 'degraded', 'down']);
+    } finally {
+      await f.close();
+    }
+  });
+});

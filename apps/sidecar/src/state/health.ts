@@ -152,9 +152,21 @@ export interface HealthOptions {
   stallAfterMs?: number;
 }
 
+/** `/health`'s status and each source's breaker state, as in the report ({@link Health.summary}). */
+export interface HealthSummary {
+  status: HealthStatus;
+  sources: { name: SourceName; breaker: string }[];
+}
+
 export interface Health {
   /** The whole `/health` report: every source and every symbol, O(symbols). */
   report(): HealthReport;
+  /**
+   * The report's `status` and each source's `name` and `breaker` alone, by the same rule: no entry
+   * per symbol (each is only judged stale or not). For a watcher that asks every cycle (the push
+   * stream's feed while a client listens).
+   */
+  summary(): HealthSummary;
   /**
    * `/health/live`, constant time: the process answers, is not stopped, and its loop (when running)
    * started a cycle within `stallAfterMs`. It does not look at sources, symbols or storage: an outage
@@ -209,6 +221,33 @@ export function createHealth(options: HealthOptions): Health {
         isDown({ phase: live.phase, cycles: live.cycles, everySymbolStale: everySymbolStale(clock.now()) });
       if (down) return { ok: false, status: 'down' };
       return { ok: true, status: 'ready' };
+    },
+    summary() {
+      const now = clock.now();
+      const live = options.live();
+      let symbols = 0;
+      let staleSymbols = 0;
+      for (const s of states.all()) {
+        symbols++;
+        if (states.stale(s, now)) staleSymbols++;
+      }
+      let unavailableSources = 0;
+      const sources = options.sources.map((s) => {
+        const st = breaker.snapshot(s.name);
+        if (st.state === 'open' || (st.coolingDownUntil !== null && st.coolingDownUntil > now))
+          unavailableSources++;
+        return { name: s.name, breaker: st.state };
+      });
+      const status = healthStatus({
+        phase: live.phase,
+        cycles: live.cycles,
+        symbols,
+        staleSymbols,
+        unavailableSources,
+        cache: cache.health().status,
+        store: storeState(store),
+      });
+      return { status, sources };
     },
     report() {
       const now = clock.now();
