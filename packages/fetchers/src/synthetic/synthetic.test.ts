@@ -167,6 +167,29 @@ describe('synthetic fetcher', () => {
     ).rejects.toMatchObject({ kind: 'aborted' });
   });
 
+  it('answers every symbol its own bars whatever the order and grouping of the batches (the feed guessed from the last batch is checked)', async () => {
+    const clock = new ManualClock(T0 + 25_000);
+    const f = createSyntheticFetcher({ clock, defaultStartPrice: null, batchMaxSymbols: 4 });
+    const batches = [
+      ['EURUSD', 'XAUUSD', 'NAS100', 'AAPL'],
+      ['EURUSD', 'XAUUSD', 'NAS100', 'AAPL'],
+      ['EURUSD', 'NAS100', 'XAUUSD', 'AAPL'],
+      ['XAUUSD', 'NOPE', 'NAS100', 'EURUSD'],
+      ['NAS100', 'EURUSD', 'NOPE', 'AAPL'],
+      ['EURUSD', 'XAUUSD', 'NAS100', 'AAPL'],
+    ];
+    for (const symbols of batches) {
+      clock.advance(700);
+      const many = await f.fetchLatestMany({ symbols, timeframe: '1m', limit: 3 });
+      const fresh = createSyntheticFetcher({ clock, defaultStartPrice: null });
+      for (const symbol of symbols) {
+        const got = many.get(symbol);
+        if (symbol === 'NOPE') expect(isFetchError(got) && got.kind).toBe('symbol_not_found');
+        else expect(got).toEqual(await fresh.fetchLatest({ symbol, timeframe: '1m', limit: 3 }));
+      }
+    }
+  });
+
   it('gives the same forming bar polled every second as asked once (the quoted seconds are resumed, not redone)', async () => {
     const clock = new ManualClock(T0 + 500);
     const polled = createSyntheticFetcher({ clock });
