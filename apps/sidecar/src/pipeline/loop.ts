@@ -295,9 +295,9 @@ export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => v
   let v8Scavenged = false;
   /** The young generation's bytes in use when the last idle time was done, -1 before the first. */
   let youngAfter = -1;
-  /** Bytes allocated in the young generation in each of the last periods between two idle times. */
+  /** Bytes allocated in the young generation in each of the last periods between two idle times (-1: V8 collected it meanwhile). */
   const periods: number[] = [];
-  /** The cycles fit in the young generation (no scavenge of V8's own needs to land in one). */
+  /** The cycles fit in the young generation (no collection of V8's own needs to land in one). */
   let fits = false;
   /**
    * V8 starts marking (incremental, with pauses that would land in cycles) once the old generation grew
@@ -359,12 +359,17 @@ export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => v
     // between (it filled up: count a whole one).
     if (youngAfter >= 0) {
       const scavenged = v8Scavenged || heap.youngUsed < youngAfter;
-      periods.push(scavenged ? heap.youngCapacity : heap.youngUsed - youngAfter);
+      periods.push(scavenged ? -1 : heap.youngUsed - youngAfter);
       if (periods.length > YOUNG_PERIODS) periods.shift();
     }
     v8Scavenged = false;
-    const nextPeriod = periods.length > 0 ? Math.max(...periods) : heap.youngCapacity;
-    fits = nextPeriod < youngFill * heap.youngCapacity;
+    const measured = periods.filter((p) => p >= 0);
+    const nextPeriod =
+      measured.length === 0 || measured.length < periods.length ? heap.youngCapacity : Math.max(...measured);
+    // A period in which V8 collected the young generation on its own may have done so between two
+    // cycles (the loop's other work between them allocates too): the cycles fit when the periods
+    // measured do.
+    fits = measured.length > 0 && Math.max(...measured) < youngFill * heap.youngCapacity;
     // The young generation first: what it promotes counts in the growth the full collection waits for
     // (a young generation that held some 20 cycles can promote several MB at once).
     const young = heap.youngUsed + 2 * nextPeriod > youngFill * heap.youngCapacity;
