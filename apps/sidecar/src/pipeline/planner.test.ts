@@ -194,8 +194,10 @@ describe('request planner', () => {
     // The minute's burst is one round of the 3 symbols: all granted, no token left.
     const due = planner.beginCycle(SYMBOLS, T0);
     expect([...due]).toEqual(SYMBOLS);
-    for (const s of SYMBOLS) expect(planner.admit('yahoo', s, T0)).toBe(true);
+    // Asked out of list order (admit looks the list order up first): each grant is found all the same.
+    for (const s of ['XAUUSD', 'NAS100', 'EURUSD']) expect(planner.admit('yahoo', s, T0)).toBe(true);
     expect(planner.admit('yahoo', 'EURUSD', T0)).toBe(false);
+    expect(planner.admit('yahoo', 'BTCUSD', T0)).toBe(false); // not listed, no token left
     // A second later about one token came back: the round is not affordable, one symbol is granted
     // (the order: polled longest ago, then configuration order), in a set of its own.
     clock.set(T0 + 1500);
