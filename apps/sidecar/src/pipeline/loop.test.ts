@@ -242,7 +242,9 @@ describe('createIdleGc', () => {
   });
 
   it('while the periods fit in the young generation, collects the whole heap after 6 MB of growth, before V8 starts on its own (8 MB at least)', async () => {
-    const idle = createIdleGc();
+    // A second per idle time, as in a 1 Hz loop (a full collection may take 2 % of the time since the last).
+    let now = 0;
+    const idle = createIdleGc({ now: () => (now += 1000) });
     expect(await gcKinds(() => idle(60_000))).toEqual([1, 4]);
     const base = heapFill().oldUsed;
     own.length = 0;
@@ -275,6 +277,23 @@ describe('createIdleGc', () => {
     expect(await gcKinds(() => idle(60_000))).toContain(4);
     expect(await gcKinds(() => idle(60_000))).not.toContain(4); // no growth since
     expect(kept.length).toBe(200_000);
+  });
+
+  it('keeps to the late threshold while a full collection would cost more than 2 % of the time since the last', async () => {
+    // The clock stands still: no time since the last full collection, however cheap.
+    const idle = createIdleGc({ now: () => 0 });
+    expect(await gcKinds(() => idle(60_000))).toEqual([1, 4]);
+    const base = heapFill().oldUsed;
+    const kept: object[][] = [];
+    let grown = 0;
+    // Past the early threshold, short of V8's own least (8 MB or 10 %).
+    const target = Math.max(6 * 2 ** 20, 0.075 * base) + 2 ** 20;
+    while (grown < target && kept.length < 200) {
+      kept.push(Array.from({ length: 20_000 }, (_, k) => ({ k })));
+      expect(await gcKinds(() => idle(60_000))).not.toContain(4);
+      grown = heapFill().oldUsed - base;
+    }
+    expect(grown).toBeGreaterThanOrEqual(target);
   });
 
   it('rejects a youngFill outside [0, 1]', () => {

@@ -204,7 +204,7 @@ export const IDLE_GC_MAX_REQUEST_RATE = 50;
 export interface IdleGcOptions {
   /**
    * Heap growth (bytes used outside the young generation, over what the last full collection left) from
-   * which a full collection runs between cycles, if the idle time allows. @default while the cycles fit in the young generation max(6 MB, 7.5 % of what the last full collection left), else max(32 MB, 75 % of it); lowered to 3/4 of the growth at which V8 last began marking or collected on its own
+   * which a full collection runs between cycles, if the idle time allows. @default while the cycles fit in the young generation and a full collection costs at most 2 % of the time since the last, max(6 MB, 7.5 % of what the last full collection left), else max(32 MB, 75 % of it); lowered to 3/4 of the growth at which V8 last began marking or collected on its own
    */
   growthBytes?: number;
   /**
@@ -271,7 +271,8 @@ const YOUNG_PERIODS = 10;
  * young generation grew by `growthBytes` since the last full collection or once V8 began marking on its
  * own (a perf_hooks 'gc' entry of an incremental step: its final pause would land in a cycle). The
  * young collection runs first (what it promotes counts). While the cycles fit in the young generation
- * the default growth stays under the least V8 waits for before it begins marking (see `defaultGrowth`);
+ * (and a full collection costs at most 2 % of the time since the last) the default growth stays under
+ * the least V8 waits for before it begins marking (see `defaultGrowth`);
  * when V8 still begins marking or collects on its own (its heap limit is not exposed), it drops to 3/4
  * of the growth at which it did. The first call collects the whole heap if the idle time allows.
  *
@@ -279,6 +280,7 @@ const YOUNG_PERIODS = 10;
  */
 export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => void {
   const youngFill = options.youngFill ?? 0.7;
+  const clock = options.now ?? (() => performance.now());
   assertNumberOption('createIdleGc', 'youngFill', youngFill, 0, 1);
   let base = -1;
   /** The last few full collections' wall times, ms (a machine busy with other work inflates some). */
@@ -308,7 +310,19 @@ export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => v
    * 3/4 of the last heap (at least 32 MB): fewer full collections.
    */
   const defaultGrowth = () =>
-    Math.min(fits ? Math.max(6 * 2 ** 20, 0.075 * base) : Math.max(32 * 2 ** 20, 0.75 * base), v8Growth);
+    Math.min(
+      fits && cheap() ? Math.max(6 * 2 ** 20, 0.075 * base) : Math.max(32 * 2 ** 20, 0.75 * base),
+      v8Growth,
+    );
+  /** When the last full collection ran (ours or V8's), on `clock`. */
+  let lastFullAt = -Infinity;
+  /**
+   * The early threshold only while a full collection costs at most 2 % of the time since the last
+   * one (on `clock`): a large heap (20,000 symbols, 300 MB, a few hundred ms per full collection)
+   * that fits its cycles in a large young generation (--max-semi-space-size) would otherwise collect
+   * every other cycle; V8 itself, collecting fast against a slow promotion, waits longer there.
+   */
+  const cheap = () => (majorMs.length > 0 ? median(majorMs) : 0) <= 0.02 * (clock() - lastFullAt);
   const learn = (startTime: number) => {
     // Its heap limit lay above the heap of the idle time before it: from now on the idle time
     // collects at 3/4 of that growth (at least 4 MB), before V8 does, inside a cycle, again. A
@@ -322,7 +336,6 @@ export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => v
     learn(startTime);
     v8Collected = true;
   };
-  const clock = options.now ?? (() => performance.now());
   let seenWork = foregroundWork;
   let seenAt = clock();
   return (idleMs) => {
@@ -381,6 +394,7 @@ export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => v
     if (v8Collected) {
       base = used;
       v8Collected = false;
+      lastFullAt = now;
     } else {
       // The first idle time collects the whole heap if it can: the baseline is then the live heap,
       // not what the start-up left, and V8 sets its own limit from that collection (before it, the
@@ -401,6 +415,7 @@ export function createIdleGc(options: IdleGcOptions = {}): (idleMs: number) => v
       if (majorMs.length > 5) majorMs.shift();
       marking = false;
       base = heapFill().oldUsed;
+      lastFullAt = now;
     }
     youngAfter = full || young ? heapFill().youngUsed : heap.youngUsed;
   };
