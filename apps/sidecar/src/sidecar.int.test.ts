@@ -1,4 +1,4 @@
-import { TIMEFRAME_MS, alignTs } from '@pipeline/core';
+import { TIMEFRAME_MS, alignTs, type Bar } from '@pipeline/core';
 import { cleanupTempDirs } from '@pipeline/test-utils';
 import { createSqliteStore } from '@pipeline/sqlite-store';
 import { createHarness, settle, type Harness } from '../test/harness';
@@ -30,6 +30,49 @@ describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', 
     expect(['long', 'short', 'flat']).toContain(signal!.direction);
     expect(h.sidecar.signals().map((s) => s.symbol)).toEqual(['EURUSD', 'XAUUSD']);
     expect(at(h.fetchers, 1).calls).toBe(0);
+  });
+
+  it("publishes each symbol's accepted bars as its own onBars event, in an array the listener may keep", async () => {
+    h = createHarness();
+    const events: { symbol: string; bars: readonly Bar[]; seen: string }[] = [];
+    const off = h.sidecar.onBars(({ symbol, bars }) =>
+      events.push({ symbol, bars, seen: JSON.stringify(bars) }),
+    );
+    const written: number[] = [];
+    // A cycle in a new minute takes each symbol's closing bar (final) and its new forming one; a
+    // cycle a second later only the forming bar again (the final one is known by then).
+    for (const step of [0, 1_000, 59_000, 1_000, 59_000]) {
+      h.clock.advance(step);
+      written.push((await h.sidecar.runCycle()).barsWritten);
+    }
+    off();
+    const m0 = alignTs(h.clock.now(), '1m') - 2 * 60_000;
+    const shape = (symbol: string, ...bars: [number, boolean][]) => [symbol, bars];
+    expect(events.map((e) => [e.symbol, e.bars.map((b) => [b.ts - m0, b.final])])).toEqual([
+      shape('EURUSD', [-60_000, true], [0, false]),
+      shape('XAUUSD', [-60_000, true], [0, false]),
+      shape('EURUSD', [0, false]),
+      shape('XAUUSD', [0, false]),
+      shape('EURUSD', [0, true], [60_000, false]),
+      shape('XAUUSD', [0, true], [60_000, false]),
+      shape('EURUSD', [60_000, false]),
+      shape('XAUUSD', [60_000, false]),
+      shape('EURUSD', [60_000, true], [120_000, false]),
+      shape('XAUUSD', [60_000, true], [120_000, false]),
+    ]);
+    expect(written).toEqual([4, 2, 4, 2, 4]);
+    // Only its own symbol's bars; an array per event, left as it was handed over (the cycle's write
+    // list it came from was trimmed and written since, and the next cycles had lists of their own).
+    for (const e of events) {
+      expect(e.bars.every((b) => b.symbol === e.symbol)).toBe(true);
+      expect(JSON.stringify(e.bars)).toBe(e.seen);
+    }
+    expect(new Set(events.map((e) => e.bars)).size).toBe(events.length);
+    // The bars published last are the bars stored.
+    const stored = await h.sidecar.bars('XAUUSD', '1m', 10);
+    expect(stored.bars.slice(-2)).toEqual(at(events, -1).bars);
+    // The finaliser noted each symbol's range: every period but the forming one got its final bar.
+    expect(h.sidecar.health().finalizer).toMatchObject({ pending: 2, oldestPendingTs: m0 + 120_000 });
   });
 
   it('falls back to the next source within the same cycle and skips an open breaker or spent budget', async () => {

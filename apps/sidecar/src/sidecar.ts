@@ -220,14 +220,18 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
   const gapRepair = createGapRepair({ ...deps, timeframe: tf, now, log });
   const barEvents = createEmitter<{ symbol: string; bars: readonly Bar[] }>();
   const validated = createIngest({ ...deps, timeframe: tf, signals, onGap: (gap) => gapRepair.enqueue(gap) });
-  // The bars publish point (the push stream's feed): every accepted bar, polled or streamed.
+  // The bars publish point (the push stream's feed): every accepted bar, polled or streamed. The
+  // finaliser reads this symbol's range of the write list in place; a listener gets its own copy of
+  // it (an event's bars are the listener's to keep; the list is the cycle's and gets trimmed).
   const ingest: typeof validated = {
-    apply(state, raw, source, at) {
-      const r = validated.apply(state, raw, source, at);
-      finalizer.note(r.accepted);
-      if (r.accepted.length > 0 && barEvents.size > 0)
-        barEvents.emit({ symbol: state.symbol, bars: r.accepted });
-      return r;
+    apply(state, raw, source, at, out) {
+      const from = out.n;
+      const rejected = validated.apply(state, raw, source, at, out);
+      if (out.n > from) {
+        finalizer.note(out.bars, from, out.n);
+        if (barEvents.size > 0) barEvents.emit({ symbol: state.symbol, bars: out.bars.slice(from, out.n) });
+      }
+      return rejected;
     },
   };
   const sinks = createSinks({

@@ -132,6 +132,64 @@ describe('collect', () => {
     }
   });
 
+  it("counts each answer's rejected bars and the bars ingested per source, and writes a stream bar on its own", async () => {
+    const f = stageFixture();
+    try {
+      const [yahoo, synthetic] = [source(f, 0), source(f, 1)];
+      // EURUSD's yahoo answer carries a broken bar (high below low) between its two good ones;
+      // XAUUSD falls back to synthetic.
+      const fetchLatest = yahoo.fetchLatest.bind(yahoo);
+      yahoo.fetchLatest = async (req) => {
+        if (req.symbol === 'XAUUSD')
+          throw new FetchError({ kind: 'transient', source: 'yahoo', message: 'x' });
+        const [a, b] = await fetchLatest(req);
+        if (!a || !b) throw new Error('the scripted answer has two bars');
+        return [a, { ...a, ts: a.ts + 1, high: a.low - 1 }, b];
+      };
+      const ingested: string[] = [];
+      const inc = f.metrics.barsIngested.inc.bind(f.metrics.barsIngested);
+      f.metrics.barsIngested.inc = (labels, n) => {
+        ingested.push(`${labels.source}:${n ?? 1}`);
+        inc(labels, n);
+      };
+      const written: Bar[][] = [];
+      const write = f.sinks.writeBars.bind(f.sinks);
+      f.sinks.writeBars = (bars) => {
+        written.push([...bars]);
+        return write(bars);
+      };
+      const c = collector(f);
+      const report = await c.runCycle();
+      expect(report).toMatchObject({ ok: 2, failed: 0, barsWritten: 4, barsRejected: 1 });
+      expect(ingested.sort()).toEqual(['synthetic:2', 'yahoo:2']);
+      expect(synthetic.served.has('XAUUSD')).toBe(true);
+      const ts = alignTs(f.clock.now(), '1m');
+      expect(written).toHaveLength(1);
+      expect(written[0]?.map((b) => `${b.symbol}:${b.ts - ts}`).sort()).toEqual([
+        'EURUSD:-60000',
+        'EURUSD:0',
+        'XAUUSD:-60000',
+        'XAUUSD:0',
+      ]);
+      // A stream bar: ingested and written at once, alone (exactly its accepted bars); one the
+      // validator refuses writes nothing.
+      const streamed: Bar = {
+        ...(written[0]?.find((b) => b.symbol === 'EURUSD' && b.ts === ts) as Bar),
+        source: 'polygon',
+      };
+      c.onStreamBar({ ...streamed, close: streamed.high }, 'polygon');
+      c.onStreamBar({ ...streamed, high: streamed.low - 1 }, 'polygon');
+      await new Promise((r) => setImmediate(r));
+      expect(written).toHaveLength(2);
+      expect(written[1]).toEqual([
+        expect.objectContaining({ symbol: 'EURUSD', ts, source: 'polygon', close: streamed.high }),
+      ]);
+      expect(f.states.get('EURUSD').lastSource).toBe('polygon');
+    } finally {
+      await f.close();
+    }
+  });
+
   it('asks a batch source for many symbols in one request, through its breaker once per request', async () => {
     const f = stageFixture({ SYMBOLS: 'EURUSD,XAUUSD,BTCUSD' });
     try {

@@ -38,7 +38,7 @@ import {
   isCurrentAnswer,
   skipReason,
 } from './fallback';
-import { type Ingest } from './ingest';
+import { type BarList, type Ingest } from './ingest';
 import { type RequestPlanner } from './planner';
 import { type Sinks } from './sinks';
 import { createYieldGate, type YieldGate } from './yield-gate';
@@ -149,12 +149,11 @@ interface CycleTally {
   waiting: number;
   rejected: number;
   /**
-   * The cycle's accepted bars, `toWrite[0, written)`: sized for one bar per symbol at the start of the
-   * cycle and filled by index (an array grown by push from empty copied itself a dozen times at
-   * 20,000 symbols), trimmed to `written` before the write step.
+   * The cycle's accepted bars, `toWrite.bars[0, toWrite.n)`, appended by ingest itself: sized for one
+   * bar per symbol at the start of the cycle and filled by index (an array grown by push from empty
+   * copied itself a dozen times at 20,000 symbols), trimmed to `n` before the write step.
    */
-  toWrite: Bar[];
-  written: number;
+  toWrite: BarList;
   /** Bars accepted per source (the barsIngested counter is bumped once per source per cycle). */
   ingested: Map<SourceName, number>;
 }
@@ -218,17 +217,11 @@ function absorb(
 ): void {
   if (fetched.size) fetched.emit({ symbol: state.symbol, source, at, bars: bars.length });
   state.lastAttempts = attempts;
-  const { accepted, rejected } = options.ingest.apply(state, bars, source, at);
-  tally.rejected += rejected;
-  const n = accepted.length;
-  if (n > 0) {
-    const out = tally.toWrite;
-    for (let i = 0; i < n; i++) {
-      const b = accepted[i];
-      if (b !== undefined) out[tally.written++] = b;
-    }
-    tally.ingested.set(source, (tally.ingested.get(source) ?? 0) + n);
-  }
+  const out = tally.toWrite;
+  const from = out.n;
+  tally.rejected += options.ingest.apply(state, bars, source, at, out);
+  const n = out.n - from;
+  if (n > 0) tally.ingested.set(source, (tally.ingested.get(source) ?? 0) + n);
   tally.ok++;
 }
 
@@ -509,8 +502,12 @@ function ingestStreamBar(options: CollectorOptions, stream: StreamWatch, bar: Ba
   if (options.ownership && !options.ownership.isCollecting(bar.symbol)) return;
   const now = options.clock.now();
   stream.saw(bar.symbol, bar.ts);
-  const { accepted } = options.ingest.apply(state, [bar], source, now);
-  if (accepted.length > 0) {
+  // Its own list (a stream bar is written at once, not with the cycle's), exact-size once trimmed.
+  const out: BarList = { bars: [], n: 0 };
+  options.ingest.apply(state, [bar], source, now, out);
+  if (out.n > 0) {
+    const accepted = out.bars;
+    accepted.length = out.n;
     const cluster = options.ownership;
     if (cluster) {
       const signals = options.signals.drain();
@@ -559,8 +556,7 @@ export function createCollector(options: CollectorOptions): Collector {
       waiting: 0,
       rejected: 0,
       // Room for one bar per symbol (the usual cycle); more are appended past it.
-      toWrite: new Array<Bar>(due?.size ?? symbols.length),
-      written: 0,
+      toWrite: { bars: new Array<Bar>(due?.size ?? symbols.length), n: 0 },
       ingested: new Map(),
     };
     const step: CycleStep = { t0, now: () => clock.now(), due, signal: cycleAbort.signal, gate, tally };
@@ -572,8 +568,9 @@ export function createCollector(options: CollectorOptions): Collector {
       );
     }
     for (const [source, n] of tally.ingested) metrics.barsIngested.inc({ source }, n);
-    tally.toWrite.length = tally.written;
-    const barsWritten = await writeCycle(options, tally.toWrite);
+    const toWrite = tally.toWrite.bars;
+    toWrite.length = tally.toWrite.n;
+    const barsWritten = await writeCycle(options, toWrite);
     const durationMs = clock.now() - t0;
     lastCycleMs = durationMs;
     metrics.cycleDuration.observe(durationMs / 1000);

@@ -101,6 +101,39 @@ describe('late finalisation', () => {
     }
   });
 
+  it("notes only the range of a write list it is given (the bars of one symbol among the cycle's)", async () => {
+    const f = stageFixture();
+    try {
+      const fin = setup(f);
+      const ts = alignTs(f.clock.now(), '1m');
+      // The cycle's list: other symbols' forming bars around this symbol's two.
+      const list = [
+        forming('XAUUSD', ts),
+        forming('EURUSD', ts - MIN),
+        forming('EURUSD', ts),
+        forming('NAS100', ts),
+      ];
+      fin.note(list, 1, 3);
+      expect(fin.stats()).toMatchObject({ pending: 2, oldestPendingTs: ts - MIN });
+      // Nothing before `from` or from `to` on was queued: the loop's final bars of those two periods
+      // empty the queue.
+      fin.note([
+        { ...forming('EURUSD', ts - MIN), final: true },
+        { ...forming('EURUSD', ts), final: true },
+      ]);
+      expect(fin.pending).toBe(0);
+      // An empty range notes nothing; `from` alone runs to the end.
+      fin.note(list, 2, 2);
+      expect(fin.pending).toBe(0);
+      fin.note(list, 3);
+      expect(fin.pending).toBe(1);
+      fin.note([{ ...forming('NAS100', ts), final: true }]);
+      expect(fin.pending).toBe(0);
+    } finally {
+      await f.close();
+    }
+  });
+
   it('after a restart every finished period still stored as forming is queued and finalised, not only the newest', async () => {
     const f = stageFixture();
     try {

@@ -73,8 +73,11 @@ export interface FinalizerOptions {
 }
 
 export interface Finalizer {
-  /** Notes accepted bars: a forming bar's period joins the queue, a final bar leaves it. */
-  note(bars: readonly Bar[]): void;
+  /**
+   * Notes accepted bars, `bars[from, to)` (a range of the cycle's write list: no copy per symbol): a
+   * forming bar's period joins the queue, a final bar leaves it.
+   */
+  note(bars: readonly Bar[], from?: number, to?: number): void;
   /** Queues the finished periods still marked forming among the newest stored rows of `symbols`. */
   scanStore(symbols: readonly string[]): Promise<number>;
   /**
@@ -240,8 +243,8 @@ export function createFinalizer(options: FinalizerOptions): Finalizer {
   };
 
   return {
-    note(bars) {
-      for (let i = 0; i < bars.length; i++) {
+    note(bars, from = 0, to = bars.length) {
+      for (let i = from; i < to; i++) {
         const b = bars[i];
         if (b === undefined || b.timeframe !== timeframe) continue;
         const last = noteOf(b.symbol, b.ts);

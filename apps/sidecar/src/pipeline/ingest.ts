@@ -1,7 +1,7 @@
 // Ingest: fresh bars of one symbol from any source (a poll answer or the stream) go through the
 // known-bar filter and the validator, gaps are noted for repair, the indicators advance and the
 // signal book is updated at once (a signal is readable as soon as possible); the accepted bars are
-// returned so that cache and store writes can be batched per cycle.
+// appended to the caller's write list (the cycle's: cache and store writes are batched per cycle).
 import { TIMEFRAME_MS, type Bar, type SourceName, type Timeframe } from '@pipeline/core';
 import { type FeatureEnginePort, type FeatureValues, type ValidatorPort } from '../ports';
 import { advances } from '../state/freshness';
@@ -27,20 +27,24 @@ export interface IngestOptions {
   onGap: (gap: LiveGap) => void;
 }
 
-export interface IngestResult {
-  /** Validated bars to write to cache and store, oldest first (never changed after it is returned). */
-  accepted: readonly Bar[];
-  rejected: number;
+/**
+ * A write list the accepted bars are appended to: `bars[0, n)` hold the bars so far, oldest first;
+ * the slots from `n` on are free (the array may be sized ahead, with holes, and slots past `n` may
+ * hold leftovers that are overwritten: read `[0, n)` only). One per cycle, not one per symbol.
+ */
+export interface BarList {
+  bars: Bar[];
+  n: number;
 }
 
 export interface Ingest {
-  /** Applies one answer of `source` for `state`'s symbol, received at `now` (epoch ms). */
-  apply(state: SymbolState, raw: readonly Bar[], source: SourceName, now: number): IngestResult;
+  /**
+   * Applies one answer of `source` for `state`'s symbol, received at `now` (epoch ms): its accepted
+   * bars are appended to `out` (`out.bars[n0, out.n)`, n0 the `n` before the call; never changed
+   * after), and the number of rejected bars is returned. When it throws, `out.n` is as it was.
+   */
+  apply(state: SymbolState, raw: readonly Bar[], source: SourceName, now: number, out: BarList): number;
 }
-
-const NO_BARS: readonly Bar[] = Object.freeze([]);
-/** The answer of an apply that accepted and rejected nothing (a known bar again, or an empty answer). */
-const NOTHING: IngestResult = Object.freeze({ accepted: NO_BARS, rejected: 0 });
 
 /**
  * The answer held a usable bar (new, or one already known: a fallback source may lag the forming bar
@@ -56,16 +60,18 @@ export function createIngest(options: IngestOptions): Ingest {
   const { validator, features, signals, onGap } = options;
   const tfMs = TIMEFRAME_MS[options.timeframe];
   return {
-    apply(state, raw, source, now) {
+    apply(state, raw, source, now, out) {
       const prev = state.lastBar;
       // Only bars at or after the newest known one go on: same ts replaces the forming bar (or
       // finalises it); older ones were seen in an earlier poll, and passing them again would count
       // them twice in the indicators and as duplicates in the validator.
-      // The usual answer holds one such bar (the forming one, or the closing bar and its successor
-      // once a minute): the first is kept in `first`, an array is made only for a second. An array
-      // grown by push from empty took a 17-slot backing store per symbol per cycle (issue 16).
-      let first: Bar | undefined;
-      let more: Bar[] | undefined;
+      // The kept bars go straight into the caller's write list, `list[from, n)`, published (out.n)
+      // only once the whole answer went through: no array and no result object per symbol per
+      // cycle (they were 96 B of the usual one-bar answer, issue 16), and an apply that throws
+      // (a port's error) leaves the list as it was, its slots free for the next symbol.
+      const list = out.bars;
+      const from = out.n;
+      let n = from;
       let rejected = 0;
       let known = 0;
       // Indexed loops: no iterator objects, whichever tier V8 runs this in (it runs for every
@@ -81,26 +87,23 @@ export function createIngest(options: IngestOptions): Ingest {
         // living until the cycle's writes); nothing here or downstream changes a kept bar.
         const kept = validator.keep(b);
         if (kept === null) rejected++;
-        else if (first === undefined) first = kept;
-        else if (more === undefined) more = [first, kept];
-        else more.push(kept);
+        else list[n++] = kept;
       }
+      const first = n > from ? list[from] : undefined;
       if (first === undefined) {
         if (known > 0) markFresh(state, source, now);
-        return rejected === 0 ? NOTHING : { accepted: NO_BARS, rejected };
+        return rejected;
       }
       if (prev && first.ts > prev.ts + tfMs && first.ts - prev.ts <= MAX_LIVE_GAP_MS) {
         onGap({ symbol: state.symbol, from: prev.ts + tfMs, to: first.ts });
       }
       let values: FeatureValues | null = features.update(first);
       let last: Bar = first;
-      if (more !== undefined) {
-        for (let i = 1; i < more.length; i++) {
-          const bar = more[i];
-          if (bar === undefined) continue;
-          values = features.update(bar);
-          last = bar;
-        }
+      for (let i = from + 1; i < n; i++) {
+        const bar = list[i];
+        if (bar === undefined) continue;
+        values = features.update(bar);
+        last = bar;
       }
       markFresh(state, source, now);
       // The data advanced (a newer bar, or the forming bar's values moved): the clock of the
@@ -111,7 +114,8 @@ export function createIngest(options: IngestOptions): Ingest {
       // A port that has no values for the bar (typed out, but a fake may) only moves the signal's data time.
       if (values) signals.record(state, last, values, dataAt);
       else signals.redate(state.symbol, dataAt);
-      return { accepted: more ?? [first], rejected };
+      out.n = n;
+      return rejected;
     },
   };
 }
