@@ -7,7 +7,7 @@
 // profiled window, so its cost is counted once per bar as in production (where the flush runs every
 // BATCH_WRITE_INTERVAL on the writer thread).
 //
-// Run: pnpm --filter @pipeline/sidecar exec tsx bench/profile.ts
+// Run: pnpm --filter @pipeline/sidecar profile (tsx with the sidecar's V8 flags, src/wiring/node-flags.ts)
 //      PROFILE_SIZES=2000,20000 PROFILE_CYCLES=5 (defaults), PROFILE_OUT=<dir> (default <repo>/bench-results)
 // Prints a markdown table per size (CPU by stage, top self-time functions, allocation by stage and top
 // allocation sites) and writes profile-<n>.cpuprofile / .heapprofile (open them in Chrome DevTools) and
@@ -29,6 +29,7 @@ import { systemClock } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { cleanupTempDirs, repoRoot, tempSqlitePath } from '@pipeline/test-utils';
 import { createIdleGc } from '../src/pipeline/loop';
+import { missingNodeFlags } from '../src/wiring/node-flags';
 import { loadConfig } from '../src/wiring/config';
 import { createService, type Service } from '../src/wiring/service';
 
@@ -393,8 +394,10 @@ async function main(): Promise<void> {
     cleanupTempDirs();
   }
   const date = new Date().toISOString();
+  const missing = missingNodeFlags();
+  const flags = missing.length === 0 ? "the sidecar's V8 flags" : `without ${missing.join(' ')}`;
   console.log(
-    `${MEMO_CALENDAR ? 'PROFILE_MEMO_CALENDAR=1 (calendar memoized), ' : ''}${date}, ${cpus().length} CPUs, Node ${process.version}, 1-min load average ${load0.toFixed(1)} at start, ` +
+    `${MEMO_CALENDAR ? 'PROFILE_MEMO_CALENDAR=1 (calendar memoized), ' : ''}${date}, ${cpus().length} CPUs, Node ${process.version}, ${flags}, 1-min load average ${load0.toFixed(1)} at start, ` +
       results.map((r) => `${r.loadavg1m.toFixed(1)} after ${r.symbols}`).join(', '),
   );
   console.log(table(results));

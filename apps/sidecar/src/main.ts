@@ -5,6 +5,7 @@ import { config as loadDotenv } from 'dotenv';
 import { configSecrets, loadConfig, type SidecarConfig } from './wiring/config';
 import { isSidecarError, SIDECAR_ERROR_CODES, type ConfigError } from './errors';
 import { createLogger } from './wiring/logger';
+import { missingNodeFlags } from './wiring/node-flags';
 import { createService } from './wiring/service';
 
 /** Shutdown must finish within this; pm2 and systemd are told 10 s too (kill_timeout, TimeoutStopSec). */
@@ -42,6 +43,15 @@ async function main(): Promise<void> {
     isTerminal,
   });
   for (const note of config.notes) log.info(note);
+  const missing = missingNodeFlags();
+  if (missing.length > 0)
+    log.info(
+      'started without the V8 flags the sidecar is tuned for: more CPU per symbol at thousands of symbols',
+      {
+        missing,
+        see: 'apps/sidecar/README.md#performance',
+      },
+    );
 
   const service = createService(config, { logger: log, version: version() });
   const { sidecar } = service;
