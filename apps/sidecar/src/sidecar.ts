@@ -50,6 +50,7 @@ import {
   createHealth,
   type HealthOptions,
   type HealthReport,
+  type HealthSummary,
   type Phase,
   type ProbeResult,
 } from './state/health';
@@ -60,7 +61,13 @@ import { createSignalBook, type SignalBook, type SignalHandle } from './strategy
 import { type SidecarConfig } from './wiring/config';
 import { silentLogger, type Logger } from './wiring/logger';
 
-export { HEALTH_STATUSES, type HealthReport, type HealthStatus, type ProbeResult } from './state/health';
+export {
+  HEALTH_STATUSES,
+  type HealthReport,
+  type HealthStatus,
+  type HealthSummary,
+  type ProbeResult,
+} from './state/health';
 export { type SymbolState } from './state/symbol-state';
 export { type CycleReport } from './pipeline/collect';
 
@@ -132,6 +139,11 @@ export interface Sidecar extends SidecarEvents, ReadModel {
   /** Stop the loop, flush the store, close cache, sources and closers. Idempotent. */
   stop(): Promise<void>;
   health(): HealthReport;
+  /**
+   * {@link health}'s status and each source's breaker alone, by the same rule (Health.summary): no
+   * entry per symbol. The push stream's feed reads it after every cycle while a client listens.
+   */
+  healthSummary(): HealthSummary;
   /** `/health/live`: not stopped, and the running loop not stalled (constant time). */
   liveness(): ProbeResult;
   /** `/health/ready`: live and not down (see state/health.ts). */
@@ -504,6 +516,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
       return stopping;
     },
     health: () => health.report(),
+    healthSummary: () => health.summary(),
     liveness: () => health.liveness(),
     readiness: () => health.readiness(),
     cluster,

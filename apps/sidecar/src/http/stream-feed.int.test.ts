@@ -88,6 +88,43 @@ describe('the stream feed without listeners', () => {
   });
 });
 
+describe('the stream feed on a real sidecar while a client listens', () => {
+  it('reads the sidecar’s healthSummary after each cycle, never the whole /health report', async () => {
+    const h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD' });
+    const calls = { health: 0, healthSummary: 0 };
+    const source = new Proxy(h.sidecar, {
+      get(target, key, receiver) {
+        const v: unknown = Reflect.get(target, key, receiver);
+        if (typeof v !== 'function') return v;
+        const fn = (v as (...a: unknown[]) => unknown).bind(target);
+        if (key === 'health' || key === 'healthSummary') return (...a: unknown[]) => (calls[key]++, fn(...a));
+        return fn;
+      },
+    });
+    const hub = createStreamHub({ now: () => h.clock.now() });
+    hub.subscribe({ filter: { symbols: new Set(), kinds: new Set(['health'] as const) }, send: () => {} });
+    const off = feedStreamHub(hub, source);
+    try {
+      for (let i = 0; i < 3; i++) {
+        h.clock.advance(1000);
+        await h.sidecar.runCycle();
+      }
+      expect(calls.health).toBe(0);
+      // Once when connected (a listener was there already), then once per cycle.
+      expect(calls.healthSummary).toBe(4);
+      // The summary is the report's status and breakers.
+      const report = h.sidecar.health();
+      expect(h.sidecar.healthSummary()).toEqual({
+        status: report.status,
+        sources: report.sources.map((s) => ({ name: s.name, breaker: s.breaker })),
+      });
+    } finally {
+      off();
+      await h.sidecar.stop();
+    }
+  });
+});
+
 describe('stream limits from the environment', () => {
   it('STREAM_REPLAY_SIZE, STREAM_MAX_QUEUE and STREAM_BACKFILL_MAX_BARS reach the hub; bad values name the variable', async () => {
     const { loadConfig } = await import('../wiring/config');
