@@ -75,6 +75,65 @@ describe('sidecar collection cycle (real cache, SQLite, breakers, indicators)', 
     expect(h.sidecar.health().finalizer).toMatchObject({ pending: 2, oldestPendingTs: m0 + 120_000 });
   });
 
+  it('lends onBarsRange listeners the bars onBars events carry, as a range of a list not to keep', async () => {
+    h = createHarness();
+    const events: { symbol: string; bars: readonly Bar[] }[] = [];
+    const ranges: { symbol: string; bars: Bar[]; lists: Set<readonly Bar[]> }[] = [];
+    const offBars = h.sidecar.onBars((e) => events.push(e));
+    const listener = (symbol: string, list: readonly Bar[], from: number, to: number) => {
+      expect(from).toBeLessThan(to);
+      expect(to).toBeLessThanOrEqual(list.length);
+      ranges.push({ symbol, bars: list.slice(from, to), lists: new Set([list]) });
+    };
+    const offRange = h.sidecar.onBarsRange(listener);
+    // A second subscription of the same function is the same listener (called once per range).
+    const offTwice = h.sidecar.onBarsRange(listener);
+    for (const step of [0, 1_000, 59_000, 1_000]) {
+      h.clock.advance(step);
+      await h.sidecar.runCycle();
+    }
+    offTwice();
+    h.clock.advance(59_000);
+    await h.sidecar.runCycle();
+    offRange();
+    offBars();
+    expect(ranges.map((r) => r.symbol)).toEqual(events.slice(0, 8).map((e) => e.symbol));
+    for (const [i, r] of ranges.entries()) {
+      const bars = at(events, i).bars;
+      // The same bar objects, and onBars' array is its own (not the lent list).
+      expect(r.bars).toHaveLength(bars.length);
+      r.bars.forEach((b, k) => expect(b).toBe(bars[k]));
+      expect(r.lists.has(bars)).toBe(false);
+    }
+    expect(events).toHaveLength(10);
+  });
+
+  it('gives the late finaliser’s final bars to onBarsRange listeners as onBars gets them', async () => {
+    h = createHarness({ SYMBOLS: 'EURUSD' });
+    await h.sidecar.start({ skipBootstrap: true, loop: false });
+    const events: [string, Bar][] = [];
+    const ranged: [string, Bar][] = [];
+    const offBars = h.sidecar.onBars((e) => e.bars.forEach((b) => events.push([e.symbol, b])));
+    const offRange = h.sidecar.onBarsRange((symbol, list, from, to) => {
+      for (let i = from; i < to; i++) ranged.push([symbol, defined(list[i], 'a bar in range')]);
+    });
+    await h.sidecar.runCycle();
+    const m = alignTs(h.clock.now(), '1m');
+    // Two minutes on, the poll's answer no longer holds minute m: it stays forming until the
+    // finaliser fetches it again (after its grace), on the kicks after the cycles.
+    h.clock.advance(2 * 60_000 + 6_000);
+    for (let i = 0; i < 3; i++) {
+      await h.sidecar.runCycle();
+      await settle();
+      h.clock.advance(1_000);
+    }
+    offRange();
+    offBars();
+    expect(events.some(([, b]) => b.ts === m && b.final)).toBe(true);
+    expect(ranged).toEqual(events);
+    ranged.forEach(([, b], i) => expect(b).toBe(events[i]?.[1]));
+  });
+
   it('falls back to the next source within the same cycle and skips an open breaker or spent budget', async () => {
     h = createHarness();
     const [yahoo, synthetic] = [at(h.fetchers, 0), at(h.fetchers, 1)];

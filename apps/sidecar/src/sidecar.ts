@@ -105,6 +105,9 @@ export interface SidecarDeps {
   cluster?: ClusterDeps;
 }
 
+/** Called with one symbol's bars as `bars[from, to)`; the array is lent for the call only. */
+export type BarsRangeListener = (symbol: string, bars: readonly Bar[], from: number, to: number) => void;
+
 /** Timing hooks for benchmarks and tests; each `on*` returns its unsubscribe function. */
 export interface SidecarEvents {
   onCycle(fn: (report: CycleReport) => void): () => void;
@@ -119,6 +122,13 @@ export interface SidecarEvents {
    * and with each final bar the late finaliser wrote for a period that had stayed forming.
    */
   onBars(fn: (e: { symbol: string; bars: readonly Bar[] }) => void): () => void;
+  /**
+   * {@link onBars} without the event object and the array copy (the push stream's feed, which only
+   * publishes each bar): the same bars, as `bars[from, to)` of a list lent for the duration of the
+   * call. Do not keep the array (it is the cycle's write list, trimmed and reused); the bars in it
+   * may be kept.
+   */
+  onBarsRange(fn: BarsRangeListener): () => void;
   /** Called when a source's answer for a symbol arrived, before validation (`at` from the clock). */
   onFetched(fn: (info: FetchedInfo) => void): () => void;
   onBootstrapProgress(fn: (progress: BootstrapProgress) => void): () => void;
@@ -231,10 +241,20 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
   });
   const gapRepair = createGapRepair({ ...deps, timeframe: tf, now, log });
   const barEvents = createEmitter<{ symbol: string; bars: readonly Bar[] }>();
+  /** onBarsRange's listeners (an array: no iterator per call); replaced, not changed, on (un)subscribe. */
+  let barRanges: readonly BarsRangeListener[] = [];
+  const onBarsRange = (fn: BarsRangeListener) => {
+    // As a Set: a function added twice is one listener.
+    if (!barRanges.includes(fn)) barRanges = [...barRanges, fn];
+    return () => {
+      barRanges = barRanges.filter((f) => f !== fn);
+    };
+  };
   const validated = createIngest({ ...deps, timeframe: tf, signals, onGap: (gap) => gapRepair.enqueue(gap) });
   // The bars publish point (the push stream's feed): every accepted bar, polled or streamed. The
-  // finaliser reads this symbol's range of the write list in place; a listener gets its own copy of
-  // it (an event's bars are the listener's to keep; the list is the cycle's and gets trimmed).
+  // finaliser reads this symbol's range of the write list in place, and so does an onBarsRange
+  // listener (the feed); an onBars listener gets its own copy of it (an event's bars are the
+  // listener's to keep; the list is the cycle's and gets trimmed), made only when there is one.
   const ingest: typeof validated = {
     apply(state, raw, source, at, out) {
       const from = out.n;
@@ -242,6 +262,8 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
       if (out.n > from) {
         finalizer.note(out.bars, from, out.n);
         if (barEvents.size > 0) barEvents.emit({ symbol: state.symbol, bars: out.bars.slice(from, out.n) });
+        const ranges = barRanges;
+        for (let i = 0; i < ranges.length; i++) ranges[i]?.(state.symbol, out.bars, from, out.n);
       }
       return rejected;
     },
@@ -277,7 +299,14 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
       const written = allowed ? bars.filter((b) => allowed.has(b.symbol)) : bars;
       await sinks.writeBars(written);
       // Published like the loop's bars, so the push stream (and the dashboard's candle) gets the final one.
-      if (barEvents.size > 0) for (const b of written) barEvents.emit({ symbol: b.symbol, bars: [b] });
+      if (barEvents.size > 0 || barRanges.length > 0)
+        for (let i = 0; i < written.length; i++) {
+          const b = written[i];
+          if (b === undefined) continue;
+          if (barEvents.size > 0) barEvents.emit({ symbol: b.symbol, bars: [b] });
+          const ranges = barRanges;
+          for (let k = 0; k < ranges.length; k++) ranges[k]?.(b.symbol, written, i, i + 1);
+        }
     },
     admit: (source, symbol, at) => planner.admit(source, symbol, at),
     now,
@@ -332,6 +361,7 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
     signals,
     gapRepair,
     barEvents,
+    onBarsRange,
     sinks,
     cluster,
     planner,
@@ -503,6 +533,7 @@ export function createSidecar(config: SidecarConfig, deps: SidecarDeps): Sidecar
     onSignal: signals.onSignal,
     onSignalHandle: signals.onSignalHandle,
     onBars: stages.barEvents.on,
+    onBarsRange: stages.onBarsRange,
     onFetched: collector.onFetched,
     onBootstrapProgress: progressEvents.on,
     get ready() {

@@ -125,6 +125,50 @@ describe('the stream feed on a real sidecar while a client listens', () => {
   });
 });
 
+describe('the stream feed’s bars from a real sidecar', () => {
+  it('takes them through onBarsRange (no onBars event or copy) and publishes the bars onBars gives, in order', async () => {
+    const h = createHarness({ SYMBOLS: 'EURUSD,XAUUSD' });
+    // What the feed reads of the two.
+    const subscribed: string[] = [];
+    const source = new Proxy(h.sidecar, {
+      get(target, key, receiver) {
+        const v: unknown = Reflect.get(target, key, receiver);
+        if (key === 'onBars' || key === 'onBarsRange') subscribed.push(key);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const hub = createStreamHub({ now: () => h.clock.now() });
+    const seen: HubEvent[] = [];
+    hub.subscribe({
+      filter: { symbols: new Set(), kinds: new Set(['bars', 'features'] as const) },
+      send: (e) => seen.push(e),
+    });
+    const off = feedStreamHub(hub, source);
+    const given: { symbol: string; bars: readonly unknown[] }[] = [];
+    const offBars = h.sidecar.onBars((e) => given.push(e));
+    try {
+      for (const step of [0, 1_000, 59_000, 1_000, 59_000]) {
+        h.clock.advance(step);
+        await h.sidecar.runCycle();
+      }
+      expect(new Set(subscribed)).toEqual(new Set(['onBarsRange']));
+      // Each symbol's bars one event each (the very bar objects), then its features event.
+      const expected = given.flatMap((e) => [
+        ...e.bars.map((b) => ['bars', e.symbol, b]),
+        ['features', e.symbol],
+      ]);
+      expect(given.length).toBe(10);
+      const got = seen.map((e) => (e.kind === 'bars' ? [e.kind, e.symbol, e.data] : [e.kind, e.symbol]));
+      expect(got).toEqual(expected);
+      for (const [i, e] of seen.entries()) if (e.kind === 'bars') expect(e.data).toBe(expected[i]?.[2]);
+    } finally {
+      offBars();
+      off();
+      await h.sidecar.stop();
+    }
+  });
+});
+
 describe('stream limits from the environment', () => {
   it('STREAM_REPLAY_SIZE, STREAM_MAX_QUEUE and STREAM_BACKFILL_MAX_BARS reach the hub; bad values name the variable', async () => {
     const { loadConfig } = await import('../wiring/config');

@@ -18,6 +18,11 @@ interface FeaturesRead {
 /** What the feed reads from the sidecar (the Sidecar satisfies it). */
 export interface StreamFeedSource {
   onBars(fn: (e: { symbol: string; bars: readonly Bar[] }) => void): () => void;
+  /**
+   * The same bars as `bars[from, to)` of a list lent for the call only (Sidecar.onBarsRange): no
+   * event object and no array copy per symbol per cycle. Used when given. @default onBars
+   */
+  onBarsRange?(fn: (symbol: string, bars: readonly Bar[], from: number, to: number) => void): () => void;
   /** Called with each new signal as the signal book stored it. */
   onSignal(fn: (s: StoredSignal) => void): () => void;
   /**
@@ -127,11 +132,15 @@ export function feedStreamHub(hub: StreamHub, source: StreamFeedSource): () => v
       facts.dataTs,
     );
   };
+  // Each bar is published (the hub keeps the bar, not the array), then the features it moved.
+  const publishBars = (symbol: string, bars: readonly Bar[], from: number, to: number) => {
+    for (let i = from; i < to; i++) hub.publish('bars', symbol, bars[i]);
+    publishFeatures(symbol);
+  };
   const offs = [
-    source.onBars(({ symbol, bars }) => {
-      for (let i = 0; i < bars.length; i++) hub.publish('bars', symbol, bars[i]);
-      publishFeatures(symbol);
-    }),
+    source.onBarsRange
+      ? source.onBarsRange(publishBars)
+      : source.onBars(({ symbol, bars }) => publishBars(symbol, bars, 0, bars.length)),
     // The aged copy is made when the event is first read: with nobody subscribed, most are
     // overwritten in the ring unread (at 20,000 symbols a cycle publishes 20 rings' worth).
     source.onSignalHandle
