@@ -255,6 +255,39 @@ describe('FeatureEngine', () => {
     expect(e.latestValues('EURUSD')).toBeNull();
   });
 
+  it('symbols updated round after round in one order, then forgotten, warm-started or restored, keep their own state', () => {
+    const e = engine({ timeframes: ['5m'] });
+    const twin = engine({ timeframes: ['5m'] });
+    const symbols = ['AAA', 'BBB', 'CCC', 'DDD'];
+    const series = new Map(symbols.map((s) => [s, baseBars(30, s)]));
+    const feed = (symbol: string, i: number, into = [e, twin]) => {
+      const b = series.get(symbol)![i]!;
+      for (const x of into) expect(x.updateValues(b)).not.toBeNull();
+    };
+    // The same order each round (the successor links are learned), then a round in another order.
+    for (let i = 0; i < 10; i++) for (const s of symbols) feed(s, i);
+    for (const s of [...symbols].reverse()) feed(s, 10);
+    for (const s of symbols) expect(e.latestValues(s)).toEqual(twin.latestValues(s));
+    // BBB forgotten: AAA's link to its old state must not be followed (BBB starts afresh).
+    e.forget('BBB');
+    twin.forget('BBB');
+    for (let i = 11; i < 14; i++) for (const s of symbols) feed(s, i);
+    expect(e.snapshot('BBB')?.timeframes['1m']?.bars).toBe(3);
+    // CCC warm-started and DDD restored over: the replaced states are not reached through a link.
+    const bars = series.get('CCC')!.slice(0, 5);
+    expect(e.warmStart('CCC', bars)).toBe(5);
+    expect(twin.warmStart('CCC', bars)).toBe(5);
+    const snap = twin.snapshot('DDD')!;
+    feed('DDD', 14, [e]); // e's DDD moves on; the restore puts it back where twin's is
+    e.restore(snap);
+    for (let i = 14; i < 20; i++) for (const s of symbols) feed(s, i);
+    for (const s of symbols) {
+      expect(e.latestValues(s)).toEqual(twin.latestValues(s));
+      expect(e.snapshot(s)).toEqual(twin.snapshot(s));
+    }
+    expect(e.stats().symbols).toBe(4);
+  });
+
   it('values() gives a new record per call: what a caller does to one it keeps shows in no later one', () => {
     const e = engine({ timeframes: [] });
     const bars = baseBars(40);
