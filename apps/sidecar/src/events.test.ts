@@ -1,0 +1,105 @@
+import { createEmitter } from './events';
+
+describe('createEmitter', () => {
+  it('calls the listeners in subscription order; a function added twice is one listener; off is idempotent', () => {
+    const e = createEmitter<number>();
+    const seen: string[] = [];
+    const a = (v: number) => seen.push(`a${v}`);
+    const b = (v: number) => seen.push(`b${v}`);
+    const offA = e.on(a);
+    const offA2 = e.on(a);
+    e.on(b);
+    expect(e.size).toBe(2);
+    e.emit(1);
+    offA();
+    offA2();
+    expect(e.size).toBe(1);
+    e.emit(2);
+    // Re-added after removal: at the end.
+    e.on(a);
+    e.emit(3);
+    expect(seen).toEqual(['a1', 'b1', 'b2', 'b3', 'a3']);
+  });
+
+  it('as a Set: a listener added during an emit is called by it, one removed before its turn is not', () => {
+    const e = createEmitter<number>();
+    const seen: string[] = [];
+    const late = (v: number) => seen.push(`late${v}`);
+    const c = (v: number) => seen.push(`c${v}`);
+    let offC: () => void = () => {};
+    e.on((v) => {
+      seen.push(`a${v}`);
+      if (v === 1) {
+        offC();
+        e.on(late);
+      }
+    });
+    e.on((v) => seen.push(`b${v}`));
+    offC = e.on(c);
+    e.emit(1);
+    expect(e.size).toBe(3);
+    e.emit(2);
+    expect(seen).toEqual(['a1', 'b1', 'late1', 'a2', 'b2', 'late2']);
+  });
+
+  it('as a Set: a listener removed and added again during an emit is called again at the end', () => {
+    const e = createEmitter<number>();
+    const seen: string[] = [];
+    const b = (v: number) => seen.push(`b${v}`);
+    let offB: () => void = () => {};
+    e.on((v) => {
+      seen.push(`a${v}`);
+      if (v === 1) {
+        offB();
+        offB = e.on(b);
+      }
+    });
+    offB = e.on(b);
+    e.on((v) => seen.push(`c${v}`));
+    // Before the re-add b's turn is after a: removed, it is not called there, then at the end.
+    e.emit(1);
+    e.emit(2);
+    expect(seen).toEqual(['a1', 'c1', 'b1', 'a2', 'c2', 'b2']);
+    expect(e.size).toBe(3);
+  });
+
+  it('a listener removing itself or one already called during an emit; an emit inside an emit', () => {
+    const e = createEmitter<number>();
+    const seen: string[] = [];
+    let offA: () => void = () => {};
+    let offB: () => void = () => {};
+    offA = e.on((v) => {
+      seen.push(`a${v}`);
+      if (v === 1) e.emit(10); // nested: walks the same listeners
+    });
+    offB = e.on((v) => {
+      seen.push(`b${v}`);
+      if (v === 10) {
+        offB();
+        offA();
+      }
+    });
+    e.on((v) => seen.push(`c${v}`));
+    e.emit(1);
+    e.emit(2);
+    expect(seen).toEqual(['a1', 'a10', 'b10', 'c10', 'c1', 'c2']);
+    expect(e.size).toBe(1);
+  });
+
+  it('a throwing listener ends the emit: the error reaches the caller, the later listeners are not called, the next emit works', () => {
+    const e = createEmitter<number>();
+    const seen: string[] = [];
+    let offBoom: () => void = () => {};
+    e.on((v) => seen.push(`a${v}`));
+    offBoom = e.on((v) => {
+      // Removing a listener in the emit that throws: its hole is cleared all the same.
+      offBoom();
+      throw new Error(`boom ${v}`);
+    });
+    e.on((v) => seen.push(`c${v}`));
+    expect(() => e.emit(1)).toThrow('boom 1');
+    e.emit(2);
+    expect(seen).toEqual(['a1', 'a2', 'c2']);
+    expect(e.size).toBe(2);
+  });
+});
