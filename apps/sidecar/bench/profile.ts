@@ -7,7 +7,7 @@
 // profiled window, so its cost is counted once per bar as in production (where the flush runs every
 // BATCH_WRITE_INTERVAL on the writer thread).
 //
-// Run: pnpm --filter @pipeline/sidecar profile (tsx with the sidecar's V8 flags, src/wiring/node-flags.ts)
+// Run: pnpm --filter @pipeline/sidecar bench:profile (tsx with the sidecar's V8 flags, src/wiring/node-flags.ts)
 //      PROFILE_SIZES=2000,20000 PROFILE_CYCLES=5 (defaults), PROFILE_OUT=<dir> (default <repo>/bench-results)
 // Prints a markdown table per size (CPU by stage, top self-time functions, allocation by stage and top
 // allocation sites) and writes profile-<n>.cpuprofile / .heapprofile (open them in Chrome DevTools) and
