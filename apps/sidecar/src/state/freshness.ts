@@ -81,6 +81,49 @@ export type CalendarOf = (facts: FreshnessFacts, options: FreshnessRuleOptions) 
 
 const calendarFromOptions: CalendarOf = (facts, options) => options.calendarFor?.(facts.symbol);
 
+/** Outcome codes of {@link freshnessRule}: fresh, or the index of its reason in {@link REASON_OF_CODE}. */
+const FRESH = 0;
+const NO_ANSWER = 1;
+const FROZEN = 2;
+const OLD_BAR = 3;
+const REASON_OF_CODE = [null, STALE_REASONS.noAnswer, STALE_REASONS.frozen, STALE_REASONS.oldBar] as const;
+
+/** The age {@link freshnessRule} found with its last outcome (read right after the call). */
+let ruleAgeMs: number | null = null;
+
+/**
+ * THE freshness rule (see the file header), once: returns an outcome code and leaves the age in
+ * `ruleAgeMs`, so {@link judgeStale} needs no object and {@link judgeFreshness} builds one from it.
+ */
+function freshnessRule(
+  facts: FreshnessFacts,
+  now: number,
+  options: FreshnessRuleOptions,
+  calendarOf: CalendarOf,
+): number {
+  const { staleAfterMs } = options;
+  ruleAgeMs = null;
+  if (facts.lastSuccessAt === null) return NO_ANSWER;
+  const answeredAge = now - facts.lastSuccessAt;
+  ruleAgeMs = answeredAge;
+  if (answeredAge > staleAfterMs) return NO_ANSWER;
+  const calendar = calendarOf(facts, options);
+  if (calendar === undefined || !isMarketOpen(calendar, now) || !facts.lastBar) return FRESH;
+  const advancedAge = now - (facts.lastAdvanceAt ?? facts.lastSuccessAt);
+  const ageMs = Math.max(answeredAge, advancedAge);
+  ruleAgeMs = ageMs;
+  if (advancedAge > staleAfterMs) return FROZEN;
+  if (options.timeframe) {
+    const endedAgo = now - (facts.lastBar.ts + TIMEFRAME_MS[options.timeframe]);
+    // The market may have opened since that bar: only bars that ended in open hours count as old.
+    if (endedAgo > staleAfterMs && isMarketOpen(calendar, now - staleAfterMs)) {
+      ruleAgeMs = Math.max(ageMs, endedAgo);
+      return OLD_BAR;
+    }
+  }
+  return FRESH;
+}
+
 /** THE freshness rule (see the file header); `now` in epoch ms. */
 export function judgeFreshness(
   facts: FreshnessFacts,
@@ -88,28 +131,13 @@ export function judgeFreshness(
   options: FreshnessRuleOptions,
   calendarOf: CalendarOf = calendarFromOptions,
 ): Freshness {
-  const { staleAfterMs } = options;
-  if (facts.lastSuccessAt === null) return { ageMs: null, stale: true, reason: STALE_REASONS.noAnswer };
-  const answeredAge = now - facts.lastSuccessAt;
-  if (answeredAge > staleAfterMs) return { ageMs: answeredAge, stale: true, reason: STALE_REASONS.noAnswer };
-  const calendar = calendarOf(facts, options);
-  if (calendar === undefined || !isMarketOpen(calendar, now) || !facts.lastBar)
-    return { ageMs: answeredAge, stale: false, reason: null };
-  const advancedAge = now - (facts.lastAdvanceAt ?? facts.lastSuccessAt);
-  const ageMs = Math.max(answeredAge, advancedAge);
-  if (advancedAge > staleAfterMs) return { ageMs, stale: true, reason: STALE_REASONS.frozen };
-  if (options.timeframe) {
-    const endedAgo = now - (facts.lastBar.ts + TIMEFRAME_MS[options.timeframe]);
-    // The market may have opened since that bar: only bars that ended in open hours count as old.
-    if (endedAgo > staleAfterMs && isMarketOpen(calendar, now - staleAfterMs))
-      return { ageMs: Math.max(ageMs, endedAgo), stale: true, reason: STALE_REASONS.oldBar };
-  }
-  return { ageMs, stale: false, reason: null };
+  const code = freshnessRule(facts, now, options, calendarOf);
+  return { ageMs: ruleAgeMs, stale: code !== FRESH, reason: REASON_OF_CODE[code] ?? null };
 }
 
 /**
  * {@link judgeFreshness}'s `stale` alone, without the object (the push stream's features event asks
- * once per symbol per cycle): the same rule, step by step, with the same calendar lookups.
+ * once per symbol per cycle): the same rule, the same calendar lookups.
  */
 export function judgeStale(
   facts: FreshnessFacts,
@@ -117,17 +145,5 @@ export function judgeStale(
   options: FreshnessRuleOptions,
   calendarOf: CalendarOf = calendarFromOptions,
 ): boolean {
-  const { staleAfterMs } = options;
-  if (facts.lastSuccessAt === null) return true;
-  const answeredAge = now - facts.lastSuccessAt;
-  if (answeredAge > staleAfterMs) return true;
-  const calendar = calendarOf(facts, options);
-  if (calendar === undefined || !isMarketOpen(calendar, now) || !facts.lastBar) return false;
-  const advancedAge = now - (facts.lastAdvanceAt ?? facts.lastSuccessAt);
-  if (advancedAge > staleAfterMs) return true;
-  if (options.timeframe) {
-    const endedAgo = now - (facts.lastBar.ts + TIMEFRAME_MS[options.timeframe]);
-    if (endedAgo > staleAfterMs && isMarketOpen(calendar, now - staleAfterMs)) return true;
-  }
-  return false;
+  return freshnessRule(facts, now, options, calendarOf) !== FRESH;
 }
