@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { ManualClock, alignTs, type Bar } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { createSqliteHistoryStore } from '@pipeline/sqlite-store';
@@ -5,6 +6,7 @@ import { type BarStorePort } from '../ports';
 import { createBreakerFromConfig, createValidatorFromConfig } from '../wiring/wiring';
 import { testConfig } from '../../test/harness';
 import { runBootstrap, type BootstrapProgress } from './bootstrap';
+import { SLICE_MS } from './slice';
 
 const DAY = 86_400_000;
 
@@ -365,6 +367,54 @@ describe('runBootstrap', () => {
       expect(ticks).toBeGreaterThan(3);
     } finally {
       clearInterval(timer);
+      breaker.close();
+      await store.close();
+    }
+  });
+  it("gives the loop back (its timers run) before the next hand-over once a symbol's hand-over held it a slice", async () => {
+    const clock = new ManualClock(Date.UTC(2024, 0, 10, 12, 0, 0));
+    const config = testConfig({ SQLITE_PATH: ':memory:' });
+    const store = createSqliteHistoryStore({ path: ':memory:', mode: 'inline', scheduler: clock });
+    const breaker = createBreakerFromConfig(config, clock);
+    const to = alignTs(clock.now(), '1m');
+    // Each symbol's hand-over (its warm start, in the service) holds the loop longer than a slice,
+    // a timer falling due meanwhile: the next group's write and the next hand-over come after it ran.
+    // The writes settle from a later callback (as the writer thread's replies do), one at a time:
+    // the next group, fetched meanwhile, is handed over from the callback that settled the last.
+    let timerRan = true;
+    const seen: string[] = [];
+    const wrapped: BarStorePort = Object.assign(Object.create(store) as BarStorePort, {
+      backfill(bars: readonly Bar[]) {
+        seen.push(`write ${timerRan}`);
+        const copy = [...bars];
+        return new Promise((resolve) => setTimeout(resolve, 2)).then(() => store.backfill(copy));
+      },
+    });
+    try {
+      const report = await runBootstrap({
+        symbols: ['SYM0', 'SYM1', 'SYM2', 'SYM3', 'SYM4'],
+        timeframe: '1m',
+        from: to - DAY,
+        to,
+        sources: [{ name: 'synthetic', fetcher: createSyntheticFetcher({ clock }) }],
+        breaker,
+        store: wrapped,
+        validator: createValidatorFromConfig(config, clock),
+        now: () => clock.now(),
+        writesInFlight: 1,
+        onSymbolDone: () => {
+          seen.push(`done ${timerRan}`);
+          timerRan = false;
+          setTimeout(() => (timerRan = true), 0);
+          const end = performance.now() + SLICE_MS + 2;
+          while (performance.now() < end);
+        },
+      });
+      expect(report.bars).toBe(5 * 1440);
+      expect(seen.filter((s) => s.startsWith('done'))).toHaveLength(5);
+      expect(seen.filter((s) => s.startsWith('write'))).toHaveLength(5); // one group each
+      expect(seen.filter((s) => s.endsWith('false'))).toEqual([]);
+    } finally {
       breaker.close();
       await store.close();
     }

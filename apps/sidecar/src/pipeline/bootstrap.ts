@@ -584,6 +584,10 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
       progress(chunk.symbol);
     }
     if (lastGroup.get(group.symbol) === group) {
+      // The hand-over builds the kept bars and starts the symbol's warm: after a turn of the loop
+      // if this reply's callback has had its slice (settles run from the store's replies, outside
+      // the fetch loop's slicing).
+      await slice();
       const k = kept.get(group.symbol);
       kept.delete(group.symbol);
       input.onSymbolDone?.(group.symbol, k ? newestKept(k, keepNewest, group.symbol, timeframe) : undefined);
@@ -622,6 +626,9 @@ export async function runBootstrap(input: BootstrapInput): Promise<BootstrapRepo
     const results = await fetchGroup(input, group, slice);
     if (!results) return null;
     while (settling.length >= inFlight) await settling.shift();
+    // The reply that made room ran its settle (and the symbol's warm) first: the hand-over (the
+    // group's bars packed for the store) waits for a turn if the slice is spent.
+    await slice();
     // A stop while waiting: this group is dropped, as one not yet fetched.
     if (input.isCancelled?.()) return null;
     return handGroup(group, results);

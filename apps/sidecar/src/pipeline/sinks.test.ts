@@ -1,6 +1,8 @@
+import { performance } from 'node:perf_hooks';
 import { type Bar } from '@pipeline/core';
 import { createMemoryHotCache } from '@pipeline/redis-kb';
 import { createSinks } from './sinks';
+import { SLICE_MS } from './slice';
 import { flatBars as bars, stageFixture } from './stage-fixtures';
 
 const MIN = 60_000;
@@ -104,6 +106,46 @@ describe('sinks', () => {
         close: 1.15,
         final: true,
       });
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('a cache fill gives the loop back (its timers run) between a read that held it a slice and the write', async () => {
+    const f = stageFixture();
+    try {
+      const t0 = Date.UTC(2024, 0, 3);
+      f.store.write([...bars(t0, 10), ...bars(t0, 10, 'XAUUSD')]);
+      await f.store.flush();
+      let timerRan = false;
+      const seen: boolean[] = [];
+      const cache = {
+        ...f.cache,
+        writeBars: (written: readonly Bar[]) => {
+          seen.push(timerRan);
+          return f.cache.writeBars(written);
+        },
+      };
+      const sinks = createSinks({
+        store: f.store,
+        cache,
+        symbols: ['EURUSD'],
+        timeframe: '1m',
+        maxBarsCache: 100,
+        log: f.log,
+      });
+      // The read holds the loop longer than a slice (a warm start's indicators run there), and a
+      // timer falls due meanwhile.
+      const read = async (symbol: string, limit: number) => {
+        const history = await f.store.latest(symbol, '1m', limit);
+        setTimeout(() => (timerRan = true), 0);
+        const end = performance.now() + SLICE_MS + 2;
+        while (performance.now() < end);
+        return history;
+      };
+      expect(await sinks.fillCache(read)).toBe(true);
+      expect(seen).toEqual([true]);
+      expect(await f.cache.latestBars('EURUSD', '1m', 100)).toHaveLength(10);
     } finally {
       await f.close();
     }

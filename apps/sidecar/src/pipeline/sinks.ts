@@ -77,11 +77,15 @@ export function createSinks(options: SinksOptions): Sinks {
           if (bar) batch.push(bar);
         }
         if (batch.length >= CACHE_FILL_BATCH) {
+          await slice();
           await cache.writeBars(batch);
           batch = [];
         }
       }
-      if (batch.length > 0) await cache.writeBars(batch);
+      if (batch.length > 0) {
+        await slice();
+        await cache.writeBars(batch);
+      }
       return true;
     } catch (err) {
       log.warn('filling the hot cache from SQLite failed; retried after the next successful write', { err });

@@ -1,8 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import { alignTs, type Bar } from '@pipeline/core';
 import { createSyntheticFetcher } from '@pipeline/fetchers';
 import { flatBars, stageFixture } from './stage-fixtures';
 import { runBootstrap } from './bootstrap';
 import { createFinalizer, FINALIZE_SCAN_BARS } from './finalizer';
+import { SLICE_MS } from './slice';
 import { createWarmer, warmStart, WARM_BARS } from './warm';
 
 const MIN = 60_000;
@@ -146,6 +148,41 @@ describe('warm start', () => {
       expect(f.states.get('EURUSD').lastBar?.ts).toBe(t0 + 699 * MIN);
       expect(await f.cache.latestBars('EURUSD', '1m', 10_000)).toHaveLength(700);
       expect(reads).toEqual(['XAUUSD', 'EURUSD']);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('symbols warmed in the background one after the other give the loop back (its timers run) between them', async () => {
+    const f = stageFixture();
+    try {
+      const t0 = Date.UTC(2024, 0, 2);
+      await f.store.backfill([...flatBars(t0, 600), ...flatBars(t0, 600, 'XAUUSD')]);
+      // Each symbol's indicators hold the loop longer than a slice, a timer falling due meanwhile.
+      let timerRan = true;
+      const seen: string[] = [];
+      let last = '';
+      const features = {
+        update: (bar: Bar) => {
+          if (bar.symbol !== last) {
+            last = bar.symbol;
+            seen.push(`${bar.symbol} ${timerRan}`);
+            timerRan = false;
+            setTimeout(() => (timerRan = true), 0);
+            const end = performance.now() + SLICE_MS + 2;
+            while (performance.now() < end);
+          }
+          return f.features.update(bar);
+        },
+      };
+      const warmer = createWarmer({ ...f, features, symbols: f.config.symbols, timeframe: '1m' });
+      // Both ready at once (two groups' writes settled in one callback): warmed one after the other.
+      warmer.symbolReady('EURUSD');
+      warmer.symbolReady('XAUUSD');
+      await warmer.idle();
+      expect(seen).toEqual(['EURUSD true', 'XAUUSD true']);
+      expect(f.states.get('XAUUSD').lastBar?.ts).toBe(t0 + 599 * MIN);
+      expect(await f.cache.latestBars('XAUUSD', '1m', 10_000)).toHaveLength(600);
     } finally {
       await f.close();
     }
