@@ -40,11 +40,7 @@ const bar = (i: number, t: number): Bar => {
   };
 };
 
-async function run(
-  name: string,
-  spec: FeatureSetSpec,
-  both: boolean,
-): Promise<Record<string, unknown>> {
+async function run(name: string, spec: FeatureSetSpec, both: boolean): Promise<Record<string, unknown>> {
   const engine = new FeatureEngine({ features: spec, timeframes: [], cacheTtlMs: 0 });
   for (let k = 60; k > 0; k--) for (let i = 0; i < SYMBOLS; i++) engine.update(bar(i, T0 - k * 60_000));
   let t = T0;

@@ -420,7 +420,8 @@ function packedStep(ind: Entry['ind'], closeOnly: boolean, o: number): PackedSte
   if (ind instanceof ATR) return step(PACKED_ATR, 8, ind.period, ind.lookback, 0, { n1: ind.period - 1 });
   if (!closeOnly) return null;
   if (ind instanceof EMA) return step(PACKED_EMA, 6, ind.period, ind.lookback, 2 / (ind.period + 1));
-  if (ind instanceof SMA) return step(PACKED_SMA, 8 + ind.period, ind.period, ind.lookback, 0, {}, ind.period);
+  if (ind instanceof SMA)
+    return step(PACKED_SMA, 8 + ind.period, ind.period, ind.lookback, 0, {}, ind.period);
   if (ind instanceof RSI) return step(PACKED_RSI, 10, ind.period, ind.lookback, 0, { n1: ind.period - 1 });
   if (ind instanceof MACD) {
     return step(PACKED_MACD, 14, ind.slow, ind.lookback, 2 / (ind.fast + 1), {

@@ -58,7 +58,7 @@ function* steps(seed: number, n: number): Generator<[FeatureBar, boolean]> {
     if (!replace) ts += 60_000;
     const r = rnd();
     if (r > 0.15) price += (rnd() - 0.5) * 2;
-    const bad = rnd() < 0.03 ? [NaN, Infinity, -Infinity][Math.floor(rnd() * 3)] ?? NaN : null;
+    const bad = rnd() < 0.03 ? ([NaN, Infinity, -Infinity][Math.floor(rnd() * 3)] ?? NaN) : null;
     const close = bad ?? price;
     yield [{ ts, open: price, high: price + rnd(), low: price - rnd(), close, volume: 1000 }, replace];
   }

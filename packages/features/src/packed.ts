@@ -513,7 +513,11 @@ export function packedValue(s: S, t: PackedStep): number {
 }
 
 /** MACD's {macd, signal, histogram}, as `MACD.getResult()` computes them from its state. */
-export function packedMacd(s: S, t: PackedStep, into: { macd: number; signal: number; histogram: number }): void {
+export function packedMacd(
+  s: S,
+  t: PackedStep,
+  into: { macd: number; signal: number; histogram: number },
+): void {
   const o = t.o;
   const sig = s[o + 7] ?? NaN;
   const macd = (s[o + 6] ?? NaN) - (s[o + 5] ?? NaN);
@@ -523,7 +527,11 @@ export function packedMacd(s: S, t: PackedStep, into: { macd: number; signal: nu
 }
 
 /** Bollinger's {upper, middle, lower}, as `BollingerBands.getResult()` computes them from its state. */
-export function packedBollinger(s: S, t: PackedStep, into: { upper: number; middle: number; lower: number }): void {
+export function packedBollinger(
+  s: S,
+  t: PackedStep,
+  into: { upper: number; middle: number; lower: number },
+): void {
   const o = t.o;
   const mid = s[o + 4] ?? NaN;
   const d = (s[o + 5] ?? NaN) * t.k;
