@@ -472,9 +472,19 @@ describe('dashboard with 1,000 symbols, live from the push stream', () => {
     const r = await fetch(`${s.baseUrl}/bars/T0999?limit=500`);
     const expected = ((await r.json()) as { bars: ChartBar[] }).bars.map(ohlcv);
     expect(expected.length).toBeGreaterThan(0);
-    await page.waitForFunction((n) => window.__dashboard.chartBars().length === n, expected.length, {
-      timeout: 5_000,
-    });
+    // Until T0999's /bars answer lands the chart still shows the symbol selected before (every
+    // symbol has as many bars, so a wait on the count alone passed before the answer): wait until
+    // its newest bar is T0999's, then compare every bar.
+    const newest = expected.at(-1);
+    await page.waitForFunction(
+      ([n, ts, close]) => {
+        const bars = window.__dashboard.chartBars();
+        const last = bars.at(-1);
+        return bars.length === n && last?.ts === ts && last.close === close;
+      },
+      [expected.length, newest?.ts ?? NaN, newest?.close ?? NaN] as const,
+      { timeout: 5_000 },
+    );
     expect((await page.evaluate(() => window.__dashboard.chartBars())).map(ohlcv)).toEqual(expected);
     expect(await page.locator('#chart-title').textContent()).toBe('T0999');
     console.log(`1,000 symbols: click on T0999 to its chart in ${Date.now() - t0} ms (wall)`);
