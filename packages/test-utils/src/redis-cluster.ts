@@ -48,32 +48,41 @@ export async function startRedisCluster(masters = 3): Promise<RedisClusterHandle
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < masters; i++) {
+    // A free port is free when asked, not when redis-server binds it (another test process may take
+    // it in between): a node that exits before it answers is started again on other ports.
+    const startNode = async (attempt: number): Promise<number> => {
       const port = await getFreePort();
       const busPort = await getFreePort();
-      ports.push(port);
       const nodeDir = join(dir, String(port));
       mkdirSync(nodeDir);
-      children.push(
-        spawn(
-          'redis-server',
-          [
-            ['--port', String(port)],
-            ['--cluster-port', String(busPort)],
-            ['--bind', '127.0.0.1'],
-            ['--cluster-enabled', 'yes'],
-            ['--cluster-config-file', `nodes-${port}.conf`],
-            ['--cluster-node-timeout', '2000'],
-            ['--save', ''],
-            ['--appendonly', 'no'],
-            ['--dir', nodeDir],
-          ].flat(),
-          { stdio: 'ignore' },
-        ),
+      const child = spawn(
+        'redis-server',
+        [
+          ['--port', String(port)],
+          ['--cluster-port', String(busPort)],
+          ['--bind', '127.0.0.1'],
+          ['--cluster-enabled', 'yes'],
+          ['--cluster-config-file', `nodes-${port}.conf`],
+          ['--cluster-node-timeout', '2000'],
+          ['--save', ''],
+          ['--appendonly', 'no'],
+          ['--dir', nodeDir],
+        ].flat(),
+        { stdio: 'ignore' },
       );
-    }
-    for (const port of ports)
-      await waitUntil(() => answersPing(port), `cluster node ${port} to start`, 10_000);
+      children.push(child);
+      const exited = () => child.exitCode !== null || child.signalCode !== null;
+      await waitUntil(
+        async () => exited() || (await answersPing(port)),
+        `cluster node ${port} to start`,
+        10_000,
+      );
+      if (!exited()) return port;
+      if (attempt >= 3)
+        throw new Error(`cluster node on port ${port} (bus ${busPort}) exited at start, 3 times`);
+      return startNode(attempt + 1);
+    };
+    for (let i = 0; i < masters; i++) ports.push(await startNode(1));
     const nodes = ports.map((p) => `127.0.0.1:${p}`);
     await run('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], {
       timeout: 15_000,
