@@ -36,12 +36,6 @@ import { createService, type Service } from '../src/wiring/service';
 const SIZES = (process.env.PROFILE_SIZES ?? '2000,20000').split(',').map(Number);
 const CYCLES = Number(process.env.PROFILE_CYCLES ?? 5);
 const OUT = process.env.PROFILE_OUT ?? join(repoRoot(), 'bench-results');
-/**
- * PROFILE_MEMO_CALENDAR=1: the service's symbol port answers calendar(symbol) from a per-symbol memo, to
- * show the cycle without the calendar lookup (which, for a symbol the mapper does not know, throws and
- * ranks suggestions on every call). A what-if for the fix, not the service as shipped.
- */
-const MEMO_CALENDAR = process.env.PROFILE_MEMO_CALENDAR === '1';
 
 export const STAGES = [
   'collect',
@@ -221,20 +215,7 @@ function makeService(n: number): Service {
     LOG_LEVEL: 'error',
   });
   const f = createSyntheticFetcher({ clock: systemClock });
-  const service = createService(config, { overrides: { sources: [{ name: 'synthetic', fetcher: f }] } });
-  if (MEMO_CALENDAR) {
-    const port = service.deps.symbols;
-    const memo = new Map<string, ReturnType<typeof port.calendar>>();
-    service.deps.symbols = {
-      ...port,
-      calendar(symbol) {
-        let c = memo.get(symbol);
-        if (c === undefined) memo.set(symbol, (c = port.calendar(symbol)));
-        return c;
-      },
-    };
-  }
-  return service;
+  return createService(config, { overrides: { sources: [{ name: 'synthetic', fetcher: f }] } });
 }
 
 /** As bench/sidecar.bench.ts: 40 bars of history through the indicators, so every cycle yields a signal. */
@@ -309,7 +290,7 @@ async function profileSize(session: Session, n: number): Promise<SizeResult> {
     };
     const { profile: cpu } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
     mkdirSync(OUT, { recursive: true });
-    const tag = MEMO_CALENDAR ? `${n}-memo-calendar` : `${n}`;
+    const tag = `${n}`;
     writeFileSync(join(OUT, `profile-${tag}.cpuprofile`), JSON.stringify(cpu));
     writeFileSync(join(OUT, `profile-${tag}.heapprofile`), JSON.stringify(heap));
     const per = n * CYCLES;
@@ -397,7 +378,7 @@ async function main(): Promise<void> {
   const missing = missingNodeFlags();
   const flags = missing.length === 0 ? "the sidecar's V8 flags" : `without ${missing.join(' ')}`;
   console.log(
-    `${MEMO_CALENDAR ? 'PROFILE_MEMO_CALENDAR=1 (calendar memoized), ' : ''}${date}, ${cpus().length} CPUs, Node ${process.version}, ${flags}, 1-min load average ${load0.toFixed(1)} at start, ` +
+    `${date}, ${cpus().length} CPUs, Node ${process.version}, ${flags}, 1-min load average ${load0.toFixed(1)} at start, ` +
       results.map((r) => `${r.loadavg1m.toFixed(1)} after ${r.symbols}`).join(', '),
   );
   console.log(table(results));
