@@ -1,4 +1,4 @@
-import { createEmitter } from './events';
+import { createEmitter, createListeners } from './events';
 
 describe('createEmitter', () => {
   it('calls the listeners in subscription order; a function added twice is one listener; off is idempotent', () => {
@@ -101,5 +101,33 @@ describe('createEmitter', () => {
     e.emit(2);
     expect(seen).toEqual(['a1', 'a2', 'c2']);
     expect(e.size).toBe(2);
+  });
+});
+
+describe('createListeners', () => {
+  it('keeps a function added twice once, removes it, and lets a walk see the listeners of its start', () => {
+    const ls = createListeners<(a: number, b: string) => void>();
+    const seen: string[] = [];
+    const a = (n: number, s: string) => seen.push(`a${n}${s}`);
+    const offA = ls.on(a);
+    ls.on(a);
+    let offB = () => {};
+    ls.on((n, s) => {
+      seen.push(`c${n}${s}`);
+      offB = ls.on((m) => seen.push(`b${m}`)); // added during a walk: not in this walk's list
+    });
+    const walk = (n: number) => {
+      const list = ls.list;
+      for (const fn of list) fn(n, 'x');
+    };
+    walk(1);
+    expect(seen).toEqual(['a1x', 'c1x']);
+    expect(ls.list).toHaveLength(3);
+    offA();
+    offB();
+    seen.length = 0;
+    walk(2);
+    expect(seen.filter((s) => s.startsWith('a') || s.startsWith('c'))).toEqual(['c2x']);
+    expect(ls.list.includes(a)).toBe(false);
   });
 });

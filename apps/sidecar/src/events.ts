@@ -58,3 +58,29 @@ export function createEmitter<T>(): Emitter<T> {
     },
   };
 }
+
+/**
+ * Listeners with any arguments, for hot paths that must not build an event object per call (the
+ * signal book's handles, the bars lent to the push stream): `list` is walked by index and replaced,
+ * not changed, on (un)subscribe, so a walk sees the listeners of its start. A function added twice is
+ * one listener.
+ */
+export interface Listeners<F> {
+  on(fn: F): () => void;
+  readonly list: readonly F[];
+}
+
+export function createListeners<F>(): Listeners<F> {
+  let list: readonly F[] = [];
+  return {
+    on(fn) {
+      if (!list.includes(fn)) list = [...list, fn];
+      return () => {
+        list = list.filter((f) => f !== fn);
+      };
+    },
+    get list() {
+      return list;
+    },
+  };
+}

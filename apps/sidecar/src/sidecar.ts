@@ -20,7 +20,7 @@ import {
   type ClusterStage,
 } from './cluster/stage';
 import { LifecycleError } from './errors';
-import { createEmitter } from './events';
+import { createEmitter, createListeners } from './events';
 import {
   runBootstrap,
   runStartBootstrap,
@@ -241,15 +241,8 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
   });
   const gapRepair = createGapRepair({ ...deps, timeframe: tf, now, log });
   const barEvents = createEmitter<{ symbol: string; bars: readonly Bar[] }>();
-  /** onBarsRange's listeners (an array: no iterator per call); replaced, not changed, on (un)subscribe. */
-  let barRanges: readonly BarsRangeListener[] = [];
-  const onBarsRange = (fn: BarsRangeListener) => {
-    // As a Set: a function added twice is one listener.
-    if (!barRanges.includes(fn)) barRanges = [...barRanges, fn];
-    return () => {
-      barRanges = barRanges.filter((f) => f !== fn);
-    };
-  };
+  const barRanges = createListeners<BarsRangeListener>();
+  const onBarsRange = barRanges.on;
   const validated = createIngest({ ...deps, timeframe: tf, signals, onGap: (gap) => gapRepair.enqueue(gap) });
   // The bars publish point (the push stream's feed): every accepted bar, polled or streamed. The
   // finaliser reads this symbol's range of the write list in place, and so does an onBarsRange
@@ -262,7 +255,7 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
       if (out.n > from) {
         finalizer.note(out.bars, from, out.n);
         if (barEvents.size > 0) barEvents.emit({ symbol: state.symbol, bars: out.bars.slice(from, out.n) });
-        const ranges = barRanges;
+        const ranges = barRanges.list;
         for (let i = 0; i < ranges.length; i++) ranges[i]?.(state.symbol, out.bars, from, out.n);
       }
       return rejected;
@@ -299,12 +292,12 @@ function wireStages(config: SidecarConfig, deps: SidecarDeps, shell: ShellView) 
       const written = allowed ? bars.filter((b) => allowed.has(b.symbol)) : bars;
       await sinks.writeBars(written);
       // Published like the loop's bars, so the push stream (and the dashboard's candle) gets the final one.
-      if (barEvents.size > 0 || barRanges.length > 0)
+      if (barEvents.size > 0 || barRanges.list.length > 0)
         for (let i = 0; i < written.length; i++) {
           const b = written[i];
           if (b === undefined) continue;
           if (barEvents.size > 0) barEvents.emit({ symbol: b.symbol, bars: [b] });
-          const ranges = barRanges;
+          const ranges = barRanges.list;
           for (let k = 0; k < ranges.length; k++) ranges[k]?.(b.symbol, written, i, i + 1);
         }
     },

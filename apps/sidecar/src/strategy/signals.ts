@@ -1,7 +1,7 @@
 // The signal book: evaluates the strategy on fresh features, keeps the latest signal per symbol,
 // re-dates it when the same bars come again, ages it for readers and queues it for the shared cache.
 import { type Bar, type Clock } from '@pipeline/core';
-import { createEmitter } from '../events';
+import { createEmitter, createListeners } from '../events';
 import { type FeatureValues, type MetricsPort } from '../ports';
 import { type SymbolState } from '../state/symbol-state';
 import {
@@ -240,8 +240,7 @@ class SlotHandle implements SignalHandle {
 export function createSignalBook(options: SignalBookOptions): SignalBook {
   const { strategy, clock, staleAfterMs } = options;
   const events = createEmitter<StoredSignal>();
-  /** The handle listeners (an array: no iterator per signal); replaced, not changed, on (un)subscribe. */
-  let handles: readonly ((symbol: string, handle: SignalHandle) => void)[] = [];
+  const handles = createListeners<(symbol: string, handle: SignalHandle) => void>();
   let queue: StoredSignal[] = [];
   const decide = strategy.decide?.bind(strategy);
   const explain = strategy.explain?.bind(strategy);
@@ -352,7 +351,7 @@ export function createSignalBook(options: SignalBookOptions): SignalBook {
     if (options.publish) queue.push(slots.current(i));
     options.metrics.signalLatency.observe((generatedAt - dataAt) / 1000);
     if (events.size > 0) events.emit(slots.current(i));
-    const fns = handles;
+    const fns = handles.list;
     for (let k = 0; k < fns.length; k++) fns[k]?.(state.symbol, slots.handOut(i));
     return i;
   };
@@ -408,12 +407,6 @@ export function createSignalBook(options: SignalBookOptions): SignalBook {
       return batch;
     },
     onSignal: events.on,
-    onSignalHandle(fn) {
-      // As a Set: a function added twice is one listener.
-      if (!handles.includes(fn)) handles = [...handles, fn];
-      return () => {
-        handles = handles.filter((f) => f !== fn);
-      };
-    },
+    onSignalHandle: handles.on,
   };
 }
