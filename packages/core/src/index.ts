@@ -97,4 +97,5 @@ export {
 } from './bar-tuple';
 export { BarBuffer } from './bar-buffer';
 export { SeriesLru, type LruSeries } from './series-lru';
+export { SequentialMap } from './sequential-map';
 export { assertIntegerOptions, assertSchedulerOption, assertTimeframeMsOption } from './store-options';

@@ -1,0 +1,164 @@
+// A Map for keys asked in the same order again and again: the sidecar's stages look their per-symbol
+// state up for every symbol every cycle, in the order of the cycle before, and at 20,000 symbols a
+// Map lookup costs 0.2-1 us (its buckets and entries are cache misses). Issue 16: five stages had each
+// written this guess out by hand.
+
+/** The key of a free slot and of slot 0: equal to no key a caller can pass. */
+const NONE: unique symbol = Symbol('SequentialMap.none');
+
+/** Slots the arrays start with (slot 0 is the start, holding no entry). */
+const INITIAL_SLOTS = 16;
+
+/**
+ * A Map that remembers the order its keys are asked in. {@link get} tries the entry it found last,
+ * then the entry that came right after that one the last time it was found, and only then the Map;
+ * a get or set that went to the Map links the entry it found after the one found before it. A cycle
+ * that asks for its keys in the same order as the cycle before therefore finds every entry with two
+ * comparisons of keys at most, without the Map, and without allocating.
+ *
+ * The results are always those of a plain `Map`: a guess is taken only when its key is the key asked
+ * (compared with `===`; other keys, NaN among them, go to the Map), and a deleted entry's key is
+ * wiped from its slot, so no link leads to a deleted or replaced value. The guesses are state of the
+ * map, not of its entries: the values are not touched, and any value type fits.
+ *
+ * {@link peek}, {@link has} and iteration leave the guesses alone: use them for reads outside the
+ * sequence (an HTTP request for one symbol), so that they do not cost the next cycle a relearned link.
+ * Iteration is in insertion order, as a Map's.
+ */
+export class SequentialMap<K, V> {
+  /** Key to slot. */
+  private readonly index = new Map<K, number>();
+  /** Per slot: its key, or {@link NONE} (slot 0, free slots). Never shorter than the slot count. */
+  private readonly slotKeys: (K | typeof NONE)[] = [NONE];
+  /** Per slot: its value (undefined in slot 0 and free slots). */
+  private readonly slotValues: (V | undefined)[] = [undefined];
+  /** Per slot: the slot found after it last time (0: none learned). */
+  private links = new Int32Array(INITIAL_SLOTS);
+  /** Slots of deleted entries, taken again by new keys. */
+  private readonly free: number[] = [];
+  /** The slot found last (0: none, or deleted since). */
+  private last = 0;
+
+  constructor(entries?: Iterable<readonly [K, V]> | null) {
+    if (entries != null) for (const [k, v] of entries) this.set(k, v);
+  }
+
+  /** Entries held. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /**
+   * The value of `key`, or undefined. Tries the entry found last and the one that followed it last
+   * time before the Map; the entry found becomes the one found last.
+   */
+  get(key: K): V | undefined {
+    // Small on purpose, so that V8 inlines it into its callers: the Map's path is lookUp.
+    const keys = this.slotKeys;
+    const last = this.last;
+    if (keys[last] === key) return this.slotValues[last];
+    const next = this.links[last] ?? 0;
+    if (keys[next] === key) {
+      this.last = next;
+      return this.slotValues[next];
+    }
+    return this.lookUp(key);
+  }
+
+  /** The value of `key`, or undefined, from the Map alone: the guesses are neither used nor changed. */
+  peek(key: K): V | undefined {
+    const i = this.index.get(key);
+    return i === undefined ? undefined : this.slotValues[i];
+  }
+
+  has(key: K): boolean {
+    return this.index.has(key);
+  }
+
+  /**
+   * Sets the value of `key` (a new key goes last in insertion order; a held key keeps its place and
+   * its links, which now lead to the new value). Counts as a find: the entry follows the one found
+   * before it, and is the one found last.
+   */
+  set(key: K, value: V): this {
+    let i = this.index.get(key);
+    if (i === undefined) {
+      i = this.free.pop() ?? this.grow();
+      this.index.set(key, i);
+      this.slotKeys[i] = key;
+    }
+    this.slotValues[i] = value;
+    this.found(i);
+    return this;
+  }
+
+  /** Deletes `key`'s entry; no guess returns its value afterwards. Returns whether it was held. */
+  delete(key: K): boolean {
+    const i = this.index.get(key);
+    if (i === undefined) return false;
+    this.index.delete(key);
+    // Links into this slot stay, but lead nowhere: its key is NONE until a new key takes the slot,
+    // and then they lead to that key's own entry (a guess is only taken when its key is the one asked).
+    this.slotKeys[i] = NONE;
+    this.slotValues[i] = undefined;
+    this.links[i] = 0;
+    this.free.push(i);
+    if (this.last === i) this.last = 0;
+    return true;
+  }
+
+  clear(): void {
+    this.index.clear();
+    this.slotKeys.length = 1;
+    this.slotValues.length = 1;
+    this.links = new Int32Array(INITIAL_SLOTS);
+    this.free.length = 0;
+    this.last = 0;
+  }
+
+  /** Keys in insertion order. */
+  keys(): IterableIterator<K> {
+    return this.index.keys();
+  }
+
+  /** Values in insertion order. */
+  *values(): IterableIterator<V> {
+    for (const i of this.index.values()) yield this.slotValues[i] as V;
+  }
+
+  /** Entries in insertion order. */
+  *entries(): IterableIterator<[K, V]> {
+    for (const [k, i] of this.index) yield [k, this.slotValues[i] as V];
+  }
+
+  [Symbol.iterator](): IterableIterator<[K, V]> {
+    return this.entries();
+  }
+
+  /** {@link get}'s path when neither guess is the key: the Map, and a link learned on a hit. */
+  private lookUp(key: K): V | undefined {
+    const i = this.index.get(key);
+    if (i === undefined) return undefined;
+    this.found(i);
+    return this.slotValues[i];
+  }
+
+  /** Slot `i` was found through the Map: it follows the slot found before it, and is found last. */
+  private found(i: number): void {
+    this.links[this.last] = i;
+    this.last = i;
+  }
+
+  /** A new slot at the end (the arrays grown to hold it). */
+  private grow(): number {
+    const i = this.slotKeys.length;
+    this.slotKeys.push(NONE);
+    this.slotValues.push(undefined);
+    if (i >= this.links.length) {
+      const links = new Int32Array(2 * this.links.length);
+      links.set(this.links);
+      this.links = links;
+    }
+    return i;
+  }
+}
