@@ -43,13 +43,19 @@ describe('createSlicer', () => {
     expect(fill()).toBeUndefined();
   });
 
-  it('a turn of the loop it did not make (a timer, an I/O reply) gives the budget back', async () => {
+  it('a turn of the loop it did not make gives the budget back once the turn reached its check phase', async () => {
     const slice = createSlicer();
     void slice(); // watches for the next turn
     await turn();
+    expect(slice()).toBeUndefined(); // watches again: its immediate is queued before the test's
+    hold(SLICE_MS + 2);
+    // Someone else's immediate (an I/O callback's follow-up, say): the slicer's runs first in the
+    // same check phase. A timer or an I/O callback alone may run before that phase (under load a 1 ms
+    // timer is already due when the loop comes round, failing the sidecar suite once in CI-like
+    // load), and then the budget is given back one turn later: the slicer yields once more.
+    await turn();
     expect(slice()).toBeUndefined();
     hold(SLICE_MS + 2);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    expect(slice()).toBeUndefined();
+    expect(slice()).toBeInstanceOf(Promise);
   });
 });

@@ -21,7 +21,7 @@ const busyNow = (): number => performance.now() - performance.eventLoopUtilizati
 // One clock and one turn for every slicer: the bootstrap, the warm start behind it and a cache fill
 // run interleaved on the same loop (a write's reply settles a group, warms its symbol and goes on
 // with the next group in one callback), so each budget counts the others' work since the loop last
-// turned, whoever made it turn (a store's reply, a timer, a slicer).
+// turned, whoever made it turn (a store's reply, a timer, a slicer), as seen at the turn's check phase.
 /** busyNow() at the last turn seen. */
 let turnAt = busyNow();
 /** Slicers that asked for a turn, resumed at the second check phase from now. */
