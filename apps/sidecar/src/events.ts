@@ -10,51 +10,22 @@ export interface Emitter<T> {
 }
 
 /**
- * The listeners live in an array walked by index (a for-of over a Set took an iterator per emit
- * wherever V8 had not optimised the caller), with a Set's semantics: a function added twice is one
- * listener; one added during an emit is called by it; one removed during an emit before its turn is
- * not (its place is left empty until no emit walks the array); a listener that throws ends the emit
- * (the error goes to the emitter's caller, the listeners after it are not called).
+ * Built on {@link createListeners}, with Node's EventEmitter semantics: an emit calls the listeners
+ * present when it started, in subscription order (one added during the emit is called from the next
+ * emit on; one removed during the emit is still called by it if its turn had not come); a function
+ * added twice is one listener; a listener that throws ends the emit (the error goes to the emitter's
+ * caller, the listeners after it are not called). No allocation per emit.
  */
 export function createEmitter<T>(): Emitter<T> {
-  let fns: (Listener<T> | null)[] = [];
-  let size = 0;
-  /** Emits walking `fns` now (an emit may run inside a listener). */
-  let walking = 0;
-  let holes = 0;
-  const compact = () => {
-    fns = fns.filter((f) => f !== null);
-    holes = 0;
-  };
+  const listeners = createListeners<Listener<T>>();
   return {
-    on(fn: Listener<T>) {
-      if (!fns.includes(fn)) {
-        fns.push(fn);
-        size++;
-      }
-      return () => {
-        const i = fns.indexOf(fn);
-        if (i < 0) return;
-        fns[i] = null;
-        size--;
-        holes++;
-        if (walking === 0) compact();
-      };
-    },
+    on: listeners.on,
     emit(value: T) {
-      walking++;
-      try {
-        const list = fns; // not replaced while walked: added listeners are pushed onto it
-        for (let i = 0; i < list.length; i++) {
-          const fn = list[i];
-          if (fn) fn(value);
-        }
-      } finally {
-        if (--walking === 0 && holes > 0) compact();
-      }
+      const list = listeners.list;
+      for (let i = 0; i < list.length; i++) (list[i] as Listener<T>)(value);
     },
     get size() {
-      return size;
+      return listeners.list.length;
     },
   };
 }
