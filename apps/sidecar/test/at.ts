@@ -25,3 +25,25 @@ export async function take<T>(it: AsyncIterator<T>, n: number): Promise<T[]> {
   }
   return out;
 }
+
+/**
+ * Resolves once `cond()` holds, polling every 5 ms; rejects after `timeoutMs` naming `what`. For
+ * waits on another party (a stream client's subscription reaching the hub) that a fixed sleep
+ * guessed at: under load a 100 ms sleep was too short and the test waited for events it had missed.
+ */
+export async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * Resolves once `hub` has made more than `before` subscriptions (`hub.subscriptions` read before the
+ * stream was opened): the stream is listening. Counted, not `subscribers`, which a client aborted by
+ * the test before may lower meanwhile.
+ */
+export function subscribed(hub: { readonly subscriptions: number }, before: number): Promise<void> {
+  return until(() => hub.subscriptions > before, `a stream subscription (after ${before})`);
+}

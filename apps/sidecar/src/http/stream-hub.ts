@@ -91,6 +91,8 @@ export interface StreamHub {
   /** The id of the newest event (first id - 1 before any). */
   readonly lastId: number;
   readonly subscribers: number;
+  /** Subscriptions made since the hub was created (never goes down: a client that subscribed). */
+  readonly subscriptions: number;
   /** A reset event with a fresh id (not kept in a ring). */
   reset(kinds: StreamKind[], reason: string): HubEvent;
   /** The hub's clock (ms). */
@@ -254,6 +256,7 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
     STREAM_KINDS.map((k) => [k, new Ring(k, resolved.ringSize, firstId)]),
   ) as Record<StreamKind, Ring>;
   const subs = new Set<Subscriber>();
+  let subscriptions = 0;
 
   return {
     options: resolved,
@@ -312,6 +315,7 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
     },
     subscribe(sub) {
       subs.add(sub);
+      subscriptions++;
       return () => void subs.delete(sub);
     },
     get lastId() {
@@ -319,6 +323,9 @@ export function createStreamHub(options: StreamHubOptions = {}): StreamHub {
     },
     get subscribers() {
       return subs.size;
+    },
+    get subscriptions() {
+      return subscriptions;
     },
     reset(kinds, reason) {
       return { id: nextId(now()), kind: 'reset', data: { kinds, reason } };

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { buildApp } from './api';
 import { createStreamHub, type StreamHub } from './stream-hub';
-import { take } from '../../test/at';
+import { subscribed, take } from '../../test/at';
 import { createHarness, type Harness } from '../../test/harness';
 
 const TOKEN = 'stream-redis-token-0123456789';
@@ -68,8 +68,9 @@ describe('push streams with CACHE on Redis and API_TOKEN', () => {
     const client = createClient({ baseUrl, token: TOKEN });
     const ac = new AbortController();
     const it = client.stream({ symbols: ['EURUSD'], signal: ac.signal });
+    const subs0 = hub.subscriptions;
     const first = it.next();
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed(hub, subs0);
     await cycle(1);
     const events = [(await first).value as StreamEvent, ...(await take(it, 3))];
     ac.abort();
@@ -120,8 +121,9 @@ describe('push streams with CACHE on Redis and API_TOKEN', () => {
       lastEventId: hub.lastId,
       signal: ac.signal,
     });
+    const subs0 = hub.subscriptions;
     const first = it.next();
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed(hub, subs0);
     await cycle(1);
     const events = [(await first).value as StreamEvent, ...(await take(it, 2))];
     ac.abort();

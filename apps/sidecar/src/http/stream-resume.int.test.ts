@@ -6,7 +6,7 @@ import { cleanupTempDirs, tempSqlitePath } from '@pipeline/test-utils';
 import { WebSocket } from 'ws';
 import { buildApp } from './api';
 import { createStreamHub, idTime, type StreamHub } from './stream-hub';
-import { take } from '../../test/at';
+import { subscribed, take } from '../../test/at';
 import { createHarness, type Harness } from '../../test/harness';
 
 afterAll(() => cleanupTempDirs());
@@ -80,8 +80,9 @@ describe('resume older than the ring, from the SQLite history store', () => {
     const client = createClient({ baseUrl: s.baseUrl });
     const ac = new AbortController();
     const it = client.stream({ kinds: ['bars'], symbols: ['EURUSD'], signal: ac.signal });
+    const subs0 = s.hub.subscriptions;
     const first = it.next();
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed(s.hub, subs0);
     await s.cycle(1);
     const firstEvent = (await first).value as StreamEvent;
     ac.abort();

@@ -4,7 +4,7 @@ import { cleanupTempDirs } from '@pipeline/test-utils';
 import { WebSocket } from 'ws';
 import { buildApp } from './api';
 import { createStreamHub, type StreamHub } from './stream-hub';
-import { take } from '../../test/at';
+import { subscribed, take, until } from '../../test/at';
 import { createHarness, type Harness } from '../../test/harness';
 
 afterAll(() => cleanupTempDirs());
@@ -33,8 +33,9 @@ describe('push streams against a real listening sidecar', () => {
     const client = createClient({ baseUrl, token: TOKEN });
     const ac = new AbortController();
     const it = client.stream({ symbols: ['EURUSD'], kinds: ['bars', 'signals'], signal: ac.signal });
+    const subs0 = hub.subscriptions;
     const first = it.next();
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed(hub, subs0);
     await h.sidecar.runCycle();
     const events = [(await first).value as StreamEvent, ...(await take(it, 2))];
     ac.abort();
@@ -107,8 +108,9 @@ describe('push streams against a real listening sidecar', () => {
       signal: ac.signal,
       onReconnect: (r) => reconnects.push(r.delayMs),
     });
+    const subs0 = hub.subscriptions;
     const p = it.next();
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed(hub, subs0);
     hub.publish('health', undefined, { status: 'ok', k: 1 });
     expect((await p).value).toMatchObject({ kind: 'health', data: { k: 1 } });
     // Cut every open stream socket: the client must come back with Last-Event-ID and see k: 2.
@@ -134,13 +136,14 @@ describe('push streams against a real listening sidecar', () => {
       wsGot.push((JSON.parse((m as Buffer).toString('utf8')) as { data: { b: number } }).data.b),
     );
     await new Promise((r) => ws.once('open', r));
+    const subs0 = hub.subscriptions;
     const first = sse.next();
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed(hub, subs0);
     const before = hub.subscribers;
     for (let b = 0; b < 32; b++) hub.publish('signals', 'EURUSD', { b });
     const got = [((await first).value as StreamEvent).data, ...(await take(sse, 31)).map((e) => e.data)];
     expect(got).toEqual(Array.from({ length: 32 }, (_, b) => ({ b })));
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => wsGot.length >= 32, 'the WebSocket client to get 32 events');
     expect(wsGot).toEqual(Array.from({ length: 32 }, (_, b) => b));
     expect(hub.subscribers).toBe(before);
     ac.abort();
@@ -151,8 +154,9 @@ describe('push streams against a real listening sidecar', () => {
     const port = Number(new URL(baseUrl).port);
     const sock = connect(port, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
+    const subs0 = hub.subscriptions;
     sock.write(`GET /stream?kinds=bars&token=${TOKEN} HTTP/1.1\r\nHost: x\r\n\r\n`);
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed(hub, subs0);
     sock.pause();
     const big = 'x'.repeat(256 * 1024);
     const before = hub.subscribers;
@@ -181,9 +185,9 @@ describe('push streams against a real listening sidecar', () => {
     ws.on('message', (m) => got.push(JSON.parse((m as Buffer).toString('utf8')) as StreamEvent));
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ lastEventId: mark }));
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => got.length >= 1, 'the resumed event v: 1');
     hub.publish('features', 'EURUSD', { v: 3 });
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => got.length >= 2, 'the live event v: 3');
     expect(got.map((e) => e.data)).toEqual([{ v: 1 }, { v: 3 }]);
     ws.close();
     await new Promise((r) => ws.once('close', r));
@@ -234,8 +238,9 @@ describe('push streams against a real listening sidecar', () => {
       signal: ac.signal,
       onReconnect: (r) => reconnects.push((r.error as { code: string }).code),
     });
+    const subs0 = hub.subscriptions;
     const first = it.next();
-    await new Promise((r) => setTimeout(r, 100));
+    await subscribed(hub, subs0);
     await h.sidecar.runCycle();
     const events = [(await first).value as StreamEvent, ...(await take(it, 1))];
     expect(events.map((e) => e.kind)).toContain('bars');
