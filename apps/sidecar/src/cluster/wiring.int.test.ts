@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import { coalesceLatest } from '../pipeline/batcher';
 import { createSharedBudget } from './shared-budget';
 import { withSharedBudget } from './wiring';
+import { until } from '../../test/at';
 
 let redis: Redis;
 let prefix: string;
@@ -218,15 +219,16 @@ describe('withSharedBudget', () => {
     // A's own answers: 10 - 3 (the poll answers count against the poll limit; the reserve is added back).
     expect(slotA.fetcher.budget().perMinuteLeft).toBe(7);
     // B sent nothing itself: its first read starts a peek (the fetcher's own budget until it answers).
-    slotB.fetcher.budget();
-    await new Promise((r) => setTimeout(r, 100));
+    const unpeekedB = slotB.fetcher.budget().perMinuteLeft;
+    // The peek answers on a later turn (a fixed 100 ms sleep guessed at it; a loaded machine may take longer).
+    await until(() => slotB.fetcher.budget().perMinuteLeft !== unpeekedB, "B's peek at the shared budget");
     expect(slotB.fetcher.budget().perMinuteLeft).toBe(7);
     await slotB.fetcher.fetchLatest(latest);
     expect(slotB.fetcher.budget().perMinuteLeft).toBe(6);
     // A reads again more than a second later: a fresh peek sees B's request.
     clock.advance(1_001);
-    slotA.fetcher.budget();
-    await new Promise((r) => setTimeout(r, 100));
+    const unpeekedA = slotA.fetcher.budget().perMinuteLeft;
+    await until(() => slotA.fetcher.budget().perMinuteLeft !== unpeekedA, "A's fresh peek");
     expect(slotA.fetcher.budget().perMinuteLeft).toBe(6);
   });
 
