@@ -3,18 +3,24 @@
 // Map lookup costs 0.2-1 us (its buckets and entries are cache misses). Issue 16: five stages had each
 // written this guess out by hand.
 
-/** The key of a free slot and of slot 0: equal to no key a caller can pass. */
+/** The key of a free slot and of the start slot: equal to no key a caller can pass. */
 const NONE: unique symbol = Symbol('SequentialMap.none');
 
-/** Slots the arrays start with (slot 0 is the start, holding no entry). */
-const INITIAL_SLOTS = 16;
+/**
+ * Cells per slot in {@link SequentialMap}'s one array: the key, the value, and the link (the first
+ * cell of the slot found after this one last time; 0, the start slot, when none was learned).
+ */
+const KEY = 0;
+const VALUE = 1;
+const LINK = 2;
+const CELLS = 3;
 
 /**
- * A Map that remembers the order its keys are asked in. {@link get} tries the entry it found last,
- * then the entry that came right after that one the last time it was found, and only then the Map;
- * a get or set that went to the Map links the entry it found after the one found before it. A cycle
- * that asks for its keys in the same order as the cycle before therefore finds every entry with two
- * comparisons of keys at most, without the Map, and without allocating.
+ * A Map that remembers the order its keys are asked in. {@link get} tries the entry that came right
+ * after the entry found last (the last time that one was found), then the entry found last itself,
+ * and only then the Map; a get or set that went to the Map links the entry it found after the one
+ * found before it. A cycle that asks for its keys in the same order as the cycle before therefore
+ * finds every entry with one or two comparisons of keys, without the Map, and without allocating.
  *
  * The results are always those of a plain `Map`: a guess is taken only when its key is the key asked
  * (compared with `===`; other keys, NaN among them, go to the Map), and a deleted entry's key is
@@ -26,14 +32,14 @@ const INITIAL_SLOTS = 16;
  * Iteration is in insertion order, as a Map's.
  */
 export class SequentialMap<K, V> {
-  /** Key to slot. */
+  /** Key to the slot's first cell in {@link cells}. */
   private readonly index = new Map<K, number>();
-  /** Per slot: its key, or {@link NONE} (slot 0, free slots). Never shorter than the slot count. */
-  private readonly slotKeys: (K | typeof NONE)[] = [NONE];
-  /** Per slot: its value (undefined in slot 0 and free slots). */
-  private readonly slotValues: (V | undefined)[] = [undefined];
-  /** Per slot: the slot found after it last time (0: none learned). */
-  private links = new Int32Array(INITIAL_SLOTS);
+  /**
+   * Every slot's key, value and link, {@link CELLS} cells per slot; the start slot (cells 0-2) holds
+   * no entry. One array, so that a lookup in a sequence reads one run of memory rather than three
+   * (keys, values and links in arrays of their own measured slower beside the sidecar's other state).
+   */
+  private readonly cells: unknown[] = [NONE, undefined, 0];
   /** Slots of deleted entries, taken again by new keys. */
   private readonly free: number[] = [];
   /** The slot found last (0: none, or deleted since). */
@@ -49,26 +55,27 @@ export class SequentialMap<K, V> {
   }
 
   /**
-   * The value of `key`, or undefined. Tries the entry found last and the one that followed it last
-   * time before the Map; the entry found becomes the one found last.
+   * The value of `key`, or undefined. Tries the entry that followed the one found last, then the one
+   * found last, before the Map; the entry found becomes the one found last.
    */
   get(key: K): V | undefined {
-    // Small on purpose, so that V8 inlines it into its callers: the Map's path is lookUp.
-    const keys = this.slotKeys;
+    // Small on purpose, so that V8 inlines it into its callers: the Map's path is lookUp. The
+    // successor first: a failed comparison of two different strings of one length reads both.
+    const c = this.cells;
     const last = this.last;
-    if (keys[last] === key) return this.slotValues[last];
-    const next = this.links[last] ?? 0;
-    if (keys[next] === key) {
+    const next = c[last + LINK] as number;
+    if (c[next + KEY] === key) {
       this.last = next;
-      return this.slotValues[next];
+      return c[next + VALUE] as V;
     }
+    if (c[last + KEY] === key) return c[last + VALUE] as V;
     return this.lookUp(key);
   }
 
   /** The value of `key`, or undefined, from the Map alone: the guesses are neither used nor changed. */
   peek(key: K): V | undefined {
     const i = this.index.get(key);
-    return i === undefined ? undefined : this.slotValues[i];
+    return i === undefined ? undefined : (this.cells[i + VALUE] as V);
   }
 
   has(key: K): boolean {
@@ -85,9 +92,9 @@ export class SequentialMap<K, V> {
     if (i === undefined) {
       i = this.free.pop() ?? this.grow();
       this.index.set(key, i);
-      this.slotKeys[i] = key;
+      this.cells[i + KEY] = key;
     }
-    this.slotValues[i] = value;
+    this.cells[i + VALUE] = value;
     this.found(i);
     return this;
   }
@@ -99,9 +106,9 @@ export class SequentialMap<K, V> {
     this.index.delete(key);
     // Links into this slot stay, but lead nowhere: its key is NONE until a new key takes the slot,
     // and then they lead to that key's own entry (a guess is only taken when its key is the one asked).
-    this.slotKeys[i] = NONE;
-    this.slotValues[i] = undefined;
-    this.links[i] = 0;
+    this.cells[i + KEY] = NONE;
+    this.cells[i + VALUE] = undefined;
+    this.cells[i + LINK] = 0;
     this.free.push(i);
     if (this.last === i) this.last = 0;
     return true;
@@ -109,9 +116,8 @@ export class SequentialMap<K, V> {
 
   clear(): void {
     this.index.clear();
-    this.slotKeys.length = 1;
-    this.slotValues.length = 1;
-    this.links = new Int32Array(INITIAL_SLOTS);
+    this.cells.length = CELLS;
+    this.cells[LINK] = 0;
     this.free.length = 0;
     this.last = 0;
   }
@@ -123,12 +129,12 @@ export class SequentialMap<K, V> {
 
   /** Values in insertion order. */
   *values(): IterableIterator<V> {
-    for (const i of this.index.values()) yield this.slotValues[i] as V;
+    for (const i of this.index.values()) yield this.cells[i + VALUE] as V;
   }
 
   /** Entries in insertion order. */
   *entries(): IterableIterator<[K, V]> {
-    for (const [k, i] of this.index) yield [k, this.slotValues[i] as V];
+    for (const [k, i] of this.index) yield [k, this.cells[i + VALUE] as V];
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {
@@ -140,25 +146,19 @@ export class SequentialMap<K, V> {
     const i = this.index.get(key);
     if (i === undefined) return undefined;
     this.found(i);
-    return this.slotValues[i];
+    return this.cells[i + VALUE] as V;
   }
 
-  /** Slot `i` was found through the Map: it follows the slot found before it, and is found last. */
+  /** Slot `i` was found through the Map (or set): it follows the slot found before it, and is found last. */
   private found(i: number): void {
-    this.links[this.last] = i;
+    this.cells[this.last + LINK] = i;
     this.last = i;
   }
 
-  /** A new slot at the end (the arrays grown to hold it). */
+  /** A new slot at the end. */
   private grow(): number {
-    const i = this.slotKeys.length;
-    this.slotKeys.push(NONE);
-    this.slotValues.push(undefined);
-    if (i >= this.links.length) {
-      const links = new Int32Array(2 * this.links.length);
-      links.set(this.links);
-      this.links = links;
-    }
+    const i = this.cells.length;
+    this.cells.push(NONE, undefined, 0);
     return i;
   }
 }
