@@ -26,7 +26,7 @@ describe('symbol state', () => {
     expect(() => states.get('GBPUSD')).toThrow(/GBPUSD/);
   });
 
-  it('finds each state whatever the order of the lookups (the next one in configuration order is tried first)', () => {
+  it('finds each state whatever the order of the lookups, new or repeated (the state that followed last time is tried first)', () => {
     const symbols = Array.from({ length: 40 }, (_, i) => `S${i}`);
     const states = createSymbolStates({ symbols, toBroker: (s) => s, staleAfterMs: 10_000 });
     const byOrder = [...states.all()];
@@ -37,7 +37,7 @@ describe('symbol state', () => {
       symbols.filter((_, i) => i % 3 === 0),
       symbols.map((_, i) => symbols[(i * 7) % symbols.length] ?? ''),
     ];
-    for (const order of orders) {
+    for (const order of orders.flatMap((o) => [o, o])) {
       for (const symbol of order) {
         const s = states.get(symbol);
         expect(s.symbol).toBe(symbol);

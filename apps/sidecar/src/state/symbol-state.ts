@@ -1,6 +1,6 @@
 // Per-symbol collection state and the one staleness rule that /health, /bars, /features and the
 // signals all apply (state/freshness.ts: from the answers and from the data itself).
-import { type Bar, type CalendarSpec, type SourceName, type Timeframe } from '@pipeline/core';
+import { type Bar, type CalendarSpec, SequentialMap, type SourceName, type Timeframe } from '@pipeline/core';
 import { type SourceAttempt } from '../errors';
 import { judgeFreshness, judgeStale, type CalendarOf, type Freshness } from './freshness';
 
@@ -65,9 +65,8 @@ export interface SymbolStatesOptions {
 const UNASKED = Symbol('unasked');
 
 /**
- * A symbol's state: the {@link SymbolState} fields, in its order, and, not enumerable, its position
- * in configuration order and its calendar once asked (issue 16: the freshness rule runs for every
- * symbol every cycle, and a lookup in a Map of 20,000 symbols costs a cache miss or two).
+ * A symbol's state: the {@link SymbolState} fields, in its order, and, not enumerable, its calendar
+ * once asked (issue 16: the freshness rule runs for every symbol every cycle).
  */
 class StateEntry implements SymbolState {
   symbol: string;
@@ -78,15 +77,10 @@ class StateEntry implements SymbolState {
   lastAdvanceAt: number | null = null;
   consecutiveFailures = 0;
   lastAttempts: readonly SourceAttempt[] = [];
-  readonly #index: number;
   #calendar: CalendarSpec | undefined | typeof UNASKED = UNASKED;
-  constructor(symbol: string, brokerSymbol: string, index: number) {
+  constructor(symbol: string, brokerSymbol: string) {
     this.symbol = symbol;
     this.brokerSymbol = brokerSymbol;
-    this.#index = index;
-  }
-  static indexOf(state: StateEntry): number {
-    return state.#index;
   }
   /** The calendar of a state of ours (asked once), or of any other facts (asked each time). */
   static readonly calendarOf: CalendarOf = (facts, options) => {
@@ -98,44 +92,30 @@ class StateEntry implements SymbolState {
 }
 
 export function createSymbolStates(options: SymbolStatesOptions): SymbolStates {
-  const states = new Map<string, StateEntry>();
+  /**
+   * A cycle asks for the symbols mostly in configuration order, several times each (collect, then
+   * the stream feed's features): the state last found and the one that followed it last time are
+   * tried first, by symbol, before the Map (set in configuration order, which is the first guess).
+   */
+  const states = new SequentialMap<string, StateEntry>();
   /** The states in configuration order. */
   const order: StateEntry[] = [];
   for (const symbol of options.symbols) {
     if (states.has(symbol)) continue;
-    const entry = new StateEntry(symbol, options.toBroker(symbol), order.length);
+    const entry = new StateEntry(symbol, options.toBroker(symbol));
     states.set(symbol, entry);
     order.push(entry);
   }
-  /** Position in `order` of the state last found. */
-  let cursor = -1;
-  /**
-   * A cycle asks for the symbols mostly in configuration order, several times each (collect, then
-   * the stream feed's features): the state last found and the one after it are tried first, by
-   * symbol, before the Map.
-   */
-  const lookup = (symbol: string): StateEntry | undefined => {
-    const same = order[cursor];
-    if (same !== undefined && same.symbol === symbol) return same;
-    const next = order[cursor + 1];
-    if (next !== undefined && next.symbol === symbol) {
-      cursor++;
-      return next;
-    }
-    const s = states.get(symbol);
-    if (s !== undefined) cursor = StateEntry.indexOf(s);
-    return s;
-  };
   const { calendarOf } = StateEntry;
   return {
     get(symbol) {
-      const s = lookup(symbol);
+      const s = states.get(symbol);
       if (!s) throw new Error(`symbol state: ${symbol} is not collected`);
       return s;
     },
-    find: (symbol) => lookup(symbol),
+    find: (symbol) => states.get(symbol),
     has: (symbol) => states.has(symbol),
-    all: () => states.values(),
+    all: () => order.values(),
     freshness: (state, now) => judgeFreshness(state, now, options, calendarOf),
     stale: (state, now) => judgeStale(state, now, options, calendarOf),
   };
