@@ -1,6 +1,6 @@
 // The signal book: evaluates the strategy on fresh features, keeps the latest signal per symbol,
 // re-dates it when the same bars come again, ages it for readers and queues it for the shared cache.
-import { type Bar, type Clock } from '@pipeline/core';
+import { type Bar, type Clock, SequentialMap } from '@pipeline/core';
 import { createEmitter, createListeners } from '../events';
 import { type FeatureValues, type MetricsPort } from '../ports';
 import { type SymbolState } from '../state/symbol-state';
@@ -246,25 +246,16 @@ export function createSignalBook(options: SignalBookOptions): SignalBook {
   const explain = strategy.explain?.bind(strategy);
   const decideInto = decide && explain ? strategy.decideInto?.bind(strategy) : undefined;
   const slots = new Slots(strategy.name, explain ?? ((input) => strategy.evaluate(input).reasons));
-  const positions = new Map<string, number>();
-  for (const symbol of options.symbols) if (!positions.has(symbol)) positions.set(symbol, slots.add(symbol));
-  /** How many positions are configured symbols (in configuration order). */
-  const configured = slots.size;
-  /** The position last found. */
-  let cursor = -1;
   /**
-   * The symbol's position, or -1. A cycle records the symbols mostly in configuration order, so the
-   * position after the last one found is tried first (by symbol): at 20,000 symbols a lookup in the
-   * Map of all of them costs a cache miss or two per symbol per cycle (issue 16).
+   * Each symbol's position. A cycle records the symbols mostly in the order of the cycle before, so
+   * the position last found and the one that followed it last time are tried first (by symbol): at
+   * 20,000 symbols a lookup in the Map of all of them costs a cache miss or two per symbol per cycle
+   * (issue 16). Reads outside the cycle (`get`, `all`) peek, leaving that order alone.
    */
-  const find = (symbol: string): number => {
-    const next = cursor + 1;
-    if (next < configured && slots.symbols[next] === symbol) return (cursor = next);
-    const i = positions.get(symbol);
-    if (i === undefined) return -1;
-    if (i < configured) cursor = i;
-    return i;
-  };
+  const positions = new SequentialMap<string, number>();
+  for (const symbol of options.symbols) if (!positions.has(symbol)) positions.set(symbol, slots.add(symbol));
+  /** The symbol's position, or -1. */
+  const find = (symbol: string): number => positions.get(symbol) ?? -1;
   const positionOf = (symbol: string): number => {
     let i = find(symbol);
     if (i < 0) positions.set(symbol, (i = slots.add(symbol)));
@@ -387,7 +378,7 @@ export function createSignalBook(options: SignalBookOptions): SignalBook {
       slots.features[i] = null;
     },
     get(symbol) {
-      const i = positions.get(symbol);
+      const i = positions.peek(symbol);
       return i !== undefined && slots.present(i)
         ? ageSignal(slots.current(i), clock.now(), staleAfterMs)
         : null;
@@ -396,7 +387,7 @@ export function createSignalBook(options: SignalBookOptions): SignalBook {
       const now = clock.now();
       const out: Signal[] = [];
       for (const sym of options.symbols) {
-        const i = positions.get(sym);
+        const i = positions.peek(sym);
         if (i !== undefined && slots.present(i)) out.push(ageSignal(slots.current(i), now, staleAfterMs));
       }
       return out;
