@@ -15,7 +15,7 @@
 // one failed takes tokens of its own, if it has them.
 // A batch endpoint that costs nothing per symbol (Polygon's snapshot; pipeline/batcher.ts sends the
 // cycle's calls as one request) serves up to its `maxSymbols` symbols for one token.
-import { alignTs, type SourceName, type Timeframe } from '@pipeline/core';
+import { alignTs, SequentialMap, type SourceName, type Timeframe } from '@pipeline/core';
 import { type BreakerPort, type SourceSlot } from '../ports';
 import { batchesLatest } from './batcher';
 import { skipReason } from './fallback';
@@ -126,8 +126,6 @@ interface SourceBuckets {
  */
 interface SymbolPolls {
   readonly symbol: string;
-  /** Its index in the latest list of symbols (-1 when not in it). */
-  index: number;
   grantedBy: SourceBuckets | null;
   grantCycle: number;
   lastPolled: number;
@@ -242,12 +240,17 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
   }
   /** Cycles begun (grants are stamped with it). */
   let cycle = 0;
-  /** Per symbol: its grant and when it was last granted a request (any source, epoch ms). */
-  const polls = new Map<string, SymbolPolls>();
+  /**
+   * Per symbol: its grant and when it was last granted a request (any source, epoch ms). A cycle
+   * asks admit() for its symbols in the order of the cycle before (a new list is looked up in its
+   * order first), so the record last found and the one that followed it last time are tried before
+   * the Map (whose buckets and entries were cache misses per symbol at 20,000).
+   */
+  const polls = new SequentialMap<string, SymbolPolls>();
   const pollsOf = (symbol: string): SymbolPolls => {
     let p = polls.get(symbol);
     if (p === undefined) {
-      p = { symbol, index: -1, grantedBy: null, grantCycle: 0, lastPolled: -Infinity };
+      p = { symbol, grantedBy: null, grantCycle: 0, lastPolled: -Infinity };
       polls.set(symbol, p);
     }
     return p;
@@ -259,27 +262,15 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
   let listed: readonly string[] = [];
   let listedPolls: SymbolPolls[] = [];
   let allDue: DueSet | null = null;
-  /**
-   * Where admit() expects the next symbol in `listed`: a cycle asks its symbols in list order, so the
-   * record is found there without a search of the map (whose buckets and entries were cache misses
-   * per symbol at 20,000); any other symbol is looked up.
-   */
-  let cursor = 0;
   /** The records of `symbols` in order (the previous cycle's when the list is the same, no lookups). */
   function pollsOfList(symbols: readonly string[]): SymbolPolls[] {
     let same = symbols.length === listed.length;
     for (let i = 0; same && i < symbols.length; i++) same = symbols[i] === listed[i];
     if (!same) {
-      for (const p of listedPolls) p.index = -1;
       listed = [...symbols];
       listedPolls = listed.map(pollsOf);
-      for (let i = listedPolls.length - 1; i >= 0; i--) {
-        const p = listedPolls[i];
-        if (p !== undefined) p.index = i; // the first index of a symbol listed twice
-      }
       allDue = null;
     }
-    cursor = 0;
     return listedPolls;
   }
 
@@ -372,9 +363,7 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
     admit(source, symbol, now) {
       const b = sources.get(source);
       if (!b) return true;
-      const guess = listedPolls[cursor];
-      const p = guess !== undefined && guess.symbol === symbol ? guess : pollsOf(symbol);
-      if (p.index >= 0) cursor = p.index + 1;
+      const p = pollsOf(symbol);
       if (p.grantCycle === cycle && p.grantedBy === b) {
         p.grantCycle = 0;
         p.lastPolled = now;
