@@ -2,6 +2,7 @@ import {
   type Bar,
   type Clock,
   OptionsError,
+  SequentialMap,
   TIMEFRAME_MS,
   type Timeframe,
   assertNumberOption,
@@ -138,16 +139,6 @@ interface HigherTfState extends TfState {
 }
 
 interface SymbolState {
-  /** The symbol this state belongs to (the successor link is checked by it). */
-  readonly symbol: string;
-  /** False once the state left `symbols` (forgotten, warm-started or restored over): no link may lead to it. */
-  live: boolean;
-  /**
-   * The state found right after this one last time. The sidecar updates its symbols in the same order
-   * every cycle, so this is tried before the map of every symbol (whose buckets and entries were cache
-   * misses per symbol at 20,000 symbols).
-   */
-  next: SymbolState | null;
   latestTs: number;
   final: boolean;
   /** Every timeframe, the base one first: `[base, ...higher]`. */
@@ -174,14 +165,13 @@ const NO_HIGHER: readonly HigherTfState[] = [];
  */
 export class FeatureEngine {
   readonly options: Readonly<FeatureEngineOptions>;
-  private readonly symbols = new Map<string, SymbolState>();
   /**
-   * The symbol state found last, and its symbol: a read right after an update of the same symbol
-   * (what the sidecar does for every bar) skips the second lookup in a map of every symbol. Cleared
-   * wherever `symbols` loses or replaces an entry.
+   * Every symbol's state. The sidecar updates its symbols in the same order every cycle and reads each
+   * one right after its update, so `get` (the state found last, then the one that followed it last
+   * time, then the Map) skips the Map, whose buckets and entries were cache misses per symbol at
+   * 20,000 symbols. Reads that are not part of that order (`getFeatures`, `snapshot`) peek.
    */
-  private recentSymbol: string | null = null;
-  private recentState: SymbolState | null = null;
+  private readonly symbols = new SequentialMap<string, SymbolState>();
   /**
    * Incoming bars are copied into this one object (same shape as the resampler's bars) before the
    * indicators see them: bars from JSON, msgpack or spreads have many hidden classes, and feeding them
@@ -231,10 +221,10 @@ export class FeatureEngine {
     }
     this.options = o;
     // Compile once so a bad spec fails here, not on the first bar.
-    this.newSymbol('');
+    this.newSymbol();
   }
 
-  private newSymbol(symbol: string): SymbolState {
+  private newSymbol(): SymbolState {
     const o = this.options;
     const tfState = (tf: Timeframe) => ({
       timeframe: tf,
@@ -248,9 +238,6 @@ export class FeatureEngine {
         ? NO_HIGHER
         : o.timeframes.map((tf) => ({ ...tfState(tf), resampler: new Resampler(tf) }));
     return {
-      symbol,
-      live: true,
-      next: null,
       latestTs: -Infinity,
       final: false,
       tfs: [base, ...higher],
@@ -262,44 +249,20 @@ export class FeatureEngine {
     };
   }
 
+  /** The symbol's state, made on first use. */
   private state(symbol: string): SymbolState {
-    const recent = this.recentState;
-    if (recent !== null) {
-      if (symbol === this.recentSymbol) return recent;
-      // The symbol that followed the last one found, last time: no map lookup.
-      const next = recent.next;
-      if (next !== null && next.symbol === symbol && next.live) {
-        this.recentSymbol = symbol;
-        this.recentState = next;
-        return next;
-      }
-    }
     let s = this.symbols.get(symbol);
     if (s === undefined) {
-      s = this.newSymbol(symbol);
+      s = this.newSymbol();
       this.symbols.set(symbol, s);
       this.counters.symbols = this.symbols.size;
     }
-    if (recent !== null) recent.next = s;
-    this.recentSymbol = symbol;
-    this.recentState = s;
     return s;
   }
 
-  /** Takes the symbol's state out of `symbols` (no successor link leads to it any more); returns whether it was there. */
-  private drop(symbol: string): boolean {
-    const s = this.symbols.get(symbol);
-    if (s === undefined) return false;
-    s.live = false;
-    this.symbols.delete(symbol);
-    this.forgetRecent();
-    return true;
-  }
-
-  private reject(e: RejectedBar): UpdateOutcome {
+  private reject(e: RejectedBar): void {
     this.counters.rejected[e.reason]++;
     for (const l of this.listeners) l(e);
-    return 'rejected';
   }
 
   /**
@@ -308,8 +271,18 @@ export class FeatureEngine {
    * (counted and reported to `onRejected`, never thrown).
    */
   update(bar: Bar): UpdateOutcome {
+    const s = this.accept(bar);
+    return s === null ? 'rejected' : this.advance(s, bar);
+  }
+
+  /**
+   * The state of the bar's symbol (made on first use) when the bar may be used; null when it is
+   * rejected (counted and reported).
+   */
+  private accept(bar: Bar): SymbolState | null {
     if (bar.timeframe !== this.options.baseTimeframe) {
-      return this.reject({ reason: 'timeframe', symbol: bar.symbol, timeframe: bar.timeframe, ts: bar.ts });
+      this.reject({ reason: 'timeframe', symbol: bar.symbol, timeframe: bar.timeframe, ts: bar.ts });
+      return null;
     }
     const { ts, open, high, low, close, volume } = bar;
     if (!(
@@ -320,18 +293,26 @@ export class FeatureEngine {
       close - close === 0 &&
       volume - volume === 0
     )) {
-      return this.reject({ reason: 'non_finite', symbol: bar.symbol, timeframe: bar.timeframe, ts });
+      this.reject({ reason: 'non_finite', symbol: bar.symbol, timeframe: bar.timeframe, ts });
+      return null;
     }
     const s = this.state(bar.symbol);
     if (ts < s.latestTs) {
-      return this.reject({
+      this.reject({
         reason: 'out_of_order',
         symbol: bar.symbol,
         timeframe: bar.timeframe,
         ts,
         latestTs: s.latestTs,
       });
+      return null;
     }
+    return s;
+  }
+
+  /** Applies a bar {@link accept} took to its symbol's state. */
+  private advance(s: SymbolState, bar: Bar): 'added' | 'replaced' {
+    const { ts, open, high, low, close, volume } = bar;
     const replace = ts === s.latestTs;
     s.latestTs = ts;
     s.final = bar.final;
@@ -374,8 +355,7 @@ export class FeatureEngine {
    * over the whole history, restore a {@link SymbolSnapshot} instead. Returns the bars used.
    */
   warmStart(symbol: string, bars: readonly Bar[]): number {
-    this.drop(symbol);
-    this.forgetRecent();
+    this.symbols.delete(symbol);
     this.state(symbol);
     let used = 0;
     for (const b of bars) {
@@ -393,7 +373,7 @@ export class FeatureEngine {
    * computation readers get the same (frozen) object; then it is recomputed.
    */
   getFeatures(symbol: string): FeatureSet | null {
-    const s = this.symbols.get(symbol);
+    const s = this.symbols.peek(symbol);
     if (s === undefined || s.latestTs === -Infinity) return null;
     const now = this.options.clock.now();
     if (s.cached !== null && now - s.cached.computedAt < this.options.cacheTtlMs) {
@@ -460,9 +440,9 @@ export class FeatureEngine {
    * What the sidecar does per bar (apps/sidecar/src/strategy/features.ts).
    */
   updateValues(bar: Bar): Readonly<FlatFeatureValues> | null {
-    if (this.update(bar) === 'rejected') return null;
-    const s = this.recentState; // update() found or made the bar's symbol state
+    const s = this.accept(bar);
     if (s === null) return null;
+    this.advance(s, bar);
     const v = Object.freeze(s.baseSet.flatValues());
     s.latestValues = v;
     return v;
@@ -473,15 +453,13 @@ export class FeatureEngine {
    * `updateValues`, forgotten, or restored/warm-started since).
    */
   latestValues(symbol: string): Readonly<FlatFeatureValues> | null {
-    const s =
-      symbol === this.recentSymbol && this.recentState !== null ? this.recentState : this.symbols.get(symbol);
+    const s = this.symbols.get(symbol);
     return s === undefined ? null : s.latestValues;
   }
 
   /** The timeframe's state with its pending forming bar applied, or null (symbol never seen, timeframe not computed). */
   private timeframeState(symbol: string, timeframe: Timeframe): TfState | null {
-    const s =
-      symbol === this.recentSymbol && this.recentState !== null ? this.recentState : this.symbols.get(symbol);
+    const s = this.symbols.get(symbol);
     if (s === undefined || s.latestTs === -Infinity) return null;
     // The base timeframe has no pending bar: no walk over the timeframes.
     if (timeframe === this.options.baseTimeframe) return s.base;
@@ -507,15 +485,9 @@ export class FeatureEngine {
     }
   }
 
-  private forgetRecent(): void {
-    this.recentSymbol = null;
-    this.recentState = null;
-  }
-
   /** Drops a symbol's state (e.g. when it is no longer collected); returns whether it existed. */
   forget(symbol: string): boolean {
-    const existed = this.drop(symbol);
-    this.forgetRecent();
+    const existed = this.symbols.delete(symbol);
     this.counters.symbols = this.symbols.size;
     return existed;
   }
@@ -537,7 +509,7 @@ export class FeatureEngine {
 
   /** The symbol's whole state (plain JSON), or null for a symbol never seen. */
   snapshot(symbol: string): SymbolSnapshot | null {
-    const s = this.symbols.get(symbol);
+    const s = this.symbols.peek(symbol);
     if (s === undefined) return null;
     this.flush(s);
     const timeframes: SymbolSnapshot['timeframes'] = {};
@@ -556,7 +528,7 @@ export class FeatureEngine {
     if (typeof snapshot !== 'object' || snapshot === null || snapshot.version !== SNAPSHOT_VERSION) {
       throw new SnapshotError('FeatureEngine', `unsupported snapshot ${JSON.stringify(snapshot?.version)}`);
     }
-    const s = this.newSymbol(snapshot.symbol);
+    const s = this.newSymbol();
     for (const t of s.tfs) {
       const part = snapshot.timeframes?.[t.timeframe];
       if (part === undefined)
@@ -571,9 +543,9 @@ export class FeatureEngine {
     }
     s.latestTs = snapshot.latestTs ?? -Infinity;
     s.final = snapshot.final;
-    this.drop(snapshot.symbol);
+    // Taken out and set again: the restored symbol is listed last, as a new one.
+    this.symbols.delete(snapshot.symbol);
     this.symbols.set(snapshot.symbol, s);
-    this.forgetRecent();
     this.counters.symbols = this.symbols.size;
   }
 }
