@@ -1,6 +1,7 @@
 import {
   FetchError,
   OptionsError,
+  SequentialMap,
   TIMEFRAMES,
   TIMEFRAME_MS,
   alignTs,
@@ -93,11 +94,6 @@ class SymbolFeed {
   minuteVolume = 0;
   private readonly memo: (Bar | null)[] = [null, null, null, null];
   private memoNext = 0;
-  /**
-   * The feed asked right after this one in the latest `fetchLatestMany` (the sidecar asks the same
-   * batches in the same order every cycle): checked before the feeds map is searched.
-   */
-  after: SymbolFeed | null = null;
 
   constructor(
     readonly symbol: string,
@@ -134,8 +130,13 @@ class SymbolFeed {
 class SyntheticFetcherImpl implements SyntheticFetcher {
   readonly source = 'synthetic' as const;
   readonly capabilities: SourceCapabilities;
-  /** Per symbol: its price path, the seconds quoted so far and the last final bars built. */
-  private readonly feeds = new Map<string, SymbolFeed>();
+  /**
+   * Per symbol: its price path, the seconds quoted so far and the last final bars built. The sidecar
+   * asks the same batches in the same order every cycle, so the feed found last and the one that
+   * followed it last time are tried before the Map (whose buckets and entries were cache misses per
+   * symbol at 20,000).
+   */
+  private readonly feeds = new SequentialMap<string, SymbolFeed>();
   private readonly counters = createFetcherStats();
 
   constructor(private readonly opts: Readonly<SyntheticFetcherOptions>) {
@@ -196,19 +197,10 @@ class SyntheticFetcherImpl implements SyntheticFetcher {
     const from = last - (limit - 1) * tf;
     const count = Math.max(0, Math.ceil((last + tf - from) / tf));
     const tooMany = count > this.opts.maxBarsPerRequest;
-    let prev = null as SymbolFeed | null;
     for (let i = 0; i < symbols.length; i++) {
       const symbol = symbols[i] as string;
       if (out.has(symbol)) continue;
-      // The symbol that followed the previous one last time, as a rule: its feed without a search of
-      // the map of 20,000 (whose buckets and entries were cache misses per symbol).
-      const guess: SymbolFeed | null = prev === null ? null : prev.after;
-      const feed: SymbolFeed | FetchError =
-        guess !== null && guess.symbol === symbol ? guess : this.feedOrError(symbol);
-      if (feed instanceof SymbolFeed) {
-        if (prev !== null && prev.after !== feed) prev.after = feed;
-        prev = feed;
-      }
+      const feed = this.feedOrError(symbol);
       if (!(feed instanceof SymbolFeed)) out.set(symbol, feed);
       // Too many bars: latestAt throws the error a request for this symbol alone would.
       else if (tooMany) out.set(symbol, this.latestAt(feed, timeframe, limit, now, false));
