@@ -2,7 +2,7 @@
 // endpoint under autocannon load. Prints a table and writes <repo>/bench-results/sidecar.json.
 // BENCH_LONG=1 runs longer (more cycles, longer load phases).
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PerformanceObserver, performance, type PerformanceEntry } from 'node:perf_hooks';
@@ -24,7 +24,10 @@ import { loadConfig } from '../src/wiring/config';
 import { createService, type Service } from '../src/wiring/service';
 
 const LONG = process.env.BENCH_LONG === '1';
-/** BENCH_ONLY=latency,scale,load runs a subset (the JSON then holds only those rows). */
+/**
+ * BENCH_ONLY=latency,scale,load runs a subset (the JSON then holds only those rows). BENCH_ONLY=live (not
+ * in the default set): the latency probe in the real 1 Hz loop (see liveLatency).
+ */
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'latency,scale,load').split(','));
 
 const rows: Row[] = [];
@@ -72,6 +75,10 @@ const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 10);
 const LATENCY_SIZES = (process.env.BENCH_LATENCY_SIZES ?? '10,100,1000').split(',').map(Number);
 /** BENCH_LATENCY_VIA=inject: without the client-process runs (inject,socket by default). */
 const LATENCY_VIA = new Set((process.env.BENCH_LATENCY_VIA ?? 'inject,socket').split(','));
+/** BENCH_LATENCY_CYCLES=300: cycles per latency run (default 1,000, 300 at 1,000 symbols and more, 3,000 with BENCH_LONG). */
+const LATENCY_CYCLES = process.env.BENCH_LATENCY_CYCLES
+  ? Number(process.env.BENCH_LATENCY_CYCLES)
+  : undefined;
 /** BENCH_LATENCY_DETAIL=1: print the slowest samples of each latency run, with what their cycle did. */
 const DETAIL = process.env.BENCH_LATENCY_DETAIL === '1';
 /** BENCH_GC_DETAIL=1: print each GC pause that began inside a cycle, with the young generation's fill at the cycle's start. */
@@ -109,6 +116,28 @@ function schedstat(pid = process.pid): [number, number] | null {
   } catch {
     return null;
   }
+}
+
+/** This process's threads (Linux tids), or [] where /proc is missing. */
+function threadIds(): number[] {
+  try {
+    return readdirSync(`/proc/${process.pid}/task`).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Each thread's time on a CPU so far, ns (its schedstat), for BENCH_LATENCY_DETAIL's per-thread split. */
+function threadRun(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of threadIds()) {
+    try {
+      out.set(tid, Number(readFileSync(`/proc/${process.pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 /**
@@ -225,6 +254,11 @@ interface ProbeSample {
   cpuMs: number;
   waitMs: number;
   gc: string;
+  /** BENCH_LATENCY_DETAIL: CPU of this process's other threads in the same window, ms: the SQLite writer thread, the rest. */
+  writerMs: number;
+  othersMs: number;
+  /** The busiest other thread in the window, "tid:ms". */
+  top: string;
 }
 
 /** Provider answer -> signal readable via HTTP, per symbol, over several cycles. */
@@ -232,6 +266,8 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
   const arrivals = new Map<string, number>();
   /** The main thread's schedstat when each answer arrived (keyed by its arrival time). */
   const arrivalStat = new Map<number, [number, number]>();
+  /** BENCH_LATENCY_DETAIL: every thread's CPU when the probe's answer arrived. */
+  let arrivalThreads: Map<number, number> | undefined;
   let measuring = false;
   /** The socket reader's client process. */
   const client: { pid?: number } = {};
@@ -250,6 +286,7 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
     capabilities: inner.capabilities,
     fetchLatest: async (req: Parameters<Fetcher['fetchLatest']>[0]) => {
       const bars = await inner.fetchLatest(req);
+      if (DETAIL && measuring && req.symbol === probe) arrivalThreads = threadRun();
       const stat = measuring ? waitStat() : null;
       const at = performance.now();
       arrivals.set(req.symbol, at);
@@ -259,6 +296,7 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
     fetchLatestMany: async (req: Parameters<typeof inner.fetchLatestMany>[0]) => {
       const answers = await inner.fetchLatestMany(req);
       // Read before the clock: the file read is not in the figure.
+      if (DETAIL && measuring && answers.has(probe)) arrivalThreads = threadRun();
       const stat = measuring ? waitStat() : null;
       const at = performance.now();
       for (const symbol of answers.keys()) arrivals.set(symbol, at);
@@ -270,6 +308,8 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
     fetchHistory: (req: Parameters<Fetcher['fetchHistory']>[0]) => inner.fetchHistory(req),
   });
   const port = via === 'socket' ? await getFreePort() : 0;
+  // The service's threads: the one it starts is the SQLite writer (its only worker_threads thread).
+  const runtimeThreads = new Set(threadIds());
   const service = makeService(n, via === 'socket' ? { PORT: String(port) } : {}, timed);
   await warm(service, n);
   const reader = via === 'socket' ? await socketReader(service, port) : injectReader(service);
@@ -300,8 +340,12 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
       cpuMs: 0,
       waitMs: 0,
       gc: '',
+      writerMs: 0,
+      othersMs: 0,
+      top: '',
     };
     const stat0 = arrivalStat.get(t0);
+    const threads0 = arrivalThreads;
     probed = sample;
     pending.push(
       reader.read(s.symbol).then((r) => {
@@ -312,6 +356,16 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
         // From the answer to the read (for the socket client, to the moment its answer came back).
         if (stat0 && stat1)
           [sample.cpuMs, sample.waitMs] = [(stat1[0] - stat0[0]) / 1e6, (stat1[1] - stat0[1]) / 1e6];
+        if (threads0) {
+          let top = 0;
+          for (const [tid, ns] of threadRun()) {
+            const ms = (ns - (threads0.get(tid) ?? 0)) / 1e6;
+            if (tid === process.pid || ms <= 0) continue;
+            if (runtimeThreads.has(tid)) sample.othersMs += ms;
+            else sample.writerMs += ms;
+            if (ms > top) [top, sample.top] = [ms, `${tid}:${ms.toFixed(2)}`];
+          }
+        }
       }),
     );
   });
@@ -333,15 +387,24 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
   idleGc(1000);
   await new Promise((r) => setTimeout(r, IDLE_MS));
   const all: ProbeSample[] = [];
+  const threadsAtStart = DETAIL ? threadRun() : undefined;
+  let youngCapacityBefore = 0;
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < cycles; i++) {
     probe = names[Math.floor(Math.random() * n)] ?? '';
     probed = undefined;
+    arrivalThreads = undefined;
     const young = GC_DETAIL ? heapFill() : undefined;
     const c0 = performance.now();
     await gc.inside(() => service.sidecar.runCycle());
     const c1 = performance.now();
     if (young) {
+      // The young generation's size as V8 resizes it (grown by fast allocation, shrunk by its memory reducer).
+      if (i > 0 && young.youngCapacity !== youngCapacityBefore)
+        console.log(
+          `  cycle ${i + 1}: young generation ${(young.youngCapacity / 2 ** 20).toFixed(2)} MB (was ${(youngCapacityBefore / 2 ** 20).toFixed(2)})`,
+        );
+      youngCapacityBefore = young.youngCapacity;
       if (i === 0)
         console.log(
           `  ${n} symbols: young generation at the first cycle's start ${(young.youngUsed / 2 ** 20).toFixed(2)} of ${(young.youngCapacity / 2 ** 20).toFixed(2)} MB`,
@@ -372,6 +435,7 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
     await new Promise((r) => setTimeout(r, IDLE_MS));
   }
   const cpu = process.cpuUsage(cpu0);
+  const threadsAtEnd = threadsAtStart ? threadRun() : undefined;
   const pauses = gc.stop().sort((a, b) => a - b);
   const rssMb = process.memoryUsage().rss / 1e6;
   await reader.close();
@@ -389,8 +453,22 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
     );
     for (const p of [...measured].sort((a, b) => b.ms - a.ms).slice(0, 10))
       console.log(
-        `    ${p.ms.toFixed(2)} ms: position ${p.position}, signal at ${p.signalMs.toFixed(2)}, cycle ${p.cycleMs.toFixed(2)}, CPU ${p.cpuMs.toFixed(2)}, run-queue wait ${p.waitMs.toFixed(2)}, gc ${p.gc || '-'}`,
+        `    ${p.ms.toFixed(2)} ms: position ${p.position}, signal at ${p.signalMs.toFixed(2)}, cycle ${p.cycleMs.toFixed(2)}, CPU ${p.cpuMs.toFixed(2)}, run-queue wait ${p.waitMs.toFixed(2)}, gc ${p.gc || '-'}; other threads' CPU: writer ${p.writerMs.toFixed(2)}, rest ${p.othersMs.toFixed(2)} (busiest ${p.top || '-'})`,
       );
+    if (threadsAtStart && threadsAtEnd) {
+      // Each thread's CPU over the whole measured run: which of the process's threads compete with the main one.
+      const used = [...threadsAtEnd]
+        .map(([tid, ns]) => [tid, (ns - (threadsAtStart.get(tid) ?? 0)) / 1e6] as const)
+        .filter(([, ms]) => ms > 0.05)
+        .sort((a, b) => b[1] - a[1])
+        .map(
+          ([tid, ms]) =>
+            `${tid === process.pid ? 'main' : runtimeThreads.has(tid) ? tid : `${tid} (writer)`} ${ms.toFixed(1)}`,
+        );
+      console.log(
+        `  ${n} symbols via ${via}, CPU per thread over the ${cycles} cycles, ms: ${used.join(', ')}`,
+      );
+    }
   }
   const stat = schedstat() !== null;
   return {
@@ -544,7 +622,7 @@ async function load(): Promise<void> {
 async function main(): Promise<void> {
   for (const n of ONLY.has('latency') ? LATENCY_SIZES : []) {
     // One HTTP sample per cycle: 1,000 cycles (300 at 1,000 symbols) so the p99 is not the slowest of a handful.
-    const cycles = LONG ? 3000 : n >= 1000 ? 300 : 1000;
+    const cycles = LATENCY_CYCLES ?? (LONG ? 3000 : n >= 1000 ? 300 : 1000);
     const r = await latency(n, cycles);
     // Issue 16's goals at 100 and 1,000 symbols (issue 7's was p99 < 5 ms at 100).
     const goal = n >= 100;
@@ -615,10 +693,169 @@ async function main(): Promise<void> {
       });
   }
 
+  for (const n of ONLY.has('live') ? LIVE_SIZES : []) {
+    const r = await liveLatency(n, LIVE_SECONDS);
+    const tag = `real 1 Hz loop, ${n} symbols`;
+    row({ case: `provider answer -> signal readable via HTTP, ${tag}: p50`, unit: 'ms', ours: r.p50 });
+    row({ case: `provider answer -> signal readable via HTTP, ${tag}: p99`, unit: 'ms', ours: r.p99 });
+    row({
+      case: `provider answer -> signal readable via HTTP, ${tag}: samples`,
+      unit: 'samples',
+      ours: r.samples,
+    });
+    row({
+      case: `samples whose main thread waited >= 0.5 ms for a CPU between answer and read, ${tag}`,
+      unit: 'samples',
+      ours: r.descheduled,
+    });
+    row({
+      case: `provider answer -> signal readable via HTTP, ${tag}: p99 of the other samples`,
+      unit: 'ms',
+      ours: r.p99Scheduled,
+    });
+    row({ case: `GC pauses inside the cycle, ${tag}: count`, unit: 'pauses', ours: r.gcInCycle.length });
+    row({ case: `GC pauses inside the cycle, ${tag}: max`, unit: 'ms', ours: r.gcInCycle.at(-1) ?? 0 });
+    row({ case: `GC pauses in all, ${tag}`, unit: 'pauses', ours: r.gcs });
+    row({ case: `longest cycle, ${tag}`, unit: 'ms', ours: r.cycleMax });
+    if (r.cycleMaxGc) console.log(`  ${tag}: GC pauses in the longest cycle, ms: ${r.cycleMaxGc}`);
+    row({ case: `young generation at its smallest, ${tag}`, unit: 'MB', ours: r.youngMinMb });
+    row({ case: `process RSS after the live run, ${tag}`, unit: 'MB', ours: r.rssMb });
+  }
+
   // Bounded search for the largest symbol count whose cycle fits in 1 s with 20 % headroom.
   if (ONLY.has('scale')) await scale();
   if (ONLY.has('load')) await load();
   report();
+}
+
+/** BENCH_LIVE_SIZES=100,400: the symbol counts of the live-loop latency runs (BENCH_ONLY=live). */
+const LIVE_SIZES = (process.env.BENCH_LIVE_SIZES ?? '100,400').split(',').map(Number);
+/** BENCH_LIVE_SECONDS=75: how long each live-loop run measures (one sample per cycle, i.e. per second). */
+const LIVE_SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 75);
+
+/**
+ * The same probe as latency() in the sidecar's real 1 Hz loop (sidecar.start: the loop's timer and its
+ * idle GC), where a cycle is followed by most of a second of idle time instead of 10 ms. Slow allocation
+ * lets V8's memory reducer shrink the young generation (to 1 MB without --min-semi-space-size), which the
+ * back-to-back cycles of latency() never show: a cycle that allocates more than that is then collected
+ * inside the cycle. One sample per cycle, so a run's p99 is about its slowest sample.
+ */
+async function liveLatency(
+  n: number,
+  seconds: number,
+): Promise<{
+  p50: number;
+  p99: number;
+  samples: number;
+  /** Samples whose main thread waited >= 0.5 ms in the run queue between answer and read, and the p99 of the others. */
+  descheduled: number;
+  p99Scheduled: number;
+  gcInCycle: number[];
+  gcs: number;
+  /** The longest cycle, ms (the loop's millisecond clock), and the GC pauses that began in it. */
+  cycleMax: number;
+  cycleMaxGc: string;
+  youngMinMb: number;
+  rssMb: number;
+}> {
+  const arrivals = new Map<string, number>();
+  /** The main thread's run-queue wait (ns) when each answer arrived, by arrival time. */
+  const arrivalWait = new Map<number, number>();
+  const inner = createSyntheticFetcher({ clock: systemClock });
+  const timed: Fetcher = Object.assign(Object.create(inner) as Fetcher, {
+    source: inner.source,
+    capabilities: inner.capabilities,
+    fetchLatest: async (req: Parameters<Fetcher['fetchLatest']>[0]) => {
+      const bars = await inner.fetchLatest(req);
+      const wait = schedstat()?.[1];
+      const at = performance.now();
+      arrivals.set(req.symbol, at);
+      if (wait !== undefined) arrivalWait.set(at, wait);
+      return bars;
+    },
+    fetchLatestMany: async (req: Parameters<typeof inner.fetchLatestMany>[0]) => {
+      const answers = await inner.fetchLatestMany(req);
+      // Read before the clock: the file read is not in the figure.
+      const wait = schedstat()?.[1];
+      const at = performance.now();
+      for (const symbol of answers.keys()) arrivals.set(symbol, at);
+      if (wait !== undefined) arrivalWait.set(at, wait);
+      return answers;
+    },
+    budget: () => inner.budget(),
+    close: () => inner.close(),
+    fetchHistory: (req: Parameters<Fetcher['fetchHistory']>[0]) => inner.fetchHistory(req),
+  });
+  const service = makeService(n, {}, timed);
+  await warm(service, n);
+  const names = symbolsOf(n);
+  // fastify compiles a route's serializer on first use: warm the read path first.
+  await service.sidecar.runCycle();
+  for (let i = 0; i < 200; i++)
+    await service.app.inject({ method: 'GET', url: `/signals/${names[i % n] ?? ''}` });
+  const gcs: { start: number; ms: number }[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, ms: e.duration });
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const cycles: [number, number][] = [];
+  const samples: number[] = [];
+  const scheduled: number[] = [];
+  let youngMin = Infinity;
+  let probe = '';
+  let measuring = false;
+  service.sidecar.onCycle((r) => {
+    const end = performance.now();
+    if (measuring) {
+      cycles.push([end - r.durationMs, end]);
+      youngMin = Math.min(youngMin, heapFill().youngCapacity);
+    }
+    probe = names[Math.floor(Math.random() * n)] ?? '';
+  });
+  service.sidecar.onSignal((sig) => {
+    if (!measuring || sig.symbol !== probe) return;
+    const t0 = arrivals.get(sig.symbol) ?? NaN;
+    const wait0 = arrivalWait.get(t0);
+    void service.app.inject({ method: 'GET', url: `/signals/${sig.symbol}` }).then((r) => {
+      const ms = performance.now() - t0;
+      const wait1 = schedstat()?.[1];
+      if (r.statusCode !== 200) return;
+      samples.push(ms);
+      if (wait0 !== undefined && wait1 !== undefined && wait1 - wait0 < 0.5e6) scheduled.push(ms);
+    });
+  });
+  await service.sidecar.start({ skipBootstrap: true });
+  // A few cycles to settle first.
+  await new Promise((r) => setTimeout(r, 3000));
+  measuring = true;
+  const from = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  obs.disconnect();
+  const rssMb = process.memoryUsage().rss / 1e6;
+  await service.close();
+  // A pause that began inside a cycle (its duration is on the loop's millisecond clock).
+  const inCycle = gcs
+    .filter((g) => g.start >= from && cycles.some(([a, b]) => g.start >= a && g.start <= b))
+    .map((g) => g.ms)
+    .sort((a, b) => a - b);
+  const longest = cycles.reduce<[number, number]>((m, c) => (c[1] - c[0] > m[1] - m[0] ? c : m), [0, 0]);
+  const longestGc = gcs.filter((g) => g.start >= longest[0] && g.start <= longest[1]);
+  samples.sort((a, b) => a - b);
+  scheduled.sort((a, b) => a - b);
+  return {
+    p50: pct(samples, 50),
+    p99: pct(samples, 99),
+    samples: samples.length,
+    descheduled: samples.length - scheduled.length,
+    p99Scheduled: pct(scheduled, 99),
+    gcInCycle: inCycle,
+    gcs: gcs.filter((g) => g.start >= from).length,
+    cycleMax: longest[1] - longest[0],
+    cycleMaxGc: longestGc.map((g) => g.ms.toFixed(2)).join(' '),
+    youngMinMb: youngMin / 2 ** 20,
+    rssMb,
+  };
 }
 
 async function scale(): Promise<void> {
