@@ -164,7 +164,7 @@ interface CycleStep {
   /** The collector's clock as a function (one closure per cycle, not one per fetched symbol). */
   now: () => number;
   /** The symbols whose turn it is (undefined: every symbol). */
-  due: Set<string> | undefined;
+  due: ReadonlySet<string> | undefined;
   signal: AbortSignal;
   gate: YieldGate;
   tally: CycleTally;

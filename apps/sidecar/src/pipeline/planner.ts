@@ -85,9 +85,9 @@ export interface RequestPlanner {
    * Starts a cycle at `now`: picks each symbol's first callable source and grants that source's
    * tokens; returns the symbols that may be fetched this cycle (the others wait). The set belongs to
    * the planner: a later cycle that grants every symbol of the same list returns the same set again
-   * (no set of 20,000 names rebuilt every second), so it is only read (add, delete and clear throw).
+   * (no set of 20,000 names rebuilt every second), so it is only read (typed as a ReadonlySet).
    */
-  beginCycle(symbols: readonly string[], now: number): Set<string>;
+  beginCycle(symbols: readonly string[], now: number): ReadonlySet<string>;
   /**
    * May `symbol` ask `source` now? The cycle's grant for its first source, or tokens of the source's
    * own for a fallback after a failure. Records the poll.
@@ -129,26 +129,6 @@ interface SymbolPolls {
   grantedBy: SourceBuckets | null;
   grantCycle: number;
   lastPolled: number;
-}
-
-/**
- * The set of due symbols a cycle returns: read by the cycle, kept by the planner and returned again
- * while the due symbols stay the same, so it cannot be changed (add, delete and clear throw).
- */
-class DueSet extends Set<string> {
-  constructor(symbols: readonly string[]) {
-    super();
-    for (const s of symbols) super.add(s);
-  }
-  override add(): this {
-    throw new TypeError('the set of due symbols belongs to the request planner: read it, do not change it');
-  }
-  override delete(): boolean {
-    throw new TypeError('the set of due symbols belongs to the request planner: read it, do not change it');
-  }
-  override clear(): void {
-    throw new TypeError('the set of due symbols belongs to the request planner: read it, do not change it');
-  }
 }
 
 /** Requests a round of `needers` symbols costs. */
@@ -261,7 +241,7 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
    */
   let listed: readonly string[] = [];
   let listedPolls: SymbolPolls[] = [];
-  let allDue: DueSet | null = null;
+  let allDue: ReadonlySet<string> | null = null;
   /** The records of `symbols` in order (the previous cycle's when the list is the same, no lookups). */
   function pollsOfList(symbols: readonly string[]): SymbolPolls[] {
     let same = symbols.length === listed.length;
@@ -317,13 +297,13 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
         refill(b, now);
       }
       const records = pollsOfList(symbols);
-      const all = (): Set<string> => (allDue ??= new DueSet(listed));
+      const all = (): ReadonlySet<string> => (allDue ??= new Set(listed));
       const first = options.sources.find((s) => skipReason(s, breaker, options.timeframe) === null);
       // No source may be asked: the cycle reports every symbol failed, with every skip as its reason.
       if (!first) return all();
       // Every symbol needs the first source that may be asked now.
       const b = sources.get(first.name);
-      if (b === undefined) return new DueSet([]); // `sources` holds every slot of options.sources
+      if (b === undefined) return new Set<string>(); // `sources` holds every slot of options.sources
       b.needers = symbols.length;
       // Every round affordable (taking them one by one would succeed for each): all are granted,
       // and their order does not matter. No per-symbol objects, no sort (issue 16: this ran for
@@ -358,7 +338,7 @@ export function createRequestPlanner(options: RequestPlannerOptions): RequestPla
           due.push(p.symbol);
         }
       }
-      return new DueSet(due);
+      return new Set(due);
     },
     admit(source, symbol, now) {
       const b = sources.get(source);
