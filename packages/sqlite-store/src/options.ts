@@ -64,14 +64,6 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Rows per page read while exporting CSV (bounds memory and the time one read blocks). @default 5000 */
   exportPageRows?: number;
-  /**
-   * Worker mode: how many Linux nice levels the writer thread lowers its scheduling priority by (0 to 19;
-   * its niceness becomes the one it inherited plus this, at most 19), so that when the CPUs are short a
-   * write transaction yields them to the caller's event loop. The thread sets it on itself (nice is per
-   * thread on Linux; raising it needs no privilege); where that is not possible (no `/proc/thread-self`:
-   * not Linux) it keeps the process's priority, without an error. Ignored in inline mode. 0 = off. @default 0
-   */
-  writerNice?: number;
 }
 
 export type ResolvedSqliteStoreOptions = Readonly<Required<SqliteStoreOptions>>;
@@ -88,7 +80,6 @@ export const SQLITE_STORE_DEFAULTS: Readonly<Required<Omit<SqliteStoreOptions, '
   pragmas: Object.freeze({}),
   busyTimeoutMs: 5_000,
   exportPageRows: 5_000,
-  writerNice: 0,
 });
 
 const COMPONENT = 'SqliteStore';
@@ -117,8 +108,7 @@ export function resolveSqliteStoreOptions(options: SqliteStoreOptions): Resolved
   assertNumberOption(COMPONENT, 'rowsPerStatement', o.rowsPerStatement, 1, 2_978);
   assertNumberOption(COMPONENT, 'busyTimeoutMs', o.busyTimeoutMs, 0, 600_000);
   assertNumberOption(COMPONENT, 'exportPageRows', o.exportPageRows, 1, 1_000_000);
-  assertNumberOption(COMPONENT, 'writerNice', o.writerNice, 0, 19);
-  assertIntegerOptions(COMPONENT, o, ['maxPending', 'rowsPerStatement', 'exportPageRows', 'writerNice']);
+  assertIntegerOptions(COMPONENT, o, ['maxPending', 'rowsPerStatement', 'exportPageRows']);
   assertSchedulerOption(COMPONENT, 'scheduler', o.scheduler);
   if (!isCalendarSpec(o.calendar)) {
     throw new OptionsError(

@@ -8,34 +8,11 @@
  * Replies go to workerData.port: { seq, ok, rows, ms, error? }; after each reply the worker adds 1 to
  * Int32Array(workerData.ctrl)[0] and notifies, so the parent can block on it with Atomics.wait when
  * its buffer is full (back-pressure without an event-loop turn).
- *
- * With workerData.nice > 0 (option `writerNice`) the thread first raises its own Linux niceness by that
- * much from what it inherited (nice is per thread there; raising it needs no privilege), at most to 19,
- * and posts { kind: 'priority', tid, nice } or
- * { kind: 'priority', error } on workerData.port, before any reply. Where /proc/thread-self is missing
- * (not Linux) or the call is refused, it runs on at the process's priority: the store works the same.
  */
 export const WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const { performance } = require('node:perf_hooks');
-// A lower scheduling priority than the caller's event loop (option writerNice), before anything else.
-if (workerData.nice > 0) {
-  let report;
-  try {
-    // '<pid>/task/<tid>': this thread's Linux id, which setpriority(2) takes for one thread.
-    const link = require('node:fs').readlinkSync(workerData.threadSelf);
-    const tid = Number(link.slice(link.lastIndexOf('/') + 1));
-    const os = require('node:os');
-    // Relative to what it inherited: a process started under nice 15 must not get a writer at 10 (that
-    // would need privilege, and as root it would put the writer ahead of the event loop).
-    os.setPriority(tid, Math.min(19, os.getPriority(tid) + workerData.nice));
-    report = { kind: 'priority', tid, nice: os.getPriority(tid) };
-  } catch (e) {
-    report = { kind: 'priority', error: String(e && e.message) };
-  }
-  workerData.port.postMessage(report);
-}
 const Database = require(workerData.driverPath);
 // Row layout (core's bar tuple) from the parent: values per row and the string columns.
 const W = workerData.width;

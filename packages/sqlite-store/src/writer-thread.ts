@@ -34,9 +34,6 @@ export interface WriterThreadHooks {
   died(cause: unknown, inflightRows: number): void;
 }
 
-/** The writer thread's report on `writerNice`. */
-export type WriterPriority = { tid: number; nice: number } | { error: string };
-
 interface Job {
   rows: number;
   /** Buffered rows of a flush job, given back to the buffer when the job fails. */
@@ -46,8 +43,6 @@ interface Job {
 }
 
 interface Reply {
-  /** 'priority': the thread's report on `writerNice`, before any job's reply. */
-  kind?: 'priority';
   seq: number;
   ok: boolean;
   rows: number;
@@ -71,14 +66,11 @@ export class WriterThread {
   private inflight = 0;
   private seq = 0;
   private idleWaiters: (() => void)[] = [];
-  private priorityReport: WriterPriority | null = null;
 
   constructor(
     private readonly options: ResolvedSqliteStoreOptions,
     pragmas: readonly string[],
     private readonly hooks: WriterThreadHooks,
-    /** Where the thread reads its Linux thread id for `writerNice`; tests pass a missing path (not Linux). */
-    threadSelf = '/proc/thread-self',
   ) {
     const { port1, port2 } = new MessageChannel();
     const ctrlBuffer = new SharedArrayBuffer(4);
@@ -100,8 +92,6 @@ export class WriterThread {
         stringColumns: STRING_COLUMNS,
         port: port2,
         ctrl: ctrlBuffer,
-        nice: options.writerNice,
-        threadSelf,
       },
       transferList: [port2],
     });
@@ -121,14 +111,6 @@ export class WriterThread {
   /** Rows of flush jobs handed to the thread and not yet answered. */
   get inflightRows(): number {
     return this.inflight;
-  }
-
-  /**
-   * What the thread reported on `writerNice` (it reports before its first job's reply): its Linux thread
-   * id and niceness, or why it kept the process's priority. Null while `writerNice` is 0 or before the report.
-   */
-  get priority(): WriterPriority | null {
-    return this.priorityReport;
   }
 
   /** Jobs not yet answered. */
@@ -202,12 +184,6 @@ export class WriterThread {
   }
 
   private onReply(m: Reply): void {
-    if (m.kind === 'priority') {
-      const r = m as unknown as { tid?: number; nice?: number; error?: string };
-      this.priorityReport =
-        r.error === undefined ? { tid: r.tid ?? 0, nice: r.nice ?? 0 } : { error: r.error };
-      return;
-    }
     const job = this.jobs.get(m.seq);
     if (!job) return;
     this.settle(
