@@ -40,7 +40,7 @@ port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{
 # No provider is reachable from CI: Yahoo points at a closed port; the sidecar still goes live.
 (cd "$work/app" && exec env NODE_ENV=production HOST=127.0.0.1 PORT="$port" SOURCES=yahoo \
   YAHOO_BASE_URL=http://127.0.0.1:9 BOOTSTRAP_DAYS=0 SQLITE_PATH="$work/data/pipeline.db" \
-  node --max-semi-space-size=128 --no-allocation-site-pretenuring --enable-source-maps dist/main.js >"$work/sidecar.log" 2>&1) &
+  node --max-semi-space-size=128 --min-semi-space-size=16 --no-allocation-site-pretenuring --enable-source-maps dist/main.js >"$work/sidecar.log" 2>&1) &
 pid=$!
 for _ in $(seq 1 60); do
   if node -e "fetch('http://127.0.0.1:$port/health/live').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))"; then

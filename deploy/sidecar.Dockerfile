@@ -36,4 +36,4 @@ EXPOSE 8000
 # Liveness only: readiness (/health/ready) is for orchestrators that route traffic.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "--max-semi-space-size=128", "--no-allocation-site-pretenuring", "--enable-source-maps", "dist/main.js"]
+CMD ["node", "--max-semi-space-size=128", "--min-semi-space-size=16", "--no-allocation-site-pretenuring", "--enable-source-maps", "dist/main.js"]

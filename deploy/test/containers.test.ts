@@ -57,7 +57,7 @@ describe('sidecar.Dockerfile', () => {
     expect(health[0]!.args).toContain('/health/live');
     expect(runtime.at(-1)).toEqual({
       keyword: 'CMD',
-      args: '["node", "--max-semi-space-size=128", "--no-allocation-site-pretenuring", "--enable-source-maps", "dist/main.js"]',
+      args: '["node", "--max-semi-space-size=128", "--min-semi-space-size=16", "--no-allocation-site-pretenuring", "--enable-source-maps", "dist/main.js"]',
     });
     // The listener must be reachable from outside the container.
     expect(dockerfile).toMatch(/HOST=0\.0\.0\.0/);

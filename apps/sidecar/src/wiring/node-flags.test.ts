@@ -53,10 +53,20 @@ describe('the sidecar V8 flags', () => {
     expect(Number(withFlags.stdout)).toBeGreaterThan(64 * 2 ** 20);
   });
 
+  it('give the young generation a 16 MB floor from the start (the memory reducer shrank it to 1 MB at 1 Hz)', () => {
+    const probe = `const ns = require('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+      process.stdout.write(String(ns.space_size));`;
+    const run = (flags: readonly string[]) =>
+      Number(spawnSync(process.execPath, [...flags, '-e', probe], { encoding: 'utf8' }).stdout);
+    expect(run([])).toBeLessThan(16 * 2 ** 20);
+    expect(run(SIDECAR_NODE_FLAGS)).toBeGreaterThanOrEqual(16 * 2 ** 20);
+  });
+
   it('names the flags a process was started without', () => {
     expect(missingNodeFlags(['--enable-source-maps'])).toEqual([...SIDECAR_NODE_FLAGS]);
     expect(missingNodeFlags(['--no-allocation-site-pretenuring', '--enable-source-maps'])).toEqual([
       '--max-semi-space-size=128',
+      '--min-semi-space-size=16',
     ]);
     expect(missingNodeFlags([...SIDECAR_NODE_FLAGS])).toEqual([]);
   });
