@@ -7,7 +7,8 @@ module.exports = {
       name: 'sidecar',
       script: 'dist/main.js',
       cwd: __dirname,
-      node_args: '--max-semi-space-size=128 --min-semi-space-size=16 --no-allocation-site-pretenuring --enable-source-maps',
+      node_args:
+        '--max-semi-space-size=128 --min-semi-space-size=16 --no-allocation-site-pretenuring --enable-source-maps',
       exec_mode: 'fork', // one collector per SQLite file: never cluster mode
       instances: 1,
       autorestart: true,
