@@ -185,7 +185,10 @@ describe('SequentialMap', () => {
         fc.integer({ min: 2, max: 6 }),
         (order, extra, passes) => {
           const ops: Op[] = order.map((k) => ({ op: 'set', key: k, value: k }));
-          const pass: Op[] = order.flatMap((k) => [{ op: 'get', key: k } as Op, { op: 'get', key: k } as Op]);
+          const pass: Op[] = order.flatMap((k) => [
+            { op: 'get', key: k },
+            { op: 'get', key: k },
+          ]);
           for (let p = 0; p < passes; p++) {
             const mixed = [...pass];
             for (const [at, o] of extra) if (at % passes === p) mixed.splice(at % (mixed.length + 1), 0, o);
