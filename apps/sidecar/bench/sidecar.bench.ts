@@ -261,6 +261,31 @@ interface ProbeSample {
   top: string;
 }
 
+/**
+ * The synthetic source, calling `arrived` the moment each answer is in hand: when the fetcher's
+ * promise resolves, for a batch answer once for all of its symbols.
+ */
+function timedSynthetic(arrived: (answers: ReadonlyMap<string, unknown>) => void): Fetcher {
+  const inner = createSyntheticFetcher({ clock: systemClock });
+  return Object.assign(Object.create(inner) as Fetcher, {
+    source: inner.source,
+    capabilities: inner.capabilities,
+    fetchLatest: async (req: Parameters<Fetcher['fetchLatest']>[0]) => {
+      const bars = await inner.fetchLatest(req);
+      arrived(new Map([[req.symbol, bars]]));
+      return bars;
+    },
+    fetchLatestMany: async (req: Parameters<typeof inner.fetchLatestMany>[0]) => {
+      const answers = await inner.fetchLatestMany(req);
+      arrived(answers);
+      return answers;
+    },
+    budget: () => inner.budget(),
+    close: () => inner.close(),
+    fetchHistory: (req: Parameters<Fetcher['fetchHistory']>[0]) => inner.fetchHistory(req),
+  });
+}
+
 /** Provider answer -> signal readable via HTTP, per symbol, over several cycles. */
 async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Promise<LatencyRun> {
   const arrivals = new Map<string, number>();
@@ -277,35 +302,16 @@ async function latency(n: number, cycles: number, via: ReadVia = 'inject'): Prom
     const other = client.pid === undefined ? null : schedstat(client.pid);
     return main && other ? [main[0], main[1] + other[1]] : main;
   };
-  const inner = createSyntheticFetcher({ clock: systemClock });
   // The moment the provider's answer is in hand: when the fetcher's promise resolves (for a batch
   // answer, the moment it resolves for every symbol in it: the cycle asks the synthetic source in
   // batches of its batchLatest.maxSymbols, 100).
-  const timed: Fetcher = Object.assign(Object.create(inner) as Fetcher, {
-    source: inner.source,
-    capabilities: inner.capabilities,
-    fetchLatest: async (req: Parameters<Fetcher['fetchLatest']>[0]) => {
-      const bars = await inner.fetchLatest(req);
-      if (DETAIL && measuring && req.symbol === probe) arrivalThreads = threadRun();
-      const stat = measuring ? waitStat() : null;
-      const at = performance.now();
-      arrivals.set(req.symbol, at);
-      if (stat) arrivalStat.set(at, stat);
-      return bars;
-    },
-    fetchLatestMany: async (req: Parameters<typeof inner.fetchLatestMany>[0]) => {
-      const answers = await inner.fetchLatestMany(req);
-      // Read before the clock: the file read is not in the figure.
-      if (DETAIL && measuring && answers.has(probe)) arrivalThreads = threadRun();
-      const stat = measuring ? waitStat() : null;
-      const at = performance.now();
-      for (const symbol of answers.keys()) arrivals.set(symbol, at);
-      if (stat) arrivalStat.set(at, stat);
-      return answers;
-    },
-    budget: () => inner.budget(),
-    close: () => inner.close(),
-    fetchHistory: (req: Parameters<Fetcher['fetchHistory']>[0]) => inner.fetchHistory(req),
+  const timed = timedSynthetic((answers) => {
+    // Read before the clock: the file read is not in the figure.
+    if (DETAIL && measuring && answers.has(probe)) arrivalThreads = threadRun();
+    const stat = measuring ? waitStat() : null;
+    const at = performance.now();
+    for (const symbol of answers.keys()) arrivals.set(symbol, at);
+    if (stat) arrivalStat.set(at, stat);
   });
   const port = via === 'socket' ? await getFreePort() : 0;
   // The service's threads: the one it starts is the SQLite writer (its only worker_threads thread).
@@ -761,30 +767,12 @@ async function liveLatency(
   const arrivals = new Map<string, number>();
   /** The main thread's run-queue wait (ns) when each answer arrived, by arrival time. */
   const arrivalWait = new Map<number, number>();
-  const inner = createSyntheticFetcher({ clock: systemClock });
-  const timed: Fetcher = Object.assign(Object.create(inner) as Fetcher, {
-    source: inner.source,
-    capabilities: inner.capabilities,
-    fetchLatest: async (req: Parameters<Fetcher['fetchLatest']>[0]) => {
-      const bars = await inner.fetchLatest(req);
-      const wait = schedstat()?.[1];
-      const at = performance.now();
-      arrivals.set(req.symbol, at);
-      if (wait !== undefined) arrivalWait.set(at, wait);
-      return bars;
-    },
-    fetchLatestMany: async (req: Parameters<typeof inner.fetchLatestMany>[0]) => {
-      const answers = await inner.fetchLatestMany(req);
-      // Read before the clock: the file read is not in the figure.
-      const wait = schedstat()?.[1];
-      const at = performance.now();
-      for (const symbol of answers.keys()) arrivals.set(symbol, at);
-      if (wait !== undefined) arrivalWait.set(at, wait);
-      return answers;
-    },
-    budget: () => inner.budget(),
-    close: () => inner.close(),
-    fetchHistory: (req: Parameters<Fetcher['fetchHistory']>[0]) => inner.fetchHistory(req),
+  const timed = timedSynthetic((answers) => {
+    // Read before the clock: the file read is not in the figure.
+    const wait = schedstat()?.[1];
+    const at = performance.now();
+    for (const symbol of answers.keys()) arrivals.set(symbol, at);
+    if (wait !== undefined) arrivalWait.set(at, wait);
   });
   const service = makeService(n, {}, timed);
   await warm(service, n);
